@@ -1,0 +1,13 @@
+//! adze: Tekton pipelines without the pain of a cluster.
+//!
+//! The library is a pure core (load → validate → resolve → plan) with thin shells around it;
+//! see `DESIGN.md` in the shared design notes. Only `main.rs` turns errors into exit codes.
+
+pub mod api;
+pub mod cli;
+pub mod dag;
+pub mod load;
+pub mod plan;
+pub mod report;
+pub mod subst;
+pub mod validate;
