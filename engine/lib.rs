@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cli;
 pub mod dag;
+pub mod diagnostic;
 pub mod load;
 pub mod plan;
 pub mod report;

@@ -1,0 +1,233 @@
+//! Loaded files and the mapping from object paths (`spec.tasks[0].name`) to positions.
+
+use super::yaml::{Node, NodeKind, Pos, Style};
+
+/// A file (or stdin) that was read.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Display name: the path as given, or `<stdin>`.
+    pub name: String,
+    /// Full text.
+    pub text: String,
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
+}
+
+/// A resolved position: line, column and the length to underline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// Start.
+    pub pos: Pos,
+    /// Characters to underline.
+    pub len: u32,
+}
+
+/// Whether a diagnostic points at a field's key or at its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Anchor {
+    /// The value (default): scalars are underlined, collections point at their key.
+    #[default]
+    Value,
+    /// The key (unknown fields, duplicates).
+    Key,
+    /// A byte range inside a scalar value (a malformed `$(...)`).
+    Inside(usize, usize),
+}
+
+impl SourceFile {
+    /// Wraps a file's text.
+    pub fn new(name: impl Into<String>, text: String) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// The text of a 1-based line, without its newline.
+    pub fn line(&self, line: u32) -> Option<&str> {
+        let idx = (line as usize).checked_sub(1)?;
+        let start = *self.line_starts.get(idx)?;
+        let end = self
+            .line_starts
+            .get(idx + 1)
+            .map_or(self.text.len(), |e| e - 1);
+        self.text.get(start..end.max(start))
+    }
+
+    /// Byte offset of a position (clamped to the text).
+    pub fn offset(&self, pos: Pos) -> usize {
+        let Some(line_start) = (pos.line as usize)
+            .checked_sub(1)
+            .and_then(|i| self.line_starts.get(i))
+        else {
+            return self.text.len();
+        };
+        let line = self.line(pos.line).unwrap_or("");
+        let col_bytes: usize = line
+            .chars()
+            .take(pos.col.saturating_sub(1) as usize)
+            .map(char::len_utf8)
+            .sum();
+        line_start + col_bytes
+    }
+
+    /// Byte offsets of every line start.
+    pub fn line_starts(&self) -> &[usize] {
+        &self.line_starts
+    }
+}
+
+/// One step of an object path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn parse_path(path: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            out.push(Segment::Key(key));
+        }
+        while let Some(stripped) = rest.strip_prefix('[') {
+            let Some(end) = stripped.find(']') else { break };
+            match stripped[..end].parse() {
+                Ok(i) => out.push(Segment::Index(i)),
+                Err(_) => out.push(Segment::Key(&stripped[..end])),
+            }
+            rest = &stripped[end + 1..];
+        }
+    }
+    out
+}
+
+/// Finds where `path` is written in the tree rooted at `root`. When the path does not exist
+/// in the source (a defaulted or missing field) the deepest existing ancestor is used.
+pub fn locate(root: &Node, path: &str, anchor: Anchor) -> Span {
+    let mut node = root;
+    let mut key: Option<&Node> = None;
+    let mut complete = true;
+    for seg in parse_path(path) {
+        let next = match (&node.kind, &seg) {
+            (NodeKind::Map(_), Segment::Key(k)) => node.entry(k).map(|(k, v)| (Some(k), v)),
+            (NodeKind::Seq(items), Segment::Index(i)) => items.get(*i).map(|v| (None, v)),
+            _ => None,
+        };
+        match next {
+            Some((k, v)) => {
+                key = k;
+                node = v;
+            }
+            None => {
+                complete = false;
+                break;
+            }
+        }
+    }
+    let key_span = |k: &Node| Span {
+        pos: k.pos,
+        len: k.as_str().map_or(1, |s| s.chars().count().max(1) as u32),
+    };
+    match (anchor, &node.kind, key) {
+        (Anchor::Inside(start, len), NodeKind::Scalar(text, style), _) if complete => {
+            inside_scalar(node.pos, text, *style, start, len)
+        }
+        (Anchor::Key, _, Some(k)) => key_span(k),
+        (_, NodeKind::Scalar(text, style), _) if complete => Span {
+            pos: node.pos,
+            len: scalar_width(text, *style),
+        },
+        (_, _, Some(k)) => key_span(k),
+        _ => Span {
+            pos: node.pos,
+            len: 1,
+        },
+    }
+}
+
+fn scalar_width(text: &str, style: Style) -> u32 {
+    match style {
+        Style::Literal | Style::Folded => 1,
+        _ => {
+            let first = text.lines().next().unwrap_or("");
+            let quotes = if style == Style::Plain { 0 } else { 2 };
+            (first.chars().count() + quotes).max(1) as u32
+        }
+    }
+}
+
+/// Position of a byte range inside a scalar value. Exact for plain and single-line quoted
+/// scalars and for literal blocks; approximate for folded and escaped text.
+fn inside_scalar(at: Pos, text: &str, style: Style, start: usize, len: usize) -> Span {
+    let start = start.min(text.len());
+    let before = text.get(..start).unwrap_or("");
+    let width = text
+        .get(start..(start + len).min(text.len()))
+        .map_or(1, |s| s.chars().count().max(1)) as u32;
+    match style {
+        Style::Literal | Style::Folded => {
+            let line_no = before.matches('\n').count() as u32;
+            let col_in_line = before.rsplit('\n').next().unwrap_or("").chars().count() as u32;
+            // Block scalars are marked at their first content line, at the indentation.
+            Span {
+                pos: Pos {
+                    line: at.line + line_no,
+                    col: at.col + col_in_line,
+                },
+                len: width,
+            }
+        }
+        _ => {
+            let quote = u32::from(style != Style::Plain);
+            Span {
+                pos: Pos {
+                    line: at.line,
+                    col: at.col + quote + before.chars().count() as u32,
+                },
+                len: width,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::yaml::parse_stream;
+
+    fn setup(text: &str) -> Node {
+        parse_stream(text).unwrap().remove(0).root.unwrap()
+    }
+
+    #[test]
+    fn locates_values_keys_and_missing_fields() {
+        let root = setup("spec:\n  tasks:\n    - name: Bad_Name\n      runAfter: [x]\n");
+        let s = locate(&root, "spec.tasks[0].name", Anchor::Value);
+        assert_eq!((s.pos.line, s.pos.col, s.len), (3, 13, 8));
+        let s = locate(&root, "spec.tasks[0].name", Anchor::Key);
+        assert_eq!((s.pos.line, s.pos.col, s.len), (3, 7, 4));
+        let s = locate(&root, "spec.tasks[0].runAfter[0]", Anchor::Value);
+        assert_eq!((s.pos.line, s.pos.col), (4, 18));
+        let s = locate(&root, "spec.tasks[0].taskRef", Anchor::Value);
+        assert_eq!((s.pos.line, s.pos.col), (3, 7), "missing field falls back to its parent");
+    }
+
+    #[test]
+    fn locates_inside_literal_blocks_and_quotes() {
+        let root = setup("script: |\n  echo hi\n  echo $(params.)\nq: \"a $(x\"\n");
+        let text = root.get("script").unwrap().as_str().unwrap();
+        let at = text.find("$(").unwrap();
+        let s = locate(&root, "script", Anchor::Inside(at, 2));
+        assert_eq!((s.pos.line, s.pos.col), (3, 8));
+        let s = locate(&root, "q", Anchor::Inside(2, 2));
+        assert_eq!((s.pos.line, s.pos.col), (4, 7));
+    }
+}

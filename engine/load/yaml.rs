@@ -1,0 +1,458 @@
+//! A YAML reader that keeps the position of every node.
+//!
+//! Serde-based YAML crates report a position only for the first error. Tekton authors need
+//! every later diagnostic (a bad task name, an unknown result) to point at the exact key, so
+//! the loader builds its own tree from the parser's marked events and converts it to JSON
+//! values for typed decoding afterwards. Aliases are expanded with a size budget, nesting is
+//! bounded, and `<<` merge keys are applied as Kubernetes' YAML reader does.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Number, Value};
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// Deepest nesting accepted; deeper input is rejected instead of risking the stack.
+pub const MAX_DEPTH: usize = 200;
+/// Most nodes a document may expand to (alias expansion included).
+pub const MAX_NODES: usize = 2_000_000;
+
+/// A 1-based line and column in a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    /// Line, starting at 1.
+    pub line: u32,
+    /// Column in characters, starting at 1.
+    pub col: u32,
+}
+
+/// How a scalar was written; decides its type and how offsets inside it map to columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Unquoted.
+    Plain,
+    /// `'...'`.
+    SingleQuoted,
+    /// `"..."`.
+    DoubleQuoted,
+    /// `|` block.
+    Literal,
+    /// `>` block.
+    Folded,
+}
+
+/// A YAML node with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Where the node starts (for a block scalar: its first content line).
+    pub pos: Pos,
+    /// What the node holds.
+    pub kind: NodeKind,
+}
+
+/// The three shapes of YAML nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    /// A scalar and how it was written.
+    Scalar(String, Style),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in source order.
+    Map(Vec<(Node, Node)>),
+}
+
+/// One document of a YAML stream.
+#[derive(Debug, Clone)]
+pub struct YamlDoc {
+    /// Zero-based index of the document in its file.
+    pub index: usize,
+    /// Where the document's content starts.
+    pub pos: Pos,
+    /// The document's root node; `None` for an empty document (`---` with nothing after it).
+    pub root: Option<Node>,
+}
+
+/// A YAML syntax error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct YamlError {
+    /// Where the parser stopped.
+    pub pos: Pos,
+    /// What the parser expected.
+    pub message: String,
+}
+
+impl Node {
+    /// The scalar's text, if this is a scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar(s, _) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value of `key` in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// The key node and value node of `key` in a mapping.
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        match &self.kind {
+            NodeKind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(k, v)| (k, v)),
+            _ => None,
+        }
+    }
+
+    /// Converts the tree to JSON with YAML 1.2 core-schema scalar resolution.
+    pub fn to_json(&self) -> Value {
+        match &self.kind {
+            NodeKind::Scalar(s, style) => scalar_to_json(s, *style),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Map(entries) => {
+                let mut map = Map::with_capacity(entries.len());
+                for (k, v) in entries {
+                    map.insert(key_text(k), v.to_json());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+/// The text Kubernetes' YAML reader would use for a mapping key.
+pub fn key_text(key: &Node) -> String {
+    match &key.kind {
+        NodeKind::Scalar(s, _) => s.clone(),
+        _ => key.to_json().to_string(),
+    }
+}
+
+fn scalar_to_json(s: &str, style: Style) -> Value {
+    if style != Style::Plain {
+        return Value::String(s.to_string());
+    }
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Some(n) = parse_int(s) {
+        return Value::Number(n);
+    }
+    if looks_like_float(s) {
+        if let Some(n) = s.parse::<f64>().ok().and_then(Number::from_f64) {
+            return Value::Number(n);
+        }
+    }
+    Value::String(s.to_string())
+}
+
+fn parse_int(s: &str) -> Option<Number> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let value = if let Some(hex) = digits.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse::<i64>().ok()?
+    } else {
+        return None;
+    };
+    Some(Number::from(if neg { -value } else { value }))
+}
+
+fn looks_like_float(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let mut digits = 0;
+    let mut dot = false;
+    let mut exp = false;
+    let mut prev = ' ';
+    for c in body.chars() {
+        match c {
+            '0'..='9' => digits += 1,
+            '.' if !dot && !exp => dot = true,
+            'e' | 'E' if digits > 0 && !exp => exp = true,
+            '-' | '+' if prev == 'e' || prev == 'E' => {}
+            _ => return false,
+        }
+        prev = c;
+    }
+    digits > 0 && (dot || exp)
+}
+
+fn pos_of(mark: &Marker) -> Pos {
+    Pos {
+        line: mark.line() as u32,
+        col: mark.col() as u32 + 1,
+    }
+}
+
+/// An unfinished collection while the event stream is folded into a tree.
+enum Frame {
+    Seq(Pos, usize, Vec<Node>),
+    Map(Pos, usize, Vec<(Node, Node)>, Option<Node>),
+}
+
+/// Parses a whole YAML stream into documents.
+pub fn parse_stream(text: &str) -> Result<Vec<YamlDoc>, YamlError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut nodes = 0usize;
+    let mut doc_pos = Pos::default();
+    let mut root: Option<Node> = None;
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| YamlError {
+            pos: pos_of(e.marker()),
+            message: e.info().to_string(),
+        })?;
+        let pos = pos_of(&mark);
+        let finished: Option<(Node, usize)> = match event {
+            Event::StreamEnd => break,
+            Event::StreamStart | Event::Nothing => None,
+            Event::DocumentStart => {
+                doc_pos = pos;
+                root = None;
+                anchors.clear();
+                None
+            }
+            Event::DocumentEnd => {
+                if matches!(&root, Some(Node { kind: NodeKind::Scalar(s, Style::Plain), .. }) if s.is_empty() || s == "~" || s == "null")
+                {
+                    root = None;
+                }
+                docs.push(YamlDoc {
+                    index: docs.len(),
+                    pos: root.as_ref().map_or(doc_pos, |n| n.pos),
+                    root: root.take(),
+                });
+                None
+            }
+            Event::Alias(id) => {
+                let node = anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                    pos,
+                    message: "alias refers to an unknown anchor".into(),
+                })?;
+                nodes += count_nodes(&node);
+                Some((node, 0))
+            }
+            Event::Scalar(text, style, anchor, _) => {
+                nodes += 1;
+                let style = match style {
+                    TScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    TScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    TScalarStyle::Literal => Style::Literal,
+                    TScalarStyle::Folded => Style::Folded,
+                    _ => Style::Plain,
+                };
+                Some((
+                    Node {
+                        pos,
+                        kind: NodeKind::Scalar(text, style),
+                    },
+                    anchor,
+                ))
+            }
+            Event::SequenceStart(anchor, _) => {
+                stack.push(Frame::Seq(pos, anchor, Vec::new()));
+                None
+            }
+            Event::MappingStart(anchor, _) => {
+                stack.push(Frame::Map(pos, anchor, Vec::new(), None));
+                None
+            }
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                Some(Frame::Seq(pos, anchor, items)) => {
+                    nodes += 1;
+                    Some((
+                        Node {
+                            pos,
+                            kind: NodeKind::Seq(items),
+                        },
+                        anchor,
+                    ))
+                }
+                Some(Frame::Map(pos, anchor, entries, _)) => {
+                    nodes += 1;
+                    // The parser marks a block mapping after its first key; the key is
+                    // where a reader expects it.
+                    let pos = entries.first().map_or(pos, |(k, _)| k.pos.min(pos));
+                    Some((
+                        Node {
+                            pos,
+                            kind: NodeKind::Map(apply_merge_keys(entries)),
+                        },
+                        anchor,
+                    ))
+                }
+                None => None,
+            },
+        };
+        if stack.len() > MAX_DEPTH {
+            return Err(YamlError {
+                pos,
+                message: format!("nesting deeper than {MAX_DEPTH} levels"),
+            });
+        }
+        if nodes > MAX_NODES {
+            return Err(YamlError {
+                pos,
+                message: format!(
+                    "document expands to more than {MAX_NODES} nodes (alias expansion?)"
+                ),
+            });
+        }
+        if let Some((node, anchor)) = finished {
+            if anchor > 0 {
+                anchors.insert(anchor, node.clone());
+            }
+            match stack.last_mut() {
+                Some(Frame::Seq(_, _, items)) => items.push(node),
+                Some(Frame::Map(_, _, entries, pending)) => match pending.take() {
+                    Some(key) => entries.push((key, node)),
+                    None => *pending = Some(node),
+                },
+                None => root = Some(node),
+            }
+        }
+    }
+    Ok(docs)
+}
+
+fn count_nodes(node: &Node) -> usize {
+    let mut count = 0;
+    let mut todo = vec![node];
+    while let Some(n) = todo.pop() {
+        count += 1;
+        match &n.kind {
+            NodeKind::Scalar(..) => {}
+            NodeKind::Seq(items) => todo.extend(items),
+            NodeKind::Map(entries) => {
+                for (k, v) in entries {
+                    todo.push(k);
+                    todo.push(v);
+                }
+            }
+        }
+        if count > MAX_NODES {
+            break;
+        }
+    }
+    count
+}
+
+/// Applies YAML 1.1 `<<` merge keys: merged entries never override explicit ones.
+fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    let is_merge = |k: &Node| matches!(&k.kind, NodeKind::Scalar(s, Style::Plain) if s == "<<");
+    if !entries.iter().any(|(k, v)| is_merge(k) && !matches!(v.kind, NodeKind::Scalar(..))) {
+        return entries;
+    }
+    let mut own = Vec::new();
+    let mut merged = Vec::new();
+    for (k, v) in entries {
+        if !is_merge(&k) {
+            own.push((k, v));
+            continue;
+        }
+        match v.kind {
+            NodeKind::Map(inner) => merged.extend(inner),
+            NodeKind::Seq(maps) => {
+                for m in maps {
+                    if let NodeKind::Map(inner) = m.kind {
+                        merged.extend(inner);
+                    }
+                }
+            }
+            NodeKind::Scalar(..) => own.push((k, v)),
+        }
+    }
+    for (k, v) in merged {
+        let name = k.as_str().map(str::to_string);
+        if !own.iter().any(|(ok, _)| ok.as_str().map(str::to_string) == name) {
+            own.push((k, v));
+        }
+    }
+    own
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Node {
+        parse_stream(text).unwrap().remove(0).root.unwrap()
+    }
+
+    #[test]
+    fn positions_point_at_keys_and_values() {
+        let n = one("a: 1\nb:\n  - x\n  - name: y\n");
+        let (k, v) = n.entry("b").unwrap();
+        assert_eq!(k.pos, Pos { line: 2, col: 1 });
+        let NodeKind::Seq(items) = &v.kind else { panic!() };
+        assert_eq!(items[0].pos, Pos { line: 3, col: 5 });
+        let (k, v) = items[1].entry("name").unwrap();
+        assert_eq!((k.pos, v.pos), (Pos { line: 4, col: 5 }, Pos { line: 4, col: 11 }));
+    }
+
+    #[test]
+    fn scalars_resolve_like_the_core_schema() {
+        let n = one("a: 1\nb: true\nc: '1'\nd: 1.5\ne: ~\nf: 0x10\ng: 1.2.3\nh: .inf\n");
+        let json = n.to_json();
+        assert_eq!(json["a"], 1);
+        assert_eq!(json["b"], true);
+        assert_eq!(json["c"], "1");
+        assert_eq!(json["d"], 1.5);
+        assert!(json["e"].is_null());
+        assert_eq!(json["f"], 16);
+        assert_eq!(json["g"], "1.2.3");
+        assert_eq!(json["h"], ".inf");
+    }
+
+    #[test]
+    fn many_documents_and_empty_ones() {
+        let docs = parse_stream("a: 1\n---\n---\nb: 2\n").unwrap();
+        assert_eq!(docs.len(), 3);
+        assert!(docs[1].root.is_none());
+        assert_eq!(docs[2].root.as_ref().unwrap().pos.line, 4);
+    }
+
+    #[test]
+    fn aliases_and_merge_keys_expand() {
+        let n = one("base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\n");
+        assert_eq!(n.to_json()["c"], serde_json::json!({"y": 3, "x": 1}));
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let err = parse_stream(&text).unwrap_err();
+        assert!(err.message.contains("more than"), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "[".repeat(10_000);
+        assert!(parse_stream(&text).is_err());
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let err = parse_stream("a: b\n c: d\n").unwrap_err();
+        assert_eq!(err.pos.line, 2);
+    }
+}
