@@ -161,14 +161,13 @@ fn results(cur: &mut Cursor<'_>) -> Parse<Var> {
 }
 
 fn step(cur: &mut Cursor<'_>) -> Parse<Var> {
-    let var = match dot_keyword(cur, &["results", "artifacts"])? {
-        "results" => Var::StepResultPath {
+    let var = if dot_keyword(cur, &["results", "artifacts"])? == "results" {
+        Var::StepResultPath {
             name: result_path(cur)?,
-        },
-        _ => {
-            dot_keyword(cur, &["path"])?;
-            Var::StepArtifactsPath
         }
+    } else {
+        dot_keyword(cur, &["path"])?;
+        Var::StepArtifactsPath
     };
     close(cur)?;
     Ok(var)
@@ -229,10 +228,10 @@ fn result_path(cur: &mut Cursor<'_>) -> Parse<String> {
         start..cur.pos(),
         format!("expected `<result>.path`, found `{text}`"),
     );
-    Err(match text.split('.').all(|part| !part.is_empty()) {
-        true => error.with_hint(format!("did you mean `$({before}{text}.path)`?")),
-        false => error,
-    })
+    if text.split('.').any(str::is_empty) {
+        return Err(error);
+    }
+    Err(error.with_hint(format!("did you mean `$({before}{text}.path)`?")))
 }
 
 /// `text` without its final `.{last}`, if what remains is a name made of non-empty dotted parts.

@@ -60,14 +60,14 @@ mod tests {
     fn array_a<'a>(elements: &'a [&'a str]) -> impl FnMut(&Var) -> Option<Vec<String>> + 'a {
         move |var| match var {
             Var::Param { name, .. } if name == "a" => {
-                Some(elements.iter().map(|e| e.to_string()).collect())
+                Some(elements.iter().map(ToString::to_string).collect())
             }
             _ => None,
         }
     }
 
     fn strings(items: &[&str]) -> Vec<String> {
-        items.iter().map(|s| s.to_string()).collect()
+        items.iter().map(ToString::to_string).collect()
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub fn scan(s: &str) -> Scan {
     scan
 }
 
-/// If the whole string is exactly one reference (e.g. "$(params.a[*])"), return it.
+/// If the whole string is exactly one reference (e.g. `"$(params.a[*])"`), return it.
 pub fn sole_reference(s: &str) -> Option<Reference> {
     if !s.starts_with("$(") {
         return None;
