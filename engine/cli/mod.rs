@@ -1,6 +1,57 @@
-//! Command-line interface.
+//! Command-line interface: one file per command, shared input options in `input.rs`.
 
-/// Runs the CLI and returns the process exit code.
-pub fn main() -> i32 {
-    0
+mod input;
+mod plan;
+mod validate;
+
+use clap::{Parser, Subcommand};
+
+/// How a command ended; `main.rs` turns it into the process status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything is fine (exit 0).
+    Success,
+    /// A run ran and failed (exit 1).
+    Failed,
+    /// The user's input is invalid (exit 2).
+    Invalid,
+    /// The environment failed: no container engine, unreachable API (exit 3).
+    Infrastructure,
+}
+
+impl Outcome {
+    /// The process exit status.
+    pub fn code(self) -> i32 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Failed => 1,
+            Outcome::Invalid => 2,
+            Outcome::Infrastructure => 3,
+        }
+    }
+}
+
+/// Tekton pipelines without the pain of a cluster.
+#[derive(Debug, Parser)]
+#[command(name = "adze", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check Tekton YAML as the admission webhook would, with file:line:col for every error.
+    Validate(validate::Args),
+    /// Resolve a TaskRun or PipelineRun without running it: DAG, params, results, scripts.
+    Plan(plan::Args),
+}
+
+/// Parses arguments and runs the command.
+pub fn main() -> Outcome {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Plan(args) => plan::run(&args),
+    }
 }

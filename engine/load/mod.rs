@@ -15,8 +15,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
-
 use crate::api::{Kind, Object, Pipeline, PipelineRun, StepAction, Task, TaskRun};
 use crate::diagnostic::{Diagnostic, Location};
 use source::{locate, Anchor, SourceFile};
@@ -253,18 +251,13 @@ impl Bundle {
                 diags.push(d.at_key());
             }
         }
-        let value = root.to_json();
-        let object = match kind {
-            Kind::Task => decode_into::<Task>(&value, &mut diags).map(Object::Task),
-            Kind::Pipeline => decode_into::<Pipeline>(&value, &mut diags).map(Object::Pipeline),
-            Kind::TaskRun => decode_into::<TaskRun>(&value, &mut diags).map(Object::TaskRun),
-            Kind::PipelineRun => {
-                decode_into::<PipelineRun>(&value, &mut diags).map(Object::PipelineRun)
-            }
-            Kind::StepAction => {
-                decode_into::<StepAction>(&value, &mut diags).map(Object::StepAction)
-            }
-        };
+        let mut value = root.to_json();
+        let mut decoded = decode_kind(kind, &value);
+        if fold_field_case(&decoded.unknown_fields, &mut root) {
+            value = root.to_json();
+            decoded = decode_kind(kind, &value);
+        }
+        let object = report_decoding(decoded, &mut diags);
         if let Some(obj) = &object {
             embedded_only_fields(obj, &mut diags);
         }
@@ -401,8 +394,56 @@ impl Bundle {
     }
 }
 
-fn decode_into<T: DeserializeOwned>(value: &serde_json::Value, diags: &mut Vec<Diagnostic>) -> Option<T> {
-    let decoded = decode::decode::<T>(value);
+/// Go's JSON decoder matches field names case-insensitively, so Tekton accepts
+/// `mountpath` for `mountPath`; such keys are renamed to their canonical spelling (the
+/// position still points at what the user wrote). Returns true if anything was renamed.
+fn fold_field_case(unknown: &[String], root: &mut Node) -> bool {
+    let mut changed = false;
+    for path in unknown {
+        let (parent, key) = path.rsplit_once('.').unwrap_or(("", path.as_str()));
+        let Some(canonical) = catalog::FIELD_NAMES
+            .iter()
+            .find(|f| f.eq_ignore_ascii_case(key) && **f != key)
+        else {
+            continue;
+        };
+        let Some(Node {
+            kind: NodeKind::Map(entries),
+            ..
+        }) = source::node_at_mut(root, parent)
+        else {
+            continue;
+        };
+        for (k, _) in entries.iter_mut() {
+            if let NodeKind::Scalar(text, _) = &mut k.kind {
+                if text == key {
+                    *text = canonical.to_string();
+                    changed = true;
+                }
+            }
+        }
+    }
+    changed
+}
+
+fn decode_kind(kind: Kind, value: &serde_json::Value) -> decode::Decoded<Object> {
+    fn wrap<T>(d: decode::Decoded<T>, f: fn(T) -> Object) -> decode::Decoded<Object> {
+        decode::Decoded {
+            value: d.value.map(f),
+            unknown_fields: d.unknown_fields,
+            type_error: d.type_error,
+        }
+    }
+    match kind {
+        Kind::Task => wrap(decode::decode::<Task>(value), Object::Task),
+        Kind::Pipeline => wrap(decode::decode::<Pipeline>(value), Object::Pipeline),
+        Kind::TaskRun => wrap(decode::decode::<TaskRun>(value), Object::TaskRun),
+        Kind::PipelineRun => wrap(decode::decode::<PipelineRun>(value), Object::PipelineRun),
+        Kind::StepAction => wrap(decode::decode::<StepAction>(value), Object::StepAction),
+    }
+}
+
+fn report_decoding(decoded: decode::Decoded<Object>, diags: &mut Vec<Diagnostic>) -> Option<Object> {
     for path in decoded.unknown_fields {
         diags.push(unknown_field(&path));
     }

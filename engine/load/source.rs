@@ -109,6 +109,21 @@ fn parse_path(path: &str) -> Vec<Segment<'_>> {
     out
 }
 
+/// The node at an object path, for in-place edits.
+pub fn node_at_mut<'a>(root: &'a mut Node, path: &str) -> Option<&'a mut Node> {
+    let mut node = root;
+    for seg in parse_path(path) {
+        node = match (&mut node.kind, seg) {
+            (NodeKind::Map(entries), Segment::Key(k)) => {
+                &mut entries.iter_mut().find(|(key, _)| key.as_str() == Some(k))?.1
+            }
+            (NodeKind::Seq(items), Segment::Index(i)) => items.get_mut(i)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
 /// Finds where `path` is written in the tree rooted at `root`. When the path does not exist
 /// in the source (a defaulted or missing field) the deepest existing ancestor is used.
 pub fn locate(root: &Node, path: &str, anchor: Anchor) -> Span {

@@ -188,11 +188,98 @@ fn looks_like_float(s: &str) -> bool {
     digits > 0 && (dot || exp)
 }
 
-fn pos_of(mark: &Marker) -> Pos {
+/// Converts a parser mark to a position in the user's text, undoing any padding that
+/// [`relax_flow_indentation`] added to that line.
+fn pos_of(mark: &Marker, pads: &[u32]) -> Pos {
+    let line = mark.line() as u32;
+    let pad = pads.get(line.saturating_sub(1) as usize).copied().unwrap_or(0);
+    let col = mark.col() as u32 + 1;
     Pos {
-        line: mark.line() as u32,
-        col: mark.col() as u32 + 1,
+        line,
+        col: if col > pad { col - pad } else { col },
     }
+}
+
+/// Go's YAML reader (and so `kubectl`) accepts flow collections whose continuation lines
+/// are not indented past their key, e.g. a closing `]` under `args:`; strict YAML 1.2
+/// parsers reject them. Upstream Tekton examples use that style, so when the strict parse
+/// fails on indentation, continuation lines inside `[...]`/`{...}` are padded and the
+/// parse retried. Returns the padded text and the padding added to each line.
+fn relax_flow_indentation(text: &str) -> Option<(String, Vec<u32>)> {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut pads = Vec::new();
+    let mut depth = 0usize;
+    let mut flow_indent = 0usize;
+    let mut block_parent: Option<usize> = None;
+    let mut changed = false;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let body = line.trim();
+        if let Some(parent) = block_parent {
+            if body.is_empty() || indent > parent {
+                out.push_str(line);
+                pads.push(0);
+                continue;
+            }
+            block_parent = None;
+        }
+        let mut pad = 0;
+        if depth > 0 && !body.is_empty() && indent <= flow_indent {
+            pad = flow_indent + 1 - indent;
+            changed = true;
+            out.extend(std::iter::repeat_n(' ', pad));
+        }
+        out.push_str(line);
+        pads.push(pad as u32);
+        let opened_at = depth == 0;
+        depth = flow_depth_after(body, depth);
+        if opened_at && depth > 0 {
+            flow_indent = indent;
+        }
+        if depth == 0 && starts_block_scalar(body) {
+            block_parent = Some(indent);
+        }
+    }
+    changed.then_some((out, pads))
+}
+
+/// Flow nesting depth after a line: at depth 0 only a value that starts with `[`/`{` opens
+/// a collection; quotes and comments are skipped.
+fn flow_depth_after(line: &str, mut depth: usize) -> usize {
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    let mut value_start = true;
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' if depth > 0 || value_start => quote = Some(c),
+                '#' if prev == ' ' || prev == '\t' => break,
+                '[' | '{' if depth > 0 || value_start => depth += 1,
+                ']' | '}' if depth > 0 => depth -= 1,
+                _ => {}
+            },
+        }
+        value_start = match c {
+            ' ' | '\t' => value_start || prev == ':' || prev == '-',
+            '[' | '{' | ',' => depth > 0,
+            _ => false,
+        };
+        prev = c;
+    }
+    depth
+}
+
+/// True for `key: |`, `- >-` and friends.
+fn starts_block_scalar(line: &str) -> bool {
+    let value = match line.split_once(": ") {
+        Some((_, v)) => v,
+        None => line.strip_prefix("- ").unwrap_or(""),
+    };
+    let value = value.split(" #").next().unwrap_or("").trim();
+    let mut chars = value.chars();
+    matches!(chars.next(), Some('|' | '>')) && chars.all(|c| matches!(c, '+' | '-' | '0'..='9'))
 }
 
 /// An unfinished collection while the event stream is folded into a tree.
@@ -203,6 +290,16 @@ enum Frame {
 
 /// Parses a whole YAML stream into documents.
 pub fn parse_stream(text: &str) -> Result<Vec<YamlDoc>, YamlError> {
+    match parse_with(text, &[]) {
+        Err(e) if e.message.contains("indentation") => match relax_flow_indentation(text) {
+            Some((relaxed, pads)) => parse_with(&relaxed, &pads).map_err(|_| e),
+            None => Err(e),
+        },
+        other => other,
+    }
+}
+
+fn parse_with(text: &str, pads: &[u32]) -> Result<Vec<YamlDoc>, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -212,10 +309,10 @@ pub fn parse_stream(text: &str) -> Result<Vec<YamlDoc>, YamlError> {
     let mut root: Option<Node> = None;
     loop {
         let (event, mark) = parser.next_token().map_err(|e| YamlError {
-            pos: pos_of(e.marker()),
+            pos: pos_of(e.marker(), pads),
             message: e.info().to_string(),
         })?;
-        let pos = pos_of(&mark);
+        let pos = pos_of(&mark, pads);
         let finished: Option<(Node, usize)> = match event {
             Event::StreamEnd => break,
             Event::StreamStart | Event::Nothing => None,
@@ -448,6 +545,16 @@ mod tests {
     fn deep_nesting_is_refused() {
         let text = "[".repeat(10_000);
         assert!(parse_stream(&text).is_err());
+    }
+
+    #[test]
+    fn flow_collections_may_close_at_their_key_indentation() {
+        let text = "a:\n  args: [\n    \"x\",\n  ]\n  script: |\n    echo [\n  b: [1,\n  2]\n";
+        let n = one(text);
+        assert_eq!(n.to_json()["a"]["args"], serde_json::json!(["x"]));
+        assert_eq!(n.to_json()["a"]["b"], serde_json::json!([1, 2]));
+        let (_, v) = n.get("a").unwrap().entry("b").unwrap();
+        assert_eq!(v.pos, Pos { line: 7, col: 6 });
     }
 
     #[test]

@@ -1,1 +1,5 @@
-//! report
+//! Rendering for people and machines: diagnostics as compiler-style snippets or JSON, and
+//! plans as trees, YAML, JSON, Mermaid or Graphviz.
+
+pub mod diagnostics;
+pub mod plan;

@@ -1,0 +1,112 @@
+//! Options every command that reads Tekton YAML shares: files, catalogs, feature flags.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+
+use crate::diagnostic::Diagnostic;
+use crate::load::{Bundle, Origin};
+use crate::report::diagnostics;
+use crate::validate::{ApiFields, Flags};
+
+/// Where objects come from and which cluster flags apply.
+#[derive(Debug, clap::Args)]
+pub struct Input {
+    /// YAML files or directories (recursive); `-` reads stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Extra directory to resolve taskRef/pipelineRef names from (after the files given).
+    #[arg(long = "catalog", value_name = "DIR")]
+    pub catalogs: Vec<PathBuf>,
+    /// A cluster feature flag, e.g. `enable-api-fields=alpha` or `enable-param-enum=true`.
+    /// Giving any makes gated features errors, as on such a cluster.
+    #[arg(long = "feature-flag", value_name = "NAME=VALUE")]
+    pub feature_flags: Vec<String>,
+    /// When to use colour: auto, always, never.
+    #[arg(long, default_value = "auto", value_name = "WHEN")]
+    pub color: String,
+}
+
+impl Input {
+    /// Loads files, catalogs and the built-in catalog. Errors that stop loading are
+    /// printed and returned as `Err`.
+    pub fn load(&self) -> Result<Bundle, ()> {
+        let mut bundle = Bundle::new();
+        for f in &self.files {
+            if let Err(e) = bundle.load_path(f, Origin::Input) {
+                eprintln!("error: {e}");
+                eprintln!("  help: pass existing Tekton YAML files or directories, or `-` for stdin");
+                return Err(());
+            }
+        }
+        for c in &self.catalogs {
+            if let Err(e) = bundle.load_path(c, Origin::Catalog) {
+                eprintln!("error: --catalog {}: {e}", c.display());
+                return Err(());
+            }
+        }
+        bundle.load_builtin();
+        Ok(bundle)
+    }
+
+    /// The feature flags, from `--feature-flag`.
+    pub fn flags(&self) -> Result<Flags, String> {
+        let mut flags = Flags::default();
+        for f in &self.feature_flags {
+            let (name, value) = f
+                .split_once('=')
+                .ok_or_else(|| format!("--feature-flag expects NAME=VALUE, got \"{f}\""))?;
+            let on = || match value {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(format!("{name} must be true or false, got \"{value}\"")),
+            };
+            match name {
+                "enable-api-fields" => {
+                    flags.api_fields = ApiFields::parse(value)
+                        .ok_or_else(|| format!("enable-api-fields must be stable, beta or alpha, got \"{value}\""))?;
+                }
+                "enable-param-enum" => flags.enable_param_enum = on()?,
+                "enable-cel-in-whenexpression" => flags.enable_cel_in_when = on()?,
+                "enable-concise-resolver-syntax" => flags.enable_concise_resolver_syntax = on()?,
+                "default-max-matrix-combinations-count" => {
+                    flags.max_matrix_combinations = value
+                        .parse()
+                        .map_err(|_| format!("{name} must be a number, got \"{value}\""))?;
+                }
+                "disable-inline-spec" => {
+                    flags.disable_inline_spec = value.split(',').map(|s| s.trim().to_string()).collect();
+                }
+                other => return Err(format!("unknown feature flag \"{other}\"")),
+            }
+            flags.strict_gates = true;
+        }
+        Ok(flags)
+    }
+
+    /// A stderr stream honouring `--color`.
+    pub fn stderr(&self) -> StandardStream {
+        let choice = match self.color.as_str() {
+            "always" => ColorChoice::Always,
+            "never" => ColorChoice::Never,
+            _ if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() => ColorChoice::Auto,
+            _ => ColorChoice::Never,
+        };
+        StandardStream::stderr(choice)
+    }
+
+    /// Prints diagnostics as snippets on stderr.
+    pub fn print_diagnostics(&self, bundle: &Bundle, diags: &[Diagnostic]) {
+        let mut err = self.stderr();
+        let _ = diagnostics::emit(bundle, diags, &mut err);
+    }
+}
+
+/// Load-time diagnostics plus validation, sorted.
+pub fn check(bundle: &Bundle, flags: &Flags) -> Vec<Diagnostic> {
+    let mut all = bundle.diagnostics.clone();
+    all.extend(crate::validate::validate(bundle, flags));
+    diagnostics::sort(&mut all);
+    all
+}

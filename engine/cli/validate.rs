@@ -1,0 +1,48 @@
+//! `adze validate`: admission checks with compiler-style output.
+
+use super::input::{check, Input};
+use super::Outcome;
+use crate::report::diagnostics::{JsonReport, Summary};
+
+/// Arguments of `adze validate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: Input,
+    /// Output format: text (snippets on stderr) or json (on stdout).
+    #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "json"])]
+    output: String,
+}
+
+/// Runs `adze validate`.
+pub fn run(args: &Args) -> Outcome {
+    let flags = match args.input.flags() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Invalid;
+        }
+    };
+    let Ok(bundle) = args.input.load() else {
+        return Outcome::Invalid;
+    };
+    let diags = check(&bundle, &flags);
+    let summary = Summary::of(bundle.inputs().count(), &diags);
+    if args.output == "json" {
+        let report = JsonReport {
+            valid: summary.errors == 0,
+            summary,
+            diagnostics: &diags,
+        };
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        args.input.print_diagnostics(&bundle, &diags);
+        let mark = if summary.errors == 0 { "ok" } else { "invalid" };
+        eprintln!("{mark}: {}", summary.line());
+    }
+    if summary.errors == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Invalid
+    }
+}

@@ -1,0 +1,93 @@
+//! Matrix fan-out (spec §4.17): which combinations of params a matrixed task runs with.
+
+/// One combination: (name, value) pairs.
+pub type Combination = Vec<(String, String)>;
+
+/// Expands matrix params and includes into combinations, in Tekton's order: the first
+/// param varies fastest, includes merge into agreeing combinations or are appended.
+pub fn combinations(params: &[(String, Vec<String>)], include: &[Vec<(String, String)>]) -> Vec<Combination> {
+    let mut combos: Vec<Combination> = Vec::new();
+    if !params.is_empty() {
+        combos.push(Vec::new());
+    }
+    for (name, values) in params {
+        let mut next = Vec::with_capacity(combos.len() * values.len());
+        for value in values {
+            for combo in &combos {
+                let mut c = combo.clone();
+                c.push((name.clone(), value.clone()));
+                next.push(c);
+            }
+        }
+        combos = next;
+    }
+    let matrix_names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+    for inc in include {
+        if params.is_empty() {
+            combos.push(inc.clone());
+            continue;
+        }
+        let mut merged = false;
+        for combo in &mut combos {
+            let agrees = inc.iter().all(|(n, v)| {
+                !matrix_names.contains(&n.as_str()) || combo.iter().all(|(cn, cv)| cn != n || cv == v)
+            });
+            if agrees {
+                for (n, v) in inc {
+                    match combo.iter_mut().find(|(cn, _)| cn == n) {
+                        Some(slot) => slot.1.clone_from(v),
+                        None => combo.push((n.clone(), v.clone())),
+                    }
+                }
+                merged = true;
+            }
+        }
+        if !merged && !inc.is_empty() {
+            combos.push(inc.clone());
+        }
+    }
+    for c in &mut combos {
+        c.sort();
+    }
+    combos
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(name: &str, values: &[&str]) -> (String, Vec<String>) {
+        (name.into(), values.iter().map(|v| v.to_string()).collect())
+    }
+
+    fn render(c: &[Combination]) -> Vec<String> {
+        c.iter()
+            .map(|c| c.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(","))
+            .collect()
+    }
+
+    #[test]
+    fn first_param_varies_fastest() {
+        let c = combinations(&[p("os", &["linux", "mac"]), p("br", &["a", "b"])], &[]);
+        assert_eq!(
+            render(&c),
+            ["br=a,os=linux", "br=a,os=mac", "br=b,os=linux", "br=b,os=mac"]
+        );
+    }
+
+    #[test]
+    fn includes_merge_or_append() {
+        let inc = |pairs: &[(&str, &str)]| pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>();
+        let c = combinations(
+            &[p("go", &["1.21", "1.22"])],
+            &[inc(&[("go", "1.21"), ("flags", "-race")]), inc(&[("go", "1.23")])],
+        );
+        assert_eq!(render(&c), ["flags=-race,go=1.21", "go=1.22", "go=1.23"]);
+    }
+
+    #[test]
+    fn include_only_gives_exactly_the_includes() {
+        let c = combinations(&[], &[vec![("a".into(), "1".into())], vec![("a".into(), "2".into())]]);
+        assert_eq!(render(&c), ["a=1", "a=2"]);
+    }
+}

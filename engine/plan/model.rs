@@ -1,0 +1,215 @@
+//! What a plan says: the resolved run, ready to render as text, YAML, JSON or a graph.
+
+use serde::Serialize;
+
+use crate::api::ParamValue;
+
+/// A resolved TaskRun or PipelineRun.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// `TaskRun` or `PipelineRun`.
+    pub kind: String,
+    /// The run's name (generated names end in `-xxxxx`).
+    pub name: String,
+    /// The Pipeline or Task that runs (`(embedded)` for inline specs).
+    pub target: String,
+    /// Parameter values after defaults.
+    pub params: Vec<NamedValue>,
+    /// Workspace bindings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workspaces: Vec<WorkspacePlan>,
+    /// Timeouts in Go form.
+    pub timeouts: TimeoutsPlan,
+    /// Tasks that can run in parallel, level by level (DAG tasks).
+    pub levels: Vec<Vec<String>>,
+    /// DAG tasks in level order.
+    pub tasks: Vec<TaskPlan>,
+    /// Finally tasks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub finally: Vec<TaskPlan>,
+    /// Pipeline results with placeholders for task results.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<NamedValue>,
+}
+
+/// A name and a value.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NamedValue {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: ParamValue,
+    /// Where the value came from (`run`, `default`, `--param`), when that matters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// How a workspace is bound.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspacePlan {
+    /// Workspace name.
+    pub name: String,
+    /// `emptyDir`, `volumeClaimTemplate`, `configMap cm`, `dir /path`, `unbound (optional)`, ….
+    pub binding: String,
+    /// Sub-directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_path: Option<String>,
+}
+
+/// Timeouts of the run.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeoutsPlan {
+    /// Whole run (or the TaskRun's timeout).
+    pub pipeline: String,
+    /// DAG tasks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<String>,
+    /// Finally tasks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finally: Option<String>,
+}
+
+/// What is known about a task before anything runs.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskPlan {
+    /// PipelineTask name (the run's name for a TaskRun).
+    pub name: String,
+    /// The TaskRun name it would get.
+    pub task_run: String,
+    /// Referenced Task name or `(embedded)`.
+    pub task: String,
+    /// Execution level (0 = starts first); finally tasks share one level after the DAG.
+    pub level: usize,
+    /// Tasks it waits for, with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Dependency>,
+    /// `run`, `skip` or `conditional`.
+    pub decision: Decision,
+    /// Skip reason (Tekton's wording) or the condition decided at run time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When-expressions after substitution.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<WhenPlan>,
+    /// Parameter values after substitution (results as `<task.result>`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<NamedValue>,
+    /// Matrix fan-out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<MatrixPlan>,
+    /// TaskRun timeout.
+    pub timeout: String,
+    /// Extra attempts.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retries: i64,
+    /// `continue` when failures are ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<String>,
+    /// Workspace bindings (`task-ws <- pipeline-ws[/subPath]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workspaces: Vec<WorkspacePlan>,
+    /// Declared results.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<String>,
+    /// Sidecars, resolved.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<StepPlan>,
+    /// Steps, resolved.
+    pub steps: Vec<StepPlan>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// A dependency edge.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Dependency {
+    /// The task waited for.
+    pub task: String,
+    /// `runAfter`, `result`, `when`, `matrix`.
+    pub via: Vec<String>,
+}
+
+/// Whether a task would run.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Runs once its parents are done.
+    Run,
+    /// Skipped, whatever happens.
+    Skip,
+    /// Decided at run time (when-expressions on results, finally on statuses).
+    Conditional,
+}
+
+/// A when-expression after substitution.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WhenPlan {
+    /// Input, operator and values, or the CEL text.
+    pub expression: String,
+    /// `Some(true|false)` when decided statically.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<bool>,
+}
+
+/// Matrix fan-out.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MatrixPlan {
+    /// One entry per TaskRun: its params, sorted by name.
+    pub combinations: Vec<Vec<NamedValue>>,
+    /// Set when the fan-out depends on results and is only known at run time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at_run_time: Option<String>,
+}
+
+/// A step or sidecar after StepAction, stepTemplate and substitution.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct StepPlan {
+    /// Name (`unnamed-<i>` when unnamed).
+    pub name: String,
+    /// Image.
+    pub image: String,
+    /// Command (the script path when `script` is used).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Arguments.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// The script as the container runs it (shell preamble added when there is no `#!`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+    /// Working directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Environment (`valueFrom` shown as `<from secret s/k>`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvPlan>,
+    /// Step timeout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// `continue` or `stopAndFail`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<String>,
+    /// Step results.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<String>,
+    /// Where it came from when a StepAction was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_action: Option<String>,
+}
+
+/// One environment variable.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EnvPlan {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: String,
+}

@@ -1,0 +1,779 @@
+//! Planning PipelineRuns and TaskRuns: params, DAG levels, static skip decisions, matrix
+//! fan-out, timeouts and resolved steps.
+
+use std::collections::{HashMap, HashSet};
+
+use super::matrix;
+use super::model::{
+    Decision, Dependency, MatrixPlan, NamedValue, Plan, TaskPlan, TimeoutsPlan, WhenPlan,
+    WorkspacePlan,
+};
+use super::scope::Scope;
+use super::task::{resolve_task, TaskInputs};
+use super::PlanError;
+use crate::api::pipeline::PipelineTask;
+use crate::api::{
+    GoDuration, Kind, Object, ParamSpec, ParamValue, PipelineRun, PipelineSpec, TaskRun, TaskSpec,
+    WhenExpression, WorkspaceBinding,
+};
+use crate::dag::{Dag, EdgeKind, TaskNode};
+use crate::load::Bundle;
+use crate::subst::{self, Var};
+
+/// Tekton's `default-timeout-minutes`.
+const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
+/// The namespace runs get when none is set.
+const DEFAULT_NAMESPACE: &str = "default";
+
+/// The run's name: `metadata.name`, or `generateName` plus a stand-in for the random suffix.
+fn run_name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    match (&meta.name, &meta.generate_name) {
+        (Some(n), _) if !n.is_empty() => n.clone(),
+        (_, Some(g)) => format!("{g}xxxxx"),
+        _ => "run".to_string(),
+    }
+}
+
+/// Tekton's `kmeta.ChildName`, with FNV instead of MD5 for names over 63 characters.
+pub fn child_name(parent: &str, suffix: &str) -> String {
+    let full = format!("{parent}{suffix}");
+    if full.len() <= 63 {
+        return full;
+    }
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in parent.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    let keep = 63usize.saturating_sub(suffix.len() + 16);
+    let prefix: String = parent.chars().take(keep).collect();
+    let mut name = format!("{prefix}{hash:016x}{suffix}");
+    name.truncate(63);
+    name.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).to_string()
+}
+
+fn canonical_timeout(raw: Option<&str>) -> Option<String> {
+    raw.map(|t| GoDuration::parse(t).map_or_else(|_| t.to_string(), |d| d.to_string()))
+}
+
+fn default_timeout() -> String {
+    GoDuration::minutes(DEFAULT_TIMEOUT_MINUTES).to_string()
+}
+
+/// Plans a TaskRun.
+pub fn plan_task_run(bundle: &Bundle, tr: &TaskRun) -> Result<Plan, PlanError> {
+    let name = run_name(&tr.metadata);
+    let (spec, target) = task_spec_of_run(bundle, tr)?;
+    let inputs = TaskInputs {
+        params: tr.spec.params.clone(),
+        propagated: HashMap::new(),
+        task_run_name: name.clone(),
+        task_name: if target == "(embedded)" { name.clone() } else { target.clone() },
+        namespace: namespace(&tr.metadata),
+        bound_workspaces: tr.spec.workspaces.iter().map(|w| w.name.clone()).collect(),
+        result_placeholders: false,
+    };
+    let resolved = resolve_task(bundle, &spec, &inputs)?;
+    let params = ordered_values(&spec.params, &resolved.params, &tr.spec.params);
+    let timeout = canonical_timeout(tr.spec.timeout.as_deref()).unwrap_or_else(default_timeout);
+    let task = TaskPlan {
+        name: name.clone(),
+        task_run: name.clone(),
+        task: target.clone(),
+        level: 0,
+        depends_on: Vec::new(),
+        decision: Decision::Run,
+        reason: None,
+        when: Vec::new(),
+        params: params.clone(),
+        matrix: None,
+        timeout: timeout.clone(),
+        retries: tr.spec.retries.unwrap_or(0),
+        on_error: None,
+        workspaces: tr.spec.workspaces.iter().map(describe_binding).collect(),
+        results: spec.results.iter().map(|r| r.name.clone()).collect(),
+        sidecars: resolved.sidecars,
+        steps: resolved.steps,
+    };
+    Ok(Plan {
+        kind: "TaskRun".into(),
+        name: name.clone(),
+        target,
+        params,
+        workspaces: tr.spec.workspaces.iter().map(describe_binding).collect(),
+        timeouts: TimeoutsPlan {
+            pipeline: timeout,
+            ..TimeoutsPlan::default()
+        },
+        levels: vec![vec![name]],
+        tasks: vec![task],
+        finally: Vec::new(),
+        results: Vec::new(),
+    })
+}
+
+fn namespace(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    meta.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.to_string())
+}
+
+fn task_spec_of_run(bundle: &Bundle, tr: &TaskRun) -> Result<(TaskSpec, String), PlanError> {
+    if let Some(spec) = &tr.spec.task_spec {
+        return Ok((spec.clone(), "(embedded)".into()));
+    }
+    let reference = tr
+        .spec
+        .task_ref
+        .as_ref()
+        .ok_or_else(|| PlanError::NotFound("the TaskRun has neither taskRef nor taskSpec".into()))?;
+    find_task(bundle, reference)
+}
+
+fn find_task(bundle: &Bundle, reference: &crate::api::TaskRef) -> Result<(TaskSpec, String), PlanError> {
+    if reference.resolver.is_some() {
+        return Err(PlanError::Unsupported(format!(
+            "taskRef uses the \"{}\" resolver; adze cannot fetch remote tasks yet: download the Task and pass its file",
+            reference.resolver.as_deref().unwrap_or_default()
+        )));
+    }
+    let name = reference.name.clone().unwrap_or_default();
+    let loaded = bundle.find(Kind::Task, &name).map_err(|e| {
+        PlanError::NotFound(match &e.suggestion {
+            Some(s) => format!("{e}; did you mean \"{s}\"?"),
+            None => e.to_string(),
+        })
+    })?;
+    match &loaded.object {
+        Object::Task(t) => Ok((t.spec.clone(), name)),
+        _ => Err(PlanError::NotFound(format!("Task \"{name}\" not found"))),
+    }
+}
+
+/// Values in declaration order, then undeclared extras in the order given.
+fn ordered_values(
+    specs: &[ParamSpec],
+    values: &HashMap<String, ParamValue>,
+    given: &[crate::api::Param],
+) -> Vec<NamedValue> {
+    let given_names: HashSet<&str> = given.iter().map(|p| p.name.as_str()).collect();
+    let mut out: Vec<NamedValue> = specs
+        .iter()
+        .filter_map(|s| {
+            values.get(&s.name).map(|v| NamedValue {
+                name: s.name.clone(),
+                value: v.clone(),
+                source: Some(if given_names.contains(s.name.as_str()) { "run" } else { "default" }.into()),
+            })
+        })
+        .collect();
+    for p in given {
+        if !specs.iter().any(|s| s.name == p.name) {
+            if let Some(v) = values.get(&p.name) {
+                out.push(NamedValue {
+                    name: p.name.clone(),
+                    value: v.clone(),
+                    source: Some("run".into()),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn describe_binding(b: &WorkspaceBinding) -> WorkspacePlan {
+    let binding = if b.empty_dir.is_some() {
+        "emptyDir".to_string()
+    } else if let Some(pvc) = &b.persistent_volume_claim {
+        match pvc.claim_name.strip_prefix("dir:") {
+            Some(dir) => format!("dir {dir}"),
+            None => format!("persistentVolumeClaim {}", pvc.claim_name),
+        }
+    } else if b.volume_claim_template.is_some() {
+        "volumeClaimTemplate".to_string()
+    } else if let Some(cm) = &b.config_map {
+        format!("configMap {}", cm.name)
+    } else if let Some(s) = &b.secret {
+        format!("secret {}", s.secret_name.as_deref().unwrap_or(""))
+    } else if b.projected.is_some() {
+        "projected".to_string()
+    } else if b.csi.is_some() {
+        "csi".to_string()
+    } else {
+        "unbound".to_string()
+    };
+    WorkspacePlan {
+        name: b.name.clone(),
+        binding,
+        sub_path: b.sub_path.clone(),
+    }
+}
+
+/// Pipeline params: run values, then defaults whose string references to other params are
+/// resolved recursively (§3.6 step 2).
+fn pipeline_params(spec: &PipelineSpec, pr: &PipelineRun) -> (HashMap<String, ParamValue>, Vec<NamedValue>) {
+    let mut values: HashMap<String, ParamValue> = HashMap::new();
+    for p in &pr.spec.params {
+        values.insert(p.name.clone(), p.value.clone());
+    }
+    let mut pending: Vec<&ParamSpec> = spec
+        .params
+        .iter()
+        .filter(|p| !values.contains_key(&p.name) && p.default.is_some())
+        .collect();
+    for _ in 0..10 {
+        if pending.is_empty() {
+            break;
+        }
+        let scope = Scope {
+            params: values.clone(),
+            ..Scope::default()
+        };
+        pending.retain(|p| {
+            let default = p.default.as_ref().expect("filtered above");
+            let resolved = scope.subst_value(default);
+            let unresolved = resolved.strings().iter().any(|s| {
+                subst::scan(s)
+                    .refs
+                    .iter()
+                    .any(|r| matches!(&r.var, Var::Param { name, .. } if spec.params.iter().any(|q| &q.name == name)))
+            });
+            if unresolved {
+                return true;
+            }
+            values.insert(p.name.clone(), resolved);
+            false
+        });
+    }
+    let ordered = ordered_values(&spec.params, &values, &pr.spec.params);
+    (values, ordered)
+}
+
+/// Every `$(tasks.T.results…)` task named anywhere inside a JSON value.
+fn result_producers(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => collect_producers(s, out),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| result_producers(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| result_producers(v, out)),
+        _ => {}
+    }
+}
+
+fn collect_producers(s: &str, out: &mut Vec<String>) {
+    if !s.contains("$(") {
+        return;
+    }
+    for r in subst::scan(s).refs {
+        if let Var::TaskResult { task, .. } | Var::MatrixResultLength { task, .. } | Var::MatrixLength { task } = r.var {
+            out.push(task);
+        }
+    }
+}
+
+fn when_strings(when: &[WhenExpression]) -> impl Iterator<Item = &str> {
+    when.iter().flat_map(|w| {
+        w.input
+            .iter()
+            .chain(w.values.iter().flatten())
+            .chain(w.cel.iter())
+            .map(String::as_str)
+    })
+}
+
+/// Dependencies of one pipeline task, with their kinds.
+fn dependencies(pt: &PipelineTask) -> Vec<crate::dag::Dependency> {
+    let mut deps: Vec<crate::dag::Dependency> = pt
+        .run_after
+        .iter()
+        .map(|t| crate::dag::Dependency {
+            on: t.clone(),
+            kind: EdgeKind::RunAfter,
+        })
+        .collect();
+    let mut push = |names: Vec<String>, kind: EdgeKind| {
+        for on in names {
+            deps.push(crate::dag::Dependency { on, kind });
+        }
+    };
+    let mut from_params = Vec::new();
+    for p in &pt.params {
+        for s in p.value.strings() {
+            collect_producers(s, &mut from_params);
+        }
+    }
+    if let Some(ts) = &pt.task_spec {
+        if let Ok(v) = serde_json::to_value(ts) {
+            result_producers(&v, &mut from_params);
+        }
+    }
+    push(from_params, EdgeKind::Result);
+    let mut from_when = Vec::new();
+    for s in when_strings(&pt.when) {
+        collect_producers(s, &mut from_when);
+    }
+    push(from_when, EdgeKind::When);
+    let mut from_matrix = Vec::new();
+    if let Some(m) = &pt.matrix {
+        for p in m.params.iter().chain(m.include.iter().flat_map(|i| i.params.iter())) {
+            for s in p.value.strings() {
+                collect_producers(s, &mut from_matrix);
+            }
+        }
+    }
+    push(from_matrix, EdgeKind::Matrix);
+    deps
+}
+
+/// Why a task is skipped, for propagating to its dependents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    /// Its own when-expressions were false: dependents still run.
+    When,
+    /// Any other reason: dependents are skipped too.
+    Other,
+}
+
+fn evaluate_when(when: &[WhenExpression], scope: &Scope) -> (Vec<WhenPlan>, Option<bool>) {
+    let mut plans = Vec::new();
+    let mut all_known = true;
+    let mut all_true = true;
+    for w in when {
+        if let Some(cel) = &w.cel {
+            plans.push(WhenPlan {
+                expression: format!("cel: {}", scope.subst(cel)),
+                value: None,
+            });
+            all_known = false;
+            continue;
+        }
+        let input = w.input.as_deref().map(|i| when_input(i, scope)).unwrap_or_default();
+        let values = scope.subst_list(w.values.as_deref().unwrap_or(&[]));
+        let op = w.operator.clone().unwrap_or_default();
+        let dynamic = |s: &str| s.contains('<') && s.contains('>') || !subst::scan(s).refs.is_empty();
+        let known = !dynamic(&input) && !values.iter().any(|v| dynamic(v));
+        let value = known.then(|| {
+            let contains = values.contains(&input);
+            if op == "notin" {
+                !contains
+            } else {
+                contains
+            }
+        });
+        plans.push(WhenPlan {
+            expression: format!("{input:?} {op} {values:?}"),
+            value,
+        });
+        match value {
+            Some(v) => all_true &= v,
+            None => all_known = false,
+        }
+    }
+    let decided = if !all_true {
+        Some(false)
+    } else if all_known {
+        Some(true)
+    } else {
+        None
+    };
+    (plans, decided)
+}
+
+/// A when input that is a whole-array reference becomes the JSON of the array.
+fn when_input(input: &str, scope: &Scope) -> String {
+    if let Some(r) = subst::sole_reference(input) {
+        if let Some(items) = scope.array(&r.var) {
+            return serde_json::to_string(&items).unwrap_or_default();
+        }
+    }
+    scope.subst(input)
+}
+
+/// Plans a PipelineRun.
+pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, PlanError> {
+    let name = run_name(&pr.metadata);
+    let (spec, target) = match (&pr.spec.pipeline_spec, &pr.spec.pipeline_ref) {
+        (Some(s), _) => (s.clone(), "(embedded)".to_string()),
+        (None, Some(r)) => {
+            if r.resolver.is_some() {
+                return Err(PlanError::Unsupported(
+                    "pipelineRef uses a remote resolver; adze cannot fetch remote pipelines yet".into(),
+                ));
+            }
+            let pname = r.name.clone().unwrap_or_default();
+            let loaded = bundle
+                .find(Kind::Pipeline, &pname)
+                .map_err(|e| PlanError::NotFound(e.to_string()))?;
+            match &loaded.object {
+                Object::Pipeline(p) => (p.spec.clone(), pname),
+                _ => return Err(PlanError::NotFound(format!("Pipeline \"{pname}\" not found"))),
+            }
+        }
+        (None, None) => return Err(PlanError::NotFound("the PipelineRun has neither pipelineRef nor pipelineSpec".into())),
+    };
+    let (param_values, params) = pipeline_params(&spec, pr);
+    let mut scope = Scope {
+        params: param_values.clone(),
+        result_placeholders: true,
+        ..Scope::default()
+    };
+    let pipeline_name = if target == "(embedded)" { name.clone() } else { target.clone() };
+    for (k, v) in [
+        ("pipelineRun.name", name.clone()),
+        ("pipelineRun.namespace", namespace(&pr.metadata)),
+        ("pipelineRun.uid", "<uid>".to_string()),
+        ("pipeline.name", pipeline_name),
+    ] {
+        scope.context.insert(k.into(), v);
+    }
+    for w in &spec.workspaces {
+        let bound = pr.spec.workspaces.iter().any(|b| b.name == w.name);
+        scope.workspaces.insert((w.name.clone(), "bound".into()), bound.to_string());
+    }
+
+    let nodes: Vec<TaskNode<'_>> = spec
+        .tasks
+        .iter()
+        .map(|t| TaskNode {
+            name: &t.name,
+            deps: dependencies(t),
+        })
+        .collect();
+    let dag = Dag::build(&nodes).map_err(|errs| {
+        PlanError::Graph(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+    })?;
+    let levels = dag.levels();
+    let timeouts = pr.spec.timeouts.clone().unwrap_or_default();
+    let tasks_timeout = timeouts.tasks.as_deref().and_then(|t| GoDuration::parse(t).ok());
+    let finally_timeout = timeouts.finally.as_deref().and_then(|t| GoDuration::parse(t).ok());
+
+    let mut skipped: HashMap<String, Skip> = HashMap::new();
+    let mut tasks = Vec::with_capacity(spec.tasks.len());
+    for (level, members) in levels.iter().enumerate() {
+        for &i in members {
+            let pt = &spec.tasks[i];
+            let depends_on = dag
+                .parents(i)
+                .iter()
+                .map(|&p| Dependency {
+                    task: dag.name(p).to_string(),
+                    via: dag.edge_kinds(i, p).iter().map(|k| k.as_str().to_string()).collect(),
+                })
+                .collect::<Vec<_>>();
+            let (when, when_value) = evaluate_when(&pt.when, &scope);
+            let consumes: Vec<String> = nodes[i]
+                .deps
+                .iter()
+                .filter(|d| d.kind != EdgeKind::RunAfter)
+                .map(|d| d.on.clone())
+                .collect();
+            let parent_skipped = dag
+                .parents(i)
+                .iter()
+                .any(|&p| skipped.get(dag.name(p)) == Some(&Skip::Other));
+            let (decision, reason) = if when_value == Some(false) {
+                skipped.insert(pt.name.clone(), Skip::When);
+                (Decision::Skip, Some("When Expressions evaluated to false".to_string()))
+            } else if parent_skipped {
+                skipped.insert(pt.name.clone(), Skip::Other);
+                (Decision::Skip, Some("Parent Tasks were skipped".to_string()))
+            } else if consumes.iter().any(|c| skipped.contains_key(c)) {
+                skipped.insert(pt.name.clone(), Skip::Other);
+                (Decision::Skip, Some("Results were missing".to_string()))
+            } else if when_value.is_none() {
+                (Decision::Conditional, Some("when-expressions are decided at run time".to_string()))
+            } else {
+                (Decision::Run, None)
+            };
+            let timeout = task_timeout(pr, pt, tasks_timeout);
+            let mut plan = plan_pipeline_task(bundle, pr, &name, pt, &scope, &param_values, level, timeout)?;
+            plan.depends_on = depends_on;
+            plan.when = when;
+            if plan.decision == Decision::Skip {
+                skipped.insert(pt.name.clone(), Skip::Other);
+            } else {
+                plan.decision = decision;
+                plan.reason = reason;
+            }
+            tasks.push(plan);
+        }
+    }
+
+    let mut final_scope = scope.clone();
+    final_scope.result_placeholders = true;
+    let finally_level = levels.len();
+    let mut finally = Vec::with_capacity(spec.finally.len());
+    for pt in &spec.finally {
+        let (when, when_value) = evaluate_when(&pt.when, &final_scope);
+        let timeout = task_timeout(pr, pt, finally_timeout);
+        let mut plan = plan_pipeline_task(bundle, pr, &name, pt, &final_scope, &param_values, finally_level, timeout)?;
+        plan.when = when;
+        let consumes_skipped = dependencies(pt)
+            .iter()
+            .any(|d| d.kind != EdgeKind::RunAfter && skipped.contains_key(&d.on));
+        if plan.decision != Decision::Skip {
+            (plan.decision, plan.reason) = match when_value {
+                Some(false) => (Decision::Skip, Some("When Expressions evaluated to false".into())),
+                _ if consumes_skipped => (Decision::Skip, Some("Results were missing".into())),
+                None => (Decision::Conditional, Some("when-expressions are decided at run time".into())),
+                Some(true) => (Decision::Run, Some("runs after all tasks are done".into())),
+            };
+        }
+        finally.push(plan);
+    }
+
+    let results = spec
+        .results
+        .iter()
+        .map(|r| NamedValue {
+            name: r.name.clone(),
+            value: final_scope.subst_value(&r.value),
+            source: None,
+        })
+        .collect();
+    let mut workspaces: Vec<WorkspacePlan> = pr.spec.workspaces.iter().map(describe_binding).collect();
+    for w in &spec.workspaces {
+        if !workspaces.iter().any(|b| b.name == w.name) {
+            workspaces.push(WorkspacePlan {
+                name: w.name.clone(),
+                binding: if w.optional == Some(true) { "unbound (optional)" } else { "unbound" }.into(),
+                sub_path: None,
+            });
+        }
+    }
+    Ok(Plan {
+        kind: "PipelineRun".into(),
+        name,
+        target,
+        params,
+        workspaces,
+        timeouts: TimeoutsPlan {
+            pipeline: canonical_timeout(timeouts.pipeline.as_deref()).unwrap_or_else(default_timeout),
+            tasks: canonical_timeout(timeouts.tasks.as_deref()),
+            finally: canonical_timeout(timeouts.finally.as_deref()),
+        },
+        levels: levels
+            .iter()
+            .map(|l| l.iter().map(|&i| dag.name(i).to_string()).collect())
+            .collect(),
+        tasks,
+        finally,
+        results,
+    })
+}
+
+/// TaskRun timeout precedence (§4.19).
+fn task_timeout(pr: &PipelineRun, pt: &PipelineTask, section: Option<GoDuration>) -> String {
+    let from_specs = pr
+        .spec
+        .task_run_specs
+        .iter()
+        .find(|s| s.pipeline_task_name == pt.name)
+        .and_then(|s| s.timeout.as_deref());
+    if let Some(t) = canonical_timeout(from_specs.or(pt.timeout.as_deref())) {
+        return t;
+    }
+    match section {
+        Some(d) if d.is_zero() || d > GoDuration::minutes(DEFAULT_TIMEOUT_MINUTES) => d.to_string(),
+        _ => default_timeout(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_pipeline_task(
+    bundle: &Bundle,
+    pr: &PipelineRun,
+    run: &str,
+    pt: &PipelineTask,
+    scope: &Scope,
+    pipeline_params: &HashMap<String, ParamValue>,
+    level: usize,
+    timeout: String,
+) -> Result<TaskPlan, PlanError> {
+    let params: Vec<crate::api::Param> = pt
+        .params
+        .iter()
+        .map(|p| crate::api::Param {
+            name: p.name.clone(),
+            value: scope.subst_value(&p.value),
+        })
+        .collect();
+    let (matrix_plan, matrix_params) = plan_matrix(pt, scope);
+    let mut plan = TaskPlan {
+        name: pt.name.clone(),
+        task_run: child_name(run, &format!("-{}", pt.name)),
+        task: String::new(),
+        level,
+        depends_on: Vec::new(),
+        decision: Decision::Run,
+        reason: None,
+        when: Vec::new(),
+        params: params
+            .iter()
+            .map(|p| NamedValue {
+                name: p.name.clone(),
+                value: p.value.clone(),
+                source: None,
+            })
+            .collect(),
+        matrix: None,
+        timeout,
+        retries: pt.retries.unwrap_or(0),
+        on_error: pt.on_error.as_deref().map(|s| scope.subst(s)),
+        workspaces: pt
+            .workspaces
+            .iter()
+            .map(|w| WorkspacePlan {
+                name: w.name.clone(),
+                binding: format!("<- {}", w.workspace.as_deref().unwrap_or(&w.name)),
+                sub_path: w.sub_path.as_deref().map(|s| scope.subst(s)),
+            })
+            .collect(),
+        results: Vec::new(),
+        sidecars: Vec::new(),
+        steps: Vec::new(),
+    };
+    if let Some(m) = &matrix_plan {
+        if m.decided_at_run_time.is_none() && m.combinations.is_empty() {
+            plan.decision = Decision::Skip;
+            plan.reason = Some("Matrix Parameters have an empty array".into());
+        }
+    }
+    plan.matrix = matrix_plan;
+    if pt.pipeline_spec.is_some() || pt.pipeline_ref.is_some() {
+        plan.task = match &pt.pipeline_ref {
+            Some(r) => format!("pipeline {}", r.name.as_deref().unwrap_or("(resolver)")),
+            None => "pipeline (embedded)".into(),
+        };
+        return Ok(plan);
+    }
+    let custom = |api: &Option<String>| api.as_ref().is_some_and(|a| !a.is_empty());
+    let (spec, target, embedded) = match (&pt.task_spec, &pt.task_ref) {
+        (Some(ts), _) if custom(&ts.api_version) => {
+            plan.task = format!("custom task {}", ts.kind.as_deref().unwrap_or(""));
+            return Ok(plan);
+        }
+        (Some(ts), _) => (ts.clone(), "(embedded)".to_string(), true),
+        (None, Some(r)) if custom(&r.api_version) => {
+            plan.task = format!("custom task {}", r.kind.as_deref().unwrap_or(""));
+            return Ok(plan);
+        }
+        (None, Some(r)) => {
+            let mut r = r.clone();
+            r.name = r.name.as_deref().map(|n| scope.subst(n));
+            let (spec, name) = find_task(bundle, &r)?;
+            (spec, name, false)
+        }
+        (None, None) => return Err(PlanError::NotFound(format!("pipeline task \"{}\" has neither taskRef nor taskSpec", pt.name))),
+    };
+    let mut task_params = params;
+    for (n, v) in matrix_params {
+        task_params.retain(|p| p.name != n);
+        task_params.push(crate::api::Param {
+            name: n,
+            value: ParamValue::String(v),
+        });
+    }
+    let inputs = TaskInputs {
+        params: task_params,
+        propagated: if embedded { pipeline_params.clone() } else { HashMap::new() },
+        task_run_name: plan.task_run.clone(),
+        task_name: if embedded { plan.task_run.clone() } else { target.clone() },
+        namespace: namespace(&pr.metadata),
+        bound_workspaces: pt.workspaces.iter().map(|w| w.name.clone()).collect(),
+        result_placeholders: true,
+    };
+    // An embedded spec first gets the pipeline-level stage (results, context) written into it.
+    let spec = if embedded { pipeline_stage(&spec, scope) } else { spec };
+    let resolved = resolve_task(bundle, &spec, &inputs)?;
+    plan.task = target;
+    plan.results = spec.results.iter().map(|r| r.name.clone()).collect();
+    plan.steps = resolved.steps;
+    plan.sidecars = resolved.sidecars;
+    Ok(plan)
+}
+
+/// Applies pipeline-level context and result placeholders to an embedded spec's strings
+/// (params are left for the TaskRun stage, where PipelineTask values take precedence).
+fn pipeline_stage(spec: &TaskSpec, scope: &Scope) -> TaskSpec {
+    let stage = Scope {
+        context: scope.context.clone(),
+        workspaces: HashMap::new(),
+        result_placeholders: true,
+        ..Scope::default()
+    };
+    let Ok(mut value) = serde_json::to_value(spec) else {
+        return spec.clone();
+    };
+    map_strings(&mut value, &|s| stage.subst(s));
+    serde_json::from_value(value).unwrap_or_else(|_| spec.clone())
+}
+
+fn map_strings(value: &mut serde_json::Value, f: &dyn Fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(s) => {
+            if s.contains("$(") {
+                *s = f(s);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| map_strings(v, f)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| map_strings(v, f)),
+        _ => {}
+    }
+}
+
+/// Matrix combinations, or why they are only known at run time; also the placeholder
+/// params that steps show for matrixed values.
+fn plan_matrix(pt: &PipelineTask, scope: &Scope) -> (Option<MatrixPlan>, Vec<(String, String)>) {
+    let Some(m) = &pt.matrix else {
+        return (None, Vec::new());
+    };
+    let mut axes = Vec::new();
+    let mut dynamic = None;
+    for p in &m.params {
+        match scope.subst_value(&p.value) {
+            ParamValue::Array(items) if !items.iter().any(|i| i.starts_with('<') && i.ends_with('>')) => {
+                axes.push((p.name.clone(), items));
+            }
+            other => {
+                dynamic = Some(format!("{} from {}", p.name, other.strings().join(", ")));
+            }
+        }
+    }
+    let include: Vec<Vec<(String, String)>> = m
+        .include
+        .iter()
+        .map(|inc| {
+            inc.params
+                .iter()
+                .map(|p| (p.name.clone(), scope.subst_value(&p.value).strings().join(",")))
+                .collect()
+        })
+        .collect();
+    let names: Vec<(String, String)> = m
+        .params
+        .iter()
+        .chain(m.include.iter().flat_map(|i| i.params.iter()))
+        .map(|p| (p.name.clone(), format!("<matrix {}>", p.name)))
+        .collect();
+    let combinations = if dynamic.is_some() {
+        Vec::new()
+    } else {
+        matrix::combinations(&axes, &include)
+            .into_iter()
+            .map(|c| {
+                c.into_iter()
+                    .map(|(name, v)| NamedValue {
+                        name,
+                        value: ParamValue::String(v),
+                        source: None,
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    (
+        Some(MatrixPlan {
+            combinations,
+            decided_at_run_time: dynamic,
+        }),
+        names,
+    )
+}

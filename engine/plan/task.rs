@@ -1,0 +1,413 @@
+//! Resolving a Task for one TaskRun: StepActions, stepTemplate, parameter defaults and
+//! every substitution stage of spec §3.6, giving the steps exactly as they would run.
+//!
+//! Executors will consume the same resolution, so nothing here knows about plans' output.
+
+use std::collections::HashMap;
+
+use k8s_openapi::api::core::v1 as corev1;
+
+use super::model::{EnvPlan, StepPlan};
+use super::scope::Scope;
+use super::PlanError;
+use crate::api::{Kind, Object, Param, ParamType, ParamValue, Sidecar, Step, TaskSpec};
+use crate::load::Bundle;
+use crate::subst::{self, Var};
+
+/// Preamble Tekton puts before a script without a shebang.
+pub const SCRIPT_PREAMBLE: &str = "#!/bin/sh\nset -e\n";
+
+/// What a TaskRun supplies to its Task.
+#[derive(Debug, Clone, Default)]
+pub struct TaskInputs {
+    /// Values given by the run (or the PipelineTask), already substituted at pipeline level.
+    pub params: Vec<Param>,
+    /// Values propagated into an embedded spec (pipeline or run params it need not declare).
+    pub propagated: HashMap<String, ParamValue>,
+    /// `context.taskRun.name`.
+    pub task_run_name: String,
+    /// `context.task.name`.
+    pub task_name: String,
+    /// `context.taskRun.namespace`.
+    pub namespace: String,
+    /// Workspace names the run binds.
+    pub bound_workspaces: Vec<String>,
+    /// Render pipeline result references as placeholders.
+    pub result_placeholders: bool,
+}
+
+/// A Task resolved for one TaskRun.
+#[derive(Debug, Clone, Default)]
+pub struct ResolvedTask {
+    /// Parameter values after defaults.
+    pub params: HashMap<String, ParamValue>,
+    /// Steps as they run.
+    pub steps: Vec<StepPlan>,
+    /// Sidecars as they run.
+    pub sidecars: Vec<StepPlan>,
+}
+
+/// Parameter values for a TaskRun: Task defaults, then propagated values, then the run's.
+pub fn task_params(spec: &TaskSpec, inputs: &TaskInputs) -> HashMap<String, ParamValue> {
+    let mut values: HashMap<String, ParamValue> = HashMap::new();
+    for p in &spec.params {
+        if let Some(d) = &p.default {
+            values.insert(p.name.clone(), d.clone());
+        }
+    }
+    // A string default may reference another param's default (§3.6 TaskRun step 3).
+    let defaults = Scope {
+        params: values.clone(),
+        ..Scope::default()
+    };
+    for p in &spec.params {
+        if let Some(ParamValue::String(s)) = values.get(&p.name) {
+            let resolved = defaults.subst(s);
+            values.insert(p.name.clone(), ParamValue::String(resolved));
+        }
+    }
+    for (k, v) in &inputs.propagated {
+        merge_value(&mut values, k, v);
+    }
+    for p in &inputs.params {
+        merge_value(&mut values, &p.name, &p.value);
+    }
+    values
+}
+
+/// Object values merge per key over defaults; anything else replaces.
+fn merge_value(values: &mut HashMap<String, ParamValue>, name: &str, value: &ParamValue) {
+    match (values.get_mut(name), value) {
+        (Some(ParamValue::Object(old)), ParamValue::Object(new)) => {
+            old.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        _ => {
+            values.insert(name.to_string(), value.clone());
+        }
+    }
+}
+
+/// Resolves every step and sidecar of `spec` for one TaskRun.
+pub fn resolve_task(bundle: &Bundle, spec: &TaskSpec, inputs: &TaskInputs) -> Result<ResolvedTask, PlanError> {
+    let params = task_params(spec, inputs);
+    let param_scope = Scope {
+        params: params.clone(),
+        result_placeholders: inputs.result_placeholders,
+        ..Scope::default()
+    };
+    let mut context_scope = Scope {
+        result_placeholders: inputs.result_placeholders,
+        ..Scope::default()
+    };
+    for (k, v) in [
+        ("taskRun.name", inputs.task_run_name.clone()),
+        ("taskRun.namespace", inputs.namespace.clone()),
+        ("taskRun.uid", "<uid>".to_string()),
+        ("task.name", inputs.task_name.clone()),
+        ("task.retry-count", "0".to_string()),
+    ] {
+        context_scope.context.insert(k.to_string(), v);
+    }
+    for w in &spec.workspaces {
+        let bound = inputs.bound_workspaces.contains(&w.name);
+        let path = if bound || w.optional != Some(true) {
+            w.effective_mount_path()
+        } else {
+            String::new()
+        };
+        let ws = |attr: &str| (w.name.clone(), attr.to_string());
+        context_scope.workspaces.insert(ws("path"), path);
+        context_scope.workspaces.insert(ws("bound"), bound.to_string());
+        if bound {
+            context_scope.workspaces.insert(ws("claim"), String::new());
+            context_scope.workspaces.insert(ws("volume"), workspace_volume_name(&w.name));
+        }
+    }
+    let mut steps = Vec::with_capacity(spec.steps.len());
+    for (i, step) in spec.steps.iter().enumerate() {
+        let (merged, action) = apply_step_action(bundle, step, &param_scope)?;
+        let merged = apply_template(&merged, spec.step_template.as_ref());
+        let name = if merged.name.is_empty() {
+            format!("unnamed-{i}")
+        } else {
+            merged.name.clone()
+        };
+        let mut plan = step_plan(&merged, &name, &param_scope);
+        finish_stages(&mut plan, &context_scope, &name);
+        plan.step_action = action;
+        steps.push(plan);
+    }
+    let sidecars = spec
+        .sidecars
+        .iter()
+        .map(|s| {
+            let mut plan = sidecar_plan(s, &param_scope);
+            finish_stages(&mut plan, &context_scope, &s.name.clone());
+            plan
+        })
+        .collect();
+    Ok(ResolvedTask {
+        params,
+        steps,
+        sidecars,
+    })
+}
+
+/// Tekton's generated pod volume name for a workspace: `ws-` + 5 hex digits of fnv32a.
+pub fn workspace_volume_name(name: &str) -> String {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in name.bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("ws-{}", &format!("{hash:08x}")[..5])
+}
+
+/// Context, result/exit-code paths and workspaces: the stages after params (§3.6 4–8).
+fn finish_stages(plan: &mut StepPlan, scope: &Scope, step_name: &str) {
+    let container = format!("step-{step_name}");
+    let lookup = |var: &Var| -> Option<String> {
+        match var {
+            Var::ResultPath { name } => Some(format!("/tekton/results/{name}")),
+            Var::StepResultPath { name } => Some(format!("/tekton/steps/{container}/results/{name}")),
+            Var::StepExitCodePath { step } => Some(format!("/tekton/steps/{step}/exitCode")),
+            Var::CredentialsPath => Some("/tekton/creds".to_string()),
+            other => scope.string(other),
+        }
+    };
+    let sub = |s: &str| subst::substitute(s, lookup);
+    plan.image = sub(&plan.image);
+    plan.command = plan.command.iter().map(|s| sub(s)).collect();
+    plan.args = plan.args.iter().map(|s| sub(s)).collect();
+    plan.script = plan.script.as_deref().map(sub);
+    plan.working_dir = plan.working_dir.as_deref().map(sub);
+    for e in &mut plan.env {
+        e.value = sub(&e.value);
+    }
+}
+
+/// Merges a referenced StepAction into the step (§1.7) and resolves its own params.
+fn apply_step_action(bundle: &Bundle, step: &Step, task_scope: &Scope) -> Result<(Step, Option<String>), PlanError> {
+    let Some(reference) = &step.ref_ else {
+        return Ok((step.clone(), None));
+    };
+    let Some(name) = &reference.name else {
+        return Err(PlanError::Unsupported(format!(
+            "step \"{}\" uses a remote StepAction resolver, which adze cannot fetch yet",
+            step.name
+        )));
+    };
+    let loaded = bundle
+        .find(Kind::StepAction, name)
+        .map_err(|e| PlanError::NotFound(e.to_string()))?;
+    let Object::StepAction(action) = &loaded.object else {
+        return Err(PlanError::NotFound(format!("StepAction \"{name}\" not found")));
+    };
+    let sa = &action.spec;
+    let mut values: HashMap<String, ParamValue> = HashMap::new();
+    for p in &sa.params {
+        if let Some(d) = &p.default {
+            values.insert(p.name.clone(), d.clone());
+        }
+    }
+    for p in &step.params {
+        values.insert(p.name.clone(), task_scope.subst_value(&p.value));
+    }
+    let sa_scope = Scope {
+        params: values,
+        result_placeholders: task_scope.result_placeholders,
+        ..Scope::default()
+    };
+    let mut merged = step.clone();
+    merged.ref_ = None;
+    merged.params = Vec::new();
+    merged.image = sa.image.as_deref().map(|s| sa_scope.subst(s));
+    merged.security_context.clone_from(&sa.security_context);
+    merged.working_dir = sa.working_dir.as_deref().map(|s| sa_scope.subst(s));
+    if !sa.command.is_empty() {
+        merged.command = sa_scope.subst_list(&sa.command);
+    }
+    if !sa.args.is_empty() {
+        merged.args = sa_scope.subst_list(&sa.args);
+    }
+    if let Some(script) = &sa.script {
+        merged.script = Some(sa_scope.subst(script));
+    }
+    if !sa.env.is_empty() {
+        merged.env = sa
+            .env
+            .iter()
+            .map(|e| corev1::EnvVar {
+                value: e.value.as_deref().map(|v| sa_scope.subst(v)),
+                ..e.clone()
+            })
+            .collect();
+    }
+    if !sa.volume_mounts.is_empty() {
+        merged.volume_mounts.clone_from(&sa.volume_mounts);
+    }
+    if !sa.results.is_empty() {
+        merged.results.clone_from(&sa.results);
+    }
+    Ok((merged, Some(name.clone())))
+}
+
+/// Strategic merge of the stepTemplate into a step (§4.8).
+pub fn apply_template(step: &Step, template: Option<&crate::api::task::StepTemplate>) -> Step {
+    let Some(t) = template else {
+        return step.clone();
+    };
+    let mut s = step.clone();
+    if s.image.is_none() {
+        s.image.clone_from(&t.image);
+    }
+    if s.command.is_empty() && s.script.is_none() {
+        s.command.clone_from(&t.command);
+    }
+    if s.args.is_empty() {
+        s.args.clone_from(&t.args);
+    }
+    if s.working_dir.is_none() {
+        s.working_dir.clone_from(&t.working_dir);
+    }
+    if s.image_pull_policy.is_none() {
+        s.image_pull_policy.clone_from(&t.image_pull_policy);
+    }
+    if s.security_context.is_none() {
+        s.security_context.clone_from(&t.security_context);
+    }
+    if s.compute_resources.is_none() {
+        s.compute_resources.clone_from(&t.compute_resources);
+    }
+    // Env: the step's own variables first, then the template's with step overrides.
+    let mut env: Vec<corev1::EnvVar> = step
+        .env
+        .iter()
+        .filter(|e| !t.env.iter().any(|te| te.name == e.name))
+        .cloned()
+        .collect();
+    for te in &t.env {
+        env.push(step.env.iter().find(|e| e.name == te.name).unwrap_or(te).clone());
+    }
+    s.env = env;
+    let mut env_from = t.env_from.clone();
+    env_from.extend(step.env_from.iter().cloned());
+    s.env_from = env_from;
+    let mut mounts: Vec<corev1::VolumeMount> = step.volume_mounts.clone();
+    for m in &t.volume_mounts {
+        if !mounts.iter().any(|sm| sm.mount_path == m.mount_path) {
+            mounts.push(m.clone());
+        }
+    }
+    s.volume_mounts = mounts;
+    s
+}
+
+fn env_plan(env: &[corev1::EnvVar], scope: &Scope) -> Vec<EnvPlan> {
+    env.iter()
+        .map(|e| EnvPlan {
+            name: e.name.clone(),
+            value: match (&e.value, &e.value_from) {
+                (Some(v), _) => scope.subst(v),
+                (None, Some(from)) => describe_value_from(from, scope),
+                (None, None) => String::new(),
+            },
+        })
+        .collect()
+}
+
+fn describe_value_from(from: &corev1::EnvVarSource, scope: &Scope) -> String {
+    if let Some(s) = &from.secret_key_ref {
+        return format!("<secret {}/{}>", scope.subst(&s.name), scope.subst(&s.key));
+    }
+    if let Some(c) = &from.config_map_key_ref {
+        return format!("<configMap {}/{}>", scope.subst(&c.name), scope.subst(&c.key));
+    }
+    if let Some(f) = &from.field_ref {
+        return format!("<field {}>", f.field_path);
+    }
+    "<valueFrom>".to_string()
+}
+
+fn with_preamble(script: &str) -> String {
+    if script.trim().starts_with("#!") {
+        script.to_string()
+    } else {
+        format!("{SCRIPT_PREAMBLE}{script}")
+    }
+}
+
+fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
+    StepPlan {
+        name: scope.subst(name),
+        image: scope.subst(step.image.as_deref().unwrap_or("")),
+        command: scope.subst_list(&step.command),
+        args: scope.subst_list(&step.args),
+        script: step.script.as_deref().map(|s| with_preamble(&scope.subst(s))),
+        working_dir: step.working_dir.as_deref().map(|s| scope.subst(s)),
+        env: env_plan(&step.env, scope),
+        timeout: step.timeout.clone(),
+        on_error: step.on_error.as_deref().map(|s| scope.subst(s)),
+        results: step.results.iter().map(|r| r.name.clone()).collect(),
+        step_action: None,
+    }
+}
+
+fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
+    StepPlan {
+        name: s.name.clone(),
+        image: scope.subst(s.image.as_deref().unwrap_or("")),
+        command: scope.subst_list(&s.command),
+        args: scope.subst_list(&s.args),
+        script: s.script.as_deref().map(|x| with_preamble(&scope.subst(x))),
+        working_dir: s.working_dir.as_deref().map(|x| scope.subst(x)),
+        env: env_plan(&s.env, scope),
+        ..StepPlan::default()
+    }
+}
+
+/// The declared type of a param, for callers that need it.
+pub fn declared_type(spec: &TaskSpec, name: &str) -> Option<ParamType> {
+    spec.params.iter().find(|p| p.name == name).and_then(|p| p.effective_type())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_volume_names_match_tekton() {
+        // fnv32a("source") = 0x...; only the shape and stability matter to users.
+        let v = workspace_volume_name("source");
+        assert_eq!(v.len(), 8);
+        assert_eq!(v, workspace_volume_name("source"));
+        assert_ne!(v, workspace_volume_name("output"));
+    }
+
+    #[test]
+    fn template_env_merges_like_strategic_merge() {
+        let env = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(n, v)| corev1::EnvVar {
+                    name: n.to_string(),
+                    value: Some(v.to_string()),
+                    value_from: None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let step = Step {
+            env: env(&[("C", "c"), ("B", "b2")]),
+            ..Step::default()
+        };
+        let template = crate::api::task::StepTemplate {
+            env: env(&[("A", "a"), ("B", "b")]),
+            image: Some("img".into()),
+            ..Default::default()
+        };
+        let merged = apply_template(&step, Some(&template));
+        let names: Vec<_> = merged.env.iter().map(|e| (e.name.as_str(), e.value.as_deref().unwrap())).collect();
+        assert_eq!(names, [("C", "c"), ("A", "a"), ("B", "b2")]);
+        assert_eq!(merged.image.as_deref(), Some("img"));
+    }
+}
