@@ -173,8 +173,16 @@ impl Bundle {
                 }
             }
             Err(e) => {
-                let mut d = Diagnostic::error("yaml/syntax", format!("invalid YAML: {}", e.message))
-                    .hint("check indentation and that every `key: value` pair and list item lines up");
+                let hint = if e.message.contains("mapping values are not allowed") {
+                    "a `: ` inside a plain value starts a new mapping; quote the whole value"
+                } else if e.message.contains("tab") {
+                    "YAML indentation must use spaces, not tabs"
+                } else if e.message.contains("quoted scalar") {
+                    "a quoted string is not closed; add the closing quote"
+                } else {
+                    "check indentation and that every `key: value` pair and list item lines up"
+                };
+                let mut d = Diagnostic::error("yaml/syntax", format!("invalid YAML: {}", e.message)).hint(hint);
                 d.location = Some(Location {
                     file,
                     path: name.to_string(),
