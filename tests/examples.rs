@@ -14,8 +14,15 @@ fn examples_dir() -> Option<PathBuf> {
         return Some(dir);
     }
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(!in_ci, "examples folder {} is missing (set ADZE_TEKTON_EXAMPLES)", dir.display());
-    eprintln!("note: {} not found; set ADZE_TEKTON_EXAMPLES to run this test", dir.display());
+    assert!(
+        !in_ci,
+        "examples folder {} is missing (set ADZE_TEKTON_EXAMPLES)",
+        dir.display()
+    );
+    eprintln!(
+        "note: {} not found; set ADZE_TEKTON_EXAMPLES to run this test",
+        dir.display()
+    );
     None
 }
 
@@ -56,7 +63,11 @@ fn adze(args: &[&str], file: &Path) -> (bool, String) {
 fn upstream_examples_validate_and_plan() {
     let Some(dir) = examples_dir() else { return };
     let files = yaml_files(&dir);
-    assert!(files.len() >= 50, "expected the upstream examples, found {} files", files.len());
+    assert!(
+        files.len() >= 50,
+        "expected the upstream examples, found {} files",
+        files.len()
+    );
     let mut failures = Vec::new();
     for file in &files {
         for cmd in ["validate", "plan"] {
@@ -66,10 +77,22 @@ fn upstream_examples_validate_and_plan() {
             }
         }
         let (_, output) = adze(&["plan", "-o", "json"], file);
-        let json = output.lines().skip_while(|l| !l.starts_with(['{', '['])).collect::<Vec<_>>().join("\n");
+        let json = output
+            .lines()
+            .skip_while(|l| !l.starts_with(['{', '[']))
+            .collect::<Vec<_>>()
+            .join("\n");
         if serde_json::from_str::<serde_json::Value>(&json).is_err() {
-            failures.push(format!("adze plan -o json {}: not JSON:\n{output}", file.display()));
+            failures.push(format!(
+                "adze plan -o json {}: not JSON:\n{output}",
+                file.display()
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

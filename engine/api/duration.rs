@@ -145,13 +145,26 @@ mod tests {
             ("1h30m15.5s", "1h30m15.5s"),
             ("2us", "2µs"),
         ] {
-            assert_eq!(GoDuration::parse(text).unwrap().to_string(), canon, "{text}");
+            assert_eq!(
+                GoDuration::parse(text).unwrap().to_string(),
+                canon,
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn rejects_what_go_rejects() {
-        for bad in ["", "1", "h", "1x", "1.2.3s", "--1s", "1h-2m", "9999999999999h"] {
+        for bad in [
+            "",
+            "1",
+            "h",
+            "1x",
+            "1.2.3s",
+            "--1s",
+            "1h-2m",
+            "9999999999999h",
+        ] {
             assert!(GoDuration::parse(bad).is_err(), "{bad}");
         }
     }

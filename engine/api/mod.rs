@@ -66,6 +66,8 @@ impl std::fmt::Display for Kind {
 }
 
 /// A decoded Tekton object.
+// Objects are few per command and moved rarely; boxing every variant would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     /// A Task.

@@ -36,7 +36,9 @@ impl Input {
         for f in &self.files {
             if let Err(e) = bundle.load_path(f, Origin::Input) {
                 eprintln!("error: {e}");
-                eprintln!("  help: pass existing Tekton YAML files or directories, or `-` for stdin");
+                eprintln!(
+                    "  help: pass existing Tekton YAML files or directories, or `-` for stdin"
+                );
                 return Err(());
             }
         }
@@ -64,8 +66,9 @@ impl Input {
             };
             match name {
                 "enable-api-fields" => {
-                    flags.api_fields = ApiFields::parse(value)
-                        .ok_or_else(|| format!("enable-api-fields must be stable, beta or alpha, got \"{value}\""))?;
+                    flags.api_fields = ApiFields::parse(value).ok_or_else(|| {
+                        format!("enable-api-fields must be stable, beta or alpha, got \"{value}\"")
+                    })?;
                 }
                 "enable-param-enum" => flags.enable_param_enum = on()?,
                 "enable-cel-in-whenexpression" => flags.enable_cel_in_when = on()?,
@@ -76,7 +79,8 @@ impl Input {
                         .map_err(|_| format!("{name} must be a number, got \"{value}\""))?;
                 }
                 "disable-inline-spec" => {
-                    flags.disable_inline_spec = value.split(',').map(|s| s.trim().to_string()).collect();
+                    flags.disable_inline_spec =
+                        value.split(',').map(|s| s.trim().to_string()).collect();
                 }
                 other => return Err(format!("unknown feature flag \"{other}\"")),
             }
@@ -90,7 +94,9 @@ impl Input {
         let choice = match self.color.as_str() {
             "always" => ColorChoice::Always,
             "never" => ColorChoice::Never,
-            _ if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() => ColorChoice::Auto,
+            _ if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() => {
+                ColorChoice::Auto
+            }
             _ => ColorChoice::Never,
         };
         StandardStream::stderr(choice)

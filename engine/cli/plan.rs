@@ -65,7 +65,11 @@ pub fn run(args: &Args) -> Outcome {
     }
     let runs: Vec<_> = plan::runs(&bundle)
         .into_iter()
-        .filter(|r| args.run.as_ref().is_none_or(|n| r.object.metadata().name.as_ref() == Some(n)))
+        .filter(|r| {
+            args.run
+                .as_ref()
+                .is_none_or(|n| r.object.metadata().name.as_ref() == Some(n))
+        })
         .collect();
     if runs.is_empty() {
         match &args.run {
@@ -81,7 +85,11 @@ pub fn run(args: &Args) -> Outcome {
         match plan::plan(&bundle, r) {
             Ok(p) => plans.push(p),
             Err(e) => {
-                eprintln!("error: cannot plan {}/{}: {e}", r.object.kind(), r.object.display_name());
+                eprintln!(
+                    "error: cannot plan {}/{}: {e}",
+                    r.object.kind(),
+                    r.object.display_name()
+                );
                 return Outcome::Invalid;
             }
         }
@@ -89,9 +97,21 @@ pub fn run(args: &Args) -> Outcome {
     let rendered = match args.output.as_str() {
         "json" => serde_json::to_string_pretty(&plans_value(&plans)).unwrap_or_default() + "\n",
         "yaml" => serde_yaml_ng::to_string(&plans_value(&plans)).unwrap_or_default(),
-        "mermaid" => plans.iter().map(report::plan::mermaid).collect::<Vec<_>>().join("\n"),
-        "dot" => plans.iter().map(report::plan::dot).collect::<Vec<_>>().join("\n"),
-        _ => plans.iter().map(report::plan::text).collect::<Vec<_>>().join("\n"),
+        "mermaid" => plans
+            .iter()
+            .map(report::plan::mermaid)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "dot" => plans
+            .iter()
+            .map(report::plan::dot)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => plans
+            .iter()
+            .map(report::plan::text)
+            .collect::<Vec<_>>()
+            .join("\n"),
     };
     print!("{rendered}");
     Outcome::Success

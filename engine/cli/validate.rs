@@ -34,7 +34,10 @@ pub fn run(args: &Args) -> Outcome {
             summary,
             diagnostics: &diags,
         };
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         args.input.print_diagnostics(&bundle, &diags);
         let mark = if summary.errors == 0 { "ok" } else { "invalid" };

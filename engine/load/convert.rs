@@ -54,7 +54,9 @@ fn task_spec(spec: &mut Node, path: &str, notes: &mut Vec<ConversionNote>) {
             if remove(step, field).is_some() {
                 notes.push(ConversionNote {
                     path: format!("{p}.{field}"),
-                    message: format!("step field `{field}` was removed in tekton.dev/v1 and is ignored"),
+                    message: format!(
+                        "step field `{field}` was removed in tekton.dev/v1 and is ignored"
+                    ),
                     hint: Some("use a sidecar for ports and probes".into()),
                     is_error: false,
                 });
@@ -90,9 +92,14 @@ fn task_run_spec(spec: &mut Node, notes: &mut Vec<ConversionNote>) {
 }
 
 fn overrides(spec: &mut Node, path: &str) {
-    for (old, new) in [("stepOverrides", "stepSpecs"), ("sidecarOverrides", "sidecarSpecs")] {
+    for (old, new) in [
+        ("stepOverrides", "stepSpecs"),
+        ("sidecarOverrides", "sidecarSpecs"),
+    ] {
         rename(spec, old, new);
-        for_each_item(spec, new, path, |o, _| rename(o, "resources", "computeResources"));
+        for_each_item(spec, new, path, |o, _| {
+            rename(o, "resources", "computeResources")
+        });
     }
 }
 
@@ -259,7 +266,10 @@ mod tests {
 
     #[test]
     fn pipeline_resources_are_refused() {
-        let (_, notes) = convert("Pipeline", "spec:\n  resources: []\n  tasks:\n  - name: a\n    resources: {}\n");
+        let (_, notes) = convert(
+            "Pipeline",
+            "spec:\n  resources: []\n  tasks:\n  - name: a\n    resources: {}\n",
+        );
         assert_eq!(notes.len(), 2);
         assert!(notes.iter().all(|n| n.is_error));
         assert_eq!(notes[1].path, "spec.tasks[0].resources");
@@ -267,7 +277,10 @@ mod tests {
 
     #[test]
     fn step_overrides_become_step_specs() {
-        let (v, _) = convert("TaskRun", "spec:\n  stepOverrides:\n  - name: a\n    resources: {}\n  sidecarOverrides: []\n");
+        let (v, _) = convert(
+            "TaskRun",
+            "spec:\n  stepOverrides:\n  - name: a\n    resources: {}\n  sidecarOverrides: []\n",
+        );
         assert!(v["spec"]["stepSpecs"][0]["computeResources"].is_object());
         assert!(v["spec"]["sidecarSpecs"].is_array());
     }
@@ -277,13 +290,19 @@ mod tests {
         let (v, notes) = convert("PipelineRun", "spec:\n  timeout: 1h\n  serviceAccountName: sa\n  podTemplate: {nodeSelector: {a: b}}\n");
         assert_eq!(v["spec"]["timeouts"]["pipeline"], "1h");
         assert_eq!(v["spec"]["taskRunTemplate"]["serviceAccountName"], "sa");
-        assert_eq!(v["spec"]["taskRunTemplate"]["podTemplate"]["nodeSelector"]["a"], "b");
+        assert_eq!(
+            v["spec"]["taskRunTemplate"]["podTemplate"]["nodeSelector"]["a"],
+            "b"
+        );
         assert!(notes.is_empty());
     }
 
     #[test]
     fn pipeline_run_timeout_with_timeouts_is_an_error() {
-        let (_, notes) = convert("PipelineRun", "spec:\n  timeout: 1h\n  timeouts: {pipeline: 2h}\n");
+        let (_, notes) = convert(
+            "PipelineRun",
+            "spec:\n  timeout: 1h\n  timeouts: {pipeline: 2h}\n",
+        );
         assert!(notes[0].is_error);
     }
 
@@ -299,6 +318,9 @@ mod tests {
     #[test]
     fn embedded_specs_are_converted_too() {
         let (v, _) = convert("PipelineRun", "spec:\n  pipelineSpec:\n    tasks:\n    - name: a\n      taskSpec:\n        steps:\n        - image: x\n          resources: {}\n");
-        assert!(v["spec"]["pipelineSpec"]["tasks"][0]["taskSpec"]["steps"][0]["computeResources"].is_object());
+        assert!(
+            v["spec"]["pipelineSpec"]["tasks"][0]["taskSpec"]["steps"][0]["computeResources"]
+                .is_object()
+        );
     }
 }

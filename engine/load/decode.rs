@@ -90,7 +90,11 @@ mod tests {
         assert!(d.value.is_some());
         assert_eq!(
             d.unknown_fields,
-            vec!["metadata.lables", "spec.steps[0].scirpt", "spec.steps[0].env[0].valeu"]
+            vec![
+                "metadata.lables",
+                "spec.steps[0].scirpt",
+                "spec.steps[0].env[0].valeu"
+            ]
         );
     }
 

@@ -155,7 +155,11 @@ impl Bundle {
     /// Loads the catalog built into adze.
     pub fn load_builtin(&mut self) {
         for (name, text) in catalog::BUILTIN {
-            self.add_source(&format!("<builtin>/{name}"), text.to_string(), Origin::Builtin);
+            self.add_source(
+                &format!("<builtin>/{name}"),
+                text.to_string(),
+                Origin::Builtin,
+            );
         }
     }
 
@@ -182,7 +186,9 @@ impl Bundle {
                 } else {
                     "check indentation and that every `key: value` pair and list item lines up"
                 };
-                let mut d = Diagnostic::error("yaml/syntax", format!("invalid YAML: {}", e.message)).hint(hint);
+                let mut d =
+                    Diagnostic::error("yaml/syntax", format!("invalid YAML: {}", e.message))
+                        .hint(hint);
                 d.location = Some(Location {
                     file,
                     path: name.to_string(),
@@ -199,19 +205,37 @@ impl Bundle {
         let mut diags = Vec::new();
         if !matches!(root.kind, NodeKind::Map(_)) {
             diags.push(
-                Diagnostic::error("yaml/not-an-object", "a Kubernetes object must be a YAML mapping")
-                    .hint("start the document with `apiVersion:` and `kind:` keys"),
+                Diagnostic::error(
+                    "yaml/not-an-object",
+                    "a Kubernetes object must be a YAML mapping",
+                )
+                .hint("start the document with `apiVersion:` and `kind:` keys"),
             );
             self.push_located(file, &root, None, diags);
             return;
         }
-        let api_version = root.get("apiVersion").and_then(Node::as_str).unwrap_or("").to_string();
-        let kind_text = root.get("kind").and_then(Node::as_str).unwrap_or("").to_string();
+        let api_version = root
+            .get("apiVersion")
+            .and_then(Node::as_str)
+            .unwrap_or("")
+            .to_string();
+        let kind_text = root
+            .get("kind")
+            .and_then(Node::as_str)
+            .unwrap_or("")
+            .to_string();
         if api_version.is_empty() || kind_text.is_empty() {
-            let missing = if api_version.is_empty() { "apiVersion" } else { "kind" };
+            let missing = if api_version.is_empty() {
+                "apiVersion"
+            } else {
+                "kind"
+            };
             diags.push(
-                Diagnostic::error("schema/missing-type", format!("missing field(s): {missing}"))
-                    .hint("every document needs `apiVersion: tekton.dev/v1` and a `kind`"),
+                Diagnostic::error(
+                    "schema/missing-type",
+                    format!("missing field(s): {missing}"),
+                )
+                .hint("every document needs `apiVersion: tekton.dev/v1` and a `kind`"),
             );
             self.push_located(file, &root, None, diags);
             return;
@@ -269,7 +293,9 @@ impl Bundle {
         if let Some(obj) = &object {
             embedded_only_fields(obj, &mut diags);
         }
-        let label = object.as_ref().map(|o| format!("{}/{}", kind, o.display_name()));
+        let label = object
+            .as_ref()
+            .map(|o| format!("{}/{}", kind, o.display_name()));
         self.push_located(file, &root, label, diags);
         let Some(object) = object else { return };
         let loaded = Loaded {
@@ -285,13 +311,20 @@ impl Bundle {
 
     fn register(&mut self, loaded: Loaded) {
         let index = self.objects.len();
-        if let Some(name) = loaded.object.metadata().name.clone().filter(|n| !n.is_empty()) {
+        if let Some(name) = loaded
+            .object
+            .metadata()
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+        {
             let key = (loaded.object.kind(), name.clone());
             if let Some(&first) = self.by_name.get(&key) {
                 let earlier_origin = self.objects[first].origin;
                 if earlier_origin == loaded.origin {
                     let earlier = &self.objects[first];
-                    let at = self.locate(earlier.file, &earlier.root, "metadata.name", Anchor::Value);
+                    let at =
+                        self.locate(earlier.file, &earlier.root, "metadata.name", Anchor::Value);
                     let d = Diagnostic::error(
                         "names/duplicate-object",
                         format!("duplicate {} \"{name}\"", key.0),
@@ -328,7 +361,13 @@ impl Bundle {
     }
 
     /// Attaches object labels and source locations to diagnostics about one document.
-    fn push_located(&mut self, file: usize, root: &Node, object: Option<String>, diags: Vec<Diagnostic>) {
+    fn push_located(
+        &mut self,
+        file: usize,
+        root: &Node,
+        object: Option<String>,
+        diags: Vec<Diagnostic>,
+    ) {
         for mut d in diags {
             d.location = Some(self.locate(file, root, d.field.as_deref().unwrap_or(""), d.anchor));
             if d.object.is_none() {
@@ -451,7 +490,10 @@ fn decode_kind(kind: Kind, value: &serde_json::Value) -> decode::Decoded<Object>
     }
 }
 
-fn report_decoding(decoded: decode::Decoded<Object>, diags: &mut Vec<Diagnostic>) -> Option<Object> {
+fn report_decoding(
+    decoded: decode::Decoded<Object>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Object> {
     for path in decoded.unknown_fields {
         diags.push(unknown_field(&path));
     }
@@ -465,7 +507,11 @@ fn report_decoding(decoded: decode::Decoded<Object>, diags: &mut Vec<Diagnostic>
         } else {
             "check the field's type in the Tekton API reference"
         };
-        diags.push(Diagnostic::error("schema/type", message).at(path).hint(hint));
+        diags.push(
+            Diagnostic::error("schema/type", message)
+                .at(path)
+                .hint(hint),
+        );
     }
     decoded.value
 }
@@ -473,13 +519,18 @@ fn report_decoding(decoded: decode::Decoded<Object>, diags: &mut Vec<Diagnostic>
 fn unknown_field(path: &str) -> Diagnostic {
     let name = path.rsplit('.').next().unwrap_or(path);
     let name = name.split('[').next().unwrap_or(name);
-    let mut d = Diagnostic::error("schema/unknown-field", format!("json: unknown field \"{name}\""))
-        .at(path)
-        .at_key();
-    d.hint = Some(match catalog::suggest(name, catalog::FIELD_NAMES.iter().copied()) {
-        Some(s) => format!("did you mean `{s}`?"),
-        None => "remove it: Tekton rejects fields it does not know".to_string(),
-    });
+    let mut d = Diagnostic::error(
+        "schema/unknown-field",
+        format!("json: unknown field \"{name}\""),
+    )
+    .at(path)
+    .at_key();
+    d.hint = Some(
+        match catalog::suggest(name, catalog::FIELD_NAMES.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "remove it: Tekton rejects fields it does not know".to_string(),
+        },
+    );
     d
 }
 
@@ -509,16 +560,31 @@ fn embedded_only_fields(obj: &Object, diags: &mut Vec<Diagnostic>) {
 
 fn unsupported_kind(kind: &str) -> Diagnostic {
     let hint = match kind {
-        "ClusterTask" => "ClusterTask was removed from Tekton; use a Task (or `resolver: cluster`)".to_string(),
-        "PipelineResource" => "PipelineResources were removed from Tekton; use Tasks and workspaces".to_string(),
+        "ClusterTask" => {
+            "ClusterTask was removed from Tekton; use a Task (or `resolver: cluster`)".to_string()
+        }
+        "PipelineResource" => {
+            "PipelineResources were removed from Tekton; use Tasks and workspaces".to_string()
+        }
         "Condition" => "Conditions were removed from Tekton; use `when` expressions".to_string(),
-        "Run" | "CustomRun" => "custom task runs are created by a controller, not by adze".to_string(),
-        other => match catalog::suggest(other, ["Task", "Pipeline", "TaskRun", "PipelineRun", "StepAction"]) {
+        "Run" | "CustomRun" => {
+            "custom task runs are created by a controller, not by adze".to_string()
+        }
+        other => match catalog::suggest(
+            other,
+            ["Task", "Pipeline", "TaskRun", "PipelineRun", "StepAction"],
+        ) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => "adze understands Task, Pipeline, TaskRun, PipelineRun and StepAction".to_string(),
+            None => {
+                "adze understands Task, Pipeline, TaskRun, PipelineRun and StepAction".to_string()
+            }
         },
     };
-    Diagnostic::error("schema/unknown-kind", format!("unknown kind \"{kind}\" in tekton.dev")).hint(hint)
+    Diagnostic::error(
+        "schema/unknown-kind",
+        format!("unknown kind \"{kind}\" in tekton.dev"),
+    )
+    .hint(hint)
 }
 
 fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -589,8 +655,13 @@ mod tests {
     #[test]
     fn v1beta1_is_converted_on_load() {
         let b = bundle("apiVersion: tekton.dev/v1beta1\nkind: PipelineRun\nmetadata: {name: a}\nspec:\n  timeout: 1h\n  pipelineRef: {name: p}\n");
-        let Object::PipelineRun(pr) = &b.objects[0].object else { panic!() };
-        assert_eq!(pr.spec.timeouts.as_ref().unwrap().pipeline.as_deref(), Some("1h"));
+        let Object::PipelineRun(pr) = &b.objects[0].object else {
+            panic!()
+        };
+        assert_eq!(
+            pr.spec.timeouts.as_ref().unwrap().pipeline.as_deref(),
+            Some("1h")
+        );
         assert!(b.diagnostics.is_empty());
     }
 
@@ -598,7 +669,14 @@ mod tests {
     fn bad_documents_do_not_stop_the_others() {
         let b = bundle("kind: Task\n---\n- a\n---\napiVersion: tekton.dev/v1\nkind: Tsk\n---\napiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: ok}\nspec: {steps: [{image: x}]}\n");
         let codes: Vec<_> = b.diagnostics.iter().map(|d| d.code).collect();
-        assert_eq!(codes, ["schema/missing-type", "yaml/not-an-object", "schema/unknown-kind"]);
+        assert_eq!(
+            codes,
+            [
+                "schema/missing-type",
+                "yaml/not-an-object",
+                "schema/unknown-kind"
+            ]
+        );
         assert_eq!(b.objects.len(), 1);
     }
 }

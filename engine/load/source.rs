@@ -115,7 +115,10 @@ pub fn node_at_mut<'a>(root: &'a mut Node, path: &str) -> Option<&'a mut Node> {
     for seg in parse_path(path) {
         node = match (&mut node.kind, seg) {
             (NodeKind::Map(entries), Segment::Key(k)) => {
-                &mut entries.iter_mut().find(|(key, _)| key.as_str() == Some(k))?.1
+                &mut entries
+                    .iter_mut()
+                    .find(|(key, _)| key.as_str() == Some(k))?
+                    .1
             }
             (NodeKind::Seq(items), Segment::Index(i)) => items.get_mut(i)?,
             _ => return None,
@@ -232,7 +235,11 @@ mod tests {
         let s = locate(&root, "spec.tasks[0].runAfter[0]", Anchor::Value);
         assert_eq!((s.pos.line, s.pos.col), (4, 18));
         let s = locate(&root, "spec.tasks[0].taskRef", Anchor::Value);
-        assert_eq!((s.pos.line, s.pos.col), (3, 7), "missing field falls back to its parent");
+        assert_eq!(
+            (s.pos.line, s.pos.col),
+            (3, 7),
+            "missing field falls back to its parent"
+        );
     }
 
     #[test]

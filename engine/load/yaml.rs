@@ -192,7 +192,10 @@ fn looks_like_float(s: &str) -> bool {
 /// [`relax_flow_indentation`] added to that line.
 fn pos_of(mark: &Marker, pads: &[u32]) -> Pos {
     let line = mark.line() as u32;
-    let pad = pads.get(line.saturating_sub(1) as usize).copied().unwrap_or(0);
+    let pad = pads
+        .get(line.saturating_sub(1) as usize)
+        .copied()
+        .unwrap_or(0);
     let col = mark.col() as u32 + 1;
     Pos {
         line,
@@ -450,7 +453,10 @@ fn count_nodes(node: &Node) -> usize {
 /// Applies YAML 1.1 `<<` merge keys: merged entries never override explicit ones.
 fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
     let is_merge = |k: &Node| matches!(&k.kind, NodeKind::Scalar(s, Style::Plain) if s == "<<");
-    if !entries.iter().any(|(k, v)| is_merge(k) && !matches!(v.kind, NodeKind::Scalar(..))) {
+    if !entries
+        .iter()
+        .any(|(k, v)| is_merge(k) && !matches!(v.kind, NodeKind::Scalar(..)))
+    {
         return entries;
     }
     let mut own = Vec::new();
@@ -474,7 +480,10 @@ fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
     }
     for (k, v) in merged {
         let name = k.as_str().map(str::to_string);
-        if !own.iter().any(|(ok, _)| ok.as_str().map(str::to_string) == name) {
+        if !own
+            .iter()
+            .any(|(ok, _)| ok.as_str().map(str::to_string) == name)
+        {
             own.push((k, v));
         }
     }
@@ -494,10 +503,15 @@ mod tests {
         let n = one("a: 1\nb:\n  - x\n  - name: y\n");
         let (k, v) = n.entry("b").unwrap();
         assert_eq!(k.pos, Pos { line: 2, col: 1 });
-        let NodeKind::Seq(items) = &v.kind else { panic!() };
+        let NodeKind::Seq(items) = &v.kind else {
+            panic!()
+        };
         assert_eq!(items[0].pos, Pos { line: 3, col: 5 });
         let (k, v) = items[1].entry("name").unwrap();
-        assert_eq!((k.pos, v.pos), (Pos { line: 4, col: 5 }, Pos { line: 4, col: 11 }));
+        assert_eq!(
+            (k.pos, v.pos),
+            (Pos { line: 4, col: 5 }, Pos { line: 4, col: 11 })
+        );
     }
 
     #[test]

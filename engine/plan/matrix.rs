@@ -5,7 +5,10 @@ pub type Combination = Vec<(String, String)>;
 
 /// Expands matrix params and includes into combinations, in Tekton's order: the first
 /// param varies fastest, includes merge into agreeing combinations or are appended.
-pub fn combinations(params: &[(String, Vec<String>)], include: &[Vec<(String, String)>]) -> Vec<Combination> {
+pub fn combinations(
+    params: &[(String, Vec<String>)],
+    include: &[Vec<(String, String)>],
+) -> Vec<Combination> {
     let mut combos: Vec<Combination> = Vec::new();
     if !params.is_empty() {
         combos.push(Vec::new());
@@ -30,7 +33,8 @@ pub fn combinations(params: &[(String, Vec<String>)], include: &[Vec<(String, St
         let mut merged = false;
         for combo in &mut combos {
             let agrees = inc.iter().all(|(n, v)| {
-                !matrix_names.contains(&n.as_str()) || combo.iter().all(|(cn, cv)| cn != n || cv == v)
+                !matrix_names.contains(&n.as_str())
+                    || combo.iter().all(|(cn, cv)| cn != n || cv == v)
             });
             if agrees {
                 for (n, v) in inc {
@@ -62,7 +66,12 @@ mod tests {
 
     fn render(c: &[Combination]) -> Vec<String> {
         c.iter()
-            .map(|c| c.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(","))
+            .map(|c| {
+                c.iter()
+                    .map(|(n, v)| format!("{n}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
             .collect()
     }
 
@@ -71,23 +80,42 @@ mod tests {
         let c = combinations(&[p("os", &["linux", "mac"]), p("br", &["a", "b"])], &[]);
         assert_eq!(
             render(&c),
-            ["br=a,os=linux", "br=a,os=mac", "br=b,os=linux", "br=b,os=mac"]
+            [
+                "br=a,os=linux",
+                "br=a,os=mac",
+                "br=b,os=linux",
+                "br=b,os=mac"
+            ]
         );
     }
 
     #[test]
     fn includes_merge_or_append() {
-        let inc = |pairs: &[(&str, &str)]| pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>();
+        let inc = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
         let c = combinations(
             &[p("go", &["1.21", "1.22"])],
-            &[inc(&[("go", "1.21"), ("flags", "-race")]), inc(&[("go", "1.23")])],
+            &[
+                inc(&[("go", "1.21"), ("flags", "-race")]),
+                inc(&[("go", "1.23")]),
+            ],
         );
         assert_eq!(render(&c), ["flags=-race,go=1.21", "go=1.22", "go=1.23"]);
     }
 
     #[test]
     fn include_only_gives_exactly_the_includes() {
-        let c = combinations(&[], &[vec![("a".into(), "1".into())], vec![("a".into(), "2".into())]]);
+        let c = combinations(
+            &[],
+            &[
+                vec![("a".into(), "1".into())],
+                vec![("a".into(), "2".into())],
+            ],
+        );
         assert_eq!(render(&c), ["a=1", "a=2"]);
     }
 }

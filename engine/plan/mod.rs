@@ -57,7 +57,11 @@ pub fn parse_param(text: &str) -> Result<Param, String> {
     let value = if trimmed.starts_with('[') || trimmed.starts_with('{') {
         match serde_json::from_str::<serde_json::Value>(value) {
             Ok(v) => ParamValue::from_json(&v),
-            Err(e) => return Err(format!("value of {name} looks like JSON but does not parse: {e}")),
+            Err(e) => {
+                return Err(format!(
+                    "value of {name} looks like JSON but does not parse: {e}"
+                ))
+            }
         }
     } else {
         ParamValue::String(value.to_string())
@@ -103,10 +107,12 @@ pub fn apply_overrides(bundle: &mut Bundle, overrides: &Overrides) {
                 persistent_volume_claim: match w {
                     // A host directory is shown as a claim named after the path in plans;
                     // the local executor mounts the directory itself.
-                    WorkspaceOverride::Dir(d) => Some(k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource {
-                        claim_name: format!("dir:{d}"),
-                        read_only: None,
-                    }),
+                    WorkspaceOverride::Dir(d) => Some(
+                        k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource {
+                            claim_name: format!("dir:{d}"),
+                            read_only: None,
+                        },
+                    ),
                     WorkspaceOverride::EmptyDir => None,
                 },
                 ..Default::default()
@@ -145,13 +151,19 @@ mod tests {
 
     #[test]
     fn params_parse_strings_arrays_and_objects() {
-        assert_eq!(parse_param("a=b=c").unwrap().value, ParamValue::String("b=c".into()));
+        assert_eq!(
+            parse_param("a=b=c").unwrap().value,
+            ParamValue::String("b=c".into())
+        );
         assert_eq!(
             parse_param("a=[\"x\",\"y\"]").unwrap().value,
             ParamValue::Array(vec!["x".into(), "y".into()])
         );
         assert!(parse_param("a=[x").is_err());
         assert!(parse_param("novalue").is_err());
-        assert_eq!(parse_workspace("src=emptyDir").unwrap().1, WorkspaceOverride::EmptyDir);
+        assert_eq!(
+            parse_workspace("src=emptyDir").unwrap().1,
+            WorkspaceOverride::EmptyDir
+        );
     }
 }

@@ -49,7 +49,8 @@ pub fn child_name(parent: &str, suffix: &str) -> String {
     let prefix: String = parent.chars().take(keep).collect();
     let mut name = format!("{prefix}{hash:016x}{suffix}");
     name.truncate(63);
-    name.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).to_string()
+    name.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string()
 }
 
 fn canonical_timeout(raw: Option<&str>) -> Option<String> {
@@ -68,7 +69,11 @@ pub fn plan_task_run(bundle: &Bundle, tr: &TaskRun) -> Result<Plan, PlanError> {
         params: tr.spec.params.clone(),
         propagated: HashMap::new(),
         task_run_name: name.clone(),
-        task_name: if target == "(embedded)" { name.clone() } else { target.clone() },
+        task_name: if target == "(embedded)" {
+            name.clone()
+        } else {
+            target.clone()
+        },
         namespace: namespace(&tr.metadata),
         bound_workspaces: tr.spec.workspaces.iter().map(|w| w.name.clone()).collect(),
         result_placeholders: false,
@@ -113,22 +118,25 @@ pub fn plan_task_run(bundle: &Bundle, tr: &TaskRun) -> Result<Plan, PlanError> {
 }
 
 fn namespace(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
-    meta.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.to_string())
+    meta.namespace
+        .clone()
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string())
 }
 
 fn task_spec_of_run(bundle: &Bundle, tr: &TaskRun) -> Result<(TaskSpec, String), PlanError> {
     if let Some(spec) = &tr.spec.task_spec {
         return Ok((spec.clone(), "(embedded)".into()));
     }
-    let reference = tr
-        .spec
-        .task_ref
-        .as_ref()
-        .ok_or_else(|| PlanError::NotFound("the TaskRun has neither taskRef nor taskSpec".into()))?;
+    let reference = tr.spec.task_ref.as_ref().ok_or_else(|| {
+        PlanError::NotFound("the TaskRun has neither taskRef nor taskSpec".into())
+    })?;
     find_task(bundle, reference)
 }
 
-fn find_task(bundle: &Bundle, reference: &crate::api::TaskRef) -> Result<(TaskSpec, String), PlanError> {
+fn find_task(
+    bundle: &Bundle,
+    reference: &crate::api::TaskRef,
+) -> Result<(TaskSpec, String), PlanError> {
     if reference.resolver.is_some() {
         return Err(PlanError::Unsupported(format!(
             "taskRef uses the \"{}\" resolver; adze cannot fetch remote tasks yet: download the Task and pass its file",
@@ -161,7 +169,14 @@ fn ordered_values(
             values.get(&s.name).map(|v| NamedValue {
                 name: s.name.clone(),
                 value: v.clone(),
-                source: Some(if given_names.contains(s.name.as_str()) { "run" } else { "default" }.into()),
+                source: Some(
+                    if given_names.contains(s.name.as_str()) {
+                        "run"
+                    } else {
+                        "default"
+                    }
+                    .into(),
+                ),
             })
         })
         .collect();
@@ -209,7 +224,10 @@ fn describe_binding(b: &WorkspaceBinding) -> WorkspacePlan {
 
 /// Pipeline params: run values, then defaults whose string references to other params are
 /// resolved recursively (§3.6 step 2).
-fn pipeline_params(spec: &PipelineSpec, pr: &PipelineRun) -> (HashMap<String, ParamValue>, Vec<NamedValue>) {
+fn pipeline_params(
+    spec: &PipelineSpec,
+    pr: &PipelineRun,
+) -> (HashMap<String, ParamValue>, Vec<NamedValue>) {
     let mut values: HashMap<String, ParamValue> = HashMap::new();
     for p in &pr.spec.params {
         values.insert(p.name.clone(), p.value.clone());
@@ -262,7 +280,10 @@ fn collect_producers(s: &str, out: &mut Vec<String>) {
         return;
     }
     for r in subst::scan(s).refs {
-        if let Var::TaskResult { task, .. } | Var::MatrixResultLength { task, .. } | Var::MatrixLength { task } = r.var {
+        if let Var::TaskResult { task, .. }
+        | Var::MatrixResultLength { task, .. }
+        | Var::MatrixLength { task } = r.var
+        {
             out.push(task);
         }
     }
@@ -312,7 +333,11 @@ fn dependencies(pt: &PipelineTask) -> Vec<crate::dag::Dependency> {
     push(from_when, EdgeKind::When);
     let mut from_matrix = Vec::new();
     if let Some(m) = &pt.matrix {
-        for p in m.params.iter().chain(m.include.iter().flat_map(|i| i.params.iter())) {
+        for p in m
+            .params
+            .iter()
+            .chain(m.include.iter().flat_map(|i| i.params.iter()))
+        {
             for s in p.value.strings() {
                 collect_producers(s, &mut from_matrix);
             }
@@ -344,10 +369,15 @@ fn evaluate_when(when: &[WhenExpression], scope: &Scope) -> (Vec<WhenPlan>, Opti
             all_known = false;
             continue;
         }
-        let input = w.input.as_deref().map(|i| when_input(i, scope)).unwrap_or_default();
+        let input = w
+            .input
+            .as_deref()
+            .map(|i| when_input(i, scope))
+            .unwrap_or_default();
         let values = scope.subst_list(w.values.as_deref().unwrap_or(&[]));
         let op = w.operator.clone().unwrap_or_default();
-        let dynamic = |s: &str| s.contains('<') && s.contains('>') || !subst::scan(s).refs.is_empty();
+        let dynamic =
+            |s: &str| s.contains('<') && s.contains('>') || !subst::scan(s).refs.is_empty();
         let known = !dynamic(&input) && !values.iter().any(|v| dynamic(v));
         let value = known.then(|| {
             let contains = values.contains(&input);
@@ -394,7 +424,8 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
         (None, Some(r)) => {
             if r.resolver.is_some() {
                 return Err(PlanError::Unsupported(
-                    "pipelineRef uses a remote resolver; adze cannot fetch remote pipelines yet".into(),
+                    "pipelineRef uses a remote resolver; adze cannot fetch remote pipelines yet"
+                        .into(),
                 ));
             }
             let pname = r.name.clone().unwrap_or_default();
@@ -403,10 +434,18 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
                 .map_err(|e| PlanError::NotFound(e.to_string()))?;
             match &loaded.object {
                 Object::Pipeline(p) => (p.spec.clone(), pname),
-                _ => return Err(PlanError::NotFound(format!("Pipeline \"{pname}\" not found"))),
+                _ => {
+                    return Err(PlanError::NotFound(format!(
+                        "Pipeline \"{pname}\" not found"
+                    )))
+                }
             }
         }
-        (None, None) => return Err(PlanError::NotFound("the PipelineRun has neither pipelineRef nor pipelineSpec".into())),
+        (None, None) => {
+            return Err(PlanError::NotFound(
+                "the PipelineRun has neither pipelineRef nor pipelineSpec".into(),
+            ))
+        }
     };
     let (param_values, params) = pipeline_params(&spec, pr);
     let mut scope = Scope {
@@ -414,7 +453,11 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
         result_placeholders: true,
         ..Scope::default()
     };
-    let pipeline_name = if target == "(embedded)" { name.clone() } else { target.clone() };
+    let pipeline_name = if target == "(embedded)" {
+        name.clone()
+    } else {
+        target.clone()
+    };
     for (k, v) in [
         ("pipelineRun.name", name.clone()),
         ("pipelineRun.namespace", namespace(&pr.metadata)),
@@ -425,7 +468,9 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
     }
     for w in &spec.workspaces {
         let bound = pr.spec.workspaces.iter().any(|b| b.name == w.name);
-        scope.workspaces.insert((w.name.clone(), "bound".into()), bound.to_string());
+        scope
+            .workspaces
+            .insert((w.name.clone(), "bound".into()), bound.to_string());
     }
 
     let nodes: Vec<TaskNode<'_>> = spec
@@ -437,12 +482,23 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
         })
         .collect();
     let dag = Dag::build(&nodes).map_err(|errs| {
-        PlanError::Graph(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+        PlanError::Graph(
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     })?;
     let levels = dag.levels();
     let timeouts = pr.spec.timeouts.clone().unwrap_or_default();
-    let tasks_timeout = timeouts.tasks.as_deref().and_then(|t| GoDuration::parse(t).ok());
-    let finally_timeout = timeouts.finally.as_deref().and_then(|t| GoDuration::parse(t).ok());
+    let tasks_timeout = timeouts
+        .tasks
+        .as_deref()
+        .and_then(|t| GoDuration::parse(t).ok());
+    let finally_timeout = timeouts
+        .finally
+        .as_deref()
+        .and_then(|t| GoDuration::parse(t).ok());
 
     let mut skipped: HashMap<String, Skip> = HashMap::new();
     let mut tasks = Vec::with_capacity(spec.tasks.len());
@@ -454,7 +510,11 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
                 .iter()
                 .map(|&p| Dependency {
                     task: dag.name(p).to_string(),
-                    via: dag.edge_kinds(i, p).iter().map(|k| k.as_str().to_string()).collect(),
+                    via: dag
+                        .edge_kinds(i, p)
+                        .iter()
+                        .map(|k| k.as_str().to_string())
+                        .collect(),
                 })
                 .collect::<Vec<_>>();
             let (when, when_value) = evaluate_when(&pt.when, &scope);
@@ -470,20 +530,30 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
                 .any(|&p| skipped.get(dag.name(p)) == Some(&Skip::Other));
             let (decision, reason) = if when_value == Some(false) {
                 skipped.insert(pt.name.clone(), Skip::When);
-                (Decision::Skip, Some("When Expressions evaluated to false".to_string()))
+                (
+                    Decision::Skip,
+                    Some("When Expressions evaluated to false".to_string()),
+                )
             } else if parent_skipped {
                 skipped.insert(pt.name.clone(), Skip::Other);
-                (Decision::Skip, Some("Parent Tasks were skipped".to_string()))
+                (
+                    Decision::Skip,
+                    Some("Parent Tasks were skipped".to_string()),
+                )
             } else if consumes.iter().any(|c| skipped.contains_key(c)) {
                 skipped.insert(pt.name.clone(), Skip::Other);
                 (Decision::Skip, Some("Results were missing".to_string()))
             } else if when_value.is_none() {
-                (Decision::Conditional, Some("when-expressions are decided at run time".to_string()))
+                (
+                    Decision::Conditional,
+                    Some("when-expressions are decided at run time".to_string()),
+                )
             } else {
                 (Decision::Run, None)
             };
             let timeout = task_timeout(pr, pt, tasks_timeout);
-            let mut plan = plan_pipeline_task(bundle, pr, &name, pt, &scope, &param_values, level, timeout)?;
+            let mut plan =
+                plan_pipeline_task(bundle, pr, &name, pt, &scope, &param_values, level, timeout)?;
             plan.depends_on = depends_on;
             plan.when = when;
             if plan.decision == Decision::Skip {
@@ -503,16 +573,31 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
     for pt in &spec.finally {
         let (when, when_value) = evaluate_when(&pt.when, &final_scope);
         let timeout = task_timeout(pr, pt, finally_timeout);
-        let mut plan = plan_pipeline_task(bundle, pr, &name, pt, &final_scope, &param_values, finally_level, timeout)?;
+        let mut plan = plan_pipeline_task(
+            bundle,
+            pr,
+            &name,
+            pt,
+            &final_scope,
+            &param_values,
+            finally_level,
+            timeout,
+        )?;
         plan.when = when;
         let consumes_skipped = dependencies(pt)
             .iter()
             .any(|d| d.kind != EdgeKind::RunAfter && skipped.contains_key(&d.on));
         if plan.decision != Decision::Skip {
             (plan.decision, plan.reason) = match when_value {
-                Some(false) => (Decision::Skip, Some("When Expressions evaluated to false".into())),
+                Some(false) => (
+                    Decision::Skip,
+                    Some("When Expressions evaluated to false".into()),
+                ),
                 _ if consumes_skipped => (Decision::Skip, Some("Results were missing".into())),
-                None => (Decision::Conditional, Some("when-expressions are decided at run time".into())),
+                None => (
+                    Decision::Conditional,
+                    Some("when-expressions are decided at run time".into()),
+                ),
                 Some(true) => (Decision::Run, Some("runs after all tasks are done".into())),
             };
         }
@@ -528,12 +613,18 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
             source: None,
         })
         .collect();
-    let mut workspaces: Vec<WorkspacePlan> = pr.spec.workspaces.iter().map(describe_binding).collect();
+    let mut workspaces: Vec<WorkspacePlan> =
+        pr.spec.workspaces.iter().map(describe_binding).collect();
     for w in &spec.workspaces {
         if !workspaces.iter().any(|b| b.name == w.name) {
             workspaces.push(WorkspacePlan {
                 name: w.name.clone(),
-                binding: if w.optional == Some(true) { "unbound (optional)" } else { "unbound" }.into(),
+                binding: if w.optional == Some(true) {
+                    "unbound (optional)"
+                } else {
+                    "unbound"
+                }
+                .into(),
                 sub_path: None,
             });
         }
@@ -545,7 +636,8 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
         params,
         workspaces,
         timeouts: TimeoutsPlan {
-            pipeline: canonical_timeout(timeouts.pipeline.as_deref()).unwrap_or_else(default_timeout),
+            pipeline: canonical_timeout(timeouts.pipeline.as_deref())
+                .unwrap_or_else(default_timeout),
             tasks: canonical_timeout(timeouts.tasks.as_deref()),
             finally: canonical_timeout(timeouts.finally.as_deref()),
         },
@@ -661,7 +753,12 @@ fn plan_pipeline_task(
             let (spec, name) = find_task(bundle, &r)?;
             (spec, name, false)
         }
-        (None, None) => return Err(PlanError::NotFound(format!("pipeline task \"{}\" has neither taskRef nor taskSpec", pt.name))),
+        (None, None) => {
+            return Err(PlanError::NotFound(format!(
+                "pipeline task \"{}\" has neither taskRef nor taskSpec",
+                pt.name
+            )))
+        }
     };
     let mut task_params = params;
     for (n, v) in matrix_params {
@@ -673,15 +770,27 @@ fn plan_pipeline_task(
     }
     let inputs = TaskInputs {
         params: task_params,
-        propagated: if embedded { pipeline_params.clone() } else { HashMap::new() },
+        propagated: if embedded {
+            pipeline_params.clone()
+        } else {
+            HashMap::new()
+        },
         task_run_name: plan.task_run.clone(),
-        task_name: if embedded { plan.task_run.clone() } else { target.clone() },
+        task_name: if embedded {
+            plan.task_run.clone()
+        } else {
+            target.clone()
+        },
         namespace: namespace(&pr.metadata),
         bound_workspaces: pt.workspaces.iter().map(|w| w.name.clone()).collect(),
         result_placeholders: true,
     };
     // An embedded spec first gets the pipeline-level stage (results, context) written into it.
-    let spec = if embedded { pipeline_stage(&spec, scope) } else { spec };
+    let spec = if embedded {
+        pipeline_stage(&spec, scope)
+    } else {
+        spec
+    };
     let resolved = resolve_task(bundle, &spec, &inputs)?;
     plan.task = target;
     plan.results = spec.results.iter().map(|r| r.name.clone()).collect();
@@ -708,11 +817,7 @@ fn pipeline_stage(spec: &TaskSpec, scope: &Scope) -> TaskSpec {
 
 fn map_strings(value: &mut serde_json::Value, f: &dyn Fn(&str) -> String) {
     match value {
-        serde_json::Value::String(s) => {
-            if s.contains("$(") {
-                *s = f(s);
-            }
-        }
+        serde_json::Value::String(s) if s.contains("$(") => *s = f(s),
         serde_json::Value::Array(items) => items.iter_mut().for_each(|v| map_strings(v, f)),
         serde_json::Value::Object(map) => map.values_mut().for_each(|v| map_strings(v, f)),
         _ => {}
@@ -729,7 +834,9 @@ fn plan_matrix(pt: &PipelineTask, scope: &Scope) -> (Option<MatrixPlan>, Vec<(St
     let mut dynamic = None;
     for p in &m.params {
         match scope.subst_value(&p.value) {
-            ParamValue::Array(items) if !items.iter().any(|i| i.starts_with('<') && i.ends_with('>')) => {
+            ParamValue::Array(items)
+                if !items.iter().any(|i| i.starts_with('<') && i.ends_with('>')) =>
+            {
                 axes.push((p.name.clone(), items));
             }
             other => {
@@ -743,7 +850,12 @@ fn plan_matrix(pt: &PipelineTask, scope: &Scope) -> (Option<MatrixPlan>, Vec<(St
         .map(|inc| {
             inc.params
                 .iter()
-                .map(|p| (p.name.clone(), scope.subst_value(&p.value).strings().join(",")))
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        scope.subst_value(&p.value).strings().join(","),
+                    )
+                })
                 .collect()
         })
         .collect();

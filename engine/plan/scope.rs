@@ -32,7 +32,16 @@ pub fn placeholder(var: &Var) -> String {
         Access::Key(k) => format!(".{k}"),
     };
     match var {
-        Var::TaskResult { task, result, access: a } | Var::FinallyResult { task, result, access: a } => {
+        Var::TaskResult {
+            task,
+            result,
+            access: a,
+        }
+        | Var::FinallyResult {
+            task,
+            result,
+            access: a,
+        } => {
             format!("<{task}.{result}{}>", access(a))
         }
         Var::TaskStatus { task } => format!("<{task}.status>"),
@@ -50,7 +59,9 @@ impl Scope {
         match var {
             Var::Param { name, access } => self.param_string(name, access),
             Var::Context { path } => self.context.get(&path.join(".")).cloned(),
-            Var::Workspace { name, attr } => self.workspaces.get(&(name.clone(), attr.clone())).cloned(),
+            Var::Workspace { name, attr } => {
+                self.workspaces.get(&(name.clone(), attr.clone())).cloned()
+            }
             Var::TaskResult { .. }
             | Var::FinallyResult { .. }
             | Var::TaskStatus { .. }
@@ -89,13 +100,17 @@ impl Scope {
     /// The array a whole-collection reference becomes, for splicing.
     pub fn array(&self, var: &Var) -> Option<Vec<String>> {
         match var {
-            Var::Param { name, access: Access::Whole | Access::Star } => match self.params.get(name) {
+            Var::Param {
+                name,
+                access: Access::Whole | Access::Star,
+            } => match self.params.get(name) {
                 Some(ParamValue::Array(a)) => Some(a.clone()),
                 _ => None,
             },
-            Var::TaskResult { access: Access::Star, .. } if self.result_placeholders => {
-                Some(vec![placeholder(var)])
-            }
+            Var::TaskResult {
+                access: Access::Star,
+                ..
+            } if self.result_placeholders => Some(vec![placeholder(var)]),
             _ => None,
         }
     }
@@ -116,19 +131,26 @@ impl Scope {
         match value {
             ParamValue::String(s) => {
                 if let Some(r) = subst::sole_reference(s) {
-                    if let Var::Param { name, access: Access::Whole | Access::Star } = &r.var {
-                        match self.params.get(name) {
-                            Some(v @ (ParamValue::Array(_) | ParamValue::Object(_))) => return v.clone(),
-                            _ => {}
+                    if let Var::Param {
+                        name,
+                        access: Access::Whole | Access::Star,
+                    } = &r.var
+                    {
+                        if let Some(v @ (ParamValue::Array(_) | ParamValue::Object(_))) =
+                            self.params.get(name)
+                        {
+                            return v.clone();
                         }
                     }
                 }
                 ParamValue::String(self.subst(s))
             }
             ParamValue::Array(items) => ParamValue::Array(self.subst_list(items)),
-            ParamValue::Object(map) => {
-                ParamValue::Object(map.iter().map(|(k, v)| (k.clone(), self.subst(v))).collect())
-            }
+            ParamValue::Object(map) => ParamValue::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), self.subst(v)))
+                    .collect(),
+            ),
         }
     }
 }
@@ -143,9 +165,14 @@ mod tests {
             ..Scope::default()
         };
         s.params.insert("s".into(), ParamValue::String("v".into()));
-        s.params.insert("a".into(), ParamValue::Array(vec!["1".into(), "2".into()]));
-        s.params.insert("o".into(), ParamValue::Object([("k".to_string(), "x".to_string())].into()));
-        s.params.insert("dotted.name".into(), ParamValue::String("d".into()));
+        s.params
+            .insert("a".into(), ParamValue::Array(vec!["1".into(), "2".into()]));
+        s.params.insert(
+            "o".into(),
+            ParamValue::Object([("k".to_string(), "x".to_string())].into()),
+        );
+        s.params
+            .insert("dotted.name".into(), ParamValue::String("d".into()));
         s
     }
 
@@ -161,8 +188,18 @@ mod tests {
     #[test]
     fn arrays_splice_and_values_are_type_corrected() {
         let s = scope();
-        assert_eq!(s.subst_list(&["$(params.a[*])".into(), "z".into()]), ["1", "2", "z"]);
-        assert_eq!(s.subst_value(&ParamValue::String("$(params.a)".into())), s.params["a"]);
-        assert_eq!(s.subst("$(params.a)"), "$(params.a)", "arrays are never substituted into strings");
+        assert_eq!(
+            s.subst_list(&["$(params.a[*])".into(), "z".into()]),
+            ["1", "2", "z"]
+        );
+        assert_eq!(
+            s.subst_value(&ParamValue::String("$(params.a)".into())),
+            s.params["a"]
+        );
+        assert_eq!(
+            s.subst("$(params.a)"),
+            "$(params.a)",
+            "arrays are never substituted into strings"
+        );
     }
 }

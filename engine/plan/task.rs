@@ -88,7 +88,11 @@ fn merge_value(values: &mut HashMap<String, ParamValue>, name: &str, value: &Par
 }
 
 /// Resolves every step and sidecar of `spec` for one TaskRun.
-pub fn resolve_task(bundle: &Bundle, spec: &TaskSpec, inputs: &TaskInputs) -> Result<ResolvedTask, PlanError> {
+pub fn resolve_task(
+    bundle: &Bundle,
+    spec: &TaskSpec,
+    inputs: &TaskInputs,
+) -> Result<ResolvedTask, PlanError> {
     let params = task_params(spec, inputs);
     let param_scope = Scope {
         params: params.clone(),
@@ -117,10 +121,14 @@ pub fn resolve_task(bundle: &Bundle, spec: &TaskSpec, inputs: &TaskInputs) -> Re
         };
         let ws = |attr: &str| (w.name.clone(), attr.to_string());
         context_scope.workspaces.insert(ws("path"), path);
-        context_scope.workspaces.insert(ws("bound"), bound.to_string());
+        context_scope
+            .workspaces
+            .insert(ws("bound"), bound.to_string());
         if bound {
             context_scope.workspaces.insert(ws("claim"), String::new());
-            context_scope.workspaces.insert(ws("volume"), workspace_volume_name(&w.name));
+            context_scope
+                .workspaces
+                .insert(ws("volume"), workspace_volume_name(&w.name));
         }
     }
     let mut steps = Vec::with_capacity(spec.steps.len());
@@ -169,7 +177,9 @@ fn finish_stages(plan: &mut StepPlan, scope: &Scope, step_name: &str) {
     let lookup = |var: &Var| -> Option<String> {
         match var {
             Var::ResultPath { name } => Some(format!("/tekton/results/{name}")),
-            Var::StepResultPath { name } => Some(format!("/tekton/steps/{container}/results/{name}")),
+            Var::StepResultPath { name } => {
+                Some(format!("/tekton/steps/{container}/results/{name}"))
+            }
             Var::StepExitCodePath { step } => Some(format!("/tekton/steps/{step}/exitCode")),
             Var::CredentialsPath => Some("/tekton/creds".to_string()),
             other => scope.string(other),
@@ -187,7 +197,11 @@ fn finish_stages(plan: &mut StepPlan, scope: &Scope, step_name: &str) {
 }
 
 /// Merges a referenced StepAction into the step (§1.7) and resolves its own params.
-fn apply_step_action(bundle: &Bundle, step: &Step, task_scope: &Scope) -> Result<(Step, Option<String>), PlanError> {
+fn apply_step_action(
+    bundle: &Bundle,
+    step: &Step,
+    task_scope: &Scope,
+) -> Result<(Step, Option<String>), PlanError> {
     let Some(reference) = &step.ref_ else {
         return Ok((step.clone(), None));
     };
@@ -201,7 +215,9 @@ fn apply_step_action(bundle: &Bundle, step: &Step, task_scope: &Scope) -> Result
         .find(Kind::StepAction, name)
         .map_err(|e| PlanError::NotFound(e.to_string()))?;
     let Object::StepAction(action) = &loaded.object else {
-        return Err(PlanError::NotFound(format!("StepAction \"{name}\" not found")));
+        return Err(PlanError::NotFound(format!(
+            "StepAction \"{name}\" not found"
+        )));
     };
     let sa = &action.spec;
     let mut values: HashMap<String, ParamValue> = HashMap::new();
@@ -287,7 +303,13 @@ pub fn apply_template(step: &Step, template: Option<&crate::api::task::StepTempl
         .cloned()
         .collect();
     for te in &t.env {
-        env.push(step.env.iter().find(|e| e.name == te.name).unwrap_or(te).clone());
+        env.push(
+            step.env
+                .iter()
+                .find(|e| e.name == te.name)
+                .unwrap_or(te)
+                .clone(),
+        );
     }
     s.env = env;
     let mut env_from = t.env_from.clone();
@@ -321,7 +343,11 @@ fn describe_value_from(from: &corev1::EnvVarSource, scope: &Scope) -> String {
         return format!("<secret {}/{}>", scope.subst(&s.name), scope.subst(&s.key));
     }
     if let Some(c) = &from.config_map_key_ref {
-        return format!("<configMap {}/{}>", scope.subst(&c.name), scope.subst(&c.key));
+        return format!(
+            "<configMap {}/{}>",
+            scope.subst(&c.name),
+            scope.subst(&c.key)
+        );
     }
     if let Some(f) = &from.field_ref {
         return format!("<field {}>", f.field_path);
@@ -343,7 +369,10 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
         image: scope.subst(step.image.as_deref().unwrap_or("")),
         command: scope.subst_list(&step.command),
         args: scope.subst_list(&step.args),
-        script: step.script.as_deref().map(|s| with_preamble(&scope.subst(s))),
+        script: step
+            .script
+            .as_deref()
+            .map(|s| with_preamble(&scope.subst(s))),
         working_dir: step.working_dir.as_deref().map(|s| scope.subst(s)),
         env: env_plan(&step.env, scope),
         timeout: step.timeout.clone(),
@@ -368,7 +397,10 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
 
 /// The declared type of a param, for callers that need it.
 pub fn declared_type(spec: &TaskSpec, name: &str) -> Option<ParamType> {
-    spec.params.iter().find(|p| p.name == name).and_then(|p| p.effective_type())
+    spec.params
+        .iter()
+        .find(|p| p.name == name)
+        .and_then(|p| p.effective_type())
 }
 
 #[cfg(test)]
@@ -406,7 +438,11 @@ mod tests {
             ..Default::default()
         };
         let merged = apply_template(&step, Some(&template));
-        let names: Vec<_> = merged.env.iter().map(|e| (e.name.as_str(), e.value.as_deref().unwrap())).collect();
+        let names: Vec<_> = merged
+            .env
+            .iter()
+            .map(|e| (e.name.as_str(), e.value.as_deref().unwrap()))
+            .collect();
         assert_eq!(names, [("C", "c"), ("A", "a"), ("B", "b2")]);
         assert_eq!(merged.image.as_deref(), Some("img"));
     }

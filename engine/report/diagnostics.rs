@@ -53,7 +53,9 @@ fn snippet(bundle: &Bundle, d: &Diagnostic) -> Snippet<usize> {
                 (Some(f), None) => f.clone(),
                 (None, None) => String::new(),
             };
-            s = s.with_labels(vec![Label::primary(loc.file, start..end.max(start)).with_message(label)]);
+            s = s.with_labels(vec![
+                Label::primary(loc.file, start..end.max(start)).with_message(label)
+            ]);
         }
     }
     if let Some(h) = &d.hint {
@@ -63,7 +65,11 @@ fn snippet(bundle: &Bundle, d: &Diagnostic) -> Snippet<usize> {
 }
 
 /// Writes diagnostics as snippets; colour is decided by the writer.
-pub fn emit(bundle: &Bundle, diags: &[Diagnostic], out: &mut dyn WriteColor) -> std::io::Result<()> {
+pub fn emit(
+    bundle: &Bundle,
+    diags: &[Diagnostic],
+    out: &mut dyn WriteColor,
+) -> std::io::Result<()> {
     let files = files(bundle);
     let config = Config::default();
     for d in diags {

@@ -33,14 +33,22 @@ pub fn text(plan: &Plan) -> String {
     if !plan.params.is_empty() {
         let _ = writeln!(out, "params:");
         for p in &plan.params {
-            let source = p.source.as_deref().map(|s| format!("  ({s})")).unwrap_or_default();
+            let source = p
+                .source
+                .as_deref()
+                .map(|s| format!("  ({s})"))
+                .unwrap_or_default();
             let _ = writeln!(out, "  {} = {}{source}", p.name, value(&p.value));
         }
     }
     if !plan.workspaces.is_empty() {
         let _ = writeln!(out, "workspaces:");
         for w in &plan.workspaces {
-            let sub = w.sub_path.as_deref().map(|s| format!(" subPath {s}")).unwrap_or_default();
+            let sub = w
+                .sub_path
+                .as_deref()
+                .map(|s| format!(" subPath {s}"))
+                .unwrap_or_default();
             let _ = writeln!(out, "  {}: {}{sub}", w.name, w.binding);
         }
     }
@@ -90,7 +98,11 @@ fn task_text(out: &mut String, task: &TaskPlan) {
         Decision::Conditional => "◐",
         Decision::Skip => "○",
     };
-    let _ = writeln!(out, "{mark} {}  [{}]  TaskRun {}", task.name, task.task, task.task_run);
+    let _ = writeln!(
+        out,
+        "{mark} {}  [{}]  TaskRun {}",
+        task.name, task.task, task.task_run
+    );
     let pad = "│ ";
     match (task.decision, &task.reason) {
         (Decision::Skip, Some(r)) => {
@@ -142,7 +154,11 @@ fn task_text(out: &mut String, task: &TaskPlan) {
     }
     let _ = writeln!(out, "{pad} {}", extras.join(", "));
     for w in &task.workspaces {
-        let sub = w.sub_path.as_deref().map(|s| format!("/{s}")).unwrap_or_default();
+        let sub = w
+            .sub_path
+            .as_deref()
+            .map(|s| format!("/{s}"))
+            .unwrap_or_default();
         let _ = writeln!(out, "{pad} workspace {} {}{sub}", w.name, w.binding);
     }
     if !task.results.is_empty() {
@@ -157,7 +173,11 @@ fn task_text(out: &mut String, task: &TaskPlan) {
 }
 
 fn container_text(out: &mut String, what: &str, s: &StepPlan) {
-    let from = s.step_action.as_deref().map(|a| format!(" (StepAction {a})")).unwrap_or_default();
+    let from = s
+        .step_action
+        .as_deref()
+        .map(|a| format!(" (StepAction {a})"))
+        .unwrap_or_default();
     let _ = writeln!(out, "│   {what} {}  image {}{from}", s.name, s.image);
     let pad = "│     ";
     if let Some(d) = &s.working_dir {
@@ -186,7 +206,10 @@ fn container_text(out: &mut String, what: &str, s: &StepPlan) {
 }
 
 fn node_id(name: &str) -> String {
-    format!("t_{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"))
+    format!(
+        "t_{}",
+        name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    )
 }
 
 /// `-o mermaid`: a flowchart of the DAG and finally tasks.
@@ -199,22 +222,43 @@ pub fn mermaid(plan: &Plan) -> String {
             Decision::Conditional => " (when)",
             Decision::Run => "",
         };
-        let _ = writeln!(out, "  {}[\"{}{note}\"]", node_id(&t.name), t.name.replace('"', "'"));
+        let _ = writeln!(
+            out,
+            "  {}[\"{}{note}\"]",
+            node_id(&t.name),
+            t.name.replace('"', "'")
+        );
     }
     for t in &plan.tasks {
         for d in &t.depends_on {
-            let _ = writeln!(out, "  {} -->|{}| {}", node_id(&d.task), d.via.join(","), node_id(&t.name));
+            let _ = writeln!(
+                out,
+                "  {} -->|{}| {}",
+                node_id(&d.task),
+                d.via.join(","),
+                node_id(&t.name)
+            );
         }
     }
     if !plan.finally.is_empty() {
         let leaves: Vec<&TaskPlan> = plan
             .tasks
             .iter()
-            .filter(|t| !plan.tasks.iter().any(|o| o.depends_on.iter().any(|d| d.task == t.name)))
+            .filter(|t| {
+                !plan
+                    .tasks
+                    .iter()
+                    .any(|o| o.depends_on.iter().any(|d| d.task == t.name))
+            })
             .collect();
         for f in &plan.finally {
             for l in &leaves {
-                let _ = writeln!(out, "  {} -.->|finally| {}", node_id(&l.name), node_id(&f.name));
+                let _ = writeln!(
+                    out,
+                    "  {} -.->|finally| {}",
+                    node_id(&l.name),
+                    node_id(&f.name)
+                );
             }
         }
     }
@@ -223,7 +267,10 @@ pub fn mermaid(plan: &Plan) -> String {
 
 /// `-o dot`: a Graphviz digraph of the DAG and finally tasks.
 pub fn dot(plan: &Plan) -> String {
-    let mut out = format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box];\n", plan.name);
+    let mut out = format!(
+        "digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box];\n",
+        plan.name
+    );
     for t in plan.tasks.iter().chain(plan.finally.iter()) {
         let style = match t.decision {
             Decision::Skip => ", style=dashed",
@@ -234,7 +281,13 @@ pub fn dot(plan: &Plan) -> String {
     }
     for t in &plan.tasks {
         for d in &t.depends_on {
-            let _ = writeln!(out, "  \"{}\" -> \"{}\" [label=\"{}\"];", d.task, t.name, d.via.join(","));
+            let _ = writeln!(
+                out,
+                "  \"{}\" -> \"{}\" [label=\"{}\"];",
+                d.task,
+                t.name,
+                d.via.join(",")
+            );
         }
     }
     for f in &plan.finally {
