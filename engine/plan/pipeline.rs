@@ -889,3 +889,216 @@ fn plan_matrix(pt: &PipelineTask, scope: &Scope) -> (Option<MatrixPlan>, Vec<(St
         names,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::Origin;
+
+    fn plan_of(text: &str) -> Plan {
+        let mut b = Bundle::new();
+        b.add_source("t.yaml", text.to_string(), Origin::Input);
+        assert!(b.diagnostics.is_empty(), "{:?}", b.diagnostics);
+        let run = crate::plan::runs(&b)[0];
+        crate::plan::plan(&b, run).unwrap()
+    }
+
+    fn task<'p>(plan: &'p Plan, name: &str) -> &'p TaskPlan {
+        plan.tasks
+            .iter()
+            .chain(&plan.finally)
+            .find(|t| t.name == name)
+            .unwrap()
+    }
+
+    const SKIPS: &str = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  params: [{name: branch, value: dev}]
+  pipelineSpec:
+    params: [{name: branch}]
+    tasks:
+    - name: guarded
+      when: [{input: $(params.branch), operator: in, values: [main]}]
+      taskSpec:
+        results: [{name: out}]
+        steps: [{image: x, script: 'printf a > $(results.out.path)'}]
+    - name: after-guarded
+      runAfter: [guarded]
+      taskSpec: {steps: [{image: x, script: echo}]}
+    - name: consumer
+      params: [{name: v, value: $(tasks.guarded.results.out)}]
+      taskSpec:
+        params: [{name: v}]
+        steps: [{image: x, env: [{name: V, value: $(params.v)}], script: echo}]
+    - name: grandchild
+      runAfter: [consumer]
+      taskSpec: {steps: [{image: x, script: echo}]}
+    finally:
+    - name: report
+      params: [{name: s, value: $(tasks.status)}]
+      taskSpec:
+        params: [{name: s}]
+        steps: [{image: x, script: echo}]
+"#;
+
+    #[test]
+    fn when_skips_do_not_skip_run_after_dependents_but_do_skip_consumers() {
+        let plan = plan_of(SKIPS);
+        let g = task(&plan, "guarded");
+        assert_eq!(g.decision, Decision::Skip);
+        assert_eq!(
+            g.reason.as_deref(),
+            Some("When Expressions evaluated to false")
+        );
+        assert_eq!(task(&plan, "after-guarded").decision, Decision::Run);
+        let c = task(&plan, "consumer");
+        assert_eq!(
+            (c.decision, c.reason.as_deref()),
+            (Decision::Skip, Some("Results were missing"))
+        );
+        let gc = task(&plan, "grandchild");
+        assert_eq!(gc.reason.as_deref(), Some("Parent Tasks were skipped"));
+        assert_eq!(
+            task(&plan, "report").params[0].value,
+            ParamValue::String("<tasks.status>".into())
+        );
+    }
+
+    #[test]
+    fn levels_and_result_placeholders() {
+        let plan = plan_of(SKIPS);
+        assert_eq!(
+            plan.levels,
+            vec![
+                vec!["guarded"],
+                vec!["after-guarded", "consumer"],
+                vec!["grandchild"]
+            ]
+        );
+        let c = task(&plan, "consumer");
+        assert_eq!(c.depends_on[0].via, ["result"]);
+        assert_eq!(c.steps[0].env[0].value, "<guarded.out>");
+        assert_eq!(
+            task(&plan, "guarded").steps[0].script.as_deref(),
+            Some("#!/bin/sh\nset -e\nprintf a > /tekton/results/out")
+        );
+    }
+
+    #[test]
+    fn param_defaults_may_reference_other_params() {
+        let plan = plan_of(
+            r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  params: [{name: repo, value: adze}]
+  pipelineSpec:
+    params:
+    - {name: url, default: "https://example.com/$(params.repo).git"}
+    - {name: repo}
+    tasks:
+    - name: clone
+      params: [{name: u, value: $(params.url)}]
+      taskSpec:
+        params: [{name: u}]
+        steps: [{image: x, args: ["$(params.u)", "$(context.pipelineRun.name)", "$(context.taskRun.name)"]}]
+"#,
+        );
+        assert_eq!(
+            plan.params[0].value,
+            ParamValue::String("https://example.com/adze.git".into())
+        );
+        assert_eq!(
+            task(&plan, "clone").steps[0].args,
+            ["https://example.com/adze.git", "pr", "pr-clone"]
+        );
+    }
+
+    #[test]
+    fn timeouts_follow_tektons_precedence() {
+        let plan = plan_of(
+            r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  timeouts: {pipeline: 3h, tasks: 2h}
+  taskRunSpecs: [{pipelineTaskName: b, timeout: 5m}]
+  pipelineSpec:
+    tasks:
+    - {name: a, taskSpec: {steps: [{image: x}]}}
+    - {name: b, timeout: 1m, taskSpec: {steps: [{image: x}]}}
+    - {name: c, timeout: 90s, taskSpec: {steps: [{image: x}]}}
+"#,
+        );
+        assert_eq!(plan.timeouts.pipeline, "3h0m0s");
+        assert_eq!(
+            task(&plan, "a").timeout,
+            "2h0m0s",
+            "tasks timeout above the default applies"
+        );
+        assert_eq!(task(&plan, "b").timeout, "5m0s", "taskRunSpecs wins");
+        assert_eq!(task(&plan, "c").timeout, "1m30s");
+    }
+
+    #[test]
+    fn step_actions_are_merged_and_their_params_resolved() {
+        let plan = plan_of(
+            r#"
+apiVersion: tekton.dev/v1beta1
+kind: StepAction
+metadata: {name: greet}
+spec:
+  params: [{name: who, default: world}]
+  image: alpine
+  env: [{name: WHO, value: $(params.who)}]
+  script: echo "hello $WHO"
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: tr}
+spec:
+  params: [{name: name, value: adze}]
+  taskSpec:
+    params: [{name: name}]
+    steps:
+    - name: hi
+      ref: {name: greet}
+      params: [{name: who, value: $(params.name)}]
+"#,
+        );
+        let step = &plan.tasks[0].steps[0];
+        assert_eq!(step.image, "alpine");
+        assert_eq!(step.step_action.as_deref(), Some("greet"));
+        assert_eq!(step.env[0].value, "adze");
+    }
+
+    #[test]
+    fn array_params_splice_into_args() {
+        let plan = plan_of(
+            r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: tr}
+spec:
+  params: [{name: flags, value: [-a, -b]}]
+  taskSpec:
+    params: [{name: flags, type: array}]
+    steps: [{image: x, command: [ls], args: ["$(params.flags[*])", "/", "$(params.flags[1])"]}]
+"#,
+        );
+        assert_eq!(plan.tasks[0].steps[0].args, ["-a", "-b", "/", "-b"]);
+    }
+
+    #[test]
+    fn child_names_fit_kubernetes_limits() {
+        assert_eq!(child_name("pr", "-build"), "pr-build");
+        let long = child_name(&"p".repeat(60), "-build");
+        assert!(long.len() <= 63);
+        assert!(long.ends_with("-build"));
+    }
+}
