@@ -175,17 +175,30 @@ fn step(cur: &mut Cursor<'_>) -> Parse<Var> {
 
 fn steps(cur: &mut Cursor<'_>) -> Parse<Var> {
     let step = after_dot(cur, "step name")?;
-    if dot_keyword(cur, &["results", "exitCode"])? == "results" {
-        let (result, access) = result(cur, &format!("steps.{step}.results"))?;
-        return Ok(Var::StepResult {
+    let var = match dot_keyword(cur, &["results", "exitCode", "outputs", "inputs"])? {
+        "results" => {
+            let (result, access) = result(cur, &format!("steps.{step}.results"))?;
+            return Ok(Var::StepResult {
+                step,
+                result,
+                access,
+            });
+        }
+        "outputs" => Var::StepOutputs {
+            name: after_dot(cur, "artifact name")?,
             step,
-            result,
-            access,
-        });
-    }
-    dot_keyword(cur, &["path"])?;
+        },
+        "inputs" => Var::StepInputs {
+            name: after_dot(cur, "artifact name")?,
+            step,
+        },
+        _ => {
+            dot_keyword(cur, &["path"])?;
+            Var::StepExitCodePath { step }
+        }
+    };
     close(cur)?;
-    Ok(Var::StepExitCodePath { step })
+    Ok(var)
 }
 
 fn credentials(cur: &mut Cursor<'_>) -> Parse<Var> {
@@ -693,6 +706,20 @@ mod tests {
     fn exit_code_paths_keep_step_prefix() {
         let path = |step: &str| Var::StepExitCodePath { step: step.into() };
         assert_eq!(var("$(steps.step-build.exitCode.path)"), path("step-build"));
+        assert_eq!(
+            var("$(steps.produce.outputs.image)"),
+            Var::StepOutputs {
+                step: "produce".into(),
+                name: "image".into()
+            }
+        );
+        assert_eq!(
+            var("$(steps.consume.inputs.source)"),
+            Var::StepInputs {
+                step: "consume".into(),
+                name: "source".into()
+            }
+        );
         assert_eq!(
             var("$(steps.step-unnamed-0.exitCode.path)"),
             path("step-unnamed-0")

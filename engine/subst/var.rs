@@ -72,6 +72,10 @@ pub enum Var {
     TaskOutputs { task: String, name: String },
     /// `tasks.T.inputs.A`.
     TaskInputs { task: String, name: String },
+    /// `steps.S.outputs.A` (step artifacts).
+    StepOutputs { step: String, name: String },
+    /// `steps.S.inputs.A` (step artifacts).
+    StepInputs { step: String, name: String },
 }
 
 impl Var {
@@ -131,6 +135,8 @@ impl fmt::Display for Var {
             Var::StepArtifactsPath => f.write_str("step.artifacts.path"),
             Var::TaskOutputs { task, name } => write!(f, "tasks.{task}.outputs.{name}"),
             Var::TaskInputs { task, name } => write!(f, "tasks.{task}.inputs.{name}"),
+            Var::StepOutputs { step, name } => write!(f, "steps.{step}.outputs.{name}"),
+            Var::StepInputs { step, name } => write!(f, "steps.{step}.inputs.{name}"),
         }
     }
 }

@@ -31,11 +31,20 @@ pub fn validate_param_specs(ctx: &mut Ctx<'_>, specs: &[ParamSpec], path: &str, 
 }
 
 /// Validates a list of values at `path` (duplicates; `case_insensitive` for run params).
-pub fn validate_param_values(ctx: &mut Ctx<'_>, params: &[Param], path: &str, case_insensitive: bool) {
+pub fn validate_param_values(
+    ctx: &mut Ctx<'_>,
+    params: &[Param],
+    path: &str,
+    case_insensitive: bool,
+) {
     for (i, p) in params.iter().enumerate() {
         if p.name.is_empty() {
-            ctx.error("params/empty-name", format!("{path}[{i}].name"), "missing field(s): name")
-                .hint = Some("give every param a `name:`".into());
+            ctx.error(
+                "params/empty-name",
+                format!("{path}[{i}].name"),
+                "missing field(s): name",
+            )
+            .hint = Some("give every param a `name:`".into());
         }
     }
     let compare = if case_insensitive {
@@ -63,8 +72,11 @@ pub fn is_object_name(name: &str) -> bool {
 
 fn is_name_with(name: &str, extra: impl Fn(char) -> bool) -> bool {
     let mut chars = name.chars();
-    let Some(first) = chars.next() else { return false };
-    (first == '_' || first.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || extra(c))
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    (first == '_' || first.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || extra(c))
 }
 
 fn check_name_format(ctx: &mut Ctx<'_>, spec: &ParamSpec, at: &str) {
@@ -87,7 +99,10 @@ fn check_name_format(ctx: &mut Ctx<'_>, spec: &ParamSpec, at: &str) {
         ctx.error(
             "params/name-format",
             format!("{at}.name"),
-            format!("Object param name and key name format is invalid: map[{}:[]]", spec.name),
+            format!(
+                "Object param name and key name format is invalid: map[{}:[]]",
+                spec.name
+            ),
         )
         .hint = Some(hint.into());
     }
@@ -96,7 +111,10 @@ fn check_name_format(ctx: &mut Ctx<'_>, spec: &ParamSpec, at: &str) {
             let d = ctx.error(
                 "params/name-format",
                 property_path(at, key).unwrap_or_else(|| format!("{at}.properties")),
-                format!("Object param name and key name format is invalid: map[{}:[{key}]]", spec.name),
+                format!(
+                    "Object param name and key name format is invalid: map[{}:[{key}]]",
+                    spec.name
+                ),
             );
             d.hint = Some(hint.into());
             d.anchor = crate::diagnostic::Anchor::Key;
@@ -114,8 +132,12 @@ pub(super) fn property_path(at: &str, key: &str) -> Option<String> {
 fn check_type(ctx: &mut Ctx<'_>, spec: &ParamSpec, at: &str) {
     let Some(ty) = spec.effective_type() else {
         let written = spec.type_.as_deref().unwrap_or_default();
-        ctx.error("params/invalid-type", format!("{at}.type"), format!("invalid value: {written}"))
-            .hint = Some("a param's type is one of string, array or object".into());
+        ctx.error(
+            "params/invalid-type",
+            format!("{at}.type"),
+            format!("invalid value: {written}"),
+        )
+        .hint = Some("a param's type is one of string, array or object".into());
         return;
     };
     if let Some(default) = &spec.default {
@@ -134,7 +156,11 @@ fn check_type(ctx: &mut Ctx<'_>, spec: &ParamSpec, at: &str) {
         }
     }
     if ty == ParamType::Object {
-        ctx.gate(ApiFields::Beta, "object type parameter", format!("{at}.type"));
+        ctx.gate(
+            ApiFields::Beta,
+            "object type parameter",
+            format!("{at}.type"),
+        );
         check_object_properties(ctx, spec, at);
     }
 }
@@ -148,8 +174,12 @@ fn type_mismatch_hint(ty: ParamType, default: &ParamValue) -> String {
             "object values must all be strings: quote numbers and booleans".into()
         }
         (ParamType::String, _) => "write the default as one string, or change `type`".into(),
-        (ParamType::Array, _) => "write the default as a list: `default: [a, b]`, or change `type`".into(),
-        (ParamType::Object, _) => "write the default as a mapping: `default: {key: value}`, or change `type`".into(),
+        (ParamType::Array, _) => {
+            "write the default as a list: `default: [a, b]`, or change `type`".into()
+        }
+        (ParamType::Object, _) => {
+            "write the default as a mapping: `default: {key: value}`, or change `type`".into()
+        }
     }
 }
 
@@ -190,14 +220,22 @@ fn check_enum(ctx: &mut Ctx<'_>, spec: &ParamSpec, at: &str) {
         ctx.flag_gate("enable-param-enum: true", "param enum", path.clone());
     }
     if spec.effective_type() != Some(ParamType::String) {
-        ctx.error("params/enum-not-string", path.clone(), "enum can only be set with string type param")
-            .hint = Some("remove `enum`, or make the param a string".into());
+        ctx.error(
+            "params/enum-not-string",
+            path.clone(),
+            "enum can only be set with string type param",
+        )
+        .hint = Some("remove `enum`, or make the param a string".into());
     }
     let mut seen = HashSet::new();
     for (i, value) in spec.enum_.iter().enumerate() {
         if value.is_empty() {
-            ctx.error("params/enum-empty-value", format!("{path}[{i}]"), "empty string is not allowed in param enum")
-                .hint = Some("remove the empty entry".into());
+            ctx.error(
+                "params/enum-empty-value",
+                format!("{path}[{i}]"),
+                "empty string is not allowed in param enum",
+            )
+            .hint = Some("remove the empty entry".into());
         } else if !seen.insert(value.as_str()) {
             ctx.error(
                 "params/enum-duplicate",
@@ -214,7 +252,10 @@ fn check_enum(ctx: &mut Ctx<'_>, spec: &ParamSpec, at: &str) {
                 format!("{at}.default"),
                 format!("param default value {default} not in the enum list"),
             )
-            .hint = Some(format!("use one of [{}], or add \"{default}\" to `enum`", spec.enum_.join(", ")));
+            .hint = Some(format!(
+                "use one of [{}], or add \"{default}\" to `enum`",
+                spec.enum_.join(", ")
+            ));
         }
     }
 }
@@ -223,18 +264,29 @@ fn check_enum(ctx: &mut Ctx<'_>, spec: &ParamSpec, at: &str) {
 /// (resolved iteratively at run time, §3.6), so every name must exist and the references
 /// must not form a cycle.
 pub fn validate_default_references(ctx: &mut Ctx<'_>, specs: &[ParamSpec], path: &str) {
-    let declared: HashMap<&str, usize> = specs.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+    let declared: HashMap<&str, usize> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
     let mut edges: Vec<Vec<usize>> = vec![Vec::new(); specs.len()];
     for (i, spec) in specs.iter().enumerate() {
-        let Some(ParamValue::String(default)) = &spec.default else { continue };
+        let Some(ParamValue::String(default)) = &spec.default else {
+            continue;
+        };
         for r in scan(default).refs {
-            let Var::Param { name, .. } = &r.var else { continue };
+            let Var::Param { name, .. } = &r.var else {
+                continue;
+            };
             match declared.get(name.as_str()) {
                 Some(&j) => edges[i].push(j),
                 None => {
                     let d = crate::diagnostic::Diagnostic::error(
                         "params/default-reference",
-                        format!("parameter \"{}\" references non-existent parameter \"{name}\"", spec.name),
+                        format!(
+                            "parameter \"{}\" references non-existent parameter \"{name}\"",
+                            spec.name
+                        ),
                     )
                     .at(format!("{path}[{i}].default"))
                     .inside(r.span.start, r.span.len())
@@ -249,16 +301,25 @@ pub fn validate_default_references(ctx: &mut Ctx<'_>, specs: &[ParamSpec], path:
         ctx.error(
             "params/default-cycle",
             format!("{path}[{}].default", cycle[0]),
-            format!("circular dependency detected in parameter references: {}", names.join(" -> ")),
+            format!(
+                "circular dependency detected in parameter references: {}",
+                names.join(" -> ")
+            ),
         )
-        .hint = Some("break the cycle: at least one of these defaults must be a plain value".into());
+        .hint =
+            Some("break the cycle: at least one of these defaults must be a plain value".into());
     }
 }
 
 /// The first cycle in a small graph, as a path that starts and ends at the same node.
 fn find_cycle(edges: &[Vec<usize>]) -> Option<Vec<usize>> {
     // 0 = unvisited, 1 = on the current path, 2 = done.
-    fn visit(n: usize, edges: &[Vec<usize>], state: &mut [u8], stack: &mut Vec<usize>) -> Option<Vec<usize>> {
+    fn visit(
+        n: usize,
+        edges: &[Vec<usize>],
+        state: &mut [u8],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
         state[n] = 1;
         stack.push(n);
         for &m in &edges[n] {
@@ -324,10 +385,16 @@ mod tests {
 
     #[test]
     fn default_type_must_match() {
-        let ds = run(&task("  - name: a\n    type: array\n    default: x\n"), &Flags::default());
+        let ds = run(
+            &task("  - name: a\n    type: array\n    default: x\n"),
+            &Flags::default(),
+        );
         assert_eq!(ds.len(), 1, "{ds:?}");
         assert_eq!(ds[0].code, "params/type-mismatch");
-        assert_eq!(ds[0].message, "\"array\" type does not match default value's type: \"string\"");
+        assert_eq!(
+            ds[0].message,
+            "\"array\" type does not match default value's type: \"string\""
+        );
         assert_eq!(ds[0].field.as_deref(), Some("spec.params[0].default"));
         assert_eq!(line_col(&ds[0]), (8, 14));
     }
@@ -338,14 +405,17 @@ mod tests {
             &task("  - name: 1bad\n  - name: o.x\n    properties: {k.y: {}}\n  - name: ok\n  - name: ok\n"),
             &Flags::default(),
         );
-        let got: Vec<_> = ds.iter().map(|d| (d.code, d.field.as_deref().unwrap_or(""))).collect();
+        let got: Vec<_> = ds
+            .iter()
+            .map(|d| (d.code, d.field.as_deref().unwrap_or("")))
+            .collect();
         assert_eq!(
             got,
             [
                 ("params/name-format", "spec.params[0].name"),
                 ("params/name-format", "spec.params[1].name"),
                 ("params/name-format", "spec.params[1].properties"),
-                ("names/duplicate", "spec.params[4].name"),
+                ("names/duplicate", "spec.params[3].name"),
             ]
         );
     }
@@ -353,15 +423,23 @@ mod tests {
     #[test]
     fn object_params_need_string_properties() {
         let ds = run(
-            &task("  - name: o\n    type: object\n  - name: p\n    properties: {k: {type: array}}\n"),
+            &task(
+                "  - name: o\n    type: object\n  - name: p\n    properties: {k: {type: array}}\n",
+            ),
             &Flags::default(),
         );
-        let got: Vec<_> = ds.iter().map(|d| (d.code, d.field.as_deref().unwrap_or(""))).collect();
+        let got: Vec<_> = ds
+            .iter()
+            .map(|d| (d.code, d.field.as_deref().unwrap_or("")))
+            .collect();
         assert_eq!(
             got,
             [
                 ("params/object-properties", "spec.params[0].properties"),
-                ("params/object-properties", "spec.params[1].properties.k.type"),
+                (
+                    "params/object-properties",
+                    "spec.params[1].properties.k.type"
+                ),
             ]
         );
         assert_eq!(ds[0].message, "missing field(s): o.properties");
@@ -384,7 +462,10 @@ mod tests {
             &task("  - name: a\n    enum: [x, x, \"\"]\n    default: z\n  - name: b\n    type: array\n    enum: [x]\n"),
             &flags,
         );
-        let got: Vec<_> = ds.iter().map(|d| (d.code, d.field.as_deref().unwrap_or(""))).collect();
+        let got: Vec<_> = ds
+            .iter()
+            .map(|d| (d.code, d.field.as_deref().unwrap_or("")))
+            .collect();
         assert_eq!(
             got,
             [
@@ -414,9 +495,18 @@ mod tests {
         let flags = Flags::default();
         let mut ctx = Ctx::new(&b, &flags);
         let values = [
-            Param { name: "A".into(), value: ParamValue::default() },
-            Param { name: "a".into(), value: ParamValue::default() },
-            Param { name: String::new(), value: ParamValue::default() },
+            Param {
+                name: "A".into(),
+                value: ParamValue::default(),
+            },
+            Param {
+                name: "a".into(),
+                value: ParamValue::default(),
+            },
+            Param {
+                name: String::new(),
+                value: ParamValue::default(),
+            },
         ];
         validate_param_values(&mut ctx, &values, "spec.params", true);
         let codes: Vec<_> = ctx.out.iter().map(|d| d.code).collect();
@@ -437,14 +527,28 @@ mod tests {
             default: Some(ParamValue::String(default.into())),
             ..ParamSpec::default()
         };
-        let specs = [spec("a", "$(params.b)"), spec("b", "x-$(params.a)"), spec("c", "$(params.nope)")];
+        let specs = [
+            spec("a", "$(params.b)"),
+            spec("b", "x-$(params.a)"),
+            spec("c", "$(params.nope)"),
+        ];
         validate_default_references(&mut ctx, &specs, "spec.params");
-        let got: Vec<_> = ctx.out.iter().map(|d| (d.code, d.message.as_str())).collect();
+        let got: Vec<_> = ctx
+            .out
+            .iter()
+            .map(|d| (d.code, d.message.as_str()))
+            .collect();
         assert_eq!(
             got,
             [
-                ("params/default-reference", "parameter \"c\" references non-existent parameter \"nope\""),
-                ("params/default-cycle", "circular dependency detected in parameter references: a -> b -> a"),
+                (
+                    "params/default-reference",
+                    "parameter \"c\" references non-existent parameter \"nope\""
+                ),
+                (
+                    "params/default-cycle",
+                    "circular dependency detected in parameter references: a -> b -> a"
+                ),
             ]
         );
     }

@@ -22,10 +22,13 @@ const RESULT_NAME_REGEX: &str = "^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$";
 /// `^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`: the format of task and step result names.
 pub fn is_result_name(name: &str) -> bool {
     let b = name.as_bytes();
-    let (Some(first), Some(last)) = (b.first(), b.last()) else { return false };
+    let (Some(first), Some(last)) = (b.first(), b.last()) else {
+        return false;
+    };
     first.is_ascii_alphanumeric()
         && last.is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
 /// Validates `results` of a TaskSpec at `path` (e.g. `spec.results`).
@@ -78,7 +81,11 @@ fn check_declaration(ctx: &mut Ctx<'_>, r: &Declared<'_>, at: &str) -> bool {
         return false;
     }
     // Tekton's defaulting: object when properties are set, else string.
-    let ty = r.type_.unwrap_or(if r.properties.is_some() { "object" } else { "string" });
+    let ty = r.type_.unwrap_or(if r.properties.is_some() {
+        "object"
+    } else {
+        "string"
+    });
     match ty {
         "string" => {}
         "array" => ctx.gate(ApiFields::Beta, "array results", format!("{at}.type")),
@@ -87,8 +94,12 @@ fn check_declaration(ctx: &mut Ctx<'_>, r: &Declared<'_>, at: &str) -> bool {
             check_properties(ctx, r, at);
         }
         other => {
-            ctx.error("results/invalid-type", format!("{at}.type"), format!("invalid value: {other}"))
-                .hint = Some("a result's type is one of string, array or object".into());
+            ctx.error(
+                "results/invalid-type",
+                format!("{at}.type"),
+                format!("invalid value: {other}"),
+            )
+            .hint = Some("a result's type is one of string, array or object".into());
         }
     }
     true
@@ -130,9 +141,14 @@ fn check_value(ctx: &mut Ctx<'_>, value: &ParamValue, at: &str) {
             ctx.error(
                 "results/value-format",
                 at,
-                format!("Invalid Type. Wanted string but got: \"{}\"", other.param_type().as_str()),
+                format!(
+                    "Invalid Type. Wanted string but got: \"{}\"",
+                    other.param_type().as_str()
+                ),
             )
-            .hint = Some("write the value as one string: `value: $(steps.<step>.results.<result>)`".into());
+            .hint = Some(
+                "write the value as one string: `value: $(steps.<step>.results.<result>)`".into(),
+            );
             return;
         }
     };
@@ -140,7 +156,11 @@ fn check_value(ctx: &mut Ctx<'_>, value: &ParamValue, at: &str) {
         return;
     }
     let lifted = sole_reference(text).and_then(|r| match r.var {
-        Var::StepResult { step, result, access: Access::Whole | Access::Star } => Some((step, result)),
+        Var::StepResult {
+            step,
+            result,
+            access: Access::Whole | Access::Star,
+        } => Some((step, result)),
         _ => None,
     });
     let Some((step, result)) = lifted else {
@@ -153,8 +173,14 @@ fn check_value(ctx: &mut Ctx<'_>, value: &ParamValue, at: &str) {
         return;
     };
     if !is_dns1123_label(&step) {
-        ctx.error("results/value-format", at, format!("invalid extracted step name \"{step}\""))
-            .hint = Some("stepName in $(steps.<stepName>.results.<resultName>) must be a valid DNS label".into());
+        ctx.error(
+            "results/value-format",
+            at,
+            format!("invalid extracted step name \"{step}\""),
+        )
+        .hint = Some(
+            "stepName in $(steps.<stepName>.results.<resultName>) must be a valid DNS label".into(),
+        );
     }
     if !is_result_name(&result) {
         ctx.error("results/value-format", at, format!("invalid extracted result name \"{result}\""))
@@ -168,7 +194,9 @@ fn check_value(ctx: &mut Ctx<'_>, value: &ParamValue, at: &str) {
 pub fn validate_script_result_paths(ctx: &mut Ctx<'_>, spec: &TaskSpec, path: &str) {
     let task_results: Vec<&str> = spec.results.iter().map(|r| r.name.as_str()).collect();
     for (i, step) in spec.steps.iter().enumerate() {
-        let Some(script) = step.script.as_deref() else { continue };
+        let Some(script) = step.script.as_deref() else {
+            continue;
+        };
         let step_results: Vec<&str> = step.results.iter().map(|r| r.name.as_str()).collect();
         let at = format!("{path}.steps[{i}].script");
         check_script_paths(ctx, script, &at, Some(&task_results), &step_results);
@@ -188,12 +216,20 @@ pub fn check_script_paths(
     for r in scan(script).refs {
         let (name, declared, what, fix) = match &r.var {
             Var::ResultPath { name } => match task_results {
-                Some(declared) => (name, declared, "the task declares no result", "spec.results"),
+                Some(declared) => (
+                    name,
+                    declared,
+                    "the task declares no result",
+                    "spec.results",
+                ),
                 None => continue,
             },
-            Var::StepResultPath { name } if !step_results.is_empty() => {
-                (name, step_results, "the step declares no result", "the step's `results`")
-            }
+            Var::StepResultPath { name } if !step_results.is_empty() => (
+                name,
+                step_results,
+                "the step declares no result",
+                "the step's `results`",
+            ),
             _ => continue,
         };
         if declared.contains(&name.as_str()) {
@@ -205,7 +241,10 @@ pub fn check_script_paths(
         };
         let d = Diagnostic::error(
             "results/undeclared-path",
-            format!("non-existent variable in \"$({})\": {what} \"{name}\"", r.text),
+            format!(
+                "non-existent variable in \"$({})\": {what} \"{name}\"",
+                r.text
+            ),
         )
         .at(at)
         .inside(r.span.start, r.span.len())
@@ -222,14 +261,17 @@ mod tests {
 
     fn run(spec: &str) -> Vec<Diagnostic> {
         let mut b = Bundle::new();
-        let text = format!("apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {{name: t}}\nspec:\n{spec}");
+        let text =
+            format!("apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {{name: t}}\nspec:\n{spec}");
         b.add_source("t.yaml", text, Origin::Input);
         assert!(b.diagnostics.is_empty(), "{:?}", b.diagnostics);
         validate(&b, &Flags::default())
     }
 
     fn fields(ds: &[Diagnostic]) -> Vec<(&str, &str)> {
-        ds.iter().map(|d| (d.code, d.field.as_deref().unwrap_or(""))).collect()
+        ds.iter()
+            .map(|d| (d.code, d.field.as_deref().unwrap_or("")))
+            .collect()
     }
 
     #[test]

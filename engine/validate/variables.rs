@@ -19,19 +19,34 @@ use k8s_openapi::api::core::v1 as corev1;
 use super::Ctx;
 use crate::api::step_action::StepActionSpec;
 use crate::api::task::StepTemplate;
-use crate::api::{Param, ParamSpec, ParamType, ParamValue, Sidecar, Step, TaskSpec, WhenExpression};
+use crate::api::{
+    Param, ParamSpec, ParamType, ParamValue, Sidecar, Step, TaskSpec, WhenExpression,
+};
 use crate::diagnostic::Diagnostic;
 use crate::load::catalog::suggest;
-use crate::subst::{scan, Access, Reference, Var};
+use crate::subst::{scan, Access, Reference, SubstError, Var};
 
 use super::task::SpecContext;
 
 /// Checks every variable reference in the steps, stepTemplate and sidecars of `spec`.
-pub fn validate_task_variables(ctx: &mut Ctx<'_>, spec: &TaskSpec, path: &str, sc: &SpecContext<'_>) {
+pub fn validate_task_variables(
+    ctx: &mut Ctx<'_>,
+    spec: &TaskSpec,
+    path: &str,
+    sc: &SpecContext<'_>,
+) {
     let scope = Scope {
-        params: Params::new(&spec.params, sc.propagated_params, sc.embedded && sc.in_pipeline),
+        params: Params::new(
+            &spec.params,
+            sc.propagated_params,
+            sc.embedded && sc.in_pipeline,
+        ),
         in_pipeline: sc.in_pipeline,
-        declarer: if sc.embedded { "the taskSpec" } else { "the task" },
+        declarer: if sc.embedded {
+            "the taskSpec"
+        } else {
+            "the task"
+        },
         params_path: format!("{path}.params"),
     };
     for (i, step) in spec.steps.iter().enumerate() {
@@ -99,13 +114,21 @@ impl Slot {
     fn reads_step_results(self) -> bool {
         matches!(
             self,
-            Slot::Argv | Slot::EnvValue | Slot::WhenInput | Slot::WhenValue | Slot::WhenCel | Slot::StepParam
+            Slot::Argv
+                | Slot::EnvValue
+                | Slot::WhenInput
+                | Slot::WhenValue
+                | Slot::WhenCel
+                | Slot::StepParam
         )
     }
 
     /// Where a whole array may stand, provided it is the entire string.
     fn splices_arrays(self) -> bool {
-        matches!(self, Slot::Argv | Slot::StepParam | Slot::WhenValue | Slot::WhenInput)
+        matches!(
+            self,
+            Slot::Argv | Slot::StepParam | Slot::WhenValue | Slot::WhenInput
+        )
     }
 
     /// The field name for messages.
@@ -175,47 +198,107 @@ impl<'a> Fields<'a> {
 
     fn env(&mut self, env: &'a [corev1::EnvVar]) {
         for (i, e) in env.iter().enumerate() {
-            self.opt(&format!("env[{i}].value"), Slot::EnvValue, e.value.as_deref());
+            self.opt(
+                &format!("env[{i}].value"),
+                Slot::EnvValue,
+                e.value.as_deref(),
+            );
             let Some(from) = &e.value_from else { continue };
             if let Some(r) = &from.config_map_key_ref {
-                self.one(&format!("env[{i}].valueFrom.configMapKeyRef.name"), Slot::EnvSource, &r.name);
-                self.one(&format!("env[{i}].valueFrom.configMapKeyRef.key"), Slot::EnvSource, &r.key);
+                self.one(
+                    &format!("env[{i}].valueFrom.configMapKeyRef.name"),
+                    Slot::EnvSource,
+                    &r.name,
+                );
+                self.one(
+                    &format!("env[{i}].valueFrom.configMapKeyRef.key"),
+                    Slot::EnvSource,
+                    &r.key,
+                );
             }
             if let Some(r) = &from.secret_key_ref {
-                self.one(&format!("env[{i}].valueFrom.secretKeyRef.name"), Slot::EnvSource, &r.name);
-                self.one(&format!("env[{i}].valueFrom.secretKeyRef.key"), Slot::EnvSource, &r.key);
+                self.one(
+                    &format!("env[{i}].valueFrom.secretKeyRef.name"),
+                    Slot::EnvSource,
+                    &r.name,
+                );
+                self.one(
+                    &format!("env[{i}].valueFrom.secretKeyRef.key"),
+                    Slot::EnvSource,
+                    &r.key,
+                );
             }
         }
     }
 
     fn env_from(&mut self, env_from: &'a [corev1::EnvFromSource]) {
         for (i, e) in env_from.iter().enumerate() {
-            self.opt(&format!("envFrom[{i}].prefix"), Slot::EnvSource, e.prefix.as_deref());
+            self.opt(
+                &format!("envFrom[{i}].prefix"),
+                Slot::EnvSource,
+                e.prefix.as_deref(),
+            );
             if let Some(r) = &e.config_map_ref {
-                self.one(&format!("envFrom[{i}].configMapRef.name"), Slot::EnvSource, &r.name);
+                self.one(
+                    &format!("envFrom[{i}].configMapRef.name"),
+                    Slot::EnvSource,
+                    &r.name,
+                );
             }
             if let Some(r) = &e.secret_ref {
-                self.one(&format!("envFrom[{i}].secretRef.name"), Slot::EnvSource, &r.name);
+                self.one(
+                    &format!("envFrom[{i}].secretRef.name"),
+                    Slot::EnvSource,
+                    &r.name,
+                );
             }
         }
     }
 
     fn mounts(&mut self, mounts: &'a [corev1::VolumeMount], devices: &'a [corev1::VolumeDevice]) {
         for (i, m) in mounts.iter().enumerate() {
-            self.one(&format!("volumeMounts[{i}].name"), Slot::VolumeMount, &m.name);
-            self.one(&format!("volumeMounts[{i}].mountPath"), Slot::VolumeMount, &m.mount_path);
-            self.opt(&format!("volumeMounts[{i}].subPath"), Slot::VolumeMount, m.sub_path.as_deref());
+            self.one(
+                &format!("volumeMounts[{i}].name"),
+                Slot::VolumeMount,
+                &m.name,
+            );
+            self.one(
+                &format!("volumeMounts[{i}].mountPath"),
+                Slot::VolumeMount,
+                &m.mount_path,
+            );
+            self.opt(
+                &format!("volumeMounts[{i}].subPath"),
+                Slot::VolumeMount,
+                m.sub_path.as_deref(),
+            );
         }
         for (i, d) in devices.iter().enumerate() {
-            self.one(&format!("volumeDevices[{i}].name"), Slot::VolumeDevice, &d.name);
-            self.one(&format!("volumeDevices[{i}].devicePath"), Slot::VolumeDevice, &d.device_path);
+            self.one(
+                &format!("volumeDevices[{i}].name"),
+                Slot::VolumeDevice,
+                &d.name,
+            );
+            self.one(
+                &format!("volumeDevices[{i}].devicePath"),
+                Slot::VolumeDevice,
+                &d.device_path,
+            );
         }
     }
 
     fn when(&mut self, when: &'a [WhenExpression]) {
         for (i, w) in when.iter().enumerate() {
-            self.opt(&format!("when[{i}].input"), Slot::WhenInput, w.input.as_deref());
-            self.list(&format!("when[{i}].values"), Slot::WhenValue, w.values.as_deref().unwrap_or_default());
+            self.opt(
+                &format!("when[{i}].input"),
+                Slot::WhenInput,
+                w.input.as_deref(),
+            );
+            self.list(
+                &format!("when[{i}].values"),
+                Slot::WhenValue,
+                w.values.as_deref().unwrap_or_default(),
+            );
             self.opt(&format!("when[{i}].cel"), Slot::WhenCel, w.cel.as_deref());
         }
     }
@@ -223,8 +306,12 @@ impl<'a> Fields<'a> {
     fn step_params(&mut self, params: &'a [Param]) {
         for (i, p) in params.iter().enumerate() {
             match &p.value {
-                ParamValue::String(s) => self.one(&format!("params[{i}].value"), Slot::StepParam, s),
-                ParamValue::Array(items) => self.list(&format!("params[{i}].value"), Slot::StepParam, items),
+                ParamValue::String(s) => {
+                    self.one(&format!("params[{i}].value"), Slot::StepParam, s)
+                }
+                ParamValue::Array(items) => {
+                    self.list(&format!("params[{i}].value"), Slot::StepParam, items)
+                }
                 ParamValue::Object(map) => {
                     for (key, value) in map {
                         let plain = !key.is_empty() && !key.contains(['.', '[', ']']);
@@ -245,7 +332,11 @@ fn step_fields<'a>(s: &'a Step, at: &str) -> Vec<Field<'a>> {
     let mut f = Fields::new(at);
     f.one("name", Slot::Name, &s.name);
     f.opt("image", Slot::Image, s.image.as_deref());
-    f.opt("imagePullPolicy", Slot::ImagePullPolicy, s.image_pull_policy.as_deref());
+    f.opt(
+        "imagePullPolicy",
+        Slot::ImagePullPolicy,
+        s.image_pull_policy.as_deref(),
+    );
     f.list("command", Slot::Argv, &s.command);
     f.list("args", Slot::Argv, &s.args);
     f.opt("workingDir", Slot::WorkingDir, s.working_dir.as_deref());
@@ -266,7 +357,11 @@ fn step_fields<'a>(s: &'a Step, at: &str) -> Vec<Field<'a>> {
 fn template_fields<'a>(t: &'a StepTemplate, at: &str) -> Vec<Field<'a>> {
     let mut f = Fields::new(at);
     f.opt("image", Slot::Image, t.image.as_deref());
-    f.opt("imagePullPolicy", Slot::ImagePullPolicy, t.image_pull_policy.as_deref());
+    f.opt(
+        "imagePullPolicy",
+        Slot::ImagePullPolicy,
+        t.image_pull_policy.as_deref(),
+    );
     f.list("command", Slot::Argv, &t.command);
     f.list("args", Slot::Argv, &t.args);
     f.opt("workingDir", Slot::WorkingDir, t.working_dir.as_deref());
@@ -280,7 +375,11 @@ fn sidecar_fields<'a>(s: &'a Sidecar, at: &str) -> Vec<Field<'a>> {
     let mut f = Fields::new(at);
     f.one("name", Slot::Name, &s.name);
     f.opt("image", Slot::Image, s.image.as_deref());
-    f.opt("imagePullPolicy", Slot::ImagePullPolicy, s.image_pull_policy.as_deref());
+    f.opt(
+        "imagePullPolicy",
+        Slot::ImagePullPolicy,
+        s.image_pull_policy.as_deref(),
+    );
     f.list("command", Slot::Argv, &s.command);
     f.list("args", Slot::Argv, &s.args);
     f.opt("workingDir", Slot::WorkingDir, s.working_dir.as_deref());
@@ -370,7 +469,33 @@ fn check_fields(ctx: &mut Ctx<'_>, scope: &Scope<'_>, owner: Owner, fields: &[Fi
 
 fn check_field(ctx: &mut Ctx<'_>, scope: &Scope<'_>, owner: Owner, field: &Field<'_>) {
     let scanned = scan(field.text);
-    for e in &scanned.errors {
+    report_malformed(ctx, field, &scanned.errors);
+    let sole = scanned.refs.len() == 1 && scanned.refs[0].span == (0..field.text.len());
+    let mut warned: HashSet<String> = HashSet::new();
+    for r in &scanned.refs {
+        let finding = check_reference(scope, owner, field, r, sole).or_else(|| {
+            // One warning per variable and script is enough to make the point.
+            let first = injects(owner, field.slot, &r.var) && warned.insert(r.var.to_string());
+            first.then(|| injection(r))
+        });
+        if let Some(f) = finding {
+            let d = if f.warning {
+                Diagnostic::warning(f.code, f.message)
+            } else {
+                Diagnostic::error(f.code, f.message)
+            };
+            let span = r.span.clone();
+            ctx.push(
+                d.at(&field.path)
+                    .inside(span.start, span.len())
+                    .hint(f.hint),
+            );
+        }
+    }
+}
+
+fn report_malformed(ctx: &mut Ctx<'_>, field: &Field<'_>, errors: &[SubstError]) {
+    for e in errors {
         let hint = e.hint.clone().unwrap_or_else(|| {
             "Tekton variables look like $(params.name), $(params.name[0]) or $(params.name.key); write `$$(` for a literal `$(`".into()
         });
@@ -380,35 +505,19 @@ fn check_field(ctx: &mut Ctx<'_>, scope: &Scope<'_>, owner: Owner, field: &Field
             .hint(hint);
         ctx.push(d);
     }
-    let sole = scanned.refs.len() == 1 && scanned.refs[0].span == (0..field.text.len());
-    let mut warned: HashSet<String> = HashSet::new();
-    for r in &scanned.refs {
-        let finding = check_reference(scope, owner, field, r, sole);
-        let finding = match finding {
-            Some(f) => Some(f),
-            None if injects(owner, field.slot, &r.var) && warned.insert(r.var.to_string()) => {
-                Some(injection(r))
-            }
-            None => None,
-        };
-        if let Some(f) = finding {
-            let d = if f.warning {
-                Diagnostic::warning(f.code, f.message)
-            } else {
-                Diagnostic::error(f.code, f.message)
-            };
-            ctx.push(d.at(&field.path).inside(r.span.start, r.span.len()).hint(f.hint));
-        }
-    }
 }
 
-fn check_reference(scope: &Scope<'_>, owner: Owner, field: &Field<'_>, r: &Reference, sole: bool) -> Option<Finding> {
+fn check_reference(
+    scope: &Scope<'_>,
+    owner: Owner,
+    field: &Field<'_>,
+    r: &Reference,
+    sole: bool,
+) -> Option<Finding> {
     match &r.var {
-        Var::Param { .. } if owner == Owner::StepAction && field.slot == Slot::Script => Some(Finding::error(
-            "variables/param-in-script",
-            "param substitution in scripts is not allowed.".into(),
-            format!("pass it through an env var: `env: [{{name: {}, value: \"$({})\"}}]` and read \"${}\" in the script", env_name(&r.var), r.text, env_name(&r.var)),
-        )),
+        Var::Param { .. } if owner == Owner::StepAction && field.slot == Slot::Script => {
+            Some(param_in_script(r))
+        }
         Var::Param { name, access } => check_param(scope, field, r, name, access, sole),
         Var::StepResult { .. } => check_step_result(owner, field, r),
         Var::Context { path } => check_context(scope, r, path),
@@ -423,6 +532,20 @@ fn check_reference(scope: &Scope<'_>, owner: Owner, field: &Field<'_>, r: &Refer
         | Var::MatrixResultLength { .. } => Some(wrong_scope(scope, r)),
         _ => None,
     }
+}
+
+/// Tekton forbids pasting params into a StepAction's script: a reusable action must not be
+/// injectable, so values reach it through env instead.
+fn param_in_script(r: &Reference) -> Finding {
+    let env = env_name(&r.var);
+    Finding::error(
+        "variables/param-in-script",
+        "param substitution in scripts is not allowed.".into(),
+        format!(
+            "pass it through an env var: `env: [{{name: {env}, value: \"$({})\"}}]` and read \"${env}\" in the script",
+            r.text
+        ),
+    )
 }
 
 fn check_param(
@@ -446,9 +569,13 @@ fn check_param(
         (ParamType::String, Access::Key(key)) | (ParamType::Array, Access::Key(key)) => {
             Some(not_an_object(scope, &text, name, key, ty))
         }
-        (ParamType::String, Access::Index(_) | Access::Star) | (ParamType::Object, Access::Index(_)) => Some(Finding::error(
+        (ParamType::String, Access::Index(_) | Access::Star)
+        | (ParamType::Object, Access::Index(_)) => Some(Finding::error(
             "variables/not-an-array",
-            format!("invalid reference \"{text}\": param \"{name}\" is {}, not an array", article(ty)),
+            format!(
+                "invalid reference \"{text}\": param \"{name}\" is {}, not an array",
+                article(ty)
+            ),
             format!("only array params can be indexed; use $(params.{name}) for the whole value"),
         )),
         (ParamType::Array, Access::Whole | Access::Star) => whole_array(field, &text, name, sole),
@@ -457,7 +584,11 @@ fn check_param(
             if field.slot == Slot::StepParam && sole {
                 return None;
             }
-            let first_key = spec.properties.as_ref().and_then(|p| p.keys().next()).map_or("key", String::as_str);
+            let first_key = spec
+                .properties
+                .as_ref()
+                .and_then(|p| p.keys().next())
+                .map_or("key", String::as_str);
             Some(Finding::error(
                 "variables/object-whole",
                 format!("variable type invalid in \"{text}\": \"{name}\" is an object param"),
@@ -476,20 +607,26 @@ fn article(ty: ParamType) -> &'static str {
 }
 
 fn undeclared_param(scope: &Scope<'_>, r: &Reference, name: &str, access: &Access) -> Finding {
-    let message = format!("non-existent variable in \"$({})\": param \"{name}\" is not declared", r.text);
+    let message = format!(
+        "non-existent variable in \"$({})\": param \"{name}\" is not declared by {}",
+        r.text, scope.declarer
+    );
     let dotted = match access {
         Access::Key(key) => Some(format!("{name}.{key}")),
         _ => None,
     };
-    let hint = if let Some(dotted) = dotted.filter(|d| scope.params.declared.contains_key(d.as_str())) {
-        format!("a name with dots needs brackets: $(params[\"{dotted}\"])")
-    } else if let Some(close) = suggest(name, scope.params.names()) {
-        format!("did you mean \"{close}\"?")
-    } else {
-        format!("declare it under {}", scope.params_path)
-    };
+    let hint =
+        if let Some(dotted) = dotted.filter(|d| scope.params.declared.contains_key(d.as_str())) {
+            format!("a name with dots needs brackets: $(params[\"{dotted}\"])")
+        } else if let Some(close) = suggest(name, scope.params.names()) {
+            format!("did you mean \"{close}\"?")
+        } else {
+            format!("declare it under {}", scope.params_path)
+        };
     if scope.params.lenient {
-        let hint = format!("{hint}; as written, only a PipelineRun param named \"{name}\" would resolve it");
+        let hint = format!(
+            "{hint}; as written, only a PipelineRun param named \"{name}\" would resolve it"
+        );
         return Finding::warning("variables/undeclared-param", message, hint);
     }
     Finding::error("variables/undeclared-param", message, hint)
@@ -500,11 +637,17 @@ fn not_an_object(scope: &Scope<'_>, text: &str, name: &str, key: &str, ty: Param
     let hint = if scope.params.declared.contains_key(dotted.as_str()) {
         format!("a name with dots needs brackets: $(params[\"{dotted}\"])")
     } else {
-        format!("`.{key}` selects a key of an object param, and \"{name}\" is {}", article(ty))
+        format!(
+            "`.{key}` selects a key of an object param, and \"{name}\" is {}",
+            article(ty)
+        )
     };
     Finding::error(
         "variables/not-an-object",
-        format!("invalid reference \"{text}\": param \"{name}\" is {}, not an object", article(ty)),
+        format!(
+            "invalid reference \"{text}\": param \"{name}\" is {}, not an object",
+            article(ty)
+        ),
         hint,
     )
 }
@@ -521,7 +664,9 @@ fn undeclared_key(spec: &ParamSpec, text: &str, name: &str, key: &str) -> Option
     };
     Some(Finding::error(
         "variables/undeclared-key",
-        format!("non-existent variable in \"{text}\": object param \"{name}\" has no key \"{key}\""),
+        format!(
+            "non-existent variable in \"{text}\": object param \"{name}\" has no key \"{key}\""
+        ),
         hint,
     ))
 }
@@ -589,7 +734,11 @@ fn check_context(scope: &Scope<'_>, r: &Reference, path: &[String]) -> Option<Fi
         return (!scope.in_pipeline).then(|| wrong_scope(scope, r));
     }
     let known: Vec<&str> = if scope.in_pipeline {
-        TASK_CONTEXT.iter().chain(PIPELINE_CONTEXT).copied().collect()
+        TASK_CONTEXT
+            .iter()
+            .chain(PIPELINE_CONTEXT)
+            .copied()
+            .collect()
     } else {
         TASK_CONTEXT.to_vec()
     };
@@ -597,14 +746,21 @@ fn check_context(scope: &Scope<'_>, r: &Reference, path: &[String]) -> Option<Fi
         Some(close) => format!("did you mean $(context.{close})?"),
         None => format!(
             "available here: {}",
-            known.iter().map(|k| format!("$(context.{k})")).collect::<Vec<_>>().join(", ")
+            known
+                .iter()
+                .map(|k| format!("$(context.{k})"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
-    Some(Finding::error(
-        "variables/unknown-context",
-        format!("non-existent variable in \"$({})\"", r.text),
-        hint,
-    ))
+    let message = format!("non-existent variable in \"$({})\"", r.text);
+    // Tekton rejects unknown names under `context.taskRun.` and `context.task.` only; any
+    // other context path is accepted and left verbatim, which is still never intended.
+    if matches!(path.first().map(String::as_str), Some("taskRun" | "task")) {
+        Some(Finding::error("variables/unknown-context", message, hint))
+    } else {
+        Some(Finding::warning("variables/unknown-context", message, hint))
+    }
 }
 
 fn check_workspace_attr(r: &Reference, name: &str, attr: &str) -> Option<Finding> {
@@ -619,7 +775,10 @@ fn check_workspace_attr(r: &Reference, name: &str, attr: &str) -> Option<Finding
     // Tekton accepts it and leaves the text verbatim, which is never what was meant.
     Some(Finding::warning(
         "variables/unknown-workspace-attribute",
-        format!("\"$({})\" is never substituted: workspaces have no attribute \"{attr}\"", r.text),
+        format!(
+            "\"$({})\" is never substituted: workspaces have no attribute \"{attr}\"",
+            r.text
+        ),
         hint,
     ))
 }
@@ -633,7 +792,10 @@ fn wrong_scope(scope: &Scope<'_>, r: &Reference) -> Finding {
     };
     Finding::warning(
         "variables/wrong-scope",
-        format!("\"$({})\" is not resolved here and would stay verbatim", r.text),
+        format!(
+            "\"$({})\" is not resolved here and would stay verbatim",
+            r.text
+        ),
         hint.into(),
     )
 }
@@ -651,6 +813,8 @@ fn injects(owner: Owner, slot: Slot, var: &Var) -> bool {
                 | Var::FinallyResult { .. }
                 | Var::TaskOutputs { .. }
                 | Var::TaskInputs { .. }
+                | Var::StepOutputs { .. }
+                | Var::StepInputs { .. }
         )
 }
 
@@ -677,12 +841,23 @@ fn env_name(var: &Var) -> String {
             format!("{task}_{result}")
         }
         Var::StepResult { step, result, .. } => format!("{step}_{result}"),
-        Var::TaskOutputs { task, name } | Var::TaskInputs { task, name } => format!("{task}_{name}"),
+        Var::TaskOutputs { task, name }
+        | Var::TaskInputs { task, name }
+        | Var::StepOutputs { step: task, name }
+        | Var::StepInputs { step: task, name } => {
+            format!("{task}_{name}")
+        }
         other => other.to_string(),
     };
     let mut out: String = base
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     if out.starts_with(|c: char| c.is_ascii_digit()) || out.is_empty() {
         out.insert(0, '_');
@@ -699,7 +874,8 @@ mod tests {
 
     fn run(spec: &str) -> Vec<Diagnostic> {
         let mut b = Bundle::new();
-        let text = format!("apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {{name: t}}\nspec:\n{spec}");
+        let text =
+            format!("apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {{name: t}}\nspec:\n{spec}");
         b.add_source("t.yaml", text, Origin::Input);
         assert!(b.diagnostics.is_empty(), "{:?}", b.diagnostics);
         validate(&b, &Flags::default())
@@ -726,13 +902,26 @@ mod tests {
             errors(&ds),
             [
                 ("variables/undeclared-param", "spec.steps[0].image", 12, 12),
-                ("variables/undeclared-param", "spec.steps[0].args[0]", 13, 16),
-                ("variables/undeclared-key", "spec.steps[0].env[0].value", 15, 25),
+                (
+                    "variables/undeclared-param",
+                    "spec.steps[0].args[0]",
+                    13,
+                    17
+                ),
+                (
+                    "variables/undeclared-key",
+                    "spec.steps[0].env[0].value",
+                    15,
+                    25
+                ),
             ]
         );
         assert_eq!(ds[0].hint.as_deref(), Some("declare it under spec.params"));
         assert_eq!(ds[2].hint.as_deref(), Some("did you mean \"url\"?"));
-        assert_eq!(ds[0].message, "non-existent variable in \"$(params.img)\": param \"img\" is not declared");
+        assert_eq!(
+            ds[0].message,
+            "non-existent variable in \"$(params.img)\": param \"img\" is not declared by the task"
+        );
     }
 
     #[test]
@@ -743,11 +932,24 @@ mod tests {
         assert_eq!(
             errors(&ds),
             [
-                ("variables/array-not-isolated", "spec.steps[0].args[0]", 15, 15),
-                ("variables/array-type-invalid", "spec.steps[0].workingDir", 16, 17),
+                (
+                    "variables/array-not-isolated",
+                    "spec.steps[0].args[0]",
+                    15,
+                    16
+                ),
+                (
+                    "variables/array-type-invalid",
+                    "spec.steps[0].workingDir",
+                    16,
+                    17
+                ),
             ]
         );
-        assert_eq!(ds[0].message, "variable is not properly isolated in \"-x $(params.a[*])\"");
+        assert_eq!(
+            ds[0].message,
+            "variable is not properly isolated in \"-x $(params.a[*])\""
+        );
     }
 
     #[test]
@@ -756,21 +958,41 @@ mod tests {
             "{PARAMS}  steps:\n  - image: alpine\n    args: [\"$(params.o)\", \"$(params.o.url)\", \"$(params.s.key)\", \"$(params.s[0])\"]\n"
         ));
         let codes: Vec<_> = errors(&ds).iter().map(|e| e.0).collect();
-        assert_eq!(codes, ["variables/object-whole", "variables/not-an-object", "variables/not-an-array"]);
+        assert_eq!(
+            codes,
+            [
+                "variables/object-whole",
+                "variables/not-an-object",
+                "variables/not-an-array"
+            ]
+        );
     }
 
     #[test]
     fn malformed_references_are_located_inside_the_string() {
         let ds = run("  params:\n  - name: a\n  steps:\n  - image: alpine\n    script: |\n      echo ok\n      echo $(params.a.b.c)\n");
-        assert_eq!(errors(&ds), [("variables/malformed", "spec.steps[0].script", 11, 24)]);
-        assert!(ds[0].hint.as_deref().unwrap().contains("params[\"a.b.c\"]"), "{:?}", ds[0].hint);
+        assert_eq!(
+            errors(&ds),
+            [("variables/malformed", "spec.steps[0].script", 11, 24)]
+        );
+        assert!(
+            ds[0].hint.as_deref().unwrap().contains("params[\"a.b.c\"]"),
+            "{:?}",
+            ds[0].hint
+        );
     }
 
     #[test]
     fn context_variables() {
         let ds = run("  steps:\n  - image: alpine\n    args: [\"$(context.taskRun.name)\", \"$(context.task.retry-count)\", \"$(context.taskRun.nme)\", \"$(context.pipelineRun.name)\"]\n");
-        assert_eq!(errors(&ds), [("variables/unknown-context", "spec.steps[0].args[2]", 7, 73)]);
-        assert_eq!(ds[0].hint.as_deref(), Some("did you mean $(context.taskRun.name)?"));
+        assert_eq!(
+            errors(&ds),
+            [("variables/unknown-context", "spec.steps[0].args[2]", 7, 71)]
+        );
+        assert_eq!(
+            ds[0].hint.as_deref(),
+            Some("did you mean $(context.taskRun.name)?")
+        );
         assert_eq!(ds[1].code, "variables/wrong-scope");
         assert_eq!(ds[1].severity, Severity::Warning);
     }
@@ -778,19 +1000,34 @@ mod tests {
     #[test]
     fn step_results_only_in_env_command_args() {
         let ds = run("  steps:\n  - name: a\n    image: alpine\n  - image: alpine\n    env: [{name: X, value: $(steps.a.results.r)}]\n    args: [$(steps.a.results.r)]\n    script: echo $(steps.a.results.r)\n");
-        assert_eq!(errors(&ds), [("variables/step-result-location", "spec.steps[1].script", 11, 18)]);
+        assert_eq!(
+            errors(&ds),
+            [(
+                "variables/step-result-location",
+                "spec.steps[1].script",
+                11,
+                18
+            )]
+        );
     }
 
     #[test]
     fn script_injection_is_a_warning_once_per_variable() {
         let ds = run("  params:\n  - name: git-url\n  steps:\n  - image: alpine\n    script: |\n      git clone $(params.git-url)\n      echo $(params.git-url) $(results.x.path) $(workspaces.w.path) $(context.taskRun.name) $(steps.step-a.exitCode.path) $(credentials.path)\n");
-        let found: Vec<_> = ds.iter().filter(|d| d.code == "security/script-injection").collect();
+        let found: Vec<_> = ds
+            .iter()
+            .filter(|d| d.code == "security/script-injection")
+            .collect();
         assert_eq!(found.len(), 1, "{ds:?}");
         let d = found[0];
         assert_eq!(d.severity, Severity::Warning);
         let l = d.location.as_ref().unwrap();
         assert_eq!((l.line, l.column), (10, 17));
-        assert!(d.hint.as_deref().unwrap().contains("{name: GIT_URL, value: \"$(params.git-url)\"}"));
+        assert!(d
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("{name: GIT_URL, value: \"$(params.git-url)\"}"));
     }
 
     #[test]
@@ -799,6 +1036,35 @@ mod tests {
             "{PARAMS}  results: [{{name: out}}]\n  workspaces: [{{name: w}}]\n  steps:\n  - name: build\n    image: $(params.s)\n    command: [\"$(params.a[*])\"]\n    args: [\"$(params.a[*])\", \"--url=$(params.o.url)\", \"$(params.a[0])\", \"$(params['s'])\"]\n    env: [{{name: U, value: $(params.o.url)}}]\n  - image: alpine\n    script: |\n      echo $(date) $$(params.nope) $((1+2)) ${{HOME}} > $(results.out.path)\n      ls $(workspaces.w.path)\n"
         ));
         assert_eq!(ds, []);
+    }
+
+    #[test]
+    fn templates_and_sidecars_are_checked_too() {
+        let ds = run("  stepTemplate:\n    image: $(params.nope)\n  steps:\n  - name: a\n    command: [\"$(steps.a.outputs.image)\"]\n  sidecars:\n  - name: s\n    image: alpine\n    env: [{name: X, value: $(steps.a.results.r)}]\n    args: [\"$(context.foo.bar)\"]\n");
+        let got: Vec<_> = ds
+            .iter()
+            .map(|d| (d.code, d.severity, d.field.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "variables/undeclared-param",
+                    Severity::Error,
+                    "spec.stepTemplate.image"
+                ),
+                (
+                    "variables/unknown-context",
+                    Severity::Warning,
+                    "spec.sidecars[0].args[0]"
+                ),
+                (
+                    "variables/step-result-location",
+                    Severity::Error,
+                    "spec.sidecars[0].env[0].value"
+                ),
+            ]
+        );
     }
 
     #[test]
@@ -823,7 +1089,11 @@ mod tests {
         .unwrap();
         let propagated = vec!["from-run".to_string()];
         let mut ctx = Ctx::new(&b, &flags);
-        let sc = SpecContext { embedded: true, propagated_params: &propagated, in_pipeline: false };
+        let sc = SpecContext {
+            embedded: true,
+            propagated_params: &propagated,
+            in_pipeline: false,
+        };
         validate_task_variables(&mut ctx, &spec, "spec.taskSpec", &sc);
         let got: Vec<_> = ctx.out.iter().map(|d| (d.code, d.severity)).collect();
         assert_eq!(
@@ -835,7 +1105,11 @@ mod tests {
             ]
         );
         let mut ctx = Ctx::new(&b, &flags);
-        let sc = SpecContext { embedded: true, propagated_params: &propagated, in_pipeline: true };
+        let sc = SpecContext {
+            embedded: true,
+            propagated_params: &propagated,
+            in_pipeline: true,
+        };
         validate_task_variables(&mut ctx, &spec, "spec.tasks[0].taskSpec", &sc);
         let got: Vec<_> = ctx.out.iter().map(|d| (d.code, d.severity)).collect();
         assert_eq!(got, [("variables/undeclared-param", Severity::Warning)]);

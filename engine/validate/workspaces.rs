@@ -29,7 +29,12 @@ pub fn validate_workspace_declarations(ctx: &mut Ctx<'_>, spec: &TaskSpec, path:
                 .or_insert_with(|| format!("{path}.steps[{i}].volumeMounts[{j}]"));
         }
     }
-    for (j, vm) in spec.step_template.iter().flat_map(|t| t.volume_mounts.iter()).enumerate() {
+    for (j, vm) in spec
+        .step_template
+        .iter()
+        .flat_map(|t| t.volume_mounts.iter())
+        .enumerate()
+    {
         taken
             .entry(clean_path(&vm.mount_path))
             .or_insert_with(|| format!("{path}.stepTemplate.volumeMounts[{j}]"));
@@ -67,11 +72,23 @@ pub fn validate_workspace_usages(ctx: &mut Ctx<'_>, spec: &TaskSpec, path: &str)
     }
     for (i, sidecar) in spec.sidecars.iter().enumerate() {
         let at = format!("{path}.sidecars[{i}]");
-        check_usages(ctx, &sidecar.workspaces, &declared, &at, "sidecar workspaces");
+        check_usages(
+            ctx,
+            &sidecar.workspaces,
+            &declared,
+            &at,
+            "sidecar workspaces",
+        );
     }
 }
 
-fn check_usages(ctx: &mut Ctx<'_>, usages: &[WorkspaceUsage], declared: &[&str], at: &str, feature: &str) {
+fn check_usages(
+    ctx: &mut Ctx<'_>,
+    usages: &[WorkspaceUsage],
+    declared: &[&str],
+    at: &str,
+    feature: &str,
+) {
     if usages.is_empty() {
         return;
     }
@@ -131,7 +148,8 @@ mod tests {
 
     fn run(spec: &str) -> Vec<Diagnostic> {
         let mut b = Bundle::new();
-        let text = format!("apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {{name: t}}\nspec:\n{spec}");
+        let text =
+            format!("apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {{name: t}}\nspec:\n{spec}");
         b.add_source("t.yaml", text, Origin::Input);
         assert!(b.diagnostics.is_empty(), "{:?}", b.diagnostics);
         validate(&b, &Flags::default())
@@ -155,23 +173,39 @@ mod tests {
     #[test]
     fn mount_paths_must_be_unique() {
         let ds = run("  workspaces:\n  - name: src\n  - name: out\n    mountPath: /workspace/src/\n  - name: cache\n    mountPath: /data\n  steps:\n  - image: alpine\n    volumeMounts:\n    - {name: v, mountPath: /data}\n  volumes:\n  - {name: v, emptyDir: {}}\n");
-        let got: Vec<_> = ds.iter().map(|d| (d.code, d.field.as_deref().unwrap_or(""))).collect();
+        let got: Vec<_> = ds
+            .iter()
+            .map(|d| (d.code, d.field.as_deref().unwrap_or("")))
+            .collect();
         assert_eq!(
             got,
             [
-                ("workspaces/duplicate-mount-path", "spec.workspaces[1].mountPath"),
-                ("workspaces/duplicate-mount-path", "spec.workspaces[2].mountPath"),
+                (
+                    "workspaces/duplicate-mount-path",
+                    "spec.workspaces[1].mountPath"
+                ),
+                (
+                    "workspaces/duplicate-mount-path",
+                    "spec.workspaces[2].mountPath"
+                ),
             ]
         );
         let loc = ds[0].location.as_ref().unwrap();
         assert_eq!((loc.line, loc.column), (8, 16));
-        assert!(ds[1].hint.as_deref().unwrap().contains("spec.steps[0].volumeMounts[0]"));
+        assert!(ds[1]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("spec.steps[0].volumeMounts[0]"));
     }
 
     #[test]
     fn duplicate_names_and_undeclared_usage() {
         let ds = run("  workspaces:\n  - name: src\n  - name: src\n    mountPath: /other\n  steps:\n  - image: alpine\n    workspaces:\n    - name: scr\n  sidecars:\n  - name: s\n    image: alpine\n    workspaces:\n    - name: src\n");
-        let got: Vec<_> = ds.iter().map(|d| (d.code, d.field.as_deref().unwrap_or(""))).collect();
+        let got: Vec<_> = ds
+            .iter()
+            .map(|d| (d.code, d.field.as_deref().unwrap_or("")))
+            .collect();
         assert_eq!(
             got,
             [
