@@ -157,9 +157,17 @@ fn parse_int(s: &str) -> Option<Number> {
         Some(rest) => (true, rest),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
+    // `from_str_radix` accepts a sign of its own (`0x-8000000000000000` is i64::MIN, whose
+    // negation overflows), so the digits are checked first: the core schema has none.
     let value = if let Some(hex) = digits.strip_prefix("0x") {
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
         i64::from_str_radix(hex, 16).ok()?
     } else if let Some(oct) = digits.strip_prefix("0o") {
+        if !oct.bytes().all(|b| matches!(b, b'0'..=b'7')) {
+            return None;
+        }
         i64::from_str_radix(oct, 8).ok()?
     } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         digits.parse::<i64>().ok()?

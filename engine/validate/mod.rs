@@ -7,11 +7,20 @@
 //! Pipeline's declared params) look them up through the bundle, like Tekton's runtime
 //! validation (§2.10) does, so authors see those errors before anything runs.
 
+pub mod bindings;
+pub mod graph;
+pub mod matrix;
 pub mod names;
 pub mod params;
 pub mod pipeline;
+pub mod references;
+pub mod results;
 pub mod runs;
+pub mod steps;
 pub mod task;
+pub mod variables;
+pub mod when;
+pub mod workspaces;
 
 use crate::api::Object;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -109,7 +118,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// Records an error at `path`.
-    pub fn error(&mut self, code: &'static str, path: impl Into<String>, message: impl Into<String>) -> &mut Diagnostic {
+    pub fn error(
+        &mut self,
+        code: &'static str,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
         self.out.push(Diagnostic::error(code, message).at(path));
         self.out.last_mut().expect("just pushed")
     }
@@ -119,13 +133,19 @@ impl<'a> Ctx<'a> {
         if self.flags.api_fields >= level {
             return;
         }
-        self.flag_gate(&format!("enable-api-fields: {}", level.as_str()), feature, path);
+        self.flag_gate(
+            &format!("enable-api-fields: {}", level.as_str()),
+            feature,
+            path,
+        );
     }
 
     /// Reports a feature that needs a cluster feature flag (`flag` as `name: value`).
     pub fn flag_gate(&mut self, flag: &str, feature: &str, path: impl Into<String>) {
         let message = format!("{feature} requires \"{flag}\" in the feature-flags ConfigMap");
-        let mut d = Diagnostic::error("gate/feature-flag", message).at(path).at_key();
+        let mut d = Diagnostic::error("gate/feature-flag", message)
+            .at(path)
+            .at_key();
         if self.flags.strict_gates {
             d.hint = Some(format!("enable it on the cluster with {flag}"));
         } else {

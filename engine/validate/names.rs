@@ -12,7 +12,8 @@ pub fn is_dns1123_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= MAX_LABEL
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -24,7 +25,8 @@ pub fn is_dns1123_subdomain(s: &str) -> bool {
         && s.split('.').all(|part| {
             let b = part.as_bytes();
             !b.is_empty()
-                && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
                 && b[0] != b'-'
                 && b[b.len() - 1] != b'-'
         })
@@ -95,7 +97,13 @@ pub fn check_unique<'n>(
         };
         if let Some(first) = seen.get(&key) {
             let hint = format!("the first one is at {first}; names must be unique");
-            let d = ctx.error("names/duplicate", path, format!("expected exactly one, got both: {what} \"{name}\" is declared more than once"));
+            let d = ctx.error(
+                "names/duplicate",
+                path,
+                format!(
+                    "expected exactly one, got both: {what} \"{name}\" is declared more than once"
+                ),
+            );
             d.hint = Some(hint);
         } else {
             seen.insert(key, path);
