@@ -497,7 +497,7 @@ fn check_field(ctx: &mut Ctx<'_>, scope: &Scope<'_>, owner: Owner, field: &Field
 fn report_malformed(ctx: &mut Ctx<'_>, field: &Field<'_>, errors: &[SubstError]) {
     for e in errors {
         let hint = e.hint.clone().unwrap_or_else(|| {
-            "Tekton variables look like $(params.name), $(params.name[0]) or $(params.name.key); write `$$(` for a literal `$(`".into()
+            "Tekton variables look like $(params.name), $(params.name[0]) or $(params.name.key); for shell command substitution put a space after `$(`".into()
         });
         let d = Diagnostic::error("variables/malformed", e.message.clone())
             .at(&field.path)
