@@ -738,8 +738,8 @@ pub(crate) fn check_array_indexes(
 
 #[cfg(test)]
 mod tests {
-    use super::super::pipeline::test_support::*;
     use super::*;
+    use crate::validate::test_support::*;
 
     const TASK: &str = "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: build}\nspec:\n  params:\n  - {name: url}\n  - {name: flags, type: array}\n  - {name: repo, properties: {url: {}, rev: {}}, default: {url: u}}\n  workspaces:\n  - {name: src}\n  - {name: cache, optional: true}\n  steps: [{image: x}]\n---\n";
 

@@ -530,8 +530,8 @@ fn tekton_accepts_result_text(value: &str, tasks: &HashSet<&str>, finally: &Hash
 
 #[cfg(test)]
 mod tests {
-    use super::super::pipeline::test_support::{at, check, only};
     use super::tekton_accepts_result_text;
+    use crate::validate::test_support::{at, check, only};
     use std::collections::HashSet;
 
     fn pipeline(body: &str) -> Vec<crate::diagnostic::Diagnostic> {

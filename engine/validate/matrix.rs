@@ -238,9 +238,9 @@ fn result_type(r: &TaskResult) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::pipeline::test_support::{at, check, only};
     use super::{count_combinations, Matrix, ParamValue};
     use crate::api::Param;
+    use crate::validate::test_support::{at, check, only};
 
     fn param(name: &str, values: &[&str]) -> Param {
         Param {

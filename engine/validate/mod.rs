@@ -18,6 +18,8 @@ pub mod results;
 pub mod runs;
 pub mod steps;
 pub mod task;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod variables;
 pub mod when;
 pub mod workspaces;

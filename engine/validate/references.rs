@@ -334,9 +334,9 @@ fn qualified_name_problem(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::pipeline::test_support::*;
     use super::*;
     use crate::diagnostic::Severity;
+    use crate::validate::test_support::*;
 
     const TASK: &str = "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: build}\nspec: {steps: [{image: x}]}\n---\n";
 

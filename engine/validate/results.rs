@@ -256,16 +256,10 @@ pub fn check_script_paths(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::{Bundle, Origin};
-    use crate::validate::{validate, Flags};
+    use crate::validate::test_support::{check, task_with_spec};
 
     fn run(spec: &str) -> Vec<Diagnostic> {
-        let mut b = Bundle::new();
-        let text =
-            format!("apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {{name: t}}\nspec:\n{spec}");
-        b.add_source("t.yaml", text, Origin::Input);
-        assert!(b.diagnostics.is_empty(), "{:?}", b.diagnostics);
-        validate(&b, &Flags::default())
+        check(&task_with_spec(spec))
     }
 
     fn fields(ds: &[Diagnostic]) -> Vec<(&str, &str)> {

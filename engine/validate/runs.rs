@@ -734,7 +734,7 @@ fn pipeline_texts(spec: &PipelineSpec, base: &str) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::pipeline::test_support::*;
+    use crate::validate::test_support::*;
     use crate::validate::Flags;
 
     const TR: &str = "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r}\nspec:\n";

@@ -92,8 +92,8 @@ fn operator_hint(operator: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::pipeline::test_support::*;
     use crate::diagnostic::Severity;
+    use crate::validate::test_support::*;
     use crate::validate::Flags;
 
     fn with_when(when: &str) -> String {

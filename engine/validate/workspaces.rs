@@ -143,16 +143,10 @@ pub fn clean_path(p: &str) -> String {
 mod tests {
     use super::*;
     use crate::diagnostic::Diagnostic;
-    use crate::load::{Bundle, Origin};
-    use crate::validate::{validate, Flags};
+    use crate::validate::test_support::{check, task_with_spec};
 
     fn run(spec: &str) -> Vec<Diagnostic> {
-        let mut b = Bundle::new();
-        let text =
-            format!("apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {{name: t}}\nspec:\n{spec}");
-        b.add_source("t.yaml", text, Origin::Input);
-        assert!(b.diagnostics.is_empty(), "{:?}", b.diagnostics);
-        validate(&b, &Flags::default())
+        check(&task_with_spec(spec))
     }
 
     #[test]
