@@ -86,6 +86,25 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// Heap figures per phase of the counted iteration, in bytes above the baseline.
+#[derive(Default, Clone, Copy)]
+struct Heap {
+    /// Highest live bytes while loading / validating / planning.
+    peak_load: isize,
+    peak_validate: isize,
+    peak_plan: isize,
+    /// Live bytes once loaded (what the Bundle keeps, input text included).
+    bundle: isize,
+}
+
+/// At a phase boundary: the phase's peak so far, then restart the peak from live bytes.
+fn phase_mark() -> (isize, isize) {
+    let peak = PEAK.load(Ordering::SeqCst);
+    let now = CURRENT.load(Ordering::SeqCst);
+    PEAK.store(now, Ordering::SeqCst);
+    (peak, now)
+}
+
 /// Runs `f` with allocation counting on; returns its value and the peak of live heap bytes
 /// above what was live when it started (the baseline).
 fn with_peak<T>(f: impl FnOnce() -> T) -> (T, usize) {
@@ -477,18 +496,22 @@ struct Sample {
 struct Outcome {
     samples: Vec<Sample>,
     peak_bytes: usize,
+    heap: Heap,
     runs: usize,
 }
 
 /// One load + validate + plan; panics on any error.
-fn once(case: &Case) -> (Sample, usize) {
+/// With `heap`, also records per-phase heap figures (only meaningful while counting).
+fn once(case: &Case, heap: Option<&mut Heap>) -> (Sample, usize) {
     let text = case.text.clone();
     let t0 = Instant::now();
     let mut b = Bundle::new();
     b.add_source("gen.yaml", text, Origin::Input);
     let t1 = Instant::now();
+    let after_load = heap.is_some().then(phase_mark);
     let diags = validate(&b, &Flags::default());
     let t2 = Instant::now();
+    let after_validate = heap.is_some().then(phase_mark);
     let rs = runs(&b);
     let n = rs.len();
     let mut plans = Vec::with_capacity(n);
@@ -499,6 +522,16 @@ fn once(case: &Case) -> (Sample, usize) {
         }
     }
     let t3 = Instant::now();
+    if let (Some(h), Some((peak_load, bundle)), Some((peak_validate, _))) =
+        (heap, after_load, after_validate)
+    {
+        *h = Heap {
+            peak_load,
+            peak_validate,
+            peak_plan: PEAK.load(Ordering::SeqCst),
+            bundle,
+        };
+    }
     let errors: Vec<_> = b
         .diagnostics
         .iter()
@@ -532,15 +565,17 @@ fn once(case: &Case) -> (Sample, usize) {
 fn measure(case: &Case) -> Outcome {
     // Warm-up (untimed), then one iteration with allocation counting for the peak heap;
     // the timed iterations run with counting off.
-    let (warm, _) = once(case);
-    let ((_, runs), peak_bytes) = with_peak(|| once(case));
+    let (warm, _) = once(case, None);
+    let mut heap = Heap::default();
+    let ((_, runs), peak_bytes) = with_peak(|| once(case, Some(&mut heap)));
     // K: enough iterations for about BUDGET of measuring, within [min_iters, 200].
     let k = (BUDGET.as_secs_f64() / warm.total.as_secs_f64().max(1e-6)).ceil() as usize;
     let k = k.clamp(case.min_iters, 200);
-    let samples = (0..k).map(|_| once(case).0).collect();
+    let samples = (0..k).map(|_| once(case, None).0).collect();
     Outcome {
         samples,
         peak_bytes,
+        heap,
         runs,
     }
 }
@@ -652,6 +687,7 @@ fn main() {
     println!("{}", "-".repeat(146));
 
     let mut results: Vec<(String, usize, Duration, usize)> = Vec::new();
+    let mut heaps: Vec<(String, usize, Heap)> = Vec::new();
     for case in &cases {
         let o = measure(case);
         let col = |f: fn(&Sample) -> Duration| {
@@ -676,6 +712,27 @@ fn main() {
             println!("{:<15} ({} runs planned)", "", o.runs);
         }
         results.push((case.name.clone(), case.tasks, total_med, o.peak_bytes));
+        heaps.push((case.name.clone(), case.text.len(), o.heap));
+    }
+
+    let mb = |b: isize| b as f64 / (1 << 20) as f64;
+    println!();
+    println!("heap by phase, MB above the baseline (one counted iteration; the input text's copy is included)");
+    println!(
+        "{:<15} {:>9} {:>13} {:>13} {:>13} {:>13} {:>16}",
+        "case", "input", "peak: load", "validate", "plan", "kept by Bundle", "Bundle / input"
+    );
+    for (name, len, h) in &heaps {
+        println!(
+            "{:<15} {:>9.2} {:>13.1} {:>13.1} {:>13.1} {:>13.1} {:>15.1}x",
+            name,
+            *len as f64 / (1 << 20) as f64,
+            mb(h.peak_load),
+            mb(h.peak_validate),
+            mb(h.peak_plan),
+            mb(h.bundle),
+            h.bundle as f64 / *len as f64,
+        );
     }
 
     let get = |name: &str| results.iter().find(|r| r.0 == name);

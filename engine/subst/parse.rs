@@ -56,7 +56,7 @@ fn root(cur: &mut Cursor<'_>) -> Option<RootParser> {
 fn params(cur: &mut Cursor<'_>) -> Parse<Var> {
     let name = segment(cur, "parameter name")?;
     let access = access(cur)?;
-    close_after(cur, &name, "params")?;
+    close_after(cur, &name, &|| "params".to_string())?;
     Ok(Var::Param {
         name: name.text,
         access,
@@ -77,7 +77,7 @@ fn tasks(cur: &mut Cursor<'_>) -> Parse<Var> {
     }
     let var = match dot_keyword(cur, TASK_FIELDS)? {
         "results" => {
-            let (result, access) = result(cur, &format!("tasks.{task}.results"))?;
+            let (result, access) = result(cur, &|| format!("tasks.{task}.results"))?;
             return Ok(Var::TaskResult {
                 task,
                 result,
@@ -104,7 +104,7 @@ fn finally(cur: &mut Cursor<'_>) -> Parse<Var> {
     cur.expect('.', "`.`")?;
     let task = dot_name(cur, "task name")?;
     dot_keyword(cur, &["results"])?;
-    let (result, access) = result(cur, &format!("finally.{task}.results"))?;
+    let (result, access) = result(cur, &|| format!("finally.{task}.results"))?;
     Ok(Var::FinallyResult {
         task,
         result,
@@ -177,7 +177,7 @@ fn steps(cur: &mut Cursor<'_>) -> Parse<Var> {
     let step = after_dot(cur, "step name")?;
     let var = match dot_keyword(cur, &["results", "exitCode", "outputs", "inputs"])? {
         "results" => {
-            let (result, access) = result(cur, &format!("steps.{step}.results"))?;
+            let (result, access) = result(cur, &|| format!("steps.{step}.results"))?;
             return Ok(Var::StepResult {
                 step,
                 result,
@@ -214,7 +214,7 @@ fn artifacts(cur: &mut Cursor<'_>) -> Parse<Var> {
 }
 
 /// A result name, its access and the closing `)`; `prefix` is the text before the name, for hints.
-fn result(cur: &mut Cursor<'_>, prefix: &str) -> Parse<(String, Access)> {
+fn result(cur: &mut Cursor<'_>, prefix: &dyn Fn() -> String) -> Parse<(String, Access)> {
     let name = segment(cur, "result name")?;
     let access = access(cur)?;
     close_after(cur, &name, prefix)?;
@@ -269,7 +269,9 @@ fn segment(cur: &mut Cursor<'_>, what: &str) -> Parse<Name> {
             dot_start: None,
         });
     }
-    cur.expect('.', &format!("`.` or `[` and {what}"))?;
+    if !cur.eat('.') {
+        return Err(cur.expected(&format!("`.` or `[` and {what}")));
+    }
     let dot_start = Some(cur.pos());
     let text = dot_name(cur, what)?;
     Ok(Name { text, dot_start })
@@ -366,28 +368,29 @@ fn dot_name(cur: &mut Cursor<'_>, what: &str) -> Parse<String> {
 
 /// `.` and then a name.
 fn after_dot(cur: &mut Cursor<'_>, what: &str) -> Parse<String> {
-    cur.expect('.', &format!("`.` and {what}"))?;
+    if !cur.eat('.') {
+        return Err(cur.expected(&format!("`.` and {what}")));
+    }
     dot_name(cur, what)
 }
 
 /// `.` and then one of the fixed words `choices`; a near miss gets a "did you mean" hint.
 fn dot_keyword(cur: &mut Cursor<'_>, choices: &[&'static str]) -> Parse<&'static str> {
-    let listed = list(choices.iter().map(|choice| format!("`{choice}`")));
-    cur.expect(
-        '.',
-        &list(choices.iter().map(|choice| format!("`.{choice}`"))),
-    )?;
+    if !cur.eat('.') {
+        return Err(cur.expected(&list(choices.iter().map(|choice| format!("`.{choice}`")))));
+    }
+    let listed = || list(choices.iter().map(|choice| format!("`{choice}`")));
     let (start, after) = (cur.pos(), cur.parsed());
     let word = cur.take_while(is_name_char);
     if let Some(choice) = choices.iter().find(|choice| **choice == word) {
         return Ok(choice);
     }
     if word.is_empty() {
-        return Err(cur.expected(&listed));
+        return Err(cur.expected(&listed()));
     }
     let error = SubstError::new(
         start..cur.pos(),
-        format!("expected {listed} after `{after}`, found `{word}`"),
+        format!("expected {} after `{after}`, found `{word}`", listed()),
     );
     Err(match closest(word, choices) {
         Some(choice) => error.with_hint(format!("did you mean `{choice}`?")),
@@ -419,7 +422,7 @@ fn close(cur: &mut Cursor<'_>) -> Parse<()> {
 }
 
 /// `)` after a param or result; a `.` or `/` here after a dot-form name means it needed brackets.
-fn close_after(cur: &mut Cursor<'_>, name: &Name, prefix: &str) -> Parse<()> {
+fn close_after(cur: &mut Cursor<'_>, name: &Name, prefix: &dyn Fn() -> String) -> Parse<()> {
     if cur.eat(')') {
         return Ok(());
     }
@@ -433,6 +436,7 @@ fn close_after(cur: &mut Cursor<'_>, name: &Name, prefix: &str) -> Parse<()> {
     }
     let rest = cur.rest();
     let end = cur.pos() + rest.find(|c| !is_quoted_name_char(c)).unwrap_or(rest.len());
+    let prefix = prefix();
     let what = if src[start..end].contains('/') {
         "`/` or dots"
     } else {
