@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use super::pipeline::{sites, tekton_expressions, texts, value_strings, Field, Site};
+use super::pipeline::{tekton_expressions, value_strings, Field, Site};
 use super::{references, Ctx};
 use crate::api::pipeline::PipelineResult;
 use crate::api::{ParamValue, PipelineSpec, PipelineTask, TaskSpec};
@@ -19,11 +19,11 @@ use crate::load::catalog::suggest;
 use crate::subst::{scan, Var};
 
 /// Validates the graph of `spec` (at `base`) and the references between its tasks.
-pub fn check(ctx: &mut Ctx<'_>, spec: &PipelineSpec, base: &str) {
-    check_dag(ctx, spec, base);
-    check_status_and_finally_refs(ctx, spec, base);
+pub(crate) fn check(ctx: &mut Ctx<'_>, spec: &PipelineSpec, base: &str, all: &[Site<'_>]) {
+    check_dag(ctx, spec, all);
+    check_status_and_finally_refs(ctx, spec, all);
     check_results(ctx, spec, base);
-    check_result_declarations(ctx, spec, base);
+    check_result_declarations(ctx, spec, base, all);
 }
 
 /// A dependency and where it is written.
@@ -37,7 +37,8 @@ struct Written {
 
 /// Everything `pt` must wait for: `runAfter` and `$(tasks.x.results…)` in params, matrix, when
 /// and embedded steps and sidecars.
-fn dependencies(pt: &PipelineTask, path: &str) -> Vec<Written> {
+fn dependencies(site: &Site<'_>) -> Vec<Written> {
+    let (pt, path) = (site.pt, &site.path);
     let mut out: Vec<Written> = pt
         .run_after
         .iter()
@@ -49,7 +50,7 @@ fn dependencies(pt: &PipelineTask, path: &str) -> Vec<Written> {
             span: None,
         })
         .collect();
-    for t in texts(pt, path) {
+    for t in &site.texts {
         let kind = match t.field {
             Field::Params | Field::Steps => EdgeKind::Result,
             Field::Matrix => EdgeKind::Matrix,
@@ -69,12 +70,9 @@ fn dependencies(pt: &PipelineTask, path: &str) -> Vec<Written> {
     out
 }
 
-fn check_dag(ctx: &mut Ctx<'_>, spec: &PipelineSpec, base: &str) {
-    let all: Vec<Site<'_>> = sites(spec, base)
-        .into_iter()
-        .filter(|s| !s.finally)
-        .collect();
-    let deps: Vec<Vec<Written>> = all.iter().map(|s| dependencies(s.pt, &s.path)).collect();
+fn check_dag(ctx: &mut Ctx<'_>, spec: &PipelineSpec, all: &[Site<'_>]) {
+    let all: Vec<&Site<'_>> = all.iter().filter(|s| !s.finally).collect();
+    let deps: Vec<Vec<Written>> = all.iter().map(|s| dependencies(s)).collect();
     let nodes: Vec<TaskNode<'_>> = all
         .iter()
         .zip(&deps)
@@ -171,11 +169,11 @@ fn unknown_hint(spec: &PipelineSpec, missing: &str) -> String {
 
 /// Execution status (`$(tasks.x.status)`, `$(tasks.x.reason)`, `$(tasks.status)`) is for finally
 /// tasks only, about tasks that exist; finally tasks read results of `tasks` only.
-fn check_status_and_finally_refs(ctx: &mut Ctx<'_>, spec: &PipelineSpec, base: &str) {
+fn check_status_and_finally_refs(ctx: &mut Ctx<'_>, spec: &PipelineSpec, all: &[Site<'_>]) {
     let tasks: HashSet<&str> = spec.tasks.iter().map(|t| t.name.as_str()).collect();
     let finally: HashSet<&str> = spec.finally.iter().map(|t| t.name.as_str()).collect();
-    for site in sites(spec, base) {
-        for t in texts(site.pt, &site.path) {
+    for site in all {
+        for t in &site.texts {
             if t.field == Field::Steps {
                 continue;
             }
@@ -289,12 +287,12 @@ fn producers<'a>(
 
 /// `$(tasks.t.results.r)` must name a result `t` declares (Tekton checks this when the run
 /// starts: `InvalidTaskResultReference`, `InvalidPipelineResultReference`).
-fn check_result_declarations(ctx: &mut Ctx<'_>, spec: &PipelineSpec, base: &str) {
+fn check_result_declarations(ctx: &mut Ctx<'_>, spec: &PipelineSpec, base: &str, all: &[Site<'_>]) {
     let bundle = ctx.bundle;
     let tasks = producers(bundle, &spec.tasks);
     let finally = producers(bundle, &spec.finally);
-    for site in sites(spec, base) {
-        for t in texts(site.pt, &site.path) {
+    for site in all {
+        for t in &site.texts {
             for r in scan(&t.text).refs {
                 let Var::TaskResult { task, result, .. } = &r.var else {
                     continue;

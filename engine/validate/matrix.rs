@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::pipeline::{sites, texts, Field};
+use super::pipeline::{Field, Site};
 use super::{params, references, ApiFields, Ctx};
 use crate::api::param::ParamValue;
 use crate::api::pipeline::Matrix;
@@ -169,7 +169,7 @@ fn check_value_types(ctx: &mut Ctx<'_>, m: &Matrix, path: &str) {
 
 /// Consumers of a matrixed task's results must take the whole array (`[*]`), and those results
 /// must be declared `string`.
-pub fn check_consumption(ctx: &mut Ctx<'_>, spec: &PipelineSpec, base: &str) {
+pub(crate) fn check_consumption(ctx: &mut Ctx<'_>, spec: &PipelineSpec, all: &[Site<'_>]) {
     let bundle = ctx.bundle;
     let matrixed: HashMap<&str, &PipelineTask> = spec
         .tasks
@@ -180,8 +180,8 @@ pub fn check_consumption(ctx: &mut Ctx<'_>, spec: &PipelineSpec, base: &str) {
     if matrixed.is_empty() {
         return;
     }
-    for site in sites(spec, base) {
-        for t in texts(site.pt, &site.path) {
+    for site in all {
+        for t in &site.texts {
             if !matches!(t.field, Field::Params | Field::Matrix) {
                 continue;
             }

@@ -57,17 +57,17 @@ pub(crate) fn validate_pipeline_spec_in(
     check_not_empty(ctx, spec, path);
     params::validate_param_specs(ctx, &spec.params, &format!("{path}.params"), false);
     bindings::check_pipeline_workspaces(ctx, &spec.workspaces, path);
-    check_task_names(ctx, spec, path);
-    check_finally_section(ctx, spec, path);
     let all = sites(spec, path);
+    check_task_names(ctx, &all);
+    check_finally_section(ctx, spec, path);
     for site in &all {
         validate_pipeline_task(ctx, spec, site, scope);
     }
     check_context_vars(ctx, &all);
-    graph::check(ctx, spec, path);
-    matrix::check_consumption(ctx, spec, path);
+    graph::check(ctx, spec, path, &all);
+    matrix::check_consumption(ctx, spec, &all);
     if !scope.embedded {
-        check_param_usage(ctx, spec, path, &known_params(&spec.params));
+        check_param_usage(ctx, &all, path, &known_params(&spec.params));
     }
 }
 
@@ -80,20 +80,28 @@ pub(crate) struct Site<'p> {
     pub path: String,
     /// In `finally` rather than `tasks`.
     pub finally: bool,
+    /// Its strings that Tekton substitutes, computed once: most checks read them.
+    pub texts: Vec<Text>,
 }
 
 /// Every PipelineTask of `spec` (tasks, then finally) with its path.
 pub(crate) fn sites<'p>(spec: &'p PipelineSpec, base: &str) -> Vec<Site<'p>> {
-    let tasks = spec.tasks.iter().enumerate().map(|(i, pt)| Site {
+    let site = |pt: &'p PipelineTask, path: String, finally: bool| Site {
+        texts: texts(pt, &path),
         pt,
-        path: format!("{base}.tasks[{i}]"),
-        finally: false,
-    });
-    let finally = spec.finally.iter().enumerate().map(|(i, pt)| Site {
-        pt,
-        path: format!("{base}.finally[{i}]"),
-        finally: true,
-    });
+        path,
+        finally,
+    };
+    let tasks = spec
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, pt)| site(pt, format!("{base}.tasks[{i}]"), false));
+    let finally = spec
+        .finally
+        .iter()
+        .enumerate()
+        .map(|(i, pt)| site(pt, format!("{base}.finally[{i}]"), true));
     tasks.chain(finally).collect()
 }
 
@@ -108,9 +116,8 @@ fn check_not_empty(ctx: &mut Ctx<'_>, spec: &PipelineSpec, path: &str) {
     }
 }
 
-fn check_task_names(ctx: &mut Ctx<'_>, spec: &PipelineSpec, base: &str) {
-    let all = sites(spec, base);
-    for site in &all {
+fn check_task_names(ctx: &mut Ctx<'_>, all: &[Site<'_>]) {
+    for site in all {
         check_label(ctx, &site.pt.name, &format!("{}.name", site.path));
     }
     let names = all
@@ -179,7 +186,7 @@ fn validate_pipeline_task(
     matrix::check(ctx, pt, path);
     let declared = (!scope.embedded).then_some(spec.workspaces.as_slice());
     bindings::check_task_bindings(ctx, pt, path, declared);
-    check_prefixes(ctx, pt, path);
+    check_prefixes(ctx, &site.texts);
 }
 
 /// The embedded taskSpec or the referenced Task, and what the PipelineTask passes to it.
@@ -670,8 +677,8 @@ fn index_suffix_end(b: &[u8], at: usize) -> Option<usize> {
 }
 
 /// `$(date)` in a PipelineTask param is shell, not a Tekton variable: Tekton rejects it.
-fn check_prefixes(ctx: &mut Ctx<'_>, pt: &PipelineTask, path: &str) {
-    for t in texts(pt, path).iter().filter(|t| t.field != Field::Steps) {
+fn check_prefixes(ctx: &mut Ctx<'_>, texts: &[Text]) {
+    for t in texts.iter().filter(|t| t.field != Field::Steps) {
         for (span, expr) in tekton_expressions(&t.text) {
             let prefix = expr.split('.').next().unwrap_or(expr);
             if PREFIXES.contains(&prefix) {
@@ -710,12 +717,12 @@ fn check_context_vars(ctx: &mut Ctx<'_>, all: &[Site<'_>]) {
     let last_finally = all.iter().rposition(|s| s.finally);
     for (i, site) in all.iter().enumerate() {
         let rejected = Some(i) == last_task || Some(i) == last_finally;
-        for t in texts(site.pt, &site.path) {
+        for t in &site.texts {
             if !matches!(t.field, Field::Params | Field::Matrix) {
                 continue;
             }
             for r in scan(&t.text).refs {
-                check_context_ref(ctx, &t, &r, rejected);
+                check_context_ref(ctx, t, &r, rejected);
             }
         }
     }
@@ -795,15 +802,12 @@ pub(crate) fn known_from_value(value: &ParamValue) -> KnownParam {
 /// arrays and objects used only where they fit (§2.8).
 pub(crate) fn check_param_usage(
     ctx: &mut Ctx<'_>,
-    spec: &PipelineSpec,
+    all: &[Site<'_>],
     base: &str,
     known: &KnownParams,
 ) {
-    for site in sites(spec, base) {
-        for t in texts(site.pt, &site.path)
-            .iter()
-            .filter(|t| t.field != Field::Steps)
-        {
+    for site in all {
+        for t in site.texts.iter().filter(|t| t.field != Field::Steps) {
             check_text_params(ctx, t, known, base);
         }
     }

@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::ResourceRequirements;
 
 use super::bindings::{self, Call, Elsewhere};
 use super::names::{check_unique, Compare};
-use super::pipeline::{self, json_strings, sites, texts, value_strings, Field, Scope};
+use super::pipeline::{self, json_strings, sites, value_strings, Field, Scope};
 use super::task::SpecContext;
 use super::{params, references, task, ApiFields, Ctx};
 use crate::api::run::{ContainerSpecOverride, PipelineTaskRunSpec, Timeouts};
@@ -647,7 +647,8 @@ fn validate_embedded_pipeline(ctx: &mut Ctx<'_>, run: &PipelineRun, ps: &Pipelin
         .map(|p| (p.name.clone(), pipeline::known_from_value(&p.value)))
         .collect();
     known.extend(pipeline::known_params(&ps.params));
-    for site in sites(ps, base) {
+    let all = sites(ps, base);
+    for site in &all {
         for p in &site.pt.params {
             known
                 .entry(p.name.clone())
@@ -659,7 +660,7 @@ fn validate_embedded_pipeline(ctx: &mut Ctx<'_>, run: &PipelineRun, ps: &Pipelin
             }
         }
     }
-    pipeline::check_param_usage(ctx, ps, base, &known);
+    pipeline::check_param_usage(ctx, &all, base, &known);
 }
 
 fn check_pipeline_run_against(ctx: &mut Ctx<'_>, run: &PipelineRun, target: &PipelineTarget<'_>) {
@@ -715,10 +716,10 @@ fn pipeline_texts(spec: &PipelineSpec, base: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for site in sites(spec, base) {
         out.extend(
-            texts(site.pt, &site.path)
-                .into_iter()
+            site.texts
+                .iter()
                 .filter(|t| t.field != Field::Steps)
-                .map(|t| (t.path, t.text)),
+                .map(|t| (t.path.clone(), t.text.clone())),
         );
         for (i, w) in site.pt.workspaces.iter().enumerate() {
             if let Some(sub) = &w.sub_path {
