@@ -74,6 +74,60 @@ pub struct TaskSpec {
     pub spec: Option<serde_json::Value>,
 }
 
+impl TaskSpec {
+    /// Calls `f` with every string of the steps, sidecars and stepTemplate that Tekton
+    /// substitutes (§3.4), without serializing the spec.
+    pub fn for_each_string(&self, f: &mut dyn FnMut(&str)) {
+        let env = |env: &[corev1::EnvVar], f: &mut dyn FnMut(&str)| {
+            for e in env {
+                if let Some(v) = &e.value {
+                    f(v);
+                }
+            }
+        };
+        for step in &self.steps {
+            f(&step.name);
+            step.image
+                .iter()
+                .chain(&step.working_dir)
+                .chain(&step.script)
+                .chain(&step.on_error)
+                .for_each(|s| f(s));
+            step.command.iter().chain(&step.args).for_each(|s| f(s));
+            env(&step.env, f);
+            for p in &step.params {
+                p.value.strings().into_iter().for_each(&mut *f);
+            }
+            for w in &step.when {
+                w.input
+                    .iter()
+                    .chain(w.values.iter().flatten())
+                    .chain(&w.cel)
+                    .for_each(|s| f(s));
+            }
+        }
+        for sidecar in &self.sidecars {
+            sidecar
+                .image
+                .iter()
+                .chain(&sidecar.working_dir)
+                .chain(&sidecar.script)
+                .for_each(|s| f(s));
+            sidecar
+                .command
+                .iter()
+                .chain(&sidecar.args)
+                .for_each(|s| f(s));
+            env(&sidecar.env, f);
+        }
+        if let Some(t) = &self.step_template {
+            t.image.iter().chain(&t.working_dir).for_each(|s| f(s));
+            t.command.iter().chain(&t.args).for_each(|s| f(s));
+            env(&t.env, f);
+        }
+    }
+}
+
 /// Labels and annotations of an embedded spec.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

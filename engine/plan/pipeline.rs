@@ -265,16 +265,6 @@ fn pipeline_params(
     (values, ordered)
 }
 
-/// Every `$(tasks.T.results…)` task named anywhere inside a JSON value.
-fn result_producers(value: &serde_json::Value, out: &mut Vec<String>) {
-    match value {
-        serde_json::Value::String(s) => collect_producers(s, out),
-        serde_json::Value::Array(items) => items.iter().for_each(|v| result_producers(v, out)),
-        serde_json::Value::Object(map) => map.values().for_each(|v| result_producers(v, out)),
-        _ => {}
-    }
-}
-
 fn collect_producers(s: &str, out: &mut Vec<String>) {
     if !s.contains("$(") {
         return;
@@ -321,9 +311,7 @@ fn dependencies(pt: &PipelineTask) -> Vec<crate::dag::Dependency> {
         }
     }
     if let Some(ts) = &pt.task_spec {
-        if let Ok(v) = serde_json::to_value(ts) {
-            result_producers(&v, &mut from_params);
-        }
+        ts.for_each_string(&mut |s| collect_producers(s, &mut from_params));
     }
     push(from_params, EdgeKind::Result);
     let mut from_when = Vec::new();
@@ -420,7 +408,7 @@ fn when_input(input: &str, scope: &Scope) -> String {
 pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, PlanError> {
     let name = run_name(&pr.metadata);
     let (spec, target) = match (&pr.spec.pipeline_spec, &pr.spec.pipeline_ref) {
-        (Some(s), _) => (s.clone(), "(embedded)".to_string()),
+        (Some(s), _) => (s, "(embedded)".to_string()),
         (None, Some(r)) => {
             if r.resolver.is_some() {
                 return Err(PlanError::Unsupported(
@@ -433,7 +421,7 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
                 .find(Kind::Pipeline, &pname)
                 .map_err(|e| PlanError::NotFound(e.to_string()))?;
             match &loaded.object {
-                Object::Pipeline(p) => (p.spec.clone(), pname),
+                Object::Pipeline(p) => (&p.spec, pname),
                 _ => {
                     return Err(PlanError::NotFound(format!(
                         "Pipeline \"{pname}\" not found"
@@ -808,6 +796,13 @@ fn pipeline_stage(spec: &TaskSpec, scope: &Scope) -> TaskSpec {
         result_placeholders: true,
         ..Scope::default()
     };
+    let mut needed = false;
+    spec.for_each_string(&mut |s| {
+        needed |= s.contains("$(tasks.") || s.contains("$(context.") || s.contains("$(finally.")
+    });
+    if !needed {
+        return spec.clone();
+    }
     let Ok(mut value) = serde_json::to_value(spec) else {
         return spec.clone();
     };
