@@ -435,7 +435,7 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
             ))
         }
     };
-    let (param_values, params) = pipeline_params(&spec, pr);
+    let (param_values, params) = pipeline_params(spec, pr);
     let mut scope = Scope {
         params: param_values.clone(),
         result_placeholders: true,
