@@ -143,7 +143,7 @@ fn generated_pipeline(n: usize) -> String {
     );
     for i in 0..n {
         let d = deps(i);
-        let _ = write!(s, "  - name: t{i}\n");
+        let _ = writeln!(s, "  - name: t{i}");
         if !d.is_empty() {
             s.push_str("    params:\n");
             for (k, j) in d.iter().enumerate() {
@@ -162,11 +162,11 @@ fn generated_pipeline(n: usize) -> String {
         }
         s.push_str("      results:\n      - name: out\n        type: string\n");
         s.push_str("      steps:\n      - name: run\n        image: busybox\n        script: |\n");
-        let _ = write!(s, "          #!/bin/sh\n");
+        let _ = writeln!(s, "          #!/bin/sh");
         for k in 0..d.len() {
-            let _ = write!(s, "          echo \"in{k}=$(params.in{k})\"\n");
+            let _ = writeln!(s, "          echo \"in{k}=$(params.in{k})\"");
         }
-        let _ = write!(s, "          printf 't{i}' > $(results.out.path)\n");
+        let _ = writeln!(s, "          printf 't{i}' > $(results.out.path)");
     }
     let _ = write!(
         s,
