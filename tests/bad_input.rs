@@ -16,32 +16,13 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// Corpus files adze wrongly accepts today, with the reason. Each is reported as a bug; the
-/// tests assert they are *still* accepted, so fixing the bug fails the test until the entry
-/// is removed here and the snapshot regenerated. Never add an entry to make a test pass
-/// without reporting the problem.
-const KNOWN_GAPS: &[(&str, &str)] = &[(
-    "04-yaml-duplicate-key.yaml",
-    "the YAML loader accepts duplicate mapping keys (the last `image:` silently wins); kubectl's strict decoding rejects them",
-)];
-
-fn known_gap(file: &str) -> Option<&'static str> {
-    KNOWN_GAPS
-        .iter()
-        .find(|(f, _)| *f == file)
-        .map(|(_, why)| *why)
-}
-
-/// Checks the exit status: 2 (invalid), or 0 for a known gap.
+/// Every corpus file is invalid: exit status 2.
 fn check_status(file: &str, code: Option<i32>, output: &str) {
-    match known_gap(file) {
-        None => assert_eq!(code, Some(2), "{file}: expected exit status 2 (invalid); output:\n{output}"),
-        Some(why) => assert_eq!(
-            code,
-            Some(0),
-            "{file}: known gap ({why}) is now rejected: remove it from KNOWN_GAPS and regenerate its snapshot; output:\n{output}"
-        ),
-    }
+    assert_eq!(
+        code,
+        Some(2),
+        "{file}: expected exit status 2 (invalid); output:\n{output}"
+    );
 }
 
 fn corpus_dir() -> PathBuf {
@@ -136,10 +117,6 @@ fn bad_input_json_report_names_the_rule_family() {
         check_status(file, out.status.code(), &stdout);
         let report: Value = serde_json::from_str(&stdout)
             .unwrap_or_else(|e| panic!("{file}: -o json is not JSON ({e}):\n{stdout}"));
-        if known_gap(file).is_some() {
-            assert_eq!(report["valid"], Value::Bool(true), "{file}: known gap");
-            return;
-        }
         assert_eq!(
             report["valid"],
             Value::Bool(false),

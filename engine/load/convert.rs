@@ -238,7 +238,7 @@ mod tests {
     use crate::load::yaml::parse_stream;
 
     fn convert(kind: &str, text: &str) -> (serde_json::Value, Vec<ConversionNote>) {
-        let mut root = parse_stream(text).unwrap().remove(0).root.unwrap();
+        let mut root = parse_stream(text).remove(0).unwrap().root.unwrap();
         let notes = v1beta1_to_v1(kind, &mut root);
         (root.to_json(), notes)
     }

@@ -168,37 +168,82 @@ impl Bundle {
         let file = self.files.len();
         let parsed = yaml::parse_stream(&text);
         self.files.push(SourceFile::new(name, text));
-        match parsed {
-            Ok(docs) => {
-                for doc in docs {
+        for doc in parsed {
+            match doc {
+                Ok(doc) => {
+                    for dup in &doc.duplicate_keys {
+                        self.diagnostics.push(self.duplicate_key(file, dup));
+                    }
                     if let Some(root) = doc.root {
                         self.add_document(file, doc.index, root, origin);
                     }
                 }
-            }
-            Err(e) => {
-                let hint = if e.message.contains("mapping values are not allowed") {
-                    "a `: ` inside a plain value starts a new mapping; quote the whole value"
-                } else if e.message.contains("tab") {
-                    "YAML indentation must use spaces, not tabs"
-                } else if e.message.contains("quoted scalar") {
-                    "a quoted string is not closed; add the closing quote"
-                } else {
-                    "check indentation and that every `key: value` pair and list item lines up"
-                };
-                let mut d =
-                    Diagnostic::error("yaml/syntax", format!("invalid YAML: {}", e.message))
-                        .hint(hint);
-                d.location = Some(Location {
-                    file,
-                    path: name.to_string(),
-                    line: e.pos.line,
-                    column: e.pos.col,
-                    len: 1,
-                });
-                self.diagnostics.push(d);
+                Err(e) => self.diagnostics.push(self.syntax_error(file, &e)),
             }
         }
+    }
+
+    fn at(&self, file: usize, pos: yaml::Pos, len: u32) -> Location {
+        Location {
+            file,
+            path: self.files[file].name.clone(),
+            line: pos.line,
+            column: pos.col,
+            len,
+        }
+    }
+
+    fn duplicate_key(&self, file: usize, dup: &yaml::DuplicateKey) -> Diagnostic {
+        let mut d = Diagnostic::error(
+            "yaml/duplicate-key",
+            format!("key \"{}\" already set in this mapping", dup.key),
+        )
+        .hint(format!(
+            "it is first set at line {}, column {}; Kubernetes rejects duplicate fields, so keep one",
+            dup.first.line, dup.first.col
+        ));
+        d.location = Some(self.at(file, dup.again, dup.key.chars().count().max(1) as u32));
+        d
+    }
+
+    fn syntax_error(&self, file: usize, e: &yaml::YamlError) -> Diagnostic {
+        let source = &self.files[file];
+        let mut pos = e.pos;
+        let hint = if e.message.contains("mapping values are not allowed") {
+            "a `: ` inside a plain value starts a new mapping; quote the whole value".to_string()
+        } else if e.message.contains("tab") {
+            // The scanner stops on the token before the tab; point at the tab itself.
+            if let Some(line) = (e.pos.line..e.pos.line + 3).find(|&l| {
+                source
+                    .line(l)
+                    .is_some_and(|t| t.trim_start_matches(' ').starts_with('\t'))
+            }) {
+                let text = source.line(line).unwrap_or("");
+                let col = text.find('\t').unwrap_or(0) as u32 + 1;
+                pos = yaml::Pos { line, col };
+            }
+            "YAML indentation must use spaces, not tabs".to_string()
+        } else if e.message.contains("unknown anchor") {
+            unknown_anchor_hint(source, e.pos)
+        } else if e.message.contains("flow sequence") {
+            "a `[` list is not closed: add the closing `]` (and separate elements with commas)"
+                .into()
+        } else if e.message.contains("flow mapping") {
+            "a `{` mapping is not closed: add the closing `}` (and separate entries with commas)"
+                .into()
+        } else if e.message.contains("quoted scalar") {
+            "a quoted string is not closed; add the closing quote".into()
+        } else if e.message.contains("expected '-' indicator") || e.message.contains("expected key")
+        {
+            "this line is indented differently from the lines around it; align it with its siblings"
+                .into()
+        } else {
+            "check indentation and that every `key: value` pair and list item lines up".into()
+        };
+        let mut d =
+            Diagnostic::error("yaml/syntax", format!("invalid YAML: {}", e.message)).hint(hint);
+        d.location = Some(self.at(file, pos, 1));
+        d
     }
 
     fn add_document(&mut self, file: usize, doc: usize, mut root: Node, origin: Origin) {
@@ -272,12 +317,15 @@ impl Bundle {
             return;
         }
         if version == "v1beta1" && kind != Kind::StepAction {
+            // Notes are located in the tree as written: conversion moves or drops their fields.
+            let written = root.clone();
             for note in convert::v1beta1_to_v1(kind.as_str(), &mut root) {
                 let mut d = if note.is_error {
                     Diagnostic::error("v1beta1/removed", note.message)
                 } else {
                     Diagnostic::warning("v1beta1/dropped", note.message)
                 };
+                d.location = Some(self.locate(file, &written, &note.path, Anchor::Key));
                 d.field = Some(note.path);
                 d.hint = note.hint;
                 diags.push(d.at_key());
@@ -293,9 +341,7 @@ impl Bundle {
         if let Some(obj) = &object {
             embedded_only_fields(obj, &mut diags);
         }
-        let label = object
-            .as_ref()
-            .map(|o| format!("{}/{}", kind, o.display_name()));
+        let label = Some(format!("{kind}/{}", written_name(&root)));
         self.push_located(file, &root, label, diags);
         let Some(object) = object else { return };
         let loaded = Loaded {
@@ -369,7 +415,10 @@ impl Bundle {
         diags: Vec<Diagnostic>,
     ) {
         for mut d in diags {
-            d.location = Some(self.locate(file, root, d.field.as_deref().unwrap_or(""), d.anchor));
+            if d.location.is_none() {
+                d.location =
+                    Some(self.locate(file, root, d.field.as_deref().unwrap_or(""), d.anchor));
+            }
             if d.object.is_none() {
                 d.object.clone_from(&object);
             }
@@ -379,7 +428,7 @@ impl Bundle {
 
     /// Resolves an object path in a document to a file location.
     pub fn locate(&self, file: usize, root: &Node, field: &str, anchor: Anchor) -> Location {
-        let span = locate(root, field, anchor);
+        let span = locate(&self.files[file], root, field, anchor);
         Location {
             file,
             path: self.files[file].name.clone(),
@@ -490,6 +539,29 @@ fn decode_kind(kind: Kind, value: &serde_json::Value) -> decode::Decoded<Object>
     }
 }
 
+/// `metadata.name` (or `generateName` + `*`) as written, for labels of objects that did
+/// not decode.
+fn written_name(root: &Node) -> String {
+    let meta = root.get("metadata");
+    let get = |k: &str| meta.and_then(|m| m.get(k)).and_then(Node::as_str);
+    match (get("name"), get("generateName")) {
+        (Some(n), _) if !n.is_empty() => n.to_string(),
+        (_, Some(g)) => format!("{g}*"),
+        _ => "<unnamed>".to_string(),
+    }
+}
+
+/// serde names Rust types (`i64`, `bool`); users write YAML.
+fn plain_type_names(message: &str) -> String {
+    let mut out = message.to_string();
+    for int in [
+        "i64", "i32", "u64", "u32", "u16", "u8", "i16", "i8", "usize",
+    ] {
+        out = out.replace(&format!("expected {int}"), "expected an integer");
+    }
+    out.replace("expected bool", "expected a boolean")
+}
+
 fn report_decoding(
     decoded: decode::Decoded<Object>,
     diags: &mut Vec<Diagnostic>,
@@ -498,7 +570,12 @@ fn report_decoding(
         diags.push(unknown_field(&path));
     }
     if let Some((path, message)) = decoded.type_error {
-        let hint = if message.contains("expected a sequence") {
+        let message = plain_type_names(&message);
+        let hint = if message.contains("expected an integer") {
+            "write a whole number without quotes, e.g. `retries: 2`"
+        } else if message.contains("expected a boolean") {
+            "write true or false without quotes"
+        } else if message.contains("expected a sequence") {
             "this field is a list: write each element on its own `- ` line, or use [a, b]"
         } else if message.contains("expected a string") {
             "quote the value to make it a string"
@@ -554,6 +631,30 @@ fn embedded_only_fields(obj: &Object, diags: &mut Vec<Diagnostic>) {
     for (field, set) in present {
         if set {
             diags.push(unknown_field(&format!("{prefix}.{field}")));
+        }
+    }
+}
+
+/// "Did you mean" for an alias whose anchor does not exist.
+fn unknown_anchor_hint(source: &SourceFile, pos: yaml::Pos) -> String {
+    let is_name = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    let alias: String = source
+        .line(pos.line)
+        .and_then(|l| l.get(l.char_indices().nth(pos.col as usize)?.0..))
+        .map(|rest| rest.chars().take_while(|c| is_name(*c)).collect())
+        .unwrap_or_default();
+    let anchors: Vec<String> = source
+        .text
+        .split('&')
+        .skip(1)
+        .map(|rest| rest.chars().take_while(|c| is_name(*c)).collect::<String>())
+        .filter(|a| !a.is_empty())
+        .collect();
+    match catalog::suggest(&alias, anchors.iter().map(String::as_str)) {
+        Some(s) => format!("no anchor `&{alias}` is defined; did you mean `*{s}`?"),
+        None => {
+            "an alias `*name` must refer to an anchor `&name` defined earlier in the same document"
+                .into()
         }
     }
 }

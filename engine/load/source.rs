@@ -74,6 +74,20 @@ impl SourceFile {
         line_start + col_bytes
     }
 
+    /// The line and column of a byte offset.
+    pub fn pos_of_offset(&self, offset: usize) -> Pos {
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts[line - 1];
+        let col = self
+            .text
+            .get(start..offset.min(self.text.len()))
+            .map_or(0, |t| t.chars().count());
+        Pos {
+            line: line as u32,
+            col: col as u32 + 1,
+        }
+    }
+
     /// Byte offsets of every line start.
     pub fn line_starts(&self) -> &[usize] {
         &self.line_starts
@@ -129,7 +143,7 @@ pub fn node_at_mut<'a>(root: &'a mut Node, path: &str) -> Option<&'a mut Node> {
 
 /// Finds where `path` is written in the tree rooted at `root`. When the path does not exist
 /// in the source (a defaulted or missing field) the deepest existing ancestor is used.
-pub fn locate(root: &Node, path: &str, anchor: Anchor) -> Span {
+pub fn locate(file: &SourceFile, root: &Node, path: &str, anchor: Anchor) -> Span {
     let mut node = root;
     let mut key: Option<&Node> = None;
     let mut complete = true;
@@ -156,7 +170,7 @@ pub fn locate(root: &Node, path: &str, anchor: Anchor) -> Span {
     };
     match (anchor, &node.kind, key) {
         (Anchor::Inside(start, len), NodeKind::Scalar(text, style), _) if complete => {
-            inside_scalar(node.pos, text, *style, start, len)
+            inside_scalar(file, node.pos, text, *style, start, len)
         }
         (Anchor::Key, _, Some(k)) => key_span(k),
         (_, NodeKind::Scalar(text, style), _) if complete => Span {
@@ -182,38 +196,99 @@ fn scalar_width(text: &str, style: Style) -> u32 {
     }
 }
 
-/// Position of a byte range inside a scalar value. Exact for plain and single-line quoted
-/// scalars and for literal blocks; approximate for folded and escaped text.
-fn inside_scalar(at: Pos, text: &str, style: Style, start: usize, len: usize) -> Span {
-    let start = start.min(text.len());
-    let before = text.get(..start).unwrap_or("");
+/// Position of a byte range inside a scalar value. Literal blocks map line by line; every
+/// other style is walked in the source, undoing quotes, escapes and line folding.
+fn inside_scalar(
+    file: &SourceFile,
+    at: Pos,
+    text: &str,
+    style: Style,
+    start: usize,
+    len: usize,
+) -> Span {
+    let start = floor_char_boundary(text, start.min(text.len()));
+    let before = &text[..start];
     let width = text
         .get(start..(start + len).min(text.len()))
         .map_or(1, |s| s.chars().count().max(1)) as u32;
-    match style {
-        Style::Literal | Style::Folded => {
-            let line_no = before.matches('\n').count() as u32;
-            let col_in_line = before.rsplit('\n').next().unwrap_or("").chars().count() as u32;
-            // Block scalars are marked at their first content line, at the indentation.
-            Span {
-                pos: Pos {
-                    line: at.line + line_no,
-                    col: at.col + col_in_line,
-                },
-                len: width,
-            }
+    if style == Style::Literal {
+        // Block scalars are marked at their first content line, at the indentation.
+        let line_no = before.matches('\n').count() as u32;
+        let col_in_line = before.rsplit('\n').next().unwrap_or("").chars().count() as u32;
+        let pos = Pos {
+            line: at.line + line_no,
+            col: at.col + col_in_line,
+        };
+        return Span { pos, len: width };
+    }
+    let raw_start =
+        file.offset(at) + usize::from(matches!(style, Style::SingleQuoted | Style::DoubleQuoted));
+    let raw_at = walk_source(&file.text, raw_start, before, style);
+    Span {
+        pos: file.pos_of_offset(raw_at),
+        len: width,
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The source offset where `value_prefix` ends, reading the scalar from `raw` at `from`.
+fn walk_source(raw: &str, from: usize, value_prefix: &str, style: Style) -> usize {
+    let bytes = raw.as_bytes();
+    let mut ri = from.min(raw.len());
+    let mut value = value_prefix.chars().peekable();
+    while let Some(&vc) = value.peek() {
+        let Some(rc) = raw[ri..].chars().next() else {
+            break;
+        };
+        if style == Style::DoubleQuoted && rc == '\\' {
+            let next = raw[ri + 1..].chars().next().unwrap_or(' ');
+            let raw_len = match next {
+                'x' => 4,
+                'u' => 6,
+                'U' => 10,
+                '\n' => {
+                    // Line continuation: no value character.
+                    ri += 2;
+                    while ri < raw.len() && matches!(bytes[ri], b' ' | b'\t') {
+                        ri += 1;
+                    }
+                    continue;
+                }
+                c => 1 + c.len_utf8(),
+            };
+            ri = (ri + raw_len).min(raw.len());
+            value.next();
+            continue;
         }
-        _ => {
-            let quote = u32::from(style != Style::Plain);
-            Span {
-                pos: Pos {
-                    line: at.line,
-                    col: at.col + quote + before.chars().count() as u32,
-                },
-                len: width,
+        if style == Style::SingleQuoted && raw[ri..].starts_with("''") {
+            ri += 2;
+            value.next();
+            continue;
+        }
+        if rc == vc {
+            ri += rc.len_utf8();
+            value.next();
+        } else if rc == '\n' || rc == '\r' {
+            ri += 1;
+            while ri < raw.len() && matches!(bytes[ri], b' ' | b'\t') {
+                ri += 1;
             }
+            if vc == ' ' || vc == '\n' {
+                value.next();
+            }
+        } else if rc == ' ' || rc == '\t' {
+            ri += 1;
+        } else {
+            break;
         }
     }
+    ri
 }
 
 #[cfg(test)]
@@ -221,20 +296,21 @@ mod tests {
     use super::*;
     use crate::load::yaml::parse_stream;
 
-    fn setup(text: &str) -> Node {
-        parse_stream(text).unwrap().remove(0).root.unwrap()
+    fn setup(text: &str) -> (SourceFile, Node) {
+        let root = parse_stream(text).remove(0).unwrap().root.unwrap();
+        (SourceFile::new("t.yaml", text.to_string()), root)
     }
 
     #[test]
     fn locates_values_keys_and_missing_fields() {
-        let root = setup("spec:\n  tasks:\n    - name: Bad_Name\n      runAfter: [x]\n");
-        let s = locate(&root, "spec.tasks[0].name", Anchor::Value);
+        let (f, root) = setup("spec:\n  tasks:\n    - name: Bad_Name\n      runAfter: [x]\n");
+        let s = locate(&f, &root, "spec.tasks[0].name", Anchor::Value);
         assert_eq!((s.pos.line, s.pos.col, s.len), (3, 13, 8));
-        let s = locate(&root, "spec.tasks[0].name", Anchor::Key);
+        let s = locate(&f, &root, "spec.tasks[0].name", Anchor::Key);
         assert_eq!((s.pos.line, s.pos.col, s.len), (3, 7, 4));
-        let s = locate(&root, "spec.tasks[0].runAfter[0]", Anchor::Value);
+        let s = locate(&f, &root, "spec.tasks[0].runAfter[0]", Anchor::Value);
         assert_eq!((s.pos.line, s.pos.col), (4, 18));
-        let s = locate(&root, "spec.tasks[0].taskRef", Anchor::Value);
+        let s = locate(&f, &root, "spec.tasks[0].taskRef", Anchor::Value);
         assert_eq!(
             (s.pos.line, s.pos.col),
             (3, 7),
@@ -244,12 +320,24 @@ mod tests {
 
     #[test]
     fn locates_inside_literal_blocks_and_quotes() {
-        let root = setup("script: |\n  echo hi\n  echo $(params.)\nq: \"a $(x\"\n");
+        let (f, root) = setup("script: |\n  echo hi\n  echo $(params.)\nq: \"a $(x\"\n");
         let text = root.get("script").unwrap().as_str().unwrap();
         let at = text.find("$(").unwrap();
-        let s = locate(&root, "script", Anchor::Inside(at, 2));
+        let s = locate(&f, &root, "script", Anchor::Inside(at, 2));
         assert_eq!((s.pos.line, s.pos.col), (3, 8));
-        let s = locate(&root, "q", Anchor::Inside(2, 2));
+        let s = locate(&f, &root, "q", Anchor::Inside(2, 2));
         assert_eq!((s.pos.line, s.pos.col), (4, 7));
+    }
+
+    #[test]
+    fn locates_inside_escaped_quoted_and_folded_scalars() {
+        let text = "d: \"say \\\"hi\\\" $(x.y)\"\ns: 'it''s $(x.y)'\nf: >\n  one\n  two $(x.y)\np: one\n  two $(x.y)\n";
+        let (f, root) = setup(text);
+        for (key, line, col) in [("d", 1, 16), ("s", 2, 11), ("f", 5, 7), ("p", 7, 7)] {
+            let value = root.get(key).unwrap().as_str().unwrap();
+            let at = value.find("$(").unwrap();
+            let s = locate(&f, &root, key, Anchor::Inside(at, 2));
+            assert_eq!((s.pos.line, s.pos.col), (line, col), "{key}: {value:?}");
+        }
     }
 }

@@ -70,6 +70,19 @@ pub struct YamlDoc {
     pub pos: Pos,
     /// The document's root node; `None` for an empty document (`---` with nothing after it).
     pub root: Option<Node>,
+    /// Keys written twice in one mapping (Kubernetes' strict decoding rejects them).
+    pub duplicate_keys: Vec<DuplicateKey>,
+}
+
+/// A mapping key written a second time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    /// The key.
+    pub key: String,
+    /// Where it was first written.
+    pub first: Pos,
+    /// Where it was written again.
+    pub again: Pos,
 }
 
 /// A YAML syntax error.
@@ -198,17 +211,57 @@ fn looks_like_float(s: &str) -> bool {
 
 /// Converts a parser mark to a position in the user's text, undoing any padding that
 /// [`relax_flow_indentation`] added to that line.
-fn pos_of(mark: &Marker, pads: &[u32]) -> Pos {
+fn pos_of(mark: &Marker, chunk: &Chunk<'_>) -> Pos {
     let line = mark.line() as u32;
-    let pad = pads
+    let pad = chunk
+        .pads
         .get(line.saturating_sub(1) as usize)
         .copied()
         .unwrap_or(0);
     let col = mark.col() as u32 + 1;
     Pos {
-        line,
+        line: line + chunk.first_line - 1,
         col: if col > pad { col - pad } else { col },
     }
+}
+
+/// One document's text and where it starts in the file.
+struct Chunk<'a> {
+    /// The text given to the parser (possibly re-indented, see [`relax_flow_indentation`]).
+    text: std::borrow::Cow<'a, str>,
+    /// File line of the chunk's first line.
+    first_line: u32,
+    /// Spaces added to each line of the chunk.
+    pads: Vec<u32>,
+}
+
+/// Splits a stream at `---` lines so that a syntax error in one document does not hide the
+/// others. Leading comments and directives stay with the document that follows them.
+fn split_documents(text: &str) -> Vec<(u32, &str)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut start_line = 1u32;
+    let mut has_content = false;
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let is_marker =
+            line.starts_with("---") && line[3..].chars().next().is_none_or(char::is_whitespace);
+        if is_marker && has_content {
+            out.push((start_line, &text[start..offset]));
+            start = offset;
+            start_line = i as u32 + 1;
+            has_content = false;
+        }
+        let body = line.trim();
+        if !is_marker && !body.is_empty() && !body.starts_with('#') && !body.starts_with('%') {
+            has_content = true;
+        }
+        offset += line.len();
+    }
+    if start < text.len() || out.is_empty() {
+        out.push((start_line, &text[start..]));
+    }
+    out
 }
 
 /// Go's YAML reader (and so `kubectl`) accepts flow collections whose continuation lines
@@ -299,31 +352,73 @@ enum Frame {
     Map(Pos, usize, Vec<(Node, Node)>, Option<Node>),
 }
 
-/// Parses a whole YAML stream into documents.
-pub fn parse_stream(text: &str) -> Result<Vec<YamlDoc>, YamlError> {
-    match parse_with(text, &[]) {
-        Err(e) if e.message.contains("indentation") => match relax_flow_indentation(text) {
-            Some((relaxed, pads)) => parse_with(&relaxed, &pads).map_err(|_| e),
-            None => Err(e),
-        },
-        other => other,
+/// Parses a YAML stream: each document on its own, so one broken document leaves the
+/// others readable.
+pub fn parse_stream(text: &str) -> Vec<Result<YamlDoc, YamlError>> {
+    let mut out = Vec::new();
+    for (first_line, part) in split_documents(text) {
+        let chunk = Chunk {
+            text: part.into(),
+            first_line,
+            pads: Vec::new(),
+        };
+        let parsed = match parse_chunk(&chunk) {
+            Err(e) if e.message.contains("indentation") => match relax_flow_indentation(part) {
+                Some((relaxed, pads)) => parse_chunk(&Chunk {
+                    text: relaxed.into(),
+                    first_line,
+                    pads,
+                })
+                .map_err(|_| e),
+                None => Err(e),
+            },
+            other => other,
+        };
+        match parsed {
+            Ok(docs) => out.extend(docs.into_iter().map(Ok)),
+            Err(e) => out.push(Err(clamp_error(e, part, first_line))),
+        }
     }
+    for (i, doc) in out.iter_mut().enumerate() {
+        if let Ok(d) = doc {
+            d.index = i;
+        }
+    }
+    out
 }
 
-fn parse_with(text: &str, pads: &[u32]) -> Result<Vec<YamlDoc>, YamlError> {
-    let mut parser = Parser::new_from_str(text);
+/// A parser error at the very end of input (an unclosed `[` or quote) points past the last
+/// line; show the last line with content instead.
+fn clamp_error(mut e: YamlError, part: &str, first_line: u32) -> YamlError {
+    let lines: Vec<&str> = part.lines().collect();
+    let Some(last) = lines.iter().rposition(|l| !l.trim().is_empty()) else {
+        return e;
+    };
+    let last_line = first_line + last as u32;
+    if e.pos.line > last_line {
+        e.pos = Pos {
+            line: last_line,
+            col: lines[last].chars().count() as u32 + 1,
+        };
+    }
+    e
+}
+
+fn parse_chunk(chunk: &Chunk<'_>) -> Result<Vec<YamlDoc>, YamlError> {
+    let mut parser = Parser::new_from_str(&chunk.text);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let mut nodes = 0usize;
     let mut doc_pos = Pos::default();
     let mut root: Option<Node> = None;
+    let mut duplicates = Vec::new();
     loop {
         let (event, mark) = parser.next_token().map_err(|e| YamlError {
-            pos: pos_of(e.marker(), pads),
+            pos: pos_of(e.marker(), chunk),
             message: e.info().to_string(),
         })?;
-        let pos = pos_of(&mark, pads);
+        let pos = pos_of(&mark, chunk);
         let finished: Option<(Node, usize)> = match event {
             Event::StreamEnd => break,
             Event::StreamStart | Event::Nothing => None,
@@ -342,6 +437,7 @@ fn parse_with(text: &str, pads: &[u32]) -> Result<Vec<YamlDoc>, YamlError> {
                     index: docs.len(),
                     pos: root.as_ref().map_or(doc_pos, |n| n.pos),
                     root: root.take(),
+                    duplicate_keys: std::mem::take(&mut duplicates),
                 });
                 None
             }
@@ -394,6 +490,7 @@ fn parse_with(text: &str, pads: &[u32]) -> Result<Vec<YamlDoc>, YamlError> {
                     // The parser marks a block mapping after its first key; the key is
                     // where a reader expects it.
                     let pos = entries.first().map_or(pos, |(k, _)| k.pos.min(pos));
+                    find_duplicate_keys(&entries, &mut duplicates);
                     Some((
                         Node {
                             pos,
@@ -458,6 +555,25 @@ fn count_nodes(node: &Node) -> usize {
     count
 }
 
+fn find_duplicate_keys(entries: &[(Node, Node)], out: &mut Vec<DuplicateKey>) {
+    let mut seen: HashMap<&str, Pos> = HashMap::with_capacity(entries.len());
+    for (k, _) in entries {
+        let Some(key) = k.as_str().filter(|k| *k != "<<") else {
+            continue;
+        };
+        match seen.get(key) {
+            Some(&first) => out.push(DuplicateKey {
+                key: key.to_string(),
+                first,
+                again: k.pos,
+            }),
+            None => {
+                seen.insert(key, k.pos);
+            }
+        }
+    }
+}
+
 /// Applies YAML 1.1 `<<` merge keys: merged entries never override explicit ones.
 fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
     let is_merge = |k: &Node| matches!(&k.kind, NodeKind::Scalar(s, Style::Plain) if s == "<<");
@@ -503,7 +619,7 @@ mod tests {
     use super::*;
 
     fn one(text: &str) -> Node {
-        parse_stream(text).unwrap().remove(0).root.unwrap()
+        parse_stream(text).remove(0).unwrap().root.unwrap()
     }
 
     #[test]
@@ -538,10 +654,14 @@ mod tests {
 
     #[test]
     fn many_documents_and_empty_ones() {
-        let docs = parse_stream("a: 1\n---\n---\nb: 2\n").unwrap();
+        let docs: Vec<YamlDoc> = parse_stream("a: 1\n---\n---\nb: 2\n")
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(docs.len(), 3);
         assert!(docs[1].root.is_none());
         assert_eq!(docs[2].root.as_ref().unwrap().pos.line, 4);
+        assert_eq!(docs[2].index, 2);
     }
 
     #[test]
@@ -559,14 +679,14 @@ mod tests {
                 "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
             ));
         }
-        let err = parse_stream(&text).unwrap_err();
+        let err = parse_stream(&text).remove(0).unwrap_err();
         assert!(err.message.contains("more than"), "{err}");
     }
 
     #[test]
     fn deep_nesting_is_refused() {
         let text = "[".repeat(10_000);
-        assert!(parse_stream(&text).is_err());
+        assert!(parse_stream(&text)[0].is_err());
     }
 
     #[test]
@@ -581,7 +701,35 @@ mod tests {
 
     #[test]
     fn syntax_errors_have_positions() {
-        let err = parse_stream("a: b\n c: d\n").unwrap_err();
+        let err = parse_stream("a: b\n c: d\n").remove(0).unwrap_err();
         assert_eq!(err.pos.line, 2);
+    }
+
+    #[test]
+    fn a_broken_document_does_not_hide_the_others() {
+        let docs = parse_stream("a: 1\n---\nb: [\n---\n# note\nc: 3\n");
+        assert_eq!(docs.len(), 3);
+        assert!(docs[0].is_ok() && docs[2].is_ok());
+        let err = docs[1].as_ref().unwrap_err();
+        assert_eq!(
+            err.pos.line, 3,
+            "clamped to the last line of the file's content: {err:?}"
+        );
+        assert_eq!(docs[2].as_ref().unwrap().root.as_ref().unwrap().pos.line, 6);
+    }
+
+    #[test]
+    fn duplicate_keys_are_recorded() {
+        let doc = parse_stream("a:\n  x: 1\n  y: 2\n  x: 3\n")
+            .remove(0)
+            .unwrap();
+        assert_eq!(
+            doc.duplicate_keys,
+            [DuplicateKey {
+                key: "x".into(),
+                first: Pos { line: 2, col: 3 },
+                again: Pos { line: 4, col: 3 }
+            }]
+        );
     }
 }

@@ -40,7 +40,7 @@ pub fn check_pipeline_workspaces(
                 "invalid value: workspace with name \"{}\" appears more than once",
                 ws.name
             );
-            ctx.error("workspaces/duplicate", format!("{path}.name"), message)
+            ctx.error("names/duplicate", format!("{path}.name"), message)
                 .hint = Some("declare each workspace once".into());
         }
     }
@@ -59,7 +59,7 @@ pub fn check_task_bindings(
         let at = format!("{path}.workspaces[{i}]");
         if !seen.insert(ws.name.as_str()) {
             ctx.error(
-                "workspaces/duplicate",
+                "names/duplicate",
                 format!("{at}.name"),
                 format!("workspace name \"{}\" must be unique", ws.name),
             )
@@ -113,7 +113,7 @@ pub fn check_run_bindings(
                     "workspace \"{}\" provided by pipelinerun more than once, at index {j} and {i}",
                     b.name
                 );
-                ctx.error("workspaces/duplicate", format!("{path}[{i}].name"), message)
+                ctx.error("names/duplicate", format!("{path}[{i}].name"), message)
                     .hint = Some("bind each workspace once".into());
             }
             None => {
@@ -754,7 +754,7 @@ mod tests {
         );
         let dups: Vec<_> = d
             .iter()
-            .filter(|d| d.code == "workspaces/duplicate")
+            .filter(|d| d.code == "names/duplicate")
             .map(|d| d.field.as_deref().unwrap())
             .collect();
         assert_eq!(

@@ -95,9 +95,11 @@ fn check_inline_step(ctx: &mut Ctx<'_>, step: &Step, template: Option<&StepTempl
         } else {
             "remove `command`: the script is the command, and `args` are passed to it"
         };
+        // Point at the `command` to remove, unless it only comes from the template.
+        let field = if from_template { "script" } else { "command" };
         ctx.error(
             "steps/script-and-command",
-            format!("{at}.script"),
+            format!("{at}.{field}"),
             "script cannot be used with command",
         )
         .hint = Some(hint.into());
@@ -361,7 +363,7 @@ fn check_sidecar(ctx: &mut Ctx<'_>, sidecar: &Sidecar, at: &str) {
     if sidecar.script.as_deref().is_some_and(|s| !s.is_empty()) && !sidecar.command.is_empty() {
         ctx.error(
             "steps/script-and-command",
-            format!("{at}.script"),
+            format!("{at}.command"),
             "script cannot be used with command",
         )
         .hint =
@@ -392,7 +394,7 @@ pub fn validate_step_action_spec(ctx: &mut Ctx<'_>, spec: &StepActionSpec, path:
     if !script.is_empty() && !spec.command.is_empty() {
         ctx.error(
             "steps/script-and-command",
-            format!("{path}.script"),
+            format!("{path}.command"),
             "script cannot be used with command",
         )
         .hint =
@@ -469,7 +471,7 @@ mod tests {
             found(&ds),
             [
                 ("steps/image-required", "spec.steps[0].image", 6, 5),
-                ("steps/script-and-command", "spec.steps[1].script", 11, 13),
+                ("steps/script-and-command", "spec.steps[1].command", 10, 5),
                 ("steps/params-without-ref", "spec.steps[2].params", 14, 5),
             ]
         );
@@ -509,7 +511,7 @@ mod tests {
                 ("names/duplicate", "spec.steps[1].name"),
                 ("names/reserved", "spec.sidecars[0].name"),
                 ("steps/image-required", "spec.sidecars[1].image"),
-                ("steps/script-and-command", "spec.sidecars[1].script"),
+                ("steps/script-and-command", "spec.sidecars[1].command"),
                 ("names/duplicate", "spec.volumes[1].name"),
             ]
         );
@@ -563,7 +565,7 @@ mod tests {
             [
                 ("names/dns-subdomain", "metadata.name"),
                 ("steps/image-required", "spec.image"),
-                ("steps/script-and-command", "spec.script"),
+                ("steps/script-and-command", "spec.command"),
                 ("steps/volume-mount-name", "spec.volumeMounts[0].name"),
                 ("variables/param-in-script", "spec.script"),
                 ("variables/undeclared-param", "spec.volumeMounts[1].name"),
