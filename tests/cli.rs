@@ -596,3 +596,37 @@ spec:
         .stderr_contains("ok: 0 errors, 1 warning in 1 object")
         .run();
 }
+
+#[test]
+fn plan_without_a_run_plans_the_pipeline_with_command_line_params() {
+    let pipeline = r#"
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: deploy}
+spec:
+  params: [{name: target}]
+  workspaces: [{name: src}]
+  tasks:
+  - name: apply
+    params: [{name: t, value: $(params.target)}]
+    workspaces: [{name: src, workspace: src}]
+    taskSpec:
+      params: [{name: t}]
+      workspaces: [{name: src}]
+      steps: [{image: busybox, args: ["$(params.t)"]}]
+"#;
+    Test::new()
+        .file("p.yaml", pipeline)
+        .args(["plan", "p.yaml"])
+        .expect_status(2)
+        .stderr_contains("pipelineRun missing parameters: [target]")
+        .stderr_contains("-p NAME=VALUE")
+        .run();
+    Test::new()
+        .file("p.yaml", pipeline)
+        .args(["plan", "p.yaml", "-p", "target=prod"])
+        .expect_status(0)
+        .stdout_contains("PipelineRun deploy-run")
+        .stdout_contains("args [\"prod\"]")
+        .run();
+}

@@ -2,8 +2,12 @@
 
 use super::input::{check, Input};
 use super::Outcome;
+use crate::api::Object;
+use crate::diagnostic::Diagnostic;
+use crate::load::Bundle;
 use crate::plan::{self, Overrides};
 use crate::report;
+use crate::validate::{self, Flags};
 
 /// Arguments of `adze plan`.
 #[derive(Debug, clap::Args)]
@@ -71,24 +75,41 @@ pub fn run(args: &Args) -> Outcome {
                 .is_none_or(|n| r.object.metadata().name.as_ref() == Some(n))
         })
         .collect();
-    if runs.is_empty() {
-        match &args.run {
-            Some(n) => eprintln!("error: no TaskRun or PipelineRun named \"{n}\" in the files given"),
-            None => eprintln!(
-                "error: no TaskRun or PipelineRun in the files given\n  help: add a PipelineRun with `pipelineRef: {{name: ...}}`, or pass the file that has one"
-            ),
+    let synthetic;
+    let objects: Vec<&Object> = if runs.is_empty() && args.run.is_none() {
+        synthetic = plan::synthesize_runs(&bundle, &overrides);
+        if synthetic.is_empty() {
+            eprintln!(
+                "error: no TaskRun, PipelineRun, Pipeline or Task in the files given\n  help: pass the file that defines what to run"
+            );
+            return Outcome::Invalid;
         }
+        let problems = synthetic_problems(&bundle, &flags, &synthetic);
+        if !problems.is_empty() {
+            args.input.print_diagnostics(&bundle, &problems);
+            eprintln!(
+                "invalid: the files hold no run, and the run adze made for them is incomplete"
+            );
+            return Outcome::Invalid;
+        }
+        synthetic.iter().collect()
+    } else {
+        runs.iter().map(|r| &r.object).collect()
+    };
+    if objects.is_empty() {
+        let name = args.run.as_deref().unwrap_or_default();
+        eprintln!("error: no TaskRun or PipelineRun named \"{name}\" in the files given");
         return Outcome::Invalid;
     }
     let mut plans = Vec::new();
-    for r in runs {
-        match plan::plan(&bundle, r) {
+    for object in objects {
+        match plan::plan_object(&bundle, object) {
             Ok(p) => plans.push(p),
             Err(e) => {
                 eprintln!(
                     "error: cannot plan {}/{}: {e}",
-                    r.object.kind(),
-                    r.object.display_name()
+                    object.kind(),
+                    object.display_name()
                 );
                 return Outcome::Invalid;
             }
@@ -115,6 +136,29 @@ pub fn run(args: &Args) -> Outcome {
     };
     print!("{rendered}");
     Outcome::Success
+}
+
+/// Errors of runs adze made up for files without one, with a hint to pass `-p`/`-w`.
+fn synthetic_problems(bundle: &Bundle, flags: &Flags, runs: &[Object]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for run in runs {
+        for mut d in validate::validate_object(bundle, flags, run) {
+            if !d.is_error() {
+                continue;
+            }
+            d.object = Some(format!(
+                "{}/{} (made by adze plan)",
+                run.kind(),
+                run.display_name()
+            ));
+            d.hint = Some(
+                "the files hold no run: pass params with -p NAME=VALUE and workspaces with -w NAME=emptyDir|DIR"
+                    .into(),
+            );
+            out.push(d);
+        }
+    }
+    out
 }
 
 /// One plan as itself, several as a list.

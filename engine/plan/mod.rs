@@ -89,38 +89,49 @@ pub fn parse_workspace(text: &str) -> Result<(String, WorkspaceOverride), String
 /// required param given on the command line satisfies it).
 pub fn apply_overrides(bundle: &mut Bundle, overrides: &Overrides) {
     for loaded in &mut bundle.objects {
-        let (params, workspaces) = match &mut loaded.object {
-            Object::TaskRun(tr) => (&mut tr.spec.params, &mut tr.spec.workspaces),
-            Object::PipelineRun(pr) => (&mut pr.spec.params, &mut pr.spec.workspaces),
-            _ => continue,
-        };
-        for p in &overrides.params {
-            match params.iter_mut().find(|q| q.name == p.name) {
-                Some(q) => q.value = p.value.clone(),
-                None => params.push(p.clone()),
+        match &mut loaded.object {
+            Object::TaskRun(tr) => {
+                apply_to(&mut tr.spec.params, &mut tr.spec.workspaces, overrides)
             }
+            Object::PipelineRun(pr) => {
+                apply_to(&mut pr.spec.params, &mut pr.spec.workspaces, overrides)
+            }
+            _ => {}
         }
-        for (name, w) in &overrides.workspaces {
-            let binding = crate::api::WorkspaceBinding {
-                name: name.clone(),
-                empty_dir: matches!(w, WorkspaceOverride::EmptyDir).then(Default::default),
-                persistent_volume_claim: match w {
-                    // A host directory is shown as a claim named after the path in plans;
-                    // the local executor mounts the directory itself.
-                    WorkspaceOverride::Dir(d) => Some(
-                        k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource {
-                            claim_name: format!("dir:{d}"),
-                            read_only: None,
-                        },
-                    ),
-                    WorkspaceOverride::EmptyDir => None,
-                },
-                ..Default::default()
-            };
-            match workspaces.iter_mut().find(|b| b.name == *name) {
-                Some(b) => *b = binding,
-                None => workspaces.push(binding),
-            }
+    }
+}
+
+fn apply_to(
+    params: &mut Vec<Param>,
+    workspaces: &mut Vec<crate::api::WorkspaceBinding>,
+    overrides: &Overrides,
+) {
+    for p in &overrides.params {
+        match params.iter_mut().find(|q| q.name == p.name) {
+            Some(q) => q.value = p.value.clone(),
+            None => params.push(p.clone()),
+        }
+    }
+    for (name, w) in &overrides.workspaces {
+        let binding = crate::api::WorkspaceBinding {
+            name: name.clone(),
+            empty_dir: matches!(w, WorkspaceOverride::EmptyDir).then(Default::default),
+            persistent_volume_claim: match w {
+                // A host directory is shown as a claim named after the path in plans;
+                // the local executor mounts the directory itself.
+                WorkspaceOverride::Dir(d) => Some(
+                    k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource {
+                        claim_name: format!("dir:{d}"),
+                        read_only: None,
+                    },
+                ),
+                WorkspaceOverride::EmptyDir => None,
+            },
+            ..Default::default()
+        };
+        match workspaces.iter_mut().find(|b| b.name == *name) {
+            Some(b) => *b = binding,
+            None => workspaces.push(binding),
         }
     }
 }
@@ -133,9 +144,105 @@ pub fn runs(bundle: &Bundle) -> Vec<&Loaded> {
         .collect()
 }
 
+/// Runs for input Pipelines (or, when there are none, input Tasks) when the files hold no
+/// run of their own: `adze plan pipeline.yaml -p x=1` plans the Pipeline as a PipelineRun
+/// with those params would run it.
+pub fn synthesize_runs(bundle: &Bundle, overrides: &Overrides) -> Vec<Object> {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    let meta = |name: &str| ObjectMeta {
+        name: Some(format!("{name}-run")),
+        ..ObjectMeta::default()
+    };
+    let workspaces = |names: Vec<String>| -> Vec<crate::api::WorkspaceBinding> {
+        names
+            .into_iter()
+            .map(|name| crate::api::WorkspaceBinding {
+                name,
+                empty_dir: Some(Default::default()),
+                ..Default::default()
+            })
+            .collect()
+    };
+    let pipelines: Vec<Object> = bundle
+        .inputs()
+        .filter_map(|o| match &o.object {
+            Object::Pipeline(p) => {
+                let name = p.metadata.name.clone().unwrap_or_default();
+                let mut pr = crate::api::PipelineRun {
+                    api_version: "tekton.dev/v1".into(),
+                    kind: "PipelineRun".into(),
+                    metadata: meta(&name),
+                    ..Default::default()
+                };
+                pr.spec.pipeline_ref = Some(crate::api::PipelineRef {
+                    name: Some(name),
+                    ..Default::default()
+                });
+                // Unbound required workspaces get scratch space, as `-w name=emptyDir` would.
+                pr.spec.workspaces = workspaces(
+                    p.spec
+                        .workspaces
+                        .iter()
+                        .filter(|w| w.optional != Some(true))
+                        .map(|w| w.name.clone())
+                        .collect(),
+                );
+                Some(Object::PipelineRun(pr))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut runs = if pipelines.is_empty() {
+        bundle
+            .inputs()
+            .filter_map(|o| match &o.object {
+                Object::Task(t) => {
+                    let name = t.metadata.name.clone().unwrap_or_default();
+                    let mut tr = crate::api::TaskRun {
+                        api_version: "tekton.dev/v1".into(),
+                        kind: "TaskRun".into(),
+                        metadata: meta(&name),
+                        ..Default::default()
+                    };
+                    tr.spec.task_ref = Some(crate::api::TaskRef {
+                        name: Some(name),
+                        ..Default::default()
+                    });
+                    tr.spec.workspaces = workspaces(
+                        t.spec
+                            .workspaces
+                            .iter()
+                            .filter(|w| w.optional != Some(true))
+                            .map(|w| w.name.clone())
+                            .collect(),
+                    );
+                    Some(Object::TaskRun(tr))
+                }
+                _ => None,
+            })
+            .collect()
+    } else {
+        pipelines
+    };
+    for run in &mut runs {
+        let (params, bindings) = match run {
+            Object::TaskRun(tr) => (&mut tr.spec.params, &mut tr.spec.workspaces),
+            Object::PipelineRun(pr) => (&mut pr.spec.params, &mut pr.spec.workspaces),
+            _ => continue,
+        };
+        apply_to(params, bindings, overrides);
+    }
+    runs
+}
+
 /// Plans one run.
 pub fn plan(bundle: &Bundle, run: &Loaded) -> Result<Plan, PlanError> {
-    match &run.object {
+    plan_object(bundle, &run.object)
+}
+
+/// Plans a run object (loaded or synthesized).
+pub fn plan_object(bundle: &Bundle, run: &Object) -> Result<Plan, PlanError> {
+    match run {
         Object::PipelineRun(pr) => pipeline::plan_pipeline_run(bundle, pr),
         Object::TaskRun(tr) => pipeline::plan_task_run(bundle, tr),
         other => Err(PlanError::Unsupported(format!(

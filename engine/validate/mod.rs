@@ -164,15 +164,21 @@ impl<'a> Ctx<'a> {
 pub fn validate(bundle: &Bundle, flags: &Flags) -> Vec<Diagnostic> {
     let mut all = Vec::new();
     for loaded in bundle.inputs() {
-        let mut ctx = Ctx::new(bundle, flags);
-        match &loaded.object {
-            Object::Task(t) => task::validate_task(&mut ctx, t),
-            Object::Pipeline(p) => pipeline::validate_pipeline(&mut ctx, p),
-            Object::TaskRun(tr) => runs::validate_task_run(&mut ctx, tr),
-            Object::PipelineRun(pr) => runs::validate_pipeline_run(&mut ctx, pr),
-            Object::StepAction(sa) => task::validate_step_action(&mut ctx, sa),
-        }
-        all.extend(bundle.place(loaded, ctx.out));
+        all.extend(bundle.place(loaded, validate_object(bundle, flags, &loaded.object)));
     }
     all
+}
+
+/// Validates one object against the bundle; diagnostics carry object paths, not positions
+/// (an object adze made up itself has none).
+pub fn validate_object(bundle: &Bundle, flags: &Flags, object: &Object) -> Vec<Diagnostic> {
+    let mut ctx = Ctx::new(bundle, flags);
+    match object {
+        Object::Task(t) => task::validate_task(&mut ctx, t),
+        Object::Pipeline(p) => pipeline::validate_pipeline(&mut ctx, p),
+        Object::TaskRun(tr) => runs::validate_task_run(&mut ctx, tr),
+        Object::PipelineRun(pr) => runs::validate_pipeline_run(&mut ctx, pr),
+        Object::StepAction(sa) => task::validate_step_action(&mut ctx, sa),
+    }
+    ctx.out
 }
