@@ -1,5 +1,10 @@
 //! Matrix fan-out (spec §4.17): which combinations of params a matrixed task runs with.
 
+use super::model::{MatrixPlan, NamedValue};
+use super::scope::Scope;
+use crate::api::pipeline::PipelineTask;
+use crate::api::ParamValue;
+
 /// One combination: (name, value) pairs.
 pub type Combination = Vec<(String, String)>;
 
@@ -54,6 +59,75 @@ pub fn combinations(
         c.sort();
     }
     combos
+}
+
+/// Matrix combinations, or why they are only known at run time; also the placeholder
+/// params that steps show for matrixed values.
+pub(super) fn plan_matrix(
+    pt: &PipelineTask,
+    scope: &Scope,
+) -> (Option<MatrixPlan>, Vec<(String, String)>) {
+    let Some(m) = &pt.matrix else {
+        return (None, Vec::new());
+    };
+    let mut axes = Vec::new();
+    let mut dynamic = None;
+    for p in &m.params {
+        match scope.subst_value(&p.value) {
+            ParamValue::Array(items)
+                if !items.iter().any(|i| i.starts_with('<') && i.ends_with('>')) =>
+            {
+                axes.push((p.name.clone(), items));
+            }
+            other => {
+                dynamic = Some(format!("{} from {}", p.name, other.strings().join(", ")));
+            }
+        }
+    }
+    let include: Vec<Vec<(String, String)>> = m
+        .include
+        .iter()
+        .map(|inc| {
+            inc.params
+                .iter()
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        scope.subst_value(&p.value).strings().join(","),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let names: Vec<(String, String)> = m
+        .params
+        .iter()
+        .chain(m.include.iter().flat_map(|i| i.params.iter()))
+        .map(|p| (p.name.clone(), format!("<matrix {}>", p.name)))
+        .collect();
+    let combinations = if dynamic.is_some() {
+        Vec::new()
+    } else {
+        combinations(&axes, &include)
+            .into_iter()
+            .map(|c| {
+                c.into_iter()
+                    .map(|(name, v)| NamedValue {
+                        name,
+                        value: ParamValue::String(v),
+                        source: None,
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    (
+        Some(MatrixPlan {
+            combinations,
+            decided_at_run_time: dynamic,
+        }),
+        names,
+    )
 }
 
 #[cfg(test)]

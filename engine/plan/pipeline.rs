@@ -1,226 +1,25 @@
-//! Planning PipelineRuns and TaskRuns: params, DAG levels, static skip decisions, matrix
-//! fan-out, timeouts and resolved steps.
+//! Planning a PipelineRun: params, DAG levels, static skip decisions, matrix fan-out,
+//! timeouts and resolved steps.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use super::matrix;
-use super::model::{
-    Decision, Dependency, MatrixPlan, NamedValue, Plan, TaskPlan, TimeoutsPlan, WhenPlan,
-    WorkspacePlan,
-};
+use super::dependencies::dependencies;
+use super::matrix::plan_matrix;
+use super::model::{Decision, Dependency, NamedValue, Plan, TaskPlan, TimeoutsPlan, WorkspacePlan};
+use super::naming::{child_name, namespace, run_name};
 use super::scope::Scope;
 use super::task::{resolve_task, TaskInputs};
+use super::task_run::{describe_binding, find_task, ordered_values};
+use super::timeouts::{canonical_timeout, default_timeout, task_timeout};
+use super::when::evaluate_when;
 use super::PlanError;
 use crate::api::pipeline::PipelineTask;
 use crate::api::{
-    GoDuration, Kind, Object, ParamSpec, ParamValue, PipelineRun, PipelineSpec, TaskRun, TaskSpec,
-    WhenExpression, WorkspaceBinding,
+    GoDuration, Kind, Object, ParamSpec, ParamValue, PipelineRun, PipelineSpec, TaskSpec,
 };
 use crate::dag::{Dag, EdgeKind, TaskNode};
 use crate::load::Bundle;
 use crate::subst::{self, Var};
-
-/// Tekton's `default-timeout-minutes`.
-const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
-/// The namespace runs get when none is set.
-const DEFAULT_NAMESPACE: &str = "default";
-
-/// The run's name: `metadata.name`, or `generateName` plus a stand-in for the random suffix.
-fn run_name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
-    match (&meta.name, &meta.generate_name) {
-        (Some(n), _) if !n.is_empty() => n.clone(),
-        (_, Some(g)) => format!("{g}xxxxx"),
-        _ => "run".to_string(),
-    }
-}
-
-/// Tekton's `kmeta.ChildName`, with FNV instead of MD5 for names over 63 characters.
-pub fn child_name(parent: &str, suffix: &str) -> String {
-    let full = format!("{parent}{suffix}");
-    if full.len() <= 63 {
-        return full;
-    }
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in parent.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    let keep = 63usize.saturating_sub(suffix.len() + 16);
-    let prefix: String = parent.chars().take(keep).collect();
-    let mut name = format!("{prefix}{hash:016x}{suffix}");
-    name.truncate(63);
-    name.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_string()
-}
-
-fn canonical_timeout(raw: Option<&str>) -> Option<String> {
-    raw.map(|t| GoDuration::parse(t).map_or_else(|_| t.to_string(), |d| d.to_string()))
-}
-
-fn default_timeout() -> String {
-    GoDuration::minutes(DEFAULT_TIMEOUT_MINUTES).to_string()
-}
-
-/// Plans a TaskRun.
-pub fn plan_task_run(bundle: &Bundle, tr: &TaskRun) -> Result<Plan, PlanError> {
-    let name = run_name(&tr.metadata);
-    let (spec, target) = task_spec_of_run(bundle, tr)?;
-    let inputs = TaskInputs {
-        params: tr.spec.params.clone(),
-        propagated: HashMap::new(),
-        task_run_name: name.clone(),
-        task_name: if target == "(embedded)" {
-            name.clone()
-        } else {
-            target.clone()
-        },
-        namespace: namespace(&tr.metadata),
-        bound_workspaces: tr.spec.workspaces.iter().map(|w| w.name.clone()).collect(),
-        result_placeholders: false,
-    };
-    let resolved = resolve_task(bundle, &spec, &inputs)?;
-    let params = ordered_values(&spec.params, &resolved.params, &tr.spec.params);
-    let timeout = canonical_timeout(tr.spec.timeout.as_deref()).unwrap_or_else(default_timeout);
-    let task = TaskPlan {
-        name: name.clone(),
-        task_run: name.clone(),
-        task: target.clone(),
-        level: 0,
-        depends_on: Vec::new(),
-        decision: Decision::Run,
-        reason: None,
-        when: Vec::new(),
-        params: params.clone(),
-        matrix: None,
-        timeout: timeout.clone(),
-        retries: tr.spec.retries.unwrap_or(0),
-        on_error: None,
-        workspaces: tr.spec.workspaces.iter().map(describe_binding).collect(),
-        results: spec.results.iter().map(|r| r.name.clone()).collect(),
-        sidecars: resolved.sidecars,
-        steps: resolved.steps,
-    };
-    Ok(Plan {
-        kind: "TaskRun".into(),
-        name: name.clone(),
-        target,
-        params,
-        workspaces: tr.spec.workspaces.iter().map(describe_binding).collect(),
-        timeouts: TimeoutsPlan {
-            pipeline: timeout,
-            ..TimeoutsPlan::default()
-        },
-        levels: vec![vec![name]],
-        tasks: vec![task],
-        finally: Vec::new(),
-        results: Vec::new(),
-    })
-}
-
-fn namespace(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
-    meta.namespace
-        .clone()
-        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string())
-}
-
-fn task_spec_of_run(bundle: &Bundle, tr: &TaskRun) -> Result<(TaskSpec, String), PlanError> {
-    if let Some(spec) = &tr.spec.task_spec {
-        return Ok((spec.clone(), "(embedded)".into()));
-    }
-    let reference = tr.spec.task_ref.as_ref().ok_or_else(|| {
-        PlanError::NotFound("the TaskRun has neither taskRef nor taskSpec".into())
-    })?;
-    find_task(bundle, reference)
-}
-
-fn find_task(
-    bundle: &Bundle,
-    reference: &crate::api::TaskRef,
-) -> Result<(TaskSpec, String), PlanError> {
-    if reference.resolver.is_some() {
-        return Err(PlanError::Unsupported(format!(
-            "taskRef uses the \"{}\" resolver; adze cannot fetch remote tasks yet: download the Task and pass its file",
-            reference.resolver.as_deref().unwrap_or_default()
-        )));
-    }
-    let name = reference.name.clone().unwrap_or_default();
-    let loaded = bundle.find(Kind::Task, &name).map_err(|e| {
-        PlanError::NotFound(match &e.suggestion {
-            Some(s) => format!("{e}; did you mean \"{s}\"?"),
-            None => e.to_string(),
-        })
-    })?;
-    match &loaded.object {
-        Object::Task(t) => Ok((t.spec.clone(), name)),
-        _ => Err(PlanError::NotFound(format!("Task \"{name}\" not found"))),
-    }
-}
-
-/// Values in declaration order, then undeclared extras in the order given.
-fn ordered_values(
-    specs: &[ParamSpec],
-    values: &HashMap<String, ParamValue>,
-    given: &[crate::api::Param],
-) -> Vec<NamedValue> {
-    let given_names: HashSet<&str> = given.iter().map(|p| p.name.as_str()).collect();
-    let mut out: Vec<NamedValue> = specs
-        .iter()
-        .filter_map(|s| {
-            values.get(&s.name).map(|v| NamedValue {
-                name: s.name.clone(),
-                value: v.clone(),
-                source: Some(
-                    if given_names.contains(s.name.as_str()) {
-                        "run"
-                    } else {
-                        "default"
-                    }
-                    .into(),
-                ),
-            })
-        })
-        .collect();
-    for p in given {
-        if !specs.iter().any(|s| s.name == p.name) {
-            if let Some(v) = values.get(&p.name) {
-                out.push(NamedValue {
-                    name: p.name.clone(),
-                    value: v.clone(),
-                    source: Some("run".into()),
-                });
-            }
-        }
-    }
-    out
-}
-
-fn describe_binding(b: &WorkspaceBinding) -> WorkspacePlan {
-    let binding = if b.empty_dir.is_some() {
-        "emptyDir".to_string()
-    } else if let Some(pvc) = &b.persistent_volume_claim {
-        match pvc.claim_name.strip_prefix("dir:") {
-            Some(dir) => format!("dir {dir}"),
-            None => format!("persistentVolumeClaim {}", pvc.claim_name),
-        }
-    } else if b.volume_claim_template.is_some() {
-        "volumeClaimTemplate".to_string()
-    } else if let Some(cm) = &b.config_map {
-        format!("configMap {}", cm.name)
-    } else if let Some(s) = &b.secret {
-        format!("secret {}", s.secret_name.as_deref().unwrap_or(""))
-    } else if b.projected.is_some() {
-        "projected".to_string()
-    } else if b.csi.is_some() {
-        "csi".to_string()
-    } else {
-        "unbound".to_string()
-    };
-    WorkspacePlan {
-        name: b.name.clone(),
-        binding,
-        sub_path: b.sub_path.clone(),
-    }
-}
 
 /// Pipeline params: run values, then defaults whose string references to other params are
 /// resolved recursively (§3.6 step 2).
@@ -265,76 +64,6 @@ fn pipeline_params(
     (values, ordered)
 }
 
-fn collect_producers(s: &str, out: &mut Vec<String>) {
-    if !s.contains("$(") {
-        return;
-    }
-    for r in subst::scan(s).refs {
-        if let Var::TaskResult { task, .. }
-        | Var::MatrixResultLength { task, .. }
-        | Var::MatrixLength { task } = r.var
-        {
-            out.push(task);
-        }
-    }
-}
-
-fn when_strings(when: &[WhenExpression]) -> impl Iterator<Item = &str> {
-    when.iter().flat_map(|w| {
-        w.input
-            .iter()
-            .chain(w.values.iter().flatten())
-            .chain(w.cel.iter())
-            .map(String::as_str)
-    })
-}
-
-/// Dependencies of one pipeline task, with their kinds.
-fn dependencies(pt: &PipelineTask) -> Vec<crate::dag::Dependency> {
-    let mut deps: Vec<crate::dag::Dependency> = pt
-        .run_after
-        .iter()
-        .map(|t| crate::dag::Dependency {
-            on: t.clone(),
-            kind: EdgeKind::RunAfter,
-        })
-        .collect();
-    let mut push = |names: Vec<String>, kind: EdgeKind| {
-        for on in names {
-            deps.push(crate::dag::Dependency { on, kind });
-        }
-    };
-    let mut from_params = Vec::new();
-    for p in &pt.params {
-        for s in p.value.strings() {
-            collect_producers(s, &mut from_params);
-        }
-    }
-    if let Some(ts) = &pt.task_spec {
-        ts.for_each_string(&mut |s| collect_producers(s, &mut from_params));
-    }
-    push(from_params, EdgeKind::Result);
-    let mut from_when = Vec::new();
-    for s in when_strings(&pt.when) {
-        collect_producers(s, &mut from_when);
-    }
-    push(from_when, EdgeKind::When);
-    let mut from_matrix = Vec::new();
-    if let Some(m) = &pt.matrix {
-        for p in m
-            .params
-            .iter()
-            .chain(m.include.iter().flat_map(|i| i.params.iter()))
-        {
-            for s in p.value.strings() {
-                collect_producers(s, &mut from_matrix);
-            }
-        }
-    }
-    push(from_matrix, EdgeKind::Matrix);
-    deps
-}
-
 /// Why a task is skipped, for propagating to its dependents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Skip {
@@ -342,66 +71,6 @@ enum Skip {
     When,
     /// Any other reason: dependents are skipped too.
     Other,
-}
-
-fn evaluate_when(when: &[WhenExpression], scope: &Scope) -> (Vec<WhenPlan>, Option<bool>) {
-    let mut plans = Vec::new();
-    let mut all_known = true;
-    let mut all_true = true;
-    for w in when {
-        if let Some(cel) = &w.cel {
-            plans.push(WhenPlan {
-                expression: format!("cel: {}", scope.subst(cel)),
-                value: None,
-            });
-            all_known = false;
-            continue;
-        }
-        let input = w
-            .input
-            .as_deref()
-            .map(|i| when_input(i, scope))
-            .unwrap_or_default();
-        let values = scope.subst_list(w.values.as_deref().unwrap_or(&[]));
-        let op = w.operator.clone().unwrap_or_default();
-        let dynamic =
-            |s: &str| s.contains('<') && s.contains('>') || !subst::scan(s).refs.is_empty();
-        let known = !dynamic(&input) && !values.iter().any(|v| dynamic(v));
-        let value = known.then(|| {
-            let contains = values.contains(&input);
-            if op == "notin" {
-                !contains
-            } else {
-                contains
-            }
-        });
-        plans.push(WhenPlan {
-            expression: format!("{input:?} {op} {values:?}"),
-            value,
-        });
-        match value {
-            Some(v) => all_true &= v,
-            None => all_known = false,
-        }
-    }
-    let decided = if !all_true {
-        Some(false)
-    } else if all_known {
-        Some(true)
-    } else {
-        None
-    };
-    (plans, decided)
-}
-
-/// A when input that is a whole-array reference becomes the JSON of the array.
-fn when_input(input: &str, scope: &Scope) -> String {
-    if let Some(r) = subst::sole_reference(input) {
-        if let Some(items) = scope.array(&r.var) {
-            return serde_json::to_string(&items).unwrap_or_default();
-        }
-    }
-    scope.subst(input)
 }
 
 /// Plans a PipelineRun.
@@ -639,23 +308,6 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
     })
 }
 
-/// TaskRun timeout precedence (§4.19).
-fn task_timeout(pr: &PipelineRun, pt: &PipelineTask, section: Option<GoDuration>) -> String {
-    let from_specs = pr
-        .spec
-        .task_run_specs
-        .iter()
-        .find(|s| s.pipeline_task_name == pt.name)
-        .and_then(|s| s.timeout.as_deref());
-    if let Some(t) = canonical_timeout(from_specs.or(pt.timeout.as_deref())) {
-        return t;
-    }
-    match section {
-        Some(d) if d.is_zero() || d > GoDuration::minutes(DEFAULT_TIMEOUT_MINUTES) => d.to_string(),
-        _ => default_timeout(),
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn plan_pipeline_task(
     bundle: &Bundle,
@@ -817,72 +469,6 @@ fn map_strings(value: &mut serde_json::Value, f: &dyn Fn(&str) -> String) {
         serde_json::Value::Object(map) => map.values_mut().for_each(|v| map_strings(v, f)),
         _ => {}
     }
-}
-
-/// Matrix combinations, or why they are only known at run time; also the placeholder
-/// params that steps show for matrixed values.
-fn plan_matrix(pt: &PipelineTask, scope: &Scope) -> (Option<MatrixPlan>, Vec<(String, String)>) {
-    let Some(m) = &pt.matrix else {
-        return (None, Vec::new());
-    };
-    let mut axes = Vec::new();
-    let mut dynamic = None;
-    for p in &m.params {
-        match scope.subst_value(&p.value) {
-            ParamValue::Array(items)
-                if !items.iter().any(|i| i.starts_with('<') && i.ends_with('>')) =>
-            {
-                axes.push((p.name.clone(), items));
-            }
-            other => {
-                dynamic = Some(format!("{} from {}", p.name, other.strings().join(", ")));
-            }
-        }
-    }
-    let include: Vec<Vec<(String, String)>> = m
-        .include
-        .iter()
-        .map(|inc| {
-            inc.params
-                .iter()
-                .map(|p| {
-                    (
-                        p.name.clone(),
-                        scope.subst_value(&p.value).strings().join(","),
-                    )
-                })
-                .collect()
-        })
-        .collect();
-    let names: Vec<(String, String)> = m
-        .params
-        .iter()
-        .chain(m.include.iter().flat_map(|i| i.params.iter()))
-        .map(|p| (p.name.clone(), format!("<matrix {}>", p.name)))
-        .collect();
-    let combinations = if dynamic.is_some() {
-        Vec::new()
-    } else {
-        matrix::combinations(&axes, &include)
-            .into_iter()
-            .map(|c| {
-                c.into_iter()
-                    .map(|(name, v)| NamedValue {
-                        name,
-                        value: ParamValue::String(v),
-                        source: None,
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    (
-        Some(MatrixPlan {
-            combinations,
-            decided_at_run_time: dynamic,
-        }),
-        names,
-    )
 }
 
 #[cfg(test)]
@@ -1087,13 +673,5 @@ spec:
 "#,
         );
         assert_eq!(plan.tasks[0].steps[0].args, ["-a", "-b", "/", "-b"]);
-    }
-
-    #[test]
-    fn child_names_fit_kubernetes_limits() {
-        assert_eq!(child_name("pr", "-build"), "pr-build");
-        let long = child_name(&"p".repeat(60), "-build");
-        assert!(long.len() <= 63);
-        assert!(long.ends_with("-build"));
     }
 }

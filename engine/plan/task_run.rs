@@ -1,0 +1,166 @@
+//! Planning a TaskRun: its Task, params, workspaces and steps.
+
+use std::collections::{HashMap, HashSet};
+
+use super::model::{Decision, NamedValue, Plan, TaskPlan, TimeoutsPlan, WorkspacePlan};
+use super::naming::{namespace, run_name};
+use super::task::{resolve_task, TaskInputs};
+use super::timeouts::{canonical_timeout, default_timeout};
+use super::PlanError;
+use crate::api::{Kind, Object, ParamSpec, ParamValue, TaskRun, TaskSpec, WorkspaceBinding};
+use crate::load::Bundle;
+
+/// Plans a TaskRun.
+pub fn plan_task_run(bundle: &Bundle, tr: &TaskRun) -> Result<Plan, PlanError> {
+    let name = run_name(&tr.metadata);
+    let (spec, target) = task_spec_of_run(bundle, tr)?;
+    let inputs = TaskInputs {
+        params: tr.spec.params.clone(),
+        propagated: HashMap::new(),
+        task_run_name: name.clone(),
+        task_name: if target == "(embedded)" {
+            name.clone()
+        } else {
+            target.clone()
+        },
+        namespace: namespace(&tr.metadata),
+        bound_workspaces: tr.spec.workspaces.iter().map(|w| w.name.clone()).collect(),
+        result_placeholders: false,
+    };
+    let resolved = resolve_task(bundle, &spec, &inputs)?;
+    let params = ordered_values(&spec.params, &resolved.params, &tr.spec.params);
+    let timeout = canonical_timeout(tr.spec.timeout.as_deref()).unwrap_or_else(default_timeout);
+    let task = TaskPlan {
+        name: name.clone(),
+        task_run: name.clone(),
+        task: target.clone(),
+        level: 0,
+        depends_on: Vec::new(),
+        decision: Decision::Run,
+        reason: None,
+        when: Vec::new(),
+        params: params.clone(),
+        matrix: None,
+        timeout: timeout.clone(),
+        retries: tr.spec.retries.unwrap_or(0),
+        on_error: None,
+        workspaces: tr.spec.workspaces.iter().map(describe_binding).collect(),
+        results: spec.results.iter().map(|r| r.name.clone()).collect(),
+        sidecars: resolved.sidecars,
+        steps: resolved.steps,
+    };
+    Ok(Plan {
+        kind: "TaskRun".into(),
+        name: name.clone(),
+        target,
+        params,
+        workspaces: tr.spec.workspaces.iter().map(describe_binding).collect(),
+        timeouts: TimeoutsPlan {
+            pipeline: timeout,
+            ..TimeoutsPlan::default()
+        },
+        levels: vec![vec![name]],
+        tasks: vec![task],
+        finally: Vec::new(),
+        results: Vec::new(),
+    })
+}
+
+fn task_spec_of_run(bundle: &Bundle, tr: &TaskRun) -> Result<(TaskSpec, String), PlanError> {
+    if let Some(spec) = &tr.spec.task_spec {
+        return Ok((spec.clone(), "(embedded)".into()));
+    }
+    let reference = tr.spec.task_ref.as_ref().ok_or_else(|| {
+        PlanError::NotFound("the TaskRun has neither taskRef nor taskSpec".into())
+    })?;
+    find_task(bundle, reference)
+}
+
+pub(super) fn find_task(
+    bundle: &Bundle,
+    reference: &crate::api::TaskRef,
+) -> Result<(TaskSpec, String), PlanError> {
+    if reference.resolver.is_some() {
+        return Err(PlanError::Unsupported(format!(
+            "taskRef uses the \"{}\" resolver; adze cannot fetch remote tasks yet: download the Task and pass its file",
+            reference.resolver.as_deref().unwrap_or_default()
+        )));
+    }
+    let name = reference.name.clone().unwrap_or_default();
+    let loaded = bundle.find(Kind::Task, &name).map_err(|e| {
+        PlanError::NotFound(match &e.suggestion {
+            Some(s) => format!("{e}; did you mean \"{s}\"?"),
+            None => e.to_string(),
+        })
+    })?;
+    match &loaded.object {
+        Object::Task(t) => Ok((t.spec.clone(), name)),
+        _ => Err(PlanError::NotFound(format!("Task \"{name}\" not found"))),
+    }
+}
+
+/// Values in declaration order, then undeclared extras in the order given.
+pub(super) fn ordered_values(
+    specs: &[ParamSpec],
+    values: &HashMap<String, ParamValue>,
+    given: &[crate::api::Param],
+) -> Vec<NamedValue> {
+    let given_names: HashSet<&str> = given.iter().map(|p| p.name.as_str()).collect();
+    let mut out: Vec<NamedValue> = specs
+        .iter()
+        .filter_map(|s| {
+            values.get(&s.name).map(|v| NamedValue {
+                name: s.name.clone(),
+                value: v.clone(),
+                source: Some(
+                    if given_names.contains(s.name.as_str()) {
+                        "run"
+                    } else {
+                        "default"
+                    }
+                    .into(),
+                ),
+            })
+        })
+        .collect();
+    for p in given {
+        if !specs.iter().any(|s| s.name == p.name) {
+            if let Some(v) = values.get(&p.name) {
+                out.push(NamedValue {
+                    name: p.name.clone(),
+                    value: v.clone(),
+                    source: Some("run".into()),
+                });
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn describe_binding(b: &WorkspaceBinding) -> WorkspacePlan {
+    let binding = if b.empty_dir.is_some() {
+        "emptyDir".to_string()
+    } else if let Some(pvc) = &b.persistent_volume_claim {
+        match pvc.claim_name.strip_prefix("dir:") {
+            Some(dir) => format!("dir {dir}"),
+            None => format!("persistentVolumeClaim {}", pvc.claim_name),
+        }
+    } else if b.volume_claim_template.is_some() {
+        "volumeClaimTemplate".to_string()
+    } else if let Some(cm) = &b.config_map {
+        format!("configMap {}", cm.name)
+    } else if let Some(s) = &b.secret {
+        format!("secret {}", s.secret_name.as_deref().unwrap_or(""))
+    } else if b.projected.is_some() {
+        "projected".to_string()
+    } else if b.csi.is_some() {
+        "csi".to_string()
+    } else {
+        "unbound".to_string()
+    };
+    WorkspacePlan {
+        name: b.name.clone(),
+        binding,
+        sub_path: b.sub_path.clone(),
+    }
+}
