@@ -24,7 +24,7 @@ pub struct Input {
     #[arg(long = "feature-flag", value_name = "NAME=VALUE")]
     pub feature_flags: Vec<String>,
     /// When to use colour: auto, always, never.
-    #[arg(long, default_value = "auto", value_name = "WHEN")]
+    #[arg(long, default_value = "auto", value_name = "WHEN", value_parser = ["auto", "always", "never"])]
     pub color: String,
 }
 
