@@ -3,6 +3,9 @@
 
 use serde::de::DeserializeOwned;
 
+use super::node_de::NodeDeserializer;
+use super::yaml::Node;
+
 /// The result of decoding one document.
 pub struct Decoded<T> {
     /// The object, if it decoded.
@@ -13,12 +16,12 @@ pub struct Decoded<T> {
     pub type_error: Option<(String, String)>,
 }
 
-/// Decodes a JSON value into `T`, collecting unknown fields instead of dropping them.
-pub fn decode<T: DeserializeOwned>(value: &serde_json::Value) -> Decoded<T> {
+/// Decodes a YAML tree into `T`, collecting unknown fields instead of dropping them.
+pub fn decode<T: DeserializeOwned>(node: &Node) -> Decoded<T> {
     let mut unknown = Vec::new();
     let mut on_ignored = |path: serde_ignored::Path<'_>| unknown.push(ignored_path(&path));
     let result = {
-        let ignored = serde_ignored::Deserializer::new(value, &mut on_ignored);
+        let ignored = serde_ignored::Deserializer::new(NodeDeserializer(node), &mut on_ignored);
         serde_path_to_error::deserialize::<_, T>(ignored)
     };
     match result {
@@ -77,15 +80,17 @@ fn join(parent: &str, key: &str) -> String {
 mod tests {
     use super::*;
     use crate::api::Task;
-    use serde_json::json;
+    use crate::load::yaml::parse_stream;
+
+    fn tree(text: &str) -> Node {
+        parse_stream(text).remove(0).unwrap().root.unwrap()
+    }
 
     #[test]
     fn unknown_fields_are_reported_everywhere() {
-        let v = json!({
-            "apiVersion": "tekton.dev/v1", "kind": "Task", "metadata": {"name": "t", "lables": {}},
-            "spec": {"steps": [{"name": "a", "image": "x", "scirpt": "echo",
-                "env": [{"name": "A", "valeu": "b"}]}]}
-        });
+        let v = tree(
+            "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t, lables: {}}\nspec:\n  steps:\n  - {name: a, image: x, scirpt: echo, env: [{name: A, valeu: b}]}\n",
+        );
         let d = decode::<Task>(&v);
         assert!(d.value.is_some());
         assert_eq!(
@@ -100,7 +105,7 @@ mod tests {
 
     #[test]
     fn type_errors_carry_their_path() {
-        let v = json!({"spec": {"steps": [{"name": "a", "command": "ls"}]}});
+        let v = tree("spec:\n  steps:\n  - {name: a, command: ls}\n");
         let d = decode::<Task>(&v);
         let (path, msg) = d.type_error.unwrap();
         assert_eq!(path, "spec.steps[0].command");

@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod convert;
 pub mod decode;
+pub mod node_de;
 pub mod source;
 pub mod yaml;
 
@@ -331,11 +332,9 @@ impl Bundle {
                 diags.push(d.at_key());
             }
         }
-        let mut value = root.to_json();
-        let mut decoded = decode_kind(kind, &value);
+        let mut decoded = decode_kind(kind, &root);
         if fold_field_case(&decoded.unknown_fields, &mut root) {
-            value = root.to_json();
-            decoded = decode_kind(kind, &value);
+            decoded = decode_kind(kind, &root);
         }
         let object = report_decoding(decoded, &mut diags);
         if let Some(obj) = &object {
@@ -522,7 +521,7 @@ fn fold_field_case(unknown: &[String], root: &mut Node) -> bool {
     changed
 }
 
-fn decode_kind(kind: Kind, value: &serde_json::Value) -> decode::Decoded<Object> {
+fn decode_kind(kind: Kind, value: &Node) -> decode::Decoded<Object> {
     fn wrap<T>(d: decode::Decoded<T>, f: fn(T) -> Object) -> decode::Decoded<Object> {
         decode::Decoded {
             value: d.value.map(f),

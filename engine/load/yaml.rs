@@ -490,7 +490,7 @@ fn parse_chunk(chunk: &Chunk<'_>) -> Result<Vec<YamlDoc>, YamlError> {
                     // The parser marks a block mapping after its first key; the key is
                     // where a reader expects it.
                     let pos = entries.first().map_or(pos, |(k, _)| k.pos.min(pos));
-                    find_duplicate_keys(&entries, &mut duplicates);
+                    let entries = drop_duplicate_keys(entries, &mut duplicates);
                     Some((
                         Node {
                             pos,
@@ -555,23 +555,44 @@ fn count_nodes(node: &Node) -> usize {
     count
 }
 
-fn find_duplicate_keys(entries: &[(Node, Node)], out: &mut Vec<DuplicateKey>) {
-    let mut seen: HashMap<&str, Pos> = HashMap::with_capacity(entries.len());
-    for (k, _) in entries {
+/// Records keys written twice and keeps only the last of each, as Go's decoder would if it
+/// did not reject them, so typed decoding sees each field once.
+fn drop_duplicate_keys(
+    entries: Vec<(Node, Node)>,
+    out: &mut Vec<DuplicateKey>,
+) -> Vec<(Node, Node)> {
+    let mut last: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+    let mut first: HashMap<&str, Pos> = HashMap::new();
+    for (i, (k, _)) in entries.iter().enumerate() {
         let Some(key) = k.as_str().filter(|k| *k != "<<") else {
             continue;
         };
-        match seen.get(key) {
-            Some(&first) => out.push(DuplicateKey {
+        if let Some(&earlier) = last.get(key) {
+            first.entry(key).or_insert(entries[earlier].0.pos);
+            out.push(DuplicateKey {
                 key: key.to_string(),
-                first,
+                first: first[key],
                 again: k.pos,
-            }),
-            None => {
-                seen.insert(key, k.pos);
-            }
+            });
         }
+        last.insert(key, i);
     }
+    if first.is_empty() {
+        return entries;
+    }
+    let keep: Vec<bool> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| {
+            k.as_str()
+                .is_none_or(|key| last.get(key).is_none_or(|&l| l == i))
+        })
+        .collect();
+    entries
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(e, keep)| keep.then_some(e))
+        .collect()
 }
 
 /// Applies YAML 1.1 `<<` merge keys: merged entries never override explicit ones.
