@@ -12,4 +12,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 echo "== cargo test"
-cargo test
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test 2>&1 | tee "$log"
+# One closing line over every test binary, for readers and CI alike.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f; if (p == 0) exit 1 }' "$log"
