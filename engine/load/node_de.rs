@@ -128,13 +128,7 @@ mod tests {
 
     fn both<T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(text: &str) {
         let root = parse_stream(text).remove(0).unwrap().root.unwrap();
-        let direct: Result<T, _> = T::deserialize(NodeDeserializer(&root));
-        let via_json: Result<T, _> = serde_json::from_value(root.to_json());
-        match (direct, via_json) {
-            (Ok(a), Ok(b)) => assert_eq!(a, b),
-            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
-            (a, b) => panic!("decoders disagree: {a:?} vs {b:?}"),
-        }
+        both_root::<T>(&root);
     }
 
     #[test]
@@ -147,5 +141,38 @@ mod tests {
         );
         both::<Task>("spec:\n  steps:\n  - command: ls\n");
         both::<Pipeline>("spec:\n  tasks:\n  - retries: many\n");
+    }
+
+    #[test]
+    fn every_upstream_example_decodes_the_same_both_ways() {
+        use crate::validate::test_support::{examples_dir, yaml_files};
+        let Some(dir) = examples_dir() else { return };
+        let mut checked = 0;
+        for file in yaml_files(&dir) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for doc in parse_stream(&text).into_iter().flatten() {
+                let Some(root) = doc.root else { continue };
+                let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");
+                match kind {
+                    "Task" => both_root::<Task>(&root),
+                    "Pipeline" => both_root::<Pipeline>(&root),
+                    "TaskRun" => both_root::<crate::api::TaskRun>(&root),
+                    "PipelineRun" => both_root::<crate::api::PipelineRun>(&root),
+                    _ => continue,
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 50, "only {checked} documents checked");
+    }
+
+    fn both_root<T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(root: &Node) {
+        let direct: Result<T, _> = T::deserialize(NodeDeserializer(root));
+        let via_json: Result<T, _> = serde_json::from_value(root.to_json());
+        match (direct, via_json) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("decoders disagree: {a:?} vs {b:?}"),
+        }
     }
 }
