@@ -3,6 +3,8 @@
 //! The library is a pure core (load → validate → resolve → plan) with thin shells around it;
 //! see `DESIGN.md` in the shared design notes. Only `main.rs` turns errors into exit codes.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod cli;
 pub mod dag;

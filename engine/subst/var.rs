@@ -20,6 +20,9 @@ pub enum Access {
 }
 
 /// A parsed `$(...)` variable.
+// Variant fields are the names written in the variable (`task`, `result`, …); each
+// variant's doc shows the spelling they come from.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Var {
     /// `params.N` and its bracket and `inputs.params` spellings.
