@@ -120,6 +120,9 @@ pub struct TaskPlan {
     pub sidecars: Vec<StepPlan>,
     /// Steps, resolved.
     pub steps: Vec<StepPlan>,
+    /// For a PipelineTask that runs a Pipeline (alpha): the child PipelineRun's plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child: Option<Box<Plan>>,
 }
 
 fn is_zero(n: &i64) -> bool {

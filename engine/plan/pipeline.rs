@@ -361,6 +361,7 @@ fn plan_pipeline_task(
         results: Vec::new(),
         sidecars: Vec::new(),
         steps: Vec::new(),
+        child: None,
     };
     if let Some(m) = &matrix_plan {
         if m.decided_at_run_time.is_none() && m.combinations.is_empty() {
@@ -374,6 +375,7 @@ fn plan_pipeline_task(
             Some(r) => format!("pipeline {}", r.name.as_deref().unwrap_or("(resolver)")),
             None => "pipeline (embedded)".into(),
         };
+        plan.child = Some(Box::new(plan_child_pipeline(bundle, pr, &plan, pt)?));
         return Ok(plan);
     }
     let custom = |api: &Option<String>| api.as_ref().is_some_and(|a| !a.is_empty());
@@ -437,6 +439,46 @@ fn plan_pipeline_task(
     plan.steps = resolved.steps;
     plan.sidecars = resolved.sidecars;
     Ok(plan)
+}
+
+/// Pipelines in pipelines (alpha): the child PipelineRun a PipelineTask creates, planned
+/// with the PipelineTask's params.
+fn plan_child_pipeline(
+    bundle: &Bundle,
+    parent: &PipelineRun,
+    plan: &TaskPlan,
+    pt: &PipelineTask,
+) -> Result<Plan, PlanError> {
+    let mut child = PipelineRun {
+        api_version: "tekton.dev/v1".into(),
+        kind: "PipelineRun".into(),
+        ..PipelineRun::default()
+    };
+    child.metadata.name = Some(plan.task_run.clone());
+    child
+        .metadata
+        .namespace
+        .clone_from(&parent.metadata.namespace);
+    child.spec.pipeline_spec = pt.pipeline_spec.as_deref().cloned();
+    child.spec.pipeline_ref.clone_from(&pt.pipeline_ref);
+    child.spec.params = plan
+        .params
+        .iter()
+        .map(|p| crate::api::Param {
+            name: p.name.clone(),
+            value: p.value.clone(),
+        })
+        .collect();
+    // The child binds its workspaces to the parent's, as the PipelineTask maps them.
+    for w in &pt.workspaces {
+        let from = w.workspace.as_deref().unwrap_or(&w.name);
+        if let Some(b) = parent.spec.workspaces.iter().find(|b| b.name == from) {
+            let mut binding = b.clone();
+            binding.name.clone_from(&w.name);
+            child.spec.workspaces.push(binding);
+        }
+    }
+    plan_pipeline_run(bundle, &child)
 }
 
 /// Applies pipeline-level context and result placeholders to an embedded spec's strings
@@ -673,5 +715,41 @@ spec:
 "#,
         );
         assert_eq!(plan.tasks[0].steps[0].args, ["-a", "-b", "/", "-b"]);
+    }
+
+    #[test]
+    fn child_pipelines_are_planned_with_their_params_and_workspaces() {
+        let plan = plan_of(
+            r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  params: [{name: who, value: adze}]
+  workspaces: [{name: src, emptyDir: {}}]
+  pipelineSpec:
+    params: [{name: who}]
+    workspaces: [{name: src}]
+    tasks:
+    - name: inner
+      params: [{name: name, value: $(params.who)}]
+      workspaces: [{name: code, workspace: src}]
+      pipelineSpec:
+        params: [{name: name}]
+        workspaces: [{name: code}]
+        tasks:
+        - name: hello
+          params: [{name: n, value: $(params.name)}]
+          taskSpec:
+            params: [{name: n}]
+            steps: [{image: x, args: ["$(params.n)"]}]
+"#,
+        );
+        let child = task(&plan, "inner").child.as_ref().expect("child plan");
+        assert_eq!(child.name, "pr-inner");
+        assert_eq!(child.workspaces[0].name, "code");
+        assert_eq!(child.workspaces[0].binding, "emptyDir");
+        assert_eq!(child.tasks[0].steps[0].args, ["adze"]);
+        assert_eq!(child.tasks[0].task_run, "pr-inner-hello");
     }
 }

@@ -48,6 +48,7 @@ pub fn plan_task_run(bundle: &Bundle, tr: &TaskRun) -> Result<Plan, PlanError> {
         results: spec.results.iter().map(|r| r.name.clone()).collect(),
         sidecars: resolved.sidecars,
         steps: resolved.steps,
+        child: None,
     };
     Ok(Plan {
         kind: "TaskRun".into(),

@@ -98,9 +98,14 @@ fn task_text(out: &mut String, task: &TaskPlan) {
         Decision::Conditional => "◐",
         Decision::Skip => "○",
     };
+    let child_kind = if task.child.is_some() {
+        "PipelineRun"
+    } else {
+        "TaskRun"
+    };
     let _ = writeln!(
         out,
-        "{mark} {}  [{}]  TaskRun {}",
+        "{mark} {}  [{}]  {child_kind} {}",
         task.name, task.task, task.task_run
     );
     let pad = "│ ";
@@ -163,6 +168,12 @@ fn task_text(out: &mut String, task: &TaskPlan) {
     }
     if !task.results.is_empty() {
         let _ = writeln!(out, "{pad} results: {}", task.results.join(", "));
+    }
+    if let Some(child) = &task.child {
+        let _ = writeln!(out, "{pad} child pipeline:");
+        for line in text(child).lines() {
+            let _ = writeln!(out, "{}", format!("│   {line}").trim_end());
+        }
     }
     for s in &task.sidecars {
         container_text(out, "sidecar", s);
