@@ -11,6 +11,7 @@ pub mod dag;
 pub mod diagnostic;
 pub mod load;
 pub mod plan;
+pub mod reconcile;
 pub mod report;
 pub mod subst;
 pub mod validate;

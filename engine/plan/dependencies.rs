@@ -21,7 +21,7 @@ fn collect_producers(s: &str, out: &mut Vec<String>) {
 }
 
 /// Dependencies of one pipeline task, with their kinds.
-pub(super) fn dependencies(pt: &PipelineTask) -> Vec<Dependency> {
+pub(crate) fn dependencies(pt: &PipelineTask) -> Vec<Dependency> {
     let mut deps: Vec<Dependency> = pt
         .run_after
         .iter()

@@ -1,0 +1,139 @@
+//! The PipelineRun state machine: given what the run's children are doing and the time, decide
+//! what to do next and what the run's condition is.
+//!
+//! # Design
+//!
+//! [`reconcile`] is a pure function of a [`RunView`] and `now`: no I/O, no clock, no hidden
+//! state. The driver (local runner, Kubernetes executor, controller) observes its children,
+//! builds a view, applies the returned [`Action`]s, records the matching task states and calls
+//! again. Because every decision is recomputed from the view, the function is idempotent: a
+//! pass over an unchanged view returns the same actions (cancels of still-running children are
+//! repeated on purpose, so a crashed driver re-sends them), and a finished run yields no new
+//! `Start`, `StartFinally` or `Skip`.
+//!
+//! Facts that need substitution or I/O stay with the caller: whether a task's when-expressions
+//! hold ([`TaskView::when`], read only once its parents are done), which results each task
+//! references and which it emitted, and the DAG itself (built with [`crate::dag::Dag::build`]
+//! from the same dependencies `plan` uses).
+//!
+//! # Order of a pass (§4.13)
+//!
+//! 1. `spec.status: Cancelled` → cancel every running child, `False/Cancelled`; nothing else.
+//! 2. `PipelineRunPending` → `Unknown/PipelineRunPending`; nothing started, no start time.
+//! 3. Pipeline timeout → cancel every running child, skip every unstarted task,
+//!    `False/PipelineRunTimeout`; finally never runs.
+//! 4. DAG tasks in topological order: the skip list of §4.15, result validation, starts; then
+//!    cancels for the tasks timeout or `CancelledRunFinally`.
+//! 5. Once every DAG task is done: finally (start time recorded once, timeout, skips, starts).
+//! 6. The condition of §4.21 over the states with this pass's decisions applied.
+//!
+//! # Invariants
+//!
+//! - A task is started, skipped or failed at most once: only `NotStarted` tasks are decided.
+//! - Running DAG tasks are never cancelled because the pipeline is stopping; only a hard or
+//!   graceful cancel and a timeout cancel children.
+//! - Finally never starts after a hard cancel or the pipeline timeout, and only once every DAG
+//!   task is done; `finally_start` is returned only on the pass that first schedules finally.
+//! - No panics on any view [`RunView::new`] accepts.
+//!
+//! # Not yet
+//!
+//! - Matrix fan-out: aggregating several TaskRuns into one task state (the caller reports the
+//!   aggregate), and the `Matrix Parameters have an empty array` skip.
+//! - Retries bookkeeping: the TaskRun retries itself and reports `Running` until its last
+//!   attempt; this module neither counts attempts nor names retry pods.
+//! - Pipeline results (§4.18) and `CouldntGetPipelineResult`.
+//! - TaskRun-level reconcile (§4.1–§4.12), `PipelineRunCouldntCancel`/`CouldntTimeOut`, the
+//!   "timed out for 2× timeout" shortcut, and lowering `startTime` to the earliest child.
+//! - The driver loop and the executors.
+
+mod action;
+mod condition;
+mod schedule;
+mod state;
+mod view;
+
+#[cfg(test)]
+mod tests;
+
+pub use action::{Action, Step};
+pub use condition::{Condition, ConditionStatus, Counts, RunReason};
+pub use state::{
+    CancelCause, OnError, PipelineTaskState, SkipReason, SpecStatus, Timeouts, Timestamp,
+};
+pub use view::{ResultRef, RunView, TaskView, ViewError};
+
+use schedule::Pass;
+
+/// Decides one pass over a PipelineRun at time `now`.
+pub fn reconcile(view: &RunView<'_>, now: Timestamp) -> Step {
+    if view.spec_status == SpecStatus::Pending {
+        return Step {
+            actions: Vec::new(),
+            condition: Condition::pending(view.name),
+            start_time: None,
+            finally_start: None,
+        };
+    }
+    let start_time = view.start.is_none().then_some(now);
+    let start = view.start.unwrap_or(now);
+    let mut pass = Pass::new(view, now);
+
+    if view.spec_status == SpecStatus::Cancelled {
+        pass.cancel_running(CancelCause::Cancelled);
+        return Step {
+            actions: pass.into_actions(),
+            condition: Condition::cancelled(view.name),
+            start_time,
+            finally_start: None,
+        };
+    }
+
+    let pipeline_timed_out = view
+        .timeouts
+        .pipeline_limit()
+        .filter(|&limit| start.exceeded(limit, now));
+    if pipeline_timed_out.is_some() {
+        pass.cancel_running(CancelCause::TimedOut);
+        pass.skip_unstarted(SkipReason::PipelineTimeout);
+        let condition = pass.condition(pipeline_timed_out, None);
+        return Step {
+            actions: pass.into_actions(),
+            condition,
+            start_time,
+            finally_start: None,
+        };
+    }
+
+    let tasks_timed_out = view
+        .timeouts
+        .tasks_limit()
+        .filter(|&limit| start.exceeded(limit, now));
+    pass.schedule_dag(tasks_timed_out.is_some());
+    if tasks_timed_out.is_some() {
+        pass.cancel_running_dag(CancelCause::TimedOut);
+    } else if view.spec_status == SpecStatus::CancelledRunFinally {
+        pass.cancel_running_dag(CancelCause::Cancelled);
+    }
+
+    let mut finally_start = None;
+    if pass.dag_done() && !view.finally.is_empty() {
+        let begun = view.finally_start.unwrap_or(now);
+        if view.finally_start.is_none() {
+            finally_start = Some(now);
+        }
+        let finally_timed_out = view
+            .timeouts
+            .finally_limit()
+            .is_some_and(|limit| begun.exceeded(limit, now));
+        pass.schedule_finally(finally_timed_out);
+    }
+
+    let condition = pass.condition(None, tasks_timed_out);
+    Step {
+        actions: pass.into_actions(),
+        condition,
+        start_time,
+        finally_start,
+    }
+}
