@@ -42,7 +42,8 @@
 //!   aggregate), and the `Matrix Parameters have an empty array` skip.
 //! - Retries bookkeeping: the TaskRun retries itself and reports `Running` until its last
 //!   attempt; this module neither counts attempts nor names retry pods.
-//! - Pipeline results (§4.18) and `CouldntGetPipelineResult`.
+//! - Wiring pipeline results (§4.18, computed by [`results::pipeline_results`]) and matrix
+//!   aggregation ([`results::aggregate_matrix`]) into a pass and its condition.
 //! - TaskRun-level reconcile (§4.1–§4.12), `PipelineRunCouldntCancel`/`CouldntTimeOut`, the
 //!   "timed out for 2× timeout" shortcut, and lowering `startTime` to the earliest child.
 //! - The driver loop and the executors.
@@ -52,6 +53,7 @@ mod condition;
 mod schedule;
 mod state;
 mod view;
+pub mod results;
 
 #[cfg(test)]
 mod tests;
