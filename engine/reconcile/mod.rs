@@ -44,16 +44,18 @@
 //!   attempt; this module neither counts attempts nor names retry pods.
 //! - Wiring pipeline results (§4.18, computed by [`results::pipeline_results`]) and matrix
 //!   aggregation ([`results::aggregate_matrix`]) into a pass and its condition.
-//! - TaskRun-level reconcile (§4.1–§4.12), `PipelineRunCouldntCancel`/`CouldntTimeOut`, the
+//! - Driving [`task_run::evaluate`] (the TaskRun status rules of §4.1–§4.12) from an executor;
+//!   `PipelineRunCouldntCancel`/`CouldntTimeOut`, the
 //!   "timed out for 2× timeout" shortcut, and lowering `startTime` to the earliest child.
 //! - The driver loop and the executors.
 
 mod action;
 mod condition;
+pub mod results;
 mod schedule;
 mod state;
+pub mod task_run;
 mod view;
-pub mod results;
 
 #[cfg(test)]
 mod tests;
