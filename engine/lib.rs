@@ -13,5 +13,6 @@ pub mod load;
 pub mod plan;
 pub mod reconcile;
 pub mod report;
+pub mod run;
 pub mod subst;
 pub mod validate;

@@ -23,7 +23,7 @@ use crate::subst::{self, Var};
 
 /// Pipeline params: run values, then defaults whose string references to other params are
 /// resolved recursively (§3.6 step 2).
-fn pipeline_params(
+pub(crate) fn pipeline_params(
     spec: &PipelineSpec,
     pr: &PipelineRun,
 ) -> (HashMap<String, ParamValue>, Vec<NamedValue>) {
@@ -73,11 +73,14 @@ enum Skip {
     Other,
 }
 
-/// Plans a PipelineRun.
-pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, PlanError> {
-    let name = run_name(&pr.metadata);
-    let (spec, target) = match (&pr.spec.pipeline_spec, &pr.spec.pipeline_ref) {
-        (Some(s), _) => (s, "(embedded)".to_string()),
+/// The Pipeline a run executes: its embedded spec (target `(embedded)`) or the referenced
+/// Pipeline (target = its name).
+pub(crate) fn resolve_pipeline<'b>(
+    bundle: &'b Bundle,
+    pr: &'b PipelineRun,
+) -> Result<(&'b PipelineSpec, String), PlanError> {
+    match (&pr.spec.pipeline_spec, &pr.spec.pipeline_ref) {
+        (Some(s), _) => Ok((s, "(embedded)".to_string())),
         (None, Some(r)) => {
             if r.resolver.is_some() {
                 return Err(PlanError::Unsupported(
@@ -90,20 +93,22 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
                 .find(Kind::Pipeline, &pname)
                 .map_err(|e| PlanError::NotFound(e.to_string()))?;
             match &loaded.object {
-                Object::Pipeline(p) => (&p.spec, pname),
-                _ => {
-                    return Err(PlanError::NotFound(format!(
-                        "Pipeline \"{pname}\" not found"
-                    )))
-                }
+                Object::Pipeline(p) => Ok((&p.spec, pname)),
+                _ => Err(PlanError::NotFound(format!(
+                    "Pipeline \"{pname}\" not found"
+                ))),
             }
         }
-        (None, None) => {
-            return Err(PlanError::NotFound(
-                "the PipelineRun has neither pipelineRef nor pipelineSpec".into(),
-            ))
-        }
-    };
+        (None, None) => Err(PlanError::NotFound(
+            "the PipelineRun has neither pipelineRef nor pipelineSpec".into(),
+        )),
+    }
+}
+
+/// Plans a PipelineRun.
+pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, PlanError> {
+    let name = run_name(&pr.metadata);
+    let (spec, target) = resolve_pipeline(bundle, pr)?;
     let (param_values, params) = pipeline_params(spec, pr);
     let mut scope = Scope {
         params: param_values.clone(),

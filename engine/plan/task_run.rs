@@ -77,7 +77,7 @@ fn task_spec_of_run(bundle: &Bundle, tr: &TaskRun) -> Result<(TaskSpec, String),
     find_task(bundle, reference)
 }
 
-pub(super) fn find_task(
+pub(crate) fn find_task(
     bundle: &Bundle,
     reference: &crate::api::TaskRef,
 ) -> Result<(TaskSpec, String), PlanError> {

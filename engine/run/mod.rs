@@ -1,0 +1,650 @@
+//! The driver: the one loop that asks [`reconcile`] what to do, hands the actions to an
+//! [`Executor`], and feeds the executor's events back as task states.
+//!
+//! # Why
+//!
+//! `adze run`, `adze serve` and `adze controller` differ only in where state lives and which
+//! executor runs TaskRuns; the loop is shared so Tekton's semantics live in one place. The
+//! decisions stay in the pure [`reconcile`]; this module only observes, substitutes and
+//! records. Time comes from a [`Clock`] so tests are deterministic.
+//!
+//! # The loop
+//!
+//! Each pass: read the clock, build a [`RunView`] from the recorded states (evaluating
+//! when-expressions against the results produced so far), call [`reconcile`], apply its
+//! actions (Start/StartFinally resolve the TaskRun and hand it to the executor; Cancel asks the
+//! executor to stop a child; Skip and FailValidation are recorded), stop if the step is done,
+//! otherwise poll the executor and record what finished, sleeping one tick when nothing did.
+//!
+//! # Invariants
+//!
+//! - A TaskRun is started at most once, and only on a `Start`/`StartFinally` action; its
+//!   params are substituted from results already produced, never from placeholders.
+//! - A cancel is sent once per TaskRun, although [`reconcile`] repeats it every pass.
+//! - An event only changes a task that is `Running`; repeated or unknown events are ignored.
+//! - The loop ends: when the step is done; when the run is pending (nothing can change it
+//!   here); or with [`RunError::Stalled`] when nothing runs, nothing was decided and the run
+//!   is not done. On an executor error every running child is cancelled before returning.
+//! - When the step is done, the executor is polled once more so cancelled children are
+//!   recorded as such; children that take longer are the executor's to clean up.
+//!
+//! # Not yet
+//!
+//! - Real executors (Docker, Kubernetes) and the async runtime that comes with them; logs.
+//! - TaskRun retries, per-TaskRun timeouts, matrix fan-out, pipelines in pipelines, custom
+//!   tasks and CEL when-expressions (refused by [`Driver::new`]).
+//! - Signals (Ctrl-C → `CancelledRunFinally`/`Cancelled`) and changes of `spec.status` during
+//!   the run; `spec.status` is read once from the PipelineRun.
+//! - Turning a pipeline-results error into `False/CouldntGetPipelineResult`: it is returned in
+//!   [`RunOutcome::pipeline_results`] for the caller.
+//! - Workspaces (only their names reach the resolved steps) and `$(tasks.status)`-style
+//!   finally variables.
+
+mod clock;
+mod executor;
+mod fake;
+mod wiring;
+
+#[cfg(test)]
+mod tests;
+
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use executor::{ExecError, ExecEvent, ExecOutcome, Executor, TaskRunRequest};
+pub use fake::{FakeExecutor, Script};
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::api::pipeline::PipelineTask;
+use crate::api::{GoDuration, Param, ParamValue, PipelineRun, PipelineSpec};
+use crate::dag::{Dag, TaskNode};
+use crate::load::Bundle;
+use crate::plan::dependencies::dependencies;
+use crate::plan::pipeline::{pipeline_params, resolve_pipeline};
+use crate::plan::scope::Scope;
+use crate::plan::task::{resolve_task, TaskInputs};
+use crate::plan::task_run::find_task;
+use crate::plan::{child_name, PlanError};
+use crate::reconcile::results::{pipeline_results, PipelineResultsOutcome, TaskResults};
+use crate::reconcile::{
+    reconcile, Action, CancelCause, Condition, OnError, PipelineTaskState, ResultRef, RunReason,
+    RunView, SpecStatus, Step, TaskView, Timeouts, Timestamp, ViewError,
+};
+use wiring::{consumed_results, Produced, Values};
+
+/// Tekton's `default-timeout-minutes`, applied when `timeouts.pipeline` is absent.
+const DEFAULT_PIPELINE_TIMEOUT_MINUTES: i64 = 60;
+
+/// Why a run could not be driven to a final condition.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// The Pipeline or one of its Tasks could not be resolved, or uses what is not supported.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The run view was inconsistent with the DAG (a bug in the driver).
+    #[error(transparent)]
+    View(#[from] ViewError),
+    /// The executor failed; running children were asked to cancel.
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    /// A `spec.timeouts` field is not a Go duration.
+    #[error("timeouts.{field}: \"{value}\" is not a duration")]
+    InvalidTimeout {
+        /// `pipeline`, `tasks` or `finally`.
+        field: &'static str,
+        /// The text given.
+        value: String,
+    },
+    /// Nothing runs and nothing can be decided, yet the run is not done (a bug in reconcile).
+    #[error("the run stalled: {0}")]
+    Stalled(String),
+}
+
+/// A TaskRun the run created (`status.childReferences`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildReference {
+    /// The TaskRun's name.
+    pub name: String,
+    /// The pipeline task it runs.
+    pub pipeline_task: String,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// The PipelineRun's final `Succeeded` condition.
+    pub condition: Condition,
+    /// Each pipeline task's final state: DAG tasks in declaration order, then finally tasks.
+    pub task_states: Vec<(String, PipelineTaskState)>,
+    /// `status.results`, and the error to report if a reference was invalid.
+    pub pipeline_results: PipelineResultsOutcome,
+    /// Every TaskRun created, in start order.
+    pub child_references: Vec<ChildReference>,
+}
+
+/// One pipeline task as the driver tracks it.
+#[derive(Debug)]
+struct Tracked<'b> {
+    pt: &'b PipelineTask,
+    task_run: String,
+    consumes: Vec<(String, String)>,
+    on_error: OnError,
+    state: PipelineTaskState,
+    /// Set once a cancel was sent, with its cause (decides the recorded state).
+    cancel: Option<CancelCause>,
+}
+
+/// Drives one PipelineRun to completion against an [`Executor`].
+#[derive(Debug)]
+pub struct Driver<'b> {
+    bundle: &'b Bundle,
+    name: String,
+    namespace: String,
+    spec: &'b PipelineSpec,
+    dag: Dag,
+    tasks: Vec<Tracked<'b>>,
+    finally: Vec<Tracked<'b>>,
+    params: HashMap<String, ParamValue>,
+    scope: Scope,
+    spec_status: SpecStatus,
+    timeouts: Timeouts,
+    start: Option<Timestamp>,
+    finally_start: Option<Timestamp>,
+    produced: Produced,
+    children: Vec<ChildReference>,
+    tick: Duration,
+}
+
+impl<'b> Driver<'b> {
+    /// Resolves the PipelineRun's Pipeline (embedded or by name in `bundle`) and builds its DAG.
+    pub fn new(bundle: &'b Bundle, pr: &'b PipelineRun) -> Result<Driver<'b>, RunError> {
+        let name = pr
+            .metadata
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "run".to_owned());
+        let namespace = pr
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        let (spec, target) = resolve_pipeline(bundle, pr)?;
+        // `context.pipeline.name` of an embedded spec is the run's name.
+        let pipeline_name = if target == "(embedded)" {
+            name.clone()
+        } else {
+            target
+        };
+        let nodes: Vec<TaskNode<'_>> = spec
+            .tasks
+            .iter()
+            .map(|t| TaskNode {
+                name: &t.name,
+                deps: dependencies(t),
+            })
+            .collect();
+        let dag = Dag::build(&nodes).map_err(|errs| {
+            PlanError::Graph(
+                errs.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+
+        let (params, _) = pipeline_params(spec, pr);
+        let mut scope = Scope {
+            params: params.clone(),
+            ..Scope::default()
+        };
+        for (k, v) in [
+            ("pipelineRun.name", name.clone()),
+            ("pipelineRun.namespace", namespace.clone()),
+            ("pipelineRun.uid", String::new()),
+            ("pipeline.name", pipeline_name),
+        ] {
+            scope.context.insert(k.to_owned(), v);
+        }
+        for w in &spec.workspaces {
+            let bound = pr.spec.workspaces.iter().any(|b| b.name == w.name);
+            scope
+                .workspaces
+                .insert((w.name.clone(), "bound".into()), bound.to_string());
+        }
+
+        let track = |pt: &'b PipelineTask| -> Result<Tracked<'b>, RunError> {
+            check_supported(bundle, pt)?;
+            let on_error = match pt.on_error.as_deref().map(|s| scope.subst(s)).as_deref() {
+                Some("continue") => OnError::Continue,
+                _ => OnError::StopAndFail,
+            };
+            Ok(Tracked {
+                pt,
+                task_run: child_name(&name, &format!("-{}", pt.name)),
+                consumes: consumed_results(pt),
+                on_error,
+                state: PipelineTaskState::NotStarted,
+                cancel: None,
+            })
+        };
+        let tasks = spec.tasks.iter().map(track).collect::<Result<_, _>>()?;
+        let finally = spec.finally.iter().map(track).collect::<Result<_, _>>()?;
+
+        Ok(Driver {
+            bundle,
+            spec_status: spec_status(pr.spec.status.as_deref()),
+            timeouts: timeouts(pr)?,
+            name,
+            namespace,
+            spec,
+            dag,
+            tasks,
+            finally,
+            params,
+            scope,
+            start: None,
+            finally_start: None,
+            produced: Produced::new(),
+            children: Vec::new(),
+            tick: Duration::from_millis(500),
+        })
+    }
+
+    /// Sets how long the loop sleeps when a poll reports nothing (default 500 ms).
+    pub fn with_tick(mut self, tick: Duration) -> Driver<'b> {
+        self.tick = tick;
+        self
+    }
+
+    /// Runs the loop until the PipelineRun reaches a final condition.
+    pub fn run(
+        mut self,
+        executor: &mut dyn Executor,
+        clock: &mut dyn Clock,
+    ) -> Result<RunOutcome, RunError> {
+        loop {
+            let now = clock.now();
+            let step = self.pass(now)?;
+            if let Some(t) = step.start_time {
+                self.start.get_or_insert(t);
+            }
+            if let Some(t) = step.finally_start {
+                self.finally_start.get_or_insert(t);
+            }
+            if let Err(e) = self.apply(&step.actions, now, executor) {
+                self.abort(executor);
+                return Err(e);
+            }
+            if step.is_done() {
+                let events = executor.poll(clock.now());
+                self.record(events);
+                return Ok(self.outcome(step.condition));
+            }
+            if step.condition.reason == RunReason::PipelineRunPending {
+                return Ok(self.outcome(step.condition));
+            }
+            let decided = step
+                .actions
+                .iter()
+                .any(|a| !matches!(a, Action::Cancel { .. }));
+            let events = executor.poll(now);
+            if events.is_empty() && !decided {
+                if !self
+                    .all()
+                    .any(|t| matches!(t.state, PipelineTaskState::Running { .. }))
+                {
+                    self.abort(executor);
+                    return Err(RunError::Stalled(step.condition.message));
+                }
+                clock.sleep(self.tick);
+            }
+            self.record(events);
+        }
+    }
+
+    /// One reconcile pass over the recorded states.
+    fn pass(&self, now: Timestamp) -> Result<Step, RunError> {
+        let values = Values {
+            scope: &self.scope,
+            results: &self.produced,
+        };
+        // The views borrow these, so they are built first and live for the whole pass.
+        let dag_consumes = result_refs(&self.tasks);
+        let fin_consumes = result_refs(&self.finally);
+        let dag_produced = self.produced_names(&self.tasks);
+        let fin_produced = self.produced_names(&self.finally);
+        let dag_views = task_views(&self.tasks, &dag_consumes, &dag_produced, &values);
+        let fin_views = task_views(&self.finally, &fin_consumes, &fin_produced, &values);
+        let mut view = RunView::new(&self.name, &self.dag, &dag_views, &fin_views)?
+            .with_spec_status(self.spec_status)
+            .with_timeouts(self.timeouts);
+        if let Some(start) = self.start {
+            view = view.with_start(start);
+        }
+        if let Some(finally_start) = self.finally_start {
+            view = view.with_finally_start(finally_start);
+        }
+        Ok(reconcile(&view, now))
+    }
+
+    /// The result names each task emitted, in task order.
+    fn produced_names<'a>(&'a self, tasks: &[Tracked<'_>]) -> Vec<Vec<&'a str>> {
+        tasks
+            .iter()
+            .map(|t| {
+                self.produced
+                    .get(&t.pt.name)
+                    .map(|rs| rs.iter().map(|(n, _)| n.as_str()).collect())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Tracked<'b>> {
+        self.tasks.iter().chain(&self.finally)
+    }
+
+    fn find_mut(&mut self, pipeline_task: &str) -> Option<&mut Tracked<'b>> {
+        self.tasks
+            .iter_mut()
+            .chain(self.finally.iter_mut())
+            .find(|t| t.pt.name == pipeline_task)
+    }
+
+    /// Applies one pass's actions in order.
+    fn apply(
+        &mut self,
+        actions: &[Action],
+        now: Timestamp,
+        executor: &mut dyn Executor,
+    ) -> Result<(), RunError> {
+        for action in actions {
+            match action {
+                Action::Start { task } => self.start_task(task, false, now, executor)?,
+                Action::StartFinally { task } => self.start_task(task, true, now, executor)?,
+                Action::Cancel { task, cause } => {
+                    if let Some(t) = self.find_mut(task) {
+                        if t.cancel.is_none() {
+                            executor.cancel(&t.task_run, cause.message())?;
+                            t.cancel = Some(*cause);
+                        }
+                    }
+                }
+                Action::Skip { task, reason } => {
+                    if let Some(t) = self.find_mut(task) {
+                        t.state = PipelineTaskState::Skipped { reason: *reason };
+                    }
+                }
+                Action::FailValidation { task, message } => {
+                    if let Some(t) = self.find_mut(task) {
+                        t.state = PipelineTaskState::ValidationFailed {
+                            message: message.clone(),
+                        };
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves the task's TaskRun with the results produced so far and starts it.
+    fn start_task(
+        &mut self,
+        task: &str,
+        finally: bool,
+        now: Timestamp,
+        executor: &mut dyn Executor,
+    ) -> Result<(), RunError> {
+        let Some(tracked) = self.all().find(|t| t.pt.name == task) else {
+            return Ok(());
+        };
+        if tracked.state != PipelineTaskState::NotStarted {
+            return Ok(());
+        }
+        let request = self.request(tracked, finally)?;
+        executor.start(&request)?;
+        self.children.push(ChildReference {
+            name: request.name,
+            pipeline_task: request.pipeline_task,
+        });
+        if let Some(t) = self.find_mut(task) {
+            t.state = PipelineTaskState::Running { started: now };
+        }
+        Ok(())
+    }
+
+    /// The fully resolved TaskRun for a pipeline task.
+    fn request(&self, tracked: &Tracked<'_>, finally: bool) -> Result<TaskRunRequest, RunError> {
+        let pt = tracked.pt;
+        let values = Values {
+            scope: &self.scope,
+            results: &self.produced,
+        };
+        let params: Vec<Param> = pt
+            .params
+            .iter()
+            .map(|p| Param {
+                name: p.name.clone(),
+                value: values.value(&p.value),
+            })
+            .collect();
+        let (spec, task_name, embedded) = match (&pt.task_spec, &pt.task_ref) {
+            (Some(ts), _) => (values.stage_spec(ts), tracked.task_run.clone(), true),
+            (None, Some(r)) => {
+                let name = self.scope.subst(r.name.as_deref().unwrap_or_default());
+                (task_spec_named(self.bundle, &name)?, name, false)
+            }
+            (None, None) => return Err(no_task(pt).into()),
+        };
+        let inputs = TaskInputs {
+            params: params.clone(),
+            // Only an embedded spec sees pipeline params it does not declare (propagation).
+            propagated: if embedded {
+                self.params.clone()
+            } else {
+                HashMap::new()
+            },
+            task_run_name: tracked.task_run.clone(),
+            task_name,
+            namespace: self.namespace.clone(),
+            bound_workspaces: pt.workspaces.iter().map(|w| w.name.clone()).collect(),
+            result_placeholders: false,
+        };
+        let resolved = resolve_task(self.bundle, &spec, &inputs)?;
+        Ok(TaskRunRequest {
+            name: tracked.task_run.clone(),
+            pipeline_task: pt.name.clone(),
+            finally,
+            params,
+            steps: resolved.steps,
+            sidecars: resolved.sidecars,
+        })
+    }
+
+    /// Records finished TaskRuns; only a `Running` task changes.
+    fn record(&mut self, events: Vec<ExecEvent>) {
+        for event in events {
+            let Some(t) = self
+                .tasks
+                .iter_mut()
+                .chain(self.finally.iter_mut())
+                .find(|t| t.task_run == event.task_run)
+            else {
+                continue;
+            };
+            if !matches!(t.state, PipelineTaskState::Running { .. }) {
+                continue;
+            }
+            t.state = match event.outcome {
+                ExecOutcome::Succeeded => PipelineTaskState::Succeeded,
+                ExecOutcome::Failed { reason, .. } => PipelineTaskState::Failed {
+                    reason,
+                    ignored: t.on_error == OnError::Continue,
+                },
+                // A child cancelled without our asking (by hand, by the engine) counts as a
+                // user cancel, as Tekton does.
+                ExecOutcome::Cancelled => PipelineTaskState::Cancelled {
+                    cause: t.cancel.unwrap_or(CancelCause::Cancelled),
+                },
+            };
+            self.produced.insert(t.pt.name.clone(), event.results);
+        }
+    }
+
+    /// Best effort after an error: ask every running child to stop, so nothing is left behind.
+    fn abort(&mut self, executor: &mut dyn Executor) {
+        for t in self.tasks.iter_mut().chain(self.finally.iter_mut()) {
+            if matches!(t.state, PipelineTaskState::Running { .. }) && t.cancel.is_none() {
+                // The first error is the one reported; a failing cancel adds nothing to it.
+                let _ = executor.cancel(&t.task_run, CancelCause::Cancelled.message());
+                t.cancel = Some(CancelCause::Cancelled);
+            }
+        }
+    }
+
+    fn outcome(self, condition: Condition) -> RunOutcome {
+        let results_of = |ts: &[Tracked<'_>]| -> HashMap<String, TaskResults> {
+            ts.iter()
+                .map(|t| {
+                    let results = TaskResults {
+                        succeeded: t.state == PipelineTaskState::Succeeded,
+                        results: self.produced.get(&t.pt.name).cloned().unwrap_or_default(),
+                    };
+                    (t.pt.name.clone(), results)
+                })
+                .collect()
+        };
+        let pipeline_results = pipeline_results(
+            &self.name,
+            &self.spec.results,
+            &results_of(&self.tasks),
+            &results_of(&self.finally),
+        );
+        RunOutcome {
+            condition,
+            task_states: self
+                .all()
+                .map(|t| (t.pt.name.clone(), t.state.clone()))
+                .collect(),
+            pipeline_results,
+            child_references: self.children,
+        }
+    }
+}
+
+fn result_refs<'a>(tasks: &'a [Tracked<'_>]) -> Vec<Vec<ResultRef<'a>>> {
+    tasks
+        .iter()
+        .map(|t| {
+            t.consumes
+                .iter()
+                .map(|(task, result)| ResultRef { task, result })
+                .collect()
+        })
+        .collect()
+}
+
+fn task_views<'a>(
+    tasks: &'a [Tracked<'_>],
+    consumes: &'a [Vec<ResultRef<'a>>],
+    produced: &'a [Vec<&'a str>],
+    values: &Values<'_>,
+) -> Vec<TaskView<'a>> {
+    tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TaskView {
+            name: &t.pt.name,
+            state: t.state.clone(),
+            on_error: t.on_error,
+            // Only read by reconcile once the parents are done, when their results are known.
+            when: t.state != PipelineTaskState::NotStarted || values.when_holds(&t.pt.when),
+            consumes: &consumes[i],
+            produced: &produced[i],
+        })
+        .collect()
+}
+
+fn spec_status(status: Option<&str>) -> SpecStatus {
+    match status {
+        Some("Cancelled") => SpecStatus::Cancelled,
+        Some("CancelledRunFinally") => SpecStatus::CancelledRunFinally,
+        Some("StoppedRunFinally") => SpecStatus::StoppedRunFinally,
+        Some("PipelineRunPending") => SpecStatus::Pending,
+        _ => SpecStatus::None,
+    }
+}
+
+fn timeouts(pr: &PipelineRun) -> Result<Timeouts, RunError> {
+    let given = pr.spec.timeouts.clone().unwrap_or_default();
+    let parse = |field: &'static str, value: Option<&str>| {
+        value
+            .map(|v| {
+                GoDuration::parse(v).map_err(|_| RunError::InvalidTimeout {
+                    field,
+                    value: v.to_owned(),
+                })
+            })
+            .transpose()
+    };
+    Ok(Timeouts {
+        pipeline: Some(
+            parse("pipeline", given.pipeline.as_deref())?
+                .unwrap_or(GoDuration::minutes(DEFAULT_PIPELINE_TIMEOUT_MINUTES)),
+        ),
+        tasks: parse("tasks", given.tasks.as_deref())?,
+        finally: parse("finally", given.finally.as_deref())?,
+    })
+}
+
+fn no_task(pt: &PipelineTask) -> PlanError {
+    PlanError::NotFound(format!(
+        "pipeline task \"{}\" has neither taskRef nor taskSpec",
+        pt.name
+    ))
+}
+
+/// The spec of the Task called `name`, looked up like `plan` does.
+fn task_spec_named(bundle: &Bundle, name: &str) -> Result<crate::api::TaskSpec, PlanError> {
+    let reference = crate::api::TaskRef {
+        name: Some(name.to_owned()),
+        ..Default::default()
+    };
+    find_task(bundle, &reference).map(|(spec, _)| spec)
+}
+
+/// Refuses, before anything starts, what the driver cannot run yet.
+fn check_supported(bundle: &Bundle, pt: &PipelineTask) -> Result<(), PlanError> {
+    let unsupported = |what: &str| {
+        Err(PlanError::Unsupported(format!(
+            "pipeline task \"{}\" uses {what}, which `adze run` does not support yet",
+            pt.name
+        )))
+    };
+    let custom = |api: &Option<String>| api.as_ref().is_some_and(|a| !a.is_empty());
+    if pt.pipeline_ref.is_some() || pt.pipeline_spec.is_some() {
+        return unsupported("a pipeline in a pipeline");
+    }
+    if pt.matrix.is_some() {
+        return unsupported("a matrix");
+    }
+    if pt.retries.is_some_and(|r| r > 0) {
+        return unsupported("retries");
+    }
+    if pt.when.iter().any(|w| w.cel.is_some()) {
+        return unsupported("a CEL when-expression");
+    }
+    match (&pt.task_spec, &pt.task_ref) {
+        (Some(ts), _) if custom(&ts.api_version) => unsupported("a custom task"),
+        (Some(_), _) => Ok(()),
+        (None, Some(r)) if custom(&r.api_version) => unsupported("a custom task"),
+        (None, Some(r)) if r.resolver.is_some() => unsupported("a remote resolver"),
+        (None, Some(r)) => match r.name.as_deref() {
+            // A name built from params is only known at start time.
+            Some(name) if name.contains("$(") => Ok(()),
+            name => task_spec_named(bundle, name.unwrap_or_default()).map(|_| ()),
+        },
+        (None, None) => Err(no_task(pt)),
+    }
+}

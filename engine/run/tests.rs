@@ -1,0 +1,402 @@
+//! The loop against the fake executor and a fake clock: one test per behaviour a user sees.
+
+use super::*;
+use crate::api::Object;
+use crate::load::Origin;
+use crate::reconcile::{ConditionStatus, SkipReason};
+
+const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+fn bundle(text: &str) -> Bundle {
+    let mut b = Bundle::new();
+    b.add_source("t.yaml", text.to_owned(), Origin::Input);
+    assert!(b.diagnostics.is_empty(), "{:?}", b.diagnostics);
+    b
+}
+
+fn pipeline_run(b: &Bundle) -> &PipelineRun {
+    b.inputs()
+        .find_map(|o| match &o.object {
+            Object::PipelineRun(pr) => Some(pr),
+            _ => None,
+        })
+        .expect("the input holds a PipelineRun")
+}
+
+/// Runs the bundle's PipelineRun with a one-second tick from `T0`.
+fn run(text: &str, executor: &mut FakeExecutor) -> RunOutcome {
+    let b = bundle(text);
+    let driver = Driver::new(&b, pipeline_run(&b))
+        .expect("the pipeline resolves")
+        .with_tick(Duration::from_secs(1));
+    driver
+        .run(executor, &mut FakeClock::at(T0))
+        .expect("the run finishes")
+}
+
+fn cond(outcome: &RunOutcome) -> (ConditionStatus, RunReason) {
+    (outcome.condition.status, outcome.condition.reason)
+}
+
+fn state<'a>(outcome: &'a RunOutcome, task: &str) -> &'a PipelineTaskState {
+    &outcome
+        .task_states
+        .iter()
+        .find(|(name, _)| name == task)
+        .expect("task exists")
+        .1
+}
+
+fn param<'a>(request: &'a TaskRunRequest, name: &str) -> &'a ParamValue {
+    &request
+        .params
+        .iter()
+        .find(|p| p.name == name)
+        .expect("param exists")
+        .value
+}
+
+fn s(v: &str) -> ParamValue {
+    ParamValue::String(v.to_owned())
+}
+
+const DIAMOND: &str = r#"
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: echo}
+spec:
+  params: [{name: v, default: none}]
+  results: [{name: y}]
+  steps: [{image: alpine, script: 'echo $(params.v) > $(results.y.path)'}]
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  params: [{name: greeting, value: hi}]
+  pipelineSpec:
+    params: [{name: greeting}]
+    results:
+    - {name: out, value: $(tasks.d.results.y)}
+    - {name: both, value: '$(tasks.a.results.x)-$(tasks.b.results.y)'}
+    tasks:
+    - name: a
+      taskSpec:
+        results: [{name: x}]
+        steps: [{image: alpine, script: 'echo $(params.greeting)'}]
+    - name: b
+      params: [{name: v, value: 'from-a=$(tasks.a.results.x)'}]
+      taskRef: {name: echo}
+    - name: c
+      runAfter: [a]
+      taskRef: {name: echo}
+    - name: d
+      params: [{name: v, value: '$(tasks.b.results.y)+$(tasks.c.results.y)'}]
+      taskRef: {name: echo}
+"#;
+
+#[test]
+fn a_diamond_succeeds_with_results_wired_into_params_and_steps() {
+    let mut exec = FakeExecutor::new()
+        .succeed("a", &[("x", "hello")])
+        .succeed("b", &[("y", "B")])
+        .succeed("c", &[("y", "C")])
+        .succeed("d", &[("y", "D")]);
+    let outcome = run(DIAMOND, &mut exec);
+
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::True, RunReason::Succeeded)
+    );
+    let order: Vec<&str> = exec
+        .started
+        .iter()
+        .map(|r| r.pipeline_task.as_str())
+        .collect();
+    assert_eq!(order, ["a", "b", "c", "d"]);
+    let b = exec.request("b").expect("b started");
+    assert_eq!(b.name, "pr-b");
+    assert_eq!(param(b, "v"), &s("from-a=hello"));
+    assert_eq!(
+        b.steps[0].script.as_deref(),
+        Some("#!/bin/sh\nset -e\necho from-a=hello > /tekton/results/y"),
+        "the executor gets the step fully substituted"
+    );
+    assert_eq!(param(exec.request("d").expect("d started"), "v"), &s("B+C"));
+    assert!(
+        exec.request("a").expect("a started").steps[0]
+            .script
+            .as_deref()
+            .is_some_and(|script| script.ends_with("echo hi")),
+        "pipeline params propagate into embedded specs"
+    );
+    assert_eq!(
+        outcome.child_references,
+        ["a", "b", "c", "d"]
+            .map(|t| ChildReference {
+                name: format!("pr-{t}"),
+                pipeline_task: t.to_owned(),
+            })
+            .to_vec()
+    );
+    assert!(exec.cancelled.is_empty());
+}
+
+#[test]
+fn pipeline_results_are_computed_from_produced_results() {
+    let mut exec = FakeExecutor::new()
+        .succeed("a", &[("x", "hello")])
+        .succeed("b", &[("y", "B")])
+        .succeed("c", &[("y", "C")])
+        .succeed("d", &[("y", "D")]);
+    let outcome = run(DIAMOND, &mut exec);
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::True, RunReason::Succeeded)
+    );
+
+    let results: Vec<(&str, &ParamValue)> = outcome
+        .pipeline_results
+        .results
+        .iter()
+        .map(|r| (r.name.as_str(), &r.value))
+        .collect();
+    assert_eq!(results, [("out", &s("D")), ("both", &s("hello-B"))]);
+    assert_eq!(outcome.pipeline_results.error, None);
+}
+
+const FAILING: &str = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  pipelineSpec:
+    tasks:
+    - {name: build, taskSpec: {steps: [{image: alpine, script: 'exit 1'}]}}
+    - {name: test, runAfter: [build], taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+    - {name: deploy, runAfter: [test], taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+    finally:
+    - {name: cleanup, taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+"#;
+
+#[test]
+fn a_failing_task_stops_the_run_and_finally_still_runs() {
+    let mut exec = FakeExecutor::new().fail("build");
+    let outcome = run(FAILING, &mut exec);
+
+    assert_eq!(cond(&outcome), (ConditionStatus::False, RunReason::Failed));
+    assert!(matches!(
+        state(&outcome, "build"),
+        PipelineTaskState::Failed { ignored: false, .. }
+    ));
+    for dependent in ["test", "deploy"] {
+        assert_eq!(
+            state(&outcome, dependent),
+            &PipelineTaskState::Skipped {
+                reason: SkipReason::Stopping
+            }
+        );
+    }
+    assert_eq!(SkipReason::Stopping.as_str(), "PipelineRun was stopping");
+    assert_eq!(state(&outcome, "cleanup"), &PipelineTaskState::Succeeded);
+    let cleanup = exec.request("cleanup").expect("finally started");
+    assert!(cleanup.finally);
+    let started: Vec<&str> = exec
+        .started
+        .iter()
+        .map(|r| r.pipeline_task.as_str())
+        .collect();
+    assert_eq!(started, ["build", "cleanup"]);
+}
+
+#[test]
+fn a_task_whose_when_expressions_are_false_is_skipped_and_its_dependents_run() {
+    let text = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  params: [{name: branch, value: dev}]
+  pipelineSpec:
+    params: [{name: branch}]
+    tasks:
+    - name: check
+      taskSpec:
+        results: [{name: env}]
+        steps: [{image: alpine, script: 'true'}]
+    - name: release
+      when: [{input: $(tasks.check.results.env), operator: in, values: [prod]}]
+      taskSpec: {steps: [{image: alpine, script: 'true'}]}
+    - name: guarded
+      when: [{input: $(params.branch), operator: notin, values: [main]}]
+      taskSpec: {steps: [{image: alpine, script: 'true'}]}
+    - {name: notify, runAfter: [release], taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+"#;
+    let mut exec = FakeExecutor::new().succeed("check", &[("env", "staging")]);
+    let outcome = run(text, &mut exec);
+
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::True, RunReason::Completed)
+    );
+    assert_eq!(
+        state(&outcome, "release"),
+        &PipelineTaskState::Skipped {
+            reason: SkipReason::WhenFalse
+        }
+    );
+    assert_eq!(state(&outcome, "guarded"), &PipelineTaskState::Succeeded);
+    assert_eq!(state(&outcome, "notify"), &PipelineTaskState::Succeeded);
+    assert!(exec.request("release").is_none());
+}
+
+#[test]
+fn a_pipeline_timeout_cancels_a_task_that_never_finishes() {
+    let text = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  timeouts: {pipeline: 1m}
+  pipelineSpec:
+    tasks:
+    - {name: slow, taskSpec: {steps: [{image: alpine, script: 'sleep 600'}]}}
+    - {name: after, runAfter: [slow], taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+    finally:
+    - {name: cleanup, taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+"#;
+    let b = bundle(text);
+    let mut exec = FakeExecutor::new().hang("slow");
+    let mut clock = FakeClock::at(T0);
+    let outcome = Driver::new(&b, pipeline_run(&b))
+        .expect("the pipeline resolves")
+        .with_tick(Duration::from_secs(10))
+        .run(&mut exec, &mut clock)
+        .expect("the run finishes");
+
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::False, RunReason::PipelineRunTimeout)
+    );
+    assert_eq!(
+        exec.cancelled,
+        [(
+            "pr-slow".to_owned(),
+            CancelCause::TimedOut.message().to_owned()
+        )],
+        "cancelled once, although reconcile repeats the cancel"
+    );
+    assert_eq!(
+        state(&outcome, "slow"),
+        &PipelineTaskState::Cancelled {
+            cause: CancelCause::TimedOut
+        }
+    );
+    for never in ["after", "cleanup"] {
+        assert_eq!(
+            state(&outcome, never),
+            &PipelineTaskState::Skipped {
+                reason: SkipReason::PipelineTimeout
+            }
+        );
+    }
+    assert!(exec.request("cleanup").is_none(), "finally never runs");
+    // Tekton compares with `>`: the first pass after 60 s, on a 10 s tick, is at 70 s.
+    assert_eq!(clock.now, Timestamp(T0.0 + 70_000));
+}
+
+#[test]
+fn unsupported_features_are_refused_before_anything_starts() {
+    let text = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  pipelineSpec:
+    tasks:
+    - name: fan
+      matrix: {params: [{name: v, value: [a, b]}]}
+      taskSpec: {params: [{name: v}], steps: [{image: alpine, script: 'true'}]}
+"#;
+    let b = bundle(text);
+    let err = Driver::new(&b, pipeline_run(&b)).expect_err("matrix is not supported yet");
+    assert!(
+        matches!(err, RunError::Plan(PlanError::Unsupported(_))),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_task_reference_is_reported_before_anything_starts() {
+    let text = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  pipelineSpec:
+    tasks: [{name: a, taskRef: {name: nowhere}}]
+"#;
+    let b = bundle(text);
+    let err = Driver::new(&b, pipeline_run(&b)).expect_err("the Task does not exist");
+    assert!(
+        matches!(err, RunError::Plan(PlanError::NotFound(_))),
+        "{err}"
+    );
+}
+
+/// Fails to start one pipeline task, delegating everything else to a [`FakeExecutor`].
+struct BrokenStart {
+    inner: FakeExecutor,
+    broken: &'static str,
+}
+
+impl Executor for BrokenStart {
+    fn start(&mut self, task_run: &TaskRunRequest) -> Result<(), ExecError> {
+        if task_run.pipeline_task == self.broken {
+            return Err(ExecError::Unavailable("no container engine".into()));
+        }
+        self.inner.start(task_run)
+    }
+
+    fn cancel(&mut self, name: &str, message: &str) -> Result<(), ExecError> {
+        self.inner.cancel(name, message)
+    }
+
+    fn poll(&mut self, now: Timestamp) -> Vec<ExecEvent> {
+        self.inner.poll(now)
+    }
+}
+
+#[test]
+fn an_executor_error_cancels_running_children_before_it_is_returned() {
+    let text = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  pipelineSpec:
+    tasks:
+    - {name: a, taskSpec: {steps: [{image: alpine, script: 'sleep 600'}]}}
+    - {name: b, taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+"#;
+    let b = bundle(text);
+    let mut exec = BrokenStart {
+        inner: FakeExecutor::new().hang("a"),
+        broken: "b",
+    };
+    let err = Driver::new(&b, pipeline_run(&b))
+        .expect("the pipeline resolves")
+        .run(&mut exec, &mut FakeClock::at(T0))
+        .expect_err("b cannot start");
+    assert_eq!(
+        err,
+        RunError::Exec(ExecError::Unavailable("no container engine".into()))
+    );
+    assert_eq!(
+        exec.inner.cancelled,
+        [(
+            "pr-a".to_owned(),
+            CancelCause::Cancelled.message().to_owned()
+        )]
+    );
+}
