@@ -58,6 +58,21 @@ pub struct Diagnostic {
     /// Which part of the field to point at.
     #[serde(skip)]
     pub anchor: Anchor,
+    /// Another place the finding is about (the first of two duplicates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related: Option<Related>,
+}
+
+/// A second place a diagnostic points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Related {
+    /// Object path in the same object.
+    pub field: String,
+    /// What is there, e.g. "first declared here".
+    pub message: String,
+    /// Where in the source, once located.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
 }
 
 impl Diagnostic {
@@ -72,6 +87,7 @@ impl Diagnostic {
             location: None,
             hint: None,
             anchor: Anchor::Value,
+            related: None,
         }
     }
 
@@ -104,6 +120,16 @@ impl Diagnostic {
     /// Points at a byte range inside the field's string value.
     pub fn inside(mut self, start: usize, len: usize) -> Self {
         self.anchor = Anchor::Inside(start, len);
+        self
+    }
+
+    /// Also points at `field` (in the same object) with `message`.
+    pub fn related(mut self, field: impl Into<String>, message: impl Into<String>) -> Self {
+        self.related = Some(Related {
+            field: field.into(),
+            message: message.into(),
+            location: None,
+        });
         self
     }
 

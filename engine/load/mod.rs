@@ -204,11 +204,14 @@ impl Bundle {
             "yaml/duplicate-key",
             format!("key \"{}\" already set in this mapping", dup.key),
         )
-        .hint(format!(
-            "it is first set at line {}, column {}; Kubernetes rejects duplicate fields, so keep one",
-            dup.first.line, dup.first.col
-        ));
-        d.location = Some(self.at(file, dup.again, dup.key.chars().count().max(1) as u32));
+        .hint("Kubernetes rejects duplicate fields: keep one of them");
+        let len = dup.key.chars().count().max(1) as u32;
+        d.location = Some(self.at(file, dup.again, len));
+        d.related = Some(crate::diagnostic::Related {
+            field: String::new(),
+            message: "first set here".into(),
+            location: Some(self.at(file, dup.first, len)),
+        });
         d
     }
 
@@ -455,6 +458,9 @@ impl Bundle {
                         d.field.as_deref().unwrap_or(""),
                         d.anchor,
                     ));
+                }
+                if let Some(r) = d.related.as_mut().filter(|r| r.location.is_none()) {
+                    r.location = Some(self.locate(obj.file, &obj.root, &r.field, Anchor::Value));
                 }
                 if d.object.is_none() {
                     d.object = Some(label.clone());

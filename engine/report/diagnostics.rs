@@ -29,6 +29,21 @@ fn files(bundle: &Bundle) -> SimpleFiles<&str, &str> {
     files
 }
 
+/// Byte range of a location in its file.
+fn span_of(
+    file: &crate::load::source::SourceFile,
+    loc: &crate::diagnostic::Location,
+) -> (usize, usize) {
+    let at = |col| {
+        file.offset(crate::load::yaml::Pos {
+            line: loc.line,
+            col,
+        })
+    };
+    let start = at(loc.column);
+    (start, at(loc.column + loc.len).max(start))
+}
+
 fn snippet(bundle: &Bundle, d: &Diagnostic) -> Snippet<usize> {
     let severity = match d.severity {
         Severity::Error => SnippetSeverity::Error,
@@ -39,23 +54,21 @@ fn snippet(bundle: &Bundle, d: &Diagnostic) -> Snippet<usize> {
         .with_message(&d.message);
     if let Some(loc) = &d.location {
         if let Some(file) = bundle.files.get(loc.file) {
-            let start = file.offset(crate::load::yaml::Pos {
-                line: loc.line,
-                col: loc.column,
-            });
-            let end = file.offset(crate::load::yaml::Pos {
-                line: loc.line,
-                col: loc.column + loc.len,
-            });
+            let (start, end) = span_of(file, loc);
             let label = match (&d.field, &d.object) {
                 (Some(f), Some(o)) if !f.is_empty() => format!("{f} in {o}"),
                 (_, Some(o)) => o.clone(),
                 (Some(f), None) => f.clone(),
                 (None, None) => String::new(),
             };
-            s = s.with_labels(vec![
-                Label::primary(loc.file, start..end.max(start)).with_message(label)
-            ]);
+            let mut labels = vec![Label::primary(loc.file, start..end).with_message(label)];
+            if let Some(r) = &d.related {
+                if let Some(rl) = r.location.as_ref().filter(|rl| rl.file == loc.file) {
+                    let (a, b) = span_of(file, rl);
+                    labels.push(Label::secondary(rl.file, a..b).with_message(&r.message));
+                }
+            }
+            s = s.with_labels(labels);
         }
     }
     if let Some(h) = &d.hint {

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::Ctx;
+use crate::diagnostic::Diagnostic;
 
 /// Longest DNS-1123 label.
 pub const MAX_LABEL: usize = 63;
@@ -96,15 +97,15 @@ pub fn check_unique<'n>(
             Compare::CaseInsensitive => name.to_ascii_lowercase(),
         };
         if let Some(first) = seen.get(&key) {
-            let hint = format!("the first one is at {first}; names must be unique");
-            let d = ctx.error(
-                "names/duplicate",
-                path,
-                format!(
-                    "expected exactly one, got both: {what} \"{name}\" is declared more than once"
-                ),
+            let message = format!(
+                "expected exactly one, got both: {what} \"{name}\" is declared more than once"
             );
-            d.hint = Some(hint);
+            ctx.push(
+                Diagnostic::error("names/duplicate", message)
+                    .at(path)
+                    .related(first.clone(), "first declared here")
+                    .hint(format!("rename or remove one: {what} names must be unique")),
+            );
         } else {
             seen.insert(key, path);
         }
