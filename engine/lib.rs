@@ -9,6 +9,7 @@ pub mod api;
 pub mod cli;
 pub mod dag;
 pub mod diagnostic;
+pub mod exec;
 pub mod load;
 pub mod plan;
 pub mod reconcile;

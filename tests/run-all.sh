@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README): formatting, lints, and every test.
-# Runs from any directory; installs nothing the Rust toolchain does not already have.
+# Runs from any directory; installs what the tests need (a Docker engine and test images,
+# from Debian packages) through tests/setup-docker.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
+echo "== Docker engine and test images (tests/setup-docker.sh)"
+bash tests/setup-docker.sh
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

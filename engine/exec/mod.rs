@@ -1,0 +1,3 @@
+//! Executors that run TaskRuns on real container engines.
+
+pub mod docker;
