@@ -1,7 +1,10 @@
 //! A pipeline task's dependencies: `runAfter` and every result it consumes.
 
 use crate::api::pipeline::PipelineTask;
-use crate::dag::{Dependency, EdgeKind};
+use crate::api::PipelineSpec;
+use crate::dag::{Dag, Dependency, EdgeKind, TaskNode};
+
+use super::PlanError;
 use crate::subst::{self, Var};
 
 use super::when::when_strings;
@@ -64,4 +67,23 @@ pub(crate) fn dependencies(pt: &PipelineTask) -> Vec<Dependency> {
     }
     push(from_matrix, EdgeKind::Matrix);
     deps
+}
+
+/// The DAG of a pipeline's `tasks`, and each task's dependencies (in `tasks` order).
+pub(crate) fn pipeline_dag(spec: &PipelineSpec) -> Result<(Dag, Vec<Vec<Dependency>>), PlanError> {
+    let deps: Vec<Vec<Dependency>> = spec.tasks.iter().map(dependencies).collect();
+    let nodes: Vec<TaskNode<'_>> = spec
+        .tasks
+        .iter()
+        .zip(&deps)
+        .map(|(t, d)| TaskNode {
+            name: &t.name,
+            deps: d.clone(),
+        })
+        .collect();
+    let dag = Dag::build(&nodes).map_err(|errs| {
+        let all: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        PlanError::Graph(all.join("; "))
+    })?;
+    Ok((dag, deps))
 }

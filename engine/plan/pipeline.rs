@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::dependencies::dependencies;
+use super::dependencies::{dependencies, pipeline_dag};
 use super::matrix::plan_matrix;
 use super::model::{Decision, Dependency, NamedValue, Plan, TaskPlan, TimeoutsPlan, WorkspacePlan};
 use super::naming::{child_name, namespace, run_name};
@@ -17,7 +17,7 @@ use crate::api::pipeline::PipelineTask;
 use crate::api::{
     GoDuration, Kind, Object, ParamSpec, ParamValue, PipelineRun, PipelineSpec, TaskSpec,
 };
-use crate::dag::{Dag, EdgeKind, TaskNode};
+use crate::dag::EdgeKind;
 use crate::load::Bundle;
 use crate::subst::{self, Var};
 
@@ -135,22 +135,7 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
             .insert((w.name.clone(), "bound".into()), bound.to_string());
     }
 
-    let nodes: Vec<TaskNode<'_>> = spec
-        .tasks
-        .iter()
-        .map(|t| TaskNode {
-            name: &t.name,
-            deps: dependencies(t),
-        })
-        .collect();
-    let dag = Dag::build(&nodes).map_err(|errs| {
-        PlanError::Graph(
-            errs.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+    let (dag, deps) = pipeline_dag(spec)?;
     let levels = dag.levels();
     let timeouts = pr.spec.timeouts.clone().unwrap_or_default();
     let tasks_timeout = timeouts
@@ -180,8 +165,7 @@ pub fn plan_pipeline_run(bundle: &Bundle, pr: &PipelineRun) -> Result<Plan, Plan
                 })
                 .collect::<Vec<_>>();
             let (when, when_value) = evaluate_when(&pt.when, &scope);
-            let consumes: Vec<String> = nodes[i]
-                .deps
+            let consumes: Vec<String> = deps[i]
                 .iter()
                 .filter(|d| d.kind != EdgeKind::RunAfter)
                 .map(|d| d.on.clone())

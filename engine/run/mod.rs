@@ -57,9 +57,9 @@ use std::time::Duration;
 
 use crate::api::pipeline::PipelineTask;
 use crate::api::{GoDuration, Param, ParamValue, PipelineRun, PipelineSpec};
-use crate::dag::{Dag, TaskNode};
+use crate::dag::Dag;
 use crate::load::Bundle;
-use crate::plan::dependencies::dependencies;
+use crate::plan::dependencies::pipeline_dag;
 use crate::plan::pipeline::{pipeline_params, resolve_pipeline};
 use crate::plan::scope::Scope;
 use crate::plan::task::{resolve_task, TaskInputs};
@@ -176,22 +176,7 @@ impl<'b> Driver<'b> {
         } else {
             target
         };
-        let nodes: Vec<TaskNode<'_>> = spec
-            .tasks
-            .iter()
-            .map(|t| TaskNode {
-                name: &t.name,
-                deps: dependencies(t),
-            })
-            .collect();
-        let dag = Dag::build(&nodes).map_err(|errs| {
-            PlanError::Graph(
-                errs.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let (dag, _) = pipeline_dag(spec)?;
 
         let (params, _) = pipeline_params(spec, pr);
         let mut scope = Scope {
