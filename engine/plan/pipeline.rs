@@ -479,6 +479,16 @@ fn pipeline_stage(spec: &TaskSpec, scope: &Scope) -> TaskSpec {
         result_placeholders: true,
         ..Scope::default()
     };
+    stage_embedded_spec(spec, &|var| stage.string(var))
+}
+
+/// Substitutes pipeline-level variables (task results, context) into every string of an
+/// embedded spec; `lookup` decides each variable, `None` leaves it verbatim. Specs without
+/// such references are returned as they are, without the JSON round trip.
+pub(crate) fn stage_embedded_spec(
+    spec: &TaskSpec,
+    lookup: &dyn Fn(&Var) -> Option<String>,
+) -> TaskSpec {
     let mut needed = false;
     spec.for_each_string(&mut |s| {
         needed |= s.contains("$(tasks.") || s.contains("$(context.") || s.contains("$(finally.")
@@ -489,7 +499,7 @@ fn pipeline_stage(spec: &TaskSpec, scope: &Scope) -> TaskSpec {
     let Ok(mut value) = serde_json::to_value(spec) else {
         return spec.clone();
     };
-    map_strings(&mut value, &|s| stage.subst(s));
+    map_strings(&mut value, &|s| subst::substitute(s, lookup));
     serde_json::from_value(value).unwrap_or_else(|_| spec.clone())
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::api::pipeline::PipelineTask;
 use crate::api::{ParamValue, TaskSpec, WhenExpression};
+use crate::plan::pipeline::stage_embedded_spec;
 use crate::plan::scope::Scope;
 use crate::subst::{self, Access, Var};
 
@@ -113,31 +114,10 @@ impl Values<'_> {
     /// Writes context and task results into an embedded spec; its params are left for the
     /// TaskRun stage, where the PipelineTask's values take precedence.
     pub fn stage_spec(&self, spec: &TaskSpec) -> TaskSpec {
-        let mut needed = false;
-        spec.for_each_string(&mut |s| {
-            needed |= s.contains("$(tasks.") || s.contains("$(context.");
-        });
-        if !needed {
-            return spec.clone();
-        }
-        let Ok(mut value) = serde_json::to_value(spec) else {
-            return spec.clone();
-        };
-        let lookup = |var: &Var| match var {
+        stage_embedded_spec(spec, &|var: &Var| match var {
             Var::TaskResult { .. } | Var::Context { .. } => self.string(var),
             _ => None,
-        };
-        map_strings(&mut value, &|s| subst::substitute(s, lookup));
-        serde_json::from_value(value).unwrap_or_else(|_| spec.clone())
-    }
-}
-
-fn map_strings(value: &mut serde_json::Value, f: &dyn Fn(&str) -> String) {
-    match value {
-        serde_json::Value::String(s) if s.contains("$(") => *s = f(s),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| map_strings(v, f)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| map_strings(v, f)),
-        _ => {}
+        })
     }
 }
 
