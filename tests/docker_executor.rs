@@ -5,6 +5,7 @@
 
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use adze::api::ParamValue;
 use adze::exec::docker::DockerExecutor;
@@ -74,14 +75,28 @@ fn request(name: &str, steps: Vec<StepPlan>) -> TaskRunRequest {
         params: Vec::new(),
         steps,
         sidecars: Vec::new(),
+        timeout: None,
     }
+}
+
+/// Waits (up to a minute) for the next events the executor reports.
+fn next_events(executor: &mut DockerExecutor) -> Vec<ExecEvent> {
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until {
+        executor.wait(Duration::from_millis(100));
+        let events = executor.poll(Timestamp(0));
+        if !events.is_empty() {
+            return events;
+        }
+    }
+    panic!("no TaskRun finished within a minute");
 }
 
 /// Starts the TaskRun and returns the single event the next poll reports.
 fn run(request: &TaskRunRequest) -> ExecEvent {
     let mut executor = DockerExecutor::new().expect("engine reachable");
     executor.start(request).expect("TaskRun starts");
-    let mut events = executor.poll(Timestamp(0));
+    let mut events = next_events(&mut executor);
     assert_eq!(events.len(), 1, "one event: {events:?}");
     assert!(executor.poll(Timestamp(1)).is_empty(), "reported once");
     executor
@@ -250,7 +265,7 @@ fn starting_the_same_task_run_twice_is_refused() {
     );
     executor.start(&request).expect("first start");
     assert!(executor.start(&request).is_err());
-    assert_eq!(executor.poll(Timestamp(0)).len(), 1);
+    assert_eq!(next_events(&mut executor).len(), 1);
     assert_no_containers();
 }
 
@@ -271,5 +286,245 @@ fn an_unreachable_engine_is_unavailable_and_says_how_to_start_docker() {
         }
         other => panic!("expected Unavailable, got {other:?}"),
     }
+    assert_no_containers();
+}
+
+/// The `status.steps` entry of step `name`: (exit code, reason, terminationReason).
+fn step_summary(event: &ExecEvent, name: &str) -> (i32, String, String) {
+    use adze::reconcile::task_run::StepContainerState;
+    let step = event
+        .report
+        .steps
+        .iter()
+        .find(|s| s.state.name == name)
+        .unwrap_or_else(|| panic!("no step {name} in {:?}", event.report.steps));
+    match &step.state.state {
+        StepContainerState::Terminated(t) => (
+            t.exit_code,
+            t.reason.clone(),
+            step.state.termination_reason.clone(),
+        ),
+        other => panic!("step {name} not terminated: {other:?}"),
+    }
+}
+
+#[test]
+fn steps_report_tekton_exit_codes_and_termination_reasons() {
+    let _engine = engine();
+    let event = run(&request(
+        "adze-test-states",
+        vec![
+            StepPlan {
+                on_error: Some("continue".into()),
+                ..script_step("tolerated", BUSYBOX, "#!/bin/sh\nexit 4\n")
+            },
+            script_step("fails", BUSYBOX, "#!/bin/sh\nexit 2\n"),
+            script_step("after", BUSYBOX, "#!/bin/sh\ntrue\n"),
+        ],
+    ));
+    assert_eq!(
+        event.outcome,
+        ExecOutcome::Failed {
+            reason: "StepFailed".into(),
+            message: "\"step-fails\" exited with code 2: Error".into(),
+        }
+    );
+    assert_eq!(
+        step_summary(&event, "tolerated"),
+        (4, "Completed".into(), "Continued".into())
+    );
+    assert_eq!(
+        step_summary(&event, "fails"),
+        (2, "Error".into(), "Error".into())
+    );
+    assert_eq!(
+        step_summary(&event, "after"),
+        (1, "Error".into(), "Skipped".into())
+    );
+    assert!(
+        !event.report.steps[0].image_id.is_empty(),
+        "image id recorded"
+    );
+    assert_no_containers();
+}
+
+#[test]
+fn cancelling_stops_the_running_container_and_reports_cancelled() {
+    let _engine = engine();
+    let mut executor = DockerExecutor::new().expect("engine reachable");
+    let request = request(
+        "adze-test-cancel",
+        vec![script_step("sleepy", BUSYBOX, "#!/bin/sh\nsleep 60\n")],
+    );
+    executor.start(&request).expect("starts");
+    std::thread::sleep(Duration::from_millis(1500));
+    let asked = Instant::now();
+    executor
+        .cancel(
+            &request.name,
+            "TaskRun cancelled as the PipelineRun it belongs to has been cancelled.",
+        )
+        .expect("cancel");
+    let events = next_events(&mut executor);
+    assert!(
+        asked.elapsed() < Duration::from_secs(12),
+        "stopped within the grace period: {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(events[0].outcome, ExecOutcome::Cancelled);
+    assert_eq!(
+        step_summary(&events[0], "sleepy"),
+        (1, "TaskRunCancelled".into(), "TaskRunCancelled".into())
+    );
+    assert_no_containers();
+}
+
+#[test]
+fn a_task_run_timeout_ends_the_run_within_a_second_of_it() {
+    let _engine = engine();
+    let mut executor = DockerExecutor::new().expect("engine reachable");
+    let mut request = request(
+        "adze-test-timeout",
+        vec![
+            script_step("slow", BUSYBOX, "#!/bin/sh\nsleep 60\n"),
+            script_step("never", BUSYBOX, "#!/bin/sh\ntrue\n"),
+        ],
+    );
+    request.timeout = Some(adze::api::GoDuration::parse("2s").expect("duration"));
+    let started = Instant::now();
+    executor.start(&request).expect("starts");
+    let events = next_events(&mut executor);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(3),
+        "ended {took:?} after start"
+    );
+    assert_eq!(
+        events[0].outcome,
+        ExecOutcome::Failed {
+            reason: "TaskRunTimeout".into(),
+            message: "TaskRun \"adze-test-timeout\" failed to finish within \"2s\"".into(),
+        }
+    );
+    assert_eq!(
+        step_summary(&events[0], "slow"),
+        (1, "TaskRunTimeout".into(), "TaskRunTimeout".into())
+    );
+    assert_no_containers();
+}
+
+#[test]
+fn a_step_timeout_fails_the_step_with_timeout_exceeded() {
+    let _engine = engine();
+    let event = run(&request(
+        "adze-test-step-timeout",
+        vec![StepPlan {
+            timeout: Some("1s".into()),
+            ..script_step("slow", BUSYBOX, "#!/bin/sh\nsleep 60\n")
+        }],
+    ));
+    assert_eq!(
+        event.outcome,
+        ExecOutcome::Failed {
+            reason: "StepFailed".into(),
+            message: "\"step-slow\" exited because the step exceeded the specified timeout limit"
+                .into(),
+        }
+    );
+    assert_eq!(
+        step_summary(&event, "slow"),
+        (1, "Error".into(), "TimeoutExceeded".into())
+    );
+    assert_no_containers();
+}
+
+#[test]
+fn a_container_killed_mid_step_fails_the_step_and_task_run() {
+    let _engine = engine();
+    let mut executor = DockerExecutor::new().expect("engine reachable");
+    let request = request(
+        "adze-test-killed",
+        vec![script_step("victim", BUSYBOX, "#!/bin/sh\nsleep 60\n")],
+    );
+    executor.start(&request).expect("starts");
+    let until = Instant::now() + Duration::from_secs(20);
+    let id = loop {
+        let out = Command::new("docker")
+            .args([
+                "ps",
+                "-q",
+                "--filter",
+                "label=adze.dev/run=adze-test-killed",
+            ])
+            .output()
+            .expect("docker ps");
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if !id.is_empty() {
+            break id;
+        }
+        assert!(Instant::now() < until, "the step container never started");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let killed = Command::new("docker")
+        .args(["kill", &id])
+        .output()
+        .expect("docker kill");
+    assert!(killed.status.success());
+    let events = next_events(&mut executor);
+    assert_eq!(
+        events[0].outcome,
+        ExecOutcome::Failed {
+            reason: "StepFailed".into(),
+            message: "\"step-victim\" exited with code 137: Error".into(),
+        }
+    );
+    assert_no_containers();
+}
+
+#[test]
+fn logs_and_step_progress_reach_the_sink() {
+    use adze::exec::docker::DockerOptions;
+    use adze::run::{Progress, ProgressSink, Stream};
+    let _engine = engine();
+    let (sink, events) = ProgressSink::channel();
+    let mut executor = DockerExecutor::with_options(DockerOptions {
+        progress: sink,
+        logs: true,
+        ..DockerOptions::default()
+    })
+    .expect("engine reachable");
+    let request = request(
+        "adze-test-logs",
+        vec![script_step(
+            "talk",
+            BUSYBOX,
+            "#!/bin/sh\necho one\necho two >&2\nprintf three\n",
+        )],
+    );
+    executor.start(&request).expect("starts");
+    next_events(&mut executor);
+    drop(executor);
+    let got: Vec<Progress> = events.try_iter().collect();
+    let lines: Vec<(Stream, String)> = got
+        .iter()
+        .filter_map(|p| match p {
+            Progress::Log {
+                step, stream, line, ..
+            } if step == "talk" => Some((*stream, line.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(lines.contains(&(Stream::Stdout, "one".into())), "{lines:?}");
+    assert!(lines.contains(&(Stream::Stderr, "two".into())), "{lines:?}");
+    assert!(
+        lines.contains(&(Stream::Stdout, "three".into())),
+        "{lines:?}"
+    );
+    assert!(got
+        .iter()
+        .any(|p| matches!(p, Progress::StepStarted { step, .. } if step == "talk")));
+    assert!(got
+        .iter()
+        .any(|p| matches!(p, Progress::StepFinished { step, exit_code: 0, .. } if step == "talk")));
     assert_no_containers();
 }

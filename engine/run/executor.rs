@@ -1,7 +1,10 @@
 //! The boundary between the driver and whatever runs containers: one trait, plain messages.
 
-use crate::api::{Param, ParamValue};
+use std::time::Duration;
+
+use crate::api::{GoDuration, Param, ParamValue};
 use crate::plan::model::StepPlan;
+use crate::reconcile::task_run::StepState;
 use crate::reconcile::Timestamp;
 
 /// A fully resolved TaskRun to start; executors never interpret `$(...)` in it.
@@ -19,6 +22,8 @@ pub struct TaskRunRequest {
     pub steps: Vec<StepPlan>,
     /// The sidecars exactly as they run.
     pub sidecars: Vec<StepPlan>,
+    /// The TaskRun's own timeout (`None`: no limit); the executor enforces it.
+    pub timeout: Option<GoDuration>,
 }
 
 /// How a TaskRun finished.
@@ -45,6 +50,34 @@ pub struct ExecEvent {
     /// How it finished.
     pub outcome: ExecOutcome,
     /// The results it emitted, failed runs included (Tekton keeps them).
+    pub results: Vec<(String, ParamValue)>,
+    /// What the executor observed, for the TaskRun's status.
+    pub report: TaskRunReport,
+}
+
+/// The observed facts of a finished TaskRun that go into its `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskRunReport {
+    /// `status.podName`: the sandbox's name.
+    pub pod_name: String,
+    /// When the first container started (or the TaskRun was created, if none did).
+    pub start_time: Option<Timestamp>,
+    /// When the TaskRun finished.
+    pub completion_time: Option<Timestamp>,
+    /// `status.steps`, in spec order.
+    pub steps: Vec<StepReport>,
+    /// `status.sidecars`, in spec order.
+    pub sidecars: Vec<StepReport>,
+}
+
+/// One entry of `status.steps` or `status.sidecars`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepReport {
+    /// The container state with Tekton's overrides.
+    pub state: StepState,
+    /// The image the container ran, as the engine names it (`sha256:…` for Docker).
+    pub image_id: String,
+    /// Step results (`status.steps[].results`), in emission order.
     pub results: Vec<(String, ParamValue)>,
 }
 
@@ -84,4 +117,12 @@ pub trait Executor {
     fn cancel(&mut self, name: &str, message: &str) -> Result<(), ExecError>;
     /// The TaskRuns that finished since the last call, each reported once.
     fn poll(&mut self, now: Timestamp) -> Vec<ExecEvent>;
+    /// Blocks until something may have finished, or `timeout` passed.
+    ///
+    /// Returns false without waiting when the executor cannot wait (the driver then sleeps on
+    /// its [`Clock`](super::Clock) instead, which is what lets tests run on a fake clock).
+    fn wait(&mut self, timeout: Duration) -> bool {
+        let _ = timeout;
+        false
+    }
 }

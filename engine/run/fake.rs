@@ -129,6 +129,7 @@ impl Executor for FakeExecutor {
                 task_run: name.clone(),
                 outcome: outcome.0,
                 results: outcome.1,
+                report: Default::default(),
             });
             false
         });

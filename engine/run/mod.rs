@@ -43,14 +43,18 @@
 mod clock;
 mod executor;
 mod fake;
+mod progress;
 mod wiring;
 
 #[cfg(test)]
 mod tests;
 
 pub use clock::{Clock, FakeClock, SystemClock};
-pub use executor::{ExecError, ExecEvent, ExecOutcome, Executor, TaskRunRequest};
+pub use executor::{
+    ExecError, ExecEvent, ExecOutcome, Executor, StepReport, TaskRunReport, TaskRunRequest,
+};
 pub use fake::{FakeExecutor, Script};
+pub use progress::{Progress, ProgressSink, Stream};
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -444,6 +448,7 @@ impl<'b> Driver<'b> {
             params,
             steps: resolved.steps,
             sidecars: resolved.sidecars,
+            timeout: task_timeout(pt)?,
         })
     }
 
@@ -632,4 +637,17 @@ fn check_supported(bundle: &Bundle, pt: &PipelineTask) -> Result<(), PlanError> 
         },
         (None, None) => Err(no_task(pt)),
     }
+}
+
+/// The PipelineTask's own `timeout`, which bounds its TaskRun (`None`: no limit of its own).
+fn task_timeout(pt: &PipelineTask) -> Result<Option<GoDuration>, RunError> {
+    pt.timeout
+        .as_deref()
+        .map(|t| {
+            GoDuration::parse(t).map_err(|_| RunError::InvalidTimeout {
+                field: "tasks[].timeout",
+                value: t.to_owned(),
+            })
+        })
+        .transpose()
 }

@@ -1,0 +1,161 @@
+//! How a step becomes a container: the TaskRun's host directory, the container's
+//! configuration, and removal of what adze created.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bollard::errors::Error as DockerError;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
+use bollard::Docker;
+
+use super::{RUN_LABEL, STEP_LABEL};
+use crate::plan::model::StepPlan;
+
+/// Distinguishes the temporary directories of TaskRuns started by this process.
+static DIR_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The host directory backing a TaskRun's reserved paths; removed on drop unless kept.
+pub(super) struct RunDir {
+    /// Its root, holding `workspace`, `results`, `home` and `scripts`.
+    pub path: PathBuf,
+    /// Leave it behind (`--keep`).
+    pub keep: bool,
+}
+
+impl RunDir {
+    /// Creates the directory and its subdirectories, writable by any container user.
+    pub fn create(task_run: &str, keep: bool) -> io::Result<RunDir> {
+        let unique = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("adze-{task_run}-{}-{unique}", std::process::id()));
+        fs::create_dir_all(&path)?;
+        let dir = RunDir { path, keep };
+        for sub in ["workspace", "results", "home", "scripts"] {
+            let sub = dir.path.join(sub);
+            fs::create_dir_all(&sub)?;
+            fs::set_permissions(&sub, fs::Permissions::from_mode(0o777))?;
+        }
+        Ok(dir)
+    }
+
+    /// The bind mounts every step container gets.
+    fn binds(&self) -> Vec<String> {
+        let host = |sub: &str| self.path.join(sub).display().to_string();
+        vec![
+            format!("{}:/workspace", host("workspace")),
+            format!("{}:/tekton/results", host("results")),
+            format!("{}:/tekton/home", host("home")),
+            format!("{}:/tekton/scripts:ro", host("scripts")),
+        ]
+    }
+
+    /// Writes a step's script as an executable file and returns its path in the container.
+    fn write_script(&self, step: &str, script: &str) -> io::Result<String> {
+        let file = self.path.join("scripts").join(step);
+        fs::write(&file, script)?;
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o755))?;
+        Ok(format!("/tekton/scripts/{step}"))
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            // Best effort: a file a container made unremovable must not abort the run.
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The container for one step; writes its script first when it has one.
+pub(super) fn step_config(
+    task_run: &str,
+    step: &StepPlan,
+    dir: &RunDir,
+) -> io::Result<ContainerCreateBody> {
+    let entrypoint = match &step.script {
+        Some(script) => Some(vec![dir.write_script(&step.name, script)?]),
+        None if !step.command.is_empty() => Some(step.command.clone()),
+        None => None,
+    };
+    let working_dir = step.working_dir.as_ref().map(|w| {
+        if w.starts_with('/') {
+            w.clone()
+        } else {
+            format!("/workspace/{w}")
+        }
+    });
+    let labels: HashMap<String, String> = [
+        (RUN_LABEL.to_owned(), task_run.to_owned()),
+        (STEP_LABEL.to_owned(), step.name.clone()),
+    ]
+    .into_iter()
+    .collect();
+    Ok(ContainerCreateBody {
+        image: Some(step.image.clone()),
+        entrypoint,
+        cmd: (!step.args.is_empty()).then(|| step.args.clone()),
+        env: Some(
+            step.env
+                .iter()
+                .map(|e| format!("{}={}", e.name, e.value))
+                .collect(),
+        ),
+        working_dir,
+        labels: Some(labels),
+        host_config: Some(HostConfig {
+            binds: Some(dir.binds()),
+            // A tiny init as PID 1 forwards SIGTERM, so a cancelled script step stops at once
+            // instead of ignoring the signal for the whole grace period, as PID 1 shells do.
+            init: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// Removes a container and its anonymous volumes, whatever its state.
+pub(super) async fn remove(docker: &Docker, id: &str) -> Result<(), DockerError> {
+    docker
+        .remove_container(
+            id,
+            Some(RemoveContainerOptions {
+                force: true,
+                v: true,
+                ..Default::default()
+            }),
+        )
+        .await
+}
+
+/// Removes every container labelled [`RUN_LABEL`] (with `task_run` as its value, if given).
+pub(super) async fn remove_labelled(
+    docker: &Docker,
+    task_run: Option<&str>,
+) -> Result<usize, DockerError> {
+    let label = match task_run {
+        Some(name) => format!("{RUN_LABEL}={name}"),
+        None => RUN_LABEL.to_owned(),
+    };
+    let filters: HashMap<String, Vec<String>> = [("label".to_owned(), vec![label])].into();
+    let found = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await?;
+    let mut removed = 0;
+    for c in found {
+        if let Some(id) = c.id {
+            remove(docker, &id).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}

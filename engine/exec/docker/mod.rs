@@ -1,0 +1,265 @@
+//! An [`Executor`] that runs each TaskRun as a pod-like group of containers on a local Docker
+//! engine (or Podman through its Docker-compatible socket).
+//!
+//! # Why
+//!
+//! `adze run` needs to execute real steps without a cluster. The Docker Engine API (spoken
+//! by Docker and Podman) is the most widely available container runtime on a developer
+//! machine; it is driven through `bollard`, so no `docker` binary is needed at run time, and
+//! `DOCKER_HOST` chooses the engine.
+//!
+//! # How
+//!
+//! The executor owns a small multi-threaded tokio runtime. [`Executor::start`] spawns one
+//! task per TaskRun and returns at once, so TaskRuns of a pipeline run side by side; each
+//! task reports its [`ExecEvent`] on a channel that [`Executor::poll`] drains and
+//! [`Executor::wait`] blocks on. [`Executor::cancel`] signals the TaskRun's task, which stops
+//! its running container (SIGTERM, then SIGKILL after a grace period, or at once once
+//! [`DockerExecutor::force_handle`] was triggered) and reports `Cancelled`.
+//!
+//! What one TaskRun does is in [`task_run`]; how a step becomes a container in
+//! [`container`]; log streaming in [`logs`].
+//!
+//! # Not yet
+//!
+//! - Sidecars and the network holder, workspaces, env from ConfigMaps/Secrets
+//!   (`valueFrom` placeholders are passed as-is), `onError`, step results and `when`, image
+//!   pulling, and the termination-message size limits.
+
+mod container;
+mod logs;
+mod task_run;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use bollard::errors::Error as DockerError;
+use bollard::Docker;
+use tokio::runtime::Runtime;
+use tokio::sync::watch;
+
+use crate::reconcile::Timestamp;
+use crate::run::{ExecError, ExecEvent, Executor, ProgressSink, TaskRunRequest};
+use task_run::{Stop, TaskRunJob};
+
+/// The label put on every container adze creates; its value is the TaskRun's name.
+pub const RUN_LABEL: &str = "adze.dev/run";
+
+/// The label naming the step a container runs.
+pub const STEP_LABEL: &str = "adze.dev/step";
+
+/// How to get a Docker engine running, appended to every "unavailable" message.
+pub const HOW_TO_START: &str = "start one: on Debian/Ubuntu `sudo bash tests/setup-docker.sh` \
+     (installs docker.io and starts dockerd), or `sudo systemctl start docker`; for Podman, \
+     `systemctl --user start podman.socket` and set DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock";
+
+/// How the executor behaves; the defaults suit `adze run`.
+#[derive(Debug, Clone)]
+pub struct DockerOptions {
+    /// Where progress and log lines go.
+    pub progress: ProgressSink,
+    /// Stream every container's output as [`Progress::Log`](crate::run::Progress::Log) lines.
+    pub logs: bool,
+    /// Leave containers and directories behind for debugging.
+    pub keep: bool,
+    /// How long a cancelled container gets between SIGTERM and SIGKILL.
+    pub grace: Duration,
+}
+
+impl Default for DockerOptions {
+    fn default() -> DockerOptions {
+        DockerOptions {
+            progress: ProgressSink::none(),
+            logs: false,
+            keep: false,
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Makes every cancelled container be killed at once instead of after the grace period.
+#[derive(Debug, Clone, Default)]
+pub struct ForceHandle(Arc<AtomicBool>);
+
+impl ForceHandle {
+    /// From now on, cancels kill without waiting.
+    pub fn force(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// True once [`ForceHandle::force`] was called.
+    pub fn is_forced(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Runs TaskRuns as containers on the local Docker engine; see the module documentation.
+pub struct DockerExecutor {
+    /// The runtime the TaskRun tasks run on (the trait is synchronous).
+    runtime: Runtime,
+    /// The connected client.
+    docker: Docker,
+    options: DockerOptions,
+    force: ForceHandle,
+    /// Finished TaskRuns' events, sent by their tasks.
+    events: mpsc::Receiver<ExecEvent>,
+    sender: mpsc::Sender<ExecEvent>,
+    /// Events received by `wait` and not yet returned by `poll`.
+    buffered: Vec<ExecEvent>,
+    /// The stop signal of every TaskRun started, by name.
+    stops: HashMap<String, watch::Sender<Option<Stop>>>,
+    /// TaskRuns whose event was not yet received.
+    running: HashSet<String>,
+}
+
+impl std::fmt::Debug for DockerExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerExecutor")
+            .field("options", &self.options)
+            .field("running", &self.running)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DockerExecutor {
+    /// Connects to the local engine (`DOCKER_HOST` or the default socket) with default options.
+    pub fn new() -> Result<DockerExecutor, ExecError> {
+        DockerExecutor::with_options(DockerOptions::default())
+    }
+
+    /// Connects to the local engine and checks it answers.
+    pub fn with_options(options: DockerOptions) -> Result<DockerExecutor, ExecError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("adze-docker")
+            .enable_all()
+            .build()
+            .map_err(|e| ExecError::Unavailable(format!("cannot start the async runtime: {e}")))?;
+        let docker = runtime.block_on(async {
+            let docker = Docker::connect_with_defaults().map_err(unavailable)?;
+            let docker = docker.negotiate_version().await.map_err(unavailable)?;
+            docker.ping().await.map_err(unavailable)?;
+            Ok::<Docker, ExecError>(docker)
+        })?;
+        let (sender, events) = mpsc::channel();
+        Ok(DockerExecutor {
+            runtime,
+            docker,
+            options,
+            force: ForceHandle::default(),
+            events,
+            sender,
+            buffered: Vec::new(),
+            stops: HashMap::new(),
+            running: HashSet::new(),
+        })
+    }
+
+    /// A handle that makes cancels kill at once; safe to trigger from a signal handler thread.
+    pub fn force_handle(&self) -> ForceHandle {
+        self.force.clone()
+    }
+
+    /// The runtime, for callers that need to run async work beside the TaskRuns (signals).
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Removes every container adze left on the engine (labelled [`RUN_LABEL`]) and returns
+    /// how many there were.
+    pub fn remove_leftovers(&self) -> Result<usize, ExecError> {
+        self.runtime
+            .block_on(container::remove_labelled(&self.docker, None))
+            .map_err(unavailable)
+    }
+}
+
+impl Executor for DockerExecutor {
+    fn start(&mut self, request: &TaskRunRequest) -> Result<(), ExecError> {
+        if self.stops.contains_key(&request.name) {
+            return Err(ExecError::Start {
+                task_run: request.name.clone(),
+                message: "already started".into(),
+            });
+        }
+        let (stop_tx, stop_rx) = watch::channel(None);
+        self.stops.insert(request.name.clone(), stop_tx);
+        self.running.insert(request.name.clone());
+        let job = TaskRunJob {
+            docker: self.docker.clone(),
+            request: request.clone(),
+            options: self.options.clone(),
+            force: self.force.clone(),
+            stop: stop_rx,
+        };
+        let sender = self.sender.clone();
+        self.runtime.spawn(async move {
+            let event = job.run().await;
+            // The executor may be gone (the run ended); nobody is left to tell.
+            let _ = sender.send(event);
+        });
+        Ok(())
+    }
+
+    fn cancel(&mut self, name: &str, message: &str) -> Result<(), ExecError> {
+        if let Some(stop) = self.stops.get(name) {
+            stop.send_if_modified(|s| {
+                if s.is_some() {
+                    return false;
+                }
+                *s = Some(Stop::Cancel(message.to_owned()));
+                true
+            });
+        }
+        Ok(())
+    }
+
+    fn poll(&mut self, _now: Timestamp) -> Vec<ExecEvent> {
+        let mut events = std::mem::take(&mut self.buffered);
+        events.extend(self.events.try_iter());
+        for e in &events {
+            self.running.remove(&e.task_run);
+        }
+        events
+    }
+
+    fn wait(&mut self, timeout: Duration) -> bool {
+        if self.buffered.is_empty() && !self.running.is_empty() {
+            if let Ok(event) = self.events.recv_timeout(timeout) {
+                self.buffered.push(event);
+            }
+        } else if self.running.is_empty() {
+            std::thread::sleep(timeout);
+        }
+        true
+    }
+}
+
+impl Drop for DockerExecutor {
+    fn drop(&mut self) {
+        // TaskRuns still running when the run ends (an error, a second Ctrl-C) are stopped
+        // and their containers removed before the process exits.
+        if self.running.is_empty() {
+            return;
+        }
+        self.force.force();
+        for stop in self.stops.values() {
+            let _ = stop.send(Some(Stop::Cancel(String::new())));
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while !self.running.is_empty() && std::time::Instant::now() < deadline {
+            if let Ok(event) = self.events.recv_timeout(Duration::from_millis(100)) {
+                self.running.remove(&event.task_run);
+            }
+        }
+    }
+}
+
+/// The Docker engine could not be reached.
+pub(crate) fn unavailable(e: DockerError) -> ExecError {
+    ExecError::Unavailable(format!(
+        "cannot reach the Docker engine ({e}); {HOW_TO_START}"
+    ))
+}

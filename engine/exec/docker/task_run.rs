@@ -1,0 +1,567 @@
+//! One TaskRun on the Docker engine, from its first image check to its event.
+//!
+//! The job observes containers the way a kubelet would report them and leaves every status
+//! decision (reasons, messages, step overrides) to the pure [`evaluate`]: the executor only
+//! says what the containers did.
+
+use std::time::{Duration, Instant};
+
+use bollard::errors::Error as DockerError;
+use bollard::query_parameters::{
+    CreateContainerOptions, KillContainerOptions, WaitContainerOptions,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+use tokio::sync::watch;
+
+use super::container::{self, RunDir};
+use super::{logs, DockerOptions, ForceHandle};
+use crate::api::{GoDuration, ParamValue};
+use crate::plan::model::StepPlan;
+use crate::reconcile::task_run::{
+    evaluate, ContainerObservation, MarkerReason, PodObservation, PodPhase, StepObservation,
+    TaskRunSpecStatus, TaskRunView, TerminatedObservation, TerminationMarkers,
+};
+use crate::reconcile::{ConditionStatus, OnError, Timestamp};
+use crate::run::{
+    Clock, ExecEvent, ExecOutcome, Progress, StepReport, SystemClock, TaskRunReport, TaskRunRequest,
+};
+
+/// Why a TaskRun is asked to stop before its steps are done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// `spec.status: TaskRunCancelled`, with its `statusMessage`.
+    Cancel(String),
+}
+
+/// Everything one TaskRun's task needs; moved into the spawned task.
+pub(super) struct TaskRunJob {
+    pub docker: Docker,
+    pub request: TaskRunRequest,
+    pub options: DockerOptions,
+    pub force: ForceHandle,
+    pub stop: watch::Receiver<Option<Stop>>,
+}
+
+/// How waiting for a step's container ended.
+enum StepEnd {
+    /// It exited by itself.
+    Exited(TerminatedObservation),
+    /// The step's own timeout elapsed and the container was killed.
+    StepTimeout(TerminatedObservation),
+    /// The TaskRun was cancelled or timed out while it ran (started at the given time).
+    Interrupted(Timestamp),
+    /// The TaskRun fails before the step could run, with this reason and message.
+    Refused(String, String),
+}
+
+/// What interrupted the TaskRun, if anything.
+enum Interruption {
+    Cancel(String),
+    Timeout,
+}
+
+fn now() -> Timestamp {
+    SystemClock.now()
+}
+
+impl TaskRunJob {
+    /// Runs the TaskRun to its end and returns the event to report; never panics on engine
+    /// errors, which become a failed TaskRun naming what went wrong.
+    pub async fn run(mut self) -> ExecEvent {
+        let created = now();
+        let deadline = self.request.timeout.and_then(deadline_of);
+        let mut view = TaskRunView {
+            name: self.request.name.clone(),
+            created,
+            start: Some(created),
+            timeout: self.request.timeout,
+            pipeline_task_on_error: OnError::StopAndFail,
+            pod: Some(PodObservation {
+                name: format!("{}-pod", self.request.name),
+                phase: PodPhase::Pending,
+            }),
+            steps: self
+                .request
+                .steps
+                .iter()
+                .map(|s| StepObservation {
+                    name: s.name.clone(),
+                    state: ContainerObservation::Waiting {
+                        reason: "PodInitializing".into(),
+                        message: String::new(),
+                    },
+                })
+                .collect(),
+            ..TaskRunView::default()
+        };
+        let mut image_ids = vec![String::new(); self.request.steps.len()];
+        let dir = match RunDir::create(&self.request.name, self.options.keep) {
+            Ok(dir) => dir,
+            Err(e) => {
+                let message = format!("cannot create the TaskRun's directory: {e}");
+                return self.refused(&view, "PodCreationFailed", message, Vec::new());
+            }
+        };
+        for step in &self.request.steps {
+            if let Err((reason, message)) = self.check_image(step).await {
+                return self.refused(&view, &reason, message, Vec::new());
+            }
+        }
+        if let Some(pod) = view.pod.as_mut() {
+            pod.phase = PodPhase::Running;
+        }
+
+        let mut interruption = None;
+        let mut failed = false;
+        let steps = self.request.steps.clone();
+        for (i, step) in steps.iter().enumerate() {
+            if failed {
+                // What Tekton's entrypoint does for the steps after a failure (§4.3 step 1).
+                let t = now();
+                view.steps[i].state = ContainerObservation::Terminated(TerminatedObservation {
+                    exit_code: 1,
+                    reason: "Error".into(),
+                    started: t,
+                    finished: t,
+                    markers: Some(TerminationMarkers {
+                        started_at: Some(t),
+                        exit_code: None,
+                        reason: Some(MarkerReason::Skipped),
+                    }),
+                });
+                continue;
+            }
+            match self.run_step(step, &dir, deadline, &mut image_ids[i]).await {
+                StepEnd::Exited(t) | StepEnd::StepTimeout(t) => {
+                    failed = t.exit_code != 0;
+                    self.options.progress.send(Progress::StepFinished {
+                        task_run: self.request.name.clone(),
+                        step: step.name.clone(),
+                        exit_code: t.markers.and_then(|m| m.exit_code).unwrap_or(t.exit_code),
+                    });
+                    view.steps[i].state = ContainerObservation::Terminated(t);
+                }
+                StepEnd::Interrupted(started) => {
+                    view.steps[i].state = ContainerObservation::Running { started };
+                    interruption = Some(match self.stop.borrow().clone() {
+                        Some(Stop::Cancel(message)) => Interruption::Cancel(message),
+                        None => Interruption::Timeout,
+                    });
+                    break;
+                }
+                StepEnd::Refused(reason, message) => {
+                    let results = self.results(&dir);
+                    return self.refused(&view, &reason, message, results);
+                }
+            }
+        }
+        let results = self.results(&dir);
+        let done = now();
+        match interruption {
+            Some(Interruption::Cancel(message)) => {
+                view.spec_status = TaskRunSpecStatus::Cancelled { message };
+            }
+            Some(Interruption::Timeout) => {
+                // `evaluate` decides a timeout from the clock; make sure it sees it elapsed.
+                view.start = Some(Timestamp(0));
+            }
+            None => {
+                let ok = view.steps.iter().all(|s| match &s.state {
+                    ContainerObservation::Terminated(t) => t.exit_code == 0,
+                    _ => false,
+                });
+                if let Some(pod) = view.pod.as_mut() {
+                    pod.phase = if ok {
+                        PodPhase::Succeeded
+                    } else {
+                        PodPhase::Failed
+                    };
+                }
+            }
+        }
+        let start = if matches!(view.start, Some(Timestamp(0))) {
+            created
+        } else {
+            view.start.unwrap_or(created)
+        };
+        self.event(&view, done, start, image_ids, results)
+    }
+
+    /// The event for a TaskRun that failed before (or instead of) running a step.
+    fn refused(
+        &self,
+        view: &TaskRunView,
+        reason: &str,
+        message: String,
+        results: Vec<(String, ParamValue)>,
+    ) -> ExecEvent {
+        let done = now();
+        let steps = view
+            .steps
+            .iter()
+            .map(|s| StepReport {
+                state: crate::reconcile::task_run::step_state(s),
+                image_id: String::new(),
+                results: Vec::new(),
+            })
+            .collect();
+        ExecEvent {
+            task_run: self.request.name.clone(),
+            outcome: ExecOutcome::Failed {
+                reason: reason.to_owned(),
+                message,
+            },
+            results,
+            report: TaskRunReport {
+                pod_name: view
+                    .pod
+                    .as_ref()
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+                start_time: Some(view.created),
+                completion_time: Some(done),
+                steps,
+                sidecars: Vec::new(),
+            },
+        }
+    }
+
+    /// Turns the final observations into the event, through [`evaluate`].
+    fn event(
+        &self,
+        view: &TaskRunView,
+        done: Timestamp,
+        start: Timestamp,
+        image_ids: Vec<String>,
+        results: Vec<(String, ParamValue)>,
+    ) -> ExecEvent {
+        let update = evaluate(view, done);
+        let (outcome, steps) = match update {
+            Some(u) => {
+                let outcome = match (u.condition.status, u.condition.reason.as_str()) {
+                    (ConditionStatus::True, _) => ExecOutcome::Succeeded,
+                    (_, "TaskRunCancelled") => ExecOutcome::Cancelled,
+                    (_, reason) => ExecOutcome::Failed {
+                        reason: reason.to_owned(),
+                        message: u.condition.message.clone(),
+                    },
+                };
+                (outcome, u.steps)
+            }
+            None => (ExecOutcome::Succeeded, Vec::new()),
+        };
+        let steps = steps
+            .into_iter()
+            .zip(image_ids)
+            .map(|(state, image_id)| StepReport {
+                state,
+                image_id,
+                results: Vec::new(),
+            })
+            .collect();
+        ExecEvent {
+            task_run: self.request.name.clone(),
+            outcome,
+            results,
+            report: TaskRunReport {
+                pod_name: view
+                    .pod
+                    .as_ref()
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+                start_time: Some(start),
+                completion_time: Some(done),
+                steps,
+                sidecars: Vec::new(),
+            },
+        }
+    }
+
+    /// The results the steps wrote; unreadable files become a warning, not a failure.
+    fn results(&self, dir: &RunDir) -> Vec<(String, ParamValue)> {
+        match read_results(&dir.path.join("results")) {
+            Ok(results) => results,
+            Err(e) => {
+                self.options.progress.send(Progress::Warning {
+                    task_run: Some(self.request.name.clone()),
+                    message: format!("cannot read the results: {e}"),
+                });
+                Vec::new()
+            }
+        }
+    }
+
+    /// `Err((reason, message))` when the step's image is not present locally.
+    async fn check_image(&self, step: &StepPlan) -> Result<(), (String, String)> {
+        match self.docker.inspect_image(&step.image).await {
+            Ok(_) => Ok(()),
+            Err(DockerError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Err((
+                "TaskRunImagePullFailed".into(),
+                format!(
+                    "the step \"{}\" in TaskRun \"{}\" failed to pull the image \"{}\": \
+                     the image is not present locally and adze does not pull images yet",
+                    step.name, self.request.name, step.image
+                ),
+            )),
+            Err(e) => Err(engine_failure(e)),
+        }
+    }
+
+    /// Runs one step's container until it exits or the TaskRun is interrupted; the
+    /// container is removed whatever happens (unless kept).
+    async fn run_step(
+        &mut self,
+        step: &StepPlan,
+        dir: &RunDir,
+        deadline: Option<Instant>,
+        image_id: &mut String,
+    ) -> StepEnd {
+        let config = match container::step_config(&self.request.name, step, dir) {
+            Ok(config) => config,
+            Err(e) => {
+                return StepEnd::Refused(
+                    "PodCreationFailed".into(),
+                    format!("cannot write the script of step \"{}\": {e}", step.name),
+                )
+            }
+        };
+        let created = match self
+            .docker
+            .create_container(None::<CreateContainerOptions>, config)
+            .await
+        {
+            Ok(created) => created,
+            Err(e) => {
+                let (reason, message) = create_failure(step, e);
+                return StepEnd::Refused(reason, message);
+            }
+        };
+        let end = self
+            .start_and_wait(step, &created.id, deadline, image_id)
+            .await;
+        if !self.options.keep {
+            // Removal after the fact cannot change the step's outcome; a failure here only
+            // leaves a labelled container that `adze run` removes before exiting.
+            let _ = container::remove(&self.docker, &created.id).await;
+        }
+        end
+    }
+
+    async fn start_and_wait(
+        &mut self,
+        step: &StepPlan,
+        id: &str,
+        deadline: Option<Instant>,
+        image_id: &mut String,
+    ) -> StepEnd {
+        let output = if self.options.logs {
+            // Attach failures only cost the logs, never the step.
+            logs::attach(&self.docker, id).await.ok()
+        } else {
+            None
+        };
+        let started = now();
+        if let Err(e) = self.docker.start_container(id, None).await {
+            let (reason, message) = match e {
+                DockerError::DockerResponseServerError { message, .. } => (
+                    "StepFailed".to_owned(),
+                    format!("\"step-{}\" could not be started: {message}", step.name),
+                ),
+                e => engine_failure(e),
+            };
+            return StepEnd::Refused(reason, message);
+        }
+        self.options.progress.send(Progress::StepStarted {
+            task_run: self.request.name.clone(),
+            step: step.name.clone(),
+        });
+        let log_task = output.map(|output| {
+            tokio::spawn(logs::forward(
+                output,
+                self.request.name.clone(),
+                step.name.clone(),
+                self.options.progress.clone(),
+            ))
+        });
+        let step_deadline = step
+            .timeout
+            .as_deref()
+            .and_then(|t| GoDuration::parse(t).ok())
+            .and_then(deadline_of);
+        let limit = match (deadline, step_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let waited = self.wait_or_interrupt(id, limit).await;
+        let step_timed_out = waited == Waited::Deadline
+            && step_deadline.is_some_and(|s| deadline.is_none_or(|d| s < d));
+        match waited {
+            Waited::Exited => {}
+            // A timeout is final: the run must end on time, so no grace period.
+            Waited::Deadline => self.kill_container(id).await,
+            Waited::Stopped => self.stop_container(id).await,
+        }
+        if let Some(task) = log_task {
+            // The stream ends with the container; a short bound keeps a stuck engine from
+            // holding the TaskRun.
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+        let inspect = self.docker.inspect_container(id, None).await.ok();
+        if let Some(i) = &inspect {
+            *image_id = i.image.clone().unwrap_or_default();
+        }
+        if waited != Waited::Exited && !step_timed_out {
+            return StepEnd::Interrupted(started);
+        }
+        let state = inspect.and_then(|i| i.state).unwrap_or_default();
+        let exit_code = i32::try_from(state.exit_code.unwrap_or(1)).unwrap_or(1);
+        let finished = now();
+        if step_timed_out {
+            return StepEnd::StepTimeout(TerminatedObservation {
+                exit_code: 1,
+                reason: "Error".into(),
+                started,
+                finished,
+                markers: Some(TerminationMarkers {
+                    started_at: Some(started),
+                    exit_code: None,
+                    reason: Some(MarkerReason::TimeoutExceeded),
+                }),
+            });
+        }
+        let oom = state.oom_killed == Some(true);
+        let continued = exit_code != 0 && step.on_error.as_deref() == Some("continue");
+        let (container_code, reason) = match (oom, continued, exit_code) {
+            (true, _, _) => (exit_code, "OOMKilled"),
+            (false, true, _) => (0, "Completed"),
+            (false, false, 0) => (0, "Completed"),
+            (false, false, n) => (n, "Error"),
+        };
+        StepEnd::Exited(TerminatedObservation {
+            exit_code: container_code,
+            reason: reason.into(),
+            started,
+            finished,
+            markers: Some(TerminationMarkers {
+                started_at: Some(started),
+                exit_code: continued.then_some(exit_code),
+                reason: None,
+            }),
+        })
+    }
+
+    /// Waits for the container to exit, for the deadline, or for a stop request.
+    async fn wait_or_interrupt(&mut self, id: &str, deadline: Option<Instant>) -> Waited {
+        if self.stop.borrow().is_some() {
+            return Waited::Stopped;
+        }
+        let mut wait = self.docker.wait_container(id, None::<WaitContainerOptions>);
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                // A non-zero exit arrives as an error from bollard; either way it ended.
+                _ = wait.next() => return Waited::Exited,
+                _ = &mut sleep => return Waited::Deadline,
+                changed = self.stop.changed() => {
+                    if changed.is_err() || self.stop.borrow().is_some() {
+                        return Waited::Stopped;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops a container: SIGTERM, then SIGKILL after the grace period or once forced.
+    async fn stop_container(&self, id: &str) {
+        let signal = |s: &str| KillContainerOptions { signal: s.into() };
+        if !self.force.is_forced() {
+            let _ = self
+                .docker
+                .kill_container(id, Some(signal("SIGTERM")))
+                .await;
+            let until = Instant::now() + self.options.grace;
+            while Instant::now() < until && !self.force.is_forced() {
+                let running = self
+                    .docker
+                    .inspect_container(id, None)
+                    .await
+                    .ok()
+                    .and_then(|i| i.state)
+                    .and_then(|s| s.running)
+                    .unwrap_or(false);
+                if !running {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        self.kill_container(id).await;
+    }
+
+    /// Kills a container with SIGKILL; it may already have exited.
+    async fn kill_container(&self, id: &str) {
+        let options = KillContainerOptions {
+            signal: "SIGKILL".into(),
+        };
+        let _ = self.docker.kill_container(id, Some(options)).await;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waited {
+    Exited,
+    Deadline,
+    Stopped,
+}
+
+/// The instant a positive duration from now ends; `None` for "no limit".
+fn deadline_of(d: GoDuration) -> Option<Instant> {
+    let ns = u64::try_from(d.0).ok().filter(|&ns| ns > 0)?;
+    Instant::now().checked_add(Duration::from_nanos(ns))
+}
+
+/// Every file in the results directory as a string result, sorted by name.
+fn read_results(dir: &std::path::Path) -> std::io::Result<Vec<(String, ParamValue)>> {
+    let mut results = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path())?;
+        results.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            ParamValue::String(String::from_utf8_lossy(&bytes).into_owned()),
+        ));
+    }
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(results)
+}
+
+/// A refused container creation, as the TaskRun's failure.
+fn create_failure(step: &StepPlan, e: DockerError) -> (String, String) {
+    match e {
+        DockerError::DockerResponseServerError { message, .. } => (
+            "CreateContainerConfigError".into(),
+            format!("\"step-{}\" could not be created: {message}", step.name),
+        ),
+        e => engine_failure(e),
+    }
+}
+
+/// The engine stopped answering mid-run: the TaskRun fails naming it.
+fn engine_failure(e: DockerError) -> (String, String) {
+    (
+        "PodCreationFailed".into(),
+        format!("the Docker engine failed: {e}; {}", super::HOW_TO_START),
+    )
+}

@@ -1,0 +1,134 @@
+//! What a run reports while it runs, for whoever shows it (progress bars, plain lines, JSON).
+//!
+//! # Why
+//!
+//! The driver knows when tasks start, finish or are skipped; the executor knows when steps
+//! start and what they print. Both report into one [`ProgressSink`], a channel the CLI reads
+//! on its own thread, so rendering never slows the loop and the loop never waits on a
+//! terminal. Sending is best effort: a closed sink drops events silently.
+
+use std::sync::mpsc;
+
+use crate::reconcile::{PipelineTaskState, SkipReason};
+
+/// Which output stream a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// One thing that happened during a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// A pipeline task's TaskRun was handed to the executor.
+    TaskStarted {
+        /// The pipeline task (the TaskRun's name for a bare TaskRun).
+        task: String,
+        /// The TaskRun's name.
+        task_run: String,
+        /// True for a finally task.
+        finally: bool,
+        /// The step names, in order.
+        steps: Vec<String>,
+    },
+    /// A pipeline task finished, one way or another.
+    TaskFinished {
+        /// The pipeline task.
+        task: String,
+        /// The TaskRun's name.
+        task_run: String,
+        /// Its final state.
+        state: PipelineTaskState,
+        /// The TaskRun's condition message (empty on success).
+        message: String,
+    },
+    /// A pipeline task will not run.
+    TaskSkipped {
+        /// The pipeline task.
+        task: String,
+        /// Why.
+        reason: SkipReason,
+    },
+    /// A step's container started.
+    StepStarted {
+        /// The TaskRun's name.
+        task_run: String,
+        /// The step's name.
+        step: String,
+    },
+    /// A step's container finished.
+    StepFinished {
+        /// The TaskRun's name.
+        task_run: String,
+        /// The step's name.
+        step: String,
+        /// The exit code Tekton records for it.
+        exit_code: i32,
+    },
+    /// One line a step printed (without its trailing newline).
+    Log {
+        /// The TaskRun's name.
+        task_run: String,
+        /// The step (or `sidecar-<name>`) that printed it.
+        step: String,
+        /// Where it was printed.
+        stream: Stream,
+        /// The line.
+        line: String,
+    },
+    /// An image is being pulled.
+    Pull {
+        /// The image reference.
+        image: String,
+        /// The engine's status text (`Downloading`, `Pull complete`, …).
+        status: String,
+        /// Bytes done and total, when the engine says.
+        bytes: Option<(u64, u64)>,
+    },
+    /// Something the user should know that does not fail the run.
+    Warning {
+        /// The TaskRun concerned, if any.
+        task_run: Option<String>,
+        /// What happened.
+        message: String,
+    },
+    /// The run was asked to stop (Ctrl-C or SIGTERM); `force` on the second request.
+    Interrupted {
+        /// True when containers are being killed without waiting.
+        force: bool,
+    },
+}
+
+/// Where progress goes: a channel, or nowhere.
+#[derive(Debug, Clone, Default)]
+pub struct ProgressSink {
+    sender: Option<mpsc::Sender<Progress>>,
+}
+
+impl ProgressSink {
+    /// A sink that drops everything.
+    pub fn none() -> ProgressSink {
+        ProgressSink::default()
+    }
+
+    /// A sink and the receiver that reads what is sent to it.
+    pub fn channel() -> (ProgressSink, mpsc::Receiver<Progress>) {
+        let (sender, receiver) = mpsc::channel();
+        (
+            ProgressSink {
+                sender: Some(sender),
+            },
+            receiver,
+        )
+    }
+
+    /// Reports one event; a closed or absent receiver is not an error.
+    pub fn send(&self, event: Progress) {
+        if let Some(sender) = &self.sender {
+            let _ = sender.send(event);
+        }
+    }
+}
