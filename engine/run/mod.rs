@@ -43,6 +43,7 @@
 mod clock;
 mod executor;
 mod fake;
+mod interrupt;
 mod progress;
 mod wiring;
 
@@ -54,6 +55,7 @@ pub use executor::{
     ExecError, ExecEvent, ExecOutcome, Executor, StepReport, TaskRunReport, TaskRunRequest,
 };
 pub use fake::{FakeExecutor, Script};
+pub use interrupt::Interrupt;
 pub use progress::{Progress, ProgressSink, Stream};
 
 use std::collections::HashMap;
@@ -114,7 +116,7 @@ pub struct ChildReference {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
     /// The PipelineRun's final `Succeeded` condition.
     pub condition: Condition,
@@ -124,6 +126,23 @@ pub struct RunOutcome {
     pub pipeline_results: PipelineResultsOutcome,
     /// Every TaskRun created, in start order.
     pub child_references: Vec<ChildReference>,
+    /// Every TaskRun created, as started and as it finished, in start order.
+    pub task_runs: Vec<TaskRunRecord>,
+    /// `status.startTime`: the first pass.
+    pub start_time: Option<Timestamp>,
+    /// `status.completionTime`: when the final condition was reached.
+    pub completion_time: Option<Timestamp>,
+    /// `status.finallyStartTime`.
+    pub finally_start_time: Option<Timestamp>,
+}
+
+/// One TaskRun of the run: what was asked, and what came of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRunRecord {
+    /// The resolved TaskRun as handed to the executor.
+    pub request: TaskRunRequest,
+    /// How it finished; `None` if it had not when the run ended.
+    pub event: Option<ExecEvent>,
 }
 
 /// One pipeline task as the driver tracks it.
@@ -156,7 +175,12 @@ pub struct Driver<'b> {
     finally_start: Option<Timestamp>,
     produced: Produced,
     children: Vec<ChildReference>,
+    records: Vec<TaskRunRecord>,
     tick: Duration,
+    progress: ProgressSink,
+    interrupt: Interrupt,
+    /// The `spec.status` the run started with; interrupts escalate from it.
+    initial_status: SpecStatus,
 }
 
 impl<'b> Driver<'b> {
@@ -220,9 +244,11 @@ impl<'b> Driver<'b> {
         let tasks = spec.tasks.iter().map(track).collect::<Result<_, _>>()?;
         let finally = spec.finally.iter().map(track).collect::<Result<_, _>>()?;
 
+        let initial_status = spec_status(pr.spec.status.as_deref());
         Ok(Driver {
             bundle,
-            spec_status: spec_status(pr.spec.status.as_deref()),
+            spec_status: initial_status,
+            initial_status,
             timeouts: timeouts(pr)?,
             name,
             namespace,
@@ -236,8 +262,25 @@ impl<'b> Driver<'b> {
             finally_start: None,
             produced: Produced::new(),
             children: Vec::new(),
+            records: Vec::new(),
             tick: Duration::from_millis(500),
+            progress: ProgressSink::none(),
+            interrupt: Interrupt::new(),
         })
+    }
+
+    /// Reports task starts, finishes and skips to `sink`.
+    pub fn with_progress(mut self, sink: ProgressSink) -> Driver<'b> {
+        self.progress = sink;
+        self
+    }
+
+    /// Stops the run when `interrupt` is triggered: the first request cancels it gracefully
+    /// (`CancelledRunFinally`: running tasks are cancelled, finally runs), the second cancels
+    /// everything (`Cancelled`), finally tasks included.
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Driver<'b> {
+        self.interrupt = interrupt;
+        self
     }
 
     /// Sets how long the loop sleeps when a poll reports nothing (default 500 ms).
@@ -254,6 +297,7 @@ impl<'b> Driver<'b> {
     ) -> Result<RunOutcome, RunError> {
         loop {
             let now = clock.now();
+            self.spec_status = escalate(self.initial_status, self.interrupt.count());
             let step = self.pass(now)?;
             if let Some(t) = step.start_time {
                 self.start.get_or_insert(t);
@@ -268,10 +312,10 @@ impl<'b> Driver<'b> {
             if step.is_done() {
                 let events = executor.poll(clock.now());
                 self.record(events);
-                return Ok(self.outcome(step.condition));
+                return Ok(self.outcome(step.condition, Some(now)));
             }
             if step.condition.reason == RunReason::PipelineRunPending {
-                return Ok(self.outcome(step.condition));
+                return Ok(self.outcome(step.condition, None));
             }
             let decided = step
                 .actions
@@ -286,7 +330,9 @@ impl<'b> Driver<'b> {
                     self.abort(executor);
                     return Err(RunError::Stalled(step.condition.message));
                 }
-                clock.sleep(self.tick);
+                if !executor.wait(self.tick) {
+                    clock.sleep(self.tick);
+                }
             }
             self.record(events);
         }
@@ -364,6 +410,10 @@ impl<'b> Driver<'b> {
                     if let Some(t) = self.find_mut(task) {
                         t.state = PipelineTaskState::Skipped { reason: *reason };
                     }
+                    self.progress.send(Progress::TaskSkipped {
+                        task: task.clone(),
+                        reason: *reason,
+                    });
                 }
                 Action::FailValidation { task, message } => {
                     if let Some(t) = self.find_mut(task) {
@@ -393,9 +443,19 @@ impl<'b> Driver<'b> {
         }
         let request = self.request(tracked, finally)?;
         executor.start(&request)?;
+        self.progress.send(Progress::TaskStarted {
+            task: request.pipeline_task.clone(),
+            task_run: request.name.clone(),
+            finally,
+            steps: request.steps.iter().map(|s| s.name.clone()).collect(),
+        });
         self.children.push(ChildReference {
-            name: request.name,
-            pipeline_task: request.pipeline_task,
+            name: request.name.clone(),
+            pipeline_task: request.pipeline_task.clone(),
+        });
+        self.records.push(TaskRunRecord {
+            request,
+            event: None,
         });
         if let Some(t) = self.find_mut(task) {
             t.state = PipelineTaskState::Running { started: now };
@@ -466,7 +526,11 @@ impl<'b> Driver<'b> {
             if !matches!(t.state, PipelineTaskState::Running { .. }) {
                 continue;
             }
-            t.state = match event.outcome {
+            let message = match &event.outcome {
+                ExecOutcome::Failed { message, .. } => message.clone(),
+                _ => String::new(),
+            };
+            t.state = match event.outcome.clone() {
                 ExecOutcome::Succeeded => PipelineTaskState::Succeeded,
                 ExecOutcome::Failed { reason, .. } => PipelineTaskState::Failed {
                     reason,
@@ -478,7 +542,21 @@ impl<'b> Driver<'b> {
                     cause: t.cancel.unwrap_or(CancelCause::Cancelled),
                 },
             };
-            self.produced.insert(t.pt.name.clone(), event.results);
+            self.progress.send(Progress::TaskFinished {
+                task: t.pt.name.clone(),
+                task_run: t.task_run.clone(),
+                state: t.state.clone(),
+                message,
+            });
+            self.produced
+                .insert(t.pt.name.clone(), event.results.clone());
+            if let Some(r) = self
+                .records
+                .iter_mut()
+                .find(|r| r.request.name == event.task_run)
+            {
+                r.event = Some(event);
+            }
         }
     }
 
@@ -493,7 +571,7 @@ impl<'b> Driver<'b> {
         }
     }
 
-    fn outcome(self, condition: Condition) -> RunOutcome {
+    fn outcome(self, condition: Condition, completion: Option<Timestamp>) -> RunOutcome {
         let results_of = |ts: &[Tracked<'_>]| -> HashMap<String, TaskResults> {
             ts.iter()
                 .map(|t| {
@@ -519,6 +597,10 @@ impl<'b> Driver<'b> {
                 .collect(),
             pipeline_results,
             child_references: self.children,
+            task_runs: self.records,
+            start_time: self.start,
+            completion_time: completion,
+            finally_start_time: self.finally_start,
         }
     }
 }
@@ -554,6 +636,15 @@ fn task_views<'a>(
             produced: &produced[i],
         })
         .collect()
+}
+
+/// The `spec.status` after `interrupts` stop requests: graceful first, then immediate.
+fn escalate(initial: SpecStatus, interrupts: usize) -> SpecStatus {
+    match (initial, interrupts) {
+        (status, 0) => status,
+        (SpecStatus::Cancelled, _) | (_, 2..) => SpecStatus::Cancelled,
+        _ => SpecStatus::CancelledRunFinally,
+    }
 }
 
 fn spec_status(status: Option<&str>) -> SpecStatus {

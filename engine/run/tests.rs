@@ -400,3 +400,102 @@ spec:
         )]
     );
 }
+
+const HANGING: &str = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  pipelineSpec:
+    tasks:
+    - {name: slow, taskSpec: {steps: [{image: alpine, script: sleep 1000}]}}
+    - {name: later, runAfter: [slow], taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+    finally:
+    - {name: cleanup, taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+"#;
+
+/// Triggers `interrupt` `times` times once the executor has been polled twice.
+struct Interrupting {
+    inner: FakeExecutor,
+    interrupt: Interrupt,
+    times: usize,
+    polls: usize,
+}
+
+impl Executor for Interrupting {
+    fn start(&mut self, task_run: &TaskRunRequest) -> Result<(), ExecError> {
+        self.inner.start(task_run)
+    }
+    fn cancel(&mut self, name: &str, message: &str) -> Result<(), ExecError> {
+        self.inner.cancel(name, message)
+    }
+    fn poll(&mut self, now: Timestamp) -> Vec<ExecEvent> {
+        self.polls += 1;
+        if self.polls == 2 {
+            for _ in 0..self.times {
+                self.interrupt.trigger();
+            }
+        }
+        self.inner.poll(now)
+    }
+}
+
+fn interrupted(times: usize) -> (RunOutcome, FakeExecutor) {
+    let b = bundle(HANGING);
+    let interrupt = Interrupt::new();
+    let mut exec = Interrupting {
+        inner: FakeExecutor::new().hang("slow"),
+        interrupt: interrupt.clone(),
+        times,
+        polls: 0,
+    };
+    let outcome = Driver::new(&b, pipeline_run(&b))
+        .expect("resolves")
+        .with_tick(Duration::from_secs(1))
+        .with_interrupt(interrupt)
+        .run(&mut exec, &mut FakeClock::at(T0))
+        .expect("finishes");
+    (outcome, exec.inner)
+}
+
+#[test]
+fn a_first_interrupt_cancels_running_tasks_and_still_runs_finally() {
+    let (outcome, exec) = interrupted(1);
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::False, RunReason::Cancelled)
+    );
+    assert_eq!(
+        outcome.condition.message,
+        "PipelineRun \"pr\" was cancelled"
+    );
+    assert!(matches!(
+        state(&outcome, "slow"),
+        PipelineTaskState::Cancelled { .. }
+    ));
+    assert_eq!(
+        state(&outcome, "later"),
+        &PipelineTaskState::Skipped {
+            reason: SkipReason::GracefullyCancelled
+        }
+    );
+    assert_eq!(state(&outcome, "cleanup"), &PipelineTaskState::Succeeded);
+    assert_eq!(exec.cancelled.len(), 1);
+}
+
+#[test]
+fn a_second_interrupt_cancels_finally_too() {
+    let (outcome, exec) = interrupted(2);
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::False, RunReason::Cancelled)
+    );
+    assert!(matches!(
+        state(&outcome, "slow"),
+        PipelineTaskState::Cancelled { .. }
+    ));
+    assert!(
+        exec.request("cleanup").is_none(),
+        "finally does not start once the run is cancelled outright"
+    );
+}
