@@ -58,6 +58,8 @@ pub struct ExecEvent {
 /// The observed facts of a finished TaskRun that go into its `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TaskRunReport {
+    /// The TaskRun's `Succeeded` condition message (the cancel message included).
+    pub message: String,
     /// `status.podName`: the sandbox's name.
     pub pod_name: String,
     /// When the first container started (or the TaskRun was created, if none did).

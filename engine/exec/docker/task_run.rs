@@ -210,10 +210,11 @@ impl TaskRunJob {
             task_run: self.request.name.clone(),
             outcome: ExecOutcome::Failed {
                 reason: reason.to_owned(),
-                message,
+                message: message.clone(),
             },
             results,
             report: TaskRunReport {
+                message,
                 pod_name: view
                     .pod
                     .as_ref()
@@ -237,6 +238,10 @@ impl TaskRunJob {
         results: Vec<(String, ParamValue)>,
     ) -> ExecEvent {
         let update = evaluate(view, done);
+        let message = update
+            .as_ref()
+            .map(|u| u.condition.message.clone())
+            .unwrap_or_default();
         let (outcome, steps) = match update {
             Some(u) => {
                 let outcome = match (u.condition.status, u.condition.reason.as_str()) {
@@ -265,6 +270,7 @@ impl TaskRunJob {
             outcome,
             results,
             report: TaskRunReport {
+                message,
                 pod_name: view
                     .pod
                     .as_ref()
