@@ -67,7 +67,10 @@ pub fn plan_task_run(bundle: &Bundle, tr: &TaskRun) -> Result<Plan, PlanError> {
     })
 }
 
-fn task_spec_of_run(bundle: &Bundle, tr: &TaskRun) -> Result<(TaskSpec, String), PlanError> {
+pub(crate) fn task_spec_of_run(
+    bundle: &Bundle,
+    tr: &TaskRun,
+) -> Result<(TaskSpec, String), PlanError> {
     if let Some(spec) = &tr.spec.task_spec {
         return Ok((spec.clone(), "(embedded)".into()));
     }

@@ -45,6 +45,7 @@ mod executor;
 mod fake;
 mod interrupt;
 mod progress;
+mod standalone;
 mod wiring;
 
 #[cfg(test)]
@@ -57,6 +58,7 @@ pub use executor::{
 pub use fake::{FakeExecutor, Script};
 pub use interrupt::Interrupt;
 pub use progress::{Progress, ProgressSink, Stream};
+pub use standalone::TaskRunDriver;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -104,7 +106,22 @@ pub enum RunError {
     /// Nothing runs and nothing can be decided, yet the run is not done (a bug in reconcile).
     #[error("the run stalled: {0}")]
     Stalled(String),
+    /// A partial re-run (`--only`/`--from`) cannot be set up.
+    #[error("{0}")]
+    Selection(String),
 }
+
+/// Which pipeline tasks a partial re-run really runs; the others reuse recorded results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Just this DAG task; finally tasks do not run.
+    Only(String),
+    /// This DAG task, everything downstream of it, and the finally tasks.
+    From(String),
+}
+
+/// Results recorded by an earlier run of the same PipelineRun, by pipeline task.
+pub type Recorded = HashMap<String, Vec<(String, ParamValue)>>;
 
 /// A TaskRun the run created (`status.childReferences`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,6 +298,71 @@ impl<'b> Driver<'b> {
     pub fn with_interrupt(mut self, interrupt: Interrupt) -> Driver<'b> {
         self.interrupt = interrupt;
         self
+    }
+
+    /// Runs only the selected tasks; every other task counts as succeeded with the results
+    /// `previous` recorded for it. A task the selection depends on without recorded results
+    /// is an error, so nothing runs on made-up inputs.
+    pub fn with_selection(
+        mut self,
+        selection: &Selection,
+        previous: &Recorded,
+    ) -> Result<Driver<'b>, RunError> {
+        let (Selection::Only(start) | Selection::From(start)) = selection;
+        let Some(root) = self.dag.index_of(start) else {
+            let names: Vec<&str> = self.tasks.iter().map(|t| t.pt.name.as_str()).collect();
+            let hint = crate::load::catalog::suggest(start, names.iter().copied())
+                .map(|s| format!("; did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            return Err(RunError::Selection(format!(
+                "the pipeline has no task \"{start}\"{hint} (tasks: {})",
+                names.join(", ")
+            )));
+        };
+        let mut selected = vec![false; self.dag.len()];
+        selected[root] = true;
+        if matches!(selection, Selection::From(_)) {
+            let mut stack = vec![root];
+            while let Some(i) = stack.pop() {
+                for &c in self.dag.children(i) {
+                    if !selected[c] {
+                        selected[c] = true;
+                        stack.push(c);
+                    }
+                }
+            }
+        }
+        let needed: std::collections::HashSet<usize> = (0..self.dag.len())
+            .filter(|&i| selected[i])
+            .flat_map(|i| self.dag.ancestors(i))
+            .filter(|&a| !selected[a])
+            .collect();
+        for (i, selected) in selected.iter().enumerate() {
+            let name = self.dag.name(i).to_owned();
+            if *selected {
+                continue;
+            }
+            let results = match previous.get(&name) {
+                Some(r) => r.clone(),
+                None if needed.contains(&i) => {
+                    return Err(RunError::Selection(format!(
+                        "no recorded results for task \"{name}\", which \"{start}\" needs; \
+                         run the whole pipeline once first"
+                    )))
+                }
+                None => Vec::new(),
+            };
+            self.produced.insert(name.clone(), results);
+            if let Some(t) = self.tasks.iter_mut().find(|t| t.pt.name == name) {
+                t.state = PipelineTaskState::Succeeded;
+            }
+        }
+        if matches!(selection, Selection::Only(_)) {
+            for t in &mut self.finally {
+                t.state = PipelineTaskState::Succeeded;
+            }
+        }
+        Ok(self)
     }
 
     /// Sets how long the loop sleeps when a poll reports nothing (default 500 ms).

@@ -499,3 +499,74 @@ fn a_second_interrupt_cancels_finally_too() {
         "finally does not start once the run is cancelled outright"
     );
 }
+
+fn recorded(entries: &[(&str, &str, &str)]) -> Recorded {
+    let mut r = Recorded::new();
+    for (task, name, value) in entries {
+        r.entry((*task).to_owned())
+            .or_default()
+            .push(((*name).to_owned(), s(value)));
+    }
+    r
+}
+
+fn run_selected(selection: Selection, previous: &Recorded, exec: &mut FakeExecutor) -> RunOutcome {
+    let b = bundle(DIAMOND);
+    Driver::new(&b, pipeline_run(&b))
+        .expect("resolves")
+        .with_selection(&selection, previous)
+        .expect("selection is valid")
+        .with_tick(Duration::from_secs(1))
+        .run(exec, &mut FakeClock::at(T0))
+        .expect("finishes")
+}
+
+#[test]
+fn only_runs_one_task_with_the_recorded_results_of_its_parents() {
+    let previous = recorded(&[("b", "y", "oldB"), ("c", "y", "oldC"), ("a", "x", "oldA")]);
+    let mut exec = FakeExecutor::new().succeed("d", &[("y", "D")]);
+    let outcome = run_selected(Selection::Only("d".into()), &previous, &mut exec);
+    assert_eq!(cond(&outcome).0, ConditionStatus::True);
+    let started: Vec<&str> = exec
+        .started
+        .iter()
+        .map(|r| r.pipeline_task.as_str())
+        .collect();
+    assert_eq!(started, ["d"]);
+    assert_eq!(param(exec.request("d").expect("d"), "v"), &s("oldB+oldC"));
+}
+
+#[test]
+fn from_runs_a_task_and_everything_downstream_of_it() {
+    let previous = recorded(&[("a", "x", "oldA"), ("b", "y", "oldB")]);
+    let mut exec = FakeExecutor::new()
+        .succeed("c", &[("y", "C")])
+        .succeed("d", &[("y", "D")]);
+    run_selected(Selection::From("c".into()), &previous, &mut exec);
+    let started: Vec<&str> = exec
+        .started
+        .iter()
+        .map(|r| r.pipeline_task.as_str())
+        .collect();
+    assert_eq!(started, ["c", "d"]);
+    assert_eq!(param(exec.request("d").expect("d"), "v"), &s("oldB+C"));
+}
+
+#[test]
+fn a_selection_without_recorded_parents_or_with_an_unknown_task_is_refused() {
+    let b = bundle(DIAMOND);
+    let err = Driver::new(&b, pipeline_run(&b))
+        .expect("resolves")
+        .with_selection(&Selection::Only("d".into()), &Recorded::new())
+        .expect_err("nothing recorded");
+    assert!(
+        err.to_string()
+            .contains("run the whole pipeline once first"),
+        "{err}"
+    );
+    let err = Driver::new(&b, pipeline_run(&b))
+        .expect("resolves")
+        .with_selection(&Selection::From("D".into()), &Recorded::new())
+        .expect_err("unknown");
+    assert!(err.to_string().contains("did you mean \"d\""), "{err}");
+}

@@ -1,0 +1,271 @@
+//! A TaskRun on its own (not part of a PipelineRun): resolve it, start it, wait for it.
+//!
+//! # Why
+//!
+//! `adze run taskrun.yaml` has no DAG to reconcile, but it shares everything else with the
+//! pipeline driver: the same resolution, the same executor, the same progress events and the
+//! same interrupt handling. Keeping it separate keeps [`Driver`](super::Driver) about
+//! PipelineRuns only.
+//!
+//! # Not yet
+//!
+//! - `spec.retries` on a standalone TaskRun (refused up front), `TaskRunPending`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::api::{GoDuration, TaskRun};
+use crate::load::Bundle;
+use crate::plan::task::{resolve_task, TaskInputs};
+use crate::plan::task_run::task_spec_of_run;
+use crate::plan::PlanError;
+
+use super::{
+    Clock, ExecOutcome, Executor, Interrupt, Progress, ProgressSink, RunError, TaskRunRecord,
+    TaskRunRequest,
+};
+use crate::reconcile::PipelineTaskState;
+
+/// Tekton's `default-timeout-minutes`, for a TaskRun without `spec.timeout`.
+const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
+
+/// The message a cancelled standalone TaskRun records: nobody else asked for it.
+const INTERRUPTED: &str = "TaskRun cancelled by the user (interrupt).";
+
+/// Drives one standalone TaskRun to completion against an [`Executor`].
+#[derive(Debug)]
+pub struct TaskRunDriver {
+    request: TaskRunRequest,
+    progress: ProgressSink,
+    interrupt: Interrupt,
+    tick: Duration,
+}
+
+impl TaskRunDriver {
+    /// Resolves the TaskRun's Task (embedded or by name in `bundle`) into the request to run.
+    pub fn new(bundle: &Bundle, tr: &TaskRun) -> Result<TaskRunDriver, RunError> {
+        let name = tr
+            .metadata
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "run".to_owned());
+        if tr.spec.retries.is_some_and(|r| r > 0) {
+            return Err(PlanError::Unsupported(
+                "spec.retries on a TaskRun: `adze run` does not retry standalone TaskRuns yet"
+                    .into(),
+            )
+            .into());
+        }
+        let (spec, target) = task_spec_of_run(bundle, tr)?;
+        let inputs = TaskInputs {
+            params: tr.spec.params.clone(),
+            propagated: HashMap::new(),
+            task_run_name: name.clone(),
+            task_name: if target == "(embedded)" {
+                name.clone()
+            } else {
+                target
+            },
+            namespace: tr
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".to_owned()),
+            bound_workspaces: tr.spec.workspaces.iter().map(|w| w.name.clone()).collect(),
+            result_placeholders: false,
+        };
+        let resolved = resolve_task(bundle, &spec, &inputs)?;
+        let timeout = match tr.spec.timeout.as_deref() {
+            Some(t) => GoDuration::parse(t).map_err(|_| RunError::InvalidTimeout {
+                field: "timeout",
+                value: t.to_owned(),
+            })?,
+            None => GoDuration::minutes(DEFAULT_TIMEOUT_MINUTES),
+        };
+        Ok(TaskRunDriver {
+            request: TaskRunRequest {
+                name: name.clone(),
+                pipeline_task: name,
+                finally: false,
+                params: tr.spec.params.clone(),
+                steps: resolved.steps,
+                sidecars: resolved.sidecars,
+                timeout: Some(timeout),
+            },
+            progress: ProgressSink::none(),
+            interrupt: Interrupt::new(),
+            tick: Duration::from_millis(100),
+        })
+    }
+
+    /// The request the executor will get.
+    pub fn request(&self) -> &TaskRunRequest {
+        &self.request
+    }
+
+    /// Reports the start and the end to `sink`.
+    pub fn with_progress(mut self, sink: ProgressSink) -> TaskRunDriver {
+        self.progress = sink;
+        self
+    }
+
+    /// Cancels the TaskRun when `interrupt` is triggered.
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> TaskRunDriver {
+        self.interrupt = interrupt;
+        self
+    }
+
+    /// Sets how long to wait between checks (default 100 ms).
+    pub fn with_tick(mut self, tick: Duration) -> TaskRunDriver {
+        self.tick = tick;
+        self
+    }
+
+    /// Runs the TaskRun until the executor reports it finished.
+    pub fn run(
+        self,
+        executor: &mut dyn Executor,
+        clock: &mut dyn Clock,
+    ) -> Result<TaskRunRecord, RunError> {
+        let name = self.request.name.clone();
+        executor.start(&self.request)?;
+        self.progress.send(Progress::TaskStarted {
+            task: name.clone(),
+            task_run: name.clone(),
+            finally: false,
+            steps: self.request.steps.iter().map(|s| s.name.clone()).collect(),
+        });
+        let mut cancelled = false;
+        loop {
+            if !cancelled && self.interrupt.count() > 0 {
+                executor.cancel(&name, INTERRUPTED)?;
+                cancelled = true;
+            }
+            let events = executor.poll(clock.now());
+            if let Some(event) = events.into_iter().find(|e| e.task_run == name) {
+                let (state, message) = match &event.outcome {
+                    ExecOutcome::Succeeded => (PipelineTaskState::Succeeded, String::new()),
+                    ExecOutcome::Failed { reason, message } => (
+                        PipelineTaskState::Failed {
+                            reason: reason.clone(),
+                            ignored: false,
+                        },
+                        message.clone(),
+                    ),
+                    ExecOutcome::Cancelled => (
+                        PipelineTaskState::Cancelled {
+                            cause: crate::reconcile::CancelCause::Cancelled,
+                        },
+                        event.report.message.clone(),
+                    ),
+                };
+                self.progress.send(Progress::TaskFinished {
+                    task: name.clone(),
+                    task_run: name,
+                    state,
+                    message,
+                });
+                return Ok(TaskRunRecord {
+                    request: self.request,
+                    event: Some(event),
+                });
+            }
+            if !executor.wait(self.tick) {
+                clock.sleep(self.tick);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Object;
+    use crate::load::Origin;
+    use crate::reconcile::Timestamp;
+    use crate::run::{FakeClock, FakeExecutor};
+
+    fn task_run(text: &str) -> (Bundle, TaskRun) {
+        let mut b = Bundle::new();
+        b.add_source("t.yaml", text.to_owned(), Origin::Input);
+        assert!(b.diagnostics.is_empty(), "{:?}", b.diagnostics);
+        let tr = b
+            .inputs()
+            .find_map(|o| match &o.object {
+                Object::TaskRun(tr) => Some(tr.clone()),
+                _ => None,
+            })
+            .expect("a TaskRun");
+        (b, tr)
+    }
+
+    const ECHO: &str = r#"
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: echo}
+spec:
+  params: [{name: word, default: hi}]
+  steps: [{name: say, image: alpine, script: 'echo $(params.word) $(context.taskRun.name)'}]
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: tr}
+spec:
+  timeout: 90s
+  params: [{name: word, value: hello}]
+  taskRef: {name: echo}
+"#;
+
+    #[test]
+    fn the_request_is_resolved_with_params_context_and_timeout() {
+        let (b, tr) = task_run(ECHO);
+        let driver = TaskRunDriver::new(&b, &tr).expect("resolves");
+        let request = driver.request();
+        assert_eq!(request.name, "tr");
+        assert_eq!(request.timeout, Some(GoDuration::parse("90s").unwrap()));
+        let script = request.steps[0].script.as_deref().unwrap_or_default();
+        assert!(script.contains("echo hello tr"), "{script}");
+    }
+
+    #[test]
+    fn a_finished_task_run_is_returned_with_its_event() {
+        let (b, tr) = task_run(ECHO);
+        let mut exec = FakeExecutor::new().succeed("tr", &[("out", "x")]);
+        let record = TaskRunDriver::new(&b, &tr)
+            .expect("resolves")
+            .run(&mut exec, &mut FakeClock::at(Timestamp(0)))
+            .expect("runs");
+        let event = record.event.expect("finished");
+        assert_eq!(event.outcome, ExecOutcome::Succeeded);
+        assert_eq!(exec.started.len(), 1);
+    }
+
+    #[test]
+    fn an_interrupt_cancels_the_task_run() {
+        let (b, tr) = task_run(ECHO);
+        let mut exec = FakeExecutor::new().hang("tr");
+        let interrupt = Interrupt::new();
+        interrupt.trigger();
+        let record = TaskRunDriver::new(&b, &tr)
+            .expect("resolves")
+            .with_interrupt(interrupt)
+            .run(&mut exec, &mut FakeClock::at(Timestamp(0)))
+            .expect("runs");
+        assert_eq!(
+            record.event.expect("finished").outcome,
+            ExecOutcome::Cancelled
+        );
+        assert_eq!(
+            exec.cancelled,
+            vec![("tr".to_owned(), INTERRUPTED.to_owned())]
+        );
+    }
+
+    #[test]
+    fn retries_are_refused_up_front() {
+        let (b, tr) = task_run(&ECHO.replace("timeout: 90s", "retries: 2"));
+        let err = TaskRunDriver::new(&b, &tr).expect_err("refused");
+        assert!(err.to_string().contains("retries"), "{err}");
+    }
+}
