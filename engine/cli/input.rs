@@ -5,10 +5,13 @@ use std::path::PathBuf;
 
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
+use super::Outcome;
+use crate::api::Object;
 use crate::diagnostic::Diagnostic;
 use crate::load::{Bundle, Origin};
+use crate::plan::{self, Overrides};
 use crate::report::diagnostics;
-use crate::validate::{ApiFields, Flags};
+use crate::validate::{self, ApiFields, Flags};
 
 /// Where objects come from and which cluster flags apply.
 #[derive(Debug, clap::Args)]
@@ -115,4 +118,98 @@ pub fn check(bundle: &Bundle, flags: &Flags) -> Vec<Diagnostic> {
     all.extend(crate::validate::validate(bundle, flags));
     diagnostics::sort(&mut all);
     all
+}
+
+/// Parses `-p NAME=VALUE` and `-w NAME=emptyDir|DIR` options; errors are printed.
+pub fn parse_overrides(params: &[String], workspaces: &[String]) -> Result<Overrides, Outcome> {
+    let mut overrides = Overrides::default();
+    for p in params {
+        match plan::parse_param(p) {
+            Ok(p) => overrides.params.push(p),
+            Err(e) => {
+                eprintln!("error: -p {e}");
+                return Err(Outcome::Invalid);
+            }
+        }
+    }
+    for w in workspaces {
+        match plan::parse_workspace(w) {
+            Ok(w) => overrides.workspaces.push(w),
+            Err(e) => {
+                eprintln!("error: -w {e}");
+                return Err(Outcome::Invalid);
+            }
+        }
+    }
+    Ok(overrides)
+}
+
+/// Applies the overrides, validates, and returns the runs to act on: the runs in the files
+/// (only the one named `run`, if given), or runs made from `-p`/`-w` for files holding only
+/// a Pipeline or Task. Problems are printed; `doing` names the command in messages.
+pub fn prepare(
+    input: &Input,
+    bundle: &mut Bundle,
+    flags: &Flags,
+    overrides: &Overrides,
+    run: Option<&str>,
+    doing: &str,
+) -> Result<Vec<Object>, Outcome> {
+    plan::apply_overrides(bundle, overrides);
+    let diags = check(bundle, flags);
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    input.print_diagnostics(bundle, &diags);
+    if errors > 0 {
+        eprintln!("invalid: fix the {errors} error(s) above before {doing}");
+        return Err(Outcome::Invalid);
+    }
+    let runs: Vec<Object> = plan::runs(bundle)
+        .into_iter()
+        .filter(|r| run.is_none_or(|n| r.object.metadata().name.as_deref() == Some(n)))
+        .map(|r| r.object.clone())
+        .collect();
+    if !runs.is_empty() {
+        return Ok(runs);
+    }
+    if let Some(name) = run {
+        eprintln!("error: no TaskRun or PipelineRun named \"{name}\" in the files given");
+        return Err(Outcome::Invalid);
+    }
+    let synthetic = plan::synthesize_runs(bundle, overrides);
+    if synthetic.is_empty() {
+        eprintln!(
+            "error: no TaskRun, PipelineRun, Pipeline or Task in the files given\n  help: pass the file that defines what to run"
+        );
+        return Err(Outcome::Invalid);
+    }
+    let problems = synthetic_problems(bundle, flags, &synthetic);
+    if !problems.is_empty() {
+        input.print_diagnostics(bundle, &problems);
+        eprintln!("invalid: the files hold no run, and the run adze made for them is incomplete");
+        return Err(Outcome::Invalid);
+    }
+    Ok(synthetic)
+}
+
+/// Errors of runs adze made up for files without one, with a hint to pass `-p`/`-w`.
+fn synthetic_problems(bundle: &Bundle, flags: &Flags, runs: &[Object]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for run in runs {
+        for mut d in validate::validate_object(bundle, flags, run) {
+            if !d.is_error() {
+                continue;
+            }
+            d.object = Some(format!(
+                "{}/{} (made by adze)",
+                run.kind(),
+                run.display_name()
+            ));
+            d.hint = Some(
+                "the files hold no run: pass params with -p NAME=VALUE and workspaces with -w NAME=emptyDir|DIR"
+                    .into(),
+            );
+            out.push(d);
+        }
+    }
+    out
 }
