@@ -1,7 +1,9 @@
 //! Command-line interface: one file per command, shared input options in `input.rs`.
 
 mod input;
+mod last_run;
 mod plan;
+mod run;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +47,8 @@ enum Command {
     Validate(validate::Args),
     /// Resolve a TaskRun or PipelineRun without running it: DAG, params, results, scripts.
     Plan(plan::Args),
+    /// Run a TaskRun or PipelineRun in local containers (Docker or Podman), as Tekton would.
+    Run(run::Args),
 }
 
 /// Parses arguments and runs the command.
@@ -53,5 +57,6 @@ pub fn main() -> Outcome {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Run(args) => run::run(&args),
     }
 }

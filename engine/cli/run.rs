@@ -1,0 +1,489 @@
+//! `adze run`: run TaskRuns and PipelineRuns in local containers, with live progress, logs,
+//! a summary, and the final object on stdout.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Duration;
+
+use super::input::{parse_overrides, prepare, Input};
+use super::last_run;
+use super::progress::{self, LogMode, Mode, RenderOptions, SummaryRow};
+use super::Outcome;
+use crate::api::{Object, PipelineRun, TaskRun};
+use crate::exec::docker::{DockerExecutor, DockerOptions, ForceHandle, RUN_LABEL};
+use crate::load::Bundle;
+use crate::plan::pipeline::resolve_pipeline;
+use crate::reconcile::{ConditionStatus, PipelineTaskState, Timestamp};
+use crate::run::{
+    Clock, Driver, ExecError, ExecOutcome, Interrupt, Progress, ProgressSink, Recorded, RunError,
+    RunOutcome, Selection, SystemClock, TaskRunDriver, TaskRunRecord,
+};
+use crate::status::{self, RunIdentity};
+
+/// How often the loop looks at the executor, signals and timeouts.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Arguments of `adze run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: Input,
+    /// Set a run param (repeatable); JSON arrays/objects give array/object values.
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Bind a workspace: `NAME=emptyDir` or `NAME=DIR` (repeatable).
+    #[arg(short = 'w', long = "workspace", value_name = "NAME=emptyDir|DIR")]
+    workspaces: Vec<String>,
+    /// Run only the run with this name, when the files hold several.
+    #[arg(long = "run", value_name = "NAME")]
+    run: Option<String>,
+    /// Print the final TaskRun/PipelineRun on stdout in this format.
+    #[arg(short = 'o', long = "output", value_parser = ["yaml", "json"])]
+    output: Option<String>,
+    /// When to pull images: always, missing (default), never.
+    #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never"])]
+    pull: String,
+    /// Run at most N TaskRuns at once (0: no limit).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    parallel: usize,
+    /// Keep containers and directories after the run, for debugging.
+    #[arg(long)]
+    keep: bool,
+    /// Fail where a cluster would, e.g. on results over Tekton's size limit.
+    #[arg(long)]
+    strict: bool,
+    /// Which step logs to show: none, failed (only of failed tasks), all.
+    #[arg(long, default_value = "all", value_parser = ["none", "failed", "all"])]
+    logs: String,
+    /// Re-run only this pipeline task, reusing the last run's results for the others.
+    #[arg(long, value_name = "TASK", conflicts_with = "from")]
+    only: Option<String>,
+    /// Re-run this pipeline task and everything after it, reusing the last run's results.
+    #[arg(long, value_name = "TASK")]
+    from: Option<String>,
+}
+
+/// Runs `adze run`.
+pub fn run(args: &Args) -> Outcome {
+    let flags = match args.input.flags() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Invalid;
+        }
+    };
+    let overrides = match parse_overrides(&args.params, &args.workspaces) {
+        Ok(o) => o,
+        Err(outcome) => return outcome,
+    };
+    let Ok(mut bundle) = args.input.load() else {
+        return Outcome::Invalid;
+    };
+    let objects = match prepare(
+        &args.input,
+        &mut bundle,
+        &flags,
+        &overrides,
+        args.run.as_deref(),
+        "running",
+    ) {
+        Ok(objects) => objects,
+        Err(outcome) => return outcome,
+    };
+    let object = match objects.as_slice() {
+        [one] => one,
+        many => {
+            let names: Vec<String> = many
+                .iter()
+                .map(|o| format!("{}/{}", o.kind(), o.display_name()))
+                .collect();
+            eprintln!(
+                "error: the files hold {} runs ({}); adze runs one at a time\n  help: choose one with --run NAME",
+                many.len(),
+                names.join(", ")
+            );
+            return Outcome::Invalid;
+        }
+    };
+    if (args.only.is_some() || args.from.is_some()) && !matches!(object, Object::PipelineRun(_)) {
+        eprintln!("error: --only and --from choose tasks of a PipelineRun; this is a TaskRun");
+        return Outcome::Invalid;
+    }
+    let session = match Session::start(args) {
+        Ok(s) => s,
+        Err(outcome) => return outcome,
+    };
+    match object {
+        Object::PipelineRun(pr) => run_pipeline(args, &bundle, pr, session),
+        Object::TaskRun(tr) => run_task(args, &bundle, tr, session),
+        other => {
+            eprintln!("error: cannot run a {}", other.kind());
+            Outcome::Invalid
+        }
+    }
+}
+
+/// What every run needs while it runs: the executor, the renderer, signals.
+struct Session {
+    executor: DockerExecutor,
+    sink: ProgressSink,
+    renderer: progress::Renderer,
+    interrupt: Interrupt,
+}
+
+impl Session {
+    /// Connects to the engine, starts the renderer and installs the signal handlers.
+    fn start(args: &Args) -> Result<Session, Outcome> {
+        let (sink, events) = ProgressSink::channel();
+        let options = DockerOptions {
+            progress: sink.clone(),
+            logs: args.logs != "none",
+            keep: args.keep,
+            ..DockerOptions::default()
+        };
+        let executor = match DockerExecutor::with_options(options) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(Outcome::Infrastructure);
+            }
+        };
+        let tty = std::io::stderr().is_terminal();
+        let color = color_of(args);
+        let renderer = progress::spawn(
+            events,
+            RenderOptions {
+                mode: if tty { Mode::Tty } else { Mode::Plain },
+                logs: match args.logs.as_str() {
+                    "none" => LogMode::None,
+                    "failed" => LogMode::Failed,
+                    _ => LogMode::All,
+                },
+                color,
+            },
+        );
+        let interrupt = Interrupt::new();
+        watch_signals(&executor, interrupt.clone(), sink.clone());
+        Ok(Session {
+            executor,
+            sink,
+            renderer,
+            interrupt,
+        })
+    }
+
+    /// Stops the executor (ending its TaskRuns and signal watchers) and waits for the
+    /// renderer to print everything.
+    fn finish(self) {
+        drop(self.executor);
+        drop(self.sink);
+        self.renderer.finish();
+    }
+}
+
+/// Ctrl-C and SIGTERM: the first cancels gracefully, the second kills, the third exits.
+fn watch_signals(executor: &DockerExecutor, interrupt: Interrupt, sink: ProgressSink) {
+    let force: ForceHandle = executor.force_handle();
+    executor.runtime().spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).ok();
+        loop {
+            let terminated = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminated => {}
+            }
+            let count = interrupt.trigger();
+            if count >= 3 {
+                eprintln!("interrupted three times: exiting now; containers labelled {RUN_LABEL} may remain");
+                std::process::exit(130);
+            }
+            if count == 2 {
+                force.force();
+            }
+            sink.send(Progress::Interrupted { force: count >= 2 });
+        }
+    });
+}
+
+/// A name for a run with only `generateName`, and the identity the final object shows.
+fn identity(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> RunIdentity {
+    let uid = status::new_uid();
+    let name = match (&meta.name, &meta.generate_name) {
+        (Some(n), _) if !n.is_empty() => n.clone(),
+        (_, Some(g)) => {
+            let suffix: String = uid.chars().filter(char::is_ascii_alphanumeric).take(5).collect();
+            format!("{g}{suffix}")
+        }
+        _ => "run".to_owned(),
+    };
+    RunIdentity {
+        name,
+        namespace: meta
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_owned()),
+        uid,
+        created: SystemClock.now(),
+    }
+}
+
+fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Session) -> Outcome {
+    let id = identity(&pr.metadata);
+    let mut named = pr.clone();
+    named.metadata.name = Some(id.name.clone());
+    let key = pr
+        .metadata
+        .name
+        .clone()
+        .or_else(|| pr.metadata.generate_name.clone())
+        .unwrap_or_else(|| "run".to_owned());
+    let record_file = last_run::path(Path::new("."), &key);
+    let selection = match (&args.only, &args.from) {
+        (Some(t), _) => Some(Selection::Only(t.clone())),
+        (None, Some(t)) => Some(Selection::From(t.clone())),
+        (None, None) => None,
+    };
+    let previous = match selection {
+        Some(_) => match last_run::load(&record_file) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: cannot read the last run: {e}");
+                session.finish();
+                return Outcome::Invalid;
+            }
+        },
+        None => Recorded::new(),
+    };
+    let driver = Driver::new(bundle, &named).and_then(|d| match &selection {
+        Some(s) => d.with_selection(s, &previous),
+        None => Ok(d),
+    });
+    let driver = match driver {
+        Ok(d) => d
+            .with_tick(TICK)
+            .with_progress(session.sink.clone())
+            .with_interrupt(session.interrupt.clone()),
+        Err(e) => {
+            session.finish();
+            return run_error(&e);
+        }
+    };
+    let result = driver.run(&mut session.executor, &mut SystemClock);
+    session.finish();
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => return run_error(&e),
+    };
+    let reused: Recorded = match &selection {
+        Some(_) => previous
+            .into_iter()
+            .filter(|(task, _)| !outcome.task_runs.iter().any(|r| &r.request.pipeline_task == task))
+            .collect(),
+        None => Recorded::new(),
+    };
+    if let Err(e) = last_run::save(&record_file, &key, &outcome, &reused) {
+        eprintln!("warning: cannot record the run in {}: {e}", record_file.display());
+    }
+    eprint!("{}", summary(&outcome, &reused, args));
+    if let Some(format) = &args.output {
+        let spec = resolve_pipeline(bundle, &named).map(|(spec, _)| spec.clone());
+        match spec {
+            Ok(spec) => print_object(format, &status::pipeline_run_object(&named, &id, &spec, &outcome)),
+            Err(e) => eprintln!("error: cannot render the PipelineRun: {e}"),
+        }
+    }
+    let (status, reason, message) = (
+        outcome.condition.status,
+        outcome.condition.reason.as_str(),
+        &outcome.condition.message,
+    );
+    eprintln!("PipelineRun {}: {reason}: {message}", id.name);
+    keep_hint(args);
+    match status {
+        ConditionStatus::True => Outcome::Success,
+        _ => Outcome::Failed,
+    }
+}
+
+fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) -> Outcome {
+    let id = identity(&tr.metadata);
+    let mut named = tr.clone();
+    named.metadata.name = Some(id.name.clone());
+    let driver = match TaskRunDriver::new(bundle, &named) {
+        Ok(d) => d
+            .with_tick(TICK)
+            .with_progress(session.sink.clone())
+            .with_interrupt(session.interrupt.clone()),
+        Err(e) => {
+            session.finish();
+            return run_error(&e);
+        }
+    };
+    let result = driver.run(&mut session.executor, &mut SystemClock);
+    session.finish();
+    let record = match result {
+        Ok(r) => r,
+        Err(e) => return run_error(&e),
+    };
+    eprint!("{}", task_summary(&record, args));
+    if let Some(format) = &args.output {
+        print_object(format, &status::task_run_object(&named, &id, &record));
+    }
+    keep_hint(args);
+    match record.event.as_ref().map(|e| &e.outcome) {
+        Some(ExecOutcome::Succeeded) => {
+            eprintln!("TaskRun {}: Succeeded", id.name);
+            Outcome::Success
+        }
+        Some(ExecOutcome::Failed { reason, message }) => {
+            eprintln!("TaskRun {}: {reason}: {message}", id.name);
+            Outcome::Failed
+        }
+        Some(ExecOutcome::Cancelled) | None => {
+            eprintln!("TaskRun {}: TaskRunCancelled", id.name);
+            Outcome::Failed
+        }
+    }
+}
+
+/// Prints the final object on stdout.
+fn print_object(format: &str, value: &serde_json::Value) {
+    let text = match format {
+        "json" => serde_json::to_string_pretty(value).map(|s| s + "\n"),
+        _ => serde_yaml_ng::to_string(value).map_err(|e| serde_json::Error::io(std::io::Error::other(e))),
+    };
+    match text {
+        Ok(t) => print!("{t}"),
+        Err(e) => eprintln!("error: cannot render the final object: {e}"),
+    }
+}
+
+/// Errors that stop a run before or outside Tekton's semantics, with their exit status.
+fn run_error(e: &RunError) -> Outcome {
+    eprintln!("error: {e}");
+    match e {
+        RunError::Exec(ExecError::Unavailable(_)) => Outcome::Infrastructure,
+        RunError::Exec(_) | RunError::Stalled(_) | RunError::View(_) => Outcome::Infrastructure,
+        RunError::Plan(_) | RunError::InvalidTimeout { .. } | RunError::Selection(_) => {
+            Outcome::Invalid
+        }
+    }
+}
+
+/// With `--keep`: how to look at what was kept.
+fn keep_hint(args: &Args) {
+    if args.keep {
+        eprintln!(
+            "kept: containers stay on the engine: `docker ps -a --filter label={RUN_LABEL}`; \
+             remove them with `docker rm -f $(docker ps -aq --filter label={RUN_LABEL})`"
+        );
+    }
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+}
+
+fn duration(record: Option<&TaskRunRecord>) -> Option<Duration> {
+    let report = &record?.event.as_ref()?.report;
+    let (Some(Timestamp(a)), Some(Timestamp(b))) = (report.start_time, report.completion_time)
+    else {
+        return None;
+    };
+    Some(Duration::from_millis(b.saturating_sub(a)))
+}
+
+/// The summary table of a PipelineRun.
+fn summary(outcome: &RunOutcome, reused: &Recorded, args: &Args) -> String {
+    let rows: Vec<SummaryRow> = outcome
+        .task_states
+        .iter()
+        .map(|(task, state)| {
+            let record = outcome
+                .task_runs
+                .iter()
+                .find(|r| &r.request.pipeline_task == task);
+            let message = record
+                .and_then(|r| r.event.as_ref())
+                .map(|e| e.report.message.clone())
+                .unwrap_or_default();
+            let (status, reason) = match state {
+                PipelineTaskState::Succeeded if record.is_none() && reused.contains_key(task) => {
+                    ("Reused".to_owned(), "results of the last run".to_owned())
+                }
+                PipelineTaskState::Succeeded if record.is_none() => {
+                    ("Not run".to_owned(), "not selected".to_owned())
+                }
+                other => describe(other, &message),
+            };
+            SummaryRow {
+                task: task.clone(),
+                status,
+                reason,
+                duration: duration(record),
+            }
+        })
+        .collect();
+    progress::summary_table(&rows, terminal_width(), color_of(args))
+}
+
+/// The summary table of a standalone TaskRun: one row per step.
+fn task_summary(record: &TaskRunRecord, args: &Args) -> String {
+    let Some(event) = &record.event else {
+        return String::new();
+    };
+    let (status, reason) = match &event.outcome {
+        ExecOutcome::Succeeded => ("Succeeded".to_owned(), String::new()),
+        ExecOutcome::Failed { reason, message } => ("Failed".to_owned(), format!("{reason}: {message}")),
+        ExecOutcome::Cancelled => ("Cancelled".to_owned(), event.report.message.clone()),
+    };
+    let rows = [SummaryRow {
+        task: record.request.name.clone(),
+        status,
+        reason,
+        duration: duration(Some(record)),
+    }];
+    progress::summary_table(&rows, terminal_width(), color_of(args))
+}
+
+fn color_of(args: &Args) -> bool {
+    match args.input.color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// The status and reason columns for a task state.
+fn describe(state: &PipelineTaskState, message: &str) -> (String, String) {
+    let with_message = |reason: &str| {
+        if message.is_empty() {
+            reason.to_owned()
+        } else {
+            format!("{reason}: {message}")
+        }
+    };
+    match state {
+        PipelineTaskState::Succeeded => ("Succeeded".into(), String::new()),
+        PipelineTaskState::Failed { reason, ignored } => (
+            if *ignored { "Failed (ignored)" } else { "Failed" }.into(),
+            with_message(reason),
+        ),
+        PipelineTaskState::Cancelled { .. } => ("Cancelled".into(), with_message("TaskRunCancelled")),
+        PipelineTaskState::Skipped { reason } => ("Skipped".into(), reason.as_str().into()),
+        PipelineTaskState::ValidationFailed { message } => ("Invalid".into(), message.clone()),
+        PipelineTaskState::NotStarted => ("Not started".into(), String::new()),
+        PipelineTaskState::Running { .. } => ("Running".into(), String::new()),
+    }
+}
