@@ -15,5 +15,6 @@ pub mod plan;
 pub mod reconcile;
 pub mod report;
 pub mod run;
+pub mod status;
 pub mod subst;
 pub mod validate;
