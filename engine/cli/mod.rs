@@ -2,6 +2,7 @@
 
 mod input;
 mod plan;
+pub(crate) mod progress;
 mod validate;
 
 use clap::{Parser, Subcommand};
