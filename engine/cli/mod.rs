@@ -3,6 +3,7 @@
 mod input;
 mod last_run;
 mod plan;
+pub(crate) mod progress;
 mod run;
 mod validate;
 

@@ -219,7 +219,11 @@ fn identity(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -
     let name = match (&meta.name, &meta.generate_name) {
         (Some(n), _) if !n.is_empty() => n.clone(),
         (_, Some(g)) => {
-            let suffix: String = uid.chars().filter(char::is_ascii_alphanumeric).take(5).collect();
+            let suffix: String = uid
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(5)
+                .collect();
             format!("{g}{suffix}")
         }
         _ => "run".to_owned(),
@@ -285,18 +289,29 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
     let reused: Recorded = match &selection {
         Some(_) => previous
             .into_iter()
-            .filter(|(task, _)| !outcome.task_runs.iter().any(|r| &r.request.pipeline_task == task))
+            .filter(|(task, _)| {
+                !outcome
+                    .task_runs
+                    .iter()
+                    .any(|r| &r.request.pipeline_task == task)
+            })
             .collect(),
         None => Recorded::new(),
     };
     if let Err(e) = last_run::save(&record_file, &key, &outcome, &reused) {
-        eprintln!("warning: cannot record the run in {}: {e}", record_file.display());
+        eprintln!(
+            "warning: cannot record the run in {}: {e}",
+            record_file.display()
+        );
     }
     eprint!("{}", summary(&outcome, &reused, args));
     if let Some(format) = &args.output {
         let spec = resolve_pipeline(bundle, &named).map(|(spec, _)| spec.clone());
         match spec {
-            Ok(spec) => print_object(format, &status::pipeline_run_object(&named, &id, &spec, &outcome)),
+            Ok(spec) => print_object(
+                format,
+                &status::pipeline_run_object(&named, &id, &spec, &outcome),
+            ),
             Err(e) => eprintln!("error: cannot render the PipelineRun: {e}"),
         }
     }
@@ -358,7 +373,8 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
 fn print_object(format: &str, value: &serde_json::Value) {
     let text = match format {
         "json" => serde_json::to_string_pretty(value).map(|s| s + "\n"),
-        _ => serde_yaml_ng::to_string(value).map_err(|e| serde_json::Error::io(std::io::Error::other(e))),
+        _ => serde_yaml_ng::to_string(value)
+            .map_err(|e| serde_json::Error::io(std::io::Error::other(e))),
     };
     match text {
         Ok(t) => print!("{t}"),
@@ -388,13 +404,6 @@ fn keep_hint(args: &Args) {
     }
 }
 
-fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100)
-}
-
 fn duration(record: Option<&TaskRunRecord>) -> Option<Duration> {
     let report = &record?.event.as_ref()?.report;
     let (Some(Timestamp(a)), Some(Timestamp(b))) = (report.start_time, report.completion_time)
@@ -414,28 +423,30 @@ fn summary(outcome: &RunOutcome, reused: &Recorded, args: &Args) -> String {
                 .task_runs
                 .iter()
                 .find(|r| &r.request.pipeline_task == task);
+            // A success's message ("All Steps have completed executing") says nothing.
             let message = record
                 .and_then(|r| r.event.as_ref())
+                .filter(|e| e.outcome != ExecOutcome::Succeeded)
                 .map(|e| e.report.message.clone())
                 .unwrap_or_default();
-            let (status, reason) = match state {
+            let not_run = |status: &str, reason: &str| SummaryRow {
+                task: task.clone(),
+                status: status.to_owned(),
+                reason: reason.to_owned(),
+                duration: None,
+            };
+            match state {
                 PipelineTaskState::Succeeded if record.is_none() && reused.contains_key(task) => {
-                    ("Reused".to_owned(), "results of the last run".to_owned())
+                    not_run("Reused", "results of the last run")
                 }
                 PipelineTaskState::Succeeded if record.is_none() => {
-                    ("Not run".to_owned(), "not selected".to_owned())
+                    not_run("Not run", "not selected")
                 }
-                other => describe(other, &message),
-            };
-            SummaryRow {
-                task: task.clone(),
-                status,
-                reason,
-                duration: duration(record),
+                other => SummaryRow::from_state(task, other, &message, duration(record)),
             }
         })
         .collect();
-    progress::summary_table(&rows, terminal_width(), color_of(args))
+    progress::summary_table(&rows, progress::terminal_width(), color_of(args))
 }
 
 /// The summary table of a standalone TaskRun: one row per step.
@@ -445,7 +456,9 @@ fn task_summary(record: &TaskRunRecord, args: &Args) -> String {
     };
     let (status, reason) = match &event.outcome {
         ExecOutcome::Succeeded => ("Succeeded".to_owned(), String::new()),
-        ExecOutcome::Failed { reason, message } => ("Failed".to_owned(), format!("{reason}: {message}")),
+        ExecOutcome::Failed { reason, message } => {
+            ("Failed".to_owned(), format!("{reason}: {message}"))
+        }
         ExecOutcome::Cancelled => ("Cancelled".to_owned(), event.report.message.clone()),
     };
     let rows = [SummaryRow {
@@ -454,7 +467,7 @@ fn task_summary(record: &TaskRunRecord, args: &Args) -> String {
         reason,
         duration: duration(Some(record)),
     }];
-    progress::summary_table(&rows, terminal_width(), color_of(args))
+    progress::summary_table(&rows, progress::terminal_width(), color_of(args))
 }
 
 fn color_of(args: &Args) -> bool {
@@ -462,28 +475,5 @@ fn color_of(args: &Args) -> bool {
         "always" => true,
         "never" => false,
         _ => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    }
-}
-
-/// The status and reason columns for a task state.
-fn describe(state: &PipelineTaskState, message: &str) -> (String, String) {
-    let with_message = |reason: &str| {
-        if message.is_empty() {
-            reason.to_owned()
-        } else {
-            format!("{reason}: {message}")
-        }
-    };
-    match state {
-        PipelineTaskState::Succeeded => ("Succeeded".into(), String::new()),
-        PipelineTaskState::Failed { reason, ignored } => (
-            if *ignored { "Failed (ignored)" } else { "Failed" }.into(),
-            with_message(reason),
-        ),
-        PipelineTaskState::Cancelled { .. } => ("Cancelled".into(), with_message("TaskRunCancelled")),
-        PipelineTaskState::Skipped { reason } => ("Skipped".into(), reason.as_str().into()),
-        PipelineTaskState::ValidationFailed { message } => ("Invalid".into(), message.clone()),
-        PipelineTaskState::NotStarted => ("Not started".into(), String::new()),
-        PipelineTaskState::Running { .. } => ("Running".into(), String::new()),
     }
 }
