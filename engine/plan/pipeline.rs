@@ -415,6 +415,7 @@ fn plan_pipeline_task(
         namespace: namespace(&pr.metadata),
         bound_workspaces: pt.workspaces.iter().map(|w| w.name.clone()).collect(),
         result_placeholders: true,
+        retry_count: 0,
     };
     // An embedded spec first gets the pipeline-level stage (results, context) written into it.
     let spec = if embedded {

@@ -34,6 +34,8 @@ pub struct TaskInputs {
     pub bound_workspaces: Vec<String>,
     /// Render pipeline result references as placeholders.
     pub result_placeholders: bool,
+    /// `context.task.retry-count`: attempts made before this one.
+    pub retry_count: u32,
 }
 
 /// A Task resolved for one TaskRun.
@@ -108,7 +110,7 @@ pub fn resolve_task(
         ("taskRun.namespace", inputs.namespace.clone()),
         ("taskRun.uid", "<uid>".to_string()),
         ("task.name", inputs.task_name.clone()),
-        ("task.retry-count", "0".to_string()),
+        ("task.retry-count", inputs.retry_count.to_string()),
     ] {
         context_scope.context.insert(k.to_string(), v);
     }

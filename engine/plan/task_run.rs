@@ -26,6 +26,7 @@ pub fn plan_task_run(bundle: &Bundle, tr: &TaskRun) -> Result<Plan, PlanError> {
         namespace: namespace(&tr.metadata),
         bound_workspaces: tr.spec.workspaces.iter().map(|w| w.name.clone()).collect(),
         result_placeholders: false,
+        retry_count: 0,
     };
     let resolved = resolve_task(bundle, &spec, &inputs)?;
     let params = ordered_values(&spec.params, &resolved.params, &tr.spec.params);

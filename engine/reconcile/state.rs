@@ -138,6 +138,8 @@ pub enum SkipReason {
     TasksTimeout,
     /// `timeouts.finally` elapsed.
     FinallyTimeout,
+    /// A matrix param resolved to an empty array, so there was nothing to run.
+    EmptyMatrix,
 }
 
 impl SkipReason {
@@ -153,6 +155,7 @@ impl SkipReason {
             SkipReason::PipelineTimeout => "PipelineRun timeout has been reached",
             SkipReason::TasksTimeout => "PipelineRun Tasks timeout has been reached",
             SkipReason::FinallyTimeout => "PipelineRun Finally timeout has been reached",
+            SkipReason::EmptyMatrix => "Matrix Parameters have an empty array",
         }
     }
 

@@ -30,11 +30,10 @@
 //!
 //! # Not yet
 //!
-//! - Real executors (Docker, Kubernetes) and the async runtime that comes with them; logs.
-//! - TaskRun retries, per-TaskRun timeouts, matrix fan-out, pipelines in pipelines, custom
-//!   tasks and CEL when-expressions (refused by [`Driver::new`]).
-//! - Signals (Ctrl-C → `CancelledRunFinally`/`Cancelled`) and changes of `spec.status` during
-//!   the run; `spec.status` is read once from the PipelineRun.
+//! - Pipelines in pipelines, custom tasks and CEL when-expressions (refused by
+//!   [`Driver::new`]); `$(tasks.T.matrix.length)` and `$(tasks.T.matrix.R.length)`.
+//! - Changes of `spec.status` during the run other than interrupts; `spec.status` is read once
+//!   from the PipelineRun.
 //! - Turning a pipeline-results error into `False/CouldntGetPipelineResult`: it is returned in
 //!   [`RunOutcome::pipeline_results`] for the caller.
 //! - Workspaces (only their names reach the resolved steps) and `$(tasks.status)`-style
@@ -68,15 +67,19 @@ use crate::api::{GoDuration, Param, ParamValue, PipelineRun, PipelineSpec};
 use crate::dag::Dag;
 use crate::load::Bundle;
 use crate::plan::dependencies::pipeline_dag;
+use crate::plan::matrix::{combinations, Combination};
 use crate::plan::pipeline::{pipeline_params, resolve_pipeline};
 use crate::plan::scope::Scope;
 use crate::plan::task::{resolve_task, TaskInputs};
 use crate::plan::task_run::find_task;
 use crate::plan::{child_name, PlanError};
-use crate::reconcile::results::{pipeline_results, PipelineResultsOutcome, TaskResults};
+use crate::reconcile::results::{
+    aggregate_matrix, pipeline_results, MatrixRun, PipelineResultsOutcome,
+    RunOutcome as MatrixOutcome, TaskResults,
+};
 use crate::reconcile::{
     reconcile, Action, CancelCause, Condition, OnError, PipelineTaskState, ResultRef, RunReason,
-    RunView, SpecStatus, Step, TaskView, Timeouts, Timestamp, ViewError,
+    RunView, SkipReason, SpecStatus, Step, TaskView, Timeouts, Timestamp, ViewError,
 };
 use wiring::{consumed_results, Produced, Values};
 
@@ -160,6 +163,8 @@ pub struct TaskRunRecord {
     pub request: TaskRunRequest,
     /// How it finished; `None` if it had not when the run ended.
     pub event: Option<ExecEvent>,
+    /// Failed attempts that were retried (`status.retriesStatus`), oldest first.
+    pub retries: Vec<ExecEvent>,
 }
 
 /// One pipeline task as the driver tracks it.
@@ -172,6 +177,24 @@ struct Tracked<'b> {
     state: PipelineTaskState,
     /// Set once a cancel was sent, with its cause (decides the recorded state).
     cancel: Option<CancelCause>,
+    /// `retries`: further attempts each TaskRun gets after a failure.
+    retries: u32,
+    /// The TaskRuns started: one, or one per matrix combination.
+    children: Vec<Child>,
+}
+
+/// One TaskRun of a pipeline task: its only one, or one matrix combination.
+#[derive(Debug, Clone)]
+struct Child {
+    name: String,
+    /// The progress label: the task's name, with the combination's index for a matrix.
+    label: String,
+    /// This combination's matrix params; empty without a matrix.
+    combination: Combination,
+    /// Attempts started so far.
+    attempts: u32,
+    /// How it finished, with its results; `None` while it runs.
+    done: Option<(ExecOutcome, Vec<(String, ParamValue)>)>,
 }
 
 /// Drives one PipelineRun to completion against an [`Executor`].
@@ -256,6 +279,8 @@ impl<'b> Driver<'b> {
                 on_error,
                 state: PipelineTaskState::NotStarted,
                 cancel: None,
+                retries: u32::try_from(pt.retries.unwrap_or(0)).unwrap_or(0),
+                children: Vec::new(),
             })
         };
         let tasks = spec.tasks.iter().map(track).collect::<Result<_, _>>()?;
@@ -393,7 +418,7 @@ impl<'b> Driver<'b> {
             }
             if step.is_done() {
                 let events = executor.poll(clock.now());
-                self.record(events);
+                self.record(events, executor)?;
                 return Ok(self.outcome(step.condition, Some(now)));
             }
             if step.condition.reason == RunReason::PipelineRunPending {
@@ -416,7 +441,10 @@ impl<'b> Driver<'b> {
                     clock.sleep(self.tick);
                 }
             }
-            self.record(events);
+            if let Err(e) = self.record(events, executor) {
+                self.abort(executor);
+                return Err(e);
+            }
         }
     }
 
@@ -483,8 +511,14 @@ impl<'b> Driver<'b> {
                 Action::Cancel { task, cause } => {
                     if let Some(t) = self.find_mut(task) {
                         if t.cancel.is_none() {
-                            executor.cancel(&t.task_run, cause.message())?;
                             t.cancel = Some(*cause);
+                            for c in t
+                                .children
+                                .iter()
+                                .filter(|c| c.done.is_none() && c.attempts > 0)
+                            {
+                                executor.cancel(&c.name, cause.message())?;
+                            }
                         }
                     }
                 }
@@ -509,7 +543,8 @@ impl<'b> Driver<'b> {
         Ok(())
     }
 
-    /// Resolves the task's TaskRun with the results produced so far and starts it.
+    /// Resolves the task's TaskRuns (one, or one per matrix combination) with the results
+    /// produced so far and starts them.
     fn start_task(
         &mut self,
         task: &str,
@@ -523,36 +558,134 @@ impl<'b> Driver<'b> {
         if tracked.state != PipelineTaskState::NotStarted {
             return Ok(());
         }
-        let request = self.request(tracked, finally)?;
-        executor.start(&request)?;
-        self.progress.send(Progress::TaskStarted {
-            task: request.pipeline_task.clone(),
-            task_run: request.name.clone(),
-            finally,
-            steps: request.steps.iter().map(|s| s.name.clone()).collect(),
-        });
-        self.children.push(ChildReference {
-            name: request.name.clone(),
-            pipeline_task: request.pipeline_task.clone(),
-        });
-        self.records.push(TaskRunRecord {
-            request,
-            event: None,
-        });
+        let children: Vec<Child> = match self.combinations(tracked.pt) {
+            None => vec![Child {
+                name: tracked.task_run.clone(),
+                label: task.to_owned(),
+                combination: Vec::new(),
+                attempts: 0,
+                done: None,
+            }],
+            Some(combos) => combos
+                .into_iter()
+                .enumerate()
+                .map(|(i, combination)| Child {
+                    name: child_name(&self.name, &format!("-{task}-{i}")),
+                    label: format!("{task}[{i}]"),
+                    combination,
+                    attempts: 0,
+                    done: None,
+                })
+                .collect(),
+        };
+        if children.is_empty() {
+            let reason = SkipReason::EmptyMatrix;
+            if let Some(t) = self.find_mut(task) {
+                t.state = PipelineTaskState::Skipped { reason };
+            }
+            self.progress.send(Progress::TaskSkipped {
+                task: task.to_owned(),
+                reason,
+            });
+            return Ok(());
+        }
         if let Some(t) = self.find_mut(task) {
+            t.children = children.clone();
             t.state = PipelineTaskState::Running { started: now };
+        }
+        for child in &children {
+            self.launch(task, child, finally, executor)?;
         }
         Ok(())
     }
 
+    /// Starts one attempt of one child TaskRun.
+    fn launch(
+        &mut self,
+        task: &str,
+        child: &Child,
+        finally: bool,
+        executor: &mut dyn Executor,
+    ) -> Result<(), RunError> {
+        let Some(tracked) = self.all().find(|t| t.pt.name == task) else {
+            return Ok(());
+        };
+        let request = self.request(tracked, child, finally)?;
+        executor.start(&request)?;
+        if let Some(c) = self
+            .find_mut(task)
+            .and_then(|t| t.children.iter_mut().find(|c| c.name == child.name))
+        {
+            c.attempts += 1;
+        }
+        self.progress.send(Progress::TaskStarted {
+            task: child.label.clone(),
+            task_run: request.name.clone(),
+            finally,
+            steps: request.steps.iter().map(|s| s.name.clone()).collect(),
+        });
+        if child.attempts == 0 {
+            self.children.push(ChildReference {
+                name: request.name.clone(),
+                pipeline_task: request.pipeline_task.clone(),
+            });
+            self.records.push(TaskRunRecord {
+                request,
+                event: None,
+                retries: Vec::new(),
+            });
+        } else if let Some(r) = self
+            .records
+            .iter_mut()
+            .find(|r| r.request.name == request.name)
+        {
+            r.request = request;
+        }
+        Ok(())
+    }
+
+    /// The matrix combinations of a task, with results produced so far; `None` without one.
+    fn combinations(&self, pt: &PipelineTask) -> Option<Vec<Combination>> {
+        let m = pt.matrix.as_ref()?;
+        let values = Values {
+            scope: &self.scope,
+            results: &self.produced,
+        };
+        let axes: Vec<(String, Vec<String>)> = m
+            .params
+            .iter()
+            .map(|p| {
+                let value = values.value(&p.value);
+                let items = value.strings().into_iter().map(str::to_owned).collect();
+                (p.name.clone(), items)
+            })
+            .collect();
+        let include: Vec<Combination> = m
+            .include
+            .iter()
+            .map(|inc| {
+                inc.params
+                    .iter()
+                    .map(|p| (p.name.clone(), values.value(&p.value).strings().join(",")))
+                    .collect()
+            })
+            .collect();
+        Some(combinations(&axes, &include))
+    }
+
     /// The fully resolved TaskRun for a pipeline task.
-    fn request(&self, tracked: &Tracked<'_>, finally: bool) -> Result<TaskRunRequest, RunError> {
+    fn request(
+        &self,
+        tracked: &Tracked<'_>,
+        child: &Child,
+        finally: bool,
+    ) -> Result<TaskRunRequest, RunError> {
         let pt = tracked.pt;
         let values = Values {
             scope: &self.scope,
             results: &self.produced,
         };
-        let params: Vec<Param> = pt
+        let mut params: Vec<Param> = pt
             .params
             .iter()
             .map(|p| Param {
@@ -560,8 +693,15 @@ impl<'b> Driver<'b> {
                 value: values.value(&p.value),
             })
             .collect();
+        for (name, value) in &child.combination {
+            params.retain(|p| &p.name != name);
+            params.push(Param {
+                name: name.clone(),
+                value: ParamValue::String(value.clone()),
+            });
+        }
         let (spec, task_name, embedded) = match (&pt.task_spec, &pt.task_ref) {
-            (Some(ts), _) => (values.stage_spec(ts), tracked.task_run.clone(), true),
+            (Some(ts), _) => (values.stage_spec(ts), child.name.clone(), true),
             (None, Some(r)) => {
                 let name = self.scope.subst(r.name.as_deref().unwrap_or_default());
                 (task_spec_named(self.bundle, &name)?, name, false)
@@ -576,15 +716,17 @@ impl<'b> Driver<'b> {
             } else {
                 HashMap::new()
             },
-            task_run_name: tracked.task_run.clone(),
+            task_run_name: child.name.clone(),
             task_name,
             namespace: self.namespace.clone(),
             bound_workspaces: pt.workspaces.iter().map(|w| w.name.clone()).collect(),
             result_placeholders: false,
+            // The attempt about to start: the ones already made.
+            retry_count: child.attempts,
         };
         let resolved = resolve_task(self.bundle, &spec, &inputs)?;
         Ok(TaskRunRequest {
-            name: tracked.task_run.clone(),
+            name: child.name.clone(),
             pipeline_task: pt.name.clone(),
             finally,
             params,
@@ -594,44 +736,65 @@ impl<'b> Driver<'b> {
         })
     }
 
-    /// Records finished TaskRuns; only a `Running` task changes.
-    fn record(&mut self, events: Vec<ExecEvent>) {
+    /// Records finished TaskRuns: a failed attempt with retries left is started again; a
+    /// task changes once all its TaskRuns are done. Only a `Running` task changes.
+    fn record(
+        &mut self,
+        events: Vec<ExecEvent>,
+        executor: &mut dyn Executor,
+    ) -> Result<(), RunError> {
         for event in events {
             let Some(t) = self
                 .tasks
                 .iter_mut()
                 .chain(self.finally.iter_mut())
-                .find(|t| t.task_run == event.task_run)
+                .find(|t| t.children.iter().any(|c| c.name == event.task_run))
             else {
                 continue;
             };
             if !matches!(t.state, PipelineTaskState::Running { .. }) {
                 continue;
             }
-            let message = match &event.outcome {
-                ExecOutcome::Failed { message, .. } => message.clone(),
-                _ => String::new(),
+            let task = t.pt.name.clone();
+            let finally = self.finally.iter().any(|f| f.pt.name == task);
+            let Some(t) = self.find_mut(&task) else {
+                continue;
             };
-            t.state = match event.outcome.clone() {
-                ExecOutcome::Succeeded => PipelineTaskState::Succeeded,
-                ExecOutcome::Failed { reason, .. } => PipelineTaskState::Failed {
-                    reason,
-                    ignored: t.on_error == OnError::Continue,
-                },
-                // A child cancelled without our asking (by hand, by the engine) counts as a
-                // user cancel, as Tekton does.
-                ExecOutcome::Cancelled => PipelineTaskState::Cancelled {
-                    cause: t.cancel.unwrap_or(CancelCause::Cancelled),
-                },
+            let retry = matches!(event.outcome, ExecOutcome::Failed { .. }) && t.cancel.is_none();
+            let retries = t.retries;
+            let Some(child) = t
+                .children
+                .iter_mut()
+                .find(|c| c.name == event.task_run && c.done.is_none())
+            else {
+                continue;
             };
-            self.progress.send(Progress::TaskFinished {
-                task: t.pt.name.clone(),
-                task_run: t.task_run.clone(),
-                state: t.state.clone(),
-                message,
-            });
-            self.produced
-                .insert(t.pt.name.clone(), event.results.clone());
+            if retry && child.attempts <= retries {
+                // Tekton archives the failed attempt in `retriesStatus` and starts it again.
+                let child = child.clone();
+                if let Some(r) = self
+                    .records
+                    .iter_mut()
+                    .find(|r| r.request.name == event.task_run)
+                {
+                    r.retries.push(event);
+                }
+                self.launch(&task, &child, finally, executor)?;
+                continue;
+            }
+            child.done = Some((event.outcome.clone(), event.results.clone()));
+            let label = child.label.clone();
+            let matrixed = !child.combination.is_empty() || t.children.len() > 1;
+            let message = event.report.message.clone();
+            let state = single_state(&event.outcome, t.on_error, t.cancel);
+            if matrixed {
+                self.progress.send(Progress::TaskFinished {
+                    task: label,
+                    task_run: event.task_run.clone(),
+                    state,
+                    message: message.clone(),
+                });
+            }
             if let Some(r) = self
                 .records
                 .iter_mut()
@@ -639,15 +802,75 @@ impl<'b> Driver<'b> {
             {
                 r.event = Some(event);
             }
+            self.finish_task(&task, matrixed, &message);
         }
+        Ok(())
+    }
+
+    /// Once every TaskRun of `task` is done: its state and results.
+    fn finish_task(&mut self, task: &str, matrixed: bool, message: &str) {
+        let Some(t) = self.find_mut(task) else {
+            return;
+        };
+        if t.children.iter().any(|c| c.done.is_none()) {
+            return;
+        }
+        let (state, results) = if matrixed {
+            let runs: Vec<MatrixRun> = t
+                .children
+                .iter()
+                .filter_map(|c| {
+                    let (outcome, results) = c.done.as_ref()?;
+                    let o = match outcome {
+                        ExecOutcome::Succeeded => MatrixOutcome::Succeeded,
+                        _ => MatrixOutcome::Failed,
+                    };
+                    Some((c.name.clone(), o, results.clone()))
+                })
+                .collect();
+            let aggregate = aggregate_matrix(&runs);
+            let first_bad = t.children.iter().find_map(|c| match &c.done {
+                Some((ExecOutcome::Succeeded, _)) | None => None,
+                Some((outcome, _)) => Some(outcome.clone()),
+            });
+            let state = match first_bad {
+                None => PipelineTaskState::Succeeded,
+                Some(outcome) => single_state(&outcome, t.on_error, t.cancel),
+            };
+            (state, aggregate.results)
+        } else {
+            let Some((outcome, results)) = t.children.first().and_then(|c| c.done.clone()) else {
+                return;
+            };
+            (single_state(&outcome, t.on_error, t.cancel), results)
+        };
+        t.state = state.clone();
+        let task_run = t.task_run.clone();
+        self.progress.send(Progress::TaskFinished {
+            task: task.to_owned(),
+            task_run,
+            state,
+            message: if matrixed {
+                String::new()
+            } else {
+                message.to_owned()
+            },
+        });
+        self.produced.insert(task.to_owned(), results);
     }
 
     /// Best effort after an error: ask every running child to stop, so nothing is left behind.
     fn abort(&mut self, executor: &mut dyn Executor) {
         for t in self.tasks.iter_mut().chain(self.finally.iter_mut()) {
             if matches!(t.state, PipelineTaskState::Running { .. }) && t.cancel.is_none() {
-                // The first error is the one reported; a failing cancel adds nothing to it.
-                let _ = executor.cancel(&t.task_run, CancelCause::Cancelled.message());
+                for c in t
+                    .children
+                    .iter()
+                    .filter(|c| c.done.is_none() && c.attempts > 0)
+                {
+                    // The first error is the one reported; a failing cancel adds nothing to it.
+                    let _ = executor.cancel(&c.name, CancelCause::Cancelled.message());
+                }
                 t.cancel = Some(CancelCause::Cancelled);
             }
         }
@@ -720,6 +943,26 @@ fn task_views<'a>(
         .collect()
 }
 
+/// A pipeline task's state from one TaskRun's outcome.
+fn single_state(
+    outcome: &ExecOutcome,
+    on_error: OnError,
+    cancel: Option<CancelCause>,
+) -> PipelineTaskState {
+    match outcome {
+        ExecOutcome::Succeeded => PipelineTaskState::Succeeded,
+        ExecOutcome::Failed { reason, .. } => PipelineTaskState::Failed {
+            reason: reason.clone(),
+            ignored: on_error == OnError::Continue,
+        },
+        // A child cancelled without our asking (by hand, by the engine) counts as a user
+        // cancel, as Tekton does.
+        ExecOutcome::Cancelled => PipelineTaskState::Cancelled {
+            cause: cancel.unwrap_or(CancelCause::Cancelled),
+        },
+    }
+}
+
 /// The `spec.status` after `interrupts` stop requests: graceful first, then immediate.
 fn escalate(initial: SpecStatus, interrupts: usize) -> SpecStatus {
     match (initial, interrupts) {
@@ -788,12 +1031,6 @@ fn check_supported(bundle: &Bundle, pt: &PipelineTask) -> Result<(), PlanError> 
     let custom = |api: &Option<String>| api.as_ref().is_some_and(|a| !a.is_empty());
     if pt.pipeline_ref.is_some() || pt.pipeline_spec.is_some() {
         return unsupported("a pipeline in a pipeline");
-    }
-    if pt.matrix.is_some() {
-        return unsupported("a matrix");
-    }
-    if pt.retries.is_some_and(|r| r > 0) {
-        return unsupported("retries");
     }
     if pt.when.iter().any(|w| w.cel.is_some()) {
         return unsupported("a CEL when-expression");

@@ -74,6 +74,7 @@ impl TaskRunDriver {
                 .unwrap_or_else(|| "default".to_owned()),
             bound_workspaces: tr.spec.workspaces.iter().map(|w| w.name.clone()).collect(),
             result_placeholders: false,
+            retry_count: 0,
         };
         let resolved = resolve_task(bundle, &spec, &inputs)?;
         let timeout = match tr.spec.timeout.as_deref() {
@@ -169,6 +170,7 @@ impl TaskRunDriver {
                 return Ok(TaskRunRecord {
                     request: self.request,
                     event: Some(event),
+                    retries: Vec::new(),
                 });
             }
             if !executor.wait(self.tick) {

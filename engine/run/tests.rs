@@ -314,12 +314,12 @@ metadata: {name: pr}
 spec:
   pipelineSpec:
     tasks:
-    - name: fan
-      matrix: {params: [{name: v, value: [a, b]}]}
-      taskSpec: {params: [{name: v}], steps: [{image: alpine, script: 'true'}]}
+    - name: nested
+      pipelineSpec:
+        tasks: [{name: inner, taskSpec: {steps: [{image: alpine, script: 'true'}]}}]
 "#;
     let b = bundle(text);
-    let err = Driver::new(&b, pipeline_run(&b)).expect_err("matrix is not supported yet");
+    let err = Driver::new(&b, pipeline_run(&b)).expect_err("not supported yet");
     assert!(
         matches!(err, RunError::Plan(PlanError::Unsupported(_))),
         "{err}"
@@ -569,4 +569,193 @@ fn a_selection_without_recorded_parents_or_with_an_unknown_task_is_refused() {
         .with_selection(&Selection::From("D".into()), &Recorded::new())
         .expect_err("unknown");
     assert!(err.to_string().contains("did you mean \"d\""), "{err}");
+}
+
+const MATRIX: &str = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  pipelineSpec:
+    tasks:
+    - name: fan
+      matrix:
+        params: [{name: os, value: [linux, mac]}, {name: arch, value: [amd, arm]}]
+      taskSpec:
+        params: [{name: os}, {name: arch}]
+        results: [{name: out}]
+        steps: [{image: alpine, script: 'echo $(params.os)-$(params.arch)'}]
+    - name: after
+      params: [{name: all, value: '$(tasks.fan.results.out[*])'}]
+      taskSpec:
+        params: [{name: all, type: array}]
+        steps: [{image: alpine, args: ['$(params.all[*])']}]
+"#;
+
+/// Succeeds every TaskRun with result `out` = its own name.
+struct EchoName {
+    inner: FakeExecutor,
+}
+
+impl Executor for EchoName {
+    fn start(&mut self, task_run: &TaskRunRequest) -> Result<(), ExecError> {
+        self.inner.start(task_run)
+    }
+    fn cancel(&mut self, name: &str, message: &str) -> Result<(), ExecError> {
+        self.inner.cancel(name, message)
+    }
+    fn poll(&mut self, now: Timestamp) -> Vec<ExecEvent> {
+        let mut events = self.inner.poll(now);
+        for e in &mut events {
+            e.results = vec![("out".into(), s(&e.task_run))];
+        }
+        events
+    }
+}
+
+#[test]
+fn a_matrix_fans_out_in_tekton_order_and_aggregates_results_into_arrays() {
+    let b = bundle(MATRIX);
+    let mut exec = EchoName {
+        inner: FakeExecutor::new(),
+    };
+    let outcome = Driver::new(&b, pipeline_run(&b))
+        .expect("resolves")
+        .with_tick(Duration::from_secs(1))
+        .run(&mut exec, &mut FakeClock::at(T0))
+        .expect("runs");
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::True, RunReason::Succeeded)
+    );
+    let fan: Vec<(&str, String)> = exec
+        .inner
+        .started
+        .iter()
+        .filter(|r| r.pipeline_task == "fan")
+        .map(|r| {
+            (
+                r.name.as_str(),
+                r.steps[0].script.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = fan.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["pr-fan-0", "pr-fan-1", "pr-fan-2", "pr-fan-3"]);
+    // The first matrix param varies fastest.
+    assert!(fan[0].1.ends_with("echo linux-amd"), "{}", fan[0].1);
+    assert!(fan[1].1.ends_with("echo mac-amd"), "{}", fan[1].1);
+    assert!(fan[3].1.ends_with("echo mac-arm"), "{}", fan[3].1);
+    let after = exec.inner.request("after").expect("after started");
+    assert_eq!(
+        after.steps[0].args,
+        ["pr-fan-0", "pr-fan-1", "pr-fan-2", "pr-fan-3"],
+        "results of a matrixed task are arrays over its TaskRuns"
+    );
+}
+
+#[test]
+fn an_empty_matrix_skips_the_task() {
+    let b = bundle(&MATRIX.replace("value: [linux, mac]", "value: []"));
+    let mut exec = FakeExecutor::new();
+    let outcome = Driver::new(&b, pipeline_run(&b))
+        .expect("resolves")
+        .with_tick(Duration::from_secs(1))
+        .run(&mut exec, &mut FakeClock::at(T0))
+        .expect("runs");
+    assert_eq!(
+        state(&outcome, "fan"),
+        &PipelineTaskState::Skipped {
+            reason: SkipReason::EmptyMatrix
+        }
+    );
+    assert_eq!(
+        SkipReason::EmptyMatrix.as_str(),
+        "Matrix Parameters have an empty array"
+    );
+}
+
+const RETRIED: &str = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  pipelineSpec:
+    tasks:
+    - name: flaky
+      retries: 2
+      taskSpec:
+        steps: [{image: alpine, script: 'echo attempt $(context.task.retry-count)'}]
+"#;
+
+/// Fails the first `failures` attempts of every TaskRun, then succeeds.
+struct Flaky {
+    inner: FakeExecutor,
+    failures: usize,
+    attempts: HashMap<String, usize>,
+}
+
+impl Executor for Flaky {
+    fn start(&mut self, task_run: &TaskRunRequest) -> Result<(), ExecError> {
+        *self.attempts.entry(task_run.name.clone()).or_default() += 1;
+        self.inner.start(task_run)
+    }
+    fn cancel(&mut self, name: &str, message: &str) -> Result<(), ExecError> {
+        self.inner.cancel(name, message)
+    }
+    fn poll(&mut self, now: Timestamp) -> Vec<ExecEvent> {
+        let mut events = self.inner.poll(now);
+        for e in &mut events {
+            if self.attempts[&e.task_run] <= self.failures {
+                e.outcome = ExecOutcome::Failed {
+                    reason: "StepFailed".into(),
+                    message: "flaked".into(),
+                };
+            }
+        }
+        events
+    }
+}
+
+fn flaky(failures: usize) -> (RunOutcome, Flaky) {
+    let b = bundle(RETRIED);
+    let mut exec = Flaky {
+        inner: FakeExecutor::new(),
+        failures,
+        attempts: HashMap::new(),
+    };
+    let outcome = Driver::new(&b, pipeline_run(&b))
+        .expect("resolves")
+        .with_tick(Duration::from_secs(1))
+        .run(&mut exec, &mut FakeClock::at(T0))
+        .expect("runs");
+    (outcome, exec)
+}
+
+#[test]
+fn a_failed_attempt_is_retried_with_the_retry_count_in_context() {
+    let (outcome, exec) = flaky(2);
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::True, RunReason::Succeeded)
+    );
+    let scripts: Vec<String> = exec
+        .inner
+        .started
+        .iter()
+        .map(|r| r.steps[0].script.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(scripts.len(), 3);
+    for (i, script) in scripts.iter().enumerate() {
+        assert!(script.ends_with(&format!("echo attempt {i}")), "{script}");
+    }
+    assert_eq!(outcome.task_runs.len(), 1, "one TaskRun, three attempts");
+    assert_eq!(outcome.task_runs[0].retries.len(), 2);
+}
+
+#[test]
+fn a_task_fails_once_its_retries_are_used_up() {
+    let (outcome, exec) = flaky(5);
+    assert_eq!(cond(&outcome), (ConditionStatus::False, RunReason::Failed));
+    assert_eq!(exec.inner.started.len(), 3, "1 attempt + 2 retries");
 }

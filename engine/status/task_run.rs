@@ -139,6 +139,7 @@ mod tests {
 
     fn finished(outcome: ExecOutcome, message: &str) -> TaskRunRecord {
         TaskRunRecord {
+            retries: Vec::new(),
             request: request(),
             event: Some(ExecEvent {
                 task_run: "build-x7k2p".into(),
@@ -210,6 +211,7 @@ mod tests {
     #[test]
     fn a_task_run_without_an_event_is_still_running() {
         let record = TaskRunRecord {
+            retries: Vec::new(),
             request: request(),
             event: None,
         };
@@ -315,6 +317,7 @@ spec:
         let mut sidecar = terminated("registry", 0, "", (5, 69), "");
         sidecar.state.container = "sidecar-registry".into();
         let record = TaskRunRecord {
+            retries: Vec::new(),
             request: TaskRunRequest {
                 name: "build-x7k2p".into(),
                 pipeline_task: "build-x7k2p".into(),

@@ -221,6 +221,8 @@ impl Executor for DockerExecutor {
         events.extend(self.events.try_iter());
         for e in &events {
             self.running.remove(&e.task_run);
+            // A finished TaskRun may be started again: a retry reuses its name.
+            self.stops.remove(&e.task_run);
         }
         events
     }
