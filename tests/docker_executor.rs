@@ -74,8 +74,7 @@ fn request(name: &str, steps: Vec<StepPlan>) -> TaskRunRequest {
         finally: false,
         params: Vec::new(),
         steps,
-        sidecars: Vec::new(),
-        timeout: None,
+        ..TaskRunRequest::default()
     }
 }
 
@@ -526,5 +525,167 @@ fn logs_and_step_progress_reach_the_sink() {
     assert!(got
         .iter()
         .any(|p| matches!(p, Progress::StepFinished { step, exit_code: 0, .. } if step == "talk")));
+    assert_no_containers();
+}
+
+/// Runs the PipelineRun in `yaml` through the driver on the real engine.
+fn run_pipeline(yaml: &str) -> Result<adze::run::RunOutcome, adze::run::RunError> {
+    let mut bundle = adze::load::Bundle::new();
+    bundle.add_source("t.yaml", yaml.to_owned(), adze::load::Origin::Input);
+    assert!(bundle.diagnostics.is_empty(), "{:?}", bundle.diagnostics);
+    let pr = bundle
+        .inputs()
+        .find_map(|o| match &o.object {
+            adze::api::Object::PipelineRun(pr) => Some(pr),
+            _ => None,
+        })
+        .expect("a PipelineRun");
+    let mut executor = DockerExecutor::new().expect("engine reachable");
+    adze::run::Driver::new(&bundle, pr)?
+        .with_tick(Duration::from_millis(100))
+        .run(&mut executor, &mut adze::run::SystemClock)
+}
+
+/// The results each TaskRun of the outcome produced, by pipeline task.
+fn task_results(outcome: &adze::run::RunOutcome, task: &str) -> Vec<(String, ParamValue)> {
+    outcome
+        .task_runs
+        .iter()
+        .find(|r| r.request.pipeline_task == task)
+        .and_then(|r| r.event.as_ref())
+        .map(|e| e.results.clone())
+        .unwrap_or_default()
+}
+
+fn succeeded(outcome: &adze::run::RunOutcome) -> bool {
+    outcome.condition.status == adze::reconcile::ConditionStatus::True
+}
+
+#[test]
+fn two_task_runs_share_an_empty_dir_workspace_and_see_config_map_files() {
+    let _engine = engine();
+    let outcome = run_pipeline(
+        r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data:
+  greeting: hello from a ConfigMap
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: adze-test-ws}
+spec:
+  workspaces:
+    - name: shared
+      emptyDir: {}
+    - name: config
+      configMap: {name: settings}
+  pipelineSpec:
+    workspaces: [{name: shared}, {name: config}]
+    tasks:
+      - name: write
+        workspaces: [{name: out, workspace: shared, subPath: sub}]
+        taskSpec:
+          workspaces: [{name: out}]
+          steps:
+            - name: write
+              image: adze-test/busybox:latest
+              script: |
+                printf 'from write' > $(workspaces.out.path)/file
+      - name: read
+        runAfter: [write]
+        workspaces:
+          - {name: src, workspace: shared}
+          - {name: cfg, workspace: config}
+        taskSpec:
+          workspaces:
+            - {name: src, mountPath: /src, readOnly: true}
+            - {name: cfg}
+            - {name: unused, optional: true}
+          results: [{name: seen}, {name: cfg}, {name: unused}]
+          steps:
+            - name: read
+              image: adze-test/busybox:latest
+              script: |
+                cat /src/sub/file > $(results.seen.path)
+                cat $(workspaces.cfg.path)/greeting > $(results.cfg.path)
+                printf '[%s]' "$(workspaces.unused.path)" > $(results.unused.path)
+                if touch /src/readonly 2>/dev/null; then exit 7; fi
+                if touch $(workspaces.cfg.path)/x 2>/dev/null; then exit 8; fi
+"#,
+    )
+    .expect("the run finishes");
+    assert!(succeeded(&outcome), "{:?}", outcome.condition);
+    assert_eq!(
+        task_results(&outcome, "read"),
+        vec![
+            (
+                "cfg".to_owned(),
+                ParamValue::String("hello from a ConfigMap".into())
+            ),
+            ("seen".to_owned(), ParamValue::String("from write".into())),
+            ("unused".to_owned(), ParamValue::String("[]".into())),
+        ]
+    );
+    assert_no_containers();
+}
+
+#[test]
+fn a_secret_workspace_is_decoded_and_a_missing_config_map_fails_before_anything_runs() {
+    let _engine = engine();
+    let outcome = run_pipeline(
+        r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+data: {token: czNjcjN0}
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: adze-test-secret-ws}
+spec:
+  workspaces: [{name: creds, secret: {secretName: creds, items: [{key: token, path: auth/token}]}}]
+  pipelineSpec:
+    workspaces: [{name: creds}]
+    tasks:
+      - name: use
+        workspaces: [{name: creds}]
+        taskSpec:
+          workspaces: [{name: creds, mountPath: /creds}]
+          results: [{name: token}]
+          steps:
+            - image: adze-test/busybox:latest
+              script: cat /creds/auth/token > $(results.token.path)
+"#,
+    )
+    .expect("the run finishes");
+    assert!(succeeded(&outcome), "{:?}", outcome.condition);
+    assert_eq!(
+        task_results(&outcome, "use"),
+        vec![("token".to_owned(), ParamValue::String("s3cr3t".into()))]
+    );
+
+    let error = run_pipeline(
+        r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: adze-test-missing-cm}
+spec:
+  workspaces: [{name: cfg, configMap: {name: absent}}]
+  pipelineSpec:
+    workspaces: [{name: cfg}]
+    tasks:
+      - name: use
+        workspaces: [{name: cfg}]
+        taskSpec:
+          workspaces: [{name: cfg}]
+          steps: [{image: adze-test/busybox:latest, script: "true"}]
+"#,
+    )
+    .expect_err("a missing ConfigMap is refused");
+    let text = error.to_string();
+    assert!(text.contains("ConfigMap \"absent\""), "{text}");
+    assert!(text.contains("pass the YAML file"), "{text}");
     assert_no_containers();
 }

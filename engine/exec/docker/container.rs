@@ -5,16 +5,17 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
 use bollard::Docker;
 
 use super::{RUN_LABEL, STEP_LABEL};
 use crate::plan::model::StepPlan;
+use crate::run::{WorkspaceMount, WorkspaceSource};
 
 /// Distinguishes the temporary directories of TaskRuns started by this process.
 static DIR_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -25,33 +26,58 @@ pub(super) struct RunDir {
     pub path: PathBuf,
     /// Leave it behind (`--keep`).
     pub keep: bool,
+    /// The workspace mounts, with host paths resolved (ConfigMap/Secret files written here).
+    workspaces: Vec<Mount>,
 }
 
 impl RunDir {
-    /// Creates the directory and its subdirectories, writable by any container user.
-    pub fn create(task_run: &str, keep: bool) -> io::Result<RunDir> {
+    /// Creates the directory and its subdirectories, writable by any container user, and
+    /// writes the files of ConfigMap/Secret workspaces.
+    pub fn create(task_run: &str, keep: bool, workspaces: &[WorkspaceMount]) -> io::Result<RunDir> {
         let unique = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path =
             std::env::temp_dir().join(format!("adze-{task_run}-{}-{unique}", std::process::id()));
         fs::create_dir_all(&path)?;
-        let dir = RunDir { path, keep };
+        let mut dir = RunDir {
+            path,
+            keep,
+            workspaces: Vec::new(),
+        };
         for sub in ["workspace", "results", "home", "scripts"] {
             let sub = dir.path.join(sub);
             fs::create_dir_all(&sub)?;
             fs::set_permissions(&sub, fs::Permissions::from_mode(0o777))?;
         }
+        for w in workspaces {
+            let root = match &w.source {
+                WorkspaceSource::Dir(d) => d.clone(),
+                WorkspaceSource::Files(files) => {
+                    let root = dir.path.join("files").join(&w.name);
+                    write_files(&root, files)?;
+                    root
+                }
+            };
+            let source = match &w.sub_path {
+                Some(s) => root.join(s),
+                None => root,
+            };
+            dir.workspaces
+                .push(bind(&source, &w.mount_path, w.read_only));
+        }
         Ok(dir)
     }
 
-    /// The bind mounts every step container gets.
-    fn binds(&self) -> Vec<String> {
-        let host = |sub: &str| self.path.join(sub).display().to_string();
-        vec![
-            format!("{}:/workspace", host("workspace")),
-            format!("{}:/tekton/results", host("results")),
-            format!("{}:/tekton/home", host("home")),
-            format!("{}:/tekton/scripts:ro", host("scripts")),
-        ]
+    /// The mounts every step and sidecar container gets: the reserved paths, then workspaces.
+    fn mounts(&self) -> Vec<Mount> {
+        let host = |sub: &str| self.path.join(sub);
+        let mut mounts = vec![
+            bind(&host("workspace"), "/workspace", false),
+            bind(&host("results"), "/tekton/results", false),
+            bind(&host("home"), "/tekton/home", false),
+            bind(&host("scripts"), "/tekton/scripts", true),
+        ];
+        mounts.extend(self.workspaces.iter().cloned());
+        mounts
     }
 
     /// Writes a step's script as an executable file and returns its path in the container.
@@ -70,6 +96,32 @@ impl Drop for RunDir {
             let _ = fs::remove_dir_all(&self.path);
         }
     }
+}
+
+/// A bind mount of a host path.
+fn bind(source: &Path, target: &str, read_only: bool) -> Mount {
+    Mount {
+        target: Some(target.to_owned()),
+        source: Some(source.display().to_string()),
+        typ: Some(MountType::BIND),
+        read_only: Some(read_only),
+        ..Default::default()
+    }
+}
+
+/// Writes a ConfigMap's or Secret's files under `root`, readable by any container user.
+fn write_files(root: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
+    fs::create_dir_all(root)?;
+    fs::set_permissions(root, fs::Permissions::from_mode(0o755))?;
+    for (name, bytes) in files {
+        let file = root.join(name);
+        if let Some(parent) = file.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(&file, bytes)?;
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644))?;
+    }
+    Ok(())
 }
 
 /// The container for one step; writes its script first when it has one.
@@ -109,7 +161,7 @@ pub(super) fn step_config(
         working_dir,
         labels: Some(labels),
         host_config: Some(HostConfig {
-            binds: Some(dir.binds()),
+            mounts: Some(dir.mounts()),
             // A tiny init as PID 1 forwards SIGTERM, so a cancelled script step stops at once
             // instead of ignoring the signal for the whole grace period, as PID 1 shells do.
             init: Some(true),

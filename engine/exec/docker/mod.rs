@@ -18,13 +18,16 @@
 //! [`DockerExecutor::force_handle`] was triggered) and reports `Cancelled`.
 //!
 //! What one TaskRun does is in [`task_run`]; how a step becomes a container in
-//! [`container`]; log streaming in [`logs`].
+//! [`container`]; log streaming in [`logs`]. Workspaces arrive resolved
+//! ([`WorkspaceMount`](crate::run::WorkspaceMount)): directories are bind-mounted, ConfigMap
+//! and Secret files are written into the TaskRun's directory and mounted read-only.
 //!
 //! # Not yet
 //!
-//! - Sidecars and the network holder, workspaces, env from ConfigMaps/Secrets
-//!   (`valueFrom` placeholders are passed as-is), `onError`, step results and `when`, image
-//!   pulling, and the termination-message size limits.
+//! - Sidecars and the network holder, env from ConfigMaps/Secrets (`valueFrom`
+//!   placeholders are passed as-is), step results and `when`, image pulling, and the
+//!   termination-message size limits.
+//! - Isolated workspaces: every workspace is mounted into every container.
 
 mod container;
 mod logs;

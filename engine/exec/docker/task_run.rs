@@ -96,7 +96,11 @@ impl TaskRunJob {
             ..TaskRunView::default()
         };
         let mut image_ids = vec![String::new(); self.request.steps.len()];
-        let dir = match RunDir::create(&self.request.name, self.options.keep) {
+        let dir = match RunDir::create(
+            &self.request.name,
+            self.options.keep,
+            &self.request.workspaces,
+        ) {
             Ok(dir) => dir,
             Err(e) => {
                 let message = format!("cannot create the TaskRun's directory: {e}");
