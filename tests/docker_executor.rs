@@ -689,3 +689,84 @@ spec:
     assert!(text.contains("pass the YAML file"), "{text}");
     assert_no_containers();
 }
+
+#[test]
+fn env_comes_from_secrets_and_config_maps_and_a_missing_one_is_refused_up_front() {
+    let _engine = engine();
+    let outcome = run_pipeline(
+        r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+data: {password: aHVudGVyMg==}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {MODE: fast, LEVEL: "3"}
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: adze-test-env}
+spec:
+  pipelineSpec:
+    tasks:
+      - name: show
+        taskSpec:
+          results: [{name: env}]
+          stepTemplate:
+            envFrom: [{configMapRef: {name: settings}, prefix: CFG_}]
+          steps:
+            - image: adze-test/busybox:latest
+              env:
+                - name: PASSWORD
+                  valueFrom: {secretKeyRef: {name: creds, key: password}}
+                - name: CFG_LEVEL
+                  value: explicit
+                - name: ABSENT
+                  valueFrom: {configMapKeyRef: {name: nowhere, key: k, optional: true}}
+              script: |
+                printf '%s %s %s %s' "$PASSWORD" "$CFG_MODE" "$CFG_LEVEL" "${ABSENT-unset}" \
+                  > $(results.env.path)
+"#,
+    )
+    .expect("the run finishes");
+    assert!(succeeded(&outcome), "{:?}", outcome.condition);
+    assert_eq!(
+        task_results(&outcome, "show"),
+        vec![(
+            "env".to_owned(),
+            ParamValue::String("hunter2 fast explicit unset".into())
+        )]
+    );
+
+    let error = run_pipeline(
+        r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: adze-test-env-missing}
+spec:
+  pipelineSpec:
+    tasks:
+      - name: first
+        taskSpec:
+          steps: [{image: adze-test/busybox:latest, script: "true"}]
+      - name: show
+        taskSpec:
+          steps:
+            - name: use
+              image: adze-test/busybox:latest
+              env:
+                - name: TOKEN
+                  valueFrom: {secretKeyRef: {name: api-token, key: token}}
+              script: "true"
+"#,
+    )
+    .expect_err("a missing Secret is refused");
+    let text = error.to_string();
+    assert!(
+        text.contains("Secret \"api-token\"") && text.contains("step \"use\""),
+        "{text}"
+    );
+    assert_no_containers();
+}

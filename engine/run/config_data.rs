@@ -12,25 +12,7 @@ use k8s_openapi::api::core::v1 as corev1;
 
 use super::RunError;
 use crate::load::{Bundle, Resource};
-
-/// The two kinds of object whose data a run reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigKind {
-    /// `v1/ConfigMap`: `data` is text, `binaryData` base64.
-    ConfigMap,
-    /// `v1/Secret`: `data` is base64, `stringData` text.
-    Secret,
-}
-
-impl ConfigKind {
-    /// The Kubernetes kind.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConfigKind::ConfigMap => "ConfigMap",
-            ConfigKind::Secret => "Secret",
-        }
-    }
-}
+pub use crate::plan::model::ConfigKind;
 
 /// The loaded object of that kind and name.
 fn find<'b>(bundle: &'b Bundle, kind: ConfigKind, name: &str) -> Option<&'b Resource> {

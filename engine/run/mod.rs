@@ -48,6 +48,7 @@
 
 mod clock;
 pub mod config_data;
+mod env;
 mod executor;
 mod fake;
 mod interrupt;
@@ -301,6 +302,7 @@ impl<'b> Driver<'b> {
 
         let track = |pt: &'b PipelineTask| -> Result<Tracked<'b>, RunError> {
             check_supported(bundle, pt)?;
+            check_env(bundle, pt)?;
             let on_error = match pt.on_error.as_deref().map(|s| scope.subst(s)).as_deref() {
                 Some("continue") => OnError::Continue,
                 _ => OnError::StopAndFail,
@@ -608,7 +610,18 @@ impl<'b> Driver<'b> {
             bound_workspaces: mounts.iter().map(|m| m.name.clone()).collect(),
             result_placeholders: false,
         };
-        let resolved = resolve_task(self.bundle, &spec, &inputs)?;
+        let mut resolved = resolve_task(self.bundle, &spec, &inputs)?;
+        for step in &mut resolved.steps {
+            let needed_by = format!("step \"{}\" of pipeline task \"{}\"", step.name, pt.name);
+            env::resolve(self.bundle, step, &needed_by)?;
+        }
+        for sidecar in &mut resolved.sidecars {
+            let needed_by = format!(
+                "sidecar \"{}\" of pipeline task \"{}\"",
+                sidecar.name, pt.name
+            );
+            env::resolve(self.bundle, sidecar, &needed_by)?;
+        }
         Ok(TaskRunRequest {
             name: tracked.task_run.clone(),
             pipeline_task: pt.name.clone(),
@@ -837,6 +850,19 @@ fn check_supported(bundle: &Bundle, pt: &PipelineTask) -> Result<(), PlanError> 
         },
         (None, None) => Err(no_task(pt)),
     }
+}
+
+/// Checks the ConfigMaps/Secrets the task's environment names literally, before anything starts.
+fn check_env(bundle: &Bundle, pt: &PipelineTask) -> Result<(), RunError> {
+    let spec = match (&pt.task_spec, &pt.task_ref) {
+        (Some(ts), _) => ts.clone(),
+        (None, Some(r)) => match r.name.as_deref() {
+            Some(name) if !name.contains("$(") => task_spec_named(bundle, name)?,
+            _ => return Ok(()),
+        },
+        (None, None) => return Ok(()),
+    };
+    env::check_task(bundle, &spec, &pt.name)
 }
 
 /// The PipelineTask's own `timeout`, which bounds its TaskRun (`None`: no limit of its own).

@@ -24,9 +24,10 @@
 //!
 //! # Not yet
 //!
-//! - Sidecars and the network holder, env from ConfigMaps/Secrets (`valueFrom`
-//!   placeholders are passed as-is), step results and `when`, image pulling, and the
+//! - Sidecars and the network holder, step results and `when`, image pulling, and the
 //!   termination-message size limits.
+//! - `valueFrom.fieldRef`/`resourceFieldRef`: their plan placeholders are passed as-is
+//!   (ConfigMap/Secret references are resolved by the driver).
 //! - Isolated workspaces: every workspace is mounted into every container.
 
 mod container;
