@@ -770,3 +770,152 @@ spec:
     );
     assert_no_containers();
 }
+
+#[test]
+fn a_later_step_reads_an_earlier_steps_result() {
+    let _engine = engine();
+    let event = run(&request(
+        "adze-test-step-results",
+        vec![
+            StepPlan {
+                results: vec!["word".into()],
+                ..script_step(
+                    "first",
+                    BUSYBOX,
+                    "#!/bin/sh\nprintf 'hello' > /tekton/steps/step-first/results/word\n\
+                     printf '[\"a\",\"b\"]' > /tekton/steps/step-first/results/list\n",
+                )
+            },
+            StepPlan {
+                command: vec!["sh".into(), "-c".into()],
+                args: vec![
+                    "set -e; printf '%s %s %s' \"$WORD\" \"$(steps.first.results.list[1])\" \
+                     \"$(cat /tekton/steps/0/exitCode)\" > /tekton/results/seen; \
+                     if touch /tekton/steps/step-first/results/x 2>/dev/null; then exit 9; fi; \
+                     printf mine > /tekton/steps/step-second/results/own"
+                        .into(),
+                ],
+                env: vec![adze::plan::model::EnvPlan {
+                    name: "WORD".into(),
+                    value: "$(steps.first.results.word)".into(),
+                }],
+                ..step("second", BUSYBOX)
+            },
+        ],
+    ));
+    assert_eq!(event.outcome, ExecOutcome::Succeeded, "{event:?}");
+    assert_eq!(
+        event.results,
+        vec![("seen".to_owned(), ParamValue::String("hello b 0".into()))]
+    );
+    let s = |v: &str| ParamValue::String(v.into());
+    assert_eq!(
+        event.report.steps[0].results,
+        vec![
+            ("word".to_owned(), s("hello")),
+            ("list".to_owned(), s("[\"a\",\"b\"]"))
+        ]
+    );
+    assert_eq!(
+        event.report.steps[1].results,
+        vec![("own".to_owned(), s("mine"))]
+    );
+    assert_no_containers();
+}
+
+fn declared(name: &str, type_: &str) -> adze::api::task::TaskResult {
+    adze::api::task::TaskResult {
+        name: name.into(),
+        type_: Some(type_.into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn declared_array_results_are_typed_and_a_mismatch_fails_validation() {
+    let _engine = engine();
+    let mut ok = request(
+        "adze-test-typed-results",
+        vec![script_step(
+            "write",
+            BUSYBOX,
+            "#!/bin/sh\nprintf '[\"x\",\"y\"]' > /tekton/results/list\n",
+        )],
+    );
+    ok.results = vec![declared("list", "array")];
+    let event = run(&ok);
+    assert_eq!(event.outcome, ExecOutcome::Succeeded);
+    assert_eq!(
+        event.results,
+        vec![(
+            "list".to_owned(),
+            ParamValue::Array(vec!["x".into(), "y".into()])
+        )]
+    );
+
+    let mut bad = request(
+        "adze-test-typed-mismatch",
+        vec![script_step(
+            "write",
+            BUSYBOX,
+            "#!/bin/sh\nprintf 'not json' > /tekton/results/list\n",
+        )],
+    );
+    bad.results = vec![declared("list", "array")];
+    let event = run(&bad);
+    assert_eq!(
+        event.outcome,
+        ExecOutcome::Failed {
+            reason: "TaskRunValidationFailed".into(),
+            message: "Provided results don't match declared results; may be invalid JSON or \
+                      missing result declaration:  \"list\": task result is expected to be \
+                      \"array\" type but was initialized to a different type \"string\""
+                .into(),
+        }
+    );
+    assert!(event.results.is_empty(), "the mismatched result is dropped");
+    assert_no_containers();
+}
+
+#[test]
+fn an_oversized_result_warns_and_fails_only_when_strict() {
+    let _engine = engine();
+    let big = request(
+        "adze-test-big-result",
+        vec![script_step(
+            "write",
+            BUSYBOX,
+            "#!/bin/sh\nhead -c 5000 /dev/zero | tr '\\0' a > /tekton/results/big\n",
+        )],
+    );
+    let (sink, progress) = adze::run::ProgressSink::channel();
+    let mut executor = DockerExecutor::with_options(adze::exec::docker::DockerOptions {
+        progress: sink,
+        ..Default::default()
+    })
+    .expect("engine reachable");
+    executor.start(&big).expect("starts");
+    let event = next_events(&mut executor).remove(0);
+    assert_eq!(event.outcome, ExecOutcome::Succeeded);
+    let warned = progress.try_iter().any(|p| {
+        matches!(p, adze::run::Progress::Warning { message, .. }
+            if message.contains("\"big\" is 5000 bytes"))
+    });
+    assert!(warned, "a warning names the result");
+
+    let mut strict = DockerExecutor::with_options(adze::exec::docker::DockerOptions {
+        strict: true,
+        ..Default::default()
+    })
+    .expect("engine reachable");
+    strict.start(&big).expect("starts");
+    let event = next_events(&mut strict).remove(0);
+    match event.outcome {
+        ExecOutcome::Failed { reason, message } => {
+            assert_eq!(reason, "TaskRunResultLargerThanAllowedLimit");
+            assert!(message.contains("\"big\""), "{message}");
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert_no_containers();
+}

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::api::task::TaskResult;
 use crate::api::{GoDuration, Param, ParamValue};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::StepState;
@@ -27,6 +28,8 @@ pub struct TaskRunRequest {
     pub timeout: Option<GoDuration>,
     /// The bound workspaces, mounted into every step and sidecar (unbound optional ones absent).
     pub workspaces: Vec<WorkspaceMount>,
+    /// The Task's declared results, which type what the steps write (§4.5).
+    pub results: Vec<TaskResult>,
 }
 
 /// One bound workspace of a TaskRun, resolved to something on the host.

@@ -631,6 +631,7 @@ impl<'b> Driver<'b> {
             sidecars: resolved.sidecars,
             timeout: task_timeout(pt)?,
             workspaces: mounts,
+            results: spec.results.clone(),
         })
     }
 

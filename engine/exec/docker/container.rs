@@ -33,7 +33,12 @@ pub(super) struct RunDir {
 impl RunDir {
     /// Creates the directory and its subdirectories, writable by any container user, and
     /// writes the files of ConfigMap/Secret workspaces.
-    pub fn create(task_run: &str, keep: bool, workspaces: &[WorkspaceMount]) -> io::Result<RunDir> {
+    pub fn create(
+        task_run: &str,
+        keep: bool,
+        workspaces: &[WorkspaceMount],
+        steps: &[StepPlan],
+    ) -> io::Result<RunDir> {
         let unique = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path =
             std::env::temp_dir().join(format!("adze-{task_run}-{}-{unique}", std::process::id()));
@@ -43,10 +48,23 @@ impl RunDir {
             keep,
             workspaces: Vec::new(),
         };
-        for sub in ["workspace", "results", "home", "scripts"] {
+        for sub in ["workspace", "results", "home", "scripts", "steps"] {
             let sub = dir.path.join(sub);
             fs::create_dir_all(&sub)?;
             fs::set_permissions(&sub, fs::Permissions::from_mode(0o777))?;
+        }
+        // `/tekton/steps/step-<name>` holds a step's results and exit code; `/tekton/steps/<i>`
+        // links to it, as Tekton's do.
+        for (i, step) in steps.iter().enumerate() {
+            let own = dir.step_dir(&step.name);
+            fs::create_dir_all(own.join("results"))?;
+            for d in [own.clone(), own.join("results")] {
+                fs::set_permissions(&d, fs::Permissions::from_mode(0o777))?;
+            }
+            std::os::unix::fs::symlink(
+                format!("step-{}", step.name),
+                dir.steps_dir().join(i.to_string()),
+            )?;
         }
         for w in workspaces {
             let root = match &w.source {
@@ -67,6 +85,21 @@ impl RunDir {
         Ok(dir)
     }
 
+    /// The host directory mounted at `/tekton/steps`.
+    pub fn steps_dir(&self) -> PathBuf {
+        self.path.join("steps")
+    }
+
+    /// The host directory of one step (`/tekton/steps/step-<name>`).
+    pub fn step_dir(&self, step: &str) -> PathBuf {
+        self.steps_dir().join(format!("step-{step}"))
+    }
+
+    /// The host directory mounted at `/tekton/results`.
+    pub fn results_dir(&self) -> PathBuf {
+        self.path.join("results")
+    }
+
     /// The mounts every step and sidecar container gets: the reserved paths, then workspaces.
     fn mounts(&self) -> Vec<Mount> {
         let host = |sub: &str| self.path.join(sub);
@@ -75,6 +108,7 @@ impl RunDir {
             bind(&host("results"), "/tekton/results", false),
             bind(&host("home"), "/tekton/home", false),
             bind(&host("scripts"), "/tekton/scripts", true),
+            bind(&host("steps"), "/tekton/steps", true),
         ];
         mounts.extend(self.workspaces.iter().cloned());
         mounts
@@ -148,6 +182,13 @@ pub(super) fn step_config(
     ]
     .into_iter()
     .collect();
+    let mut mounts = dir.mounts();
+    // Only the step itself may write its results; earlier steps' stay read-only (§4.2).
+    mounts.push(bind(
+        &dir.step_dir(&step.name),
+        &format!("/tekton/steps/step-{}", step.name),
+        false,
+    ));
     Ok(ContainerCreateBody {
         image: Some(step.image.clone()),
         entrypoint,
@@ -161,7 +202,7 @@ pub(super) fn step_config(
         working_dir,
         labels: Some(labels),
         host_config: Some(HostConfig {
-            mounts: Some(dir.mounts()),
+            mounts: Some(mounts),
             // A tiny init as PID 1 forwards SIGTERM, so a cancelled script step stops at once
             // instead of ignoring the signal for the whole grace period, as PID 1 shells do.
             init: Some(true),

@@ -18,20 +18,23 @@
 //! [`DockerExecutor::force_handle`] was triggered) and reports `Cancelled`.
 //!
 //! What one TaskRun does is in [`task_run`]; how a step becomes a container in
-//! [`container`]; log streaming in [`logs`]. Workspaces arrive resolved
+//! [`container`]; log streaming in [`logs`]; task and step results in [`results`]. Workspaces arrive resolved
 //! ([`WorkspaceMount`](crate::run::WorkspaceMount)): directories are bind-mounted, ConfigMap
 //! and Secret files are written into the TaskRun's directory and mounted read-only.
 //!
 //! # Not yet
 //!
-//! - Sidecars and the network holder, step results and `when`, image pulling, and the
-//!   termination-message size limits.
+//! - Sidecars and the network holder, image pulling.
+//! - Step `when`; `[*]` splices of step results into args (the JSON text is substituted);
+//!   step results are reported as strings whatever their declared type; the ~12 KiB limit
+//!   on the sum of all termination messages.
 //! - `valueFrom.fieldRef`/`resourceFieldRef`: their plan placeholders are passed as-is
 //!   (ConfigMap/Secret references are resolved by the driver).
 //! - Isolated workspaces: every workspace is mounted into every container.
 
 mod container;
 mod logs;
+mod results;
 mod task_run;
 
 use std::collections::{HashMap, HashSet};
@@ -70,6 +73,10 @@ pub struct DockerOptions {
     pub keep: bool,
     /// How long a cancelled container gets between SIGTERM and SIGKILL.
     pub grace: Duration,
+    /// Fail a TaskRun whose result exceeds Tekton's 4096-byte limit
+    /// (`TaskRunResultLargerThanAllowedLimit`) instead of only warning, so what passes
+    /// locally also fits on a cluster.
+    pub strict: bool,
 }
 
 impl Default for DockerOptions {
@@ -79,6 +86,7 @@ impl Default for DockerOptions {
             logs: false,
             keep: false,
             grace: Duration::from_secs(10),
+            strict: false,
         }
     }
 }

@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use super::container::{self, RunDir};
-use super::{logs, DockerOptions, ForceHandle};
+use super::{logs, results, DockerOptions, ForceHandle};
 use crate::api::{GoDuration, ParamValue};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::{
@@ -26,6 +26,9 @@ use crate::reconcile::{ConditionStatus, OnError, Timestamp};
 use crate::run::{
     Clock, ExecEvent, ExecOutcome, Progress, StepReport, SystemClock, TaskRunReport, TaskRunRequest,
 };
+
+/// A TaskRun failure decided by the executor: reason and message.
+type Failure = (String, String);
 
 /// Why a TaskRun is asked to stop before its steps are done.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,10 +99,12 @@ impl TaskRunJob {
             ..TaskRunView::default()
         };
         let mut image_ids = vec![String::new(); self.request.steps.len()];
+        let mut step_results = vec![Vec::new(); self.request.steps.len()];
         let dir = match RunDir::create(
             &self.request.name,
             self.options.keep,
             &self.request.workspaces,
+            &self.request.steps,
         ) {
             Ok(dir) => dir,
             Err(e) => {
@@ -139,10 +144,12 @@ impl TaskRunJob {
             match self.run_step(step, &dir, deadline, &mut image_ids[i]).await {
                 StepEnd::Exited(t) | StepEnd::StepTimeout(t) => {
                     failed = t.exit_code != 0;
+                    let exit_code = t.markers.and_then(|m| m.exit_code).unwrap_or(t.exit_code);
+                    step_results[i] = self.finish_step(step, &dir, exit_code);
                     self.options.progress.send(Progress::StepFinished {
                         task_run: self.request.name.clone(),
                         step: step.name.clone(),
-                        exit_code: t.markers.and_then(|m| m.exit_code).unwrap_or(t.exit_code),
+                        exit_code,
                     });
                     view.steps[i].state = ContainerObservation::Terminated(t);
                 }
@@ -155,13 +162,14 @@ impl TaskRunJob {
                     break;
                 }
                 StepEnd::Refused(reason, message) => {
-                    let results = self.results(&dir);
+                    let (results, _) = self.results(&dir);
                     return self.refused(&view, &reason, message, results);
                 }
             }
         }
-        let results = self.results(&dir);
+        let (results, failure) = self.results(&dir);
         let done = now();
+        let completed = interruption.is_none();
         match interruption {
             Some(Interruption::Cancel(message)) => {
                 view.spec_status = TaskRunSpecStatus::Cancelled { message };
@@ -189,7 +197,17 @@ impl TaskRunJob {
         } else {
             view.start.unwrap_or(created)
         };
-        self.event(&view, done, start, image_ids, results)
+        let mut event = self.event(&view, done, start, image_ids, step_results, results);
+        // The controller validates results after the pod is done, whatever the steps did
+        // (§4.5); a cancel or timeout stays what it is.
+        if let (true, Some((reason, message))) = (completed, failure) {
+            event.outcome = ExecOutcome::Failed {
+                reason,
+                message: message.clone(),
+            };
+            event.report.message = message;
+        }
+        event
     }
 
     /// The event for a TaskRun that failed before (or instead of) running a step.
@@ -239,6 +257,7 @@ impl TaskRunJob {
         done: Timestamp,
         start: Timestamp,
         image_ids: Vec<String>,
+        step_results: Vec<Vec<(String, ParamValue)>>,
         results: Vec<(String, ParamValue)>,
     ) -> ExecEvent {
         let update = evaluate(view, done);
@@ -263,10 +282,11 @@ impl TaskRunJob {
         let steps = steps
             .into_iter()
             .zip(image_ids)
-            .map(|(state, image_id)| StepReport {
+            .zip(step_results)
+            .map(|((state, image_id), results)| StepReport {
                 state,
                 image_id,
-                results: Vec::new(),
+                results,
             })
             .collect();
         ExecEvent {
@@ -288,18 +308,79 @@ impl TaskRunJob {
         }
     }
 
-    /// The results the steps wrote; unreadable files become a warning, not a failure.
-    fn results(&self, dir: &RunDir) -> Vec<(String, ParamValue)> {
-        match read_results(&dir.path.join("results")) {
-            Ok(results) => results,
+    /// The task results the steps wrote, typed by their declarations, and the failure
+    /// (reason, message) they cause if any; unreadable files become a warning, not a failure.
+    fn results(&self, dir: &RunDir) -> (Vec<(String, ParamValue)>, Option<Failure>) {
+        let mut raw = match results::read_dir(&dir.results_dir()) {
+            Ok(raw) => raw,
             Err(e) => {
-                self.options.progress.send(Progress::Warning {
-                    task_run: Some(self.request.name.clone()),
-                    message: format!("cannot read the results: {e}"),
-                });
+                self.warn(format!("cannot read the results: {e}"));
+                return (Vec::new(), None);
+            }
+        };
+        results::lift_step_results(&self.request.results, &mut raw, &dir.steps_dir());
+        let mut failure = None;
+        for (name, size) in results::oversized(&raw) {
+            let message = format!(
+                "TaskRun \"{}\": result \"{name}\" is {size} bytes, more than the {} bytes \
+                 Tekton allows in a termination message",
+                self.request.name,
+                results::MAX_RESULT_BYTES
+            );
+            if self.options.strict {
+                failure.get_or_insert(("TaskRunResultLargerThanAllowedLimit".to_owned(), message));
+            } else {
+                self.warn(format!("{message}; it would fail on a cluster"));
+            }
+        }
+        let (typed, mismatch) = results::typed(&self.request.results, raw);
+        let failure = mismatch
+            .map(|m| ("TaskRunValidationFailed".to_owned(), m))
+            .or(failure);
+        (typed, failure)
+    }
+
+    /// Records a finished step's exit code and reads its step results.
+    fn finish_step(
+        &self,
+        step: &StepPlan,
+        dir: &RunDir,
+        exit_code: i32,
+    ) -> Vec<(String, ParamValue)> {
+        let own = dir.step_dir(&step.name);
+        if let Err(e) = std::fs::write(own.join("exitCode"), exit_code.to_string()) {
+            self.warn(format!(
+                "cannot record the exit code of step \"{}\": {e}",
+                step.name
+            ));
+        }
+        match results::read_dir(&own.join("results")) {
+            Ok(raw) => {
+                for (name, size) in results::oversized(&raw) {
+                    self.warn(format!(
+                        "step \"{}\": result \"{name}\" is {size} bytes, more than the {} bytes \
+                         Tekton allows",
+                        step.name,
+                        results::MAX_RESULT_BYTES
+                    ));
+                }
+                results::step_results(step, raw)
+            }
+            Err(e) => {
+                self.warn(format!(
+                    "cannot read the results of step \"{}\": {e}",
+                    step.name
+                ));
                 Vec::new()
             }
         }
+    }
+
+    fn warn(&self, message: String) {
+        self.options.progress.send(Progress::Warning {
+            task_run: Some(self.request.name.clone()),
+            message,
+        });
     }
 
     /// `Err((reason, message))` when the step's image is not present locally.
@@ -329,6 +410,14 @@ impl TaskRunJob {
         deadline: Option<Instant>,
         image_id: &mut String,
     ) -> StepEnd {
+        let (step, missing) = results::substitute_step_results(step, &dir.steps_dir());
+        for reference in missing {
+            self.warn(format!(
+                "step \"{}\": $({reference}) was not written by an earlier step; left as is",
+                step.name
+            ));
+        }
+        let step = &step;
         let config = match container::step_config(&self.request.name, step, dir) {
             Ok(config) => config,
             Err(e) => {
@@ -537,24 +626,6 @@ enum Waited {
 fn deadline_of(d: GoDuration) -> Option<Instant> {
     let ns = u64::try_from(d.0).ok().filter(|&ns| ns > 0)?;
     Instant::now().checked_add(Duration::from_nanos(ns))
-}
-
-/// Every file in the results directory as a string result, sorted by name.
-fn read_results(dir: &std::path::Path) -> std::io::Result<Vec<(String, ParamValue)>> {
-    let mut results = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if !entry.file_type()?.is_file() {
-            continue;
-        }
-        let bytes = std::fs::read(entry.path())?;
-        results.push((
-            entry.file_name().to_string_lossy().into_owned(),
-            ParamValue::String(String::from_utf8_lossy(&bytes).into_owned()),
-        ));
-    }
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(results)
 }
 
 /// A refused container creation, as the TaskRun's failure.
