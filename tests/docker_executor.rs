@@ -919,3 +919,102 @@ fn an_oversized_result_warns_and_fails_only_when_strict() {
     }
     assert_no_containers();
 }
+
+#[test]
+fn a_step_reaches_its_sidecar_on_localhost_and_the_sidecar_is_stopped_after() {
+    let _engine = engine();
+    let mut req = request(
+        "adze-test-sidecar",
+        vec![script_step(
+            "fetch",
+            BUSYBOX,
+            "#!/bin/sh\nfor i in $(seq 1 100); do\n\
+             if wget -q -O /tekton/results/page http://localhost:8080/; then exit 0; fi\n\
+             sleep 0.1\ndone\nexit 1\n",
+        )],
+    );
+    req.sidecars = vec![script_step(
+        "web",
+        BUSYBOX,
+        "#!/bin/sh\nmkdir -p /tmp/www\nprintf 'served' > /tmp/www/index.html\n\
+         exec httpd -f -p 8080 -h /tmp/www\n",
+    )];
+    let event = run(&req);
+    assert_eq!(event.outcome, ExecOutcome::Succeeded, "{event:?}");
+    assert_eq!(
+        event.results,
+        vec![("page".to_owned(), ParamValue::String("served".into()))]
+    );
+    assert_eq!(event.report.sidecars.len(), 1);
+    let sidecar = &event.report.sidecars[0].state;
+    assert_eq!(sidecar.name, "web");
+    assert_eq!(sidecar.container, "sidecar-web");
+    match &sidecar.state {
+        adze::reconcile::task_run::StepContainerState::Terminated(t) => {
+            assert_eq!(t.reason, "Completed");
+            assert!(t.message.contains("stopped by adze"), "{}", t.message);
+        }
+        other => panic!("the sidecar is reported terminated, got {other:?}"),
+    }
+    assert_no_containers();
+}
+
+#[test]
+fn a_sidecar_that_fails_alone_does_not_fail_the_task_run() {
+    let _engine = engine();
+    let mut req = request(
+        "adze-test-sidecar-fails",
+        vec![script_step("wait", BUSYBOX, "#!/bin/sh\nsleep 0.5\n")],
+    );
+    req.sidecars = vec![script_step("broken", BUSYBOX, "#!/bin/sh\nexit 4\n")];
+    let event = run(&req);
+    assert_eq!(event.outcome, ExecOutcome::Succeeded, "{event:?}");
+    match &event.report.sidecars[0].state.state {
+        adze::reconcile::task_run::StepContainerState::Terminated(t) => {
+            assert_eq!((t.exit_code, t.reason.as_str()), (4, "Error"));
+        }
+        other => panic!("terminated, got {other:?}"),
+    }
+
+    // Once a step fails too, the failed sidecar picks the reason (§4.7: sidecars first); the
+    // message is the first failed container's, steps before sidecars as in the pod spec.
+    let mut both = request(
+        "adze-test-sidecar-and-step-fail",
+        vec![script_step(
+            "fail",
+            BUSYBOX,
+            "#!/bin/sh
+sleep 0.5
+exit 2
+",
+        )],
+    );
+    both.sidecars = req.sidecars.clone();
+    let event = run(&both);
+    assert_eq!(
+        event.outcome,
+        ExecOutcome::Failed {
+            reason: "SidecarFailed".into(),
+            message: "\"step-fail\" exited with code 2: Error".into(),
+        }
+    );
+    assert_no_containers();
+}
+
+#[test]
+fn cancelling_a_task_run_with_a_sidecar_removes_the_sidecar_and_the_holder() {
+    let _engine = engine();
+    let mut executor = DockerExecutor::new().expect("engine reachable");
+    let mut req = request(
+        "adze-test-cancel-sidecar",
+        vec![script_step("sleepy", BUSYBOX, "#!/bin/sh\nsleep 60\n")],
+    );
+    req.sidecars = vec![script_step("idle", BUSYBOX, "#!/bin/sh\nsleep 60\n")];
+    executor.start(&req).expect("starts");
+    std::thread::sleep(Duration::from_millis(1500));
+    executor.cancel(&req.name, "").expect("cancel");
+    let events = next_events(&mut executor);
+    assert_eq!(events[0].outcome, ExecOutcome::Cancelled);
+    assert_eq!(events[0].report.sidecars.len(), 1);
+    assert_no_containers();
+}

@@ -158,18 +158,43 @@ fn write_files(root: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
     Ok(())
 }
 
-/// The container for one step; writes its script first when it has one.
-pub(super) fn step_config(
+/// Which of a TaskRun's containers a configuration is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    /// A step: writes its own `/tekton/steps/step-<name>`.
+    Step,
+    /// A sidecar.
+    Sidecar,
+}
+
+/// The label naming the sidecar a container runs.
+pub(super) const SIDECAR_LABEL: &str = "adze.dev/sidecar";
+
+/// The label marking the container that holds a TaskRun's network namespace.
+pub(super) const HOLDER_LABEL: &str = "adze.dev/network-holder";
+
+/// What the network holder runs: any POSIX shell idles this way, and the loop ends on SIGTERM.
+const HOLDER_SCRIPT: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
+
+/// The container for one step or sidecar; writes its script first when it has one.
+/// `network` names the container whose network namespace it joins.
+pub(super) fn container_config(
     task_run: &str,
-    step: &StepPlan,
+    plan: &StepPlan,
+    role: Role,
     dir: &RunDir,
+    network: Option<&str>,
 ) -> io::Result<ContainerCreateBody> {
-    let entrypoint = match &step.script {
-        Some(script) => Some(vec![dir.write_script(&step.name, script)?]),
-        None if !step.command.is_empty() => Some(step.command.clone()),
+    let (script_file, label) = match role {
+        Role::Step => (plan.name.clone(), STEP_LABEL),
+        Role::Sidecar => (format!("sidecar-{}", plan.name), SIDECAR_LABEL),
+    };
+    let entrypoint = match &plan.script {
+        Some(script) => Some(vec![dir.write_script(&script_file, script)?]),
+        None if !plan.command.is_empty() => Some(plan.command.clone()),
         None => None,
     };
-    let working_dir = step.working_dir.as_ref().map(|w| {
+    let working_dir = plan.working_dir.as_ref().map(|w| {
         if w.starts_with('/') {
             w.clone()
         } else {
@@ -178,23 +203,25 @@ pub(super) fn step_config(
     });
     let labels: HashMap<String, String> = [
         (RUN_LABEL.to_owned(), task_run.to_owned()),
-        (STEP_LABEL.to_owned(), step.name.clone()),
+        (label.to_owned(), plan.name.clone()),
     ]
     .into_iter()
     .collect();
     let mut mounts = dir.mounts();
-    // Only the step itself may write its results; earlier steps' stay read-only (§4.2).
-    mounts.push(bind(
-        &dir.step_dir(&step.name),
-        &format!("/tekton/steps/step-{}", step.name),
-        false,
-    ));
+    if role == Role::Step {
+        // Only the step itself may write its results; earlier steps' stay read-only (§4.2).
+        mounts.push(bind(
+            &dir.step_dir(&plan.name),
+            &format!("/tekton/steps/step-{}", plan.name),
+            false,
+        ));
+    }
     Ok(ContainerCreateBody {
-        image: Some(step.image.clone()),
+        image: Some(plan.image.clone()),
         entrypoint,
-        cmd: (!step.args.is_empty()).then(|| step.args.clone()),
+        cmd: (!plan.args.is_empty()).then(|| plan.args.clone()),
         env: Some(
-            step.env
+            plan.env
                 .iter()
                 .map(|e| format!("{}={}", e.name, e.value))
                 .collect(),
@@ -203,6 +230,7 @@ pub(super) fn step_config(
         labels: Some(labels),
         host_config: Some(HostConfig {
             mounts: Some(mounts),
+            network_mode: network.map(|id| format!("container:{id}")),
             // A tiny init as PID 1 forwards SIGTERM, so a cancelled script step stops at once
             // instead of ignoring the signal for the whole grace period, as PID 1 shells do.
             init: Some(true),
@@ -210,6 +238,24 @@ pub(super) fn step_config(
         }),
         ..Default::default()
     })
+}
+
+/// The container that owns a TaskRun's network namespace, so sidecars and steps share
+/// `localhost` as a pod's containers do; it runs `image`'s shell.
+pub(super) fn holder_config(task_run: &str, image: &str) -> ContainerCreateBody {
+    let labels: HashMap<String, String> = [
+        (RUN_LABEL.to_owned(), task_run.to_owned()),
+        (HOLDER_LABEL.to_owned(), "true".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    ContainerCreateBody {
+        image: Some(image.to_owned()),
+        entrypoint: Some(vec!["sh".into(), "-c".into(), HOLDER_SCRIPT.into()]),
+        cmd: Some(Vec::new()),
+        labels: Some(labels),
+        ..Default::default()
+    }
 }
 
 /// Removes a container and its anonymous volumes, whatever its state.

@@ -18,13 +18,17 @@
 //! [`DockerExecutor::force_handle`] was triggered) and reports `Cancelled`.
 //!
 //! What one TaskRun does is in [`task_run`]; how a step becomes a container in
-//! [`container`]; log streaming in [`logs`]; task and step results in [`results`]. Workspaces arrive resolved
+//! [`container`]; log streaming in [`logs`]; task and step results in [`results`]; the
+//! network holder and sidecars, and why the holder runs the TaskRun's own images, in
+//! [`sidecars`]. Workspaces arrive resolved
 //! ([`WorkspaceMount`](crate::run::WorkspaceMount)): directories are bind-mounted, ConfigMap
 //! and Secret files are written into the TaskRun's directory and mounted read-only.
 //!
 //! # Not yet
 //!
-//! - Sidecars and the network holder, image pulling.
+//! - Image pulling.
+//! - Sidecar readiness probes (a running sidecar counts as ready), sidecar `ports`, and
+//!   step-level isolation of the network (everything shares the holder's namespace).
 //! - Step `when`; `[*]` splices of step results into args (the JSON text is substituted);
 //!   step results are reported as strings whatever their declared type; the ~12 KiB limit
 //!   on the sum of all termination messages.
@@ -35,6 +39,7 @@
 mod container;
 mod logs;
 mod results;
+mod sidecars;
 mod task_run;
 
 use std::collections::{HashMap, HashSet};

@@ -14,7 +14,8 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use super::container::{self, RunDir};
+use super::container::{self, Role, RunDir};
+use super::sidecars::{Pod, PodFailure};
 use super::{logs, results, DockerOptions, ForceHandle};
 use crate::api::{GoDuration, ParamValue};
 use crate::plan::model::StepPlan;
@@ -64,7 +65,7 @@ enum Interruption {
     Timeout,
 }
 
-fn now() -> Timestamp {
+pub(super) fn now() -> Timestamp {
     SystemClock.now()
 }
 
@@ -72,6 +73,16 @@ impl TaskRunJob {
     /// Runs the TaskRun to its end and returns the event to report; never panics on engine
     /// errors, which become a failed TaskRun naming what went wrong.
     pub async fn run(mut self) -> ExecEvent {
+        let mut pod = Pod::default();
+        let event = self.run_in(&mut pod).await;
+        if !self.options.keep {
+            pod.remove(&self.docker).await;
+        }
+        event
+    }
+
+    /// [`TaskRunJob::run`], with the long-lived containers kept in `pod` for removal.
+    async fn run_in(&mut self, pod: &mut Pod) -> ExecEvent {
         let created = now();
         let deadline = self.request.timeout.and_then(deadline_of);
         let mut view = TaskRunView {
@@ -112,14 +123,26 @@ impl TaskRunJob {
                 return self.refused(&view, "PodCreationFailed", message, Vec::new());
             }
         };
-        for step in &self.request.steps {
-            if let Err((reason, message)) = self.check_image(step).await {
+        let containers = self
+            .request
+            .steps
+            .iter()
+            .map(|s| ("step", s))
+            .chain(self.request.sidecars.iter().map(|s| ("sidecar", s)));
+        for (role, plan) in containers {
+            if let Err((reason, message)) = self.check_image(role, plan).await {
                 return self.refused(&view, &reason, message, Vec::new());
             }
         }
         if let Some(pod) = view.pod.as_mut() {
             pod.phase = PodPhase::Running;
         }
+        if !self.request.sidecars.is_empty() {
+            if let Err(PodFailure::Refused(reason, message)) = self.start_pod(&dir, pod).await {
+                return self.refused(&view, &reason, message, Vec::new());
+            }
+        }
+        let network = pod.holder.clone();
 
         let mut interruption = None;
         let mut failed = false;
@@ -141,7 +164,10 @@ impl TaskRunJob {
                 });
                 continue;
             }
-            match self.run_step(step, &dir, deadline, &mut image_ids[i]).await {
+            let end = self
+                .run_step(step, &dir, network.as_deref(), deadline, &mut image_ids[i])
+                .await;
+            match end {
                 StepEnd::Exited(t) | StepEnd::StepTimeout(t) => {
                     failed = t.exit_code != 0;
                     let exit_code = t.markers.and_then(|m| m.exit_code).unwrap_or(t.exit_code);
@@ -167,6 +193,8 @@ impl TaskRunJob {
                 }
             }
         }
+        view.sidecars = self.observe_sidecars(pod).await;
+        let sidecars = self.stop_sidecars(pod).await;
         let (results, failure) = self.results(&dir);
         let done = now();
         let completed = interruption.is_none();
@@ -198,6 +226,7 @@ impl TaskRunJob {
             view.start.unwrap_or(created)
         };
         let mut event = self.event(&view, done, start, image_ids, step_results, results);
+        event.report.sidecars = sidecars;
         // The controller validates results after the pod is done, whatever the steps did
         // (§4.5); a cancel or timeout stays what it is.
         if let (true, Some((reason, message))) = (completed, failure) {
@@ -376,7 +405,7 @@ impl TaskRunJob {
         }
     }
 
-    fn warn(&self, message: String) {
+    pub(super) fn warn(&self, message: String) {
         self.options.progress.send(Progress::Warning {
             task_run: Some(self.request.name.clone()),
             message,
@@ -384,7 +413,7 @@ impl TaskRunJob {
     }
 
     /// `Err((reason, message))` when the step's image is not present locally.
-    async fn check_image(&self, step: &StepPlan) -> Result<(), (String, String)> {
+    async fn check_image(&self, role: &str, step: &StepPlan) -> Result<(), (String, String)> {
         match self.docker.inspect_image(&step.image).await {
             Ok(_) => Ok(()),
             Err(DockerError::DockerResponseServerError {
@@ -392,7 +421,7 @@ impl TaskRunJob {
             }) => Err((
                 "TaskRunImagePullFailed".into(),
                 format!(
-                    "the step \"{}\" in TaskRun \"{}\" failed to pull the image \"{}\": \
+                    "the {role} \"{}\" in TaskRun \"{}\" failed to pull the image \"{}\": \
                      the image is not present locally and adze does not pull images yet",
                     step.name, self.request.name, step.image
                 ),
@@ -407,6 +436,7 @@ impl TaskRunJob {
         &mut self,
         step: &StepPlan,
         dir: &RunDir,
+        network: Option<&str>,
         deadline: Option<Instant>,
         image_id: &mut String,
     ) -> StepEnd {
@@ -418,15 +448,16 @@ impl TaskRunJob {
             ));
         }
         let step = &step;
-        let config = match container::step_config(&self.request.name, step, dir) {
-            Ok(config) => config,
-            Err(e) => {
-                return StepEnd::Refused(
-                    "PodCreationFailed".into(),
-                    format!("cannot write the script of step \"{}\": {e}", step.name),
-                )
-            }
-        };
+        let config =
+            match container::container_config(&self.request.name, step, Role::Step, dir, network) {
+                Ok(config) => config,
+                Err(e) => {
+                    return StepEnd::Refused(
+                        "PodCreationFailed".into(),
+                        format!("cannot write the script of step \"{}\": {e}", step.name),
+                    )
+                }
+            };
         let created = match self
             .docker
             .create_container(None::<CreateContainerOptions>, config)
@@ -580,7 +611,7 @@ impl TaskRunJob {
     }
 
     /// Stops a container: SIGTERM, then SIGKILL after the grace period or once forced.
-    async fn stop_container(&self, id: &str) {
+    pub(super) async fn stop_container(&self, id: &str) {
         let signal = |s: &str| KillContainerOptions { signal: s.into() };
         if !self.force.is_forced() {
             let _ = self
