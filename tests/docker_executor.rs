@@ -1018,3 +1018,61 @@ fn cancelling_a_task_run_with_a_sidecar_removes_the_sidecar_and_the_holder() {
     assert_eq!(events[0].report.sidecars.len(), 1);
     assert_no_containers();
 }
+
+/// Runs one request on an executor with these options and returns its event.
+fn run_with(options: adze::exec::docker::DockerOptions, request: &TaskRunRequest) -> ExecEvent {
+    let mut executor = DockerExecutor::with_options(options).expect("engine reachable");
+    executor.start(request).expect("TaskRun starts");
+    next_events(&mut executor).remove(0)
+}
+
+#[test]
+fn pull_never_fails_a_missing_image_and_pull_always_pulls_even_a_local_one() {
+    let _engine = engine();
+    use adze::exec::docker::{DockerOptions, PullPolicy};
+    let missing = request(
+        "adze-test-pull-never",
+        vec![step("gone", "adze-test/does-not-exist:nope")],
+    );
+    let event = run_with(
+        DockerOptions {
+            pull: PullPolicy::Never,
+            ..Default::default()
+        },
+        &missing,
+    );
+    match &event.outcome {
+        ExecOutcome::Failed { reason, message } => {
+            assert_eq!(reason, "TaskRunImagePullFailed");
+            assert!(
+                message.contains("adze-test/does-not-exist:nope")
+                    && message.contains("--pull never"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+
+    // No registry is reachable here, so an `always` pull of a local-only image fails, which
+    // shows it was attempted; with `missing` the same image runs.
+    let local = request(
+        "adze-test-pull-always",
+        vec![script_step("ok", BUSYBOX, "#!/bin/sh\ntrue\n")],
+    );
+    let event = run_with(
+        DockerOptions {
+            pull: PullPolicy::Always,
+            ..Default::default()
+        },
+        &local,
+    );
+    match &event.outcome {
+        ExecOutcome::Failed { reason, message } => {
+            assert_eq!(reason, "TaskRunImagePullFailed");
+            assert!(message.contains(BUSYBOX), "{message}");
+        }
+        other => panic!("expected a pull failure, got {other:?}"),
+    }
+    assert_eq!(run(&local).outcome, ExecOutcome::Succeeded);
+    assert_no_containers();
+}

@@ -20,13 +20,14 @@
 //! What one TaskRun does is in [`task_run`]; how a step becomes a container in
 //! [`container`]; log streaming in [`logs`]; task and step results in [`results`]; the
 //! network holder and sidecars, and why the holder runs the TaskRun's own images, in
-//! [`sidecars`]. Workspaces arrive resolved
+//! [`sidecars`]; image checks and pulls in [`images`]. Workspaces arrive resolved
 //! ([`WorkspaceMount`](crate::run::WorkspaceMount)): directories are bind-mounted, ConfigMap
 //! and Secret files are written into the TaskRun's directory and mounted read-only.
 //!
 //! # Not yet
 //!
-//! - Image pulling.
+//! - Registry credentials for pulls (only the engine's anonymous access); per-step
+//!   `imagePullPolicy` (the executor's [`PullPolicy`] applies to every image).
 //! - Sidecar readiness probes (a running sidecar counts as ready), sidecar `ports`, and
 //!   step-level isolation of the network (everything shares the holder's namespace).
 //! - Step `when`; `[*]` splices of step results into args (the JSON text is substituted);
@@ -37,6 +38,7 @@
 //! - Isolated workspaces: every workspace is mounted into every container.
 
 mod container;
+mod images;
 mod logs;
 mod results;
 mod sidecars;
@@ -54,6 +56,7 @@ use tokio::sync::watch;
 
 use crate::reconcile::Timestamp;
 use crate::run::{ExecError, ExecEvent, Executor, ProgressSink, TaskRunRequest};
+pub use images::PullPolicy;
 use task_run::{Stop, TaskRunJob};
 
 /// The label put on every container adze creates; its value is the TaskRun's name.
@@ -82,6 +85,8 @@ pub struct DockerOptions {
     /// (`TaskRunResultLargerThanAllowedLimit`) instead of only warning, so what passes
     /// locally also fits on a cluster.
     pub strict: bool,
+    /// When images are pulled (`--pull`).
+    pub pull: PullPolicy,
 }
 
 impl Default for DockerOptions {
@@ -92,6 +97,7 @@ impl Default for DockerOptions {
             keep: false,
             grace: Duration::from_secs(10),
             strict: false,
+            pull: PullPolicy::Missing,
         }
     }
 }

@@ -29,7 +29,7 @@ use crate::run::{
 };
 
 /// A TaskRun failure decided by the executor: reason and message.
-type Failure = (String, String);
+pub(super) type Failure = (String, String);
 
 /// Why a TaskRun is asked to stop before its steps are done.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,16 +123,8 @@ impl TaskRunJob {
                 return self.refused(&view, "PodCreationFailed", message, Vec::new());
             }
         };
-        let containers = self
-            .request
-            .steps
-            .iter()
-            .map(|s| ("step", s))
-            .chain(self.request.sidecars.iter().map(|s| ("sidecar", s)));
-        for (role, plan) in containers {
-            if let Err((reason, message)) = self.check_image(role, plan).await {
-                return self.refused(&view, &reason, message, Vec::new());
-            }
+        if let Err((reason, message)) = self.ensure_images().await {
+            return self.refused(&view, &reason, message, Vec::new());
         }
         if let Some(pod) = view.pod.as_mut() {
             pod.phase = PodPhase::Running;
@@ -412,24 +404,6 @@ impl TaskRunJob {
         });
     }
 
-    /// `Err((reason, message))` when the step's image is not present locally.
-    async fn check_image(&self, role: &str, step: &StepPlan) -> Result<(), (String, String)> {
-        match self.docker.inspect_image(&step.image).await {
-            Ok(_) => Ok(()),
-            Err(DockerError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Err((
-                "TaskRunImagePullFailed".into(),
-                format!(
-                    "the {role} \"{}\" in TaskRun \"{}\" failed to pull the image \"{}\": \
-                     the image is not present locally and adze does not pull images yet",
-                    step.name, self.request.name, step.image
-                ),
-            )),
-            Err(e) => Err(engine_failure(e)),
-        }
-    }
-
     /// Runs one step's container until it exits or the TaskRun is interrupted; the
     /// container is removed whatever happens (unless kept).
     async fn run_step(
@@ -671,7 +645,7 @@ fn create_failure(step: &StepPlan, e: DockerError) -> (String, String) {
 }
 
 /// The engine stopped answering mid-run: the TaskRun fails naming it.
-fn engine_failure(e: DockerError) -> (String, String) {
+pub(super) fn engine_failure(e: DockerError) -> (String, String) {
     (
         "PodCreationFailed".into(),
         format!("the Docker engine failed: {e}; {}", super::HOW_TO_START),
