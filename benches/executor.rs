@@ -64,6 +64,8 @@ fn adze_steps(executor: &mut DockerExecutor, n: usize, round: usize) -> Duration
             .collect(),
         sidecars: Vec::new(),
         timeout: None,
+        workspaces: Vec::new(),
+        results: Vec::new(),
     };
     let start = Instant::now();
     executor.start(&request).expect("starts");

@@ -74,8 +74,7 @@ fn request(name: &str, steps: Vec<StepPlan>) -> TaskRunRequest {
         finally: false,
         params: Vec::new(),
         steps,
-        sidecars: Vec::new(),
-        timeout: None,
+        ..TaskRunRequest::default()
     }
 }
 
@@ -526,5 +525,554 @@ fn logs_and_step_progress_reach_the_sink() {
     assert!(got
         .iter()
         .any(|p| matches!(p, Progress::StepFinished { step, exit_code: 0, .. } if step == "talk")));
+    assert_no_containers();
+}
+
+/// Runs the PipelineRun in `yaml` through the driver on the real engine.
+fn run_pipeline(yaml: &str) -> Result<adze::run::RunOutcome, adze::run::RunError> {
+    let mut bundle = adze::load::Bundle::new();
+    bundle.add_source("t.yaml", yaml.to_owned(), adze::load::Origin::Input);
+    assert!(bundle.diagnostics.is_empty(), "{:?}", bundle.diagnostics);
+    let pr = bundle
+        .inputs()
+        .find_map(|o| match &o.object {
+            adze::api::Object::PipelineRun(pr) => Some(pr),
+            _ => None,
+        })
+        .expect("a PipelineRun");
+    let mut executor = DockerExecutor::new().expect("engine reachable");
+    adze::run::Driver::new(&bundle, pr)?
+        .with_tick(Duration::from_millis(100))
+        .run(&mut executor, &mut adze::run::SystemClock)
+}
+
+/// The results each TaskRun of the outcome produced, by pipeline task.
+fn task_results(outcome: &adze::run::RunOutcome, task: &str) -> Vec<(String, ParamValue)> {
+    outcome
+        .task_runs
+        .iter()
+        .find(|r| r.request.pipeline_task == task)
+        .and_then(|r| r.event.as_ref())
+        .map(|e| e.results.clone())
+        .unwrap_or_default()
+}
+
+fn succeeded(outcome: &adze::run::RunOutcome) -> bool {
+    outcome.condition.status == adze::reconcile::ConditionStatus::True
+}
+
+#[test]
+fn two_task_runs_share_an_empty_dir_workspace_and_see_config_map_files() {
+    let _engine = engine();
+    let outcome = run_pipeline(
+        r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data:
+  greeting: hello from a ConfigMap
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: adze-test-ws}
+spec:
+  workspaces:
+    - name: shared
+      emptyDir: {}
+    - name: config
+      configMap: {name: settings}
+  pipelineSpec:
+    workspaces: [{name: shared}, {name: config}]
+    tasks:
+      - name: write
+        workspaces: [{name: out, workspace: shared, subPath: sub}]
+        taskSpec:
+          workspaces: [{name: out}]
+          steps:
+            - name: write
+              image: adze-test/busybox:latest
+              script: |
+                printf 'from write' > $(workspaces.out.path)/file
+      - name: read
+        runAfter: [write]
+        workspaces:
+          - {name: src, workspace: shared}
+          - {name: cfg, workspace: config}
+        taskSpec:
+          workspaces:
+            - {name: src, mountPath: /src, readOnly: true}
+            - {name: cfg}
+            - {name: unused, optional: true}
+          results: [{name: seen}, {name: cfg}, {name: unused}]
+          steps:
+            - name: read
+              image: adze-test/busybox:latest
+              script: |
+                cat /src/sub/file > $(results.seen.path)
+                cat $(workspaces.cfg.path)/greeting > $(results.cfg.path)
+                printf '[%s]' "$(workspaces.unused.path)" > $(results.unused.path)
+                if touch /src/readonly 2>/dev/null; then exit 7; fi
+                if touch $(workspaces.cfg.path)/x 2>/dev/null; then exit 8; fi
+"#,
+    )
+    .expect("the run finishes");
+    assert!(succeeded(&outcome), "{:?}", outcome.condition);
+    assert_eq!(
+        task_results(&outcome, "read"),
+        vec![
+            (
+                "cfg".to_owned(),
+                ParamValue::String("hello from a ConfigMap".into())
+            ),
+            ("seen".to_owned(), ParamValue::String("from write".into())),
+            ("unused".to_owned(), ParamValue::String("[]".into())),
+        ]
+    );
+    assert_no_containers();
+}
+
+#[test]
+fn a_secret_workspace_is_decoded_and_a_missing_config_map_fails_before_anything_runs() {
+    let _engine = engine();
+    let outcome = run_pipeline(
+        r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+data: {token: czNjcjN0}
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: adze-test-secret-ws}
+spec:
+  workspaces: [{name: creds, secret: {secretName: creds, items: [{key: token, path: auth/token}]}}]
+  pipelineSpec:
+    workspaces: [{name: creds}]
+    tasks:
+      - name: use
+        workspaces: [{name: creds}]
+        taskSpec:
+          workspaces: [{name: creds, mountPath: /creds}]
+          results: [{name: token}]
+          steps:
+            - image: adze-test/busybox:latest
+              script: cat /creds/auth/token > $(results.token.path)
+"#,
+    )
+    .expect("the run finishes");
+    assert!(succeeded(&outcome), "{:?}", outcome.condition);
+    assert_eq!(
+        task_results(&outcome, "use"),
+        vec![("token".to_owned(), ParamValue::String("s3cr3t".into()))]
+    );
+
+    let error = run_pipeline(
+        r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: adze-test-missing-cm}
+spec:
+  workspaces: [{name: cfg, configMap: {name: absent}}]
+  pipelineSpec:
+    workspaces: [{name: cfg}]
+    tasks:
+      - name: use
+        workspaces: [{name: cfg}]
+        taskSpec:
+          workspaces: [{name: cfg}]
+          steps: [{image: adze-test/busybox:latest, script: "true"}]
+"#,
+    )
+    .expect_err("a missing ConfigMap is refused");
+    let text = error.to_string();
+    assert!(text.contains("ConfigMap \"absent\""), "{text}");
+    assert!(text.contains("pass the YAML file"), "{text}");
+    assert_no_containers();
+}
+
+#[test]
+fn env_comes_from_secrets_and_config_maps_and_a_missing_one_is_refused_up_front() {
+    let _engine = engine();
+    let outcome = run_pipeline(
+        r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+data: {password: aHVudGVyMg==}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {MODE: fast, LEVEL: "3"}
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: adze-test-env}
+spec:
+  pipelineSpec:
+    tasks:
+      - name: show
+        taskSpec:
+          results: [{name: env}]
+          stepTemplate:
+            envFrom: [{configMapRef: {name: settings}, prefix: CFG_}]
+          steps:
+            - image: adze-test/busybox:latest
+              env:
+                - name: PASSWORD
+                  valueFrom: {secretKeyRef: {name: creds, key: password}}
+                - name: CFG_LEVEL
+                  value: explicit
+                - name: ABSENT
+                  valueFrom: {configMapKeyRef: {name: nowhere, key: k, optional: true}}
+              script: |
+                printf '%s %s %s %s' "$PASSWORD" "$CFG_MODE" "$CFG_LEVEL" "${ABSENT-unset}" \
+                  > $(results.env.path)
+"#,
+    )
+    .expect("the run finishes");
+    assert!(succeeded(&outcome), "{:?}", outcome.condition);
+    assert_eq!(
+        task_results(&outcome, "show"),
+        vec![(
+            "env".to_owned(),
+            ParamValue::String("hunter2 fast explicit unset".into())
+        )]
+    );
+
+    let error = run_pipeline(
+        r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: adze-test-env-missing}
+spec:
+  pipelineSpec:
+    tasks:
+      - name: first
+        taskSpec:
+          steps: [{image: adze-test/busybox:latest, script: "true"}]
+      - name: show
+        taskSpec:
+          steps:
+            - name: use
+              image: adze-test/busybox:latest
+              env:
+                - name: TOKEN
+                  valueFrom: {secretKeyRef: {name: api-token, key: token}}
+              script: "true"
+"#,
+    )
+    .expect_err("a missing Secret is refused");
+    let text = error.to_string();
+    assert!(
+        text.contains("Secret \"api-token\"") && text.contains("step \"use\""),
+        "{text}"
+    );
+    assert_no_containers();
+}
+
+#[test]
+fn a_later_step_reads_an_earlier_steps_result() {
+    let _engine = engine();
+    let event = run(&request(
+        "adze-test-step-results",
+        vec![
+            StepPlan {
+                results: vec!["word".into()],
+                ..script_step(
+                    "first",
+                    BUSYBOX,
+                    "#!/bin/sh\nprintf 'hello' > /tekton/steps/step-first/results/word\n\
+                     printf '[\"a\",\"b\"]' > /tekton/steps/step-first/results/list\n",
+                )
+            },
+            StepPlan {
+                command: vec!["sh".into(), "-c".into()],
+                args: vec![
+                    "set -e; printf '%s %s %s' \"$WORD\" \"$(steps.first.results.list[1])\" \
+                     \"$(cat /tekton/steps/0/exitCode)\" > /tekton/results/seen; \
+                     if touch /tekton/steps/step-first/results/x 2>/dev/null; then exit 9; fi; \
+                     printf mine > /tekton/steps/step-second/results/own"
+                        .into(),
+                ],
+                env: vec![adze::plan::model::EnvPlan {
+                    name: "WORD".into(),
+                    value: "$(steps.first.results.word)".into(),
+                }],
+                ..step("second", BUSYBOX)
+            },
+        ],
+    ));
+    assert_eq!(event.outcome, ExecOutcome::Succeeded, "{event:?}");
+    assert_eq!(
+        event.results,
+        vec![("seen".to_owned(), ParamValue::String("hello b 0".into()))]
+    );
+    let s = |v: &str| ParamValue::String(v.into());
+    assert_eq!(
+        event.report.steps[0].results,
+        vec![
+            ("word".to_owned(), s("hello")),
+            ("list".to_owned(), s("[\"a\",\"b\"]"))
+        ]
+    );
+    assert_eq!(
+        event.report.steps[1].results,
+        vec![("own".to_owned(), s("mine"))]
+    );
+    assert_no_containers();
+}
+
+fn declared(name: &str, type_: &str) -> adze::api::task::TaskResult {
+    adze::api::task::TaskResult {
+        name: name.into(),
+        type_: Some(type_.into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn declared_array_results_are_typed_and_a_mismatch_fails_validation() {
+    let _engine = engine();
+    let mut ok = request(
+        "adze-test-typed-results",
+        vec![script_step(
+            "write",
+            BUSYBOX,
+            "#!/bin/sh\nprintf '[\"x\",\"y\"]' > /tekton/results/list\n",
+        )],
+    );
+    ok.results = vec![declared("list", "array")];
+    let event = run(&ok);
+    assert_eq!(event.outcome, ExecOutcome::Succeeded);
+    assert_eq!(
+        event.results,
+        vec![(
+            "list".to_owned(),
+            ParamValue::Array(vec!["x".into(), "y".into()])
+        )]
+    );
+
+    let mut bad = request(
+        "adze-test-typed-mismatch",
+        vec![script_step(
+            "write",
+            BUSYBOX,
+            "#!/bin/sh\nprintf 'not json' > /tekton/results/list\n",
+        )],
+    );
+    bad.results = vec![declared("list", "array")];
+    let event = run(&bad);
+    assert_eq!(
+        event.outcome,
+        ExecOutcome::Failed {
+            reason: "TaskRunValidationFailed".into(),
+            message: "Provided results don't match declared results; may be invalid JSON or \
+                      missing result declaration:  \"list\": task result is expected to be \
+                      \"array\" type but was initialized to a different type \"string\""
+                .into(),
+        }
+    );
+    assert!(event.results.is_empty(), "the mismatched result is dropped");
+    assert_no_containers();
+}
+
+#[test]
+fn an_oversized_result_warns_and_fails_only_when_strict() {
+    let _engine = engine();
+    let big = request(
+        "adze-test-big-result",
+        vec![script_step(
+            "write",
+            BUSYBOX,
+            "#!/bin/sh\nhead -c 5000 /dev/zero | tr '\\0' a > /tekton/results/big\n",
+        )],
+    );
+    let (sink, progress) = adze::run::ProgressSink::channel();
+    let mut executor = DockerExecutor::with_options(adze::exec::docker::DockerOptions {
+        progress: sink,
+        ..Default::default()
+    })
+    .expect("engine reachable");
+    executor.start(&big).expect("starts");
+    let event = next_events(&mut executor).remove(0);
+    assert_eq!(event.outcome, ExecOutcome::Succeeded);
+    let warned = progress.try_iter().any(|p| {
+        matches!(p, adze::run::Progress::Warning { message, .. }
+            if message.contains("\"big\" is 5000 bytes"))
+    });
+    assert!(warned, "a warning names the result");
+
+    let mut strict = DockerExecutor::with_options(adze::exec::docker::DockerOptions {
+        strict: true,
+        ..Default::default()
+    })
+    .expect("engine reachable");
+    strict.start(&big).expect("starts");
+    let event = next_events(&mut strict).remove(0);
+    match event.outcome {
+        ExecOutcome::Failed { reason, message } => {
+            assert_eq!(reason, "TaskRunResultLargerThanAllowedLimit");
+            assert!(message.contains("\"big\""), "{message}");
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert_no_containers();
+}
+
+#[test]
+fn a_step_reaches_its_sidecar_on_localhost_and_the_sidecar_is_stopped_after() {
+    let _engine = engine();
+    let mut req = request(
+        "adze-test-sidecar",
+        vec![script_step(
+            "fetch",
+            BUSYBOX,
+            "#!/bin/sh\nfor i in $(seq 1 100); do\n\
+             if wget -q -O /tekton/results/page http://localhost:8080/; then exit 0; fi\n\
+             sleep 0.1\ndone\nexit 1\n",
+        )],
+    );
+    req.sidecars = vec![script_step(
+        "web",
+        BUSYBOX,
+        "#!/bin/sh\nmkdir -p /tmp/www\nprintf 'served' > /tmp/www/index.html\n\
+         exec httpd -f -p 8080 -h /tmp/www\n",
+    )];
+    let event = run(&req);
+    assert_eq!(event.outcome, ExecOutcome::Succeeded, "{event:?}");
+    assert_eq!(
+        event.results,
+        vec![("page".to_owned(), ParamValue::String("served".into()))]
+    );
+    assert_eq!(event.report.sidecars.len(), 1);
+    let sidecar = &event.report.sidecars[0].state;
+    assert_eq!(sidecar.name, "web");
+    assert_eq!(sidecar.container, "sidecar-web");
+    match &sidecar.state {
+        adze::reconcile::task_run::StepContainerState::Terminated(t) => {
+            assert_eq!(t.reason, "Completed");
+            assert!(t.message.contains("stopped by adze"), "{}", t.message);
+        }
+        other => panic!("the sidecar is reported terminated, got {other:?}"),
+    }
+    assert_no_containers();
+}
+
+#[test]
+fn a_sidecar_that_fails_alone_does_not_fail_the_task_run() {
+    let _engine = engine();
+    let mut req = request(
+        "adze-test-sidecar-fails",
+        vec![script_step("wait", BUSYBOX, "#!/bin/sh\nsleep 0.5\n")],
+    );
+    req.sidecars = vec![script_step("broken", BUSYBOX, "#!/bin/sh\nexit 4\n")];
+    let event = run(&req);
+    assert_eq!(event.outcome, ExecOutcome::Succeeded, "{event:?}");
+    match &event.report.sidecars[0].state.state {
+        adze::reconcile::task_run::StepContainerState::Terminated(t) => {
+            assert_eq!((t.exit_code, t.reason.as_str()), (4, "Error"));
+        }
+        other => panic!("terminated, got {other:?}"),
+    }
+
+    // Once a step fails too, the failed sidecar picks the reason (§4.7: sidecars first); the
+    // message is the first failed container's, steps before sidecars as in the pod spec.
+    let mut both = request(
+        "adze-test-sidecar-and-step-fail",
+        vec![script_step(
+            "fail",
+            BUSYBOX,
+            "#!/bin/sh
+sleep 0.5
+exit 2
+",
+        )],
+    );
+    both.sidecars = req.sidecars.clone();
+    let event = run(&both);
+    assert_eq!(
+        event.outcome,
+        ExecOutcome::Failed {
+            reason: "SidecarFailed".into(),
+            message: "\"step-fail\" exited with code 2: Error".into(),
+        }
+    );
+    assert_no_containers();
+}
+
+#[test]
+fn cancelling_a_task_run_with_a_sidecar_removes_the_sidecar_and_the_holder() {
+    let _engine = engine();
+    let mut executor = DockerExecutor::new().expect("engine reachable");
+    let mut req = request(
+        "adze-test-cancel-sidecar",
+        vec![script_step("sleepy", BUSYBOX, "#!/bin/sh\nsleep 60\n")],
+    );
+    req.sidecars = vec![script_step("idle", BUSYBOX, "#!/bin/sh\nsleep 60\n")];
+    executor.start(&req).expect("starts");
+    std::thread::sleep(Duration::from_millis(1500));
+    executor.cancel(&req.name, "").expect("cancel");
+    let events = next_events(&mut executor);
+    assert_eq!(events[0].outcome, ExecOutcome::Cancelled);
+    assert_eq!(events[0].report.sidecars.len(), 1);
+    assert_no_containers();
+}
+
+/// Runs one request on an executor with these options and returns its event.
+fn run_with(options: adze::exec::docker::DockerOptions, request: &TaskRunRequest) -> ExecEvent {
+    let mut executor = DockerExecutor::with_options(options).expect("engine reachable");
+    executor.start(request).expect("TaskRun starts");
+    next_events(&mut executor).remove(0)
+}
+
+#[test]
+fn pull_never_fails_a_missing_image_and_pull_always_pulls_even_a_local_one() {
+    let _engine = engine();
+    use adze::exec::docker::{DockerOptions, PullPolicy};
+    let missing = request(
+        "adze-test-pull-never",
+        vec![step("gone", "adze-test/does-not-exist:nope")],
+    );
+    let event = run_with(
+        DockerOptions {
+            pull: PullPolicy::Never,
+            ..Default::default()
+        },
+        &missing,
+    );
+    match &event.outcome {
+        ExecOutcome::Failed { reason, message } => {
+            assert_eq!(reason, "TaskRunImagePullFailed");
+            assert!(
+                message.contains("adze-test/does-not-exist:nope")
+                    && message.contains("--pull never"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+
+    // No registry is reachable here, so an `always` pull of a local-only image fails, which
+    // shows it was attempted; with `missing` the same image runs.
+    let local = request(
+        "adze-test-pull-always",
+        vec![script_step("ok", BUSYBOX, "#!/bin/sh\ntrue\n")],
+    );
+    let event = run_with(
+        DockerOptions {
+            pull: PullPolicy::Always,
+            ..Default::default()
+        },
+        &local,
+    );
+    match &event.outcome {
+        ExecOutcome::Failed { reason, message } => {
+            assert_eq!(reason, "TaskRunImagePullFailed");
+            assert!(message.contains(BUSYBOX), "{message}");
+        }
+        other => panic!("expected a pull failure, got {other:?}"),
+    }
+    assert_eq!(run(&local).outcome, ExecOutcome::Succeeded);
     assert_no_containers();
 }

@@ -139,6 +139,9 @@ impl Session {
             progress: sink.clone(),
             logs: args.logs != "none",
             keep: args.keep,
+            strict: args.strict,
+            pull: args.pull.parse().unwrap_or_default(),
+            parallel: (args.parallel > 0).then_some(args.parallel),
             ..DockerOptions::default()
         };
         let executor = match DockerExecutor::with_options(options) {
@@ -272,6 +275,7 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
     });
     let driver = match driver {
         Ok(d) => d
+            .with_keep(args.keep)
             .with_tick(TICK)
             .with_progress(session.sink.clone())
             .with_interrupt(session.interrupt.clone()),
@@ -332,7 +336,12 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
     let id = identity(&tr.metadata);
     let mut named = tr.clone();
     named.metadata.name = Some(id.name.clone());
-    let driver = match TaskRunDriver::new(bundle, &named) {
+    let driver = match TaskRunDriver::with_workspace_base(
+        bundle,
+        &named,
+        &std::env::temp_dir(),
+        args.keep,
+    ) {
         Ok(d) => d
             .with_tick(TICK)
             .with_progress(session.sink.clone())
@@ -388,9 +397,14 @@ fn run_error(e: &RunError) -> Outcome {
     match e {
         RunError::Exec(ExecError::Unavailable(_)) => Outcome::Infrastructure,
         RunError::Exec(_) | RunError::Stalled(_) | RunError::View(_) => Outcome::Infrastructure,
-        RunError::Plan(_) | RunError::InvalidTimeout { .. } | RunError::Selection(_) => {
-            Outcome::Invalid
-        }
+        RunError::RunDirectory { .. } => Outcome::Infrastructure,
+        RunError::Plan(_)
+        | RunError::InvalidTimeout { .. }
+        | RunError::Selection(_)
+        | RunError::MissingObject { .. }
+        | RunError::MissingKey { .. }
+        | RunError::InvalidObject { .. }
+        | RunError::Workspace { .. } => Outcome::Invalid,
     }
 }
 

@@ -206,6 +206,58 @@ pub struct StepPlan {
     /// Where it came from when a StepAction was used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_action: Option<String>,
+    /// Values a run reads from ConfigMaps/Secrets (`valueFrom`, `envFrom`); plans show
+    /// placeholders in `env` instead.
+    #[serde(skip)]
+    pub env_sources: Vec<EnvSource>,
+}
+
+/// An environment value that comes from a ConfigMap or Secret when the step runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvSource {
+    /// `env[].valueFrom.configMapKeyRef`/`secretKeyRef`: one key, into the variable `name`.
+    Key {
+        /// The variable (an entry of [`StepPlan::env`] holding a placeholder).
+        name: String,
+        /// The object's kind.
+        kind: ConfigKind,
+        /// The object's name.
+        object: String,
+        /// The key read.
+        key: String,
+        /// A missing object or key leaves the variable unset instead of failing.
+        optional: bool,
+    },
+    /// `envFrom[]`: every key of the object as a variable, with `prefix` prepended.
+    All {
+        /// The object's kind.
+        kind: ConfigKind,
+        /// The object's name.
+        object: String,
+        /// Prepended to every key.
+        prefix: String,
+        /// A missing object adds nothing instead of failing.
+        optional: bool,
+    },
+}
+
+/// The two kinds of object a run reads data from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigKind {
+    /// `v1/ConfigMap`: `data` is text, `binaryData` base64.
+    ConfigMap,
+    /// `v1/Secret`: `data` is base64, `stringData` text.
+    Secret,
+}
+
+impl ConfigKind {
+    /// The Kubernetes kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigKind::ConfigMap => "ConfigMap",
+            ConfigKind::Secret => "Secret",
+        }
+    }
 }
 
 /// One environment variable.

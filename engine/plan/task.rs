@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1 as corev1;
 
-use super::model::{EnvPlan, StepPlan};
+use super::model::{ConfigKind, EnvPlan, EnvSource, StepPlan};
 use super::scope::Scope;
 use super::PlanError;
 use crate::api::{Kind, Object, Param, ParamType, ParamValue, Sidecar, Step, TaskSpec};
@@ -340,6 +340,50 @@ fn env_plan(env: &[corev1::EnvVar], scope: &Scope) -> Vec<EnvPlan> {
         .collect()
 }
 
+/// What a run must read from ConfigMaps/Secrets: `envFrom` first, then `valueFrom` keys.
+pub fn env_sources(
+    env: &[corev1::EnvVar],
+    env_from: &[corev1::EnvFromSource],
+    scope: &Scope,
+) -> Vec<EnvSource> {
+    let mut out = Vec::new();
+    for f in env_from {
+        let prefix = scope.subst(f.prefix.as_deref().unwrap_or_default());
+        if let Some(c) = &f.config_map_ref {
+            out.push(EnvSource::All {
+                kind: ConfigKind::ConfigMap,
+                object: scope.subst(&c.name),
+                prefix: prefix.clone(),
+                optional: c.optional == Some(true),
+            });
+        }
+        if let Some(s) = &f.secret_ref {
+            out.push(EnvSource::All {
+                kind: ConfigKind::Secret,
+                object: scope.subst(&s.name),
+                prefix,
+                optional: s.optional == Some(true),
+            });
+        }
+    }
+    for e in env.iter().filter(|e| e.value.is_none()) {
+        let Some(from) = &e.value_from else { continue };
+        let key = |kind, object: &str, key: &str, optional: Option<bool>| EnvSource::Key {
+            name: e.name.clone(),
+            kind,
+            object: scope.subst(object),
+            key: scope.subst(key),
+            optional: optional == Some(true),
+        };
+        if let Some(c) = &from.config_map_key_ref {
+            out.push(key(ConfigKind::ConfigMap, &c.name, &c.key, c.optional));
+        } else if let Some(s) = &from.secret_key_ref {
+            out.push(key(ConfigKind::Secret, &s.name, &s.key, s.optional));
+        }
+    }
+    out
+}
+
 fn describe_value_from(from: &corev1::EnvVarSource, scope: &Scope) -> String {
     if let Some(s) = &from.secret_key_ref {
         return format!("<secret {}/{}>", scope.subst(&s.name), scope.subst(&s.key));
@@ -381,6 +425,7 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
         on_error: step.on_error.as_deref().map(|s| scope.subst(s)),
         results: step.results.iter().map(|r| r.name.clone()).collect(),
         step_action: None,
+        env_sources: env_sources(&step.env, &step.env_from, scope),
     }
 }
 
@@ -393,6 +438,7 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
         script: s.script.as_deref().map(|x| with_preamble(&scope.subst(x))),
         working_dir: s.working_dir.as_deref().map(|x| scope.subst(x)),
         env: env_plan(&s.env, scope),
+        env_sources: env_sources(&s.env, &s.env_from, scope),
         ..StepPlan::default()
     }
 }

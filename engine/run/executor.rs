@@ -1,14 +1,16 @@
 //! The boundary between the driver and whatever runs containers: one trait, plain messages.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::api::task::TaskResult;
 use crate::api::{GoDuration, Param, ParamValue};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::StepState;
 use crate::reconcile::Timestamp;
 
 /// A fully resolved TaskRun to start; executors never interpret `$(...)` in it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TaskRunRequest {
     /// The TaskRun's name (`<pipelinerun>-<pipeline task>`), the key of every later message.
     pub name: String,
@@ -24,6 +26,34 @@ pub struct TaskRunRequest {
     pub sidecars: Vec<StepPlan>,
     /// The TaskRun's own timeout (`None`: no limit); the executor enforces it.
     pub timeout: Option<GoDuration>,
+    /// The bound workspaces, mounted into every step and sidecar (unbound optional ones absent).
+    pub workspaces: Vec<WorkspaceMount>,
+    /// The Task's declared results, which type what the steps write (§4.5).
+    pub results: Vec<TaskResult>,
+}
+
+/// One bound workspace of a TaskRun, resolved to something on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceMount {
+    /// The Task's workspace name.
+    pub name: String,
+    /// What backs it.
+    pub source: WorkspaceSource,
+    /// Where it appears in the containers (the declaration's `mountPath` or `/workspace/<name>`).
+    pub mount_path: String,
+    /// The sub-directory of the source that is mounted; it exists when the request is made.
+    pub sub_path: Option<String>,
+    /// Mount read-only (declared `readOnly`, and always for ConfigMap/Secret files).
+    pub read_only: bool,
+}
+
+/// What backs a workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkspaceSource {
+    /// A host directory: the run's shared directory for `emptyDir`/claims, or the user's own.
+    Dir(PathBuf),
+    /// Files to materialize (a ConfigMap's or Secret's items): relative path and content.
+    Files(Vec<(String, Vec<u8>)>),
 }
 
 /// How a TaskRun finished.

@@ -36,16 +36,25 @@
 //!   from the PipelineRun.
 //! - Turning a pipeline-results error into `False/CouldntGetPipelineResult`: it is returned in
 //!   [`RunOutcome::pipeline_results`] for the caller.
-//! - Workspaces (only their names reach the resolved steps) and `$(tasks.status)`-style
-//!   finally variables.
+//! - Isolated workspaces (step-level `workspaces`), `projected`/`csi` bindings, and
+//!   `$(tasks.status)`-style finally variables.
+//!
+//! # Workspaces
+//!
+//! [`workspaces`] turns the PipelineRun's bindings into each TaskRun's
+//! [`WorkspaceMount`]s; bindings backed by a directory share one run directory (created when
+//! the run starts, removed when it ends unless [`Driver::with_keep`]).
 
 mod clock;
+pub mod config_data;
+mod env;
 mod executor;
 mod fake;
 mod interrupt;
 mod progress;
 mod standalone;
 mod wiring;
+pub mod workspaces;
 
 #[cfg(test)]
 mod tests;
@@ -53,6 +62,7 @@ mod tests;
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use executor::{
     ExecError, ExecEvent, ExecOutcome, Executor, StepReport, TaskRunReport, TaskRunRequest,
+    WorkspaceMount, WorkspaceSource,
 };
 pub use fake::{FakeExecutor, Script};
 pub use interrupt::Interrupt;
@@ -60,10 +70,11 @@ pub use progress::{Progress, ProgressSink, Stream};
 pub use standalone::TaskRunDriver;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::api::pipeline::PipelineTask;
-use crate::api::{GoDuration, Param, ParamValue, PipelineRun, PipelineSpec};
+use crate::api::{GoDuration, Param, ParamValue, PipelineRun, PipelineSpec, WorkspaceBinding};
 use crate::dag::Dag;
 use crate::load::Bundle;
 use crate::plan::dependencies::pipeline_dag;
@@ -82,6 +93,7 @@ use crate::reconcile::{
     RunView, SkipReason, SpecStatus, Step, TaskView, Timeouts, Timestamp, ViewError,
 };
 use wiring::{consumed_results, Produced, Values};
+use workspaces::RunDirectory;
 
 /// Tekton's `default-timeout-minutes`, applied when `timeouts.pipeline` is absent.
 const DEFAULT_PIPELINE_TIMEOUT_MINUTES: i64 = 60;
@@ -112,6 +124,59 @@ pub enum RunError {
     /// A partial re-run (`--only`/`--from`) cannot be set up.
     #[error("{0}")]
     Selection(String),
+    /// A ConfigMap or Secret the run needs was not among the loaded documents.
+    #[error(
+        "{kind} \"{name}\" (needed by {needed_by}) is not in the loaded files: pass the YAML \
+         file that defines it to `adze run` along with the pipeline, or mark the reference optional"
+    )]
+    MissingObject {
+        /// `ConfigMap` or `Secret`.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// The workspace or environment variable that refers to it.
+        needed_by: String,
+    },
+    /// A ConfigMap or Secret lacks a key the run refers to.
+    #[error("{kind} \"{name}\" has no key \"{key}\" (needed by {needed_by}); add it or mark the reference optional")]
+    MissingKey {
+        /// `ConfigMap` or `Secret`.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// The missing key.
+        key: String,
+        /// The workspace or environment variable that refers to it.
+        needed_by: String,
+    },
+    /// A loaded ConfigMap or Secret cannot be read.
+    #[error("{kind} \"{name}\": {message}")]
+    InvalidObject {
+        /// `ConfigMap` or `Secret`.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A workspace of a pipeline task cannot be provided.
+    #[error("workspace \"{workspace}\" of pipeline task \"{task}\": {message}")]
+    Workspace {
+        /// The Task's workspace name.
+        workspace: String,
+        /// The pipeline task.
+        task: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// The run's directory for shared workspaces could not be created.
+    #[error("cannot create the run directory under {base}: {message}")]
+    RunDirectory {
+        /// The configured base directory.
+        base: PathBuf,
+        /// The I/O error.
+        message: String,
+    },
 }
 
 /// Which pipeline tasks a partial re-run really runs; the others reuse recorded results.
@@ -221,6 +286,14 @@ pub struct Driver<'b> {
     interrupt: Interrupt,
     /// The `spec.status` the run started with; interrupts escalate from it.
     initial_status: SpecStatus,
+    /// `spec.workspaces` of the PipelineRun.
+    bindings: &'b [WorkspaceBinding],
+    /// Where the run directory for shared workspaces is created.
+    workspace_base: PathBuf,
+    /// Leave the run directory behind.
+    keep: bool,
+    /// The shared workspaces' directory, created when the run starts if a binding needs it.
+    run_dir: Option<RunDirectory>,
 }
 
 impl<'b> Driver<'b> {
@@ -245,6 +318,7 @@ impl<'b> Driver<'b> {
             target
         };
         let (dag, _) = pipeline_dag(spec)?;
+        workspaces::check_bindings(bundle, &pr.spec.workspaces)?;
 
         let (params, _) = pipeline_params(spec, pr);
         let mut scope = Scope {
@@ -268,6 +342,7 @@ impl<'b> Driver<'b> {
 
         let track = |pt: &'b PipelineTask| -> Result<Tracked<'b>, RunError> {
             check_supported(bundle, pt)?;
+            check_env(bundle, pt)?;
             let on_error = match pt.on_error.as_deref().map(|s| scope.subst(s)).as_deref() {
                 Some("continue") => OnError::Continue,
                 _ => OnError::StopAndFail,
@@ -308,7 +383,24 @@ impl<'b> Driver<'b> {
             tick: Duration::from_millis(500),
             progress: ProgressSink::none(),
             interrupt: Interrupt::new(),
+            bindings: &pr.spec.workspaces,
+            workspace_base: std::env::temp_dir(),
+            keep: false,
+            run_dir: None,
         })
+    }
+
+    /// Creates the run directory for shared workspaces under `base` (default: the system
+    /// temporary directory).
+    pub fn with_workspace_base(mut self, base: PathBuf) -> Driver<'b> {
+        self.workspace_base = base;
+        self
+    }
+
+    /// Leaves the run directory behind when the run ends (`--keep`).
+    pub fn with_keep(mut self, keep: bool) -> Driver<'b> {
+        self.keep = keep;
+        self
     }
 
     /// Reports task starts, finishes and skips to `sink`.
@@ -402,6 +494,16 @@ impl<'b> Driver<'b> {
         executor: &mut dyn Executor,
         clock: &mut dyn Clock,
     ) -> Result<RunOutcome, RunError> {
+        if self.run_dir.is_none() && self.bindings.iter().any(workspaces::needs_run_directory) {
+            let dir =
+                RunDirectory::create(&self.workspace_base, &self.name, self.keep).map_err(|e| {
+                    RunError::RunDirectory {
+                        base: self.workspace_base.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+            self.run_dir = Some(dir);
+        }
         loop {
             let now = clock.now();
             self.spec_status = escalate(self.initial_status, self.interrupt.count());
@@ -708,6 +810,14 @@ impl<'b> Driver<'b> {
             }
             (None, None) => return Err(no_task(pt).into()),
         };
+        let mounts = workspaces::task_run_mounts(
+            self.bundle,
+            pt,
+            &spec,
+            self.bindings,
+            self.run_dir.as_ref(),
+            &self.scope,
+        )?;
         let inputs = TaskInputs {
             params: params.clone(),
             // Only an embedded spec sees pipeline params it does not declare (propagation).
@@ -719,12 +829,23 @@ impl<'b> Driver<'b> {
             task_run_name: child.name.clone(),
             task_name,
             namespace: self.namespace.clone(),
-            bound_workspaces: pt.workspaces.iter().map(|w| w.name.clone()).collect(),
+            bound_workspaces: mounts.iter().map(|m| m.name.clone()).collect(),
             result_placeholders: false,
             // The attempt about to start: the ones already made.
             retry_count: child.attempts,
         };
-        let resolved = resolve_task(self.bundle, &spec, &inputs)?;
+        let mut resolved = resolve_task(self.bundle, &spec, &inputs)?;
+        for step in &mut resolved.steps {
+            let needed_by = format!("step \"{}\" of pipeline task \"{}\"", step.name, pt.name);
+            env::resolve(self.bundle, step, &needed_by)?;
+        }
+        for sidecar in &mut resolved.sidecars {
+            let needed_by = format!(
+                "sidecar \"{}\" of pipeline task \"{}\"",
+                sidecar.name, pt.name
+            );
+            env::resolve(self.bundle, sidecar, &needed_by)?;
+        }
         Ok(TaskRunRequest {
             name: child.name.clone(),
             pipeline_task: pt.name.clone(),
@@ -733,6 +854,8 @@ impl<'b> Driver<'b> {
             steps: resolved.steps,
             sidecars: resolved.sidecars,
             timeout: task_timeout(pt)?,
+            workspaces: mounts,
+            results: spec.results.clone(),
         })
     }
 
@@ -1047,6 +1170,19 @@ fn check_supported(bundle: &Bundle, pt: &PipelineTask) -> Result<(), PlanError> 
         },
         (None, None) => Err(no_task(pt)),
     }
+}
+
+/// Checks the ConfigMaps/Secrets the task's environment names literally, before anything starts.
+fn check_env(bundle: &Bundle, pt: &PipelineTask) -> Result<(), RunError> {
+    let spec = match (&pt.task_spec, &pt.task_ref) {
+        (Some(ts), _) => ts.clone(),
+        (None, Some(r)) => match r.name.as_deref() {
+            Some(name) if !name.contains("$(") => task_spec_named(bundle, name)?,
+            _ => return Ok(()),
+        },
+        (None, None) => return Ok(()),
+    };
+    env::check_task(bundle, &spec, &pt.name)
 }
 
 /// The PipelineTask's own `timeout`, which bounds its TaskRun (`None`: no limit of its own).

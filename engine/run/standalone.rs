@@ -14,14 +14,19 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use std::path::Path;
+
+use crate::api::pipeline::{PipelineTask, WorkspacePipelineTaskBinding};
 use crate::api::{GoDuration, TaskRun};
 use crate::load::Bundle;
+use crate::plan::scope::Scope;
 use crate::plan::task::{resolve_task, TaskInputs};
 use crate::plan::task_run::task_spec_of_run;
 use crate::plan::PlanError;
 
+use super::workspaces::{self, RunDirectory};
 use super::{
-    Clock, ExecOutcome, Executor, Interrupt, Progress, ProgressSink, RunError, TaskRunRecord,
+    env, Clock, ExecOutcome, Executor, Interrupt, Progress, ProgressSink, RunError, TaskRunRecord,
     TaskRunRequest,
 };
 use crate::reconcile::PipelineTaskState;
@@ -36,14 +41,27 @@ const INTERRUPTED: &str = "TaskRun cancelled by the user (interrupt).";
 #[derive(Debug)]
 pub struct TaskRunDriver {
     request: TaskRunRequest,
+    /// Backs `emptyDir`/claim workspaces; removed when the driver is dropped unless kept.
+    _run_dir: Option<RunDirectory>,
     progress: ProgressSink,
     interrupt: Interrupt,
     tick: Duration,
 }
 
 impl TaskRunDriver {
-    /// Resolves the TaskRun's Task (embedded or by name in `bundle`) into the request to run.
+    /// Resolves the TaskRun's Task (embedded or by name in `bundle`) into the request to run;
+    /// scratch workspaces live under the system's temporary directory.
     pub fn new(bundle: &Bundle, tr: &TaskRun) -> Result<TaskRunDriver, RunError> {
+        TaskRunDriver::with_workspace_base(bundle, tr, &std::env::temp_dir(), false)
+    }
+
+    /// Like [`TaskRunDriver::new`], with scratch workspaces under `base`, kept if `keep`.
+    pub fn with_workspace_base(
+        bundle: &Bundle,
+        tr: &TaskRun,
+        base: &Path,
+        keep: bool,
+    ) -> Result<TaskRunDriver, RunError> {
         let name = tr
             .metadata
             .name
@@ -58,6 +76,46 @@ impl TaskRunDriver {
             .into());
         }
         let (spec, target) = task_spec_of_run(bundle, tr)?;
+        workspaces::check_bindings(bundle, &tr.spec.workspaces)?;
+        let run_dir = if tr
+            .spec
+            .workspaces
+            .iter()
+            .any(workspaces::needs_run_directory)
+        {
+            Some(
+                RunDirectory::create(base, &name, keep).map_err(|e| RunError::RunDirectory {
+                    base: base.to_owned(),
+                    message: e.to_string(),
+                })?,
+            )
+        } else {
+            None
+        };
+        // The workspace rules are written for pipeline tasks; a TaskRun binds its Task's
+        // workspaces by name, as a pipeline task mapping each name to itself would.
+        let as_task = PipelineTask {
+            name: name.clone(),
+            workspaces: tr
+                .spec
+                .workspaces
+                .iter()
+                .map(|b| WorkspacePipelineTaskBinding {
+                    name: b.name.clone(),
+                    workspace: Some(b.name.clone()),
+                    sub_path: None,
+                })
+                .collect(),
+            ..PipelineTask::default()
+        };
+        let mounts = workspaces::task_run_mounts(
+            bundle,
+            &as_task,
+            &spec,
+            &tr.spec.workspaces,
+            run_dir.as_ref(),
+            &Scope::default(),
+        )?;
         let inputs = TaskInputs {
             params: tr.spec.params.clone(),
             propagated: HashMap::new(),
@@ -72,11 +130,19 @@ impl TaskRunDriver {
                 .namespace
                 .clone()
                 .unwrap_or_else(|| "default".to_owned()),
-            bound_workspaces: tr.spec.workspaces.iter().map(|w| w.name.clone()).collect(),
+            bound_workspaces: mounts.iter().map(|m| m.name.clone()).collect(),
             result_placeholders: false,
             retry_count: 0,
         };
-        let resolved = resolve_task(bundle, &spec, &inputs)?;
+        let mut resolved = resolve_task(bundle, &spec, &inputs)?;
+        for step in resolved
+            .steps
+            .iter_mut()
+            .chain(resolved.sidecars.iter_mut())
+        {
+            let needed_by = format!("step \"{}\" of TaskRun \"{name}\"", step.name);
+            env::resolve(bundle, step, &needed_by)?;
+        }
         let timeout = match tr.spec.timeout.as_deref() {
             Some(t) => GoDuration::parse(t).map_err(|_| RunError::InvalidTimeout {
                 field: "timeout",
@@ -93,7 +159,10 @@ impl TaskRunDriver {
                 steps: resolved.steps,
                 sidecars: resolved.sidecars,
                 timeout: Some(timeout),
+                workspaces: mounts,
+                results: spec.results.clone(),
             },
+            _run_dir: run_dir,
             progress: ProgressSink::none(),
             interrupt: Interrupt::new(),
             tick: Duration::from_millis(100),

@@ -134,6 +134,8 @@ mod tests {
             }],
             sidecars: Vec::new(),
             timeout: None,
+            workspaces: Vec::new(),
+            results: Vec::new(),
         }
     }
 
@@ -353,6 +355,8 @@ spec:
                     ..StepPlan::default()
                 }],
                 timeout: None,
+                workspaces: Vec::new(),
+                results: Vec::new(),
             },
             event: Some(ExecEvent {
                 task_run: "build-x7k2p".into(),

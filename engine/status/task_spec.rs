@@ -104,6 +104,8 @@ mod tests {
             steps,
             sidecars,
             timeout: None,
+            workspaces: Vec::new(),
+            results: Vec::new(),
         }
     }
 

@@ -5,16 +5,17 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
 use bollard::Docker;
 
 use super::{RUN_LABEL, STEP_LABEL};
 use crate::plan::model::StepPlan;
+use crate::run::{WorkspaceMount, WorkspaceSource};
 
 /// Distinguishes the temporary directories of TaskRuns started by this process.
 static DIR_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -25,33 +26,92 @@ pub(super) struct RunDir {
     pub path: PathBuf,
     /// Leave it behind (`--keep`).
     pub keep: bool,
+    /// The workspace mounts, with host paths resolved (ConfigMap/Secret files written here).
+    workspaces: Vec<Mount>,
 }
 
 impl RunDir {
-    /// Creates the directory and its subdirectories, writable by any container user.
-    pub fn create(task_run: &str, keep: bool) -> io::Result<RunDir> {
+    /// Creates the directory and its subdirectories, writable by any container user, and
+    /// writes the files of ConfigMap/Secret workspaces.
+    pub fn create(
+        task_run: &str,
+        keep: bool,
+        workspaces: &[WorkspaceMount],
+        steps: &[StepPlan],
+    ) -> io::Result<RunDir> {
         let unique = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path =
             std::env::temp_dir().join(format!("adze-{task_run}-{}-{unique}", std::process::id()));
         fs::create_dir_all(&path)?;
-        let dir = RunDir { path, keep };
-        for sub in ["workspace", "results", "home", "scripts"] {
+        let mut dir = RunDir {
+            path,
+            keep,
+            workspaces: Vec::new(),
+        };
+        for sub in ["workspace", "results", "home", "scripts", "steps"] {
             let sub = dir.path.join(sub);
             fs::create_dir_all(&sub)?;
             fs::set_permissions(&sub, fs::Permissions::from_mode(0o777))?;
         }
+        // `/tekton/steps/step-<name>` holds a step's results and exit code; `/tekton/steps/<i>`
+        // links to it, as Tekton's do.
+        for (i, step) in steps.iter().enumerate() {
+            let own = dir.step_dir(&step.name);
+            fs::create_dir_all(own.join("results"))?;
+            for d in [own.clone(), own.join("results")] {
+                fs::set_permissions(&d, fs::Permissions::from_mode(0o777))?;
+            }
+            std::os::unix::fs::symlink(
+                format!("step-{}", step.name),
+                dir.steps_dir().join(i.to_string()),
+            )?;
+        }
+        for w in workspaces {
+            let root = match &w.source {
+                WorkspaceSource::Dir(d) => d.clone(),
+                WorkspaceSource::Files(files) => {
+                    let root = dir.path.join("files").join(&w.name);
+                    write_files(&root, files)?;
+                    root
+                }
+            };
+            let source = match &w.sub_path {
+                Some(s) => root.join(s),
+                None => root,
+            };
+            dir.workspaces
+                .push(bind(&source, &w.mount_path, w.read_only));
+        }
         Ok(dir)
     }
 
-    /// The bind mounts every step container gets.
-    fn binds(&self) -> Vec<String> {
-        let host = |sub: &str| self.path.join(sub).display().to_string();
-        vec![
-            format!("{}:/workspace", host("workspace")),
-            format!("{}:/tekton/results", host("results")),
-            format!("{}:/tekton/home", host("home")),
-            format!("{}:/tekton/scripts:ro", host("scripts")),
-        ]
+    /// The host directory mounted at `/tekton/steps`.
+    pub fn steps_dir(&self) -> PathBuf {
+        self.path.join("steps")
+    }
+
+    /// The host directory of one step (`/tekton/steps/step-<name>`).
+    pub fn step_dir(&self, step: &str) -> PathBuf {
+        self.steps_dir().join(format!("step-{step}"))
+    }
+
+    /// The host directory mounted at `/tekton/results`.
+    pub fn results_dir(&self) -> PathBuf {
+        self.path.join("results")
+    }
+
+    /// The mounts every step and sidecar container gets: the reserved paths, then workspaces.
+    fn mounts(&self) -> Vec<Mount> {
+        let host = |sub: &str| self.path.join(sub);
+        let mut mounts = vec![
+            bind(&host("workspace"), "/workspace", false),
+            bind(&host("results"), "/tekton/results", false),
+            bind(&host("home"), "/tekton/home", false),
+            bind(&host("scripts"), "/tekton/scripts", true),
+            bind(&host("steps"), "/tekton/steps", true),
+        ];
+        mounts.extend(self.workspaces.iter().cloned());
+        mounts
     }
 
     /// Writes a step's script as an executable file and returns its path in the container.
@@ -72,18 +132,69 @@ impl Drop for RunDir {
     }
 }
 
-/// The container for one step; writes its script first when it has one.
-pub(super) fn step_config(
+/// A bind mount of a host path.
+fn bind(source: &Path, target: &str, read_only: bool) -> Mount {
+    Mount {
+        target: Some(target.to_owned()),
+        source: Some(source.display().to_string()),
+        typ: Some(MountType::BIND),
+        read_only: Some(read_only),
+        ..Default::default()
+    }
+}
+
+/// Writes a ConfigMap's or Secret's files under `root`, readable by any container user.
+fn write_files(root: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
+    fs::create_dir_all(root)?;
+    fs::set_permissions(root, fs::Permissions::from_mode(0o755))?;
+    for (name, bytes) in files {
+        let file = root.join(name);
+        if let Some(parent) = file.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(&file, bytes)?;
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644))?;
+    }
+    Ok(())
+}
+
+/// Which of a TaskRun's containers a configuration is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    /// A step: writes its own `/tekton/steps/step-<name>`.
+    Step,
+    /// A sidecar.
+    Sidecar,
+}
+
+/// The label naming the sidecar a container runs.
+pub(super) const SIDECAR_LABEL: &str = "adze.dev/sidecar";
+
+/// The label marking the container that holds a TaskRun's network namespace.
+pub(super) const HOLDER_LABEL: &str = "adze.dev/network-holder";
+
+/// What the network holder runs: any POSIX shell idles this way, and the loop ends on SIGTERM.
+const HOLDER_SCRIPT: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
+
+/// The container for one step or sidecar; writes its script first when it has one.
+/// `network` names the container whose network namespace it joins.
+pub(super) fn container_config(
     task_run: &str,
-    step: &StepPlan,
+    plan: &StepPlan,
+    role: Role,
     dir: &RunDir,
+    network: Option<&str>,
 ) -> io::Result<ContainerCreateBody> {
-    let entrypoint = match &step.script {
-        Some(script) => Some(vec![dir.write_script(&step.name, script)?]),
-        None if !step.command.is_empty() => Some(step.command.clone()),
+    let (script_file, label) = match role {
+        Role::Step => (plan.name.clone(), STEP_LABEL),
+        Role::Sidecar => (format!("sidecar-{}", plan.name), SIDECAR_LABEL),
+    };
+    let entrypoint = match &plan.script {
+        Some(script) => Some(vec![dir.write_script(&script_file, script)?]),
+        None if !plan.command.is_empty() => Some(plan.command.clone()),
         None => None,
     };
-    let working_dir = step.working_dir.as_ref().map(|w| {
+    let working_dir = plan.working_dir.as_ref().map(|w| {
         if w.starts_with('/') {
             w.clone()
         } else {
@@ -92,16 +203,25 @@ pub(super) fn step_config(
     });
     let labels: HashMap<String, String> = [
         (RUN_LABEL.to_owned(), task_run.to_owned()),
-        (STEP_LABEL.to_owned(), step.name.clone()),
+        (label.to_owned(), plan.name.clone()),
     ]
     .into_iter()
     .collect();
+    let mut mounts = dir.mounts();
+    if role == Role::Step {
+        // Only the step itself may write its results; earlier steps' stay read-only (§4.2).
+        mounts.push(bind(
+            &dir.step_dir(&plan.name),
+            &format!("/tekton/steps/step-{}", plan.name),
+            false,
+        ));
+    }
     Ok(ContainerCreateBody {
-        image: Some(step.image.clone()),
+        image: Some(plan.image.clone()),
         entrypoint,
-        cmd: (!step.args.is_empty()).then(|| step.args.clone()),
+        cmd: (!plan.args.is_empty()).then(|| plan.args.clone()),
         env: Some(
-            step.env
+            plan.env
                 .iter()
                 .map(|e| format!("{}={}", e.name, e.value))
                 .collect(),
@@ -109,7 +229,8 @@ pub(super) fn step_config(
         working_dir,
         labels: Some(labels),
         host_config: Some(HostConfig {
-            binds: Some(dir.binds()),
+            mounts: Some(mounts),
+            network_mode: network.map(|id| format!("container:{id}")),
             // A tiny init as PID 1 forwards SIGTERM, so a cancelled script step stops at once
             // instead of ignoring the signal for the whole grace period, as PID 1 shells do.
             init: Some(true),
@@ -117,6 +238,24 @@ pub(super) fn step_config(
         }),
         ..Default::default()
     })
+}
+
+/// The container that owns a TaskRun's network namespace, so sidecars and steps share
+/// `localhost` as a pod's containers do; it runs `image`'s shell.
+pub(super) fn holder_config(task_run: &str, image: &str) -> ContainerCreateBody {
+    let labels: HashMap<String, String> = [
+        (RUN_LABEL.to_owned(), task_run.to_owned()),
+        (HOLDER_LABEL.to_owned(), "true".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    ContainerCreateBody {
+        image: Some(image.to_owned()),
+        entrypoint: Some(vec!["sh".into(), "-c".into(), HOLDER_SCRIPT.into()]),
+        cmd: Some(Vec::new()),
+        labels: Some(labels),
+        ..Default::default()
+    }
 }
 
 /// Removes a container and its anonymous volumes, whatever its state.

@@ -18,16 +18,30 @@
 //! [`DockerExecutor::force_handle`] was triggered) and reports `Cancelled`.
 //!
 //! What one TaskRun does is in [`task_run`]; how a step becomes a container in
-//! [`container`]; log streaming in [`logs`].
+//! [`container`]; log streaming in [`logs`]; task and step results in [`results`]; the
+//! network holder and sidecars, and why the holder runs the TaskRun's own images, in
+//! [`sidecars`]; image checks and pulls in [`images`]. Workspaces arrive resolved
+//! ([`WorkspaceMount`](crate::run::WorkspaceMount)): directories are bind-mounted, ConfigMap
+//! and Secret files are written into the TaskRun's directory and mounted read-only.
 //!
 //! # Not yet
 //!
-//! - Sidecars and the network holder, workspaces, env from ConfigMaps/Secrets
-//!   (`valueFrom` placeholders are passed as-is), `onError`, step results and `when`, image
-//!   pulling, and the termination-message size limits.
+//! - Registry credentials for pulls (only the engine's anonymous access); per-step
+//!   `imagePullPolicy` (the executor's [`PullPolicy`] applies to every image).
+//! - Sidecar readiness probes (a running sidecar counts as ready), sidecar `ports`, and
+//!   step-level isolation of the network (everything shares the holder's namespace).
+//! - Step `when`; `[*]` splices of step results into args (the JSON text is substituted);
+//!   step results are reported as strings whatever their declared type; the ~12 KiB limit
+//!   on the sum of all termination messages.
+//! - `valueFrom.fieldRef`/`resourceFieldRef`: their plan placeholders are passed as-is
+//!   (ConfigMap/Secret references are resolved by the driver).
+//! - Isolated workspaces: every workspace is mounted into every container.
 
 mod container;
+mod images;
 mod logs;
+mod results;
+mod sidecars;
 mod task_run;
 
 use std::collections::{HashMap, HashSet};
@@ -42,6 +56,7 @@ use tokio::sync::watch;
 
 use crate::reconcile::Timestamp;
 use crate::run::{ExecError, ExecEvent, Executor, ProgressSink, TaskRunRequest};
+pub use images::PullPolicy;
 use task_run::{Stop, TaskRunJob};
 
 /// The label put on every container adze creates; its value is the TaskRun's name.
@@ -66,6 +81,15 @@ pub struct DockerOptions {
     pub keep: bool,
     /// How long a cancelled container gets between SIGTERM and SIGKILL.
     pub grace: Duration,
+    /// Fail a TaskRun whose result exceeds Tekton's 4096-byte limit
+    /// (`TaskRunResultLargerThanAllowedLimit`) instead of only warning, so what passes
+    /// locally also fits on a cluster.
+    pub strict: bool,
+    /// When images are pulled (`--pull`).
+    pub pull: PullPolicy,
+    /// How many TaskRuns may run at once (`--parallel`); `None`: no limit. Others wait
+    /// for a slot before their first container is created.
+    pub parallel: Option<usize>,
 }
 
 impl Default for DockerOptions {
@@ -75,6 +99,9 @@ impl Default for DockerOptions {
             logs: false,
             keep: false,
             grace: Duration::from_secs(10),
+            strict: false,
+            pull: PullPolicy::Missing,
+            parallel: None,
         }
     }
 }
@@ -112,6 +139,8 @@ pub struct DockerExecutor {
     stops: HashMap<String, watch::Sender<Option<Stop>>>,
     /// TaskRuns whose event was not yet received.
     running: HashSet<String>,
+    /// `--parallel` slots, shared by every TaskRun job.
+    slots: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl std::fmt::Debug for DockerExecutor {
@@ -144,6 +173,9 @@ impl DockerExecutor {
             Ok::<Docker, ExecError>(docker)
         })?;
         let (sender, events) = mpsc::channel();
+        let slots = options
+            .parallel
+            .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1))));
         Ok(DockerExecutor {
             runtime,
             docker,
@@ -154,6 +186,7 @@ impl DockerExecutor {
             buffered: Vec::new(),
             stops: HashMap::new(),
             running: HashSet::new(),
+            slots,
         })
     }
 
@@ -193,6 +226,7 @@ impl Executor for DockerExecutor {
             options: self.options.clone(),
             force: self.force.clone(),
             stop: stop_rx,
+            slots: self.slots.clone(),
         };
         let sender = self.sender.clone();
         self.runtime.spawn(async move {

@@ -14,8 +14,9 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use super::container::{self, RunDir};
-use super::{logs, DockerOptions, ForceHandle};
+use super::container::{self, Role, RunDir};
+use super::sidecars::{Pod, PodFailure};
+use super::{logs, results, DockerOptions, ForceHandle};
 use crate::api::{GoDuration, ParamValue};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::{
@@ -26,6 +27,9 @@ use crate::reconcile::{ConditionStatus, OnError, Timestamp};
 use crate::run::{
     Clock, ExecEvent, ExecOutcome, Progress, StepReport, SystemClock, TaskRunReport, TaskRunRequest,
 };
+
+/// A TaskRun failure decided by the executor: reason and message.
+pub(super) type Failure = (String, String);
 
 /// Why a TaskRun is asked to stop before its steps are done.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +45,8 @@ pub(super) struct TaskRunJob {
     pub options: DockerOptions,
     pub force: ForceHandle,
     pub stop: watch::Receiver<Option<Stop>>,
+    /// Slots limiting how many TaskRuns run at once (`--parallel`), if limited.
+    pub slots: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 /// How waiting for a step's container ended.
@@ -61,7 +67,7 @@ enum Interruption {
     Timeout,
 }
 
-fn now() -> Timestamp {
+pub(super) fn now() -> Timestamp {
     SystemClock.now()
 }
 
@@ -69,6 +75,47 @@ impl TaskRunJob {
     /// Runs the TaskRun to its end and returns the event to report; never panics on engine
     /// errors, which become a failed TaskRun naming what went wrong.
     pub async fn run(mut self) -> ExecEvent {
+        // Held until the TaskRun ends; a cancel while waiting for a slot ends it unstarted.
+        let _slot = match self.slots.clone() {
+            Some(slots) => {
+                let mut stop = self.stop.clone();
+                tokio::select! {
+                    permit = slots.acquire_owned() => permit.ok(),
+                    _ = stop.wait_for(Option::is_some) => return self.cancelled_unstarted(),
+                }
+            }
+            None => None,
+        };
+        let mut pod = Pod::default();
+        let event = self.run_in(&mut pod).await;
+        if !self.options.keep {
+            pod.remove(&self.docker).await;
+        }
+        event
+    }
+
+    /// The event of a TaskRun cancelled before any container existed.
+    fn cancelled_unstarted(&self) -> ExecEvent {
+        let message = match &*self.stop.borrow() {
+            Some(Stop::Cancel(m)) => m.clone(),
+            None => String::new(),
+        };
+        let t = now();
+        ExecEvent {
+            task_run: self.request.name.clone(),
+            outcome: ExecOutcome::Cancelled,
+            results: Vec::new(),
+            report: TaskRunReport {
+                message: format!("TaskRun \"{}\" was cancelled. {message}", self.request.name),
+                start_time: Some(t),
+                completion_time: Some(t),
+                ..TaskRunReport::default()
+            },
+        }
+    }
+
+    /// [`TaskRunJob::run`], with the long-lived containers kept in `pod` for removal.
+    async fn run_in(&mut self, pod: &mut Pod) -> ExecEvent {
         let created = now();
         let deadline = self.request.timeout.and_then(deadline_of);
         let mut view = TaskRunView {
@@ -96,21 +143,31 @@ impl TaskRunJob {
             ..TaskRunView::default()
         };
         let mut image_ids = vec![String::new(); self.request.steps.len()];
-        let dir = match RunDir::create(&self.request.name, self.options.keep) {
+        let mut step_results = vec![Vec::new(); self.request.steps.len()];
+        let dir = match RunDir::create(
+            &self.request.name,
+            self.options.keep,
+            &self.request.workspaces,
+            &self.request.steps,
+        ) {
             Ok(dir) => dir,
             Err(e) => {
                 let message = format!("cannot create the TaskRun's directory: {e}");
                 return self.refused(&view, "PodCreationFailed", message, Vec::new());
             }
         };
-        for step in &self.request.steps {
-            if let Err((reason, message)) = self.check_image(step).await {
-                return self.refused(&view, &reason, message, Vec::new());
-            }
+        if let Err((reason, message)) = self.ensure_images().await {
+            return self.refused(&view, &reason, message, Vec::new());
         }
         if let Some(pod) = view.pod.as_mut() {
             pod.phase = PodPhase::Running;
         }
+        if !self.request.sidecars.is_empty() {
+            if let Err(PodFailure::Refused(reason, message)) = self.start_pod(&dir, pod).await {
+                return self.refused(&view, &reason, message, Vec::new());
+            }
+        }
+        let network = pod.holder.clone();
 
         let mut interruption = None;
         let mut failed = false;
@@ -132,13 +189,18 @@ impl TaskRunJob {
                 });
                 continue;
             }
-            match self.run_step(step, &dir, deadline, &mut image_ids[i]).await {
+            let end = self
+                .run_step(step, &dir, network.as_deref(), deadline, &mut image_ids[i])
+                .await;
+            match end {
                 StepEnd::Exited(t) | StepEnd::StepTimeout(t) => {
                     failed = t.exit_code != 0;
+                    let exit_code = t.markers.and_then(|m| m.exit_code).unwrap_or(t.exit_code);
+                    step_results[i] = self.finish_step(step, &dir, exit_code);
                     self.options.progress.send(Progress::StepFinished {
                         task_run: self.request.name.clone(),
                         step: step.name.clone(),
-                        exit_code: t.markers.and_then(|m| m.exit_code).unwrap_or(t.exit_code),
+                        exit_code,
                     });
                     view.steps[i].state = ContainerObservation::Terminated(t);
                 }
@@ -151,13 +213,16 @@ impl TaskRunJob {
                     break;
                 }
                 StepEnd::Refused(reason, message) => {
-                    let results = self.results(&dir);
+                    let (results, _) = self.results(&dir);
                     return self.refused(&view, &reason, message, results);
                 }
             }
         }
-        let results = self.results(&dir);
+        view.sidecars = self.observe_sidecars(pod).await;
+        let sidecars = self.stop_sidecars(pod).await;
+        let (results, failure) = self.results(&dir);
         let done = now();
+        let completed = interruption.is_none();
         match interruption {
             Some(Interruption::Cancel(message)) => {
                 view.spec_status = TaskRunSpecStatus::Cancelled { message };
@@ -185,7 +250,18 @@ impl TaskRunJob {
         } else {
             view.start.unwrap_or(created)
         };
-        self.event(&view, done, start, image_ids, results)
+        let mut event = self.event(&view, done, start, image_ids, step_results, results);
+        event.report.sidecars = sidecars;
+        // The controller validates results after the pod is done, whatever the steps did
+        // (§4.5); a cancel or timeout stays what it is.
+        if let (true, Some((reason, message))) = (completed, failure) {
+            event.outcome = ExecOutcome::Failed {
+                reason,
+                message: message.clone(),
+            };
+            event.report.message = message;
+        }
+        event
     }
 
     /// The event for a TaskRun that failed before (or instead of) running a step.
@@ -235,6 +311,7 @@ impl TaskRunJob {
         done: Timestamp,
         start: Timestamp,
         image_ids: Vec<String>,
+        step_results: Vec<Vec<(String, ParamValue)>>,
         results: Vec<(String, ParamValue)>,
     ) -> ExecEvent {
         let update = evaluate(view, done);
@@ -259,10 +336,11 @@ impl TaskRunJob {
         let steps = steps
             .into_iter()
             .zip(image_ids)
-            .map(|(state, image_id)| StepReport {
+            .zip(step_results)
+            .map(|((state, image_id), results)| StepReport {
                 state,
                 image_id,
-                results: Vec::new(),
+                results,
             })
             .collect();
         ExecEvent {
@@ -284,36 +362,79 @@ impl TaskRunJob {
         }
     }
 
-    /// The results the steps wrote; unreadable files become a warning, not a failure.
-    fn results(&self, dir: &RunDir) -> Vec<(String, ParamValue)> {
-        match read_results(&dir.path.join("results")) {
-            Ok(results) => results,
+    /// The task results the steps wrote, typed by their declarations, and the failure
+    /// (reason, message) they cause if any; unreadable files become a warning, not a failure.
+    fn results(&self, dir: &RunDir) -> (Vec<(String, ParamValue)>, Option<Failure>) {
+        let mut raw = match results::read_dir(&dir.results_dir()) {
+            Ok(raw) => raw,
             Err(e) => {
-                self.options.progress.send(Progress::Warning {
-                    task_run: Some(self.request.name.clone()),
-                    message: format!("cannot read the results: {e}"),
-                });
+                self.warn(format!("cannot read the results: {e}"));
+                return (Vec::new(), None);
+            }
+        };
+        results::lift_step_results(&self.request.results, &mut raw, &dir.steps_dir());
+        let mut failure = None;
+        for (name, size) in results::oversized(&raw) {
+            let message = format!(
+                "TaskRun \"{}\": result \"{name}\" is {size} bytes, more than the {} bytes \
+                 Tekton allows in a termination message",
+                self.request.name,
+                results::MAX_RESULT_BYTES
+            );
+            if self.options.strict {
+                failure.get_or_insert(("TaskRunResultLargerThanAllowedLimit".to_owned(), message));
+            } else {
+                self.warn(format!("{message}; it would fail on a cluster"));
+            }
+        }
+        let (typed, mismatch) = results::typed(&self.request.results, raw);
+        let failure = mismatch
+            .map(|m| ("TaskRunValidationFailed".to_owned(), m))
+            .or(failure);
+        (typed, failure)
+    }
+
+    /// Records a finished step's exit code and reads its step results.
+    fn finish_step(
+        &self,
+        step: &StepPlan,
+        dir: &RunDir,
+        exit_code: i32,
+    ) -> Vec<(String, ParamValue)> {
+        let own = dir.step_dir(&step.name);
+        if let Err(e) = std::fs::write(own.join("exitCode"), exit_code.to_string()) {
+            self.warn(format!(
+                "cannot record the exit code of step \"{}\": {e}",
+                step.name
+            ));
+        }
+        match results::read_dir(&own.join("results")) {
+            Ok(raw) => {
+                for (name, size) in results::oversized(&raw) {
+                    self.warn(format!(
+                        "step \"{}\": result \"{name}\" is {size} bytes, more than the {} bytes \
+                         Tekton allows",
+                        step.name,
+                        results::MAX_RESULT_BYTES
+                    ));
+                }
+                results::step_results(step, raw)
+            }
+            Err(e) => {
+                self.warn(format!(
+                    "cannot read the results of step \"{}\": {e}",
+                    step.name
+                ));
                 Vec::new()
             }
         }
     }
 
-    /// `Err((reason, message))` when the step's image is not present locally.
-    async fn check_image(&self, step: &StepPlan) -> Result<(), (String, String)> {
-        match self.docker.inspect_image(&step.image).await {
-            Ok(_) => Ok(()),
-            Err(DockerError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Err((
-                "TaskRunImagePullFailed".into(),
-                format!(
-                    "the step \"{}\" in TaskRun \"{}\" failed to pull the image \"{}\": \
-                     the image is not present locally and adze does not pull images yet",
-                    step.name, self.request.name, step.image
-                ),
-            )),
-            Err(e) => Err(engine_failure(e)),
-        }
+    pub(super) fn warn(&self, message: String) {
+        self.options.progress.send(Progress::Warning {
+            task_run: Some(self.request.name.clone()),
+            message,
+        });
     }
 
     /// Runs one step's container until it exits or the TaskRun is interrupted; the
@@ -322,18 +443,28 @@ impl TaskRunJob {
         &mut self,
         step: &StepPlan,
         dir: &RunDir,
+        network: Option<&str>,
         deadline: Option<Instant>,
         image_id: &mut String,
     ) -> StepEnd {
-        let config = match container::step_config(&self.request.name, step, dir) {
-            Ok(config) => config,
-            Err(e) => {
-                return StepEnd::Refused(
-                    "PodCreationFailed".into(),
-                    format!("cannot write the script of step \"{}\": {e}", step.name),
-                )
-            }
-        };
+        let (step, missing) = results::substitute_step_results(step, &dir.steps_dir());
+        for reference in missing {
+            self.warn(format!(
+                "step \"{}\": $({reference}) was not written by an earlier step; left as is",
+                step.name
+            ));
+        }
+        let step = &step;
+        let config =
+            match container::container_config(&self.request.name, step, Role::Step, dir, network) {
+                Ok(config) => config,
+                Err(e) => {
+                    return StepEnd::Refused(
+                        "PodCreationFailed".into(),
+                        format!("cannot write the script of step \"{}\": {e}", step.name),
+                    )
+                }
+            };
         let created = match self
             .docker
             .create_container(None::<CreateContainerOptions>, config)
@@ -487,7 +618,7 @@ impl TaskRunJob {
     }
 
     /// Stops a container: SIGTERM, then SIGKILL after the grace period or once forced.
-    async fn stop_container(&self, id: &str) {
+    pub(super) async fn stop_container(&self, id: &str) {
         let signal = |s: &str| KillContainerOptions { signal: s.into() };
         if !self.force.is_forced() {
             let _ = self
@@ -535,24 +666,6 @@ fn deadline_of(d: GoDuration) -> Option<Instant> {
     Instant::now().checked_add(Duration::from_nanos(ns))
 }
 
-/// Every file in the results directory as a string result, sorted by name.
-fn read_results(dir: &std::path::Path) -> std::io::Result<Vec<(String, ParamValue)>> {
-    let mut results = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if !entry.file_type()?.is_file() {
-            continue;
-        }
-        let bytes = std::fs::read(entry.path())?;
-        results.push((
-            entry.file_name().to_string_lossy().into_owned(),
-            ParamValue::String(String::from_utf8_lossy(&bytes).into_owned()),
-        ));
-    }
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(results)
-}
-
 /// A refused container creation, as the TaskRun's failure.
 fn create_failure(step: &StepPlan, e: DockerError) -> (String, String) {
     match e {
@@ -565,7 +678,7 @@ fn create_failure(step: &StepPlan, e: DockerError) -> (String, String) {
 }
 
 /// The engine stopped answering mid-run: the TaskRun fails naming it.
-fn engine_failure(e: DockerError) -> (String, String) {
+pub(super) fn engine_failure(e: DockerError) -> (String, String) {
     (
         "PodCreationFailed".into(),
         format!("the Docker engine failed: {e}; {}", super::HOW_TO_START),

@@ -1,0 +1,323 @@
+//! The containers that live beside a TaskRun's steps: the network holder and the sidecars.
+//!
+//! # Why a holder
+//!
+//! In a pod every container shares one network namespace, so a step reaches its sidecars on
+//! `localhost`. Docker gives that with `network_mode: container:<id>`, but the namespace lives
+//! only as long as the container that owns it. A sidecar cannot own it (it may exit or be
+//! stopped first), so a dedicated holder container is started first and everything joins it.
+//!
+//! The holder runs `sh -c` with an idle loop, in the first image of the TaskRun that has a
+//! shell: the sidecars' images are tried first, then the steps'. No extra image is needed
+//! (none can be pulled offline, and a `pause` image would be one more thing to install);
+//! a TaskRun whose images all lack `sh` fails with `PodCreationFailed` saying so.
+//!
+//! # Lifecycle (§4.9)
+//!
+//! Holder, then every sidecar, started before the first step; steps run once each sidecar is
+//! running (or already exited: readiness probes are not evaluated). When the steps are done,
+//! the sidecars' states are observed for [`evaluate`](crate::reconcile::task_run::evaluate),
+//! then they are stopped (SIGTERM, grace, SIGKILL) and reported terminated; all containers
+//! are removed by [`Pod::remove`] unless kept.
+
+use bollard::query_parameters::CreateContainerOptions;
+use bollard::Docker;
+use futures_util::future::join_all;
+use tokio::task::JoinHandle;
+
+use super::container::{self, Role, RunDir};
+use super::logs;
+use super::task_run::{now, TaskRunJob};
+use crate::plan::model::StepPlan;
+use crate::reconcile::task_run::{
+    ContainerObservation, SidecarObservation, StepContainerState, StepState, StepTerminated,
+    TerminatedObservation,
+};
+use crate::reconcile::Timestamp;
+use crate::run::StepReport;
+
+/// The message of a sidecar adze stopped because the steps were done.
+pub const STOPPED_MESSAGE: &str = "Sidecar container stopped by adze after the steps finished";
+
+/// A TaskRun's long-lived containers.
+#[derive(Default)]
+pub(super) struct Pod {
+    /// The network holder's id, once started.
+    pub holder: Option<String>,
+    /// The sidecars, in `spec.sidecars` order.
+    pub sidecars: Vec<Sidecar>,
+}
+
+/// One sidecar container.
+pub(super) struct Sidecar {
+    /// The resolved sidecar.
+    plan: StepPlan,
+    /// The container, once created.
+    id: Option<String>,
+    /// When it started.
+    started: Option<Timestamp>,
+    /// The image the engine ran.
+    image_id: String,
+    /// Set when adze stopped it after the steps.
+    stopped: bool,
+    /// The task forwarding its output, if logs are on.
+    log_task: Option<JoinHandle<()>>,
+}
+
+/// Why the pod could not start.
+pub(super) enum PodFailure {
+    /// The TaskRun fails with this reason and message.
+    Refused(String, String),
+}
+
+impl Pod {
+    /// Removes the holder and every sidecar container; failures only leave labelled
+    /// containers that `adze run` removes before exiting.
+    pub async fn remove(&self, docker: &Docker) {
+        let ids = self
+            .sidecars
+            .iter()
+            .filter_map(|s| s.id.as_deref())
+            .chain(self.holder.as_deref());
+        for id in ids {
+            let _ = container::remove(docker, id).await;
+        }
+    }
+}
+
+/// A container's state as the engine reports it, observed now.
+struct Seen {
+    running: bool,
+    exit_code: i32,
+    oom: bool,
+    image_id: String,
+}
+
+async fn inspect(docker: &Docker, id: &str) -> Option<Seen> {
+    let i = docker.inspect_container(id, None).await.ok()?;
+    let state = i.state.unwrap_or_default();
+    Some(Seen {
+        running: state.running == Some(true),
+        exit_code: i32::try_from(state.exit_code.unwrap_or(0)).unwrap_or(1),
+        oom: state.oom_killed == Some(true),
+        image_id: i.image.unwrap_or_default(),
+    })
+}
+
+impl TaskRunJob {
+    /// Starts the network holder and every sidecar.
+    pub(super) async fn start_pod(&self, dir: &RunDir, pod: &mut Pod) -> Result<(), PodFailure> {
+        self.start_holder(pod).await?;
+        let holder = pod.holder.clone();
+        for plan in &self.request.sidecars {
+            let config = container::container_config(
+                &self.request.name,
+                plan,
+                Role::Sidecar,
+                dir,
+                holder.as_deref(),
+            )
+            .map_err(|e| {
+                PodFailure::Refused(
+                    "PodCreationFailed".into(),
+                    format!("cannot write the script of sidecar \"{}\": {e}", plan.name),
+                )
+            })?;
+            let created = self
+                .docker
+                .create_container(None::<CreateContainerOptions>, config)
+                .await
+                .map_err(|e| {
+                    PodFailure::Refused(
+                        "CreateContainerConfigError".into(),
+                        format!("\"sidecar-{}\" could not be created: {e}", plan.name),
+                    )
+                })?;
+            let mut sidecar = Sidecar {
+                plan: plan.clone(),
+                id: Some(created.id.clone()),
+                started: None,
+                image_id: String::new(),
+                stopped: false,
+                log_task: None,
+            };
+            if self.options.logs {
+                if let Ok(output) = logs::attach(&self.docker, &created.id).await {
+                    sidecar.log_task = Some(tokio::spawn(logs::forward(
+                        output,
+                        self.request.name.clone(),
+                        format!("sidecar-{}", plan.name),
+                        self.options.progress.clone(),
+                    )));
+                }
+            }
+            let started = now();
+            match self.docker.start_container(&created.id, None).await {
+                Ok(()) => sidecar.started = Some(started),
+                // Like a pod's container that cannot run: it is reported terminated and only
+                // matters if the steps fail too (§4.9).
+                Err(e) => {
+                    sidecar.started = Some(started);
+                    self.warn(format!(
+                        "sidecar \"{}\" could not be started: {e}",
+                        plan.name
+                    ));
+                }
+            }
+            pod.sidecars.push(sidecar);
+        }
+        Ok(())
+    }
+
+    /// Starts the holder in the first image that has a shell.
+    async fn start_holder(&self, pod: &mut Pod) -> Result<(), PodFailure> {
+        let mut images: Vec<&str> = Vec::new();
+        for plan in self.request.sidecars.iter().chain(&self.request.steps) {
+            if !images.contains(&plan.image.as_str()) {
+                images.push(&plan.image);
+            }
+        }
+        let mut errors = Vec::new();
+        for image in images {
+            let config = container::holder_config(&self.request.name, image);
+            let created = match self
+                .docker
+                .create_container(None::<CreateContainerOptions>, config)
+                .await
+            {
+                Ok(created) => created,
+                Err(e) => {
+                    errors.push(format!("{image}: {e}"));
+                    continue;
+                }
+            };
+            match self.docker.start_container(&created.id, None).await {
+                Ok(()) => {
+                    pod.holder = Some(created.id);
+                    return Ok(());
+                }
+                Err(e) => {
+                    let _ = container::remove(&self.docker, &created.id).await;
+                    errors.push(format!("{image}: {e}"));
+                }
+            }
+        }
+        Err(PodFailure::Refused(
+            "PodCreationFailed".into(),
+            format!(
+                "no image of TaskRun \"{}\" can run `sh` to hold the network namespace the \
+                 sidecars and steps share ({})",
+                self.request.name,
+                errors.join("; ")
+            ),
+        ))
+    }
+
+    /// The sidecars' states as the steps finished, for `evaluate`.
+    pub(super) async fn observe_sidecars(&self, pod: &Pod) -> Vec<SidecarObservation> {
+        let mut out = Vec::with_capacity(pod.sidecars.len());
+        for s in &pod.sidecars {
+            let seen = match &s.id {
+                Some(id) => inspect(&self.docker, id).await,
+                None => None,
+            };
+            let started = s.started.unwrap_or_else(now);
+            let state = match seen {
+                Some(seen) if seen.running => ContainerObservation::Running { started },
+                Some(seen) => ContainerObservation::Terminated(TerminatedObservation {
+                    exit_code: seen.exit_code,
+                    reason: exit_reason(&seen).into(),
+                    started,
+                    finished: now(),
+                    markers: None,
+                }),
+                None => ContainerObservation::Waiting {
+                    reason: "ContainerCreating".into(),
+                    message: String::new(),
+                },
+            };
+            out.push(SidecarObservation {
+                name: s.plan.name.clone(),
+                state,
+            });
+        }
+        out
+    }
+
+    /// Stops the sidecars still running and returns `status.sidecars`.
+    pub(super) async fn stop_sidecars(&self, pod: &mut Pod) -> Vec<StepReport> {
+        let running: Vec<(usize, String)> = {
+            let mut running = Vec::new();
+            for (i, s) in pod.sidecars.iter().enumerate() {
+                if let Some(id) = &s.id {
+                    if inspect(&self.docker, id)
+                        .await
+                        .is_some_and(|seen| seen.running)
+                    {
+                        running.push((i, id.clone()));
+                    }
+                }
+            }
+            running
+        };
+        join_all(running.iter().map(|(_, id)| self.stop_container(id))).await;
+        for (i, _) in running {
+            pod.sidecars[i].stopped = true;
+        }
+        let mut reports = Vec::with_capacity(pod.sidecars.len());
+        for s in &mut pod.sidecars {
+            if let Some(task) = s.log_task.take() {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+            }
+            let seen = match &s.id {
+                Some(id) => inspect(&self.docker, id).await,
+                None => None,
+            };
+            let finished = now();
+            let state = match &seen {
+                Some(seen) => StepContainerState::Terminated(StepTerminated {
+                    exit_code: seen.exit_code,
+                    reason: if s.stopped {
+                        "Completed".into()
+                    } else {
+                        exit_reason(seen).into()
+                    },
+                    message: if s.stopped {
+                        STOPPED_MESSAGE.into()
+                    } else {
+                        String::new()
+                    },
+                    started_at: s.started.unwrap_or(finished),
+                    finished_at: finished,
+                }),
+                None => StepContainerState::Waiting {
+                    reason: "ContainerCreating".into(),
+                    message: String::new(),
+                },
+            };
+            if let Some(seen) = &seen {
+                s.image_id.clone_from(&seen.image_id);
+            }
+            reports.push(StepReport {
+                state: StepState {
+                    name: s.plan.name.clone(),
+                    container: format!("sidecar-{}", s.plan.name),
+                    state,
+                    termination_reason: String::new(),
+                },
+                image_id: s.image_id.clone(),
+                results: Vec::new(),
+            });
+        }
+        reports
+    }
+}
+
+/// The runtime's reason for a container that exited by itself.
+fn exit_reason(seen: &Seen) -> &'static str {
+    match (seen.oom, seen.exit_code) {
+        (true, _) => "OOMKilled",
+        (false, 0) => "Completed",
+        _ => "Error",
+    }
+}

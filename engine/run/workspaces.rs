@@ -1,0 +1,291 @@
+//! A PipelineRun's workspace bindings, resolved to what each TaskRun mounts (§4.11).
+//!
+//! # Why
+//!
+//! On a cluster a binding becomes a volume: one PVC per `volumeClaimTemplate` shared by every
+//! TaskRun of the run, an `emptyDir` per pod, the kubelet's view of a ConfigMap. Locally the
+//! executor needs host paths and file contents instead, decided once by the driver so every
+//! executor mounts the same thing.
+//!
+//! # Decisions
+//!
+//! - `emptyDir`, `volumeClaimTemplate` and `persistentVolumeClaim` all become one directory
+//!   per PipelineRun binding, shared by every TaskRun that binds it. Tekton gives each TaskRun
+//!   of an `emptyDir` binding its own empty volume, which makes the binding useless for
+//!   passing files between tasks; locally sharing it is what pipeline authors expect, and a
+//!   claim is shared on a cluster too.
+//! - A host directory (`-w name=DIR`, written as the claim `dir:<DIR>`) is mounted as it is;
+//!   it and its `subPath` must exist, adze never creates directories in the user's tree.
+//! - ConfigMap and Secret bindings become files read from the loaded documents, mounted
+//!   read-only as Kubernetes does.
+//!
+//! # Invariants
+//!
+//! - The run directory and every binding's `subPath` in it exist before a TaskRun starts, and
+//!   are writable by any container user (steps may run as non-root).
+//! - The run directory is removed when the [`RunDirectory`] is dropped, unless kept.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::config_data::{self, ConfigKind};
+use super::executor::{WorkspaceMount, WorkspaceSource};
+use super::RunError;
+use crate::api::pipeline::PipelineTask;
+use crate::api::{TaskSpec, WorkspaceBinding};
+use crate::load::Bundle;
+use crate::plan::scope::Scope;
+
+/// The claim-name prefix `-w name=DIR` writes for a host directory.
+pub const HOST_DIR_PREFIX: &str = "dir:";
+
+/// Distinguishes the run directories of runs driven by this process.
+static DIR_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The host directory holding a run's shared workspaces; removed on drop unless kept.
+#[derive(Debug)]
+pub struct RunDirectory {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl RunDirectory {
+    /// Creates `adze-<run>-<pid>-<n>` under `base`.
+    pub fn create(base: &Path, run: &str, keep: bool) -> io::Result<RunDirectory> {
+        let unique = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = base.join(format!("adze-{run}-{}-{unique}", std::process::id()));
+        fs::create_dir_all(&path)?;
+        Ok(RunDirectory { path, keep })
+    }
+
+    /// Its root.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory backing the PipelineRun binding `binding`, created if needed.
+    fn binding(&self, binding: &str) -> io::Result<PathBuf> {
+        let dir = self.path.join("workspaces").join(binding);
+        create_shared_dir(&dir)?;
+        Ok(dir)
+    }
+}
+
+impl Drop for RunDirectory {
+    fn drop(&mut self) {
+        if !self.keep {
+            // Best effort: a file a container made unremovable must not fail the run.
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Creates a directory (and its parents) that any container user can write.
+fn create_shared_dir(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o777))
+}
+
+/// True when a PipelineRun binding is backed by the run directory.
+pub fn needs_run_directory(binding: &WorkspaceBinding) -> bool {
+    host_dir(binding).is_none()
+        && (binding.empty_dir.is_some()
+            || binding.volume_claim_template.is_some()
+            || binding.persistent_volume_claim.is_some())
+}
+
+/// The host directory of a `-w name=DIR` binding.
+fn host_dir(binding: &WorkspaceBinding) -> Option<&str> {
+    binding
+        .persistent_volume_claim
+        .as_ref()
+        .and_then(|c| c.claim_name.strip_prefix(HOST_DIR_PREFIX))
+}
+
+/// Checks, before anything starts, that every ConfigMap/Secret a binding names was loaded.
+pub fn check_bindings(bundle: &Bundle, bindings: &[WorkspaceBinding]) -> Result<(), RunError> {
+    for b in bindings {
+        let needed_by = format!("workspace \"{}\" of the PipelineRun", b.name);
+        if let Some(cm) = &b.config_map {
+            if cm.optional != Some(true)
+                && !config_data::exists(bundle, ConfigKind::ConfigMap, &cm.name)
+            {
+                return Err(config_data::missing(
+                    ConfigKind::ConfigMap,
+                    &cm.name,
+                    &needed_by,
+                ));
+            }
+        }
+        if let Some(s) = &b.secret {
+            let name = s.secret_name.as_deref().unwrap_or_default();
+            if s.optional != Some(true) && !config_data::exists(bundle, ConfigKind::Secret, name) {
+                return Err(config_data::missing(ConfigKind::Secret, name, &needed_by));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a pipeline task's TaskRun mounts: one entry per bound Task workspace, in declaration
+/// order. Unbound optional workspaces are left out (their `path` is empty).
+pub fn task_run_mounts(
+    bundle: &Bundle,
+    pt: &PipelineTask,
+    spec: &TaskSpec,
+    bindings: &[WorkspaceBinding],
+    run_dir: Option<&RunDirectory>,
+    scope: &Scope,
+) -> Result<Vec<WorkspaceMount>, RunError> {
+    let mut mounts = Vec::new();
+    for decl in &spec.workspaces {
+        let error = |message: String| RunError::Workspace {
+            workspace: decl.name.clone(),
+            task: pt.name.clone(),
+            message,
+        };
+        let task_binding = pt.workspaces.iter().find(|b| b.name == decl.name);
+        let run_binding = task_binding.and_then(|tb| {
+            let name = tb.workspace.as_deref().unwrap_or(&tb.name);
+            bindings.iter().find(|b| b.name == name)
+        });
+        let (Some(task_binding), Some(run_binding)) = (task_binding, run_binding) else {
+            if decl.optional == Some(true) {
+                continue;
+            }
+            return Err(error(
+                "the Task requires it but the PipelineRun does not bind it; bind it in the \
+                 PipelineRun (or with `-w name=DIR`) and map it in the pipeline task's `workspaces`"
+                    .into(),
+            ));
+        };
+        let sub_path = join_sub_paths(
+            run_binding.sub_path.as_deref().map(|s| scope.subst(s)),
+            task_binding.sub_path.as_deref().map(|s| scope.subst(s)),
+        );
+        if sub_path
+            .as_deref()
+            .is_some_and(|s| s.starts_with('/') || s.split('/').any(|p| p == ".."))
+        {
+            return Err(error(format!(
+                "subPath \"{}\" must be relative and stay inside the volume",
+                sub_path.unwrap_or_default()
+            )));
+        }
+        let needed_by = format!(
+            "workspace \"{}\" of pipeline task \"{}\"",
+            decl.name, pt.name
+        );
+        let mut read_only = decl.read_only == Some(true);
+        let source = if let Some(dir) = host_dir(run_binding) {
+            let dir = std::path::absolute(dir)
+                .map_err(|e| error(format!("cannot resolve the directory \"{dir}\": {e}")))?;
+            let mounted = sub_path.as_deref().map_or(dir.clone(), |s| dir.join(s));
+            if !mounted.is_dir() {
+                return Err(error(format!(
+                    "the host directory \"{}\" does not exist; create it first",
+                    mounted.display()
+                )));
+            }
+            WorkspaceSource::Dir(dir)
+        } else if needs_run_directory(run_binding) {
+            let Some(run_dir) = run_dir else {
+                return Err(error(
+                    "the run has no directory for shared workspaces".into(),
+                ));
+            };
+            let dir = run_dir
+                .binding(&run_binding.name)
+                .and_then(|d| {
+                    if let Some(s) = &sub_path {
+                        create_shared_dir(&d.join(s))?;
+                    }
+                    Ok(d)
+                })
+                .map_err(|e| error(format!("cannot create its directory: {e}")))?;
+            WorkspaceSource::Dir(dir)
+        } else if let Some(cm) = &run_binding.config_map {
+            read_only = true;
+            WorkspaceSource::Files(config_data::volume_files(
+                bundle,
+                ConfigKind::ConfigMap,
+                &cm.name,
+                cm.items.as_deref().unwrap_or_default(),
+                cm.optional == Some(true),
+                &needed_by,
+            )?)
+        } else if let Some(secret) = &run_binding.secret {
+            read_only = true;
+            WorkspaceSource::Files(config_data::volume_files(
+                bundle,
+                ConfigKind::Secret,
+                secret.secret_name.as_deref().unwrap_or_default(),
+                secret.items.as_deref().unwrap_or_default(),
+                secret.optional == Some(true),
+                &needed_by,
+            )?)
+        } else {
+            let sources = run_binding.sources().join(", ");
+            return Err(error(format!(
+                "its binding ({}) is not supported by `adze run`; use emptyDir, \
+                 volumeClaimTemplate, persistentVolumeClaim, configMap, secret or `-w name=DIR`",
+                if sources.is_empty() {
+                    "no source"
+                } else {
+                    &sources
+                }
+            )));
+        };
+        mounts.push(WorkspaceMount {
+            name: decl.name.clone(),
+            source,
+            mount_path: decl.effective_mount_path(),
+            sub_path,
+            read_only,
+        });
+    }
+    Ok(mounts)
+}
+
+/// `join(PipelineRun subPath, PipelineTask subPath)` (§4.11), empty parts dropped.
+fn join_sub_paths(outer: Option<String>, inner: Option<String>) -> Option<String> {
+    let parts: Vec<String> = [outer, inner]
+        .into_iter()
+        .flatten()
+        .map(|s| s.trim_matches('/').to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_paths_join_like_filepath_join() {
+        let s = |x: &str| Some(x.to_owned());
+        assert_eq!(join_sub_paths(s("a"), s("b/")), s("a/b"));
+        assert_eq!(join_sub_paths(None, s("b")), s("b"));
+        assert_eq!(join_sub_paths(s(""), None), None);
+    }
+
+    #[test]
+    fn the_run_directory_is_removed_unless_kept() {
+        let base = std::env::temp_dir();
+        let dir = RunDirectory::create(&base, "t", false).unwrap();
+        let shared = dir.binding("ws").unwrap();
+        assert!(shared.is_dir());
+        let root = dir.path().to_owned();
+        drop(dir);
+        assert!(!root.exists());
+        let kept = RunDirectory::create(&base, "t", true).unwrap();
+        let root = kept.path().to_owned();
+        drop(kept);
+        assert!(root.exists());
+        fs::remove_dir_all(root).unwrap();
+    }
+}
