@@ -92,7 +92,7 @@ use crate::reconcile::{
     reconcile, Action, CancelCause, Condition, OnError, PipelineTaskState, ResultRef, RunReason,
     RunView, SkipReason, SpecStatus, Step, TaskView, Timeouts, Timestamp, ViewError,
 };
-use wiring::{consumed_results, Produced, Values};
+use wiring::{consumed_results, Produced, Statuses, Values};
 use workspaces::RunDirectory;
 
 /// Tekton's `default-timeout-minutes`, applied when `timeouts.pipeline` is absent.
@@ -552,9 +552,11 @@ impl<'b> Driver<'b> {
 
     /// One reconcile pass over the recorded states.
     fn pass(&self, now: Timestamp) -> Result<Step, RunError> {
+        let statuses = self.statuses();
         let values = Values {
             scope: &self.scope,
             results: &self.produced,
+            statuses: &statuses,
         };
         // The views borrow these, so they are built first and live for the whole pass.
         let dag_consumes = result_refs(&self.tasks);
@@ -586,6 +588,11 @@ impl<'b> Driver<'b> {
                     .unwrap_or_default()
             })
             .collect()
+    }
+
+    /// The execution status of the DAG tasks so far, for finally tasks' variables.
+    fn statuses(&self) -> Statuses {
+        Statuses::of(self.tasks.iter().map(|t| (t.pt.name.as_str(), &t.state)))
     }
 
     fn all(&self) -> impl Iterator<Item = &Tracked<'b>> {
@@ -749,9 +756,11 @@ impl<'b> Driver<'b> {
     /// The matrix combinations of a task, with results produced so far; `None` without one.
     fn combinations(&self, pt: &PipelineTask) -> Option<Vec<Combination>> {
         let m = pt.matrix.as_ref()?;
+        let statuses = self.statuses();
         let values = Values {
             scope: &self.scope,
             results: &self.produced,
+            statuses: &statuses,
         };
         let axes: Vec<(String, Vec<String>)> = m
             .params
@@ -783,9 +792,11 @@ impl<'b> Driver<'b> {
         finally: bool,
     ) -> Result<TaskRunRequest, RunError> {
         let pt = tracked.pt;
+        let statuses = self.statuses();
         let values = Values {
             scope: &self.scope,
             results: &self.produced,
+            statuses: &statuses,
         };
         let mut params: Vec<Param> = pt
             .params

@@ -759,3 +759,43 @@ fn a_task_fails_once_its_retries_are_used_up() {
     assert_eq!(cond(&outcome), (ConditionStatus::False, RunReason::Failed));
     assert_eq!(exec.inner.started.len(), 3, "1 attempt + 2 retries");
 }
+
+#[test]
+fn finally_tasks_see_the_execution_status_of_the_dag_tasks() {
+    let text = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  pipelineSpec:
+    tasks:
+    - {name: ok, taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+    - {name: bad, onError: continue, taskSpec: {steps: [{image: alpine, script: 'false'}]}}
+    - name: never
+      when: [{input: a, operator: in, values: [b]}]
+      taskSpec: {steps: [{image: alpine, script: 'true'}]}
+    finally:
+    - name: report
+      params:
+      - {name: all, value: $(tasks.status)}
+      - {name: ok, value: $(tasks.ok.status)}
+      - {name: bad, value: '$(tasks.bad.status)/$(tasks.bad.reason)'}
+      - {name: never, value: $(tasks.never.status)}
+      taskSpec:
+        params: [{name: all}, {name: ok}, {name: bad}, {name: never}]
+        steps: [{image: alpine, script: 'true'}]
+"#;
+    let mut exec = FakeExecutor::new().script(
+        "bad",
+        Script::Fail {
+            reason: "StepFailed".into(),
+            message: "boom".into(),
+        },
+    );
+    run(text, &mut exec);
+    let report = exec.request("report").expect("finally ran");
+    assert_eq!(param(report, "all"), &s("Failed"));
+    assert_eq!(param(report, "ok"), &s("Succeeded"));
+    assert_eq!(param(report, "bad"), &s("Failed/StepFailed"));
+    assert_eq!(param(report, "never"), &s("None"));
+}

@@ -1,5 +1,7 @@
-//! Pipeline-level substitution at start time: params and context from a [`Scope`], and
-//! `$(tasks.T.results.R)` from the results TaskRuns have produced so far.
+//! Pipeline-level substitution at start time: params and context from a [`Scope`],
+//! `$(tasks.T.results.R)` from the results TaskRuns have produced so far, and the execution
+//! status variables finally tasks read (`$(tasks.T.status)`, `$(tasks.T.reason)`,
+//! `$(tasks.status)`).
 
 use std::collections::HashMap;
 
@@ -7,10 +9,51 @@ use crate::api::pipeline::PipelineTask;
 use crate::api::{ParamValue, TaskSpec, WhenExpression};
 use crate::plan::pipeline::stage_embedded_spec;
 use crate::plan::scope::Scope;
+use crate::reconcile::PipelineTaskState;
 use crate::subst::{self, Access, Var};
 
 /// Results produced so far, by pipeline task, in emission order.
 pub(super) type Produced = HashMap<String, Vec<(String, ParamValue)>>;
+
+/// What `$(tasks.T.status)` and `$(tasks.T.reason)` say of each DAG task, and
+/// `$(tasks.status)` of them all.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Statuses {
+    /// By DAG task: (`Succeeded`|`Failed`|`None`, the TaskRun's condition reason or "").
+    pub tasks: HashMap<String, (&'static str, String)>,
+    /// `Succeeded`, `Failed`, `Completed` or `None`.
+    pub overall: &'static str,
+}
+
+impl Statuses {
+    /// The statuses of the DAG tasks in their current states (spec §3, execution status).
+    pub fn of<'s>(states: impl Iterator<Item = (&'s str, &'s PipelineTaskState)>) -> Statuses {
+        let mut tasks = HashMap::new();
+        let (mut all_succeeded, mut any_failed, mut any_skipped) = (true, false, false);
+        for (name, state) in states {
+            let entry = match state {
+                PipelineTaskState::Succeeded => ("Succeeded", "Succeeded".to_owned()),
+                PipelineTaskState::Failed { reason, .. } => ("Failed", reason.clone()),
+                PipelineTaskState::Cancelled { .. } => ("Failed", "TaskRunCancelled".to_owned()),
+                _ => ("None", String::new()),
+            };
+            all_succeeded &= entry.0 == "Succeeded";
+            any_failed |= entry.0 == "Failed";
+            any_skipped |= matches!(state, PipelineTaskState::Skipped { .. });
+            tasks.insert(name.to_owned(), entry);
+        }
+        let overall = if any_failed {
+            "Failed"
+        } else if all_succeeded {
+            "Succeeded"
+        } else if any_skipped {
+            "Completed"
+        } else {
+            "None"
+        };
+        Statuses { tasks, overall }
+    }
+}
 
 /// What one substitution at start time knows.
 pub(super) struct Values<'a> {
@@ -18,6 +61,8 @@ pub(super) struct Values<'a> {
     pub scope: &'a Scope,
     /// Results of finished tasks.
     pub results: &'a Produced,
+    /// Execution status of the DAG tasks, for finally tasks.
+    pub statuses: &'a Statuses,
 }
 
 impl Values<'_> {
@@ -41,6 +86,9 @@ impl Values<'_> {
                 (ParamValue::Object(o), Access::Key(k)) => o.get(k).cloned(),
                 _ => None,
             },
+            Var::TaskStatus { task } => self.statuses.tasks.get(task).map(|s| s.0.to_owned()),
+            Var::TaskReason { task } => self.statuses.tasks.get(task).map(|s| s.1.clone()),
+            Var::TasksStatus => Some(self.statuses.overall.to_owned()),
             other => self.scope.string(other),
         }
     }
