@@ -34,15 +34,31 @@ fn engine() -> MutexGuard<'static, ()> {
     guard
 }
 
-/// Asserts that no container labelled `adze.dev/run` remains.
+/// Asserts that no container labelled `adze.dev/run` by these tests remains. Every TaskRun
+/// here is named `adze-test-…`; containers of other runs sharing the engine (another
+/// worktree's `adze run`) are not these tests' to judge.
 fn assert_no_containers() {
     let out = Command::new("docker")
-        .args(["ps", "-aq", "--filter", "label=adze.dev/run"])
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            "label=adze.dev/run",
+            "--format",
+            "{{.ID}} {{.Label \"adze.dev/run\"}}",
+        ])
         .output()
         .expect("docker ps runs");
     assert!(out.status.success(), "docker ps failed");
-    let left = String::from_utf8_lossy(&out.stdout);
-    assert!(left.trim().is_empty(), "containers left behind: {left}");
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let left: Vec<&str> = listed
+        .lines()
+        .filter(|l| {
+            l.split_once(' ')
+                .is_some_and(|(_, run)| run.starts_with("adze-test"))
+        })
+        .collect();
+    assert!(left.is_empty(), "containers left behind: {left:?}");
 }
 
 fn image_present(image: &str) -> bool {
@@ -1074,5 +1090,55 @@ fn pull_never_fails_a_missing_image_and_pull_always_pulls_even_a_local_one() {
         other => panic!("expected a pull failure, got {other:?}"),
     }
     assert_eq!(run(&local).outcome, ExecOutcome::Succeeded);
+    assert_no_containers();
+}
+
+#[test]
+fn run_as_user_and_group_apply_and_working_dirs_are_created_writable() {
+    let _engine = engine();
+    let host = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(
+        host.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod");
+    let mut req = request(
+        "adze-test-user",
+        vec![
+            StepPlan {
+                run_as_user: Some(1234),
+                run_as_group: Some(5678),
+                working_dir: Some("build/out".into()),
+                ..script_step(
+                    "ids",
+                    BUSYBOX,
+                    "#!/bin/sh\nset -e\nprintf '%s:%s %s' \"$(id -u)\" \"$(id -g)\" \"$PWD\" \
+                     > /tekton/results/ids\ntouch here\n",
+                )
+            },
+            StepPlan {
+                run_as_user: Some(1234),
+                working_dir: Some("/src/deep/er".into()),
+                ..script_step("in-workspace", BUSYBOX, "#!/bin/sh\nset -e\ntouch made\n")
+            },
+        ],
+    );
+    req.workspaces = vec![adze::run::WorkspaceMount {
+        name: "src".into(),
+        source: adze::run::WorkspaceSource::Dir(host.path().to_owned()),
+        mount_path: "/src".into(),
+        sub_path: None,
+        read_only: false,
+    }];
+    let event = run(&req);
+    assert_eq!(event.outcome, ExecOutcome::Succeeded, "{event:?}");
+    assert_eq!(
+        event.results,
+        vec![(
+            "ids".to_owned(),
+            ParamValue::String("1234:5678 /workspace/build/out".into())
+        )]
+    );
+    assert!(host.path().join("deep/er/made").is_file());
     assert_no_containers();
 }

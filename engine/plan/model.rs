@@ -210,6 +210,12 @@ pub struct StepPlan {
     /// placeholders in `env` instead.
     #[serde(skip)]
     pub env_sources: Vec<EnvSource>,
+    /// `securityContext.runAsUser`: the uid the container runs as (not shown in plans).
+    #[serde(skip)]
+    pub run_as_user: Option<i64>,
+    /// `securityContext.runAsGroup`: the gid the container runs as (not shown in plans).
+    #[serde(skip)]
+    pub run_as_group: Option<i64>,
 }
 
 /// An environment value that comes from a ConfigMap or Secret when the step runs.

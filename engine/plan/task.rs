@@ -426,6 +426,8 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
         results: step.results.iter().map(|r| r.name.clone()).collect(),
         step_action: None,
         env_sources: env_sources(&step.env, &step.env_from, scope),
+        run_as_user: step.security_context.as_ref().and_then(|c| c.run_as_user),
+        run_as_group: step.security_context.as_ref().and_then(|c| c.run_as_group),
     }
 }
 
@@ -439,6 +441,8 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
         working_dir: s.working_dir.as_deref().map(|x| scope.subst(x)),
         env: env_plan(&s.env, scope),
         env_sources: env_sources(&s.env, &s.env_from, scope),
+        run_as_user: s.security_context.as_ref().and_then(|c| c.run_as_user),
+        run_as_group: s.security_context.as_ref().and_then(|c| c.run_as_group),
         ..StepPlan::default()
     }
 }
@@ -493,5 +497,41 @@ mod tests {
             .collect();
         assert_eq!(names, [("C", "c"), ("A", "a"), ("B", "b2")]);
         assert_eq!(merged.image.as_deref(), Some("img"));
+    }
+
+    #[test]
+    fn run_as_user_comes_from_the_step_or_its_template() {
+        let context = |uid| corev1::SecurityContext {
+            run_as_user: Some(uid),
+            run_as_group: Some(uid + 1),
+            ..Default::default()
+        };
+        let spec = TaskSpec {
+            steps: vec![
+                Step {
+                    name: "own".into(),
+                    image: Some("img".into()),
+                    security_context: Some(context(10)),
+                    ..Step::default()
+                },
+                Step {
+                    name: "templated".into(),
+                    image: Some("img".into()),
+                    ..Step::default()
+                },
+            ],
+            step_template: Some(crate::api::task::StepTemplate {
+                security_context: Some(context(20)),
+                ..Default::default()
+            }),
+            ..TaskSpec::default()
+        };
+        let resolved = resolve_task(&Bundle::new(), &spec, &TaskInputs::default()).unwrap();
+        let ids: Vec<_> = resolved
+            .steps
+            .iter()
+            .map(|s| (s.run_as_user, s.run_as_group))
+            .collect();
+        assert_eq!(ids, [(Some(10), Some(11)), (Some(20), Some(21))]);
     }
 }

@@ -799,3 +799,97 @@ spec:
     assert_eq!(param(report, "bad"), &s("Failed/StepFailed"));
     assert_eq!(param(report, "never"), &s("None"));
 }
+
+const WORKSPACES: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm}
+data: {a: "1", b: "2"}
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: ws}
+spec:
+  params: [{name: dir, value: nested}]
+  workspaces:
+    - {name: shared, emptyDir: {}, subPath: top}
+    - {name: cfg, configMap: {name: cm, items: [{key: b, path: sub/b.txt}]}}
+  pipelineSpec:
+    params: [{name: dir}]
+    workspaces: [{name: shared}, {name: cfg}, {name: maybe, optional: true}]
+    tasks:
+      - name: t
+        workspaces:
+          - {name: src, workspace: shared, subPath: $(params.dir)}
+          - {name: conf, workspace: cfg}
+          - {name: opt, workspace: maybe}
+        taskSpec:
+          workspaces:
+            - {name: src, readOnly: true}
+            - {name: conf, mountPath: /etc/conf}
+            - {name: opt, optional: true}
+          steps:
+            - image: img
+              script: echo $(workspaces.src.path) "$(workspaces.opt.path)"
+"#;
+
+#[test]
+fn workspaces_reach_the_request_resolved() {
+    let mut executor = FakeExecutor::new();
+    let outcome = run(WORKSPACES, &mut executor);
+    assert_eq!(cond(&outcome).0, ConditionStatus::True);
+    let request = &outcome.task_runs[0].request;
+    let names: Vec<_> = request.workspaces.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["src", "conf"],
+        "the unbound optional one is left out"
+    );
+    let src = &request.workspaces[0];
+    assert_eq!(src.mount_path, "/workspace/src");
+    assert_eq!(src.sub_path.as_deref(), Some("top/nested"));
+    assert!(src.read_only);
+    let WorkspaceSource::Dir(dir) = &src.source else {
+        panic!("emptyDir is a directory: {src:?}");
+    };
+    assert!(dir.ends_with("workspaces/shared"), "{}", dir.display());
+    let conf = &request.workspaces[1];
+    assert_eq!(conf.mount_path, "/etc/conf");
+    assert!(conf.read_only, "ConfigMaps are read-only");
+    assert_eq!(
+        conf.source,
+        WorkspaceSource::Files(vec![("sub/b.txt".into(), b"2".to_vec())])
+    );
+    let script = request.steps[0].script.as_deref().unwrap_or_default();
+    assert!(script.contains("echo /workspace/src \"\""), "{script}");
+    assert!(
+        !dir.exists(),
+        "the run directory is removed when the run ends"
+    );
+}
+
+#[test]
+fn a_missing_host_directory_or_unsupported_binding_is_a_run_error() {
+    let b = bundle(&WORKSPACES.replace(
+        "{name: shared, emptyDir: {}, subPath: top}",
+        "{name: shared, persistentVolumeClaim: {claimName: \"dir:/nonexistent/adze\"}}",
+    ));
+    let err = Driver::new(&b, pipeline_run(&b))
+        .expect("resolves")
+        .run(&mut FakeExecutor::new(), &mut FakeClock::at(T0))
+        .expect_err("the directory is missing");
+    assert!(err.to_string().contains("/nonexistent/adze"), "{err}");
+
+    let b = bundle(&WORKSPACES.replace(
+        "{name: shared, emptyDir: {}, subPath: top}",
+        "{name: shared, csi: {driver: x}}",
+    ));
+    let err = Driver::new(&b, pipeline_run(&b))
+        .expect("resolves")
+        .run(&mut FakeExecutor::new(), &mut FakeClock::at(T0))
+        .expect_err("csi is not supported");
+    assert!(
+        err.to_string().contains("not supported by `adze run`"),
+        "{err}"
+    );
+}

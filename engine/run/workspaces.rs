@@ -15,7 +15,8 @@
 //!   passing files between tasks; locally sharing it is what pipeline authors expect, and a
 //!   claim is shared on a cluster too.
 //! - A host directory (`-w name=DIR`, written as the claim `dir:<DIR>`) is mounted as it is;
-//!   it and its `subPath` must exist, adze never creates directories in the user's tree.
+//!   it and its `subPath` must exist: a typo in a path must not silently create a tree in
+//!   the user's files.
 //! - ConfigMap and Secret bindings become files read from the loaded documents, mounted
 //!   read-only as Kubernetes does.
 //!

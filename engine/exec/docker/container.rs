@@ -85,6 +85,54 @@ impl RunDir {
         Ok(dir)
     }
 
+    /// Creates a working directory under `/workspace` or a writable workspace mount on the
+    /// host, writable by any user (§4.10: Tekton's `working-dir-initializer`); other paths
+    /// are left to the engine, which creates them.
+    fn prepare_working_dir(&self, working_dir: &str) -> io::Result<()> {
+        if working_dir.split('/').any(|p| p == "..") {
+            return Ok(());
+        }
+        let under = |root: &str| -> Option<String> {
+            let rest = working_dir.strip_prefix(root)?;
+            (rest.is_empty() || rest.starts_with('/'))
+                .then(|| rest.trim_start_matches('/').to_owned())
+        };
+        // The deepest mount containing the directory is where it must be created.
+        let workspace = self
+            .workspaces
+            .iter()
+            .filter(|m| m.read_only != Some(true))
+            .filter_map(|m| {
+                let target = m.target.as_deref()?;
+                Some((
+                    target.len(),
+                    PathBuf::from(m.source.as_deref()?),
+                    under(target)?,
+                ))
+            })
+            .max_by_key(|(len, _, _)| *len)
+            .map(|(_, source, rest)| (source, rest));
+        let (root, rest) = match workspace {
+            Some(found) => found,
+            None => match under("/workspace") {
+                Some(rest) => (self.path.join("workspace"), rest),
+                None => return Ok(()),
+            },
+        };
+        if rest.is_empty() {
+            return Ok(());
+        }
+        let mut current = root;
+        for part in rest.split('/').filter(|p| !p.is_empty()) {
+            current.push(part);
+            if !current.exists() {
+                fs::create_dir(&current)?;
+                fs::set_permissions(&current, fs::Permissions::from_mode(0o777))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The host directory mounted at `/tekton/steps`.
     pub fn steps_dir(&self) -> PathBuf {
         self.path.join("steps")
@@ -176,6 +224,17 @@ pub(super) const HOLDER_LABEL: &str = "adze.dev/network-holder";
 /// What the network holder runs: any POSIX shell idles this way, and the loop ends on SIGTERM.
 const HOLDER_SCRIPT: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
 
+/// Docker's `user` for `securityContext.runAsUser`/`runAsGroup`; `None` keeps the image's.
+fn user(plan: &StepPlan) -> Option<String> {
+    match (plan.run_as_user, plan.run_as_group) {
+        (Some(uid), Some(gid)) => Some(format!("{uid}:{gid}")),
+        (Some(uid), None) => Some(uid.to_string()),
+        // Docker cannot keep the image's user while changing only its group; the group
+        // alone is not applied (documented in the module's "Not yet").
+        (None, _) => None,
+    }
+}
+
 /// The container for one step or sidecar; writes its script first when it has one.
 /// `network` names the container whose network namespace it joins.
 pub(super) fn container_config(
@@ -201,6 +260,9 @@ pub(super) fn container_config(
             format!("/workspace/{w}")
         }
     });
+    if let Some(w) = &working_dir {
+        dir.prepare_working_dir(w)?;
+    }
     let labels: HashMap<String, String> = [
         (RUN_LABEL.to_owned(), task_run.to_owned()),
         (label.to_owned(), plan.name.clone()),
@@ -227,6 +289,7 @@ pub(super) fn container_config(
                 .collect(),
         ),
         working_dir,
+        user: user(plan),
         labels: Some(labels),
         host_config: Some(HostConfig {
             mounts: Some(mounts),

@@ -35,7 +35,11 @@
 //!   on the sum of all termination messages.
 //! - `valueFrom.fieldRef`/`resourceFieldRef`: their plan placeholders are passed as-is
 //!   (ConfigMap/Secret references are resolved by the driver).
-//! - Isolated workspaces: every workspace is mounted into every container.
+//! - Isolated workspaces: every workspace is mounted into every container; the Task's own
+//!   `volumes` and steps' `volumeMounts`.
+//! - `securityContext` beyond `runAsUser`/`runAsGroup` (capabilities, privileged,
+//!   read-only root…), a `runAsGroup` without `runAsUser` (Docker cannot change only the
+//!   group of the image's user), pod-level security contexts; compute resources.
 
 mod container;
 mod images;

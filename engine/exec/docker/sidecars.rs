@@ -120,7 +120,10 @@ impl TaskRunJob {
             .map_err(|e| {
                 PodFailure::Refused(
                     "PodCreationFailed".into(),
-                    format!("cannot write the script of sidecar \"{}\": {e}", plan.name),
+                    format!(
+                        "cannot prepare sidecar \"{}\" (its script or working directory): {e}",
+                        plan.name
+                    ),
                 )
             })?;
             let created = self

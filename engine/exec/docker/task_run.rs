@@ -461,7 +461,10 @@ impl TaskRunJob {
                 Err(e) => {
                     return StepEnd::Refused(
                         "PodCreationFailed".into(),
-                        format!("cannot write the script of step \"{}\": {e}", step.name),
+                        format!(
+                            "cannot prepare step \"{}\" (its script or working directory): {e}",
+                            step.name
+                        ),
                     )
                 }
             };
