@@ -250,7 +250,11 @@ fn several_runs_in_the_files_need_run_to_choose() {
 
 /// Starts `adze run` and waits until its stderr shows `marker`; returns the child and what
 /// it printed so far.
-fn start_until(dir: &TempDir, args: &[&str], marker: &str) -> (Child, String) {
+fn start_until(
+    dir: &TempDir,
+    args: &[&str],
+    marker: &str,
+) -> (Child, std::thread::JoinHandle<String>) {
     let mut child = adze(dir, args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -266,12 +270,13 @@ fn start_until(dir: &TempDir, args: &[&str], marker: &str) -> (Child, String) {
         assert!(n > 0, "adze exited before {marker:?}:\n{seen}");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = stderr.read_to_string(&mut rest);
+    // Keep draining stderr so the child never blocks on a full pipe; the handle gives all
+    // of it once the child exits.
+    let rest = std::thread::spawn(move || {
+        let _ = stderr.read_to_string(&mut seen);
+        seen
     });
-    (child, seen)
+    (child, rest)
 }
 
 const SLOW: &str = r#"
@@ -399,5 +404,44 @@ fn only_and_from_rerun_part_of_a_pipeline_with_the_last_results() {
         "{}",
         unknown.stderr
     );
+    assert_no_containers();
+}
+
+#[test]
+fn a_container_killed_mid_step_fails_the_step_and_the_run_with_a_clear_reason() {
+    let _engine = engine();
+    let dir = workdir(SLOW);
+    let (child, stderr) = start_until(
+        &dir,
+        &["run", "run.yaml", "-o", "json"],
+        "[sleepy/nap] napping",
+    );
+    let out = Command::new("docker")
+        .args(["ps", "-q", "--filter", "label=adze.dev/step=nap"])
+        .output()
+        .expect("docker ps");
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(!id.is_empty(), "the step's container is running");
+    let killed = Command::new("docker")
+        .args(["kill", &id])
+        .output()
+        .expect("docker kill");
+    assert!(killed.status.success());
+    let out = ran(child.wait_with_output().expect("adze exits"));
+    let stderr = stderr.join().expect("stderr");
+    assert!(
+        stderr.contains("\"step-nap\" exited with code 137"),
+        "the reason names the step and the kill:\n{stderr}"
+    );
+    assert_eq!(out.status, 1);
+    let pr = json(&out);
+    assert_eq!(condition(&pr), ("False".into(), "Failed".into()));
+    let children: Vec<&str> = pr["status"]["childReferences"]
+        .as_array()
+        .expect("childReferences")
+        .iter()
+        .filter_map(|c| c["pipelineTaskName"].as_str())
+        .collect();
+    assert_eq!(children, ["sleepy", "cleanup"], "finally still runs");
     assert_no_containers();
 }
