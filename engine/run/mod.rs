@@ -31,7 +31,7 @@
 //! # Not yet
 //!
 //! - Pipelines in pipelines, custom tasks and CEL when-expressions (refused by
-//!   [`Driver::new`]); `$(tasks.T.matrix.length)` and `$(tasks.T.matrix.R.length)`.
+//!   [`Driver::new`]).
 //! - Changes of `spec.status` during the run other than interrupts; `spec.status` is read once
 //!   from the PipelineRun.
 //! - Turning a pipeline-results error into `False/CouldntGetPipelineResult`: it is returned in
@@ -592,7 +592,13 @@ impl<'b> Driver<'b> {
 
     /// The execution status of the DAG tasks so far, for finally tasks' variables.
     fn statuses(&self) -> Statuses {
-        Statuses::of(self.tasks.iter().map(|t| (t.pt.name.as_str(), &t.state)))
+        let mut statuses = Statuses::of(self.tasks.iter().map(|t| (t.pt.name.as_str(), &t.state)));
+        statuses.matrix_lengths = self
+            .all()
+            .filter(|t| t.pt.matrix.is_some())
+            .map(|t| (t.pt.name.clone(), t.children.len()))
+            .collect();
+        statuses
     }
 
     fn all(&self) -> impl Iterator<Item = &Tracked<'b>> {

@@ -586,9 +586,12 @@ spec:
         results: [{name: out}]
         steps: [{image: alpine, script: 'echo $(params.os)-$(params.arch)'}]
     - name: after
-      params: [{name: all, value: '$(tasks.fan.results.out[*])'}]
+      params:
+      - {name: all, value: '$(tasks.fan.results.out[*])'}
+      - {name: count, value: $(tasks.fan.matrix.length)}
+      - {name: outs, value: $(tasks.fan.matrix.out.length)}
       taskSpec:
-        params: [{name: all, type: array}]
+        params: [{name: all, type: array}, {name: count}, {name: outs}]
         steps: [{image: alpine, args: ['$(params.all[*])']}]
 "#;
 
@@ -647,6 +650,8 @@ fn a_matrix_fans_out_in_tekton_order_and_aggregates_results_into_arrays() {
     assert!(fan[1].1.ends_with("echo mac-amd"), "{}", fan[1].1);
     assert!(fan[3].1.ends_with("echo mac-arm"), "{}", fan[3].1);
     let after = exec.inner.request("after").expect("after started");
+    assert_eq!(param(after, "count"), &s("4"));
+    assert_eq!(param(after, "outs"), &s("4"));
     assert_eq!(
         after.steps[0].args,
         ["pr-fan-0", "pr-fan-1", "pr-fan-2", "pr-fan-3"],

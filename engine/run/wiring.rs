@@ -23,6 +23,8 @@ pub(super) struct Statuses {
     pub tasks: HashMap<String, (&'static str, String)>,
     /// `Succeeded`, `Failed`, `Completed` or `None`.
     pub overall: &'static str,
+    /// `$(tasks.T.matrix.length)`: how many TaskRuns each started matrixed task has.
+    pub matrix_lengths: HashMap<String, usize>,
 }
 
 impl Statuses {
@@ -51,7 +53,11 @@ impl Statuses {
         } else {
             "None"
         };
-        Statuses { tasks, overall }
+        Statuses {
+            tasks,
+            overall,
+            matrix_lengths: HashMap::new(),
+        }
     }
 }
 
@@ -89,6 +95,15 @@ impl Values<'_> {
             Var::TaskStatus { task } => self.statuses.tasks.get(task).map(|s| s.0.to_owned()),
             Var::TaskReason { task } => self.statuses.tasks.get(task).map(|s| s.1.clone()),
             Var::TasksStatus => Some(self.statuses.overall.to_owned()),
+            Var::MatrixLength { task } => self
+                .statuses
+                .matrix_lengths
+                .get(task)
+                .map(ToString::to_string),
+            Var::MatrixResultLength { task, result } => match self.result(task, result)? {
+                ParamValue::Array(items) => Some(items.len().to_string()),
+                _ => None,
+            },
             other => self.scope.string(other),
         }
     }
