@@ -3,45 +3,12 @@
 //! The examples stay outside the repository; the folder comes from `ADZE_TEKTON_EXAMPLES`
 //! (default `../shared/examples/tekton`). Under CI (`CI=true`) a missing folder fails.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
-fn examples_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("ADZE_TEKTON_EXAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/examples/tekton"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(
-        !in_ci,
-        "examples folder {} is missing (set ADZE_TEKTON_EXAMPLES)",
-        dir.display()
-    );
-    eprintln!(
-        "note: {} not found; set ADZE_TEKTON_EXAMPLES to run this test",
-        dir.display()
-    );
-    None
-}
-
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable examples folder") {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                todo.push(path);
-            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use common::{examples_dir, yaml_files};
 
 fn adze(args: &[&str], file: &Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_adze"))

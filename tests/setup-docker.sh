@@ -1,22 +1,37 @@
 #!/usr/bin/env bash
-# Prepares a Docker engine and the images adze's executor tests use, from Debian packages
-# only (no registry is reachable here). Idempotent: cached images are reused.
+# Prepares a Docker engine and the images adze's tests use, from Debian packages only (no
+# registry is reachable here). Idempotent and cached: an image is rebuilt only when it is
+# missing or was built from an older recipe (label adze.dev/recipe), so a second run takes
+# seconds. The first run builds the Debian image with debootstrap (minutes).
 #
-#   bash tests/setup-docker.sh          # engine + busybox image (seconds)
-#   ADZE_DEBIAN_IMAGE=1 bash tests/setup-docker.sh   # also bash/perl/python3 (debootstrap, minutes)
+#   bash tests/setup-docker.sh
 #
 # Images:
-#   adze-test/busybox:latest   busybox-static, a shell and coreutils in ~1 MB
-#   adze-test/debian:bookworm  minimal Debian with bash, perl and python3
+#   adze-test/busybox:latest      busybox-static, a shell and coreutils in ~2 MB
+#   adze-test/nop:latest          the busybox image whose entrypoint exits 0 (Tekton's nop image)
+#   adze-test/debian:bookworm     minimal Debian (/bin/sh is dash, CMD bash) with bash, perl,
+#                                 python3, node, git and OpenSSH: stands in for ubuntu, python, perl
+#   adze-test/debian-ash:bookworm the Debian image with busybox ash as /bin/sh and `ash`, a
+#                                 `nonroot` user (uid 1000) and sshd ready to start: stands in for
+#                                 the alpine-based bash, node, alpine/git and alpine-git-nonroot
+#
+# Every image the upstream Tekton examples (tests/run_examples.rs) name is then tagged to one of
+# these. Digest-pinned names (`repo@sha256:...`) cannot be tagged; the test rewrites them to
+# `repo:adze-pinned`, which is tagged here. When the examples folder is present, a name it uses
+# that is not tagged here fails the script, so new examples cannot go unnoticed.
 set -euo pipefail
 
 need() { command -v "$1" >/dev/null 2>&1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
+
+# The tag the test gives digest-pinned images (keep in step with tests/run_examples.rs).
+PINNED=adze-pinned
 
 if ! need dockerd || ! need docker; then
   echo "== installing docker.io"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+  apt_install docker.io
 fi
 
 if ! docker info >/dev/null 2>&1; then
@@ -27,26 +42,134 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /tmp/adze-dockerd.log" >&2; exit 1; }
 fi
 
-if ! docker image inspect adze-test/busybox:latest >/dev/null 2>&1; then
+# fresh IMAGE RECIPE: the image exists and was built from this recipe.
+fresh() {
+  [ "$(docker image inspect -f '{{index .Config.Labels "adze.dev/recipe"}}' "$1" 2>/dev/null)" = "$2" ]
+}
+
+# --- adze-test/busybox:latest and adze-test/nop:latest ------------------------------------
+BUSYBOX_RECIPE="busybox-static v3 CMD sh, applets in /bin and at their alpine paths"
+if ! fresh adze-test/busybox:latest "$BUSYBOX_RECIPE"; then
   echo "== building adze-test/busybox:latest from busybox-static"
-  [ -x /bin/busybox ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
+  [ -x /bin/busybox ] || apt_install busybox-static
   root=$(mktemp -d)
-  mkdir -p "$root/bin" "$root/tmp"
+  mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/tmp" "$root/etc"
   cp /bin/busybox "$root/bin/busybox"
   for applet in $("$root/bin/busybox" --list); do
     [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
   done
-  tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' - adze-test/busybox:latest >/dev/null
+  # Also where alpine has them: shebangs name `/usr/bin/env`.
+  for path in $("$root/bin/busybox" --list-full); do
+    case "$path" in bin/* | linuxrc) ;; *) ln -sf /bin/busybox "$root/$path" ;; esac
+  done
+  # Real busybox/alpine images have these; `whoami`, `id -un` and `ls -l` read them.
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  mkdir -p "$root/root"
+  tar -C "$root" -c . | docker import \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'CMD ["sh"]' -c "LABEL adze.dev/recipe=\"$BUSYBOX_RECIPE\"" \
+    - adze-test/busybox:latest >/dev/null
   rm -rf "$root"
 fi
 
-if [ "${ADZE_DEBIAN_IMAGE:-0}" = 1 ] && ! docker image inspect adze-test/debian:bookworm >/dev/null 2>&1; then
-  echo "== building adze-test/debian:bookworm with debootstrap"
-  need debootstrap || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+NOP_RECIPE="busybox ENTRYPOINT true v1"
+if ! fresh adze-test/nop:latest "$NOP_RECIPE"; then
+  echo "== building adze-test/nop:latest"
+  # The busybox image (tiny, already present) with an entrypoint that exits 0, like Tekton's nop.
+  id=$(docker create adze-test/busybox:latest true)
+  docker export "$id" | docker import -c 'ENV PATH=/bin' -c 'ENTRYPOINT ["/bin/true"]' \
+    -c "LABEL adze.dev/recipe=\"$NOP_RECIPE\"" - adze-test/nop:latest >/dev/null
+  docker rm "$id" >/dev/null
+fi
+
+# --- adze-test/debian:bookworm (debootstrap) ----------------------------------------------
+# Only what the examples' scripts run: bash/perl/python3/node interpreters, git over ssh
+# (sidecar sshd, ssh-keygen), busybox for the ash variant below.
+DEBIAN_PACKAGES="bash,perl,python3,python-is-python3,nodejs,git,openssh-client,openssh-server,busybox-static"
+DEBIAN_RECIPE="bookworm minbase $DEBIAN_PACKAGES CMD bash v2"
+if ! fresh adze-test/debian:bookworm "$DEBIAN_RECIPE"; then
+  echo "== building adze-test/debian:bookworm with debootstrap (minutes)"
+  need debootstrap || apt_install debootstrap
   root=$(mktemp -d)
-  as_root debootstrap --variant=minbase --include=bash,perl,python3 bookworm "$root" >/tmp/adze-debootstrap.log
-  as_root tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - adze-test/debian:bookworm >/dev/null
+  if ! as_root debootstrap --variant=minbase --include="$DEBIAN_PACKAGES" bookworm "$root" >/tmp/adze-debootstrap.log 2>&1; then
+    echo "debootstrap failed; see /tmp/adze-debootstrap.log" >&2
+    tail -n 20 /tmp/adze-debootstrap.log >&2
+    exit 1
+  fi
+  as_root rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  as_root tar -C "$root" -c . | docker import \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'CMD ["/bin/bash"]' -c "LABEL adze.dev/recipe=\"$DEBIAN_RECIPE\"" \
+    - adze-test/debian:bookworm >/dev/null
   as_root rm -rf "$root"
+fi
+
+# --- adze-test/debian-ash:bookworm (alpine-flavoured Debian) ------------------------------
+# Alpine-based images run scripts without a shebang with busybox ash (`==` in `[`, `[[`), name
+# `ash` in shebangs, and alpine-git-nonroot has a `nonroot` user. sshd needs its privilege
+# separation directory, and the host keys are removed because the examples generate their own
+# (ssh-keygen would otherwise ask before overwriting).
+ASH_RECIPE="$DEBIAN_RECIPE + busybox sh/ash, nonroot 1000, /run/sshd v1"
+if ! fresh adze-test/debian-ash:bookworm "$ASH_RECIPE"; then
+  echo "== building adze-test/debian-ash:bookworm"
+  id=$(docker create adze-test/debian:bookworm /bin/bash -c '
+    set -e
+    ln -sf /bin/busybox /bin/sh
+    ln -sf /bin/busybox /usr/local/bin/ash
+    useradd -u 1000 -m -s /bin/sh nonroot
+    mkdir -p /run/sshd
+    rm -f /etc/ssh/ssh_host_*')
+  docker start -a "$id" >/dev/null
+  docker commit -c 'CMD ["/bin/sh"]' -c "LABEL adze.dev/recipe=\"$ASH_RECIPE\"" \
+    "$id" adze-test/debian-ash:bookworm >/dev/null
+  docker rm "$id" >/dev/null
+fi
+
+# --- names the upstream Tekton examples use ------------------------------------------------
+BUSYBOX_NAMES="
+  mirror.gcr.io/alpine:latest mirror.gcr.io/alpine:$PINNED
+  mirror.gcr.io/busybox:latest mirror.gcr.io/busybox:$PINNED
+  cgr.dev/chainguard/busybox:$PINNED"
+NOP_NAMES="
+  ghcr.io/tektoncd/pipeline/nop-8eac7c133edad5df719dc37b36b62482:$PINNED"
+DEBIAN_NAMES="
+  mirror.gcr.io/ubuntu:latest mirror.gcr.io/ubuntu:$PINNED ubuntu:latest
+  mirror.gcr.io/library/python:latest mirror.gcr.io/python:3.12.4 mirror.gcr.io/python:$PINNED
+  mirror.gcr.io/perl:$PINNED"
+ASH_NAMES="
+  mirror.gcr.io/bash:latest mirror.gcr.io/bash:$PINNED
+  mirror.gcr.io/node:lts-alpine3.20 mirror.gcr.io/node:$PINNED
+  mirror.gcr.io/alpine/git:v2.26.2 mirror.gcr.io/alpine/git:$PINNED
+  ghcr.io/tektoncd/plumbing/alpine-git-nonroot:latest ghcr.io/tektoncd/plumbing/alpine-git-nonroot:$PINNED"
+
+tag_all() {
+  local source=$1 want
+  want=$(docker image inspect -f '{{.Id}}' "$source")
+  shift
+  for name in "$@"; do
+    [ "$(docker image inspect -f '{{.Id}}' "$name" 2>/dev/null)" = "$want" ] || docker tag "$source" "$name"
+  done
+}
+# shellcheck disable=SC2086 # the lists are whitespace-separated on purpose
+{
+  tag_all adze-test/busybox:latest $BUSYBOX_NAMES
+  tag_all adze-test/nop:latest $NOP_NAMES
+  tag_all adze-test/debian:bookworm $DEBIAN_NAMES
+  tag_all adze-test/debian-ash:bookworm $ASH_NAMES
+}
+
+examples="${ADZE_TEKTON_EXAMPLES:-$(dirname "$0")/../../shared/examples/tekton}"
+if [ -d "$examples" ]; then
+  # `image: $(params.image)` takes its value from the params; `ubuntu` is the only one used.
+  missing=$(grep -rhoE 'image: *[^ ]+' "$examples" | sed -E 's/image: *//; s/^["'\'']//; s/["'\'']$//' |
+    grep -v '\$(' | sed -E "s/@sha256:[0-9a-f]+$/:$PINNED/" | sort -u |
+    while read -r name; do docker image inspect "$name" >/dev/null 2>&1 || echo "$name"; done)
+  if [ -n "$missing" ]; then
+    echo "images the examples in $examples use but tests/setup-docker.sh does not provide:" >&2
+    echo "$missing" >&2
+    exit 1
+  fi
 fi
 
 docker run --rm adze-test/busybox:latest sh -c 'echo "docker ready: $(uname -m)"'
