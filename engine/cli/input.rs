@@ -165,7 +165,14 @@ pub fn prepare(
     }
     let runs: Vec<Object> = plan::runs(bundle)
         .into_iter()
-        .filter(|r| run.is_none_or(|n| r.object.metadata().name.as_deref() == Some(n)))
+        .filter(|r| {
+            // A run with only `generateName` is chosen by that prefix.
+            let meta = r.object.metadata();
+            run.is_none_or(|n| {
+                meta.name.as_deref() == Some(n)
+                    || (meta.name.is_none() && meta.generate_name.as_deref() == Some(n))
+            })
+        })
         .map(|r| r.object.clone())
         .collect();
     if !runs.is_empty() {

@@ -110,10 +110,16 @@ impl Values<'_> {
 
     fn array(&self, var: &Var) -> Option<Vec<String>> {
         match var {
-            Var::TaskResult { task, result, .. } => match self.result(task, result)? {
+            // `[i]` picks one element: a string, not the array.
+            Var::TaskResult {
+                task,
+                result,
+                access: Access::Whole | Access::Star,
+            } => match self.result(task, result)? {
                 ParamValue::Array(a) => Some(a.clone()),
                 _ => None,
             },
+            Var::TaskResult { .. } => None,
             other => self.scope.array(other),
         }
     }

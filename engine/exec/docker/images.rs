@@ -10,6 +10,7 @@ use bollard::query_parameters::CreateImageOptions;
 use futures_util::StreamExt;
 
 use super::task_run::{engine_failure, Failure, TaskRunJob};
+use crate::plan::model::StepPlan;
 use crate::run::Progress;
 
 /// When images are pulled (`--pull`).
@@ -55,6 +56,32 @@ fn split_reference(image: &str) -> (String, Option<String>) {
 }
 
 impl TaskRunJob {
+    /// The container as Tekton resolves it (§4.2): a step with `args` but neither `command`
+    /// nor `script` runs the image's ENTRYPOINT, or its CMD when ENTRYPOINT is empty, with
+    /// those args. Docker alone would replace CMD with the args and run them as the program.
+    pub(super) async fn with_image_command(&self, plan: &StepPlan) -> StepPlan {
+        if plan.script.is_some() || !plan.command.is_empty() || plan.args.is_empty() {
+            return plan.clone();
+        }
+        let config = self
+            .docker
+            .inspect_image(&plan.image)
+            .await
+            .ok()
+            .and_then(|i| i.config);
+        let Some(config) = config else {
+            return plan.clone();
+        };
+        let command = match config.entrypoint.filter(|e| !e.is_empty()) {
+            Some(entrypoint) => entrypoint,
+            None => config.cmd.unwrap_or_default(),
+        };
+        StepPlan {
+            command,
+            ..plan.clone()
+        }
+    }
+
     /// Checks (and pulls, as the policy says) the image of every step and sidecar, once each.
     pub(super) async fn ensure_images(&self) -> Result<(), Failure> {
         let mut seen: Vec<&str> = Vec::new();

@@ -110,6 +110,7 @@ impl TaskRunJob {
         self.start_holder(pod).await?;
         let holder = pod.holder.clone();
         for plan in &self.request.sidecars {
+            let plan = &self.with_image_command(plan).await;
             let config = container::container_config(
                 &self.request.name,
                 plan,

@@ -454,7 +454,7 @@ impl TaskRunJob {
                 step.name
             ));
         }
-        let step = &step;
+        let step = &self.with_image_command(&step).await;
         let config =
             match container::container_config(&self.request.name, step, Role::Step, dir, network) {
                 Ok(config) => config,
