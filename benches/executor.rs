@@ -66,6 +66,7 @@ fn adze_steps(executor: &mut DockerExecutor, n: usize, round: usize) -> Duration
         timeout: None,
         workspaces: Vec::new(),
         results: Vec::new(),
+        volumes: Vec::new(),
     };
     let start = Instant::now();
     executor.start(&request).expect("starts");

@@ -404,7 +404,8 @@ fn run_error(e: &RunError) -> Outcome {
         | RunError::MissingObject { .. }
         | RunError::MissingKey { .. }
         | RunError::InvalidObject { .. }
-        | RunError::Workspace { .. } => Outcome::Invalid,
+        | RunError::Workspace { .. }
+        | RunError::Volume { .. } => Outcome::Invalid,
     }
 }
 

@@ -216,6 +216,9 @@ pub struct StepPlan {
     /// `securityContext.runAsGroup`: the gid the container runs as (not shown in plans).
     #[serde(skip)]
     pub run_as_group: Option<i64>,
+    /// The Task volumes this step mounts (`volumeMounts`), substituted.
+    #[serde(skip)]
+    pub volume_mounts: Vec<VolumeMountPlan>,
 }
 
 /// An environment value that comes from a ConfigMap or Secret when the step runs.
@@ -264,6 +267,19 @@ impl ConfigKind {
             ConfigKind::Secret => "Secret",
         }
     }
+}
+
+/// One `volumeMounts` entry of a step or sidecar: a Task volume at a path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolumeMountPlan {
+    /// The Task volume's name.
+    pub name: String,
+    /// Where it appears in the container.
+    pub mount_path: String,
+    /// Mounted read-only.
+    pub read_only: bool,
+    /// A directory inside the volume to mount instead of its root.
+    pub sub_path: Option<String>,
 }
 
 /// One environment variable.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1 as corev1;
 
-use super::model::{ConfigKind, EnvPlan, EnvSource, StepPlan};
+use super::model::{ConfigKind, EnvPlan, EnvSource, StepPlan, VolumeMountPlan};
 use super::scope::Scope;
 use super::PlanError;
 use crate::api::{Kind, Object, Param, ParamType, ParamValue, Sidecar, Step, TaskSpec};
@@ -47,6 +47,8 @@ pub struct ResolvedTask {
     pub steps: Vec<StepPlan>,
     /// Sidecars as they run.
     pub sidecars: Vec<StepPlan>,
+    /// The Task's `volumes`, with params substituted into their sources' names.
+    pub volumes: Vec<corev1::Volume>,
 }
 
 /// Parameter values for a TaskRun: Task defaults, then propagated values, then the run's.
@@ -156,10 +158,25 @@ pub fn resolve_task(
             plan
         })
         .collect();
+    let volumes = spec
+        .volumes
+        .iter()
+        .map(|v| {
+            let mut v = v.clone();
+            if let Some(cm) = v.config_map.as_mut() {
+                cm.name = param_scope.subst(&cm.name);
+            }
+            if let Some(secret) = v.secret.as_mut() {
+                secret.secret_name = secret.secret_name.as_deref().map(|n| param_scope.subst(n));
+            }
+            v
+        })
+        .collect();
     Ok(ResolvedTask {
         params,
         steps,
         sidecars,
+        volumes,
     })
 }
 
@@ -428,7 +445,21 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
         env_sources: env_sources(&step.env, &step.env_from, scope),
         run_as_user: step.security_context.as_ref().and_then(|c| c.run_as_user),
         run_as_group: step.security_context.as_ref().and_then(|c| c.run_as_group),
+        volume_mounts: volume_mounts(&step.volume_mounts, scope),
     }
+}
+
+/// A container's `volumeMounts`, substituted.
+fn volume_mounts(mounts: &[corev1::VolumeMount], scope: &Scope) -> Vec<VolumeMountPlan> {
+    mounts
+        .iter()
+        .map(|m| VolumeMountPlan {
+            name: scope.subst(&m.name),
+            mount_path: scope.subst(&m.mount_path),
+            read_only: m.read_only == Some(true),
+            sub_path: m.sub_path.as_deref().map(|p| scope.subst(p)),
+        })
+        .collect()
 }
 
 fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
@@ -443,6 +474,7 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
         env_sources: env_sources(&s.env, &s.env_from, scope),
         run_as_user: s.security_context.as_ref().and_then(|c| c.run_as_user),
         run_as_group: s.security_context.as_ref().and_then(|c| c.run_as_group),
+        volume_mounts: volume_mounts(&s.volume_mounts, scope),
         ..StepPlan::default()
     }
 }

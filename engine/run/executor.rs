@@ -30,6 +30,26 @@ pub struct TaskRunRequest {
     pub workspaces: Vec<WorkspaceMount>,
     /// The Task's declared results, which type what the steps write (§4.5).
     pub results: Vec<TaskResult>,
+    /// The Task's `volumes`, mounted where steps and sidecars say (`volumeMounts`).
+    pub volumes: Vec<TaskVolume>,
+}
+
+/// One of the Task's `volumes`, resolved to what the executor creates for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskVolume {
+    /// The volume's name, as steps' `volumeMounts` refer to it.
+    pub name: String,
+    /// What it holds.
+    pub source: VolumeSource,
+}
+
+/// What a Task volume holds when the TaskRun starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeSource {
+    /// An empty directory, private to the TaskRun.
+    EmptyDir,
+    /// Files (`(relative path, bytes)`) from a ConfigMap or Secret, read-only.
+    Files(Vec<(String, Vec<u8>)>),
 }
 
 /// One bound workspace of a TaskRun, resolved to something on the host.

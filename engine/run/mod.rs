@@ -53,6 +53,7 @@ mod fake;
 mod interrupt;
 mod progress;
 mod standalone;
+pub mod volumes;
 mod wiring;
 pub mod workspaces;
 
@@ -62,7 +63,7 @@ mod tests;
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use executor::{
     ExecError, ExecEvent, ExecOutcome, Executor, StepReport, TaskRunReport, TaskRunRequest,
-    WorkspaceMount, WorkspaceSource,
+    TaskVolume, VolumeSource, WorkspaceMount, WorkspaceSource,
 };
 pub use fake::{FakeExecutor, Script};
 pub use interrupt::Interrupt;
@@ -166,6 +167,16 @@ pub enum RunError {
         workspace: String,
         /// The pipeline task.
         task: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A Task volume cannot be provided.
+    #[error("volume \"{volume}\" ({needed_by}): {message}")]
+    Volume {
+        /// The volume's name.
+        volume: String,
+        /// The TaskRun or pipeline task it belongs to.
+        needed_by: String,
         /// What is wrong and how to fix it.
         message: String,
     },
@@ -873,6 +884,11 @@ impl<'b> Driver<'b> {
             timeout: task_timeout(pt)?,
             workspaces: mounts,
             results: spec.results.clone(),
+            volumes: volumes::task_volumes(
+                self.bundle,
+                &resolved.volumes,
+                &format!("pipeline task \"{}\"", pt.name),
+            )?,
         })
     }
 

@@ -150,6 +150,11 @@ impl TaskRunDriver {
             })?,
             None => GoDuration::minutes(DEFAULT_TIMEOUT_MINUTES),
         };
+        let volumes = super::volumes::task_volumes(
+            bundle,
+            &resolved.volumes,
+            &format!("TaskRun \"{name}\""),
+        )?;
         Ok(TaskRunDriver {
             request: TaskRunRequest {
                 name: name.clone(),
@@ -161,6 +166,7 @@ impl TaskRunDriver {
                 timeout: Some(timeout),
                 workspaces: mounts,
                 results: spec.results.clone(),
+                volumes,
             },
             _run_dir: run_dir,
             progress: ProgressSink::none(),

@@ -136,6 +136,7 @@ mod tests {
             timeout: None,
             workspaces: Vec::new(),
             results: Vec::new(),
+            volumes: Vec::new(),
         }
     }
 
@@ -357,6 +358,7 @@ spec:
                 timeout: None,
                 workspaces: Vec::new(),
                 results: Vec::new(),
+                volumes: Vec::new(),
             },
             event: Some(ExecEvent {
                 task_run: "build-x7k2p".into(),

@@ -106,6 +106,7 @@ mod tests {
             timeout: None,
             workspaces: Vec::new(),
             results: Vec::new(),
+            volumes: Vec::new(),
         }
     }
 

@@ -15,7 +15,7 @@ use bollard::Docker;
 
 use super::{RUN_LABEL, STEP_LABEL};
 use crate::plan::model::StepPlan;
-use crate::run::{WorkspaceMount, WorkspaceSource};
+use crate::run::{TaskVolume, VolumeSource, WorkspaceMount, WorkspaceSource};
 
 /// Distinguishes the temporary directories of TaskRuns started by this process.
 static DIR_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -28,6 +28,8 @@ pub(super) struct RunDir {
     pub keep: bool,
     /// The workspace mounts, with host paths resolved (ConfigMap/Secret files written here).
     workspaces: Vec<Mount>,
+    /// The Task volumes: name, host directory, and whether it is read-only by nature.
+    volumes: Vec<(String, PathBuf, bool)>,
 }
 
 impl RunDir {
@@ -38,6 +40,7 @@ impl RunDir {
         keep: bool,
         workspaces: &[WorkspaceMount],
         steps: &[StepPlan],
+        volumes: &[TaskVolume],
     ) -> io::Result<RunDir> {
         let unique = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path =
@@ -47,6 +50,7 @@ impl RunDir {
             path,
             keep,
             workspaces: Vec::new(),
+            volumes: Vec::new(),
         };
         for sub in ["workspace", "results", "home", "scripts", "steps"] {
             let sub = dir.path.join(sub);
@@ -81,6 +85,21 @@ impl RunDir {
             };
             dir.workspaces
                 .push(bind(&source, &w.mount_path, w.read_only));
+        }
+        for v in volumes {
+            let root = dir.path.join("volumes").join(&v.name);
+            let read_only = match &v.source {
+                VolumeSource::EmptyDir => {
+                    fs::create_dir_all(&root)?;
+                    fs::set_permissions(&root, fs::Permissions::from_mode(0o777))?;
+                    false
+                }
+                VolumeSource::Files(files) => {
+                    write_files(&root, files)?;
+                    true
+                }
+            };
+            dir.volumes.push((v.name.clone(), root, read_only));
         }
         Ok(dir)
     }
@@ -146,6 +165,37 @@ impl RunDir {
     /// The host directory mounted at `/tekton/results`.
     pub fn results_dir(&self) -> PathBuf {
         self.path.join("results")
+    }
+
+    /// The mounts of one container: the reserved paths, the workspaces, then its own
+    /// `volumeMounts`, which replace an implicit mount at the same path (§4.2).
+    fn mounts_for(&self, plan: &StepPlan) -> io::Result<Vec<Mount>> {
+        let mut own = Vec::new();
+        for m in &plan.volume_mounts {
+            let Some((_, root, by_nature)) = self.volumes.iter().find(|(n, _, _)| *n == m.name)
+            else {
+                return Err(io::Error::other(format!(
+                    "volumeMount \"{}\" names no volume of the Task",
+                    m.name
+                )));
+            };
+            let source = match &m.sub_path {
+                Some(sub) if !sub.is_empty() => {
+                    let path = root.join(sub);
+                    fs::create_dir_all(&path)?;
+                    path
+                }
+                _ => root.clone(),
+            };
+            own.push(bind(&source, &m.mount_path, m.read_only || *by_nature));
+        }
+        let mut mounts: Vec<Mount> = self
+            .mounts()
+            .into_iter()
+            .filter(|implicit| !own.iter().any(|o| o.target == implicit.target))
+            .collect();
+        mounts.extend(own);
+        Ok(mounts)
     }
 
     /// The mounts every step and sidecar container gets: the reserved paths, then workspaces.
@@ -269,7 +319,7 @@ pub(super) fn container_config(
     ]
     .into_iter()
     .collect();
-    let mut mounts = dir.mounts();
+    let mut mounts = dir.mounts_for(plan)?;
     if role == Role::Step {
         // Only the step itself may write its results; earlier steps' stay read-only (§4.2).
         mounts.push(bind(

@@ -149,6 +149,7 @@ impl TaskRunJob {
             self.options.keep,
             &self.request.workspaces,
             &self.request.steps,
+            &self.request.volumes,
         ) {
             Ok(dir) => dir,
             Err(e) => {
