@@ -445,3 +445,71 @@ fn a_container_killed_mid_step_fails_the_step_and_the_run_with_a_clear_reason() 
     assert_eq!(children, ["sleepy", "cleanup"], "finally still runs");
     assert_no_containers();
 }
+
+/// `securityContext.privileged` reaches the engine. Whether the engine can grant it depends
+/// on the host (an engine inside an unprivileged container cannot), so the test inspects
+/// the kept containers rather than mounting something.
+#[test]
+fn a_privileged_step_asks_the_engine_for_a_privileged_container() {
+    let _engine = engine();
+    let dir = workdir(
+        r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: privileged}
+spec:
+  taskSpec:
+    steps:
+    - {name: plain, image: IMAGE, script: 'true'}
+    - {name: raised, image: IMAGE, securityContext: {privileged: true}, script: 'true'}
+"#,
+    );
+    let out = run(&dir, &["run", "run.yaml", "--keep"]);
+    assert!(out.stderr.contains("kept:"), "{}", out.stderr);
+    let privileged = |step: &str| {
+        let ids = Command::new("docker")
+            .args([
+                "ps",
+                "-aq",
+                "--filter",
+                &format!("label=adze.dev/step={step}"),
+            ])
+            .output()
+            .expect("docker ps");
+        let id = String::from_utf8_lossy(&ids.stdout).trim().to_owned();
+        assert!(!id.is_empty(), "step {step} was kept:\n{}", out.stderr);
+        let inspect = Command::new("docker")
+            .args(["inspect", "-f", "{{.HostConfig.Privileged}}", &id])
+            .output()
+            .expect("docker inspect");
+        let value = String::from_utf8_lossy(&inspect.stdout).trim().to_owned();
+        let removed = Command::new("docker").args(["rm", "-f", &id]).output();
+        assert!(removed.is_ok_and(|o| o.status.success()));
+        value
+    };
+    assert_eq!(privileged("plain"), "false");
+    assert_eq!(privileged("raised"), "true");
+    assert_no_containers();
+}
+
+#[test]
+fn a_task_run_created_cancelled_is_cancelled_without_running() {
+    let _engine = engine();
+    let dir = workdir(
+        r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: never}
+spec:
+  status: TaskRunCancelled
+  taskSpec:
+    steps: [{name: s, image: IMAGE, script: 'echo should-not-run'}]
+"#,
+    );
+    let out = run(&dir, &["run", "run.yaml", "-o", "json"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(!out.stderr.contains("should-not-run"), "{}", out.stderr);
+    let tr = json(&out);
+    assert_eq!(condition(&tr), ("False".into(), "TaskRunCancelled".into()));
+    assert_no_containers();
+}

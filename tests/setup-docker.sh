@@ -13,7 +13,8 @@
 #                                 python3, node, git and OpenSSH: stands in for ubuntu, python, perl
 #   adze-test/debian-ash:bookworm the Debian image with busybox ash as /bin/sh and `ash`, a
 #                                 `nonroot` user (uid 1000) and sshd ready to start: stands in for
-#                                 the alpine-based bash, node, alpine/git and alpine-git-nonroot
+#                                 the alpine-based node, alpine/git and alpine-git-nonroot
+#   adze-test/bash:latest         debian-ash with the bash image's docker-entrypoint.sh
 #
 # Every image the upstream Tekton examples (tests/run_examples.rs) name is then tagged to one of
 # these. Digest-pinned names (`repo@sha256:...`) cannot be tagged; the test rewrites them to
@@ -126,6 +127,24 @@ if ! fresh adze-test/debian-ash:bookworm "$ASH_RECIPE"; then
   docker rm "$id" >/dev/null
 fi
 
+# --- adze-test/bash:latest (the official bash image's entrypoint) ---------------------------
+# The bash image runs `docker-entrypoint.sh`: arguments that do not start with `-` run as a
+# command (`args: [echo, hi]`), others go to bash. Steps with args and no command rely on it.
+BASH_RECIPE="$ASH_RECIPE + docker-entrypoint.sh v1"
+if ! fresh adze-test/bash:latest "$BASH_RECIPE"; then
+  echo "== building adze-test/bash:latest"
+  id=$(docker create adze-test/debian-ash:bookworm /bin/sh -c '
+    set -e
+    printf "%s\n" "#!/bin/sh" "set -e" \
+      "if [ \"\$#\" -eq 0 ] || [ \"\${1#-}\" != \"\$1\" ]; then set -- bash \"\$@\"; fi" \
+      "exec \"\$@\"" > /usr/local/bin/docker-entrypoint.sh
+    chmod 755 /usr/local/bin/docker-entrypoint.sh')
+  docker start -a "$id" >/dev/null
+  docker commit -c 'ENTRYPOINT ["docker-entrypoint.sh"]' -c 'CMD ["bash"]' \
+    -c "LABEL adze.dev/recipe=\"$BASH_RECIPE\"" "$id" adze-test/bash:latest >/dev/null
+  docker rm "$id" >/dev/null
+fi
+
 # --- names the upstream Tekton examples use ------------------------------------------------
 BUSYBOX_NAMES="
   mirror.gcr.io/alpine:latest mirror.gcr.io/alpine:$PINNED
@@ -137,8 +156,9 @@ DEBIAN_NAMES="
   mirror.gcr.io/ubuntu:latest mirror.gcr.io/ubuntu:$PINNED ubuntu:latest
   mirror.gcr.io/library/python:latest mirror.gcr.io/python:3.12.4 mirror.gcr.io/python:$PINNED
   mirror.gcr.io/perl:$PINNED"
+BASH_NAMES="
+  mirror.gcr.io/bash:latest mirror.gcr.io/bash:$PINNED"
 ASH_NAMES="
-  mirror.gcr.io/bash:latest mirror.gcr.io/bash:$PINNED
   mirror.gcr.io/node:lts-alpine3.20 mirror.gcr.io/node:$PINNED
   mirror.gcr.io/alpine/git:v2.26.2 mirror.gcr.io/alpine/git:$PINNED
   ghcr.io/tektoncd/plumbing/alpine-git-nonroot:latest ghcr.io/tektoncd/plumbing/alpine-git-nonroot:$PINNED"
@@ -157,6 +177,7 @@ tag_all() {
   tag_all adze-test/nop:latest $NOP_NAMES
   tag_all adze-test/debian:bookworm $DEBIAN_NAMES
   tag_all adze-test/debian-ash:bookworm $ASH_NAMES
+  tag_all adze-test/bash:latest $BASH_NAMES
 }
 
 examples="${ADZE_TEKTON_EXAMPLES:-$(dirname "$0")/../../shared/examples/tekton}"

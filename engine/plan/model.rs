@@ -216,6 +216,9 @@ pub struct StepPlan {
     /// `securityContext.runAsGroup`: the gid the container runs as (not shown in plans).
     #[serde(skip)]
     pub run_as_group: Option<i64>,
+    /// `securityContext.privileged`.
+    #[serde(skip)]
+    pub privileged: bool,
     /// The Task volumes this step mounts (`volumeMounts`), substituted.
     #[serde(skip)]
     pub volume_mounts: Vec<VolumeMountPlan>,

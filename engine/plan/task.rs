@@ -445,6 +445,11 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
         env_sources: env_sources(&step.env, &step.env_from, scope),
         run_as_user: step.security_context.as_ref().and_then(|c| c.run_as_user),
         run_as_group: step.security_context.as_ref().and_then(|c| c.run_as_group),
+        privileged: step
+            .security_context
+            .as_ref()
+            .and_then(|c| c.privileged)
+            .unwrap_or(false),
         volume_mounts: volume_mounts(&step.volume_mounts, scope),
     }
 }
@@ -474,6 +479,11 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
         env_sources: env_sources(&s.env, &s.env_from, scope),
         run_as_user: s.security_context.as_ref().and_then(|c| c.run_as_user),
         run_as_group: s.security_context.as_ref().and_then(|c| c.run_as_group),
+        privileged: s
+            .security_context
+            .as_ref()
+            .and_then(|c| c.privileged)
+            .unwrap_or(false),
         volume_mounts: volume_mounts(&s.volume_mounts, scope),
         ..StepPlan::default()
     }

@@ -41,6 +41,8 @@ const INTERRUPTED: &str = "TaskRun cancelled by the user (interrupt).";
 #[derive(Debug)]
 pub struct TaskRunDriver {
     request: TaskRunRequest,
+    /// `spec.status: TaskRunCancelled`, with its `statusMessage`: the run never starts.
+    cancelled: Option<String>,
     /// Backs `emptyDir`/claim workspaces; removed when the driver is dropped unless kept.
     _run_dir: Option<RunDirectory>,
     progress: ProgressSink,
@@ -155,7 +157,10 @@ impl TaskRunDriver {
             &resolved.volumes,
             &format!("TaskRun \"{name}\""),
         )?;
+        let cancelled = (tr.spec.status.as_deref() == Some("TaskRunCancelled"))
+            .then(|| tr.spec.status_message.clone().unwrap_or_default());
         Ok(TaskRunDriver {
+            cancelled,
             request: TaskRunRequest {
                 name: name.clone(),
                 pipeline_task: name,
@@ -205,6 +210,34 @@ impl TaskRunDriver {
         clock: &mut dyn Clock,
     ) -> Result<TaskRunRecord, RunError> {
         let name = self.request.name.clone();
+        if let Some(message) = &self.cancelled {
+            // Cancelled before it started, as Tekton does for a TaskRun created cancelled.
+            let now = clock.now();
+            let message = format!("TaskRun \"{name}\" was cancelled. {message}");
+            self.progress.send(Progress::TaskFinished {
+                task: name.clone(),
+                task_run: name.clone(),
+                state: PipelineTaskState::Cancelled {
+                    cause: crate::reconcile::CancelCause::Cancelled,
+                },
+                message: message.clone(),
+            });
+            return Ok(TaskRunRecord {
+                event: Some(super::ExecEvent {
+                    task_run: name,
+                    outcome: ExecOutcome::Cancelled,
+                    results: Vec::new(),
+                    report: super::TaskRunReport {
+                        message,
+                        start_time: Some(now),
+                        completion_time: Some(now),
+                        ..super::TaskRunReport::default()
+                    },
+                }),
+                request: self.request,
+                retries: Vec::new(),
+            });
+        }
         executor.start(&self.request)?;
         self.progress.send(Progress::TaskStarted {
             task: name.clone(),
@@ -337,6 +370,26 @@ spec:
             exec.cancelled,
             vec![("tr".to_owned(), INTERRUPTED.to_owned())]
         );
+    }
+
+    #[test]
+    fn a_task_run_created_cancelled_never_starts() {
+        let (b, tr) = task_run(&ECHO.replace(
+            "timeout: 90s",
+            "status: TaskRunCancelled\n  statusMessage: not today",
+        ));
+        let mut exec = FakeExecutor::new();
+        let record = TaskRunDriver::new(&b, &tr)
+            .expect("resolves")
+            .run(&mut exec, &mut FakeClock::at(Timestamp(0)))
+            .expect("runs");
+        let event = record.event.expect("finished");
+        assert_eq!(event.outcome, ExecOutcome::Cancelled);
+        assert_eq!(
+            event.report.message,
+            "TaskRun \"tr\" was cancelled. not today"
+        );
+        assert!(exec.started.is_empty());
     }
 
     #[test]

@@ -344,6 +344,7 @@ pub(super) fn container_config(
         host_config: Some(HostConfig {
             mounts: Some(mounts),
             network_mode: network.map(|id| format!("container:{id}")),
+            privileged: Some(plan.privileged),
             // A tiny init as PID 1 forwards SIGTERM, so a cancelled script step stops at once
             // instead of ignoring the signal for the whole grace period, as PID 1 shells do.
             init: Some(true),
