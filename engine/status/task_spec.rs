@@ -11,7 +11,7 @@ use crate::plan::model::StepPlan;
 use crate::plan::task::SCRIPT_PREAMBLE;
 use crate::run::TaskRunRequest;
 
-/// `{params, steps, sidecars}` of the TaskRun that ran.
+/// `{params, steps, sidecars, workspaces, results}` of the TaskRun that ran.
 pub(super) fn render(request: &TaskRunRequest) -> Value {
     let mut m = Map::new();
     m.put_list(
@@ -24,6 +24,30 @@ pub(super) fn render(request: &TaskRunRequest) -> Value {
     );
     m.put_list("steps", request.steps.iter().map(step).collect());
     m.put_list("sidecars", request.sidecars.iter().map(sidecar).collect());
+    m.put_list(
+        "workspaces",
+        request
+            .workspaces
+            .iter()
+            .map(|w| {
+                let mut d = Map::new();
+                d.put_str("name", &w.name);
+                d.put_str("mountPath", &w.mount_path);
+                if w.read_only {
+                    d.insert("readOnly".into(), true.into());
+                }
+                Value::Object(d)
+            })
+            .collect(),
+    );
+    m.put_list(
+        "results",
+        request
+            .results
+            .iter()
+            .filter_map(|r| serde_json::to_value(r).ok())
+            .collect(),
+    );
     Value::Object(m)
 }
 
@@ -172,6 +196,28 @@ mod tests {
         assert_eq!(
             spec,
             json!({"sidecars": [{"name": "registry", "image": "registry:2"}]})
+        );
+    }
+
+    #[test]
+    fn declared_results_and_bound_workspaces_are_part_of_the_spec_that_ran() {
+        let mut r = request(Vec::new(), Vec::new());
+        r.results = vec![crate::api::task::TaskResult {
+            name: "digest".into(),
+            ..Default::default()
+        }];
+        r.workspaces = vec![crate::run::WorkspaceMount {
+            name: "src".into(),
+            source: crate::run::WorkspaceSource::Dir("/tmp".into()),
+            mount_path: "/workspace/src".into(),
+            sub_path: None,
+            read_only: true,
+        }];
+        let spec = render(&r);
+        assert_eq!(spec["results"][0]["name"], "digest");
+        assert_eq!(
+            spec["workspaces"][0],
+            json!({"name": "src", "mountPath": "/workspace/src", "readOnly": true})
         );
     }
 }
