@@ -67,6 +67,7 @@ fn adze_steps(executor: &mut DockerExecutor, n: usize, round: usize) -> Duration
         workspaces: Vec::new(),
         results: Vec::new(),
         volumes: Vec::new(),
+        credentials: Vec::new(),
     };
     let start = Instant::now();
     executor.start(&request).expect("starts");

@@ -32,6 +32,8 @@ pub struct TaskRunRequest {
     pub results: Vec<TaskResult>,
     /// The Task's `volumes`, mounted where steps and sidecars say (`volumeMounts`).
     pub volumes: Vec<TaskVolume>,
+    /// Credential files from the service account's Secrets, relative to `$HOME`.
+    pub credentials: Vec<(String, Vec<u8>)>,
 }
 
 /// One of the Task's `volumes`, resolved to what the executor creates for it.

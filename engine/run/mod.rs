@@ -47,6 +47,7 @@
 
 mod clock;
 pub mod config_data;
+pub mod credentials;
 mod env;
 mod executor;
 mod fake;
@@ -299,6 +300,8 @@ pub struct Driver<'b> {
     initial_status: SpecStatus,
     /// `spec.workspaces` of the PipelineRun.
     bindings: &'b [WorkspaceBinding],
+    /// The PipelineRun, for per-task settings (`taskRunTemplate`, `taskRunSpecs`).
+    pr: &'b PipelineRun,
     /// Where the run directory for shared workspaces is created.
     workspace_base: PathBuf,
     /// Leave the run directory behind.
@@ -395,6 +398,7 @@ impl<'b> Driver<'b> {
             progress: ProgressSink::none(),
             interrupt: Interrupt::new(),
             bindings: &pr.spec.workspaces,
+            pr,
             workspace_base: std::env::temp_dir(),
             keep: false,
             run_dir: None,
@@ -599,6 +603,22 @@ impl<'b> Driver<'b> {
                     .unwrap_or_default()
             })
             .collect()
+    }
+
+    /// The service account a pipeline task's TaskRun runs as: its `taskRunSpecs` entry, else
+    /// `taskRunTemplate`, else `default`.
+    fn service_account(&self, pt: &PipelineTask) -> String {
+        let spec = &self.pr.spec;
+        spec.task_run_specs
+            .iter()
+            .find(|s| s.pipeline_task_name == pt.name)
+            .and_then(|s| s.service_account_name.clone())
+            .or_else(|| {
+                spec.task_run_template
+                    .as_ref()
+                    .and_then(|t| t.service_account_name.clone())
+            })
+            .unwrap_or_else(|| "default".to_owned())
     }
 
     /// The execution status of the DAG tasks so far, for finally tasks' variables.
@@ -889,6 +909,7 @@ impl<'b> Driver<'b> {
                 &resolved.volumes,
                 &format!("pipeline task \"{}\"", pt.name),
             )?,
+            credentials: credentials::credential_files(self.bundle, &self.service_account(pt))?,
         })
     }
 

@@ -172,6 +172,10 @@ impl TaskRunDriver {
                 workspaces: mounts,
                 results: spec.results.clone(),
                 volumes,
+                credentials: super::credentials::credential_files(
+                    bundle,
+                    tr.spec.service_account_name.as_deref().unwrap_or("default"),
+                )?,
             },
             _run_dir: run_dir,
             progress: ProgressSink::none(),

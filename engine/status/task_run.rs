@@ -137,6 +137,7 @@ mod tests {
             workspaces: Vec::new(),
             results: Vec::new(),
             volumes: Vec::new(),
+            credentials: Vec::new(),
         }
     }
 
@@ -359,6 +360,7 @@ spec:
                 workspaces: Vec::new(),
                 results: Vec::new(),
                 volumes: Vec::new(),
+                credentials: Vec::new(),
             },
             event: Some(ExecEvent {
                 task_run: "build-x7k2p".into(),

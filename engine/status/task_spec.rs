@@ -131,6 +131,7 @@ mod tests {
             workspaces: Vec::new(),
             results: Vec::new(),
             volumes: Vec::new(),
+            credentials: Vec::new(),
         }
     }
 

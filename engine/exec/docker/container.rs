@@ -30,6 +30,8 @@ pub(super) struct RunDir {
     workspaces: Vec<Mount>,
     /// The Task volumes: name, host directory, and whether it is read-only by nature.
     volumes: Vec<(String, PathBuf, bool)>,
+    /// The top-level entries of the credentials directory (`.ssh`, `.gitconfig`, …).
+    credentials: Vec<String>,
 }
 
 impl RunDir {
@@ -41,6 +43,7 @@ impl RunDir {
         workspaces: &[WorkspaceMount],
         steps: &[StepPlan],
         volumes: &[TaskVolume],
+        credentials: &[(String, Vec<u8>)],
     ) -> io::Result<RunDir> {
         let unique = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path =
@@ -51,6 +54,7 @@ impl RunDir {
             keep,
             workspaces: Vec::new(),
             volumes: Vec::new(),
+            credentials: Vec::new(),
         };
         for sub in ["workspace", "results", "home", "scripts", "steps"] {
             let sub = dir.path.join(sub);
@@ -100,6 +104,25 @@ impl RunDir {
                 }
             };
             dir.volumes.push((v.name.clone(), root, read_only));
+        }
+        if !credentials.is_empty() {
+            write_files(&dir.path.join("creds"), credentials)?;
+            for (path, _) in credentials {
+                let top = path.split('/').next().unwrap_or(path).to_owned();
+                if !dir.credentials.contains(&top) {
+                    dir.credentials.push(top);
+                }
+            }
+            // ssh refuses private keys others can read.
+            for (path, _) in credentials
+                .iter()
+                .filter(|(p, _)| p.starts_with(".ssh/id_"))
+            {
+                fs::set_permissions(
+                    dir.path.join("creds").join(path),
+                    fs::Permissions::from_mode(0o600),
+                )?;
+            }
         }
         Ok(dir)
     }
@@ -189,6 +212,23 @@ impl RunDir {
             };
             own.push(bind(&source, &m.mount_path, m.read_only || *by_nature));
         }
+        // Tekton copies `/tekton/creds` into `$HOME` when a step starts; without that
+        // entrypoint the files are mounted there, for steps running as root (`/root`), whose
+        // home is known without asking the image.
+        if !self.credentials.is_empty() {
+            let creds = self.path.join("creds");
+            own.push(bind(&creds, "/tekton/creds", true));
+            if plan.run_as_user.is_none_or(|uid| uid == 0) {
+                // Each container gets its own writable copy, as Tekton's copy into `$HOME` is.
+                let copy = self.path.join("creds-copies").join(&plan.name);
+                if !copy.exists() {
+                    copy_tree(&creds, &copy)?;
+                }
+                for entry in &self.credentials {
+                    own.push(bind(&copy.join(entry), &format!("/root/{entry}"), false));
+                }
+            }
+        }
         let mut mounts: Vec<Mount> = self
             .mounts()
             .into_iter()
@@ -239,6 +279,22 @@ fn bind(source: &Path, target: &str, read_only: bool) -> Mount {
         read_only: Some(read_only),
         ..Default::default()
     }
+}
+
+/// Copies a directory tree, keeping file modes (a private key stays 0600).
+fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    fs::set_permissions(to, fs::metadata(from)?.permissions())?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes a ConfigMap's or Secret's files under `root`, readable by any container user.

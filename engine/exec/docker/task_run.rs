@@ -150,6 +150,7 @@ impl TaskRunJob {
             &self.request.workspaces,
             &self.request.steps,
             &self.request.volumes,
+            &self.request.credentials,
         ) {
             Ok(dir) => dir,
             Err(e) => {
