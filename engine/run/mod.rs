@@ -231,6 +231,9 @@ pub struct RunOutcome {
     pub completion_time: Option<Timestamp>,
     /// `status.finallyStartTime`.
     pub finally_start_time: Option<Timestamp>,
+    /// Each pipeline task's when-expressions as evaluated, substituted (tasks without any
+    /// are absent), for `skippedTasks` and `childReferences`.
+    pub when_expressions: HashMap<String, Vec<crate::api::WhenExpression>>,
 }
 
 /// One TaskRun of the run: what was asked, and what came of it.
@@ -1054,6 +1057,17 @@ impl<'b> Driver<'b> {
     }
 
     fn outcome(self, condition: Condition, completion: Option<Timestamp>) -> RunOutcome {
+        let statuses = self.statuses();
+        let values = Values {
+            scope: &self.scope,
+            results: &self.produced,
+            statuses: &statuses,
+        };
+        let when_expressions = self
+            .all()
+            .filter(|t| !t.pt.when.is_empty())
+            .map(|t| (t.pt.name.clone(), values.substitute_when(&t.pt.when)))
+            .collect();
         let results_of = |ts: &[Tracked<'_>]| -> HashMap<String, TaskResults> {
             ts.iter()
                 .map(|t| {
@@ -1083,6 +1097,7 @@ impl<'b> Driver<'b> {
             start_time: self.start,
             completion_time: completion,
             finally_start_time: self.finally_start,
+            when_expressions,
         }
     }
 }

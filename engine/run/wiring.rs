@@ -156,6 +156,22 @@ impl Values<'_> {
         }
     }
 
+    /// The expressions with what is known substituted, as the status records them;
+    /// unknown references stay verbatim.
+    pub fn substitute_when(&self, when: &[WhenExpression]) -> Vec<WhenExpression> {
+        when.iter()
+            .map(|w| WhenExpression {
+                input: w.input.as_deref().map(|i| self.subst(i)),
+                operator: w.operator.clone(),
+                values: w
+                    .values
+                    .as_deref()
+                    .map(|v| subst::splice_array(v, |var| self.array(var), |var| self.string(var))),
+                cel: w.cel.as_deref().map(|c| self.subst(c)),
+            })
+            .collect()
+    }
+
     /// Whether every `in`/`notin` expression holds (CEL is refused before the run starts).
     pub fn when_holds(&self, when: &[WhenExpression]) -> bool {
         when.iter().all(|w| {

@@ -43,7 +43,6 @@ mod task_run;
 mod task_spec;
 mod time;
 mod uid;
-mod when;
 
 pub use pipeline_run::pipeline_run_object;
 pub use task_run::{task_run_object, task_run_status};

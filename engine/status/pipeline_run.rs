@@ -6,7 +6,6 @@ use serde_json::{json, Map, Value};
 
 use super::results::untyped;
 use super::time::rfc3339;
-use super::when::WhenValues;
 use super::{condition, metadata, to_json, MapExt, RunIdentity, API_VERSION};
 use crate::api::pipeline::PipelineTask;
 use crate::api::{PipelineRun, PipelineSpec};
@@ -31,23 +30,17 @@ pub fn pipeline_run_object(
         .and_then(|r| r.name.as_deref())
         .filter(|n| !n.is_empty())
         .unwrap_or(&id.name);
-    let when = WhenValues::new(pr, id, pipeline, spec, outcome);
     json!({
         "apiVersion": API_VERSION,
         "kind": "PipelineRun",
         "metadata": metadata::render(&pr.metadata, id, Some(("tekton.dev/pipeline", pipeline))),
         "spec": to_json(&pr.spec),
-        "status": status(id, spec, outcome, &when),
+        "status": status(id, spec, outcome),
     })
 }
 
 /// `status` in the order of §5.6.
-fn status(
-    id: &RunIdentity,
-    spec: &PipelineSpec,
-    outcome: &RunOutcome,
-    when: &WhenValues<'_>,
-) -> Value {
+fn status(id: &RunIdentity, spec: &PipelineSpec, outcome: &RunOutcome) -> Value {
     let c = &outcome.condition;
     let done = c.is_done();
     let (status, reason, message) = match &outcome.pipeline_results.error {
@@ -83,8 +76,8 @@ fn status(
         "finallyStartTime",
         outcome.finally_start_time.map(|t| rfc3339(t).into()),
     );
-    s.put_list("childReferences", child_references(spec, outcome, when));
-    s.put_list("skippedTasks", skipped_tasks(spec, outcome, when));
+    s.put_list("childReferences", child_references(spec, outcome));
+    s.put_list("skippedTasks", skipped_tasks(spec, outcome));
     s.put_list("results", untyped(&outcome.pipeline_results.results));
     s.insert("pipelineSpec".into(), to_json(spec));
     Value::Object(s)
@@ -94,24 +87,20 @@ fn status(
 ///
 /// A child whose pipeline task the spec does not name is still listed, last, so no TaskRun
 /// the run created goes missing from the status.
-fn child_references(
-    spec: &PipelineSpec,
-    outcome: &RunOutcome,
-    when: &WhenValues<'_>,
-) -> Vec<Value> {
+fn child_references(spec: &PipelineSpec, outcome: &RunOutcome) -> Vec<Value> {
     let mut listed = vec![false; outcome.child_references.len()];
     let mut out = Vec::new();
     for pt in spec.tasks.iter().chain(&spec.finally) {
         for (i, child) in outcome.child_references.iter().enumerate() {
             if child.pipeline_task == pt.name && !listed[i] {
                 listed[i] = true;
-                out.push(child_reference(child, Some(pt), when));
+                out.push(child_reference(child, Some(pt), outcome));
             }
         }
     }
     for (i, child) in outcome.child_references.iter().enumerate() {
         if !listed[i] {
-            out.push(child_reference(child, None, when));
+            out.push(child_reference(child, None, outcome));
         }
     }
     out
@@ -121,7 +110,7 @@ fn child_references(
 fn child_reference(
     child: &ChildReference,
     pt: Option<&PipelineTask>,
-    when: &WhenValues<'_>,
+    outcome: &RunOutcome,
 ) -> Value {
     let mut m = Map::new();
     m.insert("apiVersion".into(), API_VERSION.into());
@@ -134,16 +123,27 @@ fn child_reference(
     if let Some(pt) = pt {
         m.put_str("displayName", pt.display_name.as_deref().unwrap_or(""));
         // Tekton records the when-expressions a task ran under (they held).
-        m.put_list("whenExpressions", when.render(&pt.when));
+        m.put_list("whenExpressions", when_of(outcome, pt));
     }
     Value::Object(m)
+}
+
+/// A task's when-expressions as the run evaluated them (substituted), else as written.
+fn when_of(outcome: &RunOutcome, pt: &PipelineTask) -> Vec<Value> {
+    outcome
+        .when_expressions
+        .get(&pt.name)
+        .unwrap_or(&pt.when)
+        .iter()
+        .map(to_json)
+        .collect()
 }
 
 /// `{name, reason, whenExpressions}` for each skipped task, DAG then finally.
 ///
 /// DAG skips always carry the task's when-expressions; finally skips only when they were the
 /// reason (§5.3).
-fn skipped_tasks(spec: &PipelineSpec, outcome: &RunOutcome, when: &WhenValues<'_>) -> Vec<Value> {
+fn skipped_tasks(spec: &PipelineSpec, outcome: &RunOutcome) -> Vec<Value> {
     let states: HashMap<&str, &PipelineTaskState> = outcome
         .task_states
         .iter()
@@ -164,7 +164,7 @@ fn skipped_tasks(spec: &PipelineSpec, outcome: &RunOutcome, when: &WhenValues<'_
             m.insert("name".into(), pt.name.as_str().into());
             m.insert("reason".into(), reason.as_str().into());
             if is_dag || reason == SkipReason::WhenFalse {
-                m.put_list("whenExpressions", when.render(&pt.when));
+                m.put_list("whenExpressions", when_of(outcome, pt));
             }
             Value::Object(m)
         })
@@ -400,6 +400,7 @@ spec:
             start_time: Some(T0),
             completion_time: Some(Timestamp(T0.0 + 60_000)),
             finally_start_time: None,
+            when_expressions: Default::default(),
         }
     }
 
