@@ -29,8 +29,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("taskruns/alpha/produce-consume-artifacts.yaml", "artifacts: `$(step.artifacts.path)` is not substituted: \"step.artifacts.path: not found\""),
     ("pipelineruns/alpha/pipelines-in-pipelines.yaml", "pipelines in pipelines: \"error: pipeline task \\\"child\\\" uses a pipeline in a pipeline, which `adze run` does not support yet\" (exit 2)"),
     ("pipelineruns/alpha/pipelines-in-pipelines-ref-complex.yaml", "pipelines in pipelines: same error as pipelines-in-pipelines.yaml (exit 2)"),
-    ("pipelineruns/beta/pipelinerun-with-matrix.yaml", "matrix: \"uses a matrix, which `adze run` does not support yet\" (exit 2)"),
-    ("pipelineruns/beta/using-retries-and-retry-count-variables.yaml", "retries: \"error: pipeline task \\\"retry-me\\\" uses retries, which `adze run` does not support yet\" (exit 2)"),
     ("taskruns/sidecar-ready.yaml", "sidecars: never started (no status.sidecars): \"cat: /shared/ready: No such file or directory\""),
     ("taskruns/beta/workspace-isolation.yaml", "sidecars + step workspaces: the sidecar never writes /workspace/signals/ready, the step waits until interrupted (90 s)"),
     ("taskruns/authenticating-git-commands.yaml", "sidecars, task volumes and creds-init: \"can't create /messages/authorized_keys: nonexistent directory\", then waits forever for the sidecar's sshd (interrupted after 90 s)"),

@@ -770,12 +770,24 @@ impl<'b> Driver<'b> {
         Ok(())
     }
 
+    /// The pipeline scope plus what only one pipeline task knows: `context.pipelineTask.retries`,
+    /// which Tekton substitutes when it creates that task's TaskRuns (§3.3).
+    fn task_scope(&self, pt: &PipelineTask) -> Scope {
+        let mut scope = self.scope.clone();
+        scope.context.insert(
+            "pipelineTask.retries".to_owned(),
+            pt.retries.unwrap_or(0).to_string(),
+        );
+        scope
+    }
+
     /// The matrix combinations of a task, with results produced so far; `None` without one.
     fn combinations(&self, pt: &PipelineTask) -> Option<Vec<Combination>> {
         let m = pt.matrix.as_ref()?;
         let statuses = self.statuses();
+        let scope = self.task_scope(pt);
         let values = Values {
-            scope: &self.scope,
+            scope: &scope,
             results: &self.produced,
             statuses: &statuses,
         };
@@ -810,8 +822,9 @@ impl<'b> Driver<'b> {
     ) -> Result<TaskRunRequest, RunError> {
         let pt = tracked.pt;
         let statuses = self.statuses();
+        let scope = self.task_scope(pt);
         let values = Values {
-            scope: &self.scope,
+            scope: &scope,
             results: &self.produced,
             statuses: &statuses,
         };
