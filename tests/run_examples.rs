@@ -39,8 +39,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("pipelineruns/beta/isolated-workspaces.yaml", "step/sidecar-scoped workspaces: \"unable to access creds\""),
     // Workspaces are not materialised: /workspace/<name> does not exist in the step.
     ("taskruns/workspace-readonly.yaml", "PVC workspaces: \"cannot create /workspace/write-allowed/foo: Directory nonexistent\""),
-    ("pipelineruns/propagating_workspaces_with_referenced_resources.yaml", "workspaces: \"cannot create /workspace/shared-data/recipe.txt: Directory nonexistent\""),
-    ("pipelineruns/propagating-workspaces.yaml", "workspace propagation into embedded taskSpecs: `$(workspaces.password-vault.path)` left in the script (\"workspaces.password-vault.path: not found\")"),
     // Bugs (see the commit message): task volumes and image entrypoints.
 ];
 

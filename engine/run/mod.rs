@@ -843,7 +843,7 @@ impl<'b> Driver<'b> {
                 value: ParamValue::String(value.clone()),
             });
         }
-        let (spec, task_name, embedded) = match (&pt.task_spec, &pt.task_ref) {
+        let (mut spec, task_name, embedded) = match (&pt.task_spec, &pt.task_ref) {
             (Some(ts), _) => (values.stage_spec(ts), child.name.clone(), true),
             (None, Some(r)) => {
                 let name = self.scope.subst(r.name.as_deref().unwrap_or_default());
@@ -851,9 +851,16 @@ impl<'b> Driver<'b> {
             }
             (None, None) => return Err(no_task(pt).into()),
         };
+        let propagated;
+        let bound_pt = if embedded {
+            propagated = workspaces::propagate(pt, &mut spec, self.bindings);
+            &propagated
+        } else {
+            pt
+        };
         let mounts = workspaces::task_run_mounts(
             self.bundle,
-            pt,
+            bound_pt,
             &spec,
             self.bindings,
             self.run_dir.as_ref(),

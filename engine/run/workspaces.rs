@@ -35,10 +35,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::config_data::{self, ConfigKind};
 use super::executor::{WorkspaceMount, WorkspaceSource};
 use super::RunError;
-use crate::api::pipeline::PipelineTask;
+use crate::api::pipeline::{PipelineTask, WorkspacePipelineTaskBinding};
+use crate::api::task::WorkspaceDeclaration;
 use crate::api::{TaskSpec, WorkspaceBinding};
 use crate::load::Bundle;
 use crate::plan::scope::Scope;
+use crate::subst::{self, Var};
 
 /// The claim-name prefix `-w name=DIR` writes for a host directory.
 pub const HOST_DIR_PREFIX: &str = "dir:";
@@ -129,6 +131,51 @@ pub fn check_bindings(bundle: &Bundle, bindings: &[WorkspaceBinding]) -> Result<
         }
     }
     Ok(())
+}
+
+/// Workspace propagation into an embedded taskSpec (§3.5): every workspace its strings
+/// reference becomes a pipeline task binding `W→W` unless the task already binds `W`, and every
+/// binding the PipelineRun satisfies but the spec does not declare becomes a declaration
+/// `{name: W}`. Tekton lets an embedded spec use the run's workspaces without declaring them;
+/// a referenced Task (`taskRef`) never gets this.
+pub fn propagate(
+    pt: &PipelineTask,
+    spec: &mut TaskSpec,
+    bindings: &[WorkspaceBinding],
+) -> PipelineTask {
+    let mut pt = pt.clone();
+    let mut referenced: Vec<String> = Vec::new();
+    spec.for_each_string(&mut |s: &str| {
+        if !s.contains("$(workspaces.") {
+            return;
+        }
+        for r in subst::scan(s).refs {
+            if let Var::Workspace { name, .. } = r.var {
+                if !referenced.contains(&name) {
+                    referenced.push(name);
+                }
+            }
+        }
+    });
+    for name in referenced {
+        if !pt.workspaces.iter().any(|b| b.name == name) {
+            pt.workspaces.push(WorkspacePipelineTaskBinding {
+                name,
+                ..WorkspacePipelineTaskBinding::default()
+            });
+        }
+    }
+    for b in &pt.workspaces {
+        let pipeline_name = b.workspace.as_deref().unwrap_or(&b.name);
+        let bound = bindings.iter().any(|rb| rb.name == pipeline_name);
+        if bound && !spec.workspaces.iter().any(|d| d.name == b.name) {
+            spec.workspaces.push(WorkspaceDeclaration {
+                name: b.name.clone(),
+                ..WorkspaceDeclaration::default()
+            });
+        }
+    }
+    pt
 }
 
 /// What a pipeline task's TaskRun mounts: one entry per bound Task workspace, in declaration
@@ -265,6 +312,28 @@ fn join_sub_paths(outer: Option<String>, inner: Option<String>) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_embedded_spec_gets_the_bound_workspaces_it_references() {
+        let pt: PipelineTask = serde_yaml_ng::from_str(
+            "name: t\nworkspaces: [{name: mine, workspace: shared}]\ntaskSpec: {steps: []}\n",
+        )
+        .unwrap();
+        let mut spec: TaskSpec = serde_yaml_ng::from_str(
+            "workspaces: [{name: declared}]\nsteps:\n- image: x\n  script: cat $(workspaces.vault.path)/p $(workspaces.declared.path) $(workspaces.unbound.path)\n",
+        )
+        .unwrap();
+        let bindings: Vec<WorkspaceBinding> = serde_yaml_ng::from_str(
+            "[{name: vault, emptyDir: {}}, {name: shared, emptyDir: {}}, {name: declared, emptyDir: {}}]",
+        )
+        .unwrap();
+        let pt = propagate(&pt, &mut spec, &bindings);
+        let bound: Vec<&str> = pt.workspaces.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(bound, ["mine", "vault", "declared", "unbound"]);
+        let declared: Vec<&str> = spec.workspaces.iter().map(|d| d.name.as_str()).collect();
+        // `unbound` is not bound by the run, so it stays undeclared and its reference verbatim.
+        assert_eq!(declared, ["declared", "mine", "vault"]);
+    }
 
     #[test]
     fn sub_paths_join_like_filepath_join() {
