@@ -37,9 +37,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("taskruns/stepaction-passing-results.yaml", "step results: \"tee: /tekton/steps/step-inline-step/results/result1: No such file or directory\""),
     ("pipelineruns/workspaces-projected.yaml", "projected (secret/configMap) workspaces: \"cat: /workspace/secure-store/password: No such file or directory\""),
     ("pipelineruns/beta/isolated-workspaces.yaml", "step/sidecar-scoped workspaces: \"unable to access creds\""),
-    // Workspaces are not materialised: /workspace/<name> does not exist in the step.
-    ("taskruns/workspace-readonly.yaml", "PVC workspaces: \"cannot create /workspace/write-allowed/foo: Directory nonexistent\""),
-    // Bugs (see the commit message): task volumes and image entrypoints.
 ];
 
 /// One run may take this long before it is interrupted; the slowest passing example takes

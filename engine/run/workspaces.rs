@@ -69,9 +69,21 @@ impl RunDirectory {
         &self.path
     }
 
-    /// The directory backing the PipelineRun binding `binding`, created if needed.
-    fn binding(&self, binding: &str) -> io::Result<PathBuf> {
-        let dir = self.path.join("workspaces").join(binding);
+    /// The directory backing a run binding, created if needed. Bindings of the same
+    /// `persistentVolumeClaim` share one directory, as they share one volume on a cluster
+    /// (a read-only binding sees what a writable binding of the claim wrote).
+    fn binding(&self, binding: &WorkspaceBinding) -> io::Result<PathBuf> {
+        // A claim name that is not one path component cannot be a Kubernetes name; it must
+        // not lead outside the run directory either.
+        let dir = match &binding.persistent_volume_claim {
+            Some(claim)
+                if !claim.claim_name.contains('/')
+                    && !matches!(claim.claim_name.as_str(), "" | "." | "..") =>
+            {
+                self.path.join("claims").join(&claim.claim_name)
+            }
+            _ => self.path.join("workspaces").join(&binding.name),
+        };
         create_shared_dir(&dir)?;
         Ok(dir)
     }
@@ -246,7 +258,7 @@ pub fn task_run_mounts(
                 ));
             };
             let dir = run_dir
-                .binding(&run_binding.name)
+                .binding(run_binding)
                 .and_then(|d| {
                     if let Some(s) = &sub_path {
                         create_shared_dir(&d.join(s))?;
@@ -347,8 +359,17 @@ mod tests {
     fn the_run_directory_is_removed_unless_kept() {
         let base = std::env::temp_dir();
         let dir = RunDirectory::create(&base, "t", false).unwrap();
-        let shared = dir.binding("ws").unwrap();
+        let binding = |yaml: &str| -> WorkspaceBinding { serde_yaml_ng::from_str(yaml).unwrap() };
+        let shared = dir.binding(&binding("{name: ws, emptyDir: {}}")).unwrap();
         assert!(shared.is_dir());
+        let a = dir
+            .binding(&binding("{name: a, persistentVolumeClaim: {claimName: c}}"))
+            .unwrap();
+        let b = dir
+            .binding(&binding("{name: b, persistentVolumeClaim: {claimName: c}}"))
+            .unwrap();
+        assert_eq!(a, b, "bindings of one claim share a directory");
+        assert_ne!(a, shared);
         let root = dir.path().to_owned();
         drop(dir);
         assert!(!root.exists());
