@@ -29,7 +29,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("taskruns/alpha/produce-consume-artifacts.yaml", "artifacts: `$(step.artifacts.path)` is not substituted: \"step.artifacts.path: not found\""),
     ("pipelineruns/alpha/pipelines-in-pipelines.yaml", "pipelines in pipelines: \"error: pipeline task \\\"child\\\" uses a pipeline in a pipeline, which `adze run` does not support yet\" (exit 2)"),
     ("pipelineruns/alpha/pipelines-in-pipelines-ref-complex.yaml", "pipelines in pipelines: same error as pipelines-in-pipelines.yaml (exit 2)"),
-    ("taskruns/sidecar-ready.yaml", "sidecars: never started (no status.sidecars): \"cat: /shared/ready: No such file or directory\""),
     ("taskruns/beta/workspace-isolation.yaml", "sidecars + step workspaces: the sidecar never writes /workspace/signals/ready, the step waits until interrupted (90 s)"),
     ("taskruns/authenticating-git-commands.yaml", "sidecars, task volumes and creds-init: \"can't create /messages/authorized_keys: nonexistent directory\", then waits forever for the sidecar's sshd (interrupted after 90 s)"),
     ("taskruns/beta/authenticating-git-commands.yaml", "as taskruns/authenticating-git-commands.yaml: volumes, sidecar sshd and creds-init missing; hangs until interrupted"),

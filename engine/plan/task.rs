@@ -446,6 +446,9 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
         run_as_user: step.security_context.as_ref().and_then(|c| c.run_as_user),
         run_as_group: step.security_context.as_ref().and_then(|c| c.run_as_group),
         volume_mounts: volume_mounts(&step.volume_mounts, scope),
+        // Steps are not probed: only sidecars hold the steps back.
+        readiness_probe: None,
+        startup_probe: None,
     }
 }
 
@@ -475,6 +478,8 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
         run_as_user: s.security_context.as_ref().and_then(|c| c.run_as_user),
         run_as_group: s.security_context.as_ref().and_then(|c| c.run_as_group),
         volume_mounts: volume_mounts(&s.volume_mounts, scope),
+        readiness_probe: s.readiness_probe.clone(),
+        startup_probe: s.startup_probe.clone(),
         ..StepPlan::default()
     }
 }
