@@ -33,7 +33,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("taskruns/authenticating-git-commands.yaml", "sidecars, task volumes and creds-init: \"can't create /messages/authorized_keys: nonexistent directory\", then waits forever for the sidecar's sshd (interrupted after 90 s)"),
     ("taskruns/beta/authenticating-git-commands.yaml", "as taskruns/authenticating-git-commands.yaml: volumes, sidecar sshd and creds-init missing; hangs until interrupted"),
     ("taskruns/creds-init-only-mounts-provided-credentials.yaml", "creds-init: service-account secrets are not copied to ~/.ssh: \"+ test -f /root/.ssh/id_phony-ssh-key\" exits 1"),
-    ("taskruns/stepaction-passing-results.yaml", "step results: \"tee: /tekton/steps/step-inline-step/results/result1: No such file or directory\""),
     ("pipelineruns/workspaces-projected.yaml", "projected (secret/configMap) workspaces: \"cat: /workspace/secure-store/password: No such file or directory\""),
     ("pipelineruns/beta/isolated-workspaces.yaml", "step/sidecar-scoped workspaces: \"unable to access creds\""),
 ];

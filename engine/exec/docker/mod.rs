@@ -30,9 +30,8 @@
 //!   `imagePullPolicy` (the executor's [`PullPolicy`] applies to every image).
 //! - Sidecar `ports`, and step-level isolation of the network (everything shares the
 //!   holder's namespace).
-//! - Step `when`; `[*]` splices of step results into args (the JSON text is substituted);
-//!   step results are reported as strings whatever their declared type; the ~12 KiB limit
-//!   on the sum of all termination messages.
+//! - Step `when`; step results are reported as strings whatever their declared type; the
+//!   ~12 KiB limit on the sum of all termination messages.
 //! - `valueFrom.fieldRef`/`resourceFieldRef`: their plan placeholders are passed as-is
 //!   (ConfigMap/Secret references are resolved by the driver).
 //! - Isolated workspaces: every workspace is mounted into every container; the Task's own
