@@ -975,6 +975,57 @@ fn a_step_reaches_its_sidecar_on_localhost_and_the_sidecar_is_stopped_after() {
     assert_no_containers();
 }
 
+/// A busybox sidecar that serves on `port` only after `delay` seconds.
+fn slow_server(name: &str, port: u16, delay: u32, probe: &str) -> StepPlan {
+    let mut sidecar = script_step(
+        name,
+        BUSYBOX,
+        &format!(
+            "#!/bin/sh\nmkdir -p /tmp/www\nprintf '{name}' > /tmp/www/index.html\n\
+             sleep {delay}\nexec httpd -f -p {port} -h /tmp/www\n"
+        ),
+    );
+    sidecar.readiness_probe = Some(serde_yaml_ng::from_str(probe).expect("a probe"));
+    sidecar
+}
+
+#[test]
+fn the_first_step_waits_for_the_sidecars_readiness_probes() {
+    let _engine = engine();
+    // The step fetches each page once: it only succeeds if every server is already up.
+    let mut req = request(
+        "adze-test-sidecar-ready",
+        vec![script_step(
+            "fetch",
+            BUSYBOX,
+            "#!/bin/sh\nset -e\nfor p in 8081 8082 8083; do wget -q -O - http://localhost:$p/; done \
+             > /tekton/results/pages\n",
+        )],
+    );
+    req.sidecars = vec![
+        slow_server(
+            "exec",
+            8081,
+            2,
+            "{exec: {command: [wget, -q, -O, /dev/null, 'http://localhost:8081/']}, periodSeconds: 1}",
+        ),
+        slow_server("tcp", 8082, 1, "{tcpSocket: {port: 8082}, periodSeconds: 1}"),
+        slow_server(
+            "http",
+            8083,
+            1,
+            "{httpGet: {port: 8083, path: /index.html}, periodSeconds: 1}",
+        ),
+    ];
+    let event = run(&req);
+    assert_eq!(event.outcome, ExecOutcome::Succeeded, "{event:?}");
+    assert_eq!(
+        event.results,
+        vec![("pages".to_owned(), ParamValue::String("exectcphttp".into()))]
+    );
+    assert_no_containers();
+}
+
 #[test]
 fn a_sidecar_that_fails_alone_does_not_fail_the_task_run() {
     let _engine = engine();

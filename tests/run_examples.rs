@@ -29,20 +29,11 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("taskruns/alpha/produce-consume-artifacts.yaml", "artifacts: `$(step.artifacts.path)` is not substituted: \"step.artifacts.path: not found\""),
     ("pipelineruns/alpha/pipelines-in-pipelines.yaml", "pipelines in pipelines: \"error: pipeline task \\\"child\\\" uses a pipeline in a pipeline, which `adze run` does not support yet\" (exit 2)"),
     ("pipelineruns/alpha/pipelines-in-pipelines-ref-complex.yaml", "pipelines in pipelines: same error as pipelines-in-pipelines.yaml (exit 2)"),
-    ("pipelineruns/beta/pipelinerun-with-matrix.yaml", "matrix: \"uses a matrix, which `adze run` does not support yet\" (exit 2)"),
-    ("pipelineruns/beta/using-retries-and-retry-count-variables.yaml", "retries: \"error: pipeline task \\\"retry-me\\\" uses retries, which `adze run` does not support yet\" (exit 2)"),
-    ("taskruns/sidecar-ready.yaml", "sidecars: never started (no status.sidecars): \"cat: /shared/ready: No such file or directory\""),
     ("taskruns/beta/workspace-isolation.yaml", "sidecars + step workspaces: the sidecar never writes /workspace/signals/ready, the step waits until interrupted (90 s)"),
     ("taskruns/authenticating-git-commands.yaml", "credentials for a non-root step: adze places service-account credentials in /root only (it has no entrypoint to copy them into another user's $HOME), so step git-clone-and-check (runAsUser 1000) fails: \"cp: can't create '/home/nonroot/.ssh/known_hosts': No such file or directory\""),
     ("taskruns/beta/authenticating-git-commands.yaml", "as taskruns/authenticating-git-commands.yaml: credentials are not placed in a non-root step's $HOME"),
-    ("taskruns/stepaction-passing-results.yaml", "step results: \"tee: /tekton/steps/step-inline-step/results/result1: No such file or directory\""),
     ("pipelineruns/workspaces-projected.yaml", "projected (secret/configMap) workspaces: \"cat: /workspace/secure-store/password: No such file or directory\""),
     ("pipelineruns/beta/isolated-workspaces.yaml", "step/sidecar-scoped workspaces: \"unable to access creds\""),
-    // Workspaces are not materialised: /workspace/<name> does not exist in the step.
-    ("taskruns/workspace-readonly.yaml", "PVC workspaces: \"cannot create /workspace/write-allowed/foo: Directory nonexistent\""),
-    ("pipelineruns/propagating_workspaces_with_referenced_resources.yaml", "workspaces: \"cannot create /workspace/shared-data/recipe.txt: Directory nonexistent\""),
-    ("pipelineruns/propagating-workspaces.yaml", "workspace propagation into embedded taskSpecs: `$(workspaces.password-vault.path)` left in the script (\"workspaces.password-vault.path: not found\")"),
-    // Bugs (see the commit message): task volumes and image entrypoints.
 ];
 
 /// One run may take this long before it is interrupted; the slowest passing example takes

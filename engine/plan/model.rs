@@ -222,6 +222,12 @@ pub struct StepPlan {
     /// The Task volumes this step mounts (`volumeMounts`), substituted.
     #[serde(skip)]
     pub volume_mounts: Vec<VolumeMountPlan>,
+    /// A sidecar's `readinessProbe`, which holds the first step (not shown in plans).
+    #[serde(skip)]
+    pub readiness_probe: Option<k8s_openapi::api::core::v1::Probe>,
+    /// A sidecar's `startupProbe`, used when it has no readiness probe (not shown in plans).
+    #[serde(skip)]
+    pub startup_probe: Option<k8s_openapi::api::core::v1::Probe>,
 }
 
 /// An environment value that comes from a ConfigMap or Secret when the step runs.

@@ -12,7 +12,7 @@ use super::scope::Scope;
 use super::PlanError;
 use crate::api::{Kind, Object, Param, ParamType, ParamValue, Sidecar, Step, TaskSpec};
 use crate::load::Bundle;
-use crate::subst::{self, Var};
+use crate::subst::{self, Access, Var};
 
 /// Preamble Tekton puts before a script without a shebang.
 pub const SCRIPT_PREAMBLE: &str = "#!/bin/sh\nset -e\n";
@@ -245,35 +245,57 @@ fn apply_step_action(
             values.insert(p.name.clone(), d.clone());
         }
     }
+    // A param fed from an earlier step's result is only known when this step starts: its
+    // references become references to that result, which the executor substitutes then.
+    let mut forwarded: HashMap<String, (String, String)> = HashMap::new();
     for p in &step.params {
-        values.insert(p.name.clone(), task_scope.subst_value(&p.value));
+        let value = task_scope.subst_value(&p.value);
+        if let ParamValue::String(text) = &value {
+            if let Some(Var::StepResult {
+                step,
+                result,
+                access: Access::Whole | Access::Star,
+            }) = subst::sole_reference(text).map(|r| r.var)
+            {
+                values.remove(&p.name);
+                forwarded.insert(p.name.clone(), (step, result));
+                continue;
+            }
+        }
+        values.insert(p.name.clone(), value);
     }
     let sa_scope = Scope {
         params: values,
         result_placeholders: task_scope.result_placeholders,
         ..Scope::default()
     };
+    let forward = |s: &str| forward_step_results(s, &forwarded);
+    let subst = |s: &str| sa_scope.subst(&forward(s));
+    let subst_list = |items: &[String]| {
+        let items: Vec<String> = items.iter().map(|s| forward(s)).collect();
+        sa_scope.subst_list(&items)
+    };
     let mut merged = step.clone();
     merged.ref_ = None;
     merged.params = Vec::new();
-    merged.image = sa.image.as_deref().map(|s| sa_scope.subst(s));
+    merged.image = sa.image.as_deref().map(subst);
     merged.security_context.clone_from(&sa.security_context);
-    merged.working_dir = sa.working_dir.as_deref().map(|s| sa_scope.subst(s));
+    merged.working_dir = sa.working_dir.as_deref().map(subst);
     if !sa.command.is_empty() {
-        merged.command = sa_scope.subst_list(&sa.command);
+        merged.command = subst_list(&sa.command);
     }
     if !sa.args.is_empty() {
-        merged.args = sa_scope.subst_list(&sa.args);
+        merged.args = subst_list(&sa.args);
     }
     if let Some(script) = &sa.script {
-        merged.script = Some(sa_scope.subst(script));
+        merged.script = Some(subst(script));
     }
     if !sa.env.is_empty() {
         merged.env = sa
             .env
             .iter()
             .map(|e| corev1::EnvVar {
-                value: e.value.as_deref().map(|v| sa_scope.subst(v)),
+                value: e.value.as_deref().map(subst),
                 ..e.clone()
             })
             .collect();
@@ -285,6 +307,25 @@ fn apply_step_action(
         merged.results.clone_from(&sa.results);
     }
     Ok((merged, Some(name.clone())))
+}
+
+/// Rewrites `$(params.P…)` of a StepAction param fed from a step result into
+/// `$(steps.S.results.R…)`, keeping the reference's `[*]`, `[i]` or `.key`.
+fn forward_step_results(s: &str, forwarded: &HashMap<String, (String, String)>) -> String {
+    if forwarded.is_empty() || !s.contains("$(params") {
+        return s.to_owned();
+    }
+    subst::substitute(s, |var| match var {
+        Var::Param { name, access } => forwarded.get(name).map(|(step, result)| {
+            let to = Var::StepResult {
+                step: step.clone(),
+                result: result.clone(),
+                access: access.clone(),
+            };
+            format!("$({to})")
+        }),
+        _ => None,
+    })
 }
 
 /// Strategic merge of the stepTemplate into a step (§4.8).
@@ -451,6 +492,9 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
             .and_then(|c| c.privileged)
             .unwrap_or(false),
         volume_mounts: volume_mounts(&step.volume_mounts, scope),
+        // Steps are not probed: only sidecars hold the steps back.
+        readiness_probe: None,
+        startup_probe: None,
     }
 }
 
@@ -485,6 +529,8 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
             .and_then(|c| c.privileged)
             .unwrap_or(false),
         volume_mounts: volume_mounts(&s.volume_mounts, scope),
+        readiness_probe: s.readiness_probe.clone(),
+        startup_probe: s.startup_probe.clone(),
         ..StepPlan::default()
     }
 }
@@ -575,5 +621,51 @@ mod tests {
             .map(|s| (s.run_as_user, s.run_as_group))
             .collect();
         assert_eq!(ids, [(Some(10), Some(11)), (Some(20), Some(21))]);
+    }
+
+    #[test]
+    fn step_action_params_fed_from_step_results_become_result_references() {
+        let mut bundle = Bundle::new();
+        bundle.add_source(
+            "t.yaml",
+            r#"
+apiVersion: tekton.dev/v1beta1
+kind: StepAction
+metadata: {name: act}
+spec:
+  params: [{name: list, type: array}, {name: word}, {name: obj, type: object, properties: {k: {}}}, {name: plain}]
+  image: alpine
+  env: [{name: W, value: $(params.word)}]
+  args: ["$(params.list[*])", "$(params.list[0])", "$(params.obj.k)", "$(params.plain)"]
+"#
+            .to_owned(),
+            crate::load::Origin::Input,
+        );
+        let spec: TaskSpec = serde_yaml_ng::from_str(
+            r#"
+steps:
+- {name: first, image: alpine, script: 'true'}
+- name: second
+  ref: {name: act}
+  params:
+  - {name: list, value: "$(steps.first.results.l[*])"}
+  - {name: word, value: "$(steps.first.results.w)"}
+  - {name: obj, value: "$(steps.first.results.o[*])"}
+  - {name: plain, value: x}
+"#,
+        )
+        .unwrap();
+        let resolved = resolve_task(&bundle, &spec, &TaskInputs::default()).unwrap();
+        let step = &resolved.steps[1];
+        assert_eq!(
+            step.args,
+            [
+                "$(steps.first.results.l[*])",
+                "$(steps.first.results.l[0])",
+                "$(steps.first.results.o.k)",
+                "x"
+            ]
+        );
+        assert_eq!(step.env[0].value, "$(steps.first.results.w)");
     }
 }

@@ -793,12 +793,24 @@ impl<'b> Driver<'b> {
         Ok(())
     }
 
+    /// The pipeline scope plus what only one pipeline task knows: `context.pipelineTask.retries`,
+    /// which Tekton substitutes when it creates that task's TaskRuns (§3.3).
+    fn task_scope(&self, pt: &PipelineTask) -> Scope {
+        let mut scope = self.scope.clone();
+        scope.context.insert(
+            "pipelineTask.retries".to_owned(),
+            pt.retries.unwrap_or(0).to_string(),
+        );
+        scope
+    }
+
     /// The matrix combinations of a task, with results produced so far; `None` without one.
     fn combinations(&self, pt: &PipelineTask) -> Option<Vec<Combination>> {
         let m = pt.matrix.as_ref()?;
         let statuses = self.statuses();
+        let scope = self.task_scope(pt);
         let values = Values {
-            scope: &self.scope,
+            scope: &scope,
             results: &self.produced,
             statuses: &statuses,
         };
@@ -833,8 +845,9 @@ impl<'b> Driver<'b> {
     ) -> Result<TaskRunRequest, RunError> {
         let pt = tracked.pt;
         let statuses = self.statuses();
+        let scope = self.task_scope(pt);
         let values = Values {
-            scope: &self.scope,
+            scope: &scope,
             results: &self.produced,
             statuses: &statuses,
         };
@@ -853,7 +866,7 @@ impl<'b> Driver<'b> {
                 value: ParamValue::String(value.clone()),
             });
         }
-        let (spec, task_name, embedded) = match (&pt.task_spec, &pt.task_ref) {
+        let (mut spec, task_name, embedded) = match (&pt.task_spec, &pt.task_ref) {
             (Some(ts), _) => (values.stage_spec(ts), child.name.clone(), true),
             (None, Some(r)) => {
                 let name = self.scope.subst(r.name.as_deref().unwrap_or_default());
@@ -861,9 +874,16 @@ impl<'b> Driver<'b> {
             }
             (None, None) => return Err(no_task(pt).into()),
         };
+        let propagated;
+        let bound_pt = if embedded {
+            propagated = workspaces::propagate(pt, &mut spec, self.bindings);
+            &propagated
+        } else {
+            pt
+        };
         let mounts = workspaces::task_run_mounts(
             self.bundle,
-            pt,
+            bound_pt,
             &spec,
             self.bindings,
             self.run_dir.as_ref(),

@@ -759,6 +759,50 @@ fn a_failed_attempt_is_retried_with_the_retry_count_in_context() {
 }
 
 #[test]
+fn the_pipeline_task_retries_reach_params_and_the_embedded_spec() {
+    let text = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  pipelineSpec:
+    tasks:
+    - name: a
+      retries: 3
+      params: [{name: n, value: $(context.pipelineTask.retries)}]
+      matrix: {params: [{name: v, value: ["1"]}]}
+      taskSpec:
+        params: [{name: n}, {name: v}]
+        steps: [{image: alpine, script: 'echo $(context.pipelineTask.retries) $(context.task.retry-count)'}]
+    - name: b
+      params: [{name: n, value: $(context.pipelineTask.retries)}]
+      taskSpec:
+        params: [{name: n}]
+        steps: [{image: alpine, script: 'true'}]
+"#;
+    let mut exec = FakeExecutor::new();
+    let outcome = run(text, &mut exec);
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::True, RunReason::Succeeded)
+    );
+    let a = exec
+        .started
+        .iter()
+        .find(|r| r.pipeline_task == "a")
+        .expect("a ran");
+    assert_eq!(param(a, "n"), &s("3"));
+    let script = a.steps[0].script.clone().unwrap_or_default();
+    assert!(script.ends_with("echo 3 0"), "{script}");
+    let b = exec
+        .started
+        .iter()
+        .find(|r| r.pipeline_task == "b")
+        .expect("b ran");
+    assert_eq!(param(b, "n"), &s("0"), "no retries is 0");
+}
+
+#[test]
 fn a_task_fails_once_its_retries_are_used_up() {
     let (outcome, exec) = flaky(5);
     assert_eq!(cond(&outcome), (ConditionStatus::False, RunReason::Failed));

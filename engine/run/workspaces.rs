@@ -35,10 +35,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::config_data::{self, ConfigKind};
 use super::executor::{WorkspaceMount, WorkspaceSource};
 use super::RunError;
-use crate::api::pipeline::PipelineTask;
+use crate::api::pipeline::{PipelineTask, WorkspacePipelineTaskBinding};
+use crate::api::task::WorkspaceDeclaration;
 use crate::api::{TaskSpec, WorkspaceBinding};
 use crate::load::Bundle;
 use crate::plan::scope::Scope;
+use crate::subst::{self, Var};
 
 /// The claim-name prefix `-w name=DIR` writes for a host directory.
 pub const HOST_DIR_PREFIX: &str = "dir:";
@@ -67,9 +69,21 @@ impl RunDirectory {
         &self.path
     }
 
-    /// The directory backing the PipelineRun binding `binding`, created if needed.
-    fn binding(&self, binding: &str) -> io::Result<PathBuf> {
-        let dir = self.path.join("workspaces").join(binding);
+    /// The directory backing a run binding, created if needed. Bindings of the same
+    /// `persistentVolumeClaim` share one directory, as they share one volume on a cluster
+    /// (a read-only binding sees what a writable binding of the claim wrote).
+    fn binding(&self, binding: &WorkspaceBinding) -> io::Result<PathBuf> {
+        // A claim name that is not one path component cannot be a Kubernetes name; it must
+        // not lead outside the run directory either.
+        let dir = match &binding.persistent_volume_claim {
+            Some(claim)
+                if !claim.claim_name.contains('/')
+                    && !matches!(claim.claim_name.as_str(), "" | "." | "..") =>
+            {
+                self.path.join("claims").join(&claim.claim_name)
+            }
+            _ => self.path.join("workspaces").join(&binding.name),
+        };
         create_shared_dir(&dir)?;
         Ok(dir)
     }
@@ -129,6 +143,51 @@ pub fn check_bindings(bundle: &Bundle, bindings: &[WorkspaceBinding]) -> Result<
         }
     }
     Ok(())
+}
+
+/// Workspace propagation into an embedded taskSpec (§3.5): every workspace its strings
+/// reference becomes a pipeline task binding `W→W` unless the task already binds `W`, and every
+/// binding the PipelineRun satisfies but the spec does not declare becomes a declaration
+/// `{name: W}`. Tekton lets an embedded spec use the run's workspaces without declaring them;
+/// a referenced Task (`taskRef`) never gets this.
+pub fn propagate(
+    pt: &PipelineTask,
+    spec: &mut TaskSpec,
+    bindings: &[WorkspaceBinding],
+) -> PipelineTask {
+    let mut pt = pt.clone();
+    let mut referenced: Vec<String> = Vec::new();
+    spec.for_each_string(&mut |s: &str| {
+        if !s.contains("$(workspaces.") {
+            return;
+        }
+        for r in subst::scan(s).refs {
+            if let Var::Workspace { name, .. } = r.var {
+                if !referenced.contains(&name) {
+                    referenced.push(name);
+                }
+            }
+        }
+    });
+    for name in referenced {
+        if !pt.workspaces.iter().any(|b| b.name == name) {
+            pt.workspaces.push(WorkspacePipelineTaskBinding {
+                name,
+                ..WorkspacePipelineTaskBinding::default()
+            });
+        }
+    }
+    for b in &pt.workspaces {
+        let pipeline_name = b.workspace.as_deref().unwrap_or(&b.name);
+        let bound = bindings.iter().any(|rb| rb.name == pipeline_name);
+        if bound && !spec.workspaces.iter().any(|d| d.name == b.name) {
+            spec.workspaces.push(WorkspaceDeclaration {
+                name: b.name.clone(),
+                ..WorkspaceDeclaration::default()
+            });
+        }
+    }
+    pt
 }
 
 /// What a pipeline task's TaskRun mounts: one entry per bound Task workspace, in declaration
@@ -199,7 +258,7 @@ pub fn task_run_mounts(
                 ));
             };
             let dir = run_dir
-                .binding(&run_binding.name)
+                .binding(run_binding)
                 .and_then(|d| {
                     if let Some(s) = &sub_path {
                         create_shared_dir(&d.join(s))?;
@@ -267,6 +326,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_embedded_spec_gets_the_bound_workspaces_it_references() {
+        let pt: PipelineTask = serde_yaml_ng::from_str(
+            "name: t\nworkspaces: [{name: mine, workspace: shared}]\ntaskSpec: {steps: []}\n",
+        )
+        .unwrap();
+        let mut spec: TaskSpec = serde_yaml_ng::from_str(
+            "workspaces: [{name: declared}]\nsteps:\n- image: x\n  script: cat $(workspaces.vault.path)/p $(workspaces.declared.path) $(workspaces.unbound.path)\n",
+        )
+        .unwrap();
+        let bindings: Vec<WorkspaceBinding> = serde_yaml_ng::from_str(
+            "[{name: vault, emptyDir: {}}, {name: shared, emptyDir: {}}, {name: declared, emptyDir: {}}]",
+        )
+        .unwrap();
+        let pt = propagate(&pt, &mut spec, &bindings);
+        let bound: Vec<&str> = pt.workspaces.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(bound, ["mine", "vault", "declared", "unbound"]);
+        let declared: Vec<&str> = spec.workspaces.iter().map(|d| d.name.as_str()).collect();
+        // `unbound` is not bound by the run, so it stays undeclared and its reference verbatim.
+        assert_eq!(declared, ["declared", "mine", "vault"]);
+    }
+
+    #[test]
     fn sub_paths_join_like_filepath_join() {
         let s = |x: &str| Some(x.to_owned());
         assert_eq!(join_sub_paths(s("a"), s("b/")), s("a/b"));
@@ -278,8 +359,17 @@ mod tests {
     fn the_run_directory_is_removed_unless_kept() {
         let base = std::env::temp_dir();
         let dir = RunDirectory::create(&base, "t", false).unwrap();
-        let shared = dir.binding("ws").unwrap();
+        let binding = |yaml: &str| -> WorkspaceBinding { serde_yaml_ng::from_str(yaml).unwrap() };
+        let shared = dir.binding(&binding("{name: ws, emptyDir: {}}")).unwrap();
         assert!(shared.is_dir());
+        let a = dir
+            .binding(&binding("{name: a, persistentVolumeClaim: {claimName: c}}"))
+            .unwrap();
+        let b = dir
+            .binding(&binding("{name: b, persistentVolumeClaim: {claimName: c}}"))
+            .unwrap();
+        assert_eq!(a, b, "bindings of one claim share a directory");
+        assert_ne!(a, shared);
         let root = dir.path().to_owned();
         drop(dir);
         assert!(!root.exists());

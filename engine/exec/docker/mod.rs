@@ -28,11 +28,10 @@
 //!
 //! - Registry credentials for pulls (only the engine's anonymous access); per-step
 //!   `imagePullPolicy` (the executor's [`PullPolicy`] applies to every image).
-//! - Sidecar readiness probes (a running sidecar counts as ready), sidecar `ports`, and
-//!   step-level isolation of the network (everything shares the holder's namespace).
-//! - Step `when`; `[*]` splices of step results into args (the JSON text is substituted);
-//!   step results are reported as strings whatever their declared type; the ~12 KiB limit
-//!   on the sum of all termination messages.
+//! - Sidecar `ports`, and step-level isolation of the network (everything shares the
+//!   holder's namespace).
+//! - Step `when`; step results are reported as strings whatever their declared type; the
+//!   ~12 KiB limit on the sum of all termination messages.
 //! - `valueFrom.fieldRef`/`resourceFieldRef`: their plan placeholders are passed as-is
 //!   (ConfigMap/Secret references are resolved by the driver).
 //! - Isolated workspaces: every workspace is mounted into every container; the Task's own
@@ -44,6 +43,7 @@
 mod container;
 mod images;
 mod logs;
+mod readiness;
 mod results;
 mod sidecars;
 mod task_run;

@@ -55,10 +55,20 @@ pub fn step_results(step: &StepPlan, raw: Vec<(String, String)>) -> Vec<(String,
 }
 
 /// The step with `$(steps.S.results.R)` replaced in env values, command and args from the
-/// files earlier steps wrote under `steps_dir`; also the references that found no file.
+/// files earlier steps wrote under `steps_dir` (an array's `[*]` alone in a command or args
+/// item spliced in); also the references that found no file.
 pub fn substitute_step_results(step: &StepPlan, steps_dir: &Path) -> (StepPlan, Vec<String>) {
     let mut missing = Vec::new();
-    let mut lookup = |var: &Var| -> Option<String> {
+    let read = |step: &str, result: &str| {
+        let file = steps_dir
+            .join(format!("step-{step}"))
+            .join("results")
+            .join(result);
+        fs::read_to_string(file).ok()
+    };
+    // Both lookups need the list of missing references; a cell lets them share it.
+    let missing_cell = std::cell::RefCell::new(&mut missing);
+    let lookup = |var: &Var| -> Option<String> {
         let Var::StepResult {
             step,
             result,
@@ -67,29 +77,34 @@ pub fn substitute_step_results(step: &StepPlan, steps_dir: &Path) -> (StepPlan, 
         else {
             return None;
         };
-        let file = steps_dir
-            .join(format!("step-{step}"))
-            .join("results")
-            .join(result);
-        let Ok(text) = fs::read_to_string(&file) else {
-            missing.push(format!("steps.{step}.results.{result}"));
+        let Some(text) = read(step, result) else {
+            missing_cell
+                .borrow_mut()
+                .push(format!("steps.{step}.results.{result}"));
             return None;
         };
         element(&text, access)
     };
+    // `$(steps.S.results.R[*])` alone in a command or args item becomes the array's items.
+    let lookup_array = |var: &Var| -> Option<Vec<String>> {
+        let Var::StepResult {
+            step,
+            result,
+            access: Access::Star,
+        } = var
+        else {
+            return None;
+        };
+        match serde_json::from_str::<serde_json::Value>(&read(step, result)?).ok()? {
+            serde_json::Value::Array(items) => Some(items.iter().map(json_text).collect()),
+            _ => None,
+        }
+    };
     let mut out = step.clone();
-    out.command = step
-        .command
-        .iter()
-        .map(|s| subst::substitute(s, &mut lookup))
-        .collect();
-    out.args = step
-        .args
-        .iter()
-        .map(|s| subst::substitute(s, &mut lookup))
-        .collect();
+    out.command = subst::splice_array(&step.command, lookup_array, lookup);
+    out.args = subst::splice_array(&step.args, lookup_array, lookup);
     for e in &mut out.env {
-        e.value = subst::substitute(&e.value, &mut lookup);
+        e.value = subst::substitute(&e.value, lookup);
     }
     missing.dedup();
     (out, missing)
@@ -329,6 +344,17 @@ mod tests {
         };
         let (out, missing) = substitute_step_results(&step, &dir);
         assert_eq!(out.args, ["hi", "b", "$(steps.first.results.none)"]);
+        // An array result alone in an args item is spliced in, one item per element.
+        let spliced = StepPlan {
+            args: vec![
+                "$(steps.first.results.list[*])".into(),
+                "x".into(),
+                "$(steps.first.results.word[*])".into(),
+            ],
+            ..StepPlan::default()
+        };
+        let (out, _) = substitute_step_results(&spliced, &dir);
+        assert_eq!(out.args, ["a", "b", "x", "hi"]);
         assert_eq!(missing, ["steps.first.results.none"]);
         fs::remove_dir_all(dir).unwrap();
     }

@@ -15,19 +15,23 @@
 //! # Lifecycle (§4.9)
 //!
 //! Holder, then every sidecar, started before the first step; steps run once each sidecar is
-//! running (or already exited: readiness probes are not evaluated). When the steps are done,
+//! ready (see [`readiness`](super::readiness)) or has exited. When the steps are done,
 //! the sidecars' states are observed for [`evaluate`](crate::reconcile::task_run::evaluate),
 //! then they are stopped (SIGTERM, grace, SIGKILL) and reported terminated; all containers
 //! are removed by [`Pod::remove`] unless kept.
 
 use bollard::query_parameters::CreateContainerOptions;
+use std::time::{Duration, Instant};
+
 use bollard::Docker;
 use futures_util::future::join_all;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::container::{self, Role, RunDir};
 use super::logs;
-use super::task_run::{now, TaskRunJob};
+use super::readiness::{Check, Readiness};
+use super::task_run::{now, Stop, TaskRunJob};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::{
     ContainerObservation, SidecarObservation, StepContainerState, StepState, StepTerminated,
@@ -173,6 +177,53 @@ impl TaskRunJob {
         Ok(())
     }
 
+    /// Waits until every sidecar is ready or has exited, the deadline passes or the TaskRun
+    /// is interrupted; the steps then see the deadline or the interruption themselves.
+    pub(super) async fn wait_until_ready(&self, pod: &Pod, deadline: Option<Instant>) {
+        let ip = match &pod.holder {
+            Some(id) => holder_ip(&self.docker, id).await,
+            None => None,
+        };
+        let mut stop = self.stop.clone();
+        for s in &pod.sidecars {
+            let Some(id) = &s.id else { continue };
+            let probe = match Readiness::of(
+                s.plan.readiness_probe.as_ref(),
+                s.plan.startup_probe.as_ref(),
+            ) {
+                Ok(Some(probe)) => probe,
+                Ok(None) => continue,
+                Err(why) => {
+                    self.warn(format!(
+                        "sidecar \"{}\": {why}; it counts as ready once running",
+                        s.plan.name
+                    ));
+                    continue;
+                }
+            };
+            if ip.is_none() && !matches!(probe.check, Check::Exec(_)) {
+                self.warn(format!(
+                    "sidecar \"{}\": its network has no address to probe; it counts as ready \
+                     once running",
+                    s.plan.name
+                ));
+                continue;
+            }
+            if !pause(&mut stop, probe.initial_delay, deadline).await {
+                return;
+            }
+            loop {
+                let running = inspect(&self.docker, id).await.is_some_and(|s| s.running);
+                if !running || probe.attempt(&self.docker, id, ip.as_deref()).await {
+                    break;
+                }
+                if !pause(&mut stop, probe.period, deadline).await {
+                    return;
+                }
+            }
+        }
+    }
+
     /// Starts the holder in the first image that has a shell.
     async fn start_holder(&self, pod: &mut Pod) -> Result<(), PodFailure> {
         let mut images: Vec<&str> = Vec::new();
@@ -315,6 +366,45 @@ impl TaskRunJob {
         }
         reports
     }
+}
+
+/// Sleeps `period`; false when the deadline passed or the TaskRun was interrupted first.
+async fn pause(
+    stop: &mut watch::Receiver<Option<Stop>>,
+    period: Duration,
+    deadline: Option<Instant>,
+) -> bool {
+    if stop.borrow().is_some() {
+        return false;
+    }
+    let until = Instant::now() + period;
+    let until = deadline.map_or(until, |d| d.min(until));
+    let sleep = tokio::time::sleep_until(until.into());
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            () = &mut sleep => return deadline.is_none_or(|d| Instant::now() < d),
+            changed = stop.changed() => {
+                if changed.is_err() || stop.borrow().is_some() {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// The address of the network namespace every container of the TaskRun shares.
+async fn holder_ip(docker: &Docker, id: &str) -> Option<String> {
+    let settings = docker
+        .inspect_container(id, None)
+        .await
+        .ok()?
+        .network_settings?;
+    settings
+        .networks?
+        .into_values()
+        .filter_map(|n| n.ip_address)
+        .find(|ip| !ip.is_empty())
 }
 
 /// The runtime's reason for a container that exited by itself.

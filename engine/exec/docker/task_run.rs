@@ -168,6 +168,7 @@ impl TaskRunJob {
             if let Err(PodFailure::Refused(reason, message)) = self.start_pod(&dir, pod).await {
                 return self.refused(&view, &reason, message, Vec::new());
             }
+            self.wait_until_ready(pod, deadline).await;
         }
         let network = pod.holder.clone();
 
