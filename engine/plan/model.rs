@@ -219,6 +219,9 @@ pub struct StepPlan {
     /// `securityContext.privileged`.
     #[serde(skip)]
     pub privileged: bool,
+    /// Isolated workspaces this container lists (`workspaces`): name and its own mount path.
+    #[serde(skip)]
+    pub isolated_workspaces: Vec<(String, Option<String>)>,
     /// The Task volumes this step mounts (`volumeMounts`), substituted.
     #[serde(skip)]
     pub volume_mounts: Vec<VolumeMountPlan>,

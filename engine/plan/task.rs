@@ -492,6 +492,11 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
             .and_then(|c| c.privileged)
             .unwrap_or(false),
         volume_mounts: volume_mounts(&step.volume_mounts, scope),
+        isolated_workspaces: step
+            .workspaces
+            .iter()
+            .map(|w| (w.name.clone(), w.mount_path.clone()))
+            .collect(),
         // Steps are not probed: only sidecars hold the steps back.
         readiness_probe: None,
         startup_probe: None,
@@ -531,6 +536,11 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
         volume_mounts: volume_mounts(&s.volume_mounts, scope),
         readiness_probe: s.readiness_probe.clone(),
         startup_probe: s.startup_probe.clone(),
+        isolated_workspaces: s
+            .workspaces
+            .iter()
+            .map(|w| (w.name.clone(), w.mount_path.clone()))
+            .collect(),
         ..StepPlan::default()
     }
 }

@@ -36,8 +36,7 @@
 //!   from the PipelineRun.
 //! - Turning a pipeline-results error into `False/CouldntGetPipelineResult`: it is returned in
 //!   [`RunOutcome::pipeline_results`] for the caller.
-//! - Isolated workspaces (step-level `workspaces`), `projected`/`csi` bindings, and
-//!   `$(tasks.status)`-style finally variables.
+//! - `csi` workspace bindings and projections other than ConfigMaps and Secrets.
 //!
 //! # Workspaces
 //!

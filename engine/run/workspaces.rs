@@ -190,6 +190,51 @@ pub fn propagate(
     pt
 }
 
+/// The files of a `projected` binding: its ConfigMap and Secret sources, merged in order
+/// (a later source's file replaces an earlier one at the same path, as the kubelet does).
+/// Other projections (downward API, service account tokens) need a cluster and are refused.
+fn projected_files(
+    bundle: &Bundle,
+    projected: &k8s_openapi::api::core::v1::ProjectedVolumeSource,
+    needed_by: &str,
+) -> Result<Vec<(String, Vec<u8>)>, RunError> {
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for source in projected.sources.as_deref().unwrap_or_default() {
+        let more = if let Some(cm) = &source.config_map {
+            config_data::volume_files(
+                bundle,
+                ConfigKind::ConfigMap,
+                &cm.name,
+                cm.items.as_deref().unwrap_or_default(),
+                cm.optional == Some(true),
+                needed_by,
+            )?
+        } else if let Some(secret) = &source.secret {
+            config_data::volume_files(
+                bundle,
+                ConfigKind::Secret,
+                &secret.name,
+                secret.items.as_deref().unwrap_or_default(),
+                secret.optional == Some(true),
+                needed_by,
+            )?
+        } else {
+            return Err(RunError::InvalidObject {
+                kind: "projected",
+                name: needed_by.to_owned(),
+                message: "only configMap and secret projections can be provided without a \
+                          cluster (no downwardAPI, serviceAccountToken or clusterTrustBundle)"
+                    .into(),
+            });
+        };
+        for (path, bytes) in more {
+            files.retain(|(p, _)| *p != path);
+            files.push((path, bytes));
+        }
+    }
+    Ok(files)
+}
+
 /// What a pipeline task's TaskRun mounts: one entry per bound Task workspace, in declaration
 /// order. Unbound optional workspaces are left out (their `path` is empty).
 pub fn task_run_mounts(
@@ -287,6 +332,9 @@ pub fn task_run_mounts(
                 secret.optional == Some(true),
                 &needed_by,
             )?)
+        } else if let Some(projected) = &run_binding.projected {
+            read_only = true;
+            WorkspaceSource::Files(projected_files(bundle, projected, &needed_by)?)
         } else {
             let sources = run_binding.sources().join(", ");
             return Err(error(format!(
@@ -324,6 +372,32 @@ fn join_sub_paths(outer: Option<String>, inner: Option<String>) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_projected_binding_merges_its_config_map_and_secret_files() {
+        let mut bundle = Bundle::new();
+        bundle.add_source(
+            "data.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: from-cm, b: cm-b}\n---\n\
+             apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {b: from-secret}\n"
+                .into(),
+            crate::load::Origin::Input,
+        );
+        let projected: k8s_openapi::api::core::v1::ProjectedVolumeSource =
+            serde_yaml_ng::from_str("sources: [{configMap: {name: cm}}, {secret: {name: s}}]")
+                .unwrap();
+        let files = projected_files(&bundle, &projected, "workspace w").expect("resolves");
+        assert_eq!(
+            files,
+            vec![
+                ("a".to_owned(), b"from-cm".to_vec()),
+                ("b".to_owned(), b"from-secret".to_vec())
+            ]
+        );
+        let token: k8s_openapi::api::core::v1::ProjectedVolumeSource =
+            serde_yaml_ng::from_str("sources: [{serviceAccountToken: {path: t}}]").unwrap();
+        assert!(projected_files(&bundle, &token, "workspace w").is_err());
+    }
 
     #[test]
     fn an_embedded_spec_gets_the_bound_workspaces_it_references() {

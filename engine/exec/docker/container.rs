@@ -28,6 +28,10 @@ pub(super) struct RunDir {
     pub keep: bool,
     /// The workspace mounts, with host paths resolved (ConfigMap/Secret files written here).
     workspaces: Vec<Mount>,
+    /// The workspace names, parallel to `workspaces`.
+    workspace_names: Vec<String>,
+    /// Isolated workspaces: mounted only into the containers that list them (§4.11).
+    isolated: Vec<String>,
     /// The Task volumes: name, host directory, and whether it is read-only by nature.
     volumes: Vec<(String, PathBuf, bool)>,
     /// The top-level entries of the credentials directory (`.ssh`, `.gitconfig`, …).
@@ -44,6 +48,7 @@ impl RunDir {
         steps: &[StepPlan],
         volumes: &[TaskVolume],
         credentials: &[(String, Vec<u8>)],
+        isolated: Vec<String>,
     ) -> io::Result<RunDir> {
         let unique = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path =
@@ -53,6 +58,8 @@ impl RunDir {
             path,
             keep,
             workspaces: Vec::new(),
+            workspace_names: Vec::new(),
+            isolated,
             volumes: Vec::new(),
             credentials: Vec::new(),
         };
@@ -89,6 +96,7 @@ impl RunDir {
             };
             dir.workspaces
                 .push(bind(&source, &w.mount_path, w.read_only));
+            dir.workspace_names.push(w.name.clone());
         }
         for v in volumes {
             let root = dir.path.join("volumes").join(&v.name);
@@ -194,6 +202,20 @@ impl RunDir {
     /// `volumeMounts`, which replace an implicit mount at the same path (§4.2).
     fn mounts_for(&self, plan: &StepPlan) -> io::Result<Vec<Mount>> {
         let mut own = Vec::new();
+        for (name, path) in &plan.isolated_workspaces {
+            let found = self
+                .workspace_names
+                .iter()
+                .zip(&self.workspaces)
+                .find(|(n, _)| *n == name);
+            if let Some((_, mount)) = found {
+                let mut mount = mount.clone();
+                if let Some(p) = path {
+                    mount.target = Some(p.clone());
+                }
+                own.push(mount);
+            }
+        }
         for m in &plan.volume_mounts {
             let Some((_, root, by_nature)) = self.volumes.iter().find(|(n, _, _)| *n == m.name)
             else {
@@ -248,7 +270,13 @@ impl RunDir {
             bind(&host("scripts"), "/tekton/scripts", true),
             bind(&host("steps"), "/tekton/steps", true),
         ];
-        mounts.extend(self.workspaces.iter().cloned());
+        mounts.extend(
+            self.workspace_names
+                .iter()
+                .zip(&self.workspaces)
+                .filter(|(name, _)| !self.isolated.contains(name))
+                .map(|(_, m)| m.clone()),
+        );
         mounts
     }
 

@@ -34,9 +34,8 @@
 //!   ~12 KiB limit on the sum of all termination messages.
 //! - `valueFrom.fieldRef`/`resourceFieldRef`: their plan placeholders are passed as-is
 //!   (ConfigMap/Secret references are resolved by the driver).
-//! - Isolated workspaces: every workspace is mounted into every container; the Task's own
-//!   `volumes` and steps' `volumeMounts`.
-//! - `securityContext` beyond `runAsUser`/`runAsGroup` (capabilities, privileged,
+//! - Task volumes other than `emptyDir`, `configMap` and `secret` (refused by the driver).
+//! - `securityContext` beyond `runAsUser`/`runAsGroup`/`privileged` (capabilities,
 //!   read-only root…), a `runAsGroup` without `runAsUser` (Docker cannot change only the
 //!   group of the image's user), pod-level security contexts; compute resources.
 

@@ -151,6 +151,12 @@ impl TaskRunJob {
             &self.request.steps,
             &self.request.volumes,
             &self.request.credentials,
+            self.request
+                .steps
+                .iter()
+                .chain(&self.request.sidecars)
+                .flat_map(|c| c.isolated_workspaces.iter().map(|(n, _)| n.clone()))
+                .collect(),
         ) {
             Ok(dir) => dir,
             Err(e) => {
