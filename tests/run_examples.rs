@@ -29,8 +29,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("taskruns/alpha/produce-consume-artifacts.yaml", "artifacts: `$(step.artifacts.path)` is not substituted: \"step.artifacts.path: not found\""),
     ("pipelineruns/alpha/pipelines-in-pipelines.yaml", "pipelines in pipelines: \"error: pipeline task \\\"child\\\" uses a pipeline in a pipeline, which `adze run` does not support yet\" (exit 2)"),
     ("pipelineruns/alpha/pipelines-in-pipelines-ref-complex.yaml", "pipelines in pipelines: same error as pipelines-in-pipelines.yaml (exit 2)"),
-    ("taskruns/authenticating-git-commands.yaml", "credentials for a non-root step: adze places service-account credentials in /root only (it has no entrypoint to copy them into another user's $HOME), so step git-clone-and-check (runAsUser 1000) fails: \"cp: can't create '/home/nonroot/.ssh/known_hosts': No such file or directory\""),
-    ("taskruns/beta/authenticating-git-commands.yaml", "as taskruns/authenticating-git-commands.yaml: credentials are not placed in a non-root step's $HOME"),
 ];
 
 /// One run may take this long before it is interrupted; the slowest passing example takes

@@ -121,16 +121,8 @@ impl RunDir {
                     dir.credentials.push(top);
                 }
             }
-            // ssh refuses private keys others can read.
-            for (path, _) in credentials
-                .iter()
-                .filter(|(p, _)| p.starts_with(".ssh/id_"))
-            {
-                fs::set_permissions(
-                    dir.path.join("creds").join(path),
-                    fs::Permissions::from_mode(0o600),
-                )?;
-            }
+            // The source stays readable (0644, as Kubernetes mounts Secrets) so a non-root step
+            // can copy it; every copy in a home directory is made private, as ssh requires.
         }
         Ok(dir)
     }
@@ -200,7 +192,7 @@ impl RunDir {
 
     /// The mounts of one container: the reserved paths, the workspaces, then its own
     /// `volumeMounts`, which replace an implicit mount at the same path (§4.2).
-    fn mounts_for(&self, plan: &StepPlan) -> io::Result<Vec<Mount>> {
+    fn mounts_for(&self, plan: &StepPlan, role: Role) -> io::Result<Vec<Mount>> {
         let mut own = Vec::new();
         for (name, path) in &plan.isolated_workspaces {
             let found = self
@@ -237,15 +229,29 @@ impl RunDir {
         // Tekton copies `/tekton/creds` into `$HOME` when a step starts; without that
         // entrypoint the files are mounted there, for steps running as root (`/root`), whose
         // home is known without asking the image.
-        if !self.credentials.is_empty() {
-            let creds = self.path.join("creds");
-            own.push(bind(&creds, "/tekton/creds", true));
-            if plan.run_as_user.is_none_or(|uid| uid == 0) {
-                // Each container gets its own writable copy, as Tekton's copy into `$HOME` is.
-                let copy = self.path.join("creds-copies").join(&plan.name);
-                if !copy.exists() {
-                    copy_tree(&creds, &copy)?;
+        // Tekton's entrypoint, which places credentials, runs in steps only. Each step gets
+        // its own writable copy at `/tekton/creds`, as Tekton's per-step creds volume is.
+        if !self.credentials.is_empty() && role == Role::Step {
+            let root_user = plan.run_as_user.is_none_or(|uid| uid == 0);
+            let copy = self.path.join("creds-copies").join(&plan.name);
+            if !copy.exists() {
+                copy_tree(&self.path.join("creds"), &copy)?;
+                // ssh rejects a key its owner's group or others can read. A root step owns its
+                // copy; a non-root step's copy stays readable (ssh does not check files it
+                // does not own) until the step copies it into its home, made private there.
+                let mode = if root_user { 0o600 } else { 0o644 };
+                let keys = fs::read_dir(copy.join(".ssh"))
+                    .into_iter()
+                    .flatten()
+                    .flatten();
+                for entry in keys {
+                    if entry.file_name().to_string_lossy().starts_with("id_") {
+                        fs::set_permissions(entry.path(), fs::Permissions::from_mode(mode))?;
+                    }
                 }
+            }
+            own.push(bind(&copy, "/tekton/creds", false));
+            if root_user {
                 for entry in &self.credentials {
                     own.push(bind(&copy.join(entry), &format!("/root/{entry}"), false));
                 }
@@ -355,6 +361,9 @@ pub(super) const SIDECAR_LABEL: &str = "adze.dev/sidecar";
 /// The label marking the container that holds a TaskRun's network namespace.
 pub(super) const HOLDER_LABEL: &str = "adze.dev/network-holder";
 
+/// Copies `/tekton/creds` into the user's home, then runs the step (`"$@"`).
+const CREDS_COPY: &str = r#"mkdir -p "$HOME" && cp -R /tekton/creds/. "$HOME"/ 2>/dev/null; chmod 600 "$HOME"/.ssh/id_* 2>/dev/null; exec "$@""#;
+
 /// What the network holder runs: any POSIX shell idles this way, and the loop ends on SIGTERM.
 const HOLDER_SCRIPT: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
 
@@ -387,6 +396,27 @@ pub(super) fn container_config(
         None if !plan.command.is_empty() => Some(plan.command.clone()),
         None => None,
     };
+    let mut cmd = (!plan.args.is_empty()).then(|| plan.args.clone());
+    let mut entrypoint = entrypoint;
+    // A non-root step's home is only known inside the container: like Tekton's entrypoint,
+    // a shell copies the credentials into `$HOME` (which the engine sets from the image's
+    // passwd) and then runs the step's own program.
+    if !dir.credentials.is_empty()
+        && role == Role::Step
+        && plan.run_as_user.is_some_and(|uid| uid != 0)
+    {
+        if let Some(program) = entrypoint.take() {
+            let mut args = program;
+            args.extend(cmd.take().unwrap_or_default());
+            entrypoint = Some(vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                CREDS_COPY.into(),
+                "adze-creds".into(),
+            ]);
+            cmd = Some(args);
+        }
+    }
     let working_dir = plan.working_dir.as_ref().map(|w| {
         if w.starts_with('/') {
             w.clone()
@@ -403,7 +433,7 @@ pub(super) fn container_config(
     ]
     .into_iter()
     .collect();
-    let mut mounts = dir.mounts_for(plan)?;
+    let mut mounts = dir.mounts_for(plan, role)?;
     if role == Role::Step {
         // Only the step itself may write its results; earlier steps' stay read-only (§4.2).
         mounts.push(bind(
@@ -415,7 +445,7 @@ pub(super) fn container_config(
     Ok(ContainerCreateBody {
         image: Some(plan.image.clone()),
         entrypoint,
-        cmd: (!plan.args.is_empty()).then(|| plan.args.clone()),
+        cmd,
         env: Some(
             plan.env
                 .iter()
