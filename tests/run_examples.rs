@@ -25,8 +25,6 @@ use common::{
 /// Files (relative to the examples folder) that cannot pass yet, with the reason observed.
 const EXCEPTIONS: &[(&str, &str)] = &[
     // Features being built on other branches.
-    ("pipelineruns/alpha/consume-artifacts-from-task.yaml", "artifacts: `$(artifacts.path)` is not substituted: \"line 2: $(artifacts.path): ambiguous redirect\""),
-    ("taskruns/alpha/produce-consume-artifacts.yaml", "artifacts: `$(step.artifacts.path)` is not substituted: \"step.artifacts.path: not found\""),
     ("pipelineruns/alpha/pipelines-in-pipelines.yaml", "pipelines in pipelines: \"error: pipeline task \\\"child\\\" uses a pipeline in a pipeline, which `adze run` does not support yet\" (exit 2)"),
     ("pipelineruns/alpha/pipelines-in-pipelines-ref-complex.yaml", "pipelines in pipelines: same error as pipelines-in-pipelines.yaml (exit 2)"),
 ];

@@ -201,6 +201,10 @@ fn finish_stages(plan: &mut StepPlan, scope: &Scope, step_name: &str) {
             }
             Var::StepExitCodePath { step } => Some(format!("/tekton/steps/{step}/exitCode")),
             Var::CredentialsPath => Some("/tekton/creds".to_string()),
+            Var::ArtifactsPath => Some("/tekton/artifacts/provenance.json".to_string()),
+            Var::StepArtifactsPath => Some(format!(
+                "/tekton/steps/{container}/artifacts/provenance.json"
+            )),
             other => scope.string(other),
         }
     };

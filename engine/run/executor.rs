@@ -122,6 +122,9 @@ pub struct TaskRunReport {
     pub steps: Vec<StepReport>,
     /// `status.sidecars`, in spec order.
     pub sidecars: Vec<StepReport>,
+    /// The TaskRun's artifacts (`$(artifacts.path)`): `{inputs, outputs}` as the steps wrote
+    /// them, when they wrote any.
+    pub artifacts: Option<serde_json::Value>,
 }
 
 /// One entry of `status.steps` or `status.sidecars`.

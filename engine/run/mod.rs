@@ -44,6 +44,7 @@
 //! [`WorkspaceMount`]s; bindings backed by a directory share one run directory (created when
 //! the run starts, removed when it ends unless [`Driver::with_keep`]).
 
+pub mod artifacts;
 mod clock;
 pub mod config_data;
 pub mod credentials;
@@ -295,6 +296,8 @@ pub struct Driver<'b> {
     produced: Produced,
     children: Vec<ChildReference>,
     records: Vec<TaskRunRecord>,
+    /// Artifacts each finished task declared, by pipeline task.
+    artifacts: HashMap<String, serde_json::Value>,
     tick: Duration,
     progress: ProgressSink,
     interrupt: Interrupt,
@@ -396,6 +399,7 @@ impl<'b> Driver<'b> {
             produced: Produced::new(),
             children: Vec::new(),
             records: Vec::new(),
+            artifacts: HashMap::new(),
             tick: Duration::from_millis(500),
             progress: ProgressSink::none(),
             interrupt: Interrupt::new(),
@@ -574,6 +578,7 @@ impl<'b> Driver<'b> {
             scope: &self.scope,
             results: &self.produced,
             statuses: &statuses,
+            artifacts: &self.artifacts,
         };
         // The views borrow these, so they are built first and live for the whole pass.
         let dag_consumes = result_refs(&self.tasks);
@@ -812,6 +817,7 @@ impl<'b> Driver<'b> {
             scope: &scope,
             results: &self.produced,
             statuses: &statuses,
+            artifacts: &self.artifacts,
         };
         let axes: Vec<(String, Vec<String>)> = m
             .params
@@ -849,6 +855,7 @@ impl<'b> Driver<'b> {
             scope: &scope,
             results: &self.produced,
             statuses: &statuses,
+            artifacts: &self.artifacts,
         };
         let mut params: Vec<Param> = pt
             .params
@@ -994,6 +1001,9 @@ impl<'b> Driver<'b> {
                     message: message.clone(),
                 });
             }
+            if let Some(a) = &event.report.artifacts {
+                self.artifacts.insert(task.clone(), a.clone());
+            }
             if let Some(r) = self
                 .records
                 .iter_mut()
@@ -1081,6 +1091,7 @@ impl<'b> Driver<'b> {
             scope: &self.scope,
             results: &self.produced,
             statuses: &statuses,
+            artifacts: &self.artifacts,
         };
         let when_expressions = self
             .all()

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::artifacts::{values_json, ArtifactList};
 use crate::api::pipeline::PipelineTask;
 use crate::api::{ParamValue, TaskSpec, WhenExpression};
 use crate::plan::pipeline::stage_embedded_spec;
@@ -69,6 +70,8 @@ pub(super) struct Values<'a> {
     pub results: &'a Produced,
     /// Execution status of the DAG tasks, for finally tasks.
     pub statuses: &'a Statuses,
+    /// Each finished task's artifacts (`provenance.json`), for `$(tasks.T.outputs.A)`.
+    pub artifacts: &'a HashMap<String, serde_json::Value>,
 }
 
 impl Values<'_> {
@@ -95,6 +98,12 @@ impl Values<'_> {
             Var::TaskStatus { task } => self.statuses.tasks.get(task).map(|s| s.0.to_owned()),
             Var::TaskReason { task } => self.statuses.tasks.get(task).map(|s| s.1.clone()),
             Var::TasksStatus => Some(self.statuses.overall.to_owned()),
+            Var::TaskOutputs { task, name } => {
+                values_json(self.artifacts.get(task)?, ArtifactList::Outputs, name)
+            }
+            Var::TaskInputs { task, name } => {
+                values_json(self.artifacts.get(task)?, ArtifactList::Inputs, name)
+            }
             Var::MatrixLength { task } => self
                 .statuses
                 .matrix_lengths
@@ -200,7 +209,10 @@ impl Values<'_> {
     /// TaskRun stage, where the PipelineTask's values take precedence.
     pub fn stage_spec(&self, spec: &TaskSpec) -> TaskSpec {
         stage_embedded_spec(spec, &|var: &Var| match var {
-            Var::TaskResult { .. } | Var::Context { .. } => self.string(var),
+            Var::TaskResult { .. }
+            | Var::Context { .. }
+            | Var::TaskOutputs { .. }
+            | Var::TaskInputs { .. } => self.string(var),
             _ => None,
         })
     }

@@ -156,6 +156,7 @@ mod tests {
                     completion_time: Some(at(70)),
                     steps: Vec::new(),
                     sidecars: Vec::new(),
+                    artifacts: None,
                 },
             }),
         }
@@ -376,6 +377,7 @@ spec:
                         terminated("compile", 0, "", (31, 68), "Completed"),
                     ],
                     sidecars: vec![sidecar],
+                    artifacts: None,
                 },
             }),
         };

@@ -63,7 +63,14 @@ impl RunDir {
             volumes: Vec::new(),
             credentials: Vec::new(),
         };
-        for sub in ["workspace", "results", "home", "scripts", "steps"] {
+        for sub in [
+            "workspace",
+            "results",
+            "home",
+            "scripts",
+            "steps",
+            "artifacts",
+        ] {
             let sub = dir.path.join(sub);
             fs::create_dir_all(&sub)?;
             fs::set_permissions(&sub, fs::Permissions::from_mode(0o777))?;
@@ -73,7 +80,8 @@ impl RunDir {
         for (i, step) in steps.iter().enumerate() {
             let own = dir.step_dir(&step.name);
             fs::create_dir_all(own.join("results"))?;
-            for d in [own.clone(), own.join("results")] {
+            fs::create_dir_all(own.join("artifacts"))?;
+            for d in [own.clone(), own.join("results"), own.join("artifacts")] {
                 fs::set_permissions(&d, fs::Permissions::from_mode(0o777))?;
             }
             std::os::unix::fs::symlink(
@@ -275,6 +283,7 @@ impl RunDir {
             bind(&host("home"), "/tekton/home", false),
             bind(&host("scripts"), "/tekton/scripts", true),
             bind(&host("steps"), "/tekton/steps", true),
+            bind(&host("artifacts"), "/tekton/artifacts", false),
         ];
         mounts.extend(
             self.workspace_names

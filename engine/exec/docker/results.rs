@@ -57,6 +57,43 @@ pub fn step_results(step: &StepPlan, raw: Vec<(String, String)>) -> Vec<(String,
 /// The step with `$(steps.S.results.R)` replaced in env values, command and args from the
 /// files earlier steps wrote under `steps_dir` (an array's `[*]` alone in a command or args
 /// item spliced in); also the references that found no file.
+/// `$(steps.S.outputs.A)` and `$(steps.S.inputs.A)` replaced in a step's script, env,
+/// command and args from earlier steps' `provenance.json` (artifacts, alpha); the script is
+/// included because the values only exist once those steps ran.
+pub fn substitute_step_artifacts(step: &StepPlan, steps_dir: &Path) -> StepPlan {
+    use crate::run::artifacts::{values_json, ArtifactList};
+    let read = |s: &str| -> Option<serde_json::Value> {
+        let file = steps_dir
+            .join(format!("step-{s}"))
+            .join("artifacts")
+            .join("provenance.json");
+        serde_json::from_str(&fs::read_to_string(file).ok()?).ok()
+    };
+    let lookup = |var: &Var| -> Option<String> {
+        let (s, list, name) = match var {
+            Var::StepOutputs { step, name } => (step, ArtifactList::Outputs, name),
+            Var::StepInputs { step, name } => (step, ArtifactList::Inputs, name),
+            _ => return None,
+        };
+        values_json(&read(s)?, list, name)
+    };
+    let sub = |s: &str| {
+        if s.contains("$(steps.") {
+            subst::substitute(s, lookup)
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out = step.clone();
+    out.script = step.script.as_deref().map(sub);
+    out.command = step.command.iter().map(|c| sub(c)).collect();
+    out.args = step.args.iter().map(|a| sub(a)).collect();
+    for e in &mut out.env {
+        e.value = sub(&e.value);
+    }
+    out
+}
+
 pub fn substitute_step_results(step: &StepPlan, steps_dir: &Path) -> (StepPlan, Vec<String>) {
     let mut missing = Vec::new();
     let read = |step: &str, result: &str| {

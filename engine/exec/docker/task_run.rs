@@ -261,6 +261,10 @@ impl TaskRunJob {
         };
         let mut event = self.event(&view, done, start, image_ids, step_results, results);
         event.report.sidecars = sidecars;
+        event.report.artifacts =
+            std::fs::read_to_string(dir.path.join("artifacts/provenance.json"))
+                .ok()
+                .and_then(|text| serde_json::from_str(&text).ok());
         // The controller validates results after the pod is done, whatever the steps did
         // (§4.5); a cancel or timeout stays what it is.
         if let (true, Some((reason, message))) = (completed, failure) {
@@ -307,6 +311,7 @@ impl TaskRunJob {
                     .unwrap_or_default(),
                 start_time: Some(view.created),
                 completion_time: Some(done),
+                artifacts: None,
                 steps,
                 sidecars: Vec::new(),
             },
@@ -367,6 +372,7 @@ impl TaskRunJob {
                 completion_time: Some(done),
                 steps,
                 sidecars: Vec::new(),
+                artifacts: None,
             },
         }
     }
@@ -456,7 +462,8 @@ impl TaskRunJob {
         deadline: Option<Instant>,
         image_id: &mut String,
     ) -> StepEnd {
-        let (step, missing) = results::substitute_step_results(step, &dir.steps_dir());
+        let step = results::substitute_step_artifacts(step, &dir.steps_dir());
+        let (step, missing) = results::substitute_step_results(&step, &dir.steps_dir());
         for reference in missing {
             self.warn(format!(
                 "step \"{}\": $({reference}) was not written by an earlier step; left as is",
