@@ -248,35 +248,75 @@ fn several_runs_in_the_files_need_run_to_choose() {
     assert!(out.stderr.contains("--run NAME"), "{}", out.stderr);
 }
 
-/// Starts `adze run` and waits until its stderr shows `marker`; returns the child and what
-/// it printed so far.
-fn start_until(
-    dir: &TempDir,
-    args: &[&str],
-    marker: &str,
-) -> (Child, std::thread::JoinHandle<String>) {
+/// A running `adze run` whose stderr is collected as it arrives.
+struct Running {
+    child: Child,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    /// Waits (up to 30 s) until stderr shows `marker`.
+    fn wait_for(&self, marker: &str) {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            let seen = self.stderr.lock().expect("stderr lock").clone();
+            if seen.contains(marker) {
+                return;
+            }
+            assert!(Instant::now() < until, "never saw {marker:?}:\n{seen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C does.
+    fn interrupt(&self) {
+        let pid = self.child.id().to_string();
+        let kill = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(kill.is_ok_and(|s| s.success()));
+    }
+
+    /// Waits for the exit; stdout, and all of stderr.
+    fn finish(self) -> Ran {
+        let out = self.child.wait_with_output().expect("adze exits");
+        let _ = self.reader.join();
+        let stderr = self.stderr.lock().expect("stderr lock").clone();
+        Ran {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+        }
+    }
+}
+
+/// Starts `adze run` and waits until its stderr shows `marker`.
+fn start_until(dir: &TempDir, args: &[&str], marker: &str) -> Running {
     let mut child = adze(dir, args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("adze starts");
-    let mut stderr = child.stderr.take().expect("stderr piped");
-    let mut seen = String::new();
-    let until = Instant::now() + Duration::from_secs(30);
-    let mut buf = [0u8; 4096];
-    while !seen.contains(marker) {
-        assert!(Instant::now() < until, "never saw {marker:?}:\n{seen}");
-        let n = stderr.read(&mut buf).expect("read stderr");
-        assert!(n > 0, "adze exited before {marker:?}:\n{seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-    // Keep draining stderr so the child never blocks on a full pipe; the handle gives all
-    // of it once the child exits.
-    let rest = std::thread::spawn(move || {
-        let _ = stderr.read_to_string(&mut seen);
-        seen
+    let mut pipe = child.stderr.take().expect("stderr piped");
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = stderr.clone();
+    // Draining continuously also keeps the child from blocking on a full pipe.
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            sink.lock().expect("stderr lock").push_str(&text);
+        }
     });
-    (child, rest)
+    let running = Running {
+        child,
+        stderr,
+        reader,
+    };
+    running.wait_for(marker);
+    running
 }
 
 const SLOW: &str = r#"
@@ -303,19 +343,14 @@ spec:
 fn ctrl_c_cancels_the_run_runs_finally_and_leaves_no_container() {
     let _engine = engine();
     let dir = workdir(SLOW);
-    let (child, _) = start_until(
+    let running = start_until(
         &dir,
         &["run", "run.yaml", "-o", "json"],
         "[sleepy/nap] napping",
     );
-    let pid = child.id().to_string();
     let sent = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let out = ran(child.wait_with_output().expect("adze exits"));
+    running.interrupt();
+    let out = running.finish();
     assert!(
         sent.elapsed() < Duration::from_secs(10),
         "cancelled in {:?}",
@@ -411,7 +446,7 @@ fn only_and_from_rerun_part_of_a_pipeline_with_the_last_results() {
 fn a_container_killed_mid_step_fails_the_step_and_the_run_with_a_clear_reason() {
     let _engine = engine();
     let dir = workdir(SLOW);
-    let (child, stderr) = start_until(
+    let running = start_until(
         &dir,
         &["run", "run.yaml", "-o", "json"],
         "[sleepy/nap] napping",
@@ -427,11 +462,11 @@ fn a_container_killed_mid_step_fails_the_step_and_the_run_with_a_clear_reason() 
         .output()
         .expect("docker kill");
     assert!(killed.status.success());
-    let out = ran(child.wait_with_output().expect("adze exits"));
-    let stderr = stderr.join().expect("stderr");
+    let out = running.finish();
     assert!(
-        stderr.contains("\"step-nap\" exited with code 137"),
-        "the reason names the step and the kill:\n{stderr}"
+        out.stderr.contains("\"step-nap\" exited with code 137"),
+        "the reason names the step and the kill:\n{}",
+        out.stderr
     );
     assert_eq!(out.status, 1);
     let pr = json(&out);
@@ -511,5 +546,37 @@ spec:
     assert!(!out.stderr.contains("should-not-run"), "{}", out.stderr);
     let tr = json(&out);
     assert_eq!(condition(&tr), ("False".into(), "TaskRunCancelled".into()));
+    assert_no_containers();
+}
+
+#[test]
+fn a_second_ctrl_c_kills_finally_too() {
+    let _engine = engine();
+    let dir = workdir(&SLOW.replace(
+        "script: 'echo cleanup-ran'",
+        "script: 'echo cleanup-started; sleep 60'",
+    ));
+    let running = start_until(
+        &dir,
+        &["run", "run.yaml", "-o", "json"],
+        "[sleepy/nap] napping",
+    );
+    running.interrupt();
+    running.wait_for("[cleanup/c] cleanup-started");
+    let sent = Instant::now();
+    running.interrupt();
+    let out = running.finish();
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "the second interrupt kills at once, took {:?}",
+        sent.elapsed()
+    );
+    assert!(
+        out.stderr.contains("interrupt: killing containers"),
+        "{}",
+        out.stderr
+    );
+    let pr = json(&out);
+    assert_eq!(condition(&pr), ("False".into(), "Cancelled".into()));
     assert_no_containers();
 }
