@@ -23,12 +23,9 @@ use common::{
 };
 
 /// Files (relative to the examples folder) that cannot pass yet, with the reason observed.
-const EXCEPTIONS: &[(&str, &str)] = &[
-    // Pipelines in pipelines (alpha) are not run yet: `adze run` refuses them up front with
-    // this error rather than run them wrongly (the driver has no child PipelineRuns yet).
-    ("pipelineruns/alpha/pipelines-in-pipelines.yaml", "pipelines in pipelines: \"error: pipeline task \\\"child\\\" uses a pipeline in a pipeline, which `adze run` does not support yet\" (exit 2)"),
-    ("pipelineruns/alpha/pipelines-in-pipelines-ref-complex.yaml", "pipelines in pipelines: same error as pipelines-in-pipelines.yaml (exit 2)"),
-];
+/// Empty: every upstream example passes. A file that regresses must be fixed, or listed here
+/// with the error adze prints and why.
+const EXCEPTIONS: &[(&str, &str)] = &[];
 
 /// One run may take this long before it is interrupted; the slowest passing example takes
 /// seconds, but a broken one may wait forever (for a sidecar, a file).

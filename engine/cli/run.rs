@@ -454,7 +454,13 @@ fn summary(outcome: &RunOutcome, reused: &Recorded, args: &Args) -> String {
                 PipelineTaskState::Succeeded if record.is_none() && reused.contains_key(task) => {
                     not_run("Reused", "results of the last run")
                 }
-                PipelineTaskState::Succeeded if record.is_none() => {
+                PipelineTaskState::Succeeded
+                    if record.is_none()
+                        && !outcome
+                            .child_references
+                            .iter()
+                            .any(|c| &c.pipeline_task == task) =>
+                {
                     not_run("Not run", "not selected")
                 }
                 other => SummaryRow::from_state(task, other, &message, duration(record)),

@@ -81,27 +81,32 @@ pub(crate) fn resolve_pipeline<'b>(
 ) -> Result<(&'b PipelineSpec, String), PlanError> {
     match (&pr.spec.pipeline_spec, &pr.spec.pipeline_ref) {
         (Some(s), _) => Ok((s, "(embedded)".to_string())),
-        (None, Some(r)) => {
-            if r.resolver.is_some() {
-                return Err(PlanError::Unsupported(
-                    "pipelineRef uses a remote resolver; adze cannot fetch remote pipelines yet"
-                        .into(),
-                ));
-            }
-            let pname = r.name.clone().unwrap_or_default();
-            let loaded = bundle
-                .find(Kind::Pipeline, &pname)
-                .map_err(|e| PlanError::NotFound(e.to_string()))?;
-            match &loaded.object {
-                Object::Pipeline(p) => Ok((&p.spec, pname)),
-                _ => Err(PlanError::NotFound(format!(
-                    "Pipeline \"{pname}\" not found"
-                ))),
-            }
-        }
+        (None, Some(r)) => find_pipeline(bundle, r),
         (None, None) => Err(PlanError::NotFound(
             "the PipelineRun has neither pipelineRef nor pipelineSpec".into(),
         )),
+    }
+}
+
+/// The loaded Pipeline a `pipelineRef` names, and that name.
+pub(crate) fn find_pipeline<'b>(
+    bundle: &'b Bundle,
+    r: &crate::api::PipelineRef,
+) -> Result<(&'b PipelineSpec, String), PlanError> {
+    if r.resolver.is_some() {
+        return Err(PlanError::Unsupported(
+            "pipelineRef uses a remote resolver; adze cannot fetch remote pipelines yet".into(),
+        ));
+    }
+    let pname = r.name.clone().unwrap_or_default();
+    let loaded = bundle
+        .find(Kind::Pipeline, &pname)
+        .map_err(|e| PlanError::NotFound(e.to_string()))?;
+    match &loaded.object {
+        Object::Pipeline(p) => Ok((&p.spec, pname)),
+        _ => Err(PlanError::NotFound(format!(
+            "Pipeline \"{pname}\" not found"
+        ))),
     }
 }
 

@@ -28,10 +28,18 @@
 //! - When the step is done, the executor is polled once more so cancelled children are
 //!   recorded as such; children that take longer are the executor's to clean up.
 //!
+//! # Pipelines in pipelines
+//!
+//! A pipeline task with `pipelineSpec`/`pipelineRef` starts a child `Driver` for a
+//! PipelineRun `<run>-<task>` (params substituted, workspaces mapped from the parent's
+//! bindings, `timeout` as its pipeline timeout). Each pass advances the children after the
+//! parent, executor events the parent does not know go to its children, and a child that
+//! ends gives its pipeline task its outcome and its pipeline results. Cancelling the task
+//! cancels the child outright.
+//!
 //! # Not yet
 //!
-//! - Pipelines in pipelines, custom tasks and CEL when-expressions (refused by
-//!   [`Driver::new`]).
+//! - Custom tasks and CEL when-expressions (refused by [`Driver::new`]).
 //! - Changes of `spec.status` during the run other than interrupts; `spec.status` is read once
 //!   from the PipelineRun.
 //! - Turning a pipeline-results error into `False/CouldntGetPipelineResult`: it is returned in
@@ -81,7 +89,7 @@ use crate::dag::Dag;
 use crate::load::Bundle;
 use crate::plan::dependencies::pipeline_dag;
 use crate::plan::matrix::{combinations, Combination};
-use crate::plan::pipeline::{pipeline_params, resolve_pipeline};
+use crate::plan::pipeline::{find_pipeline, pipeline_params, resolve_pipeline};
 use crate::plan::scope::Scope;
 use crate::plan::task::{resolve_task, TaskInputs};
 use crate::plan::task_run::find_task;
@@ -203,13 +211,35 @@ pub enum Selection {
 /// Results recorded by an earlier run of the same PipelineRun, by pipeline task.
 pub type Recorded = HashMap<String, Vec<(String, ParamValue)>>;
 
-/// A TaskRun the run created (`status.childReferences`).
+/// A TaskRun or child PipelineRun the run created (`status.childReferences`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildReference {
-    /// The TaskRun's name.
+    /// The child's name.
     pub name: String,
     /// The pipeline task it runs.
     pub pipeline_task: String,
+    /// What the child is.
+    pub kind: ChildKind,
+}
+
+/// The kind of a child run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChildKind {
+    /// A TaskRun.
+    #[default]
+    TaskRun,
+    /// A PipelineRun (pipelines in pipelines).
+    PipelineRun,
+}
+
+impl ChildKind {
+    /// The `kind` in `childReferences`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChildKind::TaskRun => "TaskRun",
+            ChildKind::PipelineRun => "PipelineRun",
+        }
+    }
 }
 
 /// How a run ended.
@@ -304,7 +334,9 @@ pub struct Driver<'b> {
     /// The `spec.status` the run started with; interrupts escalate from it.
     initial_status: SpecStatus,
     /// `spec.workspaces` of the PipelineRun.
-    bindings: &'b [WorkspaceBinding],
+    bindings: Vec<WorkspaceBinding>,
+    /// Child PipelineRuns (pipelines in pipelines) still running, by pipeline task.
+    nested: HashMap<String, Box<Driver<'b>>>,
     /// The PipelineRun, for per-task settings (`taskRunTemplate`, `taskRunSpecs`).
     pr: &'b PipelineRun,
     /// Where the run directory for shared workspaces is created.
@@ -318,28 +350,39 @@ pub struct Driver<'b> {
 impl<'b> Driver<'b> {
     /// Resolves the PipelineRun's Pipeline (embedded or by name in `bundle`) and builds its DAG.
     pub fn new(bundle: &'b Bundle, pr: &'b PipelineRun) -> Result<Driver<'b>, RunError> {
-        let name = pr
+        let (spec, target) = resolve_pipeline(bundle, pr)?;
+        // `context.pipeline.name` of an embedded spec is the run's name.
+        let pipeline_name = (target != "(embedded)").then_some(target);
+        Driver::build(bundle, pr, pr, spec, pipeline_name)
+    }
+
+    /// A driver for `run` (its name, params, workspaces, status and timeouts) running
+    /// `spec`; `settings` supplies the per-task settings (`taskRunTemplate`, `taskRunSpecs`),
+    /// which a child PipelineRun takes from its parent.
+    fn build(
+        bundle: &'b Bundle,
+        settings: &'b PipelineRun,
+        run: &PipelineRun,
+        spec: &'b PipelineSpec,
+        pipeline_name: Option<String>,
+    ) -> Result<Driver<'b>, RunError> {
+        let pr = settings;
+        let name = run
             .metadata
             .name
             .clone()
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "run".to_owned());
-        let namespace = pr
+        let namespace = run
             .metadata
             .namespace
             .clone()
             .unwrap_or_else(|| "default".to_owned());
-        let (spec, target) = resolve_pipeline(bundle, pr)?;
-        // `context.pipeline.name` of an embedded spec is the run's name.
-        let pipeline_name = if target == "(embedded)" {
-            name.clone()
-        } else {
-            target
-        };
+        let pipeline_name = pipeline_name.unwrap_or_else(|| name.clone());
         let (dag, _) = pipeline_dag(spec)?;
-        workspaces::check_bindings(bundle, &pr.spec.workspaces)?;
+        workspaces::check_bindings(bundle, &run.spec.workspaces)?;
 
-        let (params, _) = pipeline_params(spec, pr);
+        let (params, _) = pipeline_params(spec, run);
         let mut scope = Scope {
             params: params.clone(),
             ..Scope::default()
@@ -353,7 +396,7 @@ impl<'b> Driver<'b> {
             scope.context.insert(k.to_owned(), v);
         }
         for w in &spec.workspaces {
-            let bound = pr.spec.workspaces.iter().any(|b| b.name == w.name);
+            let bound = run.spec.workspaces.iter().any(|b| b.name == w.name);
             scope
                 .workspaces
                 .insert((w.name.clone(), "bound".into()), bound.to_string());
@@ -380,12 +423,12 @@ impl<'b> Driver<'b> {
         let tasks = spec.tasks.iter().map(track).collect::<Result<_, _>>()?;
         let finally = spec.finally.iter().map(track).collect::<Result<_, _>>()?;
 
-        let initial_status = spec_status(pr.spec.status.as_deref());
+        let initial_status = spec_status(run.spec.status.as_deref());
         Ok(Driver {
             bundle,
             spec_status: initial_status,
             initial_status,
-            timeouts: timeouts(pr)?,
+            timeouts: timeouts(run)?,
             name,
             namespace,
             spec,
@@ -403,8 +446,9 @@ impl<'b> Driver<'b> {
             tick: Duration::from_millis(500),
             progress: ProgressSink::none(),
             interrupt: Interrupt::new(),
-            bindings: &pr.spec.workspaces,
+            bindings: run.spec.workspaces.clone(),
             pr,
+            nested: HashMap::new(),
             workspace_base: std::env::temp_dir(),
             keep: false,
             run_dir: None,
@@ -515,42 +559,23 @@ impl<'b> Driver<'b> {
         executor: &mut dyn Executor,
         clock: &mut dyn Clock,
     ) -> Result<RunOutcome, RunError> {
-        if self.run_dir.is_none() && self.bindings.iter().any(workspaces::needs_run_directory) {
-            let dir =
-                RunDirectory::create(&self.workspace_base, &self.name, self.keep).map_err(|e| {
-                    RunError::RunDirectory {
-                        base: self.workspace_base.clone(),
-                        message: e.to_string(),
-                    }
-                })?;
-            self.run_dir = Some(dir);
-        }
         loop {
             let now = clock.now();
-            self.spec_status = escalate(self.initial_status, self.interrupt.count());
-            let step = self.pass(now)?;
-            if let Some(t) = step.start_time {
-                self.start.get_or_insert(t);
-            }
-            if let Some(t) = step.finally_start {
-                self.finally_start.get_or_insert(t);
-            }
-            if let Err(e) = self.apply(&step.actions, now, executor) {
-                self.abort(executor);
-                return Err(e);
-            }
+            let (step, decided) = match self.advance(now, executor) {
+                Ok(advanced) => advanced,
+                Err(e) => {
+                    self.abort(executor);
+                    return Err(e);
+                }
+            };
             if step.is_done() {
                 let events = executor.poll(clock.now());
-                self.record(events, executor)?;
+                self.deliver(events, executor)?;
                 return Ok(self.outcome(step.condition, Some(now)));
             }
             if step.condition.reason == RunReason::PipelineRunPending {
                 return Ok(self.outcome(step.condition, None));
             }
-            let decided = step
-                .actions
-                .iter()
-                .any(|a| !matches!(a, Action::Cancel { .. }));
             let events = executor.poll(now);
             if events.is_empty() && !decided {
                 if !self
@@ -564,11 +589,83 @@ impl<'b> Driver<'b> {
                     clock.sleep(self.tick);
                 }
             }
-            if let Err(e) = self.record(events, executor) {
+            if let Err(e) = self.deliver(events, executor) {
                 self.abort(executor);
                 return Err(e);
             }
         }
+    }
+
+    /// Creates the run directory for shared workspaces, once, if a binding needs it.
+    fn ensure_run_dir(&mut self) -> Result<(), RunError> {
+        if self.run_dir.is_none() && self.bindings.iter().any(workspaces::needs_run_directory) {
+            let dir =
+                RunDirectory::create(&self.workspace_base, &self.name, self.keep).map_err(|e| {
+                    RunError::RunDirectory {
+                        base: self.workspace_base.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+            self.run_dir = Some(dir);
+        }
+        Ok(())
+    }
+
+    /// One pass: reconcile and apply, then the same for every child PipelineRun, finishing
+    /// the pipeline tasks whose child ended. Returns the pass and whether anything was decided.
+    fn advance(
+        &mut self,
+        now: Timestamp,
+        executor: &mut dyn Executor,
+    ) -> Result<(Step, bool), RunError> {
+        self.ensure_run_dir()?;
+        self.spec_status = escalate(self.initial_status, self.interrupt.count());
+        let step = self.pass(now)?;
+        if let Some(t) = step.start_time {
+            self.start.get_or_insert(t);
+        }
+        if let Some(t) = step.finally_start {
+            self.finally_start.get_or_insert(t);
+        }
+        self.apply(&step.actions, now, executor)?;
+        let mut decided = step
+            .actions
+            .iter()
+            .any(|a| !matches!(a, Action::Cancel { .. }));
+        let mut tasks: Vec<String> = self.nested.keys().cloned().collect();
+        tasks.sort();
+        for task in tasks {
+            let Some(child) = self.nested.get_mut(&task) else {
+                continue;
+            };
+            let (child_step, child_decided) = child.advance(now, executor)?;
+            decided |= child_decided;
+            if child_step.is_done() {
+                if let Some(child) = self.nested.remove(&task) {
+                    let outcome = child.outcome(child_step.condition, Some(now));
+                    self.finish_child_pipeline(&task, outcome);
+                    decided = true;
+                }
+            }
+        }
+        Ok((step, decided))
+    }
+
+    /// Records finished TaskRuns of this run, then of its child PipelineRuns; returns the
+    /// events none of them knew.
+    fn deliver(
+        &mut self,
+        events: Vec<ExecEvent>,
+        executor: &mut dyn Executor,
+    ) -> Result<Vec<ExecEvent>, RunError> {
+        let mut rest = self.record(events, executor)?;
+        for child in self.nested.values_mut() {
+            if rest.is_empty() {
+                break;
+            }
+            rest = child.deliver(rest, executor)?;
+        }
+        Ok(rest)
     }
 
     /// One reconcile pass over the recorded states.
@@ -662,6 +759,10 @@ impl<'b> Driver<'b> {
                 Action::Start { task } => self.start_task(task, false, now, executor)?,
                 Action::StartFinally { task } => self.start_task(task, true, now, executor)?,
                 Action::Cancel { task, cause } => {
+                    if let Some(child) = self.nested.get_mut(task) {
+                        // A child PipelineRun is cancelled as a whole, finally included.
+                        child.initial_status = SpecStatus::Cancelled;
+                    }
                     if let Some(t) = self.find_mut(task) {
                         if t.cancel.is_none() {
                             t.cancel = Some(*cause);
@@ -710,6 +811,9 @@ impl<'b> Driver<'b> {
         };
         if tracked.state != PipelineTaskState::NotStarted {
             return Ok(());
+        }
+        if tracked.pt.pipeline_spec.is_some() || tracked.pt.pipeline_ref.is_some() {
+            return self.start_child_pipeline(task, finally, now);
         }
         let children: Vec<Child> = match self.combinations(tracked.pt) {
             None => vec![Child {
@@ -781,6 +885,7 @@ impl<'b> Driver<'b> {
             self.children.push(ChildReference {
                 name: request.name.clone(),
                 pipeline_task: request.pipeline_task.clone(),
+                kind: ChildKind::TaskRun,
             });
             self.records.push(TaskRunRecord {
                 request,
@@ -882,7 +987,7 @@ impl<'b> Driver<'b> {
         };
         let propagated;
         let bound_pt = if embedded {
-            propagated = workspaces::propagate(pt, &mut spec, self.bindings);
+            propagated = workspaces::propagate(pt, &mut spec, &self.bindings);
             &propagated
         } else {
             pt
@@ -891,7 +996,7 @@ impl<'b> Driver<'b> {
             self.bundle,
             bound_pt,
             &spec,
-            self.bindings,
+            &self.bindings,
             self.run_dir.as_ref(),
             &self.scope,
         )?;
@@ -948,7 +1053,8 @@ impl<'b> Driver<'b> {
         &mut self,
         events: Vec<ExecEvent>,
         executor: &mut dyn Executor,
-    ) -> Result<(), RunError> {
+    ) -> Result<Vec<ExecEvent>, RunError> {
+        let mut unknown = Vec::new();
         for event in events {
             let Some(t) = self
                 .tasks
@@ -956,6 +1062,7 @@ impl<'b> Driver<'b> {
                 .chain(self.finally.iter_mut())
                 .find(|t| t.children.iter().any(|c| c.name == event.task_run))
             else {
+                unknown.push(event);
                 continue;
             };
             if !matches!(t.state, PipelineTaskState::Running { .. }) {
@@ -1013,7 +1120,128 @@ impl<'b> Driver<'b> {
             }
             self.finish_task(&task, matrixed, &message);
         }
+        Ok(unknown)
+    }
+
+    /// Starts a pipeline task that runs a Pipeline (`pipelineSpec`/`pipelineRef`) as a child
+    /// PipelineRun named `<run>-<task>`, driven by this loop with the same executor.
+    fn start_child_pipeline(
+        &mut self,
+        task: &str,
+        finally: bool,
+        now: Timestamp,
+    ) -> Result<(), RunError> {
+        let Some(tracked) = self.all().find(|t| t.pt.name == task) else {
+            return Ok(());
+        };
+        let pt: &'b PipelineTask = tracked.pt;
+        let name = tracked.task_run.clone();
+        let (spec, pipeline_name) = match (&pt.pipeline_spec, &pt.pipeline_ref) {
+            (Some(spec), _) => (&**spec, None),
+            (None, Some(r)) => {
+                let (spec, found) = find_pipeline(self.bundle, r)?;
+                (spec, Some(found))
+            }
+            (None, None) => return Err(no_task(pt).into()),
+        };
+        let statuses = self.statuses();
+        let values = Values {
+            scope: &self.scope,
+            results: &self.produced,
+            statuses: &statuses,
+            artifacts: &self.artifacts,
+        };
+        // The child binds its Pipeline's workspaces to the parent's bindings they map to.
+        let bindings = pt
+            .workspaces
+            .iter()
+            .filter_map(|w| {
+                let parent = w.workspace.as_deref().unwrap_or(&w.name);
+                let mut b = self.bindings.iter().find(|b| b.name == parent)?.clone();
+                b.name = w.name.clone();
+                if let Some(sub) = &w.sub_path {
+                    let sub = values.subst(sub);
+                    b.sub_path = Some(match &b.sub_path {
+                        Some(base) => format!("{base}/{sub}"),
+                        None => sub,
+                    });
+                }
+                Some(b)
+            })
+            .collect();
+        let mut run = PipelineRun::default();
+        run.metadata.name = Some(name.clone());
+        run.metadata.namespace = Some(self.namespace.clone());
+        run.spec.params = pt
+            .params
+            .iter()
+            .map(|p| Param {
+                name: p.name.clone(),
+                value: values.value(&p.value),
+            })
+            .collect();
+        run.spec.workspaces = bindings;
+        if let Some(t) = &pt.timeout {
+            run.spec.timeouts = Some(crate::api::run::Timeouts {
+                pipeline: Some(t.clone()),
+                ..Default::default()
+            });
+        }
+        let child = Driver::build(self.bundle, self.pr, &run, spec, pipeline_name)?
+            .with_tick(self.tick)
+            .with_progress(self.progress.clone())
+            .with_interrupt(self.interrupt.clone())
+            .with_keep(self.keep)
+            .with_workspace_base(self.workspace_base.clone());
+        self.nested.insert(task.to_owned(), Box::new(child));
+        self.children.push(ChildReference {
+            name: name.clone(),
+            pipeline_task: task.to_owned(),
+            kind: ChildKind::PipelineRun,
+        });
+        if let Some(t) = self.find_mut(task) {
+            t.state = PipelineTaskState::Running { started: now };
+        }
+        self.progress.send(Progress::TaskStarted {
+            task: task.to_owned(),
+            task_run: name,
+            finally,
+            steps: Vec::new(),
+        });
         Ok(())
+    }
+
+    /// A child PipelineRun ended: its pipeline task takes its outcome and its results.
+    fn finish_child_pipeline(&mut self, task: &str, outcome: RunOutcome) {
+        let Some(t) = self.find_mut(task) else {
+            return;
+        };
+        let c = &outcome.condition;
+        t.state = match (c.status, c.reason) {
+            (crate::reconcile::ConditionStatus::True, _) => PipelineTaskState::Succeeded,
+            (_, RunReason::Cancelled) => PipelineTaskState::Cancelled {
+                cause: t.cancel.unwrap_or(CancelCause::Cancelled),
+            },
+            (_, reason) => PipelineTaskState::Failed {
+                reason: reason.as_str().to_owned(),
+                ignored: t.on_error == OnError::Continue,
+            },
+        };
+        let state = t.state.clone();
+        let task_run = t.task_run.clone();
+        self.progress.send(Progress::TaskFinished {
+            task: task.to_owned(),
+            task_run,
+            state,
+            message: c.message.clone(),
+        });
+        let results = outcome
+            .pipeline_results
+            .results
+            .into_iter()
+            .map(|r| (r.name, r.value))
+            .collect();
+        self.produced.insert(task.to_owned(), results);
     }
 
     /// Once every TaskRun of `task` is done: its state and results.
@@ -1070,6 +1298,9 @@ impl<'b> Driver<'b> {
 
     /// Best effort after an error: ask every running child to stop, so nothing is left behind.
     fn abort(&mut self, executor: &mut dyn Executor) {
+        for child in self.nested.values_mut() {
+            child.abort(executor);
+        }
         for t in self.tasks.iter_mut().chain(self.finally.iter_mut()) {
             if matches!(t.state, PipelineTaskState::Running { .. }) && t.cancel.is_none() {
                 for c in t
@@ -1251,8 +1482,15 @@ fn check_supported(bundle: &Bundle, pt: &PipelineTask) -> Result<(), PlanError> 
         )))
     };
     let custom = |api: &Option<String>| api.as_ref().is_some_and(|a| !a.is_empty());
-    if pt.pipeline_ref.is_some() || pt.pipeline_spec.is_some() {
-        return unsupported("a pipeline in a pipeline");
+    if pt.pipeline_spec.is_some() {
+        return Ok(());
+    }
+    if let Some(r) = &pt.pipeline_ref {
+        // A name built from params is only known at start time.
+        if r.name.as_deref().is_some_and(|n| n.contains("$(")) {
+            return Ok(());
+        }
+        return find_pipeline(bundle, r).map(|_| ());
     }
     if pt.when.iter().any(|w| w.cel.is_some()) {
         return unsupported("a CEL when-expression");

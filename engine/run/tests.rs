@@ -136,6 +136,7 @@ fn a_diamond_succeeds_with_results_wired_into_params_and_steps() {
             .map(|t| ChildReference {
                 name: format!("pr-{t}"),
                 pipeline_task: t.to_owned(),
+                kind: ChildKind::TaskRun,
             })
             .to_vec()
     );
@@ -314,9 +315,8 @@ metadata: {name: pr}
 spec:
   pipelineSpec:
     tasks:
-    - name: nested
-      pipelineSpec:
-        tasks: [{name: inner, taskSpec: {steps: [{image: alpine, script: 'true'}]}}]
+    - name: custom
+      taskRef: {apiVersion: example.dev/v1, kind: Wait, name: w}
 "#;
     let b = bundle(text);
     let err = Driver::new(&b, pipeline_run(&b)).expect_err("not supported yet");
@@ -941,4 +941,73 @@ fn a_missing_host_directory_or_unsupported_binding_is_a_run_error() {
         err.to_string().contains("not supported by `adze run`"),
         "{err}"
     );
+}
+
+const NESTED: &str = r#"
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: inner}
+spec:
+  params: [{name: word}]
+  results: [{name: echoed, value: $(tasks.say.results.out)}]
+  tasks:
+  - name: say
+    params: [{name: w, value: $(params.word)}]
+    taskSpec:
+      params: [{name: w}]
+      results: [{name: out}]
+      steps: [{image: alpine, script: 'echo $(params.w)'}]
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  pipelineSpec:
+    tasks:
+    - name: child
+      pipelineRef: {name: inner}
+      params: [{name: word, value: hello}]
+    - name: after
+      params: [{name: got, value: $(tasks.child.results.echoed)}]
+      taskSpec:
+        params: [{name: got}]
+        steps: [{image: alpine, script: 'echo $(params.got)'}]
+"#;
+
+#[test]
+fn a_pipeline_in_a_pipeline_runs_as_a_child_pipeline_run_and_passes_its_results_on() {
+    let mut exec = FakeExecutor::new().succeed("say", &[("out", "HELLO")]);
+    let outcome = run(NESTED, &mut exec);
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::True, RunReason::Succeeded)
+    );
+    let say = exec.request("say").expect("the child's task ran");
+    assert_eq!(
+        say.name, "pr-child-say",
+        "named after the child PipelineRun"
+    );
+    assert_eq!(param(say, "w"), &s("hello"));
+    let after = exec.request("after").expect("after ran");
+    assert_eq!(param(after, "got"), &s("HELLO"));
+    assert_eq!(
+        outcome.child_references[0],
+        ChildReference {
+            name: "pr-child".into(),
+            pipeline_task: "child".into(),
+            kind: ChildKind::PipelineRun,
+        }
+    );
+}
+
+#[test]
+fn a_failing_child_pipeline_fails_its_pipeline_task() {
+    let mut exec = FakeExecutor::new().fail("say");
+    let outcome = run(NESTED, &mut exec);
+    assert_eq!(cond(&outcome), (ConditionStatus::False, RunReason::Failed));
+    assert!(matches!(
+        state(&outcome, "child"),
+        PipelineTaskState::Failed { .. }
+    ));
+    assert!(exec.request("after").is_none());
 }

@@ -114,7 +114,7 @@ fn child_reference(
 ) -> Value {
     let mut m = Map::new();
     m.insert("apiVersion".into(), API_VERSION.into());
-    m.insert("kind".into(), "TaskRun".into());
+    m.insert("kind".into(), child.kind.as_str().into());
     m.insert("name".into(), child.name.as_str().into());
     m.insert(
         "pipelineTaskName".into(),
@@ -394,6 +394,7 @@ spec:
                 .map(|(name, task)| ChildReference {
                     name: (*name).into(),
                     pipeline_task: (*task).into(),
+                    kind: Default::default(),
                 })
                 .collect(),
             task_runs: Vec::new(),
