@@ -671,12 +671,7 @@ impl<'b> Driver<'b> {
     /// One reconcile pass over the recorded states.
     fn pass(&self, now: Timestamp) -> Result<Step, RunError> {
         let statuses = self.statuses();
-        let values = Values {
-            scope: &self.scope,
-            results: &self.produced,
-            statuses: &statuses,
-            artifacts: &self.artifacts,
-        };
+        let values = self.values(&statuses);
         // The views borrow these, so they are built first and live for the whole pass.
         let dag_consumes = result_refs(&self.tasks);
         let fin_consumes = result_refs(&self.finally);
@@ -707,6 +702,17 @@ impl<'b> Driver<'b> {
                     .unwrap_or_default()
             })
             .collect()
+    }
+
+    /// What substitution at this point of the run knows (params, context, results so far,
+    /// execution status, artifacts).
+    fn values<'s>(&'s self, statuses: &'s Statuses) -> Values<'s> {
+        Values {
+            scope: &self.scope,
+            results: &self.produced,
+            statuses,
+            artifacts: &self.artifacts,
+        }
     }
 
     /// The service account a pipeline task's TaskRun runs as: its `taskRunSpecs` entry, else
@@ -1145,12 +1151,7 @@ impl<'b> Driver<'b> {
             (None, None) => return Err(no_task(pt).into()),
         };
         let statuses = self.statuses();
-        let values = Values {
-            scope: &self.scope,
-            results: &self.produced,
-            statuses: &statuses,
-            artifacts: &self.artifacts,
-        };
+        let values = self.values(&statuses);
         // The child binds its Pipeline's workspaces to the parent's bindings they map to.
         let bindings = pt
             .workspaces
@@ -1318,12 +1319,7 @@ impl<'b> Driver<'b> {
 
     fn outcome(self, condition: Condition, completion: Option<Timestamp>) -> RunOutcome {
         let statuses = self.statuses();
-        let values = Values {
-            scope: &self.scope,
-            results: &self.produced,
-            statuses: &statuses,
-            artifacts: &self.artifacts,
-        };
+        let values = self.values(&statuses);
         let when_expressions = self
             .all()
             .filter(|t| !t.pt.when.is_empty())
