@@ -3,6 +3,8 @@
 //! These tests need a running Docker engine and the `adze-test/*` images; without them they
 //! fail (they never skip) — run `bash tests/setup-docker.sh` first.
 
+mod common;
+
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -22,15 +24,7 @@ static ENGINE: Mutex<()> = Mutex::new(());
 /// Fails the test with a clear message when the engine is not usable, and serializes tests.
 fn engine() -> MutexGuard<'static, ()> {
     let guard = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
-    let ok = Command::new("docker")
-        .arg("info")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "`docker info` failed: these tests need a running Docker engine and the adze-test \
-         images; run `bash tests/setup-docker.sh` first"
-    );
+    common::require_docker();
     guard
 }
 

@@ -5,6 +5,8 @@
 //! on stdout, the lines on stderr, and that no container labelled `adze.dev/run` remains.
 //! Without a Docker engine these tests fail (they never skip): run `bash tests/setup-docker.sh`.
 
+mod common;
+
 use std::io::Read;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -20,15 +22,7 @@ static ENGINE: Mutex<()> = Mutex::new(());
 
 fn engine() -> MutexGuard<'static, ()> {
     let guard = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
-    let ok = Command::new("docker")
-        .arg("info")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "`docker info` failed: these tests need a running Docker engine and the adze-test \
-         images; run `bash tests/setup-docker.sh` first"
-    );
+    common::require_docker();
     guard
 }
 
