@@ -55,6 +55,14 @@ impl Input {
         Ok(bundle)
     }
 
+    /// The feature flags; an invalid `--feature-flag` is printed and ends the command.
+    pub fn flags_or_report(&self) -> Result<Flags, Outcome> {
+        self.flags().map_err(|e| {
+            eprintln!("error: {e}");
+            Outcome::Invalid
+        })
+    }
+
     /// The feature flags, from `--feature-flag`.
     pub fn flags(&self) -> Result<Flags, String> {
         let mut flags = Flags::default();
@@ -142,6 +150,22 @@ pub fn parse_overrides(params: &[String], workspaces: &[String]) -> Result<Overr
         }
     }
     Ok(overrides)
+}
+
+/// Everything `plan` and `run` do before acting: flags, `-p`/`-w`, loading, validation and
+/// picking the runs (see [`prepare`]). Problems are printed.
+pub fn load_runs(
+    input: &Input,
+    params: &[String],
+    workspaces: &[String],
+    run: Option<&str>,
+    doing: &str,
+) -> Result<(Bundle, Vec<Object>), Outcome> {
+    let flags = input.flags_or_report()?;
+    let overrides = parse_overrides(params, workspaces)?;
+    let mut bundle = input.load().map_err(|()| Outcome::Invalid)?;
+    let objects = prepare(input, &mut bundle, &flags, &overrides, run, doing)?;
+    Ok((bundle, objects))
 }
 
 /// Applies the overrides, validates, and returns the runs to act on: the runs in the files

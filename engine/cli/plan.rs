@@ -1,6 +1,6 @@
 //! `adze plan`: resolve runs without running them.
 
-use super::input::{parse_overrides, prepare, Input};
+use super::input::{load_runs, Input};
 use super::Outcome;
 use crate::plan;
 use crate::report;
@@ -26,29 +26,14 @@ pub struct Args {
 
 /// Runs `adze plan`.
 pub fn run(args: &Args) -> Outcome {
-    let flags = match args.input.flags() {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Outcome::Invalid;
-        }
-    };
-    let overrides = match parse_overrides(&args.params, &args.workspaces) {
-        Ok(o) => o,
-        Err(outcome) => return outcome,
-    };
-    let Ok(mut bundle) = args.input.load() else {
-        return Outcome::Invalid;
-    };
-    let objects = match prepare(
+    let (bundle, objects) = match load_runs(
         &args.input,
-        &mut bundle,
-        &flags,
-        &overrides,
+        &args.params,
+        &args.workspaces,
         args.run.as_deref(),
         "planning",
     ) {
-        Ok(objects) => objects,
+        Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
     let mut plans = Vec::new();

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use super::input::{parse_overrides, prepare, Input};
+use super::input::{load_runs, Input};
 use super::last_run;
 use super::progress::{self, LogMode, Mode, RenderOptions, SummaryRow};
 use super::Outcome;
@@ -65,29 +65,14 @@ pub struct Args {
 
 /// Runs `adze run`.
 pub fn run(args: &Args) -> Outcome {
-    let flags = match args.input.flags() {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Outcome::Invalid;
-        }
-    };
-    let overrides = match parse_overrides(&args.params, &args.workspaces) {
-        Ok(o) => o,
-        Err(outcome) => return outcome,
-    };
-    let Ok(mut bundle) = args.input.load() else {
-        return Outcome::Invalid;
-    };
-    let objects = match prepare(
+    let (bundle, objects) = match load_runs(
         &args.input,
-        &mut bundle,
-        &flags,
-        &overrides,
+        &args.params,
+        &args.workspaces,
         args.run.as_deref(),
         "running",
     ) {
-        Ok(objects) => objects,
+        Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
     let object = match objects.as_slice() {

@@ -16,12 +16,9 @@ pub struct Args {
 
 /// Runs `adze validate`.
 pub fn run(args: &Args) -> Outcome {
-    let flags = match args.input.flags() {
+    let flags = match args.input.flags_or_report() {
         Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Outcome::Invalid;
-        }
+        Err(outcome) => return outcome,
     };
     let Ok(bundle) = args.input.load() else {
         return Outcome::Invalid;

@@ -112,12 +112,7 @@ impl Transcript {
                 stream,
                 line,
             } => {
-                let line = LogLine {
-                    task_run: task_run.clone(),
-                    step: step.clone(),
-                    stream: *stream,
-                    line: line.clone(),
-                };
+                let line = LogLine::new(task_run, step, *stream, line);
                 match self.tasks.log(line) {
                     Some(shown) => vec![self.log_line(&shown)],
                     None => Vec::new(),

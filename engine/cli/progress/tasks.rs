@@ -29,6 +29,18 @@ pub(super) struct LogLine {
     pub line: String,
 }
 
+impl LogLine {
+    /// The line a [`Progress::Log`](crate::run::Progress::Log) event carries.
+    pub(super) fn new(task_run: &str, step: &str, stream: Stream, line: &str) -> LogLine {
+        LogLine {
+            task_run: task_run.to_owned(),
+            step: step.to_owned(),
+            stream,
+            line: line.to_owned(),
+        }
+    }
+}
+
 /// What a finished TaskRun leaves to show.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Finished {

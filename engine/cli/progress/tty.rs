@@ -288,12 +288,7 @@ impl Board {
                 stream,
                 line,
             } => {
-                let line = LogLine {
-                    task_run: task_run.clone(),
-                    step: step.clone(),
-                    stream: *stream,
-                    line: line.clone(),
-                };
+                let line = LogLine::new(task_run, step, *stream, line);
                 if let Some(shown) = self.tasks.log(line) {
                     let text = self.log_line(&shown);
                     self.pending.push(text);
