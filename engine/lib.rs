@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod compat;
 pub mod dag;
 pub mod diagnostic;
 pub mod exec;

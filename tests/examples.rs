@@ -63,3 +63,37 @@ fn upstream_examples_validate_and_plan() {
         failures.join("\n")
     );
 }
+
+/// The field-coverage check refuses nothing the upstream examples use (they all run), and
+/// what it warns about is listed here so a change in the table shows up in review.
+#[test]
+fn upstream_examples_use_no_field_adze_run_refuses() {
+    use adze::compat::check::check_run;
+    use adze::load::{Bundle, Origin};
+
+    let Some(dir) = examples_dir() else { return };
+    let mut refused = Vec::new();
+    let mut warned = std::collections::BTreeSet::new();
+    for file in yaml_files(&dir) {
+        let mut bundle = Bundle::new();
+        bundle
+            .load_path(&file, Origin::Input)
+            .expect("readable example");
+        for run in adze::plan::runs(&bundle) {
+            for d in check_run(&bundle, &run.object, false) {
+                let line = format!("{}: {} ({:?})", file.display(), d.message, d.field);
+                if d.is_error() {
+                    refused.push(line);
+                } else {
+                    warned.insert(format!("{} {}", d.code, d.message));
+                }
+            }
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "refused in upstream examples:\n{}",
+        refused.join("\n")
+    );
+    eprintln!("warnings seen in the upstream examples: {warned:#?}");
+}

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The three parameter (and result) types.
@@ -112,6 +113,17 @@ impl<'de> Deserialize<'de> for ParamValue {
     }
 }
 
+/// A string, an array of strings or a map of strings: a leaf for the field-coverage walk.
+impl JsonSchema for ParamValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ParamValue".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": ["string", "array", "object"] })
+    }
+}
+
 impl Serialize for ParamValue {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -123,7 +135,7 @@ impl Serialize for ParamValue {
 }
 
 /// Schema of one object property.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PropertySpec {
     /// Only `string` is allowed.
@@ -132,7 +144,7 @@ pub struct PropertySpec {
 }
 
 /// A parameter declaration (`ParamSpec`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ParamSpec {
     /// The parameter's name.
@@ -172,7 +184,7 @@ impl ParamSpec {
 }
 
 /// A named parameter value.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Param {
     /// The parameter's name.
@@ -184,7 +196,7 @@ pub struct Param {
 }
 
 /// A guard: `input operator values`, or a CEL expression.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WhenExpression {
     /// Left side.

@@ -1,6 +1,7 @@
 //! `Pipeline`, its tasks, results and workspaces (`tekton.dev/v1`).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::param::{Param, ParamSpec, ParamValue, WhenExpression};
@@ -8,7 +9,7 @@ use super::reference::{PipelineRef, TaskRef};
 use super::task::TaskSpec;
 
 /// A Pipeline: a graph of tasks.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pipeline {
     /// `tekton.dev/v1`.
@@ -26,7 +27,7 @@ pub struct Pipeline {
 }
 
 /// What a Pipeline runs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineSpec {
     /// UI name.
@@ -53,7 +54,7 @@ pub struct PipelineSpec {
 }
 
 /// One node of a Pipeline (in `tasks` or `finally`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineTask {
     /// DNS-1123 label, unique across tasks and finally.
@@ -104,7 +105,7 @@ pub struct PipelineTask {
 }
 
 /// Matrix fan-out.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Matrix {
     /// Array params to combine.
@@ -116,7 +117,7 @@ pub struct Matrix {
 }
 
 /// One `matrix.include` entry.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MatrixInclude {
     /// Display name of the combination.
@@ -128,7 +129,7 @@ pub struct MatrixInclude {
 }
 
 /// Binds a task's workspace to a pipeline workspace.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspacePipelineTaskBinding {
     /// The task's workspace name.
@@ -143,7 +144,7 @@ pub struct WorkspacePipelineTaskBinding {
 }
 
 /// A workspace a Pipeline needs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineWorkspaceDeclaration {
     /// Name.
@@ -158,7 +159,7 @@ pub struct PipelineWorkspaceDeclaration {
 }
 
 /// A Pipeline output.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineResult {
     /// Name.

@@ -1,11 +1,12 @@
 //! References to Tasks, Pipelines and StepActions, by name or through a resolver.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::param::Param;
 
 /// `taskRef`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskRef {
     /// Name of the Task.
@@ -29,7 +30,7 @@ pub struct TaskRef {
 }
 
 /// `pipelineRef`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineRef {
     /// Name of the Pipeline.
@@ -50,7 +51,7 @@ pub struct PipelineRef {
 }
 
 /// A step's `ref` to a StepAction.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StepActionRef {
     /// Name of the StepAction.

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1 as corev1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::param::Param;
@@ -12,7 +13,7 @@ use super::reference::{PipelineRef, TaskRef};
 use super::task::{EmbeddedMetadata, TaskSpec};
 
 /// A TaskRun: one execution of a Task.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskRun {
     /// `tekton.dev/v1`.
@@ -33,7 +34,7 @@ pub struct TaskRun {
 }
 
 /// What a TaskRun runs, with which inputs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskRunSpec {
     /// Values.
@@ -84,7 +85,7 @@ pub struct TaskRunSpec {
 }
 
 /// `stepSpecs[]` / `sidecarSpecs[]`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerSpecOverride {
     /// Step or sidecar name.
@@ -96,7 +97,7 @@ pub struct ContainerSpecOverride {
 }
 
 /// Binds a workspace to a volume source.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspaceBinding {
     /// Workspace name.
@@ -158,7 +159,7 @@ impl WorkspaceBinding {
 }
 
 /// Tekton's pod template: the pod-level settings a run may override.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PodTemplate {
     /// Node selector.
@@ -218,7 +219,7 @@ pub struct PodTemplate {
 }
 
 /// A PipelineRun: one execution of a Pipeline.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineRun {
     /// `tekton.dev/v1`.
@@ -239,7 +240,7 @@ pub struct PipelineRun {
 }
 
 /// What a PipelineRun runs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineRunSpec {
     /// Pipeline by reference.
@@ -272,7 +273,7 @@ pub struct PipelineRunSpec {
 }
 
 /// `timeouts` of a PipelineRun (Go durations).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Timeouts {
     /// Whole run.
@@ -287,7 +288,7 @@ pub struct Timeouts {
 }
 
 /// `taskRunTemplate`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskRunTemplate {
     /// Service account.
@@ -299,7 +300,7 @@ pub struct TaskRunTemplate {
 }
 
 /// `taskRunSpecs[]`: overrides for one PipelineTask's TaskRuns.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineTaskRunSpec {
     /// The PipelineTask.

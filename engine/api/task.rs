@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1 as corev1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::param::{Param, ParamSpec, ParamValue, PropertySpec, WhenExpression};
 use super::reference::StepActionRef;
 
 /// A Task: a sequence of steps run in one pod.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Task {
     /// `tekton.dev/v1`.
@@ -30,7 +31,7 @@ pub struct Task {
 /// What a Task does. Also the shape of an embedded `taskSpec`, which additionally may
 /// carry `metadata`, and for custom tasks `apiVersion`, `kind` and `spec`; the loader
 /// rejects those fields where they are not allowed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskSpec {
     /// Inputs.
@@ -129,7 +130,7 @@ impl TaskSpec {
 }
 
 /// Labels and annotations of an embedded spec.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmbeddedMetadata {
     /// Labels.
@@ -141,7 +142,7 @@ pub struct EmbeddedMetadata {
 }
 
 /// One container of a Task.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
     /// DNS-1123 label; unnamed steps are `unnamed-<index>`.
@@ -216,7 +217,7 @@ pub struct Step {
 }
 
 /// Where a step's output stream is copied.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StepOutputConfig {
     /// File path.
@@ -225,7 +226,7 @@ pub struct StepOutputConfig {
 }
 
 /// The base container merged into every step.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StepTemplate {
     /// Image.
@@ -264,7 +265,7 @@ pub struct StepTemplate {
 }
 
 /// A container that runs beside the steps.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Sidecar {
     /// DNS-1123 label.
@@ -345,7 +346,7 @@ pub struct Sidecar {
 }
 
 /// A declared task result.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskResult {
     /// Result name.
@@ -366,7 +367,7 @@ pub struct TaskResult {
 }
 
 /// A declared step result.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StepResult {
     /// Result name.
@@ -384,7 +385,7 @@ pub struct StepResult {
 }
 
 /// A named filesystem slot a Task needs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspaceDeclaration {
     /// Workspace name.
@@ -415,7 +416,7 @@ impl WorkspaceDeclaration {
 }
 
 /// A step's or sidecar's use of a Task workspace.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspaceUsage {
     /// Declared workspace name.

@@ -10,6 +10,7 @@ use super::last_run;
 use super::progress::{self, LogMode, Mode, RenderOptions, SummaryRow};
 use super::Outcome;
 use crate::api::{Object, PipelineRun, TaskRun};
+use crate::compat;
 use crate::exec::docker::{DockerExecutor, DockerOptions, ForceHandle, RUN_LABEL};
 use crate::load::Bundle;
 use crate::plan::pipeline::resolve_pipeline;
@@ -90,6 +91,16 @@ pub fn run(args: &Args) -> Outcome {
             return Outcome::Invalid;
         }
     };
+    let unsupported = compat::check::check_run(&bundle, object, args.strict);
+    args.input.print_diagnostics(&bundle, &unsupported);
+    let refused = unsupported.iter().filter(|d| d.is_error()).count();
+    if refused > 0 {
+        eprintln!(
+            "refused: adze run cannot run this as written: fix the {refused} error(s) above \
+             (docs/compatibility.md lists what adze run supports)"
+        );
+        return Outcome::Invalid;
+    }
     if (args.only.is_some() || args.from.is_some()) && !matches!(object, Object::PipelineRun(_)) {
         eprintln!("error: --only and --from choose tasks of a PipelineRun; this is a TaskRun");
         return Outcome::Invalid;
