@@ -6,6 +6,7 @@
 pub mod duration;
 pub mod param;
 pub mod pipeline;
+pub mod quantity;
 pub mod reference;
 pub mod run;
 pub mod step_action;

@@ -5,6 +5,7 @@
 //! params, matrix combinations, timeouts and each step's final command or script.
 //! It assumes the input validated cleanly; what still cannot be resolved is a [`PlanError`].
 
+pub mod confinement;
 pub(crate) mod dependencies;
 pub mod matrix;
 pub mod model;

@@ -219,6 +219,9 @@ pub struct StepPlan {
     /// `securityContext.privileged`.
     #[serde(skip)]
     pub privileged: bool,
+    /// The securityContext fields and limits the engine enforces (not shown in plans).
+    #[serde(skip)]
+    pub confinement: crate::plan::confinement::Confinement,
     /// Isolated workspaces this container lists (`workspaces`): name and its own mount path.
     #[serde(skip)]
     pub isolated_workspaces: Vec<(String, Option<String>)>,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1 as corev1;
 
+use super::confinement::Confinement;
 use super::model::{ConfigKind, EnvPlan, EnvSource, StepPlan, VolumeMountPlan};
 use super::scope::Scope;
 use super::PlanError;
@@ -495,6 +496,10 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
             .as_ref()
             .and_then(|c| c.privileged)
             .unwrap_or(false),
+        confinement: Confinement::of(
+            step.security_context.as_ref(),
+            step.compute_resources.as_ref(),
+        ),
         volume_mounts: volume_mounts(&step.volume_mounts, scope),
         isolated_workspaces: step
             .workspaces
@@ -537,6 +542,7 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
             .as_ref()
             .and_then(|c| c.privileged)
             .unwrap_or(false),
+        confinement: Confinement::of(s.security_context.as_ref(), s.compute_resources.as_ref()),
         volume_mounts: volume_mounts(&s.volume_mounts, scope),
         readiness_probe: s.readiness_probe.clone(),
         startup_probe: s.startup_probe.clone(),

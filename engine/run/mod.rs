@@ -87,6 +87,7 @@ use crate::api::pipeline::PipelineTask;
 use crate::api::{GoDuration, Param, ParamValue, PipelineRun, PipelineSpec, WorkspaceBinding};
 use crate::dag::Dag;
 use crate::load::Bundle;
+use crate::plan::confinement::apply_overrides;
 use crate::plan::dependencies::pipeline_dag;
 use crate::plan::matrix::{combinations, Combination};
 use crate::plan::pipeline::{find_pipeline, pipeline_params, resolve_pipeline};
@@ -1023,6 +1024,16 @@ impl<'b> Driver<'b> {
             retry_count: child.attempts,
         };
         let mut resolved = resolve_task(self.bundle, &spec, &inputs)?;
+        if let Some(specs) = self
+            .pr
+            .spec
+            .task_run_specs
+            .iter()
+            .find(|s| s.pipeline_task_name == pt.name)
+        {
+            apply_overrides(&mut resolved.steps, &specs.step_specs);
+            apply_overrides(&mut resolved.sidecars, &specs.sidecar_specs);
+        }
         for step in &mut resolved.steps {
             let needed_by = format!("step \"{}\" of pipeline task \"{}\"", step.name, pt.name);
             env::resolve(self.bundle, step, &needed_by)?;

@@ -9,7 +9,7 @@
 //!
 //! # Not yet
 //!
-//! - `spec.retries` on a standalone TaskRun (refused up front), `TaskRunPending`.
+//! - `spec.retries` on a standalone TaskRun (refused up front, as is `TaskRunPending`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -77,6 +77,14 @@ impl TaskRunDriver {
             )
             .into());
         }
+        if tr.spec.status.as_deref() == Some("TaskRunPending") {
+            return Err(PlanError::Unsupported(
+                "spec.status: TaskRunPending: a pending TaskRun waits for a controller to start \
+                 it, which never happens locally; remove the field to run it"
+                    .into(),
+            )
+            .into());
+        }
         let (spec, target) = task_spec_of_run(bundle, tr)?;
         workspaces::check_bindings(bundle, &tr.spec.workspaces)?;
         let run_dir = if tr
@@ -137,6 +145,8 @@ impl TaskRunDriver {
             retry_count: 0,
         };
         let mut resolved = resolve_task(bundle, &spec, &inputs)?;
+        crate::plan::confinement::apply_overrides(&mut resolved.steps, &tr.spec.step_specs);
+        crate::plan::confinement::apply_overrides(&mut resolved.sidecars, &tr.spec.sidecar_specs);
         for step in resolved
             .steps
             .iter_mut()

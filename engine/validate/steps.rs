@@ -12,6 +12,7 @@ use super::params::{validate_default_references, validate_param_specs, validate_
 use super::results::{check_script_paths, validate_step_results};
 use super::workspaces::clean_path;
 use super::{ApiFields, Ctx};
+use crate::api::quantity::quantity;
 use crate::api::step_action::StepActionSpec;
 use crate::api::task::StepTemplate;
 use crate::api::{GoDuration, Kind, Object, Sidecar, Step, StepAction, TaskSpec};
@@ -37,6 +38,8 @@ pub fn validate_steps(ctx: &mut Ctx<'_>, spec: &TaskSpec, path: &str) {
     if let Some(t) = template {
         let at = format!("{path}.stepTemplate.volumeMounts");
         check_volume_mounts(ctx, &t.volume_mounts, &at);
+        let at = format!("{path}.stepTemplate.computeResources");
+        check_resources(ctx, t.compute_resources.as_ref(), &at);
     }
 }
 
@@ -52,6 +55,11 @@ fn check_step(ctx: &mut Ctx<'_>, step: &Step, template: Option<&StepTemplate>, a
     check_timeout(ctx, step.timeout.as_deref(), at);
     check_on_error(ctx, step.on_error.as_deref(), at);
     check_volume_mounts(ctx, &step.volume_mounts, &format!("{at}.volumeMounts"));
+    check_resources(
+        ctx,
+        step.compute_resources.as_ref(),
+        &format!("{at}.computeResources"),
+    );
     check_windows_script(ctx, step.script.as_deref(), at);
     if step.stdout_config.is_some() {
         let feature = "step stdout stream support";
@@ -265,6 +273,27 @@ fn check_timeout(ctx: &mut Ctx<'_>, timeout: Option<&str>, at: &str) {
     }
 }
 
+/// Quantities the API server would fail to decode (Kubernetes rejects the object).
+fn check_resources(ctx: &mut Ctx<'_>, resources: Option<&corev1::ResourceRequirements>, at: &str) {
+    let Some(r) = resources else { return };
+    for (kind, map) in [("limits", &r.limits), ("requests", &r.requests)] {
+        for (name, q) in map.iter().flatten() {
+            if quantity(&q.0, 1).is_none() {
+                ctx.error(
+                    "schema/quantity",
+                    format!("{at}.{kind}.{name}"),
+                    format!(
+                        "quantities must match the regular expression \
+                         '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': \"{}\"",
+                        q.0
+                    ),
+                )
+                .hint = Some("write a Kubernetes quantity such as 500m, 2, 64Mi or 1G".into());
+            }
+        }
+    }
+}
+
 fn check_on_error(ctx: &mut Ctx<'_>, on_error: Option<&str>, at: &str) {
     const ALLOWED: &[&str] = &["continue", "stopAndFail"];
     let Some(value) = on_error else { return };
@@ -369,6 +398,8 @@ fn check_sidecar(ctx: &mut Ctx<'_>, sidecar: &Sidecar, at: &str) {
         .hint =
             Some("remove `command`: the script is the command, and `args` are passed to it".into());
     }
+    let at = format!("{at}.computeResources");
+    check_resources(ctx, sidecar.compute_resources.as_ref(), &at);
 }
 
 /// Validates `volumes`: names are unique.

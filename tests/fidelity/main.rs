@@ -15,6 +15,8 @@ use common::{require_docker, run_adze};
 use serde_json::Value;
 
 /// How long one run may take before the test gives up.
+mod confinement;
+
 const LIMIT: Duration = Duration::from_secs(180);
 
 /// What one `adze run` printed: exit status, the run as JSON (if any), and stderr.

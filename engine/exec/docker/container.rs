@@ -468,6 +468,17 @@ pub(super) fn container_config(
             mounts: Some(mounts),
             network_mode: network.map(|id| format!("container:{id}")),
             privileged: Some(plan.privileged),
+            readonly_rootfs: Some(plan.confinement.read_only_root_filesystem),
+            security_opt: plan
+                .confinement
+                .no_new_privileges
+                .then(|| vec!["no-new-privileges".to_owned()]),
+            cap_add: (!plan.confinement.cap_add.is_empty())
+                .then(|| plan.confinement.cap_add.clone()),
+            cap_drop: (!plan.confinement.cap_drop.is_empty())
+                .then(|| plan.confinement.cap_drop.clone()),
+            memory: plan.confinement.memory_bytes,
+            nano_cpus: plan.confinement.nano_cpus,
             // A tiny init as PID 1 forwards SIGTERM, so a cancelled script step stops at once
             // instead of ignoring the signal for the whole grace period, as PID 1 shells do.
             init: Some(true),

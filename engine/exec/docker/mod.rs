@@ -42,6 +42,7 @@
 mod container;
 mod images;
 mod logs;
+mod non_root;
 mod readiness;
 mod results;
 mod sidecars;

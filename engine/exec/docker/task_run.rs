@@ -471,6 +471,9 @@ impl TaskRunJob {
             ));
         }
         let step = &self.with_image_command(&step).await;
+        if let Err(message) = self.check_non_root(step).await {
+            return StepEnd::Refused("CreateContainerConfigError".into(), message);
+        }
         let config =
             match container::container_config(&self.request.name, step, Role::Step, dir, network) {
                 Ok(config) => config,
