@@ -15,6 +15,7 @@ use common::{require_docker, run_adze};
 use serde_json::Value;
 
 /// How long one run may take before the test gives up.
+mod compat;
 mod confinement;
 
 const LIMIT: Duration = Duration::from_secs(180);
