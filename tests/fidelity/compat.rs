@@ -53,6 +53,11 @@ spec:
     ))
     .succeeded();
     assert_eq!(ran.result("ran"), "yes");
+    assert_eq!(
+        ran.run["spec"]["podTemplate"]["nodeSelector"]["disktype"], "ssd",
+        "accepted and recorded in the run: {}",
+        ran.run
+    );
     assert!(
         ran.stderr.contains(
             "warning[run/no-effect-locally]: PodTemplate.nodeSelector has no effect when adze runs locally"
