@@ -36,18 +36,18 @@
 //!   task is done; `finally_start` is returned only on the pass that first schedules finally.
 //! - No panics on any view [`RunView::new`] accepts.
 //!
+//! # Elsewhere, on purpose
+//!
+//! This module decides one pass; the driver ([`crate::run`]) keeps what passes share: it
+//! fans matrix tasks out and folds their TaskRuns into one task state
+//! ([`results::aggregate_matrix`]), counts retry attempts, wires pipeline results
+//! ([`results::pipeline_results`]) into the final condition, and has executors report TaskRun
+//! states through [`task_run::evaluate`].
+//!
 //! # Not yet
 //!
-//! - Matrix fan-out: aggregating several TaskRuns into one task state (the caller reports the
-//!   aggregate), and the `Matrix Parameters have an empty array` skip.
-//! - Retries bookkeeping: the TaskRun retries itself and reports `Running` until its last
-//!   attempt; this module neither counts attempts nor names retry pods.
-//! - Wiring pipeline results (§4.18, computed by [`results::pipeline_results`]) and matrix
-//!   aggregation ([`results::aggregate_matrix`]) into a pass and its condition.
-//! - Driving [`task_run::evaluate`] (the TaskRun status rules of §4.1–§4.12) from an executor;
-//!   `PipelineRunCouldntCancel`/`CouldntTimeOut`, the
-//!   "timed out for 2× timeout" shortcut, and lowering `startTime` to the earliest child.
-//! - The driver loop and the executors.
+//! - `PipelineRunCouldntCancel`/`CouldntTimeOut`, the "timed out for 2× timeout" shortcut, and
+//!   lowering `startTime` to the earliest child.
 
 mod action;
 mod condition;
