@@ -40,10 +40,12 @@
 //!   group of the image's user), pod-level security contexts; compute resources.
 
 mod container;
+mod image_ref;
 mod images;
 mod logs;
 mod readiness;
 mod results;
+mod served_digest;
 mod sidecars;
 mod task_run;
 
@@ -230,6 +232,7 @@ impl Executor for DockerExecutor {
             force: self.force.clone(),
             stop: stop_rx,
             slots: self.slots.clone(),
+            images: HashMap::new(),
         };
         let sender = self.sender.clone();
         self.runtime.spawn(async move {
