@@ -212,8 +212,13 @@ registry_answers() {
   [[ "$reply" == *" 200 "* ]]
 }
 if ! registry_answers; then
-  need docker-registry || { echo "== installing docker-registry"; apt_install docker-registry ||
-    { as_root apt-get update -qq && apt_install docker-registry; }; }
+  if ! need docker-registry; then
+    echo "== installing docker-registry"
+    apt_install docker-registry || { as_root apt-get update -qq && apt_install docker-registry; }
+    # Under systemd the package starts its own service on :5000 (with htpasswd auth); the
+    # tests need the one below, so that one is stopped and left disabled.
+    if [ -d /run/systemd/system ]; then as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+  fi
   echo "== starting docker-registry on $REGISTRY_ADDR (storage in $REGISTRY_DIR)"
   mkdir -p "$REGISTRY_DIR/data"
   # No blob descriptor cache: a test that changes a stored blob must see the registry serve it.
