@@ -133,16 +133,18 @@ fn run_pulling(yaml: &str) -> Ran {
     }
 }
 
+/// A TaskRun named uniquely after `test`, with `task_spec` (YAML indented by four spaces).
+fn task_run(test: &str, task_spec: &str) -> String {
+    let name = unique(test);
+    format!("apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata:\n  name: {name}\nspec:\n  taskSpec:\n{task_spec}")
+}
+
 /// A TaskRun whose step and sidecar run `image`; the step writes `/marker` as result `marker`.
-fn task_run(name: &str, image: &str) -> String {
-    format!(
-        r#"apiVersion: tekton.dev/v1
-kind: TaskRun
-metadata:
-  name: {name}
-spec:
-  taskSpec:
-    results:
+fn marker_task_run(test: &str, image: &str) -> String {
+    task_run(
+        test,
+        &format!(
+            r#"    results:
       - name: marker
     sidecars:
       - name: beside
@@ -157,6 +159,7 @@ spec:
           #!/bin/sh
           tr -d '\n' < /marker > $(results.marker.path)
 "#
+        ),
     )
 }
 
@@ -173,7 +176,7 @@ fn a_pinned_image_is_pulled_and_reported_by_its_digest() {
     images.build(&format!("{repo}:v1"), "tag-content");
 
     let pinned = format!("{repo}:v1@{digest}");
-    let ran = run_pulling(&task_run(&unique("pinned-run"), &pinned)).succeeded();
+    let ran = run_pulling(&marker_task_run("pinned-run", &pinned)).succeeded();
 
     let expected = format!("{repo}@{digest}");
     assert_eq!(ran.result("marker"), "pinned-content", "{}", ran.run);
@@ -192,15 +195,10 @@ fn a_tagged_image_reports_its_repository_digest_and_a_local_one_its_id() {
     images.build(&local, "local");
     let local_id = docker(&["image", "inspect", "-f", "{{.Id}}", &local]);
 
-    let name = unique("tagged-run");
-    let yaml = format!(
-        r#"apiVersion: tekton.dev/v1
-kind: TaskRun
-metadata:
-  name: {name}
-spec:
-  taskSpec:
-    steps:
+    let yaml = task_run(
+        "tagged-run",
+        &format!(
+            r#"    steps:
       - name: pushed
         image: {repo}:v1
         script: cat /marker
@@ -208,6 +206,7 @@ spec:
         image: {local}
         script: cat /marker
 "#
+        ),
     );
     let ran = run_pulling(&yaml).succeeded();
     assert_eq!(
@@ -241,7 +240,7 @@ fn content_that_does_not_match_its_digest_fails_the_pull_naming_both() {
     let served = format!("sha256:{:x}", Sha256::digest(tampered.as_bytes()));
 
     let pinned = format!("{repo}@{digest}");
-    let ran = run_pulling(&task_run(&unique("tampered-run"), &pinned));
+    let ran = run_pulling(&marker_task_run("tampered-run", &pinned));
     assert_eq!(ran.code, Some(1), "{}\n{}", ran.stderr, ran.run);
     let condition = ran.condition();
     assert_eq!(condition["status"], "False", "{}", ran.run);

@@ -198,6 +198,14 @@ impl TaskRunJob {
             .map_or_else(|| image.to_owned(), |r| r.id.clone())
     }
 
+    /// `plan` as its container is created: the image replaced by the content it resolved to.
+    pub(super) fn with_resolved_image(&self, plan: &StepPlan) -> StepPlan {
+        StepPlan {
+            image: self.engine_image(&plan.image),
+            ..plan.clone()
+        }
+    }
+
     /// `imageID` for a container of `image`; `engine_id` is what the engine reported when
     /// the image was not resolved here.
     pub(super) fn status_image_id(&self, image: &str, engine_id: &str) -> String {

@@ -115,10 +115,7 @@ impl TaskRunJob {
         let holder = pod.holder.clone();
         for plan in &self.request.sidecars {
             let plan = &self.with_image_command(plan).await;
-            let resolved = StepPlan {
-                image: self.engine_image(&plan.image),
-                ..plan.clone()
-            };
+            let resolved = self.with_resolved_image(plan);
             let config = container::container_config(
                 &self.request.name,
                 &resolved,

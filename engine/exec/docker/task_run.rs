@@ -475,10 +475,7 @@ impl TaskRunJob {
             ));
         }
         let step = &self.with_image_command(&step).await;
-        let resolved = StepPlan {
-            image: self.engine_image(&step.image),
-            ..step.clone()
-        };
+        let resolved = self.with_resolved_image(step);
         let config = match container::container_config(
             &self.request.name,
             &resolved,
