@@ -16,6 +16,9 @@
 #                                 the alpine-based node, alpine/git and alpine-git-nonroot
 #   adze-test/bash:latest         debian-ash with the bash image's docker-entrypoint.sh
 #
+# It also starts a registry on 127.0.0.1:5000 (Debian's docker-registry, storage in
+# ADZE_REGISTRY_DIR, default $TMPDIR/adze-registry) for the tests of digest-pinned images.
+#
 # Every image the upstream Tekton examples (tests/run_examples.rs) name is then tagged to one of
 # these. Digest-pinned names (`repo@sha256:...`) cannot be tagged; the test rewrites them to
 # `repo:adze-pinned`, which is tagged here. When the examples folder is present, a name it uses
@@ -191,6 +194,50 @@ if [ -d "$examples" ]; then
     echo "$missing" >&2
     exit 1
   fi
+fi
+
+# --- a local OCI registry on loopback (tests/fidelity/images.rs) ---------------------------
+# Debian's `docker-registry` (the reference registry) on 127.0.0.1:5000, run as the invoking
+# user with filesystem storage under ADZE_REGISTRY_DIR, so the tests can push images, pull them
+# by digest and tamper with the stored blobs. Docker talks plain HTTP to 127.0.0.0/8 registries
+# without any configuration. A registry that already answers there is reused.
+REGISTRY_ADDR=127.0.0.1:5000
+REGISTRY_DIR="${ADZE_REGISTRY_DIR:-${TMPDIR:-/tmp}/adze-registry}"
+registry_answers() {
+  # /dev/tcp: no curl or wget needed on a fresh machine.
+  local reply
+  reply=$( (exec 3<>"/dev/tcp/${REGISTRY_ADDR%:*}/${REGISTRY_ADDR#*:}" &&
+    printf 'GET /v2/ HTTP/1.0\r\nHost: %s\r\n\r\n' "$REGISTRY_ADDR" >&3 &&
+    timeout 5 head -n 1 <&3) 2>/dev/null) || return 1
+  [[ "$reply" == *" 200 "* ]]
+}
+if ! registry_answers; then
+  if ! need docker-registry; then
+    echo "== installing docker-registry"
+    apt_install docker-registry || { as_root apt-get update -qq && apt_install docker-registry; }
+    # Under systemd the package starts its own service on :5000 (with htpasswd auth); the
+    # tests need the one below, so that one is stopped and left disabled.
+    if [ -d /run/systemd/system ]; then as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+  fi
+  echo "== starting docker-registry on $REGISTRY_ADDR (storage in $REGISTRY_DIR)"
+  mkdir -p "$REGISTRY_DIR/data"
+  # No blob descriptor cache: a test that changes a stored blob must see the registry serve it.
+  cat >"$REGISTRY_DIR/config.yml" <<CONFIG
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $REGISTRY_DIR/data
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_ADDR
+CONFIG
+  # Its own session: it outlives this script and whatever process group ran it.
+  setsid nohup docker-registry serve "$REGISTRY_DIR/config.yml" >"$REGISTRY_DIR/registry.log" 2>&1 &
+  for _ in $(seq 1 30); do registry_answers && break; sleep 0.5; done
+  registry_answers || { echo "docker-registry did not start; see $REGISTRY_DIR/registry.log" >&2; exit 1; }
 fi
 
 docker run --rm adze-test/busybox:latest sh -c 'echo "docker ready: $(uname -m)"'

@@ -21,7 +21,7 @@ const BLOCK_DEVICE: Support = Refused("raw block devices need a cluster's persis
 const NEEDS_CLUSTER_VOLUME: Support =
     Refused("this volume type needs a cluster or a storage driver; use emptyDir, a workspace bound with `-w NAME=DIR`, or hostPath");
 const PULL_POLICY: Support = Differs(
-    "Never and IfNotPresent use a local image of that name; Always pulls; `--pull` sets the default",
+    "under the default `--pull missing` each container's policy decides (IfNotPresent and Never use a local image, Always pulls); `--pull always|never` holds for the whole run; Kubernetes' default of Always for `:latest` is not applied",
 );
 const SCHEDULING: Support =
     NoEffect("there is no scheduler locally: every container runs on this machine");

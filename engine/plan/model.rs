@@ -219,6 +219,9 @@ pub struct StepPlan {
     /// `securityContext.privileged`.
     #[serde(skip)]
     pub privileged: bool,
+    /// `imagePullPolicy` (`Always`, `IfNotPresent`, `Never`), after stepTemplate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<String>,
     /// The securityContext fields and limits the engine enforces (not shown in plans).
     #[serde(skip)]
     pub confinement: crate::plan::confinement::Confinement,

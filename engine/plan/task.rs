@@ -496,6 +496,7 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
             .as_ref()
             .and_then(|c| c.privileged)
             .unwrap_or(false),
+        image_pull_policy: step.image_pull_policy.clone(),
         confinement: Confinement::of(
             step.security_context.as_ref(),
             step.compute_resources.as_ref(),
@@ -542,6 +543,7 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
             .as_ref()
             .and_then(|c| c.privileged)
             .unwrap_or(false),
+        image_pull_policy: s.image_pull_policy.clone(),
         confinement: Confinement::of(s.security_context.as_ref(), s.compute_resources.as_ref()),
         volume_mounts: volume_mounts(&s.volume_mounts, scope),
         readiness_probe: s.readiness_probe.clone(),

@@ -132,7 +132,8 @@ pub struct TaskRunReport {
 pub struct StepReport {
     /// The container state with Tekton's overrides.
     pub state: StepState,
-    /// The image the container ran, as the engine names it (`sha256:…` for Docker).
+    /// `imageID`: the image the container ran, `repo@sha256:…` as the kubelet reports it, or
+    /// the engine's `sha256:…` id for an image without a repository digest.
     pub image_id: String,
     /// Step results (`status.steps[].results`), in emission order.
     pub results: Vec<(String, ParamValue)>,

@@ -4,11 +4,19 @@
 //! A local image of the exact name is used as is (DESIGN: images); a missing one is pulled
 //! unless the policy forbids it. Images are checked before any container is created, so a
 //! bad image never leaves half a TaskRun behind.
+//!
+//! A digest-pinned image (`repo[:tag]@sha256:…`) is looked up by `repo@digest` only (the
+//! engine's repository digests), pulled by that digest, and must carry it afterwards; each
+//! image resolves to its content id, which the containers are created from, and to the
+//! `imageID` reported in the status ([`image_ref`](super::image_ref)). Content that does not
+//! match the digest fails the TaskRun with `TaskRunImagePullFailed` naming both digests.
 
 use bollard::errors::Error as DockerError;
 use bollard::query_parameters::CreateImageOptions;
 use futures_util::StreamExt;
 
+use super::image_ref::{carries_digest, status_image_id, ImageRef};
+use super::served_digest::served_digest;
 use super::task_run::{engine_failure, Failure, TaskRunJob};
 use crate::plan::model::StepPlan;
 use crate::run::Progress;
@@ -23,6 +31,19 @@ pub enum PullPolicy {
     Missing,
     /// Never pull; a missing image fails the TaskRun.
     Never,
+}
+
+impl PullPolicy {
+    /// The policy for one container: `--pull always` and `--pull never` hold for the whole
+    /// run; under the default (`missing`) the container's `imagePullPolicy` decides, as the
+    /// kubelet's does (`IfNotPresent` is `missing`).
+    pub fn for_container(self, image_pull_policy: Option<&str>) -> PullPolicy {
+        match (self, image_pull_policy) {
+            (PullPolicy::Missing, Some("Always")) => PullPolicy::Always,
+            (PullPolicy::Missing, Some("Never")) => PullPolicy::Never,
+            (policy, _) => policy,
+        }
+    }
 }
 
 impl std::str::FromStr for PullPolicy {
@@ -40,16 +61,27 @@ impl std::str::FromStr for PullPolicy {
     }
 }
 
+/// What an image name of the TaskRun resolved to, once present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ResolvedImage {
+    /// The engine's content id (`sha256:…`): containers are created from exactly this, so a
+    /// tag moved or a digest re-resolved after the check cannot change what runs.
+    pub id: String,
+    /// `status.steps[].imageID` / `status.sidecars[].imageID` for containers of it.
+    pub status_id: String,
+}
+
 /// `(repository, tag)` for the engine's pull call; without a tag it would pull every tag.
-fn split_reference(image: &str) -> (String, Option<String>) {
-    if image.contains('@') {
-        return (image.to_owned(), None);
+/// A pinned reference is pulled by its digest alone (given as the tag, as the engine accepts).
+fn pull_arguments(image: &str, reference: &ImageRef) -> (String, Option<String>) {
+    if let Some(digest) = reference.digest() {
+        return (reference.repository(), Some(digest.to_owned()));
     }
-    let name_start = image.rfind('/').map_or(0, |i| i + 1);
-    match image[name_start..].rfind(':') {
-        Some(i) => (
-            image[..name_start + i].to_owned(),
-            Some(image[name_start + i + 1..].to_owned()),
+    match reference.tag() {
+        // Without a digest the name ends with `:tag`; the repository keeps its spelling.
+        Some(tag) => (
+            image[..image.len() - tag.len() - 1].to_owned(),
+            Some(tag.to_owned()),
         ),
         None => (image.to_owned(), Some("latest".to_owned())),
     }
@@ -65,7 +97,7 @@ impl TaskRunJob {
         }
         let config = self
             .docker
-            .inspect_image(&plan.image)
+            .inspect_image(&self.engine_image(&plan.image))
             .await
             .ok()
             .and_then(|i| i.config);
@@ -82,56 +114,156 @@ impl TaskRunJob {
         }
     }
 
-    /// Checks (and pulls, as the policy says) the image of every step and sidecar, once each.
-    pub(super) async fn ensure_images(&self) -> Result<(), Failure> {
-        let mut seen: Vec<&str> = Vec::new();
-        let containers = self
+    /// Checks (and pulls, as the policy says) the image of every step and sidecar, once each,
+    /// and records in `images` what each resolved to.
+    pub(super) async fn ensure_images(&mut self) -> Result<(), Failure> {
+        let containers: Vec<(&str, String, String, PullPolicy)> = self
             .request
             .steps
             .iter()
             .map(|s| ("step", s))
-            .chain(self.request.sidecars.iter().map(|s| ("sidecar", s)));
-        for (role, plan) in containers {
-            if seen.contains(&plan.image.as_str()) {
+            .chain(self.request.sidecars.iter().map(|s| ("sidecar", s)))
+            .map(|(role, plan)| {
+                let policy = self
+                    .options
+                    .pull
+                    .for_container(plan.image_pull_policy.as_deref());
+                (role, plan.name.clone(), plan.image.clone(), policy)
+            })
+            .collect();
+        for (role, container, image, policy) in containers {
+            if self.images.contains_key(&image) {
                 continue;
             }
-            seen.push(&plan.image);
-            let fail = |why: String| {
-                (
-                    "TaskRunImagePullFailed".to_owned(),
-                    format!(
-                        "the {role} \"{}\" in TaskRun \"{}\" failed to pull the image \"{}\": {why}",
-                        plan.name, self.request.name, plan.image
-                    ),
-                )
-            };
-            let present = match self.docker.inspect_image(&plan.image).await {
-                Ok(_) => true,
-                Err(DockerError::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => false,
-                Err(e) => return Err(engine_failure(e)),
-            };
-            match (self.options.pull, present) {
-                (PullPolicy::Never, true) | (PullPolicy::Missing, true) => {}
-                (PullPolicy::Never, false) => {
-                    return Err(fail(
-                        "the image is not present locally and `--pull never` forbids pulling it; \
-                         build or load it (`docker pull`, `docker load`), or drop `--pull never`"
-                            .into(),
-                    ))
-                }
-                (PullPolicy::Always, _) | (PullPolicy::Missing, false) => {
-                    self.pull(&plan.image).await.map_err(fail)?;
-                }
-            }
+            let resolved = self.ensure_image(role, &container, &image, policy).await?;
+            self.images.insert(image, resolved);
         }
         Ok(())
     }
 
-    /// Pulls one image, reporting the engine's progress; `Err` carries the engine's error.
-    async fn pull(&self, image: &str) -> Result<(), String> {
-        let (from_image, tag) = split_reference(image);
+    /// Makes one image present and says what it resolved to; the failure names the first
+    /// container that uses it.
+    async fn ensure_image(
+        &self,
+        role: &str,
+        container: &str,
+        image: &str,
+        policy: PullPolicy,
+    ) -> Result<ResolvedImage, Failure> {
+        let fail = |why: String| {
+            (
+                "TaskRunImagePullFailed".to_owned(),
+                format!(
+                    "the {role} \"{container}\" in TaskRun \"{}\" failed to pull the image \"{image}\": {why}",
+                    self.request.name
+                ),
+            )
+        };
+        let reference = ImageRef::parse(image).map_err(|e| fail(e.to_string()))?;
+        // A pinned image is looked up by its digest only: neither its tag nor another image
+        // of that repository may stand in for it.
+        let lookup = reference.pinned().unwrap_or_else(|| image.to_owned());
+        let present = match self.docker.inspect_image(&lookup).await {
+            Ok(_) => true,
+            Err(DockerError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => false,
+            Err(e) => return Err(engine_failure(e)),
+        };
+        match (policy, present) {
+            (PullPolicy::Never, true) | (PullPolicy::Missing, true) => {}
+            (PullPolicy::Never, false) if self.options.pull == PullPolicy::Never => {
+                return Err(fail(
+                    "the image is not present locally and `--pull never` forbids pulling it; \
+                     build or load it (`docker pull`, `docker load`), or drop `--pull never`"
+                        .into(),
+                ))
+            }
+            (PullPolicy::Never, false) => {
+                return Err(fail(
+                    "the image is not present locally and the container's imagePullPolicy is \
+                     Never (ErrImageNeverPull); build or load it (`docker pull`, `docker load`), \
+                     or set imagePullPolicy to IfNotPresent"
+                        .into(),
+                ))
+            }
+            (PullPolicy::Always, _) | (PullPolicy::Missing, false) => {
+                self.pull(image, &reference).await.map_err(fail)?;
+            }
+        }
+        // Checked rather than trusted: a pull stream can end without an error while the image
+        // is absent, and an engine may resolve a digest to other content than it names.
+        let inspected = self.docker.inspect_image(&lookup).await.map_err(|e| {
+            fail(format!(
+                "the engine finished pulling but has no image \"{lookup}\" ({e})"
+            ))
+        })?;
+        let id = inspected.id.unwrap_or_default();
+        let repo_digests = inspected.repo_digests.unwrap_or_default();
+        if !carries_digest(&reference, &repo_digests) {
+            let received = if repo_digests.is_empty() {
+                "no repository digest".to_owned()
+            } else {
+                format!("only {}", repo_digests.join(", "))
+            };
+            return Err(fail(format!(
+                "the requested digest {} is not the content the engine has: it resolved \
+                 \"{lookup}\" to image {id}, which carries {received}; remove that image \
+                 (`docker rmi {id}`) and run again, or pin the digest it has",
+                reference.digest().unwrap_or_default()
+            )));
+        }
+        Ok(ResolvedImage {
+            status_id: status_image_id(&reference, &repo_digests, &id),
+            id,
+        })
+    }
+
+    /// The image a container of `image` is created from: the resolved content id.
+    pub(super) fn engine_image(&self, image: &str) -> String {
+        self.images
+            .get(image)
+            .map_or_else(|| image.to_owned(), |r| r.id.clone())
+    }
+
+    /// `plan` as its container is created: the image replaced by the content it resolved to.
+    pub(super) fn with_resolved_image(&self, plan: &StepPlan) -> StepPlan {
+        StepPlan {
+            image: self.engine_image(&plan.image),
+            ..plan.clone()
+        }
+    }
+
+    /// `imageID` for a container of `image`; `engine_id` is what the engine reported when
+    /// the image was not resolved here.
+    pub(super) fn status_image_id(&self, image: &str, engine_id: &str) -> String {
+        self.images
+            .get(image)
+            .map_or_else(|| engine_id.to_owned(), |r| r.status_id.clone())
+    }
+
+    /// Pulls one image, reporting the engine's progress; `Err` says why, naming the digest a
+    /// registry served when it is not the one a pinned reference asked for.
+    async fn pull(&self, image: &str, reference: &ImageRef) -> Result<(), String> {
+        let pulled = self.pull_stream(image, reference).await;
+        if let (Err(why), Some(requested)) = (&pulled, reference.digest()) {
+            if let Some(served) = served_digest(&self.docker, reference)
+                .await
+                .filter(|served| served != requested)
+            {
+                return Err(format!(
+                    "the registry serves content whose digest is {served}, not the requested \
+                     {requested} (the engine: {why}); what is stored under that digest was \
+                     changed or is corrupt: push the image again, or pin the digest it has now"
+                ));
+            }
+        }
+        pulled
+    }
+
+    /// The engine's pull, with its progress forwarded.
+    async fn pull_stream(&self, image: &str, reference: &ImageRef) -> Result<(), String> {
+        let (from_image, tag) = pull_arguments(image, reference);
         let options = CreateImageOptions {
             from_image: Some(from_image),
             tag,
@@ -159,14 +291,7 @@ impl TaskRunJob {
                 bytes,
             });
         }
-        // The stream can end without an error while the image is still absent (an engine
-        // that reports failures only as status text): check rather than trust.
-        match self.docker.inspect_image(image).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(format!(
-                "the engine finished pulling but has no such image ({e})"
-            )),
-        }
+        Ok(())
     }
 }
 
@@ -176,7 +301,7 @@ mod tests {
 
     #[test]
     fn references_split_into_repository_and_tag() {
-        let split = |s| split_reference(s);
+        let split = |s: &str| pull_arguments(s, &ImageRef::parse(s).unwrap());
         assert_eq!(split("busybox"), ("busybox".into(), Some("latest".into())));
         assert_eq!(split("a/b:1.2"), ("a/b".into(), Some("1.2".into())));
         assert_eq!(
@@ -187,8 +312,31 @@ mod tests {
             split("localhost:5000/x:v"),
             ("localhost:5000/x".into(), Some("v".into()))
         );
-        assert_eq!(split("x@sha256:abc"), ("x@sha256:abc".into(), None));
+        let digest = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(
+            split(&format!("x:v1@{digest}")),
+            ("docker.io/library/x".into(), Some(digest.clone()))
+        );
+        assert_eq!(
+            split(&format!("localhost:5000/x@{digest}")),
+            ("localhost:5000/x".into(), Some(digest))
+        );
         assert_eq!("never".parse(), Ok(PullPolicy::Never));
         assert!("sometimes".parse::<PullPolicy>().is_err());
+        let default = PullPolicy::Missing;
+        assert_eq!(default.for_container(Some("Always")), PullPolicy::Always);
+        assert_eq!(default.for_container(Some("Never")), PullPolicy::Never);
+        assert_eq!(
+            default.for_container(Some("IfNotPresent")),
+            PullPolicy::Missing
+        );
+        assert_eq!(
+            PullPolicy::Never.for_container(Some("Always")),
+            PullPolicy::Never
+        );
+        assert_eq!(
+            PullPolicy::Always.for_container(Some("Never")),
+            PullPolicy::Always
+        );
     }
 }

@@ -20,14 +20,16 @@
 //! What one TaskRun does is in [`task_run`]; how a step becomes a container in
 //! [`container`]; log streaming in [`logs`]; task and step results in [`results`]; the
 //! network holder and sidecars, and why the holder runs the TaskRun's own images, in
-//! [`sidecars`]; image checks and pulls in [`images`]. Workspaces arrive resolved
+//! [`sidecars`]; image checks and pulls in [`images`], reference parsing and `imageID` in
+//! [`image_ref`], naming what a registry served for a refused digest in [`served_digest`]. Workspaces arrive resolved
 //! ([`WorkspaceMount`](crate::run::WorkspaceMount)): directories are bind-mounted, ConfigMap
 //! and Secret files are written into the TaskRun's directory and mounted read-only.
 //!
 //! # Not yet
 //!
 //! - Registry credentials for pulls (only the engine's anonymous access); per-step
-//!   `imagePullPolicy` (the executor's [`PullPolicy`] applies to every image).
+//!   `imagePullPolicy` (the executor's [`PullPolicy`] applies to every image); naming the
+//!   digest an HTTPS registry served when the engine refuses it (plain HTTP only).
 //! - Sidecar `ports`, and step-level isolation of the network (everything shares the
 //!   holder's namespace).
 //! - Step `when`; step results are reported as strings whatever their declared type; the
@@ -40,11 +42,13 @@
 //!   group of the image's user), pod-level security contexts; compute resources.
 
 mod container;
+mod image_ref;
 mod images;
 mod logs;
 mod non_root;
 mod readiness;
 mod results;
+mod served_digest;
 mod sidecars;
 mod task_run;
 
@@ -231,6 +235,7 @@ impl Executor for DockerExecutor {
             force: self.force.clone(),
             stop: stop_rx,
             slots: self.slots.clone(),
+            images: HashMap::new(),
         };
         let sender = self.sender.clone();
         self.runtime.spawn(async move {

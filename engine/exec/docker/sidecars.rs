@@ -115,9 +115,10 @@ impl TaskRunJob {
         let holder = pod.holder.clone();
         for plan in &self.request.sidecars {
             let plan = &self.with_image_command(plan).await;
+            let resolved = self.with_resolved_image(plan);
             let config = container::container_config(
                 &self.request.name,
-                plan,
+                &resolved,
                 Role::Sidecar,
                 dir,
                 holder.as_deref(),
@@ -234,7 +235,7 @@ impl TaskRunJob {
         }
         let mut errors = Vec::new();
         for image in images {
-            let config = container::holder_config(&self.request.name, image);
+            let config = container::holder_config(&self.request.name, &self.engine_image(image));
             let created = match self
                 .docker
                 .create_container(None::<CreateContainerOptions>, config)
@@ -351,7 +352,7 @@ impl TaskRunJob {
                 },
             };
             if let Some(seen) = &seen {
-                s.image_id.clone_from(&seen.image_id);
+                s.image_id = self.status_image_id(&s.plan.image, &seen.image_id);
             }
             reports.push(StepReport {
                 state: StepState {

@@ -4,6 +4,7 @@
 //! decision (reasons, messages, step overrides) to the pure [`evaluate`]: the executor only
 //! says what the containers did.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bollard::errors::Error as DockerError;
@@ -15,6 +16,7 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use super::container::{self, Role, RunDir};
+use super::images::ResolvedImage;
 use super::sidecars::{Pod, PodFailure};
 use super::{logs, results, DockerOptions, ForceHandle};
 use crate::api::{GoDuration, ParamValue};
@@ -47,6 +49,8 @@ pub(super) struct TaskRunJob {
     pub stop: watch::Receiver<Option<Stop>>,
     /// Slots limiting how many TaskRuns run at once (`--parallel`), if limited.
     pub slots: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    /// What each image name of the TaskRun resolved to; filled by `ensure_images`.
+    pub images: HashMap<String, ResolvedImage>,
 }
 
 /// How waiting for a step's container ended.
@@ -474,19 +478,25 @@ impl TaskRunJob {
         if let Err(message) = self.check_non_root(step).await {
             return StepEnd::Refused("CreateContainerConfigError".into(), message);
         }
-        let config =
-            match container::container_config(&self.request.name, step, Role::Step, dir, network) {
-                Ok(config) => config,
-                Err(e) => {
-                    return StepEnd::Refused(
-                        "PodCreationFailed".into(),
-                        format!(
-                            "cannot prepare step \"{}\" (its script or working directory): {e}",
-                            step.name
-                        ),
-                    )
-                }
-            };
+        let resolved = self.with_resolved_image(step);
+        let config = match container::container_config(
+            &self.request.name,
+            &resolved,
+            Role::Step,
+            dir,
+            network,
+        ) {
+            Ok(config) => config,
+            Err(e) => {
+                return StepEnd::Refused(
+                    "PodCreationFailed".into(),
+                    format!(
+                        "cannot prepare step \"{}\" (its script or working directory): {e}",
+                        step.name
+                    ),
+                )
+            }
+        };
         let created = match self
             .docker
             .create_container(None::<CreateContainerOptions>, config)
@@ -570,7 +580,7 @@ impl TaskRunJob {
         }
         let inspect = self.docker.inspect_container(id, None).await.ok();
         if let Some(i) = &inspect {
-            *image_id = i.image.clone().unwrap_or_default();
+            *image_id = self.status_image_id(&step.image, i.image.as_deref().unwrap_or_default());
         }
         if waited != Waited::Exited && !step_timed_out {
             return StepEnd::Interrupted(started);
