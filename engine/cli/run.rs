@@ -261,6 +261,7 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
     let driver = match driver {
         Ok(d) => d
             .with_keep(args.keep)
+            .with_strict(args.strict)
             .with_tick(TICK)
             .with_progress(session.sink.clone())
             .with_interrupt(session.interrupt.clone()),
@@ -328,6 +329,7 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
         args.keep,
     ) {
         Ok(d) => d
+            .with_strict(args.strict)
             .with_tick(TICK)
             .with_progress(session.sink.clone())
             .with_interrupt(session.interrupt.clone()),
@@ -390,7 +392,8 @@ fn run_error(e: &RunError) -> Outcome {
         | RunError::MissingKey { .. }
         | RunError::InvalidObject { .. }
         | RunError::Workspace { .. }
-        | RunError::Volume { .. } => Outcome::Invalid,
+        | RunError::Volume { .. }
+        | RunError::PodTemplate { .. } => Outcome::Invalid,
     }
 }
 

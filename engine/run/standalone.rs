@@ -29,6 +29,7 @@ use super::{
     env, Clock, ExecOutcome, Executor, Interrupt, Progress, ProgressSink, RunError, TaskRunRecord,
     TaskRunRequest,
 };
+use super::{pod_template, volumes};
 use crate::reconcile::PipelineTaskState;
 
 /// Tekton's `default-timeout-minutes`, for a TaskRun without `spec.timeout`.
@@ -48,6 +49,10 @@ pub struct TaskRunDriver {
     progress: ProgressSink,
     interrupt: Interrupt,
     tick: Duration,
+    /// The `hostPath` volumes the TaskRun mounts.
+    host_paths: Vec<volumes::HostPathUse>,
+    /// Refuse `hostPath` volumes instead of warning (`--strict`).
+    strict: bool,
 }
 
 impl TaskRunDriver {
@@ -137,6 +142,12 @@ impl TaskRunDriver {
             retry_count: 0,
         };
         let mut resolved = resolve_task(bundle, &spec, &inputs)?;
+        let needed_by = format!("TaskRun \"{name}\"");
+        let pod = tr.spec.pod_template.clone().unwrap_or_default();
+        pod_template::apply(&pod, &mut resolved.steps, &mut resolved.sidecars);
+        let task_volumes = volumes::merged(&resolved.volumes, &pod.volumes, &needed_by)?;
+        let host_paths = volumes::check(&task_volumes, &needed_by)?;
+        let pod_settings = pod_template::settings(&pod, &needed_by)?;
         for step in resolved
             .steps
             .iter_mut()
@@ -152,11 +163,7 @@ impl TaskRunDriver {
             })?,
             None => GoDuration::minutes(DEFAULT_TIMEOUT_MINUTES),
         };
-        let volumes = super::volumes::task_volumes(
-            bundle,
-            &resolved.volumes,
-            &format!("TaskRun \"{name}\""),
-        )?;
+        let volumes = volumes::task_volumes(bundle, &task_volumes, &needed_by)?;
         let cancelled = (tr.spec.status.as_deref() == Some("TaskRunCancelled"))
             .then(|| tr.spec.status_message.clone().unwrap_or_default());
         Ok(TaskRunDriver {
@@ -176,7 +183,10 @@ impl TaskRunDriver {
                     bundle,
                     tr.spec.service_account_name.as_deref().unwrap_or("default"),
                 )?,
+                pod: pod_settings,
             },
+            host_paths,
+            strict: false,
             _run_dir: run_dir,
             progress: ProgressSink::none(),
             interrupt: Interrupt::new(),
@@ -201,6 +211,12 @@ impl TaskRunDriver {
         self
     }
 
+    /// Refuses `hostPath` volumes when the run starts, instead of warning (`--strict`).
+    pub fn with_strict(mut self, strict: bool) -> TaskRunDriver {
+        self.strict = strict;
+        self
+    }
+
     /// Sets how long to wait between checks (default 100 ms).
     pub fn with_tick(mut self, tick: Duration) -> TaskRunDriver {
         self.tick = tick;
@@ -214,6 +230,7 @@ impl TaskRunDriver {
         clock: &mut dyn Clock,
     ) -> Result<TaskRunRecord, RunError> {
         let name = self.request.name.clone();
+        volumes::host_path_policy(&self.host_paths, self.strict, &self.progress)?;
         if let Some(message) = &self.cancelled {
             // Cancelled before it started, as Tekton does for a TaskRun created cancelled.
             let now = clock.now();

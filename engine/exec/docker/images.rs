@@ -82,6 +82,39 @@ impl TaskRunJob {
         }
     }
 
+    /// The kubelet's `runAsNonRoot` check: why `container` may not start, if it would run as
+    /// root (its `runAsUser`, else its image's user, must be a non-zero numeric uid).
+    pub(super) async fn root_refusal(&self, plan: &StepPlan, container: &str) -> Option<String> {
+        if !self.request.pod.run_as_non_root {
+            return None;
+        }
+        let user = match plan.run_as_user {
+            Some(uid) => uid.to_string(),
+            None => self
+                .docker
+                .inspect_image(&plan.image)
+                .await
+                .ok()
+                .and_then(|i| i.config)
+                .and_then(|c| c.user)
+                .unwrap_or_default(),
+        };
+        let name = user.split(':').next().unwrap_or_default();
+        match name.parse::<u64>() {
+            Ok(uid) if uid != 0 => None,
+            Ok(_) => Some(format!(
+                "container \"{container}\" has runAsNonRoot and image will run as root"
+            )),
+            Err(_) if name.is_empty() || name == "root" => Some(format!(
+                "container \"{container}\" has runAsNonRoot and image will run as root"
+            )),
+            Err(_) => Some(format!(
+                "container \"{container}\" has runAsNonRoot and image has non-numeric user \
+                 ({name}), cannot verify user is non-root; set securityContext.runAsUser"
+            )),
+        }
+    }
+
     /// Checks (and pulls, as the policy says) the image of every step and sidecar, once each.
     pub(super) async fn ensure_images(&self) -> Result<(), Failure> {
         let mut seen: Vec<&str> = Vec::new();

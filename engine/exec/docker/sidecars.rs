@@ -115,12 +115,20 @@ impl TaskRunJob {
         let holder = pod.holder.clone();
         for plan in &self.request.sidecars {
             let plan = &self.with_image_command(plan).await;
+            let container = format!("sidecar-{}", plan.name);
+            if let Some(message) = self.root_refusal(plan, &container).await {
+                return Err(PodFailure::Refused(
+                    "CreateContainerConfigError".into(),
+                    message,
+                ));
+            }
             let config = container::container_config(
                 &self.request.name,
                 plan,
                 Role::Sidecar,
                 dir,
                 holder.as_deref(),
+                &self.request.pod,
             )
             .map_err(|e| {
                 PodFailure::Refused(
@@ -234,7 +242,7 @@ impl TaskRunJob {
         }
         let mut errors = Vec::new();
         for image in images {
-            let config = container::holder_config(&self.request.name, image);
+            let config = container::holder_config(&self.request.name, image, &self.request.pod);
             let created = match self
                 .docker
                 .create_container(None::<CreateContainerOptions>, config)

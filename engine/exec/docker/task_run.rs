@@ -144,23 +144,10 @@ impl TaskRunJob {
         };
         let mut image_ids = vec![String::new(); self.request.steps.len()];
         let mut step_results = vec![Vec::new(); self.request.steps.len()];
-        let dir = match RunDir::create(
-            &self.request.name,
-            self.options.keep,
-            &self.request.workspaces,
-            &self.request.steps,
-            &self.request.volumes,
-            &self.request.credentials,
-            self.request
-                .steps
-                .iter()
-                .chain(&self.request.sidecars)
-                .flat_map(|c| c.isolated_workspaces.iter().map(|(n, _)| n.clone()))
-                .collect(),
-        ) {
+        let dir = match RunDir::create(&self.request, self.options.keep) {
             Ok(dir) => dir,
             Err(e) => {
-                let message = format!("cannot create the TaskRun's directory: {e}");
+                let message = format!("cannot prepare the TaskRun's directories and volumes: {e}");
                 return self.refused(&view, "PodCreationFailed", message, Vec::new());
             }
         };
@@ -471,19 +458,31 @@ impl TaskRunJob {
             ));
         }
         let step = &self.with_image_command(&step).await;
-        let config =
-            match container::container_config(&self.request.name, step, Role::Step, dir, network) {
-                Ok(config) => config,
-                Err(e) => {
-                    return StepEnd::Refused(
-                        "PodCreationFailed".into(),
-                        format!(
-                            "cannot prepare step \"{}\" (its script or working directory): {e}",
-                            step.name
-                        ),
-                    )
-                }
-            };
+        if let Some(message) = self
+            .root_refusal(step, &format!("step-{}", step.name))
+            .await
+        {
+            return StepEnd::Refused("CreateContainerConfigError".into(), message);
+        }
+        let config = match container::container_config(
+            &self.request.name,
+            step,
+            Role::Step,
+            dir,
+            network,
+            &self.request.pod,
+        ) {
+            Ok(config) => config,
+            Err(e) => {
+                return StepEnd::Refused(
+                    "PodCreationFailed".into(),
+                    format!(
+                        "cannot prepare step \"{}\" (its script or working directory): {e}",
+                        step.name
+                    ),
+                )
+            }
+        };
         let created = match self
             .docker
             .create_container(None::<CreateContainerOptions>, config)
