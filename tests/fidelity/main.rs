@@ -8,6 +8,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod volumes;
+
 use std::path::Path;
 use std::time::Duration;
 
