@@ -45,6 +45,15 @@
 //! - Turning a pipeline-results error into `False/CouldntGetPipelineResult`: it is returned in
 //!   [`RunOutcome::pipeline_results`] for the caller.
 //! - `csi` workspace bindings and projections other than ConfigMaps and Secrets.
+//! - `hostPath` volumes of the tasks of a child PipelineRun (pipelines in pipelines) are
+//!   mounted without the warning, and not refused under `--strict`.
+//!
+//! # Volumes and podTemplate
+//!
+//! Every pipeline task's volumes (its Task's and its effective `podTemplate`'s, see
+//! [`pod_template`]) are checked by [`Driver::new`]: sources that need a cluster are refused
+//! there, and `hostPath` volumes are warned about (or refused with
+//! [`Driver::with_strict`]) when [`Driver::run`] begins, before anything starts.
 //!
 //! # Workspaces
 //!

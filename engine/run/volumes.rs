@@ -9,7 +9,7 @@
 //!   from the documents loaded beside the pipeline, as for workspaces.
 //! - `hostPath` is a bind mount of that path of this machine. On a cluster it would be a path
 //!   of whichever node runs the pod, so the drivers warn about every one before anything
-//!   starts, and refuse them under `--strict` ([`host_paths`]).
+//!   starts, and refuse them under `--strict` ([`host_path_policy`]).
 //! - Every other source needs a cluster; it is refused before anything starts, naming the
 //!   volume, its source and what to use instead ([`check`]).
 //! - Task volumes and podTemplate volumes share one namespace: a name given by both is

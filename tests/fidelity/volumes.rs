@@ -94,9 +94,14 @@ fn a_host_path_is_refused_under_strict_before_anything_runs() {
     );
     let ran = run_in(dir.path(), &yaml, &["--strict"]);
     assert_eq!(ran.code, Some(2), "{}", ran.stderr);
-    assert!(ran.run.is_null(), "no status for a refused run: {}", ran.run);
     assert!(
-        ran.stderr.contains("volume \"host\" (TaskRun \"vol-host-strict\"): hostPath")
+        ran.run.is_null(),
+        "no status for a refused run: {}",
+        ran.run
+    );
+    assert!(
+        ran.stderr
+            .contains("volume \"host\" (TaskRun \"vol-host-strict\"): hostPath")
             && ran.stderr.contains("refused under --strict"),
         "{}",
         ran.stderr
@@ -128,7 +133,11 @@ spec:
 "#;
     let ran = run(yaml);
     assert_eq!(ran.code, Some(2), "{}", ran.stderr);
-    assert!(ran.run.is_null(), "no status for a refused run: {}", ran.run);
+    assert!(
+        ran.run.is_null(),
+        "no status for a refused run: {}",
+        ran.run
+    );
     assert!(
         ran.stderr.contains(
             "volume \"shared\" (pipeline task \"second\"): nfs volumes need a Kubernetes cluster"
@@ -231,9 +240,20 @@ fn pod_security_context_sets_users_groups_and_volume_ownership() {
     let mut parts = ids.split(' ');
     assert_eq!(parts.next(), Some("1234"), "{ids}");
     assert_eq!(parts.next(), Some("2345"), "{ids}");
-    assert!(parts.any(|g| g == "3456"), "fsGroup joins the groups: {ids}");
-    assert_eq!(ran.result("own-uid"), "4567 2345", "the step's own user wins");
-    assert_eq!(ran.result("file-group"), "3456", "volumes are fsGroup-owned");
+    assert!(
+        parts.any(|g| g == "3456"),
+        "fsGroup joins the groups: {ids}"
+    );
+    assert_eq!(
+        ran.result("own-uid"),
+        "4567 2345",
+        "the step's own user wins"
+    );
+    assert_eq!(
+        ran.result("file-group"),
+        "3456",
+        "volumes are fsGroup-owned"
+    );
 }
 
 #[test]
@@ -251,11 +271,15 @@ fn run_as_non_root_refuses_a_container_that_would_run_as_root() {
     assert_eq!(ran.code, Some(1), "{}", ran.stderr);
     let condition = ran.condition();
     assert_eq!(condition["status"], "False", "{}", ran.run);
-    assert_eq!(condition["reason"], "CreateContainerConfigError", "{}", ran.run);
+    assert_eq!(
+        condition["reason"], "CreateContainerConfigError",
+        "{}",
+        ran.run
+    );
     assert!(
-        condition["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("\"step-root\" has runAsNonRoot and image will run as root")),
+        condition["message"].as_str().is_some_and(
+            |m| m.contains("\"step-root\" has runAsNonRoot and image will run as root")
+        ),
         "{}",
         ran.run
     );
