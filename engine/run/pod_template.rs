@@ -77,7 +77,6 @@ pub fn merge(tpl: Option<&PodTemplate>, default: Option<&PodTemplate>) -> Option
     if default.host_network == Some(true) {
         out.host_network = Some(true);
     }
-    whole(&mut out.host_users, &default.host_users);
     if out.topology_spread_constraints.is_empty() {
         out.topology_spread_constraints
             .clone_from(&default.topology_spread_constraints);

@@ -36,6 +36,8 @@ pub(super) struct RunDir {
     volumes: Vec<(String, PathBuf, bool)>,
     /// The top-level entries of the credentials directory (`.ssh`, `.gitconfig`, …).
     credentials: Vec<String>,
+    /// What could not be done as asked without failing the TaskRun, for warnings.
+    pub notes: Vec<String>,
 }
 
 impl RunDir {
@@ -69,6 +71,7 @@ impl RunDir {
             isolated,
             volumes: Vec::new(),
             credentials: Vec::new(),
+            notes: Vec::new(),
         };
         for sub in [
             "workspace",
@@ -151,7 +154,14 @@ impl RunDir {
             let gid = u32::try_from(gid).map_err(|_| {
                 io::Error::other(format!("securityContext.fsGroup {gid} is not a group id"))
             })?;
-            own_by_group(&dir.path, gid)?;
+            // Only root may give files to a group it is not in (rootless engines run adze as
+            // a user); the directories stay writable by all, so only the ownership is lost.
+            if let Err(e) = own_by_group(&dir.path, gid) {
+                dir.notes.push(format!(
+                    "cannot give the TaskRun's volumes to fsGroup {gid}: {e}; they stay \
+                     writable by every user but are not group-owned"
+                ));
+            }
         }
         Ok(dir)
     }
@@ -658,4 +668,62 @@ pub(super) async fn remove_labelled(
         }
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_paths_are_checked_and_created_as_their_type_says() {
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let dir = tmp.path().join("made/dir");
+        prepare_host_path("v", &dir, HostPathKind::DirectoryOrCreate).expect("created");
+        assert!(dir.is_dir());
+        prepare_host_path("v", &dir, HostPathKind::Directory).expect("exists");
+        let file = tmp.path().join("file");
+        prepare_host_path("v", &file, HostPathKind::FileOrCreate).expect("created");
+        assert!(file.is_file());
+        prepare_host_path("v", &file, HostPathKind::File).expect("exists");
+        let missing = tmp.path().join("nope");
+        let err = prepare_host_path("v", &missing, HostPathKind::Directory).expect_err("absent");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "hostPath volume \"v\": {} is not a directory (hostPath type Directory)",
+                missing.display()
+            )
+        );
+        prepare_host_path("v", &dir, HostPathKind::File).expect_err("a directory");
+        prepare_host_path("v", &file, HostPathKind::Socket).expect_err("a file");
+        prepare_host_path(
+            "v",
+            &tmp.path().join("no/parent"),
+            HostPathKind::FileOrCreate,
+        )
+        .expect_err("the parent is not created");
+        let unchecked = tmp.path().join("plain");
+        prepare_host_path("v", &unchecked, HostPathKind::Unchecked).expect("created");
+        assert!(unchecked.is_dir());
+    }
+
+    #[test]
+    fn pod_settings_become_groups_hosts_and_dns() {
+        let pod = PodSettings {
+            fs_group: Some(10),
+            supplemental_groups: vec![20],
+            host_aliases: vec![("db.test".into(), "10.0.0.1".into())],
+            dns: crate::run::DnsSettings {
+                nameservers: vec!["192.0.2.1".into()],
+                ..Default::default()
+            },
+            ..PodSettings::default()
+        };
+        assert_eq!(group_add(&pod), Some(vec!["10".into(), "20".into()]));
+        assert_eq!(group_add(&PodSettings::default()), None);
+        let files = network_files(&pod);
+        assert_eq!(files.extra_hosts, Some(vec!["db.test:10.0.0.1".into()]));
+        assert_eq!(files.dns, Some(vec!["192.0.2.1".into()]));
+        assert_eq!(files.dns_search, None);
+    }
 }

@@ -151,6 +151,9 @@ impl TaskRunJob {
                 return self.refused(&view, "PodCreationFailed", message, Vec::new());
             }
         };
+        for note in &dir.notes {
+            self.warn(note.clone());
+        }
         if let Err((reason, message)) = self.ensure_images().await {
             return self.refused(&view, &reason, message, Vec::new());
         }
