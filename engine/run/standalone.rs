@@ -413,6 +413,49 @@ spec:
         assert!(exec.started.is_empty());
     }
 
+    const HOST_PATH: &str = r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: tr}
+spec:
+  podTemplate:
+    env: [{name: FROM_POD, value: p}]
+  taskSpec:
+    volumes: [{name: host, hostPath: {path: /srv/cache}}]
+    steps: [{name: s, image: alpine, script: 'true'}]
+"#;
+
+    #[test]
+    fn host_paths_warn_or_are_refused_under_strict_before_anything_starts() {
+        let (b, tr) = task_run(HOST_PATH);
+        let mut exec = FakeExecutor::new();
+        let err = TaskRunDriver::new(&b, &tr)
+            .expect("resolves")
+            .with_strict(true)
+            .run(&mut exec, &mut FakeClock::at(Timestamp(0)))
+            .expect_err("refused");
+        assert!(
+            err.to_string()
+                .starts_with("volume \"host\" (TaskRun \"tr\")"),
+            "{err}"
+        );
+        assert!(exec.started.is_empty());
+
+        let (sink, events) = ProgressSink::channel();
+        let mut exec = FakeExecutor::new().succeed("tr", &[]);
+        let driver = TaskRunDriver::new(&b, &tr).expect("resolves");
+        assert_eq!(driver.request().steps[0].env[0].name, "FROM_POD");
+        driver
+            .with_progress(sink)
+            .run(&mut exec, &mut FakeClock::at(Timestamp(0)))
+            .expect("runs");
+        let warned = events.try_iter().any(|p| {
+            matches!(p, Progress::Warning { message, .. }
+                if message.starts_with("hostPath volume \"host\" (TaskRun \"tr\") mounts host path /srv/cache"))
+        });
+        assert!(warned);
+    }
+
     #[test]
     fn retries_are_refused_up_front() {
         let (b, tr) = task_run(&ECHO.replace("timeout: 90s", "retries: 2"));
