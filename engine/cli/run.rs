@@ -272,6 +272,7 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
     let driver = match driver {
         Ok(d) => d
             .with_keep(args.keep)
+            .with_strict(args.strict)
             .with_tick(TICK)
             .with_progress(session.sink.clone())
             .with_interrupt(session.interrupt.clone()),
@@ -339,6 +340,7 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
         args.keep,
     ) {
         Ok(d) => d
+            .with_strict(args.strict)
             .with_tick(TICK)
             .with_progress(session.sink.clone())
             .with_interrupt(session.interrupt.clone()),
@@ -401,7 +403,8 @@ fn run_error(e: &RunError) -> Outcome {
         | RunError::MissingKey { .. }
         | RunError::InvalidObject { .. }
         | RunError::Workspace { .. }
-        | RunError::Volume { .. } => Outcome::Invalid,
+        | RunError::Volume { .. }
+        | RunError::PodTemplate { .. } => Outcome::Invalid,
     }
 }
 

@@ -14,7 +14,7 @@ use crate::load::{Bundle, Loaded};
 pub const REFUSED: &str = "run/unsupported-field";
 /// Code of a warning for a field that has no effect locally.
 pub const NO_EFFECT: &str = "run/no-effect-locally";
-/// Code of a warning (an error under `--strict`) for a field honoured with a local caveat.
+/// Code of the error `--strict` gives for a field honoured with a local caveat.
 pub const LOCAL_CAVEAT: &str = "run/local-caveat";
 
 /// Reports the fields set in `run` and in every object it refers to by name that `adze run`
@@ -159,11 +159,9 @@ fn walk_object(
                     .at(here)
                     .hint("run without --strict to accept it"),
             ),
-            Support::Warned(how) => out.push(
-                Diagnostic::warning(LOCAL_CAVEAT, format!("{type_name}.{key}: locally this is {how}"))
-                    .at(here)
-                    .hint("--strict refuses it"),
-            ),
+            // Without --strict the run itself warns when it uses the field, naming what it
+            // does with the values substituted (the host path a hostPath volume mounts).
+            Support::Warned(_) => {}
             Support::Honoured | Support::Differs(_) => {}
         }
     }
@@ -270,11 +268,6 @@ spec:
                     "spec.taskRunTemplate.podTemplate.nodeSelector".into()
                 ),
                 (Severity::Error, REFUSED, "spec.volumes[0].nfs".into()),
-                (
-                    Severity::Warning,
-                    LOCAL_CAVEAT,
-                    "spec.volumes[1].hostPath".into()
-                ),
             ]
         );
     }

@@ -38,7 +38,8 @@ pub enum Support {
     Differs(&'static str),
     /// Accepted and recorded, but has no effect locally (a warning says so); the reason.
     NoEffect(&'static str),
-    /// Works locally as described, with a warning; refused under `--strict`.
+    /// Works locally as described, and the run warns when it is used; refused under `--strict`
+    /// before anything starts.
     Warned(&'static str),
     /// Refused before anything starts; the reason.
     Refused(&'static str),

@@ -228,7 +228,7 @@ pub const FIELDS: &[(&str, Support)] = &[
     ("Volume.configMap", Differs("files from the ConfigMap documents passed to adze; defaultMode is not applied")),
     ("Volume.secret", Differs("files from the Secret documents passed to adze; defaultMode is not applied")),
     ("Volume.hostPath", Warned("a bind mount of that path on this machine, which a cluster would take from the node it schedules on")),
-    ("Volume.projected", NEEDS_CLUSTER_VOLUME),
+    ("Volume.projected", PerField),
     ("Volume.persistentVolumeClaim", Refused("claims need a cluster; bind a workspace to the claim instead, which adze backs with a run directory")),
     ("Volume.ephemeral", NEEDS_CLUSTER_VOLUME),
     ("Volume.csi", NEEDS_CLUSTER_VOLUME),

@@ -390,7 +390,8 @@ pub fn apply_template(step: &Step, template: Option<&crate::api::task::StepTempl
     s
 }
 
-fn env_plan(env: &[corev1::EnvVar], scope: &Scope) -> Vec<EnvPlan> {
+/// The variables of `env` as a plan shows them (`valueFrom` as a placeholder).
+pub fn env_plan(env: &[corev1::EnvVar], scope: &Scope) -> Vec<EnvPlan> {
     env.iter()
         .map(|e| EnvPlan {
             name: e.name.clone(),

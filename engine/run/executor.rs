@@ -34,6 +34,40 @@ pub struct TaskRunRequest {
     pub volumes: Vec<TaskVolume>,
     /// Credential files from the service account's Secrets, relative to `$HOME`.
     pub credentials: Vec<(String, Vec<u8>)>,
+    /// The pod-level settings of the effective `podTemplate` that containers honour.
+    pub pod: PodSettings,
+}
+
+/// What the executor applies from a TaskRun's effective `podTemplate` (`env`, `volumes` and
+/// `runAsUser`/`runAsGroup` are already in the steps, sidecars and [`TaskRunRequest::volumes`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PodSettings {
+    /// `securityContext.fsGroup`: owns the TaskRun's volumes and joins every container's groups.
+    pub fs_group: Option<i64>,
+    /// `securityContext.supplementalGroups`: further groups of every container's process.
+    pub supplemental_groups: Vec<i64>,
+    /// `hostAliases`: `(hostname, ip)` lines added to every container's `/etc/hosts`.
+    pub host_aliases: Vec<(String, String)>,
+    /// The nameservers, search domains and options of `dnsConfig` (per `dnsPolicy`).
+    pub dns: DnsSettings,
+}
+
+/// The resolver configuration every container of a TaskRun gets; empty fields keep the engine's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DnsSettings {
+    /// Nameserver addresses (Docker `Dns`).
+    pub nameservers: Vec<String>,
+    /// Search domains (Docker `DnsSearch`).
+    pub searches: Vec<String>,
+    /// Resolver options, `name` or `name:value` (Docker `DnsOptions`).
+    pub options: Vec<String>,
+}
+
+impl DnsSettings {
+    /// True when nothing changes the engine's resolver configuration.
+    pub fn is_empty(&self) -> bool {
+        self.nameservers.is_empty() && self.searches.is_empty() && self.options.is_empty()
+    }
 }
 
 /// One of the Task's `volumes`, resolved to what the executor creates for it.
@@ -52,6 +86,52 @@ pub enum VolumeSource {
     EmptyDir,
     /// Files (`(relative path, bytes)`) from a ConfigMap or Secret, read-only.
     Files(Vec<(String, Vec<u8>)>),
+    /// A path of this host, bind-mounted as is (`hostPath`).
+    HostPath {
+        /// The host path.
+        path: PathBuf,
+        /// What must be there before the containers start (`hostPath.type`).
+        kind: HostPathKind,
+    },
+}
+
+/// `hostPath.type`: what the path must be, and what is created when it is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HostPathKind {
+    /// `""`: no check; a missing path is created as a directory, as the container runtime does.
+    #[default]
+    Unchecked,
+    /// A directory, created (0755) when missing.
+    DirectoryOrCreate,
+    /// An existing directory.
+    Directory,
+    /// A file, created empty (0644) when missing; its parent directory must exist.
+    FileOrCreate,
+    /// An existing file.
+    File,
+    /// An existing UNIX socket.
+    Socket,
+    /// An existing character device.
+    CharDevice,
+    /// An existing block device.
+    BlockDevice,
+}
+
+impl HostPathKind {
+    /// The kind Kubernetes names `value`, if any.
+    pub fn parse(value: &str) -> Option<HostPathKind> {
+        Some(match value {
+            "" => HostPathKind::Unchecked,
+            "DirectoryOrCreate" => HostPathKind::DirectoryOrCreate,
+            "Directory" => HostPathKind::Directory,
+            "FileOrCreate" => HostPathKind::FileOrCreate,
+            "File" => HostPathKind::File,
+            "Socket" => HostPathKind::Socket,
+            "CharDevice" => HostPathKind::CharDevice,
+            "BlockDevice" => HostPathKind::BlockDevice,
+            _ => return None,
+        })
+    }
 }
 
 /// One bound workspace of a TaskRun, resolved to something on the host.

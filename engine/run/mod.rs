@@ -45,6 +45,15 @@
 //! - Turning a pipeline-results error into `False/CouldntGetPipelineResult`: it is returned in
 //!   [`RunOutcome::pipeline_results`] for the caller.
 //! - `csi` workspace bindings and projections other than ConfigMaps and Secrets.
+//! - `hostPath` volumes of the tasks of a child PipelineRun (pipelines in pipelines) are
+//!   mounted without the warning, and not refused under `--strict`.
+//!
+//! # Volumes and podTemplate
+//!
+//! Every pipeline task's volumes (its Task's and its effective `podTemplate`'s, see
+//! [`pod_template`]) are checked by [`Driver::new`]: sources that need a cluster are refused
+//! there, and `hostPath` volumes are warned about (or refused with
+//! [`Driver::with_strict`]) when [`Driver::run`] begins, before anything starts.
 //!
 //! # Workspaces
 //!
@@ -60,6 +69,7 @@ mod env;
 mod executor;
 mod fake;
 mod interrupt;
+pub mod pod_template;
 mod progress;
 mod standalone;
 pub mod volumes;
@@ -71,8 +81,9 @@ mod tests;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use executor::{
-    ExecError, ExecEvent, ExecOutcome, Executor, StepReport, TaskRunReport, TaskRunRequest,
-    TaskVolume, VolumeSource, WorkspaceMount, WorkspaceSource,
+    DnsSettings, ExecError, ExecEvent, ExecOutcome, Executor, HostPathKind, PodSettings,
+    StepReport, TaskRunReport, TaskRunRequest, TaskVolume, VolumeSource, WorkspaceMount,
+    WorkspaceSource,
 };
 pub use fake::{FakeExecutor, Script};
 pub use interrupt::Interrupt;
@@ -186,6 +197,16 @@ pub enum RunError {
         /// The volume's name.
         volume: String,
         /// The TaskRun or pipeline task it belongs to.
+        needed_by: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A `podTemplate` field holds what Kubernetes would refuse.
+    #[error("podTemplate.{field} of {needed_by}: {message}")]
+    PodTemplate {
+        /// The field, as `dnsConfig.nameservers[0]`.
+        field: String,
+        /// The TaskRun or pipeline task whose template it is.
         needed_by: String,
         /// What is wrong and how to fix it.
         message: String,
@@ -346,6 +367,10 @@ pub struct Driver<'b> {
     keep: bool,
     /// The shared workspaces' directory, created when the run starts if a binding needs it.
     run_dir: Option<RunDirectory>,
+    /// The `hostPath` volumes the pipeline's tasks mount, found before anything starts.
+    host_paths: Vec<volumes::HostPathUse>,
+    /// Refuse `hostPath` volumes instead of warning (`--strict`).
+    strict: bool,
 }
 
 impl<'b> Driver<'b> {
@@ -423,6 +448,10 @@ impl<'b> Driver<'b> {
         };
         let tasks = spec.tasks.iter().map(track).collect::<Result<_, _>>()?;
         let finally = spec.finally.iter().map(track).collect::<Result<_, _>>()?;
+        let mut host_paths = Vec::new();
+        for pt in spec.tasks.iter().chain(&spec.finally) {
+            host_paths.extend(check_volumes(bundle, pr, pt)?);
+        }
 
         let initial_status = spec_status(run.spec.status.as_deref());
         Ok(Driver {
@@ -453,7 +482,16 @@ impl<'b> Driver<'b> {
             workspace_base: std::env::temp_dir(),
             keep: false,
             run_dir: None,
+            host_paths,
+            strict: false,
         })
+    }
+
+    /// Refuses `hostPath` volumes when the run starts, instead of warning about them
+    /// (`--strict`).
+    pub fn with_strict(mut self, strict: bool) -> Driver<'b> {
+        self.strict = strict;
+        self
     }
 
     /// Creates the run directory for shared workspaces under `base` (default: the system
@@ -560,6 +598,7 @@ impl<'b> Driver<'b> {
         executor: &mut dyn Executor,
         clock: &mut dyn Clock,
     ) -> Result<RunOutcome, RunError> {
+        volumes::host_path_policy(&self.host_paths, self.strict, &self.progress)?;
         loop {
             let now = clock.now();
             let (step, decided) = match self.advance(now, executor) {
@@ -1034,6 +1073,10 @@ impl<'b> Driver<'b> {
             apply_overrides(&mut resolved.steps, &specs.step_specs);
             apply_overrides(&mut resolved.sidecars, &specs.sidecar_specs);
         }
+        let needed_by = format!("pipeline task \"{}\"", pt.name);
+        let pod = pod_template::for_pipeline_task(self.pr, &pt.name).unwrap_or_default();
+        pod_template::apply(&pod, &mut resolved.steps, &mut resolved.sidecars);
+        let task_volumes = volumes::merged(&resolved.volumes, &pod.volumes, &needed_by)?;
         for step in &mut resolved.steps {
             let needed_by = format!("step \"{}\" of pipeline task \"{}\"", step.name, pt.name);
             env::resolve(self.bundle, step, &needed_by)?;
@@ -1055,12 +1098,9 @@ impl<'b> Driver<'b> {
             timeout: task_timeout(pt)?,
             workspaces: mounts,
             results: spec.results.clone(),
-            volumes: volumes::task_volumes(
-                self.bundle,
-                &resolved.volumes,
-                &format!("pipeline task \"{}\"", pt.name),
-            )?,
+            volumes: volumes::task_volumes(self.bundle, &task_volumes, &needed_by)?,
             credentials: credentials::credential_files(self.bundle, &self.service_account(pt))?,
+            pod: pod_template::settings(&pod, &needed_by)?,
         })
     }
 
@@ -1527,6 +1567,32 @@ fn check_env(bundle: &Bundle, pt: &PipelineTask) -> Result<(), RunError> {
         (None, None) => return Ok(()),
     };
     env::check_task(bundle, &spec, &pt.name)
+}
+
+/// Refuses, before anything starts, the volumes of the task (its Task's and its podTemplate's)
+/// that cannot be provided, and checks its podTemplate; returns its `hostPath` volumes.
+fn check_volumes(
+    bundle: &Bundle,
+    pr: &PipelineRun,
+    pt: &PipelineTask,
+) -> Result<Vec<volumes::HostPathUse>, RunError> {
+    let needed_by = format!("pipeline task \"{}\"", pt.name);
+    let pod = pod_template::for_pipeline_task(pr, &pt.name).unwrap_or_default();
+    pod_template::settings(&pod, &needed_by)?;
+    let task = match (&pt.task_spec, &pt.task_ref) {
+        (Some(ts), _) => ts.volumes.clone(),
+        (None, Some(r)) => match r.name.as_deref() {
+            Some(name) if !name.contains("$(") && r.resolver.is_none() => {
+                task_spec_named(bundle, name)?.volumes
+            }
+            _ => Vec::new(),
+        },
+        (None, None) => Vec::new(),
+    };
+    volumes::check(
+        &volumes::merged(&task, &pod.volumes, &needed_by)?,
+        &needed_by,
+    )
 }
 
 /// The PipelineTask's own `timeout`, which bounds its TaskRun (`None`: no limit of its own).

@@ -29,6 +29,7 @@ use super::{
     env, Clock, ExecOutcome, Executor, Interrupt, Progress, ProgressSink, RunError, TaskRunRecord,
     TaskRunRequest,
 };
+use super::{pod_template, volumes};
 use crate::reconcile::PipelineTaskState;
 
 /// Tekton's `default-timeout-minutes`, for a TaskRun without `spec.timeout`.
@@ -48,6 +49,10 @@ pub struct TaskRunDriver {
     progress: ProgressSink,
     interrupt: Interrupt,
     tick: Duration,
+    /// The `hostPath` volumes the TaskRun mounts.
+    host_paths: Vec<volumes::HostPathUse>,
+    /// Refuse `hostPath` volumes instead of warning (`--strict`).
+    strict: bool,
 }
 
 impl TaskRunDriver {
@@ -147,6 +152,12 @@ impl TaskRunDriver {
         let mut resolved = resolve_task(bundle, &spec, &inputs)?;
         crate::plan::confinement::apply_overrides(&mut resolved.steps, &tr.spec.step_specs);
         crate::plan::confinement::apply_overrides(&mut resolved.sidecars, &tr.spec.sidecar_specs);
+        let needed_by = format!("TaskRun \"{name}\"");
+        let pod = tr.spec.pod_template.clone().unwrap_or_default();
+        pod_template::apply(&pod, &mut resolved.steps, &mut resolved.sidecars);
+        let task_volumes = volumes::merged(&resolved.volumes, &pod.volumes, &needed_by)?;
+        let host_paths = volumes::check(&task_volumes, &needed_by)?;
+        let pod_settings = pod_template::settings(&pod, &needed_by)?;
         for step in resolved
             .steps
             .iter_mut()
@@ -162,11 +173,7 @@ impl TaskRunDriver {
             })?,
             None => GoDuration::minutes(DEFAULT_TIMEOUT_MINUTES),
         };
-        let volumes = super::volumes::task_volumes(
-            bundle,
-            &resolved.volumes,
-            &format!("TaskRun \"{name}\""),
-        )?;
+        let volumes = volumes::task_volumes(bundle, &task_volumes, &needed_by)?;
         let cancelled = (tr.spec.status.as_deref() == Some("TaskRunCancelled"))
             .then(|| tr.spec.status_message.clone().unwrap_or_default());
         Ok(TaskRunDriver {
@@ -186,7 +193,10 @@ impl TaskRunDriver {
                     bundle,
                     tr.spec.service_account_name.as_deref().unwrap_or("default"),
                 )?,
+                pod: pod_settings,
             },
+            host_paths,
+            strict: false,
             _run_dir: run_dir,
             progress: ProgressSink::none(),
             interrupt: Interrupt::new(),
@@ -211,6 +221,12 @@ impl TaskRunDriver {
         self
     }
 
+    /// Refuses `hostPath` volumes when the run starts, instead of warning (`--strict`).
+    pub fn with_strict(mut self, strict: bool) -> TaskRunDriver {
+        self.strict = strict;
+        self
+    }
+
     /// Sets how long to wait between checks (default 100 ms).
     pub fn with_tick(mut self, tick: Duration) -> TaskRunDriver {
         self.tick = tick;
@@ -224,6 +240,7 @@ impl TaskRunDriver {
         clock: &mut dyn Clock,
     ) -> Result<TaskRunRecord, RunError> {
         let name = self.request.name.clone();
+        volumes::host_path_policy(&self.host_paths, self.strict, &self.progress)?;
         if let Some(message) = &self.cancelled {
             // Cancelled before it started, as Tekton does for a TaskRun created cancelled.
             let now = clock.now();
@@ -404,6 +421,49 @@ spec:
             "TaskRun \"tr\" was cancelled. not today"
         );
         assert!(exec.started.is_empty());
+    }
+
+    const HOST_PATH: &str = r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: tr}
+spec:
+  podTemplate:
+    env: [{name: FROM_POD, value: p}]
+  taskSpec:
+    volumes: [{name: host, hostPath: {path: /srv/cache}}]
+    steps: [{name: s, image: alpine, script: 'true'}]
+"#;
+
+    #[test]
+    fn host_paths_warn_or_are_refused_under_strict_before_anything_starts() {
+        let (b, tr) = task_run(HOST_PATH);
+        let mut exec = FakeExecutor::new();
+        let err = TaskRunDriver::new(&b, &tr)
+            .expect("resolves")
+            .with_strict(true)
+            .run(&mut exec, &mut FakeClock::at(Timestamp(0)))
+            .expect_err("refused");
+        assert!(
+            err.to_string()
+                .starts_with("volume \"host\" (TaskRun \"tr\")"),
+            "{err}"
+        );
+        assert!(exec.started.is_empty());
+
+        let (sink, events) = ProgressSink::channel();
+        let mut exec = FakeExecutor::new().succeed("tr", &[]);
+        let driver = TaskRunDriver::new(&b, &tr).expect("resolves");
+        assert_eq!(driver.request().steps[0].env[0].name, "FROM_POD");
+        driver
+            .with_progress(sink)
+            .run(&mut exec, &mut FakeClock::at(Timestamp(0)))
+            .expect("runs");
+        let warned = events.try_iter().any(|p| {
+            matches!(p, Progress::Warning { message, .. }
+                if message.starts_with("hostPath volume \"host\" (TaskRun \"tr\") mounts host path /srv/cache"))
+        });
+        assert!(warned);
     }
 
     #[test]

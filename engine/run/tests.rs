@@ -1011,3 +1011,66 @@ fn a_failing_child_pipeline_fails_its_pipeline_task() {
     ));
     assert!(exec.request("after").is_none());
 }
+
+const POD_TEMPLATE: &str = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  taskRunTemplate:
+    podTemplate:
+      volumes: [{name: cache}]
+      securityContext: {runAsUser: 1000, fsGroup: 2000}
+  taskRunSpecs:
+  - pipelineTaskName: b
+    podTemplate:
+      hostAliases: [{ip: 10.0.0.1, hostnames: [db.test]}]
+  pipelineSpec:
+    tasks:
+    - name: a
+      taskSpec:
+        steps: [{name: s, image: alpine, script: 'true'}]
+    - name: b
+      runAfter: [a]
+      taskSpec:
+        volumes: [{name: extra, nfs: {server: nas, path: /x}}]
+        steps: [{name: s, image: alpine, script: 'true'}]
+"#;
+
+#[test]
+fn cluster_volumes_of_any_task_are_refused_before_the_run_starts() {
+    let b = bundle(POD_TEMPLATE);
+    let err = Driver::new(&b, pipeline_run(&b)).expect_err("nfs refused");
+    assert!(
+        err.to_string()
+            .starts_with("volume \"extra\" (pipeline task \"b\"): nfs volumes need"),
+        "{err}"
+    );
+}
+
+#[test]
+fn each_task_run_gets_its_effective_pod_template() {
+    let text = POD_TEMPLATE.replace(
+        "volumes: [{name: extra, nfs: {server: nas, path: /x}}]",
+        "volumes: [{name: extra}]",
+    );
+    let mut exec = FakeExecutor::new()
+        .succeed("pr-a", &[])
+        .succeed("pr-b", &[]);
+    let outcome = run(&text, &mut exec);
+    assert_eq!(cond(&outcome).0, ConditionStatus::True);
+    let a = &exec.started[0];
+    assert_eq!(a.volumes.len(), 1, "the template's volume");
+    assert_eq!(a.steps[0].run_as_user, Some(1000));
+    assert_eq!(a.pod.fs_group, Some(2000));
+    assert!(a.pod.host_aliases.is_empty());
+    let b = &exec.started[1];
+    let names: Vec<&str> = b.volumes.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["extra", "cache"]);
+    assert_eq!(
+        b.pod.host_aliases,
+        [("db.test".to_owned(), "10.0.0.1".to_owned())]
+    );
+    // taskRunSpecs' template sets no securityContext: the run's applies.
+    assert_eq!(b.pod.fs_group, Some(2000));
+}

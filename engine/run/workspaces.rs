@@ -193,7 +193,7 @@ pub fn propagate(
 /// The files of a `projected` binding: its ConfigMap and Secret sources, merged in order
 /// (a later source's file replaces an earlier one at the same path, as the kubelet does).
 /// Other projections (downward API, service account tokens) need a cluster and are refused.
-fn projected_files(
+pub(super) fn projected_files(
     bundle: &Bundle,
     projected: &k8s_openapi::api::core::v1::ProjectedVolumeSource,
     needed_by: &str,

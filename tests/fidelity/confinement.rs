@@ -97,7 +97,7 @@ spec:
     );
     let message = condition["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("container has runAsNonRoot and image will run as root"),
+        message.contains("container \"step-as-root\" has runAsNonRoot and image will run as root"),
         "{message}"
     );
     let steps = ran.status()["steps"].as_array().expect("status.steps");

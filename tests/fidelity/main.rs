@@ -9,6 +9,7 @@
 mod common;
 
 mod images;
+mod volumes;
 
 use std::path::Path;
 use std::time::Duration;

@@ -15,7 +15,7 @@ use bollard::Docker;
 
 use super::{RUN_LABEL, STEP_LABEL};
 use crate::plan::model::StepPlan;
-use crate::run::{TaskVolume, VolumeSource, WorkspaceMount, WorkspaceSource};
+use crate::run::{HostPathKind, PodSettings, TaskRunRequest, VolumeSource, WorkspaceSource};
 
 /// Distinguishes the temporary directories of TaskRuns started by this process.
 static DIR_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -36,20 +36,29 @@ pub(super) struct RunDir {
     volumes: Vec<(String, PathBuf, bool)>,
     /// The top-level entries of the credentials directory (`.ssh`, `.gitconfig`, …).
     credentials: Vec<String>,
+    /// What could not be done as asked without failing the TaskRun, for warnings.
+    pub notes: Vec<String>,
 }
 
 impl RunDir {
-    /// Creates the directory and its subdirectories, writable by any container user, and
-    /// writes the files of ConfigMap/Secret workspaces.
-    pub fn create(
-        task_run: &str,
-        keep: bool,
-        workspaces: &[WorkspaceMount],
-        steps: &[StepPlan],
-        volumes: &[TaskVolume],
-        credentials: &[(String, Vec<u8>)],
-        isolated: Vec<String>,
-    ) -> io::Result<RunDir> {
+    /// Creates the directory of `request` and its subdirectories, writable by any container
+    /// user, writes the files of ConfigMap/Secret workspaces and volumes, and prepares its
+    /// host paths.
+    pub fn create(request: &TaskRunRequest, keep: bool) -> io::Result<RunDir> {
+        let task_run = &request.name;
+        let (workspaces, steps, volumes, credentials) = (
+            &request.workspaces,
+            &request.steps,
+            &request.volumes,
+            &request.credentials,
+        );
+        let isolated = request
+            .steps
+            .iter()
+            .chain(&request.sidecars)
+            .flat_map(|c| c.isolated_workspaces.iter().map(|(n, _)| n.clone()))
+            .collect();
+        let fs_group = request.pod.fs_group;
         let unique = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path =
             std::env::temp_dir().join(format!("adze-{task_run}-{}-{unique}", std::process::id()));
@@ -62,6 +71,7 @@ impl RunDir {
             isolated,
             volumes: Vec::new(),
             credentials: Vec::new(),
+            notes: Vec::new(),
         };
         for sub in [
             "workspace",
@@ -118,6 +128,11 @@ impl RunDir {
                     write_files(&root, files)?;
                     true
                 }
+                VolumeSource::HostPath { path, kind } => {
+                    prepare_host_path(&v.name, path, *kind)?;
+                    dir.volumes.push((v.name.clone(), path.clone(), false));
+                    continue;
+                }
             };
             dir.volumes.push((v.name.clone(), root, read_only));
         }
@@ -131,6 +146,22 @@ impl RunDir {
             }
             // The source stays readable (0644, as Kubernetes mounts Secrets) so a non-root step
             // can copy it; every copy in a home directory is made private, as ssh requires.
+        }
+        if let Some(gid) = fs_group {
+            // What the kubelet does to the volumes it manages: group-owned by fsGroup, with
+            // the set-group-ID bit so what the containers create there stays in the group.
+            // The host paths of hostPath volumes and of `-w NAME=DIR` are the user's; left as is.
+            let gid = u32::try_from(gid).map_err(|_| {
+                io::Error::other(format!("securityContext.fsGroup {gid} is not a group id"))
+            })?;
+            // Only root may give files to a group it is not in (rootless engines run adze as
+            // a user); the directories stay writable by all, so only the ownership is lost.
+            if let Err(e) = own_by_group(&dir.path, gid) {
+                dir.notes.push(format!(
+                    "cannot give the TaskRun's volumes to fsGroup {gid}: {e}; they stay \
+                     writable by every user but are not group-owned"
+                ));
+            }
         }
         Ok(dir)
     }
@@ -313,6 +344,72 @@ impl Drop for RunDir {
     }
 }
 
+/// Checks a `hostPath` volume's path as its `type` says, creating what `*OrCreate` (and an
+/// unchecked missing path) asks for, as the kubelet and the container runtime do.
+fn prepare_host_path(volume: &str, path: &Path, kind: HostPathKind) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let found = fs::metadata(path).ok().map(|m| m.file_type());
+    let fail = |what: &str| {
+        Err(io::Error::other(format!(
+            "hostPath volume \"{volume}\": {} {what}",
+            path.display()
+        )))
+    };
+    match (kind, found) {
+        (HostPathKind::Unchecked | HostPathKind::DirectoryOrCreate, None) => {
+            fs::create_dir_all(path)?;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        }
+        (HostPathKind::FileOrCreate, None) => {
+            // Like the kubelet, the parent directory is not created.
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| {
+                    io::Error::other(format!(
+                        "hostPath volume \"{volume}\": cannot create file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o644))
+        }
+        (HostPathKind::Unchecked, Some(_)) => Ok(()),
+        (HostPathKind::DirectoryOrCreate | HostPathKind::Directory, Some(t)) if t.is_dir() => {
+            Ok(())
+        }
+        (HostPathKind::DirectoryOrCreate | HostPathKind::Directory, _) => {
+            fail("is not a directory (hostPath type Directory)")
+        }
+        (HostPathKind::FileOrCreate | HostPathKind::File, Some(t)) if t.is_file() => Ok(()),
+        (HostPathKind::FileOrCreate | HostPathKind::File, _) => {
+            fail("is not a file (hostPath type File)")
+        }
+        (HostPathKind::Socket, Some(t)) if t.is_socket() => Ok(()),
+        (HostPathKind::Socket, _) => fail("is not a UNIX socket (hostPath type Socket)"),
+        (HostPathKind::CharDevice, Some(t)) if t.is_char_device() => Ok(()),
+        (HostPathKind::CharDevice, _) => {
+            fail("is not a character device (hostPath type CharDevice)")
+        }
+        (HostPathKind::BlockDevice, Some(t)) if t.is_block_device() => Ok(()),
+        (HostPathKind::BlockDevice, _) => fail("is not a block device (hostPath type BlockDevice)"),
+    }
+}
+
+/// Gives `root` and everything under it to group `gid`, directories with the set-group-ID bit.
+fn own_by_group(root: &Path, gid: u32) -> io::Result<()> {
+    let meta = fs::symlink_metadata(root)?;
+    std::os::unix::fs::lchown(root, None, Some(gid))?;
+    if meta.is_dir() {
+        let mode = meta.permissions().mode() | 0o2000;
+        fs::set_permissions(root, fs::Permissions::from_mode(mode))?;
+        for entry in fs::read_dir(root)? {
+            own_by_group(&entry?.path(), gid)?;
+        }
+    }
+    Ok(())
+}
+
 /// A bind mount of a host path.
 fn bind(source: &Path, target: &str, read_only: bool) -> Mount {
     Mount {
@@ -395,6 +492,7 @@ pub(super) fn container_config(
     role: Role,
     dir: &RunDir,
     network: Option<&str>,
+    pod: &PodSettings,
 ) -> io::Result<ContainerCreateBody> {
     let (script_file, label) = match role {
         Role::Step => (plan.name.clone(), STEP_LABEL),
@@ -467,6 +565,7 @@ pub(super) fn container_config(
         host_config: Some(HostConfig {
             mounts: Some(mounts),
             network_mode: network.map(|id| format!("container:{id}")),
+            group_add: group_add(pod),
             privileged: Some(plan.privileged),
             readonly_rootfs: Some(plan.confinement.read_only_root_filesystem),
             security_opt: plan
@@ -482,15 +581,49 @@ pub(super) fn container_config(
             // A tiny init as PID 1 forwards SIGTERM, so a cancelled script step stops at once
             // instead of ignoring the signal for the whole grace period, as PID 1 shells do.
             init: Some(true),
-            ..Default::default()
+            // A container joining the holder's network shares its /etc/hosts and resolver
+            // configuration (the engine refuses them there); otherwise each gets its own.
+            ..match network {
+                Some(_) => HostConfig::default(),
+                None => network_files(pod),
+            }
         }),
         ..Default::default()
     })
 }
 
+/// `GroupAdd`: `fsGroup` then `supplementalGroups`, the process's extra groups as in a pod.
+fn group_add(pod: &PodSettings) -> Option<Vec<String>> {
+    let groups: Vec<String> = pod
+        .fs_group
+        .iter()
+        .chain(&pod.supplemental_groups)
+        .map(i64::to_string)
+        .collect();
+    (!groups.is_empty()).then_some(groups)
+}
+
+/// `hostAliases` and `dnsConfig` as the engine writes them into `/etc/hosts` and
+/// `/etc/resolv.conf` of a container that owns its network namespace.
+fn network_files(pod: &PodSettings) -> HostConfig {
+    let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+    HostConfig {
+        extra_hosts: list(
+            &pod.host_aliases
+                .iter()
+                .map(|(host, ip)| format!("{host}:{ip}"))
+                .collect(),
+        ),
+        dns: list(&pod.dns.nameservers),
+        dns_search: list(&pod.dns.searches),
+        dns_options: list(&pod.dns.options),
+        ..HostConfig::default()
+    }
+}
+
 /// The container that owns a TaskRun's network namespace, so sidecars and steps share
 /// `localhost` as a pod's containers do; it runs `image`'s shell.
-pub(super) fn holder_config(task_run: &str, image: &str) -> ContainerCreateBody {
+pub(super) fn holder_config(task_run: &str, image: &str, pod: &PodSettings) -> ContainerCreateBody {
     let labels: HashMap<String, String> = [
         (RUN_LABEL.to_owned(), task_run.to_owned()),
         (HOLDER_LABEL.to_owned(), "true".to_owned()),
@@ -502,6 +635,7 @@ pub(super) fn holder_config(task_run: &str, image: &str) -> ContainerCreateBody 
         entrypoint: Some(vec!["sh".into(), "-c".into(), HOLDER_SCRIPT.into()]),
         cmd: Some(Vec::new()),
         labels: Some(labels),
+        host_config: Some(network_files(pod)),
         ..Default::default()
     }
 }
@@ -545,4 +679,62 @@ pub(super) async fn remove_labelled(
         }
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_paths_are_checked_and_created_as_their_type_says() {
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let dir = tmp.path().join("made/dir");
+        prepare_host_path("v", &dir, HostPathKind::DirectoryOrCreate).expect("created");
+        assert!(dir.is_dir());
+        prepare_host_path("v", &dir, HostPathKind::Directory).expect("exists");
+        let file = tmp.path().join("file");
+        prepare_host_path("v", &file, HostPathKind::FileOrCreate).expect("created");
+        assert!(file.is_file());
+        prepare_host_path("v", &file, HostPathKind::File).expect("exists");
+        let missing = tmp.path().join("nope");
+        let err = prepare_host_path("v", &missing, HostPathKind::Directory).expect_err("absent");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "hostPath volume \"v\": {} is not a directory (hostPath type Directory)",
+                missing.display()
+            )
+        );
+        prepare_host_path("v", &dir, HostPathKind::File).expect_err("a directory");
+        prepare_host_path("v", &file, HostPathKind::Socket).expect_err("a file");
+        prepare_host_path(
+            "v",
+            &tmp.path().join("no/parent"),
+            HostPathKind::FileOrCreate,
+        )
+        .expect_err("the parent is not created");
+        let unchecked = tmp.path().join("plain");
+        prepare_host_path("v", &unchecked, HostPathKind::Unchecked).expect("created");
+        assert!(unchecked.is_dir());
+    }
+
+    #[test]
+    fn pod_settings_become_groups_hosts_and_dns() {
+        let pod = PodSettings {
+            fs_group: Some(10),
+            supplemental_groups: vec![20],
+            host_aliases: vec![("db.test".into(), "10.0.0.1".into())],
+            dns: crate::run::DnsSettings {
+                nameservers: vec!["192.0.2.1".into()],
+                ..Default::default()
+            },
+            ..PodSettings::default()
+        };
+        assert_eq!(group_add(&pod), Some(vec!["10".into(), "20".into()]));
+        assert_eq!(group_add(&PodSettings::default()), None);
+        let files = network_files(&pod);
+        assert_eq!(files.extra_hosts, Some(vec!["db.test:10.0.0.1".into()]));
+        assert_eq!(files.dns, Some(vec!["192.0.2.1".into()]));
+        assert_eq!(files.dns_search, None);
+    }
 }

@@ -36,10 +36,20 @@
 //!   ~12 KiB limit on the sum of all termination messages.
 //! - `valueFrom.fieldRef`/`resourceFieldRef`: their plan placeholders are passed as-is
 //!   (ConfigMap/Secret references are resolved by the driver).
-//! - Task volumes other than `emptyDir`, `configMap` and `secret` (refused by the driver).
-//! - `securityContext` beyond `runAsUser`/`runAsGroup`/`privileged` (capabilities,
-//!   read-only root…), a `runAsGroup` without `runAsUser` (Docker cannot change only the
-//!   group of the image's user), pod-level security contexts; compute resources.
+//! - Volumes other than `emptyDir`, `configMap`, `secret`, `projected` and `hostPath`
+//!   (refused by the driver).
+//! - `securityContext` beyond `runAsUser`/`runAsGroup`/`privileged` and the pod's
+//!   `fsGroup`/`supplementalGroups`/`runAsNonRoot` (capabilities, read-only root…), a
+//!   `runAsGroup` without `runAsUser` (Docker cannot change only the group of the image's
+//!   user); compute resources.
+//!
+//! # Pod settings
+//!
+//! [`PodSettings`](crate::run::PodSettings) (from `podTemplate`): `fsGroup` and
+//! `supplementalGroups` become every container's `GroupAdd`, and the TaskRun's directory is
+//! group-owned by `fsGroup` (set-group-ID directories); `hostAliases` and `dnsConfig` are
+//! set on the container that owns the network namespace (the holder when there are sidecars,
+//! else each step), since containers joining it share its `/etc/hosts` and `resolv.conf`.
 
 mod container;
 mod image_ref;

@@ -10,8 +10,13 @@ use super::task_run::TaskRunJob;
 use crate::plan::model::StepPlan;
 
 impl TaskRunJob {
-    /// `Err` with the kubelet's message when `step` must not run as root but would.
-    pub(super) async fn check_non_root(&self, step: &StepPlan) -> Result<(), String> {
+    /// `Err` with the kubelet's message when `step` (the container named `container`) must not
+    /// run as root but would.
+    pub(super) async fn check_non_root(
+        &self,
+        step: &StepPlan,
+        container: &str,
+    ) -> Result<(), String> {
         if !step.confinement.run_as_non_root {
             return Ok(());
         }
@@ -25,27 +30,28 @@ impl TaskRunJob {
                 .and_then(|i| i.config)
                 .and_then(|c| c.user),
         };
-        non_root_violation(step.run_as_user, image_user.as_deref())
-            .map_or(Ok(()), |why| Err(format!("step \"{}\": {why}", step.name)))
+        non_root_violation(step.run_as_user, image_user.as_deref()).map_or(Ok(()), |why| {
+            Err(format!("container \"{container}\" {why}"))
+        })
     }
 }
 
 /// The kubelet's reason to refuse, given the container's `runAsUser` and the image's `USER`.
 fn non_root_violation(run_as_user: Option<i64>, image_user: Option<&str>) -> Option<String> {
     if let Some(uid) = run_as_user {
-        return (uid == 0).then(|| "container's runAsUser breaks non-root policy".to_owned());
+        return (uid == 0).then(|| "has a runAsUser that breaks the non-root policy".to_owned());
     }
     // `USER name:group` names the user first; an empty USER is root.
     let user = image_user.unwrap_or("").split(':').next().unwrap_or("");
     match user.parse::<u32>() {
-        Ok(0) => Some("container has runAsNonRoot and image will run as root".into()),
+        Ok(0) => Some("has runAsNonRoot and image will run as root".into()),
         Ok(_) => None,
         Err(_) if user.is_empty() || user == "root" => {
-            Some("container has runAsNonRoot and image will run as root".into())
+            Some("has runAsNonRoot and image will run as root".into())
         }
         Err(_) => Some(format!(
-            "container has runAsNonRoot and image has non-numeric user ({user}), cannot verify \
-             user is non-root"
+            "has runAsNonRoot and image has non-numeric user ({user}), cannot verify user is \
+             non-root; set securityContext.runAsUser"
         )),
     }
 }

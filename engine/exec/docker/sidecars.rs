@@ -115,6 +115,13 @@ impl TaskRunJob {
         let holder = pod.holder.clone();
         for plan in &self.request.sidecars {
             let plan = &self.with_image_command(plan).await;
+            let container = format!("sidecar-{}", plan.name);
+            if let Err(message) = self.check_non_root(plan, &container).await {
+                return Err(PodFailure::Refused(
+                    "CreateContainerConfigError".into(),
+                    message,
+                ));
+            }
             let resolved = self.with_resolved_image(plan);
             let config = container::container_config(
                 &self.request.name,
@@ -122,6 +129,7 @@ impl TaskRunJob {
                 Role::Sidecar,
                 dir,
                 holder.as_deref(),
+                &self.request.pod,
             )
             .map_err(|e| {
                 PodFailure::Refused(
@@ -235,7 +243,11 @@ impl TaskRunJob {
         }
         let mut errors = Vec::new();
         for image in images {
-            let config = container::holder_config(&self.request.name, &self.engine_image(image));
+            let config = container::holder_config(
+                &self.request.name,
+                &self.engine_image(image),
+                &self.request.pod,
+            );
             let created = match self
                 .docker
                 .create_container(None::<CreateContainerOptions>, config)

@@ -148,26 +148,16 @@ impl TaskRunJob {
         };
         let mut image_ids = vec![String::new(); self.request.steps.len()];
         let mut step_results = vec![Vec::new(); self.request.steps.len()];
-        let dir = match RunDir::create(
-            &self.request.name,
-            self.options.keep,
-            &self.request.workspaces,
-            &self.request.steps,
-            &self.request.volumes,
-            &self.request.credentials,
-            self.request
-                .steps
-                .iter()
-                .chain(&self.request.sidecars)
-                .flat_map(|c| c.isolated_workspaces.iter().map(|(n, _)| n.clone()))
-                .collect(),
-        ) {
+        let dir = match RunDir::create(&self.request, self.options.keep) {
             Ok(dir) => dir,
             Err(e) => {
-                let message = format!("cannot create the TaskRun's directory: {e}");
+                let message = format!("cannot prepare the TaskRun's directories and volumes: {e}");
                 return self.refused(&view, "PodCreationFailed", message, Vec::new());
             }
         };
+        for note in &dir.notes {
+            self.warn(note.clone());
+        }
         if let Err((reason, message)) = self.ensure_images().await {
             return self.refused(&view, &reason, message, Vec::new());
         }
@@ -475,7 +465,10 @@ impl TaskRunJob {
             ));
         }
         let step = &self.with_image_command(&step).await;
-        if let Err(message) = self.check_non_root(step).await {
+        if let Err(message) = self
+            .check_non_root(step, &format!("step-{}", step.name))
+            .await
+        {
             return StepEnd::Refused("CreateContainerConfigError".into(), message);
         }
         let resolved = self.with_resolved_image(step);
@@ -485,6 +478,7 @@ impl TaskRunJob {
             Role::Step,
             dir,
             network,
+            &self.request.pod,
         ) {
             Ok(config) => config,
             Err(e) => {
