@@ -728,7 +728,6 @@ mod tests {
                 nameservers: vec!["192.0.2.1".into()],
                 ..Default::default()
             },
-            ..PodSettings::default()
         };
         assert_eq!(group_add(&pod), Some(vec!["10".into(), "20".into()]));
         assert_eq!(group_add(&PodSettings::default()), None);
