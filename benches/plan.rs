@@ -11,6 +11,9 @@
 //! untimed iteration per case (peak − baseline, the input text's copy included).
 //!
 //! Set `ADZE_BENCH_ONLY=<case name>` to run a single case (e.g. under `perf record`).
+//! Set `ADZE_BENCH_WRITE=<dir>` to write each case's input to `<dir>/<case name>.yaml` and
+//! exit without measuring: the files whole-process timings of `adze plan` and `adze validate`
+//! run on (README, Performance).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
@@ -647,6 +650,19 @@ fn machine() {
 
 // ---------------------------------------------------------------------------------------------
 
+/// Writes each case's input as `<dir>/<case name>.yaml`.
+fn write_inputs(cases: &[Case], dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    for case in cases {
+        let path = dir.join(format!("{}.yaml", case.name));
+        std::fs::write(&path, &case.text)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        println!("wrote {} ({})", path.display(), size(case.text.len()));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
 fn main() {
     // `cargo bench` passes `--bench`; ignore arguments.
     let only = std::env::var("ADZE_BENCH_ONLY").ok();
@@ -673,6 +689,10 @@ fn main() {
     if let Some(only) = &only {
         cases.retain(|c| &c.name == only);
         assert!(!cases.is_empty(), "no case named {only}");
+    }
+    if let Some(dir) = std::env::var_os("ADZE_BENCH_WRITE") {
+        write_inputs(&cases, std::path::Path::new(&dir));
+        return;
     }
 
     println!();

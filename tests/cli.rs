@@ -630,3 +630,103 @@ spec:
         .stdout_contains("args [\"prod\"]")
         .run();
 }
+
+/// A Task pasting five params into its script (five `security/script-injection` warnings)
+/// and a TaskRun of it.
+const FIVE_WARNINGS: &str = "\
+apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: paste
+spec:
+  params: [{name: a}, {name: b}, {name: c}, {name: d}, {name: e}]
+  steps:
+  - name: echo
+    image: busybox
+    script: |
+      echo $(params.a) $(params.b) $(params.c) $(params.d) $(params.e)
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: paste-run
+spec:
+  taskRef: {name: paste}
+  params:
+  - {name: a, value: '1'}
+  - {name: b, value: '2'}
+  - {name: c, value: '3'}
+  - {name: d, value: '4'}
+  - {name: e, value: '5'}
+";
+
+#[test]
+fn repeated_warnings_are_counted_after_the_first_three() {
+    let ran = Test::new()
+        .file("paste.yaml", FIVE_WARNINGS)
+        .args(["validate", "--color", "never", "paste.yaml"])
+        .expect_status(0)
+        .stderr_contains(
+            "... and 2 more like this (security/script-injection); --all-warnings to list them",
+        )
+        .stderr_contains(
+            "ok: 0 errors, 5 warnings in 2 objects; 2 warnings not listed (--all-warnings lists them)",
+        )
+        .run();
+    assert_eq!(
+        ran.stderr
+            .matches("warning[security/script-injection]")
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn all_warnings_lists_every_warning() {
+    for command in ["validate", "plan"] {
+        let ran = Test::new()
+            .file("paste.yaml", FIVE_WARNINGS)
+            .args([command, "--all-warnings", "--color", "never", "paste.yaml"])
+            .expect_status(0)
+            .stderr_contains("ok: 0 errors, 5 warnings in 2 objects")
+            .stderr_lacks("more like this")
+            .stderr_lacks("not listed")
+            .run();
+        assert_eq!(
+            ran.stderr
+                .matches("warning[security/script-injection]")
+                .count(),
+            5,
+            "adze {command} --all-warnings:\n{}",
+            ran.stderr
+        );
+    }
+}
+
+#[test]
+fn plan_groups_warnings_and_keeps_its_output() {
+    let ran = Test::new()
+        .file("paste.yaml", FIVE_WARNINGS)
+        .args(["plan", "-o", "json", "--color", "never", "paste.yaml"])
+        .expect_status(0)
+        .stderr_contains("... and 2 more like this (security/script-injection)")
+        .stderr_contains("; 2 warnings not listed (--all-warnings lists them)")
+        .run();
+    let plan: Value = serde_json::from_str(&ran.stdout).expect("plan -o json prints JSON");
+    assert_eq!(plan["name"], "paste-run", "{plan}");
+}
+
+#[test]
+fn json_diagnostics_list_every_warning() {
+    let ran = Test::new()
+        .file("paste.yaml", FIVE_WARNINGS)
+        .args(["validate", "-o", "json", "paste.yaml"])
+        .expect_status(0)
+        .run();
+    let report: Value = serde_json::from_str(&ran.stdout).expect("validate -o json prints JSON");
+    let diagnostics = report["diagnostics"].as_array().expect("diagnostics");
+    assert_eq!(diagnostics.len(), 5, "{report}");
+    assert_eq!(report["summary"]["warnings"], 5);
+    assert!(report["summary"].get("hidden").is_none(), "{report}");
+    assert!(!ran.stderr.contains("more like this"), "{}", ran.stderr);
+}

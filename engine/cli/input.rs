@@ -1,16 +1,15 @@
 //! Options every command that reads Tekton YAML shares: files, catalogs, feature flags.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
-
+use super::output::{self, Report};
 use super::Outcome;
 use crate::api::Object;
 use crate::diagnostic::Diagnostic;
 use crate::load::{Bundle, Origin};
 use crate::plan::{self, Overrides};
-use crate::report::diagnostics;
+use crate::report::diagnostics::{self, Summary};
+use crate::report::grouping::SHOWN_PER_CODE;
 use crate::validate::{self, ApiFields, Flags};
 
 /// Where objects come from and which cluster flags apply.
@@ -29,6 +28,10 @@ pub struct Input {
     /// When to use colour: auto, always, never.
     #[arg(long, default_value = "auto", value_name = "WHEN", value_parser = ["auto", "always", "never"])]
     pub color: String,
+    /// List every warning. Without it, after the first 3 warnings of a rule code the rest
+    /// are counted on one line (`-o json` output always lists everything).
+    #[arg(long)]
+    pub all_warnings: bool,
 }
 
 impl Input {
@@ -100,23 +103,26 @@ impl Input {
         Ok(flags)
     }
 
-    /// A stderr stream honouring `--color`.
-    pub fn stderr(&self) -> StandardStream {
-        let choice = match self.color.as_str() {
-            "always" => ColorChoice::Always,
-            "never" => ColorChoice::Never,
-            _ if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() => {
-                ColorChoice::Auto
-            }
-            _ => ColorChoice::Never,
-        };
-        StandardStream::stderr(choice)
+    /// A buffered report on stderr honouring `--color`.
+    pub fn report(&self) -> Report {
+        Report::stderr(output::color(&self.color))
     }
 
-    /// Prints diagnostics as snippets on stderr.
-    pub fn print_diagnostics(&self, bundle: &Bundle, diags: &[Diagnostic]) {
-        let mut err = self.stderr();
-        let _ = diagnostics::emit(bundle, diags, &mut err);
+    /// Writes diagnostics as snippets to `report`, warnings grouped unless `--all-warnings`;
+    /// returns how many warnings were left out.
+    pub fn write_diagnostics(
+        &self,
+        report: &mut Report,
+        bundle: &Bundle,
+        diags: &[Diagnostic],
+    ) -> usize {
+        let per_code = if self.all_warnings {
+            usize::MAX
+        } else {
+            SHOWN_PER_CODE
+        };
+        // A closed stderr is no reason to fail: the outcome is in the exit status.
+        diagnostics::emit(bundle, diags, per_code, report).unwrap_or(0)
     }
 }
 
@@ -181,12 +187,21 @@ pub fn prepare(
 ) -> Result<Vec<Object>, Outcome> {
     plan::apply_overrides(bundle, overrides);
     let diags = check(bundle, flags);
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    input.print_diagnostics(bundle, &diags);
-    if errors > 0 {
-        eprintln!("invalid: fix the {errors} error(s) above before {doing}");
+    let summary = Summary::of(bundle.inputs().count(), &diags);
+    let mut report = input.report();
+    let hidden = input.write_diagnostics(&mut report, bundle, &diags);
+    if summary.errors > 0 {
+        report.line(&format!(
+            "invalid: fix the {} error(s) above before {doing}",
+            summary.errors
+        ));
         return Err(Outcome::Invalid);
     }
+    if summary.warnings > 0 {
+        report.line(&format!("ok: {}", summary.with_hidden(hidden).line()));
+    }
+    // Flushed before anything else writes to stderr (the run's progress thread).
+    drop(report);
     let runs: Vec<Object> = plan::runs(bundle)
         .into_iter()
         .filter(|r| {
@@ -215,8 +230,9 @@ pub fn prepare(
     }
     let problems = synthetic_problems(bundle, flags, &synthetic);
     if !problems.is_empty() {
-        input.print_diagnostics(bundle, &problems);
-        eprintln!("invalid: the files hold no run, and the run adze made for them is incomplete");
+        let mut report = input.report();
+        input.write_diagnostics(&mut report, bundle, &problems);
+        report.line("invalid: the files hold no run, and the run adze made for them is incomplete");
         return Err(Outcome::Invalid);
     }
     Ok(synthetic)

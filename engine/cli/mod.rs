@@ -1,7 +1,9 @@
-//! Command-line interface: one file per command, shared input options in `input.rs`.
+//! Command-line interface: one file per command, shared input options in `input.rs`, the
+//! buffered stderr writer every report goes through in `output.rs`.
 
 mod input;
 mod last_run;
+mod output;
 mod plan;
 pub(crate) mod progress;
 mod run;

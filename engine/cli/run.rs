@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::input::{load_runs, Input};
 use super::last_run;
+use super::output;
 use super::progress::{self, LogMode, Mode, RenderOptions, SummaryRow};
 use super::Outcome;
 use crate::api::{Object, PipelineRun, TaskRun};
@@ -491,9 +492,5 @@ fn task_summary(record: &TaskRunRecord, args: &Args) -> String {
 }
 
 fn color_of(args: &Args) -> bool {
-    match args.input.color.as_str() {
-        "always" => true,
-        "never" => false,
-        _ => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    }
+    output::color(&args.input.color)
 }

@@ -36,9 +36,10 @@ pub fn run(args: &Args) -> Outcome {
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
-        args.input.print_diagnostics(&bundle, &diags);
+        let mut report = args.input.report();
+        let hidden = args.input.write_diagnostics(&mut report, &bundle, &diags);
         let mark = if summary.errors == 0 { "ok" } else { "invalid" };
-        eprintln!("{mark}: {}", summary.line());
+        report.line(&format!("{mark}: {}", summary.with_hidden(hidden).line()));
     }
     if summary.errors == 0 {
         Outcome::Success

@@ -2,4 +2,5 @@
 //! plans as trees, YAML, JSON, Mermaid or Graphviz.
 
 pub mod diagnostics;
+pub mod grouping;
 pub mod plan;

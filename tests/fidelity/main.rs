@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod diagnostics;
 
 mod images;
 mod volumes;
