@@ -93,14 +93,19 @@ pub fn run(args: &Args) -> Outcome {
         }
     };
     let unsupported = compat::check::check_run(&bundle, object, args.strict);
-    args.input.print_diagnostics(&bundle, &unsupported);
-    let refused = unsupported.iter().filter(|d| d.is_error()).count();
-    if refused > 0 {
-        eprintln!(
-            "refused: adze run cannot run this as written: fix the {refused} error(s) above \
-             (docs/compatibility.md lists what adze run supports)"
-        );
-        return Outcome::Invalid;
+    if !unsupported.is_empty() {
+        // Dropped before the run starts: the report holds the stderr lock.
+        let mut report = args.input.report();
+        args.input
+            .write_diagnostics(&mut report, &bundle, &unsupported);
+        let refused = unsupported.iter().filter(|d| d.is_error()).count();
+        if refused > 0 {
+            report.line(&format!(
+                "refused: adze run cannot run this as written: fix the {refused} error(s) above \
+                 (docs/compatibility.md lists what adze run supports)"
+            ));
+            return Outcome::Invalid;
+        }
     }
     if (args.only.is_some() || args.from.is_some()) && !matches!(object, Object::PipelineRun(_)) {
         eprintln!("error: --only and --from choose tasks of a PipelineRun; this is a TaskRun");

@@ -7,8 +7,10 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-mod diagnostics;
 
+mod compat;
+mod confinement;
+mod diagnostics;
 mod images;
 mod volumes;
 
@@ -19,9 +21,6 @@ use common::{require_docker, run_adze};
 use serde_json::Value;
 
 /// How long one run may take before the test gives up.
-mod compat;
-mod confinement;
-
 const LIMIT: Duration = Duration::from_secs(180);
 
 /// What one `adze run` printed: exit status, the run as JSON (if any), and stderr.
