@@ -9,10 +9,11 @@ use k8s_openapi::api::core::v1 as corev1;
 
 use super::model::{ConfigKind, EnvPlan, EnvSource, StepPlan, VolumeMountPlan};
 use super::scope::Scope;
+use super::step_action::apply_step_action;
 use super::PlanError;
-use crate::api::{Kind, Object, Param, ParamType, ParamValue, Sidecar, Step, TaskSpec};
+use crate::api::{Param, ParamType, ParamValue, Sidecar, Step, TaskSpec};
 use crate::load::Bundle;
-use crate::subst::{self, Access, Var};
+use crate::subst::{self, Var};
 
 /// Preamble Tekton puts before a script without a shebang.
 pub const SCRIPT_PREAMBLE: &str = "#!/bin/sh\nset -e\n";
@@ -137,13 +138,9 @@ pub fn resolve_task(
     }
     let mut steps = Vec::with_capacity(spec.steps.len());
     for (i, step) in spec.steps.iter().enumerate() {
-        let (merged, action) = apply_step_action(bundle, step, &param_scope)?;
+        let name = step_name(&step.name, i);
+        let (merged, action) = apply_step_action(bundle, step, &name, &param_scope)?;
         let merged = apply_template(&merged, spec.step_template.as_ref());
-        let name = if merged.name.is_empty() {
-            format!("unnamed-{i}")
-        } else {
-            merged.name.clone()
-        };
         let mut plan = step_plan(&merged, &name, &param_scope);
         finish_stages(&mut plan, &context_scope, &name);
         plan.step_action = action;
@@ -178,6 +175,16 @@ pub fn resolve_task(
         sidecars,
         volumes,
     })
+}
+
+/// A step's name as Tekton reports it: its own, or `unnamed-<index>` (0-based, counting every
+/// step of the Task) when it has none.
+pub fn step_name(name: &str, index: usize) -> String {
+    if name.is_empty() {
+        format!("unnamed-{index}")
+    } else {
+        name.to_owned()
+    }
 }
 
 /// Tekton's generated pod volume name for a workspace: `ws-` + 5 hex digits of fnv32a.
@@ -217,119 +224,6 @@ fn finish_stages(plan: &mut StepPlan, scope: &Scope, step_name: &str) {
     for e in &mut plan.env {
         e.value = sub(&e.value);
     }
-}
-
-/// Merges a referenced StepAction into the step (§1.7) and resolves its own params.
-fn apply_step_action(
-    bundle: &Bundle,
-    step: &Step,
-    task_scope: &Scope,
-) -> Result<(Step, Option<String>), PlanError> {
-    let Some(reference) = &step.ref_ else {
-        return Ok((step.clone(), None));
-    };
-    let Some(name) = &reference.name else {
-        return Err(PlanError::Unsupported(format!(
-            "step \"{}\" uses a remote StepAction resolver, which adze cannot fetch yet",
-            step.name
-        )));
-    };
-    let loaded = bundle
-        .find(Kind::StepAction, name)
-        .map_err(|e| PlanError::NotFound(e.to_string()))?;
-    let Object::StepAction(action) = &loaded.object else {
-        return Err(PlanError::NotFound(format!(
-            "StepAction \"{name}\" not found"
-        )));
-    };
-    let sa = &action.spec;
-    let mut values: HashMap<String, ParamValue> = HashMap::new();
-    for p in &sa.params {
-        if let Some(d) = &p.default {
-            values.insert(p.name.clone(), d.clone());
-        }
-    }
-    // A param fed from an earlier step's result is only known when this step starts: its
-    // references become references to that result, which the executor substitutes then.
-    let mut forwarded: HashMap<String, (String, String)> = HashMap::new();
-    for p in &step.params {
-        let value = task_scope.subst_value(&p.value);
-        if let ParamValue::String(text) = &value {
-            if let Some(Var::StepResult {
-                step,
-                result,
-                access: Access::Whole | Access::Star,
-            }) = subst::sole_reference(text).map(|r| r.var)
-            {
-                values.remove(&p.name);
-                forwarded.insert(p.name.clone(), (step, result));
-                continue;
-            }
-        }
-        values.insert(p.name.clone(), value);
-    }
-    let sa_scope = Scope {
-        params: values,
-        result_placeholders: task_scope.result_placeholders,
-        ..Scope::default()
-    };
-    let forward = |s: &str| forward_step_results(s, &forwarded);
-    let subst = |s: &str| sa_scope.subst(&forward(s));
-    let subst_list = |items: &[String]| {
-        let items: Vec<String> = items.iter().map(|s| forward(s)).collect();
-        sa_scope.subst_list(&items)
-    };
-    let mut merged = step.clone();
-    merged.ref_ = None;
-    merged.params = Vec::new();
-    merged.image = sa.image.as_deref().map(subst);
-    merged.security_context.clone_from(&sa.security_context);
-    merged.working_dir = sa.working_dir.as_deref().map(subst);
-    if !sa.command.is_empty() {
-        merged.command = subst_list(&sa.command);
-    }
-    if !sa.args.is_empty() {
-        merged.args = subst_list(&sa.args);
-    }
-    if let Some(script) = &sa.script {
-        merged.script = Some(subst(script));
-    }
-    if !sa.env.is_empty() {
-        merged.env = sa
-            .env
-            .iter()
-            .map(|e| corev1::EnvVar {
-                value: e.value.as_deref().map(subst),
-                ..e.clone()
-            })
-            .collect();
-    }
-    if !sa.volume_mounts.is_empty() {
-        merged.volume_mounts.clone_from(&sa.volume_mounts);
-    }
-    if !sa.results.is_empty() {
-        merged.results.clone_from(&sa.results);
-    }
-    Ok((merged, Some(name.clone())))
-}
-
-/// Rewrites `$(params.P…)` of a StepAction param fed from a step result into
-/// `$(steps.S.results.R…)`, keeping the reference's `[*]`, `[i]` or `.key`.
-fn forward_step_results(s: &str, forwarded: &HashMap<String, (String, String)>) -> String {
-    if forwarded.is_empty() || !s.contains("$(params") {
-        return s.to_owned();
-    }
-    subst::substitute(s, |var| match var {
-        Var::Param { name, access } => forwarded.get(name).map(|(step, result)| {
-            let to = Var::StepResult {
-                step: step.clone(),
-                result: result.clone(),
-                access: access.clone(),
-            };
-            format!("$({to})")
-        }),
-        _ => None,
-    })
 }
 
 /// Strategic merge of the stepTemplate into a step (§4.8).

@@ -15,6 +15,7 @@ use bollard::Docker;
 
 use super::{RUN_LABEL, STEP_LABEL};
 use crate::plan::model::StepPlan;
+use crate::reconcile::task_run::sidecar_container;
 use crate::run::{TaskVolume, VolumeSource, WorkspaceMount, WorkspaceSource};
 
 /// Distinguishes the temporary directories of TaskRuns started by this process.
@@ -398,7 +399,7 @@ pub(super) fn container_config(
 ) -> io::Result<ContainerCreateBody> {
     let (script_file, label) = match role {
         Role::Step => (plan.name.clone(), STEP_LABEL),
-        Role::Sidecar => (format!("sidecar-{}", plan.name), SIDECAR_LABEL),
+        Role::Sidecar => (sidecar_container(&plan.name), SIDECAR_LABEL),
     };
     let entrypoint = match &plan.script {
         Some(script) => Some(vec![dir.write_script(&script_file, script)?]),
