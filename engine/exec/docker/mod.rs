@@ -42,6 +42,7 @@
 mod container;
 mod images;
 mod logs;
+mod output_files;
 mod readiness;
 mod results;
 mod sidecars;

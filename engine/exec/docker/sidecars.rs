@@ -30,6 +30,7 @@ use tokio::task::JoinHandle;
 
 use super::container::{self, Role, RunDir};
 use super::logs;
+use super::output_files::OutputFiles;
 use super::readiness::{Check, Readiness};
 use super::task_run::{now, Stop, TaskRunJob};
 use crate::plan::model::StepPlan;
@@ -159,6 +160,8 @@ impl TaskRunJob {
                         self.request.name.clone(),
                         sidecar_container(&plan.name),
                         self.options.progress.clone(),
+                        true,
+                        OutputFiles::default(),
                     )));
                 }
             }
