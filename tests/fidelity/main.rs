@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod steps;
 
 use std::path::Path;
 use std::time::Duration;
