@@ -315,7 +315,7 @@ impl Drop for RunDir {
 }
 
 /// A bind mount of a host path.
-fn bind(source: &Path, target: &str, read_only: bool) -> Mount {
+pub(super) fn bind(source: &Path, target: &str, read_only: bool) -> Mount {
     Mount {
         target: Some(target.to_owned()),
         source: Some(source.display().to_string()),

@@ -189,18 +189,8 @@ fn create_dirs(dir: &Path) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::container::bind;
     use super::*;
-    use bollard::models::MountType;
-
-    fn bind(source: &Path, target: &str, read_only: bool) -> Mount {
-        Mount {
-            target: Some(target.to_owned()),
-            source: Some(source.display().to_string()),
-            typ: Some(MountType::BIND),
-            read_only: Some(read_only),
-            ..Default::default()
-        }
-    }
 
     fn plan(stdout: Option<&str>, stderr: Option<&str>) -> StepPlan {
         StepPlan {
