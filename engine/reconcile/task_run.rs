@@ -849,6 +849,18 @@ mod tests {
         Timestamp(T0.0 + minutes * MINUTE_MS)
     }
 
+    #[test]
+    fn container_names_follow_tekton_restrict_length() {
+        assert_eq!(step_container("unnamed-0"), "step-unnamed-0");
+        assert_eq!(sidecar_container("db"), "sidecar-db");
+        // An unnamed sidecar: "sidecar-" loses its trailing dash and is not listed.
+        assert_eq!(sidecar_container(""), "sidecar");
+        assert!(!is_listed_sidecar(&sidecar_container("")));
+        assert!(is_listed_sidecar("sidecar-db"));
+        let long = "a".repeat(58) + "-b";
+        assert_eq!(step_container(&long), format!("step-{}", "a".repeat(58)));
+    }
+
     fn markers() -> TerminationMarkers {
         TerminationMarkers {
             started_at: Some(at(1)),
