@@ -142,8 +142,16 @@ fn action_params(
                 continue;
             }
         }
+        // A lone reference not resolved yet (a result known only at run time) is
+        // type-corrected when it is; only values known now can clash.
+        let pending = matches!(&value, ParamValue::String(v)
+            if v.contains("$(") || v.starts_with('<'))
+            && matches!(&p.value, ParamValue::String(t) if subst::sole_reference(t).is_some());
         let spec = declared.iter().find(|d| d.name == p.name);
-        if let Some(expected) = spec.and_then(ParamSpec::effective_type) {
+        if let Some(expected) = spec
+            .and_then(ParamSpec::effective_type)
+            .filter(|_| !pending)
+        {
             let got = value.param_type();
             if got != expected {
                 return Err(error(format!(
@@ -359,6 +367,19 @@ steps:
         assert!(err.contains("circular dependency"), "{err}");
         assert!(err.contains("\"a\", \"b\""), "{err}");
         assert!(err.contains("step \"s\""), "{err}");
+    }
+
+    #[test]
+    fn a_result_known_only_at_run_time_is_no_type_clash() {
+        let spec: TaskSpec = serde_yaml_ng::from_str(
+            "steps:\n- ref: {name: act}\n  params:\n  - {name: items, value: \"$(tasks.a.results.list[*])\"}\n",
+        )
+        .unwrap();
+        let inputs = TaskInputs {
+            result_placeholders: true,
+            ..TaskInputs::default()
+        };
+        assert!(resolve_task(&bundle(ACTION), &spec, &inputs).is_ok());
     }
 
     #[test]
