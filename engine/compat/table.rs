@@ -17,6 +17,9 @@ const REMOTE: Support = Refused(
 );
 const BUNDLE: Support =
     Refused("Tekton bundles are resolved by the bundles resolver, which is not built yet");
+const OUTPUT_FILE: Support = Differs(
+    "written by adze from the step's streams (no shell needed); the path must lie in a mount later readers share: /workspace, a workspace, /tekton/results, the step's /tekton/steps/step-<name>, /tekton/home or a Task volume; another path is reported and not written",
+);
 const BLOCK_DEVICE: Support = Refused("raw block devices need a cluster's persistent volumes");
 const NEEDS_CLUSTER_VOLUME: Support =
     Refused("this volume type needs a cluster or a storage driver; use emptyDir, a workspace bound with `-w NAME=DIR`, or hostPath");
@@ -128,8 +131,8 @@ pub const FIELDS: &[(&str, Support)] = &[
     ("Step.timeout", Honoured),
     ("Step.workspaces", Honoured),
     ("Step.onError", Honoured),
-    ("Step.stdoutConfig", Honoured),
-    ("Step.stderrConfig", Honoured),
+    ("Step.stdoutConfig", OUTPUT_FILE),
+    ("Step.stderrConfig", OUTPUT_FILE),
     ("Step.ref", PerField),
     ("Step.params", Honoured),
     ("Step.results", Honoured),

@@ -13,6 +13,7 @@ mod naming;
 pub mod overrides;
 pub mod pipeline;
 pub mod scope;
+mod step_action;
 pub mod task;
 pub mod task_run;
 mod timeouts;
@@ -39,6 +40,16 @@ pub enum PlanError {
     /// The pipeline graph is invalid.
     #[error("{0}")]
     Graph(String),
+    /// A step's StepAction params cannot be resolved (type clash, cyclic defaults).
+    #[error("step \"{step}\" (StepAction \"{action}\"): {message}")]
+    StepAction {
+        /// The step's name (`unnamed-<i>` when unnamed).
+        step: String,
+        /// The StepAction it references.
+        action: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
 }
 
 /// The runs among the input objects, in file order.

@@ -203,6 +203,13 @@ pub struct StepPlan {
     /// Step results.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<String>,
+    /// `stdoutConfig.path`: the file the step's standard output is also written to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdout_path: Option<String>,
+    /// `stderrConfig.path`: the file its standard error is also written to (the same file as
+    /// `stdout_path` gets both streams).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stderr_path: Option<String>,
     /// Where it came from when a StepAction was used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_action: Option<String>,

@@ -8,7 +8,7 @@ use super::matrix::plan_matrix;
 use super::model::{Decision, Dependency, NamedValue, Plan, TaskPlan, TimeoutsPlan, WorkspacePlan};
 use super::naming::{child_name, namespace, run_name};
 use super::scope::Scope;
-use super::task::{resolve_task, TaskInputs};
+use super::task::{resolve_task, workspace_claims, TaskInputs};
 use super::task_run::{describe_binding, find_task, ordered_values};
 use super::timeouts::{canonical_timeout, default_timeout, task_timeout};
 use super::when::evaluate_when;
@@ -419,6 +419,14 @@ fn plan_pipeline_task(
         },
         namespace: namespace(&pr.metadata),
         bound_workspaces: pt.workspaces.iter().map(|w| w.name.clone()).collect(),
+        claims: workspace_claims(
+            pt.workspaces.iter().filter_map(|tb| {
+                let name = tb.workspace.as_deref().unwrap_or(&tb.name);
+                let binding = pr.spec.workspaces.iter().find(|b| b.name == name)?;
+                Some((tb.name.as_str(), binding))
+            }),
+            &run_name(&pr.metadata),
+        ),
         result_placeholders: true,
         retry_count: 0,
     };

@@ -10,10 +10,12 @@ use k8s_openapi::api::core::v1 as corev1;
 use super::confinement::Confinement;
 use super::model::{ConfigKind, EnvPlan, EnvSource, StepPlan, VolumeMountPlan};
 use super::scope::Scope;
+use super::step_action::apply_step_action;
 use super::PlanError;
-use crate::api::{Kind, Object, Param, ParamType, ParamValue, Sidecar, Step, TaskSpec};
+use crate::api::task::StepOutputConfig;
+use crate::api::{Param, ParamType, ParamValue, Sidecar, Step, TaskSpec, WorkspaceBinding};
 use crate::load::Bundle;
-use crate::subst::{self, Access, Var};
+use crate::subst::{self, Var};
 
 /// Preamble Tekton puts before a script without a shebang.
 pub const SCRIPT_PREAMBLE: &str = "#!/bin/sh\nset -e\n";
@@ -33,6 +35,9 @@ pub struct TaskInputs {
     pub namespace: String,
     /// Workspace names the run binds.
     pub bound_workspaces: Vec<String>,
+    /// `$(workspaces.W.claim)` of bound workspaces backed by a claim (see [`workspace_claims`]);
+    /// a bound workspace missing here has the claim `""`.
+    pub claims: HashMap<String, String>,
     /// Render pipeline result references as placeholders.
     pub result_placeholders: bool,
     /// `context.task.retry-count`: attempts made before this one.
@@ -130,7 +135,8 @@ pub fn resolve_task(
             .workspaces
             .insert(ws("bound"), bound.to_string());
         if bound {
-            context_scope.workspaces.insert(ws("claim"), String::new());
+            let claim = inputs.claims.get(&w.name).cloned().unwrap_or_default();
+            context_scope.workspaces.insert(ws("claim"), claim);
             context_scope
                 .workspaces
                 .insert(ws("volume"), workspace_volume_name(&w.name));
@@ -138,13 +144,9 @@ pub fn resolve_task(
     }
     let mut steps = Vec::with_capacity(spec.steps.len());
     for (i, step) in spec.steps.iter().enumerate() {
-        let (merged, action) = apply_step_action(bundle, step, &param_scope)?;
+        let name = step_name(&step.name, i);
+        let (merged, action) = apply_step_action(bundle, step, &name, &param_scope)?;
         let merged = apply_template(&merged, spec.step_template.as_ref());
-        let name = if merged.name.is_empty() {
-            format!("unnamed-{i}")
-        } else {
-            merged.name.clone()
-        };
         let mut plan = step_plan(&merged, &name, &param_scope);
         finish_stages(&mut plan, &context_scope, &name);
         plan.step_action = action;
@@ -181,6 +183,57 @@ pub fn resolve_task(
     })
 }
 
+/// A step's name as Tekton reports it: its own, or `unnamed-<index>` (0-based, counting every
+/// step of the Task) when it has none.
+pub fn step_name(name: &str, index: usize) -> String {
+    if name.is_empty() {
+        format!("unnamed-{index}")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// `$(workspaces.W.claim)` for each Task workspace bound to a claim, from (Task workspace,
+/// run binding) pairs: a `persistentVolumeClaim`'s `claimName`, or for a
+/// `volumeClaimTemplate` the claim Tekton creates, `<template name or "pvc">-<10 hex>`. The
+/// hex identifies the binding and the run `owner`; Tekton hashes the owner's UID with SHA-256,
+/// which a local run does not have, so only the shape matches. Host directories
+/// (`-w name=DIR`) are not claims.
+pub fn workspace_claims<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a WorkspaceBinding)>,
+    owner: &str,
+) -> HashMap<String, String> {
+    let mut claims = HashMap::new();
+    for (task_workspace, binding) in pairs {
+        let claim = if let Some(pvc) = &binding.persistent_volume_claim {
+            if pvc.claim_name.starts_with(HOST_DIR_CLAIM_PREFIX) {
+                continue;
+            }
+            pvc.claim_name.clone()
+        } else if let Some(template) = &binding.volume_claim_template {
+            let base = template
+                .metadata
+                .name
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("pvc");
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in binding.name.bytes().chain(owner.bytes()) {
+                hash ^= u64::from(b);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+            format!("{base}-{}", &format!("{hash:016x}")[..10])
+        } else {
+            continue;
+        };
+        claims.insert(task_workspace.to_owned(), claim);
+    }
+    claims
+}
+
+/// The claim-name prefix by which `-w name=DIR` binds a host directory.
+pub const HOST_DIR_CLAIM_PREFIX: &str = "dir:";
+
 /// Tekton's generated pod volume name for a workspace: `ws-` + 5 hex digits of fnv32a.
 pub fn workspace_volume_name(name: &str) -> String {
     let mut hash: u32 = 0x811c_9dc5;
@@ -194,6 +247,12 @@ pub fn workspace_volume_name(name: &str) -> String {
 /// Context, result/exit-code paths and workspaces: the stages after params (§3.6 4–8).
 fn finish_stages(plan: &mut StepPlan, scope: &Scope, step_name: &str) {
     let container = format!("step-{step_name}");
+    // `$(workspaces.W.path)` is the container's own mount path when it lists W with one.
+    let own_paths: Vec<(&String, &String)> = plan
+        .isolated_workspaces
+        .iter()
+        .filter_map(|(w, path)| Some((w, path.as_ref()?)))
+        .collect();
     let lookup = |var: &Var| -> Option<String> {
         match var {
             Var::ResultPath { name } => Some(format!("/tekton/results/{name}")),
@@ -206,6 +265,11 @@ fn finish_stages(plan: &mut StepPlan, scope: &Scope, step_name: &str) {
             Var::StepArtifactsPath => Some(format!(
                 "/tekton/steps/{container}/artifacts/provenance.json"
             )),
+            Var::Workspace { name, attr } if attr == "path" => own_paths
+                .iter()
+                .find(|(w, _)| *w == name)
+                .map(|(_, p)| (*p).clone())
+                .or_else(|| scope.string(var)),
             other => scope.string(other),
         }
     };
@@ -218,119 +282,13 @@ fn finish_stages(plan: &mut StepPlan, scope: &Scope, step_name: &str) {
     for e in &mut plan.env {
         e.value = sub(&e.value);
     }
-}
-
-/// Merges a referenced StepAction into the step (§1.7) and resolves its own params.
-fn apply_step_action(
-    bundle: &Bundle,
-    step: &Step,
-    task_scope: &Scope,
-) -> Result<(Step, Option<String>), PlanError> {
-    let Some(reference) = &step.ref_ else {
-        return Ok((step.clone(), None));
-    };
-    let Some(name) = &reference.name else {
-        return Err(PlanError::Unsupported(format!(
-            "step \"{}\" uses a remote StepAction resolver, which adze cannot fetch yet",
-            step.name
-        )));
-    };
-    let loaded = bundle
-        .find(Kind::StepAction, name)
-        .map_err(|e| PlanError::NotFound(e.to_string()))?;
-    let Object::StepAction(action) = &loaded.object else {
-        return Err(PlanError::NotFound(format!(
-            "StepAction \"{name}\" not found"
-        )));
-    };
-    let sa = &action.spec;
-    let mut values: HashMap<String, ParamValue> = HashMap::new();
-    for p in &sa.params {
-        if let Some(d) = &p.default {
-            values.insert(p.name.clone(), d.clone());
-        }
+    for m in &mut plan.volume_mounts {
+        m.name = sub(&m.name);
+        m.mount_path = sub(&m.mount_path);
+        m.sub_path = m.sub_path.as_deref().map(sub);
     }
-    // A param fed from an earlier step's result is only known when this step starts: its
-    // references become references to that result, which the executor substitutes then.
-    let mut forwarded: HashMap<String, (String, String)> = HashMap::new();
-    for p in &step.params {
-        let value = task_scope.subst_value(&p.value);
-        if let ParamValue::String(text) = &value {
-            if let Some(Var::StepResult {
-                step,
-                result,
-                access: Access::Whole | Access::Star,
-            }) = subst::sole_reference(text).map(|r| r.var)
-            {
-                values.remove(&p.name);
-                forwarded.insert(p.name.clone(), (step, result));
-                continue;
-            }
-        }
-        values.insert(p.name.clone(), value);
-    }
-    let sa_scope = Scope {
-        params: values,
-        result_placeholders: task_scope.result_placeholders,
-        ..Scope::default()
-    };
-    let forward = |s: &str| forward_step_results(s, &forwarded);
-    let subst = |s: &str| sa_scope.subst(&forward(s));
-    let subst_list = |items: &[String]| {
-        let items: Vec<String> = items.iter().map(|s| forward(s)).collect();
-        sa_scope.subst_list(&items)
-    };
-    let mut merged = step.clone();
-    merged.ref_ = None;
-    merged.params = Vec::new();
-    merged.image = sa.image.as_deref().map(subst);
-    merged.security_context.clone_from(&sa.security_context);
-    merged.working_dir = sa.working_dir.as_deref().map(subst);
-    if !sa.command.is_empty() {
-        merged.command = subst_list(&sa.command);
-    }
-    if !sa.args.is_empty() {
-        merged.args = subst_list(&sa.args);
-    }
-    if let Some(script) = &sa.script {
-        merged.script = Some(subst(script));
-    }
-    if !sa.env.is_empty() {
-        merged.env = sa
-            .env
-            .iter()
-            .map(|e| corev1::EnvVar {
-                value: e.value.as_deref().map(subst),
-                ..e.clone()
-            })
-            .collect();
-    }
-    if !sa.volume_mounts.is_empty() {
-        merged.volume_mounts.clone_from(&sa.volume_mounts);
-    }
-    if !sa.results.is_empty() {
-        merged.results.clone_from(&sa.results);
-    }
-    Ok((merged, Some(name.clone())))
-}
-
-/// Rewrites `$(params.P…)` of a StepAction param fed from a step result into
-/// `$(steps.S.results.R…)`, keeping the reference's `[*]`, `[i]` or `.key`.
-fn forward_step_results(s: &str, forwarded: &HashMap<String, (String, String)>) -> String {
-    if forwarded.is_empty() || !s.contains("$(params") {
-        return s.to_owned();
-    }
-    subst::substitute(s, |var| match var {
-        Var::Param { name, access } => forwarded.get(name).map(|(step, result)| {
-            let to = Var::StepResult {
-                step: step.clone(),
-                result: result.clone(),
-                access: access.clone(),
-            };
-            format!("$({to})")
-        }),
-        _ => None,
-    })
+    plan.stdout_path = plan.stdout_path.as_deref().map(sub);
+    plan.stderr_path = plan.stderr_path.as_deref().map(sub);
 }
 
 /// Strategic merge of the stepTemplate into a step (§4.8).
@@ -503,6 +461,8 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
             step.compute_resources.as_ref(),
         ),
         volume_mounts: volume_mounts(&step.volume_mounts, scope),
+        stdout_path: output_path(step.stdout_config.as_ref(), scope),
+        stderr_path: output_path(step.stderr_config.as_ref(), scope),
         isolated_workspaces: step
             .workspaces
             .iter()
@@ -512,6 +472,12 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
         readiness_probe: None,
         startup_probe: None,
     }
+}
+
+/// A `stdoutConfig`/`stderrConfig` path, params substituted; an empty path means no file.
+fn output_path(config: Option<&StepOutputConfig>, scope: &Scope) -> Option<String> {
+    let path = config?.path.as_deref().filter(|p| !p.is_empty())?;
+    Some(scope.subst(path))
 }
 
 /// A container's `volumeMounts`, substituted.
@@ -577,6 +543,93 @@ mod tests {
         assert_eq!(v.len(), 8);
         assert_eq!(v, workspace_volume_name("source"));
         assert_ne!(v, workspace_volume_name("output"));
+    }
+
+    #[test]
+    fn workspace_variables_reach_every_container_field() {
+        let spec: TaskSpec = serde_yaml_ng::from_str(
+            r#"
+workspaces: [{name: data}, {name: cache}, {name: opt, optional: true}]
+stepTemplate:
+  env: [{name: CLAIM, value: $(workspaces.data.claim)}]
+steps:
+- image: alpine
+  workingDir: $(workspaces.data.path)/src
+  stdoutConfig: {path: $(workspaces.cache.path)/out.log}
+  volumeMounts: [{name: v, mountPath: /mnt/$(workspaces.data.volume), subPath: $(workspaces.opt.bound)}]
+  args: ["$(workspaces.opt.path)", "$(workspaces.cache.claim)", "$(workspaces.opt.claim)"]
+sidecars:
+- name: side
+  image: alpine
+  workingDir: $(workspaces.cache.path)
+  volumeMounts: [{name: v, mountPath: $(workspaces.data.path)/side}]
+  workspaces: [{name: data, mountPath: /own}]
+  args: ["$(workspaces.data.path)", "$(workspaces.data.bound)"]
+"#,
+        )
+        .unwrap();
+        let data: WorkspaceBinding =
+            serde_yaml_ng::from_str("{name: data, persistentVolumeClaim: {claimName: my-claim}}")
+                .unwrap();
+        let inputs = TaskInputs {
+            bound_workspaces: vec!["data".into(), "cache".into()],
+            claims: workspace_claims([("data", &data)], "run"),
+            ..TaskInputs::default()
+        };
+        let resolved = resolve_task(&Bundle::new(), &spec, &inputs).unwrap();
+        let step = &resolved.steps[0];
+        let volume = workspace_volume_name("data");
+        assert_eq!(step.working_dir.as_deref(), Some("/workspace/data/src"));
+        assert_eq!(step.env[0].value, "my-claim");
+        assert_eq!(
+            step.stdout_path.as_deref(),
+            Some("/workspace/cache/out.log")
+        );
+        assert_eq!(step.volume_mounts[0].mount_path, format!("/mnt/{volume}"));
+        assert_eq!(step.volume_mounts[0].sub_path.as_deref(), Some("false"));
+        // An unbound optional workspace has no path and leaves its claim verbatim.
+        assert_eq!(step.args, ["", "", "$(workspaces.opt.claim)"]);
+        let side = &resolved.sidecars[0];
+        assert_eq!(side.working_dir.as_deref(), Some("/workspace/cache"));
+        assert_eq!(side.volume_mounts[0].mount_path, "/own/side");
+        assert_eq!(side.args, ["/own", "true"]);
+    }
+
+    #[test]
+    fn claims_name_the_claim_tekton_mounts() {
+        let binding = |yaml: &str| -> WorkspaceBinding { serde_yaml_ng::from_str(yaml).unwrap() };
+        let pvc = binding("{name: a, persistentVolumeClaim: {claimName: shared}}");
+        let template = binding("{name: b, volumeClaimTemplate: {spec: {}}}");
+        let named = binding("{name: c, volumeClaimTemplate: {metadata: {name: cache}}}");
+        let dir = binding("{name: d, persistentVolumeClaim: {claimName: \"dir:/tmp\"}}");
+        let empty = binding("{name: e, emptyDir: {}}");
+        let claims = workspace_claims(
+            [
+                ("a", &pvc),
+                ("b", &template),
+                ("c", &named),
+                ("d", &dir),
+                ("e", &empty),
+            ],
+            "run-1",
+        );
+        assert_eq!(claims["a"], "shared");
+        assert!(
+            claims["b"].starts_with("pvc-") && claims["b"].len() == 14,
+            "{claims:?}"
+        );
+        assert!(claims["c"].starts_with("cache-"), "{claims:?}");
+        assert_eq!(
+            claims.len(),
+            3,
+            "host directories and emptyDir are no claims"
+        );
+        let again = workspace_claims([("b", &template)], "run-1");
+        assert_eq!(again["b"], claims["b"], "stable for one run");
+        assert_ne!(
+            workspace_claims([("b", &template)], "run-2")["b"],
+            claims["b"]
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::model::{Decision, NamedValue, Plan, TaskPlan, TimeoutsPlan, WorkspacePlan};
 use super::naming::{namespace, run_name};
-use super::task::{resolve_task, TaskInputs};
+use super::task::{resolve_task, workspace_claims, TaskInputs};
 use super::timeouts::{canonical_timeout, default_timeout};
 use super::PlanError;
 use crate::api::{Kind, Object, ParamSpec, ParamValue, TaskRun, TaskSpec, WorkspaceBinding};
@@ -25,6 +25,10 @@ pub fn plan_task_run(bundle: &Bundle, tr: &TaskRun) -> Result<Plan, PlanError> {
         },
         namespace: namespace(&tr.metadata),
         bound_workspaces: tr.spec.workspaces.iter().map(|w| w.name.clone()).collect(),
+        claims: workspace_claims(
+            tr.spec.workspaces.iter().map(|b| (b.name.as_str(), b)),
+            &name,
+        ),
         result_placeholders: false,
         retry_count: 0,
     };

@@ -546,9 +546,30 @@ fn with_start(
     update
 }
 
-/// The container name of step `name`.
+/// The container name of step `name` (`unnamed-<i>` for an unnamed step), as Tekton makes it.
 pub fn step_container(name: &str) -> String {
-    format!("step-{name}")
+    restrict_length(&format!("step-{name}"))
+}
+
+/// The container name of sidecar `name`, as Tekton makes it: an unnamed sidecar's container
+/// is `sidecar` (Tekton does not number sidecars; the trailing `-` is trimmed).
+pub fn sidecar_container(name: &str) -> String {
+    restrict_length(&format!("sidecar-{name}"))
+}
+
+/// True when Tekton reports the container in `status.sidecars`: only containers named
+/// `sidecar-…` are, so an unnamed sidecar runs but is not listed.
+pub fn is_listed_sidecar(container: &str) -> bool {
+    container.starts_with("sidecar-")
+}
+
+/// Tekton's `RestrictLength`: at most 63 characters, no trailing non-alphanumeric.
+fn restrict_length(name: &str) -> String {
+    let mut name: String = name.chars().take(63).collect();
+    while name.ends_with(|c: char| !c.is_ascii_alphanumeric()) {
+        name.pop();
+    }
+    name
 }
 
 /// A step's state with Tekton's overrides from the termination markers (§4.6).
@@ -745,7 +766,7 @@ fn failure_message(view: &TaskRunView) -> String {
         .chain(
             view.sidecars
                 .iter()
-                .map(|s| (format!("sidecar-{}", s.name), &s.state)),
+                .map(|s| (sidecar_container(&s.name), &s.state)),
         );
     for (container, state) in containers {
         let Some(t) = state.terminated() else {
@@ -826,6 +847,18 @@ mod tests {
 
     fn at(minutes: u64) -> Timestamp {
         Timestamp(T0.0 + minutes * MINUTE_MS)
+    }
+
+    #[test]
+    fn container_names_follow_tekton_restrict_length() {
+        assert_eq!(step_container("unnamed-0"), "step-unnamed-0");
+        assert_eq!(sidecar_container("db"), "sidecar-db");
+        // An unnamed sidecar: "sidecar-" loses its trailing dash and is not listed.
+        assert_eq!(sidecar_container(""), "sidecar");
+        assert!(!is_listed_sidecar(&sidecar_container("")));
+        assert!(is_listed_sidecar("sidecar-db"));
+        let long = "a".repeat(58) + "-b";
+        assert_eq!(step_container(&long), format!("step-{}", "a".repeat(58)));
     }
 
     fn markers() -> TerminationMarkers {

@@ -103,7 +103,7 @@ use crate::plan::dependencies::pipeline_dag;
 use crate::plan::matrix::{combinations, Combination};
 use crate::plan::pipeline::{find_pipeline, pipeline_params, resolve_pipeline};
 use crate::plan::scope::Scope;
-use crate::plan::task::{resolve_task, TaskInputs};
+use crate::plan::task::{resolve_task, workspace_claims, TaskInputs};
 use crate::plan::task_run::find_task;
 use crate::plan::{child_name, PlanError};
 use crate::reconcile::results::{
@@ -1058,6 +1058,14 @@ impl<'b> Driver<'b> {
             task_name,
             namespace: self.namespace.clone(),
             bound_workspaces: mounts.iter().map(|m| m.name.clone()).collect(),
+            claims: workspace_claims(
+                bound_pt.workspaces.iter().filter_map(|tb| {
+                    let name = tb.workspace.as_deref().unwrap_or(&tb.name);
+                    let binding = self.bindings.iter().find(|b| b.name == name)?;
+                    Some((tb.name.as_str(), binding))
+                }),
+                &self.name,
+            ),
             result_placeholders: false,
             // The attempt about to start: the ones already made.
             retry_count: child.attempts,

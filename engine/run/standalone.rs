@@ -20,7 +20,7 @@ use crate::api::pipeline::{PipelineTask, WorkspacePipelineTaskBinding};
 use crate::api::{GoDuration, TaskRun};
 use crate::load::Bundle;
 use crate::plan::scope::Scope;
-use crate::plan::task::{resolve_task, TaskInputs};
+use crate::plan::task::{resolve_task, workspace_claims, TaskInputs};
 use crate::plan::task_run::task_spec_of_run;
 use crate::plan::PlanError;
 
@@ -146,6 +146,10 @@ impl TaskRunDriver {
                 .clone()
                 .unwrap_or_else(|| "default".to_owned()),
             bound_workspaces: mounts.iter().map(|m| m.name.clone()).collect(),
+            claims: workspace_claims(
+                tr.spec.workspaces.iter().map(|b| (b.name.as_str(), b)),
+                &name,
+            ),
             result_placeholders: false,
             retry_count: 0,
         };

@@ -43,7 +43,7 @@ use crate::plan::scope::Scope;
 use crate::subst::{self, Var};
 
 /// The claim-name prefix `-w name=DIR` writes for a host directory.
-pub const HOST_DIR_PREFIX: &str = "dir:";
+pub const HOST_DIR_PREFIX: &str = crate::plan::task::HOST_DIR_CLAIM_PREFIX;
 
 /// Distinguishes the run directories of runs driven by this process.
 static DIR_COUNTER: AtomicU64 = AtomicU64::new(0);

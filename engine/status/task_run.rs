@@ -7,7 +7,7 @@ use super::results::typed;
 use super::time::rfc3339;
 use super::{condition, metadata, steps, task_spec, to_json, MapExt, RunIdentity, API_VERSION};
 use crate::api::TaskRun;
-use crate::reconcile::task_run::TaskRunReason;
+use crate::reconcile::task_run::{is_listed_sidecar, TaskRunReason};
 use crate::reconcile::ConditionStatus;
 use crate::run::{ExecOutcome, TaskRunRecord};
 
@@ -97,7 +97,12 @@ pub fn task_run_status(record: &TaskRunRecord) -> Value {
     s.put_list("steps", report.steps.iter().map(steps::step).collect());
     s.put_list(
         "sidecars",
-        report.sidecars.iter().map(steps::sidecar).collect(),
+        report
+            .sidecars
+            .iter()
+            .filter(|s| is_listed_sidecar(&s.state.container))
+            .map(steps::sidecar)
+            .collect(),
     );
     s.put_list("results", typed(&event.results));
     s.insert("taskSpec".into(), task_spec::render(&record.request));

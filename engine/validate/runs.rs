@@ -559,13 +559,7 @@ fn step_names(spec: &TaskSpec) -> Vec<String> {
     spec.steps
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            if s.name.is_empty() {
-                format!("unnamed-{i}")
-            } else {
-                s.name.clone()
-            }
-        })
+        .map(|(i, s)| crate::plan::task::step_name(&s.name, i))
         .collect()
 }
 

@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod steps;
 
 mod compat;
 mod confinement;

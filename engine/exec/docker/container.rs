@@ -15,6 +15,7 @@ use bollard::Docker;
 
 use super::{RUN_LABEL, STEP_LABEL};
 use crate::plan::model::StepPlan;
+use crate::reconcile::task_run::sidecar_container;
 use crate::run::{HostPathKind, PodSettings, TaskRunRequest, VolumeSource, WorkspaceSource};
 
 /// Distinguishes the temporary directories of TaskRuns started by this process.
@@ -411,7 +412,7 @@ fn own_by_group(root: &Path, gid: u32) -> io::Result<()> {
 }
 
 /// A bind mount of a host path.
-fn bind(source: &Path, target: &str, read_only: bool) -> Mount {
+pub(super) fn bind(source: &Path, target: &str, read_only: bool) -> Mount {
     Mount {
         target: Some(target.to_owned()),
         source: Some(source.display().to_string()),
@@ -496,7 +497,7 @@ pub(super) fn container_config(
 ) -> io::Result<ContainerCreateBody> {
     let (script_file, label) = match role {
         Role::Step => (plan.name.clone(), STEP_LABEL),
-        Role::Sidecar => (format!("sidecar-{}", plan.name), SIDECAR_LABEL),
+        Role::Sidecar => (sidecar_container(&plan.name), SIDECAR_LABEL),
     };
     let entrypoint = match &plan.script {
         Some(script) => Some(vec![dir.write_script(&script_file, script)?]),

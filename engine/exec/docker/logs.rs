@@ -8,6 +8,7 @@ use bollard::query_parameters::AttachContainerOptions;
 use bollard::Docker;
 use futures_util::{Stream as FutStream, StreamExt};
 
+use super::output_files::OutputFiles;
 use crate::run::{Progress, ProgressSink, Stream};
 
 /// Splits byte chunks into lines; a chunk may end mid-line.
@@ -63,7 +64,8 @@ pub(super) async fn attach(docker: &Docker, id: &str) -> Result<Output, DockerEr
     Ok(attached.output)
 }
 
-/// Reads the output until the container exits, sending each line to `sink`.
+/// Reads the output until the container exits, sending each line to `sink` (when logs are
+/// shown) and copying each stream into its output file, if the step has one.
 ///
 /// Errors end the stream quietly: logs are a convenience, the exit code is the truth.
 pub(super) async fn forward(
@@ -71,22 +73,34 @@ pub(super) async fn forward(
     task_run: String,
     step: String,
     sink: ProgressSink,
+    show: bool,
+    mut files: OutputFiles,
 ) {
     let mut out = LineBuffer::default();
     let mut err = LineBuffer::default();
     let send = |stream: Stream, line: String| {
-        sink.send(Progress::Log {
-            task_run: task_run.clone(),
-            step: step.clone(),
-            stream,
-            line,
-        })
+        if show {
+            sink.send(Progress::Log {
+                task_run: task_run.clone(),
+                step: step.clone(),
+                stream,
+                line,
+            });
+        }
     };
     while let Some(Ok(chunk)) = output.next().await {
         let (buffer, kind) = match &chunk {
             LogOutput::StdErr { .. } => (&mut err, Stream::Stderr),
             _ => (&mut out, Stream::Stdout),
         };
+        // The files are small local writes between network reads; a blocking write here
+        // keeps chunks in arrival order without another task.
+        if let Some(message) = files.write(kind, chunk.as_ref()) {
+            sink.send(Progress::Warning {
+                task_run: Some(task_run.clone()),
+                message: format!("step \"{step}\": {message}"),
+            });
+        }
         for line in buffer.push(chunk.as_ref()) {
             send(kind, line);
         }

@@ -18,7 +18,9 @@
 //! [`DockerExecutor::force_handle`] was triggered) and reports `Cancelled`.
 //!
 //! What one TaskRun does is in [`task_run`]; how a step becomes a container in
-//! [`container`]; log streaming in [`logs`]; task and step results in [`results`]; the
+//! [`container`]; log streaming in [`logs`]; `stdoutConfig`/`stderrConfig` files, written
+//! from the host through the step's mounts, in [`output_files`]; task and step results in
+//! [`results`]; the
 //! network holder and sidecars, and why the holder runs the TaskRun's own images, in
 //! [`sidecars`]; image checks and pulls in [`images`], reference parsing and `imageID` in
 //! [`image_ref`], naming what a registry served for a refused digest in [`served_digest`]. Workspaces arrive resolved
@@ -56,6 +58,7 @@ mod image_ref;
 mod images;
 mod logs;
 mod non_root;
+mod output_files;
 mod readiness;
 mod results;
 mod served_digest;

@@ -30,12 +30,13 @@ use tokio::task::JoinHandle;
 
 use super::container::{self, Role, RunDir};
 use super::logs;
+use super::output_files::OutputFiles;
 use super::readiness::{Check, Readiness};
 use super::task_run::{now, Stop, TaskRunJob};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::{
-    ContainerObservation, SidecarObservation, StepContainerState, StepState, StepTerminated,
-    TerminatedObservation,
+    sidecar_container, ContainerObservation, SidecarObservation, StepContainerState, StepState,
+    StepTerminated, TerminatedObservation,
 };
 use crate::reconcile::Timestamp;
 use crate::run::StepReport;
@@ -135,8 +136,8 @@ impl TaskRunJob {
                 PodFailure::Refused(
                     "PodCreationFailed".into(),
                     format!(
-                        "cannot prepare sidecar \"{}\" (its script or working directory): {e}",
-                        plan.name
+                        "cannot prepare \"{}\" (its script or working directory): {e}",
+                        sidecar_container(&plan.name)
                     ),
                 )
             })?;
@@ -147,7 +148,10 @@ impl TaskRunJob {
                 .map_err(|e| {
                     PodFailure::Refused(
                         "CreateContainerConfigError".into(),
-                        format!("\"sidecar-{}\" could not be created: {e}", plan.name),
+                        format!(
+                            "\"{}\" could not be created: {e}",
+                            sidecar_container(&plan.name)
+                        ),
                     )
                 })?;
             let mut sidecar = Sidecar {
@@ -163,8 +167,10 @@ impl TaskRunJob {
                     sidecar.log_task = Some(tokio::spawn(logs::forward(
                         output,
                         self.request.name.clone(),
-                        format!("sidecar-{}", plan.name),
+                        sidecar_container(&plan.name),
                         self.options.progress.clone(),
+                        true,
+                        OutputFiles::default(),
                     )));
                 }
             }
@@ -176,8 +182,8 @@ impl TaskRunJob {
                 Err(e) => {
                     sidecar.started = Some(started);
                     self.warn(format!(
-                        "sidecar \"{}\" could not be started: {e}",
-                        plan.name
+                        "\"{}\" could not be started: {e}",
+                        sidecar_container(&plan.name)
                     ));
                 }
             }
@@ -204,17 +210,17 @@ impl TaskRunJob {
                 Ok(None) => continue,
                 Err(why) => {
                     self.warn(format!(
-                        "sidecar \"{}\": {why}; it counts as ready once running",
-                        s.plan.name
+                        "\"{}\": {why}; it counts as ready once running",
+                        sidecar_container(&s.plan.name)
                     ));
                     continue;
                 }
             };
             if ip.is_none() && !matches!(probe.check, Check::Exec(_)) {
                 self.warn(format!(
-                    "sidecar \"{}\": its network has no address to probe; it counts as ready \
+                    "\"{}\": its network has no address to probe; it counts as ready \
                      once running",
-                    s.plan.name
+                    sidecar_container(&s.plan.name)
                 ));
                 continue;
             }
@@ -369,7 +375,7 @@ impl TaskRunJob {
             reports.push(StepReport {
                 state: StepState {
                     name: s.plan.name.clone(),
-                    container: format!("sidecar-{}", s.plan.name),
+                    container: sidecar_container(&s.plan.name),
                     state,
                     termination_reason: String::new(),
                 },

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use super::container::{self, Role, RunDir};
 use super::images::ResolvedImage;
+use super::output_files::OutputFiles;
 use super::sidecars::{Pod, PodFailure};
 use super::{logs, results, DockerOptions, ForceHandle};
 use crate::api::{GoDuration, ParamValue};
@@ -491,6 +492,15 @@ impl TaskRunJob {
                 )
             }
         };
+        let mounts = config
+            .host_config
+            .as_ref()
+            .and_then(|h| h.mounts.clone())
+            .unwrap_or_default();
+        let (files, problems) = OutputFiles::open(step, &mounts, config.working_dir.as_deref());
+        for problem in problems {
+            self.warn(problem);
+        }
         let created = match self
             .docker
             .create_container(None::<CreateContainerOptions>, config)
@@ -503,7 +513,7 @@ impl TaskRunJob {
             }
         };
         let end = self
-            .start_and_wait(step, &created.id, deadline, image_id)
+            .start_and_wait(step, &created.id, deadline, image_id, files)
             .await;
         if !self.options.keep {
             // Removal after the fact cannot change the step's outcome; a failure here only
@@ -519,10 +529,23 @@ impl TaskRunJob {
         id: &str,
         deadline: Option<Instant>,
         image_id: &mut String,
+        files: OutputFiles,
     ) -> StepEnd {
-        let output = if self.options.logs {
-            // Attach failures only cost the logs, never the step.
-            logs::attach(&self.docker, id).await.ok()
+        let output = if self.options.logs || !files.is_empty() {
+            // Attach failures only cost the logs and output files, never the step.
+            match logs::attach(&self.docker, id).await {
+                Ok(output) => Some(output),
+                Err(e) => {
+                    if !files.is_empty() {
+                        self.warn(format!(
+                            "step \"{}\": its output files are not written: cannot attach to \
+                             its output ({e})",
+                            step.name
+                        ));
+                    }
+                    None
+                }
+            }
         } else {
             None
         };
@@ -547,6 +570,8 @@ impl TaskRunJob {
                 self.request.name.clone(),
                 step.name.clone(),
                 self.options.progress.clone(),
+                self.options.logs,
+                files,
             ))
         });
         let step_deadline = step
