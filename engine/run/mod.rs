@@ -39,7 +39,7 @@
 //!
 //! # Not yet
 //!
-//! - Custom tasks and CEL when-expressions (refused by [`Driver::new`]).
+//! - Custom tasks (refused by [`Driver::new`]).
 //! - Changes of `spec.status` during the run other than interrupts; `spec.status` is read once
 //!   from the PipelineRun.
 //! - Turning a pipeline-results error into `False/CouldntGetPipelineResult`: it is returned in
@@ -85,6 +85,7 @@ use std::time::Duration;
 
 use crate::api::pipeline::PipelineTask;
 use crate::api::{GoDuration, Param, ParamValue, PipelineRun, PipelineSpec, WorkspaceBinding};
+use crate::cel::CelError;
 use crate::dag::Dag;
 use crate::load::Bundle;
 use crate::plan::dependencies::pipeline_dag;
@@ -677,11 +678,27 @@ impl<'b> Driver<'b> {
         let fin_consumes = result_refs(&self.finally);
         let dag_produced = self.produced_names(&self.tasks);
         let fin_produced = self.produced_names(&self.finally);
-        let dag_views = task_views(&self.tasks, &dag_consumes, &dag_produced, &values);
-        let fin_views = task_views(&self.finally, &fin_consumes, &fin_produced, &values);
+        let mut cel_error = None;
+        let dag_views = task_views(
+            &self.tasks,
+            &dag_consumes,
+            &dag_produced,
+            &values,
+            &mut cel_error,
+        );
+        let fin_views = task_views(
+            &self.finally,
+            &fin_consumes,
+            &fin_produced,
+            &values,
+            &mut cel_error,
+        );
         let mut view = RunView::new(&self.name, &self.dag, &dag_views, &fin_views)?
             .with_spec_status(self.spec_status)
             .with_timeouts(self.timeouts);
+        if let Some(e) = cel_error {
+            view = view.with_cel_error(e.to_string());
+        }
         if let Some(start) = self.start {
             view = view.with_start(start);
         }
@@ -1371,23 +1388,33 @@ fn result_refs<'a>(tasks: &'a [Tracked<'_>]) -> Vec<Vec<ResultRef<'a>>> {
         .collect()
 }
 
+/// The tasks as reconcile sees them; the first CEL failure of a not-started task goes to
+/// `cel_error` (Tekton evaluates every task's CEL on every pass, before scheduling).
 fn task_views<'a>(
     tasks: &'a [Tracked<'_>],
     consumes: &'a [Vec<ResultRef<'a>>],
     produced: &'a [Vec<&'a str>],
     values: &Values<'_>,
+    cel_error: &mut Option<CelError>,
 ) -> Vec<TaskView<'a>> {
     tasks
         .iter()
         .enumerate()
-        .map(|(i, t)| TaskView {
-            name: &t.pt.name,
-            state: t.state.clone(),
-            on_error: t.on_error,
+        .map(|(i, t)| {
             // Only read by reconcile once the parents are done, when their results are known.
-            when: t.state != PipelineTaskState::NotStarted || values.when_holds(&t.pt.when),
-            consumes: &consumes[i],
-            produced: &produced[i],
+            let when = t.state != PipelineTaskState::NotStarted
+                || values.when_holds(&t.pt.when).unwrap_or_else(|e| {
+                    cel_error.get_or_insert(e);
+                    false
+                });
+            TaskView {
+                name: &t.pt.name,
+                state: t.state.clone(),
+                on_error: t.on_error,
+                when,
+                consumes: &consumes[i],
+                produced: &produced[i],
+            }
         })
         .collect()
 }
@@ -1487,9 +1514,6 @@ fn check_supported(bundle: &Bundle, pt: &PipelineTask) -> Result<(), PlanError> 
             return Ok(());
         }
         return find_pipeline(bundle, r).map(|_| ());
-    }
-    if pt.when.iter().any(|w| w.cel.is_some()) {
-        return unsupported("a CEL when-expression");
     }
     match (&pt.task_spec, &pt.task_ref) {
         (Some(ts), _) if custom(&ts.api_version) => unsupported("a custom task"),

@@ -14,6 +14,8 @@ use std::time::Duration;
 use common::{require_docker, run_adze};
 use serde_json::Value;
 
+mod cel;
+
 /// How long one run may take before the test gives up.
 const LIMIT: Duration = Duration::from_secs(180);
 
