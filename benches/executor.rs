@@ -68,6 +68,7 @@ fn adze_steps(executor: &mut DockerExecutor, n: usize, round: usize) -> Duration
         results: Vec::new(),
         volumes: Vec::new(),
         credentials: Vec::new(),
+        on_error: Default::default(),
     };
     let start = Instant::now();
     executor.start(&request).expect("starts");

@@ -1067,6 +1067,7 @@ impl<'b> Driver<'b> {
                 &format!("pipeline task \"{}\"", pt.name),
             )?,
             credentials: credentials::credential_files(self.bundle, &self.service_account(pt))?,
+            on_error: tracked.on_error,
         })
     }
 

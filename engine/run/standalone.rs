@@ -29,7 +29,7 @@ use super::{
     env, Clock, ExecOutcome, Executor, Interrupt, Progress, ProgressSink, RunError, TaskRunRecord,
     TaskRunRequest,
 };
-use crate::reconcile::PipelineTaskState;
+use crate::reconcile::{OnError, PipelineTaskState};
 
 /// Tekton's `default-timeout-minutes`, for a TaskRun without `spec.timeout`.
 const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
@@ -176,6 +176,7 @@ impl TaskRunDriver {
                     bundle,
                     tr.spec.service_account_name.as_deref().unwrap_or("default"),
                 )?,
+                on_error: OnError::StopAndFail,
             },
             _run_dir: run_dir,
             progress: ProgressSink::none(),

@@ -1085,3 +1085,24 @@ spec:
     );
     assert!(exec.request("first").is_none(), "nothing starts");
 }
+
+#[test]
+fn the_pipeline_task_on_error_reaches_the_executor() {
+    let text = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  params: [{name: mode, value: continue}]
+  pipelineSpec:
+    params: [{name: mode}]
+    tasks:
+    - {name: lenient, onError: $(params.mode), taskSpec: {steps: [{image: alpine, script: 'exit 1'}]}}
+    - {name: strict, taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+"#;
+    let mut exec = FakeExecutor::new();
+    run(text, &mut exec);
+    let on_error = |task: &str| exec.request(task).map(|r| r.on_error);
+    assert_eq!(on_error("lenient"), Some(OnError::Continue));
+    assert_eq!(on_error("strict"), Some(OnError::StopAndFail));
+}

@@ -138,6 +138,7 @@ mod tests {
             results: Vec::new(),
             volumes: Vec::new(),
             credentials: Vec::new(),
+            on_error: Default::default(),
         }
     }
 
@@ -362,6 +363,7 @@ spec:
                 results: Vec::new(),
                 volumes: Vec::new(),
                 credentials: Vec::new(),
+                on_error: Default::default(),
             },
             event: Some(ExecEvent {
                 task_run: "build-x7k2p".into(),

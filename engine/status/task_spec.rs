@@ -132,6 +132,7 @@ mod tests {
             results: Vec::new(),
             volumes: Vec::new(),
             credentials: Vec::new(),
+            on_error: Default::default(),
         }
     }
 

@@ -15,6 +15,7 @@ use common::{require_docker, run_adze};
 use serde_json::Value;
 
 mod cel;
+mod finally_status;
 
 /// How long one run may take before the test gives up.
 const LIMIT: Duration = Duration::from_secs(180);

@@ -23,7 +23,7 @@ use crate::reconcile::task_run::{
     evaluate, ContainerObservation, MarkerReason, PodObservation, PodPhase, StepObservation,
     TaskRunSpecStatus, TaskRunView, TerminatedObservation, TerminationMarkers,
 };
-use crate::reconcile::{ConditionStatus, OnError, Timestamp};
+use crate::reconcile::{ConditionStatus, Timestamp};
 use crate::run::{
     Clock, ExecEvent, ExecOutcome, Progress, StepReport, SystemClock, TaskRunReport, TaskRunRequest,
 };
@@ -123,7 +123,7 @@ impl TaskRunJob {
             created,
             start: Some(created),
             timeout: self.request.timeout,
-            pipeline_task_on_error: OnError::StopAndFail,
+            pipeline_task_on_error: self.request.on_error,
             pod: Some(PodObservation {
                 name: format!("{}-pod", self.request.name),
                 phase: PodPhase::Pending,
