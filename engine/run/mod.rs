@@ -84,7 +84,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::api::pipeline::PipelineTask;
-use crate::api::{GoDuration, Param, ParamValue, PipelineRun, PipelineSpec, WorkspaceBinding};
+use crate::api::{
+    GoDuration, Param, ParamValue, PipelineRun, PipelineSpec, TaskSpec, WorkspaceBinding,
+};
 use crate::cel::CelError;
 use crate::dag::Dag;
 use crate::load::Bundle;
@@ -272,6 +274,9 @@ pub struct RunOutcome {
 pub struct TaskRunRecord {
     /// The resolved TaskRun as handed to the executor.
     pub request: TaskRunRequest,
+    /// The Task it ran as resolved (taskRef target or embedded, propagated workspaces
+    /// declared), before substitution: `status.taskSpec` keeps its declarations.
+    pub spec: TaskSpec,
     /// How it finished; `None` if it had not when the run ended.
     pub event: Option<ExecEvent>,
     /// Failed attempts that were retried (`status.retriesStatus`), oldest first.
@@ -890,7 +895,7 @@ impl<'b> Driver<'b> {
         let Some(tracked) = self.all().find(|t| t.pt.name == task) else {
             return Ok(());
         };
-        let request = self.request(tracked, child, finally)?;
+        let (request, spec) = self.request(tracked, child, finally)?;
         executor.start(&request)?;
         if let Some(c) = self
             .find_mut(task)
@@ -912,6 +917,7 @@ impl<'b> Driver<'b> {
             });
             self.records.push(TaskRunRecord {
                 request,
+                spec,
                 event: None,
                 retries: Vec::new(),
             });
@@ -921,6 +927,7 @@ impl<'b> Driver<'b> {
             .find(|r| r.request.name == request.name)
         {
             r.request = request;
+            r.spec = spec;
         }
         Ok(())
     }
@@ -969,13 +976,13 @@ impl<'b> Driver<'b> {
         Some(combinations(&axes, &include))
     }
 
-    /// The fully resolved TaskRun for a pipeline task.
+    /// The fully resolved TaskRun for a pipeline task, and the Task spec it resolved.
     fn request(
         &self,
         tracked: &Tracked<'_>,
         child: &Child,
         finally: bool,
-    ) -> Result<TaskRunRequest, RunError> {
+    ) -> Result<(TaskRunRequest, TaskSpec), RunError> {
         let pt = tracked.pt;
         let statuses = self.statuses();
         let scope = self.task_scope(pt);
@@ -1051,7 +1058,7 @@ impl<'b> Driver<'b> {
             );
             env::resolve(self.bundle, sidecar, &needed_by)?;
         }
-        Ok(TaskRunRequest {
+        let request = TaskRunRequest {
             name: child.name.clone(),
             pipeline_task: pt.name.clone(),
             finally,
@@ -1068,7 +1075,8 @@ impl<'b> Driver<'b> {
             )?,
             credentials: credentials::credential_files(self.bundle, &self.service_account(pt))?,
             on_error: tracked.on_error,
-        })
+        };
+        Ok((request, spec))
     }
 
     /// Records finished TaskRuns: a failed attempt with retries left is started again; a

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 mod cel;
 mod finally_status;
+mod status_spec;
 
 /// How long one run may take before the test gives up.
 const LIMIT: Duration = Duration::from_secs(180);
