@@ -69,6 +69,7 @@ fn adze_steps(executor: &mut DockerExecutor, n: usize, round: usize) -> Duration
         volumes: Vec::new(),
         credentials: Vec::new(),
         pod: Default::default(),
+        on_error: Default::default(),
     };
     let start = Instant::now();
     executor.start(&request).expect("starts");

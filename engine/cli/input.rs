@@ -66,6 +66,21 @@ impl Input {
         })
     }
 
+    /// The feature flags `adze run` applies: those given, with `enable-cel-in-whenexpression`
+    /// on unless given (a warning where used under `--strict`, as a cluster may refuse it).
+    pub fn run_flags_or_report(&self, strict: bool) -> Result<Flags, Outcome> {
+        let mut flags = self.flags_or_report()?;
+        let given = self
+            .feature_flags
+            .iter()
+            .any(|f| f.starts_with("enable-cel-in-whenexpression="));
+        if !given {
+            flags.enable_cel_in_when = true;
+            flags.warn_assumed_cel_in_when = strict;
+        }
+        Ok(flags)
+    }
+
     /// The feature flags, from `--feature-flag`.
     pub fn flags(&self) -> Result<Flags, String> {
         let mut flags = Flags::default();
@@ -158,19 +173,19 @@ pub fn parse_overrides(params: &[String], workspaces: &[String]) -> Result<Overr
     Ok(overrides)
 }
 
-/// Everything `plan` and `run` do before acting: flags, `-p`/`-w`, loading, validation and
-/// picking the runs (see [`prepare`]). Problems are printed.
+/// Everything `plan` and `run` do before acting with `flags`: `-p`/`-w`, loading, validation
+/// and picking the runs (see [`prepare`]). Problems are printed.
 pub fn load_runs(
     input: &Input,
+    flags: &Flags,
     params: &[String],
     workspaces: &[String],
     run: Option<&str>,
     doing: &str,
 ) -> Result<(Bundle, Vec<Object>), Outcome> {
-    let flags = input.flags_or_report()?;
     let overrides = parse_overrides(params, workspaces)?;
     let mut bundle = input.load().map_err(|()| Outcome::Invalid)?;
-    let objects = prepare(input, &mut bundle, &flags, &overrides, run, doing)?;
+    let objects = prepare(input, &mut bundle, flags, &overrides, run, doing)?;
     Ok((bundle, objects))
 }
 

@@ -28,8 +28,13 @@ pub struct Args {
 
 /// Runs `adze plan`.
 pub fn run(args: &Args) -> Outcome {
+    let flags = match args.input.flags_or_report() {
+        Ok(flags) => flags,
+        Err(outcome) => return outcome,
+    };
     let (bundle, objects) = match load_runs(
         &args.input,
+        &flags,
         &args.params,
         &args.workspaces,
         args.run.as_deref(),

@@ -51,7 +51,8 @@ pub struct Args {
     /// Keep containers and directories after the run, for debugging.
     #[arg(long)]
     keep: bool,
-    /// Fail where a cluster would, e.g. on results over Tekton's size limit.
+    /// Fail where a cluster would, e.g. on results over Tekton's size limit; warn about
+    /// alpha features `adze run` turns on (CEL when-expressions).
     #[arg(long)]
     strict: bool,
     /// Which step logs to show: none, failed (only of failed tasks), all.
@@ -67,8 +68,13 @@ pub struct Args {
 
 /// Runs `adze run`.
 pub fn run(args: &Args) -> Outcome {
+    let flags = match args.input.run_flags_or_report(args.strict) {
+        Ok(flags) => flags,
+        Err(outcome) => return outcome,
+    };
     let (bundle, objects) = match load_runs(
         &args.input,
+        &flags,
         &args.params,
         &args.workspaces,
         args.run.as_deref(),

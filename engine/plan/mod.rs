@@ -14,6 +14,7 @@ pub mod overrides;
 pub mod pipeline;
 pub mod scope;
 mod step_action;
+pub mod step_when;
 pub mod task;
 pub mod task_run;
 mod timeouts;

@@ -226,6 +226,10 @@ pub struct StepPlan {
     /// `securityContext.privileged`.
     #[serde(skip)]
     pub privileged: bool,
+    /// The step's `when` guard, substituted except for `$(steps.…)` results, which the
+    /// executor fills in when the step starts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<crate::api::WhenExpression>,
     /// `imagePullPolicy` (`Always`, `IfNotPresent`, `Never`), after stepTemplate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_pull_policy: Option<String>,

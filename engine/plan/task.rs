@@ -13,7 +13,9 @@ use super::scope::Scope;
 use super::step_action::apply_step_action;
 use super::PlanError;
 use crate::api::task::StepOutputConfig;
-use crate::api::{Param, ParamType, ParamValue, Sidecar, Step, TaskSpec, WorkspaceBinding};
+use crate::api::{
+    Param, ParamType, ParamValue, Sidecar, Step, TaskSpec, WhenExpression, WorkspaceBinding,
+};
 use crate::load::Bundle;
 use crate::subst::{self, Var};
 
@@ -456,6 +458,16 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
             .and_then(|c| c.privileged)
             .unwrap_or(false),
         image_pull_policy: step.image_pull_policy.clone(),
+        when: step
+            .when
+            .iter()
+            .map(|w| WhenExpression {
+                input: w.input.as_deref().map(|i| scope.subst(i)),
+                operator: w.operator.clone(),
+                values: w.values.as_deref().map(|v| scope.subst_list(v)),
+                cel: w.cel.as_deref().map(|c| scope.subst(c)),
+            })
+            .collect(),
         confinement: Confinement::of(
             step.security_context.as_ref(),
             step.compute_resources.as_ref(),

@@ -3,7 +3,7 @@
 use super::model::WhenPlan;
 use super::scope::Scope;
 use crate::api::WhenExpression;
-use crate::subst;
+use crate::subst::{self, Var};
 
 /// Every string of the when-expressions (inputs, values, CEL).
 pub(super) fn when_strings(when: &[WhenExpression]) -> impl Iterator<Item = &str> {
@@ -27,11 +27,30 @@ pub(super) fn evaluate_when(
     let mut all_true = true;
     for w in when {
         if let Some(cel) = &w.cel {
-            plans.push(WhenPlan {
-                expression: format!("cel: {}", scope.subst(cel)),
-                value: None,
+            let text = scope.subst(cel);
+            // Decided now when only params and context are involved; result placeholders
+            // (`<a.r>`) and unknown references wait for the run.
+            let static_refs = subst::scan(cel).refs.iter().all(|r| {
+                matches!(
+                    r.var,
+                    Var::Param { .. } | Var::Context { .. } | Var::Workspace { .. }
+                )
             });
-            all_known = false;
+            let value = if static_refs && subst::scan(&text).refs.is_empty() {
+                crate::cel::guard(&text).map_err(|e| e.to_string())
+            } else {
+                Err(String::new())
+            };
+            let expression = match &value {
+                Err(e) if !e.is_empty() => format!("cel: {text} (fails: {e})"),
+                _ => format!("cel: {text}"),
+            };
+            let value = value.ok();
+            plans.push(WhenPlan { expression, value });
+            match value {
+                Some(v) => all_true &= v,
+                None => all_known = false,
+            }
             continue;
         }
         let input = w
@@ -79,4 +98,40 @@ fn when_input(input: &str, scope: &Scope) -> String {
         }
     }
     scope.subst(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ParamValue;
+
+    fn cel(text: &str) -> WhenExpression {
+        WhenExpression {
+            cel: Some(text.to_owned()),
+            ..WhenExpression::default()
+        }
+    }
+
+    #[test]
+    fn cel_on_params_is_decided_and_on_results_waits() {
+        let mut scope = Scope {
+            result_placeholders: true,
+            ..Scope::default()
+        };
+        scope
+            .params
+            .insert("branch".into(), ParamValue::String("main".into()));
+        let (plans, decided) = evaluate_when(&[cel("'$(params.branch)' == 'main'")], &scope);
+        assert_eq!((plans[0].value, decided), (Some(true), Some(true)));
+        assert_eq!(plans[0].expression, "cel: 'main' == 'main'");
+        let (_, decided) = evaluate_when(&[cel("'$(params.branch)' != 'main'")], &scope);
+        assert_eq!(decided, Some(false));
+        let (plans, decided) = evaluate_when(&[cel("'$(tasks.a.results.r)' == 'x'")], &scope);
+        assert_eq!((plans[0].value, decided), (None, None));
+        let (plans, decided) = evaluate_when(&[cel("'$(params.branch)' + 'x'")], &scope);
+        assert_eq!((plans[0].value, decided), (None, None));
+        assert!(plans[0]
+            .expression
+            .contains("is not evaluated to a boolean"));
+    }
 }

@@ -40,6 +40,8 @@ pub enum RunReason {
     PipelineRunTimeout,
     /// False: a result reference could not be resolved.
     PipelineValidationFailed,
+    /// False: a CEL when-expression did not compile, failed, or gave no bool.
+    CelEvaluationFailed,
     /// Unknown: tasks are running.
     Running,
     /// Unknown: waiting for running tasks after a failure or cancel.
@@ -64,6 +66,7 @@ impl RunReason {
             RunReason::Cancelled => "Cancelled",
             RunReason::PipelineRunTimeout => "PipelineRunTimeout",
             RunReason::PipelineValidationFailed => "PipelineValidationFailed",
+            RunReason::CelEvaluationFailed => "CELEvaluationFailed",
             RunReason::Running => "Running",
             RunReason::PipelineRunStopping => "PipelineRunStopping",
             RunReason::CancelledRunningFinally => "CancelledRunningFinally",
@@ -106,6 +109,15 @@ impl Condition {
             status: ConditionStatus::False,
             reason: RunReason::Cancelled,
             message: cancelled_message(name),
+        }
+    }
+
+    /// `False/CELEvaluationFailed`: `error` is what evaluating a CEL when-expression gave.
+    pub fn cel_failed(name: &str, error: &str) -> Condition {
+        Condition {
+            status: ConditionStatus::False,
+            reason: RunReason::CelEvaluationFailed,
+            message: format!("Error evaluating CEL {name}: [User error] {error}"),
         }
     }
 

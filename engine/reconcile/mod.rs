@@ -20,6 +20,8 @@
 //!
 //! 1. `spec.status: Cancelled` → cancel every running child, `False/Cancelled`; nothing else.
 //! 2. `PipelineRunPending` → `Unknown/PipelineRunPending`; nothing started, no start time.
+//!    A CEL when-expression that failed ([`RunView::with_cel_error`]) → cancel every running
+//!    child, `False/CELEvaluationFailed`; nothing else.
 //! 3. Pipeline timeout → cancel every running child, skip every unstarted task,
 //!    `False/PipelineRunTimeout`; finally never runs.
 //! 4. DAG tasks in topological order: the skip list of §4.15, result validation, starts; then
@@ -88,6 +90,18 @@ pub fn reconcile(view: &RunView<'_>, now: Timestamp) -> Step {
         return Step {
             actions: pass.into_actions(),
             condition: Condition::cancelled(view.name),
+            start_time,
+            finally_start: None,
+        };
+    }
+
+    if let Some(error) = &view.cel_error {
+        // Tekton marks the run failed and schedules nothing more; adze also stops what runs,
+        // so no container outlives the finished run.
+        pass.cancel_running(CancelCause::Cancelled);
+        return Step {
+            actions: pass.into_actions(),
+            condition: Condition::cel_failed(view.name, error),
             start_time,
             finally_start: None,
         };

@@ -87,6 +87,7 @@ pub struct RunView<'a> {
     pub(super) timeouts: Timeouts,
     pub(super) start: Option<Timestamp>,
     pub(super) finally_start: Option<Timestamp>,
+    pub(super) cel_error: Option<String>,
 }
 
 impl<'a> RunView<'a> {
@@ -123,6 +124,7 @@ impl<'a> RunView<'a> {
             timeouts: Timeouts::default(),
             start: None,
             finally_start: None,
+            cel_error: None,
         })
     }
 
@@ -141,6 +143,13 @@ impl<'a> RunView<'a> {
     /// Sets `status.startTime` (absent on the first pass).
     pub fn with_start(mut self, start: Timestamp) -> RunView<'a> {
         self.start = Some(start);
+        self
+    }
+
+    /// Records that evaluating a not-started task's CEL when-expression failed with `error`
+    /// (Tekton evaluates them all on every pass, before scheduling).
+    pub fn with_cel_error(mut self, error: impl Into<String>) -> RunView<'a> {
+        self.cel_error = Some(error.into());
         self
     }
 

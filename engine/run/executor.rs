@@ -7,7 +7,7 @@ use crate::api::task::TaskResult;
 use crate::api::{GoDuration, Param, ParamValue};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::StepState;
-use crate::reconcile::Timestamp;
+use crate::reconcile::{OnError, Timestamp};
 
 /// A fully resolved TaskRun to start; executors never interpret `$(...)` in it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -34,6 +34,9 @@ pub struct TaskRunRequest {
     pub volumes: Vec<TaskVolume>,
     /// Credential files from the service account's Secrets, relative to `$HOME`.
     pub credentials: Vec<(String, Vec<u8>)>,
+    /// The PipelineTask's `onError`: with `continue` a failed TaskRun's reason is
+    /// `FailureIgnored` (Tekton's `pipeline.tekton.dev/pipeline-task-on-error` annotation).
+    pub on_error: OnError,
     /// The pod-level settings of the effective `podTemplate` that containers honour.
     pub pod: PodSettings,
 }

@@ -39,7 +39,7 @@
 //!
 //! # Not yet
 //!
-//! - Custom tasks and CEL when-expressions (refused by [`Driver::new`]).
+//! - Custom tasks (refused by [`Driver::new`]).
 //! - Changes of `spec.status` during the run other than interrupts; `spec.status` is read once
 //!   from the PipelineRun.
 //! - Turning a pipeline-results error into `False/CouldntGetPipelineResult`: it is returned in
@@ -95,7 +95,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::api::pipeline::PipelineTask;
-use crate::api::{GoDuration, Param, ParamValue, PipelineRun, PipelineSpec, WorkspaceBinding};
+use crate::api::{
+    GoDuration, Param, ParamValue, PipelineRun, PipelineSpec, TaskSpec, WorkspaceBinding,
+};
+use crate::cel::CelError;
 use crate::dag::Dag;
 use crate::load::Bundle;
 use crate::plan::confinement::apply_overrides;
@@ -293,6 +296,9 @@ pub struct RunOutcome {
 pub struct TaskRunRecord {
     /// The resolved TaskRun as handed to the executor.
     pub request: TaskRunRequest,
+    /// The Task it ran as resolved (taskRef target or embedded, propagated workspaces
+    /// declared), before substitution: `status.taskSpec` keeps its declarations.
+    pub spec: TaskSpec,
     /// How it finished; `None` if it had not when the run ended.
     pub event: Option<ExecEvent>,
     /// Failed attempts that were retried (`status.retriesStatus`), oldest first.
@@ -717,11 +723,27 @@ impl<'b> Driver<'b> {
         let fin_consumes = result_refs(&self.finally);
         let dag_produced = self.produced_names(&self.tasks);
         let fin_produced = self.produced_names(&self.finally);
-        let dag_views = task_views(&self.tasks, &dag_consumes, &dag_produced, &values);
-        let fin_views = task_views(&self.finally, &fin_consumes, &fin_produced, &values);
+        let mut cel_error = None;
+        let dag_views = task_views(
+            &self.tasks,
+            &dag_consumes,
+            &dag_produced,
+            &values,
+            &mut cel_error,
+        );
+        let fin_views = task_views(
+            &self.finally,
+            &fin_consumes,
+            &fin_produced,
+            &values,
+            &mut cel_error,
+        );
         let mut view = RunView::new(&self.name, &self.dag, &dag_views, &fin_views)?
             .with_spec_status(self.spec_status)
             .with_timeouts(self.timeouts);
+        if let Some(e) = cel_error {
+            view = view.with_cel_error(e.to_string());
+        }
         if let Some(start) = self.start {
             view = view.with_start(start);
         }
@@ -913,7 +935,7 @@ impl<'b> Driver<'b> {
         let Some(tracked) = self.all().find(|t| t.pt.name == task) else {
             return Ok(());
         };
-        let request = self.request(tracked, child, finally)?;
+        let (request, spec) = self.request(tracked, child, finally)?;
         executor.start(&request)?;
         if let Some(c) = self
             .find_mut(task)
@@ -935,6 +957,7 @@ impl<'b> Driver<'b> {
             });
             self.records.push(TaskRunRecord {
                 request,
+                spec,
                 event: None,
                 retries: Vec::new(),
             });
@@ -944,6 +967,7 @@ impl<'b> Driver<'b> {
             .find(|r| r.request.name == request.name)
         {
             r.request = request;
+            r.spec = spec;
         }
         Ok(())
     }
@@ -992,13 +1016,13 @@ impl<'b> Driver<'b> {
         Some(combinations(&axes, &include))
     }
 
-    /// The fully resolved TaskRun for a pipeline task.
+    /// The fully resolved TaskRun for a pipeline task, and the Task spec it resolved.
     fn request(
         &self,
         tracked: &Tracked<'_>,
         child: &Child,
         finally: bool,
-    ) -> Result<TaskRunRequest, RunError> {
+    ) -> Result<(TaskRunRequest, TaskSpec), RunError> {
         let pt = tracked.pt;
         let statuses = self.statuses();
         let scope = self.task_scope(pt);
@@ -1096,7 +1120,7 @@ impl<'b> Driver<'b> {
             );
             env::resolve(self.bundle, sidecar, &needed_by)?;
         }
-        Ok(TaskRunRequest {
+        let request = TaskRunRequest {
             name: child.name.clone(),
             pipeline_task: pt.name.clone(),
             finally,
@@ -1109,7 +1133,9 @@ impl<'b> Driver<'b> {
             volumes: volumes::task_volumes(self.bundle, &task_volumes, &needed_by)?,
             credentials: credentials::credential_files(self.bundle, &self.service_account(pt))?,
             pod: pod_template::settings(&pod, &needed_by)?,
-        })
+            on_error: tracked.on_error,
+        };
+        Ok((request, spec))
     }
 
     /// Records finished TaskRuns: a failed attempt with retries left is started again; a
@@ -1430,23 +1456,33 @@ fn result_refs<'a>(tasks: &'a [Tracked<'_>]) -> Vec<Vec<ResultRef<'a>>> {
         .collect()
 }
 
+/// The tasks as reconcile sees them; the first CEL failure of a not-started task goes to
+/// `cel_error` (Tekton evaluates every task's CEL on every pass, before scheduling).
 fn task_views<'a>(
     tasks: &'a [Tracked<'_>],
     consumes: &'a [Vec<ResultRef<'a>>],
     produced: &'a [Vec<&'a str>],
     values: &Values<'_>,
+    cel_error: &mut Option<CelError>,
 ) -> Vec<TaskView<'a>> {
     tasks
         .iter()
         .enumerate()
-        .map(|(i, t)| TaskView {
-            name: &t.pt.name,
-            state: t.state.clone(),
-            on_error: t.on_error,
+        .map(|(i, t)| {
             // Only read by reconcile once the parents are done, when their results are known.
-            when: t.state != PipelineTaskState::NotStarted || values.when_holds(&t.pt.when),
-            consumes: &consumes[i],
-            produced: &produced[i],
+            let when = t.state != PipelineTaskState::NotStarted
+                || values.when_holds(&t.pt.when).unwrap_or_else(|e| {
+                    cel_error.get_or_insert(e);
+                    false
+                });
+            TaskView {
+                name: &t.pt.name,
+                state: t.state.clone(),
+                on_error: t.on_error,
+                when,
+                consumes: &consumes[i],
+                produced: &produced[i],
+            }
         })
         .collect()
 }
@@ -1546,9 +1582,6 @@ fn check_supported(bundle: &Bundle, pt: &PipelineTask) -> Result<(), PlanError> 
             return Ok(());
         }
         return find_pipeline(bundle, r).map(|_| ());
-    }
-    if pt.when.iter().any(|w| w.cel.is_some()) {
-        return unsupported("a CEL when-expression");
     }
     match (&pt.task_spec, &pt.task_ref) {
         (Some(ts), _) if custom(&ts.api_version) => unsupported("a custom task"),

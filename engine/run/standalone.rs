@@ -17,7 +17,7 @@ use std::time::Duration;
 use std::path::Path;
 
 use crate::api::pipeline::{PipelineTask, WorkspacePipelineTaskBinding};
-use crate::api::{GoDuration, TaskRun};
+use crate::api::{GoDuration, TaskRun, TaskSpec};
 use crate::load::Bundle;
 use crate::plan::scope::Scope;
 use crate::plan::task::{resolve_task, workspace_claims, TaskInputs};
@@ -30,7 +30,7 @@ use super::{
     TaskRunRequest,
 };
 use super::{pod_template, volumes};
-use crate::reconcile::PipelineTaskState;
+use crate::reconcile::{OnError, PipelineTaskState};
 
 /// Tekton's `default-timeout-minutes`, for a TaskRun without `spec.timeout`.
 const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
@@ -42,6 +42,8 @@ const INTERRUPTED: &str = "TaskRun cancelled by the user (interrupt).";
 #[derive(Debug)]
 pub struct TaskRunDriver {
     request: TaskRunRequest,
+    /// The Task as resolved, before substitution (for `status.taskSpec`).
+    spec: TaskSpec,
     /// `spec.status: TaskRunCancelled`, with its `statusMessage`: the run never starts.
     cancelled: Option<String>,
     /// Backs `emptyDir`/claim workspaces; removed when the driver is dropped unless kept.
@@ -181,6 +183,7 @@ impl TaskRunDriver {
         let cancelled = (tr.spec.status.as_deref() == Some("TaskRunCancelled"))
             .then(|| tr.spec.status_message.clone().unwrap_or_default());
         Ok(TaskRunDriver {
+            spec: spec.clone(),
             cancelled,
             request: TaskRunRequest {
                 name: name.clone(),
@@ -198,6 +201,7 @@ impl TaskRunDriver {
                     tr.spec.service_account_name.as_deref().unwrap_or("default"),
                 )?,
                 pod: pod_settings,
+                on_error: OnError::StopAndFail,
             },
             host_paths,
             strict: false,
@@ -258,6 +262,7 @@ impl TaskRunDriver {
                 message: message.clone(),
             });
             return Ok(TaskRunRecord {
+                spec: self.spec,
                 event: Some(super::ExecEvent {
                     task_run: name,
                     outcome: ExecOutcome::Cancelled,
@@ -312,6 +317,7 @@ impl TaskRunDriver {
                 });
                 return Ok(TaskRunRecord {
                     request: self.request,
+                    spec: self.spec,
                     event: Some(event),
                     retries: Vec::new(),
                 });

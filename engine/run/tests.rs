@@ -1074,3 +1074,98 @@ fn each_task_run_gets_its_effective_pod_template() {
     // taskRunSpecs' template sets no securityContext: the run's applies.
     assert_eq!(b.pod.fs_group, Some(2000));
 }
+
+#[test]
+fn cel_when_expressions_are_evaluated_after_substitution() {
+    let text = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  params: [{name: branch, value: main}]
+  pipelineSpec:
+    params: [{name: branch}]
+    tasks:
+    - name: check
+      taskSpec:
+        results: [{name: env}]
+        steps: [{image: alpine, script: 'true'}]
+    - name: release
+      when: [{cel: "'$(tasks.check.results.env)' == 'prod'"}]
+      taskSpec: {steps: [{image: alpine, script: 'true'}]}
+    - name: deploy
+      when: [{cel: "'$(params.branch)' in ['main', 'release'] && '$(tasks.check.results.env)'.startsWith('st')"}]
+      taskSpec: {steps: [{image: alpine, script: 'true'}]}
+"#;
+    let mut exec = FakeExecutor::new().succeed("check", &[("env", "staging")]);
+    let outcome = run(text, &mut exec);
+
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::True, RunReason::Completed)
+    );
+    assert_eq!(
+        state(&outcome, "release"),
+        &PipelineTaskState::Skipped {
+            reason: SkipReason::WhenFalse
+        }
+    );
+    assert_eq!(state(&outcome, "deploy"), &PipelineTaskState::Succeeded);
+    // The result reference orders `release` after `check`, as Tekton's DAG does.
+    assert!(exec.request("release").is_none());
+    let recorded = outcome
+        .when_expressions
+        .iter()
+        .find(|(task, _)| *task == "release")
+        .map(|(_, w)| w[0].cel.clone());
+    assert_eq!(recorded, Some(Some("'staging' == 'prod'".to_owned())));
+}
+
+#[test]
+fn a_cel_when_expression_that_is_not_a_bool_fails_the_run() {
+    let text = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  pipelineSpec:
+    tasks:
+    - {name: first, taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+    - name: second
+      when: [{cel: "'a' + 'b'"}]
+      taskSpec: {steps: [{image: alpine, script: 'true'}]}
+"#;
+    let mut exec = FakeExecutor::new();
+    let outcome = run(text, &mut exec);
+
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::False, RunReason::CelEvaluationFailed)
+    );
+    assert_eq!(
+        outcome.condition.message,
+        "Error evaluating CEL pr: [User error] The CEL expression 'a' + 'b' is not evaluated to a boolean"
+    );
+    assert!(exec.request("first").is_none(), "nothing starts");
+}
+
+#[test]
+fn the_pipeline_task_on_error_reaches_the_executor() {
+    let text = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr}
+spec:
+  params: [{name: mode, value: continue}]
+  pipelineSpec:
+    params: [{name: mode}]
+    tasks:
+    - {name: lenient, onError: $(params.mode), taskSpec: {steps: [{image: alpine, script: 'exit 1'}]}}
+    - {name: strict, taskSpec: {steps: [{image: alpine, script: 'true'}]}}
+"#;
+    let mut exec = FakeExecutor::new();
+    run(text, &mut exec);
+    let on_error = |task: &str| exec.request(task).map(|r| r.on_error);
+    assert_eq!(on_error("lenient"), Some(OnError::Continue));
+    assert_eq!(on_error("strict"), Some(OnError::StopAndFail));
+}

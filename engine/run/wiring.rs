@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use super::artifacts::{values_json, ArtifactList};
 use crate::api::pipeline::PipelineTask;
 use crate::api::{ParamValue, TaskSpec, WhenExpression};
+use crate::cel::CelError;
 use crate::plan::pipeline::stage_embedded_spec;
 use crate::plan::scope::Scope;
 use crate::reconcile::PipelineTaskState;
@@ -181,9 +182,22 @@ impl Values<'_> {
             .collect()
     }
 
-    /// Whether every `in`/`notin` expression holds (CEL is refused before the run starts).
-    pub fn when_holds(&self, when: &[WhenExpression]) -> bool {
-        when.iter().all(|w| {
+    /// Whether every expression holds: `in`/`notin` by comparing strings, `cel` by evaluating
+    /// the text once what is known is substituted (unknown references stay verbatim, as in
+    /// Tekton, so a quoted one is just a string). A CEL failure fails the run.
+    pub fn when_holds(&self, when: &[WhenExpression]) -> Result<bool, CelError> {
+        let mut holds = true;
+        for w in when {
+            holds &= match &w.cel {
+                Some(cel) => crate::cel::guard(&self.subst(cel))?,
+                None => self.input_holds(w),
+            };
+        }
+        Ok(holds)
+    }
+
+    fn input_holds(&self, w: &WhenExpression) -> bool {
+        {
             let input = w.input.as_deref().map_or_else(String::new, |i| {
                 // A whole-array input compares as its JSON text, as Tekton does.
                 match subst::sole_reference(i).and_then(|r| self.array(&r.var)) {
@@ -202,7 +216,7 @@ impl Values<'_> {
             } else {
                 contains
             }
-        })
+        }
     }
 
     /// Writes context and task results into an embedded spec; its params are left for the
@@ -240,6 +254,7 @@ pub(super) fn consumed_results(pt: &PipelineTask) -> Vec<(String, String)> {
         w.input
             .iter()
             .chain(w.values.iter().flatten())
+            .chain(&w.cel)
             .for_each(|s| collect(s));
     }
     if let Some(ts) = &pt.task_spec {

@@ -21,10 +21,10 @@
 //!
 //! # Not yet
 //!
-//! - `status.pipelineSpec` is the spec passed in; Tekton substitutes params, context and
-//!   workspaces into it first (§5.3).
-//! - `status.taskSpec` holds the steps and sidecars that ran and the params' declarations;
-//!   result and workspace declarations are not in a [`TaskRunRequest`] and are left out.
+//! - `status.pipelineSpec` is the spec passed in, with Tekton's type defaulting; Tekton also
+//!   substitutes params, context and workspaces into it first (§5.3).
+//! - `status.taskSpec` keeps every declaration of the resolved Task, with the steps and
+//!   sidecars that ran (their `stepTemplate` merged in, see [`task_spec`]).
 //! - `terminated.message` of a step carries only what the executor recorded, not the JSON of
 //!   the results the step wrote (§4.6); `containerID`, `provenance`, `retriesStatus` and
 //!   `observedGeneration` are not rendered.
@@ -32,9 +32,9 @@
 //!
 //! [`RunOutcome`]: crate::run::RunOutcome
 //! [`TaskRunRecord`]: crate::run::TaskRunRecord
-//! [`TaskRunRequest`]: crate::run::TaskRunRequest
 
 mod condition;
+mod defaults;
 mod metadata;
 mod pipeline_run;
 mod results;

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::results::untyped;
 use super::time::rfc3339;
-use super::{condition, metadata, to_json, MapExt, RunIdentity, API_VERSION};
+use super::{condition, defaults, metadata, to_json, MapExt, RunIdentity, API_VERSION};
 use crate::api::pipeline::PipelineTask;
 use crate::api::{PipelineRun, PipelineSpec};
 use crate::reconcile::{ConditionStatus, PipelineTaskState, SkipReason};
@@ -79,7 +79,9 @@ fn status(id: &RunIdentity, spec: &PipelineSpec, outcome: &RunOutcome) -> Value 
     s.put_list("childReferences", child_references(spec, outcome));
     s.put_list("skippedTasks", skipped_tasks(spec, outcome));
     s.put_list("results", untyped(&outcome.pipeline_results.results));
-    s.insert("pipelineSpec".into(), to_json(spec));
+    let mut pipeline_spec = to_json(spec);
+    defaults::pipeline_spec(&mut pipeline_spec);
+    s.insert("pipelineSpec".into(), pipeline_spec);
     Value::Object(s)
 }
 

@@ -54,7 +54,10 @@ pub fn task_run_status(record: &TaskRunRecord) -> Value {
             )]),
         );
         s.insert("podName".into(), "".into());
-        s.insert("taskSpec".into(), task_spec::render(&record.request));
+        s.insert(
+            "taskSpec".into(),
+            task_spec::render(&record.request, &record.spec),
+        );
         return Value::Object(s);
     };
     let report = &event.report;
@@ -105,14 +108,17 @@ pub fn task_run_status(record: &TaskRunRecord) -> Value {
             .collect(),
     );
     s.put_list("results", typed(&event.results));
-    s.insert("taskSpec".into(), task_spec::render(&record.request));
+    s.insert(
+        "taskSpec".into(),
+        task_spec::render(&record.request, &record.spec),
+    );
     Value::Object(s)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{Object, Param, ParamValue};
+    use crate::api::{Object, Param, ParamValue, TaskSpec};
     use crate::load::{Bundle, Origin};
     use crate::plan::model::StepPlan;
     use crate::reconcile::task_run::{StepContainerState, StepState, StepTerminated};
@@ -144,6 +150,7 @@ mod tests {
             volumes: Vec::new(),
             credentials: Vec::new(),
             pod: Default::default(),
+            on_error: Default::default(),
         }
     }
 
@@ -151,6 +158,7 @@ mod tests {
         TaskRunRecord {
             retries: Vec::new(),
             request: request(),
+            spec: TaskSpec::default(),
             event: Some(ExecEvent {
                 task_run: "build-x7k2p".into(),
                 outcome,
@@ -224,6 +232,7 @@ mod tests {
         let record = TaskRunRecord {
             retries: Vec::new(),
             request: request(),
+            spec: TaskSpec::default(),
             event: None,
         };
         let s = task_run_status(&record);
@@ -369,7 +378,14 @@ spec:
                 volumes: Vec::new(),
                 credentials: Vec::new(),
                 pod: Default::default(),
+                on_error: Default::default(),
             },
+            spec: serde_json::from_value(json!({
+                "displayName": "Lint and build",
+                "params": [{"name": "lint-flags", "type": "array", "description": "Extra linter flags"}],
+                "results": [{"name": "digest", "description": "Digest of the built image"}],
+            }))
+            .expect("a TaskSpec"),
             event: Some(ExecEvent {
                 task_run: "build-x7k2p".into(),
                 outcome: ExecOutcome::Succeeded,

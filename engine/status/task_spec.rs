@@ -1,54 +1,86 @@
-//! `status.taskSpec`: the Task as it actually ran, rebuilt from the resolved request.
+//! `status.taskSpec`: the Task as it actually ran, as Tekton stores it (§5.2).
 //!
-//! The request holds steps after StepActions, stepTemplate and substitution, which is what
-//! Tekton records (§5.2). Parameters appear as declarations (`{name, type}`) because that is
-//! the shape of `TaskSpec.params`; their values are already substituted into the steps.
+//! Everything the Task declares is kept (`displayName`, `description`, param and result
+//! declarations with their descriptions, `stepTemplate`, `volumes`, workspace declarations),
+//! with param and result types defaulted as Tekton's webhook does ([`defaults`]). Steps and sidecars come from the
+//! resolved request: StepActions resolved and every substitution stage applied, which is what
+//! Tekton records.
+//!
+//! # Not yet
+//!
+//! - Steps are shown with the `stepTemplate` merged in (Tekton merges it only when it builds
+//!   the pod); `stepTemplate` and `volumes` are shown as declared, without substitution.
 
 use serde_json::{json, Map, Value};
 
-use super::MapExt;
+use super::{defaults, MapExt};
+use crate::api::TaskSpec;
 use crate::plan::model::StepPlan;
 use crate::plan::task::SCRIPT_PREAMBLE;
 use crate::run::TaskRunRequest;
 
-/// `{params, steps, sidecars, workspaces, results}` of the TaskRun that ran.
-pub(super) fn render(request: &TaskRunRequest) -> Value {
+/// Tekton's `TaskSpec` fields, in its JSON order.
+const FIELDS: &[&str] = &[
+    "params",
+    "displayName",
+    "description",
+    "steps",
+    "volumes",
+    "stepTemplate",
+    "sidecars",
+    "workspaces",
+    "results",
+];
+
+/// The `TaskSpec` of the TaskRun that ran: `spec` is the Task as resolved (before
+/// substitution), `request` what ran.
+pub(super) fn render(request: &TaskRunRequest, spec: &TaskSpec) -> Value {
+    let declared = match serde_json::to_value(spec) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
     let mut m = Map::new();
-    m.put_list(
-        "params",
-        request
-            .params
-            .iter()
-            .map(|p| json!({"name": p.name, "type": p.value.param_type().as_str()}))
-            .collect(),
-    );
-    m.put_list("steps", request.steps.iter().map(step).collect());
-    m.put_list("sidecars", request.sidecars.iter().map(sidecar).collect());
-    m.put_list(
-        "workspaces",
-        request
-            .workspaces
-            .iter()
-            .map(|w| {
-                let mut d = Map::new();
-                d.put_str("name", &w.name);
-                d.put_str("mountPath", &w.mount_path);
-                if w.read_only {
-                    d.insert("readOnly".into(), true.into());
-                }
-                Value::Object(d)
-            })
-            .collect(),
-    );
-    m.put_list(
-        "results",
-        request
-            .results
-            .iter()
-            .filter_map(|r| serde_json::to_value(r).ok())
-            .collect(),
-    );
-    Value::Object(m)
+    for &field in FIELDS {
+        let value = match field {
+            "steps" => Value::Array(request.steps.iter().map(step).collect()),
+            "sidecars" => Value::Array(request.sidecars.iter().map(sidecar).collect()),
+            "workspaces" => workspaces(request, &declared),
+            other => declared.get(other).cloned().unwrap_or(Value::Null),
+        };
+        match value {
+            Value::Null => {}
+            Value::Array(items) => m.put_list(field, items),
+            v => {
+                m.insert(field.into(), v);
+            }
+        }
+    }
+    let mut spec = Value::Object(m);
+    defaults::task_spec(&mut spec);
+    spec
+}
+
+/// The declared workspaces as written, then any the run bound without a declaration (Tekton
+/// declares those for an embedded spec), with where they were mounted.
+fn workspaces(request: &TaskRunRequest, declared: &Map<String, Value>) -> Value {
+    let mut items: Vec<Value> = declared
+        .get("workspaces")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for w in &request.workspaces {
+        if items.iter().any(|d| d["name"] == w.name.as_str()) {
+            continue;
+        }
+        let mut d = Map::new();
+        d.put_str("name", &w.name);
+        d.put_str("mountPath", &w.mount_path);
+        if w.read_only {
+            d.insert("readOnly".into(), true.into());
+        }
+        items.push(Value::Object(d));
+    }
+    Value::Array(items)
 }
 
 /// A step in `Step` field order; `timeout` and `onError` explain the step states
@@ -110,6 +142,15 @@ mod tests {
     use crate::api::{Param, ParamValue};
     use crate::plan::model::EnvPlan;
 
+    /// Declares `version` (a string) and `flags` (an array, by its default).
+    fn spec() -> TaskSpec {
+        serde_json::from_value(json!({"params": [
+            {"name": "version"},
+            {"name": "flags", "default": ["-v"]},
+        ]}))
+        .expect("a TaskSpec")
+    }
+
     fn request(steps: Vec<StepPlan>, sidecars: Vec<StepPlan>) -> TaskRunRequest {
         TaskRunRequest {
             name: "pr-build".into(),
@@ -133,6 +174,7 @@ mod tests {
             volumes: Vec::new(),
             credentials: Vec::new(),
             pod: Default::default(),
+            on_error: Default::default(),
         }
     }
 
@@ -152,11 +194,11 @@ mod tests {
             on_error: Some("continue".into()),
             ..StepPlan::default()
         };
-        let spec = render(&request(vec![step], Vec::new()));
+        let spec = render(&request(vec![step], Vec::new()), &spec());
         assert_eq!(
             serde_json::to_string(&spec).unwrap_or_default(),
             concat!(
-                r#"{"params":[{"name":"version","type":"string"},{"name":"flags","type":"array"}],"#,
+                r#"{"params":[{"name":"version","type":"string"},{"name":"flags","type":"array","default":["-v"]}],"#,
                 r#""steps":[{"name":"compile","image":"golang:1.23","command":["go"],"#,
                 r#""args":["build","-v"],"workingDir":"/workspace/source","#,
                 r#""env":[{"name":"GOFLAGS","value":"-mod=vendor"}],"#,
@@ -173,7 +215,7 @@ mod tests {
             script: Some(format!("{SCRIPT_PREAMBLE}echo hi\n")),
             ..StepPlan::default()
         };
-        let spec = render(&request(vec![step], Vec::new()));
+        let spec = render(&request(vec![step], Vec::new()), &spec());
         assert_eq!(spec["steps"][0]["script"], "echo hi\n");
     }
 
@@ -192,9 +234,8 @@ mod tests {
             timeout: Some("ignored-for-sidecars".into()),
             ..StepPlan::default()
         };
-        let mut r = request(Vec::new(), vec![sidecar]);
-        r.params.clear();
-        let spec = render(&r);
+        let r = request(Vec::new(), vec![sidecar]);
+        let spec = render(&r, &TaskSpec::default());
         assert_eq!(
             spec,
             json!({"sidecars": [{"name": "registry", "image": "registry:2"}]})
@@ -204,10 +245,8 @@ mod tests {
     #[test]
     fn declared_results_and_bound_workspaces_are_part_of_the_spec_that_ran() {
         let mut r = request(Vec::new(), Vec::new());
-        r.results = vec![crate::api::task::TaskResult {
-            name: "digest".into(),
-            ..Default::default()
-        }];
+        let declared: TaskSpec =
+            serde_json::from_value(json!({"results": [{"name": "digest"}]})).expect("a TaskSpec");
         r.workspaces = vec![crate::run::WorkspaceMount {
             name: "src".into(),
             source: crate::run::WorkspaceSource::Dir("/tmp".into()),
@@ -215,11 +254,75 @@ mod tests {
             sub_path: None,
             read_only: true,
         }];
-        let spec = render(&r);
+        let spec = render(&r, &declared);
         assert_eq!(spec["results"][0]["name"], "digest");
         assert_eq!(
             spec["workspaces"][0],
             json!({"name": "src", "mountPath": "/workspace/src", "readOnly": true})
+        );
+    }
+
+    #[test]
+    fn every_declared_field_is_kept() {
+        let declared: TaskSpec = serde_json::from_value(json!({
+            "displayName": "Build it",
+            "description": "Compiles the sources.",
+            "params": [{"name": "version", "description": "Release to build", "default": "1.0"}],
+            "stepTemplate": {"env": [{"name": "CI", "value": "true"}]},
+            "volumes": [{"name": "cache", "emptyDir": {}}],
+            "workspaces": [{"name": "source", "description": "The checkout", "readOnly": true}],
+            "results": [{"name": "digest", "description": "Image digest"}],
+            "steps": [{"name": "compile", "image": "golang"}],
+        }))
+        .expect("a TaskSpec");
+        let step = StepPlan {
+            name: "compile".into(),
+            image: "golang".into(),
+            ..StepPlan::default()
+        };
+        let mut r = request(vec![step], Vec::new());
+        r.workspaces.push(crate::run::WorkspaceMount {
+            name: "extra".into(),
+            source: crate::run::WorkspaceSource::Dir("/tmp/extra".into()),
+            mount_path: "/workspace/extra".into(),
+            sub_path: None,
+            read_only: false,
+        });
+        let spec = render(&r, &declared);
+        let keys: Vec<&str> = spec
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "params",
+                "displayName",
+                "description",
+                "steps",
+                "volumes",
+                "stepTemplate",
+                "workspaces",
+                "results"
+            ]
+        );
+        assert_eq!(
+            spec["params"],
+            json!([{"name": "version", "type": "string", "description": "Release to build", "default": "1.0"}])
+        );
+        assert_eq!(spec["displayName"], "Build it");
+        assert_eq!(
+            spec["stepTemplate"],
+            json!({"env": [{"name": "CI", "value": "true"}]})
+        );
+        assert_eq!(
+            spec["workspaces"],
+            json!([
+                {"name": "source", "description": "The checkout", "readOnly": true},
+                {"name": "extra", "mountPath": "/workspace/extra"}
+            ])
         );
     }
 }

@@ -72,6 +72,9 @@ pub struct Flags {
     pub enable_param_enum: bool,
     /// `enable-cel-in-whenexpression`.
     pub enable_cel_in_when: bool,
+    /// `enable-cel-in-whenexpression` is on only because `adze run` assumes it (under
+    /// `--strict`): each CEL when-expression is then a warning naming the flag.
+    pub warn_assumed_cel_in_when: bool,
     /// `enable-concise-resolver-syntax`.
     pub enable_concise_resolver_syntax: bool,
     /// `default-max-matrix-combinations-count`.
@@ -87,6 +90,7 @@ impl Default for Flags {
             strict_gates: false,
             enable_param_enum: false,
             enable_cel_in_when: false,
+            warn_assumed_cel_in_when: false,
             enable_concise_resolver_syntax: false,
             max_matrix_combinations: 256,
             disable_inline_spec: Vec::new(),

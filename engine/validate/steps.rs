@@ -70,6 +70,7 @@ fn check_step(ctx: &mut Ctx<'_>, step: &Step, template: Option<&StepTemplate>, a
         ctx.gate(ApiFields::Alpha, feature, format!("{at}.stderrConfig"));
     }
     validate_step_results(ctx, &step.results, &format!("{at}.results"));
+    super::when::check(ctx, &step.when, at);
 }
 
 /// A step that runs its own container: checked after merging with the template.

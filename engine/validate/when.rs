@@ -1,14 +1,18 @@
-//! When-expressions of PipelineTasks (spec §2.8, §4.15): a guard is either a `cel` expression
-//! alone (behind a feature flag) or `input`, `operator` (`in`/`notin`) and non-empty `values`.
+//! When-expressions of PipelineTasks and steps (spec §2.8, §4.15): a guard is either a `cel`
+//! expression alone (behind a feature flag) or `input`, `operator` (`in`/`notin`) and non-empty
+//! `values`.
 //!
-//! Only the guard's shape is checked here; what its strings may reference is checked with the
-//! rest of the PipelineTask's variables in [`super::pipeline`] and [`super::graph`].
+//! Only the guard's shape is checked here, and that a `cel` text compiles as Tekton's webhook
+//! compiles it (no variables declared: `$(...)` references must sit inside quotes, since they
+//! are substituted as text before evaluation); what its strings may reference is checked with
+//! the rest of the PipelineTask's variables in [`super::pipeline`] and [`super::graph`].
 
 use super::Ctx;
 use crate::api::WhenExpression;
-use crate::diagnostic::Anchor;
+use crate::cel::{CelError, Expression};
+use crate::diagnostic::{Anchor, Diagnostic};
 
-/// Validates the `when` list of the PipelineTask at `task_path`.
+/// Validates the `when` list of the PipelineTask or step at `task_path`.
 pub fn check(ctx: &mut Ctx<'_>, when: &[WhenExpression], task_path: &str) {
     for (i, w) in when.iter().enumerate() {
         check_one(ctx, w, &format!("{task_path}.when[{i}]"));
@@ -63,21 +67,53 @@ fn check_one(ctx: &mut Ctx<'_>, w: &WhenExpression, path: &str) {
 }
 
 fn check_cel(ctx: &mut Ctx<'_>, cel: &str, with_input: bool, path: &str) {
+    let at = format!("{path}.cel");
     if !ctx.flags.enable_cel_in_when {
         ctx.flag_gate(
             "enable-cel-in-whenexpression: true",
             "a CEL when-expression",
-            format!("{path}.cel"),
+            at.clone(),
+        );
+    } else if ctx.flags.warn_assumed_cel_in_when {
+        let message = "a CEL when-expression is alpha: a cluster runs it only with \"enable-cel-in-whenexpression: true\" in the feature-flags ConfigMap";
+        ctx.push(
+            Diagnostic::warning("gate/assumed-flag", message)
+                .at(at.clone())
+                .at_key()
+                .hint("adze run treats the flag as on; pass --feature-flag 'enable-cel-in-whenexpression=true' to state it, or use input/operator/values"),
         );
     }
     if with_input {
         let message =
             format!("cel and input+operator+values cannot be set in one WhenExpression: {cel}");
-        ctx.error("when/cel-exclusive", format!("{path}.cel"), message)
-            .hint = Some(
+        ctx.error("when/cel-exclusive", at, message).hint = Some(
             "split it into two when-expressions: one with `cel`, one with input/operator/values"
                 .into(),
         );
+        return;
+    }
+    if let Err(e) = Expression::compile(cel, []) {
+        let message = format!("invalid cel expression: {cel} with err: {e}");
+        let mut d = Diagnostic::error("when/cel-invalid", message)
+            .at(at)
+            .hint(cel_hint(cel, &e));
+        if let Some(p) = e.position() {
+            d = d.inside(p.offset, p.len);
+        }
+        ctx.push(d);
+    }
+}
+
+/// How to fix a CEL text that does not compile.
+fn cel_hint(cel: &str, e: &CelError) -> String {
+    match e {
+        CelError::Syntax { at, .. } if cel[at.offset..].starts_with("$(") => {
+            "Tekton substitutes $(...) as text before evaluating: quote it, e.g. \"'$(params.branch)' == 'main'\"".into()
+        }
+        CelError::Undeclared { name, .. } => format!(
+            "Tekton declares no CEL variables: write `{name}` as a quoted $(...) reference, e.g. \"'$({name}.x)' == 'y'\", or as a string literal"
+        ),
+        _ => "fix the expression (CEL language definition: github.com/google/cel-spec, doc/langdef.md)".into(),
     }
 }
 
@@ -140,5 +176,55 @@ mod tests {
         let d = check_with(&with_when("    - {cel: \"'a' == 'a'\"}\n"), &flags);
         assert_no_errors(&d);
         assert_none(&d, "gate/feature-flag");
+    }
+
+    #[test]
+    fn cel_must_compile_and_its_error_points_inside_the_string() {
+        let flags = Flags {
+            enable_cel_in_when: true,
+            ..Flags::default()
+        };
+        let d = check_with(
+            &with_when("    - cel: \"$(params.branch) == 'main'\"\n    - cel: \"'a' ==\"\n    - cel: \"branch == 'main'\"\n"),
+            &flags,
+        );
+        let invalid: Vec<_> = d.iter().filter(|d| d.code == "when/cel-invalid").collect();
+        assert_eq!(invalid.len(), 3, "{d:#?}");
+        assert_eq!(at(invalid[0]), ("spec.tasks[0].when[0].cel", 9, 13));
+        assert!(invalid[0].message.starts_with(
+            "invalid cel expression: $(params.branch) == 'main' with err: ERROR: <input>:1:1:"
+        ));
+        assert!(invalid[0].hint.as_deref().unwrap().contains("quote it"));
+        // Line 10 is `    - cel: "'a' =="`: the parser stops past the operator.
+        let (_, line, col) = at(invalid[1]);
+        assert_eq!(line, 10);
+        assert!(col > 13, "column {col} points inside the expression");
+        assert_eq!(at(invalid[2]), ("spec.tasks[0].when[2].cel", 11, 13));
+        assert!(invalid[2]
+            .message
+            .ends_with("undeclared reference to 'branch'"));
+    }
+
+    #[test]
+    fn steps_when_is_checked_too() {
+        let yaml = "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps:\n  - image: x\n    when: [{input: a, operator: eq, values: [a]}]\n";
+        assert_eq!(
+            only(&check(yaml), "when/operator").field.as_deref(),
+            Some("spec.steps[0].when[0].operator")
+        );
+    }
+
+    #[test]
+    fn an_assumed_flag_warns_under_strict() {
+        let flags = Flags {
+            enable_cel_in_when: true,
+            warn_assumed_cel_in_when: true,
+            ..Flags::default()
+        };
+        let d = check_with(&with_when("    - {cel: \"'a' == 'a'\"}\n"), &flags);
+        assert_no_errors(&d);
+        let w = only(&d, "gate/assumed-flag");
+        assert_eq!(w.severity, Severity::Warning);
+        assert!(w.message.contains("enable-cel-in-whenexpression: true"));
     }
 }

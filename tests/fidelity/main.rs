@@ -7,12 +7,16 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-mod steps;
 
+mod cel;
 mod compat;
 mod confinement;
 mod diagnostics;
+mod finally_status;
 mod images;
+mod status_spec;
+mod step_when;
+mod steps;
 mod volumes;
 
 use std::path::Path;

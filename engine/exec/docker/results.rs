@@ -143,6 +143,14 @@ pub fn substitute_step_results(step: &StepPlan, steps_dir: &Path) -> (StepPlan, 
     for e in &mut out.env {
         e.value = subst::substitute(&e.value, lookup);
     }
+    for w in &mut out.when {
+        w.input = w.input.as_deref().map(|i| subst::substitute(i, lookup));
+        w.values = w
+            .values
+            .as_deref()
+            .map(|v| subst::splice_array(v, lookup_array, lookup));
+        w.cel = w.cel.as_deref().map(|c| subst::substitute(c, lookup));
+    }
     missing.dedup();
     (out, missing)
 }

@@ -22,11 +22,12 @@ use super::sidecars::{Pod, PodFailure};
 use super::{logs, results, DockerOptions, ForceHandle};
 use crate::api::{GoDuration, ParamValue};
 use crate::plan::model::StepPlan;
+use crate::plan::step_when::step_runs;
 use crate::reconcile::task_run::{
     evaluate, ContainerObservation, MarkerReason, PodObservation, PodPhase, StepObservation,
     TaskRunSpecStatus, TaskRunView, TerminatedObservation, TerminationMarkers,
 };
-use crate::reconcile::{ConditionStatus, OnError, Timestamp};
+use crate::reconcile::{ConditionStatus, Timestamp};
 use crate::run::{
     Clock, ExecEvent, ExecOutcome, Progress, StepReport, SystemClock, TaskRunReport, TaskRunRequest,
 };
@@ -128,7 +129,7 @@ impl TaskRunJob {
             created,
             start: Some(created),
             timeout: self.request.timeout,
-            pipeline_task_on_error: OnError::StopAndFail,
+            pipeline_task_on_error: self.request.on_error,
             pod: Some(PodObservation {
                 name: format!("{}-pod", self.request.name),
                 phase: PodPhase::Pending,
@@ -192,6 +193,42 @@ impl TaskRunJob {
                     }),
                 });
                 continue;
+            }
+            if !step.when.is_empty() {
+                // The entrypoint decides the guard once earlier steps' results are known.
+                let (guarded, _) = results::substitute_step_results(step, &dir.steps_dir());
+                let runs = step_runs(&guarded.when);
+                if runs != Ok(true) {
+                    let t = now();
+                    let (exit_code, reason, marker) = match runs {
+                        Err(e) => {
+                            self.warn(format!(
+                                "step \"{}\": its when expression failed: {e}",
+                                step.name
+                            ));
+                            failed = true;
+                            (1, "Error", None)
+                        }
+                        _ => (0, "Completed", Some(MarkerReason::Skipped)),
+                    };
+                    view.steps[i].state = ContainerObservation::Terminated(TerminatedObservation {
+                        exit_code,
+                        reason: reason.into(),
+                        started: t,
+                        finished: t,
+                        markers: Some(TerminationMarkers {
+                            started_at: Some(t),
+                            exit_code: None,
+                            reason: marker,
+                        }),
+                    });
+                    self.options.progress.send(Progress::StepFinished {
+                        task_run: self.request.name.clone(),
+                        step: step.name.clone(),
+                        exit_code,
+                    });
+                    continue;
+                }
             }
             let end = self
                 .run_step(step, &dir, network.as_deref(), deadline, &mut image_ids[i])
