@@ -93,7 +93,12 @@ fn check_cel(ctx: &mut Ctx<'_>, cel: &str, with_input: bool, path: &str) {
         return;
     }
     if let Err(e) = Expression::compile(cel, []) {
-        let message = format!("invalid cel expression: {cel} with err: {e}");
+        // The snippet shows the expression; a very long one is cut in the message.
+        let shown = match cel.char_indices().nth(120) {
+            Some((end, _)) => format!("{}…", &cel[..end]),
+            None => cel.to_owned(),
+        };
+        let message = format!("invalid cel expression: {shown} with err: {e}");
         let mut d = Diagnostic::error("when/cel-invalid", message)
             .at(at)
             .hint(cel_hint(cel, &e));
