@@ -195,6 +195,17 @@ pub struct Param {
     pub value: ParamValue,
 }
 
+/// Tekton's `in`/`notin` decision on substituted text: `in` holds when `input` is one of
+/// `values`, `notin` when it is none of them.
+pub fn operator_holds(operator: Option<&str>, input: &str, values: &[String]) -> bool {
+    let listed = values.iter().any(|v| v == input);
+    if operator == Some("notin") {
+        !listed
+    } else {
+        listed
+    }
+}
+
 /// A guard: `input operator values`, or a CEL expression.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -2,6 +2,7 @@
 //! `$(steps.…)` references are filled in: every expression must hold (`in`: the input is
 //! one of the values; `notin`: it is none of them; `cel`: the expression gives `true`).
 
+use crate::api::param::operator_holds;
 use crate::api::WhenExpression;
 use crate::cel::{self, CelError};
 
@@ -10,15 +11,11 @@ pub fn step_runs(when: &[WhenExpression]) -> Result<bool, CelError> {
     for w in when {
         let holds = match &w.cel {
             Some(expression) => cel::guard(expression)?,
-            None => {
-                let input = w.input.as_deref().unwrap_or("");
-                let listed = w.values.iter().flatten().any(|v| v == input);
-                if w.operator.as_deref() == Some("notin") {
-                    !listed
-                } else {
-                    listed
-                }
-            }
+            None => operator_holds(
+                w.operator.as_deref(),
+                w.input.as_deref().unwrap_or(""),
+                w.values.as_deref().unwrap_or(&[]),
+            ),
         };
         if !holds {
             return Ok(false);

@@ -2,6 +2,7 @@
 
 use super::model::WhenPlan;
 use super::scope::Scope;
+use crate::api::param::operator_holds;
 use crate::api::WhenExpression;
 use crate::subst::{self, Var};
 
@@ -63,14 +64,7 @@ pub(super) fn evaluate_when(
         let dynamic =
             |s: &str| s.contains('<') && s.contains('>') || !subst::scan(s).refs.is_empty();
         let known = !dynamic(&input) && !values.iter().any(|v| dynamic(v));
-        let value = known.then(|| {
-            let contains = values.contains(&input);
-            if op == "notin" {
-                !contains
-            } else {
-                contains
-            }
-        });
+        let value = known.then(|| operator_holds(Some(op.as_str()), &input, &values));
         plans.push(WhenPlan {
             expression: format!("{input:?} {op} {values:?}"),
             value,

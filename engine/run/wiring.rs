@@ -210,12 +210,7 @@ impl Values<'_> {
                 |v| self.array(v),
                 |v| self.string(v),
             );
-            let contains = values.contains(&input);
-            if w.operator.as_deref() == Some("notin") {
-                !contains
-            } else {
-                contains
-            }
+            crate::api::param::operator_holds(w.operator.as_deref(), &input, &values)
         }
     }
 

@@ -65,6 +65,10 @@ enum StepEnd {
     Interrupted(Timestamp),
     /// The TaskRun fails before the step could run, with this reason and message.
     Refused(String, String),
+    /// The step's `when` guard was false: it did not run (§4.3 step 3).
+    Skipped,
+    /// The step's `when` guard could not be decided (a failing CEL expression): the step fails.
+    GuardFailed(String),
 }
 
 /// What interrupted the TaskRun, if anything.
@@ -75,6 +79,22 @@ enum Interruption {
 
 pub(super) fn now() -> Timestamp {
     SystemClock.now()
+}
+
+/// The state of a step whose container never ran: terminated now, as the entrypoint reports it.
+fn not_run(exit_code: i32, reason: &str, marker: Option<MarkerReason>) -> ContainerObservation {
+    let t = now();
+    ContainerObservation::Terminated(TerminatedObservation {
+        exit_code,
+        reason: reason.into(),
+        started: t,
+        finished: t,
+        markers: Some(TerminationMarkers {
+            started_at: Some(t),
+            exit_code: None,
+            reason: marker,
+        }),
+    })
 }
 
 impl TaskRunJob {
@@ -180,55 +200,8 @@ impl TaskRunJob {
         for (i, step) in steps.iter().enumerate() {
             if failed {
                 // What Tekton's entrypoint does for the steps after a failure (§4.3 step 1).
-                let t = now();
-                view.steps[i].state = ContainerObservation::Terminated(TerminatedObservation {
-                    exit_code: 1,
-                    reason: "Error".into(),
-                    started: t,
-                    finished: t,
-                    markers: Some(TerminationMarkers {
-                        started_at: Some(t),
-                        exit_code: None,
-                        reason: Some(MarkerReason::Skipped),
-                    }),
-                });
+                view.steps[i].state = not_run(1, "Error", Some(MarkerReason::Skipped));
                 continue;
-            }
-            if !step.when.is_empty() {
-                // The entrypoint decides the guard once earlier steps' results are known.
-                let (guarded, _) = results::substitute_step_results(step, &dir.steps_dir());
-                let runs = step_runs(&guarded.when);
-                if runs != Ok(true) {
-                    let t = now();
-                    let (exit_code, reason, marker) = match runs {
-                        Err(e) => {
-                            self.warn(format!(
-                                "step \"{}\": its when expression failed: {e}",
-                                step.name
-                            ));
-                            failed = true;
-                            (1, "Error", None)
-                        }
-                        _ => (0, "Completed", Some(MarkerReason::Skipped)),
-                    };
-                    view.steps[i].state = ContainerObservation::Terminated(TerminatedObservation {
-                        exit_code,
-                        reason: reason.into(),
-                        started: t,
-                        finished: t,
-                        markers: Some(TerminationMarkers {
-                            started_at: Some(t),
-                            exit_code: None,
-                            reason: marker,
-                        }),
-                    });
-                    self.options.progress.send(Progress::StepFinished {
-                        task_run: self.request.name.clone(),
-                        step: step.name.clone(),
-                        exit_code,
-                    });
-                    continue;
-                }
             }
             let end = self
                 .run_step(step, &dir, network.as_deref(), deadline, &mut image_ids[i])
@@ -238,11 +211,7 @@ impl TaskRunJob {
                     failed = t.exit_code != 0;
                     let exit_code = t.markers.and_then(|m| m.exit_code).unwrap_or(t.exit_code);
                     step_results[i] = self.finish_step(step, &dir, exit_code);
-                    self.options.progress.send(Progress::StepFinished {
-                        task_run: self.request.name.clone(),
-                        step: step.name.clone(),
-                        exit_code,
-                    });
+                    self.step_finished(step, exit_code);
                     view.steps[i].state = ContainerObservation::Terminated(t);
                 }
                 StepEnd::Interrupted(started) => {
@@ -256,6 +225,19 @@ impl TaskRunJob {
                 StepEnd::Refused(reason, message) => {
                     let (results, _) = self.results(&dir);
                     return self.refused(&view, &reason, message, results);
+                }
+                StepEnd::Skipped => {
+                    view.steps[i].state = not_run(0, "Completed", Some(MarkerReason::Skipped));
+                    self.step_finished(step, 0);
+                }
+                StepEnd::GuardFailed(why) => {
+                    self.warn(format!(
+                        "step \"{}\": its when expression failed: {why}",
+                        step.name
+                    ));
+                    failed = true;
+                    view.steps[i].state = not_run(1, "Error", None);
+                    self.step_finished(step, 1);
                 }
             }
         }
@@ -477,6 +459,14 @@ impl TaskRunJob {
         }
     }
 
+    fn step_finished(&self, step: &StepPlan, exit_code: i32) {
+        self.options.progress.send(Progress::StepFinished {
+            task_run: self.request.name.clone(),
+            step: step.name.clone(),
+            exit_code,
+        });
+    }
+
     pub(super) fn warn(&self, message: String) {
         self.options.progress.send(Progress::Warning {
             task_run: Some(self.request.name.clone()),
@@ -501,6 +491,12 @@ impl TaskRunJob {
                 "step \"{}\": $({reference}) was not written by an earlier step; left as is",
                 step.name
             ));
+        }
+        // The entrypoint decides the guard once earlier steps' results are filled in.
+        match step_runs(&step.when) {
+            Ok(true) => {}
+            Ok(false) => return StepEnd::Skipped,
+            Err(e) => return StepEnd::GuardFailed(e.to_string()),
         }
         let step = &self.with_image_command(&step).await;
         if let Err(message) = self
