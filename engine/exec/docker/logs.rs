@@ -48,13 +48,17 @@ impl LineBuffer {
 pub(super) type Output = Pin<Box<dyn FutStream<Item = Result<LogOutput, DockerError>> + Send>>;
 
 /// Attaches to a created container's stdout and stderr; call before starting it.
+///
+/// The daemon subscribes to the container's streams before it answers the attach, so a live
+/// stream alone sees everything once the container starts. Asking for `logs` as well replays
+/// the log file, which races with the start: a line written in between arrived twice.
 pub(super) async fn attach(docker: &Docker, id: &str) -> Result<Output, DockerError> {
     let attached = docker
         .attach_container(
             id,
             Some(AttachContainerOptions {
                 stream: true,
-                logs: true,
+                logs: false,
                 stdout: true,
                 stderr: true,
                 ..Default::default()
