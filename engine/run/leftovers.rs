@@ -109,13 +109,13 @@ impl Group {
         }
         let whose = match (&self.run_id, self.owner_pid) {
             (Some(id), Some(pid)) => format!("run {id} (adze pid {pid})"),
-            _ => "an adze of unknown owner".to_owned(),
+            _ => "an older adze (owner unknown)".to_owned(),
         };
         let why = match self.standing {
             Standing::Live => "its adze is still running".to_owned(),
             Standing::Orphaned(gone) => format!("its adze {gone}"),
             Standing::Kept => "kept with --keep; its adze has exited".to_owned(),
-            Standing::OwnerUnknown => "made by an older adze that recorded no owner".to_owned(),
+            Standing::OwnerUnknown => "it recorded no owner process".to_owned(),
             Standing::Elsewhere => {
                 "its adze ran on another machine or in another pid namespace".to_owned()
             }
@@ -211,21 +211,30 @@ pub fn scan_directories(base: &Path, run_id: Option<&str>) -> io::Result<Vec<Lef
 }
 
 /// Removes a found directory; its marker goes last, so a removal cut short leaves a
-/// directory that is still recognised and removed next time.
+/// directory that is still recognised and removed next time. What vanishes meanwhile (the
+/// run's watchdog removing it too) counts as removed.
 pub fn remove_directory(dir: &Path) -> io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
+    let gone_is_fine = |r: io::Result<()>| match r {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    };
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => return gone_is_fine(Err(e)),
+    };
+    for entry in entries {
+        let Ok(entry) = entry else { continue };
         if entry.file_name() == ownership::MARKER_FILE {
             continue;
         }
         let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            fs::remove_dir_all(&path)?;
-        } else {
-            fs::remove_file(&path)?;
-        }
+        gone_is_fine(match entry.file_type() {
+            Ok(t) if t.is_dir() => fs::remove_dir_all(&path),
+            Ok(_) => fs::remove_file(&path),
+            Err(e) => Err(e),
+        })?;
     }
-    fs::remove_dir_all(dir)
+    gone_is_fine(fs::remove_dir_all(dir))
 }
 
 #[cfg(test)]
@@ -312,7 +321,7 @@ mod tests {
         );
         assert_eq!(
             groups[0].describe("found"),
-            "found 1 container of an adze of unknown owner: old; made by an older adze that recorded no owner"
+            "found 1 container of an older adze (owner unknown): old; it recorded no owner process"
         );
     }
 

@@ -128,7 +128,7 @@ fn older_adze_containers_are_listed_as_owner_unknown_and_unlabelled_ones_never_t
     assert_eq!(removed.code, Some(0), "{}", removed.stderr);
     assert!(
         removed.stdout.contains(&format!(
-            "removed 1 container of an adze of unknown owner: {legacy}; made by an older adze"
+            "removed 1 container of an older adze (owner unknown): {legacy}; it recorded no owner"
         )),
         "{}",
         removed.stdout

@@ -80,6 +80,11 @@ impl Case {
     /// Writes a TaskRun named `<prefix>-<suffix>` whose one step runs `script`; returns its
     /// name and file.
     pub fn task_run(&mut self, suffix: &str, script: &str) -> (String, PathBuf) {
+        self.task_run_with(suffix, script, "")
+    }
+
+    /// Like [`Case::task_run`], with `extra` appended to the `taskSpec` (e.g. sidecars).
+    pub fn task_run_with(&mut self, suffix: &str, script: &str, extra: &str) -> (String, PathBuf) {
         let name = format!("{}-{suffix}", self.prefix);
         let file = self.root.path().join(format!("{name}.yaml"));
         std::fs::write(
@@ -87,7 +92,7 @@ impl Case {
             format!(
                 "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {{name: {name}}}\nspec:\n  \
                  taskSpec:\n    steps:\n    - name: nap\n      image: adze-test/busybox:latest\n      \
-                 script: '{script}'\n"
+                 script: '{script}'\n{extra}"
             ),
         )
         .expect("write the TaskRun");
@@ -142,6 +147,8 @@ impl Case {
                 "ps",
                 "--filter",
                 &format!("label={RUN_LABEL}={name}"),
+                "--filter",
+                "label=adze.dev/step",
                 "--filter",
                 "status=running",
                 "--format",

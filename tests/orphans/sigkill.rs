@@ -13,9 +13,16 @@ const BOUND: Duration = Duration::from_secs(5);
 fn sigkill_mid_run_the_watchdog_removes_the_runs_containers_and_directories() {
     let _shared = ENGINE.read().unwrap_or_else(|e| e.into_inner());
     let mut case = Case::new("kill");
-    let (name, file) = case.task_run("nap", "sleep 60");
+    // A sidecar brings the network holder too: all three kinds of container adze makes.
+    let sidecar = "    sidecars:\n    - name: side\n      image: adze-test/busybox:latest\n      \
+                   script: 'sleep 60'\n";
+    let (name, file) = case.task_run_with("nap", "sleep 60", sidecar);
     let (child, run_id) = case.start_sleeper(&name, &file);
-    assert_eq!(containers_of_run(&run_id).len(), 1);
+    assert_eq!(
+        containers_of_run(&run_id).len(),
+        3,
+        "holder, sidecar and step"
+    );
     assert_eq!(case.adze_dirs().len(), 1, "the TaskRun's directory exists");
 
     let pid = case.child(child).id();

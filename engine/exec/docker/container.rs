@@ -702,6 +702,32 @@ mod tests {
     }
 
     #[test]
+    fn every_container_names_its_owner_and_whether_it_is_kept() {
+        use crate::run::ownership::{Claim, RUN_ID_LABEL};
+        let labels = |keep| -> std::collections::BTreeMap<String, String> {
+            holder_config("nap", "busybox", &PodSettings::default(), keep)
+                .labels
+                .expect("labels")
+                .into_iter()
+                .collect()
+        };
+        let plain = labels(false);
+        assert_eq!(plain[RUN_LABEL], "nap");
+        assert_eq!(plain[RUN_ID_LABEL], Owner::current().run_id);
+        assert_eq!(
+            Claim::from_labels(&plain),
+            Claim::Owned {
+                owner: Owner::current().clone(),
+                kept: false
+            }
+        );
+        assert!(matches!(
+            Claim::from_labels(&labels(true)),
+            Claim::Owned { kept: true, .. }
+        ));
+    }
+
+    #[test]
     fn pod_settings_become_groups_hosts_and_dns() {
         let pod = PodSettings {
             fs_group: Some(10),

@@ -43,9 +43,7 @@ impl DockerExecutor {
             .collect();
         for dir in &group.directories {
             if let Err(e) = leftovers::remove_directory(dir) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    failures.push(format!("directory {}: {e}", dir.display()));
-                }
+                failures.push(format!("directory {}: {e}", dir.display()));
             }
         }
         Removal { failures }
