@@ -93,6 +93,20 @@ pub fn require_docker() {
     );
 }
 
+/// Runs `docker args…` and returns its stdout, trimmed; panics with its stderr when it fails.
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Ids of the containers labelled [`RUN_LABEL`], with the label's value.
 pub fn labelled_containers() -> BTreeSet<String> {
     let out = Command::new("docker")

@@ -21,6 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
+pub use common::docker;
 use common::{require_docker, run_command, Outcome};
 
 /// Cases that leave dead runs' containers on the engine on purpose take it exclusively.
@@ -188,20 +189,6 @@ impl Drop for Case {
             }
         }
     }
-}
-
-/// `docker ARGS`' stdout; panics when docker fails.
-pub fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker runs");
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Ids of the containers (in any state) with `RUN_ID_LABEL=run_id`.
