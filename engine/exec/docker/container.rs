@@ -13,7 +13,7 @@ use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
 use bollard::Docker;
 
-use super::{RUN_LABEL, STEP_LABEL};
+use super::{retry, RUN_LABEL, STEP_LABEL};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::sidecar_container;
 use crate::run::{HostPathKind, PodSettings, TaskRunRequest, VolumeSource, WorkspaceSource};
@@ -641,18 +641,20 @@ pub(super) fn holder_config(task_run: &str, image: &str, pod: &PodSettings) -> C
     }
 }
 
-/// Removes a container and its anonymous volumes, whatever its state.
+/// Removes a container and its anonymous volumes, whatever its state; one already gone
+/// (a retry after the first answer was lost) counts as removed.
 pub(super) async fn remove(docker: &Docker, id: &str) -> Result<(), DockerError> {
-    docker
-        .remove_container(
-            id,
-            Some(RemoveContainerOptions {
-                force: true,
-                v: true,
-                ..Default::default()
-            }),
-        )
-        .await
+    let options = || RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    };
+    match retry::idempotent(|| docker.remove_container(id, Some(options()))).await {
+        Err(DockerError::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        removed => removed,
+    }
 }
 
 /// Removes every container labelled [`RUN_LABEL`] (with `task_run` as its value, if given).
@@ -665,13 +667,14 @@ pub(super) async fn remove_labelled(
         None => RUN_LABEL.to_owned(),
     };
     let filters: HashMap<String, Vec<String>> = [("label".to_owned(), vec![label])].into();
-    let found = docker
-        .list_containers(Some(ListContainersOptions {
+    let found = retry::idempotent(|| {
+        docker.list_containers(Some(ListContainersOptions {
             all: true,
-            filters: Some(filters),
+            filters: Some(filters.clone()),
             ..Default::default()
         }))
-        .await?;
+    })
+    .await?;
     let mut removed = 0;
     for c in found {
         if let Some(id) = c.id {
