@@ -106,7 +106,7 @@ impl Backoff {
     }
 
     /// The error to return once every attempt failed: a 5xx says it was not a one-off.
-    fn exhausted(self, e: DockerError) -> DockerError {
+    pub fn exhausted(self, e: DockerError) -> DockerError {
         match e {
             DockerError::DockerResponseServerError {
                 status_code,
@@ -114,7 +114,7 @@ impl Backoff {
             } => DockerError::DockerResponseServerError {
                 status_code,
                 message: format!(
-                    "{message} (the same answer {} times over {:.1} s)",
+                    "{message} (still so after {} attempts over {:.1} s)",
                     self.attempts,
                     self.total_delay().as_secs_f64()
                 ),
@@ -340,8 +340,11 @@ pub(super) async fn start_container(docker: &Docker, id: &str) -> Result<(), Doc
                 tokio::time::sleep(backoff.delay(attempt)).await;
                 attempt += 1;
             }
+            Ok(StartSeen::NotStarted) => return Err(backoff.exhausted(e)),
+            // The engine's own verdict on this container: repeating gives the same.
+            Ok(StartSeen::Refused) => return Err(e),
             // Unknown whether it started: starting it blindly could run the step twice.
-            Ok(_) | Err(_) => return Err(backoff.exhausted(e)),
+            Err(_) => return Err(e),
         }
     }
 }
@@ -600,7 +603,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 4);
         assert_eq!(
             result.unwrap_err().to_string(),
-            "Docker responded with status code 500: m (the same answer 4 times over 0.0 s)"
+            "Docker responded with status code 500: m (still so after 4 attempts over 0.0 s)"
         );
         let result: Result<(), _> =
             block_on(quick().run(|| async { Err(io_error(io::ErrorKind::ConnectionRefused)) }));

@@ -709,7 +709,7 @@ impl TaskRunJob {
                 item = wait.next() => match item {
                     Some(Err(e)) if retry::is_transient(&e) => {
                         if lost + 1 >= retry::ENGINE_CALLS.attempts {
-                            return Err(e);
+                            return Err(retry::ENGINE_CALLS.exhausted(e));
                         }
                         tokio::time::sleep(retry::ENGINE_CALLS.delay(lost)).await;
                         lost += 1;
