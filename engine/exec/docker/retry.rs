@@ -35,9 +35,12 @@
 //!
 //! # Not yet
 //!
-//! - Retrying a pull, or resuming one; an `exec` for a readiness probe (the probe itself is
-//!   repeated every `periodSeconds`); a `kill` or `start` whose answer was lost between an
-//!   engine that restarted and one that did not (the state check then sees `created` again).
+//! - Retrying a pull, or resuming one: the next run pulls anew.
+//! - The `exec` of a readiness probe is not retried (the probe is repeated every
+//!   `periodSeconds`); `logs` are attached once, and an attach cut off loses the rest of them.
+//! - A start whose request the engine takes up only after adze's state check (a reset
+//!   connection whose request is still queued there) may start a container that has exited
+//!   in between; the engine serialises both starts, so only that narrow window remains.
 
 use std::collections::HashMap;
 use std::future::Future;

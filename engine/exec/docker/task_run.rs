@@ -639,15 +639,6 @@ impl TaskRunJob {
         if waited != Waited::Exited && !step_timed_out {
             return StepEnd::Interrupted(started);
         }
-        // Without the container's state the exit code is unknown: never the step's failure.
-        let state = match inspect {
-            Ok(i) => i.state.unwrap_or_default(),
-            Err(e) => {
-                let (reason, message) = engine_failure(e);
-                return StepEnd::Refused(reason, message);
-            }
-        };
-        let exit_code = i32::try_from(state.exit_code.unwrap_or(1)).unwrap_or(1);
         let finished = now();
         if step_timed_out {
             return StepEnd::StepTimeout(TerminatedObservation {
@@ -662,6 +653,15 @@ impl TaskRunJob {
                 }),
             });
         }
+        // Without the container's state the exit code is unknown: never the step's failure.
+        let state = match inspect {
+            Ok(i) => i.state.unwrap_or_default(),
+            Err(e) => {
+                let (reason, message) = engine_failure(e);
+                return StepEnd::Refused(reason, message);
+            }
+        };
+        let exit_code = i32::try_from(state.exit_code.unwrap_or(1)).unwrap_or(1);
         let oom = state.oom_killed == Some(true);
         let continued = exit_code != 0 && step.on_error.as_deref() == Some("continue");
         let (container_code, reason) = match (oom, continued, exit_code) {
