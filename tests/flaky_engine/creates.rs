@@ -135,3 +135,34 @@ spec:
         assert_eq!(starts, "ran\n", "{file}: ran once");
     }
 }
+
+#[test]
+fn a_slow_create_is_waited_for_not_repeated() {
+    let name = unique("slow");
+    let _cleanup = Cleanup(name.clone());
+    // Slowness is not a failure: nothing times out and nothing is sent twice.
+    let proxy = Proxy::start(vec![Rule::new(
+        "POST",
+        "/containers/create",
+        Fault::Delay(std::time::Duration::from_secs(2)),
+    )]);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let ran = run_through(
+        &proxy,
+        dir.path(),
+        &task_run(&name, IMAGE, ""),
+        &["--pull", "never"],
+    );
+    ran.succeeded_with_ok(&proxy);
+    assert_eq!(
+        proxy.seen("POST", "/containers/create"),
+        1,
+        "{}",
+        proxy.log()
+    );
+    assert!(
+        ran.took >= std::time::Duration::from_secs(2),
+        "the delay applied"
+    );
+    assert!(containers_of(&name, None).is_empty());
+}
