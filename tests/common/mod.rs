@@ -167,8 +167,17 @@ impl Outcome {
 /// Runs the `adze` binary with `args` in `dir`; after `limit` it is interrupted like Ctrl-C
 /// (adze then cancels and cleans up) and killed 30 s later.
 pub fn run_adze(dir: &Path, args: &[&str], limit: Duration) -> Outcome {
+    run_adze_with(dir, args, &[], limit)
+}
+
+/// [`run_adze`] with extra environment variables (`DOCKER_HOST`, …).
+pub fn run_adze_with(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Outcome {
     let mut command = Command::new(env!("CARGO_BIN_EXE_adze"));
-    command.args(args).current_dir(dir).env("NO_COLOR", "1");
+    command
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .env("NO_COLOR", "1");
     run_command(command, limit)
 }
 

@@ -13,7 +13,7 @@ use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use bollard::query_parameters::RemoveContainerOptions;
 use bollard::Docker;
 
-use super::{RUN_LABEL, STEP_LABEL};
+use super::{retry, RUN_LABEL, STEP_LABEL};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::sidecar_container;
 use crate::run::ownership::{self, Owner};
@@ -650,18 +650,20 @@ pub(super) fn holder_config(
     }
 }
 
-/// Removes a container and its anonymous volumes, whatever its state.
+/// Removes a container and its anonymous volumes, whatever its state; one already gone
+/// (a retry after the first answer was lost) counts as removed.
 pub(super) async fn remove(docker: &Docker, id: &str) -> Result<(), DockerError> {
-    docker
-        .remove_container(
-            id,
-            Some(RemoveContainerOptions {
-                force: true,
-                v: true,
-                ..Default::default()
-            }),
-        )
-        .await
+    let options = || RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    };
+    match retry::idempotent(|| docker.remove_container(id, Some(options()))).await {
+        Err(DockerError::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        removed => removed,
+    }
 }
 
 #[cfg(test)]

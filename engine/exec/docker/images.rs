@@ -16,6 +16,7 @@ use bollard::query_parameters::CreateImageOptions;
 use futures_util::StreamExt;
 
 use super::image_ref::{carries_digest, status_image_id, ImageRef};
+use super::retry;
 use super::served_digest::served_digest;
 use super::task_run::{engine_failure, Failure, TaskRunJob};
 use crate::plan::model::StepPlan;
@@ -95,9 +96,8 @@ impl TaskRunJob {
         if plan.script.is_some() || !plan.command.is_empty() || plan.args.is_empty() {
             return plan.clone();
         }
-        let config = self
-            .docker
-            .inspect_image(&self.engine_image(&plan.image))
+        let image = self.engine_image(&plan.image);
+        let config = retry::idempotent(|| self.docker.inspect_image(&image))
             .await
             .ok()
             .and_then(|i| i.config);
@@ -163,7 +163,7 @@ impl TaskRunJob {
         // A pinned image is looked up by its digest only: neither its tag nor another image
         // of that repository may stand in for it.
         let lookup = reference.pinned().unwrap_or_else(|| image.to_owned());
-        let present = match self.docker.inspect_image(&lookup).await {
+        let present = match retry::idempotent(|| self.docker.inspect_image(&lookup)).await {
             Ok(_) => true,
             Err(DockerError::DockerResponseServerError {
                 status_code: 404, ..
@@ -193,11 +193,13 @@ impl TaskRunJob {
         }
         // Checked rather than trusted: a pull stream can end without an error while the image
         // is absent, and an engine may resolve a digest to other content than it names.
-        let inspected = self.docker.inspect_image(&lookup).await.map_err(|e| {
-            fail(format!(
-                "the engine finished pulling but has no image \"{lookup}\" ({e})"
-            ))
-        })?;
+        let inspected = retry::idempotent(|| self.docker.inspect_image(&lookup))
+            .await
+            .map_err(|e| {
+                fail(format!(
+                    "the engine finished pulling but has no image \"{lookup}\" ({e})"
+                ))
+            })?;
         let id = inspected.id.unwrap_or_default();
         let repo_digests = inspected.repo_digests.unwrap_or_default();
         if !carries_digest(&reference, &repo_digests) {
@@ -275,6 +277,14 @@ impl TaskRunJob {
                 Ok(info) => info,
                 Err(DockerError::DockerResponseServerError { message, .. }) => return Err(message),
                 Err(DockerError::DockerStreamError { error }) => return Err(error),
+                // Not retried: the progress already shown would repeat, and a pull the engine
+                // keeps going is not one adze can vouch for.
+                Err(e) if retry::is_transient(&e) => {
+                    return Err(format!(
+                        "the connection to the engine broke off mid-pull ({e}); the image is \
+                         not used, and the next run pulls it again"
+                    ))
+                }
                 Err(e) => return Err(e.to_string()),
             };
             if let Some(detail) = info.error_detail.and_then(|d| d.message) {

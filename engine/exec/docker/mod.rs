@@ -25,7 +25,8 @@
 //! [`sidecars`]; image checks and pulls in [`images`], reference parsing and `imageID` in
 //! [`image_ref`], naming what a registry served for a refused digest in [`served_digest`];
 //! listing and removing what earlier invocations left (every container carries its owner's
-//! labels, [`crate::run::ownership`]) in [`leftovers`]. Workspaces arrive resolved
+//! labels, [`crate::run::ownership`]) in [`leftovers`]; retries of engine calls that failed on
+//! the way (and creates and starts that must not happen twice) in [`retry`]. Workspaces arrive resolved
 //! ([`WorkspaceMount`](crate::run::WorkspaceMount)): directories are bind-mounted, ConfigMap
 //! and Secret files are written into the TaskRun's directory and mounted read-only.
 //!
@@ -64,6 +65,7 @@ mod non_root;
 mod output_files;
 mod readiness;
 mod results;
+mod retry;
 mod served_digest;
 mod sidecars;
 mod task_run;
@@ -194,8 +196,12 @@ impl DockerExecutor {
             .map_err(|e| ExecError::Unavailable(format!("cannot start the async runtime: {e}")))?;
         let docker = runtime.block_on(async {
             let docker = Docker::connect_with_defaults().map_err(unavailable)?;
-            let docker = docker.negotiate_version().await.map_err(unavailable)?;
-            docker.ping().await.map_err(unavailable)?;
+            let docker = retry::idempotent(|| docker.clone().negotiate_version())
+                .await
+                .map_err(unavailable)?;
+            retry::idempotent(|| docker.ping())
+                .await
+                .map_err(unavailable)?;
             Ok::<Docker, ExecError>(docker)
         })?;
         let (sender, events) = mpsc::channel();

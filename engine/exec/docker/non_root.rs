@@ -6,6 +6,7 @@
 //! with that reason. Docker has no such option, so the same decision is made here from the
 //! step's `runAsUser` and the image's configured user, with the kubelet's messages.
 
+use super::retry;
 use super::task_run::TaskRunJob;
 use crate::plan::model::StepPlan;
 
@@ -22,9 +23,7 @@ impl TaskRunJob {
         }
         let image_user = match step.run_as_user {
             Some(_) => None,
-            None => self
-                .docker
-                .inspect_image(&step.image)
+            None => retry::idempotent(|| self.docker.inspect_image(&step.image))
                 .await
                 .ok()
                 .and_then(|i| i.config)

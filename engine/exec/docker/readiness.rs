@@ -27,6 +27,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::retry;
+
 /// How often a running `exec` probe is looked at.
 const EXEC_POLL: Duration = Duration::from_millis(100);
 
@@ -155,7 +157,7 @@ async fn exec_succeeds(docker: &Docker, container: &str, command: &[String]) -> 
     }
     // The caller's timeout bounds this loop.
     loop {
-        match docker.inspect_exec(&exec.id).await {
+        match retry::idempotent(|| docker.inspect_exec(&exec.id)).await {
             Ok(i) if i.running == Some(true) => tokio::time::sleep(EXEC_POLL).await,
             Ok(i) => return i.exit_code == Some(0),
             Err(_) => return false,

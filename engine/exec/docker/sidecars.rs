@@ -20,7 +20,6 @@
 //! then they are stopped (SIGTERM, grace, SIGKILL) and reported terminated; all containers
 //! are removed by [`Pod::remove`] unless kept.
 
-use bollard::query_parameters::CreateContainerOptions;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -32,6 +31,7 @@ use super::container::{self, Role, RunDir};
 use super::logs;
 use super::output_files::OutputFiles;
 use super::readiness::{Check, Readiness};
+use super::retry;
 use super::task_run::{now, Stop, TaskRunJob};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::{
@@ -99,7 +99,9 @@ struct Seen {
 }
 
 async fn inspect(docker: &Docker, id: &str) -> Option<Seen> {
-    let i = docker.inspect_container(id, None).await.ok()?;
+    let i = retry::idempotent(|| docker.inspect_container(id, None))
+        .await
+        .ok()?;
     let state = i.state.unwrap_or_default();
     Some(Seen {
         running: state.running == Some(true),
@@ -141,9 +143,8 @@ impl TaskRunJob {
                     ),
                 )
             })?;
-            let created = self
-                .docker
-                .create_container(None::<CreateContainerOptions>, config)
+            let hint = format!("{}-{}", self.request.name, sidecar_container(&plan.name));
+            let created = retry::create_container(&self.docker, &hint, config)
                 .await
                 .map_err(|e| {
                     PodFailure::Refused(
@@ -175,7 +176,7 @@ impl TaskRunJob {
                 }
             }
             let started = now();
-            match self.docker.start_container(&created.id, None).await {
+            match retry::start_container(&self.docker, &created.id).await {
                 Ok(()) => sidecar.started = Some(started),
                 // Like a pod's container that cannot run: it is reported terminated and only
                 // matters if the steps fail too (§4.9).
@@ -255,18 +256,15 @@ impl TaskRunJob {
                 &self.request.pod,
                 self.options.keep,
             );
-            let created = match self
-                .docker
-                .create_container(None::<CreateContainerOptions>, config)
-                .await
-            {
+            let hint = format!("{}-holder", self.request.name);
+            let created = match retry::create_container(&self.docker, &hint, config).await {
                 Ok(created) => created,
                 Err(e) => {
                     errors.push(format!("{image}: {e}"));
                     continue;
                 }
             };
-            match self.docker.start_container(&created.id, None).await {
+            match retry::start_container(&self.docker, &created.id).await {
                 Ok(()) => {
                     pod.holder = Some(created.id);
                     return Ok(());
@@ -415,8 +413,7 @@ async fn pause(
 
 /// The address of the network namespace every container of the TaskRun shares.
 async fn holder_ip(docker: &Docker, id: &str) -> Option<String> {
-    let settings = docker
-        .inspect_container(id, None)
+    let settings = retry::idempotent(|| docker.inspect_container(id, None))
         .await
         .ok()?
         .network_settings?;

@@ -8,9 +8,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bollard::errors::Error as DockerError;
-use bollard::query_parameters::{
-    CreateContainerOptions, KillContainerOptions, WaitContainerOptions,
-};
+use bollard::query_parameters::{KillContainerOptions, WaitContainerOptions};
 use bollard::Docker;
 use futures_util::StreamExt;
 use tokio::sync::watch;
@@ -19,7 +17,7 @@ use super::container::{self, Role, RunDir};
 use super::images::ResolvedImage;
 use super::output_files::OutputFiles;
 use super::sidecars::{Pod, PodFailure};
-use super::{logs, results, DockerOptions, ForceHandle};
+use super::{logs, results, retry, DockerOptions, ForceHandle};
 use crate::api::{GoDuration, ParamValue};
 use crate::plan::model::StepPlan;
 use crate::plan::step_when::step_runs;
@@ -534,11 +532,8 @@ impl TaskRunJob {
         for problem in problems {
             self.warn(problem);
         }
-        let created = match self
-            .docker
-            .create_container(None::<CreateContainerOptions>, config)
-            .await
-        {
+        let hint = format!("{}-step-{}", self.request.name, step.name);
+        let created = match retry::create_container(&self.docker, &hint, config).await {
             Ok(created) => created,
             Err(e) => {
                 let (reason, message) = create_failure(step, e);
@@ -583,7 +578,7 @@ impl TaskRunJob {
             None
         };
         let started = now();
-        if let Err(e) = self.docker.start_container(id, None).await {
+        if let Err(e) = retry::start_container(&self.docker, id).await {
             let (reason, message) = match e {
                 DockerError::DockerResponseServerError { message, .. } => (
                     "StepFailed".to_owned(),
@@ -616,7 +611,14 @@ impl TaskRunJob {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let waited = self.wait_or_interrupt(id, limit).await;
+        let waited = match self.wait_or_interrupt(id, limit).await {
+            Ok(waited) => waited,
+            Err(e) => {
+                // Unknown whether the step ended: reporting its state would be a guess.
+                let (reason, message) = engine_failure(e);
+                return StepEnd::Refused(reason, message);
+            }
+        };
         let step_timed_out = waited == Waited::Deadline
             && step_deadline.is_some_and(|s| deadline.is_none_or(|d| s < d));
         match waited {
@@ -630,15 +632,13 @@ impl TaskRunJob {
             // holding the TaskRun.
             let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
         }
-        let inspect = self.docker.inspect_container(id, None).await.ok();
-        if let Some(i) = &inspect {
+        let inspect = retry::idempotent(|| self.docker.inspect_container(id, None)).await;
+        if let Ok(i) = &inspect {
             *image_id = self.status_image_id(&step.image, i.image.as_deref().unwrap_or_default());
         }
         if waited != Waited::Exited && !step_timed_out {
             return StepEnd::Interrupted(started);
         }
-        let state = inspect.and_then(|i| i.state).unwrap_or_default();
-        let exit_code = i32::try_from(state.exit_code.unwrap_or(1)).unwrap_or(1);
         let finished = now();
         if step_timed_out {
             return StepEnd::StepTimeout(TerminatedObservation {
@@ -653,6 +653,15 @@ impl TaskRunJob {
                 }),
             });
         }
+        // Without the container's state the exit code is unknown: never the step's failure.
+        let state = match inspect {
+            Ok(i) => i.state.unwrap_or_default(),
+            Err(e) => {
+                let (reason, message) = engine_failure(e);
+                return StepEnd::Refused(reason, message);
+            }
+        };
+        let exit_code = i32::try_from(state.exit_code.unwrap_or(1)).unwrap_or(1);
         let oom = state.oom_killed == Some(true);
         let continued = exit_code != 0 && step.on_error.as_deref() == Some("continue");
         let (container_code, reason) = match (oom, continued, exit_code) {
@@ -674,12 +683,18 @@ impl TaskRunJob {
         })
     }
 
-    /// Waits for the container to exit, for the deadline, or for a stop request.
-    async fn wait_or_interrupt(&mut self, id: &str, deadline: Option<Instant>) -> Waited {
+    /// Waits for the container to exit, for the deadline, or for a stop request; `Err` when
+    /// the engine's answer to the wait was lost more often than [`retry::ENGINE_CALLS`] allows.
+    async fn wait_or_interrupt(
+        &mut self,
+        id: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Waited, DockerError> {
         if self.stop.borrow().is_some() {
-            return Waited::Stopped;
+            return Ok(Waited::Stopped);
         }
         let mut wait = self.docker.wait_container(id, None::<WaitContainerOptions>);
+        let mut lost = 0;
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -689,12 +704,23 @@ impl TaskRunJob {
         tokio::pin!(sleep);
         loop {
             tokio::select! {
-                // A non-zero exit arrives as an error from bollard; either way it ended.
-                _ = wait.next() => return Waited::Exited,
-                _ = &mut sleep => return Waited::Deadline,
+                // A non-zero exit arrives as an error from bollard; either way it ended. A
+                // wait cut off says nothing about the container: it is waited for again.
+                item = wait.next() => match item {
+                    Some(Err(e)) if retry::is_transient(&e) => {
+                        if lost + 1 >= retry::ENGINE_CALLS.attempts {
+                            return Err(retry::ENGINE_CALLS.exhausted(e));
+                        }
+                        tokio::time::sleep(retry::ENGINE_CALLS.delay(lost)).await;
+                        lost += 1;
+                        wait = self.docker.wait_container(id, None::<WaitContainerOptions>);
+                    }
+                    _ => return Ok(Waited::Exited),
+                },
+                _ = &mut sleep => return Ok(Waited::Deadline),
                 changed = self.stop.changed() => {
                     if changed.is_err() || self.stop.borrow().is_some() {
-                        return Waited::Stopped;
+                        return Ok(Waited::Stopped);
                     }
                 }
             }
@@ -705,15 +731,11 @@ impl TaskRunJob {
     pub(super) async fn stop_container(&self, id: &str) {
         let signal = |s: &str| KillContainerOptions { signal: s.into() };
         if !self.force.is_forced() {
-            let _ = self
-                .docker
-                .kill_container(id, Some(signal("SIGTERM")))
-                .await;
+            let _ =
+                retry::idempotent(|| self.docker.kill_container(id, Some(signal("SIGTERM")))).await;
             let until = Instant::now() + self.options.grace;
             while Instant::now() < until && !self.force.is_forced() {
-                let running = self
-                    .docker
-                    .inspect_container(id, None)
+                let running = retry::idempotent(|| self.docker.inspect_container(id, None))
                     .await
                     .ok()
                     .and_then(|i| i.state)
@@ -730,10 +752,10 @@ impl TaskRunJob {
 
     /// Kills a container with SIGKILL; it may already have exited.
     async fn kill_container(&self, id: &str) {
-        let options = KillContainerOptions {
+        let options = || KillContainerOptions {
             signal: "SIGKILL".into(),
         };
-        let _ = self.docker.kill_container(id, Some(options)).await;
+        let _ = retry::idempotent(|| self.docker.kill_container(id, Some(options()))).await;
     }
 }
 
@@ -763,8 +785,15 @@ fn create_failure(step: &StepPlan, e: DockerError) -> (String, String) {
 
 /// The engine stopped answering mid-run: the TaskRun fails naming it.
 pub(super) fn engine_failure(e: DockerError) -> (String, String) {
+    // An engine that answers is running: how to start one would be no help.
+    let hint = match e {
+        DockerError::DockerResponseServerError { .. } => {
+            "the engine's log says why (`journalctl -u docker`, or dockerd's output)"
+        }
+        _ => super::HOW_TO_START,
+    };
     (
         "PodCreationFailed".into(),
-        format!("the Docker engine failed: {e}; {}", super::HOW_TO_START),
+        format!("the Docker engine failed: {e}; {hint}"),
     )
 }
