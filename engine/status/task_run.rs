@@ -67,7 +67,7 @@ pub fn task_run_status(record: &TaskRunRecord) -> Value {
             TaskRunReason::Succeeded.as_str(),
             SUCCEEDED_MESSAGE.to_owned(),
         ),
-        ExecOutcome::Failed { reason, message } => {
+        ExecOutcome::Failed { reason, message } | ExecOutcome::EngineLost { reason, message } => {
             (ConditionStatus::False, reason.as_str(), message.clone())
         }
         ExecOutcome::Cancelled => (

@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use super::container::{self, Role, RunDir};
+use super::engine_loss::{self, Verdict};
 use super::images::ResolvedImage;
 use super::output_files::OutputFiles;
 use super::sidecars::{Pod, PodFailure};
@@ -69,6 +70,8 @@ enum StepEnd {
     Skipped,
     /// The step's `when` guard could not be decided (a failing CEL expression): the step fails.
     GuardFailed(String),
+    /// The engine stopped while the step ran (started at the given time), for this cause.
+    EngineLost(Timestamp, String),
 }
 
 /// What interrupted the TaskRun, if anything.
@@ -153,6 +156,7 @@ impl TaskRunJob {
             pod: Some(PodObservation {
                 name: format!("{}-pod", self.request.name),
                 phase: PodPhase::Pending,
+                evicted: None,
             }),
             steps: self
                 .request
@@ -195,6 +199,7 @@ impl TaskRunJob {
         let network = pod.holder.clone();
 
         let mut interruption = None;
+        let mut lost = None;
         let mut failed = false;
         let steps = self.request.steps.clone();
         for (i, step) in steps.iter().enumerate() {
@@ -222,6 +227,11 @@ impl TaskRunJob {
                     });
                     break;
                 }
+                StepEnd::EngineLost(started, cause) => {
+                    view.steps[i].state = ContainerObservation::Running { started };
+                    lost = Some(cause);
+                    break;
+                }
                 StepEnd::Refused(reason, message) => {
                     let (results, _) = self.results(&dir);
                     return self.refused(&view, &reason, message, results);
@@ -245,7 +255,10 @@ impl TaskRunJob {
         let sidecars = self.stop_sidecars(pod).await;
         let (results, failure) = self.results(&dir);
         let done = now();
-        let completed = interruption.is_none();
+        let completed = interruption.is_none() && lost.is_none();
+        if let (Some(cause), Some(pod)) = (&lost, view.pod.as_mut()) {
+            pod.evicted = Some(engine_loss::lost_message(cause));
+        }
         match interruption {
             Some(Interruption::Cancel(message)) => {
                 view.spec_status = TaskRunSpecStatus::Cancelled { message };
@@ -254,6 +267,7 @@ impl TaskRunJob {
                 // `evaluate` decides a timeout from the clock; make sure it sees it elapsed.
                 view.start = Some(Timestamp(0));
             }
+            None if lost.is_some() => {}
             None => {
                 let ok = view.steps.iter().all(|s| match &s.state {
                     ContainerObservation::Terminated(t) => t.exit_code == 0,
@@ -288,6 +302,9 @@ impl TaskRunJob {
             };
             event.report.message = message;
         }
+        if lost.is_some() {
+            event.outcome = lost_outcome(event.outcome);
+        }
         event
     }
 
@@ -309,11 +326,16 @@ impl TaskRunJob {
                 results: Vec::new(),
             })
             .collect();
+        let outcome = ExecOutcome::Failed {
+            reason: reason.to_owned(),
+            message: message.clone(),
+        };
         ExecEvent {
             task_run: self.request.name.clone(),
-            outcome: ExecOutcome::Failed {
-                reason: reason.to_owned(),
-                message: message.clone(),
+            outcome: if reason == engine_loss::REASON {
+                lost_outcome(outcome)
+            } else {
+                outcome
             },
             results,
             report: TaskRunReport {
@@ -616,7 +638,33 @@ impl TaskRunJob {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let waited = self.wait_or_interrupt(id, limit).await;
+        let waited = loop {
+            let waited = self.wait_or_interrupt(id, limit).await;
+            if waited != Waited::Exited {
+                break waited;
+            }
+            // The wait also ends when the engine goes away; only its answer tells which.
+            match engine_loss::confirm_exit(&self.docker, id, self.options.engine_grace).await {
+                Verdict::Exited => break waited,
+                Verdict::Resume { outage } => {
+                    if outage {
+                        self.warn(format!(
+                            "step \"{}\": the container engine answers again and the step's \
+                             container still runs: watching it again",
+                            step.name
+                        ));
+                    }
+                    // A wait that keeps ending while the container runs must not spin.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Verdict::Lost(cause) => {
+                    if let Some(task) = &log_task {
+                        task.abort();
+                    }
+                    return StepEnd::EngineLost(started, cause);
+                }
+            }
+        };
         let step_timed_out = waited == Waited::Deadline
             && step_deadline.is_some_and(|s| deadline.is_none_or(|d| s < d));
         match waited {
@@ -761,10 +809,25 @@ fn create_failure(step: &StepPlan, e: DockerError) -> (String, String) {
     }
 }
 
-/// The engine stopped answering mid-run: the TaskRun fails naming it.
+/// The engine failed a call mid-run: the TaskRun fails naming it, as an engine loss
+/// ([`engine_loss::REASON`]) when the engine did not answer at all.
 pub(super) fn engine_failure(e: DockerError) -> (String, String) {
+    if engine_loss::is_connection_loss(&e) {
+        return (
+            engine_loss::REASON.into(),
+            engine_loss::lost_message(&format!("{e}; {}", super::HOW_TO_START)),
+        );
+    }
     (
         "PodCreationFailed".into(),
         format!("the Docker engine failed: {e}; {}", super::HOW_TO_START),
     )
+}
+
+/// A TaskRun's failure, reported as the engine's loss (same reason and message).
+fn lost_outcome(outcome: ExecOutcome) -> ExecOutcome {
+    match outcome {
+        ExecOutcome::Failed { reason, message } => ExecOutcome::EngineLost { reason, message },
+        other => other,
+    }
 }
