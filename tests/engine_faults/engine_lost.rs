@@ -9,10 +9,9 @@
 use std::time::{Duration, Instant};
 
 use crate::private_engine::require_private_engine;
-use crate::{condition, finish, start_adze, terminated, workdir, PrivateEngine, RUN_LABEL};
-
-/// How long a step may take to start on a fresh engine.
-const STARTS_WITHIN: Duration = Duration::from_secs(60);
+use crate::{
+    condition, finish, start_adze, terminated, wait_step, workdir, PrivateEngine, RUN_LABEL,
+};
 
 /// The message adze prints, and the TaskRun's condition message begins with.
 const LOST: &str = "the container engine stopped during the run: ";
@@ -44,8 +43,8 @@ fn a_stopped_daemon_fails_the_task_run_as_evicted_and_exits_3() {
     require_private_engine!();
     let mut engine = PrivateEngine::start(false);
     let dir = workdir(THREE_STEPS);
-    let adze = start_adze(&engine, dir.path(), &["--engine-grace", "2s"]);
-    engine.wait_running("adze.dev/step=nap", STARTS_WITHIN);
+    let mut adze = start_adze(&engine, dir.path(), &["--engine-grace", "2s"]);
+    wait_step(&engine, &mut adze, "adze.dev/step=nap");
     let stopped = Instant::now();
     engine.stop_dockerd();
     let ran = finish(adze, Duration::from_secs(60));
@@ -131,8 +130,8 @@ spec:
         script: echo after the restart
 "#,
     );
-    let adze = start_adze(&engine, dir.path(), &["--engine-grace", "40s"]);
-    engine.wait_running("adze.dev/step=nap", STARTS_WITHIN);
+    let mut adze = start_adze(&engine, dir.path(), &["--engine-grace", "40s"]);
+    wait_step(&engine, &mut adze, "adze.dev/step=nap");
     engine.restart_dockerd();
     let ran = finish(adze, Duration::from_secs(90));
 
@@ -157,8 +156,8 @@ fn a_daemon_restarted_without_live_restore_within_the_grace_is_given_up() {
     require_private_engine!();
     let mut engine = PrivateEngine::start(false);
     let dir = workdir(&THREE_STEPS.replace("lost-a", "restarted"));
-    let adze = start_adze(&engine, dir.path(), &["--engine-grace", "40s"]);
-    engine.wait_running("adze.dev/step=nap", STARTS_WITHIN);
+    let mut adze = start_adze(&engine, dir.path(), &["--engine-grace", "40s"]);
+    wait_step(&engine, &mut adze, "adze.dev/step=nap");
     engine.restart_dockerd();
     let ran = finish(adze, Duration::from_secs(90));
 
@@ -224,8 +223,8 @@ spec:
               script: echo never
 "#,
     );
-    let adze = start_adze(&engine, dir.path(), &["--engine-grace", "3s"]);
-    engine.wait_running("adze.dev/step=nap", STARTS_WITHIN);
+    let mut adze = start_adze(&engine, dir.path(), &["--engine-grace", "3s"]);
+    wait_step(&engine, &mut adze, "adze.dev/step=nap");
     let stopped = Instant::now();
     engine.stop_dockerd();
     let ran = finish(adze, Duration::from_secs(60));
@@ -234,7 +233,7 @@ spec:
     assert_eq!(ran.status, 3, "exit status; stderr:\n{}", ran.stderr);
     assert!(
         ran.stderr
-            .contains("did not answer within 3s (--engine-grace)"),
+            .contains("did not answer again within 3s (--engine-grace)"),
         "stderr:\n{}",
         ran.stderr
     );

@@ -48,6 +48,26 @@ pub fn start_adze(engine: &PrivateEngine, dir: &Path, args: &[&str]) -> Child {
         .expect("adze runs")
 }
 
+/// Waits until `adze` runs a container carrying `label` on `engine`; fails at once, with what
+/// adze printed, if adze ends first.
+pub fn wait_step(engine: &PrivateEngine, adze: &mut Child, label: &str) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while engine.containers(label, true).is_empty() {
+        if let Ok(Some(status)) = adze.try_wait() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = adze.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            panic!("adze ended ({status}) before a container labelled {label} ran:\n{stderr}");
+        }
+        assert!(
+            Instant::now() < until,
+            "no container labelled {label} ran within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// What a finished `adze run` printed.
 pub struct Ran {
     /// The exit status (-1 for a signal).

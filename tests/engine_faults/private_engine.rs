@@ -163,18 +163,6 @@ impl PrivateEngine {
             .collect()
     }
 
-    /// Waits until a container carrying `label` runs.
-    pub fn wait_running(&self, label: &str, timeout: Duration) {
-        let until = Instant::now() + timeout;
-        while self.containers(label, true).is_empty() {
-            assert!(
-                Instant::now() < until,
-                "no container labelled {label} ran within {timeout:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
     /// Stops dockerd with SIGTERM, as a package upgrade or `systemctl stop` does, and waits
     /// until it has exited. containerd (and with `--live-restore`, the containers) stay.
     pub fn stop_dockerd(&mut self) {

@@ -48,6 +48,8 @@
 //!
 //! - Logs and `stdoutConfig`/`stderrConfig` files of a step watched again after a restart
 //!   stop at the restart (the output stream is not re-attached).
+//! - A cancel (Ctrl-C) or the TaskRun's timeout during the grace period takes effect once it
+//!   ends (it is bounded by `--engine-grace`).
 //! - Sidecars are not checked after a restart; a TaskRun whose engine was lost while pulling
 //!   images or creating containers fails at once, without the grace period.
 
@@ -161,9 +163,10 @@ pub(super) async fn confirm_exit(docker: &Docker, id: &str, grace: Duration) -> 
         // as it always did.
         Err(_) => return Verdict::Exited,
     };
-    if let Err(last) = wait_for_engine(docker, grace).await {
+    if wait_for_engine(docker, grace).await.is_err() {
         return Verdict::Lost(format!(
-            "{lost}; it did not answer within {} (--engine-grace): {last}",
+            "it stopped answering ({}) and did not answer again within {} (--engine-grace)",
+            root_cause(&lost),
             describe(grace)
         ));
     }
@@ -176,6 +179,16 @@ pub(super) async fn confirm_exit(docker: &Docker, id: &str, grace: Duration) -> 
             "the engine came back but cannot tell what became of the step's container: {e}"
         )),
     }
+}
+
+/// The innermost error of `e`'s chain (`Connection refused (os error 111)`), which says more
+/// than the client's wrappers around it.
+pub(super) fn root_cause(e: &DockerError) -> String {
+    let mut inner: &dyn std::error::Error = e;
+    while let Some(source) = inner.source() {
+        inner = source;
+    }
+    inner.to_string()
 }
 
 /// Pings the engine until it answers or `grace` has passed; the last error if it never did.
@@ -283,6 +296,14 @@ mod tests {
             message: "boom".into(),
         };
         assert!(!is_connection_loss(&answered));
+    }
+
+    #[test]
+    fn the_cause_is_the_innermost_error() {
+        let io = DockerError::IOError {
+            err: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        };
+        assert_eq!(root_cause(&io), "connection refused");
     }
 
     #[test]

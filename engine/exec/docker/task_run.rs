@@ -815,7 +815,11 @@ pub(super) fn engine_failure(e: DockerError) -> (String, String) {
     if engine_loss::is_connection_loss(&e) {
         return (
             engine_loss::REASON.into(),
-            engine_loss::lost_message(&format!("{e}; {}", super::HOW_TO_START)),
+            engine_loss::lost_message(&format!(
+                "it does not answer ({}); {}",
+                engine_loss::root_cause(&e),
+                super::HOW_TO_START
+            )),
         );
     }
     (
