@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::private_engine::require_private_engine;
 use crate::{
-    condition, finish, start_adze, terminated, wait_step, workdir, PrivateEngine, RUN_LABEL,
+    condition, finish, start_adze, terminated, wait_step, workdir, PrivateEngine, SharedSentinel,
+    RUN_LABEL,
 };
 
 /// The message adze prints, and the TaskRun's condition message begins with.
@@ -41,6 +42,7 @@ spec:
 #[test]
 fn a_stopped_daemon_fails_the_task_run_as_evicted_and_exits_3() {
     require_private_engine!();
+    let sentinel = SharedSentinel::start();
     let mut engine = PrivateEngine::start(false);
     let dir = workdir(THREE_STEPS);
     let mut adze = start_adze(&engine, dir.path(), &["--engine-grace", "2s"]);
@@ -80,6 +82,7 @@ fn a_stopped_daemon_fails_the_task_run_as_evicted_and_exits_3() {
 
     // The daemon comes back; the next run works and leaves nothing of its own.
     engine.restart_dockerd();
+    sentinel.assert_untouched();
     assert!(
         engine.containers(RUN_LABEL, true).is_empty(),
         "a container of adze runs unattended after the restart"

@@ -68,6 +68,77 @@ pub fn wait_step(engine: &PrivateEngine, adze: &mut Child, label: &str) {
     }
 }
 
+/// A container of the test's own on the shared daemon, showing that stopping a private
+/// engine never reaches the shared one (its containers, its `docker0`); removed on drop.
+pub struct SharedSentinel {
+    id: String,
+}
+
+impl SharedSentinel {
+    /// Starts a sleeping container on the shared daemon.
+    pub fn start() -> SharedSentinel {
+        assert!(
+            shared_bridge_exists(),
+            "the shared daemon has no docker0 before the test"
+        );
+        let out = Command::new("docker")
+            .env_remove("DOCKER_HOST")
+            .args([
+                "run",
+                "-d",
+                "--label",
+                "adze.dev/engine-faults-sentinel=1",
+                private_engine::BUSYBOX,
+                "sleep",
+                "600",
+            ])
+            .output()
+            .expect("docker CLI runs");
+        assert!(
+            out.status.success(),
+            "cannot start a sentinel on the shared daemon: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SharedSentinel {
+            id: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        }
+    }
+
+    /// Fails unless the sentinel still runs and the shared `docker0` is still there.
+    pub fn assert_untouched(&self) {
+        let out = Command::new("docker")
+            .env_remove("DOCKER_HOST")
+            .args(["inspect", "-f", "{{.State.Running}}", &self.id])
+            .output()
+            .expect("docker CLI runs");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "true",
+            "the shared daemon's container stopped when the private engine did"
+        );
+        assert!(
+            shared_bridge_exists(),
+            "the shared daemon's docker0 is gone"
+        );
+    }
+}
+
+impl Drop for SharedSentinel {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .env_remove("DOCKER_HOST")
+            .args(["rm", "-f", &self.id])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// True when the shared network namespace (ours) has the shared daemon's bridge.
+fn shared_bridge_exists() -> bool {
+    Path::new("/sys/class/net/docker0").exists()
+}
+
 /// What a finished `adze run` printed.
 pub struct Ran {
     /// The exit status (-1 for a signal).
