@@ -537,3 +537,23 @@ fn task_summary(record: &TaskRunRecord, args: &Args) -> String {
 fn color_of(args: &Args) -> bool {
     output::color(&args.input.color)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_grace_takes_go_durations_and_refuses_the_rest() {
+        assert_eq!(parse_grace("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_grace("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_grace("0s"), Ok(Duration::ZERO));
+        assert_eq!(
+            parse_grace("soon"),
+            Err("\"soon\" is not a duration; write it like 10s, 500ms or 1m".into())
+        );
+        assert_eq!(
+            parse_grace("-1s"),
+            Err("\"-1s\" is negative; give 0s or more".into())
+        );
+    }
+}

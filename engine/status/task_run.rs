@@ -212,6 +212,21 @@ mod tests {
     }
 
     #[test]
+    fn a_task_run_lost_with_its_engine_is_failed_with_the_executor_reason() {
+        let outcome = ExecOutcome::EngineLost {
+            reason: "PodEvicted".into(),
+            message: "the container engine stopped during the run: gone".into(),
+        };
+        let s = task_run_status(&finished(outcome, ""));
+        assert_eq!(condition_of(&s)["status"], "False");
+        assert_eq!(condition_of(&s)["reason"], "PodEvicted");
+        assert_eq!(
+            condition_of(&s)["message"],
+            "the container engine stopped during the run: gone"
+        );
+    }
+
+    #[test]
     fn a_cancelled_task_run_carries_the_reported_message() {
         let message = "TaskRun \"build-x7k2p\" was cancelled. TaskRun cancelled as the \
                        PipelineRun it belongs to has been cancelled.";

@@ -229,7 +229,13 @@ impl TaskRunJob {
                 }
                 StepEnd::EngineLost(started, cause) => {
                     view.steps[i].state = ContainerObservation::Running { started };
-                    lost = Some(cause);
+                    lost = Some(engine_loss::lost_message(&cause));
+                    break;
+                }
+                // The engine went away between steps: the step never ran, and like the
+                // running one it is ended with the TaskRun's reason, not as refused.
+                StepEnd::Refused(reason, message) if reason == engine_loss::REASON => {
+                    lost = Some(message);
                     break;
                 }
                 StepEnd::Refused(reason, message) => {
@@ -256,8 +262,8 @@ impl TaskRunJob {
         let (results, failure) = self.results(&dir);
         let done = now();
         let completed = interruption.is_none() && lost.is_none();
-        if let (Some(cause), Some(pod)) = (&lost, view.pod.as_mut()) {
-            pod.evicted = Some(engine_loss::lost_message(cause));
+        if let Some(pod) = view.pod.as_mut() {
+            pod.evicted.clone_from(&lost);
         }
         match interruption {
             Some(Interruption::Cancel(message)) => {
