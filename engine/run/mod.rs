@@ -647,8 +647,9 @@ impl<'b> Driver<'b> {
                 return Err(e);
             }
             if self.engine_lost.is_some() && !self.any_running() {
-                let condition = self.lost_condition(&step);
-                return Ok(self.outcome(condition, Some(clock.now())));
+                let now = clock.now();
+                let condition = self.lost_condition(now)?;
+                return Ok(self.outcome(condition, Some(now)));
             }
         }
     }
@@ -660,17 +661,17 @@ impl<'b> Driver<'b> {
     }
 
     /// The final condition of a run whose engine stopped: failed, saying so, with the tally
-    /// of the last pass (what finished, what never started).
-    fn lost_condition(&self, step: &Step) -> Condition {
-        Condition {
+    /// of the tasks as they are now (what finished, what never started).
+    fn lost_condition(&self, now: Timestamp) -> Result<Condition, RunError> {
+        let tally = self.pass(now)?.condition.message;
+        Ok(Condition {
             status: crate::reconcile::ConditionStatus::False,
             reason: RunReason::Failed,
             message: format!(
-                "{}; {}",
-                self.engine_lost.as_deref().unwrap_or_default(),
-                step.condition.message
+                "{}; {tally}",
+                self.engine_lost.as_deref().unwrap_or_default()
             ),
-        }
+        })
     }
 
     /// Creates the run directory for shared workspaces, once, if a binding needs it.
@@ -724,7 +725,7 @@ impl<'b> Driver<'b> {
             if child_step.is_done() || lost {
                 if let Some(child) = self.nested.remove(&task) {
                     let condition = if lost {
-                        child.lost_condition(&child_step)
+                        child.lost_condition(now)?
                     } else {
                         child_step.condition
                     };

@@ -247,6 +247,11 @@ spec:
     let (reason, message) = condition(&ran.object);
     assert_eq!(reason, "Failed", "{:#}", ran.object);
     assert!(message.starts_with(LOST), "{message}");
+    // The tally counts the interrupted task as failed, the two never started as not done.
+    assert!(
+        message.contains("; Tasks Completed: 2 (Failed: 1, Cancelled 0)"),
+        "{message}"
+    );
     let children: Vec<&str> = ran.object["status"]["childReferences"]
         .as_array()
         .map(|c| {

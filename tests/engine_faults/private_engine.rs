@@ -234,7 +234,9 @@ impl PrivateEngine {
             .arg(d.join("ctd.sock"))
             .arg("--cgroup-parent")
             .arg(self.cgroup_parent())
-            .args(["--shutdown-timeout", "5"]);
+            .args(["--shutdown-timeout", "5"])
+            // A cgroup path, not a systemd slice, whatever the host's default driver.
+            .args(["--exec-opt", "native.cgroupdriver=cgroupfs"]);
         if self.live_restore {
             cmd.arg("--live-restore");
         }
