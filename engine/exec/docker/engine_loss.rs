@@ -42,7 +42,7 @@
 //!
 //! - A step whose container the engine's shutdown killed is never reported with its exit code.
 //! - The wait for the engine is bounded by the grace period (plus one ping's time).
-//! - Nothing here creates, starts or removes anything: retrying calls is `retry`'s business.
+//! - Nothing here creates, starts, removes or retries anything: it only asks and waits.
 //!
 //! # Not yet
 //!
