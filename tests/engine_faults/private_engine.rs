@@ -516,3 +516,35 @@ fn unmount_under(dir: &Path) {
             .status();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_private_engine_leaves_nothing_even_when_its_test_panics() {
+        require_private_engine!();
+        let mut seen = None;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut engine = PrivateEngine::start(true);
+            let started = engine
+                .docker()
+                .args(["run", "-d", BUSYBOX, "sleep", "300"])
+                .stdout(Stdio::null())
+                .status()
+                .expect("docker CLI runs");
+            assert!(started.success());
+            // With --live-restore the container outlives its daemon: the worst case to clean.
+            engine.stop_dockerd();
+            seen = Some((engine.dir.clone(), engine.cgroup_parent()));
+            assert!(!cgroup_pids(&engine.cgroup_parent()).is_empty());
+            panic!("on purpose, to drop the engine while unwinding");
+        }));
+        assert!(outcome.is_err(), "the closure panics");
+        let (dir, cgroup) = seen.expect("the engine started");
+        assert!(!dir.exists(), "{} is left", dir.display());
+        assert!(processes_naming(&dir).is_empty(), "processes of it run on");
+        assert!(cgroup_pids(&cgroup).is_empty(), "its container runs on");
+        assert!(cgroup_roots(&cgroup).is_empty(), "its cgroups are left");
+    }
+}
