@@ -1,6 +1,7 @@
 //! Command-line interface: one file per command, shared input options in `input.rs`, the
 //! buffered stderr writer every report goes through in `output.rs`.
 
+mod gc;
 mod input;
 mod last_run;
 mod output;
@@ -8,6 +9,7 @@ mod plan;
 pub(crate) mod progress;
 mod run;
 mod validate;
+mod watchdog;
 
 use clap::{Parser, Subcommand};
 
@@ -52,6 +54,12 @@ enum Command {
     Plan(plan::Args),
     /// Run a TaskRun or PipelineRun in local containers (Docker or Podman), as Tekton would.
     Run(run::Args),
+    /// List what killed or --keep runs left behind (containers, directories); --yes removes it.
+    #[command(long_about = gc::LONG_ABOUT)]
+    Gc(gc::Args),
+    /// Removes a run's containers if its adze dies; started by `adze run` itself.
+    #[command(hide = true)]
+    Watchdog(watchdog::Args),
 }
 
 /// Parses arguments and runs the command.
@@ -61,5 +69,7 @@ pub fn main() -> Outcome {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Gc(args) => gc::run(&args),
+        Command::Watchdog(args) => watchdog::run(&args),
     }
 }

@@ -5,17 +5,20 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
+use super::gc::collect_orphans;
 use super::input::{load_runs, Input};
 use super::last_run;
 use super::output;
 use super::progress::{self, LogMode, Mode, RenderOptions, SummaryRow};
+use super::watchdog::Watchdog;
 use super::Outcome;
 use crate::api::{Object, PipelineRun, TaskRun};
 use crate::compat;
-use crate::exec::docker::{DockerExecutor, DockerOptions, ForceHandle, RUN_LABEL};
+use crate::exec::docker::{DockerExecutor, DockerOptions, ForceHandle};
 use crate::load::Bundle;
 use crate::plan::pipeline::resolve_pipeline;
 use crate::reconcile::{ConditionStatus, PipelineTaskState, Timestamp};
+use crate::run::ownership::{Owner, RUN_ID_LABEL};
 use crate::run::{
     Clock, Driver, ExecError, ExecOutcome, Interrupt, Progress, ProgressSink, Recorded, RunError,
     RunOutcome, Selection, SystemClock, TaskRunDriver, TaskRunRecord,
@@ -152,6 +155,8 @@ struct Session {
     sink: ProgressSink,
     renderer: progress::Renderer,
     interrupt: Interrupt,
+    /// Removes the run's containers should this process die without doing it.
+    watchdog: Option<Watchdog>,
 }
 
 impl Session {
@@ -175,6 +180,17 @@ impl Session {
                 return Err(Outcome::Infrastructure);
             }
         };
+        collect_orphans(&executor);
+        let watchdog = match Watchdog::spawn() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!(
+                    "warning: cannot start the watchdog that removes this run's containers if \
+                     adze is killed ({e}); the next `adze run` or `adze gc` removes them then"
+                );
+                None
+            }
+        };
         let tty = std::io::stderr().is_terminal();
         let color = color_of(args);
         let renderer = progress::spawn(
@@ -196,6 +212,7 @@ impl Session {
             sink,
             renderer,
             interrupt,
+            watchdog,
         })
     }
 
@@ -203,6 +220,9 @@ impl Session {
     /// renderer to print everything.
     fn finish(self) {
         drop(self.executor);
+        if let Some(w) = self.watchdog {
+            w.release();
+        }
         drop(self.sink);
         self.renderer.finish();
     }
@@ -229,7 +249,10 @@ fn watch_signals(executor: &DockerExecutor, interrupt: Interrupt, sink: Progress
             }
             let count = interrupt.trigger();
             if count >= 3 {
-                eprintln!("interrupted three times: exiting now; containers labelled {RUN_LABEL} may remain");
+                eprintln!(
+                    "interrupted three times: exiting now; the run's watchdog removes its \
+                     containers (`adze gc` lists anything left)"
+                );
                 std::process::exit(130);
             }
             if count == 2 {
@@ -452,12 +475,13 @@ fn run_error(e: &RunError) -> Outcome {
     }
 }
 
-/// With `--keep`: how to look at what was kept.
+/// With `--keep`: how to look at what was kept, and how to remove it.
 fn keep_hint(args: &Args) {
     if args.keep {
+        let id = &Owner::current().run_id;
         eprintln!(
-            "kept: containers stay on the engine: `docker ps -a --filter label={RUN_LABEL}`; \
-             remove them with `docker rm -f $(docker ps -aq --filter label={RUN_LABEL})`"
+            "kept: containers stay on the engine: `docker ps -a --filter label={RUN_ID_LABEL}={id}`; \
+             remove them with `adze gc --yes --include-kept --run-id {id}`"
         );
     }
 }

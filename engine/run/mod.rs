@@ -72,6 +72,8 @@ mod env;
 mod executor;
 mod fake;
 mod interrupt;
+pub mod leftovers;
+pub mod ownership;
 pub mod pod_template;
 mod progress;
 mod standalone;

@@ -56,11 +56,13 @@ pub struct RunDirectory {
 }
 
 impl RunDirectory {
-    /// Creates `adze-<run>-<pid>-<n>` under `base`.
+    /// Creates `adze-<run>-<pid>-<n>` under `base`, marked as this process's (see
+    /// [`ownership`](super::ownership)) so it is collected should adze die before removing it.
     pub fn create(base: &Path, run: &str, keep: bool) -> io::Result<RunDirectory> {
         let unique = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = base.join(format!("adze-{run}-{}-{unique}", std::process::id()));
         fs::create_dir_all(&path)?;
+        super::ownership::write_marker(&path, keep, &[(super::leftovers::RUN_NAME_LABEL, run)])?;
         Ok(RunDirectory { path, keep })
     }
 

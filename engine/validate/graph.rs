@@ -56,13 +56,13 @@ fn dependencies(site: &Site<'_>) -> Vec<Written> {
             Field::Matrix => EdgeKind::Matrix,
             Field::When => EdgeKind::When,
         };
-        for r in scan(&t.text).refs {
-            if let Var::TaskResult { task, .. } | Var::FinallyResult { task, .. } = r.var {
+        for r in &t.refs {
+            if let Var::TaskResult { task, .. } | Var::FinallyResult { task, .. } = &r.var {
                 out.push(Written {
-                    on: task,
+                    on: task.clone(),
                     kind,
                     path: t.path.clone(),
-                    span: Some(r.span),
+                    span: Some(r.span.clone()),
                 });
             }
         }
@@ -177,7 +177,7 @@ fn check_status_and_finally_refs(ctx: &mut Ctx<'_>, spec: &PipelineSpec, all: &[
             if t.field == Field::Steps {
                 continue;
             }
-            for r in scan(&t.text).refs {
+            for r in &t.refs {
                 let found = match &r.var {
                     Var::TaskStatus { task } | Var::TaskReason { task } => {
                         status_problem(site.finally, Some(task), &tasks)
@@ -293,7 +293,7 @@ fn check_result_declarations(ctx: &mut Ctx<'_>, spec: &PipelineSpec, base: &str,
     let finally = producers(bundle, &spec.finally);
     for site in all {
         for t in &site.texts {
-            for r in scan(&t.text).refs {
+            for r in &t.refs {
                 let Var::TaskResult { task, result, .. } = &r.var else {
                     continue;
                 };

@@ -15,7 +15,7 @@ use crate::api::pipeline::Matrix;
 use crate::api::task::TaskResult;
 use crate::api::{PipelineSpec, PipelineTask};
 use crate::diagnostic::Diagnostic;
-use crate::subst::{scan, sole_reference, Access, Var};
+use crate::subst::{sole_reference, Access, Var};
 
 /// Whether the task fans out: it has matrix params or include entries.
 pub fn is_matrixed(pt: &PipelineTask) -> bool {
@@ -185,7 +185,7 @@ pub(crate) fn check_consumption(ctx: &mut Ctx<'_>, spec: &PipelineSpec, all: &[S
             if !matches!(t.field, Field::Params | Field::Matrix) {
                 continue;
             }
-            for r in scan(&t.text).refs {
+            for r in &t.refs {
                 let Var::TaskResult {
                     task,
                     result,

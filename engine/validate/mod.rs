@@ -11,6 +11,7 @@ pub mod bindings;
 pub mod graph;
 pub mod matrix;
 pub mod names;
+mod parallel;
 pub mod params;
 pub mod pipeline;
 pub mod references;

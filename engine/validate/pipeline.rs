@@ -15,7 +15,7 @@ use std::ops::Range;
 
 use super::names::{check_label, check_unique, Compare};
 use super::task::SpecContext;
-use super::{bindings, graph, matrix, params, references, task, when, ApiFields, Ctx};
+use super::{bindings, graph, matrix, parallel, params, references, task, when, ApiFields, Ctx};
 use crate::api::param::ParamValue;
 use crate::api::{GoDuration, ParamSpec, ParamType, Pipeline, PipelineSpec, PipelineTask};
 use crate::diagnostic::{Anchor, Diagnostic};
@@ -60,9 +60,9 @@ pub(crate) fn validate_pipeline_spec_in(
     let all = sites(spec, path);
     check_task_names(ctx, &all);
     check_finally_section(ctx, spec, path);
-    for site in &all {
-        validate_pipeline_task(ctx, spec, site, scope);
-    }
+    parallel::check_each(ctx, &all, |ctx, site| {
+        validate_pipeline_task(ctx, spec, site, scope)
+    });
     check_context_vars(ctx, &all);
     graph::check(ctx, spec, path, &all);
     matrix::check_consumption(ctx, spec, &all);
@@ -92,17 +92,16 @@ pub(crate) fn sites<'p>(spec: &'p PipelineSpec, base: &str) -> Vec<Site<'p>> {
         path,
         finally,
     };
-    let tasks = spec
-        .tasks
-        .iter()
-        .enumerate()
-        .map(|(i, pt)| site(pt, format!("{base}.tasks[{i}]"), false));
-    let finally = spec
-        .finally
-        .iter()
-        .enumerate()
-        .map(|(i, pt)| site(pt, format!("{base}.finally[{i}]"), true));
-    tasks.chain(finally).collect()
+    let mut all = parallel::map_in_order(&spec.tasks, |i, pt| {
+        site(pt, format!("{base}.tasks[{i}]"), false)
+    });
+    all.extend(
+        spec.finally
+            .iter()
+            .enumerate()
+            .map(|(i, pt)| site(pt, format!("{base}.finally[{i}]"), true)),
+    );
+    all
 }
 
 fn check_not_empty(ctx: &mut Ctx<'_>, spec: &PipelineSpec, path: &str) {
@@ -486,10 +485,45 @@ pub(crate) struct Text {
     pub path: String,
     /// The string.
     pub text: String,
+    /// The well-formed references in it, scanned once: several checks read them.
+    pub refs: Vec<Reference>,
+}
+
+impl Text {
+    fn new(field: Field, role: Role, path: String, text: String) -> Text {
+        Text {
+            refs: scan(&text).refs,
+            field,
+            role,
+            path,
+            text,
+        }
+    }
 }
 
 /// Every string of `pt` that Tekton substitutes at pipeline level, in source order.
 pub(crate) fn texts(pt: &PipelineTask, path: &str) -> Vec<Text> {
+    let mut out = param_texts(pt, path);
+    if let Some(ts) = pt
+        .task_spec
+        .as_ref()
+        .filter(|_| !references::is_custom_task(pt))
+    {
+        for (key, items) in [
+            ("steps", to_json(&ts.steps)),
+            ("sidecars", to_json(&ts.sidecars)),
+        ] {
+            for (at, text) in json_strings(&items, &format!("{path}.taskSpec.{key}")) {
+                out.push(Text::new(Field::Steps, Role::Text, at, text));
+            }
+        }
+    }
+    out
+}
+
+/// The strings of `pt` that receive pipeline params: params, matrix and when-expressions
+/// (not its embedded steps), in source order.
+pub(crate) fn param_texts(pt: &PipelineTask, path: &str) -> Vec<Text> {
     let mut out = Vec::new();
     for (i, p) in pt.params.iter().enumerate() {
         value_texts(
@@ -515,12 +549,7 @@ pub(crate) fn texts(pt: &PipelineTask, path: &str) -> Vec<Text> {
     for (i, w) in pt.when.iter().enumerate() {
         let at = format!("{path}.when[{i}]");
         let mut push = |role, path: String, text: &str| {
-            out.push(Text {
-                field: Field::When,
-                role,
-                path,
-                text: text.to_string(),
-            })
+            out.push(Text::new(Field::When, role, path, text.into()))
         };
         if let Some(input) = &w.input {
             push(Role::Text, format!("{at}.input"), input);
@@ -530,25 +559,6 @@ pub(crate) fn texts(pt: &PipelineTask, path: &str) -> Vec<Text> {
         }
         if let Some(cel) = &w.cel {
             push(Role::Text, format!("{at}.cel"), cel);
-        }
-    }
-    if let Some(ts) = pt
-        .task_spec
-        .as_ref()
-        .filter(|_| !references::is_custom_task(pt))
-    {
-        for (key, items) in [
-            ("steps", to_json(&ts.steps)),
-            ("sidecars", to_json(&ts.sidecars)),
-        ] {
-            for (at, text) in json_strings(&items, &format!("{path}.taskSpec.{key}")) {
-                out.push(Text {
-                    field: Field::Steps,
-                    role: Role::Text,
-                    path: at,
-                    text,
-                });
-            }
         }
     }
     out
@@ -561,14 +571,8 @@ fn value_texts(
     path: &str,
     out: &mut Vec<Text>,
 ) {
-    let mut push = |role, path: String, text: &str| {
-        out.push(Text {
-            field,
-            role,
-            path,
-            text: text.to_string(),
-        })
-    };
+    let mut push =
+        |role, path: String, text: &str| out.push(Text::new(field, role, path, text.into()));
     match value {
         ParamValue::String(s) => push(string_role, path.to_string(), s),
         ParamValue::Array(items) => {
@@ -721,8 +725,8 @@ fn check_context_vars(ctx: &mut Ctx<'_>, all: &[Site<'_>]) {
             if !matches!(t.field, Field::Params | Field::Matrix) {
                 continue;
             }
-            for r in scan(&t.text).refs {
-                check_context_ref(ctx, t, &r, rejected);
+            for r in &t.refs {
+                check_context_ref(ctx, t, r, rejected);
             }
         }
     }
@@ -831,9 +835,9 @@ fn check_text_params(ctx: &mut Ctx<'_>, t: &Text, known: &KnownParams, base: &st
             return;
         }
     }
-    for r in scan(&t.text).refs {
+    for r in &t.refs {
         if let Var::Param { name, access } = &r.var {
-            check_param_ref(ctx, t, &r, name, access, known, base);
+            check_param_ref(ctx, t, r, name, access, known, base);
         }
     }
 }

@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::ResourceRequirements;
 
 use super::bindings::{self, Call, Elsewhere};
 use super::names::{check_unique, Compare};
-use super::pipeline::{self, json_strings, sites, value_strings, Field, Scope};
+use super::pipeline::{self, json_strings, param_texts, sites, value_strings, Scope};
 use super::task::SpecContext;
 use super::{params, references, task, ApiFields, Ctx};
 use crate::api::run::{ContainerSpecOverride, PipelineTaskRunSpec, Timeouts};
@@ -707,20 +707,19 @@ fn check_pipeline_run_against(ctx: &mut Ctx<'_>, run: &PipelineRun, target: &Pip
 
 /// The strings of a PipelineSpec that receive pipeline params (§3.4) and may index arrays.
 fn pipeline_texts(spec: &PipelineSpec, base: &str) -> Vec<(String, String)> {
+    let tasks = spec
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, pt)| (pt, format!("{base}.tasks[{i}]")));
+    let finally =
+        (spec.finally.iter().enumerate()).map(|(i, pt)| (pt, format!("{base}.finally[{i}]")));
     let mut out = Vec::new();
-    for site in sites(spec, base) {
-        out.extend(
-            site.texts
-                .iter()
-                .filter(|t| t.field != Field::Steps)
-                .map(|t| (t.path.clone(), t.text.clone())),
-        );
-        for (i, w) in site.pt.workspaces.iter().enumerate() {
+    for (pt, path) in tasks.chain(finally) {
+        out.extend(param_texts(pt, &path).into_iter().map(|t| (t.path, t.text)));
+        for (i, w) in pt.workspaces.iter().enumerate() {
             if let Some(sub) = &w.sub_path {
-                out.push((
-                    format!("{}.workspaces[{i}].subPath", site.path),
-                    sub.clone(),
-                ));
+                out.push((format!("{path}.workspaces[{i}].subPath"), sub.clone()));
             }
         }
     }

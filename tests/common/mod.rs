@@ -93,6 +93,20 @@ pub fn require_docker() {
     );
 }
 
+/// Runs `docker args…` and returns its stdout, trimmed; panics with its stderr when it fails.
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Ids of the containers labelled [`RUN_LABEL`], with the label's value.
 pub fn labelled_containers() -> BTreeSet<String> {
     let out = Command::new("docker")
@@ -153,10 +167,16 @@ impl Outcome {
 /// Runs the `adze` binary with `args` in `dir`; after `limit` it is interrupted like Ctrl-C
 /// (adze then cancels and cleans up) and killed 30 s later.
 pub fn run_adze(dir: &Path, args: &[&str], limit: Duration) -> Outcome {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_adze"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_adze"));
+    command.args(args).current_dir(dir).env("NO_COLOR", "1");
+    run_command(command, limit)
+}
+
+/// Runs `command` (an `adze` invocation set up by the caller: arguments, directory,
+/// environment) with stdin empty and both outputs captured; after `limit` it is interrupted
+/// like Ctrl-C and killed 30 s later.
+pub fn run_command(mut command: Command, limit: Duration) -> Outcome {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

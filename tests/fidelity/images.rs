@@ -15,25 +15,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::common::{require_docker, run_adze};
+use crate::common::{docker, require_docker, run_adze};
 use crate::{Ran, LIMIT};
 
 /// Where `tests/setup-docker.sh` runs the registry.
 const REGISTRY: &str = "127.0.0.1:5000";
-
-/// Runs `docker args…` and returns its stdout; panics with its stderr when it fails.
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker runs");
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// A name unique to this test and process: `<test>-<pid>-<nanos>`.
 fn unique(test: &str) -> String {

@@ -10,12 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
-use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
+use bollard::query_parameters::RemoveContainerOptions;
 use bollard::Docker;
 
 use super::{RUN_LABEL, STEP_LABEL};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::sidecar_container;
+use crate::run::ownership::{self, Owner};
 use crate::run::{HostPathKind, PodSettings, TaskRunRequest, VolumeSource, WorkspaceSource};
 
 /// Distinguishes the temporary directories of TaskRuns started by this process.
@@ -64,6 +65,7 @@ impl RunDir {
         let path =
             std::env::temp_dir().join(format!("adze-{task_run}-{}-{unique}", std::process::id()));
         fs::create_dir_all(&path)?;
+        ownership::write_marker(&path, keep, &[(RUN_LABEL, task_run)])?;
         let mut dir = RunDir {
             path,
             keep,
@@ -540,6 +542,7 @@ pub(super) fn container_config(
         (label.to_owned(), plan.name.clone()),
     ]
     .into_iter()
+    .chain(Owner::current().labels(dir.keep))
     .collect();
     let mut mounts = dir.mounts_for(plan, role)?;
     if role == Role::Step {
@@ -624,12 +627,18 @@ fn network_files(pod: &PodSettings) -> HostConfig {
 
 /// The container that owns a TaskRun's network namespace, so sidecars and steps share
 /// `localhost` as a pod's containers do; it runs `image`'s shell.
-pub(super) fn holder_config(task_run: &str, image: &str, pod: &PodSettings) -> ContainerCreateBody {
+pub(super) fn holder_config(
+    task_run: &str,
+    image: &str,
+    pod: &PodSettings,
+    keep: bool,
+) -> ContainerCreateBody {
     let labels: HashMap<String, String> = [
         (RUN_LABEL.to_owned(), task_run.to_owned()),
         (HOLDER_LABEL.to_owned(), "true".to_owned()),
     ]
     .into_iter()
+    .chain(Owner::current().labels(keep))
     .collect();
     ContainerCreateBody {
         image: Some(image.to_owned()),
@@ -653,33 +662,6 @@ pub(super) async fn remove(docker: &Docker, id: &str) -> Result<(), DockerError>
             }),
         )
         .await
-}
-
-/// Removes every container labelled [`RUN_LABEL`] (with `task_run` as its value, if given).
-pub(super) async fn remove_labelled(
-    docker: &Docker,
-    task_run: Option<&str>,
-) -> Result<usize, DockerError> {
-    let label = match task_run {
-        Some(name) => format!("{RUN_LABEL}={name}"),
-        None => RUN_LABEL.to_owned(),
-    };
-    let filters: HashMap<String, Vec<String>> = [("label".to_owned(), vec![label])].into();
-    let found = docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(filters),
-            ..Default::default()
-        }))
-        .await?;
-    let mut removed = 0;
-    for c in found {
-        if let Some(id) = c.id {
-            remove(docker, &id).await?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
 }
 
 #[cfg(test)]
@@ -717,6 +699,32 @@ mod tests {
         let unchecked = tmp.path().join("plain");
         prepare_host_path("v", &unchecked, HostPathKind::Unchecked).expect("created");
         assert!(unchecked.is_dir());
+    }
+
+    #[test]
+    fn every_container_names_its_owner_and_whether_it_is_kept() {
+        use crate::run::ownership::{Claim, RUN_ID_LABEL};
+        let labels = |keep| -> std::collections::BTreeMap<String, String> {
+            holder_config("nap", "busybox", &PodSettings::default(), keep)
+                .labels
+                .expect("labels")
+                .into_iter()
+                .collect()
+        };
+        let plain = labels(false);
+        assert_eq!(plain[RUN_LABEL], "nap");
+        assert_eq!(plain[RUN_ID_LABEL], Owner::current().run_id);
+        assert_eq!(
+            Claim::from_labels(&plain),
+            Claim::Owned {
+                owner: Owner::current().clone(),
+                kept: false
+            }
+        );
+        assert!(matches!(
+            Claim::from_labels(&labels(true)),
+            Claim::Owned { kept: true, .. }
+        ));
     }
 
     #[test]

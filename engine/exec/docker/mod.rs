@@ -23,10 +23,12 @@
 //! [`results`]; the
 //! network holder and sidecars, and why the holder runs the TaskRun's own images, in
 //! [`sidecars`]; image checks and pulls in [`images`], reference parsing and `imageID` in
-//! [`image_ref`], naming what a registry served for a refused digest in [`served_digest`].
-//! A daemon that stops or restarts while a step runs is told apart from the step's own exit,
-//! waited for (`--engine-grace`), and reported as
-//! [`ExecOutcome::EngineLost`](crate::run::ExecOutcome::EngineLost) in [`engine_loss`]. Workspaces arrive resolved
+//! [`image_ref`], naming what a registry served for a refused digest in [`served_digest`];
+//! listing and removing what earlier invocations left (every container carries its owner's
+//! labels, [`crate::run::ownership`]) in [`leftovers`]. A daemon that stops or restarts while
+//! a step runs is told apart from the step's own exit, waited for (`--engine-grace`), and
+//! reported as [`ExecOutcome::EngineLost`](crate::run::ExecOutcome::EngineLost) in
+//! [`engine_loss`]. Workspaces arrive resolved
 //! ([`WorkspaceMount`](crate::run::WorkspaceMount)): directories are bind-mounted, ConfigMap
 //! and Secret files are written into the TaskRun's directory and mounted read-only.
 //!
@@ -60,6 +62,7 @@ mod container;
 mod engine_loss;
 mod image_ref;
 mod images;
+mod leftovers;
 mod logs;
 mod non_root;
 mod output_files;
@@ -82,10 +85,12 @@ use tokio::sync::watch;
 use crate::reconcile::Timestamp;
 use crate::run::{ExecError, ExecEvent, Executor, ProgressSink, TaskRunRequest};
 pub use images::PullPolicy;
+pub use leftovers::Removal;
 use task_run::{Stop, TaskRunJob};
 
-/// The label put on every container adze creates; its value is the TaskRun's name.
-pub const RUN_LABEL: &str = "adze.dev/run";
+/// The label put on every container adze creates; its value is the TaskRun's name. Beside
+/// it, every container names its owner ([`crate::run::ownership`]).
+pub const RUN_LABEL: &str = crate::run::leftovers::RUN_NAME_LABEL;
 
 /// The label naming the step a container runs.
 pub const STEP_LABEL: &str = "adze.dev/step";
@@ -227,14 +232,6 @@ impl DockerExecutor {
     /// The runtime, for callers that need to run async work beside the TaskRuns (signals).
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
-    }
-
-    /// Removes every container adze left on the engine (labelled [`RUN_LABEL`]) and returns
-    /// how many there were.
-    pub fn remove_leftovers(&self) -> Result<usize, ExecError> {
-        self.runtime
-            .block_on(container::remove_labelled(&self.docker, None))
-            .map_err(unavailable)
     }
 }
 

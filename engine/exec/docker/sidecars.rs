@@ -253,6 +253,7 @@ impl TaskRunJob {
                 &self.request.name,
                 &self.engine_image(image),
                 &self.request.pod,
+                self.options.keep,
             );
             let created = match self
                 .docker
