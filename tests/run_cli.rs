@@ -518,6 +518,16 @@ spec:
     };
     assert_eq!(privileged("plain"), "false");
     assert_eq!(privileged("raised"), "true");
+    // The kept TaskRun directory goes the way the hint says.
+    let run_id = out
+        .stderr
+        .split("--run-id ")
+        .nth(1)
+        .and_then(|rest| rest.split(['`', ' ', '\n']).next())
+        .unwrap_or_else(|| panic!("the kept hint names the run id:\n{}", out.stderr));
+    let gc = run(&dir, &["gc", "--yes", "--include-kept", "--run-id", run_id]);
+    assert_eq!(gc.status, 0, "{}", gc.stderr);
+    assert!(gc.stdout.contains("removed"), "{}", gc.stdout);
     assert_no_containers();
 }
 
