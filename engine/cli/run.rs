@@ -67,6 +67,21 @@ pub struct Args {
     /// Re-run this pipeline task and everything after it, reusing the last run's results.
     #[arg(long, value_name = "TASK")]
     from: Option<String>,
+    /// How long to wait for the container engine when it stops answering mid-run (a daemon
+    /// restart). A step whose container still runs when the engine is back is watched
+    /// again (dockerd with `--live-restore`); otherwise, or when the engine stays away, the
+    /// interrupted TaskRuns fail with `PodEvicted` and adze exits 3.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_grace)]
+    engine_grace: Duration,
+}
+
+/// A Go duration (`10s`, `1m30s`, `0s`) for `--engine-grace`.
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    let d = crate::api::GoDuration::parse(text)
+        .map_err(|_| format!("\"{text}\" is not a duration; write it like 10s, 500ms or 1m"))?;
+    u64::try_from(d.0)
+        .map(Duration::from_nanos)
+        .map_err(|_| format!("\"{text}\" is negative; give 0s or more"))
 }
 
 /// Runs `adze run`.
@@ -155,6 +170,7 @@ impl Session {
             strict: args.strict,
             pull: args.pull.parse().unwrap_or_default(),
             parallel: (args.parallel > 0).then_some(args.parallel),
+            engine_grace: args.engine_grace,
             ..DockerOptions::default()
         };
         let executor = match DockerExecutor::with_options(options) {
@@ -358,6 +374,9 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
     );
     eprintln!("PipelineRun {}: {reason}: {message}", id.name);
     keep_hint(args);
+    if let Some(lost) = &outcome.engine_lost {
+        return engine_lost(lost);
+    }
     match status {
         ConditionStatus::True => Outcome::Success,
         _ => Outcome::Failed,
@@ -404,11 +423,24 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
             eprintln!("TaskRun {}: {reason}: {message}", id.name);
             Outcome::Failed
         }
+        Some(ExecOutcome::EngineLost { reason, message }) => {
+            eprintln!("TaskRun {}: {reason}", id.name);
+            engine_lost(message)
+        }
         Some(ExecOutcome::Cancelled) | None => {
             eprintln!("TaskRun {}: TaskRunCancelled", id.name);
             Outcome::Failed
         }
     }
+}
+
+/// The run ended because the engine stopped: an infrastructure fault, exit 3.
+fn engine_lost(message: &str) -> Outcome {
+    eprintln!(
+        "error: {message}\n  help: check the engine (`docker info`) and run again; a daemon \
+         restarted with `--live-restore` within --engine-grace is waited for"
+    );
+    Outcome::Infrastructure
 }
 
 /// Prints the final object on stdout.
@@ -512,7 +544,7 @@ fn task_summary(record: &TaskRunRecord, args: &Args) -> String {
     };
     let (status, reason) = match &event.outcome {
         ExecOutcome::Succeeded => ("Succeeded".to_owned(), String::new()),
-        ExecOutcome::Failed { reason, message } => {
+        ExecOutcome::Failed { reason, message } | ExecOutcome::EngineLost { reason, message } => {
             ("Failed".to_owned(), format!("{reason}: {message}"))
         }
         ExecOutcome::Cancelled => ("Cancelled".to_owned(), event.report.message.clone()),
@@ -528,4 +560,24 @@ fn task_summary(record: &TaskRunRecord, args: &Args) -> String {
 
 fn color_of(args: &Args) -> bool {
     output::color(&args.input.color)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_grace_takes_go_durations_and_refuses_the_rest() {
+        assert_eq!(parse_grace("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_grace("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_grace("0s"), Ok(Duration::ZERO));
+        assert_eq!(
+            parse_grace("soon"),
+            Err("\"soon\" is not a duration; write it like 10s, 500ms or 1m".into())
+        );
+        assert_eq!(
+            parse_grace("-1s"),
+            Err("\"-1s\" is negative; give 0s or more".into())
+        );
+    }
 }

@@ -15,16 +15,18 @@
 //! 2. `spec.status: TaskRunCancelled` → `False/TaskRunCancelled`, never retried.
 //! 3. `TaskRunPending` → `Unknown/TaskRunPending`, no start time, timeout clock not running.
 //! 4. The attempt's timeout elapsed → `False/TaskRunTimeout`.
-//! 5. The pod's containers → §4.7: running, pending, succeeded or failed (reason by §4.7 order,
+//! 5. The pod was evicted → `False/PodEvicted` with the pod's message (§4.7 reason 1); steps
+//!    still running or waiting are ended with that reason, like a cancel or timeout.
+//! 6. The pod's containers → §4.7: running, pending, succeeded or failed (reason by §4.7 order,
 //!    `FailureIgnored` when the PipelineTask has `onError: continue`).
-//! 6. A `False` outcome other than a cancel with attempts left → `Unknown/ToBeRetried` and a
+//! 7. A `False` outcome other than a cancel with attempts left → `Unknown/ToBeRetried` and a
 //!    [`TaskRunAction::Retry`] carrying the archived attempt.
 //!
 //! # Invariants
 //!
 //! - `completion_time` is `Some(now)` exactly when the returned condition is `True`/`False`.
 //! - A cancelled TaskRun is never retried; every other failure is, while attempts remain.
-//! - Cancel and timeout mark every running or waiting step terminated with the TaskRun's
+//! - Cancel, timeout and eviction mark every running or waiting step terminated with the TaskRun's
 //!   reason (§4.6, last row); steps that already terminated keep their own state.
 //! - A sidecar never makes a TaskRun fail on its own unless the pod phase is `Failed`; it only
 //!   picks the failure reason (§4.9).
@@ -33,7 +35,7 @@
 //!
 //! # Not yet
 //!
-//! - Eviction, init containers and native sidecars (§4.7 reasons 1–5), the pod-condition and
+//! - Init containers and native sidecars (§4.7 reasons 2–5), the pod-condition and
 //!   pod-message fallbacks of the pending and failure messages.
 //! - §4.1 step 5 (`TaskRunImagePullFailed`, `CreateContainerConfigError`,
 //!   `PodCreationFailed`) and their grace periods; `ExceededNodeResources`,
@@ -354,6 +356,9 @@ pub struct PodObservation {
     pub name: String,
     /// The pod's phase.
     pub phase: PodPhase,
+    /// Set when the pod was evicted (`status.reason: Evicted`, e.g. its node or container
+    /// engine went away): the pod's `status.message`.
+    pub evicted: Option<String>,
 }
 
 /// Everything one pass reads about a TaskRun.
@@ -520,6 +525,12 @@ pub fn evaluate(view: &TaskRunView, now: Timestamp) -> Option<TaskRunStatusUpdat
             view.name
         );
         let update = controller_failure(view, now, TaskRunReason::TaskRunTimeout, text);
+        return Some(with_start(retry_if_possible(view, update, now), start_time));
+    }
+    if let Some(message) = view.pod.as_ref().and_then(|p| p.evicted.clone()) {
+        let mut update = controller_failure(view, now, TaskRunReason::PodEvicted, message);
+        // An evicted pod is already gone: nothing is left to kill.
+        update.action = TaskRunAction::None;
         return Some(with_start(retry_if_possible(view, update, now), start_time));
     }
     let steps: Vec<StepState> = view.steps.iter().map(step_state).collect();
@@ -935,6 +946,7 @@ mod tests {
             pod: Some(PodObservation {
                 name: "tr-pod".to_owned(),
                 phase: PodPhase::Running,
+                evicted: None,
             }),
             steps,
             ..TaskRunView::default()
@@ -1064,6 +1076,39 @@ mod tests {
             panic!("c not terminated");
         };
         assert_eq!(c.started_at, v.created);
+    }
+
+    #[test]
+    fn evicted_pod_fails_as_pod_evicted_keeping_finished_steps() {
+        let mut v = view(vec![ok("a"), running("b"), waiting("c", "")]);
+        if let Some(pod) = v.pod.as_mut() {
+            pod.evicted = Some("the container engine stopped during the run: gone".to_owned());
+        }
+        let u = eval(&v);
+        assert_eq!(
+            cond(&u),
+            (
+                "False",
+                "PodEvicted",
+                "the container engine stopped during the run: gone"
+            )
+        );
+        assert_eq!(u.completion_time, Some(at(5)));
+        assert_eq!(u.action, TaskRunAction::None);
+        assert_eq!(term(&u.steps[0]), (0, "Completed", "Completed"));
+        // The interrupted step is not its own failure: it carries the TaskRun's reason.
+        assert_eq!(term(&u.steps[1]), (1, "PodEvicted", "PodEvicted"));
+        assert_eq!(term(&u.steps[2]), (1, "PodEvicted", "PodEvicted"));
+    }
+
+    #[test]
+    fn timeout_wins_over_eviction() {
+        let mut v = view(vec![running("a")]);
+        v.timeout = Some(GoDuration::minutes(1));
+        if let Some(pod) = v.pod.as_mut() {
+            pod.evicted = Some("gone".to_owned());
+        }
+        assert_eq!(cond(&eval(&v)).1, "TaskRunTimeout");
     }
 
     #[test]

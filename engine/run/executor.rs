@@ -175,6 +175,15 @@ pub enum ExecOutcome {
     },
     /// The TaskRun stopped because it was cancelled.
     Cancelled,
+    /// The container engine (or API server) stopped answering while the TaskRun ran: an
+    /// infrastructure fault, never the steps' doing. The status shows it as a failure with
+    /// `reason`; the driver starts nothing more and the CLI exits 3.
+    EngineLost {
+        /// The TaskRun's condition reason (`PodEvicted` for the Docker executor).
+        reason: String,
+        /// The TaskRun's condition message, naming the cause.
+        message: String,
+    },
 }
 
 /// A TaskRun finished, with the results it produced.

@@ -20,6 +20,8 @@ pub enum Script {
     },
     /// Runs until cancelled.
     Hang,
+    /// Loses the container engine, with this message.
+    LoseEngine(String),
 }
 
 /// A scripted [`Executor`] for tests: records every request and cancel it receives.
@@ -71,6 +73,14 @@ impl FakeExecutor {
         )
     }
 
+    /// Scripts `task` to end with the engine's loss (`PodEvicted`).
+    pub fn lose_engine(self, task: &str) -> FakeExecutor {
+        self.script(
+            task,
+            Script::LoseEngine("the container engine stopped during the run: gone".into()),
+        )
+    }
+
     /// Scripts `task` to run until cancelled.
     pub fn hang(self, task: &str) -> FakeExecutor {
         self.script(task, Script::Hang)
@@ -118,6 +128,13 @@ impl Executor for FakeExecutor {
                     Some(Script::Fail { reason, message }) => (
                         ExecOutcome::Failed {
                             reason: reason.clone(),
+                            message: message.clone(),
+                        },
+                        Vec::new(),
+                    ),
+                    Some(Script::LoseEngine(message)) => (
+                        ExecOutcome::EngineLost {
+                            reason: "PodEvicted".into(),
                             message: message.clone(),
                         },
                         Vec::new(),

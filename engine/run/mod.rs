@@ -27,6 +27,9 @@
 //!   is not done. On an executor error every running child is cancelled before returning.
 //! - When the step is done, the executor is polled once more so cancelled children are
 //!   recorded as such; children that take longer are the executor's to clean up.
+//! - Once a TaskRun reports [`ExecOutcome::EngineLost`], nothing more starts (no task, no
+//!   `finally`, no retry); the run ends `False/Failed` with the engine's message as soon as
+//!   nothing runs, and [`RunOutcome::engine_lost`] says why.
 //!
 //! # Pipelines in pipelines
 //!
@@ -291,6 +294,9 @@ pub struct RunOutcome {
     /// Each pipeline task's when-expressions as evaluated, substituted (tasks without any
     /// are absent), for `skippedTasks` and `childReferences`.
     pub when_expressions: HashMap<String, Vec<crate::api::WhenExpression>>,
+    /// Set when the container engine stopped during the run: the message of the first
+    /// TaskRun that reported it ([`ExecOutcome::EngineLost`]).
+    pub engine_lost: Option<String>,
 }
 
 /// One TaskRun of the run: what was asked, and what came of it.
@@ -379,6 +385,9 @@ pub struct Driver<'b> {
     host_paths: Vec<volumes::HostPathUse>,
     /// Refuse `hostPath` volumes instead of warning (`--strict`).
     strict: bool,
+    /// Set once a TaskRun reported that the engine stopped: nothing more starts, and the run
+    /// ends as soon as nothing runs.
+    engine_lost: Option<String>,
 }
 
 impl<'b> Driver<'b> {
@@ -492,6 +501,7 @@ impl<'b> Driver<'b> {
             run_dir: None,
             host_paths,
             strict: false,
+            engine_lost: None,
         })
     }
 
@@ -626,10 +636,7 @@ impl<'b> Driver<'b> {
             }
             let events = executor.poll(now);
             if events.is_empty() && !decided {
-                if !self
-                    .all()
-                    .any(|t| matches!(t.state, PipelineTaskState::Running { .. }))
-                {
+                if !self.any_running() {
                     self.abort(executor);
                     return Err(RunError::Stalled(step.condition.message));
                 }
@@ -641,7 +648,32 @@ impl<'b> Driver<'b> {
                 self.abort(executor);
                 return Err(e);
             }
+            if self.engine_lost.is_some() && !self.any_running() {
+                let now = clock.now();
+                let condition = self.lost_condition(now)?;
+                return Ok(self.outcome(condition, Some(now)));
+            }
         }
+    }
+
+    /// True while a TaskRun or child PipelineRun of this run has not finished.
+    fn any_running(&self) -> bool {
+        self.all()
+            .any(|t| matches!(t.state, PipelineTaskState::Running { .. }))
+    }
+
+    /// The final condition of a run whose engine stopped: failed, saying so, with the tally
+    /// of the tasks as they are now (what finished, what never started).
+    fn lost_condition(&self, now: Timestamp) -> Result<Condition, RunError> {
+        let tally = self.pass(now)?.condition.message;
+        Ok(Condition {
+            status: crate::reconcile::ConditionStatus::False,
+            reason: RunReason::Failed,
+            message: format!(
+                "{}; {tally}",
+                self.engine_lost.as_deref().unwrap_or_default()
+            ),
+        })
     }
 
     /// Creates the run directory for shared workspaces, once, if a binding needs it.
@@ -676,10 +708,13 @@ impl<'b> Driver<'b> {
             self.finally_start.get_or_insert(t);
         }
         self.apply(&step.actions, now, executor)?;
-        let mut decided = step
-            .actions
-            .iter()
-            .any(|a| !matches!(a, Action::Cancel { .. }));
+        let lost = self.engine_lost.is_some();
+        let mut decided = step.actions.iter().any(|a| match a {
+            Action::Cancel { .. } => false,
+            // Refused once the engine is gone (see `apply`): nothing changed.
+            Action::Start { .. } | Action::StartFinally { .. } => !lost,
+            _ => true,
+        });
         let mut tasks: Vec<String> = self.nested.keys().cloned().collect();
         tasks.sort();
         for task in tasks {
@@ -688,9 +723,18 @@ impl<'b> Driver<'b> {
             };
             let (child_step, child_decided) = child.advance(now, executor)?;
             decided |= child_decided;
-            if child_step.is_done() {
+            let lost = child.engine_lost.is_some() && !child.any_running();
+            if child_step.is_done() || lost {
                 if let Some(child) = self.nested.remove(&task) {
-                    let outcome = child.outcome(child_step.condition, Some(now));
+                    let condition = if lost {
+                        child.lost_condition(now)?
+                    } else {
+                        child_step.condition
+                    };
+                    let outcome = child.outcome(condition, Some(now));
+                    if self.engine_lost.is_none() {
+                        self.engine_lost.clone_from(&outcome.engine_lost);
+                    }
                     self.finish_child_pipeline(&task, outcome);
                     decided = true;
                 }
@@ -826,6 +870,9 @@ impl<'b> Driver<'b> {
     ) -> Result<(), RunError> {
         for action in actions {
             match action {
+                // Without an engine a new TaskRun could only fail: it stays not started.
+                Action::Start { .. } | Action::StartFinally { .. }
+                    if self.engine_lost.is_some() => {}
                 Action::Start { task } => self.start_task(task, false, now, executor)?,
                 Action::StartFinally { task } => self.start_task(task, true, now, executor)?,
                 Action::Cancel { task, cause } => {
@@ -1163,9 +1210,13 @@ impl<'b> Driver<'b> {
             }
             let task = t.pt.name.clone();
             let finally = self.finally.iter().any(|f| f.pt.name == task);
+            if let ExecOutcome::EngineLost { message, .. } = &event.outcome {
+                self.engine_lost.get_or_insert_with(|| message.clone());
+            }
             let Some(t) = self.find_mut(&task) else {
                 continue;
             };
+            // An engine fault is not retried: the next attempt would meet the same engine.
             let retry = matches!(event.outcome, ExecOutcome::Failed { .. }) && t.cancel.is_none();
             let retries = t.retries;
             let Some(child) = t
@@ -1442,6 +1493,7 @@ impl<'b> Driver<'b> {
             completion_time: completion,
             finally_start_time: self.finally_start,
             when_expressions,
+            engine_lost: self.engine_lost,
         }
     }
 }
@@ -1500,6 +1552,11 @@ fn single_state(
         ExecOutcome::Failed { reason, .. } => PipelineTaskState::Failed {
             reason: reason.clone(),
             ignored: on_error == OnError::Continue,
+        },
+        // The engine's fault is never ignored: the run cannot go on without it.
+        ExecOutcome::EngineLost { reason, .. } => PipelineTaskState::Failed {
+            reason: reason.clone(),
+            ignored: false,
         },
         // A child cancelled without our asking (by hand, by the engine) counts as a user
         // cancel, as Tekton does.

@@ -295,7 +295,8 @@ impl TaskRunDriver {
             if let Some(event) = events.into_iter().find(|e| e.task_run == name) {
                 let (state, message) = match &event.outcome {
                     ExecOutcome::Succeeded => (PipelineTaskState::Succeeded, String::new()),
-                    ExecOutcome::Failed { reason, message } => (
+                    ExecOutcome::Failed { reason, message }
+                    | ExecOutcome::EngineLost { reason, message } => (
                         PipelineTaskState::Failed {
                             reason: reason.clone(),
                             ignored: false,

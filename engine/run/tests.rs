@@ -211,6 +211,40 @@ fn a_failing_task_stops_the_run_and_finally_still_runs() {
 }
 
 #[test]
+fn a_lost_engine_ends_the_run_without_finally_or_retries() {
+    let text = FAILING.replace("{name: build, ", "{name: build, retries: 2, ");
+    let mut exec = FakeExecutor::new().lose_engine("build");
+    let outcome = run(&text, &mut exec);
+
+    assert_eq!(cond(&outcome), (ConditionStatus::False, RunReason::Failed));
+    assert!(
+        outcome.condition.message.starts_with(
+            "the container engine stopped during the run: gone; Tasks Completed: 1 (Failed: 1"
+        ),
+        "{}",
+        outcome.condition.message
+    );
+    assert_eq!(
+        outcome.engine_lost.as_deref(),
+        Some("the container engine stopped during the run: gone")
+    );
+    assert_eq!(
+        state(&outcome, "build"),
+        &PipelineTaskState::Failed {
+            reason: "PodEvicted".into(),
+            ignored: false
+        }
+    );
+    assert_eq!(state(&outcome, "cleanup"), &PipelineTaskState::NotStarted);
+    let started: Vec<&str> = exec
+        .started
+        .iter()
+        .map(|r| r.pipeline_task.as_str())
+        .collect();
+    assert_eq!(started, ["build"], "no retry, no finally");
+}
+
+#[test]
 fn a_task_whose_when_expressions_are_false_is_skipped_and_its_dependents_run() {
     let text = r#"
 apiVersion: tekton.dev/v1

@@ -404,6 +404,7 @@ spec:
             completion_time: Some(Timestamp(T0.0 + 60_000)),
             finally_start_time: None,
             when_expressions: Default::default(),
+            engine_lost: None,
         }
     }
 

@@ -67,7 +67,7 @@ pub fn task_run_status(record: &TaskRunRecord) -> Value {
             TaskRunReason::Succeeded.as_str(),
             SUCCEEDED_MESSAGE.to_owned(),
         ),
-        ExecOutcome::Failed { reason, message } => {
+        ExecOutcome::Failed { reason, message } | ExecOutcome::EngineLost { reason, message } => {
             (ConditionStatus::False, reason.as_str(), message.clone())
         }
         ExecOutcome::Cancelled => (
@@ -208,6 +208,21 @@ mod tests {
         assert_eq!(
             condition_of(&s)["message"],
             "TaskRun \"build-x7k2p\" failed to finish within \"1m0s\""
+        );
+    }
+
+    #[test]
+    fn a_task_run_lost_with_its_engine_is_failed_with_the_executor_reason() {
+        let outcome = ExecOutcome::EngineLost {
+            reason: "PodEvicted".into(),
+            message: "the container engine stopped during the run: gone".into(),
+        };
+        let s = task_run_status(&finished(outcome, ""));
+        assert_eq!(condition_of(&s)["status"], "False");
+        assert_eq!(condition_of(&s)["reason"], "PodEvicted");
+        assert_eq!(
+            condition_of(&s)["message"],
+            "the container engine stopped during the run: gone"
         );
     }
 

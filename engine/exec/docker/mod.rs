@@ -26,7 +26,11 @@
 //! [`image_ref`], naming what a registry served for a refused digest in [`served_digest`];
 //! listing and removing what earlier invocations left (every container carries its owner's
 //! labels, [`crate::run::ownership`]) in [`leftovers`]; retries of engine calls that failed on
-//! the way (and creates and starts that must not happen twice) in [`retry`]. Workspaces arrive resolved
+//! the way (and creates and starts that must not happen twice) in [`retry`]. A daemon that
+//! stops or restarts while a step runs is told apart from the step's own exit, waited for
+//! (`--engine-grace`), and reported as
+//! [`ExecOutcome::EngineLost`](crate::run::ExecOutcome::EngineLost) in [`engine_loss`].
+//! Workspaces arrive resolved
 //! ([`WorkspaceMount`](crate::run::WorkspaceMount)): directories are bind-mounted, ConfigMap
 //! and Secret files are written into the TaskRun's directory and mounted read-only.
 //!
@@ -57,6 +61,7 @@
 //! else each step), since containers joining it share its `/etc/hosts` and `resolv.conf`.
 
 mod container;
+mod engine_loss;
 mod image_ref;
 mod images;
 mod leftovers;
@@ -118,6 +123,9 @@ pub struct DockerOptions {
     /// How many TaskRuns may run at once (`--parallel`); `None`: no limit. Others wait
     /// for a slot before their first container is created.
     pub parallel: Option<usize>,
+    /// How long a step waits for the engine to answer again once it stopped answering
+    /// (`--engine-grace`); see [`engine_loss`].
+    pub engine_grace: Duration,
 }
 
 impl Default for DockerOptions {
@@ -130,6 +138,7 @@ impl Default for DockerOptions {
             strict: false,
             pull: PullPolicy::Missing,
             parallel: None,
+            engine_grace: Duration::from_secs(10),
         }
     }
 }

@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use super::container::{self, Role, RunDir};
+use super::engine_loss::{self, Verdict};
 use super::images::ResolvedImage;
 use super::output_files::OutputFiles;
 use super::sidecars::{Pod, PodFailure};
@@ -67,6 +68,8 @@ enum StepEnd {
     Skipped,
     /// The step's `when` guard could not be decided (a failing CEL expression): the step fails.
     GuardFailed(String),
+    /// The engine stopped while the step ran (started at the given time), for this cause.
+    EngineLost(Timestamp, String),
 }
 
 /// What interrupted the TaskRun, if anything.
@@ -151,6 +154,7 @@ impl TaskRunJob {
             pod: Some(PodObservation {
                 name: format!("{}-pod", self.request.name),
                 phase: PodPhase::Pending,
+                evicted: None,
             }),
             steps: self
                 .request
@@ -193,6 +197,7 @@ impl TaskRunJob {
         let network = pod.holder.clone();
 
         let mut interruption = None;
+        let mut lost = None;
         let mut failed = false;
         let steps = self.request.steps.clone();
         for (i, step) in steps.iter().enumerate() {
@@ -220,6 +225,17 @@ impl TaskRunJob {
                     });
                     break;
                 }
+                StepEnd::EngineLost(started, cause) => {
+                    view.steps[i].state = ContainerObservation::Running { started };
+                    lost = Some(engine_loss::lost_message(&cause));
+                    break;
+                }
+                // The engine went away between steps: the step never ran, and like the
+                // running one it is ended with the TaskRun's reason, not as refused.
+                StepEnd::Refused(reason, message) if reason == engine_loss::REASON => {
+                    lost = Some(message);
+                    break;
+                }
                 StepEnd::Refused(reason, message) => {
                     let (results, _) = self.results(&dir);
                     return self.refused(&view, &reason, message, results);
@@ -243,7 +259,10 @@ impl TaskRunJob {
         let sidecars = self.stop_sidecars(pod).await;
         let (results, failure) = self.results(&dir);
         let done = now();
-        let completed = interruption.is_none();
+        let completed = interruption.is_none() && lost.is_none();
+        if let Some(pod) = view.pod.as_mut() {
+            pod.evicted.clone_from(&lost);
+        }
         match interruption {
             Some(Interruption::Cancel(message)) => {
                 view.spec_status = TaskRunSpecStatus::Cancelled { message };
@@ -252,6 +271,7 @@ impl TaskRunJob {
                 // `evaluate` decides a timeout from the clock; make sure it sees it elapsed.
                 view.start = Some(Timestamp(0));
             }
+            None if lost.is_some() => {}
             None => {
                 let ok = view.steps.iter().all(|s| match &s.state {
                     ContainerObservation::Terminated(t) => t.exit_code == 0,
@@ -286,6 +306,9 @@ impl TaskRunJob {
             };
             event.report.message = message;
         }
+        if lost.is_some() {
+            event.outcome = lost_outcome(event.outcome);
+        }
         event
     }
 
@@ -307,11 +330,16 @@ impl TaskRunJob {
                 results: Vec::new(),
             })
             .collect();
+        let outcome = ExecOutcome::Failed {
+            reason: reason.to_owned(),
+            message: message.clone(),
+        };
         ExecEvent {
             task_run: self.request.name.clone(),
-            outcome: ExecOutcome::Failed {
-                reason: reason.to_owned(),
-                message: message.clone(),
+            outcome: if reason == engine_loss::REASON {
+                lost_outcome(outcome)
+            } else {
+                outcome
             },
             results,
             report: TaskRunReport {
@@ -611,12 +639,36 @@ impl TaskRunJob {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let waited = match self.wait_or_interrupt(id, limit).await {
-            Ok(waited) => waited,
-            Err(e) => {
-                // Unknown whether the step ended: reporting its state would be a guess.
-                let (reason, message) = engine_failure(e);
-                return StepEnd::Refused(reason, message);
+        let waited = loop {
+            // A wait cut off past its retries is no verdict either: like an exit, only the
+            // engine's answer about the container tells what happened.
+            let waited = self
+                .wait_or_interrupt(id, limit)
+                .await
+                .unwrap_or(Waited::Exited);
+            if waited != Waited::Exited {
+                break waited;
+            }
+            // The wait also ends when the engine goes away; only its answer tells which.
+            match engine_loss::confirm_exit(&self.docker, id, self.options.engine_grace).await {
+                Verdict::Exited => break waited,
+                Verdict::Resume { outage } => {
+                    if outage {
+                        self.warn(format!(
+                            "step \"{}\": the container engine answers again and the step's \
+                             container still runs: watching it again",
+                            step.name
+                        ));
+                    }
+                    // A wait that keeps ending while the container runs must not spin.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Verdict::Lost(cause) => {
+                    if let Some(task) = &log_task {
+                        task.abort();
+                    }
+                    return StepEnd::EngineLost(started, cause);
+                }
             }
         };
         let step_timed_out = waited == Waited::Deadline
@@ -783,8 +835,19 @@ fn create_failure(step: &StepPlan, e: DockerError) -> (String, String) {
     }
 }
 
-/// The engine stopped answering mid-run: the TaskRun fails naming it.
+/// The engine failed a call mid-run: the TaskRun fails naming it, as an engine loss
+/// ([`engine_loss::REASON`]) when the engine did not answer at all.
 pub(super) fn engine_failure(e: DockerError) -> (String, String) {
+    if engine_loss::is_connection_loss(&e) {
+        return (
+            engine_loss::REASON.into(),
+            engine_loss::lost_message(&format!(
+                "it does not answer ({}); {}",
+                engine_loss::root_cause(&e),
+                super::HOW_TO_START
+            )),
+        );
+    }
     // An engine that answers is running: how to start one would be no help.
     let hint = match e {
         DockerError::DockerResponseServerError { .. } => {
@@ -796,4 +859,12 @@ pub(super) fn engine_failure(e: DockerError) -> (String, String) {
         "PodCreationFailed".into(),
         format!("the Docker engine failed: {e}; {hint}"),
     )
+}
+
+/// A TaskRun's failure, reported as the engine's loss (same reason and message).
+fn lost_outcome(outcome: ExecOutcome) -> ExecOutcome {
+    match outcome {
+        ExecOutcome::Failed { reason, message } => ExecOutcome::EngineLost { reason, message },
+        other => other,
+    }
 }
