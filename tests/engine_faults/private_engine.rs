@@ -189,7 +189,13 @@ impl PrivateEngine {
 
     /// Starts dockerd again with the same settings, and waits until it answers.
     pub fn restart_dockerd(&mut self) {
+        self.restart_dockerd_after(Duration::ZERO);
+    }
+
+    /// Stops dockerd, leaves it down for `down`, then starts it as [`Self::restart_dockerd`].
+    pub fn restart_dockerd_after(&mut self, down: Duration) {
         self.stop_dockerd();
+        std::thread::sleep(down);
         self.start_dockerd();
     }
 

@@ -68,7 +68,10 @@ fn calls_whose_connection_drops_twice_are_retried_and_the_run_succeeds() {
         ],
         "",
     );
-    assert_eq!(proxy.seen("GET", INSPECT), 3, "{}", proxy.log());
+    // After the wait, a dropped inspect looks like an engine gone: a ping finds it there, the
+    // inspect is retried (dropped again, then answered); the step's status inspect follows.
+    assert_eq!(proxy.seen("GET", INSPECT), 4, "{}", proxy.log());
+    assert_eq!(proxy.seen("GET", "/_ping"), 2, "{}", proxy.log());
     assert_eq!(proxy.seen("POST", WAIT), 3, "{}", proxy.log());
     // Removed by the first, 404 to the second (lost too), 404 to the third: done.
     assert_eq!(proxy.reached("DELETE", REMOVE), 3, "{}", proxy.log());
@@ -113,7 +116,9 @@ fn a_persistent_500_fails_the_run_after_six_attempts_not_as_the_steps_failure() 
         !message.contains("start one"),
         "the engine is running: {message}"
     );
-    assert_eq!(proxy.seen("GET", INSPECT), 6, "{}", proxy.log());
+    // One inspect asks whether the wait ended because the engine went away (an answer, even a
+    // 500, says it did not); then the step's status inspect makes its 6 attempts.
+    assert_eq!(proxy.seen("GET", INSPECT), 1 + 6, "{}", proxy.log());
     // 3.1 s of waiting, plus the run itself; far from a hang.
     assert!(ran.took < Duration::from_secs(60), "took {:?}", ran.took);
     assert!(containers_of(&name, None).is_empty());

@@ -59,6 +59,8 @@ use bollard::errors::Error as DockerError;
 use bollard::models::ContainerInspectResponse;
 use bollard::Docker;
 
+use super::retry;
+
 /// The TaskRun reason for a TaskRun interrupted by the engine's loss (see the module docs).
 pub(super) const REASON: &str = "PodEvicted";
 
@@ -170,7 +172,9 @@ pub(super) async fn confirm_exit(docker: &Docker, id: &str, grace: Duration) -> 
             describe(grace)
         ));
     }
-    match docker.inspect_container(id, None).await {
+    // The engine answers again: a call that fails on the way now is a flaky call like any
+    // other, retried before it decides the step's fate.
+    match retry::idempotent(|| docker.inspect_container(id, None)).await {
         Ok(inspect) => after_outage(Seen::of(&inspect), true),
         Err(DockerError::DockerResponseServerError {
             status_code: 404, ..
