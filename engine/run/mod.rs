@@ -68,6 +68,7 @@ pub mod credentials;
 mod env;
 mod executor;
 mod fake;
+pub mod host_file;
 mod interrupt;
 pub mod pod_template;
 mod progress;

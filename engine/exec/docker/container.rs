@@ -16,7 +16,9 @@ use bollard::Docker;
 use super::{RUN_LABEL, STEP_LABEL};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::sidecar_container;
-use crate::run::{HostPathKind, PodSettings, TaskRunRequest, VolumeSource, WorkspaceSource};
+use crate::run::{
+    host_file, HostPathKind, PodSettings, TaskRunRequest, VolumeSource, WorkspaceSource,
+};
 
 /// Distinguishes the temporary directories of TaskRuns started by this process.
 static DIR_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -330,7 +332,7 @@ impl RunDir {
     /// Writes a step's script as an executable file and returns its path in the container.
     fn write_script(&self, step: &str, script: &str) -> io::Result<String> {
         let file = self.path.join("scripts").join(step);
-        fs::write(&file, script)?;
+        host_file::write(&file, script)?;
         fs::set_permissions(&file, fs::Permissions::from_mode(0o755))?;
         Ok(format!("/tekton/scripts/{step}"))
     }
@@ -447,7 +449,7 @@ fn write_files(root: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
         if let Some(parent) = file.parent() {
             fs::create_dir_all(parent)?;
         }
-        fs::write(&file, bytes)?;
+        host_file::write(&file, bytes)?;
         fs::set_permissions(&file, fs::Permissions::from_mode(0o644))?;
     }
     Ok(())

@@ -249,6 +249,7 @@ impl Executor for DockerExecutor {
             stop: stop_rx,
             slots: self.slots.clone(),
             images: HashMap::new(),
+            out_of_space: std::sync::OnceLock::new(),
         };
         let sender = self.sender.clone();
         self.runtime.spawn(async move {
