@@ -15,7 +15,7 @@ use crate::compat;
 use crate::exec::docker::{DockerExecutor, DockerOptions, ForceHandle, RUN_LABEL};
 use crate::load::Bundle;
 use crate::plan::pipeline::resolve_pipeline;
-use crate::reconcile::{ConditionStatus, PipelineTaskState, Timestamp};
+use crate::reconcile::{ConditionStatus, PipelineTaskState, RunReason, Timestamp};
 use crate::run::{
     Clock, Driver, ExecError, ExecOutcome, Interrupt, Progress, ProgressSink, Recorded, RunError,
     RunOutcome, Selection, SystemClock, TaskRunDriver, TaskRunRecord,
@@ -316,12 +316,15 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
             .collect(),
         None => Recorded::new(),
     };
+    let mut host_faults = out_of_space_faults(outcome.task_runs.iter());
+    if outcome.condition.reason == RunReason::CouldntCreateWorkspacePVC {
+        host_faults.push(outcome.condition.message.clone());
+    }
     // A full disk is the host's fault and worth exit 3; another failure (a read-only
     // checkout) only costs later `--only`/`--from`, so it stays a warning.
-    let mut out_of_space = out_of_space_faults(outcome.task_runs.iter());
     if let Err(e) = last_run::save(&record_file, &key, &outcome, &reused) {
         if e.out_of_space() {
-            out_of_space.push(format!("cannot record the run for --only/--from: {e}"));
+            host_faults.push(format!("cannot record the run for --only/--from: {e}"));
         } else {
             eprintln!("warning: cannot record the run for --only/--from: {e}");
         }
@@ -344,7 +347,7 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
     );
     eprintln!("PipelineRun {}: {reason}: {message}", id.name);
     keep_hint(args);
-    if report_out_of_space(&out_of_space) {
+    if report_host_faults(&host_faults) {
         return Outcome::Infrastructure;
     }
     match status {
@@ -398,7 +401,7 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
             Outcome::Failed
         }
     };
-    if report_out_of_space(&out_of_space_faults(std::iter::once(&record))) {
+    if report_host_faults(&out_of_space_faults(std::iter::once(&record))) {
         return Outcome::Infrastructure;
     }
     outcome
@@ -413,10 +416,10 @@ fn out_of_space_faults<'a>(records: impl Iterator<Item = &'a TaskRunRecord>) -> 
         .collect()
 }
 
-/// Says which of adze's own writes failed for lack of space, after the status object:
-/// the run's outcome is the host's fault, so it exits 3 whatever the steps did. Returns
-/// whether there was any.
-fn report_out_of_space(faults: &[String]) -> bool {
+/// Says which of adze's own files could not be written (for lack of space, or the run
+/// directory at all), after the status object: the run's outcome is the host's fault, so it
+/// exits 3 whatever the steps did. Returns whether there was any.
+fn report_host_faults(faults: &[String]) -> bool {
     for fault in faults {
         eprintln!("error: {fault}");
     }
@@ -425,7 +428,7 @@ fn report_out_of_space(faults: &[String]) -> bool {
     }
     eprintln!(
         "  help: adze writes TaskRun directories under $TMPDIR (now {}) and the last run \
-         under .adze/runs in the working directory; free space there, or point TMPDIR at a \
+         under .adze/runs in the working directory; make room there, or point TMPDIR at a \
          filesystem with room, and run again",
         std::env::temp_dir().display()
     );

@@ -606,6 +606,18 @@ impl<'b> Driver<'b> {
         clock: &mut dyn Clock,
     ) -> Result<RunOutcome, RunError> {
         volumes::host_path_policy(&self.host_paths, self.strict, &self.progress)?;
+        // Before anything starts, as Tekton creates a run's PVCs: a full disk ends the run
+        // with a status, not halfway through its tasks.
+        if let Err(e) = self.ensure_run_dir() {
+            let now = clock.now();
+            self.start = Some(now);
+            let condition = Condition {
+                status: crate::reconcile::ConditionStatus::False,
+                reason: RunReason::CouldntCreateWorkspacePVC,
+                message: e.to_string(),
+            };
+            return Ok(self.outcome(condition, Some(now)));
+        }
         loop {
             let now = clock.now();
             let (step, decided) = match self.advance(now, executor) {
@@ -643,15 +655,15 @@ impl<'b> Driver<'b> {
         }
     }
 
-    /// Creates the run directory for shared workspaces, once, if a binding needs it.
+    /// Creates the run directory for shared workspaces and the bindings' directories in it,
+    /// once, if a binding needs it.
     fn ensure_run_dir(&mut self) -> Result<(), RunError> {
         if self.run_dir.is_none() && self.bindings.iter().any(workspaces::needs_run_directory) {
-            let dir =
-                RunDirectory::create(&self.workspace_base, &self.name, self.keep).map_err(|e| {
-                    RunError::RunDirectory {
-                        base: self.workspace_base.clone(),
-                        message: e.to_string(),
-                    }
+            let dir = RunDirectory::create(&self.workspace_base, &self.name, self.keep)
+                .and_then(|dir| dir.prepare(&self.bindings).map(|()| dir))
+                .map_err(|e| RunError::RunDirectory {
+                    base: self.workspace_base.clone(),
+                    message: e.to_string(),
                 })?;
             self.run_dir = Some(dir);
         }

@@ -101,8 +101,8 @@ pub struct Tmpfs {
 }
 
 impl Tmpfs {
-    /// Mounts a tmpfs of `size` (as `mount -o size=` takes it, e.g. `2m`).
-    pub fn mount(size: &str) -> Tmpfs {
+    /// Mounts a tmpfs with `options` (as `mount -o` takes them, e.g. `size=2m`).
+    pub fn mount(options: &str) -> Tmpfs {
         let dir = tempfile::tempdir().expect("mount point");
         let path = dir.path().to_owned();
         let status = Command::new("mount")
@@ -110,7 +110,7 @@ impl Tmpfs {
                 "-t",
                 "tmpfs",
                 "-o",
-                &format!("size={size},mode=1777"),
+                &format!("{options},mode=1777"),
                 "tmpfs",
             ])
             .arg(&path)
@@ -138,6 +138,20 @@ impl Tmpfs {
             "dd did not fill {}: {stderr}",
             self.path.display()
         );
+    }
+}
+
+impl Tmpfs {
+    /// Creates empty files until no inode is left, so the next `mkdir` fails with ENOSPC
+    /// (as it does on a full ext4 or xfs, where a directory needs a block).
+    pub fn exhaust_inodes(&self) {
+        for i in 0.. {
+            if let Err(e) = std::fs::write(self.path.join(format!("inode-{i}")), "") {
+                assert_eq!(e.raw_os_error(), Some(28), "not ENOSPC: {e}");
+                return;
+            }
+            assert!(i < 10_000, "{} has no inode limit", self.path.display());
+        }
     }
 }
 

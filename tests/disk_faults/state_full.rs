@@ -1,5 +1,5 @@
-//! adze's own files on a full filesystem: the last-run record in the working directory, and
-//! the TaskRun directory under `$TMPDIR`. The error names the file and the cause, the status
+//! adze's own files on a full filesystem: the last-run record in the working directory, the
+//! TaskRun directory and the PipelineRun's shared workspace directory under `$TMPDIR`. The error names the file and the cause, the status
 //! object is still printed, and the run exits 3 (the host's fault, not the steps').
 
 use crate::{root_or_skip, run_file, run_in, unique, Tmpfs};
@@ -11,7 +11,7 @@ fn a_full_working_directory_names_the_last_run_record_and_still_prints_the_statu
     ) {
         return;
     }
-    let disk = Tmpfs::mount("1m");
+    let disk = Tmpfs::mount("size=1m");
     let name = unique("disk-state-full");
     let yaml = format!(
         r#"
@@ -63,7 +63,7 @@ fn a_full_tmpdir_fails_the_taskrun_naming_the_file_and_still_prints_the_status()
     {
         return;
     }
-    let disk = Tmpfs::mount("1m");
+    let disk = Tmpfs::mount("size=1m");
     disk.fill();
     let dir = tempfile::tempdir().expect("working directory");
     let name = unique("disk-tmp-full");
@@ -100,6 +100,66 @@ spec:
     assert!(
         ran.stderr.contains("error: cannot prepare step \"say\""),
         "adze says it failed, not the step:\n{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn a_tmpdir_without_room_for_the_run_directory_ends_the_pipelinerun_with_a_status() {
+    if !root_or_skip(
+        "a_tmpdir_without_room_for_the_run_directory_ends_the_pipelinerun_with_a_status",
+    ) {
+        return;
+    }
+    let disk = Tmpfs::mount("size=1m,nr_inodes=16");
+    disk.exhaust_inodes();
+    let dir = tempfile::tempdir().expect("working directory");
+    let name = unique("disk-rundir-full");
+    let yaml = format!(
+        r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {{name: {name}}}
+spec:
+  workspaces:
+  - {{name: shared, emptyDir: {{}}}}
+  pipelineSpec:
+    workspaces: [{{name: shared}}]
+    tasks:
+    - name: hello
+      workspaces: [{{name: shared}}]
+      taskSpec:
+        workspaces: [{{name: shared}}]
+        steps:
+        - name: say
+          image: adze-test/busybox:latest
+          script: echo hello > $(workspaces.shared.path)/greeting
+"#
+    );
+    let ran = run_in(dir.path(), &yaml, &[], &[("TMPDIR", &disk.path)]);
+
+    assert_eq!(ran.code, Some(3), "a full disk is exit 3:\n{}", ran.stderr);
+    let condition = ran.condition();
+    assert_eq!(condition["status"], "False", "{}\n{}", ran.run, ran.stderr);
+    assert_eq!(
+        condition["reason"], "CouldntCreateWorkspacePVC",
+        "{}",
+        ran.run
+    );
+    let message = condition["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&disk.path.display().to_string())
+            && message.contains("No space left on device"),
+        "the message names where and why: {message}"
+    );
+    assert!(
+        ran.run["status"]["childReferences"].is_null(),
+        "no TaskRun started: {}",
+        ran.run
+    );
+    assert!(
+        ran.stderr.contains(&format!("error: {message}")),
+        "{}",
         ran.stderr
     );
 }

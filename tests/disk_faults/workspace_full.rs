@@ -8,7 +8,7 @@ fn a_step_that_fills_its_workspace_fails_with_its_own_exit_code_and_message() {
     if !root_or_skip("a_step_that_fills_its_workspace_fails_with_its_own_exit_code_and_message") {
         return;
     }
-    let disk = Tmpfs::mount("2m");
+    let disk = Tmpfs::mount("size=2m");
     let dir = tempfile::tempdir().expect("working directory");
     let name = unique("disk-ws-full");
     let yaml = format!(
