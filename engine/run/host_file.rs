@@ -9,7 +9,7 @@
 //!   target's directory (the same filesystem, so the rename cannot copy), flushes it to the
 //!   disk, renames it over the target and flushes the directory. A crash, a `kill -9` or a
 //!   full disk at any point leaves the old file or the new one, never a mix.
-//! - [`write`] is for files handed to a container that reads them once, in a directory adze
+//! - [`write()`] is for files handed to a container that reads them once, in a directory adze
 //!   creates for the TaskRun: nobody reads an older version, so a failed write only has to
 //!   be reported, naming the file.
 //! - [`move_aside`] is what a reader does with a state file it cannot use: renamed to

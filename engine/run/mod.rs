@@ -59,7 +59,9 @@
 //!
 //! [`workspaces`] turns the PipelineRun's bindings into each TaskRun's
 //! [`WorkspaceMount`]s; bindings backed by a directory share one run directory (created when
-//! the run starts, removed when it ends unless [`Driver::with_keep`]).
+//! the run starts, removed when it ends unless [`Driver::with_keep`]). A run directory that
+//! cannot be created (a full disk) ends the run `False/CouldntCreateWorkspacePVC`, Tekton's
+//! reason for a workspace PVC it could not create, before any TaskRun starts.
 
 pub mod artifacts;
 mod clock;
