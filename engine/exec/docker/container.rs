@@ -434,7 +434,8 @@ fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         if entry.file_type()?.is_dir() {
             copy_tree(&entry.path(), &target)?;
         } else {
-            fs::copy(entry.path(), &target)?;
+            fs::copy(entry.path(), &target)
+                .map_err(|e| host_file::FileError::new("copy a credential to", &target, e))?;
         }
     }
     Ok(())
