@@ -47,6 +47,9 @@
 //! - `csi` workspace bindings and projections other than ConfigMaps and Secrets.
 //! - `hostPath` volumes of the tasks of a child PipelineRun (pipelines in pipelines) are
 //!   mounted without the warning, and not refused under `--strict`.
+//! - A child PipelineRun whose run directory cannot be created aborts the whole run with
+//!   [`RunError::RunDirectory`] instead of failing its pipeline task with
+//!   `CouldntCreateWorkspacePVC`.
 //!
 //! # Volumes and podTemplate
 //!
