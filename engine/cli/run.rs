@@ -2,7 +2,7 @@
 //! a summary, and the final object on stdout.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::gc::collect_orphans;
@@ -17,7 +17,7 @@ use crate::compat;
 use crate::exec::docker::{DockerExecutor, DockerOptions, ForceHandle};
 use crate::load::Bundle;
 use crate::plan::pipeline::resolve_pipeline;
-use crate::reconcile::{ConditionStatus, PipelineTaskState, Timestamp};
+use crate::reconcile::{ConditionStatus, PipelineTaskState, RunReason, Timestamp};
 use crate::run::ownership::{Owner, RUN_ID_LABEL};
 use crate::run::{
     Clock, Driver, ExecError, ExecOutcome, Interrupt, Progress, ProgressSink, Recorded, RunError,
@@ -299,7 +299,9 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
         .clone()
         .or_else(|| pr.metadata.generate_name.clone())
         .unwrap_or_else(|| "run".to_owned());
-    let record_file = last_run::path(Path::new("."), &key);
+    // Absolute, so a message about the record says where it is.
+    let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let record_file = last_run::path(&base, &key);
     let selection = match (&args.only, &args.from) {
         (Some(t), _) => Some(Selection::Only(t.clone())),
         (None, Some(t)) => Some(Selection::From(t.clone())),
@@ -309,7 +311,10 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
         Some(_) => match last_run::load(&record_file) {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("error: cannot read the last run: {e}");
+                eprintln!(
+                    "error: {e}\n  help: run the PipelineRun once without --only/--from to \
+                     record a new last run, then re-run part of it"
+                );
                 session.finish();
                 return Outcome::Invalid;
             }
@@ -350,11 +355,18 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
             .collect(),
         None => Recorded::new(),
     };
+    let mut host_faults = out_of_space_faults(outcome.task_runs.iter());
+    if outcome.condition.reason == RunReason::CouldntCreateWorkspacePVC {
+        host_faults.push(outcome.condition.message.clone());
+    }
+    // A full disk is the host's fault and worth exit 3; another failure (a read-only
+    // checkout) only costs later `--only`/`--from`, so it stays a warning.
     if let Err(e) = last_run::save(&record_file, &key, &outcome, &reused) {
-        eprintln!(
-            "warning: cannot record the run in {}: {e}",
-            record_file.display()
-        );
+        if e.out_of_space() {
+            host_faults.push(format!("cannot record the run for --only/--from: {e}"));
+        } else {
+            eprintln!("warning: cannot record the run for --only/--from: {e}");
+        }
     }
     eprint!("{}", summary(&outcome, &reused, args));
     if let Some(format) = &args.output {
@@ -374,8 +386,12 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
     );
     eprintln!("PipelineRun {}: {reason}: {message}", id.name);
     keep_hint(args);
+    let host_fault = report_host_faults(&host_faults);
     if let Some(lost) = &outcome.engine_lost {
         return engine_lost(lost);
+    }
+    if host_fault {
+        return Outcome::Infrastructure;
     }
     match status {
         ConditionStatus::True => Outcome::Success,
@@ -414,7 +430,7 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
         print_object(format, &status::task_run_object(&named, &id, &record));
     }
     keep_hint(args);
-    match record.event.as_ref().map(|e| &e.outcome) {
+    let outcome = match record.event.as_ref().map(|e| &e.outcome) {
         Some(ExecOutcome::Succeeded) => {
             eprintln!("TaskRun {}: Succeeded", id.name);
             Outcome::Success
@@ -431,7 +447,39 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
             eprintln!("TaskRun {}: TaskRunCancelled", id.name);
             Outcome::Failed
         }
+    };
+    if report_host_faults(&out_of_space_faults(std::iter::once(&record))) {
+        return Outcome::Infrastructure;
     }
+    outcome
+}
+
+/// What adze could not write for these TaskRuns (and their retried attempts) because the
+/// host's disk is full.
+fn out_of_space_faults<'a>(records: impl Iterator<Item = &'a TaskRunRecord>) -> Vec<String> {
+    records
+        .flat_map(|r| r.retries.iter().chain(&r.event))
+        .filter_map(|e| e.report.out_of_space.clone())
+        .collect()
+}
+
+/// Says which of adze's own files could not be written (for lack of space, or the run
+/// directory at all), after the status object: the run's outcome is the host's fault, so it
+/// exits 3 whatever the steps did. Returns whether there was any.
+fn report_host_faults(faults: &[String]) -> bool {
+    for fault in faults {
+        eprintln!("error: {fault}");
+    }
+    if faults.is_empty() {
+        return false;
+    }
+    eprintln!(
+        "  help: adze writes TaskRun directories under $TMPDIR (now {}) and the last run \
+         under .adze/runs in the working directory; make room there, or point TMPDIR at a \
+         filesystem with room, and run again",
+        std::env::temp_dir().display()
+    );
+    true
 }
 
 /// The run ended because the engine stopped: an infrastructure fault, exit 3.

@@ -42,6 +42,9 @@ pub enum RunReason {
     PipelineValidationFailed,
     /// False: a CEL when-expression did not compile, failed, or gave no bool.
     CelEvaluationFailed,
+    /// False: the storage of the run's shared workspaces (a PVC on a cluster, a directory
+    /// locally) could not be created; no task ran.
+    CouldntCreateWorkspacePVC,
     /// Unknown: tasks are running.
     Running,
     /// Unknown: waiting for running tasks after a failure or cancel.
@@ -67,6 +70,7 @@ impl RunReason {
             RunReason::PipelineRunTimeout => "PipelineRunTimeout",
             RunReason::PipelineValidationFailed => "PipelineValidationFailed",
             RunReason::CelEvaluationFailed => "CELEvaluationFailed",
+            RunReason::CouldntCreateWorkspacePVC => "CouldntCreateWorkspacePVC",
             RunReason::Running => "Running",
             RunReason::PipelineRunStopping => "PipelineRunStopping",
             RunReason::CancelledRunningFinally => "CancelledRunningFinally",

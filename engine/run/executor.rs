@@ -217,6 +217,10 @@ pub struct TaskRunReport {
     /// The TaskRun's artifacts (`$(artifacts.path)`): `{inputs, outputs}` as the steps wrote
     /// them, when they wrote any.
     pub artifacts: Option<serde_json::Value>,
+    /// Set when adze could not write its own files for this TaskRun because the host's disk
+    /// is full: the error, naming the file. A fault of the host, not of the steps: `adze run`
+    /// exits 3.
+    pub out_of_space: Option<String>,
 }
 
 /// One entry of `status.steps` or `status.sidecars`.

@@ -50,6 +50,9 @@
 //! - `csi` workspace bindings and projections other than ConfigMaps and Secrets.
 //! - `hostPath` volumes of the tasks of a child PipelineRun (pipelines in pipelines) are
 //!   mounted without the warning, and not refused under `--strict`.
+//! - A child PipelineRun whose run directory cannot be created aborts the whole run with
+//!   [`RunError::RunDirectory`] instead of failing its pipeline task with
+//!   `CouldntCreateWorkspacePVC`.
 //!
 //! # Volumes and podTemplate
 //!
@@ -62,7 +65,9 @@
 //!
 //! [`workspaces`] turns the PipelineRun's bindings into each TaskRun's
 //! [`WorkspaceMount`]s; bindings backed by a directory share one run directory (created when
-//! the run starts, removed when it ends unless [`Driver::with_keep`]).
+//! the run starts, removed when it ends unless [`Driver::with_keep`]). A run directory that
+//! cannot be created (a full disk) ends the run `False/CouldntCreateWorkspacePVC`, Tekton's
+//! reason for a workspace PVC it could not create, before any TaskRun starts.
 
 pub mod artifacts;
 mod clock;
@@ -71,6 +76,7 @@ pub mod credentials;
 mod env;
 mod executor;
 mod fake;
+pub mod host_file;
 mod interrupt;
 pub mod leftovers;
 pub mod ownership;
@@ -617,6 +623,18 @@ impl<'b> Driver<'b> {
         clock: &mut dyn Clock,
     ) -> Result<RunOutcome, RunError> {
         volumes::host_path_policy(&self.host_paths, self.strict, &self.progress)?;
+        // Before anything starts, as Tekton creates a run's PVCs: a full disk ends the run
+        // with a status, not halfway through its tasks.
+        if let Err(e) = self.ensure_run_dir() {
+            let now = clock.now();
+            self.start = Some(now);
+            let condition = Condition {
+                status: crate::reconcile::ConditionStatus::False,
+                reason: RunReason::CouldntCreateWorkspacePVC,
+                message: e.to_string(),
+            };
+            return Ok(self.outcome(condition, Some(now)));
+        }
         loop {
             let now = clock.now();
             let (step, decided) = match self.advance(now, executor) {
@@ -676,15 +694,15 @@ impl<'b> Driver<'b> {
         })
     }
 
-    /// Creates the run directory for shared workspaces, once, if a binding needs it.
+    /// Creates the run directory for shared workspaces and the bindings' directories in it,
+    /// once, if a binding needs it.
     fn ensure_run_dir(&mut self) -> Result<(), RunError> {
         if self.run_dir.is_none() && self.bindings.iter().any(workspaces::needs_run_directory) {
-            let dir =
-                RunDirectory::create(&self.workspace_base, &self.name, self.keep).map_err(|e| {
-                    RunError::RunDirectory {
-                        base: self.workspace_base.clone(),
-                        message: e.to_string(),
-                    }
+            let dir = RunDirectory::create(&self.workspace_base, &self.name, self.keep)
+                .and_then(|dir| dir.prepare(&self.bindings).map(|()| dir))
+                .map_err(|e| RunError::RunDirectory {
+                    base: self.workspace_base.clone(),
+                    message: e.to_string(),
                 })?;
             self.run_dir = Some(dir);
         }

@@ -977,6 +977,34 @@ fn a_missing_host_directory_or_unsupported_binding_is_a_run_error() {
     );
 }
 
+#[test]
+fn a_run_directory_that_cannot_be_created_ends_the_run_before_any_task_starts() {
+    let b = bundle(WORKSPACES);
+    // A file where the base directory should be: creating anything under it fails, as it
+    // does on a full disk.
+    let base = tempfile::NamedTempFile::new().expect("temporary file");
+    let mut executor = FakeExecutor::new();
+    let outcome = Driver::new(&b, pipeline_run(&b))
+        .expect("resolves")
+        .with_workspace_base(base.path().to_owned())
+        .run(&mut executor, &mut FakeClock::at(T0))
+        .expect("the run ends with a status");
+    assert_eq!(
+        cond(&outcome),
+        (ConditionStatus::False, RunReason::CouldntCreateWorkspacePVC)
+    );
+    let base = base.path().display().to_string();
+    assert!(
+        outcome.condition.message.contains(&base),
+        "{}",
+        outcome.condition.message
+    );
+    assert!(outcome.task_runs.is_empty(), "nothing started");
+    assert_eq!(state(&outcome, "t"), &PipelineTaskState::NotStarted);
+    assert_eq!(outcome.start_time, Some(T0));
+    assert_eq!(outcome.completion_time, Some(T0));
+}
+
 const NESTED: &str = r#"
 apiVersion: tekton.dev/v1
 kind: Pipeline

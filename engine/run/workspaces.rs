@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::config_data::{self, ConfigKind};
 use super::executor::{WorkspaceMount, WorkspaceSource};
+use super::host_file::FileError;
 use super::RunError;
 use crate::api::pipeline::{PipelineTask, WorkspacePipelineTaskBinding};
 use crate::api::task::WorkspaceDeclaration;
@@ -71,6 +72,15 @@ impl RunDirectory {
         &self.path
     }
 
+    /// Creates the directories of the run bindings it backs, so a full disk shows before any
+    /// TaskRun starts.
+    pub fn prepare(&self, bindings: &[WorkspaceBinding]) -> io::Result<()> {
+        for b in bindings.iter().filter(|b| needs_run_directory(b)) {
+            self.binding(b)?;
+        }
+        Ok(())
+    }
+
     /// The directory backing a run binding, created if needed. Bindings of the same
     /// `persistentVolumeClaim` share one directory, as they share one volume on a cluster
     /// (a read-only binding sees what a writable binding of the claim wrote).
@@ -102,8 +112,9 @@ impl Drop for RunDirectory {
 
 /// Creates a directory (and its parents) that any container user can write.
 fn create_shared_dir(dir: &Path) -> io::Result<()> {
-    fs::create_dir_all(dir)?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o777))
+    let named = |e| io::Error::from(FileError::new("create the directory", dir, e));
+    fs::create_dir_all(dir).map_err(named)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o777)).map_err(named)
 }
 
 /// True when a PipelineRun binding is backed by the run directory.

@@ -171,6 +171,7 @@ mod tests {
                     steps: Vec::new(),
                     sidecars: Vec::new(),
                     artifacts: None,
+                    out_of_space: None,
                 },
             }),
         }
@@ -416,6 +417,7 @@ spec:
                     ],
                     sidecars: vec![sidecar],
                     artifacts: None,
+                    out_of_space: None,
                 },
             }),
         };

@@ -17,7 +17,9 @@ use super::{retry, RUN_LABEL, STEP_LABEL};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::sidecar_container;
 use crate::run::ownership::{self, Owner};
-use crate::run::{HostPathKind, PodSettings, TaskRunRequest, VolumeSource, WorkspaceSource};
+use crate::run::{
+    host_file, HostPathKind, PodSettings, TaskRunRequest, VolumeSource, WorkspaceSource,
+};
 
 /// Distinguishes the temporary directories of TaskRuns started by this process.
 static DIR_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -332,7 +334,7 @@ impl RunDir {
     /// Writes a step's script as an executable file and returns its path in the container.
     fn write_script(&self, step: &str, script: &str) -> io::Result<String> {
         let file = self.path.join("scripts").join(step);
-        fs::write(&file, script)?;
+        host_file::write(&file, script)?;
         fs::set_permissions(&file, fs::Permissions::from_mode(0o755))?;
         Ok(format!("/tekton/scripts/{step}"))
     }
@@ -434,7 +436,8 @@ fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         if entry.file_type()?.is_dir() {
             copy_tree(&entry.path(), &target)?;
         } else {
-            fs::copy(entry.path(), &target)?;
+            fs::copy(entry.path(), &target)
+                .map_err(|e| host_file::FileError::new("copy a credential to", &target, e))?;
         }
     }
     Ok(())
@@ -449,7 +452,7 @@ fn write_files(root: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
         if let Some(parent) = file.parent() {
             fs::create_dir_all(parent)?;
         }
-        fs::write(&file, bytes)?;
+        host_file::write(&file, bytes)?;
         fs::set_permissions(&file, fs::Permissions::from_mode(0o644))?;
     }
     Ok(())

@@ -34,6 +34,12 @@
 //! ([`WorkspaceMount`](crate::run::WorkspaceMount)): directories are bind-mounted, ConfigMap
 //! and Secret files are written into the TaskRun's directory and mounted read-only.
 //!
+//! Files written into the TaskRun's directory (scripts, ConfigMap and Secret items, exit
+//! codes) go through [`host_file`](crate::run::host_file), so a failure names the file; one
+//! that fails for lack of space is carried in
+//! [`TaskRunReport::out_of_space`](crate::run::TaskRunReport::out_of_space), a fault of the
+//! host rather than of the steps.
+//!
 //! # Not yet
 //!
 //! - Registry credentials for pulls (only the engine's anonymous access); per-step
@@ -261,6 +267,7 @@ impl Executor for DockerExecutor {
             stop: stop_rx,
             slots: self.slots.clone(),
             images: HashMap::new(),
+            out_of_space: std::sync::OnceLock::new(),
         };
         let sender = self.sender.clone();
         self.runtime.spawn(async move {

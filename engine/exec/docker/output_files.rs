@@ -22,6 +22,9 @@
 //!
 //! # Not yet
 //!
+//! - A full disk while copying a stream into its file is a warning naming the file, not a
+//!   fault of the host (`TaskRunReport::out_of_space`, exit 3) even when the file lies in the
+//!   TaskRun's own directory: the copy runs beside the TaskRun's job, which does not see it.
 //! - A relative path when the step sets no `workingDir` (it is relative to the image's
 //!   working directory, which adze does not read): warned about, not written.
 

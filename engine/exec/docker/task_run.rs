@@ -5,6 +5,8 @@
 //! says what the containers did.
 
 use std::collections::HashMap;
+use std::io;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bollard::errors::Error as DockerError;
@@ -28,7 +30,8 @@ use crate::reconcile::task_run::{
 };
 use crate::reconcile::{ConditionStatus, Timestamp};
 use crate::run::{
-    Clock, ExecEvent, ExecOutcome, Progress, StepReport, SystemClock, TaskRunReport, TaskRunRequest,
+    host_file, Clock, ExecEvent, ExecOutcome, Progress, StepReport, SystemClock, TaskRunReport,
+    TaskRunRequest,
 };
 
 /// A TaskRun failure decided by the executor: reason and message.
@@ -52,6 +55,8 @@ pub(super) struct TaskRunJob {
     pub slots: Option<std::sync::Arc<tokio::sync::Semaphore>>,
     /// What each image name of the TaskRun resolved to; filled by `ensure_images`.
     pub images: HashMap<String, ResolvedImage>,
+    /// The first of adze's own writes for this TaskRun that failed for lack of space.
+    pub out_of_space: OnceLock<String>,
 }
 
 /// How waiting for a step's container ended.
@@ -175,7 +180,11 @@ impl TaskRunJob {
         let dir = match RunDir::create(&self.request, self.options.keep) {
             Ok(dir) => dir,
             Err(e) => {
-                let message = format!("cannot prepare the TaskRun's directories and volumes: {e}");
+                let message = format!(
+                    "cannot prepare the TaskRun's directories and volumes in {}: {e}",
+                    std::env::temp_dir().display()
+                );
+                self.note_out_of_space(&e, &message);
                 return self.refused(&view, "PodCreationFailed", message, Vec::new());
             }
         };
@@ -354,6 +363,7 @@ impl TaskRunJob {
                 artifacts: None,
                 steps,
                 sidecars: Vec::new(),
+                out_of_space: self.out_of_space.get().cloned(),
             },
         }
     }
@@ -413,6 +423,7 @@ impl TaskRunJob {
                 steps,
                 sidecars: Vec::new(),
                 artifacts: None,
+                out_of_space: self.out_of_space.get().cloned(),
             },
         }
     }
@@ -457,11 +468,12 @@ impl TaskRunJob {
         exit_code: i32,
     ) -> Vec<(String, ParamValue)> {
         let own = dir.step_dir(&step.name);
-        if let Err(e) = std::fs::write(own.join("exitCode"), exit_code.to_string()) {
-            self.warn(format!(
-                "cannot record the exit code of step \"{}\": {e}",
-                step.name
-            ));
+        if let Err(e) = host_file::write(&own.join("exitCode"), exit_code.to_string()) {
+            let message = format!("step \"{}\": {e}", step.name);
+            if e.out_of_space() {
+                self.out_of_space.get_or_init(|| message.clone());
+            }
+            self.warn(message);
         }
         match results::read_dir(&own.join("results")) {
             Ok(raw) => {
@@ -491,6 +503,14 @@ impl TaskRunJob {
             step: step.name.clone(),
             exit_code,
         });
+    }
+
+    /// Remembers the first failure of adze's own writes for lack of space: the TaskRun's
+    /// report carries it, and `adze run` exits 3 for it.
+    fn note_out_of_space(&self, e: &io::Error, message: &str) {
+        if host_file::out_of_space(e) {
+            self.out_of_space.get_or_init(|| message.to_owned());
+        }
     }
 
     pub(super) fn warn(&self, message: String) {
@@ -542,13 +562,12 @@ impl TaskRunJob {
         ) {
             Ok(config) => config,
             Err(e) => {
-                return StepEnd::Refused(
-                    "PodCreationFailed".into(),
-                    format!(
-                        "cannot prepare step \"{}\" (its script or working directory): {e}",
-                        step.name
-                    ),
-                )
+                let message = format!(
+                    "cannot prepare step \"{}\" (its script or working directory): {e}",
+                    step.name
+                );
+                self.note_out_of_space(&e, &message);
+                return StepEnd::Refused("PodCreationFailed".into(), message);
             }
         };
         let mounts = config
