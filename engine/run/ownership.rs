@@ -229,7 +229,11 @@ pub fn write_marker(dir: &Path, kept: bool, extra: &[(&str, &str)]) -> io::Resul
         entries.insert((*k).to_owned(), (*v).to_owned());
     }
     let text = serde_json::to_string_pretty(&entries).map_err(io::Error::other)?;
-    fs::write(dir.join(MARKER_FILE), text + "\n")
+    // The error names the marker: on a full disk it is the first file a run writes.
+    Ok(super::host_file::write(
+        &dir.join(MARKER_FILE),
+        text + "\n",
+    )?)
 }
 
 /// The entries of a directory's marker; `None` when it has none (not adze's, or an older

@@ -87,18 +87,20 @@ spec:
     assert_eq!(condition["status"], "False", "{}\n{}", ran.run, ran.stderr);
     assert_eq!(condition["reason"], "PodCreationFailed", "{}", ran.run);
     let message = condition["message"].as_str().unwrap_or_default();
-    let scripts = disk.path.join(format!("adze-{name}-"));
+    // The TaskRun's directory is the first thing written there: its owner marker.
+    let own_dir = disk.path.join(format!("adze-{name}-"));
     assert!(
-        message.contains(&format!("cannot write {}", scripts.display()))
-            && message.contains("/scripts/say"),
-        "the message names the script file: {message}"
+        message.contains(&format!("cannot write {}", own_dir.display()))
+            && message.contains("/.adze-owner"),
+        "the message names the file: {message}"
     );
     assert!(
         message.contains("No space left on device"),
         "the message names the cause: {message}"
     );
     assert!(
-        ran.stderr.contains("error: cannot prepare step \"say\""),
+        ran.stderr
+            .contains("error: cannot prepare the TaskRun's directories"),
         "adze says it failed, not the step:\n{}",
         ran.stderr
     );

@@ -66,7 +66,8 @@ impl RunDir {
         let unique = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path =
             std::env::temp_dir().join(format!("adze-{task_run}-{}-{unique}", std::process::id()));
-        fs::create_dir_all(&path)?;
+        fs::create_dir_all(&path)
+            .map_err(|e| host_file::FileError::new("create the directory", &path, e))?;
         ownership::write_marker(&path, keep, &[(RUN_LABEL, task_run)])?;
         let mut dir = RunDir {
             path,
