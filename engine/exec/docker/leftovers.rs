@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use bollard::query_parameters::ListContainersOptions;
 use futures_util::future::join_all;
 
-use super::{container, unavailable, DockerExecutor, RUN_LABEL};
+use super::{container, retry, unavailable, DockerExecutor, RUN_LABEL};
 use crate::run::leftovers::{self, Group, Item, Leftover};
 use crate::run::ownership::{ProcHost, RUN_ID_LABEL};
 use crate::run::ExecError;
@@ -57,11 +57,13 @@ impl DockerExecutor {
         let filters: HashMap<String, Vec<String>> = [("label".to_owned(), labels)].into();
         let found = self
             .runtime
-            .block_on(self.docker.list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(filters),
-                ..Default::default()
-            })))
+            .block_on(retry::idempotent(|| {
+                self.docker.list_containers(Some(ListContainersOptions {
+                    all: true,
+                    filters: Some(filters.clone()),
+                    ..Default::default()
+                }))
+            }))
             .map_err(unavailable)?;
         Ok(found
             .into_iter()
