@@ -501,7 +501,8 @@ impl Text {
     }
 }
 
-/// Every string of `pt` that Tekton substitutes at pipeline level, in source order.
+/// Every string of `pt` that Tekton substitutes at pipeline level, in source order; of its
+/// embedded steps and sidecars, only the strings that hold a reference.
 pub(crate) fn texts(pt: &PipelineTask, path: &str) -> Vec<Text> {
     let mut out = param_texts(pt, path);
     if let Some(ts) = pt
@@ -513,9 +514,16 @@ pub(crate) fn texts(pt: &PipelineTask, path: &str) -> Vec<Text> {
             ("steps", to_json(&ts.steps)),
             ("sidecars", to_json(&ts.sidecars)),
         ] {
-            for (at, text) in json_strings(&items, &format!("{path}.taskSpec.{key}")) {
-                out.push(Text::new(Field::Steps, Role::Text, at, text));
-            }
+            // Checks read embedded steps only for the references they hold (a dependency, a
+            // result used); most of their strings hold none and are not kept.
+            let strings = json_strings(&items, &format!("{path}.taskSpec.{key}"));
+            out.extend(
+                strings
+                    .into_iter()
+                    .filter(|(_, text)| text.contains("$("))
+                    .map(|(at, text)| Text::new(Field::Steps, Role::Text, at, text))
+                    .filter(|t| !t.refs.is_empty()),
+            );
         }
     }
     out
