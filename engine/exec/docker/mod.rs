@@ -42,21 +42,19 @@
 //!
 //! # Not yet
 //!
-//! - Registry credentials for pulls (only the engine's anonymous access); per-step
-//!   `imagePullPolicy` (the executor's [`PullPolicy`] applies to every image); naming the
-//!   digest an HTTPS registry served when the engine refuses it (plain HTTP only).
+//! - Registry credentials for pulls (only the engine's anonymous access); naming the digest
+//!   an HTTPS registry served when the engine refuses it (plain HTTP only).
 //! - Sidecar `ports`, and step-level isolation of the network (everything shares the
 //!   holder's namespace).
-//! - Step `when`; step results are reported as strings whatever their declared type; the
-//!   ~12 KiB limit on the sum of all termination messages.
+//! - Step results are reported as strings whatever their declared type; the ~12 KiB limit
+//!   on the sum of all termination messages.
 //! - `valueFrom.fieldRef`/`resourceFieldRef`: their plan placeholders are passed as-is
 //!   (ConfigMap/Secret references are resolved by the driver).
 //! - Volumes other than `emptyDir`, `configMap`, `secret`, `projected` and `hostPath`
 //!   (refused by the driver).
-//! - `securityContext` beyond `runAsUser`/`runAsGroup`/`privileged` and the pod's
-//!   `fsGroup`/`supplementalGroups`/`runAsNonRoot` (capabilities, read-only root…), a
-//!   `runAsGroup` without `runAsUser` (Docker cannot change only the group of the image's
-//!   user); compute resources.
+//! - A `runAsGroup` without `runAsUser` (Docker cannot change only the group of the image's
+//!   user).
+//! - Faults: what [`engine_loss`] and [`retry`] list under their own "Not yet".
 //!
 //! # Pod settings
 //!
