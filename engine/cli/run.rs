@@ -17,11 +17,13 @@ use crate::compat;
 use crate::exec::docker::{DockerExecutor, DockerOptions, ForceHandle};
 use crate::load::Bundle;
 use crate::plan::pipeline::resolve_pipeline;
+use crate::plan::task_run::task_spec_of_run;
 use crate::reconcile::{ConditionStatus, PipelineTaskState, RunReason, Timestamp};
 use crate::run::ownership::{Owner, RUN_ID_LABEL};
 use crate::run::{
-    Clock, Driver, ExecError, ExecOutcome, Interrupt, Progress, ProgressSink, Recorded, RunError,
-    RunOutcome, Selection, SystemClock, TaskRunDriver, TaskRunRecord,
+    Clock, Driver, ExecError, ExecEvent, ExecOutcome, Interrupt, Progress, ProgressSink, Recorded,
+    RunError, RunOutcome, Selection, SystemClock, TaskRunDriver, TaskRunRecord, TaskRunReport,
+    TaskRunRequest,
 };
 use crate::status::{self, RunIdentity};
 
@@ -414,6 +416,17 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
             .with_tick(TICK)
             .with_progress(session.sink.clone())
             .with_interrupt(session.interrupt.clone()),
+        Err(e @ RunError::RunDirectory { .. }) => {
+            session.finish();
+            // Nothing can start without its workspace directory, but the TaskRun still ends
+            // with a status, as on a cluster whose workspace volume cannot be created.
+            let record = unstarted(bundle, &named, WORKSPACE_NOT_CREATED, &e.to_string());
+            if let Some(format) = &args.output {
+                print_object(format, &status::task_run_object(&named, &id, &record));
+            }
+            eprintln!("TaskRun {}: {WORKSPACE_NOT_CREATED}", id.name);
+            return run_error(&e);
+        }
         Err(e) => {
             session.finish();
             return run_error(&e);
@@ -501,6 +514,39 @@ fn print_object(format: &str, value: &serde_json::Value) {
     match text {
         Ok(t) => print!("{t}"),
         Err(e) => eprintln!("error: cannot render the final object: {e}"),
+    }
+}
+
+/// Tekton's reason for a run whose workspace volume could not be created.
+const WORKSPACE_NOT_CREATED: &str = "CouldntCreateWorkspacePVC";
+
+/// The record of a TaskRun that failed with `reason` before anything of it was created.
+fn unstarted(bundle: &Bundle, tr: &TaskRun, reason: &str, message: &str) -> TaskRunRecord {
+    let name = tr.metadata.name.clone().unwrap_or_default();
+    let now = SystemClock.now();
+    TaskRunRecord {
+        request: TaskRunRequest {
+            name: name.clone(),
+            ..TaskRunRequest::default()
+        },
+        spec: task_spec_of_run(bundle, tr)
+            .map(|(spec, _)| spec)
+            .unwrap_or_default(),
+        event: Some(ExecEvent {
+            task_run: name,
+            outcome: ExecOutcome::Failed {
+                reason: reason.to_owned(),
+                message: message.to_owned(),
+            },
+            results: Vec::new(),
+            report: TaskRunReport {
+                message: message.to_owned(),
+                start_time: Some(now),
+                completion_time: Some(now),
+                ..TaskRunReport::default()
+            },
+        }),
+        retries: Vec::new(),
     }
 }
 

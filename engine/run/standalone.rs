@@ -7,12 +7,13 @@
 //! same interrupt handling. Keeping it separate keeps [`Driver`](super::Driver) about
 //! PipelineRuns only.
 //!
+//! A scratch directory for `emptyDir`/claim workspaces that cannot be created (a full disk)
+//! is a [`RunError::RunDirectory`] naming the base directory: the request cannot be resolved
+//! without it, so the caller reports the TaskRun as failed before it started.
+//!
 //! # Not yet
 //!
 //! - `spec.retries` on a standalone TaskRun (refused up front, as is `TaskRunPending`).
-//! - A scratch directory for `emptyDir`/claim workspaces that cannot be created (a full
-//!   disk) is a [`RunError::RunDirectory`] naming the base directory (exit 3), with no
-//!   TaskRun status: the request cannot be resolved without the directory.
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -11,7 +11,6 @@ pub mod bindings;
 pub mod graph;
 pub mod matrix;
 pub mod names;
-mod parallel;
 pub mod params;
 pub mod pipeline;
 pub mod references;

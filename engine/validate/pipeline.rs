@@ -15,7 +15,7 @@ use std::ops::Range;
 
 use super::names::{check_label, check_unique, Compare};
 use super::task::SpecContext;
-use super::{bindings, graph, matrix, parallel, params, references, task, when, ApiFields, Ctx};
+use super::{bindings, graph, matrix, params, references, task, when, ApiFields, Ctx};
 use crate::api::param::ParamValue;
 use crate::api::{GoDuration, ParamSpec, ParamType, Pipeline, PipelineSpec, PipelineTask};
 use crate::diagnostic::{Anchor, Diagnostic};
@@ -60,9 +60,9 @@ pub(crate) fn validate_pipeline_spec_in(
     let all = sites(spec, path);
     check_task_names(ctx, &all);
     check_finally_section(ctx, spec, path);
-    parallel::check_each(ctx, &all, |ctx, site| {
-        validate_pipeline_task(ctx, spec, site, scope)
-    });
+    for site in &all {
+        validate_pipeline_task(ctx, spec, site, scope);
+    }
     check_context_vars(ctx, &all);
     graph::check(ctx, spec, path, &all);
     matrix::check_consumption(ctx, spec, &all);
@@ -92,16 +92,17 @@ pub(crate) fn sites<'p>(spec: &'p PipelineSpec, base: &str) -> Vec<Site<'p>> {
         path,
         finally,
     };
-    let mut all = parallel::map_in_order(&spec.tasks, |i, pt| {
-        site(pt, format!("{base}.tasks[{i}]"), false)
-    });
-    all.extend(
-        spec.finally
-            .iter()
-            .enumerate()
-            .map(|(i, pt)| site(pt, format!("{base}.finally[{i}]"), true)),
-    );
-    all
+    let tasks = spec
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, pt)| site(pt, format!("{base}.tasks[{i}]"), false));
+    let finally = spec
+        .finally
+        .iter()
+        .enumerate()
+        .map(|(i, pt)| site(pt, format!("{base}.finally[{i}]"), true));
+    tasks.chain(finally).collect()
 }
 
 fn check_not_empty(ctx: &mut Ctx<'_>, spec: &PipelineSpec, path: &str) {

@@ -165,3 +165,58 @@ spec:
         ran.stderr
     );
 }
+
+#[test]
+fn a_tmpdir_without_room_for_a_taskrun_workspace_ends_it_with_a_status() {
+    if !root_or_skip("a_tmpdir_without_room_for_a_taskrun_workspace_ends_it_with_a_status") {
+        return;
+    }
+    let disk = Tmpfs::mount("size=1m,nr_inodes=16");
+    disk.exhaust_inodes();
+    let dir = tempfile::tempdir().expect("working directory");
+    let name = unique("disk-taskrun-ws");
+    let yaml = format!(
+        r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {{name: {name}}}
+spec:
+  workspaces:
+  - {{name: scratch, emptyDir: {{}}}}
+  taskSpec:
+    workspaces: [{{name: scratch}}]
+    steps:
+    - name: say
+      image: adze-test/busybox:latest
+      script: echo hello > $(workspaces.scratch.path)/greeting
+"#
+    );
+    let ran = run_in(dir.path(), &yaml, &[], &[("TMPDIR", &disk.path)]);
+
+    assert_eq!(ran.code, Some(3), "a full disk is exit 3:\n{}", ran.stderr);
+    let condition = ran.condition();
+    assert_eq!(condition["status"], "False", "{}\n{}", ran.run, ran.stderr);
+    assert_eq!(
+        condition["reason"], "CouldntCreateWorkspacePVC",
+        "{}",
+        ran.run
+    );
+    let message = condition["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&disk.path.display().to_string())
+            && message.contains("No space left on device"),
+        "the message names where and why: {message}"
+    );
+    assert!(
+        ran.run["status"]["steps"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "no step ran: {}",
+        ran.run
+    );
+    assert_eq!(
+        ran.run["status"]["taskSpec"]["workspaces"][0]["name"], "scratch",
+        "the status keeps the Task's declarations: {}",
+        ran.run
+    );
+}
