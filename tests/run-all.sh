@@ -10,14 +10,14 @@ export INSTA_UPDATE=no
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets -- -D warnings
+echo "== cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
 echo "== Docker engine and test images (tests/setup-docker.sh)"
 bash tests/setup-docker.sh
-echo "== cargo test"
+echo "== cargo test --workspace"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test 2>&1 | tee "$log"
+cargo test --workspace 2>&1 | tee "$log"
 # One closing line over every test binary, for readers and CI alike.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f; if (p == 0) exit 1 }' "$log"

@@ -1,0 +1,68 @@
+//! `adze-entrypoint`: Tekton's step entrypoint. Every step container runs it as its command; it
+//! waits for the previous step, runs the step's real command, and leaves the step's outcome
+//! where the next step and the executor read it (spec §4.2–4.6).
+//!
+//! # Design
+//!
+//! One synchronous pass, no async runtime and no shell, so the binary can be built static
+//! (`-C target-feature=+crt-static --target x86_64-unknown-linux-gnu`) and run in any image:
+//! busybox, musl, distroless.
+//!
+//! - [`flags`] parses Tekton's flag set the way Go's `flag` package does (`-name value`,
+//!   `-name=value`, `--name`; flags end at `--` or the first positional word).
+//! - [`step`] is the per-step algorithm of §4.3: poll `-wait_file` (its `.err` twin means an
+//!   earlier step failed: record `StartedAt`, reason `Skipped`, write our own `.err`, exit 1),
+//!   record `StartedAt`, run the command with `-timeout`, tee its streams to
+//!   `-stdout_path`/`-stderr_path`, then write the marker, the `exitCode` file and the
+//!   termination message per the table of §4.3/§4.6.
+//! - [`termination`] owns the message: `{"key","value","type"}` entries appended to what is
+//!   already there, refused above 4096 bytes with Tekton's own words.
+//!
+//! Usage errors exit 2 with the usage text (as Go's `flag` does); a step that cannot be carried
+//! out (command missing, unwritable volume, message too large) exits 1 after writing `.err`
+//! when it had not written a marker yet.
+//!
+//! # Invariants
+//!
+//! - Exactly one marker per step: `<post_file>` or `<post_file>.err`, written before the
+//!   termination message, so later steps are released even when the message is refused.
+//! - `onError: continue` never makes the container fail: exit 0, marker `out`, `exitCode` and
+//!   `ExitCode` hold the command's real status.
+//! - Result values are reported verbatim; a declared result nobody wrote is left out, not an
+//!   error.
+//! - No panics on any command line or file contents.
+//!
+//! # Not yet
+//!
+//! - Step `when` expressions and `$(steps.S.results.R)` substitution at run time (§4.3 steps 2–3).
+//! - Signal forwarding to the command, keep-pod-on-cancel (`Cancelled`, exit 9), debug breakpoints.
+//! - Artifacts (types 5/6) and the `tknz:` compressed message.
+//! - Resolving the image's ENTRYPOINT/CMD: the caller passes the resolved command.
+//! - Integration tests in containers (busybox, Debian, an image with no shell).
+
+mod duration;
+mod flags;
+mod step;
+mod termination;
+mod timestamp;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flags = match flags::parse(&args) {
+        Ok(flags) => flags,
+        Err(error) => {
+            eprintln!("adze-entrypoint: {error}\n{}", flags::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match step::run(&flags) {
+        // Exit statuses outside 0..=255 cannot happen on Unix; clamp rather than panic.
+        Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(1)),
+        Err(error) => {
+            eprintln!("adze-entrypoint: {error}");
+            ExitCode::from(1)
+        }
+    }
+}

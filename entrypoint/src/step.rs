@@ -1,0 +1,589 @@
+//! One step: wait for the previous step's marker, run the command, write this step's marker,
+//! exit code and termination message, and choose the container's exit status (§4.3, §4.6).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::flags::{Flags, OnError};
+use crate::termination::{self, Entry, EntryType, MessageError};
+use crate::timestamp::rfc3339_millis;
+
+/// How often the wait file and a timed child are polled: short next to a container start.
+const POLL: Duration = Duration::from_millis(10);
+
+/// Why the step could not be carried out as asked (the container then exits 1).
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The command could not be started at all.
+    #[error(
+        "cannot run {program:?}: {source}; check that the image contains it and it is executable"
+    )]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why exec failed.
+        source: io::Error,
+    },
+    /// A marker, exit-code or stream file could not be written.
+    #[error("cannot write {path}: {source}; check that the volume is mounted and writable")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The termination message could not be written (too large, or unwritable).
+    #[error(transparent)]
+    Message(#[from] MessageError),
+}
+
+/// How the command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// It exited (a signal death counts as `128 + signal`, as shells report it).
+    Exited(i32),
+    /// The step timeout elapsed first and the command was killed.
+    TimedOut,
+}
+
+/// Run the whole step and return the container's exit status.
+pub fn run(flags: &Flags) -> Result<i32, StepError> {
+    if let Some(wait_file) = &flags.wait_file {
+        if wait_for(wait_file, flags.wait_file_content) == Waited::PreviousFailed {
+            // Skipped after an earlier failure: exit 1 as Skipped, without running (§4.3 step 1).
+            let started_at = rfc3339_millis(SystemTime::now());
+            write_marker(flags, false)?;
+            termination::append(
+                &flags.termination_path,
+                &[
+                    Entry::internal("StartedAt", started_at),
+                    Entry::internal("Reason", "Skipped"),
+                ],
+            )?;
+            return Ok(1);
+        }
+    }
+    let started_at = rfc3339_millis(SystemTime::now());
+    let ended = match execute(flags) {
+        Ok(ended) => ended,
+        Err(error) => {
+            write_marker(flags, false)?;
+            termination::append(
+                &flags.termination_path,
+                &[Entry::internal("StartedAt", started_at)],
+            )?;
+            return Err(error);
+        }
+    };
+    let mut internal = vec![Entry::internal("StartedAt", started_at)];
+    let status = match ended {
+        Ended::Exited(0) => {
+            write_marker(flags, true)?;
+            write_exit_code(flags, 0)?;
+            0
+        }
+        Ended::Exited(code) if flags.on_error == OnError::Continue => {
+            write_marker(flags, true)?;
+            write_exit_code(flags, code)?;
+            internal.push(Entry::internal("ExitCode", code.to_string()));
+            0
+        }
+        Ended::Exited(code) => {
+            write_marker(flags, false)?;
+            code
+        }
+        Ended::TimedOut => {
+            write_marker(flags, false)?;
+            internal.push(Entry::internal("Reason", "TimeoutExceeded"));
+            1
+        }
+    };
+    // Results are reported whatever the outcome (§4.3 step 5); the marker is already written,
+    // so a message that is too large fails this step but not the handshake.
+    let mut entries =
+        termination::read_results(&flags.results_dir, &flags.results, EntryType::TaskResult);
+    if let Some(step_dir) = &flags.step_metadata_dir {
+        entries.extend(termination::read_results(
+            &step_dir.join("results"),
+            &flags.step_results,
+            EntryType::StepResult,
+        ));
+    }
+    entries.extend(internal);
+    termination::append(&flags.termination_path, &entries)?;
+    Ok(status)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Waited {
+    PreviousSucceeded,
+    PreviousFailed,
+}
+
+/// Poll until `path` (non-empty if `need_content`) or `path.err` exists. Waits as long as it
+/// takes: the TaskRun timeout (the pod's deadline) is what bounds a step that never starts.
+fn wait_for(path: &Path, need_content: bool) -> Waited {
+    let err_path = with_suffix(path, ".err");
+    loop {
+        if err_path.exists() {
+            return Waited::PreviousFailed;
+        }
+        if let Ok(meta) = fs::metadata(path) {
+            if !need_content || meta.len() > 0 {
+                return Waited::PreviousSucceeded;
+            }
+        }
+        thread::sleep(POLL);
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Write `<post_file>` on success, `<post_file>.err` on failure (no post file: nothing to do).
+fn write_marker(flags: &Flags, succeeded: bool) -> Result<(), StepError> {
+    let Some(post_file) = &flags.post_file else {
+        return Ok(());
+    };
+    let path = if succeeded {
+        post_file.clone()
+    } else {
+        with_suffix(post_file, ".err")
+    };
+    write_file(&path, b"")
+}
+
+fn write_exit_code(flags: &Flags, code: i32) -> Result<(), StepError> {
+    let Some(dir) = &flags.step_metadata_dir else {
+        return Ok(());
+    };
+    write_file(&dir.join("exitCode"), code.to_string().as_bytes())
+}
+
+fn write_file(path: &Path, contents: &[u8]) -> Result<(), StepError> {
+    let write = || {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(path, contents)
+    };
+    write().map_err(|source| StepError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Start the command (no shell), copy its streams where asked, and wait for it or the timeout.
+fn execute(flags: &Flags) -> Result<Ended, StepError> {
+    let (program, args) = flags
+        .command
+        .split_first()
+        .expect("flags::parse guarantees a command");
+    let mut command = Command::new(program);
+    command.args(args).stdin(Stdio::inherit());
+    let (stdout_file, stderr_file) = open_stream_files(flags)?;
+    if stdout_file.is_some() {
+        command.stdout(Stdio::piped());
+    }
+    if stderr_file.is_some() {
+        command.stderr(Stdio::piped());
+    }
+    let mut child = command.spawn().map_err(|source| StepError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
+    let mut copiers = Vec::new();
+    if let (Some(file), Some(stream)) = (stdout_file, child.stdout.take()) {
+        copiers.push(tee(stream, io::stdout(), file));
+    }
+    if let (Some(file), Some(stream)) = (stderr_file, child.stderr.take()) {
+        copiers.push(tee(stream, io::stderr(), file));
+    }
+    let ended = match flags.timeout {
+        None => exited(child.wait()),
+        Some(timeout) => wait_with_timeout(&mut child, timeout),
+    };
+    if ended != Ended::TimedOut {
+        // After a timeout a grandchild may still hold the pipes open; do not wait for it.
+        for copier in copiers {
+            let _ = copier.join();
+        }
+    }
+    Ok(ended)
+}
+
+type SharedFile = Arc<Mutex<File>>;
+
+/// Open the stream copies; one path for both streams shares one file so lines interleave.
+fn open_stream_files(flags: &Flags) -> Result<(Option<SharedFile>, Option<SharedFile>), StepError> {
+    let open = |path: &PathBuf| -> Result<SharedFile, StepError> {
+        let open = || {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .open(path)
+        };
+        open()
+            .map(|file| Arc::new(Mutex::new(file)))
+            .map_err(|source| StepError::Write {
+                path: path.clone(),
+                source,
+            })
+    };
+    let stdout = flags.stdout_path.as_ref().map(open).transpose()?;
+    let stderr = match (&flags.stderr_path, &stdout) {
+        (Some(path), Some(shared)) if Some(path) == flags.stdout_path.as_ref() => {
+            Some(shared.clone())
+        }
+        (Some(path), _) => Some(open(path)?),
+        (None, _) => None,
+    };
+    Ok((stdout, stderr))
+}
+
+/// Copy `stream` to the container's own stream and to `file` as it arrives.
+fn tee(
+    mut stream: impl Read + Send + 'static,
+    mut own: impl Write + Send + 'static,
+    file: SharedFile,
+) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        loop {
+            let read = match stream.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            // A closed container stream must not stop the copy to the file, nor the reverse.
+            let _ = own.write_all(&buffer[..read]).and_then(|()| own.flush());
+            if let Ok(mut file) = file.lock() {
+                let _ = file.write_all(&buffer[..read]);
+            }
+        }
+    })
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Ended {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return exited(Ok(status)),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ended::TimedOut;
+            }
+            Ok(None) => thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now()))),
+            Err(error) => return exited(Err(error)),
+        }
+    }
+}
+
+fn exited(status: io::Result<ExitStatus>) -> Ended {
+    match status {
+        Ok(status) => Ended::Exited(
+            status
+                .code()
+                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+        ),
+        // Waiting on our own child only fails if it was reaped elsewhere; report a failure.
+        Err(_) => Ended::Exited(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flags::parse;
+
+    /// A step's run directory, as `/tekton/run/<i>` and `/tekton/termination` would be.
+    struct Pod {
+        dir: tempfile::TempDir,
+    }
+
+    impl Pod {
+        fn new() -> Self {
+            Pod {
+                dir: tempfile::tempdir().unwrap(),
+            }
+        }
+        fn path(&self, rest: &str) -> PathBuf {
+            self.dir.path().join(rest)
+        }
+        /// Flags for step `i` with the usual Tekton wiring, then `extra` and the command.
+        fn flags(&self, i: usize, extra: &[&str], command: &[&str]) -> Flags {
+            let mut args: Vec<String> = Vec::new();
+            if i > 0 {
+                args.extend([
+                    "-wait_file".into(),
+                    self.path(&format!("run/{}/out", i - 1))
+                        .display()
+                        .to_string(),
+                ]);
+            }
+            for (flag, value) in [
+                ("-post_file", format!("run/{i}/out")),
+                ("-termination_path", "termination".into()),
+                ("-step_metadata_dir", format!("run/{i}/status")),
+                ("-results_dir", "results".into()),
+            ] {
+                args.extend([flag.into(), self.path(&value).display().to_string()]);
+            }
+            args.extend(extra.iter().map(|s| s.to_string()));
+            args.push("--".into());
+            args.extend(command.iter().map(|s| s.to_string()));
+            parse(&args).unwrap()
+        }
+        fn message(&self) -> serde_json::Value {
+            serde_json::from_str(&fs::read_to_string(self.path("termination")).unwrap()).unwrap()
+        }
+        /// The internal entries of the message, `StartedAt` checked for shape and left out.
+        fn internal(&self) -> Vec<(String, String)> {
+            let message = self.message();
+            let mut internal = Vec::new();
+            for entry in message.as_array().unwrap() {
+                if entry["type"] != 3 {
+                    continue;
+                }
+                let key = entry["key"].as_str().unwrap().to_string();
+                let value = entry["value"].as_str().unwrap().to_string();
+                if key == "StartedAt" {
+                    assert_eq!(value.len(), "2006-01-02T15:04:05.000Z".len(), "{value}");
+                    assert!(value.ends_with('Z'), "{value}");
+                } else {
+                    internal.push((key, value));
+                }
+            }
+            internal
+        }
+        fn exists(&self, rest: &str) -> bool {
+            self.path(rest).exists()
+        }
+    }
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn success_writes_out_and_exit_code_zero() {
+        let pod = Pod::new();
+        assert_eq!(run(&pod.flags(0, &[], &["/bin/true"])).unwrap(), 0);
+        assert!(pod.exists("run/0/out") && !pod.exists("run/0/out.err"));
+        assert_eq!(
+            fs::read_to_string(pod.path("run/0/status/exitCode")).unwrap(),
+            "0"
+        );
+        assert_eq!(pod.internal(), pairs(&[]));
+    }
+
+    #[test]
+    fn failure_stops_with_the_command_status() {
+        let pod = Pod::new();
+        assert_eq!(
+            run(&pod.flags(0, &[], &["/bin/sh", "-c", "exit 3"])).unwrap(),
+            3
+        );
+        assert!(pod.exists("run/0/out.err") && !pod.exists("run/0/out"));
+        assert!(!pod.exists("run/0/status/exitCode"));
+        assert_eq!(pod.internal(), pairs(&[]));
+    }
+
+    #[test]
+    fn on_error_continue_succeeds_and_records_the_code() {
+        let pod = Pod::new();
+        let flags = pod.flags(0, &["-on_error", "continue"], &["/bin/sh", "-c", "exit 3"]);
+        assert_eq!(run(&flags).unwrap(), 0);
+        assert!(pod.exists("run/0/out") && !pod.exists("run/0/out.err"));
+        assert_eq!(
+            fs::read_to_string(pod.path("run/0/status/exitCode")).unwrap(),
+            "3"
+        );
+        assert_eq!(pod.internal(), pairs(&[("ExitCode", "3")]));
+    }
+
+    #[test]
+    fn a_failed_previous_step_skips_this_one() {
+        let pod = Pod::new();
+        assert_eq!(run(&pod.flags(0, &[], &["/bin/false"])).unwrap(), 1);
+        let marker = pod.path("ran");
+        let touch = format!("touch {}", marker.display());
+        assert_eq!(
+            run(&pod.flags(1, &[], &["/bin/sh", "-c", &touch])).unwrap(),
+            1
+        );
+        assert!(!marker.exists(), "a skipped step must not run its command");
+        assert!(pod.exists("run/1/out.err"));
+        assert_eq!(pod.internal(), pairs(&[("Reason", "Skipped")]));
+    }
+
+    #[test]
+    fn waits_for_the_previous_step() {
+        let pod = Pod::new();
+        let flags = pod.flags(1, &[], &["/bin/true"]);
+        let waiting = thread::spawn(move || run(&flags).unwrap());
+        thread::sleep(Duration::from_millis(50));
+        assert!(
+            !waiting.is_finished(),
+            "step 1 started before step 0 finished"
+        );
+        fs::create_dir_all(pod.path("run/0")).unwrap();
+        fs::write(pod.path("run/0/out"), "").unwrap();
+        assert_eq!(waiting.join().unwrap(), 0);
+        assert!(pod.exists("run/1/out"));
+    }
+
+    #[test]
+    fn wait_file_content_waits_for_bytes() {
+        let pod = Pod::new();
+        let ready = pod.path("ready");
+        fs::write(&ready, "").unwrap();
+        let args: Vec<String> = [
+            "-wait_file",
+            &ready.display().to_string(),
+            "-wait_file_content",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([
+            "-termination_path".into(),
+            pod.path("termination").display().to_string(),
+        ])
+        .chain(["/bin/true".into()])
+        .collect();
+        let flags = parse(&args).unwrap();
+        let waiting = thread::spawn(move || run(&flags).unwrap());
+        thread::sleep(Duration::from_millis(50));
+        assert!(
+            !waiting.is_finished(),
+            "an empty ready file must keep the step waiting"
+        );
+        fs::write(&ready, "ready").unwrap();
+        assert_eq!(waiting.join().unwrap(), 0);
+    }
+
+    #[test]
+    fn timeout_kills_the_command() {
+        let pod = Pod::new();
+        let started = Instant::now();
+        let flags = pod.flags(0, &["-timeout", "100ms"], &["/bin/sleep", "30"]);
+        assert_eq!(run(&flags).unwrap(), 1);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(pod.exists("run/0/out.err"));
+        assert_eq!(pod.internal(), pairs(&[("Reason", "TimeoutExceeded")]));
+    }
+
+    #[test]
+    fn a_missing_command_fails_the_step() {
+        let pod = Pod::new();
+        let error = run(&pod.flags(0, &[], &["/nonexistent/program"])).unwrap_err();
+        assert!(
+            error.to_string().contains("/nonexistent/program"),
+            "{error}"
+        );
+        assert!(pod.exists("run/0/out.err"));
+    }
+
+    #[test]
+    fn results_are_reported_verbatim_with_types() {
+        let pod = Pod::new();
+        let script = format!(
+            "mkdir -p {results} {step}/results && printf 'abc\\n' > {results}/digest && printf v > {step}/results/s",
+            results = pod.path("results").display(),
+            step = pod.path("run/0/status").display(),
+        );
+        let flags = pod.flags(
+            0,
+            &["-results", "digest,missing", "-step_results", "s"],
+            &["/bin/sh", "-c", &script],
+        );
+        assert_eq!(run(&flags).unwrap(), 0);
+        let message = pod.message();
+        let entries = message.as_array().unwrap();
+        assert_eq!(
+            entries[0],
+            serde_json::json!({"key": "digest", "value": "abc\n", "type": 1})
+        );
+        assert_eq!(
+            entries[1],
+            serde_json::json!({"key": "s", "value": "v", "type": 4})
+        );
+        assert_eq!(entries.len(), 3, "two results and StartedAt: {message}");
+    }
+
+    #[test]
+    fn a_too_large_message_fails_after_the_marker() {
+        let pod = Pod::new();
+        let script = format!(
+            "mkdir -p {results} && head -c 5000 /dev/zero | tr '\\0' x > {results}/big",
+            results = pod.path("results").display()
+        );
+        let error =
+            run(&pod.flags(0, &["-results", "big"], &["/bin/sh", "-c", &script])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Termination message is above max allowed size 4096, caused by large task result."
+        );
+        // The command succeeded, so the next step is released.
+        assert!(pod.exists("run/0/out"));
+    }
+
+    #[test]
+    fn streams_are_copied_to_files() {
+        let pod = Pod::new();
+        let out = pod.path("logs/out");
+        let err = pod.path("logs/err");
+        let flags = pod.flags(
+            0,
+            &[
+                "-stdout_path",
+                &out.display().to_string(),
+                "-stderr_path",
+                &err.display().to_string(),
+            ],
+            &["/bin/sh", "-c", "echo to-out; echo to-err >&2"],
+        );
+        assert_eq!(run(&flags).unwrap(), 0);
+        assert_eq!(fs::read_to_string(&out).unwrap(), "to-out\n");
+        assert_eq!(fs::read_to_string(&err).unwrap(), "to-err\n");
+    }
+
+    #[test]
+    fn one_path_for_both_streams_keeps_their_order() {
+        let pod = Pod::new();
+        let both = pod.path("both").display().to_string();
+        let flags = pod.flags(
+            0,
+            &["-stdout_path", &both, "-stderr_path", &both],
+            &[
+                "/bin/sh",
+                "-c",
+                "echo one; sleep 0.05; echo two >&2; sleep 0.05; echo three",
+            ],
+        );
+        assert_eq!(run(&flags).unwrap(), 0);
+        assert_eq!(fs::read_to_string(&both).unwrap(), "one\ntwo\nthree\n");
+    }
+}
