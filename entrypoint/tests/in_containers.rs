@@ -1,0 +1,185 @@
+//! The entrypoint in real containers: a static build bind-mounted read-only into
+//! `adze-test/busybox:latest` (the image tests/setup-docker.sh builds), two steps started at
+//! once and ordered only by the post-file handshake under a shared `/tekton/run`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+
+const IMAGE: &str = "adze-test/busybox:latest";
+
+/// Build the entrypoint as a static executable once per test binary, in its own target dir
+/// beside this build's, and return its path.
+fn static_entrypoint() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        // CARGO_BIN_EXE_… is <target>/<profile>/adze-entrypoint: two parents up is the target dir.
+        let target_dir = Path::new(env!("CARGO_BIN_EXE_adze-entrypoint"))
+            .ancestors()
+            .nth(2)
+            .expect("the binary sits in <target>/<profile>/")
+            .join("static-entrypoint");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "-p",
+                "adze-entrypoint",
+                "--release",
+                "--target",
+                "x86_64-unknown-linux-gnu",
+            ])
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env("RUSTFLAGS", "-C target-feature=+crt-static")
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "static build of adze-entrypoint failed");
+        let binary = target_dir.join("x86_64-unknown-linux-gnu/release/adze-entrypoint");
+        let ldd = Command::new("ldd").arg(&binary).output().expect("ldd runs");
+        let said = String::from_utf8_lossy(&ldd.stdout).to_string()
+            + &String::from_utf8_lossy(&ldd.stderr);
+        assert!(
+            said.contains("not a dynamic executable") || said.contains("statically linked"),
+            "the entrypoint must be static to run in any image; ldd said: {said}"
+        );
+        binary
+    })
+}
+
+/// One TaskRun's shared volumes on the host.
+struct Pod {
+    dir: tempfile::TempDir,
+    name: String,
+}
+
+impl Pod {
+    fn new(name: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("run")).unwrap();
+        Pod {
+            dir,
+            name: format!("adze-entrypoint-test-{}-{name}", std::process::id()),
+        }
+    }
+
+    /// Start step `i` (it waits for step `i-1` by itself) running `script` under busybox sh.
+    fn start_step(&self, i: usize, extra: &[&str], script: &str) -> Child {
+        let mut command = Command::new("docker");
+        command
+            .args([
+                "run",
+                "--rm",
+                "--pull",
+                "never",
+                "--name",
+                &format!("{}-{i}", self.name),
+            ])
+            .arg("-v")
+            .arg(format!(
+                "{}:/tekton/bin/entrypoint:ro",
+                static_entrypoint().display()
+            ))
+            .arg("-v")
+            .arg(format!(
+                "{}:/tekton/run",
+                self.dir.path().join("run").display()
+            ))
+            .args([IMAGE, "/tekton/bin/entrypoint"]);
+        if i > 0 {
+            command.args(["-wait_file", &format!("/tekton/run/{}/out", i - 1)]);
+        }
+        command
+            .args(["-post_file", &format!("/tekton/run/{i}/out")])
+            .args(["-termination_path", &format!("/tekton/run/{i}/termination")])
+            .args(["-step_metadata_dir", &format!("/tekton/run/{i}/status")])
+            .args(extra)
+            .args(["-entrypoint", "/bin/sh", "--", "-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command.spawn().expect("docker runs")
+    }
+
+    fn path(&self, rest: &str) -> PathBuf {
+        self.dir.path().join("run").join(rest)
+    }
+
+    /// The (key, value) pairs of step `i`'s termination message, `StartedAt` checked and dropped.
+    fn message(&self, i: usize) -> Vec<(String, String)> {
+        let text = fs::read_to_string(self.path(&format!("{i}/termination"))).unwrap();
+        let entries: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        let started = entries.iter().filter(|e| e["key"] == "StartedAt").count();
+        assert_eq!(started, 1, "{text}");
+        entries
+            .iter()
+            .filter(|e| e["key"] != "StartedAt")
+            .map(|e| {
+                (
+                    e["key"].as_str().unwrap().into(),
+                    e["value"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn finish(child: Child) -> (i32, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    let code = status.code().expect("docker exited");
+    let logs = String::from_utf8_lossy(&stdout).to_string() + &String::from_utf8_lossy(&stderr);
+    (code, logs)
+}
+
+fn pair(key: &str, value: &str) -> (String, String) {
+    (key.into(), value.into())
+}
+
+#[test]
+fn continue_releases_the_next_step() {
+    let pod = Pod::new("continue");
+    static_entrypoint();
+    // Step 1 starts first and must wait for step 0's marker.
+    let second = pod.start_step(1, &[], "echo second");
+    let first = pod.start_step(0, &["-on_error", "continue"], "echo first; exit 4");
+    let (first_code, first_logs) = finish(first);
+    let (second_code, second_logs) = finish(second);
+    assert_eq!(
+        first_code, 0,
+        "onError: continue makes the container succeed: {first_logs}"
+    );
+    assert!(first_logs.contains("first"), "{first_logs}");
+    assert_eq!(second_code, 0, "{second_logs}");
+    assert!(second_logs.contains("second"), "{second_logs}");
+    assert!(pod.path("0/out").exists() && pod.path("1/out").exists());
+    assert_eq!(
+        fs::read_to_string(pod.path("0/status/exitCode")).unwrap(),
+        "4"
+    );
+    assert_eq!(pod.message(0), [pair("ExitCode", "4")]);
+    assert_eq!(pod.message(1), []);
+}
+
+#[test]
+fn a_failure_skips_the_next_step() {
+    let pod = Pod::new("fail");
+    static_entrypoint();
+    let second = pod.start_step(1, &[], "echo must-not-run");
+    let first = pod.start_step(0, &[], "exit 3");
+    let (first_code, first_logs) = finish(first);
+    let (second_code, second_logs) = finish(second);
+    assert_eq!(
+        first_code, 3,
+        "stopAndFail exits with the command's status: {first_logs}"
+    );
+    assert_eq!(second_code, 1, "a skipped step exits 1: {second_logs}");
+    assert!(!second_logs.contains("must-not-run"), "{second_logs}");
+    assert!(pod.path("0/out.err").exists() && pod.path("1/out.err").exists());
+    assert!(!pod.path("0/out").exists() && !pod.path("1/out").exists());
+    assert_eq!(pod.message(0), []);
+    assert_eq!(pod.message(1), [pair("Reason", "Skipped")]);
+}
