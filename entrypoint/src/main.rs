@@ -38,7 +38,8 @@
 //! - Signal forwarding to the command, keep-pod-on-cancel (`Cancelled`, exit 9), debug breakpoints.
 //! - Artifacts (types 5/6) and the `tknz:` compressed message.
 //! - Resolving the image's ENTRYPOINT/CMD: the caller passes the resolved command.
-//! - Integration tests in containers (busybox, Debian, an image with no shell).
+//! - A container test in an image with no shell (busybox and Debian are covered by
+//!   `tests/in_containers.rs`).
 
 mod duration;
 mod flags;

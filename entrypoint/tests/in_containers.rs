@@ -1,13 +1,15 @@
 //! The entrypoint in real containers: a static build bind-mounted read-only into
-//! `adze-test/busybox:latest` (the image tests/setup-docker.sh builds), two steps started at
-//! once and ordered only by the post-file handshake under a shared `/tekton/run`.
+//! `adze-test/busybox:latest` and `adze-test/debian:bookworm` (the images tests/setup-docker.sh
+//! builds), steps started at once and ordered only by the post-file handshake under a shared
+//! `/tekton/run`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
-const IMAGE: &str = "adze-test/busybox:latest";
+const BUSYBOX: &str = "adze-test/busybox:latest";
+const DEBIAN: &str = "adze-test/debian:bookworm";
 
 /// Build the entrypoint as a static executable once per test binary, in its own target dir
 /// beside this build's, and return its path.
@@ -52,19 +54,21 @@ fn static_entrypoint() -> &'static Path {
 struct Pod {
     dir: tempfile::TempDir,
     name: String,
+    image: &'static str,
 }
 
 impl Pod {
-    fn new(name: &str) -> Self {
+    fn new(name: &str, image: &'static str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("run")).unwrap();
         Pod {
             dir,
             name: format!("adze-entrypoint-test-{}-{name}", std::process::id()),
+            image,
         }
     }
 
-    /// Start step `i` (it waits for step `i-1` by itself) running `script` under busybox sh.
+    /// Start step `i` (it waits for step `i-1` by itself) running `script` under the image's sh.
     fn start_step(&self, i: usize, extra: &[&str], script: &str) -> Child {
         let mut command = Command::new("docker");
         command
@@ -86,7 +90,7 @@ impl Pod {
                 "{}:/tekton/run",
                 self.dir.path().join("run").display()
             ))
-            .args([IMAGE, "/tekton/bin/entrypoint"]);
+            .args([self.image, "/tekton/bin/entrypoint"]);
         if i > 0 {
             command.args(["-wait_file", &format!("/tekton/run/{}/out", i - 1)]);
         }
@@ -141,7 +145,7 @@ fn pair(key: &str, value: &str) -> (String, String) {
 
 #[test]
 fn continue_releases_the_next_step() {
-    let pod = Pod::new("continue");
+    let pod = Pod::new("continue", BUSYBOX);
     static_entrypoint();
     // Step 1 starts first and must wait for step 0's marker.
     let second = pod.start_step(1, &[], "echo second");
@@ -166,7 +170,7 @@ fn continue_releases_the_next_step() {
 
 #[test]
 fn a_failure_skips_the_next_step() {
-    let pod = Pod::new("fail");
+    let pod = Pod::new("fail", BUSYBOX);
     static_entrypoint();
     let second = pod.start_step(1, &[], "echo must-not-run");
     let first = pod.start_step(0, &[], "exit 3");
@@ -182,4 +186,33 @@ fn a_failure_skips_the_next_step() {
     assert!(!pod.path("0/out").exists() && !pod.path("1/out").exists());
     assert_eq!(pod.message(0), []);
     assert_eq!(pod.message(1), [pair("Reason", "Skipped")]);
+}
+
+#[test]
+fn streams_are_teed_in_debian() {
+    let pod = Pod::new("tee", DEBIAN);
+    static_entrypoint();
+    let both = [
+        "-stdout_path",
+        "/tekton/run/0/logs/both",
+        "-stderr_path",
+        "/tekton/run/0/logs/both",
+    ];
+    let step = pod.start_step(
+        0,
+        &both,
+        "echo out; sleep 0.1; echo err >&2; sleep 0.1; echo out2",
+    );
+    let (code, logs) = finish(step);
+    assert_eq!(code, 0, "{logs}");
+    // The container's own streams still carry the output (what `docker logs` shows).
+    assert!(logs.contains("out\n") && logs.contains("err\n"), "{logs}");
+    assert_eq!(
+        fs::read_to_string(pod.path("0/logs/both")).unwrap(),
+        "out\nerr\nout2\n"
+    );
+    assert_eq!(
+        fs::read_to_string(pod.path("0/status/exitCode")).unwrap(),
+        "0"
+    );
 }
