@@ -92,6 +92,20 @@ pub const USAGE: &str = "usage: adze-entrypoint [flags] [--] [args...]
   -entrypoint PROGRAM      the program; the args follow --";
 
 const BOOL_FLAGS: &[&str] = &["wait_file_content"];
+const VALUE_FLAGS: &[&str] = &[
+    "wait_file",
+    "post_file",
+    "termination_path",
+    "results",
+    "results_dir",
+    "step_results",
+    "step_metadata_dir",
+    "stdout_path",
+    "stderr_path",
+    "entrypoint",
+    "timeout",
+    "on_error",
+];
 
 /// Parse the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Flags, FlagError> {
@@ -138,6 +152,9 @@ pub fn parse(args: &[String]) -> Result<Flags, FlagError> {
             };
             flags.wait_file_content = on;
             continue;
+        }
+        if !VALUE_FLAGS.contains(&name) {
+            return Err(FlagError::Unknown(name.to_string()));
         }
         let value = match inline {
             Some(value) => value,

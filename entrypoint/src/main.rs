@@ -32,14 +32,16 @@
 //!   error.
 //! - No panics on any command line or file contents.
 //!
+//! `tests/in_containers.rs` runs the static build in busybox, Debian and an image with no files
+//! but the bind-mounted entrypoint.
+//!
 //! # Not yet
 //!
 //! - Step `when` expressions and `$(steps.S.results.R)` substitution at run time (§4.3 steps 2–3).
 //! - Signal forwarding to the command, keep-pod-on-cancel (`Cancelled`, exit 9), debug breakpoints.
 //! - Artifacts (types 5/6) and the `tknz:` compressed message.
 //! - Resolving the image's ENTRYPOINT/CMD: the caller passes the resolved command.
-//! - A container test in an image with no shell (busybox and Debian are covered by
-//!   `tests/in_containers.rs`).
+//! - Reaping orphaned grandchildren when the entrypoint is PID 1 of its container.
 
 mod duration;
 mod flags;

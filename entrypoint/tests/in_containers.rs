@@ -10,6 +10,27 @@ use std::sync::OnceLock;
 
 const BUSYBOX: &str = "adze-test/busybox:latest";
 const DEBIAN: &str = "adze-test/debian:bookworm";
+/// An image with no files at all, made by [`no_shell_image`].
+const NO_SHELL: &str = "adze-test/no-shell:latest";
+
+/// Import [`NO_SHELL`] from an empty archive (idempotent; the tag is only ever this image).
+fn no_shell_image() {
+    static IMPORTED: OnceLock<()> = OnceLock::new();
+    IMPORTED.get_or_init(|| {
+        let mut import = Command::new("docker")
+            .args(["import", "-", NO_SHELL])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("docker runs");
+        // An empty tar archive: two zero blocks.
+        std::io::Write::write_all(&mut import.stdin.take().unwrap(), &[0u8; 1024]).unwrap();
+        assert!(
+            import.wait().unwrap().success(),
+            "docker import of {NO_SHELL} failed"
+        );
+    });
+}
 
 /// Build the entrypoint as a static executable once per test binary, in its own target dir
 /// beside this build's, and return its path.
@@ -70,6 +91,11 @@ impl Pod {
 
     /// Start step `i` (it waits for step `i-1` by itself) running `script` under the image's sh.
     fn start_step(&self, i: usize, extra: &[&str], script: &str) -> Child {
+        self.start_command(i, extra, &["/bin/sh", "-c", script])
+    }
+
+    /// Start step `i` running `command` directly (no shell).
+    fn start_command(&self, i: usize, extra: &[&str], step_command: &[&str]) -> Child {
         let mut command = Command::new("docker");
         command
             .args([
@@ -99,7 +125,8 @@ impl Pod {
             .args(["-termination_path", &format!("/tekton/run/{i}/termination")])
             .args(["-step_metadata_dir", &format!("/tekton/run/{i}/status")])
             .args(extra)
-            .args(["-entrypoint", "/bin/sh", "--", "-c", script])
+            .arg("--")
+            .args(step_command)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         command.spawn().expect("docker runs")
@@ -215,4 +242,27 @@ fn streams_are_teed_in_debian() {
         fs::read_to_string(pod.path("0/status/exitCode")).unwrap(),
         "0"
     );
+}
+
+#[test]
+fn runs_in_an_image_without_a_shell() {
+    let pod = Pod::new("no-shell", NO_SHELL);
+    static_entrypoint();
+    no_shell_image();
+    // The only program in the image is the entrypoint itself: as the step's command, given an
+    // unknown flag, it exits 2, which is what each step's outcome is built from.
+    let failing = ["/tekton/bin/entrypoint", "-no_such_flag"];
+    let second = pod.start_command(1, &[], &failing);
+    let first = pod.start_command(0, &["-on_error", "continue"], &failing);
+    let (first_code, first_logs) = finish(first);
+    let (second_code, second_logs) = finish(second);
+    assert_eq!(first_code, 0, "{first_logs}");
+    assert!(
+        first_logs.contains("flag provided but not defined: -no_such_flag"),
+        "{first_logs}"
+    );
+    assert_eq!(pod.message(0), [pair("ExitCode", "2")]);
+    assert_eq!(second_code, 2, "{second_logs}");
+    assert!(pod.path("0/out").exists() && pod.path("1/out.err").exists());
+    assert_eq!(pod.message(1), []);
 }
