@@ -153,7 +153,8 @@ pub fn containers_of(name: &str, step: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// Removes the containers of TaskRun `name` when dropped, whatever the test's outcome.
+/// Removes the containers of TaskRun `name`, and its directory if it was kept, when dropped,
+/// whatever the test's outcome.
 pub struct Cleanup(pub String);
 
 impl Drop for Cleanup {
@@ -164,6 +165,15 @@ impl Drop for Cleanup {
                 .args(["rm", "-f"])
                 .args(&ids)
                 .output();
+        }
+        // Runs kept with `--keep` also leave their TaskRun directory (`adze-<TaskRun>-…`).
+        let prefix = format!("adze-{}-", self.0);
+        if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
         }
     }
 }
