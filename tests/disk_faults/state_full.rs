@@ -2,7 +2,7 @@
 //! TaskRun directory and the PipelineRun's shared workspace directory under `$TMPDIR`. The error names the file and the cause, the status
 //! object is still printed, and the run exits 3 (the host's fault, not the steps').
 
-use crate::{root_or_skip, run_file, run_in, unique, Tmpfs};
+use crate::{root_or_skip, run_file, run_in, unique, Ran, Tmpfs};
 
 #[test]
 fn a_full_working_directory_names_the_last_run_record_and_still_prints_the_status() {
@@ -140,20 +140,7 @@ spec:
     );
     let ran = run_in(dir.path(), &yaml, &[], &[("TMPDIR", &disk.path)]);
 
-    assert_eq!(ran.code, Some(3), "a full disk is exit 3:\n{}", ran.stderr);
-    let condition = ran.condition();
-    assert_eq!(condition["status"], "False", "{}\n{}", ran.run, ran.stderr);
-    assert_eq!(
-        condition["reason"], "CouldntCreateWorkspacePVC",
-        "{}",
-        ran.run
-    );
-    let message = condition["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains(&disk.path.display().to_string())
-            && message.contains("No space left on device"),
-        "the message names where and why: {message}"
-    );
+    let message = assert_workspace_not_created(&ran, &disk);
     assert!(
         ran.run["status"]["childReferences"].is_null(),
         "no TaskRun started: {}",
@@ -193,20 +180,7 @@ spec:
     );
     let ran = run_in(dir.path(), &yaml, &[], &[("TMPDIR", &disk.path)]);
 
-    assert_eq!(ran.code, Some(3), "a full disk is exit 3:\n{}", ran.stderr);
-    let condition = ran.condition();
-    assert_eq!(condition["status"], "False", "{}\n{}", ran.run, ran.stderr);
-    assert_eq!(
-        condition["reason"], "CouldntCreateWorkspacePVC",
-        "{}",
-        ran.run
-    );
-    let message = condition["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains(&disk.path.display().to_string())
-            && message.contains("No space left on device"),
-        "the message names where and why: {message}"
-    );
+    assert_workspace_not_created(&ran, &disk);
     assert!(
         ran.run["status"]["steps"]
             .as_array()
@@ -219,4 +193,24 @@ spec:
         "the status keeps the Task's declarations: {}",
         ran.run
     );
+}
+
+/// A run whose workspace directory could not be created on the full `disk`: exit 3, a status
+/// `False/CouldntCreateWorkspacePVC` naming where and why; returns the condition's message.
+fn assert_workspace_not_created(ran: &Ran, disk: &Tmpfs) -> String {
+    assert_eq!(ran.code, Some(3), "a full disk is exit 3:\n{}", ran.stderr);
+    let condition = ran.condition();
+    assert_eq!(condition["status"], "False", "{}\n{}", ran.run, ran.stderr);
+    assert_eq!(
+        condition["reason"], "CouldntCreateWorkspacePVC",
+        "{}",
+        ran.run
+    );
+    let message = condition["message"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        message.contains(&disk.path.display().to_string())
+            && message.contains("No space left on device"),
+        "the message names where and why: {message}"
+    );
+    message
 }
