@@ -1,0 +1,4 @@
+//! An executor that runs each TaskRun as a Pod through the Kubernetes API.
+
+pub mod observe;
+pub mod termination;

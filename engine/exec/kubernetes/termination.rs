@@ -1,0 +1,111 @@
+//! Reading a step container's termination message: the `{"key","value","type"}` entries the
+//! entrypoint writes (§4.3, §4.6), split into Tekton's bookkeeping, task results and step results.
+
+use crate::reconcile::task_run::{MarkerReason, TerminationMarkers};
+use crate::reconcile::Timestamp;
+
+/// Tekton's `ResultType` of a task result entry.
+const TASK_RESULT: u8 = 1;
+/// Tekton's `ResultType` of an internal entry (`StartedAt`, `ExitCode`, `Reason`).
+const INTERNAL: u8 = 3;
+/// Tekton's `ResultType` of a step result entry.
+const STEP_RESULT: u8 = 4;
+
+/// What one step's termination message says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StepMessage {
+    /// `StartedAt`, `ExitCode` and `Reason`.
+    pub markers: TerminationMarkers,
+    /// Task results the step saw under `/tekton/results`, in the message's order.
+    pub task_results: Vec<(String, String)>,
+    /// The step's own results, in the message's order.
+    pub step_results: Vec<(String, String)>,
+}
+
+/// One entry as written; unknown fields are ignored, as Tekton's reader does.
+#[derive(serde::Deserialize)]
+struct Entry {
+    key: String,
+    value: String,
+    #[serde(rename = "type", default)]
+    kind: u8,
+}
+
+/// Parses a termination message; `None` when it is not the entrypoint's JSON (a step that
+/// never reached the entrypoint, or a container that wrote something else there).
+pub fn parse(message: &str) -> Option<StepMessage> {
+    let entries: Vec<Entry> = serde_json::from_str(message.trim()).ok()?;
+    let mut out = StepMessage::default();
+    for entry in entries {
+        match entry.kind {
+            INTERNAL => match entry.key.as_str() {
+                "StartedAt" => out.markers.started_at = parse_time(&entry.value),
+                "ExitCode" => out.markers.exit_code = entry.value.trim().parse().ok(),
+                "Reason" => out.markers.reason = marker_reason(&entry.value),
+                _ => {}
+            },
+            TASK_RESULT => out.task_results.push((entry.key, entry.value)),
+            STEP_RESULT => out.step_results.push((entry.key, entry.value)),
+            // Artifacts (5, 6) and anything newer are not read yet.
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// The entrypoint's `Reason` value.
+fn marker_reason(value: &str) -> Option<MarkerReason> {
+    Some(match value {
+        "Skipped" => MarkerReason::Skipped,
+        "TimeoutExceeded" => MarkerReason::TimeoutExceeded,
+        "Continued" => MarkerReason::Continued,
+        "Cancelled" => MarkerReason::Cancelled,
+        _ => return None,
+    })
+}
+
+/// An RFC 3339 time (`2006-01-02T15:04:05.999999999Z07:00`), as milliseconds since the epoch.
+pub fn parse_time(value: &str) -> Option<Timestamp> {
+    let t = k8s_openapi::chrono::DateTime::parse_from_rfc3339(value.trim()).ok()?;
+    u64::try_from(t.timestamp_millis()).ok().map(Timestamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_split_by_type() {
+        let m = parse(
+            r#"[{"key":"StartedAt","value":"2025-03-02T09:00:12.5Z","type":3},
+                {"key":"digest","value":"sha256:abc","type":1},
+                {"key":"ExitCode","value":"7","type":3},
+                {"key":"Reason","value":"Continued","type":3},
+                {"key":"url","value":"https://x","type":4}]"#,
+        )
+        .unwrap();
+        assert_eq!(m.markers.started_at, Some(Timestamp(1_740_906_012_500)));
+        assert_eq!(m.markers.exit_code, Some(7));
+        assert_eq!(m.markers.reason, Some(MarkerReason::Continued));
+        assert_eq!(m.task_results, [("digest".into(), "sha256:abc".into())]);
+        assert_eq!(m.step_results, [("url".into(), "https://x".into())]);
+    }
+
+    #[test]
+    fn other_writers_and_garbage_are_not_markers() {
+        assert_eq!(parse(""), None);
+        assert_eq!(parse("Error: boom"), None);
+        assert_eq!(parse(r#"{"key":"x"}"#), None);
+        let m = parse(r#"[{"key":"Reason","value":"Nonsense","type":3},{"key":"a","value":"b","type":6}]"#).unwrap();
+        assert_eq!(m, StepMessage::default());
+    }
+
+    #[test]
+    fn offsets_are_honoured() {
+        assert_eq!(
+            parse_time("2025-03-02T10:00:00+01:00"),
+            parse_time("2025-03-02T09:00:00Z")
+        );
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}
