@@ -1,3 +1,4 @@
 //! Executors that run TaskRuns on real container engines.
 
 pub mod docker;
+pub mod kubernetes;
