@@ -70,6 +70,7 @@ fn adze_steps(executor: &mut DockerExecutor, n: usize, round: usize) -> Duration
         credentials: Vec::new(),
         pod: Default::default(),
         on_error: Default::default(),
+        cluster: Default::default(),
     };
     let start = Instant::now();
     executor.start(&request).expect("starts");

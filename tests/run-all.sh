@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README): formatting, lints, and every test.
 # Runs from any directory; installs what the tests need (a Docker engine and test images,
-# from Debian packages) through tests/setup-docker.sh.
+# from Debian packages) through tests/setup-docker.sh, and the Kubernetes schema validator
+# (PyPI) through tests/setup-validator.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,8 @@ echo "== cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== Docker engine and test images (tests/setup-docker.sh)"
 bash tests/setup-docker.sh
+echo "== kubernetes-validate for tests/pod_translation.rs (tests/setup-validator.sh)"
+bash tests/setup-validator.sh
 echo "== cargo test --workspace"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

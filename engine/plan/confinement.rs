@@ -74,6 +74,7 @@ pub fn apply_overrides(containers: &mut [StepPlan], overrides: &[ContainerSpecOv
             let limits = Confinement::of(None, resources);
             c.confinement.memory_bytes = limits.memory_bytes;
             c.confinement.nano_cpus = limits.nano_cpus;
+            c.compute_resources = o.compute_resources.clone();
         }
     }
 }

@@ -248,6 +248,13 @@ pub struct StepPlan {
     /// A sidecar's `startupProbe`, used when it has no readiness probe (not shown in plans).
     #[serde(skip)]
     pub startup_probe: Option<k8s_openapi::api::core::v1::Probe>,
+    /// `securityContext` as written, for a Kubernetes container (not shown in plans).
+    #[serde(skip)]
+    pub security_context: Option<k8s_openapi::api::core::v1::SecurityContext>,
+    /// `computeResources` after `stepSpecs`/`sidecarSpecs`, for a Kubernetes container (not
+    /// shown in plans; [`StepPlan::confinement`] holds the limits Docker enforces).
+    #[serde(skip)]
+    pub compute_resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
 }
 
 /// An environment value that comes from a ConfigMap or Secret when the step runs.

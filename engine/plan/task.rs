@@ -483,6 +483,8 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
         // Steps are not probed: only sidecars hold the steps back.
         readiness_probe: None,
         startup_probe: None,
+        security_context: step.security_context.clone(),
+        compute_resources: step.compute_resources.clone(),
     }
 }
 
@@ -527,6 +529,8 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
         volume_mounts: volume_mounts(&s.volume_mounts, scope),
         readiness_probe: s.readiness_probe.clone(),
         startup_probe: s.startup_probe.clone(),
+        security_context: s.security_context.clone(),
+        compute_resources: s.compute_resources.clone(),
         isolated_workspaces: s
             .workspaces
             .iter()

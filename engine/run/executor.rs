@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::api::run::PodTemplate;
 use crate::api::task::TaskResult;
-use crate::api::{GoDuration, Param, ParamValue};
+use crate::api::{GoDuration, Param, ParamValue, WorkspaceBinding};
 use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::StepState;
 use crate::reconcile::{OnError, Timestamp};
@@ -39,6 +40,55 @@ pub struct TaskRunRequest {
     pub on_error: OnError,
     /// The pod-level settings of the effective `podTemplate` that containers honour.
     pub pod: PodSettings,
+    /// The TaskRun as a cluster sees it: what a Kubernetes executor needs and the local one
+    /// ignores (the local one gets host paths and file contents in the fields above instead).
+    pub cluster: ClusterSources,
+}
+
+/// The sources of a TaskRun as the API server knows them: workspace bindings and volumes as
+/// written, the whole effective `podTemplate`, and the objects it belongs to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClusterSources {
+    /// The bound workspaces with their Kubernetes sources, in the Task's declaration order
+    /// (unbound optional ones absent).
+    pub workspaces: Vec<ClusterWorkspace>,
+    /// The Task's `volumes` merged with the `podTemplate`'s, as written.
+    pub volumes: Vec<k8s_openapi::api::core::v1::Volume>,
+    /// The effective `podTemplate` (its `env` and `runAsUser`/`runAsGroup` are already in
+    /// the steps).
+    pub pod_template: PodTemplate,
+    /// The `serviceAccountName` the run names; `None` when it names none (Tekton's
+    /// `default`), which keeps the API token out of the Pod.
+    pub service_account_name: Option<String>,
+    /// The PipelineRun the TaskRun belongs to; `None` for a standalone TaskRun.
+    pub pipeline_run: Option<RunIdentity>,
+    /// The Task's name when the TaskRun references one (`taskRef`), for `tekton.dev/task`.
+    pub task: Option<String>,
+}
+
+/// A run object's identity: its name, and its uid when it exists on a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunIdentity {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.uid`, when known.
+    pub uid: Option<String>,
+}
+
+/// One bound workspace of a TaskRun with the Kubernetes source that backs it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClusterWorkspace {
+    /// The Task's workspace name.
+    pub name: String,
+    /// The run's binding it resolves to: the PipelineRun's (or standalone TaskRun's) own
+    /// binding, with its name and exactly one source.
+    pub binding: WorkspaceBinding,
+    /// Where it appears in the containers (the declaration's `mountPath` or `/workspace/<name>`).
+    pub mount_path: String,
+    /// The PipelineRun's and pipeline task's `subPath`s joined, substituted.
+    pub sub_path: Option<String>,
+    /// The declaration's `readOnly`.
+    pub read_only: bool,
 }
 
 /// What the executor applies from a TaskRun's effective `podTemplate` (`env`, `volumes` and

@@ -92,9 +92,9 @@ mod tests;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use executor::{
-    DnsSettings, ExecError, ExecEvent, ExecOutcome, Executor, HostPathKind, PodSettings,
-    StepReport, TaskRunReport, TaskRunRequest, TaskVolume, VolumeSource, WorkspaceMount,
-    WorkspaceSource,
+    ClusterSources, ClusterWorkspace, DnsSettings, ExecError, ExecEvent, ExecOutcome, Executor,
+    HostPathKind, PodSettings, RunIdentity, StepReport, TaskRunReport, TaskRunRequest, TaskVolume,
+    VolumeSource, WorkspaceMount, WorkspaceSource,
 };
 pub use fake::{FakeExecutor, Script};
 pub use interrupt::Interrupt;
@@ -844,6 +844,12 @@ impl<'b> Driver<'b> {
     /// The service account a pipeline task's TaskRun runs as: its `taskRunSpecs` entry, else
     /// `taskRunTemplate`, else `default`.
     fn service_account(&self, pt: &PipelineTask) -> String {
+        self.named_service_account(pt)
+            .unwrap_or_else(|| "default".to_owned())
+    }
+
+    /// The `serviceAccountName` the PipelineRun gives pipeline task `pt`, if it names one.
+    fn named_service_account(&self, pt: &PipelineTask) -> Option<String> {
         let spec = &self.pr.spec;
         spec.task_run_specs
             .iter()
@@ -854,7 +860,6 @@ impl<'b> Driver<'b> {
                     .as_ref()
                     .and_then(|t| t.service_account_name.clone())
             })
-            .unwrap_or_else(|| "default".to_owned())
     }
 
     /// The execution status of the DAG tasks so far, for finally tasks' variables.
@@ -1114,7 +1119,7 @@ impl<'b> Driver<'b> {
                 value: ParamValue::String(value.clone()),
             });
         }
-        let (mut spec, task_name, embedded) = match (&pt.task_spec, &pt.task_ref) {
+        let (mut spec, task_ref_name, embedded) = match (&pt.task_spec, &pt.task_ref) {
             (Some(ts), _) => (values.stage_spec(ts), child.name.clone(), true),
             (None, Some(r)) => {
                 let name = self.scope.subst(r.name.as_deref().unwrap_or_default());
@@ -1146,7 +1151,7 @@ impl<'b> Driver<'b> {
                 HashMap::new()
             },
             task_run_name: child.name.clone(),
-            task_name,
+            task_name: task_ref_name.clone(),
             namespace: self.namespace.clone(),
             bound_workspaces: mounts.iter().map(|m| m.name.clone()).collect(),
             claims: workspace_claims(
@@ -1201,6 +1206,22 @@ impl<'b> Driver<'b> {
             credentials: credentials::credential_files(self.bundle, &self.service_account(pt))?,
             pod: pod_template::settings(&pod, &needed_by)?,
             on_error: tracked.on_error,
+            cluster: ClusterSources {
+                workspaces: workspaces::cluster_workspaces(
+                    bound_pt,
+                    &spec,
+                    &self.bindings,
+                    &self.scope,
+                )?,
+                volumes: task_volumes,
+                service_account_name: self.named_service_account(pt),
+                pipeline_run: Some(RunIdentity {
+                    name: self.name.clone(),
+                    uid: self.pr.metadata.uid.clone(),
+                }),
+                task: (!embedded).then_some(task_ref_name),
+                pod_template: pod,
+            },
         };
         Ok((request, spec))
     }

@@ -33,7 +33,7 @@ use super::{
     env, Clock, ExecOutcome, Executor, Interrupt, Progress, ProgressSink, RunError, TaskRunRecord,
     TaskRunRequest,
 };
-use super::{pod_template, volumes};
+use super::{pod_template, volumes, ClusterSources};
 use crate::reconcile::{OnError, PipelineTaskState};
 
 /// Tekton's `default-timeout-minutes`, for a TaskRun without `spec.timeout`.
@@ -75,6 +75,24 @@ impl TaskRunDriver {
         base: &Path,
         keep: bool,
     ) -> Result<TaskRunDriver, RunError> {
+        TaskRunDriver::build(bundle, tr, Some((base, keep)))
+    }
+
+    /// Resolves the TaskRun for a cluster: the request's [`ClusterSources`] are filled and
+    /// nothing is read or created on this host (no scratch directory, no ConfigMap or Secret
+    /// values in the steps' environment, no workspace or volume files); the host-side
+    /// fields of the request stay empty. Credential files still come from `bundle`.
+    pub fn for_cluster(bundle: &Bundle, tr: &TaskRun) -> Result<TaskRunDriver, RunError> {
+        TaskRunDriver::build(bundle, tr, None)
+    }
+
+    /// Resolves the request; `host` is the scratch base and `--keep` for a local executor,
+    /// `None` for a cluster.
+    fn build(
+        bundle: &Bundle,
+        tr: &TaskRun,
+        host: Option<(&Path, bool)>,
+    ) -> Result<TaskRunDriver, RunError> {
         let name = tr
             .metadata
             .name
@@ -97,13 +115,15 @@ impl TaskRunDriver {
             .into());
         }
         let (spec, target) = task_spec_of_run(bundle, tr)?;
-        workspaces::check_bindings(bundle, &tr.spec.workspaces)?;
-        let run_dir = if tr
-            .spec
-            .workspaces
-            .iter()
-            .any(workspaces::needs_run_directory)
-        {
+        if host.is_some() {
+            workspaces::check_bindings(bundle, &tr.spec.workspaces)?;
+        }
+        let run_dir = if let Some((base, keep)) = host.filter(|_| {
+            tr.spec
+                .workspaces
+                .iter()
+                .any(workspaces::needs_run_directory)
+        }) {
             Some(
                 RunDirectory::create(base, &name, keep).map_err(|e| RunError::RunDirectory {
                     base: base.to_owned(),
@@ -129,14 +149,24 @@ impl TaskRunDriver {
                 .collect(),
             ..PipelineTask::default()
         };
-        let mounts = workspaces::task_run_mounts(
-            bundle,
+        let cluster_workspaces = workspaces::cluster_workspaces(
             &as_task,
             &spec,
             &tr.spec.workspaces,
-            run_dir.as_ref(),
             &Scope::default(),
         )?;
+        let mounts = match host {
+            Some(_) => workspaces::task_run_mounts(
+                bundle,
+                &as_task,
+                &spec,
+                &tr.spec.workspaces,
+                run_dir.as_ref(),
+                &Scope::default(),
+            )?,
+            None => Vec::new(),
+        };
+        let task_ref = (target != "(embedded)").then(|| target.clone());
         let inputs = TaskInputs {
             params: tr.spec.params.clone(),
             propagated: HashMap::new(),
@@ -151,7 +181,7 @@ impl TaskRunDriver {
                 .namespace
                 .clone()
                 .unwrap_or_else(|| "default".to_owned()),
-            bound_workspaces: mounts.iter().map(|m| m.name.clone()).collect(),
+            bound_workspaces: cluster_workspaces.iter().map(|w| w.name.clone()).collect(),
             claims: workspace_claims(
                 tr.spec.workspaces.iter().map(|b| (b.name.as_str(), b)),
                 &name,
@@ -166,15 +196,20 @@ impl TaskRunDriver {
         let pod = tr.spec.pod_template.clone().unwrap_or_default();
         pod_template::apply(&pod, &mut resolved.steps, &mut resolved.sidecars);
         let task_volumes = volumes::merged(&resolved.volumes, &pod.volumes, &needed_by)?;
-        let host_paths = volumes::check(&task_volumes, &needed_by)?;
         let pod_settings = pod_template::settings(&pod, &needed_by)?;
-        for step in resolved
-            .steps
-            .iter_mut()
-            .chain(resolved.sidecars.iter_mut())
-        {
-            let needed_by = format!("step \"{}\" of TaskRun \"{name}\"", step.name);
-            env::resolve(bundle, step, &needed_by)?;
+        let host_paths = match host {
+            Some(_) => volumes::check(&task_volumes, &needed_by)?,
+            None => Vec::new(),
+        };
+        if host.is_some() {
+            for step in resolved
+                .steps
+                .iter_mut()
+                .chain(resolved.sidecars.iter_mut())
+            {
+                let needed_by = format!("step \"{}\" of TaskRun \"{name}\"", step.name);
+                env::resolve(bundle, step, &needed_by)?;
+            }
         }
         let timeout = match tr.spec.timeout.as_deref() {
             Some(t) => GoDuration::parse(t).map_err(|_| RunError::InvalidTimeout {
@@ -183,7 +218,10 @@ impl TaskRunDriver {
             })?,
             None => GoDuration::minutes(DEFAULT_TIMEOUT_MINUTES),
         };
-        let volumes = volumes::task_volumes(bundle, &task_volumes, &needed_by)?;
+        let volumes = match host {
+            Some(_) => volumes::task_volumes(bundle, &task_volumes, &needed_by)?,
+            None => Vec::new(),
+        };
         let cancelled = (tr.spec.status.as_deref() == Some("TaskRunCancelled"))
             .then(|| tr.spec.status_message.clone().unwrap_or_default());
         Ok(TaskRunDriver {
@@ -206,6 +244,14 @@ impl TaskRunDriver {
                 )?,
                 pod: pod_settings,
                 on_error: OnError::StopAndFail,
+                cluster: ClusterSources {
+                    workspaces: cluster_workspaces,
+                    volumes: task_volumes,
+                    pod_template: pod,
+                    service_account_name: tr.spec.service_account_name.clone(),
+                    pipeline_run: None,
+                    task: task_ref,
+                },
             },
             host_paths,
             strict: false,

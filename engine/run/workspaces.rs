@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::config_data::{self, ConfigKind};
-use super::executor::{WorkspaceMount, WorkspaceSource};
+use super::executor::{ClusterWorkspace, WorkspaceMount, WorkspaceSource};
 use super::host_file::FileError;
 use super::RunError;
 use crate::api::pipeline::{PipelineTask, WorkspacePipelineTaskBinding};
@@ -248,17 +248,25 @@ pub(super) fn projected_files(
     Ok(files)
 }
 
-/// What a pipeline task's TaskRun mounts: one entry per bound Task workspace, in declaration
-/// order. Unbound optional workspaces are left out (their `path` is empty).
-pub fn task_run_mounts(
-    bundle: &Bundle,
+/// A Task workspace with the run binding it resolves to.
+struct Bound<'a> {
+    /// The Task's declaration.
+    decl: &'a WorkspaceDeclaration,
+    /// The (Pipeline)Run's binding.
+    run_binding: &'a WorkspaceBinding,
+    /// The run's and the pipeline task's `subPath`s joined, substituted.
+    sub_path: Option<String>,
+}
+
+/// The run binding of each of the Task's workspaces, in declaration order; unbound optional
+/// workspaces are left out, an unbound required one or an escaping `subPath` is an error.
+fn bound<'a>(
     pt: &PipelineTask,
-    spec: &TaskSpec,
-    bindings: &[WorkspaceBinding],
-    run_dir: Option<&RunDirectory>,
+    spec: &'a TaskSpec,
+    bindings: &'a [WorkspaceBinding],
     scope: &Scope,
-) -> Result<Vec<WorkspaceMount>, RunError> {
-    let mut mounts = Vec::new();
+) -> Result<Vec<Bound<'a>>, RunError> {
+    let mut out = Vec::new();
     for decl in &spec.workspaces {
         let error = |message: String| RunError::Workspace {
             workspace: decl.name.clone(),
@@ -293,6 +301,57 @@ pub fn task_run_mounts(
                 sub_path.unwrap_or_default()
             )));
         }
+        out.push(Bound {
+            decl,
+            run_binding,
+            sub_path,
+        });
+    }
+    Ok(out)
+}
+
+/// What a pipeline task's TaskRun mounts on a cluster: each bound Task workspace with the
+/// run binding's own source, nothing read or created on this host.
+pub fn cluster_workspaces(
+    pt: &PipelineTask,
+    spec: &TaskSpec,
+    bindings: &[WorkspaceBinding],
+    scope: &Scope,
+) -> Result<Vec<ClusterWorkspace>, RunError> {
+    Ok(bound(pt, spec, bindings, scope)?
+        .into_iter()
+        .map(|b| ClusterWorkspace {
+            name: b.decl.name.clone(),
+            binding: b.run_binding.clone(),
+            mount_path: b.decl.effective_mount_path(),
+            sub_path: b.sub_path,
+            read_only: b.decl.read_only == Some(true),
+        })
+        .collect())
+}
+
+/// What a pipeline task's TaskRun mounts: one entry per bound Task workspace, in declaration
+/// order. Unbound optional workspaces are left out (their `path` is empty).
+pub fn task_run_mounts(
+    bundle: &Bundle,
+    pt: &PipelineTask,
+    spec: &TaskSpec,
+    bindings: &[WorkspaceBinding],
+    run_dir: Option<&RunDirectory>,
+    scope: &Scope,
+) -> Result<Vec<WorkspaceMount>, RunError> {
+    let mut mounts = Vec::new();
+    for Bound {
+        decl,
+        run_binding,
+        sub_path,
+    } in bound(pt, spec, bindings, scope)?
+    {
+        let error = |message: String| RunError::Workspace {
+            workspace: decl.name.clone(),
+            task: pt.name.clone(),
+            message,
+        };
         let needed_by = format!(
             "workspace \"{}\" of pipeline task \"{}\"",
             decl.name, pt.name

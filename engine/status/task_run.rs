@@ -151,6 +151,7 @@ mod tests {
             credentials: Vec::new(),
             pod: Default::default(),
             on_error: Default::default(),
+            cluster: Default::default(),
         }
     }
 
@@ -395,6 +396,7 @@ spec:
                 credentials: Vec::new(),
                 pod: Default::default(),
                 on_error: Default::default(),
+                cluster: Default::default(),
             },
             spec: serde_json::from_value(json!({
                 "displayName": "Lint and build",

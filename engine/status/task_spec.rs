@@ -175,6 +175,7 @@ mod tests {
             credentials: Vec::new(),
             pod: Default::default(),
             on_error: Default::default(),
+            cluster: Default::default(),
         }
     }
 

@@ -73,7 +73,7 @@ mod logs;
 mod non_root;
 mod output_files;
 mod readiness;
-mod results;
+pub(crate) mod results;
 mod retry;
 mod served_digest;
 mod sidecars;

@@ -1,0 +1,805 @@
+//! [`KubernetesExecutor`]: the driver's [`Executor`] on an API server. Each TaskRun becomes
+//! the objects [`translate`](super::translate) builds; the executor creates them, watches the
+//! Pod, streams its step logs, and turns what it sees into the same [`ExecEvent`] the local
+//! executor reports, through [`evaluate`].
+//!
+//! # Design
+//!
+//! Like the Docker executor it owns a small tokio runtime and one task per TaskRun; the trait's
+//! calls stay synchronous. A TaskRun's task polls its Pod (every [`POLL`]) and feeds a
+//! [`TaskRunView`] to [`evaluate`], the same pure function that decides the local executor's
+//! status: timeouts and cancels are `evaluate`'s verdicts, after which the Pod is deleted.
+//! Everything created is recorded in [`Created`], so a cancelled run, a finished one (unless
+//! `keep`) and an API server that went away can all say or undo exactly what exists.
+//!
+//! # Not yet
+//!
+//! - Watching the Pod instead of polling it; reading logs by stream (`stdout`/`stderr` are
+//!   not told apart: the API server merges them).
+//! - Image ENTRYPOINT/CMD from a registry: steps without `command` read their image's from
+//!   the local Docker engine ([`super::image_command`]).
+//! - Retries of failed API calls; `keep-pod-on-cancel`.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{AsyncBufReadExt, StreamExt};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret};
+use kube::api::{DeleteParams, LogParams, Patch, PatchParams, PostParams};
+use kube::Api;
+use tokio::sync::watch;
+
+use super::connect::{Cluster, ClusterOptions};
+use super::observe::{observe, PodView};
+use super::{image_command, translate, PodObjects, PodOptions, READY_ANNOTATION};
+use crate::api::ParamValue;
+use crate::exec::docker::results::typed;
+use crate::reconcile::task_run::{
+    evaluate, ContainerObservation, TaskRunSpecStatus, TaskRunView,
+};
+use crate::reconcile::{ConditionStatus, Timestamp};
+use crate::run::{
+    Clock, ExecError, ExecEvent, ExecOutcome, Executor, Progress, ProgressSink, StepReport,
+    Stream, SystemClock, TaskRunReport, TaskRunRequest,
+};
+
+/// How often a TaskRun's Pod is read.
+const POLL: Duration = Duration::from_millis(250);
+
+/// What `adze run --executor kubernetes` configures.
+#[derive(Debug, Clone, Default)]
+pub struct KubernetesOptions {
+    /// Where the cluster is.
+    pub cluster: ClusterOptions,
+    /// The image holding `/adze-entrypoint` (`--entrypoint-image`).
+    pub entrypoint_image: String,
+    /// The image that replaces a running ordinary sidecar's once the steps are done (servers
+    /// without native sidecars); its default command must exit 0.
+    pub nop_image: String,
+    /// Where progress goes.
+    pub progress: ProgressSink,
+    /// Stream step logs.
+    pub logs: bool,
+    /// Leave every object in place after the run.
+    pub keep: bool,
+    /// The invocation's id, the `adze.dev/run-id` label of everything created.
+    pub run_id: String,
+}
+
+/// One object the executor created, to list or delete.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Created {
+    /// `Pod`, `ConfigMap`, `Secret` or `PersistentVolumeClaim`.
+    pub kind: &'static str,
+    /// Its name.
+    pub name: String,
+}
+
+/// Runs TaskRuns as Pods through the Kubernetes API.
+pub struct KubernetesExecutor {
+    runtime: tokio::runtime::Runtime,
+    cluster: Cluster,
+    options: Arc<KubernetesOptions>,
+    events: mpsc::Receiver<ExecEvent>,
+    sender: mpsc::Sender<ExecEvent>,
+    ready: VecDeque<ExecEvent>,
+    cancels: HashMap<String, watch::Sender<Option<String>>>,
+    created: Arc<Mutex<Vec<Created>>>,
+}
+
+impl KubernetesExecutor {
+    /// Connects to the cluster; an unreachable or unauthorised server is
+    /// [`ExecError::Unavailable`], naming it.
+    pub fn connect(options: KubernetesOptions) -> Result<KubernetesExecutor, ExecError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| ExecError::Unavailable(format!("cannot start a runtime: {e}")))?;
+        let cluster = runtime
+            .block_on(super::connect::connect(&options.cluster))
+            .map_err(|e| ExecError::Unavailable(format!("{e}\n  help: {}", e.help())))?;
+        let (sender, events) = mpsc::channel();
+        Ok(KubernetesExecutor {
+            runtime,
+            cluster,
+            options: Arc::new(options),
+            events,
+            sender,
+            ready: VecDeque::new(),
+            cancels: HashMap::new(),
+            created: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    /// The API server's URL.
+    pub fn server(&self) -> &str {
+        &self.cluster.server
+    }
+
+    /// The namespace runs are created in.
+    pub fn namespace(&self) -> &str {
+        &self.cluster.namespace
+    }
+
+    /// Every object created so far and not deleted.
+    pub fn created(&self) -> Vec<Created> {
+        let mut all = self.created.lock().map(|c| c.clone()).unwrap_or_default();
+        all.sort();
+        all
+    }
+
+    /// Deletes every object still recorded (the claims last); what could not be deleted is
+    /// returned with the reason.
+    pub fn clean_up(&self) -> Vec<(Created, String)> {
+        let created = self.created();
+        let cluster = self.cluster.clone();
+        let record = self.created.clone();
+        self.runtime.block_on(async move {
+            let mut failed = Vec::new();
+            let mut ordered = created;
+            ordered.sort_by_key(|c| c.kind == "PersistentVolumeClaim");
+            for object in ordered {
+                match delete(&cluster, object.kind, &object.name).await {
+                    Ok(()) => forget(&record, &object),
+                    Err(e) => failed.push((object, e)),
+                }
+            }
+            failed
+        })
+    }
+
+    /// The runtime the executor's tasks run on, for the CLI's signal handlers.
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+}
+
+impl Executor for KubernetesExecutor {
+    fn start(&mut self, request: &TaskRunRequest) -> Result<(), ExecError> {
+        let images = image_command::resolve(&self.runtime, request).map_err(|message| {
+            ExecError::Start {
+                task_run: request.name.clone(),
+                message,
+            }
+        })?;
+        let pod_options = PodOptions {
+            entrypoint_image: self.options.entrypoint_image.clone(),
+            namespace: self.cluster.namespace.clone(),
+            task_run_owner: None,
+            pipeline_run_owner: None,
+            run_id: self.options.run_id.clone(),
+            native_sidecars: self.cluster.native_sidecars(),
+            image_commands: images,
+        };
+        let objects = translate(request, &pod_options).map_err(|e| ExecError::Start {
+            task_run: request.name.clone(),
+            message: e.to_string(),
+        })?;
+        let (cancel, cancelled) = watch::channel(None);
+        self.cancels.insert(request.name.clone(), cancel);
+        let run = TaskRunTask {
+            cluster: self.cluster.clone(),
+            options: self.options.clone(),
+            request: request.clone(),
+            created: self.created.clone(),
+            cancelled,
+        };
+        let sender = self.sender.clone();
+        self.runtime.spawn(async move {
+            let event = run.run(objects).await;
+            let _ = sender.send(event);
+        });
+        Ok(())
+    }
+
+    fn cancel(&mut self, name: &str, message: &str) -> Result<(), ExecError> {
+        if let Some(cancel) = self.cancels.get(name) {
+            let _ = cancel.send(Some(message.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn poll(&mut self, _now: Timestamp) -> Vec<ExecEvent> {
+        let mut out: Vec<ExecEvent> = self.ready.drain(..).collect();
+        out.extend(self.events.try_iter());
+        for event in &out {
+            self.cancels.remove(&event.task_run);
+        }
+        out
+    }
+
+    fn wait(&mut self, timeout: Duration) -> bool {
+        if let Ok(event) = self.events.recv_timeout(timeout) {
+            self.ready.push_back(event);
+        }
+        true
+    }
+}
+
+/// One TaskRun's life on the cluster.
+struct TaskRunTask {
+    cluster: Cluster,
+    options: Arc<KubernetesOptions>,
+    request: TaskRunRequest,
+    created: Arc<Mutex<Vec<Created>>>,
+    cancelled: watch::Receiver<Option<String>>,
+}
+
+/// Why a TaskRun ended before its Pod could tell.
+enum Early {
+    /// An object could not be created: `PodCreationFailed`.
+    Create(String),
+    /// The API server stopped answering.
+    Lost(String),
+}
+
+impl TaskRunTask {
+    async fn run(mut self, objects: PodObjects) -> ExecEvent {
+        let created_at = SystemClock.now();
+        let pod_name = objects.pod.metadata.name.clone().unwrap_or_default();
+        self.progress(Progress::TaskStarted {
+            task: self.request.pipeline_task.clone(),
+            task_run: self.request.name.clone(),
+            finally: self.request.finally,
+            steps: self.request.steps.iter().map(|s| s.name.clone()).collect(),
+        })
+        .await;
+        if let Err(early) = self.create(objects).await {
+            return self.early_event(early, &pod_name, created_at);
+        }
+        let outcome = self.watch(&pod_name, created_at).await;
+        if !self.options.keep {
+            for (kind, name) in self.own_objects(&pod_name) {
+                if delete(&self.cluster, kind, &name).await.is_ok() {
+                    forget(&self.created, &Created { kind, name });
+                }
+            }
+        }
+        outcome
+    }
+
+    /// The driver already reports `TaskStarted`; kept as a hook for per-TaskRun progress.
+    async fn progress(&self, _event: Progress) {}
+
+    /// Creates the claims (unless they exist), the ConfigMap, the Secret and the Pod.
+    async fn create(&self, objects: PodObjects) -> Result<(), Early> {
+        let ns = &self.cluster.namespace;
+        let client = self.cluster.client.clone();
+        for claim in objects.claims {
+            let name = claim.metadata.name.clone().unwrap_or_default();
+            let api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
+            match api.create(&PostParams::default(), &claim).await {
+                Ok(_) => self.record("PersistentVolumeClaim", name),
+                Err(kube::Error::Api(s)) if s.code == 409 => {}
+                Err(e) => return Err(classify(e, "PersistentVolumeClaim", &name)),
+            }
+        }
+        if let Some(cm) = objects.scripts {
+            let name = cm.metadata.name.clone().unwrap_or_default();
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+            api.create(&PostParams::default(), &cm)
+                .await
+                .map_err(|e| classify(e, "ConfigMap", &name))?;
+            self.record("ConfigMap", name);
+        }
+        if let Some(secret) = objects.credentials {
+            let name = secret.metadata.name.clone().unwrap_or_default();
+            let api: Api<Secret> = Api::namespaced(client.clone(), ns);
+            api.create(&PostParams::default(), &secret)
+                .await
+                .map_err(|e| classify(e, "Secret", &name))?;
+            self.record("Secret", name);
+        }
+        let name = objects.pod.metadata.name.clone().unwrap_or_default();
+        let api: Api<Pod> = Api::namespaced(client, ns);
+        api.create(&PostParams::default(), &objects.pod)
+            .await
+            .map_err(|e| classify(e, "Pod", &name))?;
+        self.record("Pod", name);
+        Ok(())
+    }
+
+    fn record(&self, kind: &'static str, name: String) {
+        if let Ok(mut c) = self.created.lock() {
+            c.push(Created { kind, name });
+        }
+    }
+
+    /// The Pod, ConfigMap and Secret of this TaskRun (claims belong to the run).
+    fn own_objects(&self, pod: &str) -> Vec<(&'static str, String)> {
+        let mine = |c: &Created| {
+            c.name == pod
+                || c.name == super::scripts_name(&self.request.name)
+                || c.name == super::credentials_name(&self.request.name)
+        };
+        self.created
+            .lock()
+            .map(|c| {
+                c.iter()
+                    .filter(|c| c.kind != "PersistentVolumeClaim" && mine(c))
+                    .map(|c| (c.kind, c.name.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Reads the Pod until [`evaluate`] says the TaskRun is done.
+    async fn watch(&mut self, pod_name: &str, created: Timestamp) -> ExecEvent {
+        let api: Api<Pod> = Api::namespaced(self.cluster.client.clone(), &self.cluster.namespace);
+        let steps: Vec<String> = self.request.steps.iter().map(|s| s.name.clone()).collect();
+        let sidecars: Vec<String> = self.request.sidecars.iter().map(|s| s.name.clone()).collect();
+        let mut seen = Seen::new(steps.len());
+        let mut ready_marked = sidecars.is_empty();
+        let mut sidecars_stopped = false;
+        let mut failures = 0u32;
+        loop {
+            let pod = match api.get(pod_name).await {
+                Ok(p) => {
+                    failures = 0;
+                    p
+                }
+                Err(kube::Error::Api(s)) if s.code == 404 => {
+                    return self.early_event(
+                        Early::Lost(format!("the Pod \"{pod_name}\" was deleted while it ran")),
+                        pod_name,
+                        created,
+                    )
+                }
+                Err(e) => {
+                    failures += 1;
+                    // A few seconds of silence is a hiccup; more is a server gone away.
+                    if failures > 20 {
+                        return self.early_event(
+                            Early::Lost(format!(
+                                "the Kubernetes API server {} stopped answering: {e}",
+                                self.cluster.server
+                            )),
+                            pod_name,
+                            created,
+                        );
+                    }
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
+            };
+            let view = observe(&pod, &steps, &sidecars);
+            self.report_steps(&view, &mut seen, pod_name);
+            if !ready_marked && sidecars_ready(&pod) {
+                ready_marked = self.mark_ready(&api, pod_name).await;
+            }
+            if !sidecars_stopped && !self.cluster.native_sidecars() && view.steps_done() {
+                sidecars_stopped = self.stop_sidecars(&api, &pod).await;
+            }
+            let now = SystemClock.now();
+            let mut task_view = self.task_run_view(&view, created);
+            if let Some(failure) = container_failure(&view, &self.request.name) {
+                let _ = api.delete(pod_name, &DeleteParams::default()).await;
+                return self.event(&view, task_view, now, Some(failure));
+            }
+            if let Some(message) = self.cancelled.borrow().clone() {
+                task_view.spec_status = TaskRunSpecStatus::Cancelled { message };
+            }
+            let finished = matches!(
+                view.pod.phase,
+                crate::reconcile::task_run::PodPhase::Succeeded
+                    | crate::reconcile::task_run::PodPhase::Failed
+            );
+            if let Some(update) = evaluate(&task_view, now) {
+                if update.condition.status != ConditionStatus::Unknown {
+                    if !finished {
+                        // A timeout or cancel: the Pod goes, as Tekton deletes it.
+                        let _ = api
+                            .delete(pod_name, &DeleteParams::default().grace_period(0))
+                            .await;
+                    }
+                    return self.event(&view, task_view, now, None);
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = self.cancelled.changed() => {}
+            }
+        }
+    }
+
+    /// Sends StepStarted/StepFinished once per step and starts each step's log stream.
+    fn report_steps(&self, view: &PodView, seen: &mut Seen, pod: &str) {
+        let sink = &self.options.progress;
+        for (i, step) in view.steps.iter().enumerate() {
+            let started = !matches!(step.state, ContainerObservation::Waiting { .. });
+            if started && !seen.started[i] {
+                seen.started[i] = true;
+                sink.send(Progress::StepStarted {
+                    task_run: self.request.name.clone(),
+                    step: step.name.clone(),
+                });
+                if self.options.logs {
+                    self.stream_logs(pod, &step.name);
+                }
+            }
+            if let ContainerObservation::Terminated(t) = &step.state {
+                if !seen.finished[i] {
+                    seen.finished[i] = true;
+                    sink.send(Progress::StepFinished {
+                        task_run: self.request.name.clone(),
+                        step: step.name.clone(),
+                        exit_code: t.markers.and_then(|m| m.exit_code).unwrap_or(t.exit_code),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Follows a step container's log into the progress sink, line by line.
+    fn stream_logs(&self, pod: &str, step: &str) {
+        let api: Api<Pod> = Api::namespaced(self.cluster.client.clone(), &self.cluster.namespace);
+        let params = LogParams {
+            container: Some(crate::reconcile::task_run::step_container(step)),
+            follow: true,
+            ..LogParams::default()
+        };
+        let (pod, step, task_run) = (pod.to_owned(), step.to_owned(), self.request.name.clone());
+        let sink = self.options.progress.clone();
+        tokio::spawn(async move {
+            let Ok(stream) = api.log_stream(&pod, &params).await else {
+                return;
+            };
+            let mut lines = stream.lines();
+            while let Some(Ok(line)) = lines.next().await {
+                sink.send(Progress::Log {
+                    task_run: task_run.clone(),
+                    step: step.clone(),
+                    stream: Stream::Stdout,
+                    line,
+                });
+            }
+        });
+    }
+
+    /// Sets `tekton.dev/ready: READY`, which releases the first step (§4.9).
+    async fn mark_ready(&self, api: &Api<Pod>, pod: &str) -> bool {
+        let patch = serde_json::json!({"metadata": {"annotations": {READY_ANNOTATION: "READY"}}});
+        api.patch(pod, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .is_ok()
+    }
+
+    /// Replaces each running ordinary sidecar's image with the no-op image (Tekton's way).
+    async fn stop_sidecars(&self, api: &Api<Pod>, pod: &Pod) -> bool {
+        let Some(spec) = &pod.spec else {
+            return true;
+        };
+        let containers: Vec<serde_json::Value> = spec
+            .containers
+            .iter()
+            .map(|c| {
+                let image = if c.name.starts_with("sidecar-") {
+                    self.options.nop_image.as_str()
+                } else {
+                    c.image.as_deref().unwrap_or_default()
+                };
+                serde_json::json!({"name": c.name, "image": image})
+            })
+            .collect();
+        let patch = serde_json::json!({"spec": {"containers": containers}});
+        api.patch(
+            pod.metadata.name.as_deref().unwrap_or_default(),
+            &PatchParams::default(),
+            &Patch::Strategic(&patch),
+        )
+        .await
+        .is_ok()
+    }
+
+    fn task_run_view(&self, view: &PodView, created: Timestamp) -> TaskRunView {
+        TaskRunView {
+            name: self.request.name.clone(),
+            created,
+            start: Some(created),
+            timeout: self.request.timeout,
+            spec_status: TaskRunSpecStatus::Running,
+            previous: None,
+            retries: 0,
+            previous_attempts: 0,
+            pipeline_task_on_error: self.request.on_error,
+            pod: Some(view.pod.clone()),
+            steps: view.steps.clone(),
+            sidecars: view.sidecars.clone(),
+        }
+    }
+
+    /// The finished TaskRun, with `failure` overriding `evaluate`'s verdict.
+    fn event(
+        &self,
+        view: &PodView,
+        task_view: TaskRunView,
+        now: Timestamp,
+        failure: Option<(String, String)>,
+    ) -> ExecEvent {
+        let update = evaluate(&task_view, now);
+        let (mut outcome, mut message, states) = match update {
+            Some(u) => {
+                let outcome = match (u.condition.status, u.condition.reason.as_str()) {
+                    (ConditionStatus::True, _) => ExecOutcome::Succeeded,
+                    (_, "TaskRunCancelled") => ExecOutcome::Cancelled,
+                    (_, reason) => ExecOutcome::Failed {
+                        reason: reason.to_owned(),
+                        message: u.condition.message.clone(),
+                    },
+                };
+                (outcome, u.condition.message, u.steps)
+            }
+            None => (ExecOutcome::Succeeded, String::new(), Vec::new()),
+        };
+        if let Some((reason, text)) = failure {
+            outcome = ExecOutcome::Failed {
+                reason,
+                message: text.clone(),
+            };
+            message = text;
+        }
+        let (results, mismatch) = self.results(view);
+        // The controller validates results once the Pod is done; a cancel or timeout stays.
+        let completed = match &outcome {
+            ExecOutcome::Succeeded => true,
+            ExecOutcome::Failed { reason, .. } => reason != "TaskRunTimeout",
+            _ => false,
+        };
+        if let (Some(m), true) = (mismatch, completed) {
+            outcome = ExecOutcome::Failed {
+                reason: "TaskRunValidationFailed".to_owned(),
+                message: m.clone(),
+            };
+            message = m;
+        }
+        let steps = states
+            .into_iter()
+            .enumerate()
+            .map(|(i, state)| StepReport {
+                state,
+                image_id: view.image_ids.get(i).cloned().unwrap_or_default(),
+                results: view
+                    .messages
+                    .get(i)
+                    .map(|m| {
+                        m.step_results
+                            .iter()
+                            .map(|(k, v)| (k.clone(), ParamValue::String(v.clone())))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let sidecars = view
+            .sidecars
+            .iter()
+            .zip(&view.sidecar_image_ids)
+            .map(|(s, image_id)| StepReport {
+                state: crate::reconcile::task_run::step_state(
+                    &crate::reconcile::task_run::StepObservation {
+                        name: s.name.clone(),
+                        state: s.state.clone(),
+                    },
+                ),
+                image_id: image_id.clone(),
+                results: Vec::new(),
+            })
+            .collect();
+        ExecEvent {
+            task_run: self.request.name.clone(),
+            outcome,
+            results,
+            report: TaskRunReport {
+                message,
+                pod_name: view.pod.name.clone(),
+                start_time: Some(task_view.created),
+                completion_time: Some(now),
+                steps,
+                sidecars,
+                artifacts: None,
+                out_of_space: None,
+            },
+        }
+    }
+
+    /// Task results from every step's termination message (the last reporter wins, in order
+    /// of first appearance), results lifted from step results, typed by their declarations.
+    fn results(&self, view: &PodView) -> (Vec<(String, ParamValue)>, Option<String>) {
+        let mut raw: Vec<(String, String)> = Vec::new();
+        for message in &view.messages {
+            for (key, value) in &message.task_results {
+                match raw.iter_mut().find(|(k, _)| k == key) {
+                    Some(slot) => slot.1.clone_from(value),
+                    None => raw.push((key.clone(), value.clone())),
+                }
+            }
+        }
+        let step_results: BTreeMap<(String, String), String> = view
+            .steps
+            .iter()
+            .zip(&view.messages)
+            .flat_map(|(s, m)| {
+                m.step_results
+                    .iter()
+                    .map(move |(k, v)| ((s.name.clone(), k.clone()), v.clone()))
+            })
+            .collect();
+        for declared in &self.request.results {
+            if raw.iter().any(|(k, _)| *k == declared.name) {
+                continue;
+            }
+            let Some(ParamValue::String(value)) = &declared.value else {
+                continue;
+            };
+            if let Some((step, result)) = step_result_reference(value) {
+                if let Some(v) = step_results.get(&(step, result)) {
+                    raw.push((declared.name.clone(), v.clone()));
+                }
+            }
+        }
+        typed(&self.request.results, raw)
+    }
+
+    /// The event of a TaskRun whose Pod never told its outcome.
+    fn early_event(&self, early: Early, pod: &str, created: Timestamp) -> ExecEvent {
+        let (reason, message, lost) = match early {
+            Early::Create(m) => ("PodCreationFailed", m, false),
+            Early::Lost(m) => ("PodEvicted", m, true),
+        };
+        let outcome = if lost {
+            ExecOutcome::EngineLost {
+                reason: reason.to_owned(),
+                message: message.clone(),
+            }
+        } else {
+            ExecOutcome::Failed {
+                reason: reason.to_owned(),
+                message: message.clone(),
+            }
+        };
+        ExecEvent {
+            task_run: self.request.name.clone(),
+            outcome,
+            results: Vec::new(),
+            report: TaskRunReport {
+                message,
+                pod_name: pod.to_owned(),
+                start_time: Some(created),
+                completion_time: Some(SystemClock.now()),
+                ..TaskRunReport::default()
+            },
+        }
+    }
+}
+
+/// Which steps were already reported started and finished.
+struct Seen {
+    started: Vec<bool>,
+    finished: Vec<bool>,
+}
+
+impl Seen {
+    fn new(steps: usize) -> Seen {
+        Seen {
+            started: vec![false; steps],
+            finished: vec![false; steps],
+        }
+    }
+}
+
+/// True when every sidecar container (ordinary or native) reports ready.
+fn sidecars_ready(pod: &Pod) -> bool {
+    let Some(status) = &pod.status else {
+        return false;
+    };
+    let all = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .chain(status.init_container_statuses.iter().flatten());
+    let mut any = false;
+    for c in all.filter(|c| c.name.starts_with("sidecar-")) {
+        any = true;
+        if !c.ready {
+            return false;
+        }
+    }
+    any
+}
+
+/// §4.1 step 5: a container that cannot start fails the TaskRun at once (reason, message).
+fn container_failure(view: &PodView, task_run: &str) -> Option<(String, String)> {
+    if let Some((container, image, message)) = &view.image_pull_failure {
+        let (what, name) = match container.strip_prefix("sidecar-") {
+            Some(name) => ("sidecar", name),
+            None => ("step", container.strip_prefix("step-").unwrap_or(container)),
+        };
+        return Some((
+            "TaskRunImagePullFailed".to_owned(),
+            format!(
+                "the {what} \"{name}\" in TaskRun \"{task_run}\" failed to pull the image \
+                 \"{image}\". The pod errored with the message: \"{message}.\""
+            ),
+        ));
+    }
+    view.config_error.as_ref().map(|(container, message)| {
+        (
+            "CreateContainerConfigError".to_owned(),
+            format!(
+                "Failed to create pod due to config error: container \"{container}\": {message}"
+            ),
+        )
+    })
+}
+
+/// `$(steps.S.results.R)` as `(S, R)`, when that is the whole value.
+fn step_result_reference(value: &str) -> Option<(String, String)> {
+    let inner = value.strip_prefix("$(steps.")?.strip_suffix(')')?;
+    let (step, result) = inner.split_once(".results.")?;
+    (!step.is_empty() && !result.is_empty() && !result.contains('.'))
+        .then(|| (step.to_owned(), result.to_owned()))
+}
+
+/// Maps a failed create to why the TaskRun ended.
+fn classify(error: kube::Error, kind: &str, name: &str) -> Early {
+    match error {
+        kube::Error::Api(s) => Early::Create(format!(
+            "failed to create {kind} \"{name}\": {} ({})",
+            s.message, s.reason
+        )),
+        other => Early::Lost(format!("failed to create {kind} \"{name}\": {other}")),
+    }
+}
+
+/// Deletes one object; a missing one counts as deleted.
+async fn delete(cluster: &Cluster, kind: &str, name: &str) -> Result<(), String> {
+    let client = cluster.client.clone();
+    let ns = &cluster.namespace;
+    let params = DeleteParams::background();
+    let result = match kind {
+        "Pod" => Api::<Pod>::namespaced(client, ns)
+            .delete(name, &params)
+            .await
+            .map(|_| ()),
+        "ConfigMap" => Api::<ConfigMap>::namespaced(client, ns)
+            .delete(name, &params)
+            .await
+            .map(|_| ()),
+        "Secret" => Api::<Secret>::namespaced(client, ns)
+            .delete(name, &params)
+            .await
+            .map(|_| ()),
+        _ => Api::<PersistentVolumeClaim>::namespaced(client, ns)
+            .delete(name, &params)
+            .await
+            .map(|_| ()),
+    };
+    match result {
+        Ok(()) | Err(kube::Error::Api(kube::core::ErrorResponse { code: 404, .. })) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn forget(record: &Mutex<Vec<Created>>, object: &Created) {
+    if let Ok(mut c) = record.lock() {
+        c.retain(|c| c != object);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_step_result_references_are_recognised() {
+        assert_eq!(
+            step_result_reference("$(steps.build.results.digest)"),
+            Some(("build".into(), "digest".into()))
+        );
+        assert_eq!(step_result_reference("x $(steps.build.results.digest)"), None);
+        assert_eq!(step_result_reference("$(steps.build.results.a.b)"), None);
+        assert_eq!(step_result_reference("$(params.x)"), None);
+    }
+}

@@ -1,0 +1,125 @@
+//! Each container's volume mounts: its own (`volumeMounts` of Task volumes), its workspaces,
+//! then the internal paths it does not mount itself (§4.2: an implicit mount is skipped when
+//! the container mounts the same path).
+//!
+//! `/tekton/steps/step-<name>` (and `/tekton/steps/<i>`) are `subPath` mounts of step `i`'s
+//! status directory in `/tekton/run`: Tekton links them with symlinks made by a shell, a Pod
+//! can do it with mounts alone. Only the step itself mounts its own read-write.
+
+use k8s_openapi::api::core::v1::VolumeMount;
+
+use super::scripts::{SCRIPTS_DIR, SCRIPTS_VOLUME};
+use super::volumes::{
+    BIN_VOLUME, DOWNWARD_VOLUME, HOME_VOLUME, INTERNAL, RUN_VOLUME, WORKSPACE_VOLUME,
+};
+use super::{credentials, volumes::Extras};
+use crate::plan::model::StepPlan;
+use crate::plan::task::workspace_volume_name;
+use crate::run::TaskRunRequest;
+
+/// Which container the mounts are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Step `i`.
+    Step(usize),
+    /// Sidecar `i`.
+    Sidecar(usize),
+}
+
+fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: name.to_owned(),
+        mount_path: path.to_owned(),
+        read_only: read_only.then_some(true),
+        ..VolumeMount::default()
+    }
+}
+
+/// The mounts of one step or sidecar.
+pub fn container_mounts(request: &TaskRunRequest, role: Role, extras: &Extras) -> Vec<VolumeMount> {
+    let plan = match role {
+        Role::Step(i) => &request.steps[i],
+        Role::Sidecar(i) => &request.sidecars[i],
+    };
+    let mut own: Vec<VolumeMount> = plan
+        .volume_mounts
+        .iter()
+        .map(|m| VolumeMount {
+            name: m.name.clone(),
+            mount_path: m.mount_path.clone(),
+            read_only: m.read_only.then_some(true),
+            sub_path: m.sub_path.clone(),
+            ..VolumeMount::default()
+        })
+        .collect();
+    own.extend(workspace_mounts(request, plan));
+    let mut implicit: Vec<VolumeMount> = Vec::new();
+    match role {
+        Role::Step(index) => {
+            for (name, path) in INTERNAL {
+                implicit.push(mount(name, path, name == BIN_VOLUME));
+            }
+            for (j, step) in request.steps.iter().enumerate() {
+                let status = VolumeMount {
+                    name: RUN_VOLUME.to_owned(),
+                    sub_path: Some(format!("{j}/status")),
+                    read_only: (j != index).then_some(true),
+                    ..VolumeMount::default()
+                };
+                implicit.push(VolumeMount {
+                    mount_path: format!("/tekton/steps/step-{}", step.name),
+                    ..status.clone()
+                });
+                implicit.push(VolumeMount {
+                    mount_path: format!("/tekton/steps/{j}"),
+                    ..status
+                });
+            }
+            if extras.ready_file {
+                implicit.push(mount(DOWNWARD_VOLUME, "/tekton/downward", true));
+            }
+            if !request.credentials.is_empty() {
+                implicit.extend(credentials::mounts(request));
+            }
+        }
+        Role::Sidecar(_) => {
+            implicit.push(mount(WORKSPACE_VOLUME, "/workspace", false));
+            implicit.push(mount(HOME_VOLUME, "/tekton/home", false));
+        }
+    }
+    if extras.scripts && plan.script.is_some() {
+        implicit.push(mount(SCRIPTS_VOLUME, SCRIPTS_DIR, true));
+    }
+    implicit.retain(|i| !own.iter().any(|o| o.mount_path == i.mount_path));
+    own.extend(implicit);
+    own
+}
+
+/// The workspaces a container mounts: all bound ones, except that a workspace some container
+/// lists in its `workspaces` (isolated, §4.11) goes only to those, at their own path if
+/// they give one.
+fn workspace_mounts<'a>(
+    request: &'a TaskRunRequest,
+    plan: &'a StepPlan,
+) -> impl Iterator<Item = VolumeMount> + 'a {
+    request.cluster.workspaces.iter().filter_map(move |ws| {
+        let isolated = request
+            .steps
+            .iter()
+            .chain(&request.sidecars)
+            .any(|c| c.isolated_workspaces.iter().any(|(n, _)| *n == ws.name));
+        let listed = plan.isolated_workspaces.iter().find(|(n, _)| *n == ws.name);
+        let path = match (isolated, listed) {
+            (false, _) => ws.mount_path.clone(),
+            (true, None) => return None,
+            (true, Some((_, own))) => own.clone().unwrap_or_else(|| ws.mount_path.clone()),
+        };
+        Some(VolumeMount {
+            name: workspace_volume_name(&ws.name),
+            mount_path: path,
+            sub_path: ws.sub_path.clone(),
+            read_only: ws.read_only.then_some(true),
+            ..VolumeMount::default()
+        })
+    })
+}
