@@ -1,6 +1,7 @@
 //! Command-line interface: one file per command, shared input options in `input.rs`, the
 //! buffered stderr writer every report goes through in `output.rs`.
 
+mod backend;
 mod gc;
 mod input;
 mod last_run;

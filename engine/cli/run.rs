@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::backend::Backend;
 use super::gc::collect_orphans;
 use super::input::{load_runs, Input};
 use super::last_run;
@@ -14,7 +15,9 @@ use super::watchdog::Watchdog;
 use super::Outcome;
 use crate::api::{Object, PipelineRun, TaskRun};
 use crate::compat;
-use crate::exec::docker::{DockerExecutor, DockerOptions, ForceHandle};
+use crate::exec::docker::{DockerExecutor, DockerOptions};
+use crate::exec::kubernetes::connect::ClusterOptions;
+use crate::exec::kubernetes::{KubernetesExecutor, KubernetesOptions};
 use crate::load::Bundle;
 use crate::plan::pipeline::resolve_pipeline;
 use crate::plan::task_run::task_spec_of_run;
@@ -75,6 +78,42 @@ pub struct Args {
     /// interrupted TaskRuns fail with `PodEvicted` and adze exits 3.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_grace)]
     engine_grace: Duration,
+    /// Where TaskRuns run: docker (containers on the local engine) or kubernetes (Pods
+    /// through the API server of the kubeconfig's context).
+    #[arg(long, default_value = "docker", value_parser = ["docker", "kubernetes"])]
+    executor: String,
+    /// Kubernetes: the namespace to run in (default: the context's, else `default`).
+    #[arg(long, value_name = "NAMESPACE")]
+    namespace: Option<String>,
+    /// Kubernetes: the kubeconfig context (default: the current one).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// Kubernetes: the kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubernetes: the image whose `/adze-entrypoint` every step runs through (default:
+    /// $ADZE_ENTRYPOINT_IMAGE, else adze/entrypoint:<adze version>).
+    #[arg(long, value_name = "IMAGE")]
+    entrypoint_image: Option<String>,
+}
+
+impl Args {
+    /// True for `--executor kubernetes`.
+    fn on_kubernetes(&self) -> bool {
+        self.executor == "kubernetes"
+    }
+
+    /// The entrypoint image: the flag, the environment, or this version's.
+    fn entrypoint_image(&self) -> String {
+        self.entrypoint_image
+            .clone()
+            .or_else(|| {
+                std::env::var("ADZE_ENTRYPOINT_IMAGE")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+            })
+            .unwrap_or_else(|| format!("adze/entrypoint:{}", env!("CARGO_PKG_VERSION")))
+    }
 }
 
 /// A Go duration (`10s`, `1m30s`, `0s`) for `--engine-grace`.
@@ -153,12 +192,14 @@ pub fn run(args: &Args) -> Outcome {
 
 /// What every run needs while it runs: the executor, the renderer, signals.
 struct Session {
-    executor: DockerExecutor,
+    executor: Backend,
     sink: ProgressSink,
     renderer: progress::Renderer,
     interrupt: Interrupt,
     /// Removes the run's containers should this process die without doing it.
     watchdog: Option<Watchdog>,
+    /// `--keep`: leave what the run created.
+    keep: bool,
 }
 
 impl Session {
@@ -175,23 +216,47 @@ impl Session {
             engine_grace: args.engine_grace,
             ..DockerOptions::default()
         };
-        let executor = match DockerExecutor::with_options(options) {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Err(Outcome::Infrastructure);
+        let (executor, watchdog) = if args.on_kubernetes() {
+            let options = KubernetesOptions {
+                cluster: ClusterOptions {
+                    kubeconfig: args.kubeconfig.clone(),
+                    context: args.context.clone(),
+                    namespace: args.namespace.clone(),
+                },
+                entrypoint_image: args.entrypoint_image(),
+                nop_image: args.entrypoint_image(),
+                progress: sink.clone(),
+                logs: args.logs != "none",
+                keep: args.keep,
+                run_id: Owner::current().run_id.clone(),
+            };
+            match KubernetesExecutor::connect(options) {
+                Ok(e) => (Backend::Kubernetes(e), None),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Err(Outcome::Infrastructure);
+                }
             }
-        };
-        collect_orphans(&executor);
-        let watchdog = match Watchdog::spawn() {
-            Ok(w) => Some(w),
-            Err(e) => {
-                eprintln!(
-                    "warning: cannot start the watchdog that removes this run's containers if \
-                     adze is killed ({e}); the next `adze run` or `adze gc` removes them then"
-                );
-                None
-            }
+        } else {
+            let executor = match DockerExecutor::with_options(options) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Err(Outcome::Infrastructure);
+                }
+            };
+            collect_orphans(&executor);
+            let watchdog = match Watchdog::spawn() {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    eprintln!(
+                        "warning: cannot start the watchdog that removes this run's containers if \
+                         adze is killed ({e}); the next `adze run` or `adze gc` removes them then"
+                    );
+                    None
+                }
+            };
+            (Backend::Docker(executor), watchdog)
         };
         let tty = std::io::stderr().is_terminal();
         let color = color_of(args);
@@ -215,13 +280,14 @@ impl Session {
             renderer,
             interrupt,
             watchdog,
+            keep: args.keep,
         })
     }
 
     /// Stops the executor (ending its TaskRuns and signal watchers) and waits for the
     /// renderer to print everything.
     fn finish(self) {
-        drop(self.executor);
+        self.executor.finish(self.keep, &Owner::current().run_id);
         if let Some(w) = self.watchdog {
             w.release();
         }
@@ -231,8 +297,8 @@ impl Session {
 }
 
 /// Ctrl-C and SIGTERM: the first cancels gracefully, the second kills, the third exits.
-fn watch_signals(executor: &DockerExecutor, interrupt: Interrupt, sink: ProgressSink) {
-    let force: ForceHandle = executor.force_handle();
+fn watch_signals(executor: &Backend, interrupt: Interrupt, sink: ProgressSink) {
+    let force = executor.force_handle();
     executor.runtime().spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate()).ok();
@@ -257,7 +323,7 @@ fn watch_signals(executor: &DockerExecutor, interrupt: Interrupt, sink: Progress
                 );
                 std::process::exit(130);
             }
-            if count == 2 {
+            if let (2, Some(force)) = (count, &force) {
                 force.force();
             }
             sink.send(Progress::Interrupted { force: count >= 2 });
@@ -339,7 +405,7 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
             return run_error(&e);
         }
     };
-    let result = driver.run(&mut session.executor, &mut SystemClock);
+    let result = driver.run(session.executor.executor(), &mut SystemClock);
     session.finish();
     let outcome = match result {
         Ok(o) => o,
@@ -405,12 +471,12 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
     let id = identity(&tr.metadata);
     let mut named = tr.clone();
     named.metadata.name = Some(id.name.clone());
-    let driver = match TaskRunDriver::with_workspace_base(
-        bundle,
-        &named,
-        &std::env::temp_dir(),
-        args.keep,
-    ) {
+    let driver = if args.on_kubernetes() {
+        TaskRunDriver::for_cluster(bundle, &named)
+    } else {
+        TaskRunDriver::with_workspace_base(bundle, &named, &std::env::temp_dir(), args.keep)
+    };
+    let driver = match driver {
         Ok(d) => d
             .with_strict(args.strict)
             .with_tick(TICK)
@@ -432,7 +498,7 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
             return run_error(&e);
         }
     };
-    let result = driver.run(&mut session.executor, &mut SystemClock);
+    let result = driver.run(session.executor.executor(), &mut SystemClock);
     session.finish();
     let record = match result {
         Ok(r) => r,
@@ -571,7 +637,7 @@ fn run_error(e: &RunError) -> Outcome {
 
 /// With `--keep`: how to look at what was kept, and how to remove it.
 fn keep_hint(args: &Args) {
-    if args.keep {
+    if args.keep && !args.on_kubernetes() {
         let id = &Owner::current().run_id;
         eprintln!(
             "kept: containers stay on the engine: `docker ps -a --filter label={RUN_ID_LABEL}={id}`; \

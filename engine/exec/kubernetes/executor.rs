@@ -35,13 +35,11 @@ use super::observe::{observe, PodView};
 use super::{image_command, translate, PodObjects, PodOptions, READY_ANNOTATION};
 use crate::api::ParamValue;
 use crate::exec::docker::results::typed;
-use crate::reconcile::task_run::{
-    evaluate, ContainerObservation, TaskRunSpecStatus, TaskRunView,
-};
+use crate::reconcile::task_run::{evaluate, ContainerObservation, TaskRunSpecStatus, TaskRunView};
 use crate::reconcile::{ConditionStatus, Timestamp};
 use crate::run::{
-    Clock, ExecError, ExecEvent, ExecOutcome, Executor, Progress, ProgressSink, StepReport,
-    Stream, SystemClock, TaskRunReport, TaskRunRequest,
+    Clock, ExecError, ExecEvent, ExecOutcome, Executor, Progress, ProgressSink, StepReport, Stream,
+    SystemClock, TaskRunReport, TaskRunRequest,
 };
 
 /// How often a TaskRun's Pod is read.
@@ -158,12 +156,11 @@ impl KubernetesExecutor {
 
 impl Executor for KubernetesExecutor {
     fn start(&mut self, request: &TaskRunRequest) -> Result<(), ExecError> {
-        let images = image_command::resolve(&self.runtime, request).map_err(|message| {
-            ExecError::Start {
+        let images =
+            image_command::resolve(&self.runtime, request).map_err(|message| ExecError::Start {
                 task_run: request.name.clone(),
                 message,
-            }
-        })?;
+            })?;
         let pod_options = PodOptions {
             entrypoint_image: self.options.entrypoint_image.clone(),
             namespace: self.cluster.namespace.clone(),
@@ -329,7 +326,12 @@ impl TaskRunTask {
     async fn watch(&mut self, pod_name: &str, created: Timestamp) -> ExecEvent {
         let api: Api<Pod> = Api::namespaced(self.cluster.client.clone(), &self.cluster.namespace);
         let steps: Vec<String> = self.request.steps.iter().map(|s| s.name.clone()).collect();
-        let sidecars: Vec<String> = self.request.sidecars.iter().map(|s| s.name.clone()).collect();
+        let sidecars: Vec<String> = self
+            .request
+            .sidecars
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
         let mut seen = Seen::new(steps.len());
         let mut ready_marked = sidecars.is_empty();
         let mut sidecars_stopped = false;
@@ -499,7 +501,7 @@ impl TaskRunTask {
             created,
             start: Some(created),
             timeout: self.request.timeout,
-            spec_status: TaskRunSpecStatus::Running,
+            spec_status: TaskRunSpecStatus::None,
             previous: None,
             retries: 0,
             previous_attempts: 0,
@@ -798,7 +800,10 @@ mod tests {
             step_result_reference("$(steps.build.results.digest)"),
             Some(("build".into(), "digest".into()))
         );
-        assert_eq!(step_result_reference("x $(steps.build.results.digest)"), None);
+        assert_eq!(
+            step_result_reference("x $(steps.build.results.digest)"),
+            None
+        );
         assert_eq!(step_result_reference("$(steps.build.results.a.b)"), None);
         assert_eq!(step_result_reference("$(params.x)"), None);
     }

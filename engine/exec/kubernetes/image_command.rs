@@ -32,15 +32,13 @@ pub fn resolve(
         if out.contains_key(image) {
             continue;
         }
-        let inspected = runtime
-            .block_on(docker.inspect_image(image))
-            .map_err(|e| {
-                format!(
-                    "step \"{step}\" has no command, and the ENTRYPOINT/CMD of its image \
+        let inspected = runtime.block_on(docker.inspect_image(image)).map_err(|e| {
+            format!(
+                "step \"{step}\" has no command, and the ENTRYPOINT/CMD of its image \
                      \"{image}\" cannot be read from the local Docker engine ({e}); give the \
                      step a `command`, or pull the image locally (`docker pull {image}`)"
-                )
-            })?;
+            )
+        })?;
         let config = inspected.config.unwrap_or_default();
         out.insert(
             image.to_owned(),

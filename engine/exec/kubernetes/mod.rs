@@ -76,19 +76,19 @@
 
 mod claims;
 pub mod connect;
-mod executor;
-mod image_command;
-pub mod observe;
-pub mod termination;
 mod containers;
 mod credentials;
 mod env;
 mod error;
+mod executor;
+mod image_command;
 mod metadata;
 mod mounts;
+pub mod observe;
 mod pod;
 mod scripts;
 mod step_command;
+pub mod termination;
 mod volumes;
 
 #[cfg(test)]

@@ -135,13 +135,14 @@ fn terminated_message(status: &ContainerStatus) -> Option<&str> {
 /// `imageID` without the runtime's `docker-pullable://`/`docker://` scheme, as Tekton shows it.
 fn image_id(status: Option<&ContainerStatus>) -> String {
     let id = status.map(|s| s.image_id.as_str()).unwrap_or_default();
-    id.split_once("://")
-        .map_or(id, |(_, rest)| rest)
-        .to_owned()
+    id.split_once("://").map_or(id, |(_, rest)| rest).to_owned()
 }
 
 /// A container's state with the entrypoint's markers attached.
-fn container_state(status: Option<&ContainerStatus>, message: &StepMessage) -> ContainerObservation {
+fn container_state(
+    status: Option<&ContainerStatus>,
+    message: &StepMessage,
+) -> ContainerObservation {
     let waiting = |reason: &str, message: &str| ContainerObservation::Waiting {
         reason: reason.to_owned(),
         message: message.to_owned(),

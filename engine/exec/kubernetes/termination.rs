@@ -96,7 +96,10 @@ mod tests {
         assert_eq!(parse(""), None);
         assert_eq!(parse("Error: boom"), None);
         assert_eq!(parse(r#"{"key":"x"}"#), None);
-        let m = parse(r#"[{"key":"Reason","value":"Nonsense","type":3},{"key":"a","value":"b","type":6}]"#).unwrap();
+        let m = parse(
+            r#"[{"key":"Reason","value":"Nonsense","type":3},{"key":"a","value":"b","type":6}]"#,
+        )
+        .unwrap();
         assert_eq!(m, StepMessage::default());
     }
 

@@ -1,0 +1,83 @@
+//! Which executor `adze run` drives: the local Docker engine or a Kubernetes API server, and
+//! what each needs around the run (signal handling, cleanup, hints).
+
+use crate::exec::docker::{DockerExecutor, ForceHandle};
+use crate::exec::kubernetes::KubernetesExecutor;
+use crate::run::Executor;
+
+/// The executor of one `adze run`.
+pub enum Backend {
+    /// Containers on the local engine.
+    Docker(DockerExecutor),
+    /// Pods through the API server.
+    Kubernetes(KubernetesExecutor),
+}
+
+impl Backend {
+    /// The executor, for the driver.
+    pub fn executor(&mut self) -> &mut dyn Executor {
+        match self {
+            Backend::Docker(e) => e,
+            Backend::Kubernetes(e) => e,
+        }
+    }
+
+    /// The runtime signal handlers run on.
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        match self {
+            Backend::Docker(e) => e.runtime(),
+            Backend::Kubernetes(e) => e.runtime(),
+        }
+    }
+
+    /// What a second Ctrl-C triggers: killing containers without waiting (Docker only; the
+    /// Kubernetes executor always deletes Pods at once).
+    pub fn force_handle(&self) -> Option<ForceHandle> {
+        match self {
+            Backend::Docker(e) => Some(e.force_handle()),
+            Backend::Kubernetes(_) => None,
+        }
+    }
+
+    /// After the run: removes what the Kubernetes executor created (or, with `keep`, says how
+    /// to look at it and remove it). The Docker executor cleans up as it goes.
+    pub fn finish(self, keep: bool, run_id: &str) {
+        let Backend::Kubernetes(kube) = self else {
+            return;
+        };
+        let ns = kube.namespace().to_owned();
+        if keep {
+            let created = kube.created();
+            if created.is_empty() {
+                return;
+            }
+            eprintln!("kept on {} in namespace {ns}:", kube.server());
+            for c in &created {
+                eprintln!("  {}/{}", c.kind.to_lowercase(), c.name);
+            }
+            eprintln!(
+                "  inspect: kubectl -n {ns} get pods,configmaps,secrets,pvc -l {}={run_id}\n  \
+                 remove:  kubectl -n {ns} delete pods,configmaps,secrets,pvc -l {}={run_id}",
+                crate::exec::kubernetes::RUN_ID_LABEL,
+                crate::exec::kubernetes::RUN_ID_LABEL,
+            );
+            return;
+        }
+        let left = kube.clean_up();
+        if left.is_empty() {
+            return;
+        }
+        eprintln!(
+            "error: these objects could not be deleted from {} (namespace {ns}):",
+            kube.server()
+        );
+        for (c, why) in &left {
+            eprintln!("  {}/{}: {why}", c.kind.to_lowercase(), c.name);
+        }
+        eprintln!(
+            "  help: once the server answers, delete them with `kubectl -n {ns} delete \
+             pods,configmaps,secrets,pvc -l {}={run_id}`",
+            crate::exec::kubernetes::RUN_ID_LABEL
+        );
+    }
+}
