@@ -16,6 +16,7 @@ use kube_sim::kubelet::{Kubelet, LogOptions, PodHost};
 use serde_json::json;
 
 const BUSYBOX: &str = "adze-test/busybox:latest";
+const DEBIAN: &str = "adze-test/debian:bookworm";
 
 /// The API server as the kubelet sees it: objects in maps, every status write recorded.
 #[derive(Default)]
@@ -277,7 +278,7 @@ async fn a_failing_container_fails_the_pod_with_its_exit_code() {
         "fails",
         json!({"containers": [
             sh("plain", "exit 3"),
-            {"name": "fallback", "image": BUSYBOX, "command": ["sh", "-c", "echo first; echo last words >&2; exit 7"],
+            {"name": "fallback", "image": BUSYBOX, "command": ["sh", "-c", "echo first >&2; echo last words >&2; exit 7"],
              "terminationMessagePolicy": "FallbackToLogsOnError"},
         ]}),
     );
@@ -288,5 +289,512 @@ async fn a_failing_container_fails_the_pod_with_its_exit_code() {
         terminated(&status, "fallback"),
         (7, "Error".into(), Some("first\nlast words\n".into()))
     );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_containers_run_in_order_and_a_failing_one_stops_the_rest() {
+    let sim = sim("init").await;
+    let shared = json!([{"name": "work", "emptyDir": {}}]);
+    let mount = json!([{"name": "work", "mountPath": "/work"}]);
+    let step = |name: &str, script: &str| {
+        let mut c = sh(name, script);
+        c["volumeMounts"] = mount.clone();
+        c
+    };
+    let ordered = sim.start(
+        "ordered",
+        json!({"volumes": shared, "initContainers": [
+            step("first", "sleep 0.3; printf 1 >> /work/order"),
+            step("second", "printf 2 >> /work/order"),
+        ], "containers": [step("main", "cat /work/order")]}),
+    );
+    let broken = sim.start(
+        "broken",
+        json!({"volumes": shared, "initContainers": [
+            step("first", "exit 4"),
+            step("second", "echo never"),
+        ], "containers": [step("main", "echo never")]}),
+    );
+    let status = sim.finished(&ordered).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"));
+    assert_eq!(sim.log(&ordered, LogOptions::default()).await, "12");
+    let first = sim.host.history(&ordered)[0].clone();
+    assert_eq!(
+        waiting(&first, "main").map(|w| w.0).as_deref(),
+        Some("PodInitializing")
+    );
+    let status = sim.finished(&broken).await;
+    assert_eq!(status.phase.as_deref(), Some("Failed"));
+    assert_eq!(terminated(&status, "first").0, 4);
+    assert_eq!(
+        waiting(&status, "second").map(|w| w.0).as_deref(),
+        Some("PodInitializing")
+    );
+    assert_eq!(
+        waiting(&status, "main").map(|w| w.0).as_deref(),
+        Some("PodInitializing")
+    );
+    assert_eq!(condition(&status, "Initialized"), "False");
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_native_sidecar_runs_beside_the_containers_on_localhost_and_is_stopped_after() {
+    let sim = sim("sidecar").await;
+    let mut sidecar = sh("server", "while true; do echo pong | nc -l -p 9000; done");
+    sidecar["restartPolicy"] = json!("Always");
+    let pod = sim.start(
+        "sidecar",
+        json!({"initContainers": [sidecar], "containers": [
+            sh("client", "until nc 127.0.0.1 9000 > /tmp/got 2>/dev/null && test -s /tmp/got; do sleep 0.1; done; cat /tmp/got"),
+        ]}),
+    );
+    let status = sim.finished(&pod).await;
+    // While the client ran, the sidecar was running and ready and the Pod initialized.
+    let running = sim
+        .host
+        .history(&pod)
+        .into_iter()
+        .find(|s| s.phase.as_deref() == Some("Running"))
+        .expect("a Running phase");
+    assert!(container(&running, "server").ready);
+    assert_eq!(condition(&running, "Initialized"), "True");
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    assert_eq!(terminated(&status, "client").0, 0);
+    let (code, _, _) = terminated(&status, "server");
+    assert_ne!(code, 0, "stopped by a signal");
+    assert_eq!(
+        sim.log(
+            &pod,
+            LogOptions {
+                container: Some("client".into()),
+                ..Default::default()
+            }
+        )
+        .await,
+        "pong\n"
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_share_an_empty_dir_and_localhost() {
+    let sim = sim("share").await;
+    let mount = json!([{"name": "data", "mountPath": "/data"}]);
+    let mut writer = sh(
+        "writer",
+        "echo hello > /data/file; echo 'from writer' | nc -l -p 9100",
+    );
+    writer["volumeMounts"] = mount.clone();
+    let mut reader = sh("reader", "until test -s /data/file; do sleep 0.1; done; cat /data/file; until nc 127.0.0.1 9100; do sleep 0.1; done");
+    reader["volumeMounts"] = mount;
+    let pod = sim.start(
+        "share",
+        json!({"volumes": [{"name": "data", "emptyDir": {"medium": "Memory"}}], "containers": [writer, reader]}),
+    );
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    let log = sim
+        .log(
+            &pod,
+            LogOptions {
+                container: Some("reader".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(log, "hello\nfrom writer\n");
+    let err = sim
+        .kubelet
+        .logs("default", &pod, LogOptions::default())
+        .await
+        .err()
+        .expect("two containers");
+    assert_eq!(
+        err.to_string(),
+        "a container name must be specified for pod share, choose one of: [writer reader]"
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_maps_secrets_and_the_downward_api_become_files_and_env() {
+    let sim = sim("config").await;
+    let config_map: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "settings"}, "data": {"color": "blue", "size": "L"}
+    }))
+    .unwrap();
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "creds"}, "data": {"token": "czNjcjN0"}
+    }))
+    .unwrap();
+    sim.host
+        .config_maps
+        .lock()
+        .unwrap()
+        .insert("settings".into(), config_map);
+    sim.host
+        .secrets
+        .lock()
+        .unwrap()
+        .insert("creds".into(), secret);
+    let script = "cat /cm/colour; echo; stat -c %a /cm/colour; cat /secret/token; echo; \
+                  cat /info/labels; echo; cat /info/name; echo; ls /all; cat /all/token; echo; \
+                  echo \"$COLOR $TOKEN $POD $NS $LABEL $CFG_size $COMBINED\"; echo \"$@\"";
+    let pod = sim.start(
+        "config",
+        json!({
+            "volumes": [
+                {"name": "cm", "configMap": {"name": "settings", "items": [{"key": "color", "path": "colour", "mode": 0o600}]}},
+                {"name": "secret", "secret": {"secretName": "creds"}},
+                {"name": "info", "downwardAPI": {"items": [
+                    {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+                    {"path": "name", "fieldRef": {"fieldPath": "metadata.name"}}]}},
+                {"name": "all", "projected": {"sources": [
+                    {"configMap": {"name": "settings"}},
+                    {"serviceAccountToken": {"path": "token"}}]}},
+            ],
+            "containers": [{
+                "name": "main", "image": BUSYBOX, "command": ["sh", "-c", script, "sh"],
+                "args": ["$(COLOR)-$(POD)", "$$(COLOR)", "$(UNKNOWN)"],
+                "volumeMounts": [
+                    {"name": "cm", "mountPath": "/cm"},
+                    {"name": "secret", "mountPath": "/secret"},
+                    {"name": "info", "mountPath": "/info"},
+                    {"name": "all", "mountPath": "/all"}],
+                "envFrom": [{"prefix": "CFG_", "configMapRef": {"name": "settings"}}],
+                "env": [
+                    {"name": "COLOR", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "color"}}},
+                    {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "token"}}},
+                    {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                    {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                    {"name": "LABEL", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}}},
+                    {"name": "GONE", "valueFrom": {"configMapKeyRef": {"name": "absent", "key": "k", "optional": true}}},
+                    {"name": "COMBINED", "value": "$(COLOR)/$(NS)"}]
+            }]
+        }),
+    );
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    let log = sim.log(&pod, LogOptions::default()).await;
+    assert_eq!(
+        log,
+        "blue\n600\ns3cr3t\napp=\"demo\"\nconfig\ncolor\nsize\ntoken\nkube-sim-placeholder-service-account-token\n\
+         blue s3cr3t config default demo L blue/default\nblue-config $(COLOR) $(UNKNOWN)\n"
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_contexts_are_visible_inside() {
+    let sim = sim("security").await;
+    let pod = sim.start(
+        "confined",
+        json!({"securityContext": {"runAsUser": 1000, "fsGroup": 2000, "supplementalGroups": [3000]},
+               "containers": [{
+                 "name": "main", "image": DEBIAN, "command": ["sh", "-c", "id -u; id -G; touch /x 2>/dev/null || echo read-only"],
+                 "securityContext": {"runAsUser": 1234, "runAsGroup": 5678, "readOnlyRootFilesystem": true}}]}),
+    );
+    let root = sim.start(
+        "root",
+        json!({"containers": [{"name": "main", "image": BUSYBOX, "command": ["true"],
+                               "securityContext": {"runAsNonRoot": true}}]}),
+    );
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    assert_eq!(
+        sim.log(&pod, LogOptions::default()).await,
+        "1234\n5678 2000 3000\nread-only\n"
+    );
+    let status = sim
+        .until(&root, Duration::from_secs(30), |s| {
+            waiting(s, "main").is_some_and(|w| w.0 == "CreateContainerConfigError")
+        })
+        .await;
+    assert_eq!(status.phase.as_deref(), Some("Pending"));
+    let message = waiting(&status, "main")
+        .and_then(|w| w.1)
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("container has runAsNonRoot and image will run as root"),
+        "{message}"
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn active_deadline_seconds_stops_the_pod() {
+    let sim = sim("deadline").await;
+    let pod = sim.start(
+        "slow",
+        json!({"activeDeadlineSeconds": 2, "terminationGracePeriodSeconds": 5,
+               "containers": [sh("main", "sleep 60")]}),
+    );
+    let started = Instant::now();
+    let status = sim.finished(&pod).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(status.phase.as_deref(), Some("Failed"));
+    assert_eq!(status.reason.as_deref(), Some("DeadlineExceeded"));
+    assert_eq!(
+        status.message.as_deref(),
+        Some("Pod was active on the node longer than the specified deadline")
+    );
+    let last = sim
+        .until(&pod, Duration::from_secs(20), |s| {
+            container(s, "main")
+                .state
+                .is_some_and(|s| s.terminated.is_some())
+        })
+        .await;
+    let (code, reason, _) = terminated(&last, "main");
+    assert_eq!((code, reason.as_str()), (143, "Error"));
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_image_waits_in_err_image_pull_then_image_pull_back_off() {
+    let sim = sim("image").await;
+    let absent = "127.0.0.1:5000/kube-sim-test/absent:never";
+    let pod = sim.start(
+        "pull",
+        json!({"containers": [{"name": "main", "image": absent}]}),
+    );
+    let never = sim.start(
+        "never",
+        json!({"containers": [{"name": "main", "image": "kube-sim-test/absent:1", "imagePullPolicy": "Never"}]}),
+    );
+    let status = sim
+        .until(&pod, Duration::from_secs(30), |s| {
+            waiting(s, "main").is_some_and(|w| w.0 == "ImagePullBackOff")
+        })
+        .await;
+    assert_eq!(status.phase.as_deref(), Some("Pending"));
+    let reasons: Vec<String> = sim
+        .host
+        .history(&pod)
+        .iter()
+        .filter_map(|s| waiting(s, "main"))
+        .map(|w| w.0)
+        .collect();
+    assert!(reasons.contains(&"ErrImagePull".to_owned()), "{reasons:?}");
+    let message = waiting(&status, "main")
+        .and_then(|w| w.1)
+        .unwrap_or_default();
+    assert!(
+        message.starts_with(&format!("Back-off pulling image \"{absent}\"")),
+        "{message}"
+    );
+    let status = sim
+        .until(&never, Duration::from_secs(30), |s| {
+            waiting(s, "main").is_some_and(|w| w.0 == "ErrImageNeverPull")
+        })
+        .await;
+    assert_eq!(
+        waiting(&status, "main").and_then(|w| w.1).as_deref(),
+        Some("Container image \"kube-sim-test/absent:1\" is not present with pull policy of Never")
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_config_maps_and_claims_keep_the_pod_pending_until_they_exist() {
+    let sim = sim("missing").await;
+    let env_pod = sim.start(
+        "env",
+        json!({"containers": [{"name": "main", "image": BUSYBOX, "command": ["sh", "-c", "echo $V"],
+               "env": [{"name": "V", "valueFrom": {"configMapKeyRef": {"name": "late", "key": "v"}}}]}]}),
+    );
+    let volume_pod = sim.start(
+        "volume",
+        json!({"volumes": [{"name": "v", "configMap": {"name": "never"}}],
+               "containers": [{"name": "main", "image": BUSYBOX, "command": ["true"],
+                               "volumeMounts": [{"name": "v", "mountPath": "/v"}]}]}),
+    );
+    let claim_pod = sim.start(
+        "claim",
+        json!({"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "data"}}],
+               "containers": [{"name": "main", "image": BUSYBOX, "command": ["sh", "-c", "cat /v/f"],
+                               "volumeMounts": [{"name": "v", "mountPath": "/v"}]}]}),
+    );
+    let status = sim
+        .until(&env_pod, Duration::from_secs(30), |s| {
+            waiting(s, "main").is_some_and(|w| w.0 == "CreateContainerConfigError")
+        })
+        .await;
+    assert_eq!(
+        waiting(&status, "main").and_then(|w| w.1).as_deref(),
+        Some("configmap \"late\" not found")
+    );
+    assert_eq!(status.phase.as_deref(), Some("Pending"));
+    let status = sim
+        .until(&volume_pod, Duration::from_secs(30), |s| {
+            waiting(s, "main").is_some_and(|w| w.1.is_some())
+        })
+        .await;
+    assert_eq!(
+        waiting(&status, "main"),
+        Some((
+            "ContainerCreating".into(),
+            Some(
+                "MountVolume.SetUp failed for volume \"v\" : configmap \"never\" not found".into()
+            )
+        ))
+    );
+    let status = sim
+        .until(&claim_pod, Duration::from_secs(30), |s| {
+            condition(s, "PodScheduled") == "False"
+        })
+        .await;
+    let scheduled = status
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "PodScheduled")
+        .unwrap();
+    assert_eq!(
+        scheduled.message.as_deref(),
+        Some("persistentvolumeclaim \"data\" not found")
+    );
+    // What was missing appears: both Pods go on.
+    let late: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "late"}, "data": {"v": "arrived"}}))
+            .unwrap();
+    sim.host
+        .config_maps
+        .lock()
+        .unwrap()
+        .insert("late".into(), late);
+    let claim_dir = std::env::temp_dir().join(format!("{}-claim", sim.instance));
+    std::fs::create_dir_all(&claim_dir).unwrap();
+    std::fs::write(claim_dir.join("f"), "claimed\n").unwrap();
+    sim.host
+        .claims
+        .lock()
+        .unwrap()
+        .insert("data".into(), claim_dir.clone());
+    assert_eq!(
+        sim.finished(&env_pod).await.phase.as_deref(),
+        Some("Succeeded")
+    );
+    assert_eq!(sim.log(&env_pod, LogOptions::default()).await, "arrived\n");
+    assert_eq!(
+        sim.finished(&claim_pod).await.phase.as_deref(),
+        Some("Succeeded")
+    );
+    assert_eq!(
+        sim.log(&claim_pod, LogOptions::default()).await,
+        "claimed\n"
+    );
+    let _ = std::fs::remove_dir_all(claim_dir);
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_tail_and_timestamps() {
+    let sim = sim("logs").await;
+    let pod = sim.start(
+        "counting",
+        json!({"containers": [sh("main", "for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done")]}),
+    );
+    sim.until(&pod, Duration::from_secs(30), |s| {
+        s.phase.as_deref() == Some("Running")
+    })
+    .await;
+    let followed = sim
+        .log(
+            &pod,
+            LogOptions {
+                follow: true,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(followed, "line 1\nline 2\nline 3\nline 4\nline 5\n");
+    sim.finished(&pod).await;
+    let tail = sim
+        .log(
+            &pod,
+            LogOptions {
+                tail_lines: Some(2),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(tail, "line 4\nline 5\n");
+    let stamped = sim
+        .log(
+            &pod,
+            LogOptions {
+                tail_lines: Some(1),
+                timestamps: true,
+                ..Default::default()
+            },
+        )
+        .await;
+    let (stamp, line) = stamped.split_once(' ').expect("a timestamp");
+    assert_eq!(line, "line 5\n");
+    assert!(
+        k8s_openapi::chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+        "{stamp}"
+    );
+    assert!(stamp.ends_with('Z') && !stamp.ends_with("0Z"), "{stamp}");
+    let err = sim
+        .kubelet
+        .logs("default", "nope", LogOptions::default())
+        .await
+        .err()
+        .expect("no pod");
+    assert_eq!(
+        err.to_string(),
+        "pod default/nope is not running on this node"
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_pod_and_shutdown_leave_no_containers() {
+    let sim = sim("delete").await;
+    let first = sim.start("first", json!({"containers": [sh("main", "sleep 300")]}));
+    let second = sim.start("second", json!({"containers": [sh("main", "sleep 300")]}));
+    for pod in [&first, &second] {
+        sim.until(pod, Duration::from_secs(30), |s| {
+            s.phase.as_deref() == Some("Running")
+        })
+        .await;
+    }
+    let uid_label = format!("io.kubernetes.pod.uid={}-first", sim.instance);
+    assert_eq!(
+        sim.containers(&uid_label).await,
+        2,
+        "the sandbox and the container"
+    );
+    let writes = sim.host.history(&first).len();
+    let started = Instant::now();
+    sim.kubelet
+        .delete_pod("default", &first, Duration::from_secs(10))
+        .await
+        .expect("deleted");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "SIGTERM stops sleep: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(sim.containers(&uid_label).await, 0);
+    assert_eq!(
+        sim.host.history(&first).len(),
+        writes,
+        "no status write after delete"
+    );
+    assert!(sim
+        .kubelet
+        .delete_pod("default", &first, Duration::ZERO)
+        .await
+        .is_err());
+    assert_eq!(sim.containers(&sim.kubelet.instance_label()).await, 2);
     sim.end().await;
 }

@@ -216,7 +216,7 @@ impl Record {
     }
 
     /// `Pending`, `Running`, `Succeeded` or `Failed`, as the kubelet's `getPhase` decides
-    /// it for `restartPolicy: Never`.
+    /// it for `restartPolicy: Never`; a sidecar's exit code never counts.
     pub fn phase(&self) -> &'static str {
         if self.failure.is_some() {
             return "Failed";
@@ -242,11 +242,10 @@ impl Record {
         {
             return "Pending";
         }
-        if self
-            .main
-            .iter()
-            .any(|s| matches!(s.state, State::Running { .. }))
-        {
+        // Sidecars still being stopped keep the Pod Running, so the final status carries
+        // their terminated states too.
+        let running = |s: &Slot| matches!(s.state, State::Running { .. });
+        if self.main.iter().chain(&self.init).any(running) {
             return "Running";
         }
         if self.main.iter().all(|s| s.terminated_with() == Some(0)) {
