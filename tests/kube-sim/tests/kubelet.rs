@@ -387,11 +387,17 @@ async fn containers_share_an_empty_dir_and_localhost() {
         "echo hello > /data/file; echo 'from writer' | nc -l -p 9100",
     );
     writer["volumeMounts"] = mount.clone();
-    let mut reader = sh("reader", "until test -s /data/file; do sleep 0.1; done; cat /data/file; until nc 127.0.0.1 9100; do sleep 0.1; done");
+    let mut reader = sh(
+        "reader",
+        "echo $(hostname) $(grep db.test /etc/hosts | cut -f1); until test -s /data/file; do sleep 0.1; done; \
+         cat /data/file; until nc 127.0.0.1 9100; do sleep 0.1; done",
+    );
     reader["volumeMounts"] = mount;
     let pod = sim.start(
         "share",
-        json!({"volumes": [{"name": "data", "emptyDir": {"medium": "Memory"}}], "containers": [writer, reader]}),
+        json!({"volumes": [{"name": "data", "emptyDir": {"medium": "Memory"}}],
+               "hostAliases": [{"ip": "10.1.2.3", "hostnames": ["db.test"]}],
+               "containers": [writer, reader]}),
     );
     let status = sim.finished(&pod).await;
     assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
@@ -404,7 +410,12 @@ async fn containers_share_an_empty_dir_and_localhost() {
             },
         )
         .await;
-    assert_eq!(log, "hello\nfrom writer\n");
+    assert_eq!(log, "share 10.1.2.3\nhello\nfrom writer\n");
+    assert_eq!(
+        condition(&status, "PodReadyToStartContainers"),
+        "False",
+        "the sandbox stopped"
+    );
     let err = sim
         .kubelet
         .logs("default", &pod, LogOptions::default())

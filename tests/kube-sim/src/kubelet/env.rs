@@ -8,10 +8,11 @@
 //! - The service-link variables (`KUBERNETES_SERVICE_HOST`, `<SVC>_PORT`): there are no
 //!   Services.
 
-use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret};
+use k8s_openapi::api::core::v1::{Container, Pod};
 
 use super::downward::{self, Addresses};
 use super::expansion::expand;
+use super::objects::{self, Kind};
 use super::PodHost;
 
 /// Ordered `NAME=value` pairs; a later definition replaces an earlier one in place.
@@ -49,33 +50,31 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 
-fn config_map_data(map: &ConfigMap) -> Vec<(String, String)> {
-    let text = map
-        .data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone()));
-    let binary = map
-        .binary_data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), String::from_utf8_lossy(&v.0).into_owned()));
-    text.chain(binary).collect()
-}
-
-fn secret_data(secret: &Secret) -> Vec<(String, String)> {
-    let data = secret
-        .data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), String::from_utf8_lossy(&v.0).into_owned()));
-    // `stringData` is write-only on a real server; an API stand-in may keep it as written.
-    let string_data = secret
-        .string_data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone()));
-    data.chain(string_data).collect()
+/// The value of `key` in object `namespace/name`; `Ok(None)` when the object or the key is
+/// missing and the reference is optional.
+fn key_value(
+    host: &dyn PodHost,
+    kind: Kind,
+    namespace: &str,
+    name: &str,
+    key: &str,
+    optional: bool,
+) -> Result<Option<String>, String> {
+    let Some(entries) = objects::entries(host, kind, namespace, name) else {
+        return if optional {
+            Ok(None)
+        } else {
+            Err(kind.not_found(name))
+        };
+    };
+    match entries.into_iter().find(|(k, _)| k == key) {
+        Some((_, value)) => Ok(Some(String::from_utf8_lossy(&value).into_owned())),
+        None if optional => Ok(None),
+        None => Err(format!(
+            "couldn't find key {key} in {} {namespace}/{name}",
+            kind.title()
+        )),
+    }
 }
 
 /// The environment of `container`, or the `CreateContainerConfigError` message.
@@ -89,25 +88,22 @@ pub(super) fn resolve(
     let mut env = Environment::default();
     for source in container.env_from.iter().flatten() {
         let prefix = source.prefix.clone().unwrap_or_default();
-        let entries = if let Some(r) = &source.config_map_ref {
-            match host.config_map(namespace, &r.name) {
-                Some(map) => config_map_data(&map),
-                None if r.optional == Some(true) => continue,
-                None => return Err(format!("configmap \"{}\" not found", r.name)),
-            }
+        let (kind, name, optional) = if let Some(r) = &source.config_map_ref {
+            (Kind::ConfigMap, &r.name, r.optional == Some(true))
         } else if let Some(r) = &source.secret_ref {
-            match host.secret(namespace, &r.name) {
-                Some(secret) => secret_data(&secret),
-                None if r.optional == Some(true) => continue,
-                None => return Err(format!("secret \"{}\" not found", r.name)),
-            }
+            (Kind::Secret, &r.name, r.optional == Some(true))
         } else {
             continue;
+        };
+        let entries = match objects::entries(host, kind, namespace, name) {
+            Some(entries) => entries,
+            None if optional => continue,
+            None => return Err(kind.not_found(name)),
         };
         for (key, value) in entries {
             let name = format!("{prefix}{key}");
             if valid_name(&name) {
-                env.set(name, value);
+                env.set(name, String::from_utf8_lossy(&value).into_owned());
             }
         }
     }
@@ -115,41 +111,15 @@ pub(super) fn resolve(
         let value = match &var.value_from {
             None => env.expand(var.value.as_deref().unwrap_or_default()),
             Some(from) => {
-                if let Some(r) = &from.config_map_key_ref {
-                    let optional = r.optional == Some(true);
-                    match host.config_map(namespace, &r.name) {
-                        None if optional => continue,
-                        None => return Err(format!("configmap \"{}\" not found", r.name)),
-                        Some(map) => {
-                            match config_map_data(&map).into_iter().find(|(k, _)| *k == r.key) {
-                                Some((_, v)) => v,
-                                None if optional => continue,
-                                None => {
-                                    return Err(format!(
-                                        "couldn't find key {} in ConfigMap {namespace}/{}",
-                                        r.key, r.name
-                                    ))
-                                }
-                            }
-                        }
-                    }
-                } else if let Some(r) = &from.secret_key_ref {
-                    let optional = r.optional == Some(true);
-                    match host.secret(namespace, &r.name) {
-                        None if optional => continue,
-                        None => return Err(format!("secret \"{}\" not found", r.name)),
-                        Some(secret) => {
-                            match secret_data(&secret).into_iter().find(|(k, _)| *k == r.key) {
-                                Some((_, v)) => v,
-                                None if optional => continue,
-                                None => {
-                                    return Err(format!(
-                                        "couldn't find key {} in Secret {namespace}/{}",
-                                        r.key, r.name
-                                    ))
-                                }
-                            }
-                        }
+                let key_ref = match (&from.config_map_key_ref, &from.secret_key_ref) {
+                    (Some(r), _) => Some((Kind::ConfigMap, &r.name, &r.key, r.optional)),
+                    (None, Some(r)) => Some((Kind::Secret, &r.name, &r.key, r.optional)),
+                    (None, None) => None,
+                };
+                if let Some((kind, name, key, optional)) = key_ref {
+                    match key_value(host, kind, namespace, name, key, optional == Some(true))? {
+                        Some(value) => value,
+                        None => continue,
                     }
                 } else if let Some(f) = &from.field_ref {
                     downward::field(pod, f, addresses, false)?
@@ -172,7 +142,8 @@ pub(super) fn resolve(
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::{
-        ConfigMapEnvSource, ConfigMapKeySelector, EnvFromSource, EnvVar, EnvVarSource,
+        ConfigMap, ConfigMapEnvSource, ConfigMapKeySelector, EnvFromSource, EnvVar, EnvVarSource,
+        Secret,
     };
     use std::collections::BTreeMap;
     use std::path::PathBuf;

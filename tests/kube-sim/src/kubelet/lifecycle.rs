@@ -110,6 +110,11 @@ impl Worker {
                 }
             }
         }
+        // A finished Pod's sandbox is stopped, as the kubelet kills it; its containers stay
+        // (and their logs readable) until the Pod is deleted.
+        if let Ok(ids) = removal::labelled(&self.docker, self.identity.sandbox_filter()).await {
+            removal::stop_all(&self.docker, &ids, Duration::ZERO).await;
+        }
     }
 
     async fn live(self: Arc<Self>) {

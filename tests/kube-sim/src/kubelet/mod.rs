@@ -8,7 +8,7 @@
 //!   ([`naming`]). One worker task per Pod drives it ([`lifecycle`]): volumes ([`volumes`]),
 //!   the sandbox, init containers one by one, native sidecars, then the containers together.
 //! - A container is built from its spec in [`container`]: the image ([`images`]), the
-//!   environment ([`env`], [`expansion`], [`downward`]), the security context ([`security`]),
+//!   environment ([`env`], [`expansion`], [`downward`], [`objects`]), the security context ([`security`]),
 //!   limits ([`resources`], [`quantity`]) and the termination-message file ([`termination`]).
 //! - The status is derived, never assembled ad hoc: [`status`] keeps one slot per container
 //!   and computes the phase and conditions by Kubernetes' rules, publishing every change
@@ -45,6 +45,7 @@ mod images;
 mod lifecycle;
 mod logs;
 pub mod naming;
+mod objects;
 mod quantity;
 mod removal;
 mod resources;

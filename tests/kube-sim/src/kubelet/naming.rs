@@ -70,6 +70,13 @@ impl PodIdentity {
         ]
     }
 
+    /// The engine filter selecting this Pod's sandbox holder.
+    pub fn sandbox_filter(&self) -> Vec<String> {
+        let mut labels = self.filter();
+        labels.push(format!("{CONTAINER_LABEL}={SANDBOX_CONTAINER}"));
+        labels
+    }
+
     /// `name_namespace(uid)`, how the kubelet names a Pod in messages.
     pub fn describe(&self) -> String {
         format!("{}_{}({})", self.name, self.namespace, self.uid)

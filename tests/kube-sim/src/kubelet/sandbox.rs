@@ -35,19 +35,7 @@ pub(super) async fn start(
     let spec = pod.spec.clone().unwrap_or_default();
     let name = identity.container_name(SANDBOX_CONTAINER);
     // A holder left by an earlier attempt that failed half-way.
-    if let Ok(ids) = removal::labelled(
-        docker,
-        [
-            identity.filter(),
-            vec![format!(
-                "{}={SANDBOX_CONTAINER}",
-                super::naming::CONTAINER_LABEL
-            )],
-        ]
-        .concat(),
-    )
-    .await
-    {
+    if let Ok(ids) = removal::labelled(docker, identity.sandbox_filter()).await {
         let _ = removal::remove_all(docker, &ids).await;
     }
     let hosts: Vec<String> = spec

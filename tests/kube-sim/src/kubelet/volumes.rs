@@ -23,11 +23,10 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
-use k8s_openapi::api::core::v1::{
-    ConfigMap, DownwardAPIVolumeFile, KeyToPath, Pod, Secret, Volume,
-};
+use k8s_openapi::api::core::v1::{DownwardAPIVolumeFile, KeyToPath, Pod, Volume};
 
 use super::downward::{self, Addresses};
+use super::objects::{self, Kind};
 use super::PodHost;
 
 /// What a service-account token file holds: there is no token issuer behind kube-sim.
@@ -137,31 +136,37 @@ fn prepare_one(
         return Ok(Prepared::External(path));
     }
     let mut files: Vec<(String, Vec<u8>, i32)> = Vec::new();
+    let object = |kind, name: &str, items: Option<&[KeyToPath]>, mode, optional: Option<bool>| {
+        object_files(
+            host,
+            kind,
+            namespace,
+            name,
+            items,
+            mode,
+            optional == Some(true),
+        )
+        .map_err(fail)
+    };
     if let Some(source) = &volume.config_map {
         let mode = source.default_mode.unwrap_or(0o644);
-        let map = host.config_map(namespace, &source.name);
-        let optional = source.optional == Some(true);
-        files = config_map_files(
-            map.as_ref(),
+        files = object(
+            Kind::ConfigMap,
             &source.name,
             source.items.as_deref(),
             mode,
-            optional,
-        )
-        .map_err(fail)?;
+            source.optional,
+        )?;
     } else if let Some(source) = &volume.secret {
         let mode = source.default_mode.unwrap_or(0o644);
-        let secret_name = source.secret_name.clone().unwrap_or_default();
-        let secret = host.secret(namespace, &secret_name);
-        let optional = source.optional == Some(true);
-        files = secret_files(
-            secret.as_ref(),
-            &secret_name,
+        let name = source.secret_name.clone().unwrap_or_default();
+        files = object(
+            Kind::Secret,
+            &name,
             source.items.as_deref(),
             mode,
-            optional,
-        )
-        .map_err(fail)?;
+            source.optional,
+        )?;
     } else if let Some(source) = &volume.downward_api {
         let mode = source.default_mode.unwrap_or(0o644);
         files =
@@ -170,19 +175,21 @@ fn prepare_one(
         let mode = source.default_mode.unwrap_or(0o644);
         for projection in source.sources.iter().flatten() {
             if let Some(p) = &projection.config_map {
-                let map = host.config_map(namespace, &p.name);
-                let optional = p.optional == Some(true);
-                files.extend(
-                    config_map_files(map.as_ref(), &p.name, p.items.as_deref(), mode, optional)
-                        .map_err(fail)?,
-                );
+                files.extend(object(
+                    Kind::ConfigMap,
+                    &p.name,
+                    p.items.as_deref(),
+                    mode,
+                    p.optional,
+                )?);
             } else if let Some(p) = &projection.secret {
-                let secret = host.secret(namespace, &p.name);
-                let optional = p.optional == Some(true);
-                files.extend(
-                    secret_files(secret.as_ref(), &p.name, p.items.as_deref(), mode, optional)
-                        .map_err(fail)?,
-                );
+                files.extend(object(
+                    Kind::Secret,
+                    &p.name,
+                    p.items.as_deref(),
+                    mode,
+                    p.optional,
+                )?);
             } else if let Some(p) = &projection.downward_api {
                 files.extend(
                     downward_files(pod, p.items.as_deref().unwrap_or_default(), mode)
@@ -222,7 +229,7 @@ fn key_files(
     items: Option<&[KeyToPath]>,
     mode: i32,
     optional: bool,
-    kind: &str,
+    kind: Kind,
 ) -> Result<Vec<(String, Vec<u8>, i32)>, String> {
     match items {
         None => Ok(data
@@ -239,7 +246,8 @@ fn key_files(
                     None if optional => {}
                     None => {
                         return Err(format!(
-                            "{kind} references non-existent config key: {}",
+                            "{} references non-existent config key: {}",
+                            kind.volume_name(),
                             item.key
                         ))
                     }
@@ -250,63 +258,22 @@ fn key_files(
     }
 }
 
-fn config_map_files(
-    map: Option<&ConfigMap>,
+/// The files of a ConfigMap or Secret volume (or projection); a missing object is an error
+/// unless optional.
+fn object_files(
+    host: &dyn PodHost,
+    kind: Kind,
+    namespace: &str,
     name: &str,
     items: Option<&[KeyToPath]>,
     mode: i32,
     optional: bool,
 ) -> Result<Vec<(String, Vec<u8>, i32)>, String> {
-    let Some(map) = map else {
-        return if optional {
-            Ok(Vec::new())
-        } else {
-            Err(format!("configmap \"{name}\" not found"))
-        };
-    };
-    let data: Vec<(String, Vec<u8>)> = map
-        .data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
-        .chain(
-            map.binary_data
-                .iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), v.0.clone())),
-        )
-        .collect();
-    key_files(&data, items, mode, optional, "configMap")
-}
-
-fn secret_files(
-    secret: Option<&Secret>,
-    name: &str,
-    items: Option<&[KeyToPath]>,
-    mode: i32,
-    optional: bool,
-) -> Result<Vec<(String, Vec<u8>, i32)>, String> {
-    let Some(secret) = secret else {
-        return if optional {
-            Ok(Vec::new())
-        } else {
-            Err(format!("secret \"{name}\" not found"))
-        };
-    };
-    let data: Vec<(String, Vec<u8>)> = secret
-        .data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.0.clone()))
-        .chain(
-            secret
-                .string_data
-                .iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), v.clone().into_bytes())),
-        )
-        .collect();
-    key_files(&data, items, mode, optional, "secret")
+    match objects::entries(host, kind, namespace, name) {
+        Some(data) => key_files(&data, items, mode, optional, kind),
+        None if optional => Ok(Vec::new()),
+        None => Err(kind.not_found(name)),
+    }
 }
 
 fn downward_files(
@@ -434,11 +401,11 @@ mod tests {
             mode: Some(0o600),
         }];
         assert_eq!(
-            key_files(&data, Some(&items), 0o644, false, "configMap").unwrap(),
+            key_files(&data, Some(&items), 0o644, false, Kind::ConfigMap).unwrap(),
             vec![("dir/b.txt".to_owned(), b"2".to_vec(), 0o600)]
         );
         assert_eq!(
-            key_files(&data, None, 0o644, false, "configMap")
+            key_files(&data, None, 0o644, false, Kind::ConfigMap)
                 .unwrap()
                 .len(),
             2
@@ -449,12 +416,14 @@ mod tests {
             mode: None,
         }];
         assert_eq!(
-            key_files(&data, Some(&missing), 0o644, false, "configMap").unwrap_err(),
+            key_files(&data, Some(&missing), 0o644, false, Kind::ConfigMap).unwrap_err(),
             "configMap references non-existent config key: z"
         );
-        assert!(key_files(&data, Some(&missing), 0o644, true, "configMap")
-            .unwrap()
-            .is_empty());
+        assert!(
+            key_files(&data, Some(&missing), 0o644, true, Kind::ConfigMap)
+                .unwrap()
+                .is_empty()
+        );
         assert!(!inside("../x"));
         assert!(!inside("/etc/x"));
         assert!(inside("a/b"));
