@@ -78,15 +78,18 @@ struct Sim {
 }
 
 async fn sim(test: &str) -> Sim {
-    let docker = Docker::connect_with_defaults()
-        .expect("a Docker engine (bash tests/setup-docker.sh)")
+    let client =
+        Docker::connect_with_defaults().expect("a Docker engine (bash tests/setup-docker.sh)");
+    let docker = client
+        .clone()
         .negotiate_version()
         .await
         .expect("the engine answers");
     let instance = format!("kubelet-test-{test}-{}", std::process::id());
     let host = Arc::new(Host::default());
     let state_dir = std::env::temp_dir().join(format!("kube-sim-{instance}"));
-    let kubelet = Kubelet::new(docker.clone(), host.clone(), instance.clone(), state_dir);
+    // The kubelet gets the client as the API server makes it, at bollard's own API version.
+    let kubelet = Kubelet::new(client, host.clone(), instance.clone(), state_dir);
     Sim {
         kubelet,
         host,

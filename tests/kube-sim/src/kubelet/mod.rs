@@ -125,7 +125,10 @@ struct Running {
 }
 
 struct Shared {
+    /// The client as given; [`Shared::engine`] negotiates its API version once.
     docker: bollard::Docker,
+    /// The client speaking the engine's API version (Docker 20.10 refuses bollard's default).
+    negotiated: tokio::sync::OnceCell<bollard::Docker>,
     host: Arc<dyn PodHost>,
     instance: String,
     state_dir: PathBuf,
@@ -145,6 +148,21 @@ pub struct Kubelet {
 pub type LogStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Vec<u8>, KubeletError>> + Send>>;
 
+impl Shared {
+    /// The engine client at the engine's API version; a failed negotiation is tried again
+    /// next time (the engine may be starting).
+    async fn engine(&self) -> bollard::Docker {
+        let negotiated = self
+            .negotiated
+            .get_or_try_init(|| self.docker.clone().negotiate_version())
+            .await;
+        match negotiated {
+            Ok(docker) => docker.clone(),
+            Err(_) => self.docker.clone(),
+        }
+    }
+}
+
 /// Distinguishes the uids made up for Pods created without one.
 static MADE_UP_UIDS: AtomicU64 = AtomicU64::new(0);
 
@@ -160,6 +178,7 @@ impl Kubelet {
         Kubelet {
             shared: Arc::new(Shared {
                 docker,
+                negotiated: tokio::sync::OnceCell::new(),
                 host,
                 instance,
                 state_dir,
@@ -233,16 +252,22 @@ impl Kubelet {
         }
         let dir = self.shared.state_dir.join("pods").join(&uid);
         let book = Arc::new(Book::new(self.shared.host.clone(), &pod));
-        let worker = Arc::new(lifecycle::Worker {
-            docker: self.shared.docker.clone(),
-            host: self.shared.host.clone(),
-            pod,
-            identity: identity.clone(),
-            dir: dir.clone(),
-            book: book.clone(),
-            sandbox_image: lock(&self.shared.sandbox_image).clone(),
+        let shared = self.shared.clone();
+        let (worker_identity, worker_dir, worker_book) =
+            (identity.clone(), dir.clone(), book.clone());
+        let sandbox_image = lock(&self.shared.sandbox_image).clone();
+        let task = runtime.spawn(async move {
+            let worker = Arc::new(lifecycle::Worker {
+                docker: shared.engine().await,
+                host: shared.host.clone(),
+                pod,
+                identity: worker_identity,
+                dir: worker_dir,
+                book: worker_book,
+                sandbox_image,
+            });
+            worker.run().await;
         });
-        let task = runtime.spawn(worker.run());
         pods.insert(
             key,
             Running {
@@ -260,7 +285,7 @@ impl Kubelet {
         pod.book.mark_deleted();
         pod.task.abort();
         let _ = pod.task.await;
-        let docker = &self.shared.docker;
+        let docker = &self.shared.engine().await;
         removal::stop_and_remove(docker, pod.identity.filter(), grace).await?;
         // A create the cancelled worker had in flight may land after the first sweep.
         removal::stop_and_remove(docker, pod.identity.filter(), std::time::Duration::ZERO).await?;
@@ -346,7 +371,7 @@ impl Kubelet {
             }
         });
         let id = found.map_err(KubeletError::Container)?;
-        Ok(logs::stream(&self.shared.docker, &id, &options))
+        Ok(logs::stream(&self.shared.engine().await, &id, &options))
     }
 
     /// Removes every container this kubelet started.
@@ -360,7 +385,7 @@ impl Kubelet {
             let _ = pod.task.await;
             let _ = std::fs::remove_dir_all(&pod.dir);
         }
-        let docker = &self.shared.docker;
+        let docker = &self.shared.engine().await;
         let label = vec![self.instance_label()];
         for _ in 0..2 {
             if let Ok(ids) = removal::labelled(docker, label.clone()).await {
