@@ -1,15 +1,39 @@
 //! `kube-sim`: a Kubernetes API stand-in for adze's tests. Its API server keeps objects in
 //! memory and serves what kube-rs and `kubectl` need; its kubelet runs each Pod in the local
-//! Docker engine.
+//! Docker engine. Test infrastructure, never product.
 //!
 //! # Design
 //!
+//! A request flows [`server`] (TLS, HTTP/2) → [`routes`] (path, verb, [`negotiate`]d
+//! representation) → [`cluster`] (the verbs, with [`admission`] defaults, [`patch`]es and
+//! garbage collection) → [`store`] (objects, resourceVersions, change history), and back out
+//! as JSON, a [`table`], or a [`watch`] stream filtered by [`selector`]s. Every failure is an
+//! [`api_error::ApiError`], rendered as Kubernetes' Status object.
+//!
 //! - [`kubelet`] runs Pods: it sees a Pod through [`kubelet::PodHost`], the narrow view of the
-//!   API server it needs (referenced ConfigMaps, Secrets and claims; status writes), so it can be
-//!   tested on its own against a real engine.
+//!   API server it needs (referenced ConfigMaps, Secrets and claims; status writes), which the
+//!   store implements in [`pod_host`].
+//! - [`resources`] is the one table of served kinds; discovery is generated from it.
 //!
 //! # Not yet
 //!
-//! - Everything: this is the skeleton the API server and the kubelet grow into.
+//! - Authentication and authorization (any client may do anything), protobuf, OpenAPI
+//!   documents, aggregated discovery, list pagination (`limit` is ignored), `dryRun`.
+//! - See each module's "Not yet" for what its verbs simplify.
 
+pub mod admission;
+pub mod api_error;
+pub mod cluster;
+pub mod kubeconfig;
 pub mod kubelet;
+pub mod negotiate;
+pub mod patch;
+pub mod pod_host;
+pub mod resources;
+pub mod routes;
+pub mod selector;
+pub mod server;
+pub mod store;
+pub mod table;
+pub mod tls;
+pub mod watch;

@@ -1,13 +1,74 @@
 //! The kubelet: runs each Pod bound to this node as Docker containers, in Kubernetes order,
 //! and writes what it observes back as the Pod's status.
 //!
+//! # Design
+//!
+//! - A Pod is a sandbox ([`sandbox`]: one holder container owning the network and IPC
+//!   namespaces) and its containers, all joined to it, named and labelled as dockershim did
+//!   ([`naming`]). One worker task per Pod drives it ([`lifecycle`]): volumes ([`volumes`]),
+//!   the sandbox, init containers one by one, native sidecars, then the containers together.
+//! - A container is built from its spec in [`container`]: the image ([`images`]), the
+//!   environment ([`env`], [`expansion`], [`downward`], [`objects`]), the security context ([`security`]),
+//!   limits ([`resources`], [`quantity`]) and the termination-message file ([`termination`]).
+//! - The status is derived, never assembled ad hoc: [`status`] keeps one slot per container
+//!   and computes the phase and conditions by Kubernetes' rules, publishing every change
+//!   through [`PodHost::set_pod_status`].
+//! - The engine's labels are the truth about what exists: [`Kubelet::delete_pod`] and
+//!   [`Kubelet::shutdown`] remove what carries the Pod's uid or the instance ([`removal`]).
+//!
+//! # Invariants
+//!
+//! - `restartPolicy` is treated as `Never` (what Tekton uses): nothing is restarted,
+//!   `restartCount` is always 0. Containers of finished Pods are kept until the Pod is deleted.
+//! - After [`Kubelet::delete_pod`] returns, that Pod's status is never written again.
+//! - No Pod spec makes the kubelet panic; what it cannot do keeps the Pod Pending with a
+//!   message, or fails it, as Kubernetes would.
+//! - [`PodHost::set_pod_status`] is called with an internal lock held: it must not call back
+//!   into the [`Kubelet`].
+//!
 //! # Not yet
 //!
-//! - Everything: [`PodHost`] and [`Kubelet`] are the interface the API server is written against.
+//! - Probes: a container is ready once running, a sidecar once started; `lifecycle` hooks
+//!   are not run.
+//! - Restarts (`restartPolicy: Always/OnFailure`, a sidecar that exits is not restarted).
+//! - Pulling a present image again (`imagePullPolicy: Always` acts as `IfNotPresent`, see
+//!   [`images`]), registry credentials (`imagePullSecrets`).
+//! - A command that cannot be executed is reported by the engine's init as exit code 127
+//!   (`Error`), not `StartError`; resource requests, `ephemeralContainers`, `overhead`,
+//!   in-place resize; see [`volumes`] and [`env`] for theirs.
 
+mod container;
+mod downward;
+mod env;
+mod expansion;
+mod images;
+mod lifecycle;
+mod logs;
+pub mod naming;
+mod objects;
+mod quantity;
+mod removal;
+mod resources;
+mod sandbox;
+mod security;
+mod status;
+mod termination;
+mod volumes;
+
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, PodStatus, Secret};
+use tokio::task::JoinHandle;
+
+pub use lifecycle::DEADLINE_MESSAGE;
+pub use sandbox::DEFAULT_IMAGE as DEFAULT_SANDBOX_IMAGE;
+pub use volumes::PLACEHOLDER_TOKEN;
+
+use naming::PodIdentity;
+use status::{Book, State};
 
 /// The API server as the kubelet sees it: the objects a Pod refers to, and where its status goes.
 pub trait PodHost: Send + Sync + 'static {
@@ -55,15 +116,55 @@ pub enum KubeletError {
     Docker(#[from] bollard::errors::Error),
 }
 
+/// One Pod this kubelet runs.
+struct Running {
+    identity: PodIdentity,
+    book: Arc<Book>,
+    task: JoinHandle<()>,
+    dir: PathBuf,
+}
+
+struct Shared {
+    /// The client as given; [`Shared::engine`] negotiates its API version once.
+    docker: bollard::Docker,
+    /// The client speaking the engine's API version (Docker 20.10 refuses bollard's default).
+    negotiated: tokio::sync::OnceCell<bollard::Docker>,
+    host: Arc<dyn PodHost>,
+    instance: String,
+    state_dir: PathBuf,
+    sandbox_image: Mutex<String>,
+    pods: Mutex<HashMap<(String, String), Running>>,
+    /// The runtime Pod workers run on, when `new` was called inside one.
+    runtime: Option<tokio::runtime::Handle>,
+}
+
 /// Runs Pods in Docker. Cheap to clone; every clone drives the same set of Pods.
 #[derive(Clone)]
 pub struct Kubelet {
-    _private: (),
+    shared: Arc<Shared>,
 }
 
 /// A stream of log bytes.
 pub type LogStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Vec<u8>, KubeletError>> + Send>>;
+
+impl Shared {
+    /// The engine client at the engine's API version; a failed negotiation is tried again
+    /// next time (the engine may be starting).
+    async fn engine(&self) -> bollard::Docker {
+        let negotiated = self
+            .negotiated
+            .get_or_try_init(|| self.docker.clone().negotiate_version())
+            .await;
+        match negotiated {
+            Ok(docker) => docker.clone(),
+            Err(_) => self.docker.clone(),
+        }
+    }
+}
+
+/// Distinguishes the uids made up for Pods created without one.
+static MADE_UP_UIDS: AtomicU64 = AtomicU64::new(0);
 
 impl Kubelet {
     /// A kubelet on `docker`; containers are labelled with `instance` so that [`Kubelet::shutdown`]
@@ -74,14 +175,122 @@ impl Kubelet {
         instance: String,
         state_dir: PathBuf,
     ) -> Kubelet {
-        let _ = (docker, host, instance, state_dir);
-        Kubelet { _private: () }
+        Kubelet {
+            shared: Arc::new(Shared {
+                docker,
+                negotiated: tokio::sync::OnceCell::new(),
+                host,
+                instance,
+                state_dir,
+                sandbox_image: Mutex::new(sandbox::DEFAULT_IMAGE.to_owned()),
+                pods: Mutex::new(HashMap::new()),
+                runtime: tokio::runtime::Handle::try_current().ok(),
+            }),
+        }
+    }
+
+    /// Runs every later Pod's sandbox holder from `image` (it must be present and have
+    /// `sleep`); the default is [`DEFAULT_SANDBOX_IMAGE`].
+    pub fn set_sandbox_image(&self, image: &str) {
+        *lock(&self.shared.sandbox_image) = image.to_owned();
+    }
+
+    /// The label selector (`key=value`) every container of this kubelet carries.
+    pub fn instance_label(&self) -> String {
+        format!("{}={}", naming::INSTANCE_LABEL, self.shared.instance)
     }
 
     /// Starts running `pod` (already created and bound by the API server); returns at once.
+    /// Called again for a Pod already running with the same uid, it does nothing.
     pub fn start_pod(&self, pod: Pod) {
-        let _ = pod;
-        unimplemented!("kubelet: start_pod")
+        let namespace = pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let uid = pod
+            .metadata
+            .uid
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| {
+                format!(
+                    "kube-sim-{}-{}",
+                    std::process::id(),
+                    MADE_UP_UIDS.fetch_add(1, Ordering::Relaxed)
+                )
+            });
+        let identity = PodIdentity {
+            instance: self.shared.instance.clone(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+            uid: uid.clone(),
+        };
+        let key = (namespace, name);
+        let mut pods = lock(&self.shared.pods);
+        if let Some(existing) = pods.get(&key) {
+            if existing.identity.uid == uid {
+                return;
+            }
+        }
+        let Some(runtime) = self
+            .shared
+            .runtime
+            .clone()
+            .or_else(|| tokio::runtime::Handle::try_current().ok())
+        else {
+            eprintln!(
+                "kube-sim kubelet: no async runtime to run pod {}/{} on",
+                key.0, key.1
+            );
+            return;
+        };
+        if let Some(replaced) = pods.remove(&key) {
+            let kubelet = self.clone();
+            runtime.spawn(async move { kubelet.stop(replaced, std::time::Duration::ZERO).await });
+        }
+        let dir = self.shared.state_dir.join("pods").join(&uid);
+        let book = Arc::new(Book::new(self.shared.host.clone(), &pod));
+        let shared = self.shared.clone();
+        let (worker_identity, worker_dir, worker_book) =
+            (identity.clone(), dir.clone(), book.clone());
+        let sandbox_image = lock(&self.shared.sandbox_image).clone();
+        let task = runtime.spawn(async move {
+            let worker = Arc::new(lifecycle::Worker {
+                docker: shared.engine().await,
+                host: shared.host.clone(),
+                pod,
+                identity: worker_identity,
+                dir: worker_dir,
+                book: worker_book,
+                sandbox_image,
+            });
+            worker.run().await;
+        });
+        pods.insert(
+            key,
+            Running {
+                identity,
+                book,
+                task,
+                dir,
+            },
+        );
+    }
+
+    /// Silences, cancels and removes one Pod: its containers (SIGTERM, SIGKILL after
+    /// `grace`) and its state directory.
+    async fn stop(&self, pod: Running, grace: std::time::Duration) -> Result<(), KubeletError> {
+        pod.book.mark_deleted();
+        pod.task.abort();
+        let _ = pod.task.await;
+        let docker = &self.shared.engine().await;
+        removal::stop_and_remove(docker, pod.identity.filter(), grace).await?;
+        // A create the cancelled worker had in flight may land after the first sweep.
+        removal::stop_and_remove(docker, pod.identity.filter(), std::time::Duration::ZERO).await?;
+        let _ = std::fs::remove_dir_all(&pod.dir);
+        Ok(())
     }
 
     /// Stops the Pod's containers (SIGTERM, SIGKILL after `grace`) and removes them.
@@ -91,8 +300,14 @@ impl Kubelet {
         name: &str,
         grace: std::time::Duration,
     ) -> Result<(), KubeletError> {
-        let _ = (namespace, name, grace);
-        unimplemented!("kubelet: delete_pod")
+        let running = lock(&self.shared.pods).remove(&(namespace.to_owned(), name.to_owned()));
+        let Some(running) = running else {
+            return Err(KubeletError::NoPod {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            });
+        };
+        self.stop(running, grace).await
     }
 
     /// A container's log.
@@ -102,12 +317,87 @@ impl Kubelet {
         pod: &str,
         options: LogOptions,
     ) -> Result<LogStream, KubeletError> {
-        let _ = (namespace, pod, options);
-        unimplemented!("kubelet: logs")
+        let book = lock(&self.shared.pods)
+            .get(&(namespace.to_owned(), pod.to_owned()))
+            .map(|r| r.book.clone())
+            .ok_or_else(|| KubeletError::NoPod {
+                namespace: namespace.to_owned(),
+                name: pod.to_owned(),
+            })?;
+        let found = book.read(|r| {
+            let name = match &options.container {
+                Some(name) => name.clone(),
+                None if r.main.len() == 1 => r.main[0].name.clone(),
+                None => {
+                    let names = |slots: &[status::Slot]| {
+                        slots
+                            .iter()
+                            .map(|s| s.name.clone())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    };
+                    let mut message = format!(
+                        "a container name must be specified for pod {pod}, choose one of: [{}]",
+                        names(&r.main)
+                    );
+                    if !r.init.is_empty() {
+                        message.push_str(&format!(
+                            " or one of the init containers: [{}]",
+                            names(&r.init)
+                        ));
+                    }
+                    return Err(message);
+                }
+            };
+            let slot = r
+                .main
+                .iter()
+                .chain(&r.init)
+                .find(|s| s.name == name)
+                .ok_or_else(|| format!("container {name} is not valid for pod {pod}"))?;
+            if options.previous {
+                return Err(format!(
+                    "previous terminated container \"{name}\" in pod \"{pod}\" not found"
+                ));
+            }
+            match (&slot.container_id, &slot.state) {
+                (Some(id), State::Running { .. } | State::Terminated { .. }) => Ok(id.clone()),
+                (_, State::Waiting { reason, .. }) => Err(format!(
+                    "container \"{name}\" in pod \"{pod}\" is waiting to start: {reason}"
+                )),
+                (None, _) => Err(format!(
+                    "container \"{name}\" in pod \"{pod}\" is waiting to start"
+                )),
+            }
+        });
+        let id = found.map_err(KubeletError::Container)?;
+        Ok(logs::stream(&self.shared.engine().await, &id, &options))
     }
 
     /// Removes every container this kubelet started.
     pub async fn shutdown(&self) {
-        unimplemented!("kubelet: shutdown")
+        let pods: Vec<Running> = lock(&self.shared.pods).drain().map(|(_, r)| r).collect();
+        for pod in &pods {
+            pod.book.mark_deleted();
+            pod.task.abort();
+        }
+        for pod in pods {
+            let _ = pod.task.await;
+            let _ = std::fs::remove_dir_all(&pod.dir);
+        }
+        let docker = &self.shared.engine().await;
+        let label = vec![self.instance_label()];
+        for _ in 0..2 {
+            if let Ok(ids) = removal::labelled(docker, label.clone()).await {
+                let _ = removal::remove_all(docker, &ids).await;
+            }
+        }
     }
+}
+
+/// Locks `mutex`, whether or not a panic elsewhere poisoned it (the data stays usable).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -1,0 +1,159 @@
+//! The process: binds the port, makes the TLS identity, writes the kubeconfig, serves HTTPS
+//! (HTTP/2 and HTTP/1.1) until told to stop, then has the kubelet remove its containers.
+//!
+//! # Design
+//!
+//! Connections are accepted by hand (tokio-rustls, then hyper-util's auto builder) rather than
+//! through `axum::serve`, which has no TLS; the axum router is the per-request service.
+//! Stopping is: stop accepting, [`Kubelet::shutdown`], remove the state directory, return;
+//! open watches simply end with the process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::cluster::Cluster;
+use crate::kubeconfig::{self, KubeconfigError};
+use crate::kubelet::{Kubelet, PodHost};
+use crate::routes::{self, AppState};
+use crate::store::Store;
+use crate::tls::{Identity, TlsError};
+
+/// How long a client gets to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why kube-sim could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The address is taken or not ours.
+    #[error("cannot listen on {address}: {source} (is another kube-sim on that port? use port 0 for a free one)")]
+    Bind {
+        /// The address asked for.
+        address: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// TLS setup failed.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The kubeconfig could not be written.
+    #[error(transparent)]
+    Kubeconfig(#[from] KubeconfigError),
+    /// The state directory could not be made.
+    #[error("creating the state directory {path}: {source}")]
+    StateDir {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// No Docker engine to run Pods in.
+    #[error("cannot reach the Docker engine: {0} (start it, or pass --no-kubelet to serve the API alone)")]
+    Docker(#[from] bollard::errors::Error),
+}
+
+/// How to run.
+pub struct Options {
+    /// Where to listen (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Where the kubeconfig goes.
+    pub kubeconfig: PathBuf,
+    /// Serve the API without running Pods.
+    pub no_kubelet: bool,
+    /// How many changes watches can resume from.
+    pub watch_history: usize,
+    /// Host state (claims, emptyDirs); a fresh temporary directory when `None`.
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Runs kube-sim until `stop` resolves; prints `listening on https://…` once serving.
+pub async fn run(
+    options: Options,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), StartError> {
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            address: options.listen,
+            source,
+        })?;
+    let address = listener.local_addr().map_err(|source| StartError::Bind {
+        address: options.listen,
+        source,
+    })?;
+    let identity = Identity::generate()?;
+    let instance: String = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let owned_state_dir = options.state_dir.is_none();
+    let state_dir = options
+        .state_dir
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("kube-sim-{instance}")));
+    std::fs::create_dir_all(&state_dir).map_err(|source| StartError::StateDir {
+        path: state_dir.display().to_string(),
+        source,
+    })?;
+
+    let (store, removed) = Store::new(options.watch_history, state_dir.clone());
+    let store = Arc::new(store);
+    let kubelet = if options.no_kubelet {
+        None
+    } else {
+        let docker = bollard::Docker::connect_with_local_defaults()?;
+        let host: Arc<dyn PodHost> = store.clone();
+        Some(Kubelet::new(docker, host, instance, state_dir.clone()))
+    };
+    let cluster = Arc::new(Cluster {
+        store,
+        kubelet: kubelet.clone(),
+    });
+    tokio::spawn(cluster.clone().collect_garbage(removed));
+    let router = routes::router(Arc::new(AppState {
+        cluster,
+        address: address.to_string(),
+    }));
+
+    let server = format!("https://{address}");
+    kubeconfig::write(
+        &options.kubeconfig,
+        &kubeconfig::render(&server, &identity.ca_pem)?,
+    )?;
+    println!("listening on {server}");
+
+    let acceptor = TlsAcceptor::from(identity.server_config);
+    tokio::pin!(stop);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((tcp, _)) = accepted else {
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        let service = TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+            else {
+                return;
+            };
+            // A client that drops its connection is not an error worth reporting.
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+    drop(listener);
+    if let Some(kubelet) = kubelet {
+        kubelet.shutdown().await;
+    }
+    if owned_state_dir {
+        let _ = std::fs::remove_dir_all(&state_dir);
+    }
+    Ok(())
+}

@@ -1,0 +1,369 @@
+//! The real `kubectl` (v1.32) against kube-sim's API server: create, get in every output,
+//! watch, label, patch, delete, errors as kubectl prints them, namespaces, finalizers, raw
+//! requests that must fail cleanly, and a clean exit on SIGTERM. Pods stay Pending here
+//! (`--no-kubelet`); tests/kubectl_pods.rs runs them.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{eventually, Sim};
+use serde_json::Value;
+
+fn sim() -> &'static Sim {
+    Sim::shared(&["--no-kubelet"])
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[test]
+fn create_then_get_as_json_yaml_jsonpath_and_table() {
+    let sim = sim();
+    let ns = sim.namespace("get-outputs");
+    let created = sim.create(&format!(
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata: {{generateName: settings-, namespace: {ns}, labels: {{app: web}}}}
+data: {{greeting: hello}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: creds, namespace: {ns}}}
+stringData: {{password: hunter2}}
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {{name: build, namespace: {ns}}}
+spec:
+  taskSpec:
+    steps: [{{name: s, image: adze-test/busybox:latest, script: echo hi}}]
+"#
+    ));
+    assert!(created.contains("configmap/settings-"), "{created}");
+    assert!(created.contains("secret/creds created"), "{created}");
+    assert!(
+        created.contains("taskrun.tekton.dev/build created"),
+        "{created}"
+    );
+
+    let list = json(&sim.kubectl(&[
+        "get",
+        "configmaps",
+        "-n",
+        &ns,
+        "-l",
+        "app=web",
+        "-o",
+        "json",
+    ]));
+    let item = &list["items"][0];
+    let name = item["metadata"]["name"].as_str().unwrap();
+    assert!(name.starts_with("settings-") && name.len() == "settings-".len() + 5);
+    assert!(item["metadata"]["uid"].is_string());
+    assert!(item["metadata"]["creationTimestamp"].is_string());
+    assert!(item["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse::<u64>()
+        .is_ok());
+
+    let secret = sim.kubectl(&[
+        "get",
+        "secret",
+        "creds",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.data.password}",
+    ]);
+    assert_eq!(secret, "aHVudGVyMg==");
+
+    let yaml = sim.kubectl(&["get", "tr", "build", "-n", &ns, "-o", "yaml"]);
+    assert!(yaml.contains("apiVersion: tekton.dev/v1"), "{yaml}");
+    assert!(yaml.contains("kind: TaskRun"), "{yaml}");
+
+    let table = sim.kubectl(&["get", "taskruns,configmaps", "-n", &ns]);
+    assert!(
+        table.contains("SUCCEEDED") && table.contains("taskrun.tekton.dev/build"),
+        "{table}"
+    );
+    assert!(table.contains("configmap/settings-"), "{table}");
+
+    let pods = sim.create(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: waiting, namespace: {ns}}}\n\
+         spec: {{containers: [{{name: c, image: adze-test/busybox:latest}}]}}\n"
+    ));
+    assert!(pods.contains("pod/waiting created"));
+    let table = sim.kubectl(&["get", "po", "-n", &ns]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+    assert!(table.contains("waiting   0/1     Pending"), "{table}");
+    let node = sim.kubectl(&[
+        "get",
+        "pod",
+        "waiting",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.spec.nodeName}",
+    ]);
+    assert_eq!(node, "kube-sim");
+}
+
+#[test]
+fn errors_read_as_kubernetes_errors() {
+    let sim = sim();
+    let ns = sim.namespace("errors");
+    let missing = sim.kubectl_fails(&["get", "configmap", "nope", "-n", &ns]);
+    assert!(
+        missing.contains(r#"Error from server (NotFound): configmaps "nope" not found"#),
+        "{missing}"
+    );
+    let cm =
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: twice, namespace: {ns}}}\n");
+    sim.create(&cm);
+    let again = sim.kubectl_with_input(&["create", "--validate=false", "-f", "-"], &cm);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains(r#"Error from server (AlreadyExists): error when creating "STDIN": configmaps "twice" already exists"#),
+        "{stderr}"
+    );
+    let no_ns = sim.kubectl_with_input(
+        &["create", "--validate=false", "-f", "-"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: absent}\n",
+    );
+    let stderr = String::from_utf8_lossy(&no_ns.stderr);
+    assert!(
+        stderr.contains(r#"namespaces "absent" not found"#),
+        "{stderr}"
+    );
+    let bad_selector = sim.kubectl_fails(&["get", "cm", "-n", &ns, "-l", "a in b"]);
+    assert!(bad_selector.contains("BadRequest"), "{bad_selector}");
+    let bad_field =
+        sim.kubectl_fails(&["get", "cm", "-n", &ns, "--field-selector", "status.phase=x"]);
+    assert!(
+        bad_field.contains("field label not supported"),
+        "{bad_field}"
+    );
+}
+
+#[test]
+fn raw_requests_that_are_malformed_fail_with_a_status() {
+    let sim = sim();
+    let ns = sim.namespace("raw");
+    let broken = sim.dir().join("broken.json");
+    std::fs::write(&broken, "{\"metadata\": ").unwrap();
+    let path = format!("/api/v1/namespaces/{ns}/configmaps");
+    let stderr = sim.kubectl_fails(&["create", "--raw", &path, "-f", broken.to_str().unwrap()]);
+    assert!(
+        stderr.contains("BadRequest") || stderr.contains("json parse error"),
+        "{stderr}"
+    );
+
+    let huge = sim.dir().join("huge.json");
+    let data = "x".repeat(4 * 1024 * 1024);
+    std::fs::write(
+        &huge,
+        format!(r#"{{"metadata":{{"name":"huge"}},"data":{{"k":"{data}"}}}}"#),
+    )
+    .unwrap();
+    let stderr = sim.kubectl_fails(&["create", "--raw", &path, "-f", huge.to_str().unwrap()]);
+    assert!(stderr.contains("Request entity too large"), "{stderr}");
+
+    let unknown = sim.kubectl_fails(&["get", "--raw", "/apis/nope.example/v1/things"]);
+    assert!(unknown.contains("NotFound"), "{unknown}");
+    let version = json(&sim.kubectl(&["get", "--raw", "/version"]));
+    assert_eq!(version["major"], "1");
+}
+
+#[test]
+fn get_watch_sees_every_change_and_delete_waits() {
+    let sim = sim();
+    let ns = sim.namespace("watching");
+    let mut watch = sim
+        .kubectl_command(&[
+            "get",
+            "configmaps",
+            "-n",
+            &ns,
+            "-w",
+            "--output-watch-events",
+            "-o",
+            "jsonpath={.type} {.object.metadata.name} {.object.data.v}{\"\\n\"}",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The watch is established once kubectl has listed (nothing) and connected; a created
+    // object shows up whether it came before or after, so poll by creating the first one.
+    sim.create(&format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: w, namespace: {ns}}}\ndata: {{v: one}}\n"));
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("a watch line")
+    };
+    assert_eq!(next().trim(), "ADDED w one");
+    sim.kubectl(&[
+        "patch",
+        "configmap",
+        "w",
+        "-n",
+        &ns,
+        "-p",
+        r#"{"data":{"v":"two"}}"#,
+    ]);
+    assert_eq!(next().trim(), "MODIFIED w two");
+    sim.kubectl(&["delete", "configmap", "w", "-n", &ns]);
+    assert_eq!(next().trim(), "DELETED w two");
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
+
+#[test]
+fn finalizers_hold_a_deleted_object_until_they_are_removed() {
+    let sim = sim();
+    let ns = sim.namespace("finalizing");
+    sim.create(&format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: held, namespace: {ns}, finalizers: [example.com/hold]}}\n"
+    ));
+    sim.kubectl(&["delete", "configmap", "held", "-n", &ns, "--wait=false"]);
+    let marked = json(&sim.kubectl(&["get", "configmap", "held", "-n", &ns, "-o", "json"]));
+    assert!(
+        marked["metadata"]["deletionTimestamp"].is_string(),
+        "{marked}"
+    );
+    sim.kubectl(&[
+        "patch",
+        "configmap",
+        "held",
+        "-n",
+        &ns,
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+    ]);
+    let gone = sim.kubectl_fails(&["get", "configmap", "held", "-n", &ns]);
+    assert!(gone.contains("NotFound"), "{gone}");
+}
+
+#[test]
+fn namespaces_have_a_default_service_account_and_take_their_contents_with_them() {
+    let sim = sim();
+    let ns = sim.namespace("doomed");
+    let account = sim.kubectl(&[
+        "get",
+        "sa",
+        "default",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.metadata.name}",
+    ]);
+    assert_eq!(account, "default");
+    sim.create(&format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: {ns}}}\n"
+    ));
+    let claim = sim.create(&format!(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: data, namespace: {ns}}}\n\
+         spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: 1Gi}}}}}}\n"
+    ));
+    assert!(claim.contains("persistentvolumeclaim/data created"));
+    let phase = sim.kubectl(&[
+        "get",
+        "pvc",
+        "data",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.status.phase}",
+    ]);
+    assert_eq!(phase, "Bound");
+    sim.kubectl(&["delete", "namespace", &ns]);
+    let gone = sim.kubectl_fails(&["get", "namespace", &ns]);
+    assert!(gone.contains("NotFound"), "{gone}");
+    let list = sim.kubectl(&["get", "configmaps", "-n", &ns, "-o", "name"]);
+    assert_eq!(list.trim(), "");
+}
+
+#[test]
+fn labels_annotations_and_strategic_patches_on_pods() {
+    let sim = sim();
+    let ns = sim.namespace("patching");
+    sim.create(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: {ns}}}\nspec:\n  containers:\n\
+         \x20 - {{name: a, image: adze-test/busybox:latest, env: [{{name: X, value: '1'}}]}}\n\
+         \x20 - {{name: b, image: adze-test/busybox:latest}}\n"
+    ));
+    sim.kubectl(&["label", "pod", "p", "-n", &ns, "tier=front"]);
+    sim.kubectl(&["annotate", "pod", "p", "-n", &ns, "note=yes"]);
+    sim.kubectl(&[
+        "patch",
+        "pod",
+        "p",
+        "-n",
+        &ns,
+        "-p",
+        r#"{"spec":{"containers":[{"name":"a","env":[{"name":"Y","value":"2"}]}]}}"#,
+    ]);
+    let pod = json(&sim.kubectl(&["get", "pod", "p", "-n", &ns, "-o", "json"]));
+    assert_eq!(pod["metadata"]["labels"]["tier"], "front");
+    assert_eq!(pod["metadata"]["annotations"]["note"], "yes");
+    let containers = pod["spec"]["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 2, "merged by name, not replaced");
+    assert_eq!(containers[0]["env"].as_array().unwrap().len(), 2);
+    let selected = sim.kubectl(&[
+        "get",
+        "pods",
+        "-n",
+        &ns,
+        "--field-selector",
+        "status.phase=Pending,spec.nodeName=kube-sim",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(selected.trim(), "pod/p");
+    let stderr = sim.kubectl_fails(&[
+        "patch",
+        "pod",
+        "p",
+        "-n",
+        &ns,
+        "--subresource=status",
+        "--type=json",
+        "-p",
+        r#"[{"op":"test","path":"/status/phase","value":"Running"}]"#,
+    ]);
+    assert!(
+        stderr.contains("Invalid") || stderr.contains("invalid"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_stops_the_server_with_exit_zero() {
+    let own = Sim::start(&["--no-kubelet"]);
+    own.kubectl(&["get", "namespaces"]);
+    let status = own
+        .terminate(Duration::from_secs(10))
+        .expect("kube-sim exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    eventually(Duration::from_secs(2), "the port to close", || {
+        own.kubectl_command(&["get", "ns", "--request-timeout=1s"])
+            .output()
+            .is_ok_and(|o| !o.status.success())
+    });
+}

@@ -1,0 +1,186 @@
+//! The real `kubectl` against a kube-sim whose kubelet runs Pods in the local Docker engine:
+//! a Pod created with `kubectl create` runs, `kubectl logs` shows its output, `kubectl get
+//! pods -w` sees Pending → Running → Succeeded, a failing Pod ends Failed, deleting a Pod
+//! removes its containers, and SIGTERM removes every container kube-sim started.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{eventually, Sim};
+
+fn sim() -> &'static Sim {
+    Sim::shared(&[])
+}
+
+fn pod(name: &str, ns: &str, script: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  restartPolicy: Never\n  \
+         containers:\n  - name: main\n    image: adze-test/busybox:latest\n    imagePullPolicy: Never\n    \
+         command: [sh, -c, '{script}']\n"
+    )
+}
+
+/// Names of the Docker containers (running or not) whose name contains `fragment`.
+fn containers(fragment: &str) -> Vec<String> {
+    let output = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            &format!("name={fragment}"),
+            "--format",
+            "{{.Names}}",
+        ])
+        .output()
+        .expect("docker runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn phase(sim: &Sim, ns: &str, name: &str) -> String {
+    sim.kubectl(&[
+        "get",
+        "pod",
+        name,
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.status.phase}",
+    ])
+}
+
+#[test]
+fn a_pod_created_with_kubectl_runs_and_kubectl_sees_its_phases_and_logs() {
+    let sim = sim();
+    let ns = sim.namespace("runs-pods");
+    let mut watch = sim
+        .kubectl_command(&[
+            "get",
+            "pods",
+            "-n",
+            &ns,
+            "-w",
+            "-o",
+            "jsonpath={.status.phase}{\"\\n\"}",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The init container keeps the Pod Pending for two seconds, so a watch that connects
+    // after the create (kubectl lists first) still sees the Pod's first phase.
+    let hello = pod("hello", &ns, "echo hello from kube-sim; sleep 1; echo bye").replace(
+        "  containers:\n",
+        "  initContainers:\n  - {name: wait, image: adze-test/busybox:latest, imagePullPolicy: Never, command: [sleep, '2']}\n  containers:\n",
+    );
+    sim.create(&hello);
+
+    let mut phases: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while phases.last().map(String::as_str) != Some("Succeeded") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("phases so far: {phases:?}"));
+        if phases.last() != Some(&line) {
+            phases.push(line);
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(phases, ["Pending", "Running", "Succeeded"]);
+
+    let logs = sim.kubectl(&["logs", "hello", "-n", &ns]);
+    assert_eq!(logs, "hello from kube-sim\nbye\n");
+    let tail = sim.kubectl(&["logs", "hello", "-n", &ns, "-c", "main", "--tail=1"]);
+    assert_eq!(tail, "bye\n");
+    let exit = sim.kubectl(&[
+        "get",
+        "pod",
+        "hello",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.status.containerStatuses[0].state.terminated.exitCode}",
+    ]);
+    assert_eq!(exit, "0");
+    let table = sim.kubectl(&["get", "pod", "hello", "-n", &ns]);
+    assert!(table.contains("Completed"), "{table}");
+
+    let fragment = format!("k8s_main_hello_{ns}_");
+    assert_eq!(
+        containers(&fragment).len(),
+        1,
+        "the container ran in Docker"
+    );
+    sim.kubectl(&["delete", "pod", "hello", "-n", &ns]);
+    eventually(
+        Duration::from_secs(20),
+        "the container to be removed",
+        || containers(&fragment).is_empty(),
+    );
+}
+
+#[test]
+fn a_failing_pod_ends_failed_with_its_exit_code() {
+    let sim = sim();
+    let ns = sim.namespace("fails-pods");
+    sim.create(&pod("broken", &ns, "echo oops >&2; exit 3"));
+    eventually(Duration::from_secs(60), "the Pod to fail", || {
+        phase(sim, &ns, "broken") == "Failed"
+    });
+    let exit = sim.kubectl(&[
+        "get",
+        "pod",
+        "broken",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.status.containerStatuses[0].state.terminated.exitCode}",
+    ]);
+    assert_eq!(exit, "3");
+    let table = sim.kubectl(&["get", "pod", "broken", "-n", &ns]);
+    assert!(table.contains("Error"), "{table}");
+    assert_eq!(sim.kubectl(&["logs", "broken", "-n", &ns]), "oops\n");
+    sim.kubectl(&[
+        "delete",
+        "pod",
+        "broken",
+        "-n",
+        &ns,
+        "--grace-period=0",
+        "--force",
+    ]);
+}
+
+#[test]
+fn sigterm_removes_every_container_kube_sim_started() {
+    let own = Sim::start(&[]);
+    let ns = own.namespace("sigterm-pods");
+    own.create(&pod("sleeper", &ns, "sleep 300"));
+    eventually(Duration::from_secs(60), "the Pod to run", || {
+        phase(&own, &ns, "sleeper") == "Running"
+    });
+    let fragment = format!("_sleeper_{ns}_");
+    assert!(!containers(&fragment).is_empty());
+    let status = own
+        .terminate(Duration::from_secs(30))
+        .expect("kube-sim exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(containers(&fragment), Vec::<String>::new());
+}

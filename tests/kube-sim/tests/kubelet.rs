@@ -1,0 +1,814 @@
+//! The kubelet against the real Docker engine, with a small in-memory [`PodHost`] standing in
+//! for the API server. Each test runs its own kubelet instance (its own label), so the cases
+//! run concurrently on the shared engine; only local images are used.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::ListContainersOptions;
+use bollard::Docker;
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, ContainerStatus, Pod, PodSpec, PodStatus, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube_sim::kubelet::{Kubelet, LogOptions, PodHost};
+use serde_json::json;
+
+const BUSYBOX: &str = "adze-test/busybox:latest";
+const DEBIAN: &str = "adze-test/debian:bookworm";
+
+/// The API server as the kubelet sees it: objects in maps, every status write recorded.
+#[derive(Default)]
+struct Host {
+    config_maps: Mutex<HashMap<String, ConfigMap>>,
+    secrets: Mutex<HashMap<String, Secret>>,
+    claims: Mutex<HashMap<String, PathBuf>>,
+    statuses: Mutex<HashMap<String, Vec<PodStatus>>>,
+}
+
+impl PodHost for Host {
+    fn config_map(&self, _: &str, name: &str) -> Option<ConfigMap> {
+        self.config_maps.lock().unwrap().get(name).cloned()
+    }
+    fn secret(&self, _: &str, name: &str) -> Option<Secret> {
+        self.secrets.lock().unwrap().get(name).cloned()
+    }
+    fn claim_dir(&self, _: &str, claim: &str) -> Option<PathBuf> {
+        self.claims.lock().unwrap().get(claim).cloned()
+    }
+    fn set_pod_status(&self, _: &str, name: &str, status: PodStatus) {
+        self.statuses
+            .lock()
+            .unwrap()
+            .entry(name.to_owned())
+            .or_default()
+            .push(status);
+    }
+}
+
+impl Host {
+    fn history(&self, pod: &str) -> Vec<PodStatus> {
+        self.statuses
+            .lock()
+            .unwrap()
+            .get(pod)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn phases(&self, pod: &str) -> Vec<String> {
+        let mut phases: Vec<String> = Vec::new();
+        for s in self.history(pod) {
+            let p = s.phase.unwrap_or_default();
+            if phases.last() != Some(&p) {
+                phases.push(p);
+            }
+        }
+        phases
+    }
+}
+
+/// One test's kubelet, host and engine client.
+struct Sim {
+    kubelet: Kubelet,
+    host: Arc<Host>,
+    docker: Docker,
+    instance: String,
+}
+
+async fn sim(test: &str) -> Sim {
+    let client =
+        Docker::connect_with_defaults().expect("a Docker engine (bash tests/setup-docker.sh)");
+    let docker = client
+        .clone()
+        .negotiate_version()
+        .await
+        .expect("the engine answers");
+    let instance = format!("kubelet-test-{test}-{}", std::process::id());
+    let host = Arc::new(Host::default());
+    let state_dir = std::env::temp_dir().join(format!("kube-sim-{instance}"));
+    // The kubelet gets the client as the API server makes it, at bollard's own API version.
+    let kubelet = Kubelet::new(client, host.clone(), instance.clone(), state_dir);
+    Sim {
+        kubelet,
+        host,
+        docker,
+        instance,
+    }
+}
+
+impl Sim {
+    /// Starts a Pod given as JSON (`metadata` filled in) and returns its name.
+    fn start(&self, name: &str, spec: serde_json::Value) -> String {
+        let spec: PodSpec = serde_json::from_value(spec).expect("a Pod spec");
+        let pod = Pod {
+            metadata: ObjectMeta {
+                name: Some(name.to_owned()),
+                namespace: Some("default".into()),
+                uid: Some(format!("{}-{name}", self.instance)),
+                labels: Some(BTreeMap::from([("app".into(), "demo".into())])),
+                annotations: Some(BTreeMap::from([("note".into(), "x=\"y\"".into())])),
+                ..Default::default()
+            },
+            spec: Some(PodSpec {
+                node_name: Some("kube-sim".into()),
+                restart_policy: Some("Never".into()),
+                ..spec
+            }),
+            ..Default::default()
+        };
+        self.kubelet.start_pod(pod);
+        name.to_owned()
+    }
+
+    /// Polls the Pod's last status until `done` holds (or fails after `timeout`).
+    async fn until(
+        &self,
+        pod: &str,
+        timeout: Duration,
+        done: impl Fn(&PodStatus) -> bool,
+    ) -> PodStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(last) = self.host.history(pod).last() {
+                if done(last) {
+                    return last.clone();
+                }
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "pod {pod} never reached the expected status; last: {:#?}",
+                self.host.history(pod).last()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn finished(&self, pod: &str) -> PodStatus {
+        self.until(pod, Duration::from_secs(60), |s| {
+            matches!(s.phase.as_deref(), Some("Succeeded" | "Failed"))
+        })
+        .await
+    }
+
+    async fn log(&self, pod: &str, options: LogOptions) -> String {
+        let mut stream = self
+            .kubelet
+            .logs("default", pod, options)
+            .await
+            .expect("a log");
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            bytes.extend(chunk.expect("log bytes"));
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    async fn containers(&self, label: &str) -> usize {
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(HashMap::from([(
+                "label".to_owned(),
+                vec![label.to_owned()],
+            )])),
+            ..Default::default()
+        };
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .expect("list")
+            .len()
+    }
+
+    /// Removes everything this test started.
+    async fn end(self) {
+        self.kubelet.shutdown().await;
+        assert_eq!(self.containers(&self.kubelet.instance_label()).await, 0);
+    }
+}
+
+fn container(status: &PodStatus, name: &str) -> ContainerStatus {
+    status
+        .container_statuses
+        .iter()
+        .chain(status.init_container_statuses.iter())
+        .flatten()
+        .find(|c| c.name == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no status for container {name}: {status:#?}"))
+}
+
+fn terminated(status: &PodStatus, name: &str) -> (i32, String, Option<String>) {
+    let c = container(status, name);
+    let t = c
+        .state
+        .and_then(|s| s.terminated)
+        .unwrap_or_else(|| panic!("{name} has not terminated: {status:#?}"));
+    (t.exit_code, t.reason.unwrap_or_default(), t.message)
+}
+
+fn waiting(status: &PodStatus, name: &str) -> Option<(String, Option<String>)> {
+    let w = container(status, name).state?.waiting?;
+    Some((w.reason.unwrap_or_default(), w.message))
+}
+
+fn condition(status: &PodStatus, kind: &str) -> String {
+    status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == kind)
+        .map(|c| c.status.clone())
+        .unwrap_or_default()
+}
+
+fn sh(name: &str, script: &str) -> serde_json::Value {
+    json!({"name": name, "image": BUSYBOX, "command": ["sh", "-c", script]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_container_pod_succeeds_with_exit_code_and_termination_message() {
+    let sim = sim("succeeds").await;
+    let pod = sim.start(
+        "hello",
+        json!({"containers": [sh("main", "echo hello; printf 'all done' > /dev/termination-log")]}),
+    );
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"));
+    assert_eq!(sim.host.phases(&pod), ["Pending", "Running", "Succeeded"]);
+    let (code, reason, message) = terminated(&status, "main");
+    assert_eq!(
+        (code, reason.as_str(), message.as_deref()),
+        (0, "Completed", Some("all done"))
+    );
+    let main = container(&status, "main");
+    assert!(
+        main.container_id
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("docker://"),
+        "{main:?}"
+    );
+    assert!(main.image_id.starts_with("docker://sha256:"), "{main:?}");
+    assert_eq!(main.image, BUSYBOX);
+    assert_eq!(main.restart_count, 0);
+    assert!(!main.ready);
+    let t = main.state.unwrap().terminated.unwrap();
+    assert!(t.started_at.is_some() && t.finished_at.is_some());
+    assert!(
+        status.pod_ip.as_deref().is_some_and(|ip| !ip.is_empty()),
+        "{status:?}"
+    );
+    assert!(status.host_ip.is_some() && status.start_time.is_some());
+    assert_eq!(status.qos_class.as_deref(), Some("BestEffort"));
+    assert_eq!(condition(&status, "PodScheduled"), "True");
+    assert_eq!(condition(&status, "Initialized"), "True");
+    assert_eq!(condition(&status, "Ready"), "False");
+    let first = &sim.host.history(&pod)[0];
+    assert_eq!(
+        waiting(first, "main").map(|w| w.0).as_deref(),
+        Some("ContainerCreating")
+    );
+    assert_eq!(sim.log(&pod, LogOptions::default()).await, "hello\n");
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_container_fails_the_pod_with_its_exit_code() {
+    let sim = sim("fails").await;
+    let pod = sim.start(
+        "fails",
+        json!({"containers": [
+            sh("plain", "exit 3"),
+            {"name": "fallback", "image": BUSYBOX, "command": ["sh", "-c", "echo first >&2; echo last words >&2; exit 7"],
+             "terminationMessagePolicy": "FallbackToLogsOnError"},
+        ]}),
+    );
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Failed"));
+    assert_eq!(terminated(&status, "plain"), (3, "Error".into(), None));
+    assert_eq!(
+        terminated(&status, "fallback"),
+        (7, "Error".into(), Some("first\nlast words\n".into()))
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_containers_run_in_order_and_a_failing_one_stops_the_rest() {
+    let sim = sim("init").await;
+    let shared = json!([{"name": "work", "emptyDir": {}}]);
+    let mount = json!([{"name": "work", "mountPath": "/work"}]);
+    let step = |name: &str, script: &str| {
+        let mut c = sh(name, script);
+        c["volumeMounts"] = mount.clone();
+        c
+    };
+    let ordered = sim.start(
+        "ordered",
+        json!({"volumes": shared, "initContainers": [
+            step("first", "sleep 0.3; printf 1 >> /work/order"),
+            step("second", "printf 2 >> /work/order"),
+        ], "containers": [step("main", "cat /work/order")]}),
+    );
+    let broken = sim.start(
+        "broken",
+        json!({"volumes": shared, "initContainers": [
+            step("first", "exit 4"),
+            step("second", "echo never"),
+        ], "containers": [step("main", "echo never")]}),
+    );
+    let status = sim.finished(&ordered).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"));
+    assert_eq!(sim.log(&ordered, LogOptions::default()).await, "12");
+    let first = sim.host.history(&ordered)[0].clone();
+    assert_eq!(
+        waiting(&first, "main").map(|w| w.0).as_deref(),
+        Some("PodInitializing")
+    );
+    let status = sim.finished(&broken).await;
+    assert_eq!(status.phase.as_deref(), Some("Failed"));
+    assert_eq!(terminated(&status, "first").0, 4);
+    assert_eq!(
+        waiting(&status, "second").map(|w| w.0).as_deref(),
+        Some("PodInitializing")
+    );
+    assert_eq!(
+        waiting(&status, "main").map(|w| w.0).as_deref(),
+        Some("PodInitializing")
+    );
+    assert_eq!(condition(&status, "Initialized"), "False");
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_native_sidecar_runs_beside_the_containers_on_localhost_and_is_stopped_after() {
+    let sim = sim("sidecar").await;
+    let mut sidecar = sh("server", "while true; do echo pong | nc -l -p 9000; done");
+    sidecar["restartPolicy"] = json!("Always");
+    let pod = sim.start(
+        "sidecar",
+        json!({"initContainers": [sidecar], "containers": [
+            sh("client", "until nc 127.0.0.1 9000 > /tmp/got 2>/dev/null && test -s /tmp/got; do sleep 0.1; done; cat /tmp/got"),
+        ]}),
+    );
+    let status = sim.finished(&pod).await;
+    // While the client ran, the sidecar was running and ready and the Pod initialized.
+    let running = sim
+        .host
+        .history(&pod)
+        .into_iter()
+        .find(|s| s.phase.as_deref() == Some("Running"))
+        .expect("a Running phase");
+    assert!(container(&running, "server").ready);
+    assert_eq!(condition(&running, "Initialized"), "True");
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    assert_eq!(terminated(&status, "client").0, 0);
+    let (code, _, _) = terminated(&status, "server");
+    assert_ne!(code, 0, "stopped by a signal");
+    assert_eq!(
+        sim.log(
+            &pod,
+            LogOptions {
+                container: Some("client".into()),
+                ..Default::default()
+            }
+        )
+        .await,
+        "pong\n"
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_share_an_empty_dir_and_localhost() {
+    let sim = sim("share").await;
+    let mount = json!([{"name": "data", "mountPath": "/data"}]);
+    let mut writer = sh(
+        "writer",
+        "echo hello > /data/file; echo 'from writer' | nc -l -p 9100",
+    );
+    writer["volumeMounts"] = mount.clone();
+    let mut reader = sh(
+        "reader",
+        "echo $(hostname) $(grep db.test /etc/hosts | cut -f1); until test -s /data/file; do sleep 0.1; done; \
+         cat /data/file; until nc 127.0.0.1 9100; do sleep 0.1; done",
+    );
+    reader["volumeMounts"] = mount;
+    let pod = sim.start(
+        "share",
+        json!({"volumes": [{"name": "data", "emptyDir": {"medium": "Memory"}}],
+               "hostAliases": [{"ip": "10.1.2.3", "hostnames": ["db.test"]}],
+               "containers": [writer, reader]}),
+    );
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    let log = sim
+        .log(
+            &pod,
+            LogOptions {
+                container: Some("reader".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(log, "share 10.1.2.3\nhello\nfrom writer\n");
+    assert_eq!(
+        condition(&status, "PodReadyToStartContainers"),
+        "False",
+        "the sandbox stopped"
+    );
+    let err = sim
+        .kubelet
+        .logs("default", &pod, LogOptions::default())
+        .await
+        .err()
+        .expect("two containers");
+    assert_eq!(
+        err.to_string(),
+        "a container name must be specified for pod share, choose one of: [writer reader]"
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_maps_secrets_and_the_downward_api_become_files_and_env() {
+    let sim = sim("config").await;
+    let config_map: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "settings"}, "data": {"color": "blue", "size": "L"}
+    }))
+    .unwrap();
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "creds"}, "data": {"token": "czNjcjN0"}
+    }))
+    .unwrap();
+    sim.host
+        .config_maps
+        .lock()
+        .unwrap()
+        .insert("settings".into(), config_map);
+    sim.host
+        .secrets
+        .lock()
+        .unwrap()
+        .insert("creds".into(), secret);
+    let script = "cat /cm/colour; echo; stat -c %a /cm/colour; cat /secret/token; echo; \
+                  cat /info/labels; echo; cat /info/name; echo; ls /all; cat /all/token; echo; \
+                  echo \"$COLOR $TOKEN $POD $NS $LABEL $CFG_size $COMBINED\"; echo \"$@\"";
+    let pod = sim.start(
+        "config",
+        json!({
+            "volumes": [
+                {"name": "cm", "configMap": {"name": "settings", "items": [{"key": "color", "path": "colour", "mode": 0o600}]}},
+                {"name": "secret", "secret": {"secretName": "creds"}},
+                {"name": "info", "downwardAPI": {"items": [
+                    {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+                    {"path": "name", "fieldRef": {"fieldPath": "metadata.name"}}]}},
+                {"name": "all", "projected": {"sources": [
+                    {"configMap": {"name": "settings"}},
+                    {"serviceAccountToken": {"path": "token"}}]}},
+            ],
+            "containers": [{
+                "name": "main", "image": BUSYBOX, "command": ["sh", "-c", script, "sh"],
+                "args": ["$(COLOR)-$(POD)", "$$(COLOR)", "$(UNKNOWN)"],
+                "volumeMounts": [
+                    {"name": "cm", "mountPath": "/cm"},
+                    {"name": "secret", "mountPath": "/secret"},
+                    {"name": "info", "mountPath": "/info"},
+                    {"name": "all", "mountPath": "/all"}],
+                "envFrom": [{"prefix": "CFG_", "configMapRef": {"name": "settings"}}],
+                "env": [
+                    {"name": "COLOR", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "color"}}},
+                    {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "token"}}},
+                    {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                    {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                    {"name": "LABEL", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}}},
+                    {"name": "GONE", "valueFrom": {"configMapKeyRef": {"name": "absent", "key": "k", "optional": true}}},
+                    {"name": "COMBINED", "value": "$(COLOR)/$(NS)"}]
+            }]
+        }),
+    );
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    let log = sim.log(&pod, LogOptions::default()).await;
+    assert_eq!(
+        log,
+        "blue\n600\ns3cr3t\napp=\"demo\"\nconfig\ncolor\nsize\ntoken\nkube-sim-placeholder-service-account-token\n\
+         blue s3cr3t config default demo L blue/default\nblue-config $(COLOR) $(UNKNOWN)\n"
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_contexts_are_visible_inside() {
+    let sim = sim("security").await;
+    let pod = sim.start(
+        "confined",
+        json!({"securityContext": {"runAsUser": 1000, "fsGroup": 2000, "supplementalGroups": [3000]},
+               "containers": [{
+                 "name": "main", "image": DEBIAN, "command": ["sh", "-c", "id -u; id -G; touch /x 2>/dev/null || echo read-only"],
+                 "securityContext": {"runAsUser": 1234, "runAsGroup": 5678, "readOnlyRootFilesystem": true}}]}),
+    );
+    let root = sim.start(
+        "root",
+        json!({"containers": [{"name": "main", "image": BUSYBOX, "command": ["true"],
+                               "securityContext": {"runAsNonRoot": true}}]}),
+    );
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    assert_eq!(
+        sim.log(&pod, LogOptions::default()).await,
+        "1234\n5678 2000 3000\nread-only\n"
+    );
+    let status = sim
+        .until(&root, Duration::from_secs(30), |s| {
+            waiting(s, "main").is_some_and(|w| w.0 == "CreateContainerConfigError")
+        })
+        .await;
+    assert_eq!(status.phase.as_deref(), Some("Pending"));
+    let message = waiting(&status, "main")
+        .and_then(|w| w.1)
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("container has runAsNonRoot and image will run as root"),
+        "{message}"
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn active_deadline_seconds_stops_the_pod() {
+    let sim = sim("deadline").await;
+    let pod = sim.start(
+        "slow",
+        json!({"activeDeadlineSeconds": 2, "terminationGracePeriodSeconds": 5,
+               "containers": [sh("main", "sleep 60")]}),
+    );
+    let started = Instant::now();
+    let status = sim.finished(&pod).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(status.phase.as_deref(), Some("Failed"));
+    assert_eq!(status.reason.as_deref(), Some("DeadlineExceeded"));
+    assert_eq!(
+        status.message.as_deref(),
+        Some("Pod was active on the node longer than the specified deadline")
+    );
+    let last = sim
+        .until(&pod, Duration::from_secs(20), |s| {
+            container(s, "main")
+                .state
+                .is_some_and(|s| s.terminated.is_some())
+        })
+        .await;
+    let (code, reason, _) = terminated(&last, "main");
+    assert_eq!((code, reason.as_str()), (143, "Error"));
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_image_waits_in_err_image_pull_then_image_pull_back_off() {
+    let sim = sim("image").await;
+    let absent = "127.0.0.1:5000/kube-sim-test/absent:never";
+    let pod = sim.start(
+        "pull",
+        json!({"containers": [{"name": "main", "image": absent}]}),
+    );
+    let never = sim.start(
+        "never",
+        json!({"containers": [{"name": "main", "image": "kube-sim-test/absent:1", "imagePullPolicy": "Never"}]}),
+    );
+    let status = sim
+        .until(&pod, Duration::from_secs(30), |s| {
+            waiting(s, "main").is_some_and(|w| w.0 == "ImagePullBackOff")
+        })
+        .await;
+    assert_eq!(status.phase.as_deref(), Some("Pending"));
+    let reasons: Vec<String> = sim
+        .host
+        .history(&pod)
+        .iter()
+        .filter_map(|s| waiting(s, "main"))
+        .map(|w| w.0)
+        .collect();
+    assert!(reasons.contains(&"ErrImagePull".to_owned()), "{reasons:?}");
+    let message = waiting(&status, "main")
+        .and_then(|w| w.1)
+        .unwrap_or_default();
+    assert!(
+        message.starts_with(&format!("Back-off pulling image \"{absent}\"")),
+        "{message}"
+    );
+    let status = sim
+        .until(&never, Duration::from_secs(30), |s| {
+            waiting(s, "main").is_some_and(|w| w.0 == "ErrImageNeverPull")
+        })
+        .await;
+    assert_eq!(
+        waiting(&status, "main").and_then(|w| w.1).as_deref(),
+        Some("Container image \"kube-sim-test/absent:1\" is not present with pull policy of Never")
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_config_maps_and_claims_keep_the_pod_pending_until_they_exist() {
+    let sim = sim("missing").await;
+    let env_pod = sim.start(
+        "env",
+        json!({"containers": [{"name": "main", "image": BUSYBOX, "command": ["sh", "-c", "echo $V"],
+               "env": [{"name": "V", "valueFrom": {"configMapKeyRef": {"name": "late", "key": "v"}}}]}]}),
+    );
+    let volume_pod = sim.start(
+        "volume",
+        json!({"volumes": [{"name": "v", "configMap": {"name": "never"}}],
+               "containers": [{"name": "main", "image": BUSYBOX, "command": ["true"],
+                               "volumeMounts": [{"name": "v", "mountPath": "/v"}]}]}),
+    );
+    let claim_pod = sim.start(
+        "claim",
+        json!({"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "data"}}],
+               "containers": [{"name": "main", "image": BUSYBOX, "command": ["sh", "-c", "cat /v/f"],
+                               "volumeMounts": [{"name": "v", "mountPath": "/v"}]}]}),
+    );
+    let status = sim
+        .until(&env_pod, Duration::from_secs(30), |s| {
+            waiting(s, "main").is_some_and(|w| w.0 == "CreateContainerConfigError")
+        })
+        .await;
+    assert_eq!(
+        waiting(&status, "main").and_then(|w| w.1).as_deref(),
+        Some("configmap \"late\" not found")
+    );
+    assert_eq!(status.phase.as_deref(), Some("Pending"));
+    let status = sim
+        .until(&volume_pod, Duration::from_secs(30), |s| {
+            waiting(s, "main").is_some_and(|w| w.1.is_some())
+        })
+        .await;
+    assert_eq!(
+        waiting(&status, "main"),
+        Some((
+            "ContainerCreating".into(),
+            Some(
+                "MountVolume.SetUp failed for volume \"v\" : configmap \"never\" not found".into()
+            )
+        ))
+    );
+    let status = sim
+        .until(&claim_pod, Duration::from_secs(30), |s| {
+            condition(s, "PodScheduled") == "False"
+        })
+        .await;
+    let scheduled = status
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "PodScheduled")
+        .unwrap();
+    assert_eq!(
+        scheduled.message.as_deref(),
+        Some("persistentvolumeclaim \"data\" not found")
+    );
+    // What was missing appears: both Pods go on.
+    let late: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "late"}, "data": {"v": "arrived"}}))
+            .unwrap();
+    sim.host
+        .config_maps
+        .lock()
+        .unwrap()
+        .insert("late".into(), late);
+    let claim_dir = std::env::temp_dir().join(format!("{}-claim", sim.instance));
+    std::fs::create_dir_all(&claim_dir).unwrap();
+    std::fs::write(claim_dir.join("f"), "claimed\n").unwrap();
+    sim.host
+        .claims
+        .lock()
+        .unwrap()
+        .insert("data".into(), claim_dir.clone());
+    assert_eq!(
+        sim.finished(&env_pod).await.phase.as_deref(),
+        Some("Succeeded")
+    );
+    assert_eq!(sim.log(&env_pod, LogOptions::default()).await, "arrived\n");
+    assert_eq!(
+        sim.finished(&claim_pod).await.phase.as_deref(),
+        Some("Succeeded")
+    );
+    assert_eq!(
+        sim.log(&claim_pod, LogOptions::default()).await,
+        "claimed\n"
+    );
+    let _ = std::fs::remove_dir_all(claim_dir);
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_tail_and_timestamps() {
+    let sim = sim("logs").await;
+    let pod = sim.start(
+        "counting",
+        json!({"containers": [sh("main", "for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done")]}),
+    );
+    sim.until(&pod, Duration::from_secs(30), |s| {
+        s.phase.as_deref() == Some("Running")
+    })
+    .await;
+    let followed = sim
+        .log(
+            &pod,
+            LogOptions {
+                follow: true,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(followed, "line 1\nline 2\nline 3\nline 4\nline 5\n");
+    sim.finished(&pod).await;
+    let tail = sim
+        .log(
+            &pod,
+            LogOptions {
+                tail_lines: Some(2),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(tail, "line 4\nline 5\n");
+    let stamped = sim
+        .log(
+            &pod,
+            LogOptions {
+                tail_lines: Some(1),
+                timestamps: true,
+                ..Default::default()
+            },
+        )
+        .await;
+    let (stamp, line) = stamped.split_once(' ').expect("a timestamp");
+    assert_eq!(line, "line 5\n");
+    assert!(
+        k8s_openapi::chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+        "{stamp}"
+    );
+    assert!(stamp.ends_with('Z') && !stamp.ends_with("0Z"), "{stamp}");
+    let err = sim
+        .kubelet
+        .logs("default", "nope", LogOptions::default())
+        .await
+        .err()
+        .expect("no pod");
+    assert_eq!(
+        err.to_string(),
+        "pod default/nope is not running on this node"
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_pod_and_shutdown_leave_no_containers() {
+    let sim = sim("delete").await;
+    let first = sim.start("first", json!({"containers": [sh("main", "sleep 300")]}));
+    let second = sim.start("second", json!({"containers": [sh("main", "sleep 300")]}));
+    for pod in [&first, &second] {
+        sim.until(pod, Duration::from_secs(30), |s| {
+            s.phase.as_deref() == Some("Running")
+        })
+        .await;
+    }
+    let uid_label = format!("io.kubernetes.pod.uid={}-first", sim.instance);
+    assert_eq!(
+        sim.containers(&uid_label).await,
+        2,
+        "the sandbox and the container"
+    );
+    let writes = sim.host.history(&first).len();
+    let started = Instant::now();
+    sim.kubelet
+        .delete_pod("default", &first, Duration::from_secs(10))
+        .await
+        .expect("deleted");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "SIGTERM stops sleep: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(sim.containers(&uid_label).await, 0);
+    assert_eq!(
+        sim.host.history(&first).len(),
+        writes,
+        "no status write after delete"
+    );
+    assert!(sim
+        .kubelet
+        .delete_pod("default", &first, Duration::ZERO)
+        .await
+        .is_err());
+    assert_eq!(sim.containers(&sim.kubelet.instance_label()).await, 2);
+    sim.end().await;
+}
