@@ -77,6 +77,7 @@ pub enum FlagError {
 
 /// The usage text printed with every flag error.
 pub const USAGE: &str = "usage: adze-entrypoint [flags] [--] [args...]
+       adze-entrypoint init DST [DIR...]   copy itself to DST (0755), create each DIR (0777)
   -wait_file PATH          wait for PATH (the previous step's post file); PATH.err skips this step
   -wait_file_content       wait until the wait file is non-empty
   -post_file PATH          write PATH on success, PATH.err on failure

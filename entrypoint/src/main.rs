@@ -15,6 +15,8 @@
 //!   record `StartedAt`, run the command with `-timeout`, tee its streams to
 //!   `-stdout_path`/`-stderr_path`, then write the marker, the `exitCode` file and the
 //!   termination message per the table of §4.3/§4.6.
+//! - [`init`] is the init container's mode, `adze-entrypoint init DST [DIR...]`: copy this
+//!   executable into the shared bin volume (0755) and create the step directories (0777).
 //! - [`termination`] owns the message: `{"key","value","type"}` entries appended to what is
 //!   already there, refused above 4096 bytes with Tekton's own words.
 //!
@@ -33,7 +35,9 @@
 //! - No panics on any command line or file contents.
 //!
 //! `tests/in_containers.rs` runs the static build in busybox, Debian and an image with no files
-//! but the bind-mounted entrypoint.
+//! but the bind-mounted entrypoint, and `init` as the Pod's `prepare` container runs it
+//! (uid 65532, read-only root) from `adze-test/entrypoint:latest`, the image
+//! tests/setup-docker.sh imports from the static build.
 //!
 //! # Not yet
 //!
@@ -45,6 +49,7 @@
 
 mod duration;
 mod flags;
+mod init;
 mod step;
 mod termination;
 mod timestamp;
@@ -53,6 +58,15 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("init") {
+        return match init::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("adze-entrypoint: {error}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let flags = match flags::parse(&args) {
         Ok(flags) => flags,
         Err(error) => {

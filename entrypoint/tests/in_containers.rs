@@ -13,10 +13,22 @@ const DEBIAN: &str = "adze-test/debian:bookworm";
 /// An image with no files at all, made by [`no_shell_image`].
 const NO_SHELL: &str = "adze-test/no-shell:latest";
 
-/// Import [`NO_SHELL`] from an empty archive (idempotent; the tag is only ever this image).
+/// The image tests/setup-docker.sh builds from the static entrypoint: `/adze-entrypoint` only.
+const ENTRYPOINT_IMAGE: &str = "adze-test/entrypoint:latest";
+
+/// Import [`NO_SHELL`] from an empty archive unless tests/setup-docker.sh already made it.
 fn no_shell_image() {
     static IMPORTED: OnceLock<()> = OnceLock::new();
     IMPORTED.get_or_init(|| {
+        let present = Command::new("docker")
+            .args(["image", "inspect", NO_SHELL])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("docker runs");
+        if present.success() {
+            return;
+        }
         let mut import = Command::new("docker")
             .args(["import", "-", NO_SHELL])
             .stdin(Stdio::piped())
@@ -265,4 +277,120 @@ fn runs_in_an_image_without_a_shell() {
     assert_eq!(second_code, 2, "{second_logs}");
     assert!(pod.path("0/out").exists() && pod.path("1/out.err").exists());
     assert_eq!(pod.message(1), []);
+}
+
+/// A host directory standing in for an emptyDir: writable by every uid, as Kubernetes makes it.
+fn empty_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    dir
+}
+
+/// How the Pod's `prepare` init container runs: non-root, read-only root filesystem.
+const AS_PREPARE: &[&str] = &["--user", "65532", "--read-only"];
+
+/// `docker run --rm` of `command` in `image` with `options` and `volumes` (`HOST:PATH[:ro]`).
+fn docker_run(options: &[&str], volumes: &[&str], image: &str, command: &[&str]) -> (i32, String) {
+    let mut docker = Command::new("docker");
+    docker
+        .args(["run", "--rm", "--pull", "never"])
+        .args(options);
+    for volume in volumes {
+        docker.args(["-v", volume]);
+    }
+    let output = docker
+        .arg(image)
+        .args(command)
+        .output()
+        .expect("docker runs");
+    let logs = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code().expect("docker exited"), logs)
+}
+
+/// `init` as the Pod's `prepare` container runs it (non-root, read-only root filesystem, in an
+/// image with nothing else), then a step as another non-root user runs the copy it made.
+#[test]
+fn init_prepares_the_volumes_for_non_root_steps() {
+    no_shell_image();
+    let bin = empty_dir();
+    let run = empty_dir();
+    let bin_mount = format!("{}:/tekton/bin", bin.path().display());
+    let run_mount = format!("{}:/tekton/run", run.path().display());
+    let self_mount = format!("{}:/adze-entrypoint:ro", static_entrypoint().display());
+    let init = ["/adze-entrypoint", "init", "/tekton/bin/entrypoint"];
+    let dirs = ["/tekton/run/0/status", "/tekton/run/1/status"];
+    let volumes = [bin_mount.as_str(), &run_mount, &self_mount];
+    let (code, logs) = docker_run(AS_PREPARE, &volumes, NO_SHELL, &[&init[..], &dirs].concat());
+    assert_eq!(code, 0, "{logs}");
+    assert_eq!(
+        fs::read(bin.path().join("entrypoint")).unwrap(),
+        fs::read(static_entrypoint()).unwrap()
+    );
+    let step = [
+        "/tekton/bin/entrypoint",
+        "-post_file=/tekton/run/0/out",
+        "-termination_path=/tekton/run/0/status/termination",
+        "-step_metadata_dir=/tekton/run/0/status",
+        "-step_results=who",
+        "--",
+        "/bin/sh",
+        "-c",
+        "mkdir -p /tekton/run/0/status/results && id -u > /tekton/run/0/status/results/who",
+    ];
+    let (code, logs) = docker_run(&["--user", "1234"], &volumes[..2], BUSYBOX, &step);
+    assert_eq!(code, 0, "{logs}");
+    assert!(run.path().join("0/out").exists());
+    let message = fs::read_to_string(run.path().join("0/status/termination")).unwrap();
+    assert!(
+        message.contains(r#"{"key":"who","value":"1234\n","type":4}"#),
+        "{message}"
+    );
+}
+
+/// `init` exits 1 naming the path and the uid when the volume is not writable.
+#[test]
+fn init_says_which_volume_is_not_writable() {
+    no_shell_image();
+    let self_mount = format!("{}:/adze-entrypoint:ro", static_entrypoint().display());
+    let init = ["/adze-entrypoint", "init", "/tekton/bin/entrypoint"];
+    let (code, logs) = docker_run(AS_PREPARE, &[&self_mount], NO_SHELL, &init);
+    assert_eq!(code, 1, "{logs}");
+    assert!(
+        logs.contains("cannot create /tekton/bin") && logs.contains("writable by uid 65532"),
+        "{logs}"
+    );
+}
+
+/// The image tests/setup-docker.sh builds runs `init` by itself and holds the current build.
+#[test]
+fn the_entrypoint_image_runs_init() {
+    let bin = empty_dir();
+    let bin_mount = format!("{}:/tekton/bin", bin.path().display());
+    let init = ["/adze-entrypoint", "init", "/tekton/bin/entrypoint"];
+    let (code, logs) = docker_run(AS_PREPARE, &[&bin_mount], ENTRYPOINT_IMAGE, &init);
+    assert_eq!(
+        code, 0,
+        "is {ENTRYPOINT_IMAGE} built? run tests/setup-docker.sh: {logs}"
+    );
+    assert!(
+        fs::read(bin.path().join("entrypoint")).unwrap() == fs::read(static_entrypoint()).unwrap(),
+        "{ENTRYPOINT_IMAGE} holds an older build; run tests/setup-docker.sh"
+    );
+    let layers = Command::new("docker")
+        .args([
+            "image",
+            "inspect",
+            "-f",
+            "{{len .RootFS.Layers}}",
+            ENTRYPOINT_IMAGE,
+        ])
+        .output()
+        .expect("docker runs");
+    assert_eq!(
+        String::from_utf8_lossy(&layers.stdout).trim(),
+        "1",
+        "one imported layer, nothing else"
+    );
 }
