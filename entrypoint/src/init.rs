@@ -1,6 +1,8 @@
-//! `adze-entrypoint init DST [DIR...]`: what the Pod's init container `prepare` does. It copies
-//! this very executable into the shared `/tekton/bin` volume, so step images need not contain
-//! it, and creates the per-step status directories every step may write to.
+//! `adze-entrypoint init DST [DIR | LINK=TARGET ...]`: what the Pod's init container `prepare`
+//! does. It copies this very executable into the shared `/tekton/bin` volume, so step images
+//! need not contain it, creates the per-step status directories every step may write to, and
+//! links each `/tekton/steps/step-<name>` (and `/tekton/steps/<i>`) to its step's status
+//! directory, where `$(steps.<name>.results.R)` is read (§4.2).
 //!
 //! The copy is written beside `DST` and renamed over it, so a re-run of the init container
 //! (a Pod restarted by its node) never writes into a binary a step is executing ("text file
@@ -38,15 +40,38 @@ pub enum InitError {
     },
 }
 
-/// Copy the running executable to `destination` (mode 0755) and create each of `directories`
-/// (mode 0777, so steps running as any user can write their markers and results).
+/// Copy the running executable to `destination` (mode 0755), create each directory (mode
+/// 0777, so steps running as any user can write their markers and results) and each
+/// `LINK=TARGET` symbolic link (its parent 0777, `TARGET` taken as written).
 pub fn run(args: &[String]) -> Result<(), InitError> {
-    let (destination, directories) = args.split_first().ok_or(InitError::NoDestination)?;
+    let (destination, rest) = args.split_first().ok_or(InitError::NoDestination)?;
     install_self(Path::new(destination))?;
-    for directory in directories {
-        create_shared_dir(Path::new(directory))?;
+    for item in rest {
+        match item.split_once('=') {
+            Some((link, target)) => create_link(Path::new(link), Path::new(target))?,
+            None => create_shared_dir(Path::new(item))?,
+        }
     }
     Ok(())
+}
+
+/// Point `link` at `target`, replacing what a previous run of init left there.
+fn create_link(link: &Path, target: &Path) -> Result<(), InitError> {
+    if let Some(parent) = link.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_shared_dir(parent)?;
+    }
+    let create = || {
+        match fs::symlink_metadata(link) {
+            Ok(meta) if meta.file_type().is_symlink() => fs::remove_file(link)?,
+            _ => {}
+        }
+        std::os::unix::fs::symlink(target, link)
+    };
+    create().map_err(|source| InitError::Write {
+        path: link.to_path_buf(),
+        source,
+        uid: current_uid(),
+    })
 }
 
 fn install_self(destination: &Path) -> Result<(), InitError> {
@@ -144,6 +169,26 @@ mod tests {
             assert_eq!(mode(path), 0o777, "{}", path.display());
         }
         assert!(!dir.path().join("bin/entrypoint.adze-init").exists());
+    }
+
+    #[test]
+    fn links_step_names_to_their_status_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let status = dir.path().join("run/0/status");
+        let link = dir.path().join("steps/step-build");
+        let arg = format!("{}={}", link.display(), status.display());
+        let args = words(&[&dir.path().join("entrypoint"), &status]);
+        run(&[args, vec![arg.clone()]].concat()).unwrap();
+        fs::write(status.join("exitCode"), "0").unwrap();
+        assert_eq!(fs::read_to_string(link.join("exitCode")).unwrap(), "0");
+        assert_eq!(mode(&dir.path().join("steps")), 0o777);
+        // A second run (the init container restarted) keeps the link.
+        run(&words(&[&dir.path().join("entrypoint")])
+            .into_iter()
+            .chain([arg])
+            .collect::<Vec<_>>())
+        .unwrap();
+        assert_eq!(fs::read_link(&link).unwrap(), status);
     }
 
     #[test]

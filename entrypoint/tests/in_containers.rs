@@ -108,6 +108,17 @@ impl Pod {
 
     /// Start step `i` running `command` directly (no shell).
     fn start_command(&self, i: usize, extra: &[&str], step_command: &[&str]) -> Child {
+        self.start_command_with(i, &[], extra, step_command)
+    }
+
+    /// Start step `i` with more `docker run` options (volumes, env) and entrypoint flags.
+    fn start_command_with(
+        &self,
+        i: usize,
+        docker_options: &[&str],
+        extra: &[&str],
+        step_command: &[&str],
+    ) -> Child {
         let mut command = Command::new("docker");
         command
             .args([
@@ -128,6 +139,7 @@ impl Pod {
                 "{}:/tekton/run",
                 self.dir.path().join("run").display()
             ))
+            .args(docker_options)
             .args([self.image, "/tekton/bin/entrypoint"]);
         if i > 0 {
             command.args(["-wait_file", &format!("/tekton/run/{}/out", i - 1)]);
@@ -392,5 +404,130 @@ fn the_entrypoint_image_runs_init() {
         String::from_utf8_lossy(&layers.stdout).trim(),
         "1",
         "one imported layer, nothing else"
+    );
+}
+
+/// Run `init` for `steps` (their status dirs and `/tekton/steps/step-<name>` links) into the
+/// `run` and `steps` volumes, as the Pod's `prepare` container does.
+fn init_steps(run: &Path, steps_volume: &Path, steps: &[&str]) {
+    let mut command = vec![
+        "/adze-entrypoint".to_string(),
+        "init".into(),
+        "/tekton/run/entrypoint-copy".into(),
+    ];
+    for (i, name) in steps.iter().enumerate() {
+        command.push(format!("/tekton/run/{i}/status"));
+        command.push(format!("/tekton/steps/step-{name}=/tekton/run/{i}/status"));
+    }
+    let command: Vec<&str> = command.iter().map(String::as_str).collect();
+    let run_mount = format!("{}:/tekton/run", run.display());
+    let steps_mount = format!("{}:/tekton/steps", steps_volume.display());
+    let self_mount = format!("{}:/adze-entrypoint:ro", static_entrypoint().display());
+    let volumes = [run_mount.as_str(), &steps_mount, &self_mount];
+    no_shell_image();
+    let (code, logs) = docker_run(AS_PREPARE, &volumes, NO_SHELL, &command);
+    assert_eq!(code, 0, "{logs}");
+}
+
+/// Results of an earlier step reach a later step's args (an array spliced), its env and its
+/// `when` guard, read through the `/tekton/steps/step-<name>` links `init` made.
+#[test]
+fn step_results_reach_args_env_and_when() {
+    let pod = Pod::new("step-results", BUSYBOX);
+    let steps = empty_dir();
+    fs::set_permissions(
+        pod.path(""),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    init_steps(&pod.path(""), steps.path(), &["first", "second", "third"]);
+    let steps_mount = format!("{}:/tekton/steps", steps.path().display());
+    let when = r#"[{"input":"$(steps.first.results.word)","operator":"in","values":["nope"]}]"#;
+    let third = pod.start_command_with(
+        2,
+        &["-v", &steps_mount],
+        &["-when_expressions", when],
+        &["/bin/sh", "-c", "echo must-not-run"],
+    );
+    let second = pod.start_command_with(
+        1,
+        &[
+            "-v",
+            &steps_mount,
+            "-e",
+            "GREETING=hello $(steps.first.results.word)",
+        ],
+        &[],
+        &[
+            "/bin/sh",
+            "-c",
+            r#"echo "$GREETING|$#|$1|$2""#,
+            "sh",
+            "$(steps.first.results.list[*])",
+        ],
+    );
+    let first = pod.start_command_with(
+        0,
+        &["-v", &steps_mount],
+        &[],
+        &[
+            "/bin/sh",
+            "-c",
+            "printf hi > /tekton/steps/step-first/results/word; \
+             printf '[\"x\",\"y z\"]' > /tekton/steps/step-first/results/list",
+        ],
+    );
+    let (first_code, first_logs) = finish(first);
+    assert_eq!(first_code, 0, "{first_logs}");
+    let (second_code, second_logs) = finish(second);
+    assert_eq!(second_code, 0, "{second_logs}");
+    assert!(second_logs.contains("hello hi|2|x|y z"), "{second_logs}");
+    let (third_code, third_logs) = finish(third);
+    assert_eq!(third_code, 0, "{third_logs}");
+    assert!(!third_logs.contains("must-not-run"), "{third_logs}");
+    assert_eq!(pod.message(2), [pair("Reason", "Skipped")]);
+    assert_eq!(
+        fs::read_to_string(pod.path("2/status/exitCode")).unwrap(),
+        "0"
+    );
+}
+
+/// As PID 1, the entrypoint passes `docker stop`'s SIGTERM to the command (which exits at
+/// once instead of being killed after the grace period) and reaps the orphans it inherits.
+#[test]
+fn signals_reach_the_command_and_orphans_are_reaped() {
+    let pod = Pod::new("signals", BUSYBOX);
+    let script = "trap 'echo got-term; exit 7' TERM; \
+                  (sleep 0.1 &); sleep 0.5; ps -o stat,comm > /tekton/run/0/ps; \
+                  touch /tekton/run/0/ready; while true; do sleep 0.1; done";
+    let step = pod.start_step(0, &[], script);
+    let ready = pod.path("0/ready");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the step never became ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let stopping = std::time::Instant::now();
+    let stop = Command::new("docker")
+        .args(["stop", "-t", "30", &format!("{}-0", pod.name)])
+        .output()
+        .expect("docker runs");
+    assert!(stop.status.success(), "{stop:?}");
+    let (code, logs) = finish(step);
+    assert!(
+        stopping.elapsed() < std::time::Duration::from_secs(20),
+        "SIGTERM did not reach the command: stopped after {:?}",
+        stopping.elapsed()
+    );
+    assert_eq!(code, 7, "the command's own exit status: {logs}");
+    assert!(logs.contains("got-term"), "{logs}");
+    assert!(pod.path("0/out.err").exists());
+    let ps = fs::read_to_string(pod.path("0/ps")).unwrap();
+    assert!(
+        !ps.lines().any(|line| line.starts_with('Z')),
+        "a zombie was left unreaped:\n{ps}"
     );
 }
