@@ -55,14 +55,7 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
         if wait_for(wait_file, flags.wait_file_content) == Waited::PreviousFailed {
             // Skipped after an earlier failure: exit 1 as Skipped, without running (§4.3 step 1).
             let started_at = rfc3339_millis(SystemTime::now());
-            write_marker(flags, false)?;
-            termination::append(
-                &flags.termination_path,
-                &[
-                    Entry::internal("StartedAt", started_at),
-                    Entry::internal("Reason", "Skipped"),
-                ],
-            )?;
+            not_run(flags, NotRun::AfterFailure, started_at)?;
             return Ok(1);
         }
     }
@@ -78,23 +71,11 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
         Ok(true) => {}
         Ok(false) => {
             // Skipped by its guard: the step succeeds without running (§4.3 step 3).
-            write_marker(flags, true)?;
-            write_exit_code(flags, 0)?;
-            termination::append(
-                &flags.termination_path,
-                &[
-                    Entry::internal("StartedAt", started_at),
-                    Entry::internal("Reason", "Skipped"),
-                ],
-            )?;
+            not_run(flags, NotRun::Guarded, started_at)?;
             return Ok(0);
         }
         Err(error) => {
-            write_marker(flags, false)?;
-            termination::append(
-                &flags.termination_path,
-                &[Entry::internal("StartedAt", started_at)],
-            )?;
+            not_run(flags, NotRun::Failed, started_at)?;
             return Err(error.into());
         }
     }
@@ -109,11 +90,7 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
     let ended = match execute(flags, &command, &env) {
         Ok(ended) => ended,
         Err(error) => {
-            write_marker(flags, false)?;
-            termination::append(
-                &flags.termination_path,
-                &[Entry::internal("StartedAt", started_at)],
-            )?;
+            not_run(flags, NotRun::Failed, started_at)?;
             return Err(error);
         }
     };
@@ -154,6 +131,31 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
     entries.extend(internal);
     termination::append(&flags.termination_path, &entries)?;
     Ok(status)
+}
+
+/// Why the command did not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NotRun {
+    /// An earlier step failed: marker `.err`, reason `Skipped`.
+    AfterFailure,
+    /// The `when` guard is false: marker `out`, `exitCode` 0, reason `Skipped`.
+    Guarded,
+    /// It could not be started or its guard decided: marker `.err`, no reason.
+    Failed,
+}
+
+/// Write the marker, exit code and message of a step whose command did not run.
+fn not_run(flags: &Flags, why: NotRun, started_at: String) -> Result<(), StepError> {
+    write_marker(flags, why == NotRun::Guarded)?;
+    if why == NotRun::Guarded {
+        write_exit_code(flags, 0)?;
+    }
+    let mut entries = vec![Entry::internal("StartedAt", started_at)];
+    if why != NotRun::Failed {
+        entries.push(Entry::internal("Reason", "Skipped"));
+    }
+    termination::append(&flags.termination_path, &entries)?;
+    Ok(())
 }
 
 #[derive(Debug, PartialEq, Eq)]
