@@ -15,6 +15,9 @@
 #                                 `nonroot` user (uid 1000) and sshd ready to start: stands in for
 #                                 the alpine-based node, alpine/git and alpine-git-nonroot
 #   adze-test/bash:latest         debian-ash with the bash image's docker-entrypoint.sh
+#   adze-test/no-shell:latest     no files at all (the entrypoint's tests bind-mount it in)
+#   adze-test/entrypoint:latest   only /adze-entrypoint, the static build of entrypoint/
+#                                 (what the Kubernetes executor's init container `prepare` runs)
 #
 # It also starts a registry on 127.0.0.1:5000 (Debian's docker-registry, storage in
 # ADZE_REGISTRY_DIR, default $TMPDIR/adze-registry) for the tests of digest-pinned images.
@@ -146,6 +149,38 @@ if ! fresh adze-test/bash:latest "$BASH_RECIPE"; then
   docker commit -c 'ENTRYPOINT ["docker-entrypoint.sh"]' -c 'CMD ["bash"]' \
     -c "LABEL adze.dev/recipe=\"$BASH_RECIPE\"" "$id" adze-test/bash:latest >/dev/null
   docker rm "$id" >/dev/null
+fi
+
+# --- adze-test/no-shell:latest (an image with no files) -----------------------------------
+NO_SHELL_RECIPE="empty v1"
+if ! fresh adze-test/no-shell:latest "$NO_SHELL_RECIPE"; then
+  echo "== building adze-test/no-shell:latest"
+  # An empty tar archive is two zero blocks.
+  head -c 1024 /dev/zero | docker import -c "LABEL adze.dev/recipe=\"$NO_SHELL_RECIPE\"" \
+    - adze-test/no-shell:latest >/dev/null
+fi
+
+# --- adze-test/entrypoint:latest (the static entrypoint, nothing else) ----------------------
+# Built in the same target directory entrypoint/tests/in_containers.rs uses, so a test run and
+# this script share one static build: <CARGO_TARGET_DIR or ./target>/static-entrypoint. The
+# recipe label carries the binary's digest, so the image follows the source.
+repo=$(cd "$(dirname "$0")/.." && pwd)
+static_dir="${CARGO_TARGET_DIR:-$repo/target}/static-entrypoint"
+case "$static_dir" in /*) ;; *) static_dir="$repo/$static_dir" ;; esac
+need cargo || { echo "cargo is needed to build adze-entrypoint (https://rustup.rs)" >&2; exit 1; }
+echo "== building the static adze-entrypoint ($static_dir)"
+(cd "$repo" && RUSTFLAGS="-C target-feature=+crt-static" cargo build -q -p adze-entrypoint \
+  --release --target x86_64-unknown-linux-gnu --target-dir "$static_dir")
+entrypoint_bin="$static_dir/x86_64-unknown-linux-gnu/release/adze-entrypoint"
+ENTRYPOINT_RECIPE="static adze-entrypoint sha256:$(sha256sum "$entrypoint_bin" | cut -d' ' -f1) v2"
+if ! fresh adze-test/entrypoint:latest "$ENTRYPOINT_RECIPE"; then
+  echo "== building adze-test/entrypoint:latest"
+  root=$(mktemp -d)
+  install -m 0755 "$entrypoint_bin" "$root/adze-entrypoint"
+  tar -C "$root" --owner=0 --group=0 -c adze-entrypoint | docker import \
+    -c "LABEL adze.dev/recipe=\"$ENTRYPOINT_RECIPE\"" \
+    - adze-test/entrypoint:latest >/dev/null
+  rm -rf "$root"
 fi
 
 # --- names the upstream Tekton examples use ------------------------------------------------

@@ -5,11 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::duration::parse_go_duration;
+use crate::when::{self, When, WhenError};
 
 /// Where Tekton's entrypoint writes the termination message unless told otherwise.
 pub const DEFAULT_TERMINATION_PATH: &str = "/tekton/termination";
 /// Where task results are written by steps (`$(results.<name>.path)`).
 pub const DEFAULT_RESULTS_DIR: &str = "/tekton/results";
+/// Where every step's status directory is linked as `step-<name>` (§4.2).
+pub const DEFAULT_STEPS_DIR: &str = "/tekton/steps";
 
 /// What a failing command does to the step (`onError`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +42,10 @@ pub struct Flags {
     pub step_results: Vec<String>,
     /// The step's status directory (`/tekton/run/<i>/status`): `exitCode` and `results/`.
     pub step_metadata_dir: Option<PathBuf>,
+    /// Where earlier steps' results are read for `$(steps.S.results.R)`: `step-S/results/R`.
+    pub steps_dir: PathBuf,
+    /// The step's `when` guard; empty means the step always runs.
+    pub when: Vec<When>,
     /// Step timeout; `None` or zero means none.
     pub timeout: Option<Duration>,
     /// What a non-zero exit does.
@@ -70,6 +77,9 @@ pub enum FlagError {
         /// What was expected.
         reason: &'static str,
     },
+    /// `-when_expressions` is not Tekton's JSON list.
+    #[error("invalid value for flag -when_expressions: {0}")]
+    When(#[from] WhenError),
     /// Neither `-entrypoint` nor a positional command.
     #[error("no command to run: pass -entrypoint PROGRAM or a program after --")]
     NoCommand,
@@ -77,6 +87,8 @@ pub enum FlagError {
 
 /// The usage text printed with every flag error.
 pub const USAGE: &str = "usage: adze-entrypoint [flags] [--] [args...]
+       adze-entrypoint init DST [DIR | LINK=TARGET ...]
+                           copy itself to DST (0755), create each DIR (0777), link each LINK
   -wait_file PATH          wait for PATH (the previous step's post file); PATH.err skips this step
   -wait_file_content       wait until the wait file is non-empty
   -post_file PATH          write PATH on success, PATH.err on failure
@@ -85,6 +97,8 @@ pub const USAGE: &str = "usage: adze-entrypoint [flags] [--] [args...]
   -results_dir DIR         task result files (default /tekton/results)
   -step_results a,b        step results to report from -step_metadata_dir/results
   -step_metadata_dir DIR   the step's status dir: exitCode and results/
+  -steps_dir DIR           earlier steps' dirs as step-<name>/ (default /tekton/steps)
+  -when_expressions JSON   the step's when guard: [{\"input\",\"operator\",\"values\"}]
   -timeout DURATION        step timeout, a Go duration such as 10s or 1m30s (0: none)
   -on_error continue|stopAndFail
   -stdout_path PATH        also copy the command's stdout to PATH
@@ -100,6 +114,8 @@ const VALUE_FLAGS: &[&str] = &[
     "results_dir",
     "step_results",
     "step_metadata_dir",
+    "steps_dir",
+    "when_expressions",
     "stdout_path",
     "stderr_path",
     "entrypoint",
@@ -118,6 +134,8 @@ pub fn parse(args: &[String]) -> Result<Flags, FlagError> {
         results_dir: PathBuf::from(DEFAULT_RESULTS_DIR),
         step_results: Vec::new(),
         step_metadata_dir: None,
+        steps_dir: PathBuf::from(DEFAULT_STEPS_DIR),
+        when: Vec::new(),
         timeout: None,
         on_error: OnError::StopAndFail,
         stdout_path: None,
@@ -174,6 +192,9 @@ pub fn parse(args: &[String]) -> Result<Flags, FlagError> {
             "results_dir" => flags.results_dir = PathBuf::from(value),
             "step_results" => flags.step_results = name_list(&value),
             "step_metadata_dir" => flags.step_metadata_dir = non_empty_path(value),
+            "steps_dir" => flags.steps_dir = PathBuf::from(value),
+            "when_expressions" if value.is_empty() => flags.when.clear(),
+            "when_expressions" => flags.when = when::parse(&value)?,
             "stdout_path" => flags.stdout_path = non_empty_path(value),
             "stderr_path" => flags.stderr_path = non_empty_path(value),
             "entrypoint" => entrypoint = Some(value).filter(|v| !v.is_empty()),

@@ -15,6 +15,15 @@
 //!   record `StartedAt`, run the command with `-timeout`, tee its streams to
 //!   `-stdout_path`/`-stderr_path`, then write the marker, the `exitCode` file and the
 //!   termination message per the table of §4.3/§4.6.
+//! - [`init`] is the init container's mode, `adze-entrypoint init DST [DIR | LINK=TARGET ...]`:
+//!   copy this executable into the shared bin volume (0755), create the step directories
+//!   (0777) and link `/tekton/steps/step-<name>` to them.
+//! - [`step_results`] fills in `$(steps.S.results.R)` in the command, the environment and the
+//!   `when` guard from `-steps_dir` (`/tekton/steps/step-S/results/R`), after the wait;
+//!   [`when`] decides the guard (`in`/`notin`; false: `Skipped`, marker `out`, exit 0).
+//! - [`process`] forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT to the command (PID 1 has no default
+//!   action for them), reaps orphans while PID 1, and kills the command's process group on
+//!   timeout.
 //! - [`termination`] owns the message: `{"key","value","type"}` entries appended to what is
 //!   already there, refused above 4096 bytes with Tekton's own words.
 //!
@@ -33,26 +42,42 @@
 //! - No panics on any command line or file contents.
 //!
 //! `tests/in_containers.rs` runs the static build in busybox, Debian and an image with no files
-//! but the bind-mounted entrypoint.
+//! but the bind-mounted entrypoint, and `init` as the Pod's `prepare` container runs it
+//! (uid 65532, read-only root) from `adze-test/entrypoint:latest`, the image
+//! tests/setup-docker.sh imports from the static build.
 //!
 //! # Not yet
 //!
-//! - Step `when` expressions and `$(steps.S.results.R)` substitution at run time (§4.3 steps 2–3).
-//! - Signal forwarding to the command, keep-pod-on-cancel (`Cancelled`, exit 9), debug breakpoints.
-//! - Artifacts (types 5/6) and the `tknz:` compressed message.
+//! - CEL `when` expressions: the step fails saying so (adze's Docker executor evaluates them on
+//!   the host; the Pod path must decide them before the Pod starts or ship a CEL evaluator).
+//! - keep-pod-on-cancel (`Cancelled`, exit 9), debug breakpoints, `-run_always`.
+//! - Artifacts (types 5/6), `$(steps.S.outputs…)` at run time, and the `tknz:` compressed message.
 //! - Resolving the image's ENTRYPOINT/CMD: the caller passes the resolved command.
-//! - Reaping orphaned grandchildren when the entrypoint is PID 1 of its container.
+//! - `$$` escapes and Kubernetes' own `$(VAR)` expansion are the kubelet's, not done here.
 
 mod duration;
 mod flags;
+mod init;
+mod process;
 mod step;
+mod step_results;
 mod termination;
 mod timestamp;
+mod when;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("init") {
+        return match init::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("adze-entrypoint: {error}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let flags = match flags::parse(&args) {
         Ok(flags) => flags,
         Err(error) => {
@@ -60,6 +85,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(error) = process::forward_signals() {
+        eprintln!("adze-entrypoint: cannot catch signals to forward them: {error}");
+        return ExitCode::from(1);
+    }
     match step::run(&flags) {
         // Exit statuses outside 0..=255 cannot happen on Unix; clamp rather than panic.
         Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(1)),

@@ -3,18 +3,21 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use crate::flags::{Flags, OnError};
+use crate::process::{self, Ended};
+use crate::step_results::StepResults;
 use crate::termination::{self, Entry, EntryType, MessageError};
 use crate::timestamp::rfc3339_millis;
+use crate::when::{self, WhenError};
 
-/// How often the wait file and a timed child are polled: short next to a container start.
+/// How often the wait file is polled: short next to a container start.
 const POLL: Duration = Duration::from_millis(10);
 
 /// Why the step could not be carried out as asked (the container then exits 1).
@@ -41,15 +44,9 @@ pub enum StepError {
     /// The termination message could not be written (too large, or unwritable).
     #[error(transparent)]
     Message(#[from] MessageError),
-}
-
-/// How the command ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ended {
-    /// It exited (a signal death counts as `128 + signal`, as shells report it).
-    Exited(i32),
-    /// The step timeout elapsed first and the command was killed.
-    TimedOut,
+    /// The `when` guard could not be decided.
+    #[error("cannot decide the step's when expressions: {0}")]
+    When(#[from] WhenError),
 }
 
 /// Run the whole step and return the container's exit status.
@@ -58,26 +55,42 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
         if wait_for(wait_file, flags.wait_file_content) == Waited::PreviousFailed {
             // Skipped after an earlier failure: exit 1 as Skipped, without running (§4.3 step 1).
             let started_at = rfc3339_millis(SystemTime::now());
-            write_marker(flags, false)?;
-            termination::append(
-                &flags.termination_path,
-                &[
-                    Entry::internal("StartedAt", started_at),
-                    Entry::internal("Reason", "Skipped"),
-                ],
-            )?;
+            not_run(flags, NotRun::AfterFailure, started_at)?;
             return Ok(1);
         }
     }
     let started_at = rfc3339_millis(SystemTime::now());
-    let ended = match execute(flags) {
+    let mut results = StepResults::new(&flags.steps_dir);
+    let guard = when::holds(&flags.when, &mut results);
+    let command = results.splice(&flags.command);
+    let env = substituted_env(&mut results);
+    for reference in results.missing() {
+        eprintln!("adze-entrypoint: $({reference}) was not written by an earlier step; left as is");
+    }
+    match guard {
+        Ok(true) => {}
+        Ok(false) => {
+            // Skipped by its guard: the step succeeds without running (§4.3 step 3).
+            not_run(flags, NotRun::Guarded, started_at)?;
+            return Ok(0);
+        }
+        Err(error) => {
+            not_run(flags, NotRun::Failed, started_at)?;
+            return Err(error.into());
+        }
+    }
+    if let Some(step_dir) = &flags.step_metadata_dir {
+        // `$(step.results.R.path)` points here; the step writes without creating it first.
+        let results_dir = step_dir.join("results");
+        fs::create_dir_all(&results_dir).map_err(|source| StepError::Write {
+            path: results_dir,
+            source,
+        })?;
+    }
+    let ended = match execute(flags, &command, &env) {
         Ok(ended) => ended,
         Err(error) => {
-            write_marker(flags, false)?;
-            termination::append(
-                &flags.termination_path,
-                &[Entry::internal("StartedAt", started_at)],
-            )?;
+            not_run(flags, NotRun::Failed, started_at)?;
             return Err(error);
         }
     };
@@ -118,6 +131,31 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
     entries.extend(internal);
     termination::append(&flags.termination_path, &entries)?;
     Ok(status)
+}
+
+/// Why the command did not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NotRun {
+    /// An earlier step failed: marker `.err`, reason `Skipped`.
+    AfterFailure,
+    /// The `when` guard is false: marker `out`, `exitCode` 0, reason `Skipped`.
+    Guarded,
+    /// It could not be started or its guard decided: marker `.err`, no reason.
+    Failed,
+}
+
+/// Write the marker, exit code and message of a step whose command did not run.
+fn not_run(flags: &Flags, why: NotRun, started_at: String) -> Result<(), StepError> {
+    write_marker(flags, why == NotRun::Guarded)?;
+    if why == NotRun::Guarded {
+        write_exit_code(flags, 0)?;
+    }
+    let mut entries = vec![Entry::internal("StartedAt", started_at)];
+    if why != NotRun::Failed {
+        entries.push(Entry::internal("Reason", "Skipped"));
+    }
+    termination::append(&flags.termination_path, &entries)?;
+    Ok(())
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -182,14 +220,41 @@ fn write_file(path: &Path, contents: &[u8]) -> Result<(), StepError> {
     })
 }
 
-/// Start the command (no shell), copy its streams where asked, and wait for it or the timeout.
-fn execute(flags: &Flags) -> Result<Ended, StepError> {
-    let (program, args) = flags
-        .command
-        .split_first()
-        .expect("flags::parse guarantees a command");
+/// The environment variables whose values hold `$(steps.S.results.R)`, substituted.
+fn substituted_env(results: &mut StepResults<'_>) -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let value = value.into_string().ok()?;
+            value.contains("$(steps.").then(|| {
+                (
+                    name.to_string_lossy().into_owned(),
+                    results.substitute(&value),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Start `command` (no shell) in its own process group with `env` overriding the inherited
+/// environment, copy its streams where asked, and wait for it or the timeout.
+fn execute(
+    flags: &Flags,
+    command: &[String],
+    env: &[(String, String)],
+) -> Result<Ended, StepError> {
+    // An array spliced from an empty result can leave nothing to run.
+    let Some((program, args)) = command.split_first() else {
+        return Err(StepError::Spawn {
+            program: String::new(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "the command is empty"),
+        });
+    };
     let mut command = Command::new(program);
-    command.args(args).stdin(Stdio::inherit());
+    command
+        .args(args)
+        .envs(env.iter().map(|(name, value)| (name, value)))
+        .stdin(Stdio::inherit())
+        .process_group(0);
     let (stdout_file, stderr_file) = open_stream_files(flags)?;
     if stdout_file.is_some() {
         command.stdout(Stdio::piped());
@@ -201,6 +266,7 @@ fn execute(flags: &Flags) -> Result<Ended, StepError> {
         program: program.clone(),
         source,
     })?;
+    process::started(child.id());
     let mut copiers = Vec::new();
     if let (Some(file), Some(stream)) = (stdout_file, child.stdout.take()) {
         copiers.push(tee(stream, io::stdout(), file));
@@ -208,10 +274,7 @@ fn execute(flags: &Flags) -> Result<Ended, StepError> {
     if let (Some(file), Some(stream)) = (stderr_file, child.stderr.take()) {
         copiers.push(tee(stream, io::stderr(), file));
     }
-    let ended = match flags.timeout {
-        None => exited(child.wait()),
-        Some(timeout) => wait_with_timeout(&mut child, timeout),
-    };
+    let ended = process::wait(child.id(), flags.timeout);
     if ended != Ended::TimedOut {
         // After a timeout a grandchild may still hold the pipes open; do not wait for it.
         for copier in copiers {
@@ -278,38 +341,11 @@ fn tee(
     })
 }
 
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Ended {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return exited(Ok(status)),
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Ended::TimedOut;
-            }
-            Ok(None) => thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now()))),
-            Err(error) => return exited(Err(error)),
-        }
-    }
-}
-
-fn exited(status: io::Result<ExitStatus>) -> Ended {
-    match status {
-        Ok(status) => Ended::Exited(
-            status
-                .code()
-                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
-        ),
-        // Waiting on our own child only fails if it was reaped elsewhere; report a failure.
-        Err(_) => Ended::Exited(1),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::flags::parse;
+    use std::time::Instant;
 
     /// A step's run directory, as `/tekton/run/<i>` and `/tekton/termination` would be.
     struct Pod {
@@ -341,6 +377,7 @@ mod tests {
                 ("-termination_path", "termination".into()),
                 ("-step_metadata_dir", format!("run/{i}/status")),
                 ("-results_dir", "results".into()),
+                ("-steps_dir", "steps".into()),
             ] {
                 args.extend([flag.into(), self.path(&value).display().to_string()]);
             }
@@ -585,5 +622,77 @@ mod tests {
         );
         assert_eq!(run(&flags).unwrap(), 0);
         assert_eq!(fs::read_to_string(&both).unwrap(), "one\ntwo\nthree\n");
+    }
+
+    /// Step `name`'s result `result`, as `/tekton/steps/step-<name>/results/<result>`.
+    fn write_step_result(pod: &Pod, name: &str, result: &str, value: &str) {
+        let dir = pod.path(&format!("steps/step-{name}/results"));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(result), value).unwrap();
+    }
+
+    #[test]
+    fn step_results_are_substituted_in_the_command() {
+        let pod = Pod::new();
+        write_step_result(&pod, "first", "list", r#"["a b","c"]"#);
+        write_step_result(&pod, "first", "word", "hi");
+        let out = pod.path("out").display().to_string();
+        let script = format!("printf '%s|' \"$@\" > {out}");
+        let flags = pod.flags(
+            0,
+            &[],
+            &[
+                "/bin/sh",
+                "-c",
+                &script,
+                "sh",
+                "$(steps.first.results.list[*])",
+                "<$(steps.first.results.word)>",
+                "$(steps.first.results.none)",
+            ],
+        );
+        assert_eq!(run(&flags).unwrap(), 0);
+        assert_eq!(
+            fs::read_to_string(&out).unwrap(),
+            "a b|c|<hi>|$(steps.first.results.none)|"
+        );
+    }
+
+    #[test]
+    fn a_false_guard_skips_the_step_successfully() {
+        let pod = Pod::new();
+        write_step_result(&pod, "check", "answer", "no");
+        let marker = pod.path("ran");
+        let touch = format!("touch {}", marker.display());
+        let when =
+            r#"[{"input":"$(steps.check.results.answer)","operator":"in","values":["yes"]}]"#;
+        let flags = pod.flags(0, &["-when_expressions", when], &["/bin/sh", "-c", &touch]);
+        assert_eq!(run(&flags).unwrap(), 0);
+        assert!(!marker.exists(), "a step skipped by when must not run");
+        assert!(pod.exists("run/0/out") && !pod.exists("run/0/out.err"));
+        assert_eq!(
+            fs::read_to_string(pod.path("run/0/status/exitCode")).unwrap(),
+            "0"
+        );
+        assert_eq!(pod.internal(), pairs(&[("Reason", "Skipped")]));
+        // A true guard runs it.
+        let pod = Pod::new();
+        write_step_result(&pod, "check", "answer", "yes");
+        let flags = pod.flags(0, &["-when_expressions", when], &["/bin/sh", "-c", &touch]);
+        assert_eq!(run(&flags).unwrap(), 0);
+        assert!(marker.exists());
+    }
+
+    #[test]
+    fn an_undecidable_guard_fails_the_step() {
+        let pod = Pod::new();
+        let flags = pod.flags(
+            0,
+            &["-when_expressions", r#"[{"cel":"1 == 1"}]"#],
+            &["/bin/true"],
+        );
+        let error = run(&flags).unwrap_err();
+        assert!(error.to_string().contains("CEL"), "{error}");
+        assert!(pod.exists("run/0/out.err"));
     }
 }

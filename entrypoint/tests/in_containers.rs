@@ -13,10 +13,22 @@ const DEBIAN: &str = "adze-test/debian:bookworm";
 /// An image with no files at all, made by [`no_shell_image`].
 const NO_SHELL: &str = "adze-test/no-shell:latest";
 
-/// Import [`NO_SHELL`] from an empty archive (idempotent; the tag is only ever this image).
+/// The image tests/setup-docker.sh builds from the static entrypoint: `/adze-entrypoint` only.
+const ENTRYPOINT_IMAGE: &str = "adze-test/entrypoint:latest";
+
+/// Import [`NO_SHELL`] from an empty archive unless tests/setup-docker.sh already made it.
 fn no_shell_image() {
     static IMPORTED: OnceLock<()> = OnceLock::new();
     IMPORTED.get_or_init(|| {
+        let present = Command::new("docker")
+            .args(["image", "inspect", NO_SHELL])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("docker runs");
+        if present.success() {
+            return;
+        }
         let mut import = Command::new("docker")
             .args(["import", "-", NO_SHELL])
             .stdin(Stdio::piped())
@@ -96,6 +108,17 @@ impl Pod {
 
     /// Start step `i` running `command` directly (no shell).
     fn start_command(&self, i: usize, extra: &[&str], step_command: &[&str]) -> Child {
+        self.start_command_with(i, &[], extra, step_command)
+    }
+
+    /// Start step `i` with more `docker run` options (volumes, env) and entrypoint flags.
+    fn start_command_with(
+        &self,
+        i: usize,
+        docker_options: &[&str],
+        extra: &[&str],
+        step_command: &[&str],
+    ) -> Child {
         let mut command = Command::new("docker");
         command
             .args([
@@ -116,6 +139,7 @@ impl Pod {
                 "{}:/tekton/run",
                 self.dir.path().join("run").display()
             ))
+            .args(docker_options)
             .args([self.image, "/tekton/bin/entrypoint"]);
         if i > 0 {
             command.args(["-wait_file", &format!("/tekton/run/{}/out", i - 1)]);
@@ -265,4 +289,245 @@ fn runs_in_an_image_without_a_shell() {
     assert_eq!(second_code, 2, "{second_logs}");
     assert!(pod.path("0/out").exists() && pod.path("1/out.err").exists());
     assert_eq!(pod.message(1), []);
+}
+
+/// A host directory standing in for an emptyDir: writable by every uid, as Kubernetes makes it.
+fn empty_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    dir
+}
+
+/// How the Pod's `prepare` init container runs: non-root, read-only root filesystem.
+const AS_PREPARE: &[&str] = &["--user", "65532", "--read-only"];
+
+/// `docker run --rm` of `command` in `image` with `options` and `volumes` (`HOST:PATH[:ro]`).
+fn docker_run(options: &[&str], volumes: &[&str], image: &str, command: &[&str]) -> (i32, String) {
+    let mut docker = Command::new("docker");
+    docker
+        .args(["run", "--rm", "--pull", "never"])
+        .args(options);
+    for volume in volumes {
+        docker.args(["-v", volume]);
+    }
+    let output = docker
+        .arg(image)
+        .args(command)
+        .output()
+        .expect("docker runs");
+    let logs = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code().expect("docker exited"), logs)
+}
+
+/// `init` as the Pod's `prepare` container runs it (non-root, read-only root filesystem, in an
+/// image with nothing else), then a step as another non-root user runs the copy it made.
+#[test]
+fn init_prepares_the_volumes_for_non_root_steps() {
+    no_shell_image();
+    let bin = empty_dir();
+    let run = empty_dir();
+    let bin_mount = format!("{}:/tekton/bin", bin.path().display());
+    let run_mount = format!("{}:/tekton/run", run.path().display());
+    let self_mount = format!("{}:/adze-entrypoint:ro", static_entrypoint().display());
+    let init = ["/adze-entrypoint", "init", "/tekton/bin/entrypoint"];
+    let dirs = ["/tekton/run/0/status", "/tekton/run/1/status"];
+    let volumes = [bin_mount.as_str(), &run_mount, &self_mount];
+    let (code, logs) = docker_run(AS_PREPARE, &volumes, NO_SHELL, &[&init[..], &dirs].concat());
+    assert_eq!(code, 0, "{logs}");
+    assert_eq!(
+        fs::read(bin.path().join("entrypoint")).unwrap(),
+        fs::read(static_entrypoint()).unwrap()
+    );
+    let step = [
+        "/tekton/bin/entrypoint",
+        "-post_file=/tekton/run/0/out",
+        "-termination_path=/tekton/run/0/status/termination",
+        "-step_metadata_dir=/tekton/run/0/status",
+        "-step_results=who",
+        "--",
+        "/bin/sh",
+        "-c",
+        "mkdir -p /tekton/run/0/status/results && id -u > /tekton/run/0/status/results/who",
+    ];
+    let (code, logs) = docker_run(&["--user", "1234"], &volumes[..2], BUSYBOX, &step);
+    assert_eq!(code, 0, "{logs}");
+    assert!(run.path().join("0/out").exists());
+    let message = fs::read_to_string(run.path().join("0/status/termination")).unwrap();
+    assert!(
+        message.contains(r#"{"key":"who","value":"1234\n","type":4}"#),
+        "{message}"
+    );
+}
+
+/// `init` exits 1 naming the path and the uid when the volume is not writable.
+#[test]
+fn init_says_which_volume_is_not_writable() {
+    no_shell_image();
+    let self_mount = format!("{}:/adze-entrypoint:ro", static_entrypoint().display());
+    let init = ["/adze-entrypoint", "init", "/tekton/bin/entrypoint"];
+    let (code, logs) = docker_run(AS_PREPARE, &[&self_mount], NO_SHELL, &init);
+    assert_eq!(code, 1, "{logs}");
+    assert!(
+        logs.contains("cannot create /tekton/bin") && logs.contains("writable by uid 65532"),
+        "{logs}"
+    );
+}
+
+/// The image tests/setup-docker.sh builds runs `init` by itself and holds the current build.
+#[test]
+fn the_entrypoint_image_runs_init() {
+    let bin = empty_dir();
+    let bin_mount = format!("{}:/tekton/bin", bin.path().display());
+    let init = ["/adze-entrypoint", "init", "/tekton/bin/entrypoint"];
+    let (code, logs) = docker_run(AS_PREPARE, &[&bin_mount], ENTRYPOINT_IMAGE, &init);
+    assert_eq!(
+        code, 0,
+        "is {ENTRYPOINT_IMAGE} built? run tests/setup-docker.sh: {logs}"
+    );
+    assert!(
+        fs::read(bin.path().join("entrypoint")).unwrap() == fs::read(static_entrypoint()).unwrap(),
+        "{ENTRYPOINT_IMAGE} holds an older build; run tests/setup-docker.sh"
+    );
+    let layers = Command::new("docker")
+        .args([
+            "image",
+            "inspect",
+            "-f",
+            "{{len .RootFS.Layers}}",
+            ENTRYPOINT_IMAGE,
+        ])
+        .output()
+        .expect("docker runs");
+    assert_eq!(
+        String::from_utf8_lossy(&layers.stdout).trim(),
+        "1",
+        "one imported layer, nothing else"
+    );
+}
+
+/// Run `init` for `steps` (their status dirs and `/tekton/steps/step-<name>` links) into the
+/// `run` and `steps` volumes, as the Pod's `prepare` container does.
+fn init_steps(run: &Path, steps_volume: &Path, steps: &[&str]) {
+    let mut command = vec![
+        "/adze-entrypoint".to_string(),
+        "init".into(),
+        "/tekton/run/entrypoint-copy".into(),
+    ];
+    for (i, name) in steps.iter().enumerate() {
+        command.push(format!("/tekton/run/{i}/status"));
+        command.push(format!("/tekton/steps/step-{name}=/tekton/run/{i}/status"));
+    }
+    let command: Vec<&str> = command.iter().map(String::as_str).collect();
+    let run_mount = format!("{}:/tekton/run", run.display());
+    let steps_mount = format!("{}:/tekton/steps", steps_volume.display());
+    let self_mount = format!("{}:/adze-entrypoint:ro", static_entrypoint().display());
+    let volumes = [run_mount.as_str(), &steps_mount, &self_mount];
+    no_shell_image();
+    let (code, logs) = docker_run(AS_PREPARE, &volumes, NO_SHELL, &command);
+    assert_eq!(code, 0, "{logs}");
+}
+
+/// Results of an earlier step reach a later step's args (an array spliced), its env and its
+/// `when` guard, read through the `/tekton/steps/step-<name>` links `init` made.
+#[test]
+fn step_results_reach_args_env_and_when() {
+    let pod = Pod::new("step-results", BUSYBOX);
+    let steps = empty_dir();
+    fs::set_permissions(
+        pod.path(""),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    init_steps(&pod.path(""), steps.path(), &["first", "second", "third"]);
+    let steps_mount = format!("{}:/tekton/steps", steps.path().display());
+    let when = r#"[{"input":"$(steps.first.results.word)","operator":"in","values":["nope"]}]"#;
+    let third = pod.start_command_with(
+        2,
+        &["-v", &steps_mount],
+        &["-when_expressions", when],
+        &["/bin/sh", "-c", "echo must-not-run"],
+    );
+    let second = pod.start_command_with(
+        1,
+        &[
+            "-v",
+            &steps_mount,
+            "-e",
+            "GREETING=hello $(steps.first.results.word)",
+        ],
+        &[],
+        &[
+            "/bin/sh",
+            "-c",
+            r#"echo "$GREETING|$#|$1|$2""#,
+            "sh",
+            "$(steps.first.results.list[*])",
+        ],
+    );
+    let first = pod.start_command_with(
+        0,
+        &["-v", &steps_mount],
+        &[],
+        &[
+            "/bin/sh",
+            "-c",
+            "printf hi > /tekton/steps/step-first/results/word; \
+             printf '[\"x\",\"y z\"]' > /tekton/steps/step-first/results/list",
+        ],
+    );
+    let (first_code, first_logs) = finish(first);
+    assert_eq!(first_code, 0, "{first_logs}");
+    let (second_code, second_logs) = finish(second);
+    assert_eq!(second_code, 0, "{second_logs}");
+    assert!(second_logs.contains("hello hi|2|x|y z"), "{second_logs}");
+    let (third_code, third_logs) = finish(third);
+    assert_eq!(third_code, 0, "{third_logs}");
+    assert!(!third_logs.contains("must-not-run"), "{third_logs}");
+    assert_eq!(pod.message(2), [pair("Reason", "Skipped")]);
+    assert_eq!(
+        fs::read_to_string(pod.path("2/status/exitCode")).unwrap(),
+        "0"
+    );
+}
+
+/// As PID 1, the entrypoint passes `docker stop`'s SIGTERM to the command (which exits at
+/// once instead of being killed after the grace period) and reaps the orphans it inherits.
+#[test]
+fn signals_reach_the_command_and_orphans_are_reaped() {
+    let pod = Pod::new("signals", BUSYBOX);
+    let script = "trap 'echo got-term; exit 7' TERM; \
+                  (sleep 0.1 &); sleep 0.5; ps -o stat,comm > /tekton/run/0/ps; \
+                  touch /tekton/run/0/ready; while true; do sleep 0.1; done";
+    let step = pod.start_step(0, &[], script);
+    let ready = pod.path("0/ready");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the step never became ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let stopping = std::time::Instant::now();
+    let stop = Command::new("docker")
+        .args(["stop", "-t", "30", &format!("{}-0", pod.name)])
+        .output()
+        .expect("docker runs");
+    assert!(stop.status.success(), "{stop:?}");
+    let (code, logs) = finish(step);
+    assert!(
+        stopping.elapsed() < std::time::Duration::from_secs(20),
+        "SIGTERM did not reach the command: stopped after {:?}",
+        stopping.elapsed()
+    );
+    assert_eq!(code, 7, "the command's own exit status: {logs}");
+    assert!(logs.contains("got-term"), "{logs}");
+    assert!(pod.path("0/out.err").exists());
+    let ps = fs::read_to_string(pod.path("0/ps")).unwrap();
+    assert!(
+        !ps.lines().any(|line| line.starts_with('Z')),
+        "a zombie was left unreaped:\n{ps}"
+    );
 }
