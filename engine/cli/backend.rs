@@ -40,44 +40,48 @@ impl Backend {
     }
 
     /// After the run: removes what the Kubernetes executor created (or, with `keep`, says how
-    /// to look at it and remove it). The Docker executor cleans up as it goes.
-    pub fn finish(self, keep: bool, run_id: &str) {
+    /// to look at it and remove it), and ends the executor. The Docker executor cleans up as it
+    /// goes. Returns what to tell the user, printed once the progress display is done (the
+    /// executor holds a progress sender until it is dropped here).
+    pub fn finish(self, keep: bool, run_id: &str) -> Vec<String> {
+        let mut lines = Vec::new();
         let Backend::Kubernetes(kube) = self else {
-            return;
+            return lines;
         };
         let ns = kube.namespace().to_owned();
         if keep {
             let created = kube.created();
             if created.is_empty() {
-                return;
+                return lines;
             }
-            eprintln!("kept on {} in namespace {ns}:", kube.server());
+            lines.push(format!("kept on {} in namespace {ns}:", kube.server()));
             for c in &created {
-                eprintln!("  {}/{}", c.kind.to_lowercase(), c.name);
+                lines.push(format!("  {}/{}", c.kind.to_lowercase(), c.name));
             }
-            eprintln!(
+            lines.push(format!(
                 "  inspect: kubectl -n {ns} get pods,configmaps,secrets,pvc -l {}={run_id}\n  \
                  remove:  kubectl -n {ns} delete pods,configmaps,secrets,pvc -l {}={run_id}",
                 crate::exec::kubernetes::RUN_ID_LABEL,
                 crate::exec::kubernetes::RUN_ID_LABEL,
-            );
-            return;
+            ));
+            return lines;
         }
         let left = kube.clean_up();
         if left.is_empty() {
-            return;
+            return lines;
         }
-        eprintln!(
+        lines.push(format!(
             "error: these objects could not be deleted from {} (namespace {ns}):",
             kube.server()
-        );
+        ));
         for (c, why) in &left {
-            eprintln!("  {}/{}: {why}", c.kind.to_lowercase(), c.name);
+            lines.push(format!("  {}/{}: {why}", c.kind.to_lowercase(), c.name));
         }
-        eprintln!(
+        lines.push(format!(
             "  help: once the server answers, delete them with `kubectl -n {ns} delete \
              pods,configmaps,secrets,pvc -l {}={run_id}`",
             crate::exec::kubernetes::RUN_ID_LABEL
-        );
+        ));
+        lines
     }
 }

@@ -287,12 +287,17 @@ impl Session {
     /// Stops the executor (ending its TaskRuns and signal watchers) and waits for the
     /// renderer to print everything.
     fn finish(self) {
-        self.executor.finish(self.keep, &Owner::current().run_id);
+        // Ending the executor ends its TaskRuns, signal watchers and progress senders; what
+        // it says about the objects it leaves is printed after the progress.
+        let notes = self.executor.finish(self.keep, &Owner::current().run_id);
         if let Some(w) = self.watchdog {
             w.release();
         }
         drop(self.sink);
         self.renderer.finish();
+        for line in notes {
+            eprintln!("{line}");
+        }
     }
 }
 

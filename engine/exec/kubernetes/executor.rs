@@ -182,6 +182,7 @@ impl Executor for KubernetesExecutor {
             request: request.clone(),
             created: self.created.clone(),
             cancelled,
+            logs: Vec::new(),
         };
         let sender = self.sender.clone();
         self.runtime.spawn(async move {
@@ -222,7 +223,12 @@ struct TaskRunTask {
     request: TaskRunRequest,
     created: Arc<Mutex<Vec<Created>>>,
     cancelled: watch::Receiver<Option<String>>,
+    /// The step log streams, drained before the TaskRun is reported finished.
+    logs: Vec<tokio::task::JoinHandle<()>>,
 }
+
+/// How long a finished TaskRun waits for its log streams to deliver their last lines.
+const LOG_DRAIN: Duration = Duration::from_secs(5);
 
 /// Why a TaskRun ended before its Pod could tell.
 enum Early {
@@ -247,6 +253,10 @@ impl TaskRunTask {
             return self.early_event(early, &pod_name, created_at);
         }
         let outcome = self.watch(&pod_name, created_at).await;
+        // The driver prints the summary once the TaskRun is reported: its logs come first.
+        for stream in std::mem::take(&mut self.logs) {
+            let _ = tokio::time::timeout(LOG_DRAIN, stream).await;
+        }
         if !self.options.keep {
             for (kind, name) in self.own_objects(&pod_name) {
                 if delete(&self.cluster, kind, &name).await.is_ok() {
@@ -407,8 +417,8 @@ impl TaskRunTask {
     }
 
     /// Sends StepStarted/StepFinished once per step and starts each step's log stream.
-    fn report_steps(&self, view: &PodView, seen: &mut Seen, pod: &str) {
-        let sink = &self.options.progress;
+    fn report_steps(&mut self, view: &PodView, seen: &mut Seen, pod: &str) {
+        let sink = self.options.progress.clone();
         for (i, step) in view.steps.iter().enumerate() {
             let started = !matches!(step.state, ContainerObservation::Waiting { .. });
             if started && !seen.started[i] {
@@ -435,7 +445,7 @@ impl TaskRunTask {
     }
 
     /// Follows a step container's log into the progress sink, line by line.
-    fn stream_logs(&self, pod: &str, step: &str) {
+    fn stream_logs(&mut self, pod: &str, step: &str) {
         let api: Api<Pod> = Api::namespaced(self.cluster.client.clone(), &self.cluster.namespace);
         let params = LogParams {
             container: Some(crate::reconcile::task_run::step_container(step)),
@@ -444,7 +454,7 @@ impl TaskRunTask {
         };
         let (pod, step, task_run) = (pod.to_owned(), step.to_owned(), self.request.name.clone());
         let sink = self.options.progress.clone();
-        tokio::spawn(async move {
+        let stream = tokio::spawn(async move {
             let Ok(stream) = api.log_stream(&pod, &params).await else {
                 return;
             };
@@ -458,6 +468,7 @@ impl TaskRunTask {
                 });
             }
         });
+        self.logs.push(stream);
     }
 
     /// Sets `tekton.dev/ready: READY`, which releases the first step (§4.9).
