@@ -11,6 +11,9 @@
 //! is a [`RunError::RunDirectory`] naming the base directory: the request cannot be resolved
 //! without it, so the caller reports the TaskRun as failed before it started.
 //!
+//! [`TaskRunDriver::for_cluster`] resolves the request for a cluster instead: nothing is read or
+//! created on this host (see the driver's "On a cluster").
+//!
 //! # Not yet
 //!
 //! - `spec.retries` on a standalone TaskRun (refused up front, as is `TaskRunPending`).

@@ -8,7 +8,7 @@
 //! and [`PodOptions`] (what only the caller knows: namespace, owners, images) into
 //! [`PodObjects`]. The executor creates them in the order claims, ConfigMap, Secret, Pod,
 //! every object but the claims owned by the TaskRun object when there is one, so deleting
-//! the run deletes them; a claim is owned by the PipelineRun (names in [`claims`]).
+//! the run deletes them; a claim is owned by the PipelineRun (names in `claims.rs`).
 //!
 //! The Pod follows Tekton's (§4.2 of the spec; names in the contract the kubelet of
 //! `kube-sim` and the executor share):
@@ -20,7 +20,7 @@
 //!   `emptyDir` and creates each step's directories (and the steps' working directories
 //!   inside `/workspace`), writable by any user.
 //! - Step `i` is container `step-<name>` running `/tekton/bin/entrypoint` with Tekton's flags
-//!   ([`step_command`]): it waits for `/tekton/run/<i-1>/out`, runs the script
+//!   (`step_command.rs`): it waits for `/tekton/run/<i-1>/out`, runs the script
 //!   (`/tekton/scripts/script-<i>-<name>` from the ConfigMap, mode 0755), the command, or the
 //!   image's ENTRYPOINT/CMD resolved by the caller ([`PodOptions::image_commands`]), and
 //!   writes its post file, exit code, results and termination message
@@ -51,14 +51,14 @@
 //!   Tekton sets it (none without a timeout), the effective `podTemplate`'s fields, the
 //!   run's `serviceAccountName`, and `automountServiceAccountToken: false` unless the run
 //!   names a service account (then as the `podTemplate` says).
-//! - Credentials: see [`credentials`].
+//! - Credentials: see `credentials.rs`.
 //!
 //! # Invariants
 //!
 //! - Deterministic: the same request and options give byte-identical objects (maps are
 //!   ordered, names are hashes of names, nothing reads the clock).
 //! - No value of a ConfigMap or Secret is copied into the Pod: `valueFrom`/`envFrom` stay
-//!   references ([`env`]); the steps must come from the driver without its local resolution
+//!   references (`env.rs`); the steps must come from the driver without its local resolution
 //!   of those values.
 //! - Every object deserialises back into its `k8s-openapi` type and passes
 //!   `kubernetes-validate --strict` (tests/pod_translation.rs).
