@@ -85,6 +85,7 @@ fn all_objects() -> Vec<(String, PodObjects)> {
                         cmd: vec!["bash".into()],
                     },
                 )]),
+                image_pull_policy: None,
             };
             if in_pipeline {
                 request.pipeline_task = "task".into();

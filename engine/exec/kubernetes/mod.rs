@@ -108,7 +108,7 @@ pub use metadata::{
 pub use pod::deadline_seconds;
 pub use scripts::{sidecar_script_key, step_script_key, SCRIPTS_DIR};
 pub use step_command::{ImageCommand, ENTRYPOINT_BIN, READY_FILE, RUN_DIR, TERMINATION_PATH};
-pub use volumes::READY_ANNOTATION;
+pub use volumes::{READY_ANNOTATION, READY_VALUE};
 
 /// What the caller knows that the request does not: where and for whom the objects are made.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -131,6 +131,9 @@ pub struct PodOptions {
     /// The ENTRYPOINT and CMD of each image a step without `command` or `script` uses, keyed
     /// by the image exactly as the step names it.
     pub image_commands: BTreeMap<String, ImageCommand>,
+    /// `imagePullPolicy` for every step and sidecar, replacing their own (`adze run --pull`:
+    /// `Always`, `IfNotPresent` or `Never`); `None` keeps what each container says.
+    pub image_pull_policy: Option<String>,
 }
 
 /// The objects one TaskRun becomes.

@@ -54,6 +54,7 @@ fn options(request: &TaskRunRequest) -> PodOptions {
                 cmd: vec!["bash".into()],
             },
         )]),
+        image_pull_policy: None,
     }
 }
 
@@ -231,5 +232,33 @@ fn env_from_stays_a_reference() {
     assert_eq!(
         from[0].secret_ref.as_ref().map(|s| s.name.as_str()),
         Some("ci-env")
+    );
+}
+
+#[test]
+fn the_pull_policy_option_replaces_every_containers_own() {
+    let r = request("sidecars.yaml");
+    let mut o = options(&r);
+    o.image_pull_policy = Some("Never".into());
+    let spec = translate(&r, &o)
+        .expect("translates")
+        .pod
+        .spec
+        .expect("spec");
+    let policies: Vec<(&str, Option<&str>)> = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+        .map(|c| (c.name.as_str(), c.image_pull_policy.as_deref()))
+        .collect();
+    assert_eq!(
+        policies,
+        [
+            ("prepare", Some("IfNotPresent")),
+            ("step-query", Some("Never")),
+            ("sidecar-db", Some("Never")),
+            ("sidecar-cache", Some("Never")),
+        ]
     );
 }

@@ -31,8 +31,10 @@ pub const BIN_VOLUME: &str = "tekton-internal-bin";
 pub const RUN_VOLUME: &str = "tekton-internal-run";
 /// `/tekton/downward`: the ready file, from the Pod's `tekton.dev/ready` annotation.
 pub const DOWNWARD_VOLUME: &str = "tekton-internal-downward";
-/// The annotation the executor sets to `READY` once the sidecars are ready.
+/// The annotation the executor sets to [`READY_VALUE`] once the sidecars are ready.
 pub const READY_ANNOTATION: &str = "tekton.dev/ready";
+/// The value of [`READY_ANNOTATION`] that releases the first step.
+pub const READY_VALUE: &str = "READY";
 
 /// The internal `emptyDir` volumes and where they are mounted.
 pub const INTERNAL: [(&str, &str); 6] = [
