@@ -34,8 +34,8 @@
 //!   image (a Pod update may change only images), whose container exits at once.
 //!   With sidecars the first step also waits for `/tekton/downward/ready` to be non-empty: a
 //!   downward-API file of the `tekton.dev/ready` annotation, which the executor sets to
-//!   `READY` once every sidecar is ready (§4.9). Without sidecars the first step starts at
-//!   once.
+//!   `READY` once every sidecar is ready (§4.9). Without sidecars, or with
+//!   [`PodOptions::sidecars_ready_at_start`], the first step starts at once.
 //! - Volumes: `emptyDir`s `tekton-internal-{workspace,home,results,steps,bin,run}`, the
 //!   scripts, the ready file, the credentials, one `ws-<hash>` volume per bound workspace
 //!   (Tekton's `$(workspaces.W.volume)` names) and the Task's and `podTemplate`'s own. Step
@@ -131,6 +131,9 @@ pub struct PodOptions {
     /// The ENTRYPOINT and CMD of each image a step without `command` or `script` uses, keyed
     /// by the image exactly as the step names it.
     pub image_commands: BTreeMap<String, ImageCommand>,
+    /// Start the first step without waiting for the sidecars to be ready (Tekton's
+    /// `await-sidecar-readiness: false`): no ready file, nothing for the executor to annotate.
+    pub sidecars_ready_at_start: bool,
     /// `imagePullPolicy` for every step and sidecar, replacing their own (`adze run --pull`:
     /// `Always`, `IfNotPresent` or `Never`); `None` keeps what each container says.
     pub image_pull_policy: Option<String>,
@@ -160,7 +163,7 @@ pub fn translate(
     let scripts = scripts::config_map(request, options, &labels)?;
     let extras = volumes::Extras {
         scripts: scripts.is_some(),
-        ready_file: !request.sidecars.is_empty(),
+        ready_file: !request.sidecars.is_empty() && !options.sidecars_ready_at_start,
     };
     let (volumes, claims) = volumes::pod_volumes(request, options, &labels, &extras)?;
     let pod = pod::pod(request, options, &labels, volumes, &extras)?;

@@ -90,7 +90,8 @@ pub fn pod_volumes(
     for ws in &request.cluster.workspaces {
         let (volume, claim) = workspace_volume(ws, request, options, labels)?;
         volumes.push(volume);
-        claims.extend(claim);
+        // Two Task workspaces bound to one PipelineRun binding share its one claim.
+        claims.extend(claim.filter(|c| !claims.iter().any(|o| o.metadata.name == c.metadata.name)));
     }
     let internal = volumes.len();
     for v in &request.cluster.volumes {
