@@ -407,6 +407,8 @@ pub struct Driver<'b> {
     engine_lost: Option<String>,
     /// TaskRuns run on a cluster ([`Driver::for_cluster`]): nothing is resolved on this host.
     cluster: bool,
+    /// The run's `metadata.uid` (a child PipelineRun has none of its own).
+    uid: Option<String>,
 }
 
 impl<'b> Driver<'b> {
@@ -538,6 +540,7 @@ impl<'b> Driver<'b> {
             strict: false,
             engine_lost: None,
             cluster,
+            uid: run.metadata.uid.clone(),
         })
     }
 
@@ -1257,7 +1260,7 @@ impl<'b> Driver<'b> {
                 service_account_name: self.named_service_account(pt),
                 pipeline_run: Some(RunIdentity {
                     name: self.name.clone(),
-                    uid: self.pr.metadata.uid.clone(),
+                    uid: self.uid.clone(),
                 }),
                 task: (!embedded).then_some(task_ref_name),
                 pod_template: pod,
