@@ -217,6 +217,10 @@ pub struct StepPlan {
     /// placeholders in `env` instead.
     #[serde(skip)]
     pub env_sources: Vec<EnvSource>,
+    /// `env[].valueFrom.fieldRef`/`resourceFieldRef` as written, by variable: the kubelet
+    /// fills them on a cluster ([`StepPlan::env`] holds a placeholder).
+    #[serde(skip)]
+    pub downward_env: Vec<(String, k8s_openapi::api::core::v1::EnvVarSource)>,
     /// `securityContext.runAsUser`: the uid the container runs as (not shown in plans).
     #[serde(skip)]
     pub run_as_user: Option<i64>,

@@ -58,15 +58,14 @@
 //! - Deterministic: the same request and options give byte-identical objects (maps are
 //!   ordered, names are hashes of names, nothing reads the clock).
 //! - No value of a ConfigMap or Secret is copied into the Pod: `valueFrom`/`envFrom` stay
-//!   references (`env.rs`); the steps must come from the driver without its local resolution
+//!   references, as do downward-API values (`env.rs`); the steps must come from the driver without its local resolution
 //!   of those values.
 //! - Every object deserialises back into its `k8s-openapi` type and passes
 //!   `kubernetes-validate --strict` (tests/pod_translation.rs).
 //!
 //! # Not yet
 //!
-//! - `valueFrom.fieldRef`/`resourceFieldRef` env values (the plan keeps a placeholder string),
-//!   sidecar `ports`, step `volumeDevices`, `#!win` scripts, task-level `computeResources`,
+//! - Sidecar `ports`, step `volumeDevices`, `#!win` scripts, task-level `computeResources`,
 //!   hermetic mode, step `when` in the Pod (the entrypoint does not evaluate it), artifacts
 //!   (`/tekton/artifacts`), debug breakpoints.
 //! - Label values longer than 63 characters (long TaskRun names) are refused
