@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use k8s_openapi::api::core::v1 as corev1;
 
 use super::confinement::Confinement;
-use super::model::{ConfigKind, EnvPlan, EnvSource, StepPlan, VolumeMountPlan};
+use super::model::{ConfigKind, EnvPlan, EnvSource, PodOnly, StepPlan, VolumeMountPlan};
 use super::scope::Scope;
 use super::step_action::apply_step_action;
 use super::PlanError;
@@ -498,6 +498,10 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
         startup_probe: None,
         security_context: step.security_context.clone(),
         compute_resources: step.compute_resources.clone(),
+        pod_only: PodOnly {
+            volume_devices: step.volume_devices.clone(),
+            ..PodOnly::default()
+        },
     }
 }
 
@@ -545,6 +549,12 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
         startup_probe: s.startup_probe.clone(),
         security_context: s.security_context.clone(),
         compute_resources: s.compute_resources.clone(),
+        pod_only: PodOnly {
+            volume_devices: s.volume_devices.clone(),
+            ports: s.ports.clone(),
+            liveness_probe: s.liveness_probe.clone(),
+            lifecycle: s.lifecycle.clone(),
+        },
         isolated_workspaces: s
             .workspaces
             .iter()

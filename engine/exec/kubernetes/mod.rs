@@ -65,7 +65,7 @@
 //!
 //! # Not yet
 //!
-//! - Sidecar `ports`, step `volumeDevices`, `#!win` scripts, task-level `computeResources`,
+//! - `#!win` scripts, task-level `computeResources`,
 //!   hermetic mode, step `when` in the Pod (the entrypoint does not evaluate it), artifacts
 //!   (`/tekton/artifacts`), debug breakpoints.
 //! - Label values longer than 63 characters (long TaskRun names) are refused
