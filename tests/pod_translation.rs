@@ -85,6 +85,8 @@ fn all_objects() -> Vec<(String, PodObjects)> {
                         cmd: vec!["bash".into()],
                     },
                 )]),
+                sidecars_ready_at_start: false,
+                image_pull_policy: None,
             };
             if in_pipeline {
                 request.pipeline_task = "task".into();

@@ -217,6 +217,10 @@ pub struct StepPlan {
     /// placeholders in `env` instead.
     #[serde(skip)]
     pub env_sources: Vec<EnvSource>,
+    /// `env[].valueFrom.fieldRef`/`resourceFieldRef` as written, by variable: the kubelet
+    /// fills them on a cluster ([`StepPlan::env`] holds a placeholder).
+    #[serde(skip)]
+    pub downward_env: Vec<(String, k8s_openapi::api::core::v1::EnvVarSource)>,
     /// `securityContext.runAsUser`: the uid the container runs as (not shown in plans).
     #[serde(skip)]
     pub run_as_user: Option<i64>,
@@ -255,6 +259,22 @@ pub struct StepPlan {
     /// shown in plans; [`StepPlan::confinement`] holds the limits Docker enforces).
     #[serde(skip)]
     pub compute_resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
+    /// What only a Kubernetes container honours (not shown in plans).
+    #[serde(skip)]
+    pub pod_only: PodOnly,
+}
+
+/// Container fields a Pod honours and the local executor does not.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PodOnly {
+    /// `volumeDevices`.
+    pub volume_devices: Vec<k8s_openapi::api::core::v1::VolumeDevice>,
+    /// A sidecar's `ports`.
+    pub ports: Vec<k8s_openapi::api::core::v1::ContainerPort>,
+    /// A sidecar's `livenessProbe`.
+    pub liveness_probe: Option<k8s_openapi::api::core::v1::Probe>,
+    /// A sidecar's `lifecycle` hooks.
+    pub lifecycle: Option<k8s_openapi::api::core::v1::Lifecycle>,
 }
 
 /// An environment value that comes from a ConfigMap or Secret when the step runs.

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use k8s_openapi::api::core::v1 as corev1;
 
 use super::confinement::Confinement;
-use super::model::{ConfigKind, EnvPlan, EnvSource, StepPlan, VolumeMountPlan};
+use super::model::{ConfigKind, EnvPlan, EnvSource, PodOnly, StepPlan, VolumeMountPlan};
 use super::scope::Scope;
 use super::step_action::apply_step_action;
 use super::PlanError;
@@ -364,6 +364,18 @@ pub fn env_plan(env: &[corev1::EnvVar], scope: &Scope) -> Vec<EnvPlan> {
         .collect()
 }
 
+/// The variables the downward API fills (`valueFrom.fieldRef`/`resourceFieldRef`), as written.
+pub fn downward_env(env: &[corev1::EnvVar]) -> Vec<(String, corev1::EnvVarSource)> {
+    env.iter()
+        .filter(|e| e.value.is_none())
+        .filter_map(|e| {
+            let from = e.value_from.as_ref()?;
+            (from.field_ref.is_some() || from.resource_field_ref.is_some())
+                .then(|| (e.name.clone(), from.clone()))
+        })
+        .collect()
+}
+
 /// What a run must read from ConfigMaps/Secrets: `envFrom` first, then `valueFrom` keys.
 pub fn env_sources(
     env: &[corev1::EnvVar],
@@ -450,6 +462,7 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
         results: step.results.iter().map(|r| r.name.clone()).collect(),
         step_action: None,
         env_sources: env_sources(&step.env, &step.env_from, scope),
+        downward_env: downward_env(&step.env),
         run_as_user: step.security_context.as_ref().and_then(|c| c.run_as_user),
         run_as_group: step.security_context.as_ref().and_then(|c| c.run_as_group),
         privileged: step
@@ -485,6 +498,10 @@ fn step_plan(step: &Step, name: &str, scope: &Scope) -> StepPlan {
         startup_probe: None,
         security_context: step.security_context.clone(),
         compute_resources: step.compute_resources.clone(),
+        pod_only: PodOnly {
+            volume_devices: step.volume_devices.clone(),
+            ..PodOnly::default()
+        },
     }
 }
 
@@ -517,6 +534,7 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
         working_dir: s.working_dir.as_deref().map(|x| scope.subst(x)),
         env: env_plan(&s.env, scope),
         env_sources: env_sources(&s.env, &s.env_from, scope),
+        downward_env: downward_env(&s.env),
         run_as_user: s.security_context.as_ref().and_then(|c| c.run_as_user),
         run_as_group: s.security_context.as_ref().and_then(|c| c.run_as_group),
         privileged: s
@@ -531,6 +549,12 @@ fn sidecar_plan(s: &Sidecar, scope: &Scope) -> StepPlan {
         startup_probe: s.startup_probe.clone(),
         security_context: s.security_context.clone(),
         compute_resources: s.compute_resources.clone(),
+        pod_only: PodOnly {
+            volume_devices: s.volume_devices.clone(),
+            ports: s.ports.clone(),
+            liveness_probe: s.liveness_probe.clone(),
+            lifecycle: s.lifecycle.clone(),
+        },
         isolated_workspaces: s
             .workspaces
             .iter()

@@ -47,7 +47,8 @@
 //!   from the PipelineRun.
 //! - Turning a pipeline-results error into `False/CouldntGetPipelineResult`: it is returned in
 //!   [`RunOutcome::pipeline_results`] for the caller.
-//! - `csi` workspace bindings and projections other than ConfigMaps and Secrets.
+//! - `csi` workspace bindings and projections other than ConfigMaps and Secrets, locally
+//!   (a cluster driver passes them through).
 //! - `hostPath` volumes of the tasks of a child PipelineRun (pipelines in pipelines) are
 //!   mounted without the warning, and not refused under `--strict`.
 //! - A child PipelineRun whose run directory cannot be created aborts the whole run with
@@ -60,6 +61,16 @@
 //! [`pod_template`]) are checked by [`Driver::new`]: sources that need a cluster are refused
 //! there, and `hostPath` volumes are warned about (or refused with
 //! [`Driver::with_strict`]) when [`Driver::run`] begins, before anything starts.
+//!
+//! # On a cluster
+//!
+//! [`Driver::for_cluster`] (and [`TaskRunDriver::for_cluster`]) drive the same loop for an
+//! executor that runs TaskRuns as Pods: every request carries its [`ClusterSources`]
+//! (workspace bindings and volumes as written, the effective `podTemplate`, the named service
+//! account, the PipelineRun) and nothing is read or created on this host: no run directory,
+//! no ConfigMap or Secret values in the steps' environment, no refusal of sources only a
+//! cluster provides. The host-side fields of the requests (`workspaces`, `volumes`) stay
+//! empty. Credential files are still derived from the loaded ServiceAccount and Secrets.
 //!
 //! # Workspaces
 //!
@@ -394,6 +405,10 @@ pub struct Driver<'b> {
     /// Set once a TaskRun reported that the engine stopped: nothing more starts, and the run
     /// ends as soon as nothing runs.
     engine_lost: Option<String>,
+    /// TaskRuns run on a cluster ([`Driver::for_cluster`]): nothing is resolved on this host.
+    cluster: bool,
+    /// The run's `metadata.uid` (a child PipelineRun has none of its own).
+    uid: Option<String>,
 }
 
 impl<'b> Driver<'b> {
@@ -402,18 +417,29 @@ impl<'b> Driver<'b> {
         let (spec, target) = resolve_pipeline(bundle, pr)?;
         // `context.pipeline.name` of an embedded spec is the run's name.
         let pipeline_name = (target != "(embedded)").then_some(target);
-        Driver::build(bundle, pr, pr, spec, pipeline_name)
+        Driver::build(bundle, pr, pr, spec, pipeline_name, false)
+    }
+
+    /// Like [`Driver::new`], for an executor that runs TaskRuns on a cluster: each request's
+    /// [`ClusterSources`] are what it mounts, and nothing is read or created on this host (no
+    /// run directory, no ConfigMap or Secret values, no workspace or volume files, no refusal
+    /// of sources only a cluster has); the host-side fields of the requests stay empty.
+    pub fn for_cluster(bundle: &'b Bundle, pr: &'b PipelineRun) -> Result<Driver<'b>, RunError> {
+        let (spec, target) = resolve_pipeline(bundle, pr)?;
+        let pipeline_name = (target != "(embedded)").then_some(target);
+        Driver::build(bundle, pr, pr, spec, pipeline_name, true)
     }
 
     /// A driver for `run` (its name, params, workspaces, status and timeouts) running
     /// `spec`; `settings` supplies the per-task settings (`taskRunTemplate`, `taskRunSpecs`),
-    /// which a child PipelineRun takes from its parent.
+    /// which a child PipelineRun takes from its parent; `cluster` as in [`Driver::for_cluster`].
     fn build(
         bundle: &'b Bundle,
         settings: &'b PipelineRun,
         run: &PipelineRun,
         spec: &'b PipelineSpec,
         pipeline_name: Option<String>,
+        cluster: bool,
     ) -> Result<Driver<'b>, RunError> {
         let pr = settings;
         let name = run
@@ -429,7 +455,9 @@ impl<'b> Driver<'b> {
             .unwrap_or_else(|| "default".to_owned());
         let pipeline_name = pipeline_name.unwrap_or_else(|| name.clone());
         let (dag, _) = pipeline_dag(spec)?;
-        workspaces::check_bindings(bundle, &run.spec.workspaces)?;
+        if !cluster {
+            workspaces::check_bindings(bundle, &run.spec.workspaces)?;
+        }
 
         let (params, _) = pipeline_params(spec, run);
         let mut scope = Scope {
@@ -453,7 +481,9 @@ impl<'b> Driver<'b> {
 
         let track = |pt: &'b PipelineTask| -> Result<Tracked<'b>, RunError> {
             check_supported(bundle, pt)?;
-            check_env(bundle, pt)?;
+            if !cluster {
+                check_env(bundle, pt)?;
+            }
             let on_error = match pt.on_error.as_deref().map(|s| scope.subst(s)).as_deref() {
                 Some("continue") => OnError::Continue,
                 _ => OnError::StopAndFail,
@@ -473,7 +503,8 @@ impl<'b> Driver<'b> {
         let finally = spec.finally.iter().map(track).collect::<Result<_, _>>()?;
         let mut host_paths = Vec::new();
         for pt in spec.tasks.iter().chain(&spec.finally) {
-            host_paths.extend(check_volumes(bundle, pr, pt)?);
+            let found = check_volumes(bundle, pr, pt, cluster)?;
+            host_paths.extend(found);
         }
 
         let initial_status = spec_status(run.spec.status.as_deref());
@@ -508,6 +539,8 @@ impl<'b> Driver<'b> {
             host_paths,
             strict: false,
             engine_lost: None,
+            cluster,
+            uid: run.metadata.uid.clone(),
         })
     }
 
@@ -697,7 +730,10 @@ impl<'b> Driver<'b> {
     /// Creates the run directory for shared workspaces and the bindings' directories in it,
     /// once, if a binding needs it.
     fn ensure_run_dir(&mut self) -> Result<(), RunError> {
-        if self.run_dir.is_none() && self.bindings.iter().any(workspaces::needs_run_directory) {
+        if !self.cluster
+            && self.run_dir.is_none()
+            && self.bindings.iter().any(workspaces::needs_run_directory)
+        {
             let dir = RunDirectory::create(&self.workspace_base, &self.name, self.keep)
                 .and_then(|dir| dir.prepare(&self.bindings).map(|()| dir))
                 .map_err(|e| RunError::RunDirectory {
@@ -1134,14 +1170,20 @@ impl<'b> Driver<'b> {
         } else {
             pt
         };
-        let mounts = workspaces::task_run_mounts(
-            self.bundle,
-            bound_pt,
-            &spec,
-            &self.bindings,
-            self.run_dir.as_ref(),
-            &self.scope,
-        )?;
+        let cluster_workspaces =
+            workspaces::cluster_workspaces(bound_pt, &spec, &self.bindings, &self.scope)?;
+        let mounts = if self.cluster {
+            Vec::new()
+        } else {
+            workspaces::task_run_mounts(
+                self.bundle,
+                bound_pt,
+                &spec,
+                &self.bindings,
+                self.run_dir.as_ref(),
+                &self.scope,
+            )?
+        };
         let inputs = TaskInputs {
             params: params.clone(),
             // Only an embedded spec sees pipeline params it does not declare (propagation).
@@ -1153,7 +1195,7 @@ impl<'b> Driver<'b> {
             task_run_name: child.name.clone(),
             task_name: task_ref_name.clone(),
             namespace: self.namespace.clone(),
-            bound_workspaces: mounts.iter().map(|m| m.name.clone()).collect(),
+            bound_workspaces: cluster_workspaces.iter().map(|w| w.name.clone()).collect(),
             claims: workspace_claims(
                 bound_pt.workspaces.iter().filter_map(|tb| {
                     let name = tb.workspace.as_deref().unwrap_or(&tb.name);
@@ -1181,16 +1223,18 @@ impl<'b> Driver<'b> {
         let pod = pod_template::for_pipeline_task(self.pr, &pt.name).unwrap_or_default();
         pod_template::apply(&pod, &mut resolved.steps, &mut resolved.sidecars);
         let task_volumes = volumes::merged(&resolved.volumes, &pod.volumes, &needed_by)?;
-        for step in &mut resolved.steps {
-            let needed_by = format!("step \"{}\" of pipeline task \"{}\"", step.name, pt.name);
-            env::resolve(self.bundle, step, &needed_by)?;
-        }
-        for sidecar in &mut resolved.sidecars {
-            let needed_by = format!(
-                "sidecar \"{}\" of pipeline task \"{}\"",
-                sidecar.name, pt.name
-            );
-            env::resolve(self.bundle, sidecar, &needed_by)?;
+        if !self.cluster {
+            for step in &mut resolved.steps {
+                let needed_by = format!("step \"{}\" of pipeline task \"{}\"", step.name, pt.name);
+                env::resolve(self.bundle, step, &needed_by)?;
+            }
+            for sidecar in &mut resolved.sidecars {
+                let needed_by = format!(
+                    "sidecar \"{}\" of pipeline task \"{}\"",
+                    sidecar.name, pt.name
+                );
+                env::resolve(self.bundle, sidecar, &needed_by)?;
+            }
         }
         let request = TaskRunRequest {
             name: child.name.clone(),
@@ -1202,22 +1246,21 @@ impl<'b> Driver<'b> {
             timeout: task_timeout(pt)?,
             workspaces: mounts,
             results: spec.results.clone(),
-            volumes: volumes::task_volumes(self.bundle, &task_volumes, &needed_by)?,
+            volumes: if self.cluster {
+                Vec::new()
+            } else {
+                volumes::task_volumes(self.bundle, &task_volumes, &needed_by)?
+            },
             credentials: credentials::credential_files(self.bundle, &self.service_account(pt))?,
             pod: pod_template::settings(&pod, &needed_by)?,
             on_error: tracked.on_error,
             cluster: ClusterSources {
-                workspaces: workspaces::cluster_workspaces(
-                    bound_pt,
-                    &spec,
-                    &self.bindings,
-                    &self.scope,
-                )?,
+                workspaces: cluster_workspaces,
                 volumes: task_volumes,
                 service_account_name: self.named_service_account(pt),
                 pipeline_run: Some(RunIdentity {
                     name: self.name.clone(),
-                    uid: self.pr.metadata.uid.clone(),
+                    uid: self.uid.clone(),
                 }),
                 task: (!embedded).then_some(task_ref_name),
                 pod_template: pod,
@@ -1365,12 +1408,19 @@ impl<'b> Driver<'b> {
                 ..Default::default()
             });
         }
-        let child = Driver::build(self.bundle, self.pr, &run, spec, pipeline_name)?
-            .with_tick(self.tick)
-            .with_progress(self.progress.clone())
-            .with_interrupt(self.interrupt.clone())
-            .with_keep(self.keep)
-            .with_workspace_base(self.workspace_base.clone());
+        let child = Driver::build(
+            self.bundle,
+            self.pr,
+            &run,
+            spec,
+            pipeline_name,
+            self.cluster,
+        )?
+        .with_tick(self.tick)
+        .with_progress(self.progress.clone())
+        .with_interrupt(self.interrupt.clone())
+        .with_keep(self.keep)
+        .with_workspace_base(self.workspace_base.clone());
         self.nested.insert(task.to_owned(), Box::new(child));
         self.children.push(ChildReference {
             name: name.clone(),
@@ -1709,15 +1759,20 @@ fn check_env(bundle: &Bundle, pt: &PipelineTask) -> Result<(), RunError> {
 }
 
 /// Refuses, before anything starts, the volumes of the task (its Task's and its podTemplate's)
-/// that cannot be provided, and checks its podTemplate; returns its `hostPath` volumes.
+/// that cannot be provided, and checks its podTemplate; returns its `hostPath` volumes. On a
+/// `cluster` every source can be provided and no host path is this host's.
 fn check_volumes(
     bundle: &Bundle,
     pr: &PipelineRun,
     pt: &PipelineTask,
+    cluster: bool,
 ) -> Result<Vec<volumes::HostPathUse>, RunError> {
     let needed_by = format!("pipeline task \"{}\"", pt.name);
     let pod = pod_template::for_pipeline_task(pr, &pt.name).unwrap_or_default();
     pod_template::settings(&pod, &needed_by)?;
+    if cluster {
+        return Ok(Vec::new());
+    }
     let task = match (&pt.task_spec, &pt.task_ref) {
         (Some(ts), _) => ts.volumes.clone(),
         (None, Some(r)) => match r.name.as_deref() {

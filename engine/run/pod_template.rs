@@ -34,7 +34,7 @@ use crate::api::run::PodTemplate;
 use crate::api::PipelineRun;
 use crate::plan::model::{EnvSource, StepPlan};
 use crate::plan::scope::Scope;
-use crate::plan::task::{env_plan, env_sources};
+use crate::plan::task::{downward_env, env_plan, env_sources};
 
 use super::{DnsSettings, PodSettings, RunError};
 
@@ -132,14 +132,17 @@ pub fn apply(tpl: &PodTemplate, steps: &mut [StepPlan], sidecars: &mut [StepPlan
     let literal = Scope::default();
     let env = env_plan(&tpl.env, &literal);
     let sources = env_sources(&tpl.env, &[], &literal);
+    let downward = downward_env(&tpl.env);
     for step in steps.iter_mut() {
         for e in &tpl.env {
             step.env.retain(|x| x.name != e.name);
             step.env_sources
                 .retain(|s| !matches!(s, EnvSource::Key { name, .. } if *name == e.name));
+            step.downward_env.retain(|(name, _)| *name != e.name);
         }
         step.env.extend(env.iter().cloned());
         step.env_sources.extend(sources.iter().cloned());
+        step.downward_env.extend(downward.iter().cloned());
     }
     let Some(context) = &tpl.security_context else {
         return;

@@ -11,6 +11,9 @@
 //! is a [`RunError::RunDirectory`] naming the base directory: the request cannot be resolved
 //! without it, so the caller reports the TaskRun as failed before it started.
 //!
+//! [`TaskRunDriver::for_cluster`] resolves the request for a cluster instead: nothing is read or
+//! created on this host (see the driver's "On a cluster").
+//!
 //! # Not yet
 //!
 //! - `spec.retries` on a standalone TaskRun (refused up front, as is `TaskRunPending`).
@@ -532,5 +535,51 @@ spec:
         let (b, tr) = task_run(&ECHO.replace("timeout: 90s", "retries: 2"));
         let err = TaskRunDriver::new(&b, &tr).expect_err("refused");
         assert!(err.to_string().contains("retries"), "{err}");
+    }
+
+    #[test]
+    fn for_a_cluster_nothing_is_read_or_created_here() {
+        let text = r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: tr}
+spec:
+  serviceAccountName: builder
+  workspaces:
+  - {name: conf, configMap: {name: not-loaded}}
+  - {name: scratch, emptyDir: {}}
+  taskSpec:
+    workspaces: [{name: conf}, {name: scratch}]
+    steps:
+    - image: alpine
+      script: 'true'
+      env: [{name: T, valueFrom: {secretKeyRef: {name: not-loaded, key: t}}}]
+"#;
+        let (b, tr) = task_run(text);
+        assert!(
+            TaskRunDriver::new(&b, &tr).is_err(),
+            "locally the ConfigMap is needed"
+        );
+        let driver = TaskRunDriver::for_cluster(&b, &tr).expect("resolves");
+        assert!(driver._run_dir.is_none(), "no scratch directory");
+        let request = driver.request();
+        assert!(request.workspaces.is_empty());
+        let names: Vec<&str> = request
+            .cluster
+            .workspaces
+            .iter()
+            .map(|w| w.name.as_str())
+            .collect();
+        assert_eq!(names, ["conf", "scratch"]);
+        assert_eq!(
+            request.cluster.service_account_name.as_deref(),
+            Some("builder")
+        );
+        assert_eq!(request.cluster.pipeline_run, None);
+        assert_eq!(
+            request.steps[0].env_sources.len(),
+            1,
+            "the reference is kept"
+        );
     }
 }

@@ -1231,3 +1231,86 @@ spec:
     assert_eq!(on_error("lenient"), Some(OnError::Continue));
     assert_eq!(on_error("strict"), Some(OnError::StopAndFail));
 }
+
+#[test]
+fn a_cluster_run_passes_sources_through_without_reading_them_here() {
+    // Neither the ConfigMap, the Secret nor a csi driver exists here: on a cluster they need
+    // not, and the requests carry the bindings and references as written.
+    let text = r#"
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: use}
+spec:
+  workspaces: [{name: conf}, {name: data, readOnly: true}, {name: shared}]
+  volumes: [{name: claim, persistentVolumeClaim: {claimName: c}}]
+  steps:
+  - image: alpine
+    script: cat $(workspaces.conf.path)/x
+    env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: missing, key: t}}}]
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr, uid: pr-uid}
+spec:
+  taskRunTemplate: {serviceAccountName: builder}
+  workspaces:
+  - {name: conf, configMap: {name: not-loaded}}
+  - {name: data, csi: {driver: example.com/csi}}
+  - {name: shared, volumeClaimTemplate: {spec: {accessModes: [ReadWriteOnce]}}, subPath: a}
+  pipelineSpec:
+    workspaces: [{name: conf}, {name: data}, {name: shared}]
+    tasks:
+    - name: t
+      taskRef: {name: use}
+      workspaces: [{name: conf}, {name: data}, {name: shared, subPath: b}]
+"#;
+    let b = bundle(text);
+    assert!(
+        Driver::new(&b, pipeline_run(&b)).is_err(),
+        "the local driver refuses what it cannot provide"
+    );
+    let mut exec = FakeExecutor::new();
+    Driver::for_cluster(&b, pipeline_run(&b))
+        .expect("resolves without the objects")
+        .with_tick(Duration::from_secs(1))
+        .run(&mut exec, &mut FakeClock::at(T0))
+        .expect("the run finishes");
+    let request = exec.request("t").expect("started");
+    assert!(request.workspaces.is_empty() && request.volumes.is_empty());
+    let cluster = &request.cluster;
+    let ws: Vec<(&str, Vec<&str>, Option<&str>, bool)> = cluster
+        .workspaces
+        .iter()
+        .map(|w| {
+            (
+                w.name.as_str(),
+                w.binding.sources(),
+                w.sub_path.as_deref(),
+                w.read_only,
+            )
+        })
+        .collect();
+    assert_eq!(
+        ws,
+        [
+            ("conf", vec!["configMap"], None, false),
+            ("data", vec!["csi"], None, true),
+            ("shared", vec!["volumeClaimTemplate"], Some("a/b"), false),
+        ]
+    );
+    assert_eq!(cluster.volumes[0].name, "claim");
+    assert_eq!(cluster.service_account_name.as_deref(), Some("builder"));
+    assert_eq!(
+        cluster.pipeline_run,
+        Some(RunIdentity {
+            name: "pr".into(),
+            uid: Some("pr-uid".into())
+        })
+    );
+    assert_eq!(cluster.task.as_deref(), Some("use"));
+    let env = &request.steps[0].env;
+    assert!(
+        env.iter().all(|e| e.value != "t"),
+        "the Secret is not read: {env:?}"
+    );
+}

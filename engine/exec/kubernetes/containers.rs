@@ -128,8 +128,16 @@ fn base(plan: &StepPlan, name: String) -> Container {
         working_dir: plan.working_dir.as_deref().map(absolute_working_dir),
         resources: plan.compute_resources.clone(),
         security_context: plan.security_context.clone(),
+        volume_devices: nonempty(&plan.pod_only.volume_devices),
+        ports: nonempty(&plan.pod_only.ports),
+        liveness_probe: plan.pod_only.liveness_probe.clone(),
+        lifecycle: plan.pod_only.lifecycle.clone(),
         ..Container::default()
     }
+}
+
+fn nonempty<T: Clone>(items: &[T]) -> Option<Vec<T>> {
+    (!items.is_empty()).then(|| items.to_vec())
 }
 
 /// Step `index`'s container, `step-<name>`, running the entrypoint.

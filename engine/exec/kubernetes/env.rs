@@ -9,22 +9,30 @@ use k8s_openapi::api::core::v1::{
 
 use crate::plan::model::{ConfigKind, EnvSource, StepPlan};
 
-/// `env`: the plan's variables in order; those read from a ConfigMap or Secret key become
-/// `valueFrom` references again.
+/// `env`: the plan's variables in order; those read from a ConfigMap or Secret key, or filled
+/// by the downward API, become `valueFrom` references again.
 pub fn env(plan: &StepPlan) -> Option<Vec<EnvVar>> {
     let vars: Vec<EnvVar> = plan
         .env
         .iter()
         .map(|e| {
-            let reference = plan.env_sources.iter().rev().find_map(|s| match s {
-                EnvSource::Key {
-                    name,
-                    kind,
-                    object,
-                    key,
-                    optional,
-                } if *name == e.name => Some(value_from(*kind, object, key, *optional)),
-                _ => None,
+            let downward = plan
+                .downward_env
+                .iter()
+                .rev()
+                .find(|(name, _)| *name == e.name)
+                .map(|(_, from)| from.clone());
+            let reference = downward.or_else(|| {
+                plan.env_sources.iter().rev().find_map(|s| match s {
+                    EnvSource::Key {
+                        name,
+                        kind,
+                        object,
+                        key,
+                        optional,
+                    } if *name == e.name => Some(value_from(*kind, object, key, *optional)),
+                    _ => None,
+                })
             });
             match reference {
                 Some(from) => EnvVar {

@@ -8,7 +8,7 @@
 //! and [`PodOptions`] (what only the caller knows: namespace, owners, images) into
 //! [`PodObjects`]. The executor creates them in the order claims, ConfigMap, Secret, Pod,
 //! every object but the claims owned by the TaskRun object when there is one, so deleting
-//! the run deletes them; a claim is owned by the PipelineRun (names in [`claims`]).
+//! the run deletes them; a claim is owned by the PipelineRun (names in `claims.rs`).
 //!
 //! The Pod follows Tekton's (§4.2 of the spec; names in the contract the kubelet of
 //! `kube-sim` and the executor share):
@@ -20,7 +20,7 @@
 //!   `emptyDir` and creates each step's directories (and the steps' working directories
 //!   inside `/workspace`), writable by any user.
 //! - Step `i` is container `step-<name>` running `/tekton/bin/entrypoint` with Tekton's flags
-//!   ([`step_command`]): it waits for `/tekton/run/<i-1>/out`, runs the script
+//!   (`step_command.rs`): it waits for `/tekton/run/<i-1>/out`, runs the script
 //!   (`/tekton/scripts/script-<i>-<name>` from the ConfigMap, mode 0755), the command, or the
 //!   image's ENTRYPOINT/CMD resolved by the caller ([`PodOptions::image_commands`]), and
 //!   writes its post file, exit code, results and termination message
@@ -34,8 +34,8 @@
 //!   image (a Pod update may change only images), whose container exits at once.
 //!   With sidecars the first step also waits for `/tekton/downward/ready` to be non-empty: a
 //!   downward-API file of the `tekton.dev/ready` annotation, which the executor sets to
-//!   `READY` once every sidecar is ready (§4.9). Without sidecars the first step starts at
-//!   once.
+//!   `READY` once every sidecar is ready (§4.9). Without sidecars, or with
+//!   [`PodOptions::sidecars_ready_at_start`], the first step starts at once.
 //! - Volumes: `emptyDir`s `tekton-internal-{workspace,home,results,steps,bin,run}`, the
 //!   scripts, the ready file, the credentials, one `ws-<hash>` volume per bound workspace
 //!   (Tekton's `$(workspaces.W.volume)` names) and the Task's and `podTemplate`'s own. Step
@@ -51,22 +51,21 @@
 //!   Tekton sets it (none without a timeout), the effective `podTemplate`'s fields, the
 //!   run's `serviceAccountName`, and `automountServiceAccountToken: false` unless the run
 //!   names a service account (then as the `podTemplate` says).
-//! - Credentials: see [`credentials`].
+//! - Credentials: see `credentials.rs`.
 //!
 //! # Invariants
 //!
 //! - Deterministic: the same request and options give byte-identical objects (maps are
 //!   ordered, names are hashes of names, nothing reads the clock).
 //! - No value of a ConfigMap or Secret is copied into the Pod: `valueFrom`/`envFrom` stay
-//!   references ([`env`]); the steps must come from the driver without its local resolution
+//!   references, as do downward-API values (`env.rs`); the steps must come from the driver without its local resolution
 //!   of those values.
 //! - Every object deserialises back into its `k8s-openapi` type and passes
 //!   `kubernetes-validate --strict` (tests/pod_translation.rs).
 //!
 //! # Not yet
 //!
-//! - `valueFrom.fieldRef`/`resourceFieldRef` env values (the plan keeps a placeholder string),
-//!   sidecar `ports`, step `volumeDevices`, `#!win` scripts, task-level `computeResources`,
+//! - `#!win` scripts, task-level `computeResources`,
 //!   hermetic mode, step `when` in the Pod (the entrypoint does not evaluate it), artifacts
 //!   (`/tekton/artifacts`), debug breakpoints.
 //! - Label values longer than 63 characters (long TaskRun names) are refused
@@ -114,7 +113,7 @@ pub use metadata::{
 pub use pod::deadline_seconds;
 pub use scripts::{sidecar_script_key, step_script_key, SCRIPTS_DIR};
 pub use step_command::{ImageCommand, ENTRYPOINT_BIN, READY_FILE, RUN_DIR, TERMINATION_PATH};
-pub use volumes::READY_ANNOTATION;
+pub use volumes::{READY_ANNOTATION, READY_VALUE};
 
 /// What the caller knows that the request does not: where and for whom the objects are made.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -137,6 +136,12 @@ pub struct PodOptions {
     /// The ENTRYPOINT and CMD of each image a step without `command` or `script` uses, keyed
     /// by the image exactly as the step names it.
     pub image_commands: BTreeMap<String, ImageCommand>,
+    /// Start the first step without waiting for the sidecars to be ready (Tekton's
+    /// `await-sidecar-readiness: false`): no ready file, nothing for the executor to annotate.
+    pub sidecars_ready_at_start: bool,
+    /// `imagePullPolicy` for every step and sidecar, replacing their own (`adze run --pull`:
+    /// `Always`, `IfNotPresent` or `Never`); `None` keeps what each container says.
+    pub image_pull_policy: Option<String>,
 }
 
 /// The objects one TaskRun becomes.
@@ -163,7 +168,7 @@ pub fn translate(
     let scripts = scripts::config_map(request, options, &labels)?;
     let extras = volumes::Extras {
         scripts: scripts.is_some(),
-        ready_file: !request.sidecars.is_empty(),
+        ready_file: !request.sidecars.is_empty() && !options.sidecars_ready_at_start,
     };
     let (volumes, claims) = volumes::pod_volumes(request, options, &labels, &extras)?;
     let pod = pod::pod(request, options, &labels, volumes, &extras)?;

@@ -30,6 +30,12 @@ pub fn pod(
     } else {
         containers.extend(sidecars);
     }
+    if let Some(policy) = &options.image_pull_policy {
+        // Every container but `prepare`, whose image is adze's own.
+        for c in init_containers.iter_mut().skip(1).chain(&mut containers) {
+            c.image_pull_policy = Some(policy.clone());
+        }
+    }
     let tpl = &request.cluster.pod_template;
     let service_account = request.cluster.service_account_name.clone();
     // The API token reaches a step only when someone chose to give the run an account.

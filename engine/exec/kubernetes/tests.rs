@@ -54,6 +54,8 @@ fn options(request: &TaskRunRequest) -> PodOptions {
                 cmd: vec!["bash".into()],
             },
         )]),
+        sidecars_ready_at_start: false,
+        image_pull_policy: None,
     }
 }
 
@@ -232,4 +234,80 @@ fn env_from_stays_a_reference() {
         from[0].secret_ref.as_ref().map(|s| s.name.as_str()),
         Some("ci-env")
     );
+}
+
+#[test]
+fn the_pull_policy_option_replaces_every_containers_own() {
+    let r = request("sidecars.yaml");
+    let mut o = options(&r);
+    o.image_pull_policy = Some("Never".into());
+    let spec = translate(&r, &o)
+        .expect("translates")
+        .pod
+        .spec
+        .expect("spec");
+    let policies: Vec<(&str, Option<&str>)> = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+        .map(|c| (c.name.as_str(), c.image_pull_policy.as_deref()))
+        .collect();
+    assert_eq!(
+        policies,
+        [
+            ("prepare", Some("IfNotPresent")),
+            ("step-query", Some("Never")),
+            ("sidecar-db", Some("Never")),
+            ("sidecar-cache", Some("Never")),
+        ]
+    );
+}
+
+#[test]
+fn two_workspaces_bound_to_one_template_share_one_claim() {
+    let mut r = request("workspaces.yaml");
+    let mut twin = r
+        .cluster
+        .workspaces
+        .iter()
+        .find(|w| w.binding.volume_claim_template.is_some())
+        .expect("a template binding")
+        .clone();
+    twin.name = "cache-again".into();
+    twin.mount_path = "/workspace/cache-again".into();
+    r.cluster.workspaces.push(twin);
+    let objects = translate(&r, &options(&r)).expect("translates");
+    assert_eq!(objects.claims.len(), 1);
+    let volumes = objects.pod.spec.expect("spec").volumes.expect("volumes");
+    let claimed: Vec<&str> = volumes
+        .iter()
+        .filter_map(|v| v.persistent_volume_claim.as_ref())
+        .map(|c| c.claim_name.as_str())
+        .filter(|n| n.starts_with("cache-"))
+        .collect();
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(claimed[0], claimed[1]);
+}
+
+#[test]
+fn sidecars_ready_at_start_leave_the_first_step_unheld() {
+    let r = request("sidecars.yaml");
+    let mut o = options(&r);
+    o.sidecars_ready_at_start = true;
+    let spec = translate(&r, &o)
+        .expect("translates")
+        .pod
+        .spec
+        .expect("spec");
+    let args = spec.containers[0].args.clone().unwrap_or_default();
+    assert!(
+        !args.iter().any(|a| a.contains("/tekton/downward")),
+        "{args:?}"
+    );
+    assert!(!spec
+        .volumes
+        .iter()
+        .flatten()
+        .any(|v| v.downward_api.is_some()));
 }

@@ -31,8 +31,10 @@ pub const BIN_VOLUME: &str = "tekton-internal-bin";
 pub const RUN_VOLUME: &str = "tekton-internal-run";
 /// `/tekton/downward`: the ready file, from the Pod's `tekton.dev/ready` annotation.
 pub const DOWNWARD_VOLUME: &str = "tekton-internal-downward";
-/// The annotation the executor sets to `READY` once the sidecars are ready.
+/// The annotation the executor sets to [`READY_VALUE`] once the sidecars are ready.
 pub const READY_ANNOTATION: &str = "tekton.dev/ready";
+/// The value of [`READY_ANNOTATION`] that releases the first step.
+pub const READY_VALUE: &str = "READY";
 
 /// The internal `emptyDir` volumes and where they are mounted.
 pub const INTERNAL: [(&str, &str); 6] = [
@@ -88,7 +90,8 @@ pub fn pod_volumes(
     for ws in &request.cluster.workspaces {
         let (volume, claim) = workspace_volume(ws, request, options, labels)?;
         volumes.push(volume);
-        claims.extend(claim);
+        // Two Task workspaces bound to one PipelineRun binding share its one claim.
+        claims.extend(claim.filter(|c| !claims.iter().any(|o| o.metadata.name == c.metadata.name)));
     }
     let internal = volumes.len();
     for v in &request.cluster.volumes {
