@@ -75,6 +75,50 @@ struct Sim {
     host: Arc<Host>,
     docker: Docker,
     instance: String,
+    state_dir: PathBuf,
+    /// Set once [`Sim::end`] checked that nothing is left.
+    ended: bool,
+}
+
+impl Drop for Sim {
+    /// A failed assertion skips [`Sim::end`]: the instance's containers are removed here, on
+    /// a fresh runtime (the test's own is unwinding).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+        if self.ended {
+            return;
+        }
+        let label = self.kubelet.instance_label();
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+            runtime.block_on(async {
+                let docker = Docker::connect_with_defaults().expect("an engine");
+                let docker = docker
+                    .negotiate_version()
+                    .await
+                    .expect("the engine answers");
+                let options = ListContainersOptions {
+                    all: true,
+                    filters: Some(HashMap::from([("label".to_owned(), vec![label])])),
+                    ..Default::default()
+                };
+                for c in docker
+                    .list_containers(Some(options))
+                    .await
+                    .unwrap_or_default()
+                {
+                    let remove = bollard::query_parameters::RemoveContainerOptions {
+                        force: true,
+                        ..Default::default()
+                    };
+                    let _ = docker
+                        .remove_container(&c.id.unwrap_or_default(), Some(remove))
+                        .await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
 }
 
 async fn sim(test: &str) -> Sim {
@@ -89,12 +133,14 @@ async fn sim(test: &str) -> Sim {
     let host = Arc::new(Host::default());
     let state_dir = std::env::temp_dir().join(format!("kube-sim-{instance}"));
     // The kubelet gets the client as the API server makes it, at bollard's own API version.
-    let kubelet = Kubelet::new(client, host.clone(), instance.clone(), state_dir);
+    let kubelet = Kubelet::new(client, host.clone(), instance.clone(), state_dir.clone());
     Sim {
         kubelet,
         host,
         docker,
         instance,
+        state_dir,
+        ended: false,
     }
 }
 
@@ -182,9 +228,10 @@ impl Sim {
     }
 
     /// Removes everything this test started.
-    async fn end(self) {
+    async fn end(mut self) {
         self.kubelet.shutdown().await;
         assert_eq!(self.containers(&self.kubelet.instance_label()).await, 0);
+        self.ended = true;
     }
 }
 
