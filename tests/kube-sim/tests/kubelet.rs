@@ -955,3 +955,53 @@ async fn a_pod_shaped_as_adze_translates_a_task_run_runs_its_steps_in_order() {
     assert_eq!(log, "a\n1000\n");
     sim.end().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_probes_decide_when_containers_are_ready() {
+    let sim = sim("probes").await;
+    let probed = |name: &str, script: &str, probe: serde_json::Value| {
+        let mut c = sh(name, script);
+        let mut probe = probe;
+        probe["periodSeconds"] = json!(1);
+        c["readinessProbe"] = probe;
+        c
+    };
+    let pod = sim.start(
+        "probed",
+        json!({"containers": [
+            probed("exec", "sleep 1; touch /tmp/ready; sleep 3", json!({"exec": {"command": ["test", "-f", "/tmp/ready"]}})),
+            probed("tcp", "sleep 1; timeout 3 sh -c 'while true; do nc -l -p 9200 < /dev/null; done'; true",
+                   json!({"tcpSocket": {"port": 9200}})),
+            {"name": "http", "image": BUSYBOX, "ports": [{"name": "web", "containerPort": 9300}],
+             "command": ["sh", "-c", "mkdir /www && echo ok > /www/index.html && sleep 1 && timeout 3 httpd -f -p 9300 -h /www; true"],
+             "readinessProbe": {"httpGet": {"port": "web", "path": "/index.html"}, "periodSeconds": 1}},
+            probed("never", "sleep 4", json!({"exec": {"command": ["false"]}})),
+        ]}),
+    );
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    let history = sim.host.history(&pod);
+    let running = |s: &PodStatus, name: &str| {
+        container(s, name)
+            .state
+            .is_some_and(|s| s.running.is_some())
+    };
+    for name in ["exec", "tcp", "http"] {
+        let first_ready = history
+            .iter()
+            .position(|s| container(s, name).ready)
+            .unwrap_or_else(|| panic!("{name} never became ready"));
+        assert!(
+            history[..first_ready]
+                .iter()
+                .any(|s| running(s, name) && !container(s, name).ready),
+            "{name} was running and unready first"
+        );
+    }
+    assert!(history.iter().all(|s| !container(s, "never").ready));
+    assert!(
+        history.iter().all(|s| condition(s, "Ready") == "False"),
+        "never is never ready"
+    );
+    sim.end().await;
+}

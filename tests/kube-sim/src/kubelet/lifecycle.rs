@@ -31,7 +31,7 @@ use super::naming::PodIdentity;
 use super::sandbox::{self, Sandbox};
 use super::status::{engine_time, now, Book, State, Which};
 use super::volumes::{self, PodVolumes, VolumeError};
-use super::{env, images, removal, security, termination, PodHost};
+use super::{env, images, probes, removal, security, termination, PodHost};
 
 /// The message of a Pod stopped by `activeDeadlineSeconds`, as the kubelet words it.
 pub const DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
@@ -55,6 +55,17 @@ pub(super) struct Worker {
     pub book: Arc<Book>,
     /// The sandbox holder's image.
     pub sandbox_image: String,
+    /// The readiness probes running, stopped with the worker.
+    pub probers: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let probers = self.probers.get_mut().unwrap_or_else(|p| p.into_inner());
+        for prober in probers.drain(..) {
+            prober.abort();
+        }
+    }
 }
 
 /// Tasks aborted when the Pod's worker is dropped (cancelled).
@@ -109,6 +120,14 @@ impl Worker {
                     () = tokio::time::sleep(deadline) => self.deadline_exceeded().await,
                 }
             }
+        }
+        for prober in self
+            .probers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            prober.abort();
         }
         // A finished Pod's sandbox is stopped, as the kubelet kills it; its containers stay
         // (and their logs readable) until the Pod is deleted.
@@ -342,6 +361,26 @@ impl Worker {
                     slot.state = state;
                 }
             });
+            if running && c.readiness_probe.is_some() {
+                let book = self.book.clone();
+                let prober = tokio::spawn(probes::watch_readiness(
+                    self.docker.clone(),
+                    c.clone(),
+                    id.clone(),
+                    started.sandbox.addresses.pod_ip.clone(),
+                    move |ready| {
+                        book.edit(|r| {
+                            if let Some(slot) = r.slot(which) {
+                                slot.probed = Some(ready);
+                            }
+                        });
+                    },
+                ));
+                self.probers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(prober);
+            }
             return running.then_some(id);
         }
     }

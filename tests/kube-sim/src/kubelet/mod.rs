@@ -9,7 +9,8 @@
 //!   the sandbox, init containers one by one, native sidecars, then the containers together.
 //! - A container is built from its spec in [`container`]: the image ([`images`]), the
 //!   environment ([`env`], [`expansion`], [`downward`], [`objects`]), the security context ([`security`]),
-//!   limits ([`resources`], [`quantity`]) and the termination-message file ([`termination`]).
+//!   limits ([`resources`], [`quantity`]) and the termination-message file ([`termination`]);
+//!   once running, its readiness probe decides its `ready` ([`probes`]).
 //! - The status is derived, never assembled ad hoc: [`status`] keeps one slot per container
 //!   and computes the phase and conditions by Kubernetes' rules, publishing every change
 //!   through [`PodHost::set_pod_status`].
@@ -28,8 +29,7 @@
 //!
 //! # Not yet
 //!
-//! - Probes: a container is ready once running, a sidecar once started; `lifecycle` hooks
-//!   are not run.
+//! - Startup and liveness probes (readiness probes run, see [`probes`]); `lifecycle` hooks.
 //! - Restarts (`restartPolicy: Always/OnFailure`, a sidecar that exits is not restarted).
 //! - Pulling a present image again (`imagePullPolicy: Always` acts as `IfNotPresent`, see
 //!   [`images`]), registry credentials (`imagePullSecrets`).
@@ -46,6 +46,7 @@ mod lifecycle;
 mod logs;
 pub mod naming;
 mod objects;
+mod probes;
 mod quantity;
 mod removal;
 mod resources;
@@ -265,6 +266,7 @@ impl Kubelet {
                 dir: worker_dir,
                 book: worker_book,
                 sandbox_image,
+                probers: Mutex::new(Vec::new()),
             });
             worker.run().await;
         });

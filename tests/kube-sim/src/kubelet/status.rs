@@ -84,6 +84,8 @@ pub(super) struct Slot {
     pub container_id: Option<String>,
     /// `imageID`, once the image is resolved.
     pub image_id: String,
+    /// The readiness probe's verdict; `None` without a probe (ready once running).
+    pub probed: Option<bool>,
 }
 
 impl Slot {
@@ -106,6 +108,10 @@ impl Slot {
     }
 
     fn ready(&self) -> bool {
+        matches!(self.state, State::Running { .. }) && self.probed != Some(false)
+    }
+
+    fn running(&self) -> bool {
         matches!(self.state, State::Running { .. })
     }
 
@@ -156,7 +162,7 @@ impl Slot {
                 .map(|id| format!("docker://{id}")),
             ready: self.ready(),
             restart_count: 0,
-            started: Some(self.ready()),
+            started: Some(self.running()),
             state: Some(state),
             ..Default::default()
         }
@@ -402,6 +408,7 @@ impl Book {
             },
             container_id: None,
             image_id: String::new(),
+            probed: c.readiness_probe.as_ref().map(|_| false),
         };
         Book {
             host,
