@@ -25,6 +25,7 @@ struct Host {
     secrets: Mutex<HashMap<String, Secret>>,
     claims: Mutex<HashMap<String, PathBuf>>,
     statuses: Mutex<HashMap<String, Vec<PodStatus>>>,
+    pods: Mutex<HashMap<String, Pod>>,
 }
 
 impl PodHost for Host {
@@ -36,6 +37,9 @@ impl PodHost for Host {
     }
     fn claim_dir(&self, _: &str, claim: &str) -> Option<PathBuf> {
         self.claims.lock().unwrap().get(claim).cloned()
+    }
+    fn pod(&self, _: &str, name: &str) -> Option<Pod> {
+        self.pods.lock().unwrap().get(name).cloned()
     }
     fn set_pod_status(&self, _: &str, name: &str, status: PodStatus) {
         self.statuses
@@ -164,6 +168,11 @@ impl Sim {
             }),
             ..Default::default()
         };
+        self.host
+            .pods
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), pod.clone());
         self.kubelet.start_pod(pod);
         name.to_owned()
     }
@@ -1003,5 +1012,40 @@ async fn readiness_probes_decide_when_containers_are_ready() {
         history.iter().all(|s| condition(s, "Ready") == "False"),
         "never is never ready"
     );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downward_api_files_follow_the_pods_annotations() {
+    let sim = sim("downward").await;
+    let pod = sim.start(
+        "waits",
+        json!({"volumes": [{"name": "downward", "downwardAPI": {"items": [
+                  {"path": "ready", "fieldRef": {"fieldPath": "metadata.annotations['tekton.dev/ready']"}}]}}],
+               "containers": [{"name": "main", "image": BUSYBOX,
+                   "command": ["sh", "-c", "until [ -s /tekton/downward/ready ]; do sleep 0.1; done; cat /tekton/downward/ready"],
+                   "volumeMounts": [{"name": "downward", "mountPath": "/tekton/downward", "readOnly": true}]}]}),
+    );
+    sim.until(&pod, Duration::from_secs(30), |s| {
+        s.phase.as_deref() == Some("Running")
+    })
+    .await;
+    // What Tekton's controller does once sidecars are ready: annotate the Pod.
+    if let Some(stored) = sim.host.pods.lock().unwrap().get_mut(&pod) {
+        stored
+            .metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new)
+            .insert("tekton.dev/ready".into(), "READY".into());
+    }
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    assert_eq!(sim.log(&pod, LogOptions::default()).await, "READY");
+    let stopped = sim
+        .until(&pod, Duration::from_secs(10), |s| {
+            condition(s, "PodReadyToStartContainers") == "False"
+        })
+        .await;
+    assert_eq!(stopped.phase.as_deref(), Some("Succeeded"));
     sim.end().await;
 }

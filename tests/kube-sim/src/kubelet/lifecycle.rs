@@ -145,6 +145,14 @@ impl Worker {
         let (init, main) = self.spec_containers();
         let mut sidecars = Vec::new();
         let mut watchers = Watchers::default();
+        // Never awaited (it does not end): aborted when the Pod's life ends.
+        let mut metadata = Watchers::default();
+        if volumes::has_downward(&self.pod) {
+            let worker = self.clone();
+            metadata
+                .0
+                .push(tokio::spawn(async move { worker.follow_metadata().await }));
+        }
         for (i, c) in init.iter().enumerate() {
             let which = Which::Init(i);
             if c.restart_policy.as_deref() == Some("Always") {
@@ -167,6 +175,28 @@ impl Worker {
         )
         .await;
         self.stop_sidecars(&sidecars, watchers).await;
+    }
+
+    /// Rewrites the downward-API files whenever the Pod's labels or annotations change, for
+    /// as long as the Pod runs (every half second, as the API server is asked).
+    async fn follow_metadata(&self) {
+        let labels_and_annotations =
+            |p: &Pod| (p.metadata.labels.clone(), p.metadata.annotations.clone());
+        let mut seen = labels_and_annotations(&self.pod);
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let Some(now) = self.host.pod(&self.identity.namespace, &self.identity.name) else {
+                continue;
+            };
+            if now.metadata.uid.as_deref() != Some(self.identity.uid.as_str()) {
+                continue;
+            }
+            let current = labels_and_annotations(&now);
+            if current != seen && volumes::refresh_downward(&now, &self.dir.join("volumes")).is_ok()
+            {
+                seen = current;
+            }
+        }
     }
 
     /// Stops the sidecars, last started first, and waits until their exits are recorded.

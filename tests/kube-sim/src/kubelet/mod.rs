@@ -81,6 +81,13 @@ pub trait PodHost: Send + Sync + 'static {
     fn claim_dir(&self, namespace: &str, claim: &str) -> Option<PathBuf>;
     /// Replaces the status of Pod `namespace/name` (ignored when the Pod is gone).
     fn set_pod_status(&self, namespace: &str, name: &str, status: PodStatus);
+    /// The Pod `namespace/name` as stored now, so that `downwardAPI` files follow its labels
+    /// and annotations (Tekton's `tekton.dev/ready`); `None`, the default, leaves them as
+    /// they were written when the Pod started.
+    fn pod(&self, namespace: &str, name: &str) -> Option<Pod> {
+        let _ = (namespace, name);
+        None
+    }
 }
 
 /// Which part of a container's log to read (`pods/log` query parameters).
