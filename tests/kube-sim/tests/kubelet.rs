@@ -337,6 +337,8 @@ async fn a_failing_container_fails_the_pod_with_its_exit_code() {
         "fails",
         json!({"containers": [
             sh("plain", "exit 3"),
+            {"name": "missing", "image": BUSYBOX, "command": ["/no/such/program"]},
+            sh("not-found", "exec /no/such/program"),
             {"name": "fallback", "image": BUSYBOX, "command": ["sh", "-c", "echo first >&2; echo last words >&2; exit 7"],
              "terminationMessagePolicy": "FallbackToLogsOnError"},
         ]}),
@@ -344,6 +346,16 @@ async fn a_failing_container_fails_the_pod_with_its_exit_code() {
     let status = sim.finished(&pod).await;
     assert_eq!(status.phase.as_deref(), Some("Failed"));
     assert_eq!(terminated(&status, "plain"), (3, "Error".into(), None));
+    let (code, reason, message) = terminated(&status, "missing");
+    assert_eq!((code, reason.as_str()), (128, "StartError"));
+    assert!(message
+        .unwrap_or_default()
+        .contains("exec /no/such/program failed"));
+    assert_eq!(
+        terminated(&status, "not-found").0,
+        127,
+        "the shell ran and could not find it"
+    );
     assert_eq!(
         terminated(&status, "fallback"),
         (7, "Error".into(), Some("first\nlast words\n".into()))

@@ -31,7 +31,7 @@ use super::naming::PodIdentity;
 use super::sandbox::{self, Sandbox};
 use super::status::{engine_time, now, Book, State, Which};
 use super::volumes::{self, PodVolumes, VolumeError};
-use super::{env, images, probes, removal, security, termination, PodHost};
+use super::{env, images, probes, removal, security, start_error, termination, PodHost};
 
 /// The message of a Pod stopped by `activeDeadlineSeconds`, as the kubelet words it.
 pub const DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
@@ -446,6 +446,20 @@ impl Worker {
         };
         let state = state.unwrap_or_default();
         let exit_code = i32::try_from(state.exit_code.unwrap_or(137)).unwrap_or(1);
+        if let Some(message) = start_error::start_error(&self.docker, id, exit_code).await {
+            self.book.edit(|r| {
+                if let Some(slot) = r.slot(which) {
+                    slot.state = State::Terminated {
+                        exit_code: 128,
+                        reason: "StartError".into(),
+                        message: Some(message),
+                        started_at: None,
+                        finished_at: now(),
+                    };
+                }
+            });
+            return 128;
+        }
         let reason = if state.oom_killed == Some(true) {
             "OOMKilled"
         } else if exit_code == 0 {

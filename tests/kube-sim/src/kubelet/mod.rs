@@ -33,8 +33,7 @@
 //! - Restarts (`restartPolicy: Always/OnFailure`, a sidecar that exits is not restarted).
 //! - Pulling a present image again (`imagePullPolicy: Always` acts as `IfNotPresent`, see
 //!   [`images`]), registry credentials (`imagePullSecrets`).
-//! - A command that cannot be executed is reported by the engine's init as exit code 127
-//!   (`Error`), not `StartError`; resource requests, `ephemeralContainers`, `overhead`,
+//! - Resource requests, `ephemeralContainers`, `overhead`,
 //!   in-place resize; see [`volumes`] and [`env`] for theirs.
 
 mod container;
@@ -52,6 +51,7 @@ mod removal;
 mod resources;
 mod sandbox;
 mod security;
+mod start_error;
 mod status;
 mod termination;
 mod volumes;
