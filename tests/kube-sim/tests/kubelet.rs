@@ -908,7 +908,7 @@ async fn a_pod_shaped_as_adze_translates_a_task_run_runs_its_steps_in_order() {
         "metadata": {"name": "demo-scripts"},
         "data": {
             "script-0-a": "#!/bin/sh\necho a > /workspace/out\nprintf '[{\"key\":\"r\",\"value\":\"v\"}]' > /tekton/termination\ntouch /tekton/run/0/out\n",
-            "script-1-b": "#!/bin/sh\nuntil [ -e /tekton/run/0/out ]; do sleep 0.05; done\ncat /workspace/out\nid -u\n"
+            "script-1-b": "#!/bin/sh\nuntil [ -e /tekton/run/0/out ]; do sleep 0.05; done\ncat /workspace/out\nid -u\ntouch /tekton/steps/step-b/exitCode\n"
         }
     }))
     .unwrap();
@@ -935,9 +935,18 @@ async fn a_pod_shaped_as_adze_translates_a_task_run_runs_its_steps_in_order() {
         })
         .chain([json!({"name": "tekton-internal-scripts", "mountPath": "/tekton/scripts"})])
         .collect();
-    let step = |name: &str, script: &str, user: i64| {
+    // A step's own status directory: a subPath of the run volume the step (non-root) writes.
+    let own = |i: usize, name: &str| {
+        let mut m = mounts.clone();
+        m.push(
+            json!({"name": "tekton-internal-run", "mountPath": format!("/tekton/steps/step-{name}"),
+                      "subPath": format!("{i}/status")}),
+        );
+        m
+    };
+    let step = |i: usize, name: &str, script: &str, user: i64| {
         json!({"name": format!("step-{name}"), "image": BUSYBOX, "command": [format!("/tekton/scripts/{script}")],
-               "volumeMounts": mounts, "terminationMessagePath": "/tekton/termination",
+               "volumeMounts": own(i, name), "terminationMessagePath": "/tekton/termination",
                "terminationMessagePolicy": "File", "securityContext": {"runAsUser": user}})
     };
     let pod = sim.start(
@@ -946,11 +955,11 @@ async fn a_pod_shaped_as_adze_translates_a_task_run_runs_its_steps_in_order() {
             "volumes": volumes,
             "initContainers": [{
                 "name": "prepare", "image": BUSYBOX,
-                "command": ["sh", "-c", "mkdir -p /tekton/run/0/status /tekton/run/1/status && touch /tekton/bin/entrypoint"],
+                "command": ["sh", "-c", "touch /tekton/bin/entrypoint"],
                 "volumeMounts": mounts,
                 "securityContext": {"runAsUser": 65532, "runAsNonRoot": true, "readOnlyRootFilesystem": true}
             }],
-            "containers": [step("a", "script-0-a", 0), step("b", "script-1-b", 1000)]
+            "containers": [step(0, "a", "script-0-a", 0), step(1, "b", "script-1-b", 1000)]
         }),
     );
     let status = sim.finished(&pod).await;
