@@ -220,6 +220,15 @@ impl Sim {
         String::from_utf8_lossy(&bytes).into_owned()
     }
 
+    /// The whole log of one container of the Pod.
+    async fn container_log(&self, pod: &str, container: &str) -> String {
+        let options = LogOptions {
+            container: Some(container.to_owned()),
+            ..Default::default()
+        };
+        self.log(pod, options).await
+    }
+
     async fn containers(&self, label: &str) -> usize {
         let options = ListContainersOptions {
             all: true,
@@ -435,17 +444,7 @@ async fn a_native_sidecar_runs_beside_the_containers_on_localhost_and_is_stopped
     assert_eq!(terminated(&status, "client").0, 0);
     let (code, _, _) = terminated(&status, "server");
     assert_ne!(code, 0, "stopped by a signal");
-    assert_eq!(
-        sim.log(
-            &pod,
-            LogOptions {
-                container: Some("client".into()),
-                ..Default::default()
-            }
-        )
-        .await,
-        "pong\n"
-    );
+    assert_eq!(sim.container_log(&pod, "client").await, "pong\n");
     sim.end().await;
 }
 
@@ -472,15 +471,7 @@ async fn containers_share_an_empty_dir_and_localhost() {
     );
     let status = sim.finished(&pod).await;
     assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
-    let log = sim
-        .log(
-            &pod,
-            LogOptions {
-                container: Some("reader".into()),
-                ..Default::default()
-            },
-        )
-        .await;
+    let log = sim.container_log(&pod, "reader").await;
     assert_eq!(log, "share 10.1.2.3\nhello\nfrom writer\n");
     assert_eq!(
         condition(&status, "PodReadyToStartContainers"),
@@ -599,11 +590,10 @@ async fn security_contexts_are_visible_inside() {
         "1234\n5678 2000 3000\nread-only\n"
     );
     let status = sim.finished(&limited).await;
-    let caps = LogOptions {
-        container: Some("caps".into()),
-        ..Default::default()
-    };
-    assert_eq!(sim.log(&limited, caps).await, "CapEff:\t0000000000000000\n");
+    assert_eq!(
+        sim.container_log(&limited, "caps").await,
+        "CapEff:\t0000000000000000\n"
+    );
     assert_eq!(
         terminated(&status, "hungry"),
         (137, "OOMKilled".into(), None)
@@ -973,15 +963,7 @@ async fn a_pod_shaped_as_adze_translates_a_task_run_runs_its_steps_in_order() {
             Some("[{\"key\":\"r\",\"value\":\"v\"}]".into())
         )
     );
-    let log = sim
-        .log(
-            &pod,
-            LogOptions {
-                container: Some("step-b".into()),
-                ..Default::default()
-            },
-        )
-        .await;
+    let log = sim.container_log(&pod, "step-b").await;
     assert_eq!(log, "a\n1000\n");
     sim.end().await;
 }
