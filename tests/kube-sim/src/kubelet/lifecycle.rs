@@ -156,13 +156,17 @@ impl Worker {
         for (i, c) in init.iter().enumerate() {
             let which = Which::Init(i);
             if c.restart_policy.as_deref() == Some("Always") {
-                if let Some(id) = self.start(which, c, &started).await {
-                    let (worker, c, watched) = (self.clone(), c.clone(), id.clone());
-                    watchers.0.push(tokio::spawn(async move {
-                        worker.finish(which, &c, &watched).await;
-                    }));
-                    sidecars.push(id);
-                }
+                let Some(id) = self.start(which, c, &started).await else {
+                    // Kubernetes would restart it and start nothing after it meanwhile; with
+                    // no restarts the Pod stays Pending, its StartError in the status.
+                    self.stop_sidecars(&sidecars, watchers).await;
+                    return;
+                };
+                let (worker, c, watched) = (self.clone(), c.clone(), id.clone());
+                watchers.0.push(tokio::spawn(async move {
+                    worker.finish(which, &c, &watched).await;
+                }));
+                sidecars.push(id);
             } else if self.run_to_end(which, c, &started).await != 0 {
                 self.stop_sidecars(&sidecars, watchers).await;
                 return;
