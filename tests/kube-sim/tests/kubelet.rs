@@ -1052,3 +1052,48 @@ async fn downward_api_files_follow_the_pods_annotations() {
     assert_eq!(stopped.phase.as_deref(), Some("Succeeded"));
     sim.end().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn startup_probes_hold_a_native_sidecar_and_stop_a_container_that_fails_them() {
+    let sim = sim("startup").await;
+    // Tekton's sidecar-ready example: the step needs what the sidecar's startup probe makes.
+    let mount = json!([{"name": "shared", "mountPath": "/shared"}]);
+    let mut sidecar = sh("slow-sidecar", "sleep 30");
+    sidecar["restartPolicy"] = json!("Always");
+    sidecar["volumeMounts"] = mount.clone();
+    sidecar["startupProbe"] = json!({"exec": {"command": ["sh", "-c", "sleep 1 && touch /shared/ready"]},
+                                      "timeoutSeconds": 10, "periodSeconds": 1});
+    let mut step = sh("step-check-ready", "test -f /shared/ready && echo ready");
+    step["volumeMounts"] = mount;
+    let ready = sim.start(
+        "sidecar-ready",
+        json!({"volumes": [{"name": "shared", "emptyDir": {}}], "initContainers": [sidecar], "containers": [step]}),
+    );
+    let mut doomed = sh("doomed", "sleep 30");
+    doomed["startupProbe"] =
+        json!({"exec": {"command": ["false"]}, "periodSeconds": 1, "failureThreshold": 2});
+    let failing = sim.start("startup-fails", json!({"containers": [doomed]}));
+    let status = sim.finished(&ready).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    assert_eq!(
+        sim.container_log(&ready, "step-check-ready").await,
+        "ready\n"
+    );
+    let history = sim.host.history(&ready);
+    assert!(
+        history.iter().any(|s| {
+            let c = container(s, "slow-sidecar");
+            c.state.is_some_and(|s| s.running.is_some()) && c.started == Some(false)
+        }),
+        "running but not started while its startup probe runs"
+    );
+    let status = sim.finished(&failing).await;
+    assert_eq!(status.phase.as_deref(), Some("Failed"));
+    assert_ne!(terminated(&status, "doomed").0, 0);
+    assert!(sim
+        .host
+        .history(&failing)
+        .iter()
+        .all(|s| container(s, "doomed").started != Some(true)));
+    sim.end().await;
+}

@@ -393,29 +393,69 @@ impl Worker {
             self.book.edit(|r| {
                 if let Some(slot) = r.slot(which) {
                     slot.state = state;
+                    slot.starting = running && c.startup_probe.is_some();
                 }
             });
-            if running && c.readiness_probe.is_some() {
-                let book = self.book.clone();
-                let prober = tokio::spawn(probes::watch_readiness(
-                    self.docker.clone(),
-                    c.clone(),
-                    id.clone(),
-                    started.sandbox.addresses.pod_ip.clone(),
-                    move |ready| {
-                        book.edit(|r| {
-                            if let Some(slot) = r.slot(which) {
-                                slot.probed = Some(ready);
-                            }
-                        });
-                    },
-                ));
-                self.probers
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(prober);
+            if !running {
+                return None;
             }
-            return running.then_some(id);
+            let pod_ip = started.sandbox.addresses.pod_ip.clone();
+            // An init container (a native sidecar) holds the Pod until its startup probe
+            // passes; a regular container is probed beside the others.
+            if matches!(which, Which::Init(_)) && c.startup_probe.is_some() {
+                if !probes::until_started(&self.docker, c, &id, &pod_ip).await {
+                    removal::stop_all(&self.docker, std::slice::from_ref(&id), self.grace()).await;
+                    self.finish(which, c, &id).await;
+                    return None;
+                }
+                self.book.edit(|r| {
+                    if let Some(slot) = r.slot(which) {
+                        slot.starting = false;
+                    }
+                });
+            }
+            let probing = self.probe(which, c.clone(), id.clone(), pod_ip);
+            self.probers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(tokio::spawn(probing));
+            return Some(id);
+        }
+    }
+
+    /// The probes of a started container: the startup probe, if not passed yet (a failure
+    /// stops the container: nothing is restarted), then the readiness probe.
+    fn probe(
+        &self,
+        which: Which,
+        c: Container,
+        id: String,
+        pod_ip: String,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let (docker, book, grace) = (self.docker.clone(), self.book.clone(), self.grace());
+        let starting = self
+            .book
+            .read(|r| r.slot_ref(which).is_some_and(|s| s.starting));
+        async move {
+            if starting {
+                if !probes::until_started(&docker, &c, &id, &pod_ip).await {
+                    removal::stop_all(&docker, std::slice::from_ref(&id), grace).await;
+                    return;
+                }
+                book.edit(|r| {
+                    if let Some(slot) = r.slot(which) {
+                        slot.starting = false;
+                    }
+                });
+            }
+            let report = move |ready| {
+                book.edit(|r| {
+                    if let Some(slot) = r.slot(which) {
+                        slot.probed = Some(ready);
+                    }
+                });
+            };
+            probes::watch_readiness(docker, c, id, pod_ip, report).await;
         }
     }
 

@@ -10,7 +10,8 @@
 //! - A container is built from its spec in [`container`]: the image ([`images`]), the
 //!   environment ([`env`], [`expansion`], [`downward`], [`objects`]), the security context ([`security`]),
 //!   limits ([`resources`], [`quantity`]) and the termination-message file ([`termination`]);
-//!   once running, its readiness probe decides its `ready` ([`probes`]).
+//!   once running, its startup probe decides when it counts as started (a native sidecar
+//!   holds the Pod until then) and its readiness probe its `ready` ([`probes`]).
 //! - The status is derived, never assembled ad hoc: [`status`] keeps one slot per container
 //!   and computes the phase and conditions by Kubernetes' rules, publishing every change
 //!   through [`PodHost::set_pod_status`].
@@ -29,7 +30,8 @@
 //!
 //! # Not yet
 //!
-//! - Startup and liveness probes (readiness probes run, see [`probes`]); `lifecycle` hooks.
+//! - Liveness and `grpc` probes (startup and readiness probes run, see [`probes`]);
+//!   `lifecycle` hooks.
 //! - Restarts (`restartPolicy: Always/OnFailure`, a sidecar that exits is not restarted).
 //! - Pulling a present image again (`imagePullPolicy: Always` acts as `IfNotPresent`, see
 //!   [`images`]), registry credentials (`imagePullSecrets`).

@@ -1,11 +1,12 @@
-//! Readiness probes: `exec` in the container, `tcpSocket` and `httpGet` against the Pod's IP,
-//! run with the probe's delay, period, timeout and thresholds; the result is the container's
-//! `ready`.
+//! Startup and readiness probes: `exec` in the container, `tcpSocket` and `httpGet` against
+//! the Pod's IP, run with the probe's delay, period, timeout and thresholds. The startup probe
+//! decides when a container counts as `started` (and a native sidecar lets the Pod go on), the
+//! readiness probe, which only begins after it, its `ready`.
 //!
 //! # Not yet
 //!
-//! - `grpc` probes (such a container is never ready), `startupProbe` and `livenessProbe`
-//!   (nothing is restarted), HTTPS with certificate checks (`scheme: HTTPS` is refused as a
+//! - `grpc` probes (such a container is never ready), `livenessProbe` (nothing is
+//!   restarted; a failed startup probe stops the container for good), HTTPS with certificate checks (`scheme: HTTPS` is refused as a
 //!   failed probe).
 
 use std::time::Duration;
@@ -122,6 +123,70 @@ async fn attempt(
     false
 }
 
+/// Runs `container`'s startup probe until it succeeds (`true`) or fails `failureThreshold`
+/// times in a row (`false`); `true` at once without one.
+pub(super) async fn until_started(
+    docker: &Docker,
+    container: &Container,
+    id: &str,
+    pod_ip: &str,
+) -> bool {
+    let Some(probe) = container.startup_probe.as_ref() else {
+        return true;
+    };
+    let timing = Timing::of(probe);
+    tokio::time::sleep(timing.initial_delay).await;
+    let mut failures = 0;
+    loop {
+        if timing.attempt(docker, container, id, pod_ip, probe).await {
+            return true;
+        }
+        failures += 1;
+        if failures >= timing.failure_threshold {
+            return false;
+        }
+        tokio::time::sleep(timing.period).await;
+    }
+}
+
+/// A probe's schedule and thresholds, with Kubernetes' defaults.
+struct Timing {
+    initial_delay: Duration,
+    period: Duration,
+    timeout: Duration,
+    success_threshold: i32,
+    failure_threshold: i32,
+}
+
+impl Timing {
+    fn of(probe: &Probe) -> Timing {
+        let seconds = |v: Option<i32>, default: u64| {
+            Duration::from_secs(v.and_then(|s| u64::try_from(s).ok()).unwrap_or(default))
+        };
+        Timing {
+            initial_delay: seconds(probe.initial_delay_seconds, 0),
+            period: seconds(probe.period_seconds, 10).max(Duration::from_secs(1)),
+            timeout: seconds(probe.timeout_seconds, 1).max(Duration::from_secs(1)),
+            success_threshold: probe.success_threshold.unwrap_or(1).max(1),
+            failure_threshold: probe.failure_threshold.unwrap_or(3).max(1),
+        }
+    }
+
+    /// One attempt within the probe's timeout.
+    async fn attempt(
+        &self,
+        docker: &Docker,
+        container: &Container,
+        id: &str,
+        pod_ip: &str,
+        probe: &Probe,
+    ) -> Outcome {
+        tokio::time::timeout(self.timeout, attempt(docker, container, id, pod_ip, probe))
+            .await
+            .unwrap_or(false)
+    }
+}
+
 /// Probes `container` (running as `id`) for as long as the task lives, calling `report` with
 /// its readiness each time it changes (first: not ready).
 pub(super) async fn watch_readiness(
@@ -134,19 +199,13 @@ pub(super) async fn watch_readiness(
     let Some(probe) = container.readiness_probe.clone() else {
         return;
     };
-    let seconds = |v: Option<i32>, default: u64| {
-        Duration::from_secs(v.and_then(|s| u64::try_from(s).ok()).unwrap_or(default))
-    };
-    let period = seconds(probe.period_seconds, 10).max(Duration::from_secs(1));
-    let timeout = seconds(probe.timeout_seconds, 1).max(Duration::from_secs(1));
-    let successes_needed = probe.success_threshold.unwrap_or(1).max(1);
-    let failures_allowed = probe.failure_threshold.unwrap_or(3).max(1);
-    tokio::time::sleep(seconds(probe.initial_delay_seconds, 0)).await;
+    let timing = Timing::of(&probe);
+    tokio::time::sleep(timing.initial_delay).await;
     let (mut ready, mut successes, mut failures) = (false, 0, 0);
     loop {
-        let ok = tokio::time::timeout(timeout, attempt(&docker, &container, &id, &pod_ip, &probe))
-            .await
-            .unwrap_or(false);
+        let ok = timing
+            .attempt(&docker, &container, &id, &pod_ip, &probe)
+            .await;
         if ok {
             successes += 1;
             failures = 0;
@@ -155,14 +214,14 @@ pub(super) async fn watch_readiness(
             successes = 0;
         }
         let now_ready = if ready {
-            failures < failures_allowed
+            failures < timing.failure_threshold
         } else {
-            successes >= successes_needed
+            successes >= timing.success_threshold
         };
         if now_ready != ready {
             ready = now_ready;
             report(ready);
         }
-        tokio::time::sleep(period).await;
+        tokio::time::sleep(timing.period).await;
     }
 }

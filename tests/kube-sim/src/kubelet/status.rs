@@ -86,18 +86,20 @@ pub(super) struct Slot {
     pub image_id: String,
     /// The readiness probe's verdict; `None` without a probe (ready once running).
     pub probed: Option<bool>,
+    /// Running but its startup probe has not succeeded yet: neither started nor ready.
+    pub starting: bool,
 }
 
 impl Slot {
     fn ever_started(&self) -> bool {
-        matches!(
-            self.state,
-            State::Running { .. }
-                | State::Terminated {
+        self.started()
+            || matches!(
+                self.state,
+                State::Terminated {
                     started_at: Some(_),
                     ..
                 }
-        )
+            )
     }
 
     fn terminated_with(&self) -> Option<i32> {
@@ -108,11 +110,11 @@ impl Slot {
     }
 
     fn ready(&self) -> bool {
-        matches!(self.state, State::Running { .. }) && self.probed != Some(false)
+        self.started() && self.probed != Some(false)
     }
 
-    fn running(&self) -> bool {
-        matches!(self.state, State::Running { .. })
+    fn started(&self) -> bool {
+        matches!(self.state, State::Running { .. }) && !self.starting
     }
 
     fn to_status(&self) -> ContainerStatus {
@@ -162,7 +164,7 @@ impl Slot {
                 .map(|id| format!("docker://{id}")),
             ready: self.ready(),
             restart_count: 0,
-            started: Some(self.running()),
+            started: Some(self.started()),
             state: Some(state),
             ..Default::default()
         }
@@ -209,6 +211,14 @@ impl Record {
         match which {
             Which::Init(i) => self.init.get_mut(i),
             Which::Main(i) => self.main.get_mut(i),
+        }
+    }
+
+    /// The slot `which` names, to read.
+    pub fn slot_ref(&self, which: Which) -> Option<&Slot> {
+        match which {
+            Which::Init(i) => self.init.get(i),
+            Which::Main(i) => self.main.get(i),
         }
     }
 
@@ -409,6 +419,7 @@ impl Book {
             container_id: None,
             image_id: String::new(),
             probed: c.readiness_probe.as_ref().map(|_| false),
+            starting: false,
         };
         Book {
             host,
