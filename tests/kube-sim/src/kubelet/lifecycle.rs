@@ -8,6 +8,9 @@
 //! publishes each change; cancelling it (`delete_pod`) drops the task, and the engine's labels
 //! (not the worker's memory) say which containers to remove.
 //!
+//! Beside the containers the worker runs their probes ([`probes`]) and, for a Pod with
+//! downward-API files, follows its labels and annotations; all of it ends with the Pod's life.
+//!
 //! What Kubernetes retries, this retries too, while the Pod stays Pending: a missing
 //! ConfigMap, Secret or claim (every second), an image that cannot be pulled (`ErrImagePull`,
 //! then `ImagePullBackOff` with a growing back-off up to 10 s), a container configuration
@@ -55,7 +58,7 @@ pub(super) struct Worker {
     pub book: Arc<Book>,
     /// The sandbox holder's image.
     pub sandbox_image: String,
-    /// The readiness probes running, stopped with the worker.
+    /// The containers' probes running, stopped with the worker.
     pub probers: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
