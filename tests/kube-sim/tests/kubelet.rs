@@ -157,6 +157,7 @@ impl Sim {
                 name: Some(name.to_owned()),
                 namespace: Some("default".into()),
                 uid: Some(format!("{}-{name}", self.instance)),
+                generation: Some(1),
                 labels: Some(BTreeMap::from([("app".into(), "demo".into())])),
                 annotations: Some(BTreeMap::from([("note".into(), "x=\"y\"".into())])),
                 ..Default::default()
@@ -327,6 +328,7 @@ async fn one_container_pod_succeeds_with_exit_code_and_termination_message() {
     );
     assert!(status.host_ip.is_some() && status.start_time.is_some());
     assert_eq!(status.qos_class.as_deref(), Some("BestEffort"));
+    assert_eq!(status.observed_generation, Some(1));
     assert_eq!(condition(&status, "PodScheduled"), "True");
     assert_eq!(condition(&status, "Initialized"), "True");
     assert_eq!(condition(&status, "Ready"), "False");

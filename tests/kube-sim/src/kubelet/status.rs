@@ -189,6 +189,8 @@ pub(super) struct Record {
     start_time: Time,
     /// `qosClass`.
     qos_class: &'static str,
+    /// The Pod's `metadata.generation`, reported as `observedGeneration` (Kubernetes 1.34).
+    generation: Option<i64>,
     /// The sandbox's addresses, once it runs.
     pub addresses: Option<Addresses>,
     /// Why the Pod cannot be scheduled (a missing claim).
@@ -307,6 +309,7 @@ impl Record {
             reason: reason.map(str::to_owned),
             message,
             last_transition_time: Some(since),
+            observed_generation: self.generation,
             ..Default::default()
         }
     }
@@ -380,6 +383,7 @@ impl Record {
                 }]
             }),
             qos_class: Some(self.qos_class.to_owned()),
+            observed_generation: self.generation,
             reason: self.failure.as_ref().map(|(r, _)| r.clone()),
             message: self.failure.as_ref().map(|(_, m)| m.clone()),
             init_container_statuses: statuses(&self.init),
@@ -433,6 +437,7 @@ impl Book {
                 deleted: false,
                 start_time: now(),
                 qos_class: qos_class(pod),
+                generation: pod.metadata.generation,
                 addresses: None,
                 unschedulable: None,
                 failure: None,
