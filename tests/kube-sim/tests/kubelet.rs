@@ -1099,3 +1099,30 @@ async fn startup_probes_hold_a_native_sidecar_and_stop_a_container_that_fails_th
         .all(|s| container(s, "doomed").started != Some(true)));
     sim.end().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_network_pod_has_the_nodes_hostname_and_shares_its_processes() {
+    let sim = sim("host").await;
+    let pod = sim.start(
+        "on-host",
+        json!({"hostNetwork": true, "shareProcessNamespace": true, "containers": [
+            sh("main", "hostname; until ps | grep -q '[s]leep 7'; do sleep 0.1; done; echo sees-other"),
+            sh("other", "sleep 7 & wait"),
+        ]}),
+    );
+    let status = sim
+        .until(&pod, Duration::from_secs(30), |s| {
+            container(s, "main")
+                .state
+                .is_some_and(|s| s.terminated.is_some())
+        })
+        .await;
+    assert_eq!(terminated(&status, "main").0, 0, "{status:#?}");
+    let node = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        sim.container_log(&pod, "main").await,
+        format!("{}sees-other\n", node)
+    );
+    assert_eq!(status.pod_ip.as_deref(), Some("127.0.0.1"));
+    sim.end().await;
+}
