@@ -8,10 +8,13 @@
 //!   ([`naming`]). One worker task per Pod drives it ([`lifecycle`]): volumes ([`volumes`]),
 //!   the sandbox, init containers one by one, native sidecars, then the containers together.
 //! - A container is built from its spec in [`container`]: the image ([`images`]), the
-//!   environment ([`env`], [`expansion`], [`downward`], [`objects`]), the security context ([`security`]),
-//!   limits ([`resources`], [`quantity`]) and the termination-message file ([`termination`]);
-//!   once running, its startup probe decides when it counts as started (a native sidecar
-//!   holds the Pod until then) and its readiness probe its `ready` ([`probes`]).
+//!   environment ([`env`], [`expansion`], [`downward`], [`objects`]), the security context
+//!   ([`security`]), limits ([`resources`], [`quantity`]) and the termination-message file
+//!   ([`termination`]); once running, its startup probe decides when it counts as started (a
+//!   native sidecar holds the Pod until then) and its readiness probe its `ready`
+//!   ([`probes`]); a command that could not be executed is told apart ([`start_error`]).
+//! - Downward-API files follow the Pod's labels and annotations while it runs, read through
+//!   [`PodHost::pod`] (Tekton releases its first step that way).
 //! - The status is derived, never assembled ad hoc: [`status`] keeps one slot per container
 //!   and computes the phase and conditions by Kubernetes' rules, publishing every change
 //!   through [`PodHost::set_pod_status`].
@@ -35,8 +38,8 @@
 //! - Restarts (`restartPolicy: Always/OnFailure`, a sidecar that exits is not restarted).
 //! - Pulling a present image again (`imagePullPolicy: Always` acts as `IfNotPresent`, see
 //!   [`images`]), registry credentials (`imagePullSecrets`).
-//! - Resource requests, `ephemeralContainers`, `overhead`,
-//!   in-place resize; see [`volumes`] and [`env`] for theirs.
+//! - Resource requests, `ephemeralContainers`, `overhead`, in-place resize, Events; see
+//!   [`volumes`], [`env`] and [`probes`] for theirs.
 
 mod container;
 mod downward;
