@@ -229,6 +229,14 @@ impl Session {
                 logs: args.logs != "none",
                 keep: args.keep,
                 run_id: Owner::current().run_id.clone(),
+                image_pull_policy: Some(
+                    match args.pull.as_str() {
+                        "always" => "Always",
+                        "never" => "Never",
+                        _ => "IfNotPresent",
+                    }
+                    .to_owned(),
+                ),
             };
             match KubernetesExecutor::connect(options) {
                 Ok(e) => (Backend::Kubernetes(e), None),
@@ -394,7 +402,12 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
         },
         None => Recorded::new(),
     };
-    let driver = Driver::new(bundle, &named).and_then(|d| match &selection {
+    let driver = if args.on_kubernetes() {
+        Driver::for_cluster(bundle, &named)
+    } else {
+        Driver::new(bundle, &named)
+    };
+    let driver = driver.and_then(|d| match &selection {
         Some(s) => d.with_selection(s, &previous),
         None => Ok(d),
     });

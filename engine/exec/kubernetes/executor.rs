@@ -63,6 +63,8 @@ pub struct KubernetesOptions {
     pub keep: bool,
     /// The invocation's id, the `adze.dev/run-id` label of everything created.
     pub run_id: String,
+    /// `imagePullPolicy` of every step and sidecar (`--pull`); `None` keeps each one's own.
+    pub image_pull_policy: Option<String>,
 }
 
 /// One object the executor created, to list or delete.
@@ -169,6 +171,8 @@ impl Executor for KubernetesExecutor {
             run_id: self.options.run_id.clone(),
             native_sidecars: self.cluster.native_sidecars(),
             image_commands: images,
+            sidecars_ready_at_start: false,
+            image_pull_policy: self.options.image_pull_policy.clone(),
         };
         let objects = translate(request, &pod_options).map_err(|e| ExecError::Start {
             task_run: request.name.clone(),

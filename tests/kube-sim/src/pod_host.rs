@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use k8s_openapi::api::core::v1::{ConfigMap, PodStatus, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, PodStatus, Secret};
 
 use crate::kubelet::PodHost;
 use crate::resources::find;
@@ -32,6 +32,10 @@ impl PodHost for Store {
 
     fn secret(&self, namespace: &str, name: &str) -> Option<Secret> {
         typed(self, "secrets", namespace, name)
+    }
+
+    fn pod(&self, namespace: &str, name: &str) -> Option<Pod> {
+        typed(self, "pods", namespace, name)
     }
 
     fn claim_dir(&self, namespace: &str, claim: &str) -> Option<PathBuf> {
