@@ -184,3 +184,32 @@ fn sigterm_removes_every_container_kube_sim_started() {
     assert!(status.success(), "{status:?}");
     assert_eq!(containers(&fragment), Vec::<String>::new());
 }
+
+#[test]
+fn logs_follow_a_running_pod_and_delete_honours_the_grace_period() {
+    let sim = sim();
+    let ns = sim.namespace("follow-pods");
+    sim.create(&pod("talker", &ns, "echo one; sleep 2; echo two"));
+    eventually(Duration::from_secs(60), "the Pod to run", || {
+        phase(sim, &ns, "talker") == "Running"
+    });
+    let followed = sim.kubectl(&["logs", "-f", "talker", "-n", &ns]);
+    assert_eq!(
+        followed, "one\ntwo\n",
+        "follow streams until the container exits"
+    );
+
+    sim.create(&pod("stubborn", &ns, "trap \"\" TERM; sleep 300"));
+    eventually(Duration::from_secs(60), "the Pod to run", || {
+        phase(sim, &ns, "stubborn") == "Running"
+    });
+    let started = Instant::now();
+    sim.kubectl(&["delete", "pod", "stubborn", "-n", &ns, "--grace-period=1"]);
+    let took = started.elapsed();
+    // The shell ignores SIGTERM: the kubelet waits out the grace period, then kills.
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(15),
+        "{took:?}"
+    );
+    assert!(containers(&format!("_stubborn_{ns}_")).is_empty());
+}
