@@ -393,8 +393,8 @@ impl Cluster {
         }
     }
 
-    /// Deletes `namespace/name`. Returns the object when it stays for a while (finalizers, a
-    /// Pod's grace period, a namespace emptying) and `None` when it is gone.
+    /// Deletes `namespace/name`. Returns the object's latest state and whether it is gone
+    /// already (`false` while finalizers, a Pod's grace period or a namespace's contents hold it).
     pub fn delete(
         self: &Arc<Self>,
         resource: &'static ResourceDef,

@@ -177,6 +177,16 @@ async fn handle(
     }
 }
 
+/// What every verb handler reads from the request besides its body.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    state: &'a AppState,
+    method: &'a Method,
+    headers: &'a HeaderMap,
+    query: &'a Query,
+    representation: Representation,
+}
+
 /// The request's query parameters (the last value of a repeated key wins).
 struct Query(HashMap<String, String>);
 
@@ -309,6 +319,13 @@ async fn dispatch(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
     let representation = negotiate::representation(accept);
+    let call = Call {
+        state,
+        method,
+        headers,
+        query: &query,
+        representation,
+    };
     let cluster = &state.cluster;
     let read_only = |document: Option<Value>| -> Result<Response, ApiError> {
         if method != Method::GET {
@@ -394,21 +411,7 @@ async fn dispatch(
             resource,
             namespace,
             name,
-        } => {
-            object(
-                state,
-                method,
-                headers,
-                body,
-                &query,
-                resource,
-                &namespace,
-                &name,
-                Part::Main,
-                representation,
-            )
-            .await
-        }
+        } => object(&call, body, resource, &namespace, &name, Part::Main).await,
         Target::Sub {
             resource,
             namespace,
@@ -416,19 +419,7 @@ async fn dispatch(
             sub,
         } => match sub.as_str() {
             "status" if resource.status_subresource => {
-                object(
-                    state,
-                    method,
-                    headers,
-                    body,
-                    &query,
-                    resource,
-                    &namespace,
-                    &name,
-                    Part::Status,
-                    representation,
-                )
-                .await
+                object(&call, body, resource, &namespace, &name, Part::Status).await
             }
             "log" if resource.is("", "pods") => {
                 if method != Method::GET {
@@ -553,19 +544,21 @@ fn delete_options(bytes: &[u8], query: &Query) -> Result<DeleteOptions, ApiError
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn object(
-    state: &AppState,
-    method: &Method,
-    headers: &HeaderMap,
+    call: &Call<'_>,
     body: Body,
-    query: &Query,
     resource: &'static ResourceDef,
     namespace: &str,
     name: &str,
     part: Part,
-    representation: Representation,
 ) -> Result<Response, ApiError> {
+    let Call {
+        state,
+        method,
+        headers,
+        query,
+        representation,
+    } = *call;
     let cluster = &state.cluster;
     match *method {
         Method::GET => {

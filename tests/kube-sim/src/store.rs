@@ -109,12 +109,25 @@ fn resource_id(resource: &'static ResourceDef) -> usize {
         .unwrap_or(usize::MAX)
 }
 
+fn key(resource: &'static ResourceDef, namespace: &str, name: &str) -> Key {
+    (resource_id(resource), namespace.to_owned(), name.to_owned())
+}
+
+/// The stored object at `key`, or 404.
+fn current(inner: &Inner, key: &Key, resource: &ResourceDef) -> Result<Arc<Value>, ApiError> {
+    inner
+        .objects
+        .get(key)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(resource.plural, &key.2))
+}
+
 /// RFC 3339 "now", to the second, as Kubernetes writes timestamps.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// `metadata.resourceVersion` of an object, as a number (absent or garbage: `None`).
+/// `metadata.resourceVersion` of an object (`None` when absent or not a string).
 pub fn resource_version(object: &Value) -> Option<&str> {
     object["metadata"]["resourceVersion"].as_str()
 }
@@ -250,12 +263,8 @@ impl Store {
         namespace: &str,
         name: &str,
     ) -> Result<Arc<Value>, ApiError> {
-        let key = (resource_id(resource), namespace.to_owned(), name.to_owned());
-        self.lock()
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(resource.plural, name))
+        let key = key(resource, namespace, name);
+        current(&self.lock(), &key, resource)
     }
 
     /// Every object of `resource` (in `namespace`, when given) and the current version.
@@ -393,13 +402,9 @@ impl Store {
         name: &str,
         change: impl FnOnce(&Value) -> Result<Value, ApiError>,
     ) -> Result<Arc<Value>, ApiError> {
-        let key = (resource_id(resource), namespace.to_owned(), name.to_owned());
+        let key = key(resource, namespace, name);
         let mut inner = self.lock();
-        let current = inner
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(resource.plural, name))?;
+        let current = current(&inner, &key, resource)?;
         let mut next = change(&current)?;
         if !next.is_object() {
             return Err(ApiError::BadRequest(format!(
@@ -494,13 +499,9 @@ impl Store {
         name: &str,
         grace_seconds: i64,
     ) -> Result<Arc<Value>, ApiError> {
-        let key = (resource_id(resource), namespace.to_owned(), name.to_owned());
+        let key = key(resource, namespace, name);
         let mut inner = self.lock();
-        let current = inner
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(resource.plural, name))?;
+        let current = current(&inner, &key, resource)?;
         if !current["metadata"]["deletionTimestamp"].is_null() {
             return Ok(current);
         }
@@ -531,13 +532,9 @@ impl Store {
         namespace: &str,
         name: &str,
     ) -> Result<(Arc<Value>, bool), ApiError> {
-        let key = (resource_id(resource), namespace.to_owned(), name.to_owned());
+        let key = key(resource, namespace, name);
         let mut inner = self.lock();
-        let current = inner
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(resource.plural, name))?;
+        let current = current(&inner, &key, resource)?;
         if has_finalizers(&current) {
             drop(inner);
             let marked = self.mark_deleting(resource, namespace, name, 0)?;

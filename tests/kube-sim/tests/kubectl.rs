@@ -5,9 +5,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{eventually, Sim};
@@ -185,32 +182,17 @@ fn raw_requests_that_are_malformed_fail_with_a_status() {
 fn get_watch_sees_every_change_and_delete_waits() {
     let sim = sim();
     let ns = sim.namespace("watching");
-    let mut watch = sim
-        .kubectl_command(&[
-            "get",
-            "configmaps",
-            "-n",
-            &ns,
-            "-w",
-            "--output-watch-events",
-            "-o",
-            "jsonpath={.type} {.object.metadata.name} {.object.data.v}{\"\\n\"}",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = watch.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    // The watch is established once kubectl has listed (nothing) and connected; a created
-    // object shows up whether it came before or after, so poll by creating the first one.
+    let (mut watch, rx) = sim.kubectl_lines(&[
+        "get",
+        "configmaps",
+        "-n",
+        &ns,
+        "-w",
+        "--output-watch-events",
+        "-o",
+        "jsonpath={.type} {.object.metadata.name} {.object.data.v}{\"\\n\"}",
+    ]);
+    // Whether kubectl's initial list or its watch sees the new object, it prints ADDED.
     sim.create(&format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: w, namespace: {ns}}}\ndata: {{v: one}}\n"));
     let next = || {
         rx.recv_timeout(Duration::from_secs(10))

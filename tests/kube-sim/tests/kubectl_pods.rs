@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{eventually, Sim};
@@ -59,29 +57,15 @@ fn phase(sim: &Sim, ns: &str, name: &str) -> String {
 fn a_pod_created_with_kubectl_runs_and_kubectl_sees_its_phases_and_logs() {
     let sim = sim();
     let ns = sim.namespace("runs-pods");
-    let mut watch = sim
-        .kubectl_command(&[
-            "get",
-            "pods",
-            "-n",
-            &ns,
-            "-w",
-            "-o",
-            "jsonpath={.status.phase}{\"\\n\"}",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = watch.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut watch, rx) = sim.kubectl_lines(&[
+        "get",
+        "pods",
+        "-n",
+        &ns,
+        "-w",
+        "-o",
+        "jsonpath={.status.phase}{\"\\n\"}",
+    ]);
     // The init container keeps the Pod Pending for two seconds, so a watch that connects
     // after the create (kubectl lists first) still sees the Pod's first phase.
     let hello = pod("hello", &ns, "echo hello from kube-sim; sleep 1; echo bye").replace(
