@@ -197,3 +197,40 @@ fn logs_follow_a_running_pod_and_delete_honours_the_grace_period() {
     );
     assert!(containers(&format!("_stubborn_{ns}_")).is_empty());
 }
+
+#[test]
+fn claims_config_maps_and_secrets_reach_the_pods_that_use_them() {
+    let sim = sim();
+    let ns = sim.namespace("volume-pods");
+    sim.create(&format!(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: shared, namespace: {ns}}}\n\
+         spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: 1Gi}}}}}}\n---\n\
+         apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {ns}}}\ndata: {{greeting: hello}}\n---\n\
+         apiVersion: v1\nkind: Secret\nmetadata: {{name: creds, namespace: {ns}}}\nstringData: {{token: s3cret}}\n"
+    ));
+    let with_volumes = |name: &str, script: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  restartPolicy: Never\n  \
+             volumes:\n  - {{name: data, persistentVolumeClaim: {{claimName: shared}}}}\n  \
+             - {{name: settings, configMap: {{name: settings}}}}\n  containers:\n  - name: main\n    \
+             image: adze-test/busybox:latest\n    imagePullPolicy: Never\n    command: [sh, -c, '{script}']\n    \
+             env: [{{name: TOKEN, valueFrom: {{secretKeyRef: {{name: creds, key: token}}}}}}]\n    \
+             volumeMounts: [{{name: data, mountPath: /data}}, {{name: settings, mountPath: /etc/settings}}]\n"
+        )
+    };
+    sim.create(&with_volumes(
+        "writer",
+        "cat /etc/settings/greeting > /data/note; echo \" $TOKEN\" >> /data/note",
+    ));
+    eventually(Duration::from_secs(60), "the writer to finish", || {
+        phase(sim, &ns, "writer") == "Succeeded"
+    });
+    sim.create(&with_volumes("reader", "cat /data/note"));
+    eventually(Duration::from_secs(60), "the reader to finish", || {
+        phase(sim, &ns, "reader") == "Succeeded"
+    });
+    assert_eq!(
+        sim.kubectl(&["logs", "reader", "-n", &ns]),
+        "hello s3cret\n"
+    );
+}
