@@ -95,10 +95,13 @@ pub struct Cluster {
     pub kubelet: Option<Kubelet>,
 }
 
-fn patch_error(error: PatchError) -> ApiError {
+/// A patch failure as Kubernetes reports it: malformed is 400, a failed operation 422.
+fn patch_error(resource: &ResourceDef, name: &str, error: PatchError) -> ApiError {
     match error {
         PatchError::Malformed(_) => ApiError::BadRequest(error.to_string()),
-        PatchError::Operation { .. } => ApiError::invalid("", "", "patch", error.to_string()),
+        PatchError::Operation { .. } => {
+            ApiError::invalid(resource.kind, name, "patch", error.to_string())
+        }
     }
 }
 
@@ -294,14 +297,13 @@ impl Cluster {
             ));
         }
         let api_version = resource.api_version();
+        let failed = |error| patch_error(resource, name, error);
         let result = self.store.write(resource, namespace, name, |current| {
             let mut next = current.clone();
             match kind {
                 PatchKind::Merge => patch::merge_patch(&mut next, &body),
-                PatchKind::Json => patch::json_patch(&mut next, &body).map_err(patch_error)?,
-                PatchKind::Strategic => {
-                    patch::strategic_merge(&mut next, &body).map_err(patch_error)?
-                }
+                PatchKind::Json => patch::json_patch(&mut next, &body).map_err(failed)?,
+                PatchKind::Strategic => patch::strategic_merge(&mut next, &body).map_err(failed)?,
                 PatchKind::Apply => {
                     if !body.is_object() {
                         return Err(ApiError::BadRequest("an apply patch is an object".into()));
@@ -309,7 +311,7 @@ impl Cluster {
                     if resource.custom {
                         patch::merge_patch(&mut next, &body);
                     } else {
-                        patch::strategic_merge(&mut next, &body).map_err(patch_error)?;
+                        patch::strategic_merge(&mut next, &body).map_err(failed)?;
                     }
                     // Apply never carries a precondition unless the body names a version.
                     if body["metadata"]["resourceVersion"].is_null() {

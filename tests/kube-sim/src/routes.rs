@@ -314,6 +314,12 @@ async fn dispatch(
 ) -> Result<Response, ApiError> {
     let target = parse_path(uri.path())?;
     let query = Query::parse(uri)?;
+    // Refusing beats writing for real what the client meant as a rehearsal.
+    if query.get("dryRun").is_some() && *method != Method::GET {
+        return Err(ApiError::BadRequest(
+            "dryRun is not supported by kube-sim; send the request without it".into(),
+        ));
+    }
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -349,3 +349,56 @@ fn sigterm_stops_the_server_with_exit_zero() {
             .is_ok_and(|o| !o.status.success())
     });
 }
+
+#[test]
+fn kubectl_apply_client_side_and_server_side() {
+    let sim = sim();
+    let ns = sim.namespace("applying");
+    let manifest = |value: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: applied, namespace: {ns}}}\ndata: {{v: {value}}}\n---\n\
+             apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {{name: p, namespace: {ns}}}\n\
+             spec: {{description: {value}, tasks: []}}\n"
+        )
+    };
+    let apply = |args: &[&str], yaml: &str| {
+        let output = sim.kubectl_with_input(args, yaml);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let client_side = ["apply", "--validate=false", "-f", "-"];
+    assert!(apply(&client_side, &manifest("one")).contains("configmap/applied created"));
+    assert!(apply(&client_side, &manifest("one")).contains("configmap/applied unchanged"));
+    assert!(apply(&client_side, &manifest("two")).contains("configmap/applied configured"));
+    let server_side = ["apply", "--server-side", "--validate=false", "-f", "-"];
+    assert!(apply(&server_side, &manifest("three")).contains("serverside-applied"));
+    let value = sim.kubectl(&[
+        "get",
+        "cm",
+        "applied",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.data.v}",
+    ]);
+    assert_eq!(value, "three");
+    let description = sim.kubectl(&[
+        "get",
+        "pipeline",
+        "p",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.spec.description}",
+    ]);
+    assert_eq!(description, "three");
+    let dry = sim.kubectl_with_input(
+        &["create", "--dry-run=server", "--validate=false", "-f", "-"],
+        &manifest("x"),
+    );
+    assert!(String::from_utf8_lossy(&dry.stderr).contains("dryRun is not supported"));
+}
