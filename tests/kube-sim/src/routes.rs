@@ -44,6 +44,8 @@ pub struct AppState {
     pub cluster: Arc<Cluster>,
     /// `host:port` clients reach the server at (for `/api`).
     pub address: String,
+    /// The bearer token every request but `/version` and the health checks must carry.
+    pub token: String,
 }
 
 /// What a path names.
@@ -171,9 +173,28 @@ async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if let Err(error) = authenticate(&state, &uri, &headers) {
+        return error.into_response();
+    }
     match dispatch(&state, &method, &uri, &headers, body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
+    }
+}
+
+/// Checks the bearer token; like a real cluster, `/version` and the health checks are public.
+fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<(), ApiError> {
+    if matches!(parse_path(uri.path()), Ok(Target::Version | Target::Health)) {
+        return Ok(());
+    }
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if presented == Some(state.token.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
     }
 }
 

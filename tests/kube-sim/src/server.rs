@@ -113,16 +113,17 @@ pub async fn run(
         kubelet: kubelet.clone(),
     });
     tokio::spawn(cluster.clone().collect_garbage(removed));
+    // A fresh token per run: a client with a stale kubeconfig is told it is unauthorised.
+    let token = uuid::Uuid::new_v4().simple().to_string();
     let router = routes::router(Arc::new(AppState {
         cluster,
         address: address.to_string(),
+        token: token.clone(),
     }));
 
     let server = format!("https://{address}");
-    kubeconfig::write(
-        &options.kubeconfig,
-        &kubeconfig::render(&server, &identity.ca_pem)?,
-    )?;
+    let config = kubeconfig::render(&server, &identity.ca_pem, &token)?;
+    kubeconfig::write(&options.kubeconfig, &config)?;
     println!("listening on {server}");
 
     let acceptor = TlsAcceptor::from(identity.server_config);

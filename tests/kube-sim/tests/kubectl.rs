@@ -172,6 +172,9 @@ fn raw_requests_that_are_malformed_fail_with_a_status() {
     let stderr = sim.kubectl_fails(&["create", "--raw", &path, "-f", huge.to_str().unwrap()]);
     assert!(stderr.contains("Request entity too large"), "{stderr}");
 
+    let stranger = sim.kubectl_fails(&["get", "configmaps", "-n", &ns, "--token", "wrong"]);
+    assert!(stranger.contains("Unauthorized"), "{stranger}");
+
     let unknown = sim.kubectl_fails(&["get", "--raw", "/apis/nope.example/v1/things"]);
     assert!(unknown.contains("NotFound"), "{unknown}");
     let version = json(&sim.kubectl(&["get", "--raw", "/version"]));
