@@ -75,6 +75,50 @@ struct Sim {
     host: Arc<Host>,
     docker: Docker,
     instance: String,
+    state_dir: PathBuf,
+    /// Set once [`Sim::end`] checked that nothing is left.
+    ended: bool,
+}
+
+impl Drop for Sim {
+    /// A failed assertion skips [`Sim::end`]: the instance's containers are removed here, on
+    /// a fresh runtime (the test's own is unwinding).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+        if self.ended {
+            return;
+        }
+        let label = self.kubelet.instance_label();
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+            runtime.block_on(async {
+                let docker = Docker::connect_with_defaults().expect("an engine");
+                let docker = docker
+                    .negotiate_version()
+                    .await
+                    .expect("the engine answers");
+                let options = ListContainersOptions {
+                    all: true,
+                    filters: Some(HashMap::from([("label".to_owned(), vec![label])])),
+                    ..Default::default()
+                };
+                for c in docker
+                    .list_containers(Some(options))
+                    .await
+                    .unwrap_or_default()
+                {
+                    let remove = bollard::query_parameters::RemoveContainerOptions {
+                        force: true,
+                        ..Default::default()
+                    };
+                    let _ = docker
+                        .remove_container(&c.id.unwrap_or_default(), Some(remove))
+                        .await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
 }
 
 async fn sim(test: &str) -> Sim {
@@ -89,12 +133,14 @@ async fn sim(test: &str) -> Sim {
     let host = Arc::new(Host::default());
     let state_dir = std::env::temp_dir().join(format!("kube-sim-{instance}"));
     // The kubelet gets the client as the API server makes it, at bollard's own API version.
-    let kubelet = Kubelet::new(client, host.clone(), instance.clone(), state_dir);
+    let kubelet = Kubelet::new(client, host.clone(), instance.clone(), state_dir.clone());
     Sim {
         kubelet,
         host,
         docker,
         instance,
+        state_dir,
+        ended: false,
     }
 }
 
@@ -182,9 +228,10 @@ impl Sim {
     }
 
     /// Removes everything this test started.
-    async fn end(self) {
+    async fn end(mut self) {
         self.kubelet.shutdown().await;
         assert_eq!(self.containers(&self.kubelet.instance_label()).await, 0);
+        self.ended = true;
     }
 }
 
@@ -515,12 +562,32 @@ async fn security_contexts_are_visible_inside() {
         json!({"containers": [{"name": "main", "image": BUSYBOX, "command": ["true"],
                                "securityContext": {"runAsNonRoot": true}}]}),
     );
+    let limited = sim.start(
+        "limited",
+        json!({"containers": [
+            {"name": "caps", "image": BUSYBOX, "command": ["sh", "-c", "grep CapEff /proc/self/status"],
+             "securityContext": {"capabilities": {"drop": ["ALL"]}}},
+            {"name": "hungry", "image": BUSYBOX, "command": ["sh", "-c", "head -c 200m /dev/zero | tail"],
+             "resources": {"limits": {"memory": "16Mi", "cpu": "500m"}}},
+        ]}),
+    );
     let status = sim.finished(&pod).await;
     assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
     assert_eq!(
         sim.log(&pod, LogOptions::default()).await,
         "1234\n5678 2000 3000\nread-only\n"
     );
+    let status = sim.finished(&limited).await;
+    let caps = LogOptions {
+        container: Some("caps".into()),
+        ..Default::default()
+    };
+    assert_eq!(sim.log(&limited, caps).await, "CapEff:\t0000000000000000\n");
+    assert_eq!(
+        terminated(&status, "hungry"),
+        (137, "OOMKilled".into(), None)
+    );
+    assert_eq!(status.qos_class.as_deref(), Some("Burstable"));
     let status = sim
         .until(&root, Duration::from_secs(30), |s| {
             waiting(s, "main").is_some_and(|w| w.0 == "CreateContainerConfigError")
@@ -810,5 +877,81 @@ async fn delete_pod_and_shutdown_leave_no_containers() {
         .await
         .is_err());
     assert_eq!(sim.containers(&sim.kubelet.instance_label()).await, 2);
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_shaped_as_adze_translates_a_task_run_runs_its_steps_in_order() {
+    let sim = sim("tekton").await;
+    let scripts: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "demo-scripts"},
+        "data": {
+            "script-0-a": "#!/bin/sh\necho a > /workspace/out\nprintf '[{\"key\":\"r\",\"value\":\"v\"}]' > /tekton/termination\ntouch /tekton/run/0/out\n",
+            "script-1-b": "#!/bin/sh\nuntil [ -e /tekton/run/0/out ]; do sleep 0.05; done\ncat /workspace/out\nid -u\n"
+        }
+    }))
+    .unwrap();
+    sim.host
+        .config_maps
+        .lock()
+        .unwrap()
+        .insert("demo-scripts".into(), scripts);
+    let internal = ["bin", "run", "home", "results", "steps", "workspace"];
+    let mut volumes: Vec<serde_json::Value> = internal
+        .iter()
+        .map(|v| json!({"name": format!("tekton-internal-{v}"), "emptyDir": {}}))
+        .collect();
+    volumes.push(json!({"name": "tekton-internal-scripts", "configMap": {"name": "demo-scripts", "defaultMode": 0o755}}));
+    let mounts: Vec<serde_json::Value> = internal
+        .iter()
+        .map(|v| {
+            let path = if *v == "workspace" {
+                "/workspace".to_owned()
+            } else {
+                format!("/tekton/{v}")
+            };
+            json!({"name": format!("tekton-internal-{v}"), "mountPath": path})
+        })
+        .chain([json!({"name": "tekton-internal-scripts", "mountPath": "/tekton/scripts"})])
+        .collect();
+    let step = |name: &str, script: &str, user: i64| {
+        json!({"name": format!("step-{name}"), "image": BUSYBOX, "command": [format!("/tekton/scripts/{script}")],
+               "volumeMounts": mounts, "terminationMessagePath": "/tekton/termination",
+               "terminationMessagePolicy": "File", "securityContext": {"runAsUser": user}})
+    };
+    let pod = sim.start(
+        "demo-pod",
+        json!({
+            "volumes": volumes,
+            "initContainers": [{
+                "name": "prepare", "image": BUSYBOX,
+                "command": ["sh", "-c", "mkdir -p /tekton/run/0/status /tekton/run/1/status && touch /tekton/bin/entrypoint"],
+                "volumeMounts": mounts,
+                "securityContext": {"runAsUser": 65532, "runAsNonRoot": true, "readOnlyRootFilesystem": true}
+            }],
+            "containers": [step("a", "script-0-a", 0), step("b", "script-1-b", 1000)]
+        }),
+    );
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    assert_eq!(terminated(&status, "prepare").0, 0);
+    assert_eq!(
+        terminated(&status, "step-a"),
+        (
+            0,
+            "Completed".into(),
+            Some("[{\"key\":\"r\",\"value\":\"v\"}]".into())
+        )
+    );
+    let log = sim
+        .log(
+            &pod,
+            LogOptions {
+                container: Some("step-b".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(log, "a\n1000\n");
     sim.end().await;
 }

@@ -154,6 +154,8 @@ pub(super) fn config(inputs: &Inputs<'_>) -> Result<ContainerCreateBody, String>
                 .no_new_privileges
                 .then(|| vec!["no-new-privileges".to_owned()]),
             memory,
+            // No swap beyond the limit, so exceeding it is an OOM kill as on a node.
+            memory_swap: memory,
             nano_cpus,
             // A tiny init as PID 1 forwards SIGTERM, so a shell step stops when asked instead
             // of ignoring the signal for the whole grace period as a PID 1 shell does.
