@@ -71,6 +71,8 @@ pub struct Options {
     pub watch_history: usize,
     /// Host state (claims, emptyDirs); a fresh temporary directory when `None`.
     pub state_dir: Option<PathBuf>,
+    /// The Pod sandbox image; the kubelet's default when `None`.
+    pub sandbox_image: Option<String>,
 }
 
 /// Runs kube-sim until `stop` resolves; prints `listening on https://…` once serving.
@@ -106,7 +108,11 @@ pub async fn run(
     } else {
         let docker = bollard::Docker::connect_with_local_defaults()?;
         let host: Arc<dyn PodHost> = store.clone();
-        Some(Kubelet::new(docker, host, instance, state_dir.clone()))
+        let kubelet = Kubelet::new(docker, host, instance, state_dir.clone());
+        if let Some(image) = &options.sandbox_image {
+            kubelet.set_sandbox_image(image);
+        }
+        Some(kubelet)
     };
     let cluster = Arc::new(Cluster {
         store,
