@@ -95,6 +95,24 @@ pub struct Cluster {
     pub kubelet: Option<Kubelet>,
 }
 
+/// Rejects a body (or patch result) that is not an object with object metadata: everything
+/// after this point indexes into both.
+fn check_shape(resource: &ResourceDef, object: &Value) -> Result<(), ApiError> {
+    let metadata_ok = object
+        .get("metadata")
+        .is_none_or(|m| m.is_object() || m.is_null());
+    if object.is_object() && metadata_ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: expected a JSON \
+             object with an object \"metadata\"",
+            kind = resource.kind,
+            version = resource.version,
+        )))
+    }
+}
+
 /// A patch failure as Kubernetes reports it: malformed is 400, a failed operation 422.
 fn patch_error(resource: &ResourceDef, name: &str, error: PatchError) -> ApiError {
     match error {
@@ -172,12 +190,7 @@ impl Cluster {
         if !resource.writable {
             return Err(ApiError::MethodNotAllowed);
         }
-        if !body.is_object() {
-            return Err(ApiError::BadRequest(format!(
-                "a {} must be a JSON object",
-                resource.kind
-            )));
-        }
+        check_shape(resource, &body)?;
         if resource.namespaced {
             let given = body["metadata"]["namespace"].as_str().unwrap_or_default();
             if !given.is_empty() && given != namespace {
@@ -245,6 +258,7 @@ impl Cluster {
         if !resource.writable {
             return Err(ApiError::MethodNotAllowed);
         }
+        check_shape(resource, &body)?;
         let given = body["metadata"]["name"].as_str().unwrap_or_default();
         if given != name {
             return Err(ApiError::BadRequest(format!(
@@ -305,26 +319,27 @@ impl Cluster {
                 PatchKind::Json => patch::json_patch(&mut next, &body).map_err(failed)?,
                 PatchKind::Strategic => patch::strategic_merge(&mut next, &body).map_err(failed)?,
                 PatchKind::Apply => {
-                    if !body.is_object() {
-                        return Err(ApiError::BadRequest("an apply patch is an object".into()));
-                    }
+                    check_shape(resource, &body)?;
                     if resource.custom {
                         patch::merge_patch(&mut next, &body);
                     } else {
                         patch::strategic_merge(&mut next, &body).map_err(failed)?;
                     }
-                    // Apply never carries a precondition unless the body names a version.
-                    if body["metadata"]["resourceVersion"].is_null() {
-                        next["metadata"]["resourceVersion"] =
-                            current["metadata"]["resourceVersion"].clone();
-                    }
-                    record_manager(
-                        &mut next,
-                        manager.unwrap_or_default(),
-                        "Apply",
-                        &api_version,
-                    );
                 }
+            }
+            check_shape(resource, &next)?;
+            if kind == PatchKind::Apply {
+                // Apply never carries a precondition unless the body names a version.
+                if body["metadata"]["resourceVersion"].is_null() {
+                    next["metadata"]["resourceVersion"] =
+                        current["metadata"]["resourceVersion"].clone();
+                }
+                record_manager(
+                    &mut next,
+                    manager.unwrap_or_default(),
+                    "Apply",
+                    &api_version,
+                );
             }
             admission::before_write(resource, &mut next);
             let next = apply_part(resource, part, current, next);
@@ -333,6 +348,7 @@ impl Cluster {
         });
         match result {
             Err(ApiError::NotFound { .. }) if kind == PatchKind::Apply && part == Part::Main => {
+                check_shape(resource, &body)?;
                 let mut object = body;
                 object["metadata"]["name"] = json!(name);
                 record_manager(
