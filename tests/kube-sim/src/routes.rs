@@ -182,19 +182,17 @@ async fn handle(
     }
 }
 
-/// Checks the bearer token; like a real cluster, `/version` and the health checks are public.
+/// Checks the bearer token as a real API server does: a wrong token is 401 everywhere; no
+/// token at all is anonymous, which may read only `/version` and the health checks.
 fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<(), ApiError> {
-    if matches!(parse_path(uri.path()), Ok(Target::Version | Target::Health)) {
-        return Ok(());
-    }
     let presented = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if presented == Some(state.token.as_str()) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
+        .map(|v| v.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")));
+    match presented {
+        Some(token) if token == Some(state.token.as_str()) => Ok(()),
+        Some(_) => Err(ApiError::Unauthorized),
+        None if matches!(parse_path(uri.path()), Ok(Target::Version | Target::Health)) => Ok(()),
+        None => Err(ApiError::Unauthorized),
     }
 }
 
@@ -1047,6 +1045,7 @@ mod tests {
             ("/api/v1/namespaces", Some(TOKEN), 200),
             ("/version", None, 200),
             ("/healthz", None, 200),
+            ("/version", Some("wrong"), 401),
         ] {
             let response = app.clone().oneshot(request(uri, token)).await.unwrap();
             assert_eq!(response.status().as_u16(), expected, "{uri} {token:?}");
