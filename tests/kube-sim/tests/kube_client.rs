@@ -669,3 +669,25 @@ async fn a_filtered_watch_sees_objects_enter_and_leave_its_selector() {
     }
     assert_eq!(seen, ["added", "modified", "deleted"]);
 }
+
+#[tokio::test]
+async fn a_client_with_a_wrong_token_is_unauthorized_even_for_the_version() {
+    let sim = Sim::shared(&["--no-kubelet", "--watch-history", "200"]);
+    let mut kubeconfig = kube::config::Kubeconfig::read_from(&sim.kubeconfig).unwrap();
+    for user in &mut kubeconfig.auth_infos {
+        if let Some(auth) = user.auth_info.as_mut() {
+            auth.token = Some("not-the-token".to_owned().into());
+        }
+    }
+    let config = Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    let stranger = Client::try_from(config).unwrap();
+    let refused = api_error(stranger.apiserver_version().await.unwrap_err());
+    assert_eq!(
+        (refused.code, refused.reason.as_str()),
+        (401, "Unauthorized")
+    );
+    let version = client().await.apiserver_version().await.unwrap();
+    assert_eq!(version.major, "1");
+}
