@@ -54,8 +54,8 @@ pub enum StartError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// No Docker engine to run Pods in.
-    #[error("cannot reach the Docker engine: {0} (start it, or pass --no-kubelet to serve the API alone)")]
+    /// The Docker client could not be configured (e.g. a malformed `DOCKER_HOST`).
+    #[error("cannot use the Docker engine: {0} (fix DOCKER_HOST, or pass --no-kubelet to serve the API alone)")]
     Docker(#[from] bollard::errors::Error),
 }
 
