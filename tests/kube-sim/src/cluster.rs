@@ -180,6 +180,21 @@ fn apply_part(resource: &ResourceDef, part: Part, current: &Value, mut next: Val
 }
 
 impl Cluster {
+    /// The API server over `store`, with the namespaces every cluster has (`default`,
+    /// `kube-system`, `kube-public`, each with its `default` ServiceAccount).
+    pub fn new(store: Arc<Store>, kubelet: Option<Kubelet>) -> Arc<Cluster> {
+        let cluster = Arc::new(Cluster { store, kubelet });
+        for namespace in ["default", "kube-system", "kube-public"] {
+            // A fresh store holds no namespace, so this cannot conflict.
+            let _ = cluster.create(
+                resources::namespaces(),
+                "",
+                json!({ "metadata": { "name": namespace } }),
+            );
+        }
+        cluster
+    }
+
     /// Creates `body` in `namespace` (empty for cluster-scoped kinds).
     pub fn create(
         &self,
@@ -528,13 +543,22 @@ mod tests {
 
     fn cluster() -> (Arc<Cluster>, mpsc::UnboundedReceiver<Removed>) {
         let (store, removed) = Store::new(1000, std::env::temp_dir());
-        (
-            Arc::new(Cluster {
-                store: Arc::new(store),
-                kubelet: None,
-            }),
-            removed,
-        )
+        (Cluster::new(Arc::new(store), None), removed)
+    }
+
+    #[test]
+    fn the_standard_namespaces_exist_with_their_service_accounts() {
+        let (cluster, _) = cluster();
+        assert_eq!(cluster.store.namespace_state("default"), Some(false));
+        assert_eq!(cluster.store.namespace_state("kube-system"), Some(false));
+        assert_eq!(cluster.store.namespace_state("nope"), None);
+        let ns = cluster
+            .store
+            .get(resources::namespaces(), "", "kube-public")
+            .unwrap();
+        assert_eq!(ns["status"]["phase"], "Active");
+        let accounts = find("", "v1", "serviceaccounts").unwrap();
+        assert!(cluster.store.get(accounts, "default", "default").is_ok());
     }
 
     #[test]

@@ -738,10 +738,7 @@ mod tests {
 
     fn app() -> Router {
         let (store, _) = Store::new(100, std::env::temp_dir());
-        let cluster = Arc::new(Cluster {
-            store: Arc::new(store),
-            kubelet: None,
-        });
+        let cluster = Cluster::new(Arc::new(store), None);
         router(Arc::new(AppState {
             cluster,
             address: "127.0.0.1:6443".into(),

@@ -114,10 +114,7 @@ pub async fn run(
         }
         Some(kubelet)
     };
-    let cluster = Arc::new(Cluster {
-        store,
-        kubelet: kubelet.clone(),
-    });
+    let cluster = Cluster::new(store, kubelet.clone());
     tokio::spawn(cluster.clone().collect_garbage(removed));
     // A fresh token per run: a client with a stale kubeconfig is told it is unauthorised.
     let token = uuid::Uuid::new_v4().simple().to_string();

@@ -183,8 +183,8 @@ fn has_finalizers(object: &Value) -> bool {
 }
 
 impl Store {
-    /// An empty store but for the namespaces every cluster has (`default`, `kube-system`,
-    /// `kube-public`, each with its `default` ServiceAccount) and the CRDs of custom kinds.
+    /// An empty store but for the CRDs of custom kinds (namespaces come from
+    /// [`crate::cluster::Cluster::new`], through the same path as any other).
     pub fn new(
         history_limit: usize,
         state_dir: PathBuf,
@@ -209,13 +209,6 @@ impl Store {
                 // The table is static and valid; a failure here would be a bug caught by tests.
                 let _ = store.create(crds, "", crd);
             }
-        }
-        for namespace in ["default", "kube-system", "kube-public"] {
-            let _ = store.create(
-                resources::namespaces(),
-                "",
-                json!({ "metadata": { "name": namespace } }),
-            );
         }
         (store, removed_rx)
     }
@@ -646,14 +639,6 @@ mod tests {
 
     fn cm() -> &'static ResourceDef {
         find("", "v1", "configmaps").unwrap()
-    }
-
-    #[test]
-    fn the_standard_namespaces_exist() {
-        let store = store(100);
-        assert_eq!(store.namespace_state("default"), Some(false));
-        assert_eq!(store.namespace_state("kube-system"), Some(false));
-        assert_eq!(store.namespace_state("nope"), None);
     }
 
     #[test]
