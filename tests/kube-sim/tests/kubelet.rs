@@ -25,6 +25,7 @@ struct Host {
     secrets: Mutex<HashMap<String, Secret>>,
     claims: Mutex<HashMap<String, PathBuf>>,
     statuses: Mutex<HashMap<String, Vec<PodStatus>>>,
+    pods: Mutex<HashMap<String, Pod>>,
 }
 
 impl PodHost for Host {
@@ -36,6 +37,9 @@ impl PodHost for Host {
     }
     fn claim_dir(&self, _: &str, claim: &str) -> Option<PathBuf> {
         self.claims.lock().unwrap().get(claim).cloned()
+    }
+    fn pod(&self, _: &str, name: &str) -> Option<Pod> {
+        self.pods.lock().unwrap().get(name).cloned()
     }
     fn set_pod_status(&self, _: &str, name: &str, status: PodStatus) {
         self.statuses
@@ -153,6 +157,7 @@ impl Sim {
                 name: Some(name.to_owned()),
                 namespace: Some("default".into()),
                 uid: Some(format!("{}-{name}", self.instance)),
+                generation: Some(1),
                 labels: Some(BTreeMap::from([("app".into(), "demo".into())])),
                 annotations: Some(BTreeMap::from([("note".into(), "x=\"y\"".into())])),
                 ..Default::default()
@@ -164,6 +169,11 @@ impl Sim {
             }),
             ..Default::default()
         };
+        self.host
+            .pods
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), pod.clone());
         self.kubelet.start_pod(pod);
         name.to_owned()
     }
@@ -209,6 +219,15 @@ impl Sim {
             bytes.extend(chunk.expect("log bytes"));
         }
         String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The whole log of one container of the Pod.
+    async fn container_log(&self, pod: &str, container: &str) -> String {
+        let options = LogOptions {
+            container: Some(container.to_owned()),
+            ..Default::default()
+        };
+        self.log(pod, options).await
     }
 
     async fn containers(&self, label: &str) -> usize {
@@ -309,6 +328,7 @@ async fn one_container_pod_succeeds_with_exit_code_and_termination_message() {
     );
     assert!(status.host_ip.is_some() && status.start_time.is_some());
     assert_eq!(status.qos_class.as_deref(), Some("BestEffort"));
+    assert_eq!(status.observed_generation, Some(1));
     assert_eq!(condition(&status, "PodScheduled"), "True");
     assert_eq!(condition(&status, "Initialized"), "True");
     assert_eq!(condition(&status, "Ready"), "False");
@@ -328,6 +348,8 @@ async fn a_failing_container_fails_the_pod_with_its_exit_code() {
         "fails",
         json!({"containers": [
             sh("plain", "exit 3"),
+            {"name": "missing", "image": BUSYBOX, "command": ["/no/such/program"]},
+            sh("not-found", "exec /no/such/program"),
             {"name": "fallback", "image": BUSYBOX, "command": ["sh", "-c", "echo first >&2; echo last words >&2; exit 7"],
              "terminationMessagePolicy": "FallbackToLogsOnError"},
         ]}),
@@ -335,6 +357,16 @@ async fn a_failing_container_fails_the_pod_with_its_exit_code() {
     let status = sim.finished(&pod).await;
     assert_eq!(status.phase.as_deref(), Some("Failed"));
     assert_eq!(terminated(&status, "plain"), (3, "Error".into(), None));
+    let (code, reason, message) = terminated(&status, "missing");
+    assert_eq!((code, reason.as_str()), (128, "StartError"));
+    assert!(message
+        .unwrap_or_default()
+        .contains("exec /no/such/program failed"));
+    assert_eq!(
+        terminated(&status, "not-found").0,
+        127,
+        "the shell ran and could not find it"
+    );
     assert_eq!(
         terminated(&status, "fallback"),
         (7, "Error".into(), Some("first\nlast words\n".into()))
@@ -414,17 +446,7 @@ async fn a_native_sidecar_runs_beside_the_containers_on_localhost_and_is_stopped
     assert_eq!(terminated(&status, "client").0, 0);
     let (code, _, _) = terminated(&status, "server");
     assert_ne!(code, 0, "stopped by a signal");
-    assert_eq!(
-        sim.log(
-            &pod,
-            LogOptions {
-                container: Some("client".into()),
-                ..Default::default()
-            }
-        )
-        .await,
-        "pong\n"
-    );
+    assert_eq!(sim.container_log(&pod, "client").await, "pong\n");
     sim.end().await;
 }
 
@@ -451,15 +473,7 @@ async fn containers_share_an_empty_dir_and_localhost() {
     );
     let status = sim.finished(&pod).await;
     assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
-    let log = sim
-        .log(
-            &pod,
-            LogOptions {
-                container: Some("reader".into()),
-                ..Default::default()
-            },
-        )
-        .await;
+    let log = sim.container_log(&pod, "reader").await;
     assert_eq!(log, "share 10.1.2.3\nhello\nfrom writer\n");
     assert_eq!(
         condition(&status, "PodReadyToStartContainers"),
@@ -578,11 +592,10 @@ async fn security_contexts_are_visible_inside() {
         "1234\n5678 2000 3000\nread-only\n"
     );
     let status = sim.finished(&limited).await;
-    let caps = LogOptions {
-        container: Some("caps".into()),
-        ..Default::default()
-    };
-    assert_eq!(sim.log(&limited, caps).await, "CapEff:\t0000000000000000\n");
+    assert_eq!(
+        sim.container_log(&limited, "caps").await,
+        "CapEff:\t0000000000000000\n"
+    );
     assert_eq!(
         terminated(&status, "hungry"),
         (137, "OOMKilled".into(), None)
@@ -887,7 +900,7 @@ async fn a_pod_shaped_as_adze_translates_a_task_run_runs_its_steps_in_order() {
         "metadata": {"name": "demo-scripts"},
         "data": {
             "script-0-a": "#!/bin/sh\necho a > /workspace/out\nprintf '[{\"key\":\"r\",\"value\":\"v\"}]' > /tekton/termination\ntouch /tekton/run/0/out\n",
-            "script-1-b": "#!/bin/sh\nuntil [ -e /tekton/run/0/out ]; do sleep 0.05; done\ncat /workspace/out\nid -u\n"
+            "script-1-b": "#!/bin/sh\nuntil [ -e /tekton/run/0/out ]; do sleep 0.05; done\ncat /workspace/out\nid -u\ntouch /tekton/steps/step-b/exitCode\n"
         }
     }))
     .unwrap();
@@ -914,9 +927,18 @@ async fn a_pod_shaped_as_adze_translates_a_task_run_runs_its_steps_in_order() {
         })
         .chain([json!({"name": "tekton-internal-scripts", "mountPath": "/tekton/scripts"})])
         .collect();
-    let step = |name: &str, script: &str, user: i64| {
+    // A step's own status directory: a subPath of the run volume the step (non-root) writes.
+    let own = |i: usize, name: &str| {
+        let mut m = mounts.clone();
+        m.push(
+            json!({"name": "tekton-internal-run", "mountPath": format!("/tekton/steps/step-{name}"),
+                      "subPath": format!("{i}/status")}),
+        );
+        m
+    };
+    let step = |i: usize, name: &str, script: &str, user: i64| {
         json!({"name": format!("step-{name}"), "image": BUSYBOX, "command": [format!("/tekton/scripts/{script}")],
-               "volumeMounts": mounts, "terminationMessagePath": "/tekton/termination",
+               "volumeMounts": own(i, name), "terminationMessagePath": "/tekton/termination",
                "terminationMessagePolicy": "File", "securityContext": {"runAsUser": user}})
     };
     let pod = sim.start(
@@ -925,11 +947,11 @@ async fn a_pod_shaped_as_adze_translates_a_task_run_runs_its_steps_in_order() {
             "volumes": volumes,
             "initContainers": [{
                 "name": "prepare", "image": BUSYBOX,
-                "command": ["sh", "-c", "mkdir -p /tekton/run/0/status /tekton/run/1/status && touch /tekton/bin/entrypoint"],
+                "command": ["sh", "-c", "touch /tekton/bin/entrypoint"],
                 "volumeMounts": mounts,
                 "securityContext": {"runAsUser": 65532, "runAsNonRoot": true, "readOnlyRootFilesystem": true}
             }],
-            "containers": [step("a", "script-0-a", 0), step("b", "script-1-b", 1000)]
+            "containers": [step(0, "a", "script-0-a", 0), step(1, "b", "script-1-b", 1000)]
         }),
     );
     let status = sim.finished(&pod).await;
@@ -943,15 +965,164 @@ async fn a_pod_shaped_as_adze_translates_a_task_run_runs_its_steps_in_order() {
             Some("[{\"key\":\"r\",\"value\":\"v\"}]".into())
         )
     );
-    let log = sim
-        .log(
-            &pod,
-            LogOptions {
-                container: Some("step-b".into()),
-                ..Default::default()
-            },
-        )
-        .await;
+    let log = sim.container_log(&pod, "step-b").await;
     assert_eq!(log, "a\n1000\n");
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_probes_decide_when_containers_are_ready() {
+    let sim = sim("probes").await;
+    let probed = |name: &str, script: &str, probe: serde_json::Value| {
+        let mut c = sh(name, script);
+        let mut probe = probe;
+        probe["periodSeconds"] = json!(1);
+        c["readinessProbe"] = probe;
+        c
+    };
+    let pod = sim.start(
+        "probed",
+        json!({"containers": [
+            probed("exec", "sleep 1; touch /tmp/ready; sleep 3", json!({"exec": {"command": ["test", "-f", "/tmp/ready"]}})),
+            probed("tcp", "sleep 1; timeout 3 sh -c 'while true; do nc -l -p 9200 < /dev/null; done'; true",
+                   json!({"tcpSocket": {"port": 9200}})),
+            {"name": "http", "image": BUSYBOX, "ports": [{"name": "web", "containerPort": 9300}],
+             "command": ["sh", "-c", "mkdir /www && echo ok > /www/index.html && sleep 1 && timeout 3 httpd -f -p 9300 -h /www; true"],
+             "readinessProbe": {"httpGet": {"port": "web", "path": "/index.html"}, "periodSeconds": 1}},
+            probed("never", "sleep 4", json!({"exec": {"command": ["false"]}})),
+        ]}),
+    );
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    let history = sim.host.history(&pod);
+    let running = |s: &PodStatus, name: &str| {
+        container(s, name)
+            .state
+            .is_some_and(|s| s.running.is_some())
+    };
+    for name in ["exec", "tcp", "http"] {
+        let first_ready = history
+            .iter()
+            .position(|s| container(s, name).ready)
+            .unwrap_or_else(|| panic!("{name} never became ready"));
+        assert!(
+            history[..first_ready]
+                .iter()
+                .any(|s| running(s, name) && !container(s, name).ready),
+            "{name} was running and unready first"
+        );
+    }
+    assert!(history.iter().all(|s| !container(s, "never").ready));
+    assert!(
+        history.iter().all(|s| condition(s, "Ready") == "False"),
+        "never is never ready"
+    );
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downward_api_files_follow_the_pods_annotations() {
+    let sim = sim("downward").await;
+    let pod = sim.start(
+        "waits",
+        json!({"volumes": [{"name": "downward", "downwardAPI": {"items": [
+                  {"path": "ready", "fieldRef": {"fieldPath": "metadata.annotations['tekton.dev/ready']"}}]}}],
+               "containers": [{"name": "main", "image": BUSYBOX,
+                   "command": ["sh", "-c", "until [ -s /tekton/downward/ready ]; do sleep 0.1; done; cat /tekton/downward/ready"],
+                   "volumeMounts": [{"name": "downward", "mountPath": "/tekton/downward", "readOnly": true}]}]}),
+    );
+    sim.until(&pod, Duration::from_secs(30), |s| {
+        s.phase.as_deref() == Some("Running")
+    })
+    .await;
+    // What Tekton's controller does once sidecars are ready: annotate the Pod.
+    if let Some(stored) = sim.host.pods.lock().unwrap().get_mut(&pod) {
+        stored
+            .metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new)
+            .insert("tekton.dev/ready".into(), "READY".into());
+    }
+    let status = sim.finished(&pod).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    assert_eq!(sim.log(&pod, LogOptions::default()).await, "READY");
+    let stopped = sim
+        .until(&pod, Duration::from_secs(10), |s| {
+            condition(s, "PodReadyToStartContainers") == "False"
+        })
+        .await;
+    assert_eq!(stopped.phase.as_deref(), Some("Succeeded"));
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn startup_probes_hold_a_native_sidecar_and_stop_a_container_that_fails_them() {
+    let sim = sim("startup").await;
+    // Tekton's sidecar-ready example: the step needs what the sidecar's startup probe makes.
+    let mount = json!([{"name": "shared", "mountPath": "/shared"}]);
+    let mut sidecar = sh("slow-sidecar", "sleep 30");
+    sidecar["restartPolicy"] = json!("Always");
+    sidecar["volumeMounts"] = mount.clone();
+    sidecar["startupProbe"] = json!({"exec": {"command": ["sh", "-c", "sleep 1 && touch /shared/ready"]},
+                                      "timeoutSeconds": 10, "periodSeconds": 1});
+    let mut step = sh("step-check-ready", "test -f /shared/ready && echo ready");
+    step["volumeMounts"] = mount;
+    let ready = sim.start(
+        "sidecar-ready",
+        json!({"volumes": [{"name": "shared", "emptyDir": {}}], "initContainers": [sidecar], "containers": [step]}),
+    );
+    let mut doomed = sh("doomed", "sleep 30");
+    doomed["startupProbe"] =
+        json!({"exec": {"command": ["false"]}, "periodSeconds": 1, "failureThreshold": 2});
+    let failing = sim.start("startup-fails", json!({"containers": [doomed]}));
+    let status = sim.finished(&ready).await;
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    assert_eq!(
+        sim.container_log(&ready, "step-check-ready").await,
+        "ready\n"
+    );
+    let history = sim.host.history(&ready);
+    assert!(
+        history.iter().any(|s| {
+            let c = container(s, "slow-sidecar");
+            c.state.is_some_and(|s| s.running.is_some()) && c.started == Some(false)
+        }),
+        "running but not started while its startup probe runs"
+    );
+    let status = sim.finished(&failing).await;
+    assert_eq!(status.phase.as_deref(), Some("Failed"));
+    assert_ne!(terminated(&status, "doomed").0, 0);
+    assert!(sim
+        .host
+        .history(&failing)
+        .iter()
+        .all(|s| container(s, "doomed").started != Some(true)));
+    sim.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_network_pod_has_the_nodes_hostname_and_shares_its_processes() {
+    let sim = sim("host").await;
+    let pod = sim.start(
+        "on-host",
+        json!({"hostNetwork": true, "shareProcessNamespace": true, "containers": [
+            sh("main", "hostname; until ps | grep -q '[s]leep 7'; do sleep 0.1; done; echo sees-other"),
+            sh("other", "sleep 7 & wait"),
+        ]}),
+    );
+    let status = sim
+        .until(&pod, Duration::from_secs(30), |s| {
+            container(s, "main")
+                .state
+                .is_some_and(|s| s.terminated.is_some())
+        })
+        .await;
+    assert_eq!(terminated(&status, "main").0, 0, "{status:#?}");
+    let node = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        sim.container_log(&pod, "main").await,
+        format!("{}sees-other\n", node)
+    );
+    assert_eq!(status.pod_ip.as_deref(), Some("127.0.0.1"));
     sim.end().await;
 }

@@ -3,7 +3,7 @@
 //! the security context and limits, all joined to the sandbox's namespaces.
 
 use std::fs;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use k8s_openapi::api::core::v1::Container;
@@ -47,6 +47,22 @@ fn bind(source: &Path, target: &str, read_only: bool) -> Mount {
     }
 }
 
+/// `root/sub`, its missing directories created with `root`'s mode, as the kubelet does so
+/// that a subPath of an emptyDir stays writable by every user (Tekton's `/tekton/steps/<i>`).
+fn make_sub_path(root: &Path, sub: &str) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(root)?.permissions().mode() & 0o7777;
+    let mut path = root.to_path_buf();
+    for part in Path::new(sub).components() {
+        path.push(part);
+        if !path.exists() {
+            fs::create_dir(&path)?;
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode))?;
+        }
+    }
+    Ok(path)
+}
+
 /// The mounts of the container; `Err` is the `CreateContainerConfigError` message.
 fn mounts(inputs: &Inputs<'_>) -> Result<Vec<Mount>, String> {
     let container = inputs.container;
@@ -74,13 +90,9 @@ fn mounts(inputs: &Inputs<'_>) -> Result<Vec<Mount>, String> {
                         m.name, container.name
                     ));
                 }
-                let path = volume.path.join(&sub);
-                if !path.exists() {
-                    fs::create_dir_all(&path).map_err(|e| {
-                        format!("failed to create subPath directory for volumeMount \"{}\" of container \"{}\": {e}", m.name, container.name)
-                    })?;
-                }
-                path
+                make_sub_path(&volume.path, &sub).map_err(|e| {
+                    format!("failed to create subPath directory for volumeMount \"{}\" of container \"{}\": {e}", m.name, container.name)
+                })?
             }
             None => volume.path.clone(),
         };

@@ -8,6 +8,9 @@
 //! publishes each change; cancelling it (`delete_pod`) drops the task, and the engine's labels
 //! (not the worker's memory) say which containers to remove.
 //!
+//! Beside the containers the worker runs their probes ([`probes`]) and, for a Pod with
+//! downward-API files, follows its labels and annotations; all of it ends with the Pod's life.
+//!
 //! What Kubernetes retries, this retries too, while the Pod stays Pending: a missing
 //! ConfigMap, Secret or claim (every second), an image that cannot be pulled (`ErrImagePull`,
 //! then `ImagePullBackOff` with a growing back-off up to 10 s), a container configuration
@@ -31,7 +34,7 @@ use super::naming::PodIdentity;
 use super::sandbox::{self, Sandbox};
 use super::status::{engine_time, now, Book, State, Which};
 use super::volumes::{self, PodVolumes, VolumeError};
-use super::{env, images, removal, security, termination, PodHost};
+use super::{env, images, probes, removal, security, start_error, termination, PodHost};
 
 /// The message of a Pod stopped by `activeDeadlineSeconds`, as the kubelet words it.
 pub const DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
@@ -55,6 +58,17 @@ pub(super) struct Worker {
     pub book: Arc<Book>,
     /// The sandbox holder's image.
     pub sandbox_image: String,
+    /// The containers' probes running, stopped with the worker.
+    pub probers: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let probers = self.probers.get_mut().unwrap_or_else(|p| p.into_inner());
+        for prober in probers.drain(..) {
+            prober.abort();
+        }
+    }
 }
 
 /// Tasks aborted when the Pod's worker is dropped (cancelled).
@@ -110,6 +124,14 @@ impl Worker {
                 }
             }
         }
+        for prober in self
+            .probers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            prober.abort();
+        }
         // A finished Pod's sandbox is stopped, as the kubelet kills it; its containers stay
         // (and their logs readable) until the Pod is deleted.
         if let Ok(ids) = removal::labelled(&self.docker, self.identity.sandbox_filter()).await {
@@ -126,16 +148,28 @@ impl Worker {
         let (init, main) = self.spec_containers();
         let mut sidecars = Vec::new();
         let mut watchers = Watchers::default();
+        // Never awaited (it does not end): aborted when the Pod's life ends.
+        let mut metadata = Watchers::default();
+        if volumes::has_downward(&self.pod) {
+            let worker = self.clone();
+            metadata
+                .0
+                .push(tokio::spawn(async move { worker.follow_metadata().await }));
+        }
         for (i, c) in init.iter().enumerate() {
             let which = Which::Init(i);
             if c.restart_policy.as_deref() == Some("Always") {
-                if let Some(id) = self.start(which, c, &started).await {
-                    let (worker, c, watched) = (self.clone(), c.clone(), id.clone());
-                    watchers.0.push(tokio::spawn(async move {
-                        worker.finish(which, &c, &watched).await;
-                    }));
-                    sidecars.push(id);
-                }
+                let Some(id) = self.start(which, c, &started).await else {
+                    // Kubernetes would restart it and start nothing after it meanwhile; with
+                    // no restarts the Pod stays Pending, its StartError in the status.
+                    self.stop_sidecars(&sidecars, watchers).await;
+                    return;
+                };
+                let (worker, c, watched) = (self.clone(), c.clone(), id.clone());
+                watchers.0.push(tokio::spawn(async move {
+                    worker.finish(which, &c, &watched).await;
+                }));
+                sidecars.push(id);
             } else if self.run_to_end(which, c, &started).await != 0 {
                 self.stop_sidecars(&sidecars, watchers).await;
                 return;
@@ -148,6 +182,28 @@ impl Worker {
         )
         .await;
         self.stop_sidecars(&sidecars, watchers).await;
+    }
+
+    /// Rewrites the downward-API files whenever the Pod's labels or annotations change, for
+    /// as long as the Pod runs (every half second, as the API server is asked).
+    async fn follow_metadata(&self) {
+        let labels_and_annotations =
+            |p: &Pod| (p.metadata.labels.clone(), p.metadata.annotations.clone());
+        let mut seen = labels_and_annotations(&self.pod);
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let Some(now) = self.host.pod(&self.identity.namespace, &self.identity.name) else {
+                continue;
+            };
+            if now.metadata.uid.as_deref() != Some(self.identity.uid.as_str()) {
+                continue;
+            }
+            let current = labels_and_annotations(&now);
+            if current != seen && volumes::refresh_downward(&now, &self.dir.join("volumes")).is_ok()
+            {
+                seen = current;
+            }
+        }
     }
 
     /// Stops the sidecars, last started first, and waits until their exits are recorded.
@@ -340,9 +396,69 @@ impl Worker {
             self.book.edit(|r| {
                 if let Some(slot) = r.slot(which) {
                     slot.state = state;
+                    slot.starting = running && c.startup_probe.is_some();
                 }
             });
-            return running.then_some(id);
+            if !running {
+                return None;
+            }
+            let pod_ip = started.sandbox.addresses.pod_ip.clone();
+            // An init container (a native sidecar) holds the Pod until its startup probe
+            // passes; a regular container is probed beside the others.
+            if matches!(which, Which::Init(_)) && c.startup_probe.is_some() {
+                if !probes::until_started(&self.docker, c, &id, &pod_ip).await {
+                    removal::stop_all(&self.docker, std::slice::from_ref(&id), self.grace()).await;
+                    self.finish(which, c, &id).await;
+                    return None;
+                }
+                self.book.edit(|r| {
+                    if let Some(slot) = r.slot(which) {
+                        slot.starting = false;
+                    }
+                });
+            }
+            let probing = self.probe(which, c.clone(), id.clone(), pod_ip);
+            self.probers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(tokio::spawn(probing));
+            return Some(id);
+        }
+    }
+
+    /// The probes of a started container: the startup probe, if not passed yet (a failure
+    /// stops the container: nothing is restarted), then the readiness probe.
+    fn probe(
+        &self,
+        which: Which,
+        c: Container,
+        id: String,
+        pod_ip: String,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let (docker, book, grace) = (self.docker.clone(), self.book.clone(), self.grace());
+        let starting = self
+            .book
+            .read(|r| r.slot_ref(which).is_some_and(|s| s.starting));
+        async move {
+            if starting {
+                if !probes::until_started(&docker, &c, &id, &pod_ip).await {
+                    removal::stop_all(&docker, std::slice::from_ref(&id), grace).await;
+                    return;
+                }
+                book.edit(|r| {
+                    if let Some(slot) = r.slot(which) {
+                        slot.starting = false;
+                    }
+                });
+            }
+            let report = move |ready| {
+                book.edit(|r| {
+                    if let Some(slot) = r.slot(which) {
+                        slot.probed = Some(ready);
+                    }
+                });
+            };
+            probes::watch_readiness(docker, c, id, pod_ip, report).await;
         }
     }
 
@@ -377,6 +493,20 @@ impl Worker {
         };
         let state = state.unwrap_or_default();
         let exit_code = i32::try_from(state.exit_code.unwrap_or(137)).unwrap_or(1);
+        if let Some(message) = start_error::start_error(&self.docker, id, exit_code).await {
+            self.book.edit(|r| {
+                if let Some(slot) = r.slot(which) {
+                    slot.state = State::Terminated {
+                        exit_code: 128,
+                        reason: "StartError".into(),
+                        message: Some(message),
+                        started_at: None,
+                        finished_at: now(),
+                    };
+                }
+            });
+            return 128;
+        }
         let reason = if state.oom_killed == Some(true) {
             "OOMKilled"
         } else if exit_code == 0 {

@@ -8,8 +8,13 @@
 //!   ([`naming`]). One worker task per Pod drives it ([`lifecycle`]): volumes ([`volumes`]),
 //!   the sandbox, init containers one by one, native sidecars, then the containers together.
 //! - A container is built from its spec in [`container`]: the image ([`images`]), the
-//!   environment ([`env`], [`expansion`], [`downward`], [`objects`]), the security context ([`security`]),
-//!   limits ([`resources`], [`quantity`]) and the termination-message file ([`termination`]).
+//!   environment ([`env`], [`expansion`], [`downward`], [`objects`]), the security context
+//!   ([`security`]), limits ([`resources`], [`quantity`]) and the termination-message file
+//!   ([`termination`]); once running, its startup probe decides when it counts as started (a
+//!   native sidecar holds the Pod until then) and its readiness probe its `ready`
+//!   ([`probes`]); a command that could not be executed is told apart ([`start_error`]).
+//! - Downward-API files follow the Pod's labels and annotations while it runs, read through
+//!   [`PodHost::pod`] (Tekton releases its first step that way).
 //! - The status is derived, never assembled ad hoc: [`status`] keeps one slot per container
 //!   and computes the phase and conditions by Kubernetes' rules, publishing every change
 //!   through [`PodHost::set_pod_status`].
@@ -28,14 +33,13 @@
 //!
 //! # Not yet
 //!
-//! - Probes: a container is ready once running, a sidecar once started; `lifecycle` hooks
-//!   are not run.
+//! - Liveness and `grpc` probes (startup and readiness probes run, see [`probes`]);
+//!   `lifecycle` hooks.
 //! - Restarts (`restartPolicy: Always/OnFailure`, a sidecar that exits is not restarted).
 //! - Pulling a present image again (`imagePullPolicy: Always` acts as `IfNotPresent`, see
 //!   [`images`]), registry credentials (`imagePullSecrets`).
-//! - A command that cannot be executed is reported by the engine's init as exit code 127
-//!   (`Error`), not `StartError`; resource requests, `ephemeralContainers`, `overhead`,
-//!   in-place resize; see [`volumes`] and [`env`] for theirs.
+//! - Resource requests, `ephemeralContainers`, `overhead`, in-place resize, Events; see
+//!   [`volumes`], [`env`] and [`probes`] for theirs.
 
 mod container;
 mod downward;
@@ -46,11 +50,13 @@ mod lifecycle;
 mod logs;
 pub mod naming;
 mod objects;
+mod probes;
 mod quantity;
 mod removal;
 mod resources;
 mod sandbox;
 mod security;
+mod start_error;
 mod status;
 mod termination;
 mod volumes;
@@ -80,6 +86,13 @@ pub trait PodHost: Send + Sync + 'static {
     fn claim_dir(&self, namespace: &str, claim: &str) -> Option<PathBuf>;
     /// Replaces the status of Pod `namespace/name` (ignored when the Pod is gone).
     fn set_pod_status(&self, namespace: &str, name: &str, status: PodStatus);
+    /// The Pod `namespace/name` as stored now, so that `downwardAPI` files follow its labels
+    /// and annotations (Tekton's `tekton.dev/ready`); `None`, the default, leaves them as
+    /// they were written when the Pod started.
+    fn pod(&self, namespace: &str, name: &str) -> Option<Pod> {
+        let _ = (namespace, name);
+        None
+    }
 }
 
 /// Which part of a container's log to read (`pods/log` query parameters).
@@ -265,6 +278,7 @@ impl Kubelet {
                 dir: worker_dir,
                 book: worker_book,
                 sandbox_image,
+                probers: Mutex::new(Vec::new()),
             });
             worker.run().await;
         });

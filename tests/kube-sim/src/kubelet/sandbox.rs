@@ -1,6 +1,7 @@
 //! The Pod sandbox: one holder container that owns the network and IPC namespaces (and the
 //! `/etc/hosts`, `/etc/resolv.conf` and hostname every container of the Pod shares), the
-//! part of a Pod the `pause` container plays on a node.
+//! part of a Pod the `pause` container plays on a node. With `hostNetwork` it joins the host's
+//! network, and the Pod's IP is reported as `127.0.0.1`.
 
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{CreateContainerOptions, InspectContainerOptions};
@@ -58,11 +59,13 @@ pub(super) async fn start(
         .chars()
         .take(63)
         .collect();
+    let host_network = spec.host_network == Some(true);
     let config = ContainerCreateBody {
         image: Some(image.to_owned()),
         entrypoint: Some(vec!["sleep".into()]),
         cmd: Some(vec!["2147483647".into()]),
-        hostname: Some(hostname.trim_end_matches(['-', '.']).to_owned()),
+        // On the host's network the Pod has the node's hostname, as in Kubernetes.
+        hostname: (!host_network).then(|| hostname.trim_end_matches(['-', '.']).to_owned()),
         domainname: spec.subdomain.clone(),
         labels: Some(identity.labels(SANDBOX_CONTAINER)),
         host_config: Some(HostConfig {
@@ -77,6 +80,7 @@ pub(super) async fn start(
                     })
                     .collect()
             })),
+            network_mode: host_network.then(|| "host".to_owned()),
             ipc_mode: Some("shareable".into()),
             // `sleep` as PID 1 would ignore SIGTERM; the engine's init forwards it.
             init: Some(true),
@@ -111,6 +115,7 @@ pub(super) async fn start(
             e.ip_address.unwrap_or_default(),
             e.gateway.unwrap_or_default(),
         ),
+        // `hostNetwork`: the Pod's address is the node's, seen from the node.
         None => ("127.0.0.1".to_owned(), "127.0.0.1".to_owned()),
     };
     Ok(Sandbox {

@@ -84,18 +84,22 @@ pub(super) struct Slot {
     pub container_id: Option<String>,
     /// `imageID`, once the image is resolved.
     pub image_id: String,
+    /// The readiness probe's verdict; `None` without a probe (ready once running).
+    pub probed: Option<bool>,
+    /// Running but its startup probe has not succeeded yet: neither started nor ready.
+    pub starting: bool,
 }
 
 impl Slot {
     fn ever_started(&self) -> bool {
-        matches!(
-            self.state,
-            State::Running { .. }
-                | State::Terminated {
+        self.started()
+            || matches!(
+                self.state,
+                State::Terminated {
                     started_at: Some(_),
                     ..
                 }
-        )
+            )
     }
 
     fn terminated_with(&self) -> Option<i32> {
@@ -106,7 +110,11 @@ impl Slot {
     }
 
     fn ready(&self) -> bool {
-        matches!(self.state, State::Running { .. })
+        self.started() && self.probed != Some(false)
+    }
+
+    fn started(&self) -> bool {
+        matches!(self.state, State::Running { .. }) && !self.starting
     }
 
     fn to_status(&self) -> ContainerStatus {
@@ -156,7 +164,7 @@ impl Slot {
                 .map(|id| format!("docker://{id}")),
             ready: self.ready(),
             restart_count: 0,
-            started: Some(self.ready()),
+            started: Some(self.started()),
             state: Some(state),
             ..Default::default()
         }
@@ -181,6 +189,8 @@ pub(super) struct Record {
     start_time: Time,
     /// `qosClass`.
     qos_class: &'static str,
+    /// The Pod's `metadata.generation`, reported as `observedGeneration` (Kubernetes 1.34).
+    generation: Option<i64>,
     /// The sandbox's addresses, once it runs.
     pub addresses: Option<Addresses>,
     /// Why the Pod cannot be scheduled (a missing claim).
@@ -203,6 +213,14 @@ impl Record {
         match which {
             Which::Init(i) => self.init.get_mut(i),
             Which::Main(i) => self.main.get_mut(i),
+        }
+    }
+
+    /// The slot `which` names, to read.
+    pub fn slot_ref(&self, which: Which) -> Option<&Slot> {
+        match which {
+            Which::Init(i) => self.init.get(i),
+            Which::Main(i) => self.main.get(i),
         }
     }
 
@@ -291,6 +309,7 @@ impl Record {
             reason: reason.map(str::to_owned),
             message,
             last_transition_time: Some(since),
+            observed_generation: self.generation,
             ..Default::default()
         }
     }
@@ -364,6 +383,7 @@ impl Record {
                 }]
             }),
             qos_class: Some(self.qos_class.to_owned()),
+            observed_generation: self.generation,
             reason: self.failure.as_ref().map(|(r, _)| r.clone()),
             message: self.failure.as_ref().map(|(_, m)| m.clone()),
             init_container_statuses: statuses(&self.init),
@@ -402,6 +422,8 @@ impl Book {
             },
             container_id: None,
             image_id: String::new(),
+            probed: c.readiness_probe.as_ref().map(|_| false),
+            starting: false,
         };
         Book {
             host,
@@ -415,6 +437,7 @@ impl Book {
                 deleted: false,
                 start_time: now(),
                 qos_class: qos_class(pod),
+                generation: pod.metadata.generation,
                 addresses: None,
                 unschedulable: None,
                 failure: None,

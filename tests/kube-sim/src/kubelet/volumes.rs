@@ -11,7 +11,9 @@
 //!
 //! # Not yet
 //!
-//! - Updates: files are written when the Pod starts, never refreshed; no `..data` symlinks.
+//! - Updates of ConfigMap and Secret files (written once when the Pod starts; downward-API
+//!   files follow the Pod's labels and annotations, see [`refresh_downward`]); no `..data`
+//!   symlinks.
 //! - `medium: Memory` is a host directory, not a tmpfs (Docker's tmpfs mounts cannot be shared
 //!   between containers); `sizeLimit` is not enforced.
 //! - `serviceAccountToken` projections hold a placeholder, not a token any server accepts.
@@ -318,18 +320,76 @@ fn write_files(dir: &Path, files: &[(String, Vec<u8>, i32)]) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
     for (path, bytes, mode) in files {
-        if !inside(path) {
-            return Err(io::Error::other(format!(
-                "file path \"{path}\" must be relative and may not contain '..'"
-            )));
+        write_file(dir, path, bytes, *mode)?;
+    }
+    Ok(())
+}
+
+/// Replaces one file under `dir` at once (a reader sees the old content or the new one).
+fn write_file(dir: &Path, path: &str, bytes: &[u8], mode: i32) -> io::Result<()> {
+    if !inside(path) {
+        return Err(io::Error::other(format!(
+            "file path \"{path}\" must be relative and may not contain '..'"
+        )));
+    }
+    let file = dir.join(path);
+    if let Some(parent) = file.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let staged = file.with_file_name(format!(
+        "..{}.tmp",
+        file.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    fs::write(&staged, bytes)?;
+    let mode = u32::try_from(mode).unwrap_or(0o644) & 0o7777;
+    fs::set_permissions(&staged, fs::Permissions::from_mode(mode))?;
+    fs::rename(&staged, &file)
+}
+
+/// True when a volume of `pod` holds downward-API files, which follow its metadata.
+pub(super) fn has_downward(pod: &Pod) -> bool {
+    downward_volumes(pod).next().is_some()
+}
+
+/// `(volume name, default mode, items)` of every downward-API source of `pod`.
+fn downward_volumes(pod: &Pod) -> impl Iterator<Item = (&str, i32, &[DownwardAPIVolumeFile])> {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .flat_map(|v| {
+            let plain = v.downward_api.as_ref().map(|d| {
+                (
+                    v.name.as_str(),
+                    d.default_mode.unwrap_or(0o644),
+                    d.items.as_deref().unwrap_or_default(),
+                )
+            });
+            let projected = v.projected.iter().flat_map(move |p| {
+                let mode = p.default_mode.unwrap_or(0o644);
+                p.sources
+                    .iter()
+                    .flatten()
+                    .filter_map(move |s| s.downward_api.as_ref())
+                    .map(move |d| {
+                        (
+                            v.name.as_str(),
+                            mode,
+                            d.items.as_deref().unwrap_or_default(),
+                        )
+                    })
+            });
+            plain.into_iter().chain(projected)
+        })
+}
+
+/// Rewrites the downward-API files under `root` from `pod` as it is now (its labels and
+/// annotations changed), as the kubelet refreshes them; other files stay as they are.
+pub(super) fn refresh_downward(pod: &Pod, root: &Path) -> io::Result<()> {
+    for (volume, mode, items) in downward_volumes(pod) {
+        let files = downward_files(pod, items, mode).map_err(io::Error::other)?;
+        for (path, bytes, mode) in files {
+            write_file(&root.join(volume), &path, &bytes, mode)?;
         }
-        let file = dir.join(path);
-        if let Some(parent) = file.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        fs::write(&file, bytes)?;
-        let mode = u32::try_from(*mode).unwrap_or(0o644) & 0o7777;
-        fs::set_permissions(&file, fs::Permissions::from_mode(mode))?;
     }
     Ok(())
 }
