@@ -12,7 +12,8 @@
 //! Garbage collection follows the store's removals: when an object leaves the store, every
 //! object that names its uid in `ownerReferences` and has no other owner left is deleted in
 //! the background, recursively through the same path. `propagationPolicy: Orphan` strips the
-//! owner's reference from its dependents before the owner goes.
+//! owner's reference from its dependents before the owner goes; `Foreground` holds the owner
+//! with the `foregroundDeletion` finalizer until its dependents are gone.
 //!
 //! # Invariants
 //!
@@ -23,8 +24,6 @@
 //!
 //! # Not yet
 //!
-//! - `propagationPolicy: Foreground` is served as Background (dependents are collected after,
-//!   not before, the owner goes).
 //! - Dependents created after their owner is gone are not collected.
 
 use std::sync::Arc;
@@ -39,6 +38,9 @@ use crate::kubelet::Kubelet;
 use crate::patch::{self, PatchError};
 use crate::resources::{self, ResourceDef};
 use crate::store::{resource_version, Removed, Store};
+
+/// The finalizer that holds an owner while its dependents are deleted first.
+const FOREGROUND: &str = "foregroundDeletion";
 
 /// Which part of an object a write addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +70,7 @@ pub enum Propagation {
     /// Collected after the owner goes (the default).
     #[default]
     Background,
-    /// Served as Background.
+    /// Dependents first: the owner stays (finalizer `foregroundDeletion`) until they are gone.
     Foreground,
     /// Kept, without the owner's reference.
     Orphan,
@@ -421,6 +423,15 @@ impl Cluster {
                 if let Some(refs) = next["metadata"]["ownerReferences"].as_array_mut() {
                     refs.retain(|r| r["uid"] != owner_uid);
                 }
+                // Kubernetes omits an empty list rather than storing `[]`.
+                if next["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(Vec::is_empty)
+                {
+                    if let Some(meta) = next["metadata"].as_object_mut() {
+                        meta.remove("ownerReferences");
+                    }
+                }
                 Ok(next)
             });
         }
@@ -450,6 +461,15 @@ impl Cluster {
         }
         if resource.is("", "namespaces") {
             return self.delete_namespace(name).map(|ns| (ns, false));
+        }
+        let uid = current["metadata"]["uid"].as_str().unwrap_or_default();
+        if options.propagation == Propagation::Foreground
+            && !resource.is("", "pods")
+            && !self.store.dependents(uid).is_empty()
+        {
+            return self
+                .delete_foreground(resource, namespace, name, uid)
+                .map(|owner| (owner, false));
         }
         if resource.is("", "pods") {
             if let Some(kubelet) = self.kubelet.clone() {
@@ -481,6 +501,55 @@ impl Cluster {
             }
         }
         self.store.remove(resource, namespace, name)
+    }
+
+    /// Foreground deletion: the owner is marked (finalizer `foregroundDeletion`) and stays
+    /// until its dependents are gone, then goes.
+    fn delete_foreground(
+        self: &Arc<Self>,
+        resource: &'static ResourceDef,
+        namespace: &str,
+        name: &str,
+        uid: &str,
+    ) -> Result<Arc<Value>, ApiError> {
+        self.store.write(resource, namespace, name, |current| {
+            let mut next = current.clone();
+            let finalizers = &mut next["metadata"]["finalizers"];
+            if !finalizers.is_array() {
+                *finalizers = json!([]);
+            }
+            if let Some(list) = finalizers.as_array_mut() {
+                list.push(json!(FOREGROUND));
+            }
+            Ok(next)
+        })?;
+        let marked = self.store.mark_deleting(resource, namespace, name, 0)?;
+        let cluster = self.clone();
+        let (namespace, name, uid) = (namespace.to_owned(), name.to_owned(), uid.to_owned());
+        tokio::spawn(async move {
+            loop {
+                let dependents = cluster.store.dependents(&uid);
+                if dependents.is_empty() {
+                    break;
+                }
+                for (resource, ns, dependent) in dependents {
+                    let options = DeleteOptions {
+                        propagation: Propagation::Foreground,
+                        ..DeleteOptions::default()
+                    };
+                    let _ = cluster.delete(resource, &ns, &dependent, &options);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let _ = cluster.store.write(resource, &namespace, &name, |current| {
+                let mut next = current.clone();
+                if let Some(list) = next["metadata"]["finalizers"].as_array_mut() {
+                    list.retain(|f| f != FOREGROUND);
+                }
+                Ok(next)
+            });
+        });
+        Ok(marked)
     }
 
     /// Marks the namespace Terminating and empties it in the background.
@@ -709,6 +778,47 @@ mod tests {
         cluster.delete(runs, "default", "o", &orphan).unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
         let kept = cluster.store.get(cms, "default", "kept").unwrap();
-        assert_eq!(kept["metadata"]["ownerReferences"], json!([]));
+        assert!(kept["metadata"].get("ownerReferences").is_none(), "{kept}");
+
+        let owner = cluster
+            .create(runs, "default", json!({ "metadata": { "name": "f" } }))
+            .unwrap();
+        let mut first = owned("first");
+        first["metadata"]["ownerReferences"][0]["uid"] = owner["metadata"]["uid"].clone();
+        first["metadata"]["finalizers"] = json!(["test/hold"]);
+        cluster.create(cms, "default", first).unwrap();
+        let foreground = DeleteOptions {
+            propagation: Propagation::Foreground,
+            ..Default::default()
+        };
+        let (marked, gone) = cluster.delete(runs, "default", "f", &foreground).unwrap();
+        assert!(!gone);
+        assert_eq!(marked["metadata"]["finalizers"], json!([FOREGROUND]));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            cluster.store.get(runs, "default", "f").is_ok(),
+            "held by its dependent"
+        );
+        cluster
+            .patch(
+                cms,
+                "default",
+                "first",
+                PatchKind::Merge,
+                json!({ "metadata": { "finalizers": null } }),
+                Part::Main,
+                None,
+            )
+            .unwrap();
+        for _ in 0..100 {
+            if cluster.store.get(runs, "default", "f").is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            cluster.store.get(runs, "default", "f").is_err(),
+            "gone after its dependent"
+        );
     }
 }

@@ -405,3 +405,58 @@ fn kubectl_apply_client_side_and_server_side() {
     );
     assert!(String::from_utf8_lossy(&dry.stderr).contains("dryRun is not supported"));
 }
+
+#[test]
+fn deleting_an_owner_deletes_what_it_owns_in_every_cascade_mode() {
+    let sim = sim();
+    let ns = sim.namespace("cascades");
+    for (run, cascade, survives) in [
+        ("bg", "background", false),
+        ("fg", "foreground", false),
+        ("or", "orphan", true),
+    ] {
+        sim.create(&format!(
+            "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {{name: {run}, namespace: {ns}}}\nspec: {{}}\n"
+        ));
+        let uid = sim.kubectl(&[
+            "get",
+            "tr",
+            run,
+            "-n",
+            &ns,
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ]);
+        sim.create(&format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {run}-scripts\n  namespace: {ns}\n  ownerReferences:\n  \
+             - {{apiVersion: tekton.dev/v1, kind: TaskRun, name: {run}, uid: {uid}}}\n"
+        ));
+        sim.kubectl(&[
+            "delete",
+            "tr",
+            run,
+            "-n",
+            &ns,
+            &format!("--cascade={cascade}"),
+        ]);
+        let dependent = format!("{run}-scripts");
+        if survives {
+            let owners = sim.kubectl(&[
+                "get",
+                "cm",
+                &dependent,
+                "-n",
+                &ns,
+                "-o",
+                "jsonpath={.metadata.ownerReferences}",
+            ]);
+            assert_eq!(owners, "", "{cascade}");
+        } else {
+            eventually(Duration::from_secs(5), "the dependent to go", || {
+                sim.kubectl_command(&["get", "cm", &dependent, "-n", &ns])
+                    .output()
+                    .is_ok_and(|o| !o.status.success())
+            });
+        }
+    }
+}
