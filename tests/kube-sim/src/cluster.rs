@@ -13,7 +13,8 @@
 //! object that names its uid in `ownerReferences` and has no other owner left is deleted in
 //! the background, recursively through the same path. `propagationPolicy: Orphan` strips the
 //! owner's reference from its dependents before the owner goes; `Foreground` holds the owner
-//! with the `foregroundDeletion` finalizer until its dependents are gone.
+//! with the `foregroundDeletion` finalizer until its dependents are gone. An object created
+//! with owners none of which exist is collected the same way.
 //!
 //! # Invariants
 //!
@@ -21,10 +22,6 @@
 //!   the store only after the kubelet has stopped its containers (or at once for grace 0).
 //! - Writes to the main resource of a kind with a `status` subresource keep the stored status;
 //!   writes to `/status` change only the status.
-//!
-//! # Not yet
-//!
-//! - Dependents created after their owner is gone are not collected.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -246,6 +243,16 @@ impl Cluster {
                 let _ =
                     self.store
                         .create(accounts, name, json!({ "metadata": { "name": "default" } }));
+            }
+        }
+        let owners = created["metadata"]["ownerReferences"].as_array();
+        for owner in owners
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o["uid"].as_str())
+        {
+            if !self.store.uid_exists(owner) {
+                self.store.collect_dependents_of(owner);
             }
         }
         if resource.is("", "pods") {
@@ -820,5 +827,15 @@ mod tests {
             cluster.store.get(runs, "default", "f").is_err(),
             "gone after its dependent"
         );
+
+        cluster.create(cms, "default", owned("late")).unwrap();
+        for _ in 0..100 {
+            if cluster.store.get(cms, "default", "late").is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let late = cluster.store.get(cms, "default", "late");
+        assert!(late.is_err(), "its owner never existed");
     }
 }

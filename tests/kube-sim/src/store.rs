@@ -474,6 +474,15 @@ impl Store {
         Ok(next)
     }
 
+    /// Has the garbage collector look at the dependents of `uid` (an owner that is gone, or
+    /// never existed: uids are made here, so a missing one never appears later).
+    pub fn collect_dependents_of(&self, uid: &str) {
+        // The collector only stops with the process.
+        let _ = self.removed.send(Removed {
+            uid: uid.to_owned(),
+        });
+    }
+
     fn announce_removal(&self, object: &Value) {
         if let Some(uid) = object["metadata"]["uid"].as_str() {
             // The collector only stops with the process.
