@@ -12,7 +12,9 @@
 //! Garbage collection follows the store's removals: when an object leaves the store, every
 //! object that names its uid in `ownerReferences` and has no other owner left is deleted in
 //! the background, recursively through the same path. `propagationPolicy: Orphan` strips the
-//! owner's reference from its dependents before the owner goes.
+//! owner's reference from its dependents before the owner goes; `Foreground` holds the owner
+//! with the `foregroundDeletion` finalizer until its dependents are gone. An object created
+//! with owners none of which exist is collected the same way.
 //!
 //! # Invariants
 //!
@@ -20,12 +22,6 @@
 //!   the store only after the kubelet has stopped its containers (or at once for grace 0).
 //! - Writes to the main resource of a kind with a `status` subresource keep the stored status;
 //!   writes to `/status` change only the status.
-//!
-//! # Not yet
-//!
-//! - `propagationPolicy: Foreground` is served as Background (dependents are collected after,
-//!   not before, the owner goes).
-//! - Dependents created after their owner is gone are not collected.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +35,9 @@ use crate::kubelet::Kubelet;
 use crate::patch::{self, PatchError};
 use crate::resources::{self, ResourceDef};
 use crate::store::{resource_version, Removed, Store};
+
+/// The finalizer that holds an owner while its dependents are deleted first.
+const FOREGROUND: &str = "foregroundDeletion";
 
 /// Which part of an object a write addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +67,7 @@ pub enum Propagation {
     /// Collected after the owner goes (the default).
     #[default]
     Background,
-    /// Served as Background.
+    /// Dependents first: the owner stays (finalizer `foregroundDeletion`) until they are gone.
     Foreground,
     /// Kept, without the owner's reference.
     Orphan,
@@ -95,10 +94,31 @@ pub struct Cluster {
     pub kubelet: Option<Kubelet>,
 }
 
-fn patch_error(error: PatchError) -> ApiError {
+/// Rejects a body (or patch result) that is not an object with object metadata: everything
+/// after this point indexes into both.
+fn check_shape(resource: &ResourceDef, object: &Value) -> Result<(), ApiError> {
+    let metadata_ok = object
+        .get("metadata")
+        .is_none_or(|m| m.is_object() || m.is_null());
+    if object.is_object() && metadata_ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: expected a JSON \
+             object with an object \"metadata\"",
+            kind = resource.kind,
+            version = resource.version,
+        )))
+    }
+}
+
+/// A patch failure as Kubernetes reports it: malformed is 400, a failed operation 422.
+fn patch_error(resource: &ResourceDef, name: &str, error: PatchError) -> ApiError {
     match error {
         PatchError::Malformed(_) => ApiError::BadRequest(error.to_string()),
-        PatchError::Operation { .. } => ApiError::invalid("", "", "patch", error.to_string()),
+        PatchError::Operation { .. } => {
+            ApiError::invalid(resource.kind, name, "patch", error.to_string())
+        }
     }
 }
 
@@ -159,6 +179,21 @@ fn apply_part(resource: &ResourceDef, part: Part, current: &Value, mut next: Val
 }
 
 impl Cluster {
+    /// The API server over `store`, with the namespaces every cluster has (`default`,
+    /// `kube-system`, `kube-public`, each with its `default` ServiceAccount).
+    pub fn new(store: Arc<Store>, kubelet: Option<Kubelet>) -> Arc<Cluster> {
+        let cluster = Arc::new(Cluster { store, kubelet });
+        for namespace in ["default", "kube-system", "kube-public"] {
+            // A fresh store holds no namespace, so this cannot conflict.
+            let _ = cluster.create(
+                resources::namespaces(),
+                "",
+                json!({ "metadata": { "name": namespace } }),
+            );
+        }
+        cluster
+    }
+
     /// Creates `body` in `namespace` (empty for cluster-scoped kinds).
     pub fn create(
         &self,
@@ -169,12 +204,7 @@ impl Cluster {
         if !resource.writable {
             return Err(ApiError::MethodNotAllowed);
         }
-        if !body.is_object() {
-            return Err(ApiError::BadRequest(format!(
-                "a {} must be a JSON object",
-                resource.kind
-            )));
-        }
+        check_shape(resource, &body)?;
         if resource.namespaced {
             let given = body["metadata"]["namespace"].as_str().unwrap_or_default();
             if !given.is_empty() && given != namespace {
@@ -215,6 +245,16 @@ impl Cluster {
                         .create(accounts, name, json!({ "metadata": { "name": "default" } }));
             }
         }
+        let owners = created["metadata"]["ownerReferences"].as_array();
+        for owner in owners
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o["uid"].as_str())
+        {
+            if !self.store.uid_exists(owner) {
+                self.store.collect_dependents_of(owner);
+            }
+        }
         if resource.is("", "pods") {
             if let Some(kubelet) = &self.kubelet {
                 match serde_json::from_value((*created).clone()) {
@@ -242,6 +282,7 @@ impl Cluster {
         if !resource.writable {
             return Err(ApiError::MethodNotAllowed);
         }
+        check_shape(resource, &body)?;
         let given = body["metadata"]["name"].as_str().unwrap_or_default();
         if given != name {
             return Err(ApiError::BadRequest(format!(
@@ -294,35 +335,35 @@ impl Cluster {
             ));
         }
         let api_version = resource.api_version();
+        let failed = |error| patch_error(resource, name, error);
         let result = self.store.write(resource, namespace, name, |current| {
             let mut next = current.clone();
             match kind {
                 PatchKind::Merge => patch::merge_patch(&mut next, &body),
-                PatchKind::Json => patch::json_patch(&mut next, &body).map_err(patch_error)?,
-                PatchKind::Strategic => {
-                    patch::strategic_merge(&mut next, &body).map_err(patch_error)?
-                }
+                PatchKind::Json => patch::json_patch(&mut next, &body).map_err(failed)?,
+                PatchKind::Strategic => patch::strategic_merge(&mut next, &body).map_err(failed)?,
                 PatchKind::Apply => {
-                    if !body.is_object() {
-                        return Err(ApiError::BadRequest("an apply patch is an object".into()));
-                    }
+                    check_shape(resource, &body)?;
                     if resource.custom {
                         patch::merge_patch(&mut next, &body);
                     } else {
-                        patch::strategic_merge(&mut next, &body).map_err(patch_error)?;
+                        patch::strategic_merge(&mut next, &body).map_err(failed)?;
                     }
-                    // Apply never carries a precondition unless the body names a version.
-                    if body["metadata"]["resourceVersion"].is_null() {
-                        next["metadata"]["resourceVersion"] =
-                            current["metadata"]["resourceVersion"].clone();
-                    }
-                    record_manager(
-                        &mut next,
-                        manager.unwrap_or_default(),
-                        "Apply",
-                        &api_version,
-                    );
                 }
+            }
+            check_shape(resource, &next)?;
+            if kind == PatchKind::Apply {
+                // Apply never carries a precondition unless the body names a version.
+                if body["metadata"]["resourceVersion"].is_null() {
+                    next["metadata"]["resourceVersion"] =
+                        current["metadata"]["resourceVersion"].clone();
+                }
+                record_manager(
+                    &mut next,
+                    manager.unwrap_or_default(),
+                    "Apply",
+                    &api_version,
+                );
             }
             admission::before_write(resource, &mut next);
             let next = apply_part(resource, part, current, next);
@@ -331,6 +372,7 @@ impl Cluster {
         });
         match result {
             Err(ApiError::NotFound { .. }) if kind == PatchKind::Apply && part == Part::Main => {
+                check_shape(resource, &body)?;
                 let mut object = body;
                 object["metadata"]["name"] = json!(name);
                 record_manager(
@@ -388,13 +430,22 @@ impl Cluster {
                 if let Some(refs) = next["metadata"]["ownerReferences"].as_array_mut() {
                     refs.retain(|r| r["uid"] != owner_uid);
                 }
+                // Kubernetes omits an empty list rather than storing `[]`.
+                if next["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(Vec::is_empty)
+                {
+                    if let Some(meta) = next["metadata"].as_object_mut() {
+                        meta.remove("ownerReferences");
+                    }
+                }
                 Ok(next)
             });
         }
     }
 
-    /// Deletes `namespace/name`. Returns the object when it stays for a while (finalizers, a
-    /// Pod's grace period, a namespace emptying) and `None` when it is gone.
+    /// Deletes `namespace/name`. Returns the object's latest state and whether it is gone
+    /// already (`false` while finalizers, a Pod's grace period or a namespace's contents hold it).
     pub fn delete(
         self: &Arc<Self>,
         resource: &'static ResourceDef,
@@ -417,6 +468,15 @@ impl Cluster {
         }
         if resource.is("", "namespaces") {
             return self.delete_namespace(name).map(|ns| (ns, false));
+        }
+        let uid = current["metadata"]["uid"].as_str().unwrap_or_default();
+        if options.propagation == Propagation::Foreground
+            && !resource.is("", "pods")
+            && !self.store.dependents(uid).is_empty()
+        {
+            return self
+                .delete_foreground(resource, namespace, name, uid)
+                .map(|owner| (owner, false));
         }
         if resource.is("", "pods") {
             if let Some(kubelet) = self.kubelet.clone() {
@@ -448,6 +508,55 @@ impl Cluster {
             }
         }
         self.store.remove(resource, namespace, name)
+    }
+
+    /// Foreground deletion: the owner is marked (finalizer `foregroundDeletion`) and stays
+    /// until its dependents are gone, then goes.
+    fn delete_foreground(
+        self: &Arc<Self>,
+        resource: &'static ResourceDef,
+        namespace: &str,
+        name: &str,
+        uid: &str,
+    ) -> Result<Arc<Value>, ApiError> {
+        self.store.write(resource, namespace, name, |current| {
+            let mut next = current.clone();
+            let finalizers = &mut next["metadata"]["finalizers"];
+            if !finalizers.is_array() {
+                *finalizers = json!([]);
+            }
+            if let Some(list) = finalizers.as_array_mut() {
+                list.push(json!(FOREGROUND));
+            }
+            Ok(next)
+        })?;
+        let marked = self.store.mark_deleting(resource, namespace, name, 0)?;
+        let cluster = self.clone();
+        let (namespace, name, uid) = (namespace.to_owned(), name.to_owned(), uid.to_owned());
+        tokio::spawn(async move {
+            loop {
+                let dependents = cluster.store.dependents(&uid);
+                if dependents.is_empty() {
+                    break;
+                }
+                for (resource, ns, dependent) in dependents {
+                    let options = DeleteOptions {
+                        propagation: Propagation::Foreground,
+                        ..DeleteOptions::default()
+                    };
+                    let _ = cluster.delete(resource, &ns, &dependent, &options);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let _ = cluster.store.write(resource, &namespace, &name, |current| {
+                let mut next = current.clone();
+                if let Some(list) = next["metadata"]["finalizers"].as_array_mut() {
+                    list.retain(|f| f != FOREGROUND);
+                }
+                Ok(next)
+            });
+        });
+        Ok(marked)
     }
 
     /// Marks the namespace Terminating and empties it in the background.
@@ -510,13 +619,22 @@ mod tests {
 
     fn cluster() -> (Arc<Cluster>, mpsc::UnboundedReceiver<Removed>) {
         let (store, removed) = Store::new(1000, std::env::temp_dir());
-        (
-            Arc::new(Cluster {
-                store: Arc::new(store),
-                kubelet: None,
-            }),
-            removed,
-        )
+        (Cluster::new(Arc::new(store), None), removed)
+    }
+
+    #[test]
+    fn the_standard_namespaces_exist_with_their_service_accounts() {
+        let (cluster, _) = cluster();
+        assert_eq!(cluster.store.namespace_state("default"), Some(false));
+        assert_eq!(cluster.store.namespace_state("kube-system"), Some(false));
+        assert_eq!(cluster.store.namespace_state("nope"), None);
+        let ns = cluster
+            .store
+            .get(resources::namespaces(), "", "kube-public")
+            .unwrap();
+        assert_eq!(ns["status"]["phase"], "Active");
+        let accounts = find("", "v1", "serviceaccounts").unwrap();
+        assert!(cluster.store.get(accounts, "default", "default").is_ok());
     }
 
     #[test]
@@ -667,6 +785,57 @@ mod tests {
         cluster.delete(runs, "default", "o", &orphan).unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
         let kept = cluster.store.get(cms, "default", "kept").unwrap();
-        assert_eq!(kept["metadata"]["ownerReferences"], json!([]));
+        assert!(kept["metadata"].get("ownerReferences").is_none(), "{kept}");
+
+        let owner = cluster
+            .create(runs, "default", json!({ "metadata": { "name": "f" } }))
+            .unwrap();
+        let mut first = owned("first");
+        first["metadata"]["ownerReferences"][0]["uid"] = owner["metadata"]["uid"].clone();
+        first["metadata"]["finalizers"] = json!(["test/hold"]);
+        cluster.create(cms, "default", first).unwrap();
+        let foreground = DeleteOptions {
+            propagation: Propagation::Foreground,
+            ..Default::default()
+        };
+        let (marked, gone) = cluster.delete(runs, "default", "f", &foreground).unwrap();
+        assert!(!gone);
+        assert_eq!(marked["metadata"]["finalizers"], json!([FOREGROUND]));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            cluster.store.get(runs, "default", "f").is_ok(),
+            "held by its dependent"
+        );
+        cluster
+            .patch(
+                cms,
+                "default",
+                "first",
+                PatchKind::Merge,
+                json!({ "metadata": { "finalizers": null } }),
+                Part::Main,
+                None,
+            )
+            .unwrap();
+        for _ in 0..100 {
+            if cluster.store.get(runs, "default", "f").is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            cluster.store.get(runs, "default", "f").is_err(),
+            "gone after its dependent"
+        );
+
+        cluster.create(cms, "default", owned("late")).unwrap();
+        for _ in 0..100 {
+            if cluster.store.get(cms, "default", "late").is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let late = cluster.store.get(cms, "default", "late");
+        assert!(late.is_err(), "its owner never existed");
     }
 }

@@ -27,8 +27,9 @@ pub enum KubeconfigError {
     Render(#[from] serde_yaml_ng::Error),
 }
 
-/// The kubeconfig for a server at `server` (`https://127.0.0.1:N`) whose CA is `ca_pem`.
-pub fn render(server: &str, ca_pem: &str) -> Result<String, KubeconfigError> {
+/// The kubeconfig for a server at `server` (`https://127.0.0.1:N`) whose CA is `ca_pem` and
+/// which accepts the bearer token `token`.
+pub fn render(server: &str, ca_pem: &str, token: &str) -> Result<String, KubeconfigError> {
     let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
     let config = json!({
         "apiVersion": "v1",
@@ -37,9 +38,7 @@ pub fn render(server: &str, ca_pem: &str) -> Result<String, KubeconfigError> {
             "server": server,
             "certificate-authority-data": ca,
         } }],
-        // Any bearer token is accepted; one is set so clients send an Authorization header
-        // as they would to a real cluster.
-        "users": [{ "name": "kube-sim", "user": { "token": "kube-sim" } }],
+        "users": [{ "name": "kube-sim", "user": { "token": token } }],
         "contexts": [{ "name": "kube-sim", "context": {
             "cluster": "kube-sim",
             "user": "kube-sim",
@@ -71,10 +70,11 @@ mod tests {
 
     #[test]
     fn the_context_is_kube_sim_in_default() {
-        let text = render("https://127.0.0.1:1234", "PEM").unwrap();
+        let text = render("https://127.0.0.1:1234", "PEM", "t").unwrap();
         let parsed: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
         assert_eq!(parsed["current-context"], "kube-sim");
         assert_eq!(parsed["contexts"][0]["context"]["namespace"], "default");
+        assert_eq!(parsed["users"][0]["user"]["token"], "t");
         assert_eq!(
             parsed["clusters"][0]["cluster"]["certificate-authority-data"],
             "UEVN"

@@ -17,8 +17,9 @@
 //!
 //! # Not yet
 //!
-//! - Authentication and authorization (any client may do anything), protobuf, OpenAPI
-//!   documents, aggregated discovery, list pagination (`limit` is ignored), `dryRun`.
+//! - Authorization (the one bearer token may do anything), protobuf, OpenAPI
+//!   documents, aggregated discovery, list pagination (`limit` is ignored), `dryRun`
+//!   (refused with 400).
 //! - See each module's "Not yet" for what its verbs simplify.
 
 pub mod admission;

@@ -2,8 +2,9 @@
 //! removes every container it started and exits 0. Start failures exit 2.
 //!
 //! Hidden options, for tests: `--no-kubelet` (serve the API alone; Pods stay Pending),
-//! `--watch-history N` (how many changes a watch can resume from), `--state-dir DIR`, and
-//! `--exit-with-stdin` (also stop when standard input closes).
+//! `--watch-history N` (how many changes a watch can resume from), `--state-dir DIR`,
+//! `--sandbox-image IMAGE` (default `adze-test/busybox:latest`), and `--exit-with-stdin` (also
+//! stop when standard input closes).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,6 +31,9 @@ struct Args {
     /// Host directory for claims and volumes (default: a temporary one, removed at exit).
     #[arg(long, hide = true)]
     state_dir: Option<PathBuf>,
+    /// The image of each Pod's sandbox holder (present locally, with `sleep`).
+    #[arg(long, hide = true)]
+    sandbox_image: Option<String>,
     /// Also stop (cleanly) when standard input closes: a test harness that dies, even by
     /// SIGKILL, closes the pipe, so its kube-sim never outlives it.
     #[arg(long, hide = true)]
@@ -86,6 +90,7 @@ async fn serve(args: Args) -> ExitCode {
         no_kubelet: args.no_kubelet,
         watch_history: args.watch_history,
         state_dir: args.state_dir,
+        sandbox_image: args.sandbox_image,
     };
     let exit_with_stdin = args.exit_with_stdin;
     let stop = async move {

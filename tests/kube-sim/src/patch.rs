@@ -77,6 +77,14 @@ fn pointer_tokens(path: &str) -> Result<Vec<String>, String> {
     Ok(rest.split('/').map(unescape).collect())
 }
 
+/// The JSON pointer of `tokens` (escaping `~` and `/` again).
+fn pointer(tokens: &[String]) -> String {
+    tokens
+        .iter()
+        .map(|t| format!("/{}", t.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
 /// Adds `value` at `path` (RFC 6902 `add`: insert into arrays, set in objects).
 fn pointer_add(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
     let tokens = pointer_tokens(path)?;
@@ -84,10 +92,7 @@ fn pointer_add(doc: &mut Value, path: &str, value: Value) -> Result<(), String> 
         *doc = value;
         return Ok(());
     };
-    let parent_path: String = parents
-        .iter()
-        .map(|t| format!("/{}", t.replace('~', "~0").replace('/', "~1")))
-        .collect();
+    let parent_path = pointer(parents);
     let parent = doc
         .pointer_mut(&parent_path)
         .ok_or_else(|| format!("path {parent_path:?} does not exist"))?;
@@ -119,10 +124,7 @@ fn pointer_remove(doc: &mut Value, path: &str) -> Result<Value, String> {
     let Some((last, parents)) = tokens.split_last() else {
         return Err("cannot remove the whole document".to_owned());
     };
-    let parent_path: String = parents
-        .iter()
-        .map(|t| format!("/{}", t.replace('~', "~0").replace('/', "~1")))
-        .collect();
+    let parent_path = pointer(parents);
     let parent = doc
         .pointer_mut(&parent_path)
         .ok_or_else(|| format!("path {path:?} does not exist"))?;

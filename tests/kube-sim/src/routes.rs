@@ -44,6 +44,8 @@ pub struct AppState {
     pub cluster: Arc<Cluster>,
     /// `host:port` clients reach the server at (for `/api`).
     pub address: String,
+    /// The bearer token every request but `/version` and the health checks must carry.
+    pub token: String,
 }
 
 /// What a path names.
@@ -171,10 +173,37 @@ async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if let Err(error) = authenticate(&state, &uri, &headers) {
+        return error.into_response();
+    }
     match dispatch(&state, &method, &uri, &headers, body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
+}
+
+/// Checks the bearer token as a real API server does: a wrong token is 401 everywhere; no
+/// token at all is anonymous, which may read only `/version` and the health checks.
+fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<(), ApiError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")));
+    match presented {
+        Some(token) if token == Some(state.token.as_str()) => Ok(()),
+        Some(_) => Err(ApiError::Unauthorized),
+        None if matches!(parse_path(uri.path()), Ok(Target::Version | Target::Health)) => Ok(()),
+        None => Err(ApiError::Unauthorized),
+    }
+}
+
+/// What every verb handler reads from the request besides its body.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    state: &'a AppState,
+    method: &'a Method,
+    headers: &'a HeaderMap,
+    query: &'a Query,
+    representation: Representation,
 }
 
 /// The request's query parameters (the last value of a repeated key wins).
@@ -304,11 +333,24 @@ async fn dispatch(
 ) -> Result<Response, ApiError> {
     let target = parse_path(uri.path())?;
     let query = Query::parse(uri)?;
+    // Refusing beats writing for real what the client meant as a rehearsal.
+    if query.get("dryRun").is_some() && *method != Method::GET {
+        return Err(ApiError::BadRequest(
+            "dryRun is not supported by kube-sim; send the request without it".into(),
+        ));
+    }
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
     let representation = negotiate::representation(accept);
+    let call = Call {
+        state,
+        method,
+        headers,
+        query: &query,
+        representation,
+    };
     let cluster = &state.cluster;
     let read_only = |document: Option<Value>| -> Result<Response, ApiError> {
         if method != Method::GET {
@@ -394,21 +436,7 @@ async fn dispatch(
             resource,
             namespace,
             name,
-        } => {
-            object(
-                state,
-                method,
-                headers,
-                body,
-                &query,
-                resource,
-                &namespace,
-                &name,
-                Part::Main,
-                representation,
-            )
-            .await
-        }
+        } => object(&call, body, resource, &namespace, &name, Part::Main).await,
         Target::Sub {
             resource,
             namespace,
@@ -416,19 +444,7 @@ async fn dispatch(
             sub,
         } => match sub.as_str() {
             "status" if resource.status_subresource => {
-                object(
-                    state,
-                    method,
-                    headers,
-                    body,
-                    &query,
-                    resource,
-                    &namespace,
-                    &name,
-                    Part::Status,
-                    representation,
-                )
-                .await
+                object(&call, body, resource, &namespace, &name, Part::Status).await
             }
             "log" if resource.is("", "pods") => {
                 if method != Method::GET {
@@ -553,19 +569,21 @@ fn delete_options(bytes: &[u8], query: &Query) -> Result<DeleteOptions, ApiError
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn object(
-    state: &AppState,
-    method: &Method,
-    headers: &HeaderMap,
+    call: &Call<'_>,
     body: Body,
-    query: &Query,
     resource: &'static ResourceDef,
     namespace: &str,
     name: &str,
     part: Part,
-    representation: Representation,
 ) -> Result<Response, ApiError> {
+    let Call {
+        state,
+        method,
+        headers,
+        query,
+        representation,
+    } = *call;
     let cluster = &state.cluster;
     match *method {
         Method::GET => {
@@ -711,7 +729,325 @@ async fn pod_log(
 
 #[cfg(test)]
 mod tests {
+    use tower::ServiceExt;
+
     use super::*;
+    use crate::store::Store;
+
+    const TOKEN: &str = "test-token";
+
+    fn app() -> Router {
+        let (store, _) = Store::new(100, std::env::temp_dir());
+        let cluster = Cluster::new(Arc::new(store), None);
+        router(Arc::new(AppState {
+            cluster,
+            address: "127.0.0.1:6443".into(),
+            token: TOKEN.into(),
+        }))
+    }
+
+    async fn send(
+        app: &Router,
+        method: &str,
+        uri: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let code = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn malformed_requests_get_a_status_never_a_panic() {
+        let app = app();
+        let cms = "/api/v1/namespaces/default/configmaps";
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let cases: Vec<(&str, String, &str, Vec<u8>, u16)> = vec![
+            ("POST", cms.into(), "application/json", b"{".to_vec(), 400),
+            (
+                "POST",
+                cms.into(),
+                "application/json",
+                b"[1,2]".to_vec(),
+                400,
+            ),
+            (
+                "POST",
+                cms.into(),
+                "application/json",
+                b"\"text\"".to_vec(),
+                400,
+            ),
+            (
+                "POST",
+                cms.into(),
+                "application/json",
+                deep.clone().into_bytes(),
+                400,
+            ),
+            (
+                "POST",
+                cms.into(),
+                "application/yaml",
+                b"a: [".to_vec(),
+                400,
+            ),
+            (
+                "POST",
+                cms.into(),
+                "application/json",
+                br#"{"metadata":{"name":7}}"#.to_vec(),
+                400,
+            ),
+            (
+                "POST",
+                cms.into(),
+                "application/json",
+                br#"{"metadata":{"name":"x"},"data":{"k":1}}"#.to_vec(),
+                400,
+            ),
+            (
+                "POST",
+                cms.into(),
+                "application/vnd.kubernetes.protobuf",
+                vec![0, 1, 2],
+                415,
+            ),
+            (
+                "POST",
+                cms.into(),
+                "application/json",
+                vec![b' '; MAX_BODY + 1],
+                413,
+            ),
+            (
+                "GET",
+                format!("{cms}?labelSelector=a%20in%20b"),
+                "",
+                vec![],
+                400,
+            ),
+            (
+                "GET",
+                format!("{cms}?fieldSelector=spec.x=1"),
+                "",
+                vec![],
+                400,
+            ),
+            (
+                "GET",
+                format!("{cms}?watch=true&resourceVersion=abc"),
+                "",
+                vec![],
+                400,
+            ),
+            (
+                "GET",
+                format!("{cms}?watch=true&timeoutSeconds=soon"),
+                "",
+                vec![],
+                400,
+            ),
+            (
+                "DELETE",
+                format!("{cms}/c?gracePeriodSeconds=soon"),
+                "",
+                vec![],
+                400,
+            ),
+            ("PUT", cms.into(), "application/json", b"{}".to_vec(), 405),
+            (
+                "PATCH",
+                format!("{cms}/missing"),
+                "application/merge-patch+json",
+                b"{}".to_vec(),
+                404,
+            ),
+            (
+                "PATCH",
+                format!("{cms}/missing"),
+                "text/plain",
+                b"{}".to_vec(),
+                415,
+            ),
+            (
+                "DELETE",
+                format!("{cms}/missing"),
+                "application/json",
+                b"{".to_vec(),
+                400,
+            ),
+            (
+                "GET",
+                "/api/v1/namespaces/default/pods/p/log".into(),
+                "",
+                vec![],
+                404,
+            ),
+            (
+                "GET",
+                "/api/v1/namespaces/default/configmaps/x/status".into(),
+                "",
+                vec![],
+                404,
+            ),
+            ("GET", "/apis/tekton.dev/v2/tasks".into(), "", vec![], 404),
+            ("GET", "/nothing/here".into(), "", vec![], 404),
+            ("POST", "/version".into(), "", vec![], 405),
+            (
+                "POST",
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions".into(),
+                "application/json",
+                br#"{"metadata":{"name":"x"}}"#.to_vec(),
+                405,
+            ),
+        ];
+        for (method, uri, content_type, body, expected) in cases {
+            let (code, status) = send(&app, method, &uri, content_type, body).await;
+            assert_eq!(code, expected, "{method} {uri}: {status}");
+            assert_eq!(status["kind"], "Status", "{method} {uri}");
+            assert_eq!(status["code"], expected, "{method} {uri}");
+        }
+        // Patches that cannot apply to what is stored.
+        let (code, _) = send(
+            &app,
+            "POST",
+            cms,
+            "application/json",
+            br#"{"metadata":{"name":"c"}}"#.to_vec(),
+        )
+        .await;
+        assert_eq!(code, 201);
+        let object = format!("{cms}/c");
+        let run = "/apis/tekton.dev/v1/namespaces/default/taskruns";
+        let (code, _) = send(
+            &app,
+            "POST",
+            run,
+            "application/json",
+            br#"{"metadata":{"name":"r"}}"#.to_vec(),
+        )
+        .await;
+        assert_eq!(code, 201);
+        for (uri, content_type, body) in [
+            (format!("{run}/r"), "application/merge-patch+json", "[1]"),
+            (
+                format!("{run}/r/status"),
+                "application/merge-patch+json",
+                "[1]",
+            ),
+            (format!("{run}/r"), "application/apply-patch+yaml", "[1]"),
+            (
+                format!("{run}/absent?fieldManager=m"),
+                "application/apply-patch+yaml",
+                "[1]",
+            ),
+            (
+                format!("{run}/absent?fieldManager=m"),
+                "application/apply-patch+yaml",
+                "metadata: 3",
+            ),
+            (
+                format!("{run}/r?fieldManager=m"),
+                "application/apply-patch+yaml",
+                "metadata: 3",
+            ),
+            (
+                "/api/v1/namespaces/default/secrets/s".to_owned(),
+                "application/merge-patch+json",
+                "[1]",
+            ),
+        ] {
+            let (code, status) =
+                send(&app, "PATCH", &uri, content_type, body.as_bytes().to_vec()).await;
+            assert!(matches!(code, 400 | 404), "{uri} {body}: {code} {status}");
+        }
+        let (code, _) = send(
+            &app,
+            "PUT",
+            &format!("{run}/r"),
+            "application/json",
+            b"[1]".to_vec(),
+        )
+        .await;
+        assert_eq!(code, 400);
+        for (content_type, body, expected) in [
+            ("application/json-patch+json", r#"{"op":"add"}"#, 400),
+            (
+                "application/json-patch+json",
+                r#"[{"op":"remove","path":"/data/none"}]"#,
+                422,
+            ),
+            (
+                "application/json-patch+json",
+                r#"[{"op":"replace","path":"/metadata","value":3}]"#,
+                400,
+            ),
+            ("application/strategic-merge-patch+json", "[]", 400),
+            (
+                "application/merge-patch+json",
+                r#"{"metadata":{"resourceVersion":"1"}}"#,
+                409,
+            ),
+            (
+                "application/merge-patch+json",
+                r#"{"data":{"k":{"nested":true}}}"#,
+                400,
+            ),
+            ("application/apply-patch+yaml", "data: {k: v}", 400),
+            ("application/merge-patch+json", "[1]", 400),
+            ("application/merge-patch+json", r#"{"metadata":3}"#, 400),
+            (
+                "application/json-patch+json",
+                r#"[{"op":"replace","path":"","value":[1]}]"#,
+                400,
+            ),
+        ] {
+            let (code, status) = send(
+                &app,
+                "PATCH",
+                &object,
+                content_type,
+                body.as_bytes().to_vec(),
+            )
+            .await;
+            assert_eq!(code, expected, "{content_type} {body}: {status}");
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_without_the_token_are_unauthorized() {
+        let app = app();
+        let request = |uri: &str, token: Option<&str>| {
+            let mut builder = axum::http::Request::builder().uri(uri);
+            if let Some(token) = token {
+                builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+            }
+            builder.body(Body::empty()).unwrap()
+        };
+        for (uri, token, expected) in [
+            ("/api/v1/namespaces", None, 401),
+            ("/api/v1/namespaces", Some("wrong"), 401),
+            ("/api/v1/namespaces", Some(TOKEN), 200),
+            ("/version", None, 200),
+            ("/healthz", None, 200),
+            ("/version", Some("wrong"), 401),
+        ] {
+            let response = app.clone().oneshot(request(uri, token)).await.unwrap();
+            assert_eq!(response.status().as_u16(), expected, "{uri} {token:?}");
+        }
+    }
 
     #[test]
     fn paths() {

@@ -54,8 +54,8 @@ pub enum StartError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// No Docker engine to run Pods in.
-    #[error("cannot reach the Docker engine: {0} (start it, or pass --no-kubelet to serve the API alone)")]
+    /// The Docker client could not be configured (e.g. a malformed `DOCKER_HOST`).
+    #[error("cannot use the Docker engine: {0} (fix DOCKER_HOST, or pass --no-kubelet to serve the API alone)")]
     Docker(#[from] bollard::errors::Error),
 }
 
@@ -71,6 +71,8 @@ pub struct Options {
     pub watch_history: usize,
     /// Host state (claims, emptyDirs); a fresh temporary directory when `None`.
     pub state_dir: Option<PathBuf>,
+    /// The Pod sandbox image; the kubelet's default when `None`.
+    pub sandbox_image: Option<String>,
 }
 
 /// Runs kube-sim until `stop` resolves; prints `listening on https://…` once serving.
@@ -106,23 +108,25 @@ pub async fn run(
     } else {
         let docker = bollard::Docker::connect_with_local_defaults()?;
         let host: Arc<dyn PodHost> = store.clone();
-        Some(Kubelet::new(docker, host, instance, state_dir.clone()))
+        let kubelet = Kubelet::new(docker, host, instance, state_dir.clone());
+        if let Some(image) = &options.sandbox_image {
+            kubelet.set_sandbox_image(image);
+        }
+        Some(kubelet)
     };
-    let cluster = Arc::new(Cluster {
-        store,
-        kubelet: kubelet.clone(),
-    });
+    let cluster = Cluster::new(store, kubelet.clone());
     tokio::spawn(cluster.clone().collect_garbage(removed));
+    // A fresh token per run: a client with a stale kubeconfig is told it is unauthorised.
+    let token = uuid::Uuid::new_v4().simple().to_string();
     let router = routes::router(Arc::new(AppState {
         cluster,
         address: address.to_string(),
+        token: token.clone(),
     }));
 
     let server = format!("https://{address}");
-    kubeconfig::write(
-        &options.kubeconfig,
-        &kubeconfig::render(&server, &identity.ca_pem)?,
-    )?;
+    let config = kubeconfig::render(&server, &identity.ca_pem, &token)?;
+    kubeconfig::write(&options.kubeconfig, &config)?;
     println!("listening on {server}");
 
     let acceptor = TlsAcceptor::from(identity.server_config);

@@ -109,12 +109,25 @@ fn resource_id(resource: &'static ResourceDef) -> usize {
         .unwrap_or(usize::MAX)
 }
 
+fn key(resource: &'static ResourceDef, namespace: &str, name: &str) -> Key {
+    (resource_id(resource), namespace.to_owned(), name.to_owned())
+}
+
+/// The stored object at `key`, or 404.
+fn current(inner: &Inner, key: &Key, resource: &ResourceDef) -> Result<Arc<Value>, ApiError> {
+    inner
+        .objects
+        .get(key)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(resource.plural, &key.2))
+}
+
 /// RFC 3339 "now", to the second, as Kubernetes writes timestamps.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// `metadata.resourceVersion` of an object, as a number (absent or garbage: `None`).
+/// `metadata.resourceVersion` of an object (`None` when absent or not a string).
 pub fn resource_version(object: &Value) -> Option<&str> {
     object["metadata"]["resourceVersion"].as_str()
 }
@@ -170,8 +183,8 @@ fn has_finalizers(object: &Value) -> bool {
 }
 
 impl Store {
-    /// An empty store but for the namespaces every cluster has (`default`, `kube-system`,
-    /// `kube-public`, each with its `default` ServiceAccount) and the CRDs of custom kinds.
+    /// An empty store but for the CRDs of custom kinds (namespaces come from
+    /// [`crate::cluster::Cluster::new`], through the same path as any other).
     pub fn new(
         history_limit: usize,
         state_dir: PathBuf,
@@ -196,13 +209,6 @@ impl Store {
                 // The table is static and valid; a failure here would be a bug caught by tests.
                 let _ = store.create(crds, "", crd);
             }
-        }
-        for namespace in ["default", "kube-system", "kube-public"] {
-            let _ = store.create(
-                resources::namespaces(),
-                "",
-                json!({ "metadata": { "name": namespace } }),
-            );
         }
         (store, removed_rx)
     }
@@ -250,12 +256,8 @@ impl Store {
         namespace: &str,
         name: &str,
     ) -> Result<Arc<Value>, ApiError> {
-        let key = (resource_id(resource), namespace.to_owned(), name.to_owned());
-        self.lock()
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(resource.plural, name))
+        let key = key(resource, namespace, name);
+        current(&self.lock(), &key, resource)
     }
 
     /// Every object of `resource` (in `namespace`, when given) and the current version.
@@ -393,13 +395,9 @@ impl Store {
         name: &str,
         change: impl FnOnce(&Value) -> Result<Value, ApiError>,
     ) -> Result<Arc<Value>, ApiError> {
-        let key = (resource_id(resource), namespace.to_owned(), name.to_owned());
+        let key = key(resource, namespace, name);
         let mut inner = self.lock();
-        let current = inner
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(resource.plural, name))?;
+        let current = current(&inner, &key, resource)?;
         let mut next = change(&current)?;
         if !next.is_object() {
             return Err(ApiError::BadRequest(format!(
@@ -476,6 +474,15 @@ impl Store {
         Ok(next)
     }
 
+    /// Has the garbage collector look at the dependents of `uid` (an owner that is gone, or
+    /// never existed: uids are made here, so a missing one never appears later).
+    pub fn collect_dependents_of(&self, uid: &str) {
+        // The collector only stops with the process.
+        let _ = self.removed.send(Removed {
+            uid: uid.to_owned(),
+        });
+    }
+
     fn announce_removal(&self, object: &Value) {
         if let Some(uid) = object["metadata"]["uid"].as_str() {
             // The collector only stops with the process.
@@ -494,13 +501,9 @@ impl Store {
         name: &str,
         grace_seconds: i64,
     ) -> Result<Arc<Value>, ApiError> {
-        let key = (resource_id(resource), namespace.to_owned(), name.to_owned());
+        let key = key(resource, namespace, name);
         let mut inner = self.lock();
-        let current = inner
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(resource.plural, name))?;
+        let current = current(&inner, &key, resource)?;
         if !current["metadata"]["deletionTimestamp"].is_null() {
             return Ok(current);
         }
@@ -531,13 +534,9 @@ impl Store {
         namespace: &str,
         name: &str,
     ) -> Result<(Arc<Value>, bool), ApiError> {
-        let key = (resource_id(resource), namespace.to_owned(), name.to_owned());
+        let key = key(resource, namespace, name);
         let mut inner = self.lock();
-        let current = inner
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(resource.plural, name))?;
+        let current = current(&inner, &key, resource)?;
         if has_finalizers(&current) {
             drop(inner);
             let marked = self.mark_deleting(resource, namespace, name, 0)?;
@@ -649,14 +648,6 @@ mod tests {
 
     fn cm() -> &'static ResourceDef {
         find("", "v1", "configmaps").unwrap()
-    }
-
-    #[test]
-    fn the_standard_namespaces_exist() {
-        let store = store(100);
-        assert_eq!(store.namespace_state("default"), Some(false));
-        assert_eq!(store.namespace_state("kube-system"), Some(false));
-        assert_eq!(store.namespace_state("nope"), None);
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! Server-side printing: the `meta.k8s.io/v1` Table that `kubectl get` asks for, with the
-//! columns kubectl shows for each kind (NAME, READY, STATUS, RESTARTS, AGE for Pods; NAME,
-//! SUCCEEDED, REASON, AGE for Tekton runs; NAME, AGE otherwise).
+//! columns kubectl shows for each kind (NAME, READY, STATUS, RESTARTS, AGE for Pods; STATUS for
+//! Namespaces; DATA for ConfigMaps and Secrets; STATUS, VOLUME, CAPACITY, ACCESS MODES for
+//! claims; LAST SEEN, TYPE, REASON, OBJECT, MESSAGE for core Events; SUCCEEDED and REASON for
+//! Tekton runs; NAME, AGE otherwise).
 //!
 //! # Design
+//!
+//! Each kind's columns are one list of [`Column`]s, header and cell function together, so a
+//! column's definition and its cells cannot drift apart.
 //!
 //! A Pod's STATUS follows kubectl's printer: the phase, replaced by the first failing init
 //! container (`Init:Error`, `Init:0/1`), then by a container's waiting or terminated reason
@@ -81,14 +86,19 @@ pub fn human_duration(seconds: i64) -> String {
     format!("{}y", hours / 24 / 365)
 }
 
-fn age(object: &Value) -> String {
-    let created = object["metadata"]["creationTimestamp"]
+/// The time since an RFC 3339 timestamp, as kubectl shows it.
+fn since(timestamp: &Value) -> String {
+    let parsed = timestamp
         .as_str()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-    match created {
-        Some(created) => human_duration((chrono::Utc::now() - created.to_utc()).num_seconds()),
+    match parsed {
+        Some(when) => human_duration((chrono::Utc::now() - when.to_utc()).num_seconds()),
         None => "<unknown>".into(),
     }
+}
+
+fn age(object: &Value) -> String {
+    since(&object["metadata"]["creationTimestamp"])
 }
 
 fn terminated_reason(state: &Value, prefix: &str) -> String {
@@ -164,90 +174,175 @@ pub fn pod_status(pod: &Value) -> String {
     reason
 }
 
-fn column(name: &str, kind: &str, format: &str, description: &str, priority: i64) -> Value {
-    json!({ "name": name, "type": kind, "format": format, "description": description,
-            "priority": priority })
+/// One printed column: its header, what it says, and how a row's cell is computed.
+struct Column {
+    name: &'static str,
+    description: &'static str,
+    cell: fn(&Value) -> String,
 }
 
-fn columns(resource: &ResourceDef) -> Vec<Value> {
-    let name = column(
-        "Name",
-        "string",
-        "name",
-        "Name must be unique within a namespace.",
-        0,
-    );
-    let age = column("Age", "string", "", "CreationTimestamp of the object.", 0);
-    match (resource.group, resource.plural) {
-        ("", "pods") => vec![
-            name,
-            column("Ready", "string", "", "The number of ready containers.", 0),
-            column(
-                "Status",
-                "string",
-                "",
-                "The aggregate status of the containers.",
-                0,
-            ),
-            column(
-                "Restarts",
-                "string",
-                "",
-                "The number of restarts of the containers.",
-                0,
-            ),
-            age,
-        ],
-        ("tekton.dev", "taskruns" | "pipelineruns" | "customruns") => vec![
-            name,
-            column(
-                "Succeeded",
-                "string",
-                "",
-                "The Succeeded condition's status.",
-                0,
-            ),
-            column(
-                "Reason",
-                "string",
-                "",
-                "The Succeeded condition's reason.",
-                0,
-            ),
-            age,
-        ],
-        _ => vec![name, age],
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
     }
 }
 
-fn cells(resource: &ResourceDef, object: &Value) -> Vec<Value> {
-    let name = json!(object["metadata"]["name"].as_str().unwrap_or_default());
+fn name_cell(object: &Value) -> String {
+    text(&object["metadata"]["name"])
+}
+
+fn count(value: &Value) -> String {
+    value.as_object().map_or(0, |m| m.len()).to_string()
+}
+
+fn pod_ready(pod: &Value) -> String {
+    let statuses = pod["status"]["containerStatuses"].as_array();
+    let ready = statuses.map_or(0, |s| s.iter().filter(|c| c["ready"] == true).count());
+    let total = pod["spec"]["containers"].as_array().map_or(0, Vec::len);
+    format!("{ready}/{total}")
+}
+
+fn pod_restarts(pod: &Value) -> String {
+    let restarts: i64 = pod["status"]["containerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["restartCount"].as_i64())
+        .sum();
+    restarts.to_string()
+}
+
+fn succeeded(object: &Value) -> Option<&Value> {
+    object["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Succeeded"))
+}
+
+fn event_object(event: &Value) -> String {
+    let involved = &event["involvedObject"];
+    format!(
+        "{}/{}",
+        text(&involved["kind"]).to_lowercase(),
+        text(&involved["name"])
+    )
+}
+
+fn event_last_seen(event: &Value) -> String {
+    let when = ["lastTimestamp", "eventTime", "firstTimestamp"]
+        .iter()
+        .map(|field| &event[*field])
+        .find(|v| v.is_string())
+        .unwrap_or(&event["metadata"]["creationTimestamp"]);
+    since(when)
+}
+
+const NAME: Column = Column {
+    name: "Name",
+    description: "Name must be unique within a namespace.",
+    cell: name_cell,
+};
+const AGE: Column = Column {
+    name: "Age",
+    description: "CreationTimestamp of the object.",
+    cell: age,
+};
+
+/// The columns kubectl shows for `resource`.
+fn layout(resource: &ResourceDef) -> Vec<Column> {
+    let column = |name, description, cell| Column {
+        name,
+        description,
+        cell,
+    };
     match (resource.group, resource.plural) {
-        ("", "pods") => {
-            let statuses = object["status"]["containerStatuses"].as_array();
-            let ready = statuses.map_or(0, |s| s.iter().filter(|c| c["ready"] == true).count());
-            let total = object["spec"]["containers"].as_array().map_or(0, Vec::len);
-            let restarts: i64 = statuses
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c["restartCount"].as_i64())
-                .sum();
-            vec![
-                name,
-                json!(format!("{ready}/{total}")),
-                json!(pod_status(object)),
-                json!(restarts.to_string()),
-                json!(age(object)),
-            ]
-        }
-        ("tekton.dev", "taskruns" | "pipelineruns" | "customruns") => {
-            let succeeded = object["status"]["conditions"]
-                .as_array()
-                .and_then(|c| c.iter().find(|c| c["type"] == "Succeeded"));
-            let field = |f: &str| json!(succeeded.and_then(|c| c[f].as_str()).unwrap_or_default());
-            vec![name, field("status"), field("reason"), json!(age(object))]
-        }
-        _ => vec![name, json!(age(object))],
+        ("", "pods") => vec![
+            NAME,
+            column("Ready", "The number of ready containers.", pod_ready),
+            column(
+                "Status",
+                "The aggregate status of the containers.",
+                pod_status,
+            ),
+            column(
+                "Restarts",
+                "The number of restarts of the containers.",
+                pod_restarts,
+            ),
+            AGE,
+        ],
+        ("", "namespaces") => vec![
+            NAME,
+            column("Status", "The phase of the namespace.", |o| {
+                text(&o["status"]["phase"])
+            }),
+            AGE,
+        ],
+        ("", "configmaps") => vec![
+            NAME,
+            column("Data", "The number of keys.", |o| count(&o["data"])),
+            AGE,
+        ],
+        ("", "secrets") => vec![
+            NAME,
+            column("Type", "The type of the secret.", |o| text(&o["type"])),
+            column("Data", "The number of keys.", |o| count(&o["data"])),
+            AGE,
+        ],
+        ("", "persistentvolumeclaims") => vec![
+            NAME,
+            column("Status", "The phase of the claim.", |o| {
+                text(&o["status"]["phase"])
+            }),
+            column("Volume", "The bound volume.", |o| {
+                text(&o["spec"]["volumeName"])
+            }),
+            column("Capacity", "The storage capacity.", |o| {
+                text(&o["status"]["capacity"]["storage"])
+            }),
+            column("Access Modes", "The access modes.", |o| {
+                let modes = o["status"]["accessModes"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let short: Vec<&str> = modes
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|m| match m {
+                        "ReadWriteOnce" => "RWO",
+                        "ReadOnlyMany" => "ROX",
+                        "ReadWriteMany" => "RWX",
+                        "ReadWriteOncePod" => "RWOP",
+                        other => other,
+                    })
+                    .collect();
+                short.join(",")
+            }),
+            AGE,
+        ],
+        ("", "events") => vec![
+            column(
+                "Last Seen",
+                "When the event last happened.",
+                event_last_seen,
+            ),
+            column("Type", "Normal or Warning.", |o| text(&o["type"])),
+            column("Reason", "Why the event happened.", |o| text(&o["reason"])),
+            column("Object", "The object it is about.", event_object),
+            column("Message", "What happened.", |o| text(&o["message"])),
+        ],
+        ("tekton.dev", "taskruns" | "pipelineruns" | "customruns") => vec![
+            NAME,
+            column("Succeeded", "The Succeeded condition's status.", |o| {
+                succeeded(o).map(|c| text(&c["status"])).unwrap_or_default()
+            }),
+            column("Reason", "The Succeeded condition's reason.", |o| {
+                succeeded(o).map(|c| text(&c["reason"])).unwrap_or_default()
+            }),
+            AGE,
+        ],
+        _ => vec![NAME, AGE],
     }
 }
 
@@ -262,6 +357,7 @@ pub fn partial_metadata(object: &Value) -> Value {
 
 /// A Table of `objects` at resourceVersion `rv`.
 pub fn table(resource: &ResourceDef, objects: &[&Value], rv: u64, include: IncludeObject) -> Value {
+    let columns = layout(resource);
     let rows: Vec<Value> = objects
         .iter()
         .map(|object| {
@@ -270,14 +366,27 @@ pub fn table(resource: &ResourceDef, objects: &[&Value], rv: u64, include: Inclu
                 IncludeObject::Metadata => partial_metadata(object),
                 IncludeObject::Object => (*object).clone(),
             };
-            json!({ "cells": cells(resource, object), "object": carried })
+            let cells: Vec<String> = columns.iter().map(|c| (c.cell)(object)).collect();
+            json!({ "cells": cells, "object": carried })
+        })
+        .collect();
+    let definitions: Vec<Value> = columns
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c.name,
+                "type": "string",
+                "format": if c.name == "Name" { "name" } else { "" },
+                "description": c.description,
+                "priority": 0,
+            })
         })
         .collect();
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": { "resourceVersion": rv.to_string() },
-        "columnDefinitions": columns(resource),
+        "columnDefinitions": definitions,
         "rows": rows,
     })
 }
@@ -333,5 +442,32 @@ mod tests {
         );
         assert_eq!(table["rows"][0]["object"]["kind"], "PartialObjectMetadata");
         assert_eq!(table["metadata"]["resourceVersion"], "7");
+    }
+
+    #[test]
+    fn claims_secrets_and_events_have_their_own_columns() {
+        let claims = find("", "v1", "persistentvolumeclaims").unwrap();
+        let claim = json!({ "metadata": { "name": "c" }, "spec": { "volumeName": "pvc-1" },
+            "status": { "phase": "Bound", "capacity": { "storage": "1Gi" },
+                        "accessModes": ["ReadWriteOnce"] } });
+        let row = &table(claims, &[&claim], 1, IncludeObject::None)["rows"][0]["cells"];
+        assert_eq!(
+            row,
+            &json!(["c", "Bound", "pvc-1", "1Gi", "RWO", "<unknown>"])
+        );
+        let secrets = find("", "v1", "secrets").unwrap();
+        let secret =
+            json!({ "metadata": { "name": "s" }, "type": "Opaque", "data": { "a": "", "b": "" } });
+        let row = &table(secrets, &[&secret], 1, IncludeObject::None)["rows"][0]["cells"];
+        assert_eq!(row, &json!(["s", "Opaque", "2", "<unknown>"]));
+        let events = find("", "v1", "events").unwrap();
+        let event = json!({ "metadata": { "name": "e" }, "type": "Warning", "reason": "Failed",
+            "message": "boom", "involvedObject": { "kind": "Pod", "name": "p" } });
+        let table = table(events, &[&event], 1, IncludeObject::None);
+        assert_eq!(table["columnDefinitions"][3]["name"], "Object");
+        assert_eq!(
+            table["rows"][0]["cells"],
+            json!(["<unknown>", "Warning", "Failed", "pod/p", "boom"])
+        );
     }
 }

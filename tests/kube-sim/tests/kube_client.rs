@@ -556,3 +556,138 @@ async fn events_leases_and_discovery() {
         .iter()
         .any(|(r, _)| r.kind == "Pod"));
 }
+
+#[tokio::test]
+async fn streaming_lists_metadata_watches_and_watch_timeouts() {
+    let client = client().await;
+    let ns = namespace(&client, "streaming").await;
+    let api: Api<ConfigMap> = Api::namespaced(client, &ns);
+    api.create(
+        &PostParams::default(),
+        &config_map("before", json!({ "app": "x" })),
+    )
+    .await
+    .unwrap();
+
+    // sendInitialEvents: the current objects, then the initial-events-end bookmark.
+    let mut streamed = watcher(api.clone(), watcher::Config::default().streaming_lists()).boxed();
+    let mut initial = Vec::new();
+    loop {
+        match streamed.try_next().await.unwrap().unwrap() {
+            watcher::Event::InitApply(cm) => initial.push(cm.name_any()),
+            watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    assert_eq!(initial, ["before"]);
+
+    let mut metadata =
+        kube::runtime::metadata_watcher(api.clone(), watcher::Config::default()).boxed();
+    let mut listed = Vec::new();
+    loop {
+        match metadata.try_next().await.unwrap().unwrap() {
+            watcher::Event::InitApply(meta) => listed.push(meta.name_any()),
+            watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    assert_eq!(listed, ["before"]);
+    api.create(&PostParams::default(), &config_map("after", json!({})))
+        .await
+        .unwrap();
+    loop {
+        if let watcher::Event::Apply(meta) = metadata.try_next().await.unwrap().unwrap() {
+            assert_eq!(meta.name_any(), "after");
+            assert!(meta.labels().is_empty());
+            break;
+        }
+    }
+
+    let started = std::time::Instant::now();
+    let rv = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut short = api
+        .watch(&WatchParams::default().timeout(1).disable_bookmarks(), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    assert!(
+        short.try_next().await.unwrap().is_none(),
+        "the watch ends by itself"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_filtered_watch_sees_objects_enter_and_leave_its_selector() {
+    let client = client().await;
+    let ns = namespace(&client, "entering").await;
+    let api: Api<ConfigMap> = Api::namespaced(client, &ns);
+    let rv = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let params = WatchParams::default()
+        .labels("stage=live")
+        .timeout(10)
+        .disable_bookmarks();
+    let mut stream = api.watch(&params, &rv).await.unwrap().boxed();
+    api.create(
+        &PostParams::default(),
+        &config_map("c", json!({ "stage": "draft" })),
+    )
+    .await
+    .unwrap();
+    let live = json!({ "metadata": { "labels": { "stage": "live" } } });
+    api.patch("c", &PatchParams::default(), &Patch::Merge(&live))
+        .await
+        .unwrap();
+    let data = json!({ "data": { "k": "2" } });
+    api.patch("c", &PatchParams::default(), &Patch::Merge(&data))
+        .await
+        .unwrap();
+    let retired = json!({ "metadata": { "labels": { "stage": "retired" } } });
+    api.patch("c", &PatchParams::default(), &Patch::Merge(&retired))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        match stream.try_next().await.unwrap().expect("an event") {
+            WatchEvent::Added(_) => seen.push("added"),
+            WatchEvent::Modified(_) => seen.push("modified"),
+            WatchEvent::Deleted(_) => seen.push("deleted"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(seen, ["added", "modified", "deleted"]);
+}
+
+#[tokio::test]
+async fn a_client_with_a_wrong_token_is_unauthorized_even_for_the_version() {
+    let sim = Sim::shared(&["--no-kubelet", "--watch-history", "200"]);
+    let mut kubeconfig = kube::config::Kubeconfig::read_from(&sim.kubeconfig).unwrap();
+    for user in &mut kubeconfig.auth_infos {
+        if let Some(auth) = user.auth_info.as_mut() {
+            auth.token = Some("not-the-token".to_owned().into());
+        }
+    }
+    let config = Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    let stranger = Client::try_from(config).unwrap();
+    let refused = api_error(stranger.apiserver_version().await.unwrap_err());
+    assert_eq!(
+        (refused.code, refused.reason.as_str()),
+        (401, "Unauthorized")
+    );
+    let version = client().await.apiserver_version().await.unwrap();
+    assert_eq!(version.major, "1");
+}

@@ -5,9 +5,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{eventually, Sim};
@@ -175,6 +172,9 @@ fn raw_requests_that_are_malformed_fail_with_a_status() {
     let stderr = sim.kubectl_fails(&["create", "--raw", &path, "-f", huge.to_str().unwrap()]);
     assert!(stderr.contains("Request entity too large"), "{stderr}");
 
+    let stranger = sim.kubectl_fails(&["get", "configmaps", "-n", &ns, "--token", "wrong"]);
+    assert!(stranger.contains("Unauthorized"), "{stranger}");
+
     let unknown = sim.kubectl_fails(&["get", "--raw", "/apis/nope.example/v1/things"]);
     assert!(unknown.contains("NotFound"), "{unknown}");
     let version = json(&sim.kubectl(&["get", "--raw", "/version"]));
@@ -185,32 +185,17 @@ fn raw_requests_that_are_malformed_fail_with_a_status() {
 fn get_watch_sees_every_change_and_delete_waits() {
     let sim = sim();
     let ns = sim.namespace("watching");
-    let mut watch = sim
-        .kubectl_command(&[
-            "get",
-            "configmaps",
-            "-n",
-            &ns,
-            "-w",
-            "--output-watch-events",
-            "-o",
-            "jsonpath={.type} {.object.metadata.name} {.object.data.v}{\"\\n\"}",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = watch.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    // The watch is established once kubectl has listed (nothing) and connected; a created
-    // object shows up whether it came before or after, so poll by creating the first one.
+    let (mut watch, rx) = sim.kubectl_lines(&[
+        "get",
+        "configmaps",
+        "-n",
+        &ns,
+        "-w",
+        "--output-watch-events",
+        "-o",
+        "jsonpath={.type} {.object.metadata.name} {.object.data.v}{\"\\n\"}",
+    ]);
+    // Whether kubectl's initial list or its watch sees the new object, it prints ADDED.
     sim.create(&format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: w, namespace: {ns}}}\ndata: {{v: one}}\n"));
     let next = || {
         rx.recv_timeout(Duration::from_secs(10))
@@ -366,4 +351,112 @@ fn sigterm_stops_the_server_with_exit_zero() {
             .output()
             .is_ok_and(|o| !o.status.success())
     });
+}
+
+#[test]
+fn kubectl_apply_client_side_and_server_side() {
+    let sim = sim();
+    let ns = sim.namespace("applying");
+    let manifest = |value: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: applied, namespace: {ns}}}\ndata: {{v: {value}}}\n---\n\
+             apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {{name: p, namespace: {ns}}}\n\
+             spec: {{description: {value}, tasks: []}}\n"
+        )
+    };
+    let apply = |args: &[&str], yaml: &str| {
+        let output = sim.kubectl_with_input(args, yaml);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let client_side = ["apply", "--validate=false", "-f", "-"];
+    assert!(apply(&client_side, &manifest("one")).contains("configmap/applied created"));
+    assert!(apply(&client_side, &manifest("one")).contains("configmap/applied unchanged"));
+    assert!(apply(&client_side, &manifest("two")).contains("configmap/applied configured"));
+    let server_side = ["apply", "--server-side", "--validate=false", "-f", "-"];
+    assert!(apply(&server_side, &manifest("three")).contains("serverside-applied"));
+    let value = sim.kubectl(&[
+        "get",
+        "cm",
+        "applied",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.data.v}",
+    ]);
+    assert_eq!(value, "three");
+    let description = sim.kubectl(&[
+        "get",
+        "pipeline",
+        "p",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.spec.description}",
+    ]);
+    assert_eq!(description, "three");
+    let dry = sim.kubectl_with_input(
+        &["create", "--dry-run=server", "--validate=false", "-f", "-"],
+        &manifest("x"),
+    );
+    assert!(String::from_utf8_lossy(&dry.stderr).contains("dryRun is not supported"));
+}
+
+#[test]
+fn deleting_an_owner_deletes_what_it_owns_in_every_cascade_mode() {
+    let sim = sim();
+    let ns = sim.namespace("cascades");
+    for (run, cascade, survives) in [
+        ("bg", "background", false),
+        ("fg", "foreground", false),
+        ("or", "orphan", true),
+    ] {
+        sim.create(&format!(
+            "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {{name: {run}, namespace: {ns}}}\nspec: {{}}\n"
+        ));
+        let uid = sim.kubectl(&[
+            "get",
+            "tr",
+            run,
+            "-n",
+            &ns,
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ]);
+        sim.create(&format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {run}-scripts\n  namespace: {ns}\n  ownerReferences:\n  \
+             - {{apiVersion: tekton.dev/v1, kind: TaskRun, name: {run}, uid: {uid}}}\n"
+        ));
+        sim.kubectl(&[
+            "delete",
+            "tr",
+            run,
+            "-n",
+            &ns,
+            &format!("--cascade={cascade}"),
+        ]);
+        let dependent = format!("{run}-scripts");
+        if survives {
+            let owners = sim.kubectl(&[
+                "get",
+                "cm",
+                &dependent,
+                "-n",
+                &ns,
+                "-o",
+                "jsonpath={.metadata.ownerReferences}",
+            ]);
+            assert_eq!(owners, "", "{cascade}");
+        } else {
+            eventually(Duration::from_secs(5), "the dependent to go", || {
+                sim.kubectl_command(&["get", "cm", &dependent, "-n", &ns])
+                    .output()
+                    .is_ok_and(|o| !o.status.success())
+            });
+        }
+    }
 }

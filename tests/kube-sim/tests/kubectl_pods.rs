@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{eventually, Sim};
@@ -59,29 +57,15 @@ fn phase(sim: &Sim, ns: &str, name: &str) -> String {
 fn a_pod_created_with_kubectl_runs_and_kubectl_sees_its_phases_and_logs() {
     let sim = sim();
     let ns = sim.namespace("runs-pods");
-    let mut watch = sim
-        .kubectl_command(&[
-            "get",
-            "pods",
-            "-n",
-            &ns,
-            "-w",
-            "-o",
-            "jsonpath={.status.phase}{\"\\n\"}",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = watch.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut watch, rx) = sim.kubectl_lines(&[
+        "get",
+        "pods",
+        "-n",
+        &ns,
+        "-w",
+        "-o",
+        "jsonpath={.status.phase}{\"\\n\"}",
+    ]);
     // The init container keeps the Pod Pending for two seconds, so a watch that connects
     // after the create (kubectl lists first) still sees the Pod's first phase.
     let hello = pod("hello", &ns, "echo hello from kube-sim; sleep 1; echo bye").replace(
@@ -183,4 +167,70 @@ fn sigterm_removes_every_container_kube_sim_started() {
         .expect("kube-sim exits after SIGTERM");
     assert!(status.success(), "{status:?}");
     assert_eq!(containers(&fragment), Vec::<String>::new());
+}
+
+#[test]
+fn logs_follow_a_running_pod_and_delete_honours_the_grace_period() {
+    let sim = sim();
+    let ns = sim.namespace("follow-pods");
+    sim.create(&pod("talker", &ns, "echo one; sleep 2; echo two"));
+    eventually(Duration::from_secs(60), "the Pod to run", || {
+        phase(sim, &ns, "talker") == "Running"
+    });
+    let followed = sim.kubectl(&["logs", "-f", "talker", "-n", &ns]);
+    assert_eq!(
+        followed, "one\ntwo\n",
+        "follow streams until the container exits"
+    );
+
+    sim.create(&pod("stubborn", &ns, "trap \"\" TERM; sleep 300"));
+    eventually(Duration::from_secs(60), "the Pod to run", || {
+        phase(sim, &ns, "stubborn") == "Running"
+    });
+    let started = Instant::now();
+    sim.kubectl(&["delete", "pod", "stubborn", "-n", &ns, "--grace-period=1"]);
+    let took = started.elapsed();
+    // The shell ignores SIGTERM: the kubelet waits out the grace period, then kills.
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(15),
+        "{took:?}"
+    );
+    assert!(containers(&format!("_stubborn_{ns}_")).is_empty());
+}
+
+#[test]
+fn claims_config_maps_and_secrets_reach_the_pods_that_use_them() {
+    let sim = sim();
+    let ns = sim.namespace("volume-pods");
+    sim.create(&format!(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: shared, namespace: {ns}}}\n\
+         spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: 1Gi}}}}}}\n---\n\
+         apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {ns}}}\ndata: {{greeting: hello}}\n---\n\
+         apiVersion: v1\nkind: Secret\nmetadata: {{name: creds, namespace: {ns}}}\nstringData: {{token: s3cret}}\n"
+    ));
+    let with_volumes = |name: &str, script: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  restartPolicy: Never\n  \
+             volumes:\n  - {{name: data, persistentVolumeClaim: {{claimName: shared}}}}\n  \
+             - {{name: settings, configMap: {{name: settings}}}}\n  containers:\n  - name: main\n    \
+             image: adze-test/busybox:latest\n    imagePullPolicy: Never\n    command: [sh, -c, '{script}']\n    \
+             env: [{{name: TOKEN, valueFrom: {{secretKeyRef: {{name: creds, key: token}}}}}}]\n    \
+             volumeMounts: [{{name: data, mountPath: /data}}, {{name: settings, mountPath: /etc/settings}}]\n"
+        )
+    };
+    sim.create(&with_volumes(
+        "writer",
+        "cat /etc/settings/greeting > /data/note; echo \" $TOKEN\" >> /data/note",
+    ));
+    eventually(Duration::from_secs(60), "the writer to finish", || {
+        phase(sim, &ns, "writer") == "Succeeded"
+    });
+    sim.create(&with_volumes("reader", "cat /data/note"));
+    eventually(Duration::from_secs(60), "the reader to finish", || {
+        phase(sim, &ns, "reader") == "Succeeded"
+    });
+    assert_eq!(
+        sim.kubectl(&["logs", "reader", "-n", &ns]),
+        "hello s3cret\n"
+    );
 }

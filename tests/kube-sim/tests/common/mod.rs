@@ -146,6 +146,26 @@ impl Sim {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// Starts a long-running kubectl (`get -w`) whose stdout lines arrive on the receiver.
+    pub fn kubectl_lines(&self, args: &[&str]) -> (Child, std::sync::mpsc::Receiver<String>) {
+        let mut child = self
+            .kubectl_command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("kubectl runs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        (child, rx)
+    }
+
     /// A fresh namespace for one test (tests run concurrently against one server).
     pub fn namespace(&self, name: &str) -> String {
         self.create(&format!(
