@@ -53,8 +53,9 @@ enum Command {
     Validate(validate::Args),
     /// Resolve a TaskRun or PipelineRun without running it: DAG, params, results, scripts.
     Plan(plan::Args),
-    /// Run a TaskRun or PipelineRun in local containers (Docker or Podman), as Tekton would.
-    Run(run::Args),
+    /// Run a TaskRun or PipelineRun in local containers (Docker or Podman) or as Pods on a
+    /// Kubernetes cluster, as Tekton would.
+    Run(Box<run::Args>),
     /// List what killed or --keep runs left behind (containers, directories); --yes removes it.
     #[command(long_about = gc::LONG_ABOUT)]
     Gc(gc::Args),
