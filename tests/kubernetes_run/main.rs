@@ -1,0 +1,305 @@
+//! `adze run --executor kubernetes` across the process boundary, against kube-sim (a
+//! Kubernetes API stand-in whose kubelet runs Pods in the local Docker engine; nothing here
+//! has run on a real cluster): a run's status and logs, a missing image, cancellation,
+//! `--keep`, an API server that is not there and one that dies mid-run.
+
+mod running;
+mod sim;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use running::Running;
+use sim::Sim;
+
+/// The entrypoint image tests/setup-docker.sh builds from the static entrypoint.
+const ENTRYPOINT_IMAGE: &str = "adze-test/entrypoint:latest";
+
+/// `adze run FILE --executor kubernetes` against `sim` in `namespace`, with `extra` flags.
+fn adze(sim: &Sim, dir: &Path, namespace: &str, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_adze"));
+    command
+        .current_dir(dir)
+        .args([
+            "run",
+            "run.yaml",
+            "--executor",
+            "kubernetes",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig)
+        .args([
+            "--namespace",
+            namespace,
+            "--entrypoint-image",
+            ENTRYPOINT_IMAGE,
+        ])
+        .args(["--pull", "never", "--color", "never"])
+        .args(extra)
+        .stdin(Stdio::null());
+    command
+}
+
+/// A directory holding `run.yaml`.
+fn workdir(yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join("run.yaml"), yaml).expect("write run.yaml");
+    dir
+}
+
+/// What a finished `adze run` left.
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ran {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+fn run(mut command: Command) -> Ran {
+    let out = command.output().expect("adze runs");
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The names of the objects of `kinds` in `namespace`.
+fn objects(sim: &Sim, namespace: &str, kinds: &str) -> Vec<String> {
+    sim.kubectl(&["-n", namespace, "get", kinds, "-o", "name"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+const TWO_STEPS: &str = r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: two-steps}
+spec:
+  taskSpec:
+    results: [{name: greeting}]
+    steps:
+    - name: write
+      image: adze-test/busybox:latest
+      script: |
+        echo writing the greeting
+        printf hello > $(results.greeting.path)
+    - name: read
+      image: adze-test/busybox:latest
+      command: [sh, -c, 'echo second step sees $(cat /tekton/results/greeting)']
+"#;
+
+#[test]
+fn a_task_run_runs_as_a_pod_with_logs_results_and_steps_in_tektons_shape() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("two-steps");
+    let dir = workdir(TWO_STEPS);
+    let out = run(adze(sim, dir.path(), &ns, &["-o", "json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("writing the greeting"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("second step sees hello"),
+        "{}",
+        out.stderr
+    );
+    let json = out.json();
+    let status = &json["status"];
+    assert_eq!(status["conditions"][0]["reason"], "Succeeded");
+    assert_eq!(status["podName"], "two-steps-pod");
+    assert_eq!(status["results"][0]["value"], "hello");
+    let steps: Vec<(&str, i64)> = status["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or(""),
+                s["terminated"]["exitCode"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(steps, [("write", 0), ("read", 0)]);
+    // The steps ran one after the other although their containers started together.
+    let write_end = status["steps"][0]["terminated"]["finishedAt"]
+        .as_str()
+        .unwrap();
+    let read_start = status["steps"][1]["terminated"]["startedAt"]
+        .as_str()
+        .unwrap();
+    assert!(read_start >= write_end, "{read_start} < {write_end}");
+    assert!(
+        objects(sim, &ns, "pods,configmaps")
+            .iter()
+            .all(|o| o == "configmap/kube-root-ca.crt"),
+        "the run's objects were not removed: {:?}",
+        objects(sim, &ns, "pods,configmaps")
+    );
+}
+
+#[test]
+fn a_missing_image_fails_the_task_run_with_tektons_reason() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("missing-image");
+    let dir = workdir(
+        r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: no-image}
+spec:
+  taskSpec:
+    steps:
+    - {name: build, image: adze-test/does-not-exist:1, command: ["true"]}
+"#,
+    );
+    let out = run(adze(sim, dir.path(), &ns, &["-o", "json"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let condition = &out.json()["status"]["conditions"][0];
+    assert_eq!(condition["reason"], "TaskRunImagePullFailed", "{condition}");
+    let message = condition["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("the step \"build\" in TaskRun \"no-image\" failed to pull the image \"adze-test/does-not-exist:1\""),
+        "{message}"
+    );
+}
+
+const SLOW: &str = r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: slow}
+spec:
+  taskSpec:
+    steps:
+    - {name: nap, image: adze-test/busybox:latest, script: 'echo napping; sleep 60'}
+    - {name: never, image: adze-test/busybox:latest, script: 'echo should-not-run'}
+"#;
+
+#[test]
+fn ctrl_c_cancels_the_run_and_deletes_what_it_created() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("cancel");
+    let dir = workdir(SLOW);
+    let running = Running::start(adze(sim, dir.path(), &ns, &["-o", "json"]), "napping");
+    assert!(
+        objects(sim, &ns, "pods").contains(&"pod/slow-pod".to_owned()),
+        "the Pod exists while it runs"
+    );
+    running.interrupt();
+    let out = running.finish(Duration::from_secs(30));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON status");
+    assert_eq!(
+        json["status"]["conditions"][0]["reason"],
+        "TaskRunCancelled"
+    );
+    assert!(!out.stderr.contains("should-not-run"), "{}", out.stderr);
+    let left: Vec<String> = objects(sim, &ns, "pods,configmaps")
+        .into_iter()
+        .filter(|o| o != "configmap/kube-root-ca.crt")
+        .collect();
+    assert!(left.is_empty(), "left after Ctrl-C: {left:?}");
+}
+
+#[test]
+fn keep_leaves_the_objects_and_says_how_to_inspect_and_delete_them() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("keep");
+    let dir = workdir(TWO_STEPS);
+    let out = run(adze(sim, dir.path(), &ns, &["--keep"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let pods = objects(sim, &ns, "pods");
+    assert_eq!(pods, ["pod/two-steps-pod"]);
+    assert!(out.stderr.contains("pod/two-steps-pod"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("configmap/two-steps-scripts"),
+        "{}",
+        out.stderr
+    );
+    let delete = out
+        .stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("remove:"))
+        .unwrap_or_else(|| panic!("no remove hint:\n{}", out.stderr))
+        .trim()
+        .to_owned();
+    // The printed command, run as printed, removes everything the run made.
+    let args: Vec<&str> = delete.split_whitespace().skip(1).collect();
+    let mut with_config = vec!["--kubeconfig", sim.kubeconfig.to_str().unwrap()];
+    with_config.extend(args);
+    let status = Command::new("kubectl")
+        .args(&with_config)
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        status.status.success(),
+        "{delete}: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let left: Vec<String> = objects(sim, &ns, "pods,configmaps")
+        .into_iter()
+        .filter(|o| o != "configmap/kube-root-ca.crt")
+        .collect();
+    assert!(left.is_empty(), "left after the printed delete: {left:?}");
+}
+
+#[test]
+fn an_unreachable_api_server_is_exit_3_naming_it() {
+    let sim = Sim::shared();
+    let dir = workdir(TWO_STEPS);
+    let kubeconfig = dir.path().join("kubeconfig");
+    // The shared kube-sim's kubeconfig, pointed at a port nobody listens on.
+    let text = std::fs::read_to_string(&sim.kubeconfig).expect("kubeconfig");
+    std::fs::write(&kubeconfig, text.replace(&sim.url, "https://127.0.0.1:9")).unwrap();
+    let out = run({
+        let mut c = Command::new(env!("CARGO_BIN_EXE_adze"));
+        c.current_dir(dir.path())
+            .args([
+                "run",
+                "run.yaml",
+                "--executor",
+                "kubernetes",
+                "--kubeconfig",
+            ])
+            .arg(&kubeconfig);
+        c
+    });
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("https://127.0.0.1:9") && out.stderr.contains("unreachable"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("help:"), "{}", out.stderr);
+}
+
+#[test]
+fn an_api_server_that_dies_mid_run_is_exit_3_and_what_was_created_is_listed() {
+    let sim = Sim::start();
+    let dir = workdir(SLOW);
+    let running = Running::start(adze(&sim, dir.path(), "default", &[]), "napping");
+    sim.stop();
+    let out = running.finish(Duration::from_secs(60));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains(&sim.url), "{}", out.stderr);
+    assert!(out.stderr.contains("pod/slow-pod"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("kubectl -n default delete"),
+        "{}",
+        out.stderr
+    );
+}

@@ -1,0 +1,80 @@
+//! An `adze run` in the background whose stderr is collected as it arrives.
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::Ran;
+
+/// A running `adze run`.
+pub struct Running {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    /// Starts `command` and waits (up to 60 s) until its stderr shows `marker`.
+    pub fn start(mut command: Command, marker: &str) -> Running {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("adze starts");
+        let mut pipe = child.stderr.take().expect("stderr piped");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                sink.lock().expect("stderr lock").push_str(&text);
+            }
+        });
+        let running = Running {
+            child,
+            stderr,
+            reader,
+        };
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            let seen = running.stderr.lock().expect("stderr lock").clone();
+            if seen.contains(marker) {
+                return running;
+            }
+            assert!(Instant::now() < until, "never saw {marker:?}:\n{seen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        let pid = self.child.id().to_string();
+        let kill = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(kill.is_ok_and(|s| s.success()));
+    }
+
+    /// Waits for the exit (killing it after `limit`); stdout, and all of stderr.
+    pub fn finish(mut self, limit: Duration) -> Ran {
+        let until = Instant::now() + limit;
+        while self.child.try_wait().ok().flatten().is_none() {
+            if Instant::now() > until {
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = self.child.wait_with_output().expect("adze exits");
+        let _ = self.reader.join();
+        let stderr = self.stderr.lock().expect("stderr lock").clone();
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+        }
+    }
+}
