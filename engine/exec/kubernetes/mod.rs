@@ -1,7 +1,8 @@
-//! A resolved TaskRun as Kubernetes objects: the Pod that runs it, the ConfigMap of its
-//! scripts, the Secret of its credentials, and the claims its `volumeClaimTemplate`
-//! bindings need. Pure: nothing here calls an API server.
-//!
+//! The Kubernetes executor: a resolved TaskRun as Kubernetes objects (the Pod that runs it,
+//! the ConfigMap of its scripts, the Secret of its credentials, the claims its
+//! `volumeClaimTemplate` bindings need), and [`KubernetesExecutor`], which creates them through
+//! the API server, follows the Pod and reports what it did. [`translate`] and everything it
+//! uses are pure; only [`connect`], the executor and [`image_command`] do I/O.
 //! # Design
 //!
 //! [`translate`] turns a [`TaskRunRequest`] (the driver's, the same the Docker executor runs)
@@ -72,6 +73,9 @@
 //!   ([`TranslateError::InvalidLabel`]) rather than shortened.
 //! - Non-root steps cannot read private ssh keys among the credentials unless the Pod's
 //!   `fsGroup` grants it; the entrypoint does not copy credentials into `$HOME`.
+//! - The executor: see `executor.rs`'s own list (polling rather than watching, image
+//!   commands from the local engine only, no retries of API calls, no `keep-pod-on-cancel`);
+//!   `adze controller` (owners, resuming after a restart) is the next issue.
 
 mod claims;
 pub mod connect;
@@ -80,7 +84,7 @@ mod credentials;
 mod env;
 mod error;
 mod executor;
-mod image_command;
+pub mod image_command;
 mod metadata;
 mod mounts;
 pub mod observe;
