@@ -246,13 +246,6 @@ impl TaskRunTask {
     async fn run(mut self, objects: PodObjects) -> ExecEvent {
         let created_at = SystemClock.now();
         let pod_name = objects.pod.metadata.name.clone().unwrap_or_default();
-        self.progress(Progress::TaskStarted {
-            task: self.request.pipeline_task.clone(),
-            task_run: self.request.name.clone(),
-            finally: self.request.finally,
-            steps: self.request.steps.iter().map(|s| s.name.clone()).collect(),
-        })
-        .await;
         if let Err(early) = self.create(objects).await {
             return self.early_event(early, &pod_name, created_at);
         }
@@ -270,9 +263,6 @@ impl TaskRunTask {
         }
         outcome
     }
-
-    /// The driver already reports `TaskStarted`; kept as a hook for per-TaskRun progress.
-    async fn progress(&self, _event: Progress) {}
 
     /// Creates the claims (unless they exist), the ConfigMap, the Secret and the Pod.
     async fn create(&self, objects: PodObjects) -> Result<(), Early> {
