@@ -7,7 +7,8 @@ use crate::api::run::PodTemplate;
 use crate::api::task::TaskResult;
 use crate::api::{GoDuration, Param, ParamValue, WorkspaceBinding};
 use crate::plan::model::StepPlan;
-use crate::reconcile::task_run::StepState;
+use crate::reconcile::task_run::{StepState, TaskRunCondition, TaskRunReason};
+use crate::reconcile::ConditionStatus;
 use crate::reconcile::{OnError, Timestamp};
 
 /// A fully resolved TaskRun to start; executors never interpret `$(...)` in it.
@@ -234,6 +235,20 @@ pub enum ExecOutcome {
         /// The TaskRun's condition message, naming the cause.
         message: String,
     },
+}
+
+impl ExecOutcome {
+    /// What a TaskRun's final `Succeeded` condition (as `evaluate` decides it) stands for.
+    pub fn of_condition(condition: &TaskRunCondition) -> ExecOutcome {
+        match (condition.status, condition.reason) {
+            (ConditionStatus::True, _) => ExecOutcome::Succeeded,
+            (_, TaskRunReason::TaskRunCancelled) => ExecOutcome::Cancelled,
+            (_, reason) => ExecOutcome::Failed {
+                reason: reason.as_str().to_owned(),
+                message: condition.message.clone(),
+            },
+        }
+    }
 }
 
 /// A TaskRun finished, with the results it produced.

@@ -28,7 +28,7 @@ use crate::reconcile::task_run::{
     evaluate, ContainerObservation, MarkerReason, PodObservation, PodPhase, StepObservation,
     TaskRunSpecStatus, TaskRunView, TerminatedObservation, TerminationMarkers,
 };
-use crate::reconcile::{ConditionStatus, Timestamp};
+use crate::reconcile::Timestamp;
 use crate::run::{
     host_file, Clock, ExecEvent, ExecOutcome, Progress, StepReport, SystemClock, TaskRunReport,
     TaskRunRequest,
@@ -385,14 +385,7 @@ impl TaskRunJob {
             .unwrap_or_default();
         let (outcome, steps) = match update {
             Some(u) => {
-                let outcome = match (u.condition.status, u.condition.reason.as_str()) {
-                    (ConditionStatus::True, _) => ExecOutcome::Succeeded,
-                    (_, "TaskRunCancelled") => ExecOutcome::Cancelled,
-                    (_, reason) => ExecOutcome::Failed {
-                        reason: reason.to_owned(),
-                        message: u.condition.message.clone(),
-                    },
-                };
+                let outcome = ExecOutcome::of_condition(&u.condition);
                 (outcome, u.steps)
             }
             None => (ExecOutcome::Succeeded, Vec::new()),

@@ -528,14 +528,7 @@ impl TaskRunTask {
         let update = evaluate(&task_view, now);
         let (mut outcome, mut message, states) = match update {
             Some(u) => {
-                let outcome = match (u.condition.status, u.condition.reason.as_str()) {
-                    (ConditionStatus::True, _) => ExecOutcome::Succeeded,
-                    (_, "TaskRunCancelled") => ExecOutcome::Cancelled,
-                    (_, reason) => ExecOutcome::Failed {
-                        reason: reason.to_owned(),
-                        message: u.condition.message.clone(),
-                    },
-                };
+                let outcome = ExecOutcome::of_condition(&u.condition);
                 (outcome, u.condition.message, u.steps)
             }
             None => (ExecOutcome::Succeeded, String::new(), Vec::new()),
