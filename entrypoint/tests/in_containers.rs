@@ -456,7 +456,9 @@ fn step_results_reach_args_env_and_when() {
     .unwrap();
     init_steps(&pod.path(""), steps.path(), &["first", "second", "third"]);
     let steps_mount = format!("{}:/tekton/steps", steps.path().display());
-    let when = r#"[{"input":"$(steps.first.results.word)","operator":"in","values":["nope"]}]"#;
+    // The first expression holds; the CEL one, with the result inside its quotes, does not.
+    let when = r#"[{"input":"$(steps.first.results.word)","operator":"in","values":["hi"]},
+                   {"cel":"'$(steps.first.results.word)' == 'nope'"}]"#;
     let third = pod.start_command_with(
         2,
         &["-v", &steps_mount],
