@@ -11,14 +11,15 @@
 //!   time and the scheduling delay: from a task's completion (as its executor job recorded
 //!   it) to the driver handing each dependent to the executor; max and median over all
 //!   edges that gated a start.
-//! - `steps-10`: the question of whether steps should start at once (issue 8, point 4). Three
+//! - `steps-10`: the question of whether steps should start at once (issue 8, point 4). Four
 //!   sides, interleaved round by round: 10 sequential `docker run --rm IMAGE true`; one
 //!   TaskRun of 10 `true` steps through today's executor; and the entrypoint prototype, every
 //!   step container created and started at once through the Engine API and ordered only by
 //!   `adze-entrypoint` through a shared `/tekton/run` (the static build bind-mounted
-//!   read-only, as a Pod's `/tekton/bin`). Each side's mean, standard deviation and range
-//!   over the rounds, and the ratios to `docker run`: of the means, of the median round, and
-//!   per round. The static entrypoint is `$ADZE_ENTRYPOINT`, else built into
+//!   read-only, as a Pod's `/tekton/bin`), without and with each container's output
+//!   attached before its start as the executor streams logs. Each side's mean, standard
+//!   deviation and range over the rounds, and the ratios to `docker run`: of the means, of
+//!   the median round, and per round. The static entrypoint is `$ADZE_ENTRYPOINT`, else built into
 //!   `<target>/static-entrypoint` as tests/setup-docker.sh builds it.
 //!
 //! `cargo bench --bench executor -- steps-10` runs only the cases whose name holds the word.
@@ -32,7 +33,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
+use bollard::query_parameters::{
+    AttachContainerOptions, CreateContainerOptions, RemoveContainerOptions,
+};
 use bollard::Docker;
 
 use adze::api::Object;
@@ -258,13 +261,16 @@ fn entrypoint_step(i: usize, entrypoint: &Path, run_dir: &Path) -> ContainerCrea
 }
 
 /// The prototype: every step's container created, started, waited for and removed at once,
-/// ordered only by the entrypoint; wall time until the last is removed.
+/// ordered only by the entrypoint; wall time until the last is removed. With `attach`, each
+/// container's output is attached before its start and read to the end, as the executor
+/// streams step logs.
 fn entrypoint_steps(
     runtime: &tokio::runtime::Runtime,
     docker: &Docker,
     entrypoint: &Path,
     n: usize,
     round: usize,
+    attach: bool,
 ) -> Duration {
     let run_dir = tempfile::tempdir().expect("temporary directory");
     let start = Instant::now();
@@ -280,6 +286,20 @@ fn entrypoint_steps(
                     ..Default::default()
                 };
                 let id = docker.create_container(Some(options), body).await?.id;
+                let reader = if attach {
+                    let options = AttachContainerOptions {
+                        stream: true,
+                        stdout: true,
+                        stderr: true,
+                        ..Default::default()
+                    };
+                    let mut output = docker.attach_container(&id, Some(options)).await?.output;
+                    Some(tokio::spawn(async move {
+                        while futures_util::StreamExt::next(&mut output).await.is_some() {}
+                    }))
+                } else {
+                    None
+                };
                 docker.start_container(&id, None).await?;
                 let mut wait = docker.wait_container(&id, None);
                 let code = match futures_util::StreamExt::next(&mut wait).await {
@@ -293,6 +313,9 @@ fn entrypoint_steps(
                     force: true,
                     ..Default::default()
                 };
+                if let Some(reader) = reader {
+                    reader.await.expect("log reader");
+                }
                 docker.remove_container(&id, Some(remove)).await?;
                 Ok::<_, bollard::errors::Error>(code)
             });
@@ -353,12 +376,28 @@ fn steps_10(executor: &mut DockerExecutor, rounds: usize) {
         .build()
         .expect("tokio runtime");
     let docker = Docker::connect_with_local_defaults().expect("engine reachable");
-    entrypoint_steps(&runtime, &docker, &entrypoint, 2, 0);
-    let (mut raw, mut ours, mut prototype) = (Vec::new(), Vec::new(), Vec::new());
+    entrypoint_steps(&runtime, &docker, &entrypoint, 2, 0, true);
+    let (mut raw, mut ours) = (Vec::new(), Vec::new());
+    let (mut prototype, mut attached) = (Vec::new(), Vec::new());
     for round in 1..=rounds {
         raw.push(docker_runs(10));
         ours.push(adze_steps(executor, 10, 100 + round));
-        prototype.push(entrypoint_steps(&runtime, &docker, &entrypoint, 10, round));
+        prototype.push(entrypoint_steps(
+            &runtime,
+            &docker,
+            &entrypoint,
+            10,
+            round,
+            false,
+        ));
+        attached.push(entrypoint_steps(
+            &runtime,
+            &docker,
+            &entrypoint,
+            10,
+            100 + round,
+            true,
+        ));
     }
     println!("steps-10: {rounds} rounds, sides interleaved within each round");
     report(&format!("10 x `docker run --rm {IMAGE} true`"), &raw, &raw);
@@ -366,6 +405,11 @@ fn steps_10(executor: &mut DockerExecutor, rounds: usize) {
     report(
         "10 containers at once, ordered by entrypoint",
         &prototype,
+        &raw,
+    );
+    report(
+        "the same, each container's output attached",
+        &attached,
         &raw,
     );
 }
