@@ -17,7 +17,8 @@
 //! # Invariants
 //!
 //! - No panics on any input text or variable value; every failure is a [`CelError`].
-//! - The crate is used nowhere else in adze: everything CEL goes through this module.
+//! - The crate is used nowhere else in adze: everything CEL goes through this module. (The
+//!   separate `adze-entrypoint` crate evaluates step guards with it too, inside containers.)
 //!
 //! # Not yet
 //!

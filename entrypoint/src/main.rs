@@ -20,7 +20,8 @@
 //!   (0777) and link `/tekton/steps/step-<name>` to them.
 //! - [`step_results`] fills in `$(steps.S.results.R)` in the command, the environment and the
 //!   `when` guard from `-steps_dir` (`/tekton/steps/step-S/results/R`), after the wait;
-//!   [`when`] decides the guard (`in`/`notin`; false: `Skipped`, marker `out`, exit 0).
+//!   [`when`] decides the guard (`in`/`notin`/CEL; false: `Skipped`, marker `out`, exit 0; a
+//!   CEL expression that fails or gives no bool fails the step).
 //! - [`process`] forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT to the command (PID 1 has no default
 //!   action for them), reaps orphans while PID 1, and kills the command's process group on
 //!   timeout.
@@ -48,8 +49,6 @@
 //!
 //! # Not yet
 //!
-//! - CEL `when` expressions: the step fails saying so (adze's Docker executor evaluates them on
-//!   the host; the Pod path must decide them before the Pod starts or ship a CEL evaluator).
 //! - keep-pod-on-cancel (`Cancelled`, exit 9), debug breakpoints, `-run_always`.
 //! - Artifacts (types 5/6), `$(steps.S.outputs…)` at run time, and the `tknz:` compressed message.
 //! - Resolving the image's ENTRYPOINT/CMD: the caller passes the resolved command.

@@ -688,7 +688,7 @@ mod tests {
         let pod = Pod::new();
         let flags = pod.flags(
             0,
-            &["-when_expressions", r#"[{"cel":"1 == 1"}]"#],
+            &["-when_expressions", r#"[{"cel":"undeclared == 1"}]"#],
             &["/bin/true"],
         );
         let error = run(&flags).unwrap_err();

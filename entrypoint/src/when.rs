@@ -1,7 +1,9 @@
 //! A step's `when` guard (§4.3 step 3), given as Tekton passes it: `-when_expressions` holding
 //! the JSON list `[{"input":…,"operator":"in"|"notin","values":[…]},…]`. It is decided after
-//! the step's turn comes, once `$(steps.S.results.R)` in inputs and values can be filled in;
-//! every expression must hold.
+//! the step's turn comes, once `$(steps.S.results.R)` in inputs, values and CEL text can be
+//! filled in; every expression must hold. A CEL expression declares no variables (as in
+//! Tekton and adze's engine, engine/cel): references sit inside its quotes and are replaced
+//! as text, then it must give a bool.
 
 use crate::step_results::StepResults;
 
@@ -27,9 +29,14 @@ pub enum WhenError {
     /// The operator is neither `in` nor `notin`.
     #[error("operator {0:?} is not one of in, notin")]
     Operator(String),
-    /// CEL guards are decided by adze before the Pod starts, never here.
-    #[error("cannot evaluate the CEL expression {0:?} in the entrypoint; use input/operator/values, or a CEL expression without $(steps.…) references")]
-    Cel(String),
+    /// A CEL expression that does not parse, fails, or gives something other than a bool.
+    #[error("CEL expression {expression:?}: {why}")]
+    Cel {
+        /// The expression after substitution.
+        expression: String,
+        /// What went wrong.
+        why: String,
+    },
 }
 
 /// Parse `-when_expressions`.
@@ -71,7 +78,10 @@ pub fn parse(json: &str) -> Result<Vec<When>, WhenError> {
 pub fn holds(when: &[When], results: &mut StepResults<'_>) -> Result<bool, WhenError> {
     for expression in when {
         if let Some(cel) = &expression.cel {
-            return Err(WhenError::Cel(results.substitute(cel)));
+            if !cel_holds(&results.substitute(cel))? {
+                return Ok(false);
+            }
+            continue;
         }
         let input = results.substitute(&expression.input);
         let listed = results.splice(&expression.values).contains(&input);
@@ -80,6 +90,20 @@ pub fn holds(when: &[When], results: &mut StepResults<'_>) -> Result<bool, WhenE
         }
     }
     Ok(true)
+}
+
+/// Evaluate a CEL guard with no variables.
+fn cel_holds(expression: &str) -> Result<bool, WhenError> {
+    let error = |why: String| WhenError::Cel {
+        expression: expression.to_string(),
+        why,
+    };
+    let program = cel::Program::compile(expression).map_err(|e| error(e.to_string()))?;
+    match program.execute(&cel::Context::default()) {
+        Ok(cel::Value::Bool(holds)) => Ok(holds),
+        Ok(other) => Err(error(format!("gives a {}, not a bool", other.type_of()))),
+        Err(e) => Err(error(e.to_string())),
+    }
 }
 
 #[cfg(test)]
@@ -125,7 +149,35 @@ mod tests {
             Err(WhenError::Operator("exists".into()))
         );
         let dir = tempfile::tempdir().unwrap();
-        let cel = decide(r#"[{"cel":"'a' == 'a'"}]"#, dir.path()).unwrap_err();
-        assert_eq!(cel, WhenError::Cel("'a' == 'a'".into()));
+        for (cel, why) in [
+            ("'a' +", "Syntax error"),
+            ("x == 1", "x"),
+            ("'a'", "string"),
+        ] {
+            let json = serde_json::json!([{ "cel": cel }]).to_string();
+            let error = decide(&json, dir.path()).unwrap_err().to_string();
+            assert!(error.contains(cel) && error.contains(why), "{cel}: {error}");
+        }
+    }
+
+    #[test]
+    fn cel_guards_see_step_results_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("step-check/results");
+        std::fs::create_dir_all(&results).unwrap();
+        std::fs::write(results.join("answer"), "yes").unwrap();
+        let guard = |cel: &str| {
+            let json = serde_json::json!([{ "cel": cel }]).to_string();
+            decide(&json, dir.path())
+        };
+        assert_eq!(guard("'$(steps.check.results.answer)' == 'yes'"), Ok(true));
+        assert_eq!(
+            guard("'$(steps.check.results.answer)' in ['no']"),
+            Ok(false)
+        );
+        assert_eq!(
+            guard("'$(steps.check.results.answer)'.matches('^y')"),
+            Ok(true)
+        );
     }
 }

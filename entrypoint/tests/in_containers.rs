@@ -375,9 +375,12 @@ fn init_says_which_volume_is_not_writable() {
     );
 }
 
-/// The image tests/setup-docker.sh builds runs `init` by itself and holds the current build.
+/// The image tests/setup-docker.sh builds runs `init` by itself, and its copy runs a step
+/// with this version's flags. Behaviour, not bytes, is compared: builds from other worktrees
+/// differ in their debug info, and every worktree's tests share one engine and one tag.
 #[test]
 fn the_entrypoint_image_runs_init() {
+    no_shell_image();
     let bin = empty_dir();
     let bin_mount = format!("{}:/tekton/bin", bin.path().display());
     let init = ["/adze-entrypoint", "init", "/tekton/bin/entrypoint"];
@@ -386,10 +389,21 @@ fn the_entrypoint_image_runs_init() {
         code, 0,
         "is {ENTRYPOINT_IMAGE} built? run tests/setup-docker.sh: {logs}"
     );
-    assert!(
-        fs::read(bin.path().join("entrypoint")).unwrap() == fs::read(static_entrypoint()).unwrap(),
-        "{ENTRYPOINT_IMAGE} holds an older build; run tests/setup-docker.sh"
+    // A guard that is false: the step succeeds without running its (missing) command.
+    let step = [
+        "/tekton/bin/entrypoint",
+        "-post_file=/tekton/bin/out",
+        "-termination_path=/tekton/bin/termination",
+        r#"-when_expressions=[{"input":"a","operator":"notin","values":["a"]}]"#,
+        "--",
+        "/no/such/command",
+    ];
+    let (code, logs) = docker_run(AS_PREPARE, &[&bin_mount], NO_SHELL, &step);
+    assert_eq!(
+        code, 0,
+        "{ENTRYPOINT_IMAGE} holds an older build; run tests/setup-docker.sh: {logs}"
     );
+    assert!(bin.path().join("out").exists());
     let layers = Command::new("docker")
         .args([
             "image",
@@ -442,7 +456,9 @@ fn step_results_reach_args_env_and_when() {
     .unwrap();
     init_steps(&pod.path(""), steps.path(), &["first", "second", "third"]);
     let steps_mount = format!("{}:/tekton/steps", steps.path().display());
-    let when = r#"[{"input":"$(steps.first.results.word)","operator":"in","values":["nope"]}]"#;
+    // The first expression holds; the CEL one, with the result inside its quotes, does not.
+    let when = r#"[{"input":"$(steps.first.results.word)","operator":"in","values":["hi"]},
+                   {"cel":"'$(steps.first.results.word)' == 'nope'"}]"#;
     let third = pod.start_command_with(
         2,
         &["-v", &steps_mount],
