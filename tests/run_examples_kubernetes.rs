@@ -29,7 +29,58 @@ use common::{examples_dir, require_docker, run_adze, unpin_digests, yaml_files};
 
 /// Files (relative to the examples folder) whose Kubernetes run differs from the local one,
 /// with the difference observed and why.
-const EXCEPTIONS: &[(&str, &str)] = &[];
+const EXCEPTIONS: &[(&str, &str)] = &[
+    (
+        "pipelineruns/alpha/consume-artifacts-from-task.yaml",
+        "Failed/StepFailed on Kubernetes (step-produce-artifacts exits 1): the Pod has no \
+         /tekton/artifacts yet (branch kube-fidelity adds artifacts)",
+    ),
+    (
+        "pipelineruns/alpha/pipelinerun-large-results.yaml",
+        "Failed/StepFailed on Kubernetes: results over the termination-message limit need the \
+         sidecar-logs path (branch kube-fidelity: large results)",
+    ),
+    (
+        "pipelineruns/beta/pipelinerun-with-matrix.yaml",
+        "matrix-with-task-retries Failed on Kubernetes (PodCreationFailed: the retry reuses the \
+         Pod name; branch kube-fidelity names retries `-pod-retry<N>`)",
+    ),
+    (
+        "pipelineruns/beta/using-retries-and-retry-count-variables.yaml",
+        "retry-me Failed on Kubernetes (PodCreationFailed, Pod name reused by the retry; branch \
+         kube-fidelity)",
+    ),
+    (
+        "taskruns/alpha/produce-consume-artifacts.yaml",
+        "Failed/StepFailed on Kubernetes: no /tekton/artifacts in the Pod (branch kube-fidelity)",
+    ),
+    (
+        "taskruns/authenticating-git-commands.yaml",
+        "Failed/StepFailed on Kubernetes (git-clone-and-push exits 1): the entrypoint does not \
+         copy credentials into $HOME (branch kube-fidelity)",
+    ),
+    (
+        "taskruns/beta/authenticating-git-commands.yaml",
+        "Failed/SidecarFailed on Kubernetes (git-clone-and-push exits 1): credentials not in \
+         $HOME (branch kube-fidelity); the reason should then be StepFailed, not SidecarFailed",
+    ),
+    (
+        "taskruns/beta/large-task-result.yaml",
+        "Failed/StepFailed on Kubernetes: results over the termination-message limit (branch \
+         kube-fidelity: large results)",
+    ),
+    (
+        "taskruns/creds-init-only-mounts-provided-credentials.yaml",
+        "Failed/StepFailed on Kubernetes (check-credentials exits 1): credentials not copied into \
+         $HOME (branch kube-fidelity)",
+    ),
+    (
+        "taskruns/readonly-internal-dir.yaml",
+        "Failed/StepFailed on Kubernetes (unnamed-1 exits 1, \"able to write to run directory of \
+         non-current step\"): /tekton/run/<i> is not read-only to other steps (branch \
+         kube-fidelity)",
+    ),
+];
 
 /// One run may take this long before it is interrupted (the slowest example takes ~15 s).
 const RUN_LIMIT: Duration = Duration::from_secs(90);
@@ -94,18 +145,32 @@ impl Sim {
         }
     }
 
-    /// `kubectl create namespace NAME`.
+    /// Creates namespace `name` with `kubectl create -f -` (a manifest: `kubectl create
+    /// namespace` sends protobuf, which kube-sim does not read).
     fn create_namespace(&self, name: &str) {
-        let out = Command::new("kubectl")
+        use std::io::Write;
+        let mut child = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
-            .args(["create", "namespace", name])
+            .args(["create", "--validate=false", "-f", "-"])
             .env_remove("KUBECONFIG")
-            .output()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("kubectl runs");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(
+                format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n").as_bytes(),
+            )
+            .expect("kubectl reads its input");
+        let out = child.wait_with_output().expect("kubectl finishes");
         assert!(
             out.status.success(),
-            "kubectl create namespace {name} failed: {}",
+            "creating namespace {name} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -177,7 +242,12 @@ impl Shape {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|c| (generic(&text(&c["name"])), text(&c["pipelineTaskName"])))
+            .map(|c| {
+                (
+                    child_name(&generic(&text(&c["name"]))),
+                    text(&c["pipelineTaskName"]),
+                )
+            })
             .collect();
         let skipped = status["skippedTasks"]
             .as_array()
@@ -193,6 +263,16 @@ impl Shape {
             skipped,
             tasks: summary_rows(stderr, run),
         }
+    }
+}
+
+/// A child's name as compared: one too long for a label is shortened with a hash of the
+/// whole name (which holds the generated run name), so only its length is compared.
+fn child_name(name: &str) -> String {
+    if name.contains("<run>") {
+        name.to_owned()
+    } else {
+        format!("<shortened to {} characters>", name.len())
     }
 }
 
