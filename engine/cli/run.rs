@@ -370,6 +370,22 @@ fn identity(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -
     }
 }
 
+/// Kubernetes: creates the ConfigMaps, Secrets and claims loaded beside the run that the
+/// namespace lacks, as the local run reads them from the files; the exit when it cannot.
+fn create_loaded(session: &Session, bundle: &Bundle) -> Result<(), Outcome> {
+    let Backend::Kubernetes(kube) = &session.executor else {
+        return Ok(());
+    };
+    kube.create_loaded(bundle).map_err(|e| {
+        eprintln!("error: {e}");
+        if e.is_unreachable() {
+            Outcome::Infrastructure
+        } else {
+            Outcome::Invalid
+        }
+    })
+}
+
 fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Session) -> Outcome {
     let id = identity(&pr.metadata);
     let mut named = pr.clone();
@@ -423,6 +439,10 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
             return run_error(&e);
         }
     };
+    if let Err(outcome) = create_loaded(&session, bundle) {
+        session.finish();
+        return outcome;
+    }
     let result = driver.run(session.executor.executor(), &mut SystemClock);
     session.finish();
     let outcome = match result {
@@ -516,6 +536,10 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
             return run_error(&e);
         }
     };
+    if let Err(outcome) = create_loaded(&session, bundle) {
+        session.finish();
+        return outcome;
+    }
     let result = driver.run(session.executor.executor(), &mut SystemClock);
     session.finish();
     let record = match result {

@@ -31,7 +31,8 @@ use kube::Api;
 use tokio::sync::watch;
 
 use super::connect::{Cluster, ClusterOptions};
-use super::observe::{observe, PodView};
+use super::loaded_objects::LoadedObjectError;
+use super::observe::{observe, unschedulable, PodView};
 use super::{image_command, translate, PodObjects, PodOptions, READY_ANNOTATION};
 use crate::api::ParamValue;
 use crate::exec::docker::results::typed;
@@ -148,6 +149,22 @@ impl KubernetesExecutor {
             }
             failed
         })
+    }
+
+    /// Creates the ConfigMaps, Secrets and claims loaded beside the run that the namespace
+    /// lacks, recording each one so it goes with the run ([`super::loaded_objects`]).
+    pub fn create_loaded(&self, bundle: &crate::load::Bundle) -> Result<(), LoadedObjectError> {
+        let record = self.created.clone();
+        self.runtime.block_on(super::loaded_objects::create_loaded(
+            &self.cluster,
+            bundle,
+            &self.options.run_id,
+            |c| {
+                if let Ok(mut all) = record.lock() {
+                    all.push(c);
+                }
+            },
+        ))
     }
 
     /// The runtime the executor's tasks run on, for the CLI's signal handlers.
@@ -340,6 +357,7 @@ impl TaskRunTask {
         let mut ready_marked = sidecars.is_empty();
         let mut sidecars_stopped = false;
         let mut failures = 0u32;
+        let mut waiting_for: Option<String> = None;
         loop {
             let pod = match api.get(pod_name).await {
                 Ok(p) => {
@@ -372,6 +390,11 @@ impl TaskRunTask {
             };
             let view = observe(&pod, &steps, &sidecars);
             self.report_steps(&view, &mut seen, pod_name);
+            let why = unschedulable(&pod);
+            if why.is_some() && why != waiting_for {
+                self.warn_unschedulable(pod_name, why.as_deref().unwrap_or_default());
+            }
+            waiting_for = why;
             if !ready_marked && sidecars_ready(&pod) {
                 ready_marked = self.mark_ready(&api, pod_name).await;
             }
@@ -408,6 +431,21 @@ impl TaskRunTask {
                 _ = self.cancelled.changed() => {}
             }
         }
+    }
+
+    /// Says what a Pod that cannot start waits for: it stays Pending (a missing claim,
+    /// ConfigMap or Secret may still appear) until the TaskRun's timeout ends it.
+    fn warn_unschedulable(&self, pod: &str, why: &str) {
+        let timeout = match self.request.timeout {
+            Some(t) if !t.is_zero() => format!("its timeout ({t}) ends it"),
+            _ => "it is cancelled (it has no timeout)".to_owned(),
+        };
+        self.options.progress.send(Progress::Warning {
+            task_run: Some(self.request.name.clone()),
+            message: format!(
+                "Pod \"{pod}\" cannot start: {why}; it waits for that until {timeout}"
+            ),
+        });
     }
 
     /// Sends StepStarted/StepFinished once per step and starts each step's log stream.

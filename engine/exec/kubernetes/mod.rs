@@ -85,6 +85,7 @@ mod env;
 mod error;
 mod executor;
 pub mod image_command;
+mod loaded_objects;
 mod metadata;
 mod mounts;
 pub mod observe;
@@ -109,6 +110,7 @@ pub use containers::{ENTRYPOINT_IN_IMAGE, NON_ROOT_UID, PREPARE};
 pub use credentials::{CREDENTIALS_DIR, CREDENTIALS_VOLUME};
 pub use error::TranslateError;
 pub use executor::{Created, KubernetesExecutor, KubernetesOptions};
+pub use loaded_objects::LoadedObjectError;
 pub use metadata::{
     container_name, credentials_name, pod_name, scripts_name, MANAGED_BY, MANAGED_BY_LABEL,
     PIPELINE_RUN_LABEL, PIPELINE_TASK_LABEL, RUN_ID_LABEL, TASK_LABEL, TASK_RUN_LABEL,

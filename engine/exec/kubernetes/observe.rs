@@ -47,6 +47,26 @@ impl PodView {
     }
 }
 
+/// Why a Pending Pod cannot be scheduled (its `PodScheduled` condition is False, e.g. a
+/// claim, ConfigMap or Secret it mounts does not exist): the condition's message.
+pub fn unschedulable(pod: &Pod) -> Option<String> {
+    let status = pod.status.as_ref()?;
+    if status.phase.as_deref().is_some_and(|p| p != "Pending") {
+        return None;
+    }
+    status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False")
+        .map(|c| {
+            c.message
+                .clone()
+                .or_else(|| c.reason.clone())
+                .unwrap_or_else(|| "unschedulable".to_owned())
+        })
+}
+
 /// Reads `pod` for the steps and sidecars named (without their `step-`/`sidecar-` prefixes).
 pub fn observe(pod: &Pod, steps: &[String], sidecars: &[String]) -> PodView {
     let status = pod.status.clone().unwrap_or_default();
@@ -275,5 +295,28 @@ mod tests {
                 started: Timestamp(1_740_906_000_000)
             }
         );
+    }
+
+    #[test]
+    fn an_unschedulable_pending_pod_says_why() {
+        let waiting = pod(serde_json::json!({
+            "metadata": {"name": "tr-pod"},
+            "status": {
+                "phase": "Pending",
+                "conditions": [{"type": "PodScheduled", "status": "False",
+                                "reason": "Unschedulable",
+                                "message": "persistentvolumeclaim \"c\" not found"}]
+            }
+        }));
+        assert_eq!(
+            unschedulable(&waiting).as_deref(),
+            Some("persistentvolumeclaim \"c\" not found")
+        );
+        let running = pod(serde_json::json!({
+            "metadata": {"name": "tr-pod"},
+            "status": {"phase": "Running",
+                       "conditions": [{"type": "PodScheduled", "status": "True"}]}
+        }));
+        assert_eq!(unschedulable(&running), None);
     }
 }

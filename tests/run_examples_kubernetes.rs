@@ -1,0 +1,524 @@
+//! Every upstream Tekton example runs through `adze run --executor kubernetes` against a
+//! kube-sim started by this test, with the same outcome and status fields as the local
+//! executor gives.
+//!
+//! One kube-sim serves the whole binary (`target/debug/kube-sim`, beside `adze`; `cargo test
+//! --workspace` builds both). Each run goes twice, through the Kubernetes executor (in a
+//! namespace of its own, so runs go three at a time and same-named runs never collide) and
+//! through the local Docker executor, and [`Shape`] — the condition's status and reason, the
+//! results, each step's name and terminated exit code and reason, each child's name and
+//! status — must be equal. Run names are generated (`generateName`), so each side's own run
+//! name is replaced by `<run>` before comparing.
+//!
+//! Differences that remain are listed in [`EXCEPTIONS`] with the difference observed and why;
+//! an excepted file whose runs all match fails the test, so the list only shrinks. Digests
+//! are rewritten as in `tests/run_examples.rs` (see `tests/common/mod.rs`).
+
+mod common;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::{examples_dir, require_docker, run_adze, unpin_digests, yaml_files};
+
+/// Files (relative to the examples folder) whose Kubernetes run differs from the local one,
+/// with the difference observed and why.
+const EXCEPTIONS: &[(&str, &str)] = &[
+    (
+        "pipelineruns/alpha/consume-artifacts-from-task.yaml",
+        "Failed/StepFailed on Kubernetes (step-produce-artifacts exits 1): the Pod has no \
+         /tekton/artifacts yet (branch kube-fidelity adds artifacts)",
+    ),
+    (
+        "pipelineruns/alpha/pipelinerun-large-results.yaml",
+        "Failed/StepFailed on Kubernetes: results over the termination-message limit need the \
+         sidecar-logs path (branch kube-fidelity: large results)",
+    ),
+    (
+        "pipelineruns/beta/pipelinerun-with-matrix.yaml",
+        "matrix-with-task-retries Failed on Kubernetes (PodCreationFailed: the retry reuses the \
+         Pod name; branch kube-fidelity names retries `-pod-retry<N>`)",
+    ),
+    (
+        "pipelineruns/beta/using-retries-and-retry-count-variables.yaml",
+        "retry-me Failed on Kubernetes (PodCreationFailed, Pod name reused by the retry; branch \
+         kube-fidelity)",
+    ),
+    (
+        "taskruns/alpha/produce-consume-artifacts.yaml",
+        "Failed/StepFailed on Kubernetes: no /tekton/artifacts in the Pod (branch kube-fidelity)",
+    ),
+    (
+        "taskruns/authenticating-git-commands.yaml",
+        "Failed/StepFailed on Kubernetes (git-clone-and-push exits 1): the entrypoint does not \
+         copy credentials into $HOME (branch kube-fidelity)",
+    ),
+    (
+        "taskruns/beta/authenticating-git-commands.yaml",
+        "Failed/SidecarFailed on Kubernetes (git-clone-and-push exits 1): credentials not in \
+         $HOME (branch kube-fidelity); the reason should then be StepFailed, not SidecarFailed",
+    ),
+    (
+        "taskruns/beta/large-task-result.yaml",
+        "Failed/StepFailed on Kubernetes: results over the termination-message limit (branch \
+         kube-fidelity: large results)",
+    ),
+    (
+        "taskruns/creds-init-only-mounts-provided-credentials.yaml",
+        "Failed/StepFailed on Kubernetes (check-credentials exits 1): credentials not copied into \
+         $HOME (branch kube-fidelity)",
+    ),
+    (
+        "taskruns/readonly-internal-dir.yaml",
+        "Failed/StepFailed on Kubernetes (unnamed-1 exits 1, \"able to write to run directory of \
+         non-current step\"): /tekton/run/<i> is not read-only to other steps (branch \
+         kube-fidelity)",
+    ),
+];
+
+/// One run may take this long before it is interrupted (the slowest example takes ~15 s).
+const RUN_LIMIT: Duration = Duration::from_secs(90);
+
+/// Runs at once: each is a few containers on two shared cores.
+const CONCURRENCY: usize = 3;
+
+/// The whole test, both executors, must stay well under the 15 minutes CI allows.
+const TOTAL_BUDGET: Duration = Duration::from_secs(8 * 60);
+
+/// The entrypoint image `tests/setup-docker.sh` builds.
+const ENTRYPOINT_IMAGE: &str = "adze-test/entrypoint:latest";
+
+/// A kube-sim for this test binary; it stops when this process exits (its stdin closes).
+struct Sim {
+    kubeconfig: PathBuf,
+    child: Child,
+    _stdin: ChildStdin,
+    _dir: tempfile::TempDir,
+}
+
+impl Sim {
+    /// Starts `kube-sim` from beside the `adze` binary and waits for "listening on".
+    fn start() -> Sim {
+        let adze = Path::new(env!("CARGO_BIN_EXE_adze"));
+        let binary = adze.with_file_name("kube-sim");
+        assert!(
+            binary.is_file(),
+            "{} is missing: build it with `cargo build --workspace` (or run `cargo test \
+             --workspace`, which builds it beside adze)",
+            binary.display()
+        );
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let kubeconfig = dir.path().join("kubeconfig");
+        let mut child = Command::new(&binary)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--exit-with-stdin",
+                "--kubeconfig",
+            ])
+            .arg(&kubeconfig)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("kube-sim starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("kube-sim prints a line");
+        assert!(
+            line.starts_with("listening on "),
+            "unexpected first line from kube-sim: {line:?}"
+        );
+        let stdin = child.stdin.take().expect("piped stdin");
+        Sim {
+            kubeconfig,
+            child,
+            _stdin: stdin,
+            _dir: dir,
+        }
+    }
+
+    /// Creates namespace `name` with `kubectl create -f -` (a manifest: `kubectl create
+    /// namespace` sends protobuf, which kube-sim does not read).
+    fn create_namespace(&self, name: &str) {
+        use std::io::Write;
+        let mut child = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["create", "--validate=false", "-f", "-"])
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl runs");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(
+                format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n").as_bytes(),
+            )
+            .expect("kubectl reads its input");
+        let out = child.wait_with_output().expect("kubectl finishes");
+        assert!(
+            out.status.success(),
+            "creating namespace {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        // SIGTERM: kube-sim removes the containers it started, then exits.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// What must be equal between the two executors.
+#[derive(Debug, PartialEq, Eq)]
+struct Shape {
+    /// The `Succeeded` condition's status and reason.
+    condition: (String, String),
+    /// `status.results` (TaskRun) or `status.results` (PipelineRun): name → value.
+    results: BTreeMap<String, String>,
+    /// Each step: name, terminated exit code and reason.
+    steps: Vec<(String, Option<i64>, String)>,
+    /// Each child: name (the run's name as `<run>`) and pipeline task.
+    children: Vec<(String, String)>,
+    /// `skippedTasks`: name and reason.
+    skipped: Vec<(String, String)>,
+    /// Each task's status in the summary table (the status of every child).
+    tasks: Vec<(String, String)>,
+}
+
+impl Shape {
+    /// The shape of a `-o json` object and the summary table on stderr.
+    fn of(json: &Value, stderr: &str) -> Shape {
+        let run = json["metadata"]["name"].as_str().unwrap_or_default();
+        let generic = |s: &str| {
+            if run.is_empty() {
+                s.to_owned()
+            } else {
+                s.replace(run, "<run>")
+            }
+        };
+        let status = &json["status"];
+        let condition = &status["conditions"][0];
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let results = status["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                let value = match &r["value"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (text(&r["name"]), generic(&value))
+            })
+            .collect();
+        let steps = status["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                let t = &s["terminated"];
+                (text(&s["name"]), t["exitCode"].as_i64(), text(&t["reason"]))
+            })
+            .collect();
+        let children = status["childReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    child_name(&generic(&text(&c["name"]))),
+                    text(&c["pipelineTaskName"]),
+                )
+            })
+            .collect();
+        let skipped = status["skippedTasks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| (text(&c["name"]), text(&c["reason"])))
+            .collect();
+        Shape {
+            condition: (text(&condition["status"]), text(&condition["reason"])),
+            results,
+            steps,
+            children,
+            skipped,
+            tasks: summary_rows(stderr, run),
+        }
+    }
+}
+
+/// A child's name as compared: one too long for a label is shortened with a hash of the
+/// whole name (which holds the generated run name), so only its length is compared.
+fn child_name(name: &str) -> String {
+    if name.contains("<run>") {
+        name.to_owned()
+    } else {
+        format!("<shortened to {} characters>", name.len())
+    }
+}
+
+/// The TASK and STATUS columns of the summary table adze prints last on stderr (the `-o
+/// json` object does not carry a child's status); a TaskRun's own row names the run, so
+/// that name becomes `<run>`.
+fn summary_rows(stderr: &str, run: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let Some(header) = lines
+        .iter()
+        .rposition(|l| l.split_whitespace().take(2).eq(["TASK", "STATUS"]))
+    else {
+        return Vec::new();
+    };
+    lines[header + 1..]
+        .iter()
+        .take_while(|l| {
+            !(l.trim().is_empty() || l.starts_with("PipelineRun ") || l.starts_with("TaskRun "))
+        })
+        .filter_map(|l| {
+            let mut cells = l
+                .trim()
+                .split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty());
+            let task = cells.next()?;
+            let status = cells.next()?;
+            let task = if run.is_empty() {
+                task.to_owned()
+            } else {
+                task.replace(run, "<run>")
+            };
+            Some((task, status.to_owned()))
+        })
+        .collect()
+}
+
+/// The TaskRuns and PipelineRuns of a file: their `name`, else their `generateName`.
+fn runs_in(yaml: &str) -> Vec<String> {
+    let mut runs = Vec::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(yaml) {
+        let Ok(value) = <serde_yaml_ng::Value as serde::Deserialize>::deserialize(doc) else {
+            continue;
+        };
+        let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        if kind != "TaskRun" && kind != "PipelineRun" {
+            continue;
+        }
+        let meta = value.get("metadata");
+        let name = ["name", "generateName"]
+            .iter()
+            .find_map(|k| meta.and_then(|m| m.get(k)).and_then(|n| n.as_str()));
+        runs.push(name.unwrap_or("").to_owned());
+    }
+    runs
+}
+
+/// One run of one file, to go through both executors.
+struct Job {
+    /// The file, relative to the examples folder.
+    rel: String,
+    /// Its text with digests rewritten.
+    text: String,
+    /// `--run` when the file holds several runs.
+    select: Option<String>,
+    /// The namespace of its Kubernetes run.
+    namespace: String,
+}
+
+/// The shape one executor gave, or why there is none.
+fn shape_of(dir: &Path, file: &str, extra: &[&str], select: Option<&str>) -> Result<Shape, String> {
+    let mut args = vec![
+        "run", file, "-o", "json", "--color", "never", "--pull", "never",
+    ];
+    args.extend(extra);
+    if let Some(name) = select {
+        args.extend(["--run", name]);
+    }
+    let out = run_adze(dir, &args, RUN_LIMIT);
+    if out.timed_out {
+        return Err(format!(
+            "interrupted after {}s\n{}",
+            RUN_LIMIT.as_secs(),
+            out.stderr_tail(15)
+        ));
+    }
+    match out.json() {
+        Some(json) => Ok(Shape::of(&json, &out.stderr)),
+        None => Err(format!(
+            "exit {:?}, no JSON on stdout\n{}",
+            out.code,
+            out.stderr_tail(15)
+        )),
+    }
+}
+
+/// Runs one job through both executors; `None` when they agree.
+fn compare(job: &Job, sim: &Sim) -> Option<String> {
+    sim.create_namespace(&job.namespace);
+    // Each side in its own folder: the local run records its last run beside the file.
+    let work = tempfile::tempdir().expect("temporary directory");
+    let file = job.rel.replace('/', "__");
+    for side in ["kubernetes", "docker"] {
+        std::fs::create_dir(work.path().join(side)).expect("side folder");
+        std::fs::write(work.path().join(side).join(&file), &job.text).expect("write copy");
+    }
+    let kubeconfig = sim.kubeconfig.to_string_lossy().into_owned();
+    let kube_args = [
+        "--executor",
+        "kubernetes",
+        "--kubeconfig",
+        &kubeconfig,
+        "--namespace",
+        &job.namespace,
+        "--entrypoint-image",
+        ENTRYPOINT_IMAGE,
+    ];
+    let select = job.select.as_deref();
+    let kube = shape_of(&work.path().join("kubernetes"), &file, &kube_args, select);
+    let local = shape_of(&work.path().join("docker"), &file, &[], select);
+    let which = select.map(|r| format!(" --run {r}")).unwrap_or_default();
+    match (kube, local) {
+        (Ok(k), Ok(l)) if k == l => None,
+        (Ok(k), Ok(l)) => Some(format!(
+            "{}{which}: differs\n  kubernetes: {k:?}\n  local:      {l:?}",
+            job.rel
+        )),
+        (k, l) => Some(format!(
+            "{}{which}:\n  kubernetes: {}\n  local: {}",
+            job.rel,
+            k.map(|s| format!("{s:?}")).unwrap_or_else(|e| e),
+            l.map(|s| format!("{s:?}")).unwrap_or_else(|e| e),
+        )),
+    }
+}
+
+#[test]
+fn upstream_examples_match_between_kubernetes_and_local() {
+    let Some(examples) = examples_dir() else {
+        return;
+    };
+    require_docker();
+    let files = yaml_files(&examples);
+    assert!(
+        files.len() >= 50,
+        "expected the upstream examples, found {} files",
+        files.len()
+    );
+    let start = Instant::now();
+    let sim = Sim::start();
+    let mut jobs = VecDeque::new();
+    let mut relative_names = Vec::new();
+    for file in &files {
+        let rel = file
+            .strip_prefix(&examples)
+            .expect("file under the folder")
+            .to_string_lossy()
+            .replace('\\', "/");
+        relative_names.push(rel.clone());
+        let text = unpin_digests(&std::fs::read_to_string(file).expect("readable example"));
+        let runs = runs_in(&text);
+        for run in &runs {
+            jobs.push_back(Job {
+                rel: rel.clone(),
+                text: text.clone(),
+                select: (runs.len() > 1).then(|| run.clone()),
+                namespace: format!("example-{}", jobs.len()),
+            });
+        }
+    }
+    let mut failures: Vec<String> = EXCEPTIONS
+        .iter()
+        .filter(|(name, _)| !relative_names.iter().any(|r| r == name))
+        .map(|(name, _)| format!("{name}: listed in EXCEPTIONS but not in the examples folder"))
+        .collect();
+    let total = jobs.len();
+    let queue = Mutex::new(jobs);
+    let differences: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..CONCURRENCY {
+            scope.spawn(|| loop {
+                let Some(job) = queue.lock().expect("queue").pop_front() else {
+                    return;
+                };
+                if let Some(difference) = compare(&job, &sim) {
+                    differences
+                        .lock()
+                        .expect("differences")
+                        .push((job.rel.clone(), difference));
+                }
+            });
+        }
+    });
+    let differences = differences.into_inner().expect("differences");
+    for (rel, difference) in &differences {
+        if !EXCEPTIONS.iter().any(|(name, _)| name == rel) {
+            failures.push(difference.clone());
+        }
+    }
+    for (name, _) in EXCEPTIONS {
+        if relative_names.iter().any(|r| r == name) && !differences.iter().any(|(r, _)| r == name) {
+            failures.push(format!(
+                "{name}: matches now; remove it from EXCEPTIONS in tests/run_examples_kubernetes.rs"
+            ));
+        }
+    }
+    let elapsed = start.elapsed();
+    eprintln!(
+        "compared {total} runs in {:.0}s: {} differ",
+        elapsed.as_secs_f64(),
+        differences.len()
+    );
+    if elapsed > TOTAL_BUDGET {
+        failures.push(format!(
+            "took {:.0}s, over the {}s budget",
+            elapsed.as_secs_f64(),
+            TOTAL_BUDGET.as_secs()
+        ));
+    }
+    failures.sort();
+    assert!(
+        failures.is_empty(),
+        "{} of {total} runs differ between the executors:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn the_shape_ignores_the_generated_run_name() {
+    let json = |name: &str, exit: i64| {
+        serde_json::json!({
+            "metadata": {"name": name},
+            "status": {
+                "conditions": [{"type": "Succeeded", "status": "True", "reason": "Succeeded"}],
+                "results": [{"name": "r", "value": format!("{name}-x")}],
+                "steps": [{"name": "s", "terminated": {"exitCode": exit, "reason": "Completed"}}],
+                "childReferences": [{"name": format!("{name}-t")}]
+            }
+        })
+    };
+    let table = |name: &str| {
+        format!("TASK  STATUS  REASON  DURATION\n{name}  Succeeded    1.0s\nTaskRun {name}: ok\n")
+    };
+    let a1 = Shape::of(&json("a-1", 0), &table("a-1"));
+    assert_eq!(a1.tasks, [("<run>".to_owned(), "Succeeded".to_owned())]);
+    assert_eq!(a1, Shape::of(&json("a-2", 0), &table("a-2")));
+    assert_ne!(a1, Shape::of(&json("a-1", 1), &table("a-1")));
+}
