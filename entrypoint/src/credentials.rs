@@ -1,4 +1,4 @@
-//! Credentials into `$HOME` (§4.8): the files the Pod mounts at `/tekton/creds` (the run's
+//! Credentials into `$HOME` (§4.8), files under `.ssh/` made 0600 for ssh: the files the Pod mounts at `/tekton/creds` (the run's
 //! service-account Secrets, `.ssh/`, `.docker/config.json`, `.gitconfig`, …) are copied into
 //! the home directory before the command runs, as Tekton's entrypoint does
 //! (`CopyCredsToHome`), so tools find them wherever the image puts `$HOME`.
@@ -47,11 +47,22 @@ fn copy_tree(from: &Path, to: &Path, failures: &mut Vec<String>) {
 }
 
 fn copy_file(source: &Path, target: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     if let Some(parent) = target.parent() {
         fs::create_dir_all(parent)?;
     }
-    // fs::copy keeps the source's permission bits (0600 for a private ssh key).
-    fs::copy(source, target).map(|_| ())
+    fs::copy(source, target)?;
+    // ssh refuses keys (and configs) others can read; the copy is the step user's own.
+    if parent_is_ssh(target) {
+        fs::set_permissions(target, fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+fn parent_is_ssh(path: &Path) -> bool {
+    path.parent()
+        .and_then(Path::file_name)
+        .is_some_and(|name| name == ".ssh")
 }
 
 #[cfg(test)]
@@ -67,7 +78,8 @@ mod tests {
         fs::create_dir_all(creds.path().join(".ssh")).unwrap();
         let key = creds.path().join(".ssh/id_deploy");
         fs::write(&key, "KEY").unwrap();
-        fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
+        // A Secret volume's files are readable by every user; the copy must not be.
+        fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
         fs::write(creds.path().join(".gitconfig"), "[credential]").unwrap();
         fs::write(home.path().join(".gitconfig"), "mine").unwrap();
         assert!(copy_to_home(creds.path(), home.path()).is_empty());
