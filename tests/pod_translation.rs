@@ -87,6 +87,7 @@ fn all_objects() -> Vec<(String, PodObjects)> {
                 )]),
                 sidecars_ready_at_start: false,
                 image_pull_policy: None,
+                attempt: 0,
             };
             if in_pipeline {
                 request.pipeline_task = "task".into();

@@ -13,6 +13,12 @@ pub const DEFAULT_TERMINATION_PATH: &str = "/tekton/termination";
 pub const DEFAULT_RESULTS_DIR: &str = "/tekton/results";
 /// Where every step's status directory is linked as `step-<name>` (§4.2).
 pub const DEFAULT_STEPS_DIR: &str = "/tekton/steps";
+/// Where the Task's `provenance.json` is written (`$(artifacts.path)`).
+pub const DEFAULT_ARTIFACTS_DIR: &str = "/tekton/artifacts";
+/// Where the Pod mounts the steps' scripts.
+pub const DEFAULT_SCRIPTS_DIR: &str = "/tekton/scripts";
+/// Where the Pod mounts the run's credentials (`$(credentials.path)`).
+pub const DEFAULT_CREDS_DIR: &str = "/tekton/creds";
 
 /// What a failing command does to the step (`onError`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +50,13 @@ pub struct Flags {
     pub step_metadata_dir: Option<PathBuf>,
     /// Where earlier steps' results are read for `$(steps.S.results.R)`: `step-S/results/R`.
     pub steps_dir: PathBuf,
+    /// The Task's artifacts directory, whose `provenance.json` is reported as type 6.
+    pub artifacts_dir: PathBuf,
+    /// The scripts directory: a script there holding `$(steps.S.outputs.A)` runs from a
+    /// substituted copy.
+    pub scripts_dir: PathBuf,
+    /// Credentials copied into `$HOME` before the command runs.
+    pub creds_dir: PathBuf,
     /// The step's `when` guard; empty means the step always runs.
     pub when: Vec<When>,
     /// Step timeout; `None` or zero means none.
@@ -98,6 +111,9 @@ pub const USAGE: &str = "usage: adze-entrypoint [flags] [--] [args...]
   -step_results a,b        step results to report from -step_metadata_dir/results
   -step_metadata_dir DIR   the step's status dir: exitCode and results/
   -steps_dir DIR           earlier steps' dirs as step-<name>/ (default /tekton/steps)
+  -artifacts_dir DIR       the Task's provenance.json (default /tekton/artifacts)
+  -scripts_dir DIR         the steps' scripts (default /tekton/scripts)
+  -creds_dir DIR           credentials to copy into $HOME (default /tekton/creds)
   -when_expressions JSON   the step's when guard: [{\"input\",\"operator\",\"values\"}]
   -timeout DURATION        step timeout, a Go duration such as 10s or 1m30s (0: none)
   -on_error continue|stopAndFail
@@ -115,6 +131,9 @@ const VALUE_FLAGS: &[&str] = &[
     "step_results",
     "step_metadata_dir",
     "steps_dir",
+    "artifacts_dir",
+    "scripts_dir",
+    "creds_dir",
     "when_expressions",
     "stdout_path",
     "stderr_path",
@@ -135,6 +154,9 @@ pub fn parse(args: &[String]) -> Result<Flags, FlagError> {
         step_results: Vec::new(),
         step_metadata_dir: None,
         steps_dir: PathBuf::from(DEFAULT_STEPS_DIR),
+        artifacts_dir: PathBuf::from(DEFAULT_ARTIFACTS_DIR),
+        scripts_dir: PathBuf::from(DEFAULT_SCRIPTS_DIR),
+        creds_dir: PathBuf::from(DEFAULT_CREDS_DIR),
         when: Vec::new(),
         timeout: None,
         on_error: OnError::StopAndFail,
@@ -193,6 +215,9 @@ pub fn parse(args: &[String]) -> Result<Flags, FlagError> {
             "step_results" => flags.step_results = name_list(&value),
             "step_metadata_dir" => flags.step_metadata_dir = non_empty_path(value),
             "steps_dir" => flags.steps_dir = PathBuf::from(value),
+            "artifacts_dir" => flags.artifacts_dir = PathBuf::from(value),
+            "scripts_dir" => flags.scripts_dir = PathBuf::from(value),
+            "creds_dir" => flags.creds_dir = PathBuf::from(value),
             "when_expressions" if value.is_empty() => flags.when.clear(),
             "when_expressions" => flags.when = when::parse(&value)?,
             "stdout_path" => flags.stdout_path = non_empty_path(value),

@@ -25,6 +25,9 @@
 //! - [`process`] forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT to the command (PID 1 has no default
 //!   action for them), reaps orphans while PID 1, and kills the command's process group on
 //!   timeout.
+//! - [`artifacts`] reports the step's and the Task's `provenance.json` (types 5 and 6) and
+//!   fills in `$(steps.S.inputs.A)`/`$(steps.S.outputs.A)`; [`credentials`] copies
+//!   `/tekton/creds` into `$HOME` before the command runs, as Tekton's entrypoint does.
 //! - [`termination`] owns the message: `{"key","value","type"}` entries appended to what is
 //!   already there, refused above 4096 bytes with Tekton's own words.
 //!
@@ -50,10 +53,12 @@
 //! # Not yet
 //!
 //! - keep-pod-on-cancel (`Cancelled`, exit 9), debug breakpoints, `-run_always`.
-//! - Artifacts (types 5/6), `$(steps.S.outputs…)` at run time, and the `tknz:` compressed message.
+//! - The `tknz:` compressed message.
 //! - Resolving the image's ENTRYPOINT/CMD: the caller passes the resolved command.
 //! - `$$` escapes and Kubernetes' own `$(VAR)` expansion are the kubelet's, not done here.
 
+mod artifacts;
+mod credentials;
 mod duration;
 mod flags;
 mod init;

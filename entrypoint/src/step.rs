@@ -16,6 +16,7 @@ use crate::step_results::StepResults;
 use crate::termination::{self, Entry, EntryType, MessageError};
 use crate::timestamp::rfc3339_millis;
 use crate::when::{self, WhenError};
+use crate::{artifacts, credentials};
 
 /// How often the wait file is polled: short next to a container start.
 const POLL: Duration = Duration::from_millis(10);
@@ -62,8 +63,15 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
     let started_at = rfc3339_millis(SystemTime::now());
     let mut results = StepResults::new(&flags.steps_dir);
     let guard = when::holds(&flags.when, &mut results);
-    let command = results.splice(&flags.command);
-    let env = substituted_env(&mut results);
+    let mut command: Vec<String> = results
+        .splice(&flags.command)
+        .iter()
+        .map(|item| artifacts::substitute(item, &flags.steps_dir))
+        .collect();
+    let env: Vec<(String, String)> = substituted_env(&mut results)
+        .into_iter()
+        .map(|(name, value)| (name, artifacts::substitute(&value, &flags.steps_dir)))
+        .collect();
     for reference in results.missing() {
         eprintln!("adze-entrypoint: $({reference}) was not written by an earlier step; left as is");
     }
@@ -80,12 +88,30 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
         }
     }
     if let Some(step_dir) = &flags.step_metadata_dir {
-        // `$(step.results.R.path)` points here; the step writes without creating it first.
-        let results_dir = step_dir.join("results");
-        fs::create_dir_all(&results_dir).map_err(|source| StepError::Write {
-            path: results_dir,
-            source,
-        })?;
+        // `$(step.results.R.path)` and `$(step.artifacts.path)` point here; the step writes
+        // without creating them first.
+        for dir in [step_dir.join("results"), step_dir.join("artifacts")] {
+            fs::create_dir_all(&dir).map_err(|source| StepError::Write { path: dir, source })?;
+        }
+        let script = command
+            .first()
+            .zip(step_dir.parent())
+            .and_then(|(program, run_dir)| {
+                artifacts::substituted_script(
+                    program,
+                    &flags.scripts_dir,
+                    &flags.steps_dir,
+                    run_dir,
+                )
+            });
+        if let (Some(script), Some(program)) = (script, command.first_mut()) {
+            *program = script.display().to_string();
+        }
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        for failure in credentials::copy_to_home(&flags.creds_dir, Path::new(&home)) {
+            eprintln!("adze-entrypoint: cannot copy a credential into $HOME: {failure}");
+        }
     }
     let ended = match execute(flags, &command, &env) {
         Ok(ended) => ended,
@@ -128,9 +154,23 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
             EntryType::StepResult,
         ));
     }
+    entries.extend(artifacts::entries(
+        flags.step_metadata_dir.as_deref(),
+        &flags.artifacts_dir,
+    ));
+    let started = internal[0].clone();
     entries.extend(internal);
-    termination::append(&flags.termination_path, &entries)?;
-    Ok(status)
+    match termination::append(&flags.termination_path, &entries) {
+        Err(MessageError::TooLarge) => {
+            // Say why in what fits (internal key `Error`, which Tekton's readers ignore), so
+            // the executor can report more than a bare exit code; the step still fails.
+            let error = MessageError::TooLarge;
+            let why = [started, Entry::internal("Error", error.to_string())];
+            let _ = termination::append(&flags.termination_path, &why);
+            Err(error.into())
+        }
+        written => written.map(|()| status).map_err(StepError::from),
+    }
 }
 
 /// Why the command did not run.
@@ -378,6 +418,9 @@ mod tests {
                 ("-step_metadata_dir", format!("run/{i}/status")),
                 ("-results_dir", "results".into()),
                 ("-steps_dir", "steps".into()),
+                ("-artifacts_dir", "artifacts".into()),
+                ("-scripts_dir", "scripts".into()),
+                ("-creds_dir", "creds".into()),
             ] {
                 args.extend([flag.into(), self.path(&value).display().to_string()]);
             }
@@ -585,6 +628,19 @@ mod tests {
         );
         // The command succeeded, so the next step is released.
         assert!(pod.exists("run/0/out"));
+        // The message says why, in what fits.
+        let error: Vec<_> = pod
+            .message()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["key"] == "Error" && e["type"] == 3)
+            .map(|e| e["value"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            error,
+            ["Termination message is above max allowed size 4096, caused by large task result."]
+        );
     }
 
     #[test]
@@ -622,6 +678,30 @@ mod tests {
         );
         assert_eq!(run(&flags).unwrap(), 0);
         assert_eq!(fs::read_to_string(&both).unwrap(), "one\ntwo\nthree\n");
+    }
+
+    #[test]
+    fn provenance_files_are_reported_as_artifacts() {
+        let pod = Pod::new();
+        fs::create_dir_all(pod.path("artifacts")).unwrap();
+        let step = pod.path("run/0/status/artifacts/provenance.json");
+        let task = pod.path("artifacts/provenance.json");
+        let script = format!(
+            "echo '{{\"outputs\":[]}}' > {}; echo '{{}}' > {}",
+            step.display(),
+            task.display()
+        );
+        let flags = pod.flags(0, &[], &["/bin/sh", "-c", &script]);
+        assert_eq!(run(&flags).unwrap(), 0);
+        let message = pod.message();
+        let artifacts: Vec<_> = message
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == 5 || e["type"] == 6)
+            .map(|e| (e["type"].as_u64().unwrap(), e["value"].as_str().unwrap()))
+            .collect();
+        assert_eq!(artifacts, [(5, "{\"outputs\":[]}\n"), (6, "{}\n")]);
     }
 
     /// Step `name`'s result `result`, as `/tekton/steps/step-<name>/results/<result>`.

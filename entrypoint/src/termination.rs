@@ -17,6 +17,10 @@ pub enum EntryType {
     Internal = 3,
     /// A step result (`<step dir>/results/<name>`).
     StepResult = 4,
+    /// The step's `provenance.json` (`<step dir>/artifacts/`).
+    StepArtifacts = 5,
+    /// The Task's `provenance.json` (`/tekton/artifacts/`).
+    TaskRunArtifacts = 6,
 }
 
 /// One `{"key","value","type"}` entry.

@@ -9,7 +9,7 @@ use super::env::{env, env_from};
 use super::mounts::{container_mounts, Role};
 use super::scripts::{sidecar_script_key, SCRIPTS_DIR};
 use super::step_command::{step_args, ImageCommand, ENTRYPOINT_BIN, RUN_DIR, TERMINATION_PATH};
-use super::volumes::{Extras, BIN_VOLUME, RUN_VOLUME, WORKSPACE_VOLUME};
+use super::volumes::{run_volume, Extras, BIN_VOLUME, WORKSPACE_VOLUME};
 use super::{metadata::container_name, TranslateError};
 use crate::plan::model::StepPlan;
 use crate::run::TaskRunRequest;
@@ -22,7 +22,7 @@ pub const ENTRYPOINT_IN_IMAGE: &str = "/adze-entrypoint";
 pub const NON_ROOT_UID: i64 = 65532;
 
 /// `prepare`: copies the entrypoint into `/tekton/bin` and creates every step's directories
-/// under `/tekton/run` (and the working directories under `/workspace` that the steps need),
+/// under `/tekton/run/<i>` (its own volume: status, results, artifacts; and the working directories under `/workspace` that the steps need),
 /// mode 0777 so steps running as any user can write them.
 pub fn prepare(request: &TaskRunRequest, entrypoint_image: &str) -> Container {
     let mut args = vec!["init".to_owned(), ENTRYPOINT_BIN.to_owned()];
@@ -31,20 +31,19 @@ pub fn prepare(request: &TaskRunRequest, entrypoint_image: &str) -> Container {
         args.push(format!("{RUN_DIR}/{i}"));
         args.push(format!("{RUN_DIR}/{i}/status"));
         args.push(format!("{RUN_DIR}/{i}/status/results"));
+        args.push(format!("{RUN_DIR}/{i}/status/artifacts"));
     }
     let working_dirs = working_dirs(request);
-    let mut mounts = vec![
-        VolumeMount {
-            name: BIN_VOLUME.to_owned(),
-            mount_path: "/tekton/bin".to_owned(),
-            ..VolumeMount::default()
-        },
-        VolumeMount {
-            name: RUN_VOLUME.to_owned(),
-            mount_path: RUN_DIR.to_owned(),
-            ..VolumeMount::default()
-        },
-    ];
+    let mut mounts = vec![VolumeMount {
+        name: BIN_VOLUME.to_owned(),
+        mount_path: "/tekton/bin".to_owned(),
+        ..VolumeMount::default()
+    }];
+    mounts.extend((0..request.steps.len()).map(|i| VolumeMount {
+        name: run_volume(i),
+        mount_path: format!("{RUN_DIR}/{i}"),
+        ..VolumeMount::default()
+    }));
     if !working_dirs.is_empty() {
         mounts.push(VolumeMount {
             name: WORKSPACE_VOLUME.to_owned(),

@@ -1,14 +1,13 @@
 //! The TaskRun's credential files (from its service account's Secrets, resolved by the
 //! driver) as one Secret, `<taskrun>-credentials`.
 //!
-//! Steps see them twice, read-only: the whole set at `/tekton/creds`
-//! (`$(credentials.path)`), and each file at its place under `/tekton/home` (`.docker/`,
-//! `.gitconfig`, `.ssh/`, …) through a `subPath` mount, so `/tekton/home` itself stays a
-//! writable `emptyDir`. Tekton copies the files into `$HOME` from its entrypoint instead;
-//! adze's entrypoint does not, and `HOME` is left as the image sets it. Keys are
-//! `credential-<i>` (a Secret key cannot hold `/`); the volume's items put each key at its
-//! path. Private ssh keys (`.ssh/id_*`) get mode 0600, which ssh demands, so only a step
-//! running as root (or as the Pod's `fsGroup`) can read them.
+//! Steps see them read-only at `/tekton/creds` (`$(credentials.path)`); the entrypoint
+//! copies them into the step's `$HOME` before the command runs, as the step's user, as
+//! Tekton's does (private ssh keys 0600 in the copy), so they are found wherever the image
+//! puts `$HOME` and a non-root step can use them. `HOME` is left as the image sets it; nothing
+//! is placed under `/tekton/home` (Tekton does not either unless `HOME` is `/tekton/home`).
+//! Keys are `credential-<i>` (a Secret key cannot hold `/`); the volume's items put each key
+//! at its path.
 
 use std::collections::BTreeMap;
 
@@ -23,8 +22,6 @@ use crate::run::TaskRunRequest;
 pub const CREDENTIALS_VOLUME: &str = "tekton-creds";
 /// Where the whole set appears (`$(credentials.path)`).
 pub const CREDENTIALS_DIR: &str = "/tekton/creds";
-/// Where each file is also placed, at its relative path.
-pub const HOME_DIR: &str = "/tekton/home";
 
 fn key(index: usize) -> String {
     format!("credential-{index}")
@@ -47,7 +44,7 @@ pub fn secret(
         .collect();
     Some(Secret {
         metadata: object_meta(
-            credentials_name(&request.name),
+            credentials_name(&request.name, options.attempt),
             options,
             labels,
             options.task_run_owner.as_ref(),
@@ -58,8 +55,10 @@ pub fn secret(
     })
 }
 
-/// The Pod volume of the Secret, each key at its relative path.
-pub fn volume(request: &TaskRunRequest) -> Volume {
+/// The Pod volume of the Secret, each key at its relative path, readable by any user: the
+/// entrypoint of each step copies the files into its `$HOME` as the step's user (private
+/// keys 0600 there), as Tekton's creds-init does from its readable secret volumes.
+pub fn volume(request: &TaskRunRequest, options: &PodOptions) -> Volume {
     let items = request
         .credentials
         .iter()
@@ -67,13 +66,13 @@ pub fn volume(request: &TaskRunRequest) -> Volume {
         .map(|(i, (path, _))| KeyToPath {
             key: key(i),
             path: path.clone(),
-            mode: private_key(path).then_some(0o600),
+            mode: None,
         })
         .collect();
     Volume {
         name: CREDENTIALS_VOLUME.to_owned(),
         secret: Some(SecretVolumeSource {
-            secret_name: Some(credentials_name(&request.name)),
+            secret_name: Some(credentials_name(&request.name, options.attempt)),
             items: Some(items),
             default_mode: Some(0o644),
             ..SecretVolumeSource::default()
@@ -82,27 +81,12 @@ pub fn volume(request: &TaskRunRequest) -> Volume {
     }
 }
 
-/// A step's mounts of the credentials: the set, then each file under `/tekton/home`.
-pub fn mounts(request: &TaskRunRequest) -> Vec<VolumeMount> {
-    let set = VolumeMount {
+/// A step's mount of the credentials: the set at `/tekton/creds`, read-only.
+pub fn mounts() -> Vec<VolumeMount> {
+    vec![VolumeMount {
         name: CREDENTIALS_VOLUME.to_owned(),
         mount_path: CREDENTIALS_DIR.to_owned(),
         read_only: Some(true),
         ..VolumeMount::default()
-    };
-    let files = request.credentials.iter().map(|(path, _)| VolumeMount {
-        name: CREDENTIALS_VOLUME.to_owned(),
-        mount_path: format!("{HOME_DIR}/{path}"),
-        sub_path: Some(path.clone()),
-        read_only: Some(true),
-        ..VolumeMount::default()
-    });
-    std::iter::once(set).chain(files).collect()
-}
-
-/// ssh refuses a private key others can read.
-fn private_key(path: &str) -> bool {
-    path.rsplit('/')
-        .next()
-        .is_some_and(|f| f.starts_with("id_") && !f.ends_with(".pub"))
+    }]
 }

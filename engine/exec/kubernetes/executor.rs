@@ -87,6 +87,9 @@ pub struct KubernetesExecutor {
     ready: VecDeque<ExecEvent>,
     cancels: HashMap<String, watch::Sender<Option<String>>>,
     created: Arc<Mutex<Vec<Created>>>,
+    /// How many attempts of each TaskRun were started: the driver starts the same name again
+    /// for a retry, whose objects must not meet the earlier attempt's.
+    attempts: HashMap<String, u32>,
 }
 
 impl KubernetesExecutor {
@@ -111,6 +114,7 @@ impl KubernetesExecutor {
             ready: VecDeque::new(),
             cancels: HashMap::new(),
             created: Arc::new(Mutex::new(Vec::new())),
+            attempts: HashMap::new(),
         })
     }
 
@@ -180,6 +184,11 @@ impl Executor for KubernetesExecutor {
                 task_run: request.name.clone(),
                 message,
             })?;
+        let attempt = {
+            let started = self.attempts.entry(request.name.clone()).or_default();
+            *started += 1;
+            *started - 1
+        };
         let pod_options = PodOptions {
             entrypoint_image: self.options.entrypoint_image.clone(),
             namespace: self.cluster.namespace.clone(),
@@ -190,6 +199,7 @@ impl Executor for KubernetesExecutor {
             image_commands: images,
             sidecars_ready_at_start: false,
             image_pull_policy: self.options.image_pull_policy.clone(),
+            attempt,
         };
         let objects = translate(request, &pod_options).map_err(|e| ExecError::Start {
             task_run: request.name.clone(),
@@ -201,6 +211,7 @@ impl Executor for KubernetesExecutor {
             cluster: self.cluster.clone(),
             options: self.options.clone(),
             request: request.clone(),
+            attempt,
             created: self.created.clone(),
             cancelled,
             logs: Vec::new(),
@@ -242,6 +253,8 @@ struct TaskRunTask {
     cluster: Cluster,
     options: Arc<KubernetesOptions>,
     request: TaskRunRequest,
+    /// Which attempt of the TaskRun this is (see [`PodOptions::attempt`]).
+    attempt: u32,
     created: Arc<Mutex<Vec<Created>>>,
     cancelled: watch::Receiver<Option<String>>,
     /// The step log streams, drained before the TaskRun is reported finished.
@@ -329,8 +342,8 @@ impl TaskRunTask {
     fn own_objects(&self, pod: &str) -> Vec<(&'static str, String)> {
         let mine = |c: &Created| {
             c.name == pod
-                || c.name == super::scripts_name(&self.request.name)
-                || c.name == super::credentials_name(&self.request.name)
+                || c.name == super::scripts_name(&self.request.name, self.attempt)
+                || c.name == super::credentials_name(&self.request.name, self.attempt)
         };
         self.created
             .lock()
@@ -571,6 +584,7 @@ impl TaskRunTask {
             }
             None => (ExecOutcome::Succeeded, String::new(), Vec::new()),
         };
+        let failure = failure.or_else(|| self.results_too_large(view, &outcome));
         if let Some((reason, text)) = failure {
             outcome = ExecOutcome::Failed {
                 reason,
@@ -636,10 +650,44 @@ impl TaskRunTask {
                 completion_time: Some(now),
                 steps,
                 sidecars,
-                artifacts: None,
+                // `$(artifacts.path)` is the Task's: the last step that saw it tells it whole.
+                artifacts: view
+                    .messages
+                    .iter()
+                    .rev()
+                    .find_map(|m| m.task_artifacts.as_deref())
+                    .and_then(|text| serde_json::from_str(text).ok()),
                 out_of_space: None,
             },
         }
+    }
+
+    /// `TaskRunResultLargerThanAllowedLimit` when a step failed because its results did not
+    /// fit in its termination message (a timeout or cancel stays what it is).
+    fn results_too_large(&self, view: &PodView, outcome: &ExecOutcome) -> Option<(String, String)> {
+        let ExecOutcome::Failed { reason, .. } = outcome else {
+            return None;
+        };
+        if reason == "TaskRunTimeout" {
+            return None;
+        }
+        let (step, message) = view
+            .steps
+            .iter()
+            .zip(&view.messages)
+            .find(|(_, m)| m.results_too_large())?;
+        let error = message.error.clone().unwrap_or_default();
+        Some((
+            "TaskRunResultLargerThanAllowedLimit".to_owned(),
+            format!(
+                "TaskRun \"{}\": \"step-{}\" could not report its results: {error} \
+                 A Pod's termination message holds 4096 bytes per step (all its results \
+                 together); Tekton reads larger results with `results-from: sidecar-logs`, \
+                 which `adze run --executor kubernetes` does not do yet. Keep the results \
+                 smaller, or pass large data through a workspace and its path as the result",
+                self.request.name, step.name
+            ),
+        ))
     }
 
     /// Task results from every step's termination message (the last reporter wins, in order

@@ -25,20 +25,31 @@ pub const TASK_LABEL: &str = "tekton.dev/task";
 /// The id of the `adze run` invocation, which finds what it created (and what it left).
 pub const RUN_ID_LABEL: &str = "adze.dev/run-id";
 
-/// The Pod's name: `<taskrun>-pod`, shortened with a hash past 63 characters as Tekton's
+/// The Pod's name: `<taskrun>-pod`, and `<taskrun>-pod-retry<N>` for retry `N` (`attempt`
+/// counts from 0) as Tekton names it, shortened with a hash past 63 characters as Tekton's
 /// `kmeta.ChildName` does.
-pub fn pod_name(task_run: &str) -> String {
-    child_name(task_run, "-pod")
+pub fn pod_name(task_run: &str, attempt: u32) -> String {
+    child_name(task_run, &attempt_suffix("-pod", attempt))
 }
 
-/// The scripts ConfigMap's name: `<taskrun>-scripts`.
-pub fn scripts_name(task_run: &str) -> String {
-    child_name(task_run, "-scripts")
+/// The scripts ConfigMap's name: `<taskrun>-scripts` (`-scripts-retry<N>` for retry `N`, so
+/// an attempt never meets the earlier one's while that is still being deleted).
+pub fn scripts_name(task_run: &str, attempt: u32) -> String {
+    child_name(task_run, &attempt_suffix("-scripts", attempt))
 }
 
-/// The credentials Secret's name: `<taskrun>-credentials`.
-pub fn credentials_name(task_run: &str) -> String {
-    child_name(task_run, "-credentials")
+/// The credentials Secret's name: `<taskrun>-credentials` (`-credentials-retry<N>` for
+/// retry `N`).
+pub fn credentials_name(task_run: &str, attempt: u32) -> String {
+    child_name(task_run, &attempt_suffix("-credentials", attempt))
+}
+
+/// `suffix` for the first attempt, `suffix-retry<N>` for retry `N`.
+fn attempt_suffix(suffix: &str, attempt: u32) -> String {
+    match attempt {
+        0 => suffix.to_owned(),
+        n => format!("{suffix}-retry{n}"),
+    }
 }
 
 /// A container's name: `prefix` + `name`, at most 63 characters, no trailing non-alphanumeric
@@ -136,6 +147,14 @@ mod tests {
             format!("step-{}", "a".repeat(57))
         );
         assert_eq!(container_name("sidecar-", "db"), "sidecar-db");
+    }
+
+    #[test]
+    fn a_retry_names_its_objects_after_the_attempt() {
+        assert_eq!(pod_name("build", 0), "build-pod");
+        assert_eq!(pod_name("build", 2), "build-pod-retry2");
+        assert_eq!(scripts_name("build", 1), "build-scripts-retry1");
+        assert_eq!(credentials_name("build", 1), "build-credentials-retry1");
     }
 
     #[test]

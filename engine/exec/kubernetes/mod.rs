@@ -17,7 +17,7 @@
 //! - Init container `prepare` runs the entrypoint image as uid 65532 with a read-only root
 //!   filesystem, no privilege escalation and no capabilities:
 //!   `/adze-entrypoint init /tekton/bin/entrypoint /tekton/run/<i> /tekton/run/<i>/status
-//!   /tekton/run/<i>/status/results …` copies the static entrypoint into the shared
+//!   /tekton/run/<i>/status/results /tekton/run/<i>/status/artifacts …` copies the static entrypoint into the shared
 //!   `emptyDir` and creates each step's directories (and the steps' working directories
 //!   inside `/workspace`), writable by any user.
 //! - Step `i` is container `step-<name>` running `/tekton/bin/entrypoint` with Tekton's flags
@@ -37,11 +37,13 @@
 //!   downward-API file of the `tekton.dev/ready` annotation, which the executor sets to
 //!   `READY` once every sidecar is ready (§4.9). Without sidecars, or with
 //!   [`PodOptions::sidecars_ready_at_start`], the first step starts at once.
-//! - Volumes: `emptyDir`s `tekton-internal-{workspace,home,results,steps,bin,run}`, the
-//!   scripts, the ready file, the credentials, one `ws-<hash>` volume per bound workspace
-//!   (Tekton's `$(workspaces.W.volume)` names) and the Task's and `podTemplate`'s own. Step
-//!   `i`'s status directory is also mounted at `/tekton/steps/step-<name>` and
-//!   `/tekton/steps/<i>` (read-only in the other steps), where `$(step.results.R.path)` and
+//! - Volumes: `emptyDir`s `tekton-internal-{workspace,home,results,steps,artifacts,bin}`, one
+//!   `tekton-internal-run-<i>` per step at `/tekton/run/<i>` (read-write in step `i` only,
+//!   as Tekton mounts them), the scripts, the ready file, the credentials, one `ws-<hash>`
+//!   volume per bound workspace (Tekton's `$(workspaces.W.volume)` names) and the Task's and
+//!   `podTemplate`'s own. Step `i`'s status directory is also mounted at
+//!   `/tekton/steps/step-<name>` and `/tekton/steps/<i>` (read-only in the other steps),
+//!   where `$(step.results.R.path)`, `$(step.artifacts.path)` and
 //!   `$(steps.step-S.exitCode.path)` point.
 //! - Workspaces: emptyDir, persistentVolumeClaim, volumeClaimTemplate (a claim per
 //!   PipelineRun binding), configMap, secret, projected and csi, mounted at the
@@ -67,12 +69,12 @@
 //! # Not yet
 //!
 //! - `#!win` scripts, task-level `computeResources`,
-//!   hermetic mode, step `when` in the Pod (the entrypoint does not evaluate it), artifacts
-//!   (`/tekton/artifacts`), debug breakpoints.
+//!   hermetic mode, step `when` in the Pod (the entrypoint does not evaluate it), debug
+//!   breakpoints.
 //! - Label values longer than 63 characters (long TaskRun names) are refused
 //!   ([`TranslateError::InvalidLabel`]) rather than shortened.
 //! - Non-root steps cannot read private ssh keys among the credentials unless the Pod's
-//!   `fsGroup` grants it; the entrypoint does not copy credentials into `$HOME`.
+//!   `fsGroup` grants it (the entrypoint's copy into `$HOME` keeps the key's 0600).
 //! - The executor: see `executor.rs`'s own list (polling rather than watching, image
 //!   commands from the local engine only, no retries of API calls, no `keep-pod-on-cancel`);
 //!   `adze controller` (owners, resuming after a restart) is the next issue.
@@ -148,6 +150,9 @@ pub struct PodOptions {
     /// `imagePullPolicy` for every step and sidecar, replacing their own (`adze run --pull`:
     /// `Always`, `IfNotPresent` or `Never`); `None` keeps what each container says.
     pub image_pull_policy: Option<String>,
+    /// Which attempt of the TaskRun this is (0 first, `N` retry `N`): a retry's objects are
+    /// named `…-retry<N>` as Tekton names its Pods, beside the earlier attempt's.
+    pub attempt: u32,
 }
 
 /// The objects one TaskRun becomes.

@@ -2,15 +2,18 @@
 //! then the internal paths it does not mount itself (§4.2: an implicit mount is skipped when
 //! the container mounts the same path).
 //!
-//! `/tekton/steps/step-<name>` (and `/tekton/steps/<i>`) are `subPath` mounts of step `i`'s
-//! status directory in `/tekton/run`: Tekton links them with symlinks made by a shell, a Pod
-//! can do it with mounts alone. Only the step itself mounts its own read-write.
+//! Step `i`'s `/tekton/run/<i>` is its own volume (`tekton-internal-run-<i>`), mounted
+//! read-write in step `i` only and read-only in the others, as Tekton mounts it: no step can
+//! write another's post file, exit code or results. `/tekton/steps/step-<name>` (and
+//! `/tekton/steps/<i>`) are `subPath` mounts of its `status` directory: Tekton links them
+//! with symlinks made by a shell, a Pod can do it with mounts alone, with the same access.
 
 use k8s_openapi::api::core::v1::VolumeMount;
 
 use super::scripts::{SCRIPTS_DIR, SCRIPTS_VOLUME};
+use super::step_command::RUN_DIR;
 use super::volumes::{
-    BIN_VOLUME, DOWNWARD_VOLUME, HOME_VOLUME, INTERNAL, RUN_VOLUME, WORKSPACE_VOLUME,
+    run_volume, BIN_VOLUME, DOWNWARD_VOLUME, HOME_VOLUME, INTERNAL, WORKSPACE_VOLUME,
 };
 use super::{credentials, volumes::Extras};
 use crate::plan::model::StepPlan;
@@ -60,9 +63,10 @@ pub fn container_mounts(request: &TaskRunRequest, role: Role, extras: &Extras) -
                 implicit.push(mount(name, path, name == BIN_VOLUME));
             }
             for (j, step) in request.steps.iter().enumerate() {
+                implicit.push(mount(&run_volume(j), &format!("{RUN_DIR}/{j}"), j != index));
                 let status = VolumeMount {
-                    name: RUN_VOLUME.to_owned(),
-                    sub_path: Some(format!("{j}/status")),
+                    name: run_volume(j),
+                    sub_path: Some("status".to_owned()),
                     read_only: (j != index).then_some(true),
                     ..VolumeMount::default()
                 };
@@ -79,7 +83,7 @@ pub fn container_mounts(request: &TaskRunRequest, role: Role, extras: &Extras) -
                 implicit.push(mount(DOWNWARD_VOLUME, "/tekton/downward", true));
             }
             if !request.credentials.is_empty() {
-                implicit.extend(credentials::mounts(request));
+                implicit.extend(credentials::mounts());
             }
         }
         Role::Sidecar(_) => {

@@ -72,7 +72,7 @@ pub fn pod(
     };
     Ok(Pod {
         metadata: object_meta(
-            pod_name(&request.name),
+            pod_name(&request.name, options.attempt),
             options,
             labels,
             options.task_run_owner.as_ref(),

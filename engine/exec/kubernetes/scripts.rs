@@ -61,7 +61,7 @@ pub fn config_map(
     }
     Ok(Some(ConfigMap {
         metadata: object_meta(
-            scripts_name(&request.name),
+            scripts_name(&request.name, options.attempt),
             options,
             labels,
             options.task_run_owner.as_ref(),

@@ -1,5 +1,6 @@
 //! Reading a step container's termination message: the `{"key","value","type"}` entries the
-//! entrypoint writes (§4.3, §4.6), split into Tekton's bookkeeping, task results and step results.
+//! entrypoint writes (§4.3, §4.6), split into Tekton's bookkeeping, task results, step results
+//! and artifacts (types 5 and 6).
 
 use crate::reconcile::task_run::{MarkerReason, TerminationMarkers};
 use crate::reconcile::Timestamp;
@@ -10,6 +11,10 @@ const TASK_RESULT: u8 = 1;
 const INTERNAL: u8 = 3;
 /// Tekton's `ResultType` of a step result entry.
 const STEP_RESULT: u8 = 4;
+/// Tekton's `ResultType` of a step's `provenance.json`.
+const STEP_ARTIFACTS: u8 = 5;
+/// Tekton's `ResultType` of the Task's `provenance.json` (`$(artifacts.path)`).
+const TASK_RUN_ARTIFACTS: u8 = 6;
 
 /// What one step's termination message says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -20,6 +25,25 @@ pub struct StepMessage {
     pub task_results: Vec<(String, String)>,
     /// The step's own results, in the message's order.
     pub step_results: Vec<(String, String)>,
+    /// The text of the step's `provenance.json`, when it wrote one.
+    pub step_artifacts: Option<String>,
+    /// The text of the Task's `provenance.json` as this step left it.
+    pub task_artifacts: Option<String>,
+    /// Why the entrypoint could not write the whole message (internal entry `Error`), e.g.
+    /// Tekton's "Termination message is above max allowed size 4096, …".
+    pub error: Option<String>,
+}
+
+/// The start of the entrypoint's error for a message over the size limit.
+const TOO_LARGE: &str = "Termination message is above max allowed size";
+
+impl StepMessage {
+    /// The step's results did not fit in its termination message.
+    pub fn results_too_large(&self) -> bool {
+        self.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(TOO_LARGE))
+    }
 }
 
 /// One entry as written; unknown fields are ignored, as Tekton's reader does.
@@ -42,11 +66,14 @@ pub fn parse(message: &str) -> Option<StepMessage> {
                 "StartedAt" => out.markers.started_at = parse_time(&entry.value),
                 "ExitCode" => out.markers.exit_code = entry.value.trim().parse().ok(),
                 "Reason" => out.markers.reason = marker_reason(&entry.value),
+                "Error" => out.error = Some(entry.value),
                 _ => {}
             },
             TASK_RESULT => out.task_results.push((entry.key, entry.value)),
             STEP_RESULT => out.step_results.push((entry.key, entry.value)),
-            // Artifacts (5, 6) and anything newer are not read yet.
+            STEP_ARTIFACTS => out.step_artifacts = Some(entry.value),
+            TASK_RUN_ARTIFACTS => out.task_artifacts = Some(entry.value),
+            // Anything newer is not read yet.
             _ => {}
         }
     }
@@ -92,12 +119,34 @@ mod tests {
     }
 
     #[test]
+    fn artifacts_are_the_provenance_texts() {
+        let m = parse(
+            r#"[{"key":"/tekton/run/0/status/artifacts/provenance.json","value":"{\"inputs\":[]}","type":5},
+                {"key":"/tekton/artifacts/provenance.json","value":"{}","type":6}]"#,
+        )
+        .unwrap();
+        assert_eq!(m.step_artifacts.as_deref(), Some(r#"{"inputs":[]}"#));
+        assert_eq!(m.task_artifacts.as_deref(), Some("{}"));
+    }
+
+    #[test]
+    fn a_message_too_large_is_told() {
+        let m = parse(
+            r#"[{"key":"StartedAt","value":"2025-03-02T09:00:12.5Z","type":3},
+                {"key":"Error","value":"Termination message is above max allowed size 4096, caused by large task result.","type":3}]"#,
+        )
+        .unwrap();
+        assert!(m.results_too_large());
+        assert!(!StepMessage::default().results_too_large());
+    }
+
+    #[test]
     fn other_writers_and_garbage_are_not_markers() {
         assert_eq!(parse(""), None);
         assert_eq!(parse("Error: boom"), None);
         assert_eq!(parse(r#"{"key":"x"}"#), None);
         let m = parse(
-            r#"[{"key":"Reason","value":"Nonsense","type":3},{"key":"a","value":"b","type":6}]"#,
+            r#"[{"key":"Reason","value":"Nonsense","type":3},{"key":"a","value":"b","type":9}]"#,
         )
         .unwrap();
         assert_eq!(m, StepMessage::default());

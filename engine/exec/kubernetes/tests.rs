@@ -56,6 +56,7 @@ fn options(request: &TaskRunRequest) -> PodOptions {
         )]),
         sidecars_ready_at_start: false,
         image_pull_policy: None,
+        attempt: 0,
     }
 }
 
@@ -310,4 +311,83 @@ fn sidecars_ready_at_start_leave_the_first_step_unheld() {
         .iter()
         .flatten()
         .any(|v| v.downward_api.is_some()));
+}
+
+#[test]
+fn a_retry_has_its_own_pod_config_map_and_secret() {
+    let mut request = request("pod-template.yaml");
+    request.steps[0].script = Some("#!/bin/sh\necho again\n".into());
+    let mut options = options(&request);
+    options.attempt = 2;
+    let objects = translate(&request, &options).expect("translates");
+    let name = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        m.name.clone().unwrap_or_default()
+    };
+    assert_eq!(
+        name(&objects.pod.metadata),
+        format!("{}-pod-retry2", request.name)
+    );
+    let scripts = objects.scripts.as_ref().expect("scripts");
+    let secret = objects.credentials.as_ref().expect("credentials");
+    assert_eq!(
+        name(&scripts.metadata),
+        format!("{}-scripts-retry2", request.name)
+    );
+    assert_eq!(
+        name(&secret.metadata),
+        format!("{}-credentials-retry2", request.name)
+    );
+    // The Pod mounts this attempt's, not the first one's.
+    let volumes = objects.pod.spec.as_ref().and_then(|s| s.volumes.clone());
+    let volumes = volumes.unwrap_or_default();
+    assert!(volumes.iter().any(|v| v
+        .config_map
+        .as_ref()
+        .is_some_and(|c| c.name == name(&scripts.metadata))));
+    assert!(volumes.iter().any(|v| v
+        .secret
+        .as_ref()
+        .is_some_and(|s| s.secret_name == Some(name(&secret.metadata)))));
+}
+
+#[test]
+fn only_step_i_can_write_its_run_directory() {
+    let request = request("script.yaml");
+    assert!(request.steps.len() >= 2, "the fixture has two steps");
+    let objects = translate(&request, &options(&request)).expect("translates");
+    let spec = objects.pod.spec.expect("spec");
+    let volumes = spec.volumes.unwrap_or_default();
+    for i in 0..request.steps.len() {
+        let name = format!("tekton-internal-run-{i}");
+        assert!(volumes
+            .iter()
+            .any(|v| v.name == name && v.empty_dir.is_some()));
+    }
+    assert!(!volumes.iter().any(|v| v.name == "tekton-internal-run"));
+    for (i, container) in spec.containers.iter().enumerate() {
+        let mounts = container.volume_mounts.clone().unwrap_or_default();
+        for j in 0..request.steps.len() {
+            let run = mounts
+                .iter()
+                .find(|m| m.mount_path == format!("/tekton/run/{j}"))
+                .unwrap_or_else(|| panic!("step {i} mounts /tekton/run/{j}"));
+            assert_eq!(run.name, format!("tekton-internal-run-{j}"));
+            assert_eq!(run.read_only, (i != j).then_some(true), "step {i}, run {j}");
+            let status = mounts
+                .iter()
+                .find(|m| m.mount_path == format!("/tekton/steps/{j}"))
+                .expect("status mount");
+            assert_eq!(status.name, run.name);
+            assert_eq!(status.sub_path.as_deref(), Some("status"));
+            assert_eq!(status.read_only, run.read_only);
+        }
+    }
+    // `prepare` makes every step's directories, so it mounts every run volume.
+    let prepare = &spec.init_containers.expect("init")[0];
+    let mounts = prepare.volume_mounts.clone().unwrap_or_default();
+    for j in 0..request.steps.len() {
+        assert!(mounts
+            .iter()
+            .any(|m| m.name == format!("tekton-internal-run-{j}") && m.read_only.is_none()));
+    }
 }

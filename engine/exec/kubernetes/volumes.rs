@@ -25,10 +25,13 @@ pub const HOME_VOLUME: &str = "tekton-internal-home";
 pub const RESULTS_VOLUME: &str = "tekton-internal-results";
 /// `/tekton/steps`: each step's status directory, by name and by index.
 pub const STEPS_VOLUME: &str = "tekton-internal-steps";
+/// `/tekton/artifacts`: the Task's `provenance.json` (`$(artifacts.path)`).
+pub const ARTIFACTS_VOLUME: &str = "tekton-internal-artifacts";
 /// `/tekton/bin`: the entrypoint, copied there by `prepare`.
 pub const BIN_VOLUME: &str = "tekton-internal-bin";
-/// `/tekton/run`: the steps' ordering handshake and status directories.
-pub const RUN_VOLUME: &str = "tekton-internal-run";
+/// `/tekton/run/<i>`: step `i`'s ordering handshake and status directory, one volume per
+/// step (this prefix and the index) as Tekton has them, so only step `i` can write it.
+pub const RUN_VOLUME_PREFIX: &str = "tekton-internal-run-";
 /// `/tekton/downward`: the ready file, from the Pod's `tekton.dev/ready` annotation.
 pub const DOWNWARD_VOLUME: &str = "tekton-internal-downward";
 /// The annotation the executor sets to [`READY_VALUE`] once the sidecars are ready.
@@ -36,14 +39,20 @@ pub const READY_ANNOTATION: &str = "tekton.dev/ready";
 /// The value of [`READY_ANNOTATION`] that releases the first step.
 pub const READY_VALUE: &str = "READY";
 
-/// The internal `emptyDir` volumes and where they are mounted.
+/// Step `i`'s run volume, `tekton-internal-run-<i>`.
+pub fn run_volume(index: usize) -> String {
+    format!("{RUN_VOLUME_PREFIX}{index}")
+}
+
+/// The internal `emptyDir` volumes shared by every step and where they are mounted (besides
+/// each step's [`run_volume`]).
 pub const INTERNAL: [(&str, &str); 6] = [
     (WORKSPACE_VOLUME, "/workspace"),
     (HOME_VOLUME, "/tekton/home"),
     (RESULTS_VOLUME, "/tekton/results"),
     (STEPS_VOLUME, "/tekton/steps"),
+    (ARTIFACTS_VOLUME, "/tekton/artifacts"),
     (BIN_VOLUME, "/tekton/bin"),
-    (RUN_VOLUME, "/tekton/run"),
 ];
 
 /// What the Pod mounts besides the internal directories.
@@ -68,12 +77,17 @@ pub fn pod_volumes(
             empty_dir: Some(EmptyDirVolumeSource::default()),
             ..Volume::default()
         })
+        .chain((0..request.steps.len()).map(|i| Volume {
+            name: run_volume(i),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        }))
         .collect();
     if extras.scripts {
         volumes.push(Volume {
             name: SCRIPTS_VOLUME.to_owned(),
             config_map: Some(ConfigMapVolumeSource {
-                name: scripts_name(&request.name),
+                name: scripts_name(&request.name, options.attempt),
                 default_mode: Some(SCRIPTS_MODE),
                 ..ConfigMapVolumeSource::default()
             }),
@@ -84,7 +98,7 @@ pub fn pod_volumes(
         volumes.push(ready_volume());
     }
     if !request.credentials.is_empty() {
-        volumes.push(credentials::volume(request));
+        volumes.push(credentials::volume(request, options));
     }
     let mut claims: Vec<PersistentVolumeClaim> = Vec::new();
     for ws in &request.cluster.workspaces {
