@@ -18,8 +18,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    examples_dir, labelled_containers, remove_containers, require_docker, run_adze, unpin_digests,
-    yaml_files,
+    examples_dir, labelled_containers, remove_containers, require_docker, run_adze, runs_in,
+    unpin_digests, yaml_files,
 };
 
 /// Files (relative to the examples folder) that cannot pass yet, with the reason observed.
@@ -33,26 +33,6 @@ const RUN_LIMIT: Duration = Duration::from_secs(90);
 
 /// The whole test must stay well under the 15 minutes CI allows.
 const TOTAL_BUDGET: Duration = Duration::from_secs(12 * 60);
-
-/// The TaskRuns and PipelineRuns of a file: their `name`, else their `generateName`.
-fn runs_in(yaml: &str) -> Vec<String> {
-    let mut runs = Vec::new();
-    for doc in serde_yaml_ng::Deserializer::from_str(yaml) {
-        let Ok(value) = <serde_yaml_ng::Value as serde::Deserialize>::deserialize(doc) else {
-            continue;
-        };
-        let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-        if kind != "TaskRun" && kind != "PipelineRun" {
-            continue;
-        }
-        let meta = value.get("metadata");
-        let name = ["name", "generateName"]
-            .iter()
-            .find_map(|k| meta.and_then(|m| m.get(k)).and_then(|n| n.as_str()));
-        runs.push(name.unwrap_or("").to_owned());
-    }
-    runs
-}
 
 /// The names of the TaskRuns a run made: the containers of other runs on a shared engine
 /// (other worktrees' tests, benchmarks) must not count as left behind by this one.

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{examples_dir, require_docker, run_adze, unpin_digests, yaml_files};
+use common::{examples_dir, require_docker, run_adze, runs_in, unpin_digests, yaml_files};
 
 /// Files (relative to the examples folder) whose Kubernetes run differs from the local one,
 /// with the difference observed and why.
@@ -280,26 +280,6 @@ fn summary_rows(stderr: &str, run: &str) -> Vec<(String, String)> {
             Some((task, status.to_owned()))
         })
         .collect()
-}
-
-/// The TaskRuns and PipelineRuns of a file: their `name`, else their `generateName`.
-fn runs_in(yaml: &str) -> Vec<String> {
-    let mut runs = Vec::new();
-    for doc in serde_yaml_ng::Deserializer::from_str(yaml) {
-        let Ok(value) = <serde_yaml_ng::Value as serde::Deserialize>::deserialize(doc) else {
-            continue;
-        };
-        let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-        if kind != "TaskRun" && kind != "PipelineRun" {
-            continue;
-        }
-        let meta = value.get("metadata");
-        let name = ["name", "generateName"]
-            .iter()
-            .find_map(|k| meta.and_then(|m| m.get(k)).and_then(|n| n.as_str()));
-        runs.push(name.unwrap_or("").to_owned());
-    }
-    runs
 }
 
 /// One run of one file, to go through both executors.

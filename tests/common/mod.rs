@@ -245,3 +245,23 @@ pub fn is_rfc3339(text: &str) -> bool {
         && digits(17..19)
         && (text.ends_with('Z') || text[19..].contains(['+', '-']))
 }
+
+/// The TaskRuns and PipelineRuns of a file: their `name`, else their `generateName`.
+pub fn runs_in(yaml: &str) -> Vec<String> {
+    let mut runs = Vec::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(yaml) {
+        let Ok(value) = <serde_yaml_ng::Value as serde::Deserialize>::deserialize(doc) else {
+            continue;
+        };
+        let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        if kind != "TaskRun" && kind != "PipelineRun" {
+            continue;
+        }
+        let meta = value.get("metadata");
+        let name = ["name", "generateName"]
+            .iter()
+            .find_map(|k| meta.and_then(|m| m.get(k)).and_then(|n| n.as_str()));
+        runs.push(name.unwrap_or("").to_owned());
+    }
+    runs
+}
