@@ -41,17 +41,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[
         "Failed/TaskRunResultLargerThanAllowedLimit on Kubernetes: results over the termination-message \
          limit need `results-from: sidecar-logs` (not built yet); the local executor warns",
     ),
-    (
-        "taskruns/authenticating-git-commands.yaml",
-        "Failed on Kubernetes: step git-clone-and-push exits 128 (git over ssh to the sidecar's \
-         server) since the credentials reach $HOME; not understood yet, and the reason shown is \
-         SidecarFailed for a step's failure",
-    ),
-    (
-        "taskruns/beta/authenticating-git-commands.yaml",
-        "Failed on Kubernetes as the v1 copy above (exit 128 from git-clone-and-push, reason \
-         SidecarFailed); not understood yet",
-    ),
 ];
 
 /// One run may take this long before it is interrupted (the slowest example takes ~15 s).
