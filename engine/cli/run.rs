@@ -29,6 +29,7 @@ use crate::run::{
     TaskRunRequest,
 };
 use crate::status::{self, RunIdentity};
+use crate::validate::Flags;
 
 /// How often the loop looks at the executor, signals and timeouts.
 const TICK: Duration = Duration::from_millis(100);
@@ -176,7 +177,7 @@ pub fn run(args: &Args) -> Outcome {
         eprintln!("error: --only and --from choose tasks of a PipelineRun; this is a TaskRun");
         return Outcome::Invalid;
     }
-    let session = match Session::start(args) {
+    let session = match Session::start(args, &flags) {
         Ok(s) => s,
         Err(outcome) => return outcome,
     };
@@ -203,8 +204,9 @@ struct Session {
 }
 
 impl Session {
-    /// Connects to the engine, starts the renderer and installs the signal handlers.
-    fn start(args: &Args) -> Result<Session, Outcome> {
+    /// Connects to the engine, starts the renderer and installs the signal handlers; `flags`
+    /// says where the Kubernetes executor reads results from.
+    fn start(args: &Args, flags: &Flags) -> Result<Session, Outcome> {
         let (sink, events) = ProgressSink::channel();
         let options = DockerOptions {
             progress: sink.clone(),
@@ -237,6 +239,8 @@ impl Session {
                     }
                     .to_owned(),
                 ),
+                results_from: flags.results_from,
+                max_result_size: flags.max_result_size,
             };
             match KubernetesExecutor::connect(options) {
                 Ok(e) => (Backend::Kubernetes(e), None),
