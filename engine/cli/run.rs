@@ -96,6 +96,11 @@ pub struct Args {
     /// $ADZE_ENTRYPOINT_IMAGE, else adze/entrypoint:<adze version>).
     #[arg(long, value_name = "IMAGE")]
     entrypoint_image: Option<String>,
+    /// Kubernetes before 1.29 (no native sidecars): the image that replaces each running
+    /// sidecar's once the steps are done, as Tekton stops sidecars; its own entrypoint must
+    /// exit 0 and the sidecar must not set `command` (default: the entrypoint image).
+    #[arg(long, value_name = "IMAGE")]
+    nop_image: Option<String>,
 }
 
 impl Args {
@@ -226,7 +231,10 @@ impl Session {
                     namespace: args.namespace.clone(),
                 },
                 entrypoint_image: args.entrypoint_image(),
-                nop_image: args.entrypoint_image(),
+                nop_image: args
+                    .nop_image
+                    .clone()
+                    .unwrap_or_else(|| args.entrypoint_image()),
                 progress: sink.clone(),
                 logs: args.logs != "none",
                 keep: args.keep,

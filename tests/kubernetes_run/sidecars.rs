@@ -1,6 +1,10 @@
 //! Sidecars on Kubernetes: results read from the `tekton-log-results` sidecar
-//! (`results-from: sidecar-logs`).
+//! (`results-from: sidecar-logs`), and ordinary sidecars stopped with the no-op image on a
+//! server without native sidecars (kube-sim `--server-version 1.28`).
 
+use std::time::{Duration, Instant};
+
+use super::running::Running;
 use super::{adze, run, workdir, Sim};
 
 /// Two results of 3000 bytes each: 6000 bytes, over a step's 4096-byte termination message,
@@ -80,4 +84,82 @@ fn a_result_over_max_result_size_fails_with_tektons_reason_and_message() {
         condition["message"],
         "TaskRun \"large-results\" failed: results exceeded size limit 2048 bytes"
     );
+}
+
+/// A sidecar that serves until stopped (no `command`: its image's entrypoint runs, and the
+/// no-op image's entrypoint replaces it).
+const WITH_SIDECAR: &str = r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: with-sidecar}
+spec:
+  taskSpec:
+    sidecars:
+    - {name: server, image: adze-test/sleeper:latest}
+    steps:
+    - {name: work, image: adze-test/busybox:latest, script: 'echo working'}
+"#;
+
+#[test]
+fn without_native_sidecars_a_sidecar_is_stopped_with_the_nop_image_and_the_pod_succeeds() {
+    let sim = Sim::start_with(&["--server-version", "1.28"]);
+    let dir = workdir(WITH_SIDECAR);
+    let flags = [
+        "--keep",
+        "--nop-image",
+        "adze-test/nop:latest",
+        "-o",
+        "json",
+    ];
+    let started = Instant::now();
+    let running = Running::start(adze(&sim, dir.path(), "default", &flags), "working");
+    let out = running.finish(Duration::from_secs(60));
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the run hung:\n{}",
+        out.stderr
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["status"]["conditions"][0]["reason"], "Succeeded");
+    // Kept: the Pod goes on once the run is reported, until its sidecar has been replaced.
+    let until = Instant::now() + Duration::from_secs(30);
+    let pod = loop {
+        let pod: serde_json::Value =
+            serde_json::from_str(&sim.kubectl(&["get", "pod", "with-sidecar-pod", "-o", "json"]))
+                .expect("a Pod as JSON");
+        if pod["status"]["phase"] == "Succeeded" {
+            break pod;
+        }
+        assert!(
+            Instant::now() < until,
+            "the Pod never succeeded: {:#}",
+            pod["status"]
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // An ordinary container (no native sidecars before 1.29), its image replaced.
+    assert!(pod["spec"]["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|c| c["name"] != "sidecar-server"));
+    let spec = pod["spec"]["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .find(|c| c["name"] == "sidecar-server")
+        .expect("the sidecar's container")
+        .clone();
+    assert_eq!(spec["image"], "adze-test/nop:latest");
+    let status = pod["status"]["containerStatuses"]
+        .as_array()
+        .expect("container statuses")
+        .iter()
+        .find(|c| c["name"] == "sidecar-server")
+        .expect("the sidecar's status")
+        .clone();
+    let terminated = &status["state"]["terminated"];
+    assert_eq!(terminated["exitCode"], 0, "{status:#}");
+    assert_eq!(terminated["reason"], "Completed", "{status:#}");
+    assert_eq!(status["restartCount"], 1, "{status:#}");
 }

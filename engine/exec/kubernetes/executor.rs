@@ -12,6 +12,12 @@
 //! Everything created is recorded in [`Created`], so a cancelled run, a finished one (unless
 //! `keep`) and an API server that went away can all say or undo exactly what exists.
 //!
+//! Once the steps are done the Pod may still run (ordinary sidecars being replaced by the
+//! no-op image): it is deleted then, unless `keep`, in which case it is left to finish.
+//! Under `results-from: sidecar-logs` the results come from the `tekton-log-results`
+//! container's log, read once it has exited (`results_sidecar.rs`); the termination messages
+//! still give the step states.
+//!
 //! # Not yet
 //!
 //! - Watching the Pod instead of polling it; reading logs by stream (`stdout`/`stderr` are
@@ -19,6 +25,7 @@
 //! - Image ENTRYPOINT/CMD from a registry: steps without `command` read their image's from
 //!   the local Docker engine ([`super::image_command`]).
 //! - Retries of failed API calls; `keep-pod-on-cancel`.
+//! - A no-op image with an entrypoint of its own by default (see [`KubernetesOptions::nop_image`]).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{mpsc, Arc, Mutex};
@@ -59,7 +66,8 @@ pub struct KubernetesOptions {
     /// The image holding `/adze-entrypoint` (`--entrypoint-image`).
     pub entrypoint_image: String,
     /// The image that replaces a running ordinary sidecar's once the steps are done (servers
-    /// without native sidecars); its default command must exit 0.
+    /// without native sidecars, `--nop-image`); its own entrypoint must exit 0 (the
+    /// entrypoint image, the CLI's default, has none).
     pub nop_image: String,
     /// Where progress goes.
     pub progress: ProgressSink,
