@@ -53,7 +53,7 @@ fn owner(kind: &str, name: &str, uid: &str) -> OwnerReference {
 }
 
 /// Every fixture with ordinary and with native sidecars, once standalone and once as part of
-/// a PipelineRun.
+/// a PipelineRun, and with the `results-from: sidecar-logs` sidecar (ordinary and native).
 fn all_objects() -> Vec<(String, PodObjects)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures())
         .expect("fixtures")
@@ -65,10 +65,12 @@ fn all_objects() -> Vec<(String, PodObjects)> {
     let mut out = Vec::new();
     for file in files {
         let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
-        for (variant, native, in_pipeline) in [
-            ("ordinary", false, false),
-            ("native", true, false),
-            ("pipeline", false, true),
+        for (variant, native, in_pipeline, results_sidecar) in [
+            ("ordinary", false, false, false),
+            ("native", true, false, false),
+            ("pipeline", false, true, false),
+            ("sidecar-logs", false, false, true),
+            ("native-sidecar-logs", true, false, true),
         ] {
             let mut request = request(&file);
             let mut options = PodOptions {
@@ -88,6 +90,7 @@ fn all_objects() -> Vec<(String, PodObjects)> {
                 sidecars_ready_at_start: false,
                 image_pull_policy: None,
                 attempt: 0,
+                results_sidecar,
             };
             if in_pipeline {
                 request.pipeline_task = "task".into();

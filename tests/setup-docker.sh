@@ -9,6 +9,7 @@
 # Images:
 #   adze-test/busybox:latest      busybox-static, a shell and coreutils in ~2 MB
 #   adze-test/nop:latest          the busybox image whose entrypoint exits 0 (Tekton's nop image)
+#   adze-test/sleeper:latest      the busybox image whose entrypoint runs until SIGTERM
 #   adze-test/debian:bookworm     minimal Debian (/bin/sh is dash, CMD bash) with bash, perl,
 #                                 python3, node, git and OpenSSH: stands in for ubuntu, python, perl
 #   adze-test/debian-ash:bookworm the Debian image with busybox ash as /bin/sh and `ash`, a
@@ -87,6 +88,18 @@ if ! fresh adze-test/nop:latest "$NOP_RECIPE"; then
   id=$(docker create adze-test/busybox:latest true)
   docker export "$id" | docker import -c 'ENV PATH=/bin' -c 'ENTRYPOINT ["/bin/true"]' \
     -c "LABEL adze.dev/recipe=\"$NOP_RECIPE\"" - adze-test/nop:latest >/dev/null
+  docker rm "$id" >/dev/null
+fi
+
+SLEEPER_RECIPE="busybox ENTRYPOINT sh loop until TERM v1"
+if ! fresh adze-test/sleeper:latest "$SLEEPER_RECIPE"; then
+  echo "== building adze-test/sleeper:latest"
+  # A server-like image: its own entrypoint runs until SIGTERM (then exits 0), so a container
+  # without `command` runs until stopped (kube-sim's image-replacement tests).
+  id=$(docker create adze-test/busybox:latest true)
+  docker export "$id" | docker import -c 'ENV PATH=/bin' \
+    -c 'ENTRYPOINT ["/bin/sh", "-c", "trap \"exit 0\" TERM; while :; do sleep 0.1; done"]' \
+    -c "LABEL adze.dev/recipe=\"$SLEEPER_RECIPE\"" - adze-test/sleeper:latest >/dev/null
   docker rm "$id" >/dev/null
 fi
 

@@ -10,7 +10,7 @@ use crate::load::{Bundle, Origin};
 use crate::plan::{self, Overrides};
 use crate::report::diagnostics::{self, Summary};
 use crate::report::grouping::SHOWN_PER_CODE;
-use crate::validate::{self, ApiFields, Flags};
+use crate::validate::{self, ApiFields, Flags, ResultsFrom};
 
 /// Where objects come from and which cluster flags apply.
 #[derive(Debug, clap::Args)]
@@ -110,6 +110,26 @@ impl Input {
                 "disable-inline-spec" => {
                     flags.disable_inline_spec =
                         value.split(',').map(|s| s.trim().to_string()).collect();
+                }
+                "results-from" => {
+                    flags.results_from = match value {
+                        "termination-message" => ResultsFrom::TerminationMessage,
+                        "sidecar-logs" => ResultsFrom::SidecarLogs,
+                        _ => {
+                            return Err(format!(
+                                "results-from must be termination-message or sidecar-logs, got \"{value}\""
+                            ))
+                        }
+                    };
+                }
+                "max-result-size" => {
+                    flags.max_result_size = value
+                        .parse()
+                        .ok()
+                        .filter(|&n: &usize| n > 0)
+                        .ok_or_else(|| {
+                            format!("{name} must be a positive number of bytes, got \"{value}\"")
+                        })?;
                 }
                 other => return Err(format!("unknown feature flag \"{other}\"")),
             }
@@ -274,4 +294,36 @@ fn synthetic_problems(bundle: &Bundle, flags: &Flags, runs: &[Object]) -> Vec<Di
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(given: &[&str]) -> Result<Flags, String> {
+        Input {
+            files: Vec::new(),
+            catalogs: Vec::new(),
+            feature_flags: given.iter().map(|f| (*f).to_owned()).collect(),
+            color: "never".into(),
+            all_warnings: false,
+        }
+        .flags()
+    }
+
+    #[test]
+    fn results_from_and_max_result_size_are_known_flags() {
+        let default = flags(&[]).unwrap();
+        assert_eq!(default.results_from, ResultsFrom::TerminationMessage);
+        assert_eq!(default.max_result_size, 4096);
+        let given = flags(&["results-from=sidecar-logs", "max-result-size=8192"]).unwrap();
+        assert_eq!(given.results_from, ResultsFrom::SidecarLogs);
+        assert_eq!(given.max_result_size, 8192);
+        assert_eq!(
+            flags(&["results-from=logs"]).unwrap_err(),
+            "results-from must be termination-message or sidecar-logs, got \"logs\""
+        );
+        assert!(flags(&["max-result-size=0"]).is_err());
+        assert!(flags(&["max-result-size=big"]).is_err());
+    }
 }

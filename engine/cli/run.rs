@@ -29,6 +29,7 @@ use crate::run::{
     TaskRunRequest,
 };
 use crate::status::{self, RunIdentity};
+use crate::validate::Flags;
 
 /// How often the loop looks at the executor, signals and timeouts.
 const TICK: Duration = Duration::from_millis(100);
@@ -95,6 +96,11 @@ pub struct Args {
     /// $ADZE_ENTRYPOINT_IMAGE, else adze/entrypoint:<adze version>).
     #[arg(long, value_name = "IMAGE")]
     entrypoint_image: Option<String>,
+    /// Kubernetes before 1.29 (no native sidecars): the image that replaces each running
+    /// sidecar's once the steps are done, as Tekton stops sidecars; its own entrypoint must
+    /// exit 0 and the sidecar must not set `command` (default: the entrypoint image).
+    #[arg(long, value_name = "IMAGE")]
+    nop_image: Option<String>,
 }
 
 impl Args {
@@ -176,7 +182,7 @@ pub fn run(args: &Args) -> Outcome {
         eprintln!("error: --only and --from choose tasks of a PipelineRun; this is a TaskRun");
         return Outcome::Invalid;
     }
-    let session = match Session::start(args) {
+    let session = match Session::start(args, &flags) {
         Ok(s) => s,
         Err(outcome) => return outcome,
     };
@@ -203,8 +209,9 @@ struct Session {
 }
 
 impl Session {
-    /// Connects to the engine, starts the renderer and installs the signal handlers.
-    fn start(args: &Args) -> Result<Session, Outcome> {
+    /// Connects to the engine, starts the renderer and installs the signal handlers; `flags`
+    /// says where the Kubernetes executor reads results from.
+    fn start(args: &Args, flags: &Flags) -> Result<Session, Outcome> {
         let (sink, events) = ProgressSink::channel();
         let options = DockerOptions {
             progress: sink.clone(),
@@ -224,7 +231,10 @@ impl Session {
                     namespace: args.namespace.clone(),
                 },
                 entrypoint_image: args.entrypoint_image(),
-                nop_image: args.entrypoint_image(),
+                nop_image: args
+                    .nop_image
+                    .clone()
+                    .unwrap_or_else(|| args.entrypoint_image()),
                 progress: sink.clone(),
                 logs: args.logs != "none",
                 keep: args.keep,
@@ -237,6 +247,8 @@ impl Session {
                     }
                     .to_owned(),
                 ),
+                results_from: flags.results_from,
+                max_result_size: flags.max_result_size,
             };
             match KubernetesExecutor::connect(options) {
                 Ok(e) => (Backend::Kubernetes(e), None),

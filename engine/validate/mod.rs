@@ -60,7 +60,22 @@ impl ApiFields {
     }
 }
 
-/// The cluster's feature flags that change what admission accepts.
+/// Where a TaskRun's results are read from (the `results-from` feature flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResultsFrom {
+    /// The steps' termination messages, 4096 bytes per step (Tekton's default).
+    #[default]
+    TerminationMessage,
+    /// The log of an injected `tekton-log-results` sidecar, `max-result-size` per result.
+    SidecarLogs,
+}
+
+/// Tekton's default `max-result-size`, in bytes.
+pub const DEFAULT_MAX_RESULT_SIZE: usize = 4096;
+
+/// The cluster's feature flags that change what admission accepts, and the two that change
+/// how results are read (`results-from`, `max-result-size`: only the Kubernetes executor
+/// reads them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flags {
     /// `enable-api-fields`.
@@ -81,6 +96,11 @@ pub struct Flags {
     pub max_matrix_combinations: usize,
     /// `disable-inline-spec` entries (`taskrun`, `pipeline`, `pipelinerun`).
     pub disable_inline_spec: Vec<String>,
+    /// `results-from`.
+    pub results_from: ResultsFrom,
+    /// `max-result-size`: the largest result line, in bytes, under `results-from:
+    /// sidecar-logs`.
+    pub max_result_size: usize,
 }
 
 impl Default for Flags {
@@ -94,6 +114,8 @@ impl Default for Flags {
             enable_concise_resolver_syntax: false,
             max_matrix_combinations: 256,
             disable_inline_spec: Vec::new(),
+            results_from: ResultsFrom::TerminationMessage,
+            max_result_size: DEFAULT_MAX_RESULT_SIZE,
         }
     }
 }

@@ -29,6 +29,9 @@
 //!   fills in `$(steps.S.inputs.A)`/`$(steps.S.outputs.A)`; [`credentials`] copies
 //!   `-creds_source` (the Pod's Secret) into `/tekton/creds`, then `/tekton/creds` into
 //!   `$HOME`, before the command runs, as Tekton's creds-init and entrypoint do.
+//! - [`sidecar_log_results`] is the `tekton-log-results` sidecar of `results-from:
+//!   sidecar-logs`, `adze-entrypoint sidecar-log-results …`: once every step is done it prints
+//!   each result as a JSON line on stdout, for the executor to read from its log.
 //! - [`termination`] owns the message: `{"key","value","type"}` entries appended to what is
 //!   already there, refused above 4096 bytes with Tekton's own words.
 //!
@@ -64,6 +67,7 @@ mod duration;
 mod flags;
 mod init;
 mod process;
+mod sidecar_log_results;
 mod step;
 mod step_results;
 mod termination;
@@ -83,6 +87,9 @@ fn main() -> ExitCode {
             }
         };
     }
+    if args.first().map(String::as_str) == Some("sidecar-log-results") {
+        return sidecar_logs(&args[1..]);
+    }
     let flags = match flags::parse(&args) {
         Ok(flags) => flags,
         Err(error) => {
@@ -97,6 +104,23 @@ fn main() -> ExitCode {
     match step::run(&flags) {
         // Exit statuses outside 0..=255 cannot happen on Unix; clamp rather than panic.
         Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(1)),
+        Err(error) => {
+            eprintln!("adze-entrypoint: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The `tekton-log-results` sidecar: usage errors exit 2, failures 1.
+fn sidecar_logs(args: &[String]) -> ExitCode {
+    let result = sidecar_log_results::parse(args)
+        .and_then(|parsed| sidecar_log_results::run(&parsed, &mut std::io::stdout().lock()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is_usage() => {
+            eprintln!("adze-entrypoint: {error}\n{}", sidecar_log_results::USAGE);
+            ExitCode::from(2)
+        }
         Err(error) => {
             eprintln!("adze-entrypoint: {error}");
             ExitCode::from(1)

@@ -547,3 +547,53 @@ fn signals_reach_the_command_and_orphans_are_reaped() {
         "a zombie was left unreaped:\n{ps}"
     );
 }
+
+/// `sidecar-log-results` as the Pod's `tekton-log-results` sidecar runs it: non-root, read-only
+/// root filesystem, an image with nothing else, the run and results directories read-only.
+/// It prints once the last step's post file appears, one JSON line per result.
+#[test]
+fn the_results_sidecar_prints_each_result_once_the_steps_are_done() {
+    no_shell_image();
+    let run = empty_dir();
+    let results = empty_dir();
+    fs::create_dir_all(run.path().join("0/status/results")).unwrap();
+    fs::create_dir_all(run.path().join("1/status/results")).unwrap();
+    fs::write(run.path().join("0/out"), "").unwrap();
+    fs::write(results.path().join("digest"), "x".repeat(5000)).unwrap();
+    fs::write(run.path().join("1/status/results/url"), "https://a").unwrap();
+    let run_mount = format!("{}:/tekton/run:ro", run.path().display());
+    let results_mount = format!("{}:/tekton/results:ro", results.path().display());
+    let self_mount = format!("{}:/adze-entrypoint:ro", static_entrypoint().display());
+    let last_step = run.path().join("1/out");
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        fs::write(last_step, "").unwrap();
+    });
+    let command = [
+        "/adze-entrypoint",
+        "sidecar-log-results",
+        "-results-dir",
+        "/tekton/results",
+        "-result-names",
+        "digest,missing",
+        "-step-names",
+        "build,push",
+        "-step-results",
+        r#"{"push":["url"]}"#,
+    ];
+    let volumes = [run_mount.as_str(), &results_mount, &self_mount];
+    let (code, logs) = docker_run(AS_PREPARE, &volumes, NO_SHELL, &command);
+    writer.join().unwrap();
+    assert_eq!(code, 0, "{logs}");
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            serde_json::json!({"name": "digest", "value": "x".repeat(5000), "type": "task"}),
+            serde_json::json!({"name": "push.url", "value": "https://a", "type": "step"}),
+        ]
+    );
+}

@@ -33,12 +33,19 @@ fn executable() -> PathBuf {
 impl Sim {
     /// Starts one and waits until it listens.
     pub fn start() -> Sim {
+        Sim::start_with(&[])
+    }
+
+    /// Starts one with `extra` options (e.g. `--server-version 1.28`) and waits until it
+    /// listens.
+    pub fn start_with(extra: &[&str]) -> Sim {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let kubeconfig = dir.path().join("kubeconfig");
         let mut child = Command::new(executable())
             .args(["--listen", "127.0.0.1:0", "--kubeconfig"])
             .arg(&kubeconfig)
             .arg("--exit-with-stdin")
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,10 +1,13 @@
 //! `adze run --executor kubernetes` across the process boundary, against kube-sim (a
 //! Kubernetes API stand-in whose kubelet runs Pods in the local Docker engine; nothing here
 //! has run on a real cluster): a run's status and logs, a missing image, cancellation,
-//! `--keep`, an API server that is not there and one that dies mid-run.
+//! `--keep`, an API server that is not there and one that dies mid-run; results read from the
+//! `tekton-log-results` sidecar, and sidecars stopped with the no-op image on a server
+//! without native sidecars (`sidecars.rs`).
 
 #[path = "../common/mod.rs"]
 mod common;
+mod sidecars;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -13,8 +16,15 @@ use std::time::Duration;
 use common::kube_sim::Sim;
 use common::running::Running;
 
-/// The entrypoint image tests/setup-docker.sh builds from the static entrypoint.
-const ENTRYPOINT_IMAGE: &str = "adze-test/entrypoint:latest";
+/// The entrypoint image tests/setup-docker.sh builds from the static entrypoint, or
+/// `ADZE_TEST_ENTRYPOINT_IMAGE` (an image of a worktree's own static entrypoint, without
+/// retagging the shared one).
+fn entrypoint_image() -> String {
+    std::env::var("ADZE_TEST_ENTRYPOINT_IMAGE")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "adze-test/entrypoint:latest".to_owned())
+}
 
 /// `adze run FILE --executor kubernetes` against `sim` in `namespace`, with `extra` flags.
 fn adze(sim: &Sim, dir: &Path, namespace: &str, extra: &[&str]) -> Command {
@@ -33,7 +43,7 @@ fn adze(sim: &Sim, dir: &Path, namespace: &str, extra: &[&str]) -> Command {
             "--namespace",
             namespace,
             "--entrypoint-image",
-            ENTRYPOINT_IMAGE,
+            &entrypoint_image(),
         ])
         .args(["--pull", "never", "--color", "never"])
         .args(extra)

@@ -52,8 +52,18 @@ pub fn prepare(request: &TaskRunRequest, entrypoint_image: &str) -> Container {
         });
     }
     args.extend(working_dirs);
+    own_container(PREPARE, entrypoint_image, args, mounts)
+}
+
+/// A container of adze's own: `/adze-entrypoint ARGS` from the entrypoint image, locked down.
+pub fn own_container(
+    name: &str,
+    entrypoint_image: &str,
+    args: Vec<String>,
+    mounts: Vec<VolumeMount>,
+) -> Container {
     Container {
-        name: PREPARE.to_owned(),
+        name: name.to_owned(),
         image: Some(entrypoint_image.to_owned()),
         // The image is adze's own and versioned; a tag such as `:latest` in tests must not
         // make the kubelet pull what is already there.
@@ -149,7 +159,7 @@ pub fn step(
     let plan = &request.steps[index];
     Ok(Container {
         command: Some(vec![ENTRYPOINT_BIN.to_owned()]),
-        args: Some(step_args(request, index, images, extras.ready_file)?),
+        args: Some(step_args(request, index, images, extras)?),
         volume_mounts: Some(container_mounts(request, Role::Step(index), extras)),
         termination_message_path: Some(TERMINATION_PATH.to_owned()),
         termination_message_policy: Some("File".to_owned()),

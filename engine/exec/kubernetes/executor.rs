@@ -12,6 +12,12 @@
 //! Everything created is recorded in [`Created`], so a cancelled run, a finished one (unless
 //! `keep`) and an API server that went away can all say or undo exactly what exists.
 //!
+//! Once the steps are done the Pod may still run (ordinary sidecars being replaced by the
+//! no-op image): it is deleted then, unless `keep`, in which case it is left to finish.
+//! Under `results-from: sidecar-logs` the results come from the `tekton-log-results`
+//! container's log, read once it has exited (`results_sidecar.rs`); the termination messages
+//! still give the step states.
+//!
 //! # Not yet
 //!
 //! - Watching the Pod instead of polling it; reading logs by stream (`stdout`/`stderr` are
@@ -19,6 +25,7 @@
 //! - Image ENTRYPOINT/CMD from a registry: steps without `command` read their image's from
 //!   the local Docker engine ([`super::image_command`]).
 //! - Retries of failed API calls; `keep-pod-on-cancel`.
+//! - A no-op image with an entrypoint of its own by default (see [`KubernetesOptions::nop_image`]).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{mpsc, Arc, Mutex};
@@ -33,15 +40,20 @@ use tokio::sync::watch;
 use super::connect::{Cluster, ClusterOptions};
 use super::loaded_objects::LoadedObjectError;
 use super::observe::{observe, unschedulable, PodView};
+use super::results_sidecar::{self, LogResults, LogResultsError, RESULTS_SIDECAR};
 use super::{image_command, translate, PodObjects, PodOptions, READY_ANNOTATION};
 use crate::api::ParamValue;
 use crate::exec::docker::results::typed;
-use crate::reconcile::task_run::{evaluate, ContainerObservation, TaskRunSpecStatus, TaskRunView};
+use crate::reconcile::task_run::{
+    evaluate, sidecar_container, ContainerObservation, TaskRunAction, TaskRunSpecStatus,
+    TaskRunView,
+};
 use crate::reconcile::{ConditionStatus, Timestamp};
 use crate::run::{
     Clock, ExecError, ExecEvent, ExecOutcome, Executor, Progress, ProgressSink, StepReport, Stream,
     SystemClock, TaskRunReport, TaskRunRequest,
 };
+use crate::validate::ResultsFrom;
 
 /// How often a TaskRun's Pod is read.
 const POLL: Duration = Duration::from_millis(250);
@@ -54,7 +66,8 @@ pub struct KubernetesOptions {
     /// The image holding `/adze-entrypoint` (`--entrypoint-image`).
     pub entrypoint_image: String,
     /// The image that replaces a running ordinary sidecar's once the steps are done (servers
-    /// without native sidecars); its default command must exit 0.
+    /// without native sidecars, `--nop-image`); its own entrypoint must exit 0 (the
+    /// entrypoint image, the CLI's default, has none).
     pub nop_image: String,
     /// Where progress goes.
     pub progress: ProgressSink,
@@ -66,6 +79,11 @@ pub struct KubernetesOptions {
     pub run_id: String,
     /// `imagePullPolicy` of every step and sidecar (`--pull`); `None` keeps each one's own.
     pub image_pull_policy: Option<String>,
+    /// Where results are read from (`--feature-flag results-from=…`).
+    pub results_from: ResultsFrom,
+    /// The largest result line under `results-from: sidecar-logs`
+    /// (`--feature-flag max-result-size=…`).
+    pub max_result_size: usize,
 }
 
 /// One object the executor created, to list or delete.
@@ -200,6 +218,7 @@ impl Executor for KubernetesExecutor {
             sidecars_ready_at_start: false,
             image_pull_policy: self.options.image_pull_policy.clone(),
             attempt,
+            results_sidecar: self.options.results_from == ResultsFrom::SidecarLogs,
         };
         let objects = translate(request, &pod_options).map_err(|e| ExecError::Start {
             task_run: request.name.clone(),
@@ -263,6 +282,10 @@ struct TaskRunTask {
 
 /// How long a finished TaskRun waits for its log streams to deliver their last lines.
 const LOG_DRAIN: Duration = Duration::from_secs(5);
+
+/// How long a TaskRun whose steps are done waits for the results sidecar to print and exit
+/// (it needs only to read the result files: milliseconds).
+const RESULTS_WAIT: Duration = Duration::from_secs(30);
 
 /// Why a TaskRun ended before its Pod could tell.
 enum Early {
@@ -367,7 +390,8 @@ impl TaskRunTask {
             .map(|s| s.name.clone())
             .collect();
         let mut seen = Seen::new(steps.len());
-        let mut ready_marked = sidecars.is_empty();
+        let results_sidecar = self.options.results_from == ResultsFrom::SidecarLogs;
+        let mut ready_marked = sidecars.is_empty() && !results_sidecar;
         let mut sidecars_stopped = false;
         let mut failures = 0u32;
         let mut waiting_for: Option<String> = None;
@@ -430,13 +454,32 @@ impl TaskRunTask {
             );
             if let Some(update) = evaluate(&task_view, now) {
                 if update.condition.status != ConditionStatus::Unknown {
-                    if !finished {
+                    let kill = matches!(
+                        update.action,
+                        TaskRunAction::KillPod | TaskRunAction::Retry { kill_pod: true, .. }
+                    );
+                    if kill && !finished {
                         // A timeout or cancel: the Pod goes, as Tekton deletes it.
                         let _ = api
                             .delete(pod_name, &DeleteParams::default().grace_period(0))
                             .await;
+                        return self.event(&view, task_view, now, None);
                     }
-                    return self.event(&view, task_view, now, None);
+                    let mut view = view;
+                    let mut failure = None;
+                    if results_sidecar {
+                        match self.log_results(&api, pod_name).await {
+                            Ok(log) => merge_log_results(&mut view, log),
+                            Err(e) => failure = self.log_results_failure(e),
+                        }
+                    }
+                    if !finished && !self.options.keep {
+                        // The steps are done; what still runs (sidecars) goes with the Pod.
+                        let _ = api
+                            .delete(pod_name, &DeleteParams::default().grace_period(0))
+                            .await;
+                    }
+                    return self.event(&view, task_view, now, failure);
                 }
             }
             tokio::select! {
@@ -524,6 +567,68 @@ impl TaskRunTask {
             .is_ok()
     }
 
+    /// What the results sidecar printed, once it has exited (it waits for the steps' post
+    /// files, so it ends just after the last step).
+    async fn log_results(&self, api: &Api<Pod>, pod: &str) -> Result<LogResults, LogResultsError> {
+        let container = sidecar_container(RESULTS_SIDECAR);
+        let waited = tokio::time::timeout(RESULTS_WAIT, async {
+            loop {
+                if let Ok(p) = api.get(pod).await {
+                    let status = p.status.unwrap_or_default();
+                    let done = status
+                        .container_statuses
+                        .iter()
+                        .flatten()
+                        .chain(status.init_container_statuses.iter().flatten())
+                        .find(|c| c.name == container)
+                        .and_then(|c| c.state.as_ref())
+                        .is_some_and(|s| s.terminated.is_some());
+                    if done {
+                        return;
+                    }
+                }
+                tokio::time::sleep(POLL).await;
+            }
+        })
+        .await;
+        if waited.is_err() {
+            return Err(LogResultsError::Unavailable(format!(
+                "container \"{container}\" of Pod \"{pod}\" did not exit within {}s of the \
+                 last step; its log holds the results",
+                RESULTS_WAIT.as_secs()
+            )));
+        }
+        let params = LogParams {
+            container: Some(container.clone()),
+            ..LogParams::default()
+        };
+        let log = api.logs(pod, &params).await.map_err(|e| {
+            LogResultsError::Unavailable(format!(
+                "cannot read the log of container \"{container}\": {e}"
+            ))
+        })?;
+        results_sidecar::parse_log(&log, self.options.max_result_size)
+    }
+
+    /// The failure of a TaskRun whose results sidecar said too much (Tekton's reason and
+    /// message); other problems are warnings, and the results they hid are then missing.
+    fn log_results_failure(&self, error: LogResultsError) -> Option<(String, String)> {
+        if let LogResultsError::TooLarge { .. } = error {
+            return Some((
+                "TaskRunResultLargerThanAllowedLimit".to_owned(),
+                results_sidecar::too_large_message(
+                    &self.request.name,
+                    self.options.max_result_size,
+                ),
+            ));
+        }
+        self.options.progress.send(Progress::Warning {
+            task_run: Some(self.request.name.clone()),
+            message: format!("cannot read the results from the sidecar: {error}"),
+        });
+        None
+    }
+
     /// Replaces each running ordinary sidecar's image with the no-op image (Tekton's way).
     async fn stop_sidecars(&self, api: &Api<Pod>, pod: &Pod) -> bool {
         let Some(spec) = &pod.spec else {
@@ -533,7 +638,11 @@ impl TaskRunTask {
             .containers
             .iter()
             .map(|c| {
-                let image = if c.name.starts_with("sidecar-") {
+                // The results sidecar exits by itself once it has printed; stopping it
+                // would lose them.
+                let stop =
+                    c.name.starts_with("sidecar-") && c.name != sidecar_container(RESULTS_SIDECAR);
+                let image = if stop {
                     self.options.nop_image.as_str()
                 } else {
                     c.image.as_deref().unwrap_or_default()
@@ -682,9 +791,10 @@ impl TaskRunTask {
             format!(
                 "TaskRun \"{}\": \"step-{}\" could not report its results: {error} \
                  A Pod's termination message holds 4096 bytes per step (all its results \
-                 together); Tekton reads larger results with `results-from: sidecar-logs`, \
-                 which `adze run --executor kubernetes` does not do yet. Keep the results \
-                 smaller, or pass large data through a workspace and its path as the result",
+                 together). Pass `--feature-flag results-from=sidecar-logs` to read results \
+                 from a sidecar's log instead (`max-result-size` bytes per result, 4096 \
+                 unless given), keep the results smaller, or pass large data through a \
+                 workspace and its path as the result",
                 self.request.name, step.name
             ),
         ))
@@ -756,6 +866,19 @@ impl TaskRunTask {
                 completion_time: Some(SystemClock.now()),
                 ..TaskRunReport::default()
             },
+        }
+    }
+}
+
+/// Puts what the results sidecar printed where the termination messages would have held it:
+/// task results with the last step, step results with their step.
+fn merge_log_results(view: &mut PodView, log: LogResults) {
+    if let Some(last) = view.messages.last_mut() {
+        last.task_results.extend(log.task_results);
+    }
+    for (step, result, value) in log.step_results {
+        if let Some(i) = view.steps.iter().position(|s| s.name == step) {
+            view.messages[i].step_results.push((result, value));
         }
     }
 }
@@ -845,8 +968,10 @@ async fn delete(cluster: &Cluster, kind: &str, name: &str) -> Result<(), String>
     let ns = &cluster.namespace;
     let params = DeleteParams::background();
     let result = match kind {
+        // Nothing in a finished or cancelled run's Pod is worth a grace period, and the
+        // object then goes at once rather than after its containers' stop.
         "Pod" => Api::<Pod>::namespaced(client, ns)
-            .delete(name, &params)
+            .delete(name, &params.clone().grace_period(0))
             .await
             .map(|_| ()),
         "ConfigMap" => Api::<ConfigMap>::namespaced(client, ns)

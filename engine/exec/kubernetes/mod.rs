@@ -33,6 +33,9 @@
 //!   steps; the Pod would then run until they exit, so the executor stops them Tekton's way:
 //!   when every step has terminated it replaces each running sidecar's image with a no-op
 //!   image (a Pod update may change only images), whose container exits at once.
+//!   With `results-from: sidecar-logs` ([`PodOptions::results_sidecar`]) the last sidecar is
+//!   `tekton-log-results`, which prints the results for the executor to read from its log
+//!   (`results_sidecar.rs`).
 //!   With sidecars the first step also waits for `/tekton/downward/ready` to be non-empty: a
 //!   downward-API file of the `tekton.dev/ready` annotation, which the executor sets to
 //!   `READY` once every sidecar is ready (§4.9). Without sidecars, or with
@@ -91,6 +94,7 @@ mod metadata;
 mod mounts;
 pub mod observe;
 mod pod;
+pub mod results_sidecar;
 mod scripts;
 mod step_command;
 pub mod termination;
@@ -152,6 +156,9 @@ pub struct PodOptions {
     /// Which attempt of the TaskRun this is (0 first, `N` retry `N`): a retry's objects are
     /// named `…-retry<N>` as Tekton names its Pods, beside the earlier attempt's.
     pub attempt: u32,
+    /// `results-from: sidecar-logs`: add the `tekton-log-results` sidecar
+    /// (`results_sidecar.rs`) and keep results out of the termination messages.
+    pub results_sidecar: bool,
 }
 
 /// The objects one TaskRun becomes.
@@ -178,7 +185,10 @@ pub fn translate(
     let scripts = scripts::config_map(request, options, &labels)?;
     let extras = volumes::Extras {
         scripts: scripts.is_some(),
-        ready_file: !request.sidecars.is_empty() && !options.sidecars_ready_at_start,
+        // The results sidecar is a sidecar like any other: the steps wait for it too.
+        ready_file: (!request.sidecars.is_empty() || options.results_sidecar)
+            && !options.sidecars_ready_at_start,
+        results_sidecar: options.results_sidecar,
     };
     let (volumes, claims) = volumes::pod_volumes(request, options, &labels, &extras)?;
     let pod = pod::pod(request, options, &labels, volumes, &extras)?;

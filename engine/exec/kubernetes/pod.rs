@@ -6,9 +6,11 @@ use k8s_openapi::api::core::v1::{Pod, PodSpec};
 
 use super::containers::{prepare, sidecar, step};
 use super::metadata::{object_meta, pod_name};
+use super::results_sidecar;
 use super::volumes::Extras;
 use super::{PodOptions, TranslateError};
 use crate::api::GoDuration;
+use crate::reconcile::task_run::sidecar_container;
 use crate::run::TaskRunRequest;
 
 /// The Pod of the TaskRun (its volumes already built).
@@ -23,16 +25,25 @@ pub fn pod(
     let mut containers = (0..request.steps.len())
         .map(|i| step(request, i, &options.image_commands, extras))
         .collect::<Result<Vec<_>, _>>()?;
-    let sidecars =
-        (0..request.sidecars.len()).map(|i| sidecar(request, i, options.native_sidecars, extras));
+    let sidecars = (0..request.sidecars.len())
+        .map(|i| sidecar(request, i, options.native_sidecars, extras))
+        .chain(options.results_sidecar.then(|| {
+            results_sidecar::container(request, &options.entrypoint_image, options.native_sidecars)
+        }));
     if options.native_sidecars {
         init_containers.extend(sidecars);
     } else {
         containers.extend(sidecars);
     }
     if let Some(policy) = &options.image_pull_policy {
-        // Every container but `prepare`, whose image is adze's own.
-        for c in init_containers.iter_mut().skip(1).chain(&mut containers) {
+        // Every container but adze's own (`prepare`, the results sidecar).
+        let results = sidecar_container(results_sidecar::RESULTS_SIDECAR);
+        for c in init_containers
+            .iter_mut()
+            .skip(1)
+            .chain(&mut containers)
+            .filter(|c| c.name != results)
+        {
             c.image_pull_policy = Some(policy.clone());
         }
     }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use super::credentials::CREDENTIALS_SOURCE_DIR;
 use super::scripts::{step_script_key, SCRIPTS_DIR};
+use super::volumes::Extras;
 use super::TranslateError;
 use crate::api::GoDuration;
 use crate::plan::model::StepPlan;
@@ -39,13 +40,13 @@ pub fn step_args(
     request: &TaskRunRequest,
     index: usize,
     images: &BTreeMap<String, ImageCommand>,
-    wait_for_ready: bool,
+    extras: &Extras,
 ) -> Result<Vec<String>, TranslateError> {
     let step = &request.steps[index];
     let mut args: Vec<String> = Vec::new();
     if index > 0 {
         args.extend(["-wait_file".into(), format!("{RUN_DIR}/{}/out", index - 1)]);
-    } else if wait_for_ready {
+    } else if extras.ready_file {
         args.extend(["-wait_file", READY_FILE, "-wait_file_content"].map(String::from));
     }
     let mut flag = |name: &str, value: String| {
@@ -56,16 +57,18 @@ pub fn step_args(
     flag("termination_path", TERMINATION_PATH.to_owned());
     flag("step_metadata_dir", format!("{RUN_DIR}/{index}/status"));
     // Results with a `value` are filled from step results by the driver, not written to files.
+    // With the results sidecar they stay out of the termination message, as Tekton's
+    // entrypoint leaves them under `results-from: sidecar-logs`.
     let results: Vec<&str> = request
         .results
         .iter()
-        .filter(|r| r.value.is_none())
+        .filter(|r| r.value.is_none() && !extras.results_sidecar)
         .map(|r| r.name.as_str())
         .collect();
     if !results.is_empty() {
         flag("results", results.join(","));
     }
-    if !step.results.is_empty() {
+    if !step.results.is_empty() && !extras.results_sidecar {
         flag("step_results", step.results.join(","));
     }
     if let Some(timeout) = &step.timeout {
@@ -137,6 +140,12 @@ fn program(
 mod tests {
     use super::*;
 
+    const PLAIN: Extras = Extras {
+        scripts: false,
+        ready_file: false,
+        results_sidecar: false,
+    };
+
     fn request(step: StepPlan) -> TaskRunRequest {
         TaskRunRequest {
             name: "tr".into(),
@@ -171,7 +180,7 @@ mod tests {
             image: "img".into(),
             ..StepPlan::default()
         };
-        let args = step_args(&request(step.clone()), 0, &images(&["/ep"], &["a"]), false);
+        let args = step_args(&request(step.clone()), 0, &images(&["/ep"], &["a"]), &PLAIN);
         assert_eq!(tail(&args.unwrap()), ["/ep", "--", "a"]);
         // With args of its own the image's CMD is replaced.
         let with_args = StepPlan {
@@ -182,18 +191,18 @@ mod tests {
             &request(with_args.clone()),
             0,
             &images(&["/ep"], &["a"]),
-            false,
+            &PLAIN,
         );
         assert_eq!(tail(&args.unwrap()), ["/ep", "--", "b"]);
         // No ENTRYPOINT: CMD is the command.
-        let args = step_args(&request(with_args), 0, &images(&[], &["/cmd", "x"]), false);
+        let args = step_args(&request(with_args), 0, &images(&[], &["/cmd", "x"]), &PLAIN);
         assert_eq!(tail(&args.unwrap()), ["/cmd", "--", "x", "b"]);
-        let missing = step_args(&request(step.clone()), 0, &BTreeMap::new(), false);
+        let missing = step_args(&request(step.clone()), 0, &BTreeMap::new(), &PLAIN);
         assert!(matches!(
             missing,
             Err(TranslateError::MissingImageCommand { step, .. }) if step == "s"
         ));
-        let empty = step_args(&request(step), 0, &images(&[], &[]), false);
+        let empty = step_args(&request(step), 0, &images(&[], &[]), &PLAIN);
         assert!(matches!(
             empty,
             Err(TranslateError::EmptyImageCommand { .. })
@@ -208,7 +217,7 @@ mod tests {
             timeout: Some("soon".into()),
             ..StepPlan::default()
         };
-        let got = step_args(&request(step), 0, &BTreeMap::new(), false);
+        let got = step_args(&request(step), 0, &BTreeMap::new(), &PLAIN);
         assert!(matches!(
             got,
             Err(TranslateError::InvalidStepTimeout { .. })

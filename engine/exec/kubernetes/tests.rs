@@ -57,6 +57,7 @@ fn options(request: &TaskRunRequest) -> PodOptions {
         sidecars_ready_at_start: false,
         image_pull_policy: None,
         attempt: 0,
+        results_sidecar: false,
     }
 }
 
@@ -101,6 +102,31 @@ fn a_command_task_with_params_and_results() {
 #[test]
 fn ordinary_sidecars() {
     insta::assert_snapshot!(snapshot_of("sidecars.yaml", |_, _| {}));
+}
+
+#[test]
+fn results_from_sidecar_logs() {
+    insta::assert_snapshot!(snapshot_of("command-results.yaml", |_, o| {
+        o.results_sidecar = true;
+    }));
+}
+
+#[test]
+fn the_results_sidecar_is_the_last_native_sidecar() {
+    let request = request("sidecars.yaml");
+    let mut options = options(&request);
+    options.native_sidecars = true;
+    options.results_sidecar = true;
+    let pod = translate(&request, &options).expect("translates").pod;
+    let spec = pod.spec.expect("spec");
+    let inits = spec.init_containers.expect("init containers");
+    let last = inits.last().expect("a sidecar");
+    assert_eq!(last.name, "sidecar-tekton-log-results");
+    assert_eq!(last.restart_policy.as_deref(), Some("Always"));
+    assert_eq!(last.image.as_deref(), Some("adze-test/entrypoint:latest"));
+    // Every step waits for the sidecars, the results sidecar among them.
+    let first = &spec.containers[0];
+    assert!(first.args.iter().flatten().any(|a| a == super::READY_FILE));
 }
 
 #[test]

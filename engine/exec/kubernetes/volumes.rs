@@ -61,6 +61,9 @@ pub struct Extras {
     pub scripts: bool,
     /// The first step waits for the ready file.
     pub ready_file: bool,
+    /// Results are reported by the `tekton-log-results` sidecar (`results-from:
+    /// sidecar-logs`), not in the steps' termination messages.
+    pub results_sidecar: bool,
 }
 
 /// The Pod's volumes, and the claims its `volumeClaimTemplate` bindings need.

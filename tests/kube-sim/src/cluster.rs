@@ -297,13 +297,34 @@ impl Cluster {
                     .into(),
             ));
         }
-        self.store.write(resource, namespace, name, |current| {
+        let written = self.store.write(resource, namespace, name, |current| {
             let mut next = body;
             admission::before_write(resource, &mut next);
             let next = apply_part(resource, part, current, next);
             admission::validate(resource, &next)?;
             Ok(next)
-        })
+        });
+        self.pod_written(resource, part, &written);
+        written
+    }
+
+    /// Tells the kubelet about a written Pod spec (a changed image restarts that container).
+    fn pod_written(
+        &self,
+        resource: &ResourceDef,
+        part: Part,
+        written: &Result<Arc<Value>, ApiError>,
+    ) {
+        if !resource.is("", "pods") || part != Part::Main {
+            return;
+        }
+        if let (Some(kubelet), Ok(object)) = (&self.kubelet, written) {
+            if let Ok(pod) =
+                serde_json::from_value::<k8s_openapi::api::core::v1::Pod>((**object).clone())
+            {
+                kubelet.update_pod(&pod);
+            }
+        }
     }
 
     /// Patches `namespace/name` (or its status); server-side apply creates a missing object.
@@ -370,6 +391,7 @@ impl Cluster {
             admission::validate(resource, &next)?;
             Ok(next)
         });
+        self.pod_written(resource, part, &result);
         match result {
             Err(ApiError::NotFound { .. }) if kind == PatchKind::Apply && part == Part::Main => {
                 check_shape(resource, &body)?;

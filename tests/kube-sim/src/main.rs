@@ -3,8 +3,9 @@
 //!
 //! Hidden options, for tests: `--no-kubelet` (serve the API alone; Pods stay Pending),
 //! `--watch-history N` (how many changes a watch can resume from), `--state-dir DIR`,
-//! `--sandbox-image IMAGE` (default `adze-test/busybox:latest`), and `--exit-with-stdin` (also
-//! stop when standard input closes).
+//! `--sandbox-image IMAGE` (default `adze-test/busybox:latest`), `--exit-with-stdin` (also
+//! stop when standard input closes), and `--server-version MAJOR.MINOR` (what `/version`
+//! reports, default 1.33).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +39,10 @@ struct Args {
     /// SIGKILL, closes the pipe, so its kube-sim never outlives it.
     #[arg(long, hide = true)]
     exit_with_stdin: bool,
+    /// The Kubernetes version `/version` reports, MAJOR.MINOR (default 1.33); e.g. 1.28, a
+    /// server without native sidecars.
+    #[arg(long, hide = true, value_name = "MAJOR.MINOR")]
+    server_version: Option<kube_sim::resources::ServerVersion>,
 }
 
 /// Resolves when standard input reaches end of file (or fails).
@@ -91,6 +96,7 @@ async fn serve(args: Args) -> ExitCode {
         watch_history: args.watch_history,
         state_dir: args.state_dir,
         sandbox_image: args.sandbox_image,
+        server_version: args.server_version.unwrap_or_default(),
     };
     let exit_with_stdin = args.exit_with_stdin;
     let stop = async move {

@@ -188,12 +188,12 @@ pub fn namespaces() -> &'static ResourceDef {
 }
 
 /// `GET /version`.
-pub fn version_info() -> Value {
+pub fn version_info(version: ServerVersion) -> Value {
+    let ServerVersion { major, minor } = version;
     json!({
-        "major": "1",
-        // Within kubectl v1.32's supported skew, so it does not warn.
-        "minor": "33",
-        "gitVersion": "v1.33.0-kube-sim",
+        "major": major.to_string(),
+        "minor": minor.to_string(),
+        "gitVersion": format!("v{major}.{minor}.0-kube-sim"),
         "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
         "buildDate": "2026-01-01T00:00:00Z",
@@ -201,6 +201,46 @@ pub fn version_info() -> Value {
         "compiler": "gc",
         "platform": "linux/amd64",
     })
+}
+
+/// The Kubernetes version `/version` reports: clients decide features from it (adze runs
+/// sidecars as native ones from 1.29).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerVersion {
+    /// The major version.
+    pub major: u32,
+    /// The minor version.
+    pub minor: u32,
+}
+
+impl Default for ServerVersion {
+    /// v1.33: within kubectl v1.32's supported skew, so it does not warn.
+    fn default() -> Self {
+        ServerVersion {
+            major: 1,
+            minor: 33,
+        }
+    }
+}
+
+impl std::str::FromStr for ServerVersion {
+    type Err = String;
+
+    /// `MAJOR.MINOR`, e.g. `1.28`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (major, minor) = text
+            .trim_start_matches('v')
+            .split_once('.')
+            .ok_or_else(|| format!("\"{text}\" is not MAJOR.MINOR; write it like 1.28"))?;
+        let number = |n: &str| {
+            n.parse::<u32>()
+                .map_err(|_| format!("\"{text}\" is not MAJOR.MINOR; write it like 1.28"))
+        };
+        Ok(ServerVersion {
+            major: number(major)?,
+            minor: number(minor)?,
+        })
+    }
 }
 
 /// `GET /api`.
@@ -351,6 +391,25 @@ pub fn custom_resource_definitions() -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_server_version_is_major_dot_minor_and_reported_as_such() {
+        let old: ServerVersion = "1.28".parse().unwrap();
+        assert_eq!(
+            old,
+            ServerVersion {
+                major: 1,
+                minor: 28
+            }
+        );
+        assert_eq!("v1.30".parse::<ServerVersion>().unwrap().minor, 30);
+        assert!("1".parse::<ServerVersion>().is_err());
+        assert!("1.x".parse::<ServerVersion>().is_err());
+        let info = version_info(old);
+        assert_eq!(info["minor"], "28");
+        assert_eq!(info["gitVersion"], "v1.28.0-kube-sim");
+        assert_eq!(version_info(ServerVersion::default())["minor"], "33");
+    }
 
     #[test]
     fn every_resource_is_listed_once() {

@@ -46,6 +46,8 @@ pub struct AppState {
     pub address: String,
     /// The bearer token every request but `/version` and the health checks must carry.
     pub token: String,
+    /// What `/version` reports.
+    pub version: resources::ServerVersion,
 }
 
 /// What a path names.
@@ -364,7 +366,7 @@ async fn dispatch(
         Target::Root => read_only(Some(
             json!({ "paths": ["/api", "/api/v1", "/apis", "/version"] }),
         )),
-        Target::Version => read_only(Some(resources::version_info())),
+        Target::Version => read_only(Some(resources::version_info(state.version))),
         Target::Health => {
             if method != Method::GET {
                 return Err(ApiError::MethodNotAllowed);
@@ -743,6 +745,7 @@ mod tests {
             cluster,
             address: "127.0.0.1:6443".into(),
             token: TOKEN.into(),
+            version: resources::ServerVersion::default(),
         }))
     }
 

@@ -73,6 +73,8 @@ pub struct Options {
     pub state_dir: Option<PathBuf>,
     /// The Pod sandbox image; the kubelet's default when `None`.
     pub sandbox_image: Option<String>,
+    /// What `/version` reports.
+    pub server_version: crate::resources::ServerVersion,
 }
 
 /// Runs kube-sim until `stop` resolves; prints `listening on https://…` once serving.
@@ -122,6 +124,7 @@ pub async fn run(
         cluster,
         address: address.to_string(),
         token: token.clone(),
+        version: options.server_version,
     }));
 
     let server = format!("https://{address}");

@@ -1126,3 +1126,45 @@ async fn a_host_network_pod_has_the_nodes_hostname_and_shares_its_processes() {
     assert_eq!(status.pod_ip.as_deref(), Some("127.0.0.1"));
     sim.end().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_container_whose_image_is_patched_restarts_from_the_new_image() {
+    let sim = sim("replace").await;
+    let pod = sim.start(
+        "replace",
+        json!({"containers": [
+            {"name": "server", "image": "adze-test/sleeper:latest"},
+            sh("steady", "sleep 1"),
+        ]}),
+    );
+    sim.until(&pod, Duration::from_secs(30), |s| {
+        container(s, "server")
+            .state
+            .is_some_and(|state| state.running.is_some())
+    })
+    .await;
+    // As the API server hands the kubelet an update: the same Pod, one image replaced by one
+    // whose entrypoint exits 0 at once (Tekton's no-op image).
+    let mut updated = sim.host.pods.lock().unwrap()["replace"].clone();
+    let spec = updated.spec.as_mut().expect("a spec");
+    spec.containers[0].image = Some("adze-test/nop:latest".into());
+    spec.containers[1].image = Some(BUSYBOX.into());
+    sim.kubelet.update_pod(&updated);
+    let started = Instant::now();
+    let status = sim.finished(&pod).await;
+    // The sleeper stops on SIGTERM: no grace period (30 s) was waited out.
+    assert!(started.elapsed() < Duration::from_secs(20), "{status:#?}");
+    assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{status:#?}");
+    let server = container(&status, "server");
+    assert_eq!(server.image, "adze-test/nop:latest");
+    assert_eq!(server.restart_count, 1);
+    assert_eq!(terminated(&status, "server").1, "Completed");
+    // An unchanged image is not restarted.
+    let steady = container(&status, "steady");
+    assert_eq!(steady.restart_count, 0);
+    assert_eq!(terminated(&status, "steady").0, 0);
+    // An update for a Pod the kubelet does not run, or with another uid, changes nothing.
+    updated.metadata.uid = Some("another".into());
+    sim.kubelet.update_pod(&updated);
+    sim.end().await;
+}

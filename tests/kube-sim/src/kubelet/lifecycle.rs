@@ -31,6 +31,7 @@ use tokio::task::JoinHandle;
 
 use super::container::{self, Inputs};
 use super::naming::PodIdentity;
+use super::replace::Replacements;
 use super::sandbox::{self, Sandbox};
 use super::status::{engine_time, now, Book, State, Which};
 use super::volumes::{self, PodVolumes, VolumeError};
@@ -60,6 +61,18 @@ pub(super) struct Worker {
     pub sandbox_image: String,
     /// The containers' probes running, stopped with the worker.
     pub probers: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// New images for running regular containers (a Pod update), see `replace.rs`.
+    pub replacements: Arc<Replacements>,
+}
+
+/// The Pod's `terminationGracePeriodSeconds` (30 when unset).
+pub(super) fn grace_of(pod: &Pod) -> Duration {
+    let seconds = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.termination_grace_period_seconds)
+        .unwrap_or(30);
+    Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
 }
 
 impl Drop for Worker {
@@ -96,13 +109,7 @@ impl Worker {
     }
 
     fn grace(&self) -> Duration {
-        let seconds = self
-            .pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.termination_grace_period_seconds)
-            .unwrap_or(30);
-        Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
+        grace_of(&self.pod)
     }
 
     /// Runs the Pod to its end, or until its deadline.
@@ -178,7 +185,7 @@ impl Worker {
         join_all(
             main.iter()
                 .enumerate()
-                .map(|(i, c)| self.run_to_end(Which::Main(i), c, &started)),
+                .map(|(i, c)| self.run_replaceable(i, c, &started)),
         )
         .await;
         self.stop_sidecars(&sidecars, watchers).await;
@@ -467,6 +474,32 @@ impl Worker {
         match self.start(which, c, started).await {
             Some(id) => self.finish(which, c, &id).await,
             None => 128,
+        }
+    }
+
+    /// Runs regular container `index` to its end, starting it again from a new image each
+    /// time a Pod update replaced its image while it ran; the last exit code.
+    async fn run_replaceable(&self, index: usize, c: &Container, started: &Started) -> i32 {
+        let which = Which::Main(index);
+        let mut c = c.clone();
+        loop {
+            let code = self.run_to_end(which, &c, started).await;
+            let Some(image) = self.replacements.take(&c.name) else {
+                return code;
+            };
+            c.image = Some(image.clone());
+            self.book.edit(|r| {
+                if let Some(slot) = r.slot(which) {
+                    slot.image = image;
+                    slot.restarts += 1;
+                    slot.container_id = None;
+                    slot.image_id.clear();
+                    slot.state = State::Waiting {
+                        reason: "ContainerCreating".into(),
+                        message: None,
+                    };
+                }
+            });
         }
     }
 

@@ -23,8 +23,10 @@
 //!
 //! # Invariants
 //!
-//! - `restartPolicy` is treated as `Never` (what Tekton uses): nothing is restarted,
-//!   `restartCount` is always 0. Containers of finished Pods are kept until the Pod is deleted.
+//! - `restartPolicy` is treated as `Never` (what Tekton uses): nothing is restarted, but a
+//!   running container whose image a Pod update changed is started again from the new image,
+//!   as a kubelet does ([`Kubelet::update_pod`], `replace.rs`; how Tekton stops sidecars
+//!   without native sidecar support), `restartCount` then counting it. Containers of finished Pods are kept until the Pod is deleted.
 //! - After [`Kubelet::delete_pod`] returns, that Pod's status is never written again.
 //! - No Pod spec makes the kubelet panic; what it cannot do keeps the Pod Pending with a
 //!   message, or fails it, as Kubernetes would.
@@ -53,6 +55,7 @@ mod objects;
 mod probes;
 mod quantity;
 mod removal;
+mod replace;
 mod resources;
 mod sandbox;
 mod security;
@@ -133,6 +136,9 @@ pub enum KubeletError {
 struct Running {
     identity: PodIdentity,
     book: Arc<Book>,
+    replacements: Arc<replace::Replacements>,
+    /// `terminationGracePeriodSeconds`: how long a replaced container gets to stop.
+    grace: std::time::Duration,
     task: JoinHandle<()>,
     dir: PathBuf,
 }
@@ -162,6 +168,13 @@ pub type LogStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Vec<u8>, KubeletError>> + Send>>;
 
 impl Shared {
+    /// The runtime Pod work runs on: the one `new` was called in, else the current one.
+    fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        self.runtime
+            .clone()
+            .or_else(|| tokio::runtime::Handle::try_current().ok())
+    }
+
     /// The engine client at the engine's API version; a failed negotiation is tried again
     /// next time (the engine may be starting).
     async fn engine(&self) -> bollard::Docker {
@@ -247,12 +260,7 @@ impl Kubelet {
                 return;
             }
         }
-        let Some(runtime) = self
-            .shared
-            .runtime
-            .clone()
-            .or_else(|| tokio::runtime::Handle::try_current().ok())
-        else {
+        let Some(runtime) = self.shared.runtime() else {
             eprintln!(
                 "kube-sim kubelet: no async runtime to run pod {}/{} on",
                 key.0, key.1
@@ -265,6 +273,9 @@ impl Kubelet {
         }
         let dir = self.shared.state_dir.join("pods").join(&uid);
         let book = Arc::new(Book::new(self.shared.host.clone(), &pod));
+        let replacements = Arc::new(replace::Replacements::default());
+        let grace = lifecycle::grace_of(&pod);
+        let worker_replacements = replacements.clone();
         let shared = self.shared.clone();
         let (worker_identity, worker_dir, worker_book) =
             (identity.clone(), dir.clone(), book.clone());
@@ -279,6 +290,7 @@ impl Kubelet {
                 book: worker_book,
                 sandbox_image,
                 probers: Mutex::new(Vec::new()),
+                replacements: worker_replacements,
             });
             worker.run().await;
         });
@@ -287,10 +299,48 @@ impl Kubelet {
             Running {
                 identity,
                 book,
+                replacements,
+                grace,
                 task,
                 dir,
             },
         );
+    }
+
+    /// Acts on an update of a Pod this kubelet runs: each running regular container whose
+    /// image changed is killed and started again from the new image (`replace.rs`); returns
+    /// at once. Other changes (labels, annotations) are read where they matter.
+    pub fn update_pod(&self, pod: &Pod) {
+        let key = (
+            pod.metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            pod.metadata.name.clone().unwrap_or_default(),
+        );
+        let (ids, grace) = {
+            let pods = lock(&self.shared.pods);
+            let Some(running) = pods.get(&key) else {
+                return;
+            };
+            if pod.metadata.uid.as_deref() != Some(running.identity.uid.as_str()) {
+                return;
+            }
+            (
+                replace::changed(pod, &running.book, &running.replacements),
+                running.grace,
+            )
+        };
+        if ids.is_empty() {
+            return;
+        }
+        let Some(runtime) = self.shared.runtime() else {
+            return;
+        };
+        let shared = self.shared.clone();
+        runtime.spawn(async move {
+            removal::stop_all(&shared.engine().await, &ids, grace).await;
+        });
     }
 
     /// Silences, cancels and removes one Pod: its containers (SIGTERM, SIGKILL after

@@ -88,6 +88,8 @@ pub(super) struct Slot {
     pub probed: Option<bool>,
     /// Running but its startup probe has not succeeded yet: neither started nor ready.
     pub starting: bool,
+    /// How often it was started again (from a new image, see `replace.rs`).
+    pub restarts: i32,
 }
 
 impl Slot {
@@ -163,7 +165,7 @@ impl Slot {
                 .as_ref()
                 .map(|id| format!("docker://{id}")),
             ready: self.ready(),
-            restart_count: 0,
+            restart_count: self.restarts,
             started: Some(self.started()),
             state: Some(state),
             ..Default::default()
@@ -422,6 +424,7 @@ impl Book {
             },
             container_id: None,
             image_id: String::new(),
+            restarts: 0,
             probed: c.readiness_probe.as_ref().map(|_| false),
             starting: false,
         };
