@@ -80,6 +80,7 @@ pub(crate) mod results;
 mod retry;
 mod served_digest;
 mod sidecars;
+mod steps_at_once;
 mod task_run;
 
 use std::collections::{HashMap, HashSet};
