@@ -17,7 +17,10 @@
 //! its running container (SIGTERM, then SIGKILL after a grace period, or at once once
 //! [`DockerExecutor::force_handle`] was triggered) and reports `Cancelled`.
 //!
-//! What one TaskRun does is in [`task_run`]; how a step becomes a container in
+//! What one TaskRun does is in [`task_run`]; its step containers are all created and started
+//! at once and ordered by the static step entrypoint in [`steps_at_once`] (one by one, as
+//! before, when the entrypoint is not installed or a step would be refused; where the
+//! binary is found in [`entrypoint_binary`]); how a step becomes a container in
 //! [`container`]; log streaming in [`logs`]; `stdoutConfig`/`stderrConfig` files, written
 //! from the host through the step's mounts, in [`output_files`]; task and step results in
 //! [`results`]; the
