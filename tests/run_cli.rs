@@ -7,15 +7,20 @@
 
 mod common;
 
-use std::io::Read;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
+use common::running::Running;
+use common::Outcome;
+
 const BUSYBOX: &str = "adze-test/busybox:latest";
+
+/// How long a run interrupted or failed on purpose may take to exit before it is killed.
+const FINISH_LIMIT: Duration = Duration::from_secs(120);
 
 /// Runs share the engine and check it is left clean, so they go one at a time.
 static ENGINE: Mutex<()> = Mutex::new(());
@@ -52,6 +57,16 @@ struct Ran {
     status: i32,
     stdout: String,
     stderr: String,
+}
+
+impl From<Outcome> for Ran {
+    fn from(out: Outcome) -> Ran {
+        Ran {
+            status: out.code.unwrap_or(-1),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        }
+    }
 }
 
 fn ran(out: Output) -> Ran {
@@ -242,77 +257,6 @@ fn several_runs_in_the_files_need_run_to_choose() {
     assert!(out.stderr.contains("--run NAME"), "{}", out.stderr);
 }
 
-/// A running `adze run` whose stderr is collected as it arrives.
-struct Running {
-    child: Child,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
-    reader: std::thread::JoinHandle<()>,
-}
-
-impl Running {
-    /// Waits (up to 30 s) until stderr shows `marker`.
-    fn wait_for(&self, marker: &str) {
-        let until = Instant::now() + Duration::from_secs(30);
-        loop {
-            let seen = self.stderr.lock().expect("stderr lock").clone();
-            if seen.contains(marker) {
-                return;
-            }
-            assert!(Instant::now() < until, "never saw {marker:?}:\n{seen}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Sends SIGINT, as Ctrl-C does.
-    fn interrupt(&self) {
-        let pid = self.child.id().to_string();
-        let kill = Command::new("kill").args(["-INT", &pid]).status();
-        assert!(kill.is_ok_and(|s| s.success()));
-    }
-
-    /// Waits for the exit; stdout, and all of stderr.
-    fn finish(self) -> Ran {
-        let out = self.child.wait_with_output().expect("adze exits");
-        let _ = self.reader.join();
-        let stderr = self.stderr.lock().expect("stderr lock").clone();
-        Ran {
-            status: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr,
-        }
-    }
-}
-
-/// Starts `adze run` and waits until its stderr shows `marker`.
-fn start_until(dir: &TempDir, args: &[&str], marker: &str) -> Running {
-    let mut child = adze(dir, args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("adze starts");
-    let mut pipe = child.stderr.take().expect("stderr piped");
-    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let sink = stderr.clone();
-    // Draining continuously also keeps the child from blocking on a full pipe.
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-            sink.lock().expect("stderr lock").push_str(&text);
-        }
-    });
-    let running = Running {
-        child,
-        stderr,
-        reader,
-    };
-    running.wait_for(marker);
-    running
-}
-
 const SLOW: &str = r#"
 apiVersion: tekton.dev/v1
 kind: PipelineRun
@@ -337,14 +281,13 @@ spec:
 fn ctrl_c_cancels_the_run_runs_finally_and_leaves_no_container() {
     let _engine = engine();
     let dir = workdir(SLOW);
-    let running = start_until(
-        &dir,
-        &["run", "run.yaml", "-o", "json"],
+    let running = Running::start(
+        adze(&dir, &["run", "run.yaml", "-o", "json"]),
         "[sleepy/nap] napping",
     );
     let sent = Instant::now();
     running.interrupt();
-    let out = running.finish();
+    let out = Ran::from(running.finish(FINISH_LIMIT));
     assert!(
         sent.elapsed() < Duration::from_secs(10),
         "cancelled in {:?}",
@@ -440,9 +383,8 @@ fn only_and_from_rerun_part_of_a_pipeline_with_the_last_results() {
 fn a_container_killed_mid_step_fails_the_step_and_the_run_with_a_clear_reason() {
     let _engine = engine();
     let dir = workdir(SLOW);
-    let running = start_until(
-        &dir,
-        &["run", "run.yaml", "-o", "json"],
+    let running = Running::start(
+        adze(&dir, &["run", "run.yaml", "-o", "json"]),
         "[sleepy/nap] napping",
     );
     let out = Command::new("docker")
@@ -456,7 +398,7 @@ fn a_container_killed_mid_step_fails_the_step_and_the_run_with_a_clear_reason() 
         .output()
         .expect("docker kill");
     assert!(killed.status.success());
-    let out = running.finish();
+    let out = Ran::from(running.finish(FINISH_LIMIT));
     assert!(
         out.stderr.contains("\"step-nap\" exited with code 137"),
         "the reason names the step and the kill:\n{}",
@@ -560,16 +502,15 @@ fn a_second_ctrl_c_kills_finally_too() {
         "script: 'echo cleanup-ran'",
         "script: 'echo cleanup-started; sleep 60'",
     ));
-    let running = start_until(
-        &dir,
-        &["run", "run.yaml", "-o", "json"],
+    let running = Running::start(
+        adze(&dir, &["run", "run.yaml", "-o", "json"]),
         "[sleepy/nap] napping",
     );
     running.interrupt();
     running.wait_for("[cleanup/c] cleanup-started");
     let sent = Instant::now();
     running.interrupt();
-    let out = running.finish();
+    let out = Ran::from(running.finish(FINISH_LIMIT));
     assert!(
         sent.elapsed() < Duration::from_secs(5),
         "the second interrupt kills at once, took {:?}",

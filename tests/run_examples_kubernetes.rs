@@ -17,14 +17,13 @@
 mod common;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::kube_sim::Sim;
 use common::{examples_dir, require_docker, run_adze, runs_in, unpin_digests, yaml_files};
 
 /// Files (relative to the examples folder) whose Kubernetes run differs from the local one,
@@ -41,17 +40,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[
         "Failed/TaskRunResultLargerThanAllowedLimit on Kubernetes: results over the termination-message \
          limit need `results-from: sidecar-logs` (not built yet); the local executor warns",
     ),
-    (
-        "taskruns/authenticating-git-commands.yaml",
-        "Failed on Kubernetes: step git-clone-and-push exits 128 (git over ssh to the sidecar's \
-         server) since the credentials reach $HOME; not understood yet, and the reason shown is \
-         SidecarFailed for a step's failure",
-    ),
-    (
-        "taskruns/beta/authenticating-git-commands.yaml",
-        "Failed on Kubernetes as the v1 copy above (exit 128 from git-clone-and-push, reason \
-         SidecarFailed); not understood yet",
-    ),
 ];
 
 /// One run may take this long before it is interrupted (the slowest example takes ~15 s).
@@ -65,98 +53,6 @@ const TOTAL_BUDGET: Duration = Duration::from_secs(8 * 60);
 
 /// The entrypoint image `tests/setup-docker.sh` builds.
 const ENTRYPOINT_IMAGE: &str = "adze-test/entrypoint:latest";
-
-/// A kube-sim for this test binary; it stops when this process exits (its stdin closes).
-struct Sim {
-    kubeconfig: PathBuf,
-    child: Child,
-    _stdin: ChildStdin,
-    _dir: tempfile::TempDir,
-}
-
-impl Sim {
-    /// Starts `kube-sim` from beside the `adze` binary and waits for "listening on".
-    fn start() -> Sim {
-        let adze = Path::new(env!("CARGO_BIN_EXE_adze"));
-        let binary = adze.with_file_name("kube-sim");
-        assert!(
-            binary.is_file(),
-            "{} is missing: build it with `cargo build --workspace` (or run `cargo test \
-             --workspace`, which builds it beside adze)",
-            binary.display()
-        );
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let kubeconfig = dir.path().join("kubeconfig");
-        let mut child = Command::new(&binary)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--exit-with-stdin",
-                "--kubeconfig",
-            ])
-            .arg(&kubeconfig)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("kube-sim starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped stdout"))
-            .read_line(&mut line)
-            .expect("kube-sim prints a line");
-        assert!(
-            line.starts_with("listening on "),
-            "unexpected first line from kube-sim: {line:?}"
-        );
-        let stdin = child.stdin.take().expect("piped stdin");
-        Sim {
-            kubeconfig,
-            child,
-            _stdin: stdin,
-            _dir: dir,
-        }
-    }
-
-    /// Creates namespace `name` with `kubectl create -f -` (a manifest: `kubectl create
-    /// namespace` sends protobuf, which kube-sim does not read).
-    fn create_namespace(&self, name: &str) {
-        use std::io::Write;
-        let mut child = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(["create", "--validate=false", "-f", "-"])
-            .env_remove("KUBECONFIG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl runs");
-        child
-            .stdin
-            .take()
-            .expect("piped stdin")
-            .write_all(
-                format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n").as_bytes(),
-            )
-            .expect("kubectl reads its input");
-        let out = child.wait_with_output().expect("kubectl finishes");
-        assert!(
-            out.status.success(),
-            "creating namespace {name} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        // SIGTERM: kube-sim removes the containers it started, then exits.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
 
 /// What must be equal between the two executors.
 #[derive(Debug, PartialEq, Eq)]
@@ -323,7 +219,7 @@ fn shape_of(dir: &Path, file: &str, extra: &[&str], select: Option<&str>) -> Res
 
 /// Runs one job through both executors; `None` when they agree.
 fn compare(job: &Job, sim: &Sim) -> Option<String> {
-    sim.create_namespace(&job.namespace);
+    sim.namespace(&job.namespace);
     // Each side in its own folder: the local run records its last run beside the file.
     let work = tempfile::tempdir().expect("temporary directory");
     let file = job.rel.replace('/', "__");

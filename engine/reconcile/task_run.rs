@@ -752,9 +752,22 @@ fn in_progress(view: &TaskRunView, phase: PodPhase) -> TaskRunCondition {
 }
 
 /// The first matching reason of §4.7 among the containers this module observes.
+///
+/// When a step failed, a sidecar counts only if it ended before the last step did: one that
+/// ended with or after them was stopped because they had (by the executor, or by the kubelet,
+/// which stops native sidecars once the other containers are done, exit 143), and a sidecar
+/// stopped after completion does not change the result (§4.9). Without a failed step the
+/// Pod's `Failed` phase can only come from a sidecar, which then counts whenever it ended.
 fn failure_reason(view: &TaskRunView) -> TaskRunReason {
-    let sidecars = || view.sidecars.iter().filter_map(|s| s.state.terminated());
     let steps = || view.steps.iter().filter_map(|s| s.state.terminated());
+    let step_failed = steps().any(|t| t.exit_code != 0 || t.is_oom());
+    let steps_ended = steps().map(|t| t.finished).max();
+    let sidecars = || {
+        view.sidecars
+            .iter()
+            .filter_map(|s| s.state.terminated())
+            .filter(move |t| !step_failed || steps_ended.is_some_and(|end| t.finished < end))
+    };
     if sidecars().any(TerminatedObservation::is_oom) {
         TaskRunReason::SidecarOOM
     } else if steps().any(TerminatedObservation::is_oom) {
@@ -1295,10 +1308,49 @@ mod tests {
         );
     }
 
+    /// A sidecar stopped as the steps ended, e.g. a native sidecar the kubelet terminated
+    /// (exit 143) once the failed step's container was done.
+    fn stopped_sidecar(name: &str, finished: Timestamp) -> SidecarObservation {
+        SidecarObservation {
+            name: name.to_owned(),
+            state: ContainerObservation::Terminated(TerminatedObservation {
+                exit_code: 143,
+                reason: "Error".to_owned(),
+                started: T0,
+                finished,
+                markers: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_sidecar_stopped_after_the_steps_ended_leaves_a_step_failure_step_failed() {
+        let mut v = view(vec![ok("clone"), failed("push"), skipped("check")]);
+        for finished in [at(2), at(3)] {
+            v.sidecars = vec![stopped_sidecar("server", finished)];
+            assert_eq!(
+                cond(&eval(&v)),
+                (
+                    "False",
+                    "StepFailed",
+                    "\"step-push\" exited with code 1: Error"
+                )
+            );
+        }
+        // Stopped before the steps ended, it failed while they ran.
+        v.sidecars = vec![stopped_sidecar("server", at(1))];
+        assert_eq!(cond(&eval(&v)).1, "SidecarFailed");
+    }
+
     #[test]
     fn sidecar_failure_picks_the_reason_once_the_run_failed() {
         let mut v = view(vec![failed("build")]);
-        v.sidecars = vec![sidecar(failed("db"))];
+        // It failed while the step ran.
+        let mut db = failed("db");
+        if let ContainerObservation::Terminated(t) = &mut db.state {
+            t.finished = at(1);
+        }
+        v.sidecars = vec![sidecar(db)];
         assert_eq!(
             cond(&eval(&v)),
             (

@@ -46,7 +46,7 @@ mod uid;
 
 pub use pipeline_run::pipeline_run_object;
 pub use task_run::{task_run_object, task_run_status};
-pub use time::rfc3339;
+pub use time::{parse_rfc3339, rfc3339};
 pub use uid::new_uid;
 
 use crate::reconcile::Timestamp;

@@ -17,6 +17,13 @@ pub fn rfc3339(t: Timestamp) -> String {
     )
 }
 
+/// An RFC 3339 time (`2006-01-02T15:04:05.999999999Z07:00`, as termination messages and the
+/// Docker engine write them), as milliseconds since the epoch; `None` when it is not one.
+pub fn parse_rfc3339(value: &str) -> Option<Timestamp> {
+    let t = k8s_openapi::chrono::DateTime::parse_from_rfc3339(value.trim()).ok()?;
+    u64::try_from(t.timestamp_millis()).ok().map(Timestamp)
+}
+
 /// The proleptic Gregorian date of day `days` after 1970-01-01 (Howard Hinnant's
 /// `civil_from_days`, restricted to non-negative days since [`Timestamp`] is unsigned).
 ///
@@ -47,6 +54,19 @@ mod tests {
 
     fn at(secs: u64) -> Timestamp {
         Timestamp(secs * 1000)
+    }
+
+    #[test]
+    fn parsed_offsets_are_honoured_and_nanoseconds_cut_to_milliseconds() {
+        assert_eq!(
+            parse_rfc3339("2025-03-02T10:00:00+01:00"),
+            parse_rfc3339("2025-03-02T09:00:00Z")
+        );
+        assert_eq!(
+            parse_rfc3339("1970-01-01T00:00:01.234567891Z"),
+            Some(Timestamp(1_234))
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
     }
 
     #[test]

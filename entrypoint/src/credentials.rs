@@ -3,6 +3,12 @@
 //! the home directory before the command runs, as Tekton's entrypoint does
 //! (`CopyCredsToHome`), so tools find them wherever the image puts `$HOME`.
 //!
+//! With `-creds_source` the Pod's read-only Secret volume is first copied into `/tekton/creds`,
+//! the step's own writable emptyDir, as Tekton's creds-init writes it: the files then belong
+//! to the step's user with `.ssh/` private, so `ssh -i $(credentials.path)/.ssh/id_x` works
+//! for a root step too (a Secret volume's files are root's and readable by all, which ssh
+//! refuses from its owner).
+//!
 //! A file already at its destination is left alone (the Pod may mount it there itself); a
 //! copy that fails is reported on stderr and the step goes on, as Tekton's does.
 

@@ -57,6 +57,9 @@ pub struct Flags {
     pub scripts_dir: PathBuf,
     /// Credentials copied into `$HOME` before the command runs.
     pub creds_dir: PathBuf,
+    /// Read-only credentials (the Pod's Secret volume) first copied into `creds_dir`, the
+    /// step's own writable copy, so its files belong to the step's user (Tekton's creds-init).
+    pub creds_source: Option<PathBuf>,
     /// The step's `when` guard; empty means the step always runs.
     pub when: Vec<When>,
     /// Step timeout; `None` or zero means none.
@@ -114,6 +117,7 @@ pub const USAGE: &str = "usage: adze-entrypoint [flags] [--] [args...]
   -artifacts_dir DIR       the Task's provenance.json (default /tekton/artifacts)
   -scripts_dir DIR         the steps' scripts (default /tekton/scripts)
   -creds_dir DIR           credentials to copy into $HOME (default /tekton/creds)
+  -creds_source DIR        read-only credentials to copy into -creds_dir first
   -when_expressions JSON   the step's when guard: [{\"input\",\"operator\",\"values\"}]
   -timeout DURATION        step timeout, a Go duration such as 10s or 1m30s (0: none)
   -on_error continue|stopAndFail
@@ -134,6 +138,7 @@ const VALUE_FLAGS: &[&str] = &[
     "artifacts_dir",
     "scripts_dir",
     "creds_dir",
+    "creds_source",
     "when_expressions",
     "stdout_path",
     "stderr_path",
@@ -157,6 +162,7 @@ pub fn parse(args: &[String]) -> Result<Flags, FlagError> {
         artifacts_dir: PathBuf::from(DEFAULT_ARTIFACTS_DIR),
         scripts_dir: PathBuf::from(DEFAULT_SCRIPTS_DIR),
         creds_dir: PathBuf::from(DEFAULT_CREDS_DIR),
+        creds_source: None,
         when: Vec::new(),
         timeout: None,
         on_error: OnError::StopAndFail,
@@ -218,6 +224,7 @@ pub fn parse(args: &[String]) -> Result<Flags, FlagError> {
             "artifacts_dir" => flags.artifacts_dir = PathBuf::from(value),
             "scripts_dir" => flags.scripts_dir = PathBuf::from(value),
             "creds_dir" => flags.creds_dir = PathBuf::from(value),
+            "creds_source" => flags.creds_source = non_empty_path(value),
             "when_expressions" if value.is_empty() => flags.when.clear(),
             "when_expressions" => flags.when = when::parse(&value)?,
             "stdout_path" => flags.stdout_path = non_empty_path(value),
@@ -293,6 +300,13 @@ mod tests {
         assert_eq!(flags.timeout, Some(Duration::from_secs(90)));
         assert_eq!(flags.on_error, OnError::Continue);
         assert_eq!(flags.command, ["/bin/echo", "hello", "world"]);
+        assert_eq!(flags.creds_source, None);
+        let creds = parse_words("-creds_source /tekton/creds-secrets /bin/true").unwrap();
+        assert_eq!(
+            creds.creds_source,
+            Some(PathBuf::from("/tekton/creds-secrets"))
+        );
+        assert_eq!(creds.creds_dir, PathBuf::from(DEFAULT_CREDS_DIR));
     }
 
     #[test]

@@ -27,7 +27,8 @@
 //!   timeout.
 //! - [`artifacts`] reports the step's and the Task's `provenance.json` (types 5 and 6) and
 //!   fills in `$(steps.S.inputs.A)`/`$(steps.S.outputs.A)`; [`credentials`] copies
-//!   `/tekton/creds` into `$HOME` before the command runs, as Tekton's entrypoint does.
+//!   `-creds_source` (the Pod's Secret) into `/tekton/creds`, then `/tekton/creds` into
+//!   `$HOME`, before the command runs, as Tekton's creds-init and entrypoint do.
 //! - [`termination`] owns the message: `{"key","value","type"}` entries appended to what is
 //!   already there, refused above 4096 bytes with Tekton's own words.
 //!

@@ -115,6 +115,14 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
             *program = script.display().to_string();
         }
     }
+    if let Some(source) = &flags.creds_source {
+        for failure in credentials::copy_to_home(source, &flags.creds_dir) {
+            eprintln!(
+                "adze-entrypoint: cannot copy a credential into {}: {failure}",
+                flags.creds_dir.display()
+            );
+        }
+    }
     if let Some(home) = std::env::var_os("HOME") {
         for failure in credentials::copy_to_home(&flags.creds_dir, Path::new(&home)) {
             eprintln!("adze-entrypoint: cannot copy a credential into $HOME: {failure}");

@@ -1,9 +1,12 @@
 //! Helpers shared by the integration tests that run the real `adze` binary against the
-//! upstream Tekton examples or the local Docker engine.
+//! upstream Tekton examples, the local Docker engine or kube-sim ([`kube_sim`]).
 //!
 //! Each test crate compiles this module on its own and uses only part of it, hence the
 //! `dead_code` allowance.
 #![allow(dead_code)]
+
+pub mod kube_sim;
+pub mod running;
 
 use std::collections::BTreeSet;
 use std::io::Read;

@@ -3,15 +3,15 @@
 //! has run on a real cluster): a run's status and logs, a missing image, cancellation,
 //! `--keep`, an API server that is not there and one that dies mid-run.
 
-mod running;
-mod sim;
+#[path = "../common/mod.rs"]
+mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use running::Running;
-use sim::Sim;
+use common::kube_sim::Sim;
+use common::running::Running;
 
 /// The entrypoint image tests/setup-docker.sh builds from the static entrypoint.
 const ENTRYPOINT_IMAGE: &str = "adze-test/entrypoint:latest";
@@ -201,7 +201,7 @@ fn ctrl_c_cancels_the_run_and_deletes_what_it_created() {
     );
     running.interrupt();
     let out = running.finish(Duration::from_secs(30));
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
     let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON status");
     assert_eq!(
         json["status"]["conditions"][0]["reason"],
@@ -294,7 +294,7 @@ fn an_api_server_that_dies_mid_run_is_exit_3_and_what_was_created_is_listed() {
     let running = Running::start(adze(&sim, dir.path(), "default", &[]), "napping");
     sim.stop();
     let out = running.finish(Duration::from_secs(60));
-    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
     assert!(out.stderr.contains(&sim.url), "{}", out.stderr);
     assert!(out.stderr.contains("pod/slow-pod"), "{}", out.stderr);
     assert!(

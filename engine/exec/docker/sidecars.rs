@@ -40,6 +40,7 @@ use crate::reconcile::task_run::{
 };
 use crate::reconcile::Timestamp;
 use crate::run::StepReport;
+use crate::status::parse_rfc3339;
 
 /// The message of a sidecar adze stopped because the steps were done.
 pub const STOPPED_MESSAGE: &str = "Sidecar container stopped by adze after the steps finished";
@@ -99,6 +100,9 @@ impl Pod {
 /// A container's state as the engine reports it, observed now.
 struct Seen {
     running: bool,
+    /// When it exited, as the engine recorded it (whether it ended before the steps did
+    /// decides if its failure counts, §4.9).
+    finished: Option<Timestamp>,
     exit_code: i32,
     oom: bool,
     image_id: String,
@@ -111,6 +115,7 @@ async fn inspect(docker: &Docker, id: &str) -> Option<Seen> {
     let state = i.state.unwrap_or_default();
     Some(Seen {
         running: state.running == Some(true),
+        finished: state.finished_at.as_deref().and_then(parse_rfc3339),
         exit_code: i32::try_from(state.exit_code.unwrap_or(0)).unwrap_or(1),
         oom: state.oom_killed == Some(true),
         image_id: i.image.unwrap_or_default(),
@@ -309,7 +314,7 @@ impl TaskRunJob {
                     exit_code: seen.exit_code,
                     reason: exit_reason(&seen).into(),
                     started,
-                    finished: now(),
+                    finished: seen.finished.unwrap_or_else(now),
                     markers: None,
                 }),
                 None => ContainerObservation::Waiting {

@@ -1,17 +1,22 @@
 //! The TaskRun's credential files (from its service account's Secrets, resolved by the
 //! driver) as one Secret, `<taskrun>-credentials`.
 //!
-//! Steps see them read-only at `/tekton/creds` (`$(credentials.path)`); the entrypoint
-//! copies them into the step's `$HOME` before the command runs, as the step's user, as
-//! Tekton's does (private ssh keys 0600 in the copy), so they are found wherever the image
-//! puts `$HOME` and a non-root step can use them. `HOME` is left as the image sets it; nothing
-//! is placed under `/tekton/home` (Tekton does not either unless `HOME` is `/tekton/home`).
-//! Keys are `credential-<i>` (a Secret key cannot hold `/`); the volume's items put each key
-//! at its path.
+//! As in Tekton's Pod, each step has its own writable emptyDir at `/tekton/creds`
+//! (`$(credentials.path)`, `tekton-creds-init-home-<i>`) and the Secret is mounted read-only
+//! beside it at `/tekton/creds-secrets`; the entrypoint (`-creds_source`) copies the Secret
+//! into `/tekton/creds` as the step's user, `.ssh/` files 0600, then into `$HOME`, as Tekton's
+//! creds-init does. A Secret volume's files are root's and readable by all: ssh refuses such a
+//! key to root (its owner), so mounting the Secret at `/tekton/creds` itself fails
+//! `ssh-keygen -y -f $(credentials.path)/.ssh/id_x` in a root step. `HOME` is left as the image
+//! sets it; nothing is placed under `/tekton/home` (Tekton does not either unless `HOME` is
+//! `/tekton/home`). Keys are `credential-<i>` (a Secret key cannot hold `/`); the volume's
+//! items put each key at its path.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{KeyToPath, Secret, SecretVolumeSource, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{
+    EmptyDirVolumeSource, KeyToPath, Secret, SecretVolumeSource, Volume, VolumeMount,
+};
 use k8s_openapi::ByteString;
 
 use super::metadata::{credentials_name, object_meta};
@@ -20,8 +25,15 @@ use crate::run::TaskRunRequest;
 
 /// The Pod volume of the credentials Secret.
 pub const CREDENTIALS_VOLUME: &str = "tekton-creds";
-/// Where the whole set appears (`$(credentials.path)`).
+/// Where each step finds its own copy of the whole set (`$(credentials.path)`).
 pub const CREDENTIALS_DIR: &str = "/tekton/creds";
+/// Where the Secret itself is mounted, read-only: the entrypoint's `-creds_source`.
+pub const CREDENTIALS_SOURCE_DIR: &str = "/tekton/creds-secrets";
+
+/// Step `index`'s writable `/tekton/creds` (Tekton's name for it).
+fn copy_volume(index: usize) -> String {
+    format!("tekton-creds-init-home-{index}")
+}
 
 fn key(index: usize) -> String {
     format!("credential-{index}")
@@ -55,10 +67,10 @@ pub fn secret(
     })
 }
 
-/// The Pod volume of the Secret, each key at its relative path, readable by any user: the
-/// entrypoint of each step copies the files into its `$HOME` as the step's user (private
-/// keys 0600 there), as Tekton's creds-init does from its readable secret volumes.
-pub fn volume(request: &TaskRunRequest, options: &PodOptions) -> Volume {
+/// The Pod volumes: the Secret, each key at its relative path and readable by any user (the
+/// entrypoint of each step copies the files as the step's user, private keys 0600 in the
+/// copies), and each step's emptyDir for its copy at `/tekton/creds`.
+pub fn volumes(request: &TaskRunRequest, options: &PodOptions) -> Vec<Volume> {
     let items = request
         .credentials
         .iter()
@@ -69,7 +81,7 @@ pub fn volume(request: &TaskRunRequest, options: &PodOptions) -> Volume {
             mode: None,
         })
         .collect();
-    Volume {
+    let secret = Volume {
         name: CREDENTIALS_VOLUME.to_owned(),
         secret: Some(SecretVolumeSource {
             secret_name: Some(credentials_name(&request.name, options.attempt)),
@@ -78,15 +90,29 @@ pub fn volume(request: &TaskRunRequest, options: &PodOptions) -> Volume {
             ..SecretVolumeSource::default()
         }),
         ..Volume::default()
-    }
+    };
+    let copies = (0..request.steps.len()).map(|i| Volume {
+        name: copy_volume(i),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    });
+    std::iter::once(secret).chain(copies).collect()
 }
 
-/// A step's mount of the credentials: the set at `/tekton/creds`, read-only.
-pub fn mounts() -> Vec<VolumeMount> {
-    vec![VolumeMount {
-        name: CREDENTIALS_VOLUME.to_owned(),
-        mount_path: CREDENTIALS_DIR.to_owned(),
-        read_only: Some(true),
-        ..VolumeMount::default()
-    }]
+/// Step `index`'s mounts: the Secret at `/tekton/creds-secrets`, read-only, and its own copy
+/// at `/tekton/creds`, which the step may change (Tekton's example scripts do).
+pub fn mounts(index: usize) -> Vec<VolumeMount> {
+    vec![
+        VolumeMount {
+            name: CREDENTIALS_VOLUME.to_owned(),
+            mount_path: CREDENTIALS_SOURCE_DIR.to_owned(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        },
+        VolumeMount {
+            name: copy_volume(index),
+            mount_path: CREDENTIALS_DIR.to_owned(),
+            ..VolumeMount::default()
+        },
+    ]
 }

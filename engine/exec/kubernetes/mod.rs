@@ -39,7 +39,8 @@
 //!   [`PodOptions::sidecars_ready_at_start`], the first step starts at once.
 //! - Volumes: `emptyDir`s `tekton-internal-{workspace,home,results,steps,artifacts,bin}`, one
 //!   `tekton-internal-run-<i>` per step at `/tekton/run/<i>` (read-write in step `i` only,
-//!   as Tekton mounts them), the scripts, the ready file, the credentials, one `ws-<hash>`
+//!   as Tekton mounts them), the scripts, the ready file, the credentials (the Secret and one
+//!   `tekton-creds-init-home-<i>` per step, as Tekton names them), one `ws-<hash>`
 //!   volume per bound workspace (Tekton's `$(workspaces.W.volume)` names) and the Task's and
 //!   `podTemplate`'s own. Step `i`'s status directory is also mounted at
 //!   `/tekton/steps/step-<name>` and `/tekton/steps/<i>` (read-only in the other steps),
@@ -73,8 +74,6 @@
 //!   breakpoints.
 //! - Label values longer than 63 characters (long TaskRun names) are refused
 //!   ([`TranslateError::InvalidLabel`]) rather than shortened.
-//! - Non-root steps cannot read private ssh keys among the credentials unless the Pod's
-//!   `fsGroup` grants it (the entrypoint's copy into `$HOME` keeps the key's 0600).
 //! - The executor: see `executor.rs`'s own list (polling rather than watching, image
 //!   commands from the local engine only, no retries of API calls, no `keep-pod-on-cancel`);
 //!   `adze controller` (owners, resuming after a restart) is the next issue.
@@ -109,7 +108,7 @@ use crate::run::TaskRunRequest;
 
 pub use claims::claim_name;
 pub use containers::{ENTRYPOINT_IN_IMAGE, NON_ROOT_UID, PREPARE};
-pub use credentials::{CREDENTIALS_DIR, CREDENTIALS_VOLUME};
+pub use credentials::{CREDENTIALS_DIR, CREDENTIALS_SOURCE_DIR, CREDENTIALS_VOLUME};
 pub use error::TranslateError;
 pub use executor::{Created, KubernetesExecutor, KubernetesOptions};
 pub use loaded_objects::LoadedObjectError;

@@ -83,7 +83,7 @@ pub fn container_mounts(request: &TaskRunRequest, role: Role, extras: &Extras) -
                 implicit.push(mount(DOWNWARD_VOLUME, "/tekton/downward", true));
             }
             if !request.credentials.is_empty() {
-                implicit.extend(credentials::mounts());
+                implicit.extend(credentials::mounts(index));
             }
         }
         Role::Sidecar(_) => {

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use super::credentials::CREDENTIALS_SOURCE_DIR;
 use super::scripts::{step_script_key, SCRIPTS_DIR};
 use super::TranslateError;
 use crate::api::GoDuration;
@@ -82,6 +83,9 @@ pub fn step_args(
         if let Ok(json) = serde_json::to_string(&step.when) {
             flag("when_expressions", json);
         }
+    }
+    if !request.credentials.is_empty() {
+        flag("creds_source", CREDENTIALS_SOURCE_DIR.to_owned());
     }
     if let Some(path) = &step.stdout_path {
         flag("stdout_path", path.clone());

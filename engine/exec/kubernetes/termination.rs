@@ -3,7 +3,7 @@
 //! and artifacts (types 5 and 6).
 
 use crate::reconcile::task_run::{MarkerReason, TerminationMarkers};
-use crate::reconcile::Timestamp;
+use crate::status::parse_rfc3339;
 
 /// Tekton's `ResultType` of a task result entry.
 const TASK_RESULT: u8 = 1;
@@ -66,7 +66,7 @@ pub fn parse(message: &str) -> Option<StepMessage> {
     for entry in entries {
         match entry.kind {
             INTERNAL => match entry.key.as_str() {
-                "StartedAt" => out.markers.started_at = parse_time(&entry.value),
+                "StartedAt" => out.markers.started_at = parse_rfc3339(&entry.value),
                 "ExitCode" => out.markers.exit_code = entry.value.trim().parse().ok(),
                 "Reason" => out.markers.reason = marker_reason(&entry.value),
                 "Error" => out.error = Some(entry.value),
@@ -95,15 +95,10 @@ fn marker_reason(value: &str) -> Option<MarkerReason> {
     })
 }
 
-/// An RFC 3339 time (`2006-01-02T15:04:05.999999999Z07:00`), as milliseconds since the epoch.
-pub fn parse_time(value: &str) -> Option<Timestamp> {
-    let t = k8s_openapi::chrono::DateTime::parse_from_rfc3339(value.trim()).ok()?;
-    u64::try_from(t.timestamp_millis()).ok().map(Timestamp)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reconcile::Timestamp;
 
     #[test]
     fn entries_are_split_by_type() {
@@ -154,14 +149,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m, StepMessage::default());
-    }
-
-    #[test]
-    fn offsets_are_honoured() {
-        assert_eq!(
-            parse_time("2025-03-02T10:00:00+01:00"),
-            parse_time("2025-03-02T09:00:00Z")
-        );
-        assert_eq!(parse_time("yesterday"), None);
     }
 }

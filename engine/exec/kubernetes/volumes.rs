@@ -98,7 +98,7 @@ pub fn pod_volumes(
         volumes.push(ready_volume());
     }
     if !request.credentials.is_empty() {
-        volumes.push(credentials::volume(request, options));
+        volumes.extend(credentials::volumes(request, options));
     }
     let mut claims: Vec<PersistentVolumeClaim> = Vec::new();
     for ws in &request.cluster.workspaces {

@@ -1,4 +1,4 @@
-//! A kube-sim for this test binary: the one shared by every case, and private ones for the
+//! A kube-sim for a test binary: the one shared by every case, and private ones for the
 //! cases that kill theirs. Found beside the adze executable (`cargo test --workspace` builds
 //! both into the same directory).
 

@@ -1,13 +1,18 @@
-//! An `adze run` in the background whose stderr is collected as it arrives.
+//! An `adze` run in the background whose stderr is collected as it arrives, for the tests
+//! that act while it runs (interrupt it as Ctrl-C does, kill a container, stop the API
+//! server).
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::Ran;
+use super::Outcome;
 
-/// A running `adze run`.
+/// How long [`Running::start`] and [`Running::wait_for`] wait for a marker.
+const MARKER_LIMIT: Duration = Duration::from_secs(60);
+
+/// A running `adze`.
 pub struct Running {
     child: Child,
     stderr: Arc<Mutex<String>>,
@@ -25,6 +30,7 @@ impl Running {
         let mut pipe = child.stderr.take().expect("stderr piped");
         let stderr = Arc::new(Mutex::new(String::new()));
         let sink = stderr.clone();
+        // Draining continuously also keeps the child from blocking on a full pipe.
         let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = pipe.read(&mut buf) {
@@ -40,11 +46,17 @@ impl Running {
             stderr,
             reader,
         };
-        let until = Instant::now() + Duration::from_secs(60);
+        running.wait_for(marker);
+        running
+    }
+
+    /// Waits (up to 60 s) until stderr shows `marker`.
+    pub fn wait_for(&self, marker: &str) {
+        let until = Instant::now() + MARKER_LIMIT;
         loop {
-            let seen = running.stderr.lock().expect("stderr lock").clone();
+            let seen = self.stderr.lock().expect("stderr lock").clone();
             if seen.contains(marker) {
-                return running;
+                return;
             }
             assert!(Instant::now() < until, "never saw {marker:?}:\n{seen}");
             std::thread::sleep(Duration::from_millis(50));
@@ -59,10 +71,12 @@ impl Running {
     }
 
     /// Waits for the exit (killing it after `limit`); stdout, and all of stderr.
-    pub fn finish(mut self, limit: Duration) -> Ran {
+    pub fn finish(mut self, limit: Duration) -> Outcome {
         let until = Instant::now() + limit;
+        let mut timed_out = false;
         while self.child.try_wait().ok().flatten().is_none() {
             if Instant::now() > until {
+                timed_out = true;
                 let _ = self.child.kill();
                 break;
             }
@@ -71,10 +85,11 @@ impl Running {
         let out = self.child.wait_with_output().expect("adze exits");
         let _ = self.reader.join();
         let stderr = self.stderr.lock().expect("stderr lock").clone();
-        Ran {
-            code: out.status.code().unwrap_or(-1),
+        Outcome {
+            code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr,
+            timed_out,
         }
     }
 }
