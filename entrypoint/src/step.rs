@@ -18,8 +18,9 @@ use crate::timestamp::rfc3339_millis;
 use crate::when::{self, WhenError};
 use crate::{artifacts, credentials};
 
-/// How often the wait file is polled: short next to a container start.
-const POLL: Duration = Duration::from_millis(10);
+/// How often the wait file is polled: short next to a container start (steps started at
+/// once pay it once each, in series).
+const POLL: Duration = Duration::from_millis(5);
 
 /// Why the step could not be carried out as asked (the container then exits 1).
 #[derive(Debug, thiserror::Error)]

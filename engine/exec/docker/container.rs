@@ -653,7 +653,8 @@ pub(super) fn container_config(
             nano_cpus: plan.confinement.nano_cpus,
             // A tiny init as PID 1 forwards SIGTERM, so a cancelled script step stops at once
             // instead of ignoring the signal for the whole grace period, as PID 1 shells do.
-            init: Some(true),
+            // The step entrypoint is such an init itself (it forwards signals and reaps).
+            init: Some(launch.is_none()),
             // A container joining the holder's network shares its /etc/hosts and resolver
             // configuration (the engine refuses them there); otherwise each gets its own.
             ..match network {

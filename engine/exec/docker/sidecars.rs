@@ -254,7 +254,7 @@ impl TaskRunJob {
     }
 
     /// Starts the holder in the first image that has a shell.
-    async fn start_holder(&self, pod: &mut Pod) -> Result<(), PodFailure> {
+    pub(super) async fn start_holder(&self, pod: &mut Pod) -> Result<(), PodFailure> {
         let mut images: Vec<&str> = Vec::new();
         for plan in self.request.sidecars.iter().chain(&self.request.steps) {
             if !images.contains(&plan.image.as_str()) {

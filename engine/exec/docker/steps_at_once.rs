@@ -49,7 +49,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bollard::errors::Error as DockerError;
+use bollard::query_parameters::WaitContainerOptions;
+use bollard::Docker;
 use futures_util::future::join_all;
+use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
 use super::container::{self, EntrypointLaunch, Role, RunDir};
@@ -78,6 +81,16 @@ pub(super) struct AtOnce {
     steps: Vec<StartedStep>,
     /// Why the engine is gone, once it was lost while a step was waited for.
     lost: Option<String>,
+    /// Removals of finished steps' containers, overlapping the later steps.
+    removals: Vec<JoinHandle<()>>,
+}
+
+impl AtOnce {
+    /// Waits for the removals started while the steps ran, so nothing of the TaskRun is
+    /// still going away once it is reported.
+    pub(super) async fn finish(self) {
+        join_all(self.removals).await;
+    }
 }
 
 struct StartedStep {
@@ -89,6 +102,41 @@ struct StartedStep {
     released: Option<Timestamp>,
     /// Set once its start was reported, by its first output or by [`TaskRunJob::next_at_once`].
     announced: Arc<AtomicBool>,
+    /// Waits for the container's exit from its start, so the steps' ends are known as they
+    /// happen rather than asked for one after the other.
+    exit: Option<JoinHandle<Option<ExitSeen>>>,
+}
+
+/// How a step container exited, as its exit watcher saw it.
+#[derive(Debug, Clone, Copy)]
+struct ExitSeen {
+    /// The exit code the engine's wait answered.
+    code: i64,
+    /// Killed by the out-of-memory killer (asked only for exit code 137).
+    oom: bool,
+}
+
+/// Waits for container `id` to exit; `None` unless the engine itself answered (a broken
+/// wait is left to the careful path, which tells an engine gone). Only a SIGKILL's exit
+/// code needs an inspect, for the OOM flag: every other call would queue behind the
+/// engine's work on the other steps.
+async fn watch_exit(docker: Docker, id: String) -> Option<ExitSeen> {
+    let answer = docker
+        .wait_container(&id, None::<WaitContainerOptions>)
+        .next()
+        .await;
+    let code = match answer {
+        Some(Ok(response)) => response.status_code,
+        Some(Err(DockerError::DockerContainerWaitError { code, .. })) => code,
+        _ => return None,
+    };
+    let oom = if code == 137 {
+        let state = docker.inspect_container(&id, None).await.ok()?.state?;
+        state.oom_killed == Some(true)
+    } else {
+        false
+    };
+    Some(ExitSeen { code, oom })
 }
 
 /// The entrypoint's flags for step `index`, before `-entrypoint PROGRAM -- ARGS`.
@@ -147,12 +195,7 @@ fn binary() -> Result<Option<PathBuf>, EntrypointMissing> {
 impl TaskRunJob {
     /// Creates and starts every step container, their ids kept in `pod` for removal; `None`
     /// when the TaskRun must run step by step (see the module's Design).
-    pub(super) async fn start_at_once(
-        &mut self,
-        dir: &RunDir,
-        network: Option<&str>,
-        pod: &mut Pod,
-    ) -> Option<AtOnce> {
+    pub(super) async fn start_at_once(&mut self, dir: &RunDir, pod: &mut Pod) -> Option<AtOnce> {
         let binary = match binary() {
             Ok(binary) => binary?,
             Err(e) => {
@@ -160,13 +203,25 @@ impl TaskRunJob {
                 return None;
             }
         };
-        let mut prepared = Vec::with_capacity(self.request.steps.len());
-        let steps = self.request.steps.clone();
-        for (index, step) in steps.iter().enumerate() {
+        let mut plans = Vec::with_capacity(self.request.steps.len());
+        for step in &self.request.steps {
             let plan = self.with_program(step).await?;
             self.check_non_root(&plan, &format!("step-{}", plan.name))
                 .await
                 .ok()?;
+            plans.push(plan);
+        }
+        if pod.holder.is_none() && plans.len() > 1 {
+            // The steps share one network namespace, as a Pod's containers do; it also
+            // spares the engine a namespace per step, set up and torn down in turn (a
+            // 10-step TaskRun of `true` takes about half as long). Without an image that
+            // has `sh` to hold it, each step keeps its own.
+            let _ = self.start_holder(pod).await;
+        }
+        let network = pod.holder.clone();
+        let network = network.as_deref();
+        let mut prepared = Vec::with_capacity(plans.len());
+        for (index, plan) in plans.into_iter().enumerate() {
             let launch = EntrypointLaunch {
                 index,
                 binary: binary.clone(),
@@ -226,6 +281,7 @@ impl TaskRunJob {
                 log_task,
                 released: None,
                 announced,
+                exit: None,
             });
         }
         let starts = join_all(
@@ -238,10 +294,15 @@ impl TaskRunJob {
         for (step, start) in started.iter_mut().zip(starts) {
             step.start_error = start.err();
             step.released = Some(at);
+            if step.start_error.is_none() {
+                let (docker, id) = (self.docker.clone(), step.id.clone());
+                step.exit = Some(tokio::spawn(watch_exit(docker, id)));
+            }
         }
         Some(AtOnce {
             steps: started,
             lost: None,
+            removals: Vec::new(),
         })
     }
 
@@ -313,7 +374,21 @@ impl TaskRunJob {
                 step: name.clone(),
             });
         }
-        let waited = match self.wait_watching_engine(&name, &id, deadline).await {
+        let watcher = at_once.steps[index].exit.take();
+        let seen = match watcher {
+            Some(watcher) => self.watched_exit(watcher, deadline).await,
+            None => Watched::Unsure,
+        };
+        let (waited, exited) = match seen {
+            Watched::Exited(exit) => (Waited::Exited, Some(exit)),
+            Watched::Interrupted(waited) => (waited, None),
+            Watched::Unsure => (Waited::Exited, None),
+        };
+        let waited = match (waited, &exited) {
+            (Waited::Exited, None) => self.wait_watching_engine(&name, &id, deadline).await,
+            (waited, _) => WaitEnd::Waited(waited),
+        };
+        let waited = match waited {
             WaitEnd::Waited(waited) => waited,
             WaitEnd::Lost(cause) => {
                 for step in &at_once.steps {
@@ -337,24 +412,47 @@ impl TaskRunJob {
             // holding the TaskRun.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
         }
-        let inspect = retry::idempotent(|| self.docker.inspect_container(&id, None)).await;
-        if let Ok(i) = &inspect {
-            let plan = &at_once.steps[index].plan;
-            *image_id = self.status_image_id(&plan.image, i.image.as_deref().unwrap_or_default());
-        }
+        let image = at_once.steps[index].plan.image.clone();
+        // The image was resolved before the steps started; the engine is asked only when
+        // it was not, or when the watcher could not tell how the step ended.
+        let (exit, engine_image) = match exited {
+            Some(exit) if self.images.contains_key(&image) => (exit, String::new()),
+            _ => match retry::idempotent(|| self.docker.inspect_container(&id, None)).await {
+                Ok(i) => {
+                    let state = i.state.unwrap_or_default();
+                    let exit = ExitSeen {
+                        code: state.exit_code.unwrap_or(1),
+                        oom: state.oom_killed == Some(true),
+                    };
+                    (exit, i.image.unwrap_or_default())
+                }
+                Err(e) if waited == Waited::Exited => {
+                    let (reason, message) = engine_failure(e);
+                    return StepEnd::Refused(reason, message);
+                }
+                Err(_) => (
+                    ExitSeen {
+                        code: 1,
+                        oom: false,
+                    },
+                    String::new(),
+                ),
+            },
+        };
+        *image_id = self.status_image_id(&image, &engine_image);
         if waited != Waited::Exited {
             return StepEnd::Interrupted(released);
         }
-        let state = match inspect {
-            Ok(i) => i.state.unwrap_or_default(),
-            Err(e) => {
-                let (reason, message) = engine_failure(e);
-                return StepEnd::Refused(reason, message);
-            }
-        };
         let finished = now();
         if let Some(next) = at_once.steps.get_mut(index + 1) {
             next.released = Some(finished);
+        }
+        if !self.options.keep {
+            // Removed while the later steps run; the pod's removal covers any left.
+            let docker = self.docker.clone();
+            at_once.removals.push(tokio::spawn(async move {
+                let _ = container::remove(&docker, &id).await;
+            }));
         }
         let message = std::fs::read_to_string(dir.run_dir(index).join("termination"))
             .ok()
@@ -363,8 +461,8 @@ impl TaskRunJob {
         for warning in &message.warnings {
             self.warn(format!("step \"{name}\": {warning}"));
         }
-        let exit_code = i32::try_from(state.exit_code.unwrap_or(1)).unwrap_or(1);
-        let oom = state.oom_killed == Some(true);
+        let exit_code = i32::try_from(exit.code).unwrap_or(1);
+        let oom = exit.oom;
         if !oom && engine_loss::killed_by_shutdown(i64::from(exit_code)) {
             if let Some(later) = at_once.steps.get(index + 1) {
                 if self.torn_down(&later.id, &dir.run_dir(index + 1)).await {
@@ -379,7 +477,56 @@ impl TaskRunJob {
     }
 }
 
+/// What a step's exit watcher gave.
+enum Watched {
+    /// The engine answered: the container exited.
+    Exited(ExitSeen),
+    /// The TaskRun's deadline or a stop came first.
+    Interrupted(Waited),
+    /// The watcher could not tell (the engine did not answer): ask again, carefully.
+    Unsure,
+}
+
 impl TaskRunJob {
+    /// Waits for a step's exit `watcher`, the TaskRun's `deadline`, or a stop request.
+    async fn watched_exit(
+        &mut self,
+        mut watcher: JoinHandle<Option<ExitSeen>>,
+        deadline: Option<Instant>,
+    ) -> Watched {
+        if self.stop.borrow().is_some() {
+            watcher.abort();
+            return Watched::Interrupted(Waited::Stopped);
+        }
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                done = &mut watcher => {
+                    return match done.ok().flatten() {
+                        Some(exit) => Watched::Exited(exit),
+                        None => Watched::Unsure,
+                    };
+                }
+                _ = &mut sleep => {
+                    watcher.abort();
+                    return Watched::Interrupted(Waited::Deadline);
+                }
+                changed = self.stop.changed() => {
+                    if changed.is_err() || self.stop.borrow().is_some() {
+                        watcher.abort();
+                        return Watched::Interrupted(Waited::Stopped);
+                    }
+                }
+            }
+        }
+    }
+
     /// Whether the engine stopped the TaskRun's containers (its shutdown), as seen from a
     /// later step's container `id`: it waits for the step before it, so it only ends by
     /// itself after that step's marker, with a termination message in `run_dir`. Watched

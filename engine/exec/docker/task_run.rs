@@ -203,8 +203,8 @@ impl TaskRunJob {
             }
             self.wait_until_ready(pod, deadline).await;
         }
+        let mut at_once = self.start_at_once(&dir, pod).await;
         let network = pod.holder.clone();
-        let mut at_once = self.start_at_once(&dir, network.as_deref(), pod).await;
 
         let mut interruption = None;
         let mut lost = None;
@@ -271,6 +271,9 @@ impl TaskRunJob {
                     self.step_finished(step, 1);
                 }
             }
+        }
+        if let Some(at_once) = at_once {
+            at_once.finish().await;
         }
         view.sidecars = self.observe_sidecars(pod).await;
         let sidecars = self.stop_sidecars(pod).await;
@@ -744,6 +747,10 @@ impl TaskRunJob {
                 .await
                 .unwrap_or((Waited::Exited, true));
             if waited != Waited::Exited {
+                return WaitEnd::Waited(waited);
+            }
+            if !outage {
+                // The engine answered the wait itself: the container exited.
                 return WaitEnd::Waited(waited);
             }
             // The wait also ends when the engine goes away; only its answer tells which.
