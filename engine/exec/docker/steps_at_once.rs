@@ -81,15 +81,19 @@ pub(super) struct AtOnce {
     steps: Vec<StartedStep>,
     /// Why the engine is gone, once it was lost while a step was waited for.
     lost: Option<String>,
-    /// Removals of finished steps' containers, overlapping the later steps.
-    removals: Vec<JoinHandle<()>>,
+    /// Removals of finished steps' containers, overlapping the later steps: the id of each
+    /// one removed.
+    removals: Vec<JoinHandle<Option<String>>>,
 }
 
 impl AtOnce {
     /// Waits for the removals started while the steps ran, so nothing of the TaskRun is
-    /// still going away once it is reported.
-    pub(super) async fn finish(self) {
-        join_all(self.removals).await;
+    /// still going away once it is reported, and leaves to `pod` only the containers still
+    /// there.
+    pub(super) async fn finish(self, pod: &mut Pod) {
+        let removed = join_all(self.removals).await;
+        let removed: Vec<String> = removed.into_iter().flatten().flatten().collect();
+        pod.steps.retain(|id| !removed.contains(id));
     }
 }
 
@@ -451,7 +455,7 @@ impl TaskRunJob {
             // Removed while the later steps run; the pod's removal covers any left.
             let docker = self.docker.clone();
             at_once.removals.push(tokio::spawn(async move {
-                let _ = container::remove(&docker, &id).await;
+                container::remove(&docker, &id).await.ok().map(|()| id)
             }));
         }
         let message = std::fs::read_to_string(dir.run_dir(index).join("termination"))
@@ -509,8 +513,12 @@ impl TaskRunJob {
             tokio::select! {
                 done = &mut watcher => {
                     return match done.ok().flatten() {
-                        Some(exit) => Watched::Exited(exit),
-                        None => Watched::Unsure,
+                        // A shutdown's signals need the careful path, which asks the
+                        // engine whether it is still there.
+                        Some(exit) if !engine_loss::killed_by_shutdown(exit.code) => {
+                            Watched::Exited(exit)
+                        }
+                        _ => Watched::Unsure,
                     };
                 }
                 _ = &mut sleep => {

@@ -273,7 +273,7 @@ impl TaskRunJob {
             }
         }
         if let Some(at_once) = at_once {
-            at_once.finish().await;
+            at_once.finish(pod).await;
         }
         view.sidecars = self.observe_sidecars(pod).await;
         let sidecars = self.stop_sidecars(pod).await;
@@ -747,10 +747,6 @@ impl TaskRunJob {
                 .await
                 .unwrap_or((Waited::Exited, true));
             if waited != Waited::Exited {
-                return WaitEnd::Waited(waited);
-            }
-            if !outage {
-                // The engine answered the wait itself: the container exited.
                 return WaitEnd::Waited(waited);
             }
             // The wait also ends when the engine goes away; only its answer tells which.
