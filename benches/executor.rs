@@ -11,16 +11,14 @@
 //!   time and the scheduling delay: from a task's completion (as its executor job recorded
 //!   it) to the driver handing each dependent to the executor; max and median over all
 //!   edges that gated a start.
-//! - `steps-10`: the question of whether steps should start at once (issue 8, point 4). Four
-//!   sides, interleaved round by round: 10 sequential `docker run --rm IMAGE true`; one
-//!   TaskRun of 10 `true` steps through today's executor; and the entrypoint prototype, every
-//!   step container created and started at once through the Engine API and ordered only by
-//!   `adze-entrypoint` through a shared `/tekton/run` (the static build bind-mounted
-//!   read-only, as a Pod's `/tekton/bin`), without and with each container's output
-//!   attached before its start as the executor streams logs. Each side's mean, standard
-//!   deviation and range over the rounds, and the ratios to `docker run`: of the means, of
-//!   the median round, and per round. The static entrypoint is `$ADZE_ENTRYPOINT`, else built into
-//!   `<target>/static-entrypoint` as tests/setup-docker.sh builds it.
+//! - `steps-10`: one TaskRun of 10 `true` steps through the executor, its steps started one
+//!   by one (`ADZE_STEPS_AT_ONCE=0`) and all at once, ordered by the static entrypoint
+//!   (issue 8, point 4), against 10 sequential `docker run --rm IMAGE true`, interleaved
+//!   round by round. Each side's mean, standard deviation and range over the rounds, and the
+//!   ratios to `docker run`: of the means, of the median round, and per round. The static
+//!   entrypoint is `$ADZE_ENTRYPOINT`, else built into `<target>/static-entrypoint` as
+//!   tests/setup-docker.sh builds it. The other cases run the executor as configured by the
+//!   environment (at once when `$ADZE_ENTRYPOINT` names the static build).
 //!
 //! `cargo bench --bench executor -- steps-10` runs only the cases whose name holds the word.
 //! `ADZE_BENCH_ROUNDS` sets the rounds (default 3; `steps-10` runs at least 5); the best round
@@ -28,15 +26,9 @@
 //! the absolute times: the sides of one round run back to back under the same load.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{
-    AttachContainerOptions, CreateContainerOptions, RemoveContainerOptions,
-};
-use bollard::Docker;
 
 use adze::api::Object;
 use adze::exec::docker::DockerExecutor;
@@ -226,117 +218,6 @@ fn static_entrypoint() -> PathBuf {
     target.join("x86_64-unknown-linux-gnu/release/adze-entrypoint")
 }
 
-/// Step `i` of `n` as the entrypoint prototype runs it: `true`, after step `i-1`'s marker.
-fn entrypoint_step(i: usize, entrypoint: &Path, run_dir: &Path) -> ContainerCreateBody {
-    let mut cmd = Vec::new();
-    if i > 0 {
-        cmd.extend([
-            "-wait_file".to_string(),
-            format!("/tekton/run/{}/out", i - 1),
-        ]);
-    }
-    cmd.extend([
-        "-post_file".to_string(),
-        format!("/tekton/run/{i}/out"),
-        "-termination_path".into(),
-        format!("/tekton/run/{i}/termination"),
-        "-step_metadata_dir".into(),
-        format!("/tekton/run/{i}/status"),
-        "--".into(),
-        "true".into(),
-    ]);
-    ContainerCreateBody {
-        image: Some(IMAGE.into()),
-        entrypoint: Some(vec!["/tekton/bin/entrypoint".into()]),
-        cmd: Some(cmd),
-        labels: Some([("adze.dev/bench".to_string(), "steps-10".to_string())].into()),
-        host_config: Some(HostConfig {
-            binds: Some(vec![
-                format!("{}:/tekton/bin/entrypoint:ro", entrypoint.display()),
-                format!("{}:/tekton/run", run_dir.display()),
-            ]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-/// The prototype: every step's container created, started, waited for and removed at once,
-/// ordered only by the entrypoint; wall time until the last is removed. With `attach`, each
-/// container's output is attached before its start and read to the end, as the executor
-/// streams step logs.
-fn entrypoint_steps(
-    runtime: &tokio::runtime::Runtime,
-    docker: &Docker,
-    entrypoint: &Path,
-    n: usize,
-    round: usize,
-    attach: bool,
-) -> Duration {
-    let run_dir = tempfile::tempdir().expect("temporary directory");
-    let start = Instant::now();
-    let exits: Vec<i64> = runtime.block_on(async {
-        let mut steps = tokio::task::JoinSet::new();
-        for i in 0..n {
-            let docker = docker.clone();
-            let body = entrypoint_step(i, entrypoint, run_dir.path());
-            let name = format!("adze-bench-{}-{round}-{i}", std::process::id());
-            steps.spawn(async move {
-                let options = CreateContainerOptions {
-                    name: Some(name),
-                    ..Default::default()
-                };
-                let id = docker.create_container(Some(options), body).await?.id;
-                let reader = if attach {
-                    let options = AttachContainerOptions {
-                        stream: true,
-                        stdout: true,
-                        stderr: true,
-                        ..Default::default()
-                    };
-                    let mut output = docker.attach_container(&id, Some(options)).await?.output;
-                    Some(tokio::spawn(async move {
-                        while futures_util::StreamExt::next(&mut output).await.is_some() {}
-                    }))
-                } else {
-                    None
-                };
-                docker.start_container(&id, None).await?;
-                let mut wait = docker.wait_container(&id, None);
-                let code = match futures_util::StreamExt::next(&mut wait).await {
-                    Some(Ok(response)) => response.status_code,
-                    Some(Err(bollard::errors::Error::DockerContainerWaitError {
-                        code, ..
-                    })) => code,
-                    other => panic!("waiting for step {i}: {other:?}"),
-                };
-                let remove = RemoveContainerOptions {
-                    force: true,
-                    ..Default::default()
-                };
-                if let Some(reader) = reader {
-                    reader.await.expect("log reader");
-                }
-                docker.remove_container(&id, Some(remove)).await?;
-                Ok::<_, bollard::errors::Error>(code)
-            });
-        }
-        let mut exits = Vec::new();
-        while let Some(joined) = steps.join_next().await {
-            exits.push(joined.expect("step task").expect("engine call"));
-        }
-        exits
-    });
-    let elapsed = start.elapsed();
-    assert!(exits.iter().all(|code| *code == 0), "exit codes {exits:?}");
-    assert!(
-        run_dir.path().join(format!("{}/out", n - 1)).exists(),
-        "the last step did not run"
-    );
-    elapsed
-}
-
-/// Mean, standard deviation, min and max of `times`, in seconds.
 fn spread(times: &[Duration]) -> (f64, f64, f64, f64) {
     let secs: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
     let n = secs.len().max(1) as f64;
@@ -367,52 +248,26 @@ fn report(label: &str, times: &[Duration], baseline: &[Duration]) {
     );
 }
 
-/// `steps-10`: sequential `docker run`, today's executor and the entrypoint prototype,
+/// `steps-10`: sequential `docker run`, and the executor with steps one by one and at once,
 /// interleaved round by round.
 fn steps_10(executor: &mut DockerExecutor, rounds: usize) {
-    let entrypoint = static_entrypoint();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let docker = Docker::connect_with_local_defaults().expect("engine reachable");
-    entrypoint_steps(&runtime, &docker, &entrypoint, 2, 0, true);
-    let (mut raw, mut ours) = (Vec::new(), Vec::new());
-    let (mut prototype, mut attached) = (Vec::new(), Vec::new());
+    // The executor reads both variables when a TaskRun starts.
+    std::env::set_var("ADZE_ENTRYPOINT", static_entrypoint());
+    let mut side = |at_once: bool, round: usize| {
+        std::env::set_var("ADZE_STEPS_AT_ONCE", if at_once { "1" } else { "0" });
+        adze_steps(executor, 10, round)
+    };
+    side(true, 0);
+    let (mut raw, mut one_by_one, mut at_once) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=rounds {
         raw.push(docker_runs(10));
-        ours.push(adze_steps(executor, 10, 100 + round));
-        prototype.push(entrypoint_steps(
-            &runtime,
-            &docker,
-            &entrypoint,
-            10,
-            round,
-            false,
-        ));
-        attached.push(entrypoint_steps(
-            &runtime,
-            &docker,
-            &entrypoint,
-            10,
-            100 + round,
-            true,
-        ));
+        one_by_one.push(side(false, 100 + round));
+        at_once.push(side(true, 200 + round));
     }
     println!("steps-10: {rounds} rounds, sides interleaved within each round");
     report(&format!("10 x `docker run --rm {IMAGE} true`"), &raw, &raw);
-    report("one TaskRun of 10 steps, today's executor", &ours, &raw);
-    report(
-        "10 containers at once, ordered by entrypoint",
-        &prototype,
-        &raw,
-    );
-    report(
-        "the same, each container's output attached",
-        &attached,
-        &raw,
-    );
+    report("one TaskRun of 10 steps, one by one", &one_by_one, &raw);
+    report("one TaskRun of 10 steps, all at once", &at_once, &raw);
 }
 
 fn main() {

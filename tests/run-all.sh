@@ -15,6 +15,9 @@ echo "== cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== Docker engine and test images (tests/setup-docker.sh)"
 bash tests/setup-docker.sh
+# The Docker executor starts a TaskRun's steps at once through the static entrypoint that
+# setup-docker.sh built (the dynamic one `cargo test` puts beside adze would not run in busybox).
+export ADZE_ENTRYPOINT="${ADZE_ENTRYPOINT:-${CARGO_TARGET_DIR:-$(pwd)/target}/static-entrypoint/x86_64-unknown-linux-gnu/release/adze-entrypoint}"
 echo "== kubernetes-validate for tests/pod_translation.rs (tests/setup-validator.sh)"
 bash tests/setup-validator.sh
 echo "== cargo test --workspace"

@@ -6,11 +6,25 @@ use crate::api::param::operator_holds;
 use crate::api::WhenExpression;
 use crate::cel::{self, CelError};
 
+/// A CEL expression of a step's guard that fails or gives no bool; worded as the step
+/// entrypoint words it, so both executors report it alike.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("CEL expression {expression:?}: {why}")]
+pub struct GuardError {
+    /// The expression.
+    pub expression: String,
+    /// Why it has no bool value.
+    pub why: CelError,
+}
+
 /// Whether the step runs; `Err` when a CEL expression fails or gives no bool.
-pub fn step_runs(when: &[WhenExpression]) -> Result<bool, CelError> {
+pub fn step_runs(when: &[WhenExpression]) -> Result<bool, GuardError> {
     for w in when {
         let holds = match &w.cel {
-            Some(expression) => cel::guard(expression)?,
+            Some(expression) => cel::guard(expression).map_err(|why| GuardError {
+                expression: expression.clone(),
+                why,
+            })?,
             None => operator_holds(
                 w.operator.as_deref(),
                 w.input.as_deref().unwrap_or(""),

@@ -18,8 +18,9 @@ use crate::timestamp::rfc3339_millis;
 use crate::when::{self, WhenError};
 use crate::{artifacts, credentials};
 
-/// How often the wait file is polled: short next to a container start.
-const POLL: Duration = Duration::from_millis(10);
+/// How often the wait file is polled: short next to a container start (steps started at
+/// once pay it once each, in series).
+const POLL: Duration = Duration::from_millis(5);
 
 /// Why the step could not be carried out as asked (the container then exits 1).
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +57,7 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
         if wait_for(wait_file, flags.wait_file_content) == Waited::PreviousFailed {
             // Skipped after an earlier failure: exit 1 as Skipped, without running (§4.3 step 1).
             let started_at = rfc3339_millis(SystemTime::now());
-            not_run(flags, NotRun::AfterFailure, started_at)?;
+            not_run(flags, NotRun::AfterFailure, started_at, Vec::new())?;
             return Ok(1);
         }
     }
@@ -72,19 +73,26 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
         .into_iter()
         .map(|(name, value)| (name, artifacts::substitute(&value, &flags.steps_dir)))
         .collect();
+    // Said on stderr for whoever reads the step's log, and in the termination message
+    // (internal `Warning`, which Tekton's readers ignore) for the executor to report.
+    let mut notes = Vec::new();
     for reference in results.missing() {
-        eprintln!("adze-entrypoint: $({reference}) was not written by an earlier step; left as is");
+        let warning = format!("$({reference}) was not written by an earlier step; left as is");
+        eprintln!("adze-entrypoint: {warning}");
+        notes.push(Entry::internal("Warning", warning));
     }
     match guard {
         Ok(true) => {}
         Ok(false) => {
             // Skipped by its guard: the step succeeds without running (§4.3 step 3).
-            not_run(flags, NotRun::Guarded, started_at)?;
+            not_run(flags, NotRun::Guarded, started_at, notes)?;
             return Ok(0);
         }
         Err(error) => {
-            not_run(flags, NotRun::Failed, started_at)?;
-            return Err(error.into());
+            let error = StepError::from(error);
+            notes.push(Entry::internal("Error", error.to_string()));
+            not_run(flags, NotRun::Failed, started_at, notes)?;
+            return Err(error);
         }
     }
     if let Some(step_dir) = &flags.step_metadata_dir {
@@ -124,11 +132,13 @@ pub fn run(flags: &Flags) -> Result<i32, StepError> {
     let ended = match execute(flags, &command, &env) {
         Ok(ended) => ended,
         Err(error) => {
-            not_run(flags, NotRun::Failed, started_at)?;
+            notes.push(Entry::internal("Error", error.to_string()));
+            not_run(flags, NotRun::Failed, started_at, notes)?;
             return Err(error);
         }
     };
     let mut internal = vec![Entry::internal("StartedAt", started_at)];
+    internal.extend(notes);
     let status = match ended {
         Ended::Exited(0) => {
             write_marker(flags, true)?;
@@ -192,8 +202,14 @@ enum NotRun {
     Failed,
 }
 
-/// Write the marker, exit code and message of a step whose command did not run.
-fn not_run(flags: &Flags, why: NotRun, started_at: String) -> Result<(), StepError> {
+/// Write the marker, exit code and message of a step whose command did not run; `notes`
+/// (internal `Warning` and `Error` entries) go into the message too.
+fn not_run(
+    flags: &Flags,
+    why: NotRun,
+    started_at: String,
+    notes: Vec<Entry>,
+) -> Result<(), StepError> {
     write_marker(flags, why == NotRun::Guarded)?;
     if why == NotRun::Guarded {
         write_exit_code(flags, 0)?;
@@ -202,6 +218,7 @@ fn not_run(flags: &Flags, why: NotRun, started_at: String) -> Result<(), StepErr
     if why != NotRun::Failed {
         entries.push(Entry::internal("Reason", "Skipped"));
     }
+    entries.extend(notes);
     termination::append(&flags.termination_path, &entries)?;
     Ok(())
 }
@@ -782,5 +799,38 @@ mod tests {
         let error = run(&flags).unwrap_err();
         assert!(error.to_string().contains("CEL"), "{error}");
         assert!(pod.exists("run/0/out.err"));
+        // The executor reads why from the message, not from the step's log.
+        assert_eq!(pod.internal(), pairs(&[("Error", &error.to_string())]));
+    }
+
+    #[test]
+    fn why_a_command_could_not_start_and_unwritten_references_are_in_the_message() {
+        let pod = Pod::new();
+        let flags = pod.flags(
+            0,
+            &[],
+            &["/nonexistent/program", "$(steps.early.results.r)"],
+        );
+        let error = run(&flags).unwrap_err();
+        assert_eq!(
+            pod.internal(),
+            pairs(&[
+                (
+                    "Warning",
+                    "$(steps.early.results.r) was not written by an earlier step; left as is"
+                ),
+                ("Error", &error.to_string()),
+            ])
+        );
+        let pod = Pod::new();
+        let flags = pod.flags(0, &[], &["/bin/echo", "$(steps.early.results.r)"]);
+        assert_eq!(run(&flags).unwrap(), 0);
+        assert_eq!(
+            pod.internal(),
+            pairs(&[(
+                "Warning",
+                "$(steps.early.results.r) was not written by an earlier step; left as is"
+            )])
+        );
     }
 }

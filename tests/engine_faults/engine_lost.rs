@@ -96,10 +96,11 @@ fn a_stopped_daemon_fails_the_task_run_as_evicted_and_exits_3() {
         Duration::from_secs(60),
     );
     assert_eq!(next.status, 0, "stderr:\n{}", next.stderr);
-    // The interrupted run's container, which adze could not remove while the engine was
-    // gone, belongs to an adze that has exited: this run collects it and says so.
+    // The interrupted run's containers (its three steps, started at once), which adze could
+    // not remove while the engine was gone, belong to an adze that has exited: this run
+    // collects them and says so.
     assert!(
-        next.stderr.contains("collected 1 container"),
+        next.stderr.contains("collected 3 containers"),
         "stderr:\n{}",
         next.stderr
     );

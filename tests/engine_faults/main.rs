@@ -52,7 +52,11 @@ pub fn start_adze(engine: &PrivateEngine, dir: &Path, args: &[&str]) -> Child {
 /// adze printed, if adze ends first.
 pub fn wait_step(engine: &PrivateEngine, adze: &mut Child, label: &str) {
     let until = Instant::now() + Duration::from_secs(60);
-    while engine.containers(label, true).is_empty() {
+    while !engine
+        .containers(label, true)
+        .iter()
+        .any(|id| engine.runs_its_command(id))
+    {
         if let Ok(Some(status)) = adze.try_wait() {
             let mut stderr = String::new();
             if let Some(mut pipe) = adze.stderr.take() {

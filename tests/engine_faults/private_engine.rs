@@ -173,6 +173,22 @@ impl PrivateEngine {
             .collect()
     }
 
+    /// Whether step container `id` runs its step's command: steps started at once wait in
+    /// the entrypoint (under the engine's init) until the previous step is done.
+    pub fn runs_its_command(&self, id: &str) -> bool {
+        let out = self
+            .docker()
+            .args(["top", id])
+            .output()
+            .expect("docker CLI runs");
+        // A container that exited meanwhile has no processes to show.
+        out.status.success()
+            && String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .skip(1)
+                .any(|p| !p.contains("docker-init") && !p.contains("/tekton/bin/entrypoint"))
+    }
+
     /// Stops dockerd with SIGTERM, as a package upgrade or `systemctl stop` does, and waits
     /// until it has exited. containerd (and with `--live-restore`, the containers) stay.
     pub fn stop_dockerd(&mut self) {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::proxy::{Fault, Proxy, Rule};
-use crate::{containers_of, run_through, task_run, unique, Cleanup};
+use crate::{containers_of, run_through, run_through_with, task_run, unique, Cleanup};
 
 const IMAGE: &str = "adze-test/busybox:latest";
 
@@ -96,11 +96,14 @@ fn a_persistent_500_fails_the_run_after_six_attempts_not_as_the_steps_failure() 
     let _cleanup = Cleanup(name.clone());
     let proxy = Proxy::start(vec![Rule::new("GET", INSPECT, Fault::Status500).always()]);
     let dir = tempfile::tempdir().expect("temporary directory");
-    let ran = run_through(
+    // Steps one by one: each is inspected once it exits. Started at once they are not (the
+    // wait's answer and the resolved image say all), so no inspect would be refused.
+    let ran = run_through_with(
         &proxy,
         dir.path(),
         &task_run(&name, IMAGE, ""),
         &["--pull", "never"],
+        &[("ADZE_STEPS_AT_ONCE", "0")],
     );
     assert_eq!(ran.code, Some(1), "{}\n{}", ran.stderr, ran.run);
     let condition = ran.condition();

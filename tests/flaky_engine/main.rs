@@ -108,13 +108,26 @@ spec:
 
 /// Runs `yaml` through `proxy` with `adze run -o json` plus `extra` args, in `dir`.
 pub fn run_through(proxy: &Proxy, dir: &Path, yaml: &str, extra: &[&str]) -> Ran {
+    run_through_with(proxy, dir, yaml, extra, &[])
+}
+
+/// [`run_through`] with extra environment variables for `adze`.
+pub fn run_through_with(
+    proxy: &Proxy,
+    dir: &Path,
+    yaml: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Ran {
     require_docker();
     std::fs::write(dir.join("run.yaml"), yaml).expect("write run.yaml");
     let mut args = vec!["run", "run.yaml", "-o", "json", "--color", "never"];
     args.extend_from_slice(extra);
     let host = proxy.docker_host();
     let start = Instant::now();
-    let out = run_adze_with(dir, &args, &[("DOCKER_HOST", &host)], LIMIT);
+    let mut vars = vec![("DOCKER_HOST", host.as_str())];
+    vars.extend_from_slice(env);
+    let out = run_adze_with(dir, &args, &vars, LIMIT);
     let took = start.elapsed();
     assert!(!out.timed_out, "adze run hung:\n{}", out.stderr);
     assert!(

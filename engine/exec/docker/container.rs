@@ -104,6 +104,10 @@ impl RunDir {
                 format!("step-{}", step.name),
                 dir.steps_dir().join(i.to_string()),
             )?;
+            // `/tekton/run/<i>`: the handshake between steps started at once.
+            let run = dir.run_dir(i);
+            fs::create_dir_all(&run)?;
+            fs::set_permissions(&run, fs::Permissions::from_mode(0o777))?;
         }
         for w in workspaces {
             let root = match &w.source {
@@ -230,6 +234,12 @@ impl RunDir {
         self.steps_dir().join(format!("step-{step}"))
     }
 
+    /// The host directory of step `index`'s handshake files (`/tekton/run/<index>`): its
+    /// post file and termination message when the steps start at once.
+    pub fn run_dir(&self, index: usize) -> PathBuf {
+        self.path.join("run").join(index.to_string())
+    }
+
     /// The host directory mounted at `/tekton/results`.
     pub fn results_dir(&self) -> PathBuf {
         self.path.join("results")
@@ -237,7 +247,12 @@ impl RunDir {
 
     /// The mounts of one container: the reserved paths, the workspaces, then its own
     /// `volumeMounts`, which replace an implicit mount at the same path (§4.2).
-    fn mounts_for(&self, plan: &StepPlan, role: Role) -> io::Result<Vec<Mount>> {
+    fn mounts_for(
+        &self,
+        plan: &StepPlan,
+        role: Role,
+        launch: Option<&EntrypointLaunch>,
+    ) -> io::Result<Vec<Mount>> {
         let mut own = Vec::new();
         for (name, path) in &plan.isolated_workspaces {
             let found = self
@@ -296,7 +311,9 @@ impl RunDir {
                 }
             }
             own.push(bind(&copy, "/tekton/creds", false));
-            if root_user {
+            // Through the entrypoint the step copies them into its `$HOME` itself; a bind
+            // there too would make it copy each file onto itself, emptying it.
+            if root_user && launch.is_none() {
                 for entry in &self.credentials {
                     own.push(bind(&copy.join(entry), &format!("/root/{entry}"), false));
                 }
@@ -491,8 +508,23 @@ fn user(plan: &StepPlan) -> Option<String> {
     }
 }
 
+/// Where the entrypoint binary is mounted in a step container started at once.
+pub(super) const ENTRYPOINT_IN_CONTAINER: &str = "/tekton/bin/entrypoint";
+
+/// How a step runs through the entrypoint when every step starts at once.
+#[derive(Debug, Clone)]
+pub(super) struct EntrypointLaunch {
+    /// The step's position in the TaskRun.
+    pub index: usize,
+    /// The static entrypoint on the host, bind-mounted read-only.
+    pub binary: PathBuf,
+    /// The entrypoint's flags, before `-entrypoint PROGRAM -- ARGS`.
+    pub flags: Vec<String>,
+}
+
 /// The container for one step or sidecar; writes its script first when it has one.
-/// `network` names the container whose network namespace it joins.
+/// `network` names the container whose network namespace it joins; `launch`, when given,
+/// wraps a step in the entrypoint, which then needs its program resolved in `plan`.
 pub(super) fn container_config(
     task_run: &str,
     plan: &StepPlan,
@@ -500,6 +532,7 @@ pub(super) fn container_config(
     dir: &RunDir,
     network: Option<&str>,
     pod: &PodSettings,
+    launch: Option<&EntrypointLaunch>,
 ) -> io::Result<ContainerCreateBody> {
     let (script_file, label) = match role {
         Role::Step => (plan.name.clone(), STEP_LABEL),
@@ -512,11 +545,28 @@ pub(super) fn container_config(
     };
     let mut cmd = (!plan.args.is_empty()).then(|| plan.args.clone());
     let mut entrypoint = entrypoint;
+    if let Some(launch) = launch {
+        // The step's program becomes the entrypoint's `-entrypoint PROGRAM -- ARGS`.
+        let mut program = entrypoint.take().unwrap_or_default();
+        program.extend(cmd.take().unwrap_or_default());
+        if program.is_empty() {
+            return Err(io::Error::other(format!(
+                "step \"{}\" has no command to hand to the entrypoint",
+                plan.name
+            )));
+        }
+        let mut args = launch.flags.clone();
+        args.extend(["-entrypoint".to_owned(), program.remove(0), "--".to_owned()]);
+        args.extend(program);
+        entrypoint = Some(vec![ENTRYPOINT_IN_CONTAINER.to_owned()]);
+        cmd = Some(args);
+    }
     // A non-root step's home is only known inside the container: like Tekton's entrypoint,
     // a shell copies the credentials into `$HOME` (which the engine sets from the image's
-    // passwd) and then runs the step's own program.
+    // passwd) and then runs the step's own program. Through the entrypoint, it does that.
     if !dir.credentials.is_empty()
         && role == Role::Step
+        && launch.is_none()
         && plan.run_as_user.is_some_and(|uid| uid != 0)
     {
         if let Some(program) = entrypoint.take() {
@@ -548,7 +598,7 @@ pub(super) fn container_config(
     .into_iter()
     .chain(Owner::current().labels(dir.keep))
     .collect();
-    let mut mounts = dir.mounts_for(plan, role)?;
+    let mut mounts = dir.mounts_for(plan, role, launch)?;
     if role == Role::Step {
         // Only the step itself may write its results; earlier steps' stay read-only (§4.2).
         mounts.push(bind(
@@ -556,6 +606,21 @@ pub(super) fn container_config(
             &format!("/tekton/steps/step-{}", plan.name),
             false,
         ));
+    }
+    if let Some(launch) = launch {
+        // Every step sees the others' handshake files and writes only its own; its status
+        // directory is its `/tekton/steps/step-<name>` (the engine mounts parents first).
+        let i = launch.index;
+        mounts.extend([
+            bind(&launch.binary, ENTRYPOINT_IN_CONTAINER, true),
+            bind(&dir.path.join("run"), "/tekton/run", true),
+            bind(&dir.run_dir(i), &format!("/tekton/run/{i}"), false),
+            bind(
+                &dir.step_dir(&plan.name),
+                &format!("/tekton/run/{i}/status"),
+                false,
+            ),
+        ]);
     }
     Ok(ContainerCreateBody {
         image: Some(plan.image.clone()),
@@ -588,7 +653,8 @@ pub(super) fn container_config(
             nano_cpus: plan.confinement.nano_cpus,
             // A tiny init as PID 1 forwards SIGTERM, so a cancelled script step stops at once
             // instead of ignoring the signal for the whole grace period, as PID 1 shells do.
-            init: Some(true),
+            // The step entrypoint is such an init itself (it forwards signals and reaps).
+            init: Some(launch.is_none()),
             // A container joining the holder's network shares its /etc/hosts and resolver
             // configuration (the engine refuses them there); otherwise each gets its own.
             ..match network {

@@ -137,11 +137,7 @@ pub(super) fn after_outage(seen: Seen, outage: bool) -> Verdict {
     match (seen, outage) {
         (Seen::Running, outage) => Verdict::Resume { outage },
         (Seen::Exited { code, oom: false }, true) if killed_by_shutdown(code) => {
-            Verdict::Lost(format!(
-                "the engine came back, but its shutdown had stopped the step's container \
-                 (exit code {code}); start dockerd with --live-restore to keep containers \
-                 running across a daemon restart"
-            ))
+            Verdict::Lost(shutdown_stopped(code))
         }
         (Seen::Gone, true) => {
             Verdict::Lost("the engine came back without the step's container".to_owned())
@@ -150,16 +146,31 @@ pub(super) fn after_outage(seen: Seen, outage: bool) -> Verdict {
     }
 }
 
+/// The cause of a step container the engine's shutdown stopped with `code`.
+pub(super) fn shutdown_stopped(code: i64) -> String {
+    format!(
+        "the engine came back, but its shutdown had stopped the step's container (exit code \
+         {code}); start dockerd with --live-restore to keep containers running across a \
+         daemon restart"
+    )
+}
+
 /// Exit codes of a container stopped by a signal a shutdown sends: SIGTERM (143), SIGKILL (137).
-fn killed_by_shutdown(code: i64) -> bool {
+pub(super) fn killed_by_shutdown(code: i64) -> bool {
     matches!(code, 137 | 143)
 }
 
 /// After a wait on container `id` ended: asks the engine what became of it, waiting up to
-/// `grace` for the engine to answer when it does not (see the module docs).
-pub(super) async fn confirm_exit(docker: &Docker, id: &str, grace: Duration) -> Verdict {
+/// `grace` for the engine to answer when it does not (see the module docs). `outage`: the
+/// wait itself saw the engine stop answering.
+pub(super) async fn confirm_exit(
+    docker: &Docker,
+    id: &str,
+    grace: Duration,
+    outage: bool,
+) -> Verdict {
     let lost = match docker.inspect_container(id, None).await {
-        Ok(inspect) => return after_outage(Seen::of(&inspect), false),
+        Ok(inspect) => return after_outage(Seen::of(&inspect), outage),
         Err(e) if is_connection_loss(&e) => e,
         // An answer refusing the inspect (the container is gone): the caller reads the exit
         // as it always did.

@@ -114,6 +114,29 @@ impl TaskRunJob {
         }
     }
 
+    /// `plan` with its whole program in `command` when it has neither script nor command:
+    /// the image's ENTRYPOINT, followed by its CMD unless the step has args (§4.2), as the
+    /// entrypoint must be told; `None` when the image's configuration cannot be read or
+    /// names no program.
+    pub(super) async fn with_program(&self, plan: &StepPlan) -> Option<StepPlan> {
+        if plan.script.is_some() || !plan.command.is_empty() {
+            return Some(plan.clone());
+        }
+        let image = self.engine_image(&plan.image);
+        let config = retry::idempotent(|| self.docker.inspect_image(&image))
+            .await
+            .ok()?
+            .config?;
+        let mut command = config.entrypoint.unwrap_or_default();
+        if command.is_empty() || plan.args.is_empty() {
+            command.extend(config.cmd.unwrap_or_default());
+        }
+        (!command.is_empty()).then(|| StepPlan {
+            command,
+            ..plan.clone()
+        })
+    }
+
     /// Checks (and pulls, as the policy says) the image of every step and sidecar, once each,
     /// and records in `images` what each resolved to.
     pub(super) async fn ensure_images(&mut self) -> Result<(), Failure> {

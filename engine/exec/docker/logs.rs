@@ -1,6 +1,8 @@
 //! Streaming a container's output as [`Progress::Log`] lines.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
@@ -72,6 +74,8 @@ pub(super) async fn attach(docker: &Docker, id: &str) -> Result<Output, DockerEr
 /// shown) and copying each stream into its output file, if the step has one.
 ///
 /// Errors end the stream quietly: logs are a convenience, the exit code is the truth.
+/// With `announce`, the step's start is reported before its first output unless someone
+/// already did (steps started at once announce themselves either way, whichever is first).
 pub(super) async fn forward(
     mut output: Output,
     task_run: String,
@@ -79,6 +83,7 @@ pub(super) async fn forward(
     sink: ProgressSink,
     show: bool,
     mut files: OutputFiles,
+    announce: Option<Arc<AtomicBool>>,
 ) {
     let mut out = LineBuffer::default();
     let mut err = LineBuffer::default();
@@ -93,6 +98,15 @@ pub(super) async fn forward(
         }
     };
     while let Some(Ok(chunk)) = output.next().await {
+        if announce
+            .as_ref()
+            .is_some_and(|f| !f.swap(true, Ordering::SeqCst))
+        {
+            sink.send(Progress::StepStarted {
+                task_run: task_run.clone(),
+                step: step.clone(),
+            });
+        }
         let (buffer, kind) = match &chunk {
             LogOutput::StdErr { .. } => (&mut err, Stream::Stderr),
             _ => (&mut out, Stream::Stdout),

@@ -17,7 +17,10 @@
 //! its running container (SIGTERM, then SIGKILL after a grace period, or at once once
 //! [`DockerExecutor::force_handle`] was triggered) and reports `Cancelled`.
 //!
-//! What one TaskRun does is in [`task_run`]; how a step becomes a container in
+//! What one TaskRun does is in [`task_run`]; its step containers are all created and started
+//! at once and ordered by the static step entrypoint in [`steps_at_once`] (one by one, as
+//! before, when the entrypoint is not installed or a step would be refused; where the
+//! binary is found in [`entrypoint_binary`]); how a step becomes a container in
 //! [`container`]; log streaming in [`logs`]; `stdoutConfig`/`stderrConfig` files, written
 //! from the host through the step's mounts, in [`output_files`]; task and step results in
 //! [`results`]; the
@@ -66,6 +69,9 @@
 
 mod container;
 mod engine_loss;
+// Unused until the concurrent start is adopted (next step of issue 8, point 4).
+#[allow(dead_code)]
+mod entrypoint_binary;
 mod image_ref;
 mod images;
 mod leftovers;
@@ -77,6 +83,7 @@ pub(crate) mod results;
 mod retry;
 mod served_digest;
 mod sidecars;
+mod steps_at_once;
 mod task_run;
 
 use std::collections::{HashMap, HashSet};

@@ -52,6 +52,9 @@ pub(super) struct Pod {
     pub holder: Option<String>,
     /// The sidecars, in `spec.sidecars` order.
     pub sidecars: Vec<Sidecar>,
+    /// The step containers, when they were started at once (see
+    /// [`steps_at_once`](super::steps_at_once)).
+    pub steps: Vec<String>,
 }
 
 /// One sidecar container.
@@ -77,15 +80,18 @@ pub(super) enum PodFailure {
 }
 
 impl Pod {
-    /// Removes the holder and every sidecar container; failures only leave labelled
+    /// Removes the holder, every sidecar and step container; failures only leave labelled
     /// containers that `adze run` removes before exiting.
     pub async fn remove(&self, docker: &Docker) {
+        // Steps (some may still wait for an earlier one) and sidecars go together; the
+        // holder, whose network they share, last.
         let ids = self
-            .sidecars
+            .steps
             .iter()
-            .filter_map(|s| s.id.as_deref())
-            .chain(self.holder.as_deref());
-        for id in ids {
+            .map(String::as_str)
+            .chain(self.sidecars.iter().filter_map(|s| s.id.as_deref()));
+        futures_util::future::join_all(ids.map(|id| container::remove(docker, id))).await;
+        if let Some(id) = &self.holder {
             let _ = container::remove(docker, id).await;
         }
     }
@@ -138,6 +144,7 @@ impl TaskRunJob {
                 dir,
                 holder.as_deref(),
                 &self.request.pod,
+                None,
             )
             .map_err(|e| {
                 PodFailure::Refused(
@@ -177,6 +184,7 @@ impl TaskRunJob {
                         self.options.progress.clone(),
                         true,
                         OutputFiles::default(),
+                        None,
                     )));
                 }
             }
@@ -246,7 +254,7 @@ impl TaskRunJob {
     }
 
     /// Starts the holder in the first image that has a shell.
-    async fn start_holder(&self, pod: &mut Pod) -> Result<(), PodFailure> {
+    pub(super) async fn start_holder(&self, pod: &mut Pod) -> Result<(), PodFailure> {
         let mut images: Vec<&str> = Vec::new();
         for plan in self.request.sidecars.iter().chain(&self.request.steps) {
             if !images.contains(&plan.image.as_str()) {

@@ -60,7 +60,7 @@ pub(super) struct TaskRunJob {
 }
 
 /// How waiting for a step's container ended.
-enum StepEnd {
+pub(super) enum StepEnd {
     /// It exited by itself.
     Exited(TerminatedObservation),
     /// The step's own timeout elapsed and the container was killed.
@@ -203,6 +203,7 @@ impl TaskRunJob {
             }
             self.wait_until_ready(pod, deadline).await;
         }
+        let mut at_once = self.start_at_once(&dir, pod).await;
         let network = pod.holder.clone();
 
         let mut interruption = None;
@@ -215,9 +216,16 @@ impl TaskRunJob {
                 view.steps[i].state = not_run(1, "Error", Some(MarkerReason::Skipped));
                 continue;
             }
-            let end = self
-                .run_step(step, &dir, network.as_deref(), deadline, &mut image_ids[i])
-                .await;
+            let end = match at_once.as_mut() {
+                Some(at_once) => {
+                    self.next_at_once(at_once, i, &dir, deadline, &mut image_ids[i])
+                        .await
+                }
+                None => {
+                    self.run_step(step, &dir, network.as_deref(), deadline, &mut image_ids[i])
+                        .await
+                }
+            };
             match end {
                 StepEnd::Exited(t) | StepEnd::StepTimeout(t) => {
                     failed = t.exit_code != 0;
@@ -263,6 +271,9 @@ impl TaskRunJob {
                     self.step_finished(step, 1);
                 }
             }
+        }
+        if let Some(at_once) = at_once {
+            at_once.finish(pod).await;
         }
         view.sidecars = self.observe_sidecars(pod).await;
         let sidecars = self.stop_sidecars(pod).await;
@@ -552,6 +563,7 @@ impl TaskRunJob {
             dir,
             network,
             &self.request.pod,
+            None,
         ) {
             Ok(config) => config,
             Err(e) => {
@@ -619,13 +631,7 @@ impl TaskRunJob {
         };
         let started = now();
         if let Err(e) = retry::start_container(&self.docker, id).await {
-            let (reason, message) = match e {
-                DockerError::DockerResponseServerError { message, .. } => (
-                    "StepFailed".to_owned(),
-                    format!("\"step-{}\" could not be started: {message}", step.name),
-                ),
-                e => engine_failure(e),
-            };
+            let (reason, message) = start_failure(&step.name, e);
             return StepEnd::Refused(reason, message);
         }
         self.options.progress.send(Progress::StepStarted {
@@ -640,6 +646,7 @@ impl TaskRunJob {
                 self.options.progress.clone(),
                 self.options.logs,
                 files,
+                None,
             ))
         });
         let step_deadline = step
@@ -651,36 +658,13 @@ impl TaskRunJob {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let waited = loop {
-            // A wait cut off past its retries is no verdict either: like an exit, only the
-            // engine's answer about the container tells what happened.
-            let waited = self
-                .wait_or_interrupt(id, limit)
-                .await
-                .unwrap_or(Waited::Exited);
-            if waited != Waited::Exited {
-                break waited;
-            }
-            // The wait also ends when the engine goes away; only its answer tells which.
-            match engine_loss::confirm_exit(&self.docker, id, self.options.engine_grace).await {
-                Verdict::Exited => break waited,
-                Verdict::Resume { outage } => {
-                    if outage {
-                        self.warn(format!(
-                            "step \"{}\": the container engine answers again and the step's \
-                             container still runs: watching it again",
-                            step.name
-                        ));
-                    }
-                    // A wait that keeps ending while the container runs must not spin.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+        let waited = match self.wait_watching_engine(&step.name, id, limit).await {
+            WaitEnd::Waited(waited) => waited,
+            WaitEnd::Lost(cause) => {
+                if let Some(task) = &log_task {
+                    task.abort();
                 }
-                Verdict::Lost(cause) => {
-                    if let Some(task) = &log_task {
-                        task.abort();
-                    }
-                    return StepEnd::EngineLost(started, cause);
-                }
+                return StepEnd::EngineLost(started, cause);
             }
         };
         let step_timed_out = waited == Waited::Deadline
@@ -747,15 +731,52 @@ impl TaskRunJob {
         })
     }
 
+    /// Waits for step `step`'s container `id` to exit, for `limit`, or for a stop request,
+    /// telling an exit from the engine going away.
+    pub(super) async fn wait_watching_engine(
+        &mut self,
+        step: &str,
+        id: &str,
+        limit: Option<Instant>,
+    ) -> WaitEnd {
+        loop {
+            // A wait cut off past its retries is no verdict either: like an exit, only the
+            // engine's answer about the container tells what happened.
+            let (waited, outage) = self
+                .wait_or_interrupt(id, limit)
+                .await
+                .unwrap_or((Waited::Exited, true));
+            if waited != Waited::Exited {
+                return WaitEnd::Waited(waited);
+            }
+            // The wait also ends when the engine goes away; only its answer tells which.
+            let grace = self.options.engine_grace;
+            match engine_loss::confirm_exit(&self.docker, id, grace, outage).await {
+                Verdict::Exited => return WaitEnd::Waited(waited),
+                Verdict::Resume { outage } => {
+                    if outage {
+                        self.warn(format!(
+                            "step \"{step}\": the container engine answers again and the \
+                             step's container still runs: watching it again"
+                        ));
+                    }
+                    // A wait that keeps ending while the container runs must not spin.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Verdict::Lost(cause) => return WaitEnd::Lost(cause),
+            }
+        }
+    }
+
     /// Waits for the container to exit, for the deadline, or for a stop request; `Err` when
     /// the engine's answer to the wait was lost more often than [`retry::ENGINE_CALLS`] allows.
     async fn wait_or_interrupt(
         &mut self,
         id: &str,
         deadline: Option<Instant>,
-    ) -> Result<Waited, DockerError> {
+    ) -> Result<(Waited, bool), DockerError> {
         if self.stop.borrow().is_some() {
-            return Ok(Waited::Stopped);
+            return Ok((Waited::Stopped, false));
         }
         let mut wait = self.docker.wait_container(id, None::<WaitContainerOptions>);
         let mut lost = 0;
@@ -769,7 +790,9 @@ impl TaskRunJob {
         loop {
             tokio::select! {
                 // A non-zero exit arrives as an error from bollard; either way it ended. A
-                // wait cut off says nothing about the container: it is waited for again.
+                // wait cut off says nothing about the container: it is waited for again, and
+                // the engine is known to have stopped answering in between (a daemon
+                // restarted meanwhile answers the next wait as if nothing happened).
                 item = wait.next() => match item {
                     Some(Err(e)) if retry::is_transient(&e) => {
                         if lost + 1 >= retry::ENGINE_CALLS.attempts {
@@ -779,12 +802,17 @@ impl TaskRunJob {
                         lost += 1;
                         wait = self.docker.wait_container(id, None::<WaitContainerOptions>);
                     }
-                    _ => return Ok(Waited::Exited),
+                    // The engine's answer: the container exited (non-zero as an error).
+                    Some(Ok(_) | Err(DockerError::DockerContainerWaitError { .. })) => {
+                        return Ok((Waited::Exited, lost > 0))
+                    }
+                    // The stream closed, or broke, without the engine's answer: it went away.
+                    Some(Err(_)) | None => return Ok((Waited::Exited, true)),
                 },
-                _ = &mut sleep => return Ok(Waited::Deadline),
+                _ = &mut sleep => return Ok((Waited::Deadline, lost > 0)),
                 changed = self.stop.changed() => {
                     if changed.is_err() || self.stop.borrow().is_some() {
-                        return Ok(Waited::Stopped);
+                        return Ok((Waited::Stopped, lost > 0));
                     }
                 }
             }
@@ -815,7 +843,7 @@ impl TaskRunJob {
     }
 
     /// Kills a container with SIGKILL; it may already have exited.
-    async fn kill_container(&self, id: &str) {
+    pub(super) async fn kill_container(&self, id: &str) {
         let options = || KillContainerOptions {
             signal: "SIGKILL".into(),
         };
@@ -823,11 +851,21 @@ impl TaskRunJob {
     }
 }
 
+/// How waiting for a container ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Waited {
+pub(super) enum Waited {
+    /// It exited.
     Exited,
+    /// The time limit passed first.
     Deadline,
+    /// The TaskRun was asked to stop.
     Stopped,
+}
+
+/// [`Waited`], or the engine gone for good (with its cause).
+pub(super) enum WaitEnd {
+    Waited(Waited),
+    Lost(String),
 }
 
 /// The instant a positive duration from now ends; `None` for "no limit".
@@ -842,6 +880,17 @@ fn create_failure(step: &StepPlan, e: DockerError) -> (String, String) {
         DockerError::DockerResponseServerError { message, .. } => (
             "CreateContainerConfigError".into(),
             format!("\"step-{}\" could not be created: {message}", step.name),
+        ),
+        e => engine_failure(e),
+    }
+}
+
+/// A step container the engine would not start, as the TaskRun's failure.
+pub(super) fn start_failure(step: &str, e: DockerError) -> (String, String) {
+    match e {
+        DockerError::DockerResponseServerError { message, .. } => (
+            "StepFailed".to_owned(),
+            format!("\"step-{step}\" could not be started: {message}"),
         ),
         e => engine_failure(e),
     }

@@ -81,6 +81,12 @@ pub fn step_args(
     if let Some(on_error) = &step.on_error {
         flag("on_error", on_error.clone());
     }
+    if !step.when.is_empty() {
+        // Tekton's JSON list: the entrypoint decides once earlier steps' results exist.
+        if let Ok(json) = serde_json::to_string(&step.when) {
+            flag("when_expressions", json);
+        }
+    }
     if !request.credentials.is_empty() {
         flag("creds_source", CREDENTIALS_SOURCE_DIR.to_owned());
     }
@@ -207,6 +213,28 @@ mod tests {
             empty,
             Err(TranslateError::EmptyImageCommand { .. })
         ));
+    }
+
+    #[test]
+    fn a_step_guard_is_passed_as_tekton_s_json_list() {
+        let step = StepPlan {
+            name: "s".into(),
+            command: vec!["true".into()],
+            when: vec![crate::api::WhenExpression {
+                cel: Some("'$(steps.a.results.r)' == 'go'".into()),
+                ..Default::default()
+            }],
+            ..StepPlan::default()
+        };
+        let args = step_args(&request(step), 0, &BTreeMap::new(), false).unwrap();
+        let at = args
+            .iter()
+            .position(|a| a == "-when_expressions")
+            .expect("-when_expressions");
+        assert_eq!(
+            args[at + 1],
+            r#"[{"cel":"'$(steps.a.results.r)' == 'go'"}]"#
+        );
     }
 
     #[test]

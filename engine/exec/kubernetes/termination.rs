@@ -32,6 +32,9 @@ pub struct StepMessage {
     /// Why the entrypoint could not write the whole message (internal entry `Error`), e.g.
     /// Tekton's "Termination message is above max allowed size 4096, …".
     pub error: Option<String>,
+    /// What the entrypoint noticed without failing the step (internal entries `Warning`),
+    /// e.g. a `$(steps.S.results.R)` no earlier step wrote.
+    pub warnings: Vec<String>,
 }
 
 /// The start of the entrypoint's error for a message over the size limit.
@@ -67,6 +70,7 @@ pub fn parse(message: &str) -> Option<StepMessage> {
                 "ExitCode" => out.markers.exit_code = entry.value.trim().parse().ok(),
                 "Reason" => out.markers.reason = marker_reason(&entry.value),
                 "Error" => out.error = Some(entry.value),
+                "Warning" => out.warnings.push(entry.value),
                 _ => {}
             },
             TASK_RESULT => out.task_results.push((entry.key, entry.value)),
