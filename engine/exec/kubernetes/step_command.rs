@@ -226,7 +226,7 @@ mod tests {
             }],
             ..StepPlan::default()
         };
-        let args = step_args(&request(step), 0, &BTreeMap::new(), false).unwrap();
+        let args = step_args(&request(step), 0, &BTreeMap::new(), &PLAIN).unwrap();
         let at = args
             .iter()
             .position(|a| a == "-when_expressions")
