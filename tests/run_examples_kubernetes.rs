@@ -65,8 +65,9 @@ struct Shape {
     condition: (String, String),
     /// `status.results` (TaskRun) or `status.results` (PipelineRun): name → value.
     results: BTreeMap<String, String>,
-    /// Each step: name, terminated exit code and reason.
-    steps: Vec<(String, Option<i64>, String)>,
+    /// Each step: name, terminated exit code and reason, and `terminationReason` (which
+    /// tells a step its `when` skipped from one that ran).
+    steps: Vec<(String, Option<i64>, String, String)>,
     /// Each child: name (the run's name as `<run>`) and pipeline task.
     children: Vec<(String, String)>,
     /// `skippedTasks`: name and reason.
@@ -107,7 +108,12 @@ impl Shape {
             .flatten()
             .map(|s| {
                 let t = &s["terminated"];
-                (text(&s["name"]), t["exitCode"].as_i64(), text(&t["reason"]))
+                (
+                    text(&s["name"]),
+                    t["exitCode"].as_i64(),
+                    text(&t["reason"]),
+                    text(&s["terminationReason"]),
+                )
             })
             .collect();
         let children = status["childReferences"]
