@@ -162,6 +162,49 @@ fn a_task_run_runs_as_a_pod_with_logs_results_and_steps_in_tektons_shape() {
     );
 }
 
+/// A step's `when` is decided by the entrypoint in the Pod (the Pod must carry it), and a
+/// reference no earlier step wrote is a warning, as in the local run.
+#[test]
+fn step_guards_reach_the_pod_and_unwritten_references_are_warnings() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("step-when");
+    let dir = workdir(
+        r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: step-when}
+spec:
+  taskSpec:
+    steps:
+    - name: produce
+      image: adze-test/busybox:latest
+      results: [{name: verdict}]
+      script: printf go > $(step.results.verdict.path)
+    - name: guarded
+      image: adze-test/busybox:latest
+      when: [{input: $(steps.produce.results.verdict), operator: notin, values: [go]}]
+      script: exit 7
+    - name: echo
+      image: adze-test/busybox:latest
+      command: [echo, "$(steps.produce.results.missing)"]
+"#,
+    );
+    let out = run(adze(sim, dir.path(), &ns, &["-o", "json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json = out.json();
+    let guarded = &json["status"]["steps"][1];
+    assert_eq!(guarded["terminationReason"], "Skipped", "{json:#}");
+    assert_eq!(guarded["terminated"]["exitCode"], 0, "{json:#}");
+    assert!(
+        out.stderr.contains(
+            "warning: [step-when] step \"echo\": $(steps.produce.results.missing) was not \
+             written by an earlier step; left as is"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn a_missing_image_fails_the_task_run_with_tektons_reason() {
     let sim = Sim::shared();

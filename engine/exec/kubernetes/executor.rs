@@ -685,6 +685,15 @@ impl TaskRunTask {
         now: Timestamp,
         failure: Option<(String, String)>,
     ) -> ExecEvent {
+        // What the entrypoint noticed without failing a step, said as the local run says it.
+        for (step, message) in view.steps.iter().zip(&view.messages) {
+            for warning in &message.warnings {
+                self.options.progress.send(Progress::Warning {
+                    task_run: Some(self.request.name.clone()),
+                    message: format!("step \"{}\": {warning}", step.name),
+                });
+            }
+        }
         let update = evaluate(&task_view, now);
         let (mut outcome, mut message, states) = match update {
             Some(u) => {
