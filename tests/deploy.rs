@@ -18,16 +18,8 @@ use common::kube_sim::Sim;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// The newest Kubernetes version the validator's offline schemas cover (as
-/// tests/pod_translation.rs).
-const KUBERNETES_VERSION: &str = "1.37.0";
-
 fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")
-}
-
-fn validator() -> String {
-    std::env::var("ADZE_KUBERNETES_VALIDATE").unwrap_or_else(|_| "kubernetes-validate".into())
 }
 
 /// Every manifest under deploy/ (kustomizations are not Kubernetes objects), sorted.
@@ -107,20 +99,6 @@ const CRDS: [&str; 5] = [
     "stepactions.tekton.dev",
 ];
 
-fn validate(files: &[PathBuf]) -> std::process::Output {
-    Command::new(validator())
-        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
-        .args(files)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e}; install it with `bash tests/setup-validator.sh` \
-                 (pip install kubernetes-validate)",
-                validator()
-            )
-        })
-}
-
 #[test]
 fn every_manifest_and_both_renderings_pass_kubernetes_validate_strict() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -133,7 +111,7 @@ fn every_manifest_and_both_renderings_pass_kubernetes_validate_strict() {
         std::fs::write(&path, kustomize(&source)).expect("write");
         files.push(path);
     }
-    let out = validate(&files);
+    let out = common::kubernetes_validate(&files);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -162,7 +140,7 @@ fn the_validator_rejects_a_misspelled_deployment_field() {
     assert!(text.contains("\n  replicas: 2\n"));
     let path = dir.path().join("bad-deployment.yaml");
     std::fs::write(&path, text.replace("\n  replicas: 2\n", "\n  replica: 2\n")).expect("write");
-    let out = validate(&[path]);
+    let out = common::kubernetes_validate(&[path]);
     assert!(!out.status.success(), "a misspelled field passed");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("replica"),
@@ -246,7 +224,7 @@ fn kustomize_renders_the_controller_without_the_crds_and_the_crds_apart() {
         .iter()
         .map(|c| c["metadata"]["name"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(crd_names, CRDS.into_iter().collect());
+    assert_eq!(crd_names, CRDS.into_iter().collect::<BTreeSet<_>>());
     for crd in &crds {
         let name = crd["metadata"]["name"].as_str().unwrap_or_default();
         let versions = crd["spec"]["versions"].as_array().expect("versions");
@@ -390,7 +368,10 @@ fn kube_sim_takes_the_crds_and_the_controller_and_gives_them_back() {
         .iter()
         .map(|n| format!("customresourcedefinition.apiextensions.k8s.io/{n}"))
         .collect();
-    assert_eq!(crds, expected.iter().map(String::as_str).collect());
+    assert_eq!(
+        crds,
+        expected.iter().map(String::as_str).collect::<BTreeSet<_>>()
+    );
     // Namespaced objects landed in adze-system.
     let names = sim.kubectl(&[
         "get",

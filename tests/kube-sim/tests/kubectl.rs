@@ -576,15 +576,15 @@ spec:
     let crd = json(&sim.kubectl(&["get", "crd", "widgets.example.com", "-o", "json"]));
     assert_eq!(crd["spec"]["names"]["kind"], "Widget");
 
-    // Built-in kinds are decoded as their type: a ClusterRoleBinding needs its roleRef.
+    // Built-in kinds are decoded as their type: a ClusterRoleBinding's roleRef is an object.
     let refused = sim.kubectl_with_input(
         &["create", "--validate=false", "-f", "-"],
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n\
-         metadata: {name: no-role}\nsubjects: []\n",
+         metadata: {name: bad-role}\nroleRef: reader\n",
     );
     assert!(!refused.status.success());
     let refused = String::from_utf8_lossy(&refused.stderr);
-    assert!(refused.contains("roleRef"), "{refused}");
+    assert!(refused.contains("expected RoleRef"), "{refused}");
 
     sim.kubectl(&["delete", "clusterrolebinding", "stored-kinds-reader"]);
     sim.kubectl(&["delete", "clusterrole", "stored-kinds-reader"]);
