@@ -104,6 +104,27 @@ pub fn kubernetes_validate(files: &[PathBuf]) -> std::process::Output {
         })
 }
 
+/// Runs [`kubernetes_validate`] on `files` and asserts that it passed with a verdict on each
+/// one (none skipped); returns its report.
+pub fn assert_kubernetes_valid(files: &[PathBuf]) -> String {
+    let out = kubernetes_validate(files);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "kubernetes-validate failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in files {
+        assert!(
+            stdout.contains(&*file.to_string_lossy()),
+            "no verdict on {}:\n{stdout}",
+            file.display()
+        );
+    }
+    stdout
+}
+
 /// Fails clearly when no Docker engine answers.
 pub fn require_docker() {
     let ok = Command::new("docker")
