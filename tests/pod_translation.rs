@@ -3,9 +3,10 @@
 //! check the API server's schema would make. A missing validator fails the test: install it
 //! with `bash tests/setup-validator.sh` (tests/run-all.sh does).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use adze::api::Object;
 use adze::exec::kubernetes::{translate, ImageCommand, PodObjects, PodOptions};
@@ -13,15 +14,8 @@ use adze::load::{Bundle, Origin};
 use adze::run::{RunIdentity, TaskRunDriver, TaskRunRequest};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
-/// The newest Kubernetes version the validator's offline schemas cover.
-const KUBERNETES_VERSION: &str = "1.37.0";
-
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pod-translation")
-}
-
-fn validator() -> String {
-    std::env::var("ADZE_KUBERNETES_VALIDATE").unwrap_or_else(|_| "kubernetes-validate".into())
 }
 
 fn request(path: &Path) -> TaskRunRequest {
@@ -140,20 +134,6 @@ fn write(dir: &Path, name: &str, objects: &PodObjects) -> Vec<PathBuf> {
         .collect()
 }
 
-fn validate(files: &[PathBuf]) -> std::process::Output {
-    Command::new(validator())
-        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
-        .args(files)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e}; install it with `bash tests/setup-validator.sh` \
-                 (pip install kubernetes-validate)",
-                validator()
-            )
-        })
-}
-
 #[test]
 fn every_generated_object_passes_kubernetes_validate_strict() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -161,22 +141,7 @@ fn every_generated_object_passes_kubernetes_validate_strict() {
     for (name, objects) in all_objects() {
         files.extend(write(dir.path(), &name, &objects));
     }
-    let out = validate(&files);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "kubernetes-validate failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // It said something about every file: none was skipped.
-    for file in &files {
-        assert!(
-            stdout.contains(&*file.to_string_lossy()),
-            "no verdict on {}:\n{stdout}",
-            file.display()
-        );
-    }
+    common::assert_kubernetes_valid(&files);
     let kinds = ["Pod", "ConfigMap", "Secret", "PersistentVolumeClaim"];
     for kind in kinds {
         assert!(
@@ -198,7 +163,7 @@ fn the_validator_rejects_what_the_api_server_would() {
     pod["spec"]["containers"][0]["comand"] = serde_json::json!(["sh"]);
     let path = dir.path().join("bad-pod.yaml");
     std::fs::write(&path, serde_yaml_ng::to_string(&pod).unwrap()).unwrap();
-    let out = validate(&[path]);
+    let out = common::kubernetes_validate(&[path]);
     assert!(
         !out.status.success(),
         "an unknown field passed:\n{}",

@@ -83,6 +83,48 @@ pub fn unpin_digests(yaml: &str) -> String {
         .collect()
 }
 
+/// The newest Kubernetes version the offline schemas of `kubernetes-validate` cover.
+pub const KUBERNETES_VERSION: &str = "1.37.0";
+
+/// Runs `kubernetes-validate --strict` (PyPI; `ADZE_KUBERNETES_VALIDATE` overrides the
+/// command) on `files` against [`KUBERNETES_VERSION`]; panics with how to install it when it
+/// cannot run.
+pub fn kubernetes_validate(files: &[PathBuf]) -> std::process::Output {
+    let validator =
+        std::env::var("ADZE_KUBERNETES_VALIDATE").unwrap_or_else(|_| "kubernetes-validate".into());
+    Command::new(&validator)
+        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {validator}: {e}; install it with `bash tests/setup-validator.sh` \
+                 (pip install kubernetes-validate)"
+            )
+        })
+}
+
+/// Runs [`kubernetes_validate`] on `files` and asserts that it passed with a verdict on each
+/// one (none skipped); returns its report.
+pub fn assert_kubernetes_valid(files: &[PathBuf]) -> String {
+    let out = kubernetes_validate(files);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "kubernetes-validate failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in files {
+        assert!(
+            stdout.contains(&*file.to_string_lossy()),
+            "no verdict on {}:\n{stdout}",
+            file.display()
+        );
+    }
+    stdout
+}
+
 /// Fails clearly when no Docker engine answers.
 pub fn require_docker() {
     let ok = Command::new("docker")

@@ -42,7 +42,8 @@ fn decode_as<T: serde::de::DeserializeOwned>(
 
 /// Rejects an object whose shape its kind does not allow.
 pub fn validate(resource: &ResourceDef, object: &Value) -> Result<(), ApiError> {
-    use k8s_openapi::api::{coordination, core, events};
+    use k8s_openapi::api::{apps, coordination, core, events, rbac};
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
     match (resource.group, resource.plural) {
         ("", "pods") => {
@@ -85,6 +86,20 @@ pub fn validate(resource: &ResourceDef, object: &Value) -> Result<(), ApiError> 
         ("", "events") => decode_as::<core::v1::Event>(resource, object),
         ("events.k8s.io", "events") => decode_as::<events::v1::Event>(resource, object),
         ("coordination.k8s.io", "leases") => decode_as::<coordination::v1::Lease>(resource, object),
+        ("apps", "deployments") => decode_as::<apps::v1::Deployment>(resource, object),
+        ("rbac.authorization.k8s.io", "clusterroles") => {
+            decode_as::<rbac::v1::ClusterRole>(resource, object)
+        }
+        ("rbac.authorization.k8s.io", "clusterrolebindings") => {
+            decode_as::<rbac::v1::ClusterRoleBinding>(resource, object)
+        }
+        ("rbac.authorization.k8s.io", "roles") => decode_as::<rbac::v1::Role>(resource, object),
+        ("rbac.authorization.k8s.io", "rolebindings") => {
+            decode_as::<rbac::v1::RoleBinding>(resource, object)
+        }
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            decode_as::<apiextensions::v1::CustomResourceDefinition>(resource, object)
+        }
         _ => Ok(()),
     }
 }

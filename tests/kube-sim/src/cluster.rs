@@ -201,9 +201,6 @@ impl Cluster {
         namespace: &str,
         mut body: Value,
     ) -> Result<Arc<Value>, ApiError> {
-        if !resource.writable {
-            return Err(ApiError::MethodNotAllowed);
-        }
         check_shape(resource, &body)?;
         if resource.namespaced {
             let given = body["metadata"]["namespace"].as_str().unwrap_or_default();
@@ -279,9 +276,6 @@ impl Cluster {
         body: Value,
         part: Part,
     ) -> Result<Arc<Value>, ApiError> {
-        if !resource.writable {
-            return Err(ApiError::MethodNotAllowed);
-        }
         check_shape(resource, &body)?;
         let given = body["metadata"]["name"].as_str().unwrap_or_default();
         if given != name {
@@ -339,9 +333,6 @@ impl Cluster {
         part: Part,
         manager: Option<&str>,
     ) -> Result<Arc<Value>, ApiError> {
-        if !resource.writable {
-            return Err(ApiError::MethodNotAllowed);
-        }
         if kind == PatchKind::Strategic && resource.custom {
             return Err(ApiError::UnsupportedMediaType(
                 "application/json-patch+json, application/merge-patch+json, \
@@ -475,9 +466,6 @@ impl Cluster {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<(Arc<Value>, bool), ApiError> {
-        if !resource.writable {
-            return Err(ApiError::MethodNotAllowed);
-        }
         let current = self.store.get(resource, namespace, name)?;
         self.check_preconditions(resource, &current, options)?;
         if !current["metadata"]["deletionTimestamp"].is_null() {

@@ -4,8 +4,9 @@
 //! Hidden options, for tests: `--no-kubelet` (serve the API alone; Pods stay Pending),
 //! `--watch-history N` (how many changes a watch can resume from), `--state-dir DIR`,
 //! `--sandbox-image IMAGE` (default `adze-test/busybox:latest`), `--exit-with-stdin` (also
-//! stop when standard input closes), and `--server-version MAJOR.MINOR` (what `/version`
-//! reports, default 1.33).
+//! stop when standard input closes), `--server-version MAJOR.MINOR` (what `/version`
+//! reports, default 1.33) and `--without-tekton-crds` (start without the tekton.dev
+//! CustomResourceDefinitions, as a cluster without Tekton, so a client can create them).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +44,10 @@ struct Args {
     /// server without native sidecars.
     #[arg(long, hide = true, value_name = "MAJOR.MINOR")]
     server_version: Option<kube_sim::resources::ServerVersion>,
+    /// Start without the tekton.dev CustomResourceDefinitions, as a cluster without Tekton,
+    /// so that a client can create its own (the tekton.dev kinds are served all the same).
+    #[arg(long, hide = true)]
+    without_tekton_crds: bool,
 }
 
 /// Resolves when standard input reaches end of file (or fails).
@@ -97,6 +102,7 @@ async fn serve(args: Args) -> ExitCode {
         state_dir: args.state_dir,
         sandbox_image: args.sandbox_image,
         server_version: args.server_version.unwrap_or_default(),
+        without_tekton_crds: args.without_tekton_crds,
     };
     let exit_with_stdin = args.exit_with_stdin;
     let stop = async move {

@@ -1,6 +1,12 @@
 //! The resources this server knows, and the discovery documents built from them (`/api`,
 //! `/apis`, `/apis/<group>/<version>`, and the CustomResourceDefinitions of tekton.dev).
 //!
+//! Some kinds are stored and nothing more: Deployments (no Deployment controller makes
+//! ReplicaSets or Pods), the RBAC kinds (nothing is authorised by them: every request with the
+//! token may do everything) and CustomResourceDefinitions (which kinds are served comes from
+//! [`RESOURCES`], not from the stored CRDs). They exist so that manifests such as adze's
+//! `deploy/` can be created, read back and deleted.
+//!
 //! # Design
 //!
 //! One static table, [`RESOURCES`], is the truth for routing, discovery, scope and which
@@ -16,8 +22,8 @@
 
 use serde_json::{json, Value};
 
-/// The verbs of an ordinary read-write resource.
-const ALL_VERBS: &[&str] = &[
+/// The verbs of every resource.
+const VERBS: &[&str] = &[
     "create",
     "delete",
     "deletecollection",
@@ -27,8 +33,6 @@ const ALL_VERBS: &[&str] = &[
     "update",
     "watch",
 ];
-/// The verbs of a resource served read-only (CustomResourceDefinitions).
-const READ_VERBS: &[&str] = &["get", "list", "watch"];
 
 /// One resource kind served at `/api/v1` or `/apis/<group>/<version>`.
 #[derive(Debug, PartialEq, Eq)]
@@ -53,8 +57,6 @@ pub struct ResourceDef {
     pub status_subresource: bool,
     /// Whether this is a CustomResourceDefinition-backed kind (no strategic merge patch).
     pub custom: bool,
-    /// Whether clients may write it.
-    pub writable: bool,
 }
 
 impl ResourceDef {
@@ -70,14 +72,6 @@ impl ResourceDef {
     /// Whether this is the core Pod resource.
     pub fn is(&self, group: &str, plural: &str) -> bool {
         self.group == group && self.plural == plural
-    }
-
-    fn verbs(&self) -> &'static [&'static str] {
-        if self.writable {
-            ALL_VERBS
-        } else {
-            READ_VERBS
-        }
     }
 }
 
@@ -96,12 +90,12 @@ macro_rules! resource {
             categories: &[$($cat),*],
             status_subresource: $status,
             custom: $custom,
-            writable: true,
         }
     };
 }
 
 const TEKTON: &str = "tekton.dev";
+const RBAC: &str = "rbac.authorization.k8s.io";
 const TEKTON_CATEGORIES: [&str; 2] = ["tekton", "tekton-pipelines"];
 
 /// Every resource served.
@@ -125,19 +119,19 @@ pub static RESOURCES: &[ResourceDef] = &[
         short: ["ev"], categories: [], status: false, custom: false),
     resource!("coordination.k8s.io", "v1", "leases", "lease", "Lease", true,
         short: [], categories: [], status: false, custom: false),
-    ResourceDef {
-        group: "apiextensions.k8s.io",
-        version: "v1",
-        plural: "customresourcedefinitions",
-        singular: "customresourcedefinition",
-        kind: "CustomResourceDefinition",
-        namespaced: false,
-        short_names: &["crd", "crds"],
-        categories: &["api-extensions"],
-        status_subresource: true,
-        custom: false,
-        writable: false,
-    },
+    resource!("apiextensions.k8s.io", "v1", "customresourcedefinitions",
+        "customresourcedefinition", "CustomResourceDefinition", false,
+        short: ["crd", "crds"], categories: ["api-extensions"], status: true, custom: false),
+    resource!("apps", "v1", "deployments", "deployment", "Deployment", true,
+        short: ["deploy"], categories: ["all"], status: true, custom: false),
+    resource!(RBAC, "v1", "clusterroles", "clusterrole", "ClusterRole", false,
+        short: [], categories: [], status: false, custom: false),
+    resource!(RBAC, "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding",
+        false, short: [], categories: [], status: false, custom: false),
+    resource!(RBAC, "v1", "roles", "role", "Role", true,
+        short: [], categories: [], status: false, custom: false),
+    resource!(RBAC, "v1", "rolebindings", "rolebinding", "RoleBinding", true,
+        short: [], categories: [], status: false, custom: false),
     resource!(TEKTON, "v1", "pipelines", "pipeline", "Pipeline", true,
         short: [], categories: [TEKTON_CATEGORIES[0], TEKTON_CATEGORIES[1]], status: false, custom: true),
     resource!(TEKTON, "v1", "tasks", "task", "Task", true,
@@ -165,6 +159,8 @@ const GROUPS: &[(&str, &[&str])] = &[
     ("events.k8s.io", &["v1"]),
     ("coordination.k8s.io", &["v1"]),
     ("apiextensions.k8s.io", &["v1"]),
+    ("apps", &["v1"]),
+    (RBAC, &["v1"]),
     (TEKTON, &["v1", "v1beta1"]),
 ];
 
@@ -297,7 +293,7 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
             "singularName": r.singular,
             "namespaced": r.namespaced,
             "kind": r.kind,
-            "verbs": r.verbs(),
+            "verbs": VERBS,
             "shortNames": r.short_names,
             "categories": r.categories,
         }));
@@ -307,7 +303,7 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
                 "singularName": "",
                 "namespaced": r.namespaced,
                 "kind": r.kind,
-                "verbs": if r.writable { &["get", "patch", "update"][..] } else { &["get"][..] },
+                "verbs": ["get", "patch", "update"],
             }));
         }
         if r.is("", "pods") {
@@ -442,6 +438,49 @@ mod tests {
             .find(|r| r["name"] == "persistentvolumeclaims")
             .unwrap();
         assert_eq!(pvc["shortNames"], json!(["pvc"]));
+    }
+
+    #[test]
+    fn deployments_rbac_and_crds_are_discovered_with_every_verb() {
+        let groups = group_list();
+        for name in ["apps", "rbac.authorization.k8s.io", "apiextensions.k8s.io"] {
+            assert!(
+                groups["groups"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|g| g["name"] == name),
+                "{name} missing"
+            );
+        }
+        let apps = resource_list("apps", "v1").unwrap();
+        let deployments = &apps["resources"][0];
+        assert_eq!(deployments["name"], "deployments");
+        assert_eq!(deployments["shortNames"], json!(["deploy"]));
+        assert_eq!(apps["resources"][1]["name"], "deployments/status");
+        let rbac = resource_list("rbac.authorization.k8s.io", "v1").unwrap();
+        let scopes: Vec<(&str, bool)> = rbac["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap(),
+                    r["namespaced"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            scopes,
+            [
+                ("clusterroles", false),
+                ("clusterrolebindings", false),
+                ("roles", true),
+                ("rolebindings", true)
+            ]
+        );
+        let crds = resource_list("apiextensions.k8s.io", "v1").unwrap();
+        assert_eq!(crds["resources"][0]["verbs"], json!(VERBS));
     }
 
     #[test]

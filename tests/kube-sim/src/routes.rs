@@ -908,13 +908,6 @@ mod tests {
             ("GET", "/apis/tekton.dev/v2/tasks".into(), "", vec![], 404),
             ("GET", "/nothing/here".into(), "", vec![], 404),
             ("POST", "/version".into(), "", vec![], 405),
-            (
-                "POST",
-                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions".into(),
-                "application/json",
-                br#"{"metadata":{"name":"x"}}"#.to_vec(),
-                405,
-            ),
         ];
         for (method, uri, content_type, body, expected) in cases {
             let (code, status) = send(&app, method, &uri, content_type, body).await;

@@ -75,6 +75,9 @@ pub struct Options {
     pub sandbox_image: Option<String>,
     /// What `/version` reports.
     pub server_version: crate::resources::ServerVersion,
+    /// Start without the tekton.dev CustomResourceDefinitions, as a cluster without Tekton
+    /// (the tekton.dev kinds are still served: serving follows the static table).
+    pub without_tekton_crds: bool,
 }
 
 /// Runs kube-sim until `stop` resolves; prints `listening on https://…` once serving.
@@ -104,6 +107,9 @@ pub async fn run(
     })?;
 
     let (store, removed) = Store::new(options.watch_history, state_dir.clone());
+    if options.without_tekton_crds {
+        store.remove_custom_resource_definitions();
+    }
     let store = Arc::new(store);
     let kubelet = if options.no_kubelet {
         None

@@ -213,6 +213,20 @@ impl Store {
         (store, removed_rx)
     }
 
+    /// Removes the CRDs [`Store::new`] made, so clients can create their own (kube-sim's
+    /// `--without-tekton-crds`).
+    pub fn remove_custom_resource_definitions(&self) {
+        let Some(crds) = resources::find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        else {
+            return;
+        };
+        for crd in resources::custom_resource_definitions() {
+            let name = crd["metadata"]["name"].as_str().unwrap_or_default();
+            // Made just above, without finalizers: removing cannot fail or be held.
+            let _ = self.remove(crds, "", name);
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave an object half-written (each write
         // replaces an Arc), so a poisoned lock is still consistent.

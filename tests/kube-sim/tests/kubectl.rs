@@ -460,3 +460,169 @@ fn deleting_an_owner_deletes_what_it_owns_in_every_cascade_mode() {
         }
     }
 }
+
+#[test]
+fn deployments_rbac_and_crds_are_stored_and_read_back() {
+    // Stored only: no Deployment controller, no authorisation, no serving from CRDs; what
+    // kubectl sends comes back, in discovery and through create, get, patch and delete.
+    let sim = sim();
+    let ns = sim.namespace("stored-kinds");
+    let resources = sim.kubectl(&["api-resources", "-o", "name"]);
+    for name in [
+        "deployments.apps",
+        "clusterroles.rbac.authorization.k8s.io",
+        "clusterrolebindings.rbac.authorization.k8s.io",
+        "roles.rbac.authorization.k8s.io",
+        "rolebindings.rbac.authorization.k8s.io",
+        "customresourcedefinitions.apiextensions.k8s.io",
+    ] {
+        assert!(
+            resources.lines().any(|l| l == name),
+            "{name} not in:\n{resources}"
+        );
+    }
+    let created = sim.create(&format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {ns}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec: {{containers: [{{name: c, image: adze-test/busybox:latest}}]}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: reader, namespace: {ns}}}
+rules: [{{apiGroups: [""], resources: [pods], verbs: [get]}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: reader, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}
+subjects: [{{kind: ServiceAccount, name: default, namespace: {ns}}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: stored-kinds-reader}}
+rules: [{{apiGroups: [tekton.dev], resources: [taskruns], verbs: [get, list]}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {{name: stored-kinds-reader}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: stored-kinds-reader}}
+subjects: [{{kind: ServiceAccount, name: default, namespace: {ns}}}]
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: widgets.example.com}}
+spec:
+  group: example.com
+  names: {{kind: Widget, plural: widgets, singular: widget}}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}
+"#
+    ));
+    for line in [
+        "deployment.apps/web created",
+        "role.rbac.authorization.k8s.io/reader created",
+        "rolebinding.rbac.authorization.k8s.io/reader created",
+        "clusterrole.rbac.authorization.k8s.io/stored-kinds-reader created",
+        "clusterrolebinding.rbac.authorization.k8s.io/stored-kinds-reader created",
+        "customresourcedefinition.apiextensions.k8s.io/widgets.example.com created",
+    ] {
+        assert!(created.contains(line), "{line} missing from:\n{created}");
+    }
+
+    let deployment = json(&sim.kubectl(&["get", "deploy", "web", "-n", &ns, "-o", "json"]));
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        "adze-test/busybox:latest"
+    );
+    // Nothing acts on it: no status, no Pods.
+    assert!(deployment["status"].is_null() || deployment["status"] == serde_json::json!({}));
+    let pods = sim.kubectl(&["get", "pods", "-n", &ns, "-o", "name"]);
+    assert!(pods.trim().is_empty(), "{pods}");
+    // Strategic merge patch by the containers' merge key, as for a Pod template.
+    sim.kubectl(&[
+        "patch",
+        "deployment",
+        "web",
+        "-n",
+        &ns,
+        "-p",
+        r#"{"spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"c","image":"adze-test/nop:latest"}]}}}}"#,
+    ]);
+    let patched = json(&sim.kubectl(&["get", "deployment", "web", "-n", &ns, "-o", "json"]));
+    assert_eq!(patched["spec"]["replicas"], 3);
+    assert_eq!(
+        patched["spec"]["template"]["spec"]["containers"][0]["image"],
+        "adze-test/nop:latest"
+    );
+
+    let role = json(&sim.kubectl(&["get", "clusterrole", "stored-kinds-reader", "-o", "json"]));
+    assert_eq!(
+        role["rules"][0]["verbs"],
+        serde_json::json!(["get", "list"])
+    );
+    let binding = json(&sim.kubectl(&["get", "rolebinding", "reader", "-n", &ns, "-o", "json"]));
+    assert_eq!(binding["roleRef"]["name"], "reader");
+    let crd = json(&sim.kubectl(&["get", "crd", "widgets.example.com", "-o", "json"]));
+    assert_eq!(crd["spec"]["names"]["kind"], "Widget");
+
+    // Built-in kinds are decoded as their type: a ClusterRoleBinding's roleRef is an object.
+    let refused = sim.kubectl_with_input(
+        &["create", "--validate=false", "-f", "-"],
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n\
+         metadata: {name: bad-role}\nroleRef: reader\n",
+    );
+    assert!(!refused.status.success());
+    let refused = String::from_utf8_lossy(&refused.stderr);
+    assert!(refused.contains("expected RoleRef"), "{refused}");
+
+    sim.kubectl(&["delete", "clusterrolebinding", "stored-kinds-reader"]);
+    sim.kubectl(&["delete", "clusterrole", "stored-kinds-reader"]);
+    sim.kubectl(&["delete", "crd", "widgets.example.com"]);
+    sim.kubectl(&["delete", "deployment", "web", "-n", &ns]);
+    let gone = sim.kubectl_fails(&["get", "crd", "widgets.example.com"]);
+    assert!(gone.contains("NotFound"), "{gone}");
+}
+
+#[test]
+fn without_tekton_crds_a_client_creates_them() {
+    // A cluster without Tekton: no tekton.dev CRDs until someone installs them.
+    let bare = Sim::start(&["--no-kubelet", "--without-tekton-crds"]);
+    let crds = bare.kubectl(&["get", "crd", "-o", "name"]);
+    assert!(crds.trim().is_empty(), "{crds}");
+    let crd = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: taskruns.tekton.dev}
+spec:
+  group: tekton.dev
+  names: {kind: TaskRun, plural: taskruns, singular: taskrun}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"#;
+    let created = bare.create(crd);
+    assert!(created.contains("taskruns.tekton.dev created"), "{created}");
+    let crds = bare.kubectl(&["get", "crd", "-o", "name"]);
+    assert_eq!(
+        crds.trim(),
+        "customresourcedefinition.apiextensions.k8s.io/taskruns.tekton.dev"
+    );
+    // On the default server the same create is a conflict: Tekton's CRDs are there.
+    let output = sim().kubectl_with_input(&["create", "--validate=false", "-f", "-"], crd);
+    assert!(!output.status.success());
+    let taken = String::from_utf8_lossy(&output.stderr);
+    assert!(taken.contains("AlreadyExists"), "{taken}");
+}
