@@ -59,7 +59,9 @@ use super::container::{self, EntrypointLaunch, Role, RunDir};
 use super::entrypoint_binary::{self, EntrypointMissing, ENTRYPOINT_ENV};
 use super::output_files::OutputFiles;
 use super::sidecars::Pod;
-use super::task_run::{engine_failure, now, start_failure, StepEnd, TaskRunJob, WaitEnd, Waited};
+use super::task_run::{
+    engine_failure, now, start_failure, until, StepEnd, TaskRunJob, WaitEnd, Waited,
+};
 use super::{engine_loss, logs, retry};
 use crate::api::GoDuration;
 use crate::exec::kubernetes::termination::{self, StepMessage};
@@ -368,9 +370,7 @@ impl TaskRunJob {
         }
         // A step its `when` skipped has usually said so by now (the entrypoint decides as
         // soon as the previous step's marker appears): it is not shown as started.
-        let skipped = std::fs::read_to_string(dir.run_dir(index).join("termination"))
-            .ok()
-            .and_then(|text| termination::parse(&text))
+        let skipped = step_message(dir, index)
             .is_some_and(|m| m.markers.reason == Some(MarkerReason::Skipped));
         if !skipped && !step.announced.swap(true, Ordering::SeqCst) {
             self.options.progress.send(Progress::StepStarted {
@@ -458,10 +458,7 @@ impl TaskRunJob {
                 container::remove(&docker, &id).await.ok().map(|()| id)
             }));
         }
-        let message = std::fs::read_to_string(dir.run_dir(index).join("termination"))
-            .ok()
-            .and_then(|text| termination::parse(&text))
-            .unwrap_or_default();
+        let message = step_message(dir, index).unwrap_or_default();
         for warning in &message.warnings {
             self.warn(format!("step \"{name}\": {warning}"));
         }
@@ -502,12 +499,7 @@ impl TaskRunJob {
             watcher.abort();
             return Watched::Interrupted(Waited::Stopped);
         }
-        let sleep = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d.into()).await,
-                None => std::future::pending().await,
-            }
-        };
+        let sleep = until(deadline);
         tokio::pin!(sleep);
         loop {
             tokio::select! {
@@ -564,12 +556,17 @@ impl TaskRunJob {
 /// the engine went away: steps started at once go on while adze waits for an earlier one.
 /// A failure is not believed (the engine's shutdown signals fail a step too).
 fn succeeded_meanwhile(dir: &RunDir, index: usize, released: Timestamp) -> Option<StepEnd> {
-    let run = dir.run_dir(index);
-    if !run.join("out").exists() {
+    if !dir.run_dir(index).join("out").exists() {
         return None;
     }
-    let message = termination::parse(&std::fs::read_to_string(run.join("termination")).ok()?)?;
+    let message = step_message(dir, index)?;
     Some(step_end(&message, 0, false, released, now()))
+}
+
+/// Step `index`'s termination message as its entrypoint left it on the host, if it wrote one.
+fn step_message(dir: &RunDir, index: usize) -> Option<StepMessage> {
+    let text = std::fs::read_to_string(dir.run_dir(index).join("termination")).ok()?;
+    termination::parse(&text)
 }
 
 /// How a step ended, from its container's exit code and OOM flag and the entrypoint's

@@ -780,12 +780,7 @@ impl TaskRunJob {
         }
         let mut wait = self.docker.wait_container(id, None::<WaitContainerOptions>);
         let mut lost = 0;
-        let sleep = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d.into()).await,
-                None => std::future::pending().await,
-            }
-        };
+        let sleep = until(deadline);
         tokio::pin!(sleep);
         loop {
             tokio::select! {
@@ -866,6 +861,14 @@ pub(super) enum Waited {
 pub(super) enum WaitEnd {
     Waited(Waited),
     Lost(String),
+}
+
+/// Ends at `deadline`; never without one.
+pub(super) async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The instant a positive duration from now ends; `None` for "no limit".
