@@ -22,7 +22,8 @@
 //! before, when the entrypoint is not installed or a step would be refused; where the
 //! binary is found in [`entrypoint_binary`]); how a step becomes a container in
 //! [`container`]; log streaming in [`logs`]; `stdoutConfig`/`stderrConfig` files, written
-//! from the host through the step's mounts, in [`output_files`]; task and step results in
+//! by the entrypoint when steps start at once and otherwise from the host through the step's
+//! mounts, in [`output_files`]; task and step results in
 //! [`results`]; the
 //! network holder and sidecars, and why the holder runs the TaskRun's own images, in
 //! [`sidecars`]; image checks and pulls in [`images`], reference parsing and `imageID` in

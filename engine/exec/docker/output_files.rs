@@ -3,8 +3,9 @@
 //!
 //! # Design
 //!
-//! Tekton's entrypoint runs inside the step's container and writes the files there. adze has
-//! no program inside the container, and the image may have no shell, so the executor writes
+//! Tekton's entrypoint runs inside the step's container and writes the files there, as adze's
+//! does when steps start at once (`steps_at_once`). One by one, adze has no program inside
+//! the container, and the image may have no shell, so the executor writes
 //! the files from the host: the container path is mapped through the container's bind mounts
 //! to the host directory behind it, and the attached output stream is copied there as it
 //! arrives. The file is created (with its parent directories, truncated) before the step

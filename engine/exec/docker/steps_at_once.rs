@@ -16,8 +16,9 @@
 //!   image when it names none, the non-root check, the container configuration) and creates
 //!   every container; anything refused there returns `None` and the TaskRun runs step by step
 //!   as before, which reports the refusal exactly where it happens (after the earlier steps).
-//! - Then all are attached (logs, `stdoutConfig`/`stderrConfig` files, as before: written
-//!   from the host) and started; [`TaskRunJob::next_at_once`] waits for step `i` and turns its
+//! - Then all are attached (logs) and started; `stdoutConfig`/`stderrConfig` files are the
+//!   entrypoint's (`-stdout_path`/`-stderr_path`), written inside the container before it
+//!   releases the next step, so a later step always reads them complete; [`TaskRunJob::next_at_once`] waits for step `i` and turns its
 //!   container state and termination message (`/tekton/run/<i>/termination` on the host) into
 //!   the same [`StepEnd`] the step-by-step path gives.
 //! - Host layout: `run/<i>` is mounted at `/tekton/run/<i>` for step `i` only (read-only
@@ -173,6 +174,14 @@ fn entrypoint_flags(step: &StepPlan, index: usize) -> Vec<String> {
     if let Some(on_error) = &step.on_error {
         flag("on_error", on_error.clone());
     }
+    // The entrypoint tees the streams itself, as Tekton's does: a copy written from the host's
+    // log stream could still be in flight when the next step, released by `out`, reads it.
+    if let Some(path) = &step.stdout_path {
+        flag("stdout_path", path.clone());
+    }
+    if let Some(path) = &step.stderr_path {
+        flag("stderr_path", path.clone());
+    }
     if !step.when.is_empty() {
         if let Ok(json) = serde_json::to_string(&step.when) {
             flag("when_expressions", json);
@@ -264,22 +273,10 @@ impl TaskRunJob {
             return None;
         }
         let mut started = Vec::with_capacity(prepared.len());
-        for ((plan, config), id) in prepared.into_iter().zip(ids.into_iter().flatten()) {
+        for ((plan, _), id) in prepared.into_iter().zip(ids.into_iter().flatten()) {
             pod.steps.push(id.clone());
-            let mounts = config
-                .host_config
-                .as_ref()
-                .and_then(|h| h.mounts.clone())
-                .unwrap_or_default();
-            let (files, problems) =
-                OutputFiles::open(&plan, &mounts, config.working_dir.as_deref());
-            for problem in problems {
-                self.warn(problem);
-            }
             let announced = Arc::new(AtomicBool::new(false));
-            let log_task = self
-                .attach_output(&plan, &id, files, announced.clone())
-                .await;
+            let log_task = self.attach_output(&plan, &id, announced.clone()).await;
             started.push(StartedStep {
                 plan,
                 id,
@@ -312,16 +309,15 @@ impl TaskRunJob {
         })
     }
 
-    /// Attaches to a step container's output before it starts: its log lines and output
-    /// files, forwarded until it exits. `None` when neither is wanted or attaching failed.
+    /// Attaches to a step container's log lines before it starts, forwarded until it exits.
+    /// `None` when logs are not wanted or attaching failed.
     async fn attach_output(
         &self,
         plan: &StepPlan,
         id: &str,
-        files: OutputFiles,
         announced: Arc<AtomicBool>,
     ) -> Option<JoinHandle<()>> {
-        if !self.options.logs && files.is_empty() {
+        if !self.options.logs {
             return None;
         }
         match logs::attach(&self.docker, id).await {
@@ -331,17 +327,14 @@ impl TaskRunJob {
                 plan.name.clone(),
                 self.options.progress.clone(),
                 self.options.logs,
-                files,
+                OutputFiles::default(),
                 Some(announced),
             ))),
             Err(e) => {
-                if !files.is_empty() {
-                    self.warn(format!(
-                        "step \"{}\": its output files are not written: cannot attach to its \
-                         output ({e})",
-                        plan.name
-                    ));
-                }
+                self.warn(format!(
+                    "step \"{}\": its log is not shown: cannot attach to its output ({e})",
+                    plan.name
+                ));
                 None
             }
         }
@@ -659,6 +652,8 @@ mod tests {
                 values: Some(vec!["yes".into()]),
                 cel: None,
             }],
+            stdout_path: Some("/tekton/results/out".into()),
+            stderr_path: Some("/workspace/err.txt".into()),
             ..step()
         };
         let flags = entrypoint_flags(&third, 2);
@@ -669,6 +664,8 @@ mod tests {
         };
         assert_eq!(value("-timeout"), "5s");
         assert_eq!(value("-on_error"), "continue");
+        assert_eq!(value("-stdout_path"), "/tekton/results/out");
+        assert_eq!(value("-stderr_path"), "/workspace/err.txt");
         assert_eq!(
             value("-when_expressions"),
             r#"[{"input":"$(steps.a.results.r)","operator":"in","values":["yes"]}]"#
