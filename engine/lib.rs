@@ -9,6 +9,7 @@ pub mod api;
 pub mod cel;
 pub mod cli;
 pub mod compat;
+pub mod controller;
 pub mod dag;
 pub mod diagnostic;
 pub mod exec;
