@@ -23,9 +23,9 @@ impl Backend {
     }
 
     /// The runtime signal handlers run on.
-    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
         match self {
-            Backend::Docker(e) => e.runtime(),
+            Backend::Docker(e) => e.runtime().handle(),
             Backend::Kubernetes(e) => e.runtime(),
         }
     }

@@ -2,6 +2,7 @@
 //! buffered stderr writer every report goes through in `output.rs`.
 
 mod backend;
+mod controller;
 mod gc;
 mod input;
 mod last_run;
@@ -56,6 +57,9 @@ enum Command {
     /// Run a TaskRun or PipelineRun in local containers (Docker or Podman) or as Pods on a
     /// Kubernetes cluster, as Tekton would.
     Run(Box<run::Args>),
+    /// Reconcile tekton.dev/v1 PipelineRuns and TaskRuns in a cluster, as Tekton's controller
+    /// does, for runs labelled `adze.dev/controller: "true"` (or every run with --all).
+    Controller(controller::Args),
     /// List what killed or --keep runs left behind (containers, directories); --yes removes it.
     #[command(long_about = gc::LONG_ABOUT)]
     Gc(gc::Args),
@@ -71,6 +75,7 @@ pub fn main() -> Outcome {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Controller(args) => controller::run(&args),
         Command::Gc(args) => gc::run(&args),
         Command::Watchdog(args) => watchdog::run(&args),
     }

@@ -249,6 +249,8 @@ impl Session {
                 ),
                 results_from: flags.results_from,
                 max_result_size: flags.max_result_size,
+                task_run_owner: None,
+                adopt: false,
             };
             match KubernetesExecutor::connect(options) {
                 Ok(e) => (Backend::Kubernetes(e), None),

@@ -8,3 +8,13 @@
 //! # Not yet
 //!
 //! - Everything: the CLI refuses `adze controller` until the reconcilers land.
+
+mod bundle;
+mod children;
+mod context;
+mod objects;
+pub mod opt_in;
+pub use context::Context;
+pub mod manager;
+mod pipeline_run;
+mod task_run;

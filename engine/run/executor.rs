@@ -65,6 +65,12 @@ pub struct ClusterSources {
     pub pipeline_run: Option<RunIdentity>,
     /// The Task's name when the TaskRun references one (`taskRef`), for `tekton.dev/task`.
     pub task: Option<String>,
+    /// An embedded Task (`taskSpec`) with the pipeline's substitutions made and its own
+    /// `$(params…)` left, as a child TaskRun object carries it (`adze controller`).
+    pub task_spec: Option<crate::api::TaskSpec>,
+    /// The PipelineRun's params an embedded Task sees without declaring them (propagation),
+    /// which a child TaskRun object carries as params of its own.
+    pub propagated: Vec<Param>,
 }
 
 /// A run object's identity: its name, and its uid when it exists on a cluster.

@@ -643,6 +643,19 @@ impl<'b> Driver<'b> {
         Ok(self)
     }
 
+    /// Resumes a run that already started (`adze controller` after a restart): its start
+    /// time, and the time finally started if it did, as its status records them; the
+    /// timeouts count from these.
+    pub fn with_resumed(
+        mut self,
+        start: Option<Timestamp>,
+        finally_start: Option<Timestamp>,
+    ) -> Driver<'b> {
+        self.start = start.or(self.start);
+        self.finally_start = finally_start.or(self.finally_start);
+        self
+    }
+
     /// Sets how long the loop sleeps when a poll reports nothing (default 500 ms).
     pub fn with_tick(mut self, tick: Duration) -> Driver<'b> {
         self.tick = tick;
@@ -753,7 +766,11 @@ impl<'b> Driver<'b> {
         executor: &mut dyn Executor,
     ) -> Result<(Step, bool), RunError> {
         self.ensure_run_dir()?;
-        self.spec_status = escalate(self.initial_status, self.interrupt.count());
+        let current = match self.interrupt.spec_status() {
+            Some(status) => spec_status(status.as_deref()),
+            None => self.initial_status,
+        };
+        self.spec_status = escalate(current, self.interrupt.count());
         let step = self.pass(now)?;
         if let Some(t) = step.start_time {
             self.start.get_or_insert(t);
@@ -1263,6 +1280,21 @@ impl<'b> Driver<'b> {
                     uid: self.uid.clone(),
                 }),
                 task: (!embedded).then_some(task_ref_name),
+                task_spec: embedded.then(|| spec.clone()),
+                propagated: if embedded {
+                    let mut propagated: Vec<Param> = self
+                        .params
+                        .iter()
+                        .map(|(name, value)| Param {
+                            name: name.clone(),
+                            value: value.clone(),
+                        })
+                        .collect();
+                    propagated.sort_by(|a, b| a.name.cmp(&b.name));
+                    propagated
+                } else {
+                    Vec::new()
+                },
                 pod_template: pod,
             },
         };

@@ -42,6 +42,9 @@ use crate::reconcile::{OnError, PipelineTaskState};
 /// Tekton's `default-timeout-minutes`, for a TaskRun without `spec.timeout`.
 const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
 
+/// `spec.status` of a TaskRun someone cancelled.
+const TASK_RUN_CANCELLED: &str = "TaskRunCancelled";
+
 /// The message a cancelled standalone TaskRun records: nobody else asked for it.
 const INTERRUPTED: &str = "TaskRun cancelled by the user (interrupt).";
 
@@ -254,6 +257,8 @@ impl TaskRunDriver {
                     service_account_name: tr.spec.service_account_name.clone(),
                     pipeline_run: None,
                     task: task_ref,
+                    task_spec: None,
+                    propagated: Vec::new(),
                 },
             },
             host_paths,
@@ -285,6 +290,18 @@ impl TaskRunDriver {
     /// Refuses `hostPath` volumes when the run starts, instead of warning (`--strict`).
     pub fn with_strict(mut self, strict: bool) -> TaskRunDriver {
         self.strict = strict;
+        self
+    }
+
+    /// Makes the TaskRun a child of a PipelineRun (an object `adze controller` created for a
+    /// pipeline task): its Pod carries the PipelineRun's labels and shares its claims.
+    pub fn within_pipeline_run(
+        mut self,
+        pipeline_run: super::RunIdentity,
+        pipeline_task: String,
+    ) -> TaskRunDriver {
+        self.request.cluster.pipeline_run = Some(pipeline_run);
+        self.request.pipeline_task = pipeline_task;
         self
     }
 
@@ -342,6 +359,17 @@ impl TaskRunDriver {
         loop {
             if !cancelled && self.interrupt.count() > 0 {
                 executor.cancel(&name, INTERRUPTED)?;
+                cancelled = true;
+            }
+            if !cancelled
+                && self.interrupt.spec_status() == Some(Some(TASK_RUN_CANCELLED.to_owned()))
+            {
+                // `kubectl patch` of `spec.status` on the object (`adze controller`).
+                let message = format!(
+                    "TaskRun \"{name}\" was cancelled. {}",
+                    self.interrupt.status_message().unwrap_or_default()
+                );
+                executor.cancel(&name, message.trim_end())?;
                 cancelled = true;
             }
             let events = executor.poll(clock.now());

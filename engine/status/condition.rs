@@ -9,7 +9,7 @@ use crate::reconcile::Timestamp;
 /// `{type: Succeeded, status, reason, message, lastTransitionTime}`.
 ///
 /// `severity` is left out: it is always empty for `Succeeded`, and Knative omits it then.
-pub(super) fn succeeded(
+pub fn succeeded(
     status: &str,
     reason: &str,
     message: &str,

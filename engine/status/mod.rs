@@ -44,6 +44,7 @@ mod task_spec;
 mod time;
 mod uid;
 
+pub use condition::succeeded as succeeded_condition;
 pub use pipeline_run::pipeline_run_object;
 pub use task_run::{task_run_object, task_run_status};
 pub use time::{parse_rfc3339, rfc3339};

@@ -84,6 +84,13 @@ pub struct KubernetesOptions {
     /// The largest result line under `results-from: sidecar-logs`
     /// (`--feature-flag max-result-size=…`).
     pub max_result_size: usize,
+    /// The TaskRun object that owns the Pod and its ConfigMap and Secret (`adze controller`):
+    /// deleting the TaskRun deletes them.
+    pub task_run_owner: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>,
+    /// Objects that already exist under their names are the ones an earlier incarnation of
+    /// the controller created for this same TaskRun: use them instead of failing
+    /// (`adze controller` resumes a run without creating anything twice).
+    pub adopt: bool,
 }
 
 /// One object the executor created, to list or delete.
@@ -97,7 +104,9 @@ pub struct Created {
 
 /// Runs TaskRuns as Pods through the Kubernetes API.
 pub struct KubernetesExecutor {
-    runtime: tokio::runtime::Runtime,
+    /// The runtime the executor made for itself (`adze run`); `None` on the controller's.
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
     cluster: Cluster,
     options: Arc<KubernetesOptions>,
     events: mpsc::Receiver<ExecEvent>,
@@ -122,9 +131,23 @@ impl KubernetesExecutor {
         let cluster = runtime
             .block_on(super::connect::connect(&options.cluster))
             .map_err(|e| ExecError::Unavailable(format!("{e}\n  help: {}", e.help())))?;
+        let mut executor =
+            KubernetesExecutor::on_runtime(runtime.handle().clone(), cluster, options);
+        executor.runtime = Some(runtime);
+        Ok(executor)
+    }
+
+    /// An executor on a runtime and a connection that already exist (`adze controller`, one
+    /// per run); its calls must come from outside the runtime's worker threads.
+    pub fn on_runtime(
+        handle: tokio::runtime::Handle,
+        cluster: Cluster,
+        options: KubernetesOptions,
+    ) -> KubernetesExecutor {
         let (sender, events) = mpsc::channel();
-        Ok(KubernetesExecutor {
-            runtime,
+        KubernetesExecutor {
+            runtime: None,
+            handle,
             cluster,
             options: Arc::new(options),
             events,
@@ -133,7 +156,7 @@ impl KubernetesExecutor {
             cancels: HashMap::new(),
             created: Arc::new(Mutex::new(Vec::new())),
             attempts: HashMap::new(),
-        })
+        }
     }
 
     /// The API server's URL.
@@ -159,7 +182,7 @@ impl KubernetesExecutor {
         let created = self.created();
         let cluster = self.cluster.clone();
         let record = self.created.clone();
-        self.runtime.block_on(async move {
+        self.handle.block_on(async move {
             let mut failed = Vec::new();
             let mut ordered = created;
             ordered.sort_by_key(|c| c.kind == "PersistentVolumeClaim");
@@ -177,7 +200,7 @@ impl KubernetesExecutor {
     /// lacks, recording each one so it goes with the run ([`super::loaded_objects`]).
     pub fn create_loaded(&self, bundle: &crate::load::Bundle) -> Result<(), LoadedObjectError> {
         let record = self.created.clone();
-        self.runtime.block_on(super::loaded_objects::create_loaded(
+        self.handle.block_on(super::loaded_objects::create_loaded(
             &self.cluster,
             bundle,
             &self.options.run_id,
@@ -190,15 +213,15 @@ impl KubernetesExecutor {
     }
 
     /// The runtime the executor's tasks run on, for the CLI's signal handlers.
-    pub fn runtime(&self) -> &tokio::runtime::Runtime {
-        &self.runtime
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.handle
     }
 }
 
 impl Executor for KubernetesExecutor {
     fn start(&mut self, request: &TaskRunRequest) -> Result<(), ExecError> {
         let images =
-            image_command::resolve(&self.runtime, request).map_err(|message| ExecError::Start {
+            image_command::resolve(&self.handle, request).map_err(|message| ExecError::Start {
                 task_run: request.name.clone(),
                 message,
             })?;
@@ -210,7 +233,7 @@ impl Executor for KubernetesExecutor {
         let pod_options = PodOptions {
             entrypoint_image: self.options.entrypoint_image.clone(),
             namespace: self.cluster.namespace.clone(),
-            task_run_owner: None,
+            task_run_owner: self.options.task_run_owner.clone(),
             pipeline_run_owner: None,
             run_id: self.options.run_id.clone(),
             native_sidecars: self.cluster.native_sidecars(),
@@ -236,7 +259,7 @@ impl Executor for KubernetesExecutor {
             logs: Vec::new(),
         };
         let sender = self.sender.clone();
-        self.runtime.spawn(async move {
+        self.handle.spawn(async move {
             let event = run.run(objects).await;
             let _ = sender.send(event);
         });
@@ -333,26 +356,33 @@ impl TaskRunTask {
         if let Some(cm) = objects.scripts {
             let name = cm.metadata.name.clone().unwrap_or_default();
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-            api.create(&PostParams::default(), &cm)
-                .await
+            self.adopting(api.create(&PostParams::default(), &cm).await)
                 .map_err(|e| classify(e, "ConfigMap", &name))?;
             self.record("ConfigMap", name);
         }
         if let Some(secret) = objects.credentials {
             let name = secret.metadata.name.clone().unwrap_or_default();
             let api: Api<Secret> = Api::namespaced(client.clone(), ns);
-            api.create(&PostParams::default(), &secret)
-                .await
+            self.adopting(api.create(&PostParams::default(), &secret).await)
                 .map_err(|e| classify(e, "Secret", &name))?;
             self.record("Secret", name);
         }
         let name = objects.pod.metadata.name.clone().unwrap_or_default();
         let api: Api<Pod> = Api::namespaced(client, ns);
-        api.create(&PostParams::default(), &objects.pod)
-            .await
+        self.adopting(api.create(&PostParams::default(), &objects.pod).await)
             .map_err(|e| classify(e, "Pod", &name))?;
         self.record("Pod", name);
         Ok(())
+    }
+
+    /// A create's outcome, where "already exists" counts as created when adopting: the
+    /// names are the TaskRun's own, so the object is the one an earlier controller made.
+    fn adopting<T>(&self, created: Result<T, kube::Error>) -> Result<(), kube::Error> {
+        match created {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 && self.options.adopt => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     fn record(&self, kind: &'static str, name: String) {

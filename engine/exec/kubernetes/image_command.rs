@@ -11,7 +11,7 @@ use crate::run::TaskRunRequest;
 
 /// The commands of every image a command-less step or sidecar of `request` uses.
 pub fn resolve(
-    runtime: &tokio::runtime::Runtime,
+    runtime: &tokio::runtime::Handle,
     request: &TaskRunRequest,
 ) -> Result<BTreeMap<String, ImageCommand>, String> {
     let wanted: Vec<(&str, &str)> = request

@@ -1,0 +1,109 @@
+//! One PipelineRun reconciled: the driver's loop with its TaskRuns as child objects.
+//!
+//! # Design
+//!
+//! [`Driver::for_cluster`] decides, exactly as for `adze run`; its executor is
+//! [`ChildTaskRuns`], so each TaskRun it starts is a child object the TaskRun side runs.
+//! Everything the loop needs to resume is on the objects: the start and finally-start
+//! times in the status, the children under their deterministic names (adopted on a 409),
+//! and `spec.status`, whose changes reach the loop through its [`Interrupt`]. A controller
+//! that restarts replays the run: finished children report at once, running ones are
+//! followed, and nothing is created twice.
+//!
+//! # Not yet
+//!
+//! - `childReferences` and the `Tasks Completed` counts appear with the final status; while
+//!   the run goes, the status says `Running` with its start time.
+//! - Child PipelineRuns (pipelines in pipelines) run inside the parent's loop; their
+//!   TaskRuns are objects, the child PipelineRuns themselves are not.
+
+use kube::api::DynamicObject;
+
+use super::children::{ChildTaskRuns, Parent};
+use super::context::{load_errors, start_time, Context, Ended};
+use super::objects::{status_time, RunKey, RunKind};
+use crate::api::Object;
+use crate::plan::pipeline::resolve_pipeline;
+use crate::run::{Driver, Interrupt, RunError, SystemClock};
+use crate::status::{pipeline_run_object, rfc3339, succeeded_condition};
+
+/// How long the driver waits when nothing finished (its children are listed every 250 ms).
+const TICK: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Runs the PipelineRun `object` to its end (or until it is pending) and writes its status;
+/// blocks.
+pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) -> Ended {
+    let key = RunKey::of(RunKind::PipelineRun, object);
+    let bundle = match ctx.bundle(&key, object) {
+        Ok(bundle) => bundle,
+        Err(ended) => return ended,
+    };
+    let pr = bundle.objects.iter().find_map(|o| match &o.object {
+        Object::PipelineRun(pr) if pr.metadata.name.as_deref() == Some(key.name.as_str()) => {
+            Some(pr.clone())
+        }
+        _ => None,
+    });
+    let Some(pr) = pr else {
+        return ctx.fail(&key, "PipelineRunValidationFailed", &load_errors(&bundle));
+    };
+    let (spec, target) = match resolve_pipeline(&bundle, &pr) {
+        Ok((spec, target)) => (spec.clone(), target),
+        Err(e) => return ctx.fail(&key, "CouldntGetPipeline", &e.to_string()),
+    };
+    let driver = match Driver::for_cluster(&bundle, &pr) {
+        Ok(driver) => driver,
+        Err(e) => return ctx.fail(&key, resolution_reason(&e), &e.to_string()),
+    };
+    let recorded_start = status_time(&object.data, "startTime");
+    let pending = pr.spec.status.as_deref() == Some("PipelineRunPending");
+    let started = recorded_start.or_else(|| (!pending).then(|| start_time(None)));
+    if let (None, Some(start)) = (recorded_start, started) {
+        let running = serde_json::json!({
+            "startTime": rfc3339(start),
+            "conditions": [succeeded_condition(
+                "Unknown",
+                "Running",
+                "Tasks Completed: 0 (Failed: 0, Cancelled 0), Skipped: 0",
+                Some(start),
+            )],
+        });
+        if let Ended::Gone = ctx.write(&key, &running) {
+            return Ended::Gone;
+        }
+    }
+    let pipeline = if target == "(embedded)" {
+        key.name.clone()
+    } else {
+        target
+    };
+    let parent = Parent {
+        namespace: key.namespace.clone(),
+        name: key.name.clone(),
+        uid: key.uid.clone(),
+        pipeline,
+        labels: object.metadata.labels.clone().unwrap_or_default(),
+    };
+    let mut executor = ChildTaskRuns::new(ctx.handle.clone(), ctx.client().clone(), parent);
+    let outcome = driver
+        .with_resumed(started, status_time(&object.data, "finallyStartTime"))
+        .with_interrupt(interrupt)
+        .with_tick(TICK)
+        .run(&mut executor, &mut SystemClock);
+    match outcome {
+        Ok(outcome) => {
+            let id = key.identity(object);
+            let rendered = pipeline_run_object(&pr, &id, &spec, &outcome);
+            ctx.write(&key, &rendered["status"])
+        }
+        Err(e) => Ended::Requeue(e.to_string()),
+    }
+}
+
+/// Tekton's reason for a PipelineRun that cannot be resolved.
+fn resolution_reason(error: &RunError) -> &'static str {
+    match error {
+        RunError::Plan(crate::plan::PlanError::NotFound(_)) => "CouldntGetTask",
+        _ => "PipelineRunValidationFailed",
+    }
+}

@@ -1,0 +1,133 @@
+//! One TaskRun reconciled: resolved from its object and what it references, run as a Pod
+//! owned by it, and its status written in Tekton's shape.
+//!
+//! # Design
+//!
+//! The same [`TaskRunDriver::for_cluster`] and [`KubernetesExecutor`] as `adze run
+//! --executor kubernetes`, with two differences: the Pod, its ConfigMap and Secret are owned
+//! by the TaskRun (deleting it deletes them), and a Pod that already exists under the
+//! TaskRun's name is adopted (a restarted controller resumes the run; nothing is created
+//! twice). Completed Pods are kept, as Tekton keeps them; they go with their TaskRun.
+//!
+//! A TaskRun a PipelineRun created (label `tekton.dev/pipelineRun`, owned by it) is run as
+//! that run's child: its Pod carries the PipelineRun's labels and shares its claims.
+//!
+//! # Not yet
+//!
+//! - `spec.retries` on a TaskRun object (the run fails with the reason, as `adze run` does).
+//! - Status while the Pod runs shows `Running` and `podName` only; `steps` appear at the end.
+//! - A restarted controller counts the TaskRun timeout again from the restart.
+
+use kube::api::DynamicObject;
+
+use super::context::{load_errors, owner_of, start_time, Context, Ended};
+use super::objects::{status_time, RunKey, RunKind};
+use crate::api::Object;
+use crate::exec::kubernetes::{pod_name, KubernetesExecutor, KubernetesOptions};
+use crate::run::{Interrupt, RunError, RunIdentity, SystemClock, TaskRunDriver};
+use crate::status::{rfc3339, succeeded_condition, task_run_object};
+use crate::validate::ResultsFrom;
+
+/// How often the driver checks the Pod's progress.
+const TICK: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Tekton's message while a TaskRun's steps run.
+const RUNNING: &str = "Not all Steps in the Task have finished executing";
+
+/// Runs the TaskRun `object` to its end and writes its status; blocks.
+pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) -> Ended {
+    let key = RunKey::of(RunKind::TaskRun, object);
+    let bundle = match ctx.bundle(&key, object) {
+        Ok(bundle) => bundle,
+        Err(ended) => return ended,
+    };
+    let tr = bundle.objects.iter().find_map(|o| match &o.object {
+        Object::TaskRun(tr) if tr.metadata.name.as_deref() == Some(key.name.as_str()) => {
+            Some(tr.clone())
+        }
+        _ => None,
+    });
+    let Some(tr) = tr else {
+        return ctx.fail(&key, "TaskRunValidationFailed", &load_errors(&bundle));
+    };
+    let driver = match TaskRunDriver::for_cluster(&bundle, &tr) {
+        Ok(driver) => driver,
+        Err(e) => return ctx.fail(&key, resolution_reason(&e), &e.to_string()),
+    };
+    let driver = match parent(object) {
+        Some((pipeline_run, task)) => driver.within_pipeline_run(pipeline_run, task),
+        None => driver,
+    };
+    let recorded_start = status_time(&object.data, "startTime");
+    let start = start_time(recorded_start);
+    if recorded_start.is_none() {
+        let running = serde_json::json!({
+            "podName": pod_name(&key.name, 0),
+            "startTime": rfc3339(start),
+            "conditions": [succeeded_condition("Unknown", "Running", RUNNING, Some(start))],
+        });
+        if let Ended::Gone = ctx.write(&key, &running) {
+            return Ended::Gone;
+        }
+    }
+    let options = KubernetesOptions {
+        entrypoint_image: ctx.entrypoint_image.clone(),
+        nop_image: ctx.nop_image.clone(),
+        keep: true,
+        adopt: true,
+        task_run_owner: Some(owner_of(&key)),
+        results_from: ResultsFrom::default(),
+        max_result_size: 4096,
+        ..KubernetesOptions::default()
+    };
+    let mut executor = KubernetesExecutor::on_runtime(
+        ctx.handle.clone(),
+        ctx.in_namespace(&key.namespace),
+        options,
+    );
+    let record = driver
+        .with_interrupt(interrupt)
+        .with_tick(TICK)
+        .run(&mut executor, &mut SystemClock);
+    match record {
+        Ok(record) => {
+            let id = key.identity(object);
+            let mut rendered = task_run_object(&tr, &id, &record);
+            let status = &mut rendered["status"];
+            status["startTime"] = rfc3339(start).into();
+            ctx.write(&key, status)
+        }
+        Err(e) => Ended::Requeue(e.to_string()),
+    }
+}
+
+/// The PipelineRun and pipeline task a child TaskRun belongs to, from its owner and labels.
+fn parent(object: &DynamicObject) -> Option<(RunIdentity, String)> {
+    let owner = object
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.kind == "PipelineRun" && o.controller == Some(true))?;
+    let task = object
+        .metadata
+        .labels
+        .as_ref()?
+        .get("tekton.dev/pipelineTask")?
+        .clone();
+    Some((
+        RunIdentity {
+            name: owner.name.clone(),
+            uid: Some(owner.uid.clone()),
+        },
+        task,
+    ))
+}
+
+/// Tekton's reason for a TaskRun that cannot be resolved.
+fn resolution_reason(error: &RunError) -> &'static str {
+    match error {
+        RunError::Plan(crate::plan::PlanError::NotFound(_)) => "TaskRunResolutionFailed",
+        _ => "TaskRunValidationFailed",
+    }
+}
