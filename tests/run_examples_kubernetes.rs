@@ -20,14 +20,13 @@
 
 mod common;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use common::kube_sim::Sim;
+use common::shape::Shape;
 use common::{examples_dir, require_docker, run_adze, runs_in, unpin_digests, yaml_files};
 
 /// Files (relative to the examples folder) whose Kubernetes run differs from the local one,
@@ -58,102 +57,6 @@ const CONCURRENCY: usize = 3;
 /// The whole test, both executors, must stay well under the 15 minutes CI allows.
 const TOTAL_BUDGET: Duration = Duration::from_secs(8 * 60);
 
-/// What must be equal between the two executors.
-#[derive(Debug, PartialEq, Eq)]
-struct Shape {
-    /// The `Succeeded` condition's status and reason.
-    condition: (String, String),
-    /// `status.results` (TaskRun) or `status.results` (PipelineRun): name → value.
-    results: BTreeMap<String, String>,
-    /// Each step: name, terminated exit code and reason, and `terminationReason` (which
-    /// tells a step its `when` skipped from one that ran).
-    steps: Vec<(String, Option<i64>, String, String)>,
-    /// Each child: name (the run's name as `<run>`) and pipeline task.
-    children: Vec<(String, String)>,
-    /// `skippedTasks`: name and reason.
-    skipped: Vec<(String, String)>,
-    /// Each task's status in the summary table (the status of every child).
-    tasks: Vec<(String, String)>,
-}
-
-impl Shape {
-    /// The shape of a `-o json` object and the summary table on stderr.
-    fn of(json: &Value, stderr: &str) -> Shape {
-        let run = json["metadata"]["name"].as_str().unwrap_or_default();
-        let generic = |s: &str| {
-            if run.is_empty() {
-                s.to_owned()
-            } else {
-                s.replace(run, "<run>")
-            }
-        };
-        let status = &json["status"];
-        let condition = &status["conditions"][0];
-        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-        let results = status["results"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| {
-                let value = match &r["value"] {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (text(&r["name"]), generic(&value))
-            })
-            .collect();
-        let steps = status["steps"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|s| {
-                let t = &s["terminated"];
-                (
-                    text(&s["name"]),
-                    t["exitCode"].as_i64(),
-                    text(&t["reason"]),
-                    text(&s["terminationReason"]),
-                )
-            })
-            .collect();
-        let children = status["childReferences"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                (
-                    child_name(&generic(&text(&c["name"]))),
-                    text(&c["pipelineTaskName"]),
-                )
-            })
-            .collect();
-        let skipped = status["skippedTasks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| (text(&c["name"]), text(&c["reason"])))
-            .collect();
-        Shape {
-            condition: (text(&condition["status"]), text(&condition["reason"])),
-            results,
-            steps,
-            children,
-            skipped,
-            tasks: summary_rows(stderr, run),
-        }
-    }
-}
-
-impl Shape {
-    /// The shape with each result value replaced by its length (random values).
-    fn results_by_length(mut self) -> Shape {
-        for value in self.results.values_mut() {
-            *value = format!("<{} bytes>", value.len());
-        }
-        self
-    }
-}
-
 /// The entrypoint image: `tests/setup-docker.sh`'s, or `ADZE_TEST_ENTRYPOINT_IMAGE` (an image
 /// of a worktree's own static entrypoint, without retagging the shared one).
 fn entrypoint_image() -> String {
@@ -161,50 +64,6 @@ fn entrypoint_image() -> String {
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| "adze-test/entrypoint:latest".to_owned())
-}
-
-/// A child's name as compared: one too long for a label is shortened with a hash of the
-/// whole name (which holds the generated run name), so only its length is compared.
-fn child_name(name: &str) -> String {
-    if name.contains("<run>") {
-        name.to_owned()
-    } else {
-        format!("<shortened to {} characters>", name.len())
-    }
-}
-
-/// The TASK and STATUS columns of the summary table adze prints last on stderr (the `-o
-/// json` object does not carry a child's status); a TaskRun's own row names the run, so
-/// that name becomes `<run>`.
-fn summary_rows(stderr: &str, run: &str) -> Vec<(String, String)> {
-    let lines: Vec<&str> = stderr.lines().collect();
-    let Some(header) = lines
-        .iter()
-        .rposition(|l| l.split_whitespace().take(2).eq(["TASK", "STATUS"]))
-    else {
-        return Vec::new();
-    };
-    lines[header + 1..]
-        .iter()
-        .take_while(|l| {
-            !(l.trim().is_empty() || l.starts_with("PipelineRun ") || l.starts_with("TaskRun "))
-        })
-        .filter_map(|l| {
-            let mut cells = l
-                .trim()
-                .split("  ")
-                .map(str::trim)
-                .filter(|c| !c.is_empty());
-            let task = cells.next()?;
-            let status = cells.next()?;
-            let task = if run.is_empty() {
-                task.to_owned()
-            } else {
-                task.replace(run, "<run>")
-            };
-            Some((task, status.to_owned()))
-        })
-        .collect()
 }
 
 /// One run of one file, to go through both executors.

@@ -8,6 +8,7 @@ use crate::controller::opt_in::{Selection, OPT_IN_LABEL, OPT_IN_VALUE};
 use crate::controller::Context;
 use crate::exec::kubernetes::connect::{connect, ClusterOptions};
 
+use super::input::parse_flags;
 use super::Outcome;
 
 /// Options of `adze controller`.
@@ -36,6 +37,10 @@ pub struct Args {
     /// sidecars (Kubernetes before 1.29); its entrypoint must exit 0.
     #[arg(long, value_name = "IMAGE")]
     nop_image: Option<String>,
+    /// A cluster feature flag the controller honours, e.g. `results-from=sidecar-logs`
+    /// (Tekton reads these from its `feature-flags` ConfigMap).
+    #[arg(long = "feature-flag", value_name = "NAME=VALUE")]
+    feature_flags: Vec<String>,
 }
 
 impl Args {
@@ -53,6 +58,13 @@ impl Args {
 
 /// Runs the controller until it is stopped.
 pub fn run(args: &Args) -> Outcome {
+    let flags = match parse_flags(&args.feature_flags) {
+        Ok(flags) => flags,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Invalid;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -93,6 +105,8 @@ pub fn run(args: &Args) -> Outcome {
             .unwrap_or_else(|| entrypoint_image.clone()),
         entrypoint_image,
         cluster,
+        results_from: flags.results_from,
+        max_result_size: flags.max_result_size,
     });
     let taken = match scope.selection {
         Selection::All => "every run".to_owned(),

@@ -83,59 +83,7 @@ impl Input {
 
     /// The feature flags, from `--feature-flag`.
     pub fn flags(&self) -> Result<Flags, String> {
-        let mut flags = Flags::default();
-        for f in &self.feature_flags {
-            let (name, value) = f
-                .split_once('=')
-                .ok_or_else(|| format!("--feature-flag expects NAME=VALUE, got \"{f}\""))?;
-            let on = || match value {
-                "true" => Ok(true),
-                "false" => Ok(false),
-                _ => Err(format!("{name} must be true or false, got \"{value}\"")),
-            };
-            match name {
-                "enable-api-fields" => {
-                    flags.api_fields = ApiFields::parse(value).ok_or_else(|| {
-                        format!("enable-api-fields must be stable, beta or alpha, got \"{value}\"")
-                    })?;
-                }
-                "enable-param-enum" => flags.enable_param_enum = on()?,
-                "enable-cel-in-whenexpression" => flags.enable_cel_in_when = on()?,
-                "enable-concise-resolver-syntax" => flags.enable_concise_resolver_syntax = on()?,
-                "default-max-matrix-combinations-count" => {
-                    flags.max_matrix_combinations = value
-                        .parse()
-                        .map_err(|_| format!("{name} must be a number, got \"{value}\""))?;
-                }
-                "disable-inline-spec" => {
-                    flags.disable_inline_spec =
-                        value.split(',').map(|s| s.trim().to_string()).collect();
-                }
-                "results-from" => {
-                    flags.results_from = match value {
-                        "termination-message" => ResultsFrom::TerminationMessage,
-                        "sidecar-logs" => ResultsFrom::SidecarLogs,
-                        _ => {
-                            return Err(format!(
-                                "results-from must be termination-message or sidecar-logs, got \"{value}\""
-                            ))
-                        }
-                    };
-                }
-                "max-result-size" => {
-                    flags.max_result_size = value
-                        .parse()
-                        .ok()
-                        .filter(|&n: &usize| n > 0)
-                        .ok_or_else(|| {
-                            format!("{name} must be a positive number of bytes, got \"{value}\"")
-                        })?;
-                }
-                other => return Err(format!("unknown feature flag \"{other}\"")),
-            }
-            flags.strict_gates = true;
-        }
-        Ok(flags)
+        parse_flags(&self.feature_flags)
     }
 
     /// A buffered report on stderr honouring `--color`.
@@ -159,6 +107,64 @@ impl Input {
         // A closed stderr is no reason to fail: the outcome is in the exit status.
         diagnostics::emit(bundle, diags, per_code, report).unwrap_or(0)
     }
+}
+
+/// Feature flags from `--feature-flag NAME=VALUE` options.
+pub fn parse_flags(given: &[String]) -> Result<Flags, String> {
+    let mut flags = Flags::default();
+    for f in given {
+        let (name, value) = f
+            .split_once('=')
+            .ok_or_else(|| format!("--feature-flag expects NAME=VALUE, got \"{f}\""))?;
+        let on = || match value {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(format!("{name} must be true or false, got \"{value}\"")),
+        };
+        match name {
+            "enable-api-fields" => {
+                flags.api_fields = ApiFields::parse(value).ok_or_else(|| {
+                    format!("enable-api-fields must be stable, beta or alpha, got \"{value}\"")
+                })?;
+            }
+            "enable-param-enum" => flags.enable_param_enum = on()?,
+            "enable-cel-in-whenexpression" => flags.enable_cel_in_when = on()?,
+            "enable-concise-resolver-syntax" => flags.enable_concise_resolver_syntax = on()?,
+            "default-max-matrix-combinations-count" => {
+                flags.max_matrix_combinations = value
+                    .parse()
+                    .map_err(|_| format!("{name} must be a number, got \"{value}\""))?;
+            }
+            "disable-inline-spec" => {
+                flags.disable_inline_spec =
+                    value.split(',').map(|s| s.trim().to_string()).collect();
+            }
+            "results-from" => {
+                flags.results_from = match value {
+                    "termination-message" => ResultsFrom::TerminationMessage,
+                    "sidecar-logs" => ResultsFrom::SidecarLogs,
+                    _ => {
+                        return Err(format!(
+                        "results-from must be termination-message or sidecar-logs, got \"{value}\""
+                    ))
+                    }
+                };
+            }
+            "max-result-size" => {
+                flags.max_result_size =
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|&n: &usize| n > 0)
+                        .ok_or_else(|| {
+                            format!("{name} must be a positive number of bytes, got \"{value}\"")
+                        })?;
+            }
+            other => return Err(format!("unknown feature flag \"{other}\"")),
+        }
+        flags.strict_gates = true;
+    }
+    Ok(flags)
 }
 
 /// Load-time diagnostics plus validation, sorted.

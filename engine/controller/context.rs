@@ -24,6 +24,10 @@ pub struct Context {
     pub entrypoint_image: String,
     /// The image that replaces finished sidecars where the server has no native ones.
     pub nop_image: String,
+    /// Where results are read from (`--feature-flag results-from=…`).
+    pub results_from: crate::validate::ResultsFrom,
+    /// The largest result line under `results-from: sidecar-logs`.
+    pub max_result_size: usize,
 }
 
 impl Context {

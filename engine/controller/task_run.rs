@@ -26,7 +26,6 @@ use crate::api::Object;
 use crate::exec::kubernetes::{pod_name, KubernetesExecutor, KubernetesOptions};
 use crate::run::{Interrupt, RunError, RunIdentity, SystemClock, TaskRunDriver};
 use crate::status::{rfc3339, succeeded_condition, task_run_object};
-use crate::validate::ResultsFrom;
 
 /// How often the driver checks the Pod's progress.
 const TICK: std::time::Duration = std::time::Duration::from_millis(200);
@@ -76,8 +75,8 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         keep: true,
         adopt: true,
         task_run_owner: Some(owner_of(&key)),
-        results_from: ResultsFrom::default(),
-        max_result_size: 4096,
+        results_from: ctx.results_from,
+        max_result_size: ctx.max_result_size,
         ..KubernetesOptions::default()
     };
     let mut executor = KubernetesExecutor::on_runtime(

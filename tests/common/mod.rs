@@ -7,6 +7,7 @@
 
 pub mod kube_sim;
 pub mod running;
+pub mod shape;
 
 use std::collections::BTreeSet;
 use std::io::Read;

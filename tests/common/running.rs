@@ -70,6 +70,17 @@ impl Running {
         assert!(kill.is_ok_and(|s| s.success()));
     }
 
+    /// Kills it at once (SIGKILL): no handler runs, nothing is cleaned up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Everything it wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("stderr lock").clone()
+    }
+
     /// Waits for the exit (killing it after `limit`); stdout, and all of stderr.
     pub fn finish(mut self, limit: Duration) -> Outcome {
         let until = Instant::now() + limit;

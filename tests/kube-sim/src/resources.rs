@@ -152,6 +152,8 @@ pub static RESOURCES: &[ResourceDef] = &[
         short: [], categories: [TEKTON_CATEGORIES[0], TEKTON_CATEGORIES[1]], status: true, custom: true),
     resource!(TEKTON, "v1beta1", "stepactions", "stepaction", "StepAction", true,
         short: [], categories: [TEKTON_CATEGORIES[0], TEKTON_CATEGORIES[1]], status: false, custom: true),
+    resource!(TEKTON, "v1alpha1", "stepactions", "stepaction", "StepAction", true,
+        short: [], categories: [TEKTON_CATEGORIES[0], TEKTON_CATEGORIES[1]], status: false, custom: true),
 ];
 
 /// The groups under `/apis`, each with its versions, preferred first.
@@ -161,7 +163,7 @@ const GROUPS: &[(&str, &[&str])] = &[
     ("apiextensions.k8s.io", &["v1"]),
     ("apps", &["v1"]),
     (RBAC, &["v1"]),
-    (TEKTON, &["v1", "v1beta1"]),
+    (TEKTON, &["v1", "v1beta1", "v1alpha1"]),
 ];
 
 /// The resource `plural` of `group/version`.

@@ -102,11 +102,30 @@ pub struct Store {
 }
 
 /// Index of a resource in [`RESOURCES`].
+/// Where a resource's objects are kept: one place per group and plural, whichever version
+/// writes or reads them, as one storage version serves every version of a CRD.
 fn resource_id(resource: &'static ResourceDef) -> usize {
     RESOURCES
         .iter()
-        .position(|r| std::ptr::eq(r, resource))
+        .position(|r| r.group == resource.group && r.plural == resource.plural)
         .unwrap_or(usize::MAX)
+}
+
+/// True when two resources are versions of one: a write through either is seen by both.
+pub fn same_storage(a: &'static ResourceDef, b: &'static ResourceDef) -> bool {
+    resource_id(a) == resource_id(b)
+}
+
+/// The object as `resource` serves it: stored by another version, it reads back in this one
+/// (no conversion beyond `apiVersion`, as a CRD with `conversion: None`).
+fn as_served(object: Arc<Value>, resource: &ResourceDef) -> Arc<Value> {
+    let version = resource.api_version();
+    if object["apiVersion"] == version.as_str() {
+        return object;
+    }
+    let mut object = (*object).clone();
+    object["apiVersion"] = json!(version);
+    Arc::new(object)
 }
 
 fn key(resource: &'static ResourceDef, namespace: &str, name: &str) -> Key {
@@ -271,7 +290,7 @@ impl Store {
         name: &str,
     ) -> Result<Arc<Value>, ApiError> {
         let key = key(resource, namespace, name);
-        current(&self.lock(), &key, resource)
+        current(&self.lock(), &key, resource).map(|o| as_served(o, resource))
     }
 
     /// Every object of `resource` (in `namespace`, when given) and the current version.
@@ -286,7 +305,7 @@ impl Store {
             .objects
             .iter()
             .filter(|((r, ns, _), _)| *r == id && namespace.is_none_or(|n| n == ns))
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| as_served(v.clone(), resource))
             .collect();
         (items, inner.rv)
     }
@@ -642,7 +661,7 @@ impl Store {
                 start.backlog = inner
                     .history
                     .iter()
-                    .filter(|c| c.rv > from && std::ptr::eq(c.resource, resource))
+                    .filter(|c| c.rv > from && same_storage(c.resource, resource))
                     .cloned()
                     .collect();
             }

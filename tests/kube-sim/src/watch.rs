@@ -70,7 +70,11 @@ impl WatchRequest {
 
     fn render(&self, object: &Value, rv: u64) -> Value {
         match self.representation {
-            Representation::Json => object.clone(),
+            Representation::Json => {
+                let mut object = object.clone();
+                object["apiVersion"] = json!(self.resource.api_version());
+                object
+            }
             Representation::Metadata => table::partial_metadata(object),
             Representation::Table => table::table(self.resource, &[object], rv, self.include),
         }
@@ -98,7 +102,7 @@ impl WatchRequest {
 
     /// The event (if any) a change produces for this watch.
     fn event(&self, change: &Change) -> Option<Bytes> {
-        if !std::ptr::eq(change.resource, self.resource) {
+        if !crate::store::same_storage(change.resource, self.resource) {
             return None;
         }
         let now = self.selects(&change.object);

@@ -1,0 +1,212 @@
+//! Every upstream example the local executor runs, created with `kubectl create -f` and run
+//! by `adze controller`: each run completes with the same [`Shape`] of status (read back
+//! with `kubectl get -o json`) as `adze run` gives locally.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::common::shape::Shape;
+use super::common::{examples_dir, require_docker, run_adze, runs_in, unpin_digests, yaml_files};
+use super::{create, done, get, Controller, Sim};
+
+/// Files left out, with why.
+const LEFT_OUT: &[(&str, &str)] = &[
+    (
+        "pipelineruns/alpha/pipelinerun-large-results.yaml",
+        "needs results-from=sidecar-logs, a flag of the whole controller",
+    ),
+    (
+        "taskruns/beta/large-task-result.yaml",
+        "needs results-from=sidecar-logs, a flag of the whole controller",
+    ),
+];
+
+/// One run may take this long (the slowest example takes ~15 s alone).
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// Files at once.
+const CONCURRENCY: usize = 3;
+
+/// One example file: its runs go to a namespace of their own.
+struct Job {
+    rel: String,
+    text: String,
+    namespace: String,
+}
+
+/// The shape of each top-level run of the job under the controller, by the name it was
+/// written with (`name`, else `generateName`).
+fn controller_shapes(
+    sim: &Sim,
+    controller: &Controller,
+    job: &Job,
+) -> Result<Vec<(String, Shape)>, String> {
+    sim.namespace(&job.namespace);
+    let created = create(sim, &job.namespace, &job.text);
+    let runs: Vec<&String> = created
+        .iter()
+        .filter(|o| o.starts_with("pipelinerun.") || o.starts_with("taskrun."))
+        .collect();
+    let mut shapes = Vec::new();
+    for run in runs {
+        let until = Instant::now() + RUN_LIMIT;
+        let object = loop {
+            let object = get(sim, &job.namespace, run);
+            if done(&object) {
+                break object;
+            }
+            if Instant::now() > until {
+                return Err(format!(
+                    "{run} not done after {}s: {}\ncontroller log:\n{}",
+                    RUN_LIMIT.as_secs(),
+                    object["status"],
+                    tail(&controller.log(), 20)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        let meta = &object["metadata"];
+        let written = meta["generateName"]
+            .as_str()
+            .or(meta["name"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        shapes.push((written, Shape::of(&object, "")));
+    }
+    Ok(shapes)
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The local shape of the run written as `written`.
+fn local_shape(job: &Job, written: &str, several: bool) -> Result<Shape, String> {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let file = job.rel.replace('/', "__");
+    std::fs::write(work.path().join(&file), &job.text).expect("write the copy");
+    let mut args = vec![
+        "run", &file, "-o", "json", "--color", "never", "--pull", "never",
+    ];
+    if several {
+        args.extend(["--run", written]);
+    }
+    let out = run_adze(work.path(), &args, RUN_LIMIT);
+    match out.json() {
+        Some(json) => Ok(Shape::of(&json, "")),
+        None => Err(format!(
+            "local run: exit {:?}\n{}",
+            out.code,
+            out.stderr_tail(10)
+        )),
+    }
+}
+
+fn compare(sim: &Sim, controller: &Controller, job: &Job) -> Option<String> {
+    let shapes: Vec<(String, Shape)> = match controller_shapes(sim, controller, job) {
+        Ok(shapes) => shapes,
+        Err(e) => return Some(format!("{}: {e}", job.rel)),
+    };
+    let several = runs_in(&job.text).len() > 1;
+    let mut differences = Vec::new();
+    for (written, controller_shape) in shapes {
+        match local_shape(job, &written, several) {
+            Ok(local) if local == controller_shape => {}
+            Ok(local) => differences.push(format!(
+                "{} ({written}): differs\n  controller: {controller_shape:?}\n  local:      {local:?}",
+                job.rel
+            )),
+            Err(e) => differences.push(format!("{} ({written}): {e}", job.rel)),
+        }
+    }
+    (!differences.is_empty()).then(|| differences.join("\n\n"))
+}
+
+#[test]
+fn upstream_examples_complete_under_the_controller_as_locally() {
+    let Some(examples) = examples_dir() else {
+        return;
+    };
+    require_docker();
+    let start = Instant::now();
+    let sim = Sim::start();
+    let controller = Controller::start(&sim, &["--all-namespaces", "--all"]);
+    let mut jobs = VecDeque::new();
+    let mut runs = 0;
+    for file in yaml_files(&examples) {
+        let rel = file
+            .strip_prefix(&examples)
+            .expect("file under the folder")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if LEFT_OUT.iter().any(|(name, _)| *name == rel) {
+            continue;
+        }
+        let text = unpin_digests(&std::fs::read_to_string(&file).expect("readable example"));
+        runs += runs_in(&text).len();
+        jobs.push_back(Job {
+            rel,
+            text,
+            namespace: format!("example-{}", jobs.len()),
+        });
+    }
+    assert!(
+        runs >= 50,
+        "expected the upstream examples, found {runs} runs"
+    );
+    let files = jobs.len();
+    let queue = Mutex::new(jobs);
+    let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..CONCURRENCY {
+            scope.spawn(|| loop {
+                let Some(job) = queue.lock().expect("queue").pop_front() else {
+                    return;
+                };
+                if let Some(failure) = compare(&sim, &controller, &job) {
+                    failures.lock().expect("failures").push(failure);
+                }
+            });
+        }
+    });
+    let mut failures = failures.into_inner().expect("failures");
+    eprintln!(
+        "{runs} runs of {files} files under the controller in {:.0}s: {} files differ",
+        start.elapsed().as_secs_f64(),
+        failures.len()
+    );
+    failures.sort();
+    assert!(
+        failures.is_empty(),
+        "{} of {files} files differ from the local run:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn left_out_files_exist() {
+    let Some(examples) = examples_dir() else {
+        return;
+    };
+    for (name, _) in LEFT_OUT {
+        assert!(
+            examples.join(name).is_file(),
+            "{name} is not an example any more"
+        );
+    }
+}
+
+/// Unused fields of a status must not make two shapes differ (a sanity check of the helper).
+#[test]
+fn shapes_of_the_same_status_are_equal() {
+    let object: Value = serde_json::json!({
+        "metadata": {"name": "r-1"},
+        "status": {"conditions": [{"type": "Succeeded", "status": "True", "reason": "Succeeded"}]}
+    });
+    assert_eq!(Shape::of(&object, ""), Shape::of(&object, ""));
+}

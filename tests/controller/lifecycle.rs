@@ -1,0 +1,198 @@
+//! A run's life under the controller: opting in, a controller killed and restarted in the
+//! middle of a run, deletion, and `spec.status` patches.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::{condition, create, done, get, list, wait_until, Controller, Sim};
+
+/// Long enough for a few busybox Pods on two shared cores.
+const LIMIT: Duration = Duration::from_secs(90);
+
+/// A PipelineRun of three tasks in a row, each sleeping `seconds`, then a finally task.
+fn chain(name: &str, labelled: bool, seconds: &str) -> String {
+    let labels = if labelled {
+        "\n  labels: {adze.dev/controller: \"true\"}"
+    } else {
+        ""
+    };
+    format!(
+        r#"apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: {name}{labels}
+spec:
+  pipelineSpec:
+    tasks:
+    - name: one
+      taskSpec: &sleep
+        steps:
+        - {{name: nap, image: adze-test/busybox:latest, script: sleep {seconds}}}
+    - {{name: two, runAfter: [one], taskSpec: *sleep}}
+    - {{name: three, runAfter: [two], taskSpec: *sleep}}
+    finally:
+    - name: report
+      taskSpec:
+        steps:
+        - {{name: say, image: adze-test/busybox:latest, script: echo done}}
+"#
+    )
+}
+
+/// Names and uids of the namespace's objects of `kind`.
+fn uids(sim: &Sim, namespace: &str, kind: &str) -> BTreeSet<(String, String)> {
+    list(sim, namespace, kind)
+        .iter()
+        .map(|o| {
+            let text = |k: &str| o["metadata"][k].as_str().unwrap_or_default().to_owned();
+            (text("name"), text("uid"))
+        })
+        .collect()
+}
+
+#[test]
+fn only_opted_in_runs_are_taken_unless_all() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("ctl-opt-in");
+    let controller = Controller::start(sim, &["--namespace", &ns]);
+    create(sim, &ns, &chain("theirs", false, "0"));
+    create(sim, &ns, &chain("ours", true, "0"));
+    let ours = wait_until(sim, &ns, "pipelinerun/ours", LIMIT, &controller, done);
+    assert_eq!(condition(&ours), ("True".into(), "Succeeded".into()));
+    // The other run was never touched: no status, no children.
+    let theirs = get(sim, &ns, "pipelinerun/theirs");
+    assert!(theirs["status"].is_null(), "{}", theirs["status"]);
+    let children: Vec<String> = list(sim, &ns, "taskruns")
+        .iter()
+        .filter(|t| t["metadata"]["labels"]["tekton.dev/pipelineRun"] == "theirs")
+        .map(|t| t["metadata"]["name"].to_string())
+        .collect();
+    assert!(children.is_empty(), "{children:?}");
+    drop(controller);
+    let all = Controller::start(sim, &["--namespace", &ns, "--all"]);
+    let theirs = wait_until(sim, &ns, "pipelinerun/theirs", LIMIT, &all, done);
+    assert_eq!(condition(&theirs), ("True".into(), "Succeeded".into()));
+}
+
+#[test]
+fn a_controller_killed_mid_run_is_resumed_without_duplicates() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("ctl-restart");
+    let mut first = Controller::start(sim, &["--namespace", &ns]);
+    create(sim, &ns, &chain("resumed", true, "1"));
+    // Kill it once the second task's Pod exists: one child done, one running.
+    wait_until(sim, &ns, "pipelinerun/resumed", LIMIT, &first, |_| {
+        uids(sim, &ns, "pods")
+            .iter()
+            .any(|(name, _)| name == "resumed-two-pod")
+    });
+    first.kill();
+    let before_pods = uids(sim, &ns, "pods");
+    let before_runs = uids(sim, &ns, "taskruns");
+    let second = Controller::start(sim, &["--namespace", &ns]);
+    let run = wait_until(sim, &ns, "pipelinerun/resumed", LIMIT, &second, done);
+    assert_eq!(condition(&run), ("True".into(), "Succeeded".into()));
+    let pods = uids(sim, &ns, "pods");
+    let runs = uids(sim, &ns, "taskruns");
+    // What existed before the kill is still the same object (not deleted and made again)...
+    assert!(before_pods.is_subset(&pods), "{before_pods:?} vs {pods:?}");
+    assert!(before_runs.is_subset(&runs), "{before_runs:?} vs {runs:?}");
+    // ...and each task ran once: one TaskRun and one Pod per task.
+    let names = |set: &BTreeSet<(String, String)>| -> Vec<String> {
+        set.iter().map(|(n, _)| n.clone()).collect()
+    };
+    assert_eq!(
+        names(&runs),
+        [
+            "resumed-one",
+            "resumed-report",
+            "resumed-three",
+            "resumed-two"
+        ]
+    );
+    assert_eq!(
+        names(&pods),
+        [
+            "resumed-one-pod",
+            "resumed-report-pod",
+            "resumed-three-pod",
+            "resumed-two-pod"
+        ]
+    );
+    // Deleting the run deletes its TaskRuns and their Pods (owner references).
+    sim.kubectl(&["delete", "-n", &ns, "pipelinerun/resumed"]);
+    let until = std::time::Instant::now() + LIMIT;
+    while !(list(sim, &ns, "taskruns").is_empty() && list(sim, &ns, "pods").is_empty()) {
+        assert!(
+            std::time::Instant::now() < until,
+            "children outlived their run"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn spec_status_patches_cancel_or_stop_as_tekton() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("ctl-cancel");
+    let controller = Controller::start(sim, &["--namespace", &ns]);
+    create(sim, &ns, &chain("cancelled", true, "30"));
+    create(sim, &ns, &chain("stopped", true, "2"));
+    for run in ["cancelled", "stopped"] {
+        wait_until(
+            sim,
+            &ns,
+            &format!("taskrun/{run}-one"),
+            LIMIT,
+            &controller,
+            |t| condition(t).1 == "Running",
+        );
+    }
+    let patch = |run: &str, status: &str| {
+        let body = format!(r#"{{"spec":{{"status":"{status}"}}}}"#);
+        sim.kubectl(&[
+            "patch",
+            "-n",
+            &ns,
+            &format!("pipelinerun/{run}"),
+            "--type",
+            "merge",
+            "-p",
+            &body,
+        ]);
+    };
+    patch("cancelled", "Cancelled");
+    patch("stopped", "StoppedRunFinally");
+
+    // Cancelled: the running task is cancelled, nothing else starts, finally included.
+    let cancelled = wait_until(sim, &ns, "pipelinerun/cancelled", LIMIT, &controller, done);
+    assert_eq!(condition(&cancelled), ("False".into(), "Cancelled".into()));
+    let one = get(sim, &ns, "taskrun/cancelled-one");
+    assert_eq!(condition(&one), ("False".into(), "TaskRunCancelled".into()));
+    let started: Vec<String> = list(sim, &ns, "taskruns")
+        .iter()
+        .filter(|t| t["metadata"]["labels"]["tekton.dev/pipelineRun"] == "cancelled")
+        .map(|t| {
+            t["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(started, ["cancelled-one"]);
+
+    // StoppedRunFinally: the running task completes, the rest is skipped, finally runs.
+    let stopped = wait_until(sim, &ns, "pipelinerun/stopped", LIMIT, &controller, done);
+    assert_eq!(condition(&stopped), ("False".into(), "Cancelled".into()));
+    let one = get(sim, &ns, "taskrun/stopped-one");
+    assert_eq!(condition(&one), ("True".into(), "Succeeded".into()));
+    let report = get(sim, &ns, "taskrun/stopped-report");
+    assert_eq!(condition(&report), ("True".into(), "Succeeded".into()));
+    let skipped: Vec<String> = stopped["status"]["skippedTasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(skipped, ["two", "three"]);
+}
