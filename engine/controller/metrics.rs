@@ -91,9 +91,10 @@ impl Outcome {
 /// Where a run stands, from its `Succeeded` condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunStatus {
-    /// No condition yet, or `spec.status: PipelineRunPending`.
+    /// No condition yet, or held back by `spec.status` (`PipelineRunPending`,
+    /// `TaskRunPending`).
     Pending,
-    /// `Unknown`: started, not finished.
+    /// `Unknown`: started, not finished (a TaskRun whose Pod waits for a node included).
     Running,
     /// `True`.
     Succeeded,
@@ -112,6 +113,22 @@ impl RunStatus {
         RunStatus::Failed,
         RunStatus::Cancelled,
     ];
+
+    /// The status of a run whose `Succeeded` condition has `status` and `reason` (both
+    /// `None` when it has no such condition yet).
+    pub fn from_condition(status: Option<&str>, reason: Option<&str>) -> RunStatus {
+        match (status, reason.unwrap_or_default()) {
+            (Some("True"), _) => RunStatus::Succeeded,
+            // PipelineRuns end `Cancelled` (hard or graceful), TaskRuns `TaskRunCancelled`;
+            // `PipelineRunCancelled` is the v1beta1 spelling still found on old objects.
+            (Some("False"), "Cancelled" | "TaskRunCancelled" | "PipelineRunCancelled") => {
+                RunStatus::Cancelled
+            }
+            (Some("False"), _) => RunStatus::Failed,
+            (Some(_), "PipelineRunPending" | "TaskRunPending") | (None, _) => RunStatus::Pending,
+            (Some(_), _) => RunStatus::Running,
+        }
+    }
 
     /// The label value.
     pub fn as_str(self) -> &'static str {
@@ -442,6 +459,29 @@ mod tests {
         assert_eq!(line(&metrics.render(), running), format!("{running} 2"));
         metrics.set_runs(&RunCounts::default());
         assert_eq!(line(&metrics.render(), running), format!("{running} 0"));
+    }
+
+    #[test]
+    fn statuses_follow_tektons_conditions() {
+        let of = |status, reason| RunStatus::from_condition(status, reason);
+        assert_eq!(of(None, None), RunStatus::Pending);
+        assert_eq!(
+            of(Some("Unknown"), Some("PipelineRunPending")),
+            RunStatus::Pending
+        );
+        assert_eq!(of(Some("Unknown"), Some("Running")), RunStatus::Running);
+        assert_eq!(
+            of(Some("Unknown"), Some("PipelineRunStopping")),
+            RunStatus::Running
+        );
+        assert_eq!(of(Some("True"), Some("Completed")), RunStatus::Succeeded);
+        assert_eq!(of(Some("False"), Some("Cancelled")), RunStatus::Cancelled);
+        assert_eq!(
+            of(Some("False"), Some("TaskRunCancelled")),
+            RunStatus::Cancelled
+        );
+        assert_eq!(of(Some("False"), Some("TaskRunTimeout")), RunStatus::Failed);
+        assert_eq!(of(Some("False"), None), RunStatus::Failed);
     }
 
     #[test]
