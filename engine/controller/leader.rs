@@ -28,8 +28,9 @@
 //!   so a write never erases another replica's newer record.
 //! - `leaseTransitions` grows by one exactly when the holder changes; a renewal keeps it and
 //!   `acquireTime`.
-//! - `renew_deadline < lease_duration` ([`ElectionConfig::validate`]): a leader that cannot
-//!   renew gives up before any other replica may take the Lease.
+//! - `renew_deadline < lease_duration` ([`ElectionConfig::validate`]), and the leader counts
+//!   its deadline from the start of the round that wrote `renewTime`, not from the answer: a
+//!   leader that cannot renew gives up before any other replica may take the Lease.
 //!
 //! # Not yet
 //!
@@ -324,9 +325,12 @@ impl LeaderElector {
     pub async fn acquire(&self) -> Result<Leadership, LeaseError> {
         let config = &self.inner.config;
         let mut last_holder: Option<String> = None;
-        loop {
+        let won_at = loop {
+            // Taken before the round, as the renewTime it writes is: the Lease is never
+            // believed valid for longer than the other replicas believe it.
+            let started = Instant::now();
             match self.try_acquire_or_renew().await {
-                Ok(Round::Leading) => break,
+                Ok(Round::Leading) => break started,
                 Ok(Round::HeldBy(holder)) => {
                     if last_holder.as_ref() != Some(&holder) {
                         self.inner.logger.log(
@@ -345,14 +349,14 @@ impl LeaderElector {
                     .log(Record::warn(format!("{e}; retrying")).field("lease", &config.lease_name)),
             }
             tokio::time::sleep(config.retry_period).await;
-        }
+        };
         self.inner.logger.log(
             Record::info("became leader")
                 .field("lease", &config.lease_name)
                 .field("identity", &config.identity),
         );
         let (leading, watcher) = watch::channel(true);
-        let renewer = tokio::spawn(self.clone().renew(leading));
+        let renewer = tokio::spawn(self.clone().renew(leading, won_at));
         Ok(Leadership {
             elector: self.clone(),
             leading: watcher,
@@ -361,12 +365,13 @@ impl LeaderElector {
     }
 
     /// Renews every `retry_period` until a renewal misses the deadline or another holder shows
-    /// up; then reports the loss through `leading`.
-    async fn renew(self, leading: watch::Sender<bool>) {
+    /// up; then reports the loss through `leading`. `last_renewal` is when the winning round
+    /// started.
+    async fn renew(self, leading: watch::Sender<bool>, mut last_renewal: Instant) {
         let config = &self.inner.config;
-        let mut last_renewal = Instant::now();
         loop {
             tokio::time::sleep(config.retry_period).await;
+            let started = Instant::now();
             let left =
                 (last_renewal + config.renew_deadline).saturating_duration_since(Instant::now());
             let round = match tokio::time::timeout(left, self.inner.round()).await {
@@ -375,7 +380,7 @@ impl LeaderElector {
             };
             let lost = match round {
                 Ok(Round::Leading) => {
-                    last_renewal = Instant::now();
+                    last_renewal = started;
                     continue;
                 }
                 Ok(Round::HeldBy(holder)) => format!("the Lease is held by {holder}"),
