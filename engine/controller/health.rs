@@ -288,6 +288,14 @@ mod tests {
         ));
         assert_eq!(request(server.local_addr(), "GET", "/healthz").await.0, 200);
         assert_eq!(request(server.local_addr(), "PUT", "/metrics").await.0, 405);
+
+        // `--metrics-addr` apart from `--health-addr`: each serves its own routes only.
+        let apart = serve(localhost(), Routes::new().metrics(Arc::clone(&metrics)))
+            .await
+            .unwrap();
+        assert_eq!(request(apart.local_addr(), "GET", "/metrics").await.0, 200);
+        assert_eq!(request(apart.local_addr(), "GET", "/healthz").await.0, 404);
+        assert_eq!(request(apart.local_addr(), "GET", "/readyz").await.0, 404);
     }
 
     #[tokio::test]
