@@ -1,9 +1,16 @@
 //! `adze controller`: reconcile tekton.dev/v1 PipelineRuns and TaskRuns in a cluster.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::controller::manager::{self, Scope};
+use crate::api::GoDuration;
+use crate::controller::health::{self, Readiness, Routes, Server};
+use crate::controller::leader::{ElectionConfig, LeaderElector};
+use crate::controller::logging::{LogFormat, Logger, Record};
+use crate::controller::manager::{self, Scope, Telemetry};
+use crate::controller::metrics::Metrics;
 use crate::controller::opt_in::{Selection, OPT_IN_LABEL, OPT_IN_VALUE};
 use crate::controller::Context;
 use crate::exec::kubernetes::connect::{connect, ClusterOptions};
@@ -41,6 +48,27 @@ pub struct Args {
     /// (Tekton reads these from its `feature-flags` ConfigMap).
     #[arg(long = "feature-flag", value_name = "NAME=VALUE")]
     feature_flags: Vec<String>,
+    /// Serve Prometheus metrics at `http://ADDR/metrics`.
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<SocketAddr>,
+    /// Serve `/healthz` and `/readyz` at ADDR (the same address as --metrics-addr is fine).
+    #[arg(long, value_name = "ADDR")]
+    health_addr: Option<SocketAddr>,
+    /// How log lines look: text, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Reconcile only while holding the `adze-controller` Lease, so that of several replicas
+    /// exactly one works; `--leader-elect=false` for a single controller that never waits.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    leader_elect: bool,
+    /// The namespace of the Lease (default: the controller's own: the Pod's namespace, else
+    /// the kubeconfig context's).
+    #[arg(long, value_name = "NAMESPACE")]
+    leader_election_namespace: Option<String>,
+    /// How long the Lease holds without renewal; a standby replica takes over at most this
+    /// long after the leader stops. Whole seconds, at least 3s.
+    #[arg(long, default_value = "15s", value_name = "DURATION")]
+    lease_duration: String,
 }
 
 impl Args {
@@ -65,6 +93,13 @@ pub fn run(args: &Args) -> Outcome {
             return Outcome::Invalid;
         }
     };
+    let lease_duration = match lease_duration(&args.lease_duration) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: --lease-duration: {e}");
+            return Outcome::Invalid;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -76,6 +111,7 @@ pub fn run(args: &Args) -> Outcome {
             return Outcome::Infrastructure;
         }
     };
+    let logger = Logger::stderr(args.log_format);
     let options = ClusterOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -88,6 +124,17 @@ pub fn run(args: &Args) -> Outcome {
             return Outcome::Infrastructure;
         }
     };
+    let metrics = Arc::new(Metrics::new());
+    let readiness = Readiness::new();
+    let servers = match runtime.block_on(serve(args, &metrics, &readiness)) {
+        Ok(servers) => servers,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Infrastructure;
+        }
+    };
+    // The API server answered: this replica can work, leader or standby.
+    readiness.set_ready();
     let scope = Scope {
         namespace: (!args.all_namespaces).then(|| cluster.namespace.clone()),
         selection: if args.all {
@@ -96,6 +143,18 @@ pub fn run(args: &Args) -> Outcome {
             Selection::OptedIn
         },
     };
+    let election = args.leader_elect.then(|| {
+        let namespace = args
+            .leader_election_namespace
+            .clone()
+            .unwrap_or_else(|| cluster.client.default_namespace().to_owned());
+        ElectionConfig {
+            lease_duration,
+            renew_deadline: lease_duration * 2 / 3,
+            retry_period: lease_duration * 2 / 15,
+            ..ElectionConfig::new(namespace)
+        }
+    });
     let entrypoint_image = args.entrypoint_image();
     let ctx = Arc::new(Context {
         handle: runtime.handle().clone(),
@@ -108,6 +167,53 @@ pub fn run(args: &Args) -> Outcome {
         results_from: flags.results_from,
         max_result_size: flags.max_result_size,
     });
+    let telemetry = Telemetry {
+        logger: logger.clone(),
+        metrics: metrics.clone(),
+    };
+    let outcome = runtime.block_on(lead_and_reconcile(ctx, scope, election, telemetry));
+    drop(servers);
+    // Reconciles in flight stop with the process; the next controller resumes them.
+    runtime.shutdown_background();
+    outcome
+}
+
+/// Waits for the Lease (when electing), then reconciles until a signal or the Lease is lost.
+async fn lead_and_reconcile(
+    ctx: Arc<Context>,
+    scope: Scope,
+    election: Option<ElectionConfig>,
+    telemetry: Telemetry,
+) -> Outcome {
+    let logger = telemetry.logger.clone();
+    let mut leadership = None;
+    if let Some(config) = election {
+        let elector = match LeaderElector::new(ctx.client().clone(), config, logger.clone()) {
+            Ok(elector) => elector,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Outcome::Invalid;
+            }
+        };
+        logger.log(Record::info(format!(
+            "adze controller: waiting to lead (Lease {}/{}, as {})",
+            elector.config().namespace,
+            elector.config().lease_name,
+            elector.identity()
+        )));
+        let acquired = tokio::select! {
+            acquired = elector.acquire() => acquired,
+            () = stop_signal() => return Outcome::Success,
+        };
+        match acquired {
+            Ok(l) => leadership = Some(l),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Outcome::Infrastructure;
+            }
+        }
+        telemetry.metrics.set_leader(true);
+    }
     let taken = match scope.selection {
         Selection::All => "every run".to_owned(),
         Selection::OptedIn => format!("runs labelled {OPT_IN_LABEL}={OPT_IN_VALUE}"),
@@ -116,19 +222,100 @@ pub fn run(args: &Args) -> Outcome {
         Some(ns) => format!("namespace {ns}"),
         None => "every namespace".to_owned(),
     };
-    eprintln!(
+    logger.log(Record::info(format!(
         "adze controller: reconciling {taken} in {place} on {}",
         ctx.cluster.server
-    );
-    runtime.block_on(async {
-        tokio::select! {
-            () = manager::run(ctx.clone(), scope, |key, message| {
-                eprintln!("{key}: {message}");
-            }) => {}
-            _ = tokio::signal::ctrl_c() => {}
+    )));
+    let lost = async {
+        match &mut leadership {
+            Some(l) => l.lost().await,
+            None => std::future::pending().await,
         }
-    });
-    // Reconciles in flight stop with the process; the next controller resumes them.
-    runtime.shutdown_background();
-    Outcome::Success
+    };
+    let outcome = tokio::select! {
+        () = manager::run(ctx, scope, telemetry.clone()) => Outcome::Success,
+        () = lost => {
+            logger.log(Record::error(
+                "adze controller: lost the Lease; exiting so that only the new leader works",
+            ));
+            Outcome::Infrastructure
+        }
+        () = stop_signal() => Outcome::Success,
+    };
+    telemetry.metrics.set_leader(false);
+    if let Some(leadership) = leadership {
+        // Hand over at once instead of making the standby wait for the Lease to expire.
+        let _ = leadership.release().await;
+    }
+    outcome
+}
+
+/// The metrics and health endpoints, on one address or two.
+async fn serve(
+    args: &Args,
+    metrics: &Arc<Metrics>,
+    readiness: &Readiness,
+) -> Result<Vec<Server>, health::ServeError> {
+    let mut servers = Vec::new();
+    match (args.metrics_addr, args.health_addr) {
+        (Some(m), Some(h)) if m == h => {
+            let routes = Routes::new()
+                .metrics(metrics.clone())
+                .health(readiness.clone());
+            servers.push(health::serve(m, routes).await?);
+        }
+        (m, h) => {
+            if let Some(m) = m {
+                let routes = Routes::new().metrics(metrics.clone());
+                servers.push(health::serve(m, routes).await?);
+            }
+            if let Some(h) = h {
+                let routes = Routes::new().health(readiness.clone());
+                servers.push(health::serve(h, routes).await?);
+            }
+        }
+    }
+    Ok(servers)
+}
+
+/// SIGINT or SIGTERM (Kubernetes stops a Pod with SIGTERM).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `--lease-duration`: a Go duration of whole seconds, at least 3s.
+fn lease_duration(text: &str) -> Result<Duration, String> {
+    let parsed = GoDuration::parse(text).map_err(|e| e.to_string())?;
+    let nanos = u64::try_from(parsed.0).map_err(|_| "must be positive".to_owned())?;
+    let duration = Duration::from_nanos(nanos);
+    if duration.subsec_nanos() != 0 || duration < Duration::from_secs(3) {
+        return Err(format!("{text} must be whole seconds, at least 3s"));
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_durations_are_whole_seconds_from_three() {
+        assert_eq!(lease_duration("15s"), Ok(Duration::from_secs(15)));
+        assert_eq!(lease_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(lease_duration("2s").is_err());
+        assert!(lease_duration("3.5s").is_err());
+        assert!(lease_duration("-5s").is_err());
+        assert!(lease_duration("soon").is_err());
+    }
 }

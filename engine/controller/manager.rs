@@ -10,10 +10,14 @@
 //! reconcile ends. A reconcile that could not finish (the API server failed) is tried again
 //! after a backoff from a fresh read of its object. Nothing here is a record of any run: a
 //! new loop (a restart, a new leader) rebuilds all of it from the watches.
+//!
+//! A reconcile drives its run to the end, so `adze_controller_reconcile_duration_seconds`
+//! measures whole runs (or the part a controller saw); the work-queue depth counts runs
+//! waiting for a retry, and the runs by status are the watches' view of every run taken.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use kube::api::{Api, DynamicObject};
@@ -22,7 +26,9 @@ use kube::runtime::WatchStreamExt;
 use tokio::sync::mpsc;
 
 use super::context::{Context, Ended};
-use super::objects::{is_done, RunKey, RunKind};
+use super::logging::{Logger, Record, RunRef};
+use super::metrics::{Metrics, Outcome, RunCounts, RunStatus};
+use super::objects::{is_done, succeeded, RunKey, RunKind};
 use super::opt_in::Selection;
 use crate::run::Interrupt;
 
@@ -39,61 +45,87 @@ pub struct Scope {
     pub selection: Selection,
 }
 
+/// Where the loop reports: logs and metrics.
+#[derive(Clone)]
+pub struct Telemetry {
+    /// One line per event, naming the run.
+    pub logger: Logger,
+    /// The Prometheus registry `/metrics` serves.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Telemetry {
+    fn log(&self, key: &RunKey, message: &str) {
+        let run = RunRef::new(key.kind.as_str(), &key.namespace, &key.name);
+        self.logger.log(Record::info(message).run(&run));
+    }
+}
+
 /// What reaches the loop.
 enum Message {
     /// A watch saw a run (created, changed, or listed at start).
     Seen(RunKind, DynamicObject),
     /// A watch saw a run deleted.
     Deleted(RunKind, DynamicObject),
-    /// A reconcile ended.
-    Ended(RunKey, Ended),
+    /// A reconcile ended after running for the given time.
+    Ended(RunKey, Ended, Duration),
+    /// A run waiting for a retry was read again (`None`: it is gone or changed identity).
+    Retried(RunKey, Option<DynamicObject>),
 }
 
 /// Watches and reconciles until the watches end (they retry on their own; they end only
 /// when the process stops).
-pub async fn run(ctx: Arc<Context>, scope: Scope, log: impl Fn(&RunKey, &str) + Send + 'static) {
+pub async fn run(ctx: Arc<Context>, scope: Scope, telemetry: Telemetry) {
     let (sender, mut messages) = mpsc::unbounded_channel();
-    for kind in [RunKind::PipelineRun, RunKind::TaskRun] {
+    for kind in RunKind::ALL {
         tokio::spawn(watch(ctx.clone(), scope.clone(), kind, sender.clone()));
     }
-    let mut running: HashMap<String, Interrupt> = HashMap::new();
+    let metrics = telemetry.metrics.clone();
+    let mut running: HashMap<String, (RunKind, Interrupt)> = HashMap::new();
     let mut finished: HashSet<String> = HashSet::new();
     let mut backoff: HashMap<String, Duration> = HashMap::new();
+    let mut waiting: HashSet<String> = HashSet::new();
+    let mut statuses: HashMap<String, (RunKind, RunStatus)> = HashMap::new();
     while let Some(message) = messages.recv().await {
         match message {
             Message::Seen(kind, object) => {
                 let key = RunKey::of(kind, &object);
-                if !scope.selection.takes(object.metadata.labels.as_ref())
-                    || is_done(&object)
-                    || finished.contains(&key.uid)
-                {
+                if !scope.selection.takes(object.metadata.labels.as_ref()) {
+                    continue;
+                }
+                statuses.insert(key.uid.clone(), (kind, status_of(&object)));
+                if is_done(&object) || finished.contains(&key.uid) {
                     continue;
                 }
                 let (status, message) = spec_status(&object);
-                if let Some(interrupt) = running.get(&key.uid) {
+                if let Some((_, interrupt)) = running.get(&key.uid) {
                     interrupt.set_spec_status(status, message);
                     continue;
                 }
                 let interrupt = Interrupt::new();
                 interrupt.set_spec_status(status, message);
-                running.insert(key.uid.clone(), interrupt.clone());
-                log(&key, "reconciling");
+                running.insert(key.uid.clone(), (kind, interrupt.clone()));
+                waiting.remove(&key.uid);
+                telemetry.log(&key, "reconciling");
                 let (ctx, sender) = (ctx.clone(), sender.clone());
                 tokio::task::spawn_blocking(move || {
+                    let started = Instant::now();
                     let ended = match kind {
                         RunKind::PipelineRun => {
                             super::pipeline_run::reconcile(&ctx, &object, interrupt)
                         }
                         RunKind::TaskRun => super::task_run::reconcile(&ctx, &object, interrupt),
                     };
-                    let _ = sender.send(Message::Ended(key, ended));
+                    let _ = sender.send(Message::Ended(key, ended, started.elapsed()));
                 });
             }
             Message::Deleted(kind, object) => {
                 let key = RunKey::of(kind, &object);
                 finished.remove(&key.uid);
                 backoff.remove(&key.uid);
-                if let Some(interrupt) = running.get(&key.uid) {
+                waiting.remove(&key.uid);
+                statuses.remove(&key.uid);
+                if let Some((_, interrupt)) = running.get(&key.uid) {
                     // Its children go with it (owner references); stop following them.
                     let cancelled = match kind {
                         RunKind::PipelineRun => "Cancelled",
@@ -102,27 +134,58 @@ pub async fn run(ctx: Arc<Context>, scope: Scope, log: impl Fn(&RunKey, &str) + 
                     interrupt.set_spec_status(Some(cancelled.into()), None);
                 }
             }
-            Message::Ended(key, ended) => {
+            Message::Ended(key, ended, elapsed) => {
                 running.remove(&key.uid);
-                match ended {
+                let outcome = match ended {
                     Ended::Written => {
-                        log(&key, "done");
+                        telemetry.log(&key, "done");
                         finished.insert(key.uid.clone());
                         backoff.remove(&key.uid);
+                        Outcome::Success
                     }
                     Ended::Gone => {
-                        log(&key, "deleted while it ran");
+                        telemetry.log(&key, "deleted while it ran");
+                        Outcome::Success
                     }
                     Ended::Requeue(why) => {
                         let wait = backoff.entry(key.uid.clone()).or_insert(REQUEUE);
-                        log(&key, &format!("{why}; trying again in {}s", wait.as_secs()));
-                        tokio::spawn(requeue(ctx.clone(), key, *wait, sender.clone()));
+                        telemetry.log(&key, &format!("{why}; trying again in {}s", wait.as_secs()));
+                        waiting.insert(key.uid.clone());
+                        tokio::spawn(requeue(ctx.clone(), key.clone(), *wait, sender.clone()));
                         *wait = (*wait * 2).min(REQUEUE_MAX);
+                        Outcome::Requeue
                     }
-                }
+                };
+                metrics.record_reconcile(key.kind, outcome, elapsed);
             }
+            Message::Retried(key, object) => match object {
+                Some(object) => {
+                    let _ = sender.send(Message::Seen(key.kind, object));
+                }
+                None => {
+                    waiting.remove(&key.uid);
+                }
+            },
         }
+        let mut counts = RunCounts::default();
+        for (kind, status) in statuses.values() {
+            counts.add(*kind, *status);
+        }
+        metrics.set_runs(&counts);
+        let task_runs = running
+            .values()
+            .filter(|(kind, _)| *kind == RunKind::TaskRun)
+            .count();
+        metrics.set_running_task_runs(i64::try_from(task_runs).unwrap_or(i64::MAX));
+        metrics.set_workqueue_depth(i64::try_from(waiting.len()).unwrap_or(i64::MAX));
     }
+}
+
+/// The run's status as the metrics count it.
+fn status_of(object: &DynamicObject) -> RunStatus {
+    let condition = succeeded(&object.data);
+    let field = |name: &str| condition.and_then(|c| c[name].as_str());
+    RunStatus::from_condition(field("status"), field("reason"))
 }
 
 /// The object's `spec.status` and `spec.statusMessage`.
@@ -171,17 +234,17 @@ async fn requeue(
     tokio::time::sleep(wait).await;
     let api: Api<DynamicObject> =
         Api::namespaced_with(ctx.client().clone(), &key.namespace, &key.kind.resource());
-    match api.get_opt(&key.name).await {
+    let message = match api.get_opt(&key.name).await {
         Ok(Some(object)) if object.metadata.uid.as_deref() == Some(key.uid.as_str()) => {
-            let _ = sender.send(Message::Seen(key.kind, object));
+            Message::Retried(key, Some(object))
         }
-        Ok(_) => {}
-        // Still failing: the next reconcile attempt reports it and backs off further.
-        Err(e) => {
-            let _ = sender.send(Message::Ended(
-                key,
-                Ended::Requeue(format!("cannot read the run: {e}")),
-            ));
-        }
-    }
+        Ok(_) => Message::Retried(key, None),
+        // Still failing: counted as one more failed attempt, which backs off further.
+        Err(e) => Message::Ended(
+            key,
+            Ended::Requeue(format!("cannot read the run: {e}")),
+            Duration::ZERO,
+        ),
+    };
+    let _ = sender.send(message);
 }

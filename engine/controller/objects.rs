@@ -25,6 +25,9 @@ pub enum RunKind {
 }
 
 impl RunKind {
+    /// Every kind, in the order metrics render them.
+    pub const ALL: [RunKind; 2] = [RunKind::PipelineRun, RunKind::TaskRun];
+
     /// The kind's name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -134,7 +134,8 @@ fn upstream_examples_complete_under_the_controller_as_locally() {
     require_docker();
     let start = Instant::now();
     let sim = Sim::start();
-    let controller = Controller::start(&sim, &["--all-namespaces", "--all"]);
+    let controller =
+        Controller::start(&sim, &["--all-namespaces", "--all", "--leader-elect=false"]);
     let mut jobs = VecDeque::new();
     let mut runs = 0;
     for file in yaml_files(&examples) {

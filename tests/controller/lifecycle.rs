@@ -54,7 +54,7 @@ fn uids(sim: &Sim, namespace: &str, kind: &str) -> BTreeSet<(String, String)> {
 fn only_opted_in_runs_are_taken_unless_all() {
     let sim = Sim::shared();
     let ns = sim.namespace("ctl-opt-in");
-    let controller = Controller::start(sim, &["--namespace", &ns]);
+    let controller = Controller::start(sim, &["--namespace", &ns, "--leader-elect=false"]);
     create(sim, &ns, &chain("theirs", false, "0"));
     create(sim, &ns, &chain("ours", true, "0"));
     let ours = wait_until(sim, &ns, "pipelinerun/ours", LIMIT, &controller, done);
@@ -69,7 +69,7 @@ fn only_opted_in_runs_are_taken_unless_all() {
         .collect();
     assert!(children.is_empty(), "{children:?}");
     drop(controller);
-    let all = Controller::start(sim, &["--namespace", &ns, "--all"]);
+    let all = Controller::start(sim, &["--namespace", &ns, "--all", "--leader-elect=false"]);
     let theirs = wait_until(sim, &ns, "pipelinerun/theirs", LIMIT, &all, done);
     assert_eq!(condition(&theirs), ("True".into(), "Succeeded".into()));
 }
@@ -78,7 +78,17 @@ fn only_opted_in_runs_are_taken_unless_all() {
 fn a_controller_killed_mid_run_is_resumed_without_duplicates() {
     let sim = Sim::shared();
     let ns = sim.namespace("ctl-restart");
-    let mut first = Controller::start(sim, &["--namespace", &ns]);
+    // Killed, the first leaves its Lease to expire: the second waits for that, as a new Pod
+    // of a Deployment would.
+    let elect = [
+        "--namespace",
+        &ns,
+        "--leader-election-namespace",
+        &ns,
+        "--lease-duration",
+        "3s",
+    ];
+    let mut first = Controller::start(sim, &elect);
     create(sim, &ns, &chain("resumed", true, "1"));
     // Kill it once the second task's Pod exists: one child done, one running.
     wait_until(sim, &ns, "pipelinerun/resumed", LIMIT, &first, |_| {
@@ -89,7 +99,7 @@ fn a_controller_killed_mid_run_is_resumed_without_duplicates() {
     first.kill();
     let before_pods = uids(sim, &ns, "pods");
     let before_runs = uids(sim, &ns, "taskruns");
-    let second = Controller::start(sim, &["--namespace", &ns]);
+    let second = Controller::start(sim, &elect);
     let run = wait_until(sim, &ns, "pipelinerun/resumed", LIMIT, &second, done);
     assert_eq!(condition(&run), ("True".into(), "Succeeded".into()));
     let pods = uids(sim, &ns, "pods");
@@ -135,7 +145,7 @@ fn a_controller_killed_mid_run_is_resumed_without_duplicates() {
 fn spec_status_patches_cancel_or_stop_as_tekton() {
     let sim = Sim::shared();
     let ns = sim.namespace("ctl-cancel");
-    let controller = Controller::start(sim, &["--namespace", &ns]);
+    let controller = Controller::start(sim, &["--namespace", &ns, "--leader-elect=false"]);
     create(sim, &ns, &chain("cancelled", true, "30"));
     create(sim, &ns, &chain("stopped", true, "2"));
     for run in ["cancelled", "stopped"] {
@@ -195,4 +205,57 @@ fn spec_status_patches_cancel_or_stop_as_tekton() {
         .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(skipped, ["two", "three"]);
+}
+
+#[test]
+fn of_two_replicas_only_the_leader_works_and_the_other_takes_over() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("ctl-leader");
+    let elect = [
+        "--namespace",
+        &ns,
+        "--leader-election-namespace",
+        &ns,
+        "--lease-duration",
+        "3s",
+    ];
+    let mut leader = Controller::start(sim, &elect);
+    let standby = Controller::start_waiting(sim, &elect);
+    create(sim, &ns, &chain("first", true, "0"));
+    let run = wait_until(sim, &ns, "pipelinerun/first", LIMIT, &leader, done);
+    assert_eq!(condition(&run), ("True".into(), "Succeeded".into()));
+    assert!(
+        leader.log().contains("PipelineRun/ctl-leader/first"),
+        "{}",
+        leader.log()
+    );
+    assert!(
+        !standby.log().contains("reconciling"),
+        "the standby worked: {}",
+        standby.log()
+    );
+    let lease = get(sim, &ns, "lease/adze-controller");
+    let holder = lease["spec"]["holderIdentity"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(leader.log().contains(&holder), "{holder} is not the leader");
+    leader.kill();
+    let killed = std::time::Instant::now();
+    standby.wait_for("adze controller: reconciling");
+    let waited = killed.elapsed();
+    // At most the Lease's 3 s after the last renewal, plus one retry period and slack.
+    assert!(
+        waited < Duration::from_secs(6),
+        "took over after {waited:?}"
+    );
+    create(sim, &ns, &chain("second", true, "0"));
+    let run = wait_until(sim, &ns, "pipelinerun/second", LIMIT, &standby, done);
+    assert_eq!(condition(&run), ("True".into(), "Succeeded".into()));
+    let lease = get(sim, &ns, "lease/adze-controller");
+    assert_ne!(
+        lease["spec"]["holderIdentity"].as_str(),
+        Some(holder.as_str())
+    );
+    assert_eq!(lease["spec"]["leaseTransitions"], 1);
 }

@@ -29,6 +29,21 @@ struct Controller(Running);
 impl Controller {
     /// Starts one against `sim` with `args` (e.g. `--namespace x`), once it watches.
     fn start(sim: &Sim, args: &[&str]) -> Controller {
+        Controller(Running::start(
+            Controller::command(sim, args),
+            "adze controller: reconciling",
+        ))
+    }
+
+    /// Starts one that waits for the Lease, once it says so.
+    fn start_waiting(sim: &Sim, args: &[&str]) -> Controller {
+        Controller(Running::start(
+            Controller::command(sim, args),
+            "adze controller: waiting to lead",
+        ))
+    }
+
+    fn command(sim: &Sim, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_adze"));
         command
             .arg("controller")
@@ -36,7 +51,12 @@ impl Controller {
             .arg(&sim.kubeconfig)
             .args(["--entrypoint-image", ENTRYPOINT_IMAGE])
             .args(args);
-        Controller(Running::start(command, "adze controller: reconciling"))
+        command
+    }
+
+    /// Waits until its log shows `marker`.
+    fn wait_for(&self, marker: &str) {
+        self.0.wait_for(marker);
     }
 
     /// Kills it with SIGKILL.
