@@ -20,8 +20,15 @@
 //! # Not yet
 //!
 //! - `taskRunSpecs[].stepSpecs`/`sidecarSpecs` are not carried to the child (the driver
-//!   applies them to its own resolution only); retries re-adopt the finished child instead
-//!   of running it again.
+//!   applies them to its own resolution only).
+//!
+//! # Retries
+//!
+//! The child carries the pipeline task's `retries` and the TaskRun side retries it (new Pods
+//! `-retry<N>`, `retriesStatus`), as Tekton's TaskRun reconciler does; it reports only the
+//! last attempt. The driver, which also counts attempts, starts the child again after that
+//! failure: the create answers 409 and the same final status is read back at once, so its
+//! extra attempts cost one API call each and change nothing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -203,6 +210,9 @@ fn child_spec(request: &TaskRunRequest, owner_uid: &str) -> Value {
     if !workspaces.is_empty() {
         spec.insert("workspaces".into(), json!(workspaces));
     }
+    if cluster.retries > 0 {
+        spec.insert("retries".into(), json!(cluster.retries));
+    }
     if let Some(account) = &cluster.service_account_name {
         spec.insert("serviceAccountName".into(), json!(account));
     }
@@ -241,6 +251,7 @@ fn finished(child: &DynamicObject) -> Option<ExecEvent> {
         })
         .collect();
     let time = |field: &str| status[field].as_str().and_then(parse_rfc3339);
+    let artifacts = status.get("artifacts").filter(|a| !a.is_null()).cloned();
     Some(ExecEvent {
         task_run: child.metadata.name.clone().unwrap_or_default(),
         outcome,
@@ -250,6 +261,7 @@ fn finished(child: &DynamicObject) -> Option<ExecEvent> {
             pod_name: status["podName"].as_str().unwrap_or_default().to_owned(),
             start_time: time("startTime"),
             completion_time: time("completionTime"),
+            artifacts,
             ..TaskRunReport::default()
         },
     })

@@ -12,9 +12,13 @@
 //! A TaskRun a PipelineRun created (label `tekton.dev/pipelineRun`, owned by it) is run as
 //! that run's child: its Pod carries the PipelineRun's labels and shares its claims.
 //!
+//! `spec.retries`: a failed attempt is archived in `retriesStatus` and the TaskRun runs again
+//! in a new Pod (`<name>-pod-retry<N>`), with `$(context.task.retry-count)` counting, as
+//! Tekton's TaskRun reconciler does. A restarted controller runs the attempts again from the
+//! first: the Pods of earlier attempts are adopted and their outcomes read back.
+//!
 //! # Not yet
 //!
-//! - `spec.retries` on a TaskRun object (the run fails with the reason, as `adze run` does).
 //! - Status while the Pod runs shows `Running` and `podName` only; `steps` appear at the end.
 //! - A restarted controller counts the TaskRun timeout again from the restart.
 
@@ -49,14 +53,11 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
     let Some(tr) = tr else {
         return ctx.fail(&key, "TaskRunValidationFailed", &load_errors(&bundle));
     };
-    let driver = match TaskRunDriver::for_cluster(&bundle, &tr) {
-        Ok(driver) => driver,
-        Err(e) => return ctx.fail(&key, resolution_reason(&e), &e.to_string()),
-    };
-    let driver = match parent(object) {
-        Some((pipeline_run, task)) => driver.within_pipeline_run(pipeline_run, task),
-        None => driver,
-    };
+    // Resolved once up front so that a TaskRun that cannot run fails before any Pod exists.
+    if let Err(e) = TaskRunDriver::for_cluster_attempt(&bundle, &tr, 0) {
+        return ctx.fail(&key, resolution_reason(&e), &e.to_string());
+    }
+    let parent = parent(object);
     let recorded_start = status_time(&object.data, "startTime");
     let start = start_time(recorded_start);
     if recorded_start.is_none() {
@@ -84,10 +85,35 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         ctx.in_namespace(&key.namespace),
         options,
     );
-    let record = driver
-        .with_interrupt(interrupt)
-        .with_tick(TICK)
-        .run(&mut executor, &mut SystemClock);
+    let retries = u32::try_from(tr.spec.retries.unwrap_or(0)).unwrap_or(0);
+    let mut failed_attempts = Vec::new();
+    let record = loop {
+        let attempt = u32::try_from(failed_attempts.len()).unwrap_or(u32::MAX);
+        let driver = match TaskRunDriver::for_cluster_attempt(&bundle, &tr, attempt) {
+            Ok(driver) => driver,
+            Err(e) => return ctx.fail(&key, resolution_reason(&e), &e.to_string()),
+        };
+        let driver = match &parent {
+            Some((pipeline_run, task)) => {
+                driver.within_pipeline_run(pipeline_run.clone(), task.clone())
+            }
+            None => driver,
+        };
+        let record = driver
+            .with_interrupt(interrupt.clone())
+            .with_tick(TICK)
+            .run(&mut executor, &mut SystemClock);
+        match record {
+            Ok(mut record) if attempt < retries && retried(&record) => {
+                failed_attempts.extend(record.event.take());
+            }
+            Ok(mut record) => {
+                record.retries = failed_attempts;
+                break Ok(record);
+            }
+            Err(e) => break Err(e),
+        }
+    };
     match record {
         Ok(record) => {
             let id = key.identity(object);
@@ -98,6 +124,14 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         }
         Err(e) => Ended::Requeue(e.to_string()),
     }
+}
+
+/// True when an attempt failed in a way another attempt may fix (not a cancel).
+fn retried(record: &crate::run::TaskRunRecord) -> bool {
+    matches!(
+        record.event.as_ref().map(|e| &e.outcome),
+        Some(crate::run::ExecOutcome::Failed { .. })
+    )
 }
 
 /// The PipelineRun and pipeline task a child TaskRun belongs to, from its owner and labels.

@@ -71,6 +71,8 @@ pub struct ClusterSources {
     /// The PipelineRun's params an embedded Task sees without declaring them (propagation),
     /// which a child TaskRun object carries as params of its own.
     pub propagated: Vec<Param>,
+    /// The pipeline task's `retries`, which a child TaskRun object carries as its own.
+    pub retries: u32,
 }
 
 /// A run object's identity: its name, and its uid when it exists on a cluster.

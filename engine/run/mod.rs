@@ -1296,6 +1296,7 @@ impl<'b> Driver<'b> {
                     Vec::new()
                 },
                 pod_template: pod,
+                retries: tracked.retries,
             },
         };
         Ok((request, spec))

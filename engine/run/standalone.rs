@@ -81,7 +81,7 @@ impl TaskRunDriver {
         base: &Path,
         keep: bool,
     ) -> Result<TaskRunDriver, RunError> {
-        TaskRunDriver::build(bundle, tr, Some((base, keep)))
+        TaskRunDriver::build(bundle, tr, Some((base, keep)), None)
     }
 
     /// Resolves the TaskRun for a cluster: the request's [`ClusterSources`] are filled and
@@ -89,15 +89,27 @@ impl TaskRunDriver {
     /// values in the steps' environment, no workspace or volume files); the host-side
     /// fields of the request stay empty. Credential files still come from `bundle`.
     pub fn for_cluster(bundle: &Bundle, tr: &TaskRun) -> Result<TaskRunDriver, RunError> {
-        TaskRunDriver::build(bundle, tr, None)
+        TaskRunDriver::build(bundle, tr, None, None)
+    }
+
+    /// Like [`TaskRunDriver::for_cluster`], for attempt `attempt` (0 first) of a TaskRun whose
+    /// caller retries it (`adze controller`, `spec.retries`): `$(context.task.retry-count)` is
+    /// `attempt`.
+    pub fn for_cluster_attempt(
+        bundle: &Bundle,
+        tr: &TaskRun,
+        attempt: u32,
+    ) -> Result<TaskRunDriver, RunError> {
+        TaskRunDriver::build(bundle, tr, None, Some(attempt))
     }
 
     /// Resolves the request; `host` is the scratch base and `--keep` for a local executor,
-    /// `None` for a cluster.
+    /// `None` for a cluster; `attempt` is set when the caller does the retries.
     fn build(
         bundle: &Bundle,
         tr: &TaskRun,
         host: Option<(&Path, bool)>,
+        attempt: Option<u32>,
     ) -> Result<TaskRunDriver, RunError> {
         let name = tr
             .metadata
@@ -105,7 +117,7 @@ impl TaskRunDriver {
             .clone()
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "run".to_owned());
-        if tr.spec.retries.is_some_and(|r| r > 0) {
+        if attempt.is_none() && tr.spec.retries.is_some_and(|r| r > 0) {
             return Err(PlanError::Unsupported(
                 "spec.retries on a TaskRun: `adze run` does not retry standalone TaskRuns yet"
                     .into(),
@@ -193,7 +205,7 @@ impl TaskRunDriver {
                 &name,
             ),
             result_placeholders: false,
-            retry_count: 0,
+            retry_count: attempt.unwrap_or(0),
         };
         let mut resolved = resolve_task(bundle, &spec, &inputs)?;
         crate::plan::confinement::apply_overrides(&mut resolved.steps, &tr.spec.step_specs);
@@ -259,6 +271,7 @@ impl TaskRunDriver {
                     task: task_ref,
                     task_spec: None,
                     propagated: Vec::new(),
+                    retries: 0,
                 },
             },
             host_paths,

@@ -108,6 +108,28 @@ pub fn task_run_status(record: &TaskRunRecord) -> Value {
             .collect(),
     );
     s.put_list("results", typed(&event.results));
+    s.put_opt("artifacts", report.artifacts.clone());
+    s.put_list(
+        "retriesStatus",
+        record
+            .retries
+            .iter()
+            .map(|retry| {
+                // An earlier attempt: its own status, without the spec every attempt shares.
+                let attempt = TaskRunRecord {
+                    request: record.request.clone(),
+                    spec: record.spec.clone(),
+                    event: Some(retry.clone()),
+                    retries: Vec::new(),
+                };
+                let mut status = task_run_status(&attempt);
+                if let Some(map) = status.as_object_mut() {
+                    map.remove("taskSpec");
+                }
+                status
+            })
+            .collect(),
+    );
     s.insert(
         "taskSpec".into(),
         task_spec::render(&record.request, &record.spec),
