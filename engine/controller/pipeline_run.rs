@@ -10,10 +10,14 @@
 //! that restarts replays the run: finished children report at once, running ones are
 //! followed, and nothing is created twice.
 //!
+//! While the run goes, each pass that changes its condition or starts a child is written as
+//! it happens ([`Progress::RunStatus`] → [`pipeline_run_progress`]): `Running` with Tekton's
+//! `Tasks Completed: … Incomplete: …` counts and the `childReferences` so far, so `kubectl
+//! get` and Tekton's clients follow the run. The final status is written once those writes
+//! are done, so a late one never replaces it.
+//!
 //! # Not yet
 //!
-//! - `childReferences` and the `Tasks Completed` counts appear with the final status; while
-//!   the run goes, the status says `Running` with its start time.
 //! - Child PipelineRuns (pipelines in pipelines) run inside the parent's loop; their
 //!   TaskRuns are objects, the child PipelineRuns themselves are not.
 
@@ -24,8 +28,8 @@ use super::context::{load_errors, start_time, Context, Ended};
 use super::objects::{status_time, RunKey, RunKind};
 use crate::api::Object;
 use crate::plan::pipeline::resolve_pipeline;
-use crate::run::{Driver, Interrupt, RunError, SystemClock};
-use crate::status::{pipeline_run_object, rfc3339, succeeded_condition};
+use crate::run::{Driver, Interrupt, Progress, ProgressSink, RunError, SystemClock};
+use crate::status::{pipeline_run_object, pipeline_run_progress, rfc3339, succeeded_condition};
 
 /// How long the driver waits when nothing finished (its children are listed every 250 ms).
 const TICK: std::time::Duration = std::time::Duration::from_millis(250);
@@ -85,11 +89,34 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         labels: object.metadata.labels.clone().unwrap_or_default(),
     };
     let mut executor = ChildTaskRuns::new(ctx.handle.clone(), ctx.client().clone(), parent);
+    let (sink, events) = ProgressSink::channel();
+    let writer = {
+        let (ctx, key, spec) = (ctx.clone(), key.clone(), spec.clone());
+        std::thread::spawn(move || {
+            for event in events {
+                let Progress::RunStatus {
+                    condition,
+                    children,
+                } = event
+                else {
+                    continue;
+                };
+                if !condition.is_done() {
+                    let status = pipeline_run_progress(&spec, &condition, started, &children);
+                    // A failed write is repaired by the next one, or by the final status.
+                    let _ = ctx.write(&key, &status);
+                }
+            }
+        })
+    };
     let outcome = driver
         .with_resumed(started, status_time(&object.data, "finallyStartTime"))
         .with_interrupt(interrupt)
+        .with_progress(sink)
         .with_tick(TICK)
         .run(&mut executor, &mut SystemClock);
+    // The driver is gone with its sink: the writer has written everything it will.
+    let _ = writer.join();
     match outcome {
         Ok(outcome) => {
             let id = key.identity(object);

@@ -681,6 +681,7 @@ impl<'b> Driver<'b> {
             };
             return Ok(self.outcome(condition, Some(now)));
         }
+        let mut reported: Option<(Condition, usize)> = None;
         loop {
             let now = clock.now();
             let (step, decided) = match self.advance(now, executor) {
@@ -690,6 +691,14 @@ impl<'b> Driver<'b> {
                     return Err(e);
                 }
             };
+            let status = (step.condition.clone(), self.children.len());
+            if reported.as_ref() != Some(&status) {
+                self.progress.send(Progress::RunStatus {
+                    condition: step.condition.clone(),
+                    children: self.children.clone(),
+                });
+                reported = Some(status);
+            }
             if step.is_done() {
                 let events = executor.poll(clock.now());
                 self.deliver(events, executor)?;

@@ -45,6 +45,14 @@ pub enum Progress {
         /// The TaskRun's condition message (empty on success).
         message: String,
     },
+    /// The PipelineRun's condition or its children changed during the run (sent by the
+    /// top-level driver after a pass; the final condition is the driver's outcome).
+    RunStatus {
+        /// The condition after the pass.
+        condition: crate::reconcile::Condition,
+        /// Every child started so far, in start order.
+        children: Vec<super::ChildReference>,
+    },
     /// A pipeline task will not run.
     TaskSkipped {
         /// The pipeline task.

@@ -9,7 +9,7 @@ use super::time::rfc3339;
 use super::{condition, defaults, metadata, to_json, MapExt, RunIdentity, API_VERSION};
 use crate::api::pipeline::PipelineTask;
 use crate::api::{PipelineRun, PipelineSpec};
-use crate::reconcile::{ConditionStatus, PipelineTaskState, SkipReason};
+use crate::reconcile::{Condition, ConditionStatus, PipelineTaskState, SkipReason, Timestamp};
 use crate::run::{ChildReference, RunOutcome};
 
 /// The final PipelineRun: the input object's metadata/spec plus `status` from the outcome.
@@ -76,7 +76,10 @@ fn status(id: &RunIdentity, spec: &PipelineSpec, outcome: &RunOutcome) -> Value 
         "finallyStartTime",
         outcome.finally_start_time.map(|t| rfc3339(t).into()),
     );
-    s.put_list("childReferences", child_references(spec, outcome));
+    s.put_list(
+        "childReferences",
+        child_references(spec, &outcome.child_references, Some(outcome)),
+    );
     s.put_list("skippedTasks", skipped_tasks(spec, outcome));
     s.put_list("results", untyped(&outcome.pipeline_results.results));
     let mut pipeline_spec = to_json(spec);
@@ -89,18 +92,48 @@ fn status(id: &RunIdentity, spec: &PipelineSpec, outcome: &RunOutcome) -> Value 
 ///
 /// A child whose pipeline task the spec does not name is still listed, last, so no TaskRun
 /// the run created goes missing from the status.
-fn child_references(spec: &PipelineSpec, outcome: &RunOutcome) -> Vec<Value> {
-    let mut listed = vec![false; outcome.child_references.len()];
+/// The status of a PipelineRun still running: its `Unknown` condition, `startTime` and the
+/// children started so far (`adze controller` writes it as the run goes; the final status is
+/// [`pipeline_run_object`]'s).
+pub fn pipeline_run_progress(
+    spec: &PipelineSpec,
+    condition: &Condition,
+    start_time: Option<Timestamp>,
+    children: &[ChildReference],
+) -> Value {
+    let mut s = Map::new();
+    s.insert(
+        "conditions".into(),
+        json!([condition::succeeded(
+            condition.status.as_str(),
+            condition.reason.as_str(),
+            &condition.message,
+            start_time,
+        )]),
+    );
+    s.put_opt("startTime", start_time.map(|t| rfc3339(t).into()));
+    s.put_list("childReferences", child_references(spec, children, None));
+    Value::Object(s)
+}
+
+/// `childReferences` in pipeline-task order; with the outcome, each with the
+/// when-expressions its task ran under.
+fn child_references(
+    spec: &PipelineSpec,
+    children: &[ChildReference],
+    outcome: Option<&RunOutcome>,
+) -> Vec<Value> {
+    let mut listed = vec![false; children.len()];
     let mut out = Vec::new();
     for pt in spec.tasks.iter().chain(&spec.finally) {
-        for (i, child) in outcome.child_references.iter().enumerate() {
+        for (i, child) in children.iter().enumerate() {
             if child.pipeline_task == pt.name && !listed[i] {
                 listed[i] = true;
                 out.push(child_reference(child, Some(pt), outcome));
             }
         }
     }
-    for (i, child) in outcome.child_references.iter().enumerate() {
+    for (i, child) in children.iter().enumerate() {
         if !listed[i] {
             out.push(child_reference(child, None, outcome));
         }
@@ -112,7 +145,7 @@ fn child_references(spec: &PipelineSpec, outcome: &RunOutcome) -> Vec<Value> {
 fn child_reference(
     child: &ChildReference,
     pt: Option<&PipelineTask>,
-    outcome: &RunOutcome,
+    outcome: Option<&RunOutcome>,
 ) -> Value {
     let mut m = Map::new();
     m.insert("apiVersion".into(), API_VERSION.into());
@@ -125,7 +158,9 @@ fn child_reference(
     if let Some(pt) = pt {
         m.put_str("displayName", pt.display_name.as_deref().unwrap_or(""));
         // Tekton records the when-expressions a task ran under (they held).
-        m.put_list("whenExpressions", when_of(outcome, pt));
+        if let Some(outcome) = outcome {
+            m.put_list("whenExpressions", when_of(outcome, pt));
+        }
     }
     Value::Object(m)
 }

@@ -158,6 +158,25 @@ fn spec_status_patches_cancel_or_stop_as_tekton() {
             |t| condition(t).1 == "Running",
         );
     }
+    // While it runs, the status says so, with the children started so far.
+    let running = wait_until(sim, &ns, "pipelinerun/cancelled", LIMIT, &controller, |r| {
+        r["status"]["childReferences"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    });
+    assert_eq!(condition(&running), ("Unknown".into(), "Running".into()));
+    let message = running["status"]["conditions"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        message,
+        "Tasks Completed: 0 (Failed: 0, Cancelled 0), Incomplete: 4, Skipped: 0"
+    );
+    assert_eq!(
+        running["status"]["childReferences"][0]["name"], "cancelled-one",
+        "{}",
+        running["status"]
+    );
     let patch = |run: &str, status: &str| {
         let body = format!(r#"{{"spec":{{"status":"{status}"}}}}"#);
         sim.kubectl(&[

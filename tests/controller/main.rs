@@ -10,6 +10,7 @@
 mod common;
 mod examples;
 mod lifecycle;
+mod observability;
 
 use std::path::Path;
 use std::process::Command;

@@ -136,6 +136,8 @@ impl Transcript {
                 vec![lines::warning(p, task, message)]
             }
             Progress::Interrupted { force } => vec![lines::interrupted(p, *force)],
+            // What a controller writes to the object; the lines above already say it.
+            Progress::RunStatus { .. } => Vec::new(),
         }
     }
 

@@ -345,6 +345,8 @@ impl Board {
                     self.bars[i].bar.set_message(message);
                 }
             }
+            // What a controller writes to the object; the bars already show it.
+            Progress::RunStatus { .. } => {}
         }
     }
 
