@@ -34,6 +34,7 @@ pub mod metrics;
 mod objects;
 pub mod opt_in;
 mod pipeline_run;
+mod step_progress;
 mod task_run;
 
 pub use context::Context;

@@ -97,12 +97,14 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
                 let Progress::RunStatus {
                     condition,
                     children,
+                    finally_start,
                 } = event
                 else {
                     continue;
                 };
                 if !condition.is_done() {
-                    let status = pipeline_run_progress(&spec, &condition, started, &children);
+                    let status =
+                        pipeline_run_progress(&spec, &condition, started, finally_start, &children);
                     // A failed write is repaired by the next one, or by the final status.
                     let _ = ctx.write(&key, &status);
                 }

@@ -17,18 +17,16 @@
 //! Tekton's TaskRun reconciler does. A restarted controller runs the attempts again from the
 //! first: the Pods of earlier attempts are adopted and their outcomes read back.
 //!
-//! # Not yet
-//!
-//! - Status while the Pod runs shows `Running` and `podName` only; `steps` appear at the end.
-//! - A restarted controller counts the TaskRun timeout again from the restart.
+//! While the Pod runs, the steps are written as they start and end ([`super::step_progress`]).
 
 use kube::api::DynamicObject;
 
 use super::context::{load_errors, owner_of, start_time, Context, Ended};
 use super::objects::{status_time, RunKey, RunKind};
+use super::step_progress;
 use crate::api::Object;
 use crate::exec::kubernetes::{pod_name, KubernetesExecutor, KubernetesOptions};
-use crate::run::{Interrupt, RunError, RunIdentity, SystemClock, TaskRunDriver};
+use crate::run::{Interrupt, ProgressSink, RunError, RunIdentity, SystemClock, TaskRunDriver};
 use crate::status::{rfc3339, succeeded_condition, task_run_object};
 
 /// How often the driver checks the Pod's progress.
@@ -70,12 +68,17 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
             return Ended::Gone;
         }
     }
+    let (sink, events) = ProgressSink::channel();
+    let writer =
+        step_progress::spawn_writer(ctx.clone(), key.clone(), pod_name(&key.name, 0), events);
     let options = KubernetesOptions {
+        progress: sink.clone(),
         entrypoint_image: ctx.entrypoint_image.clone(),
         nop_image: ctx.nop_image.clone(),
         keep: true,
         adopt: true,
         task_run_owner: Some(owner_of(&key)),
+        started: recorded_start,
         results_from: ctx.results_from,
         max_result_size: ctx.max_result_size,
         ..KubernetesOptions::default()
@@ -101,6 +104,7 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         };
         let record = driver
             .with_interrupt(interrupt.clone())
+            .with_progress(sink.clone())
             .with_tick(TICK)
             .run(&mut executor, &mut SystemClock);
         match record {
@@ -114,6 +118,9 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
             Err(e) => break Err(e),
         }
     };
+    // Every sender gone, the writer has written all it will: the final status comes last.
+    drop((executor, sink));
+    let _ = writer.join();
     match record {
         Ok(record) => {
             let id = key.identity(object);

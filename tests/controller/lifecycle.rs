@@ -155,7 +155,11 @@ fn spec_status_patches_cancel_or_stop_as_tekton() {
             &format!("taskrun/{run}-one"),
             LIMIT,
             &controller,
-            |t| condition(t).1 == "Running",
+            // Its step shows as running while it runs, as in Tekton's status.
+            |t| {
+                condition(t).1 == "Running"
+                    && t["status"]["steps"][0]["running"]["startedAt"].is_string()
+            },
         );
     }
     // While it runs, the status says so, with the children started so far.

@@ -91,6 +91,9 @@ pub struct KubernetesOptions {
     /// the controller created for this same TaskRun: use them instead of failing
     /// (`adze controller` resumes a run without creating anything twice).
     pub adopt: bool,
+    /// When the TaskRun started, if before this executor (a resumed run): its timeout
+    /// counts from then, not from the resumption.
+    pub started: Option<Timestamp>,
 }
 
 /// One object the executor created, to list or delete.
@@ -320,7 +323,11 @@ enum Early {
 
 impl TaskRunTask {
     async fn run(mut self, objects: PodObjects) -> ExecEvent {
-        let created_at = SystemClock.now();
+        let created_at = match self.attempt {
+            // A retry is a new attempt with a timeout of its own.
+            0 => self.options.started.unwrap_or_else(|| SystemClock.now()),
+            _ => SystemClock.now(),
+        };
         let pod_name = objects.pod.metadata.name.clone().unwrap_or_default();
         if let Err(early) = self.create(objects).await {
             return self.early_event(early, &pod_name, created_at);
