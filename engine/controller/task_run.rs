@@ -111,6 +111,13 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
             Ok(mut record) if attempt < retries && retried(&record) => {
                 failed_attempts.extend(record.event.take());
             }
+            Ok(record) if lost(&record) => {
+                // The API server went away under the Pod: not the steps' doing, and the
+                // Pod may well still run. Try again later; the next reconcile adopts it.
+                break Err(RunError::Exec(crate::run::ExecError::Unavailable(
+                    record.event.map(|e| e.report.message).unwrap_or_default(),
+                )));
+            }
             Ok(mut record) => {
                 record.retries = failed_attempts;
                 break Ok(record);
@@ -131,6 +138,14 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         }
         Err(e) => Ended::Requeue(e.to_string()),
     }
+}
+
+/// True when the API server stopped answering while the attempt ran.
+fn lost(record: &crate::run::TaskRunRecord) -> bool {
+    matches!(
+        record.event.as_ref().map(|e| &e.outcome),
+        Some(crate::run::ExecOutcome::EngineLost { .. })
+    )
 }
 
 /// True when an attempt failed in a way another attempt may fix (not a cancel).
