@@ -82,6 +82,9 @@ pub enum Ended {
     Written,
     /// The run was deleted meanwhile.
     Gone,
+    /// The run is pending (`spec.status: PipelineRunPending`/`TaskRunPending`), its status
+    /// written: nothing happens until its object changes.
+    Pending,
     /// Something outside the run failed (the API server, mostly): try again later.
     Requeue(String),
 }

@@ -183,6 +183,11 @@ impl State {
                 self.telemetry.log(&key, "deleted while it ran");
                 Outcome::Success
             }
+            Ended::Pending => {
+                self.telemetry.log(&key, "pending");
+                self.backoff.remove(&key.uid);
+                Outcome::Success
+            }
             Ended::Requeue(why) => {
                 let wait = self.backoff.entry(key.uid.clone()).or_insert(REQUEUE);
                 let note = format!("{why}; trying again in {}s", wait.as_secs());

@@ -123,7 +123,10 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         Ok(outcome) => {
             let id = key.identity(object);
             let rendered = pipeline_run_object(&pr, &id, &spec, &outcome);
-            ctx.write(&key, &rendered["status"])
+            match ctx.write(&key, &rendered["status"]) {
+                Ended::Written if !outcome.condition.is_done() => Ended::Pending,
+                ended => ended,
+            }
         }
         Err(e) => Ended::Requeue(e.to_string()),
     }

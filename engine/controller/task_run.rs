@@ -51,6 +51,17 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
     let Some(tr) = tr else {
         return ctx.fail(&key, "TaskRunValidationFailed", &load_errors(&bundle));
     };
+    if tr.spec.status.as_deref() == Some("TaskRunPending") {
+        let now = start_time(None);
+        let message = format!("TaskRun \"{}\" is pending", key.name);
+        let pending = serde_json::json!({
+            "conditions": [succeeded_condition("Unknown", "TaskRunPending", &message, Some(now))],
+        });
+        return match ctx.write(&key, &pending) {
+            Ended::Written => Ended::Pending,
+            ended => ended,
+        };
+    }
     // Resolved once up front so that a TaskRun that cannot run fails before any Pod exists.
     if let Err(e) = TaskRunDriver::for_cluster_attempt(&bundle, &tr, 0) {
         return ctx.fail(&key, resolution_reason(&e), &e.to_string());
