@@ -75,6 +75,7 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         if let Ended::Gone = ctx.write(&key, &running) {
             return Ended::Gone;
         }
+        ctx.event(RunKind::PipelineRun, object, false, "Started", "");
     }
     let pipeline = if target == "(embedded)" {
         key.name.clone()
@@ -125,6 +126,10 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
             let rendered = pipeline_run_object(&pr, &id, &spec, &outcome);
             match ctx.write(&key, &rendered["status"]) {
                 Ended::Written if !outcome.condition.is_done() => Ended::Pending,
+                Ended::Written => {
+                    ctx.ended_event(RunKind::PipelineRun, object, &rendered["status"]);
+                    Ended::Written
+                }
                 ended => ended,
             }
         }

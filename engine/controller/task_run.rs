@@ -78,6 +78,7 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         if let Ended::Gone = ctx.write(&key, &running) {
             return Ended::Gone;
         }
+        ctx.event(RunKind::TaskRun, object, false, "Started", "");
     }
     let (sink, events) = ProgressSink::channel();
     let writer =
@@ -145,7 +146,11 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
             let mut rendered = task_run_object(&tr, &id, &record);
             let status = &mut rendered["status"];
             status["startTime"] = rfc3339(start).into();
-            ctx.write(&key, status)
+            let ended = ctx.write(&key, status);
+            if ended == Ended::Written {
+                ctx.ended_event(RunKind::TaskRun, object, status);
+            }
+            ended
         }
         Err(e) => Ended::Requeue(e.to_string()),
     }

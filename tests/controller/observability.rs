@@ -134,6 +134,17 @@ spec:
     }
     assert_eq!(sample(&body, "adze_controller_running_taskruns"), Some(0.0));
     assert_eq!(sample(&body, "adze_controller_workqueue_depth"), Some(0.0));
+    // Events about the run, as Tekton's controller records them.
+    let events = super::list(sim, &ns, "events.events.k8s.io");
+    let reasons: Vec<&str> = events
+        .iter()
+        .filter(|e| e["regarding"]["name"] == "observed" && e["regarding"]["kind"] == "TaskRun")
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert!(
+        reasons.contains(&"Started") && reasons.contains(&"Succeeded"),
+        "{reasons:?}"
+    );
     // Every log line is one JSON object; those about the run name it.
     let log = controller.log();
     let lines: Vec<Value> = log
