@@ -111,7 +111,7 @@ struct State {
     sender: mpsc::UnboundedSender<Message>,
     /// Runs with a reconcile in flight, by uid, with what passes `spec.status` on.
     running: HashMap<String, (RunKind, Interrupt)>,
-    /// Runs whose final status this loop wrote (their watch event may still be on its way).
+    /// Runs whose final status this loop wrote and the watch has not brought back yet.
     finished: HashSet<String>,
     /// The next wait of runs whose reconcile failed.
     backoff: HashMap<String, Duration>,
@@ -129,7 +129,12 @@ impl State {
         }
         self.statuses
             .insert(key.uid.clone(), (kind, status_of(&object)));
-        if is_done(&object) || self.finished.contains(&key.uid) {
+        if is_done(&object) {
+            // The watch caught up with the final status: nothing older can arrive now.
+            self.finished.remove(&key.uid);
+            return;
+        }
+        if self.finished.contains(&key.uid) {
             return;
         }
         let (status, message) = spec_status(&object);
