@@ -114,7 +114,7 @@ impl Context {
         );
     }
 
-    /// Loads the run's world (see [`super::bundle`]).
+    /// Loads the run's world (see `super::bundle`).
     pub fn bundle(&self, key: &RunKey, object: &DynamicObject) -> Result<Bundle, Ended> {
         self.handle
             .block_on(super::bundle::load(self.client(), &key.namespace, object))

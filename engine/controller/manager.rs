@@ -5,7 +5,7 @@
 //!
 //! Two watches (PipelineRuns, TaskRuns), filtered by the server with the opt-in label unless
 //! `--all`, feed one loop. Each run not yet done and not already being reconciled gets a
-//! reconcile on a blocking thread ([`super::pipeline_run`], [`super::task_run`]); the loop
+//! reconcile on a blocking thread (`super::pipeline_run`, `super::task_run`); the loop
 //! keeps only the [`Interrupt`] of each, to pass on `spec.status`, and forgets it when the
 //! reconcile ends. A reconcile that could not finish (the API server failed) is tried again
 //! after a backoff from a fresh read of its object. Nothing here is a record of any run: a
