@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::common::shape::Shape;
 use super::common::{examples_dir, require_docker, run_adze, runs_in, unpin_digests, yaml_files};
-use super::{create, done, get, Controller, Sim};
+use super::{create, done, get, list, Controller, Sim};
 
 /// Files whose results only fit through `results-from=sidecar-logs`, as Tekton's CI runs
 /// them: a flag of the whole controller, so they go to a second kube-sim whose controller has
@@ -134,7 +134,62 @@ fn compare(sim: &Sim, controller: &Controller, job: &Job) -> Option<String> {
             Err(e) => differences.push(format!("{} ({written}): {e}", job.rel)),
         }
     }
+    if let Err(e) = owned_and_deleted_with_their_runs(sim, &job.namespace) {
+        differences.push(format!("{}: {e}", job.rel));
+    }
     (!differences.is_empty()).then(|| differences.join("\n\n"))
+}
+
+/// Every TaskRun and Pod of the namespace is owned by a run of it (a PipelineRun's TaskRuns
+/// by the PipelineRun, Pods by their TaskRun); deleting the top-level runs deletes them all.
+fn owned_and_deleted_with_their_runs(sim: &Sim, namespace: &str) -> Result<(), String> {
+    let owner_kind = |o: &Value| -> String {
+        o["metadata"]["ownerReferences"][0]["kind"]
+            .as_str()
+            .unwrap_or("none")
+            .to_owned()
+    };
+    for pod in list(sim, namespace, "pods") {
+        if owner_kind(&pod) != "TaskRun" {
+            return Err(format!(
+                "Pod {} is owned by {}",
+                pod["metadata"]["name"],
+                owner_kind(&pod)
+            ));
+        }
+    }
+    let mut top = Vec::new();
+    for run in list(sim, namespace, "pipelineruns") {
+        top.push(format!(
+            "pipelinerun/{}",
+            run["metadata"]["name"].as_str().unwrap_or_default()
+        ));
+    }
+    for run in list(sim, namespace, "taskruns") {
+        let name = run["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        match owner_kind(&run).as_str() {
+            "PipelineRun" => {}
+            "none" => top.push(format!("taskrun/{name}")),
+            other => return Err(format!("TaskRun {name} is owned by a {other}")),
+        }
+    }
+    let mut args = vec!["delete", "-n", namespace, "--wait=false"];
+    args.extend(top.iter().map(String::as_str));
+    sim.kubectl(&args);
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = list(sim, namespace, "taskruns").len() + list(sim, namespace, "pods").len();
+        if left == 0 {
+            return Ok(());
+        }
+        if Instant::now() > until {
+            return Err(format!("{left} TaskRuns and Pods outlived their runs"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 #[test]
