@@ -19,7 +19,9 @@ use crate::load::{Bundle, Origin};
 /// Annotation prefixes of the Secrets Tekton turns into credential files.
 const CREDENTIAL_ANNOTATIONS: [&str; 2] = ["tekton.dev/git-", "tekton.dev/docker-"];
 
-/// Loads `run` (a TaskRun or PipelineRun as read) and what it may reference.
+/// Loads `run` (a TaskRun or PipelineRun as read) and what it may reference. Only the kinds
+/// something loaded refers to are listed (a child TaskRun with an embedded spec lists none):
+/// Pipelines for a `pipelineRef`, Tasks for a `taskRef`, StepActions for a step's `ref`.
 pub async fn load(
     client: &Client,
     namespace: &str,
@@ -28,20 +30,26 @@ pub async fn load(
     let mut bundle = Bundle::new();
     let run_json = serde_json::to_value(run).unwrap_or(Value::Null);
     add(&mut bundle, namespace, &run_json);
-    for kind in ["Task", "Pipeline"] {
-        for object in list(client, namespace, &tekton(kind)).await? {
-            add(&mut bundle, namespace, &object);
+    let mut texts = vec![run_json.to_string()];
+    for (key, kind) in [("pipelineRef", "Pipeline"), ("taskRef", "Task")] {
+        if refers(&texts, key) {
+            for object in list(client, namespace, &tekton(kind)).await? {
+                texts.push(object.to_string());
+                add(&mut bundle, namespace, &object);
+            }
         }
     }
-    let step_actions = ApiResource::from_gvk(&GroupVersionKind::gvk(
-        "tekton.dev",
-        "v1beta1",
-        "StepAction",
-    ));
-    // Clusters with older Tekton CRDs (or adze's own) may not serve StepActions at all.
-    if let Ok(objects) = list(client, namespace, &step_actions).await {
-        for object in objects {
-            add(&mut bundle, namespace, &object);
+    if refers(&texts, "ref") {
+        let step_actions = ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "tekton.dev",
+            "v1beta1",
+            "StepAction",
+        ));
+        // Clusters with older Tekton CRDs (or adze's own) may not serve StepActions at all.
+        if let Ok(objects) = list(client, namespace, &step_actions).await {
+            for object in objects {
+                add(&mut bundle, namespace, &object);
+            }
         }
     }
     let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
@@ -95,6 +103,13 @@ async fn list(
             serde_json::to_value(&o).unwrap_or(Value::Null)
         })
         .collect())
+}
+
+/// True when one of the objects' JSON texts has the key `key` (anywhere: an embedded spec
+/// counts too). A false positive costs one list; a false negative cannot happen.
+fn refers(texts: &[String], key: &str) -> bool {
+    let quoted = format!("\"{key}\":");
+    texts.iter().any(|t| t.contains(&quoted))
 }
 
 /// Adds one object, without the fields only the server writes.
@@ -155,6 +170,18 @@ mod tests {
         }});
         let names: Vec<String> = service_accounts(&run).into_iter().collect();
         assert_eq!(names, ["builder", "default", "deployer"]);
+    }
+
+    #[test]
+    fn only_kinds_something_refers_to_are_listed() {
+        let texts = |v: Value| vec![v.to_string()];
+        let embedded = texts(serde_json::json!({"spec": {"taskSpec": {"steps": [{"name": "s"}]}}}));
+        assert!(!refers(&embedded, "taskRef") && !refers(&embedded, "ref"));
+        let by_name = texts(serde_json::json!({"spec": {"taskRef": {"name": "t"}}}));
+        assert!(refers(&by_name, "taskRef"));
+        assert!(!refers(&by_name, "ref"), "taskRef is not a step's ref");
+        let action = texts(serde_json::json!({"steps": [{"name": "s", "ref": {"name": "a"}}]}));
+        assert!(refers(&action, "ref"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The RBAC of `deploy/` against what the controller really asks the API server for: a
 //! kube-sim with an audit log runs the controller through every kind of run it handles
 //! (child TaskRuns, claims, scripts, credentials, sidecars, results from a sidecar's log,
-//! cancellation, Events, the Lease), and each verb on each resource it used must be granted,
+//! a StepAction, cancellation, Events, the Lease), and each verb on each resource it used must be granted,
 //! and each one granted must have been used.
 
 use std::collections::BTreeSet;
@@ -106,6 +106,16 @@ spec:
   - {name: say, image: adze-test/busybox:latest, script: printf hi > $(results.said.path)}
 ---
 apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: greeting}
+spec:
+  workspaces: [{name: shared}]
+  tasks:
+  - name: greet
+    taskRef: {name: greet}
+    workspaces: [{name: shared, workspace: shared}]
+---
+apiVersion: tekton.dev/v1
 kind: PipelineRun
 metadata:
   name: everything
@@ -118,12 +128,24 @@ spec:
       spec:
         accessModes: [ReadWriteOnce]
         resources: {requests: {storage: 1Mi}}
-  pipelineSpec:
-    workspaces: [{name: shared}]
-    tasks:
-    - name: greet
-      taskRef: {name: greet}
-      workspaces: [{name: shared, workspace: shared}]
+  pipelineRef: {name: greeting}
+---
+apiVersion: tekton.dev/v1beta1
+kind: StepAction
+metadata: {name: hello}
+spec:
+  image: adze-test/busybox:latest
+  script: echo hello
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: referencing
+  labels: {adze.dev/controller: "true"}
+spec:
+  taskSpec:
+    steps:
+    - {name: hello, ref: {name: hello}}
 ---
 apiVersion: tekton.dev/v1
 kind: PipelineRun
@@ -168,6 +190,8 @@ fn the_roles_grant_exactly_what_the_controller_uses() {
         done,
     );
     assert_eq!(condition(&everything), ("True".into(), "Succeeded".into()));
+    let referencing = wait_until(&sim, &ns, "taskrun/referencing", limit, &controller, done);
+    assert_eq!(condition(&referencing), ("True".into(), "Succeeded".into()));
     wait_until(&sim, &ns, "taskrun/stopped-nap", limit, &controller, |t| {
         condition(t).1 == "Running"
     });
