@@ -16,7 +16,6 @@ use super::error::RunError;
 use super::executor::Executor;
 use super::outcome::{ChildKind, ChildReference, TaskRunRecord};
 use super::progress::Progress;
-use super::wiring::Values;
 use crate::api::pipeline::PipelineTask;
 use crate::plan::child_name;
 use crate::plan::matrix::{combinations, Combination};
@@ -188,12 +187,7 @@ impl<'b> Driver<'b> {
         let m = pt.matrix.as_ref()?;
         let statuses = self.statuses();
         let scope = self.task_scope(pt);
-        let values = Values {
-            scope: &scope,
-            results: &self.produced,
-            statuses: &statuses,
-            artifacts: &self.artifacts,
-        };
+        let values = self.values_in(&scope, &statuses);
         let axes: Vec<(String, Vec<String>)> = m
             .params
             .iter()

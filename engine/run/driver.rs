@@ -71,7 +71,7 @@ pub(super) struct Child {
     pub(super) done: Option<(ExecOutcome, Vec<(String, ParamValue)>)>,
 }
 
-/// Drives one PipelineRun to completion against an [`Executor`].
+/// Drives one PipelineRun to completion against an [`Executor`](super::Executor).
 #[derive(Debug)]
 pub struct Driver<'b> {
     pub(super) bundle: &'b Bundle,
@@ -135,6 +135,8 @@ impl<'b> Driver<'b> {
     /// [`ClusterSources`] are what it mounts, and nothing is read or created on this host (no
     /// run directory, no ConfigMap or Secret values, no workspace or volume files, no refusal
     /// of sources only a cluster has); the host-side fields of the requests stay empty.
+    ///
+    /// [`ClusterSources`]: super::ClusterSources
     pub fn for_cluster(bundle: &'b Bundle, pr: &'b PipelineRun) -> Result<Driver<'b>, RunError> {
         let (spec, target) = resolve_pipeline(bundle, pr)?;
         let pipeline_name = (target != "(embedded)").then_some(target);
@@ -317,8 +319,13 @@ impl<'b> Driver<'b> {
     /// What substitution at this point of the run knows (params, context, results so far,
     /// execution status, artifacts).
     pub(super) fn values<'s>(&'s self, statuses: &'s Statuses) -> Values<'s> {
+        self.values_in(&self.scope, statuses)
+    }
+
+    /// [`Driver::values`] with another scope (one pipeline task's, see `task_scope`).
+    pub(super) fn values_in<'s>(&'s self, scope: &'s Scope, statuses: &'s Statuses) -> Values<'s> {
         Values {
-            scope: &self.scope,
+            scope,
             results: &self.produced,
             statuses,
             artifacts: &self.artifacts,

@@ -15,7 +15,6 @@ use super::driver::{Child, Driver, Tracked};
 use super::error::RunError;
 use super::executor::{ClusterSources, RunIdentity, TaskRunRequest};
 use super::timeouts::task_timeout;
-use super::wiring::Values;
 use super::{credentials, env, pod_template, volumes, workspaces};
 use crate::api::pipeline::PipelineTask;
 use crate::api::{Param, ParamValue, TaskSpec};
@@ -48,12 +47,7 @@ impl<'b> Driver<'b> {
         let pt = tracked.pt;
         let statuses = self.statuses();
         let scope = self.task_scope(pt);
-        let values = Values {
-            scope: &scope,
-            results: &self.produced,
-            statuses: &statuses,
-            artifacts: &self.artifacts,
-        };
+        let values = self.values_in(&scope, &statuses);
         let mut params: Vec<Param> = pt
             .params
             .iter()
