@@ -14,6 +14,7 @@ use crate::controller::metrics::Metrics;
 use crate::controller::opt_in::{Selection, OPT_IN_LABEL, OPT_IN_VALUE};
 use crate::controller::Context;
 use crate::exec::kubernetes::connect::{connect, ClusterOptions};
+use kube::runtime::events::{Recorder, Reporter};
 
 use super::input::parse_flags;
 use super::Outcome;
@@ -156,6 +157,7 @@ pub fn run(args: &Args) -> Outcome {
         }
     });
     let entrypoint_image = args.entrypoint_image();
+    let client = cluster.client.clone();
     let ctx = Arc::new(Context {
         handle: runtime.handle().clone(),
         nop_image: args
@@ -166,6 +168,13 @@ pub fn run(args: &Args) -> Outcome {
         cluster,
         results_from: flags.results_from,
         max_result_size: flags.max_result_size,
+        recorder: Recorder::new(
+            client,
+            Reporter {
+                controller: "adze-controller".to_owned(),
+                instance: std::env::var("POD_NAME").ok(),
+            },
+        ),
     });
     let telemetry = Telemetry {
         logger: logger.clone(),

@@ -251,6 +251,7 @@ impl Session {
                 max_result_size: flags.max_result_size,
                 task_run_owner: None,
                 adopt: false,
+                started: None,
             };
             match KubernetesExecutor::connect(options) {
                 Ok(e) => (Backend::Kubernetes(e), None),

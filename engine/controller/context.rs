@@ -6,12 +6,14 @@ use kube::api::DynamicObject;
 use kube::Client;
 use serde_json::Value;
 
-use super::objects::{write_status, RunKey};
+use super::objects::{write_status, RunKey, RunKind};
 use crate::exec::kubernetes::connect::Cluster;
 use crate::load::Bundle;
 use crate::reconcile::Timestamp;
 use crate::run::Clock;
 use crate::status::{rfc3339, succeeded_condition};
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::Resource;
 
 /// The controller's shared state: nothing in it is a record of any run.
 #[derive(Clone)]
@@ -28,6 +30,8 @@ pub struct Context {
     pub results_from: crate::validate::ResultsFrom,
     /// The largest result line under `results-from: sidecar-logs`.
     pub max_result_size: usize,
+    /// Publishes the runs' Events (`events.k8s.io/v1`), as Tekton's controller does.
+    pub recorder: Recorder,
 }
 
 impl Context {
@@ -67,7 +71,50 @@ impl Context {
         self.write(key, &status)
     }
 
-    /// Loads the run's world (see [`super::bundle`]).
+    /// Publishes an Event about the run `object` (best effort: a run never fails for it).
+    pub fn event(
+        &self,
+        kind: RunKind,
+        object: &DynamicObject,
+        warning: bool,
+        reason: &str,
+        note: &str,
+    ) {
+        let event = Event {
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: reason.to_owned(),
+            note: (!note.is_empty()).then(|| note.chars().take(1024).collect()),
+            action: "Reconcile".to_owned(),
+            secondary: None,
+        };
+        let reference = object.object_ref(&kind.resource());
+        let _ = self
+            .handle
+            .block_on(self.recorder.publish(&event, &reference));
+    }
+
+    /// Publishes the Event of a run that ended with the `Succeeded` condition `status`.
+    pub fn ended_event(&self, kind: RunKind, object: &DynamicObject, status: &Value) {
+        let Some(condition) =
+            super::objects::succeeded(&serde_json::json!({"status": status})).cloned()
+        else {
+            return;
+        };
+        let text = |k: &str| condition[k].as_str().unwrap_or_default().to_owned();
+        self.event(
+            kind,
+            object,
+            text("status") == "False",
+            &text("reason"),
+            &text("message"),
+        );
+    }
+
+    /// Loads the run's world (see `super::bundle`).
     pub fn bundle(&self, key: &RunKey, object: &DynamicObject) -> Result<Bundle, Ended> {
         self.handle
             .block_on(super::bundle::load(self.client(), &key.namespace, object))
@@ -82,6 +129,9 @@ pub enum Ended {
     Written,
     /// The run was deleted meanwhile.
     Gone,
+    /// The run is pending (`spec.status: PipelineRunPending`/`TaskRunPending`), its status
+    /// written: nothing happens until its object changes.
+    Pending,
     /// Something outside the run failed (the API server, mostly): try again later.
     Requeue(String),
 }

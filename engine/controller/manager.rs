@@ -5,7 +5,7 @@
 //!
 //! Two watches (PipelineRuns, TaskRuns), filtered by the server with the opt-in label unless
 //! `--all`, feed one loop. Each run not yet done and not already being reconciled gets a
-//! reconcile on a blocking thread ([`super::pipeline_run`], [`super::task_run`]); the loop
+//! reconcile on a blocking thread (`super::pipeline_run`, `super::task_run`); the loop
 //! keeps only the [`Interrupt`] of each, to pass on `spec.status`, and forgets it when the
 //! reconcile ends. A reconcile that could not finish (the API server failed) is tried again
 //! after a backoff from a fresh read of its object. Nothing here is a record of any run: a
@@ -80,104 +80,159 @@ pub async fn run(ctx: Arc<Context>, scope: Scope, telemetry: Telemetry) {
     for kind in RunKind::ALL {
         tokio::spawn(watch(ctx.clone(), scope.clone(), kind, sender.clone()));
     }
-    let metrics = telemetry.metrics.clone();
-    let mut running: HashMap<String, (RunKind, Interrupt)> = HashMap::new();
-    let mut finished: HashSet<String> = HashSet::new();
-    let mut backoff: HashMap<String, Duration> = HashMap::new();
-    let mut waiting: HashSet<String> = HashSet::new();
-    let mut statuses: HashMap<String, (RunKind, RunStatus)> = HashMap::new();
+    let mut state = State {
+        ctx,
+        scope,
+        telemetry,
+        sender,
+        running: HashMap::new(),
+        finished: HashSet::new(),
+        backoff: HashMap::new(),
+        waiting: HashSet::new(),
+        statuses: HashMap::new(),
+    };
     while let Some(message) = messages.recv().await {
         match message {
-            Message::Seen(kind, object) => {
-                let key = RunKey::of(kind, &object);
-                if !scope.selection.takes(object.metadata.labels.as_ref()) {
-                    continue;
-                }
-                statuses.insert(key.uid.clone(), (kind, status_of(&object)));
-                if is_done(&object) || finished.contains(&key.uid) {
-                    continue;
-                }
-                let (status, message) = spec_status(&object);
-                if let Some((_, interrupt)) = running.get(&key.uid) {
-                    interrupt.set_spec_status(status, message);
-                    continue;
-                }
-                let interrupt = Interrupt::new();
-                interrupt.set_spec_status(status, message);
-                running.insert(key.uid.clone(), (kind, interrupt.clone()));
-                waiting.remove(&key.uid);
-                telemetry.log(&key, "reconciling");
-                let (ctx, sender) = (ctx.clone(), sender.clone());
-                tokio::task::spawn_blocking(move || {
-                    let started = Instant::now();
-                    let ended = match kind {
-                        RunKind::PipelineRun => {
-                            super::pipeline_run::reconcile(&ctx, &object, interrupt)
-                        }
-                        RunKind::TaskRun => super::task_run::reconcile(&ctx, &object, interrupt),
-                    };
-                    let _ = sender.send(Message::Ended(key, ended, started.elapsed()));
-                });
-            }
-            Message::Deleted(kind, object) => {
-                let key = RunKey::of(kind, &object);
-                finished.remove(&key.uid);
-                backoff.remove(&key.uid);
-                waiting.remove(&key.uid);
-                statuses.remove(&key.uid);
-                if let Some((_, interrupt)) = running.get(&key.uid) {
-                    // Its children go with it (owner references); stop following them.
-                    let cancelled = match kind {
-                        RunKind::PipelineRun => "Cancelled",
-                        RunKind::TaskRun => "TaskRunCancelled",
-                    };
-                    interrupt.set_spec_status(Some(cancelled.into()), None);
-                }
-            }
-            Message::Ended(key, ended, elapsed) => {
-                running.remove(&key.uid);
-                let outcome = match ended {
-                    Ended::Written => {
-                        telemetry.log(&key, "done");
-                        finished.insert(key.uid.clone());
-                        backoff.remove(&key.uid);
-                        Outcome::Success
-                    }
-                    Ended::Gone => {
-                        telemetry.log(&key, "deleted while it ran");
-                        Outcome::Success
-                    }
-                    Ended::Requeue(why) => {
-                        let wait = backoff.entry(key.uid.clone()).or_insert(REQUEUE);
-                        telemetry.log(&key, &format!("{why}; trying again in {}s", wait.as_secs()));
-                        waiting.insert(key.uid.clone());
-                        tokio::spawn(requeue(ctx.clone(), key.clone(), *wait, sender.clone()));
-                        *wait = (*wait * 2).min(REQUEUE_MAX);
-                        Outcome::Requeue
-                    }
-                };
-                metrics.record_reconcile(key.kind, outcome, elapsed);
-            }
-            Message::Retried(key, object) => match object {
-                Some(object) => {
-                    let _ = sender.send(Message::Seen(key.kind, object));
-                }
-                None => {
-                    waiting.remove(&key.uid);
-                }
-            },
+            Message::Seen(kind, object) => state.seen(kind, object),
+            Message::Deleted(kind, object) => state.deleted(kind, &object),
+            Message::Ended(key, ended, elapsed) => state.ended(key, ended, elapsed),
+            Message::Retried(key, object) => state.retried(key, object),
         }
+        state.publish();
+    }
+}
+
+/// What the loop knows between messages: which runs have a reconcile, and what the
+/// metrics count. All of it is rebuilt from the watches by a new loop.
+struct State {
+    ctx: Arc<Context>,
+    scope: Scope,
+    telemetry: Telemetry,
+    sender: mpsc::UnboundedSender<Message>,
+    /// Runs with a reconcile in flight, by uid, with what passes `spec.status` on.
+    running: HashMap<String, (RunKind, Interrupt)>,
+    /// Runs whose final status this loop wrote and the watch has not brought back yet.
+    finished: HashSet<String>,
+    /// The next wait of runs whose reconcile failed.
+    backoff: HashMap<String, Duration>,
+    /// Runs waiting for a retry: the work-queue depth.
+    waiting: HashSet<String>,
+    /// Every run taken, as last seen: the runs by status.
+    statuses: HashMap<String, (RunKind, RunStatus)>,
+}
+
+impl State {
+    fn seen(&mut self, kind: RunKind, object: DynamicObject) {
+        let key = RunKey::of(kind, &object);
+        if !self.scope.selection.takes(object.metadata.labels.as_ref()) {
+            return;
+        }
+        self.statuses
+            .insert(key.uid.clone(), (kind, status_of(&object)));
+        if is_done(&object) {
+            // The watch caught up with the final status: nothing older can arrive now.
+            self.finished.remove(&key.uid);
+            return;
+        }
+        if self.finished.contains(&key.uid) {
+            return;
+        }
+        let (status, message) = spec_status(&object);
+        if let Some((_, interrupt)) = self.running.get(&key.uid) {
+            interrupt.set_spec_status(status, message);
+            return;
+        }
+        let interrupt = Interrupt::new();
+        interrupt.set_spec_status(status, message);
+        self.running
+            .insert(key.uid.clone(), (kind, interrupt.clone()));
+        self.waiting.remove(&key.uid);
+        self.telemetry.log(&key, "reconciling");
+        let (ctx, sender) = (self.ctx.clone(), self.sender.clone());
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let ended = match kind {
+                RunKind::PipelineRun => super::pipeline_run::reconcile(&ctx, &object, interrupt),
+                RunKind::TaskRun => super::task_run::reconcile(&ctx, &object, interrupt),
+            };
+            let _ = sender.send(Message::Ended(key, ended, started.elapsed()));
+        });
+    }
+
+    fn deleted(&mut self, kind: RunKind, object: &DynamicObject) {
+        let key = RunKey::of(kind, object);
+        self.finished.remove(&key.uid);
+        self.backoff.remove(&key.uid);
+        self.waiting.remove(&key.uid);
+        self.statuses.remove(&key.uid);
+        if let Some((_, interrupt)) = self.running.get(&key.uid) {
+            // Its children go with it (owner references); stop following them.
+            let cancelled = match kind {
+                RunKind::PipelineRun => "Cancelled",
+                RunKind::TaskRun => "TaskRunCancelled",
+            };
+            interrupt.set_spec_status(Some(cancelled.into()), None);
+        }
+    }
+
+    fn ended(&mut self, key: RunKey, ended: Ended, elapsed: Duration) {
+        self.running.remove(&key.uid);
+        let outcome = match ended {
+            Ended::Written => {
+                self.telemetry.log(&key, "done");
+                self.finished.insert(key.uid.clone());
+                self.backoff.remove(&key.uid);
+                Outcome::Success
+            }
+            Ended::Gone => {
+                self.telemetry.log(&key, "deleted while it ran");
+                Outcome::Success
+            }
+            Ended::Pending => {
+                self.telemetry.log(&key, "pending");
+                self.backoff.remove(&key.uid);
+                Outcome::Success
+            }
+            Ended::Requeue(why) => {
+                let wait = self.backoff.entry(key.uid.clone()).or_insert(REQUEUE);
+                let note = format!("{why}; trying again in {}s", wait.as_secs());
+                self.telemetry.log(&key, &note);
+                self.waiting.insert(key.uid.clone());
+                let retry = requeue(self.ctx.clone(), key.clone(), *wait, self.sender.clone());
+                tokio::spawn(retry);
+                *wait = (*wait * 2).min(REQUEUE_MAX);
+                Outcome::Requeue
+            }
+        };
+        self.telemetry
+            .metrics
+            .record_reconcile(key.kind, outcome, elapsed);
+    }
+
+    fn retried(&mut self, key: RunKey, object: Option<DynamicObject>) {
+        match object {
+            Some(object) => self.seen(key.kind, object),
+            None => {
+                self.waiting.remove(&key.uid);
+            }
+        }
+    }
+
+    /// The gauges, from what the loop knows now.
+    fn publish(&self) {
+        let metrics = &self.telemetry.metrics;
         let mut counts = RunCounts::default();
-        for (kind, status) in statuses.values() {
+        for (kind, status) in self.statuses.values() {
             counts.add(*kind, *status);
         }
         metrics.set_runs(&counts);
-        let task_runs = running
+        let task_runs = self
+            .running
             .values()
             .filter(|(kind, _)| *kind == RunKind::TaskRun)
             .count();
         metrics.set_running_task_runs(i64::try_from(task_runs).unwrap_or(i64::MAX));
-        metrics.set_workqueue_depth(i64::try_from(waiting.len()).unwrap_or(i64::MAX));
+        metrics.set_workqueue_depth(i64::try_from(self.waiting.len()).unwrap_or(i64::MAX));
     }
 }
 

@@ -41,7 +41,7 @@ pub const DURATION_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// The kind of run a reconcile was about: the controller's own [`RunKind`].
+/// The kind of run a reconcile was about: the controller's own `RunKind`.
 pub use super::objects::RunKind as Kind;
 
 /// How a reconcile ended.

@@ -3,7 +3,19 @@
 //!
 //! # Design
 //!
-//! Being written (issue 9): the module's parts are declared as they land.
+//! - [`manager`]: two watches (PipelineRuns, TaskRuns) filtered by the opt-in label
+//!   ([`opt_in`]) unless `--all`; each unfinished run gets one reconcile on a blocking thread,
+//!   which drives it to its end; the loop passes `spec.status` changes on through the run's
+//!   [`crate::run::Interrupt`] and retries a reconcile that failed with a backoff.
+//! - `pipeline_run`: the run driver with `children` as its executor, so each TaskRun it
+//!   starts is a child TaskRun object owned by the PipelineRun; its status is written after
+//!   each pass that changes it, the final one last.
+//! - `task_run`: the TaskRun's Pod through [`crate::exec::kubernetes::KubernetesExecutor`],
+//!   owned by the TaskRun, adopted when it exists; retries in new Pods; `step_progress` writes
+//!   the steps while the Pod runs.
+//! - `bundle`: what a run references, read from its namespace and loaded as files are, so
+//!   resolution is `adze run`'s; `context`: the shared connection, images and Event recorder;
+//!   `objects`: run keys, API resources, status writes with retries.
 //!
 //! Operations, around the reconcilers:
 //!
@@ -15,13 +27,27 @@
 //!   status, running TaskRuns, work-queue depth, leadership), lock-free, rendered in the text
 //!   format 0.0.4.
 //! - [`health`]: the HTTP endpoints `/metrics`, `/healthz` and `/readyz` on one address or
-//!   two; readiness follows the caches, never the Lease, so the standby replica is Ready.
+//!   two; readiness follows the API server, never the Lease, so the standby replica is Ready.
 //! - [`logging`]: one line per event on stderr, text or JSON (`--log-format`), each naming
 //!   the run it is about.
 //!
+//! # Invariants
+//!
+//! - No state of record in memory: everything a reconcile needs is on the objects (status
+//!   times, children and Pods under deterministic names, `spec.status`), so a restarted
+//!   controller or a new leader replays each unfinished run without creating anything twice
+//!   (a create answering 409 adopts the object).
+//! - Runs without the opt-in label are never read past the watch filter, never written.
+//! - A run's final status is written after every progress write of its reconcile.
+//!
 //! # Not yet
 //!
-//! - Everything: the CLI refuses `adze controller` until the reconcilers land.
+//! - Child PipelineRuns (pipelines in pipelines) run inside the parent's reconcile: their
+//!   TaskRuns are objects, the child PipelineRuns are not.
+//! - `taskRunSpecs[].stepSpecs`/`sidecarSpecs` are not carried to child TaskRun objects.
+//! - Remote resolution; steps without `command` need a Docker engine on the controller's host
+//!   to read their image's ENTRYPOINT (no registry lookup yet).
+//! - Feature flags from Tekton's ConfigMap (they are the controller's `--feature-flag`s).
 
 mod bundle;
 mod children;
@@ -34,6 +60,7 @@ pub mod metrics;
 mod objects;
 pub mod opt_in;
 mod pipeline_run;
+mod step_progress;
 mod task_run;
 
 pub use context::Context;

@@ -75,6 +75,7 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         if let Ended::Gone = ctx.write(&key, &running) {
             return Ended::Gone;
         }
+        ctx.event(RunKind::PipelineRun, object, false, "Started", "");
     }
     let pipeline = if target == "(embedded)" {
         key.name.clone()
@@ -97,12 +98,14 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
                 let Progress::RunStatus {
                     condition,
                     children,
+                    finally_start,
                 } = event
                 else {
                     continue;
                 };
                 if !condition.is_done() {
-                    let status = pipeline_run_progress(&spec, &condition, started, &children);
+                    let status =
+                        pipeline_run_progress(&spec, &condition, started, finally_start, &children);
                     // A failed write is repaired by the next one, or by the final status.
                     let _ = ctx.write(&key, &status);
                 }
@@ -121,7 +124,14 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         Ok(outcome) => {
             let id = key.identity(object);
             let rendered = pipeline_run_object(&pr, &id, &spec, &outcome);
-            ctx.write(&key, &rendered["status"])
+            match ctx.write(&key, &rendered["status"]) {
+                Ended::Written if !outcome.condition.is_done() => Ended::Pending,
+                Ended::Written => {
+                    ctx.ended_event(RunKind::PipelineRun, object, &rendered["status"]);
+                    Ended::Written
+                }
+                ended => ended,
+            }
         }
         Err(e) => Ended::Requeue(e.to_string()),
     }

@@ -17,18 +17,16 @@
 //! Tekton's TaskRun reconciler does. A restarted controller runs the attempts again from the
 //! first: the Pods of earlier attempts are adopted and their outcomes read back.
 //!
-//! # Not yet
-//!
-//! - Status while the Pod runs shows `Running` and `podName` only; `steps` appear at the end.
-//! - A restarted controller counts the TaskRun timeout again from the restart.
+//! While the Pod runs, the steps are written as they start and end ([`super::step_progress`]).
 
 use kube::api::DynamicObject;
 
 use super::context::{load_errors, owner_of, start_time, Context, Ended};
 use super::objects::{status_time, RunKey, RunKind};
+use super::step_progress;
 use crate::api::Object;
 use crate::exec::kubernetes::{pod_name, KubernetesExecutor, KubernetesOptions};
-use crate::run::{Interrupt, RunError, RunIdentity, SystemClock, TaskRunDriver};
+use crate::run::{Interrupt, ProgressSink, RunError, RunIdentity, SystemClock, TaskRunDriver};
 use crate::status::{rfc3339, succeeded_condition, task_run_object};
 
 /// How often the driver checks the Pod's progress.
@@ -53,6 +51,17 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
     let Some(tr) = tr else {
         return ctx.fail(&key, "TaskRunValidationFailed", &load_errors(&bundle));
     };
+    if tr.spec.status.as_deref() == Some("TaskRunPending") {
+        let now = start_time(None);
+        let message = format!("TaskRun \"{}\" is pending", key.name);
+        let pending = serde_json::json!({
+            "conditions": [succeeded_condition("Unknown", "TaskRunPending", &message, Some(now))],
+        });
+        return match ctx.write(&key, &pending) {
+            Ended::Written => Ended::Pending,
+            ended => ended,
+        };
+    }
     // Resolved once up front so that a TaskRun that cannot run fails before any Pod exists.
     if let Err(e) = TaskRunDriver::for_cluster_attempt(&bundle, &tr, 0) {
         return ctx.fail(&key, resolution_reason(&e), &e.to_string());
@@ -69,13 +78,19 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         if let Ended::Gone = ctx.write(&key, &running) {
             return Ended::Gone;
         }
+        ctx.event(RunKind::TaskRun, object, false, "Started", "");
     }
+    let (sink, events) = ProgressSink::channel();
+    let writer =
+        step_progress::spawn_writer(ctx.clone(), key.clone(), pod_name(&key.name, 0), events);
     let options = KubernetesOptions {
+        progress: sink.clone(),
         entrypoint_image: ctx.entrypoint_image.clone(),
         nop_image: ctx.nop_image.clone(),
         keep: true,
         adopt: true,
         task_run_owner: Some(owner_of(&key)),
+        started: recorded_start,
         results_from: ctx.results_from,
         max_result_size: ctx.max_result_size,
         ..KubernetesOptions::default()
@@ -101,11 +116,19 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
         };
         let record = driver
             .with_interrupt(interrupt.clone())
+            .with_progress(sink.clone())
             .with_tick(TICK)
             .run(&mut executor, &mut SystemClock);
         match record {
             Ok(mut record) if attempt < retries && retried(&record) => {
                 failed_attempts.extend(record.event.take());
+            }
+            Ok(record) if lost(&record) => {
+                // The API server went away under the Pod: not the steps' doing, and the
+                // Pod may well still run. Try again later; the next reconcile adopts it.
+                break Err(RunError::Exec(crate::run::ExecError::Unavailable(
+                    record.event.map(|e| e.report.message).unwrap_or_default(),
+                )));
             }
             Ok(mut record) => {
                 record.retries = failed_attempts;
@@ -114,16 +137,31 @@ pub fn reconcile(ctx: &Context, object: &DynamicObject, interrupt: Interrupt) ->
             Err(e) => break Err(e),
         }
     };
+    // Every sender gone, the writer has written all it will: the final status comes last.
+    drop((executor, sink));
+    let _ = writer.join();
     match record {
         Ok(record) => {
             let id = key.identity(object);
             let mut rendered = task_run_object(&tr, &id, &record);
             let status = &mut rendered["status"];
             status["startTime"] = rfc3339(start).into();
-            ctx.write(&key, status)
+            let ended = ctx.write(&key, status);
+            if ended == Ended::Written {
+                ctx.ended_event(RunKind::TaskRun, object, status);
+            }
+            ended
         }
         Err(e) => Ended::Requeue(e.to_string()),
     }
+}
+
+/// True when the API server stopped answering while the attempt ran.
+fn lost(record: &crate::run::TaskRunRecord) -> bool {
+    matches!(
+        record.event.as_ref().map(|e| &e.outcome),
+        Some(crate::run::ExecOutcome::EngineLost { .. })
+    )
 }
 
 /// True when an attempt failed in a way another attempt may fix (not a cancel).

@@ -52,6 +52,8 @@ pub enum Progress {
         condition: crate::reconcile::Condition,
         /// Every child started so far, in start order.
         children: Vec<super::ChildReference>,
+        /// When finally started, once it did.
+        finally_start: Option<crate::reconcile::Timestamp>,
     },
     /// A pipeline task will not run.
     TaskSkipped {

@@ -42,7 +42,7 @@ impl<'b> Driver<'b> {
             };
             return Ok(self.outcome(condition, Some(now)));
         }
-        let mut reported: Option<(Condition, usize)> = None;
+        let mut reported: Option<(Condition, usize, Option<Timestamp>)> = None;
         loop {
             let now = clock.now();
             let (step, decided) = match self.advance(now, executor) {
@@ -52,11 +52,16 @@ impl<'b> Driver<'b> {
                     return Err(e);
                 }
             };
-            let status = (step.condition.clone(), self.children.len());
+            let status = (
+                step.condition.clone(),
+                self.children.len(),
+                self.finally_start,
+            );
             if reported.as_ref() != Some(&status) {
                 self.progress.send(Progress::RunStatus {
                     condition: step.condition.clone(),
                     children: self.children.clone(),
+                    finally_start: self.finally_start,
                 });
                 reported = Some(status);
             }

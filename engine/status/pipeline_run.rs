@@ -99,6 +99,7 @@ pub fn pipeline_run_progress(
     spec: &PipelineSpec,
     condition: &Condition,
     start_time: Option<Timestamp>,
+    finally_start_time: Option<Timestamp>,
     children: &[ChildReference],
 ) -> Value {
     let mut s = Map::new();
@@ -112,6 +113,10 @@ pub fn pipeline_run_progress(
         )]),
     );
     s.put_opt("startTime", start_time.map(|t| rfc3339(t).into()));
+    s.put_opt(
+        "finallyStartTime",
+        finally_start_time.map(|t| rfc3339(t).into()),
+    );
     s.put_list("childReferences", child_references(spec, children, None));
     Value::Object(s)
 }

@@ -155,7 +155,11 @@ fn spec_status_patches_cancel_or_stop_as_tekton() {
             &format!("taskrun/{run}-one"),
             LIMIT,
             &controller,
-            |t| condition(t).1 == "Running",
+            // Its step shows as running while it runs, as in Tekton's status.
+            |t| {
+                condition(t).1 == "Running"
+                    && t["status"]["steps"][0]["running"]["startedAt"].is_string()
+            },
         );
     }
     // While it runs, the status says so, with the children started so far.
@@ -277,4 +281,41 @@ fn of_two_replicas_only_the_leader_works_and_the_other_takes_over() {
         Some(holder.as_str())
     );
     assert_eq!(lease["spec"]["leaseTransitions"], 1);
+}
+
+#[test]
+fn pending_runs_wait_until_their_status_is_cleared() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("ctl-pending");
+    let controller = Controller::start(sim, &["--namespace", &ns, "--leader-elect=false"]);
+    let pending = chain("later", true, "0").replace(
+        "spec:\n  pipelineSpec:",
+        "spec:\n  status: PipelineRunPending\n  pipelineSpec:",
+    );
+    create(sim, &ns, &pending);
+    let waiting = wait_until(sim, &ns, "pipelinerun/later", LIMIT, &controller, |r| {
+        !r["status"].is_null()
+    });
+    assert_eq!(
+        condition(&waiting),
+        ("Unknown".into(), "PipelineRunPending".into())
+    );
+    assert!(
+        waiting["status"]["startTime"].is_null(),
+        "{}",
+        waiting["status"]
+    );
+    assert!(list(sim, &ns, "taskruns").is_empty());
+    sim.kubectl(&[
+        "patch",
+        "-n",
+        &ns,
+        "pipelinerun/later",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"status":null}}"#,
+    ]);
+    let run = wait_until(sim, &ns, "pipelinerun/later", LIMIT, &controller, done);
+    assert_eq!(condition(&run), ("True".into(), "Succeeded".into()));
 }

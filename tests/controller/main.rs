@@ -11,6 +11,7 @@ mod common;
 mod examples;
 mod lifecycle;
 mod observability;
+mod rbac;
 
 use std::path::Path;
 use std::process::Command;

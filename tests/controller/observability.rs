@@ -97,46 +97,54 @@ spec:
         done,
     );
     assert_eq!(condition(&run), ("True".into(), "Succeeded".into()));
-    // The final status write happens before the reconcile is counted: poll briefly.
+    // The reconcile is counted once its status is written, and the run's status once the
+    // watch brings the change: poll until both show.
+    let expected = [
+        (
+            r#"adze_controller_reconciles_total{kind="TaskRun",outcome="success"}"#,
+            1.0,
+        ),
+        (
+            r#"adze_controller_reconcile_duration_seconds_count{kind="TaskRun"}"#,
+            1.0,
+        ),
+        (
+            r#"adze_controller_runs{kind="TaskRun",status="Succeeded"}"#,
+            1.0,
+        ),
+        (
+            r#"adze_controller_runs{kind="TaskRun",status="Running"}"#,
+            0.0,
+        ),
+    ];
     let until = std::time::Instant::now() + Duration::from_secs(10);
     let body = loop {
         let (code, body) = get(metrics, "/metrics");
         assert_eq!(code, 200);
-        let counted = sample(
-            &body,
-            r#"adze_controller_reconciles_total{kind="TaskRun",outcome="success"}"#,
-        );
-        if counted == Some(1.0) || std::time::Instant::now() > until {
+        let all = expected
+            .iter()
+            .all(|(series, value)| sample(&body, series) == Some(*value));
+        if all || std::time::Instant::now() > until {
             break body;
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_eq!(
-        sample(
-            &body,
-            r#"adze_controller_reconciles_total{kind="TaskRun",outcome="success"}"#
-        ),
-        Some(1.0),
-        "{body}"
-    );
-    assert_eq!(
-        sample(
-            &body,
-            r#"adze_controller_reconcile_duration_seconds_count{kind="TaskRun"}"#
-        ),
-        Some(1.0),
-        "{body}"
-    );
-    assert_eq!(
-        sample(
-            &body,
-            r#"adze_controller_runs{kind="TaskRun",status="Succeeded"}"#
-        ),
-        Some(1.0),
-        "{body}"
-    );
+    for (series, value) in expected {
+        assert_eq!(sample(&body, series), Some(value), "{series}\n{body}");
+    }
     assert_eq!(sample(&body, "adze_controller_running_taskruns"), Some(0.0));
     assert_eq!(sample(&body, "adze_controller_workqueue_depth"), Some(0.0));
+    // Events about the run, as Tekton's controller records them.
+    let events = super::list(sim, &ns, "events.events.k8s.io");
+    let reasons: Vec<&str> = events
+        .iter()
+        .filter(|e| e["regarding"]["name"] == "observed" && e["regarding"]["kind"] == "TaskRun")
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert!(
+        reasons.contains(&"Started") && reasons.contains(&"Succeeded"),
+        "{reasons:?}"
+    );
     // Every log line is one JSON object; those about the run name it.
     let log = controller.log();
     let lines: Vec<Value> = log

@@ -24,7 +24,8 @@
 //!   not told apart: the API server merges them).
 //! - Image ENTRYPOINT/CMD from a registry: steps without `command` read their image's from
 //!   the local Docker engine ([`super::image_command`]).
-//! - Retries of failed API calls; `keep-pod-on-cancel`.
+//! - Retries of failed API calls other than creates (reads of the Pod tolerate about five
+//!   seconds of failures); `keep-pod-on-cancel`.
 //! - A no-op image with an entrypoint of its own by default (see [`KubernetesOptions::nop_image`]).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -91,6 +92,9 @@ pub struct KubernetesOptions {
     /// the controller created for this same TaskRun: use them instead of failing
     /// (`adze controller` resumes a run without creating anything twice).
     pub adopt: bool,
+    /// When the TaskRun started, if before this executor (a resumed run): its timeout
+    /// counts from then, not from the resumption.
+    pub started: Option<Timestamp>,
 }
 
 /// One object the executor created, to list or delete.
@@ -320,7 +324,11 @@ enum Early {
 
 impl TaskRunTask {
     async fn run(mut self, objects: PodObjects) -> ExecEvent {
-        let created_at = SystemClock.now();
+        let created_at = match self.attempt {
+            // A retry is a new attempt with a timeout of its own.
+            0 => self.options.started.unwrap_or_else(|| SystemClock.now()),
+            _ => SystemClock.now(),
+        };
         let pod_name = objects.pod.metadata.name.clone().unwrap_or_default();
         if let Err(early) = self.create(objects).await {
             return self.early_event(early, &pod_name, created_at);
@@ -347,7 +355,7 @@ impl TaskRunTask {
         for claim in objects.claims {
             let name = claim.metadata.name.clone().unwrap_or_default();
             let api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
-            match api.create(&PostParams::default(), &claim).await {
+            match with_retries(|| api.create(&CREATE, &claim)).await {
                 Ok(_) => self.record("PersistentVolumeClaim", name),
                 Err(kube::Error::Api(s)) if s.code == 409 => {}
                 Err(e) => return Err(classify(e, "PersistentVolumeClaim", &name)),
@@ -356,20 +364,20 @@ impl TaskRunTask {
         if let Some(cm) = objects.scripts {
             let name = cm.metadata.name.clone().unwrap_or_default();
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-            self.adopting(api.create(&PostParams::default(), &cm).await)
+            self.adopting(with_retries(|| api.create(&CREATE, &cm)).await)
                 .map_err(|e| classify(e, "ConfigMap", &name))?;
             self.record("ConfigMap", name);
         }
         if let Some(secret) = objects.credentials {
             let name = secret.metadata.name.clone().unwrap_or_default();
             let api: Api<Secret> = Api::namespaced(client.clone(), ns);
-            self.adopting(api.create(&PostParams::default(), &secret).await)
+            self.adopting(with_retries(|| api.create(&CREATE, &secret)).await)
                 .map_err(|e| classify(e, "Secret", &name))?;
             self.record("Secret", name);
         }
         let name = objects.pod.metadata.name.clone().unwrap_or_default();
         let api: Api<Pod> = Api::namespaced(client, ns);
-        self.adopting(api.create(&PostParams::default(), &objects.pod).await)
+        self.adopting(with_retries(|| api.create(&CREATE, &objects.pod)).await)
             .map_err(|e| classify(e, "Pod", &name))?;
         self.record("Pod", name);
         Ok(())
@@ -991,6 +999,39 @@ fn step_result_reference(value: &str) -> Option<(String, String)> {
 }
 
 /// Maps a failed create to why the TaskRun ended.
+/// The options of every create (none).
+const CREATE: PostParams = PostParams {
+    dry_run: false,
+    field_manager: None,
+};
+
+/// How many times a create is tried when the server's answer may change on a second try.
+const CREATE_ATTEMPTS: u32 = 5;
+
+/// `call`, tried again with exponential backoff (100 ms, doubling) while it fails in a way
+/// that may pass: the server's 5xx and 429, or no answer. A refusal (4xx) is final at once.
+async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(kube::Error::Api(s)) if s.code < 500 && s.code != 429 => {
+                return Err(kube::Error::Api(s))
+            }
+            Err(_) if attempt < CREATE_ATTEMPTS => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
 fn classify(error: kube::Error, kind: &str, name: &str) -> Early {
     match error {
         kube::Error::Api(s) => Early::Create(format!(

@@ -14,6 +14,7 @@
 //!   API server it needs (referenced ConfigMaps, Secrets and claims; status writes), which the
 //!   store implements in [`pod_host`].
 //! - [`resources`] is the one table of served kinds; discovery is generated from it.
+//! - [`audit`] records every request (`--audit-log`) as the API server's audit log would.
 //!
 //! # Not yet
 //!
@@ -24,6 +25,7 @@
 
 pub mod admission;
 pub mod api_error;
+pub mod audit;
 pub mod cluster;
 pub mod kubeconfig;
 pub mod kubelet;

@@ -6,7 +6,9 @@
 //! `--sandbox-image IMAGE` (default `adze-test/busybox:latest`), `--exit-with-stdin` (also
 //! stop when standard input closes), `--server-version MAJOR.MINOR` (what `/version`
 //! reports, default 1.33) and `--without-tekton-crds` (start without the tekton.dev
-//! CustomResourceDefinitions, as a cluster without Tekton, so a client can create them).
+//! CustomResourceDefinitions, as a cluster without Tekton, so a client can create them),
+//! `--kubelet noop` (Pods complete at once without Docker, every container exiting 0; for
+//! benchmarks) and `--audit-log FILE` (one audit event per request, as JSON lines).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +29,13 @@ struct Args {
     /// Serve the API without running Pods (they stay Pending); for API-only tests.
     #[arg(long, hide = true)]
     no_kubelet: bool,
+    /// How Pods run: `docker` (the default) or `noop` (each container exits 0 at once, no
+    /// engine needed).
+    #[arg(long, hide = true, value_enum, default_value_t = PodRunner::Docker)]
+    kubelet: PodRunner,
+    /// Append one audit event (audit.k8s.io/v1, level Metadata) per API request to FILE.
+    #[arg(long, hide = true, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
     /// How many changes a watch can resume from before it gets 410 Expired.
     #[arg(long, hide = true, default_value_t = 10_000)]
     watch_history: usize,
@@ -48,6 +57,15 @@ struct Args {
     /// so that a client can create its own (the tekton.dev kinds are served all the same).
     #[arg(long, hide = true)]
     without_tekton_crds: bool,
+}
+
+/// What runs Pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PodRunner {
+    /// Containers in the local Docker engine.
+    Docker,
+    /// No containers: each exits 0 at once.
+    Noop,
 }
 
 /// Resolves when standard input reaches end of file (or fails).
@@ -98,6 +116,8 @@ async fn serve(args: Args) -> ExitCode {
         listen: args.listen,
         kubeconfig: args.kubeconfig,
         no_kubelet: args.no_kubelet,
+        noop_kubelet: args.kubelet == PodRunner::Noop,
+        audit_log: args.audit_log,
         watch_history: args.watch_history,
         state_dir: args.state_dir,
         sandbox_image: args.sandbox_image,

@@ -27,6 +27,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use crate::api_error::ApiError;
+use crate::audit;
 use crate::cluster::{Cluster, DeleteOptions, Part, Propagation};
 use crate::kubelet::{KubeletError, LogOptions};
 use crate::negotiate::{self, Representation};
@@ -48,6 +49,8 @@ pub struct AppState {
     pub token: String,
     /// What `/version` reports.
     pub version: resources::ServerVersion,
+    /// Where every request is recorded (`--audit-log`), if anywhere.
+    pub audit: Option<crate::audit::AuditLog>,
 }
 
 /// What a path names.
@@ -175,13 +178,47 @@ async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(error) = authenticate(&state, &uri, &headers) {
-        return error.into_response();
-    }
-    match dispatch(&state, &method, &uri, &headers, body).await {
-        Ok(response) => response,
+    let received = chrono::Utc::now();
+    let authenticated = authenticate(&state, &uri, &headers);
+    let user = match (&authenticated, headers.contains_key(header::AUTHORIZATION)) {
+        (Ok(()), true) => audit::USER,
+        _ => audit::ANONYMOUS,
+    };
+    // The API server names a created object in its audit event from the request's body.
+    let (body, created) = match (&state.audit, &method, &authenticated) {
+        (Some(_), &Method::POST, Ok(())) => match axum::body::to_bytes(body, MAX_BODY).await {
+            Ok(bytes) => {
+                let yaml = is_yaml(content_type(&headers));
+                let named = decode(&bytes, yaml)
+                    .ok()
+                    .and_then(|o| o["metadata"]["name"].as_str().map(str::to_owned));
+                (Body::from(bytes), named)
+            }
+            Err(_) => (Body::empty(), None),
+        },
+        _ => (body, None),
+    };
+    let response = match authenticated {
         Err(error) => error.into_response(),
+        Ok(()) => match dispatch(&state, &method, &uri, &headers, body).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        },
+    };
+    if let Some(log) = &state.audit {
+        let request = audit::Request {
+            created_name: created.as_deref(),
+            method: &method,
+            uri: &uri,
+            user,
+            user_agent: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+            received,
+        };
+        log.record(&request, response.status().as_u16());
     }
+    response
 }
 
 /// Checks the bearer token as a real API server does: a wrong token is 401 everywhere; no
@@ -746,6 +783,7 @@ mod tests {
             address: "127.0.0.1:6443".into(),
             token: TOKEN.into(),
             version: resources::ServerVersion::default(),
+            audit: None,
         }))
     }
 

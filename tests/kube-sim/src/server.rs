@@ -54,6 +54,9 @@ pub enum StartError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The audit log could not be opened.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditLogError),
     /// The Docker client could not be configured (e.g. a malformed `DOCKER_HOST`).
     #[error("cannot use the Docker engine: {0} (fix DOCKER_HOST, or pass --no-kubelet to serve the API alone)")]
     Docker(#[from] bollard::errors::Error),
@@ -67,6 +70,10 @@ pub struct Options {
     pub kubeconfig: PathBuf,
     /// Serve the API without running Pods.
     pub no_kubelet: bool,
+    /// Run Pods without Docker: each container exits 0 at once ([`Kubelet::noop`]).
+    pub noop_kubelet: bool,
+    /// Record every request here (audit events, one JSON object per line).
+    pub audit_log: Option<PathBuf>,
     /// How many changes watches can resume from.
     pub watch_history: usize,
     /// Host state (claims, emptyDirs); a fresh temporary directory when `None`.
@@ -111,8 +118,16 @@ pub async fn run(
         store.remove_custom_resource_definitions();
     }
     let store = Arc::new(store);
+    let audit = options
+        .audit_log
+        .as_deref()
+        .map(crate::audit::AuditLog::open)
+        .transpose()?;
     let kubelet = if options.no_kubelet {
         None
+    } else if options.noop_kubelet {
+        let host: Arc<dyn PodHost> = store.clone();
+        Some(Kubelet::noop(host, instance, state_dir.clone()))
     } else {
         let docker = bollard::Docker::connect_with_local_defaults()?;
         let host: Arc<dyn PodHost> = store.clone();
@@ -131,6 +146,7 @@ pub async fn run(
         address: address.to_string(),
         token: token.clone(),
         version: options.server_version,
+        audit,
     }));
 
     let server = format!("https://{address}");

@@ -18,6 +18,8 @@
 //! - The status is derived, never assembled ad hoc: [`status`] keeps one slot per container
 //!   and computes the phase and conditions by Kubernetes' rules, publishing every change
 //!   through [`PodHost::set_pod_status`].
+//! - Without an engine ([`Kubelet::noop`], `kube-sim --kubelet noop`) Pods complete at once
+//!   through the same [`Book`] ([`noop`]), for measuring controllers without Docker's cost.
 //! - The engine's labels are the truth about what exists: [`Kubelet::delete_pod`] and
 //!   [`Kubelet::shutdown`] remove what carries the Pod's uid or the instance ([`removal`]).
 //!
@@ -51,6 +53,7 @@ mod images;
 mod lifecycle;
 mod logs;
 pub mod naming;
+mod noop;
 mod objects;
 mod probes;
 mod quantity;
@@ -144,8 +147,9 @@ struct Running {
 }
 
 struct Shared {
-    /// The client as given; [`Shared::engine`] negotiates its API version once.
-    docker: bollard::Docker,
+    /// The client as given; [`Shared::engine`] negotiates its API version once. `None`: the
+    /// no-op runner, Pods complete without containers.
+    docker: Option<bollard::Docker>,
     /// The client speaking the engine's API version (Docker 20.10 refuses bollard's default).
     negotiated: tokio::sync::OnceCell<bollard::Docker>,
     host: Arc<dyn PodHost>,
@@ -175,17 +179,18 @@ impl Shared {
             .or_else(|| tokio::runtime::Handle::try_current().ok())
     }
 
-    /// The engine client at the engine's API version; a failed negotiation is tried again
-    /// next time (the engine may be starting).
-    async fn engine(&self) -> bollard::Docker {
+    /// The engine client at the engine's API version (`None` for the no-op runner); a failed
+    /// negotiation is tried again next time (the engine may be starting).
+    async fn engine(&self) -> Option<bollard::Docker> {
+        let docker = self.docker.as_ref()?;
         let negotiated = self
             .negotiated
-            .get_or_try_init(|| self.docker.clone().negotiate_version())
+            .get_or_try_init(|| docker.clone().negotiate_version())
             .await;
-        match negotiated {
+        Some(match negotiated {
             Ok(docker) => docker.clone(),
-            Err(_) => self.docker.clone(),
-        }
+            Err(_) => docker.clone(),
+        })
     }
 }
 
@@ -198,6 +203,21 @@ impl Kubelet {
     pub fn new(
         docker: bollard::Docker,
         host: std::sync::Arc<dyn PodHost>,
+        instance: String,
+        state_dir: PathBuf,
+    ) -> Kubelet {
+        Kubelet::with_engine(Some(docker), host, instance, state_dir)
+    }
+
+    /// A kubelet without an engine: every Pod completes at once, each container exiting 0
+    /// (see [`noop`]).
+    pub fn noop(host: Arc<dyn PodHost>, instance: String, state_dir: PathBuf) -> Kubelet {
+        Kubelet::with_engine(None, host, instance, state_dir)
+    }
+
+    fn with_engine(
+        docker: Option<bollard::Docker>,
+        host: Arc<dyn PodHost>,
         instance: String,
         state_dir: PathBuf,
     ) -> Kubelet {
@@ -281,8 +301,11 @@ impl Kubelet {
             (identity.clone(), dir.clone(), book.clone());
         let sandbox_image = lock(&self.shared.sandbox_image).clone();
         let task = runtime.spawn(async move {
+            let Some(docker) = shared.engine().await else {
+                return noop::run(worker_book).await;
+            };
             let worker = Arc::new(lifecycle::Worker {
-                docker: shared.engine().await,
+                docker,
                 host: shared.host.clone(),
                 pod,
                 identity: worker_identity,
@@ -339,7 +362,9 @@ impl Kubelet {
         };
         let shared = self.shared.clone();
         runtime.spawn(async move {
-            removal::stop_all(&shared.engine().await, &ids, grace).await;
+            if let Some(docker) = shared.engine().await {
+                removal::stop_all(&docker, &ids, grace).await;
+            }
         });
     }
 
@@ -349,10 +374,12 @@ impl Kubelet {
         pod.book.mark_deleted();
         pod.task.abort();
         let _ = pod.task.await;
-        let docker = &self.shared.engine().await;
-        removal::stop_and_remove(docker, pod.identity.filter(), grace).await?;
-        // A create the cancelled worker had in flight may land after the first sweep.
-        removal::stop_and_remove(docker, pod.identity.filter(), std::time::Duration::ZERO).await?;
+        if let Some(docker) = &self.shared.engine().await {
+            removal::stop_and_remove(docker, pod.identity.filter(), grace).await?;
+            // A create the cancelled worker had in flight may land after the first sweep.
+            removal::stop_and_remove(docker, pod.identity.filter(), std::time::Duration::ZERO)
+                .await?;
+        }
         let _ = std::fs::remove_dir_all(&pod.dir);
         Ok(())
     }
@@ -388,6 +415,7 @@ impl Kubelet {
                 namespace: namespace.to_owned(),
                 name: pod.to_owned(),
             })?;
+        let noop = self.shared.docker.is_none();
         let found = book.read(|r| {
             let name = match &options.container {
                 Some(name) => name.clone(),
@@ -425,7 +453,11 @@ impl Kubelet {
                 ));
             }
             match (&slot.container_id, &slot.state) {
-                (Some(id), State::Running { .. } | State::Terminated { .. }) => Ok(id.clone()),
+                (Some(id), State::Running { .. } | State::Terminated { .. }) => {
+                    Ok(Some(id.clone()))
+                }
+                // The no-op runner's containers ran nothing, so said nothing.
+                (None, State::Running { .. } | State::Terminated { .. }) if noop => Ok(None),
                 (_, State::Waiting { reason, .. }) => Err(format!(
                     "container \"{name}\" in pod \"{pod}\" is waiting to start: {reason}"
                 )),
@@ -435,7 +467,10 @@ impl Kubelet {
             }
         });
         let id = found.map_err(KubeletError::Container)?;
-        Ok(logs::stream(&self.shared.engine().await, &id, &options))
+        match (self.shared.engine().await, id) {
+            (Some(docker), Some(id)) => Ok(logs::stream(&docker, &id, &options)),
+            _ => Ok(Box::pin(futures_util::stream::empty())),
+        }
     }
 
     /// Removes every container this kubelet started.
@@ -449,7 +484,9 @@ impl Kubelet {
             let _ = pod.task.await;
             let _ = std::fs::remove_dir_all(&pod.dir);
         }
-        let docker = &self.shared.engine().await;
+        let Some(docker) = &self.shared.engine().await else {
+            return;
+        };
         let label = vec![self.instance_label()];
         for _ in 0..2 {
             if let Ok(ids) = removal::labelled(docker, label.clone()).await {

@@ -486,13 +486,14 @@ impl Book {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, Secret};
     use std::path::PathBuf;
 
+    /// A host that records every status published.
     #[derive(Default)]
-    struct Host(Mutex<Vec<PodStatus>>);
+    pub(in crate::kubelet) struct Host(pub Mutex<Vec<PodStatus>>);
     impl PodHost for Host {
         fn config_map(&self, _: &str, _: &str) -> Option<ConfigMap> {
             None
