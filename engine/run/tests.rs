@@ -1,9 +1,15 @@
 //! The loop against the fake executor and a fake clock: one test per behaviour a user sees.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use super::*;
-use crate::api::Object;
-use crate::load::Origin;
-use crate::reconcile::{ConditionStatus, SkipReason};
+use crate::api::{Object, ParamValue, PipelineRun};
+use crate::load::{Bundle, Origin};
+use crate::plan::PlanError;
+use crate::reconcile::{
+    CancelCause, ConditionStatus, OnError, PipelineTaskState, RunReason, SkipReason, Timestamp,
+};
 
 const T0: Timestamp = Timestamp(1_700_000_000_000);
 
