@@ -12,15 +12,11 @@
 //! - The child carries what the TaskRun side needs to run it exactly as the driver resolved
 //!   it: `taskRef` or the embedded `taskSpec` with the pipeline's substitutions made, the
 //!   params (propagated ones included), the workspaces with their joined `subPath`s, the
-//!   service account, `timeout` and `podTemplate`; and the labels Tekton sets
+//!   service account, `timeout`, `podTemplate`, `retries` and the PipelineRun's
+//!   `taskRunSpecs` step and sidecar overrides; and the labels Tekton sets
 //!   (`tekton.dev/pipelineRun`, `pipelineTask`, `pipeline`, `memberOf`) plus the run's own.
 //! - Cancelling a child patches its `spec.status: TaskRunCancelled` with the message.
 //! - Every poll lists the run's children once (`labelSelector=tekton.dev/pipelineRun=<run>`).
-//!
-//! # Not yet
-//!
-//! - `taskRunSpecs[].stepSpecs`/`sidecarSpecs` are not carried to the child (the driver
-//!   applies them to its own resolution only).
 //!
 //! # Retries
 //!
@@ -213,6 +209,12 @@ fn child_spec(request: &TaskRunRequest, owner_uid: &str) -> Value {
     if cluster.retries > 0 {
         spec.insert("retries".into(), json!(cluster.retries));
     }
+    if !cluster.step_specs.is_empty() {
+        spec.insert("stepSpecs".into(), json!(cluster.step_specs));
+    }
+    if !cluster.sidecar_specs.is_empty() {
+        spec.insert("sidecarSpecs".into(), json!(cluster.sidecar_specs));
+    }
     if let Some(account) = &cluster.service_account_name {
         spec.insert("serviceAccountName".into(), json!(account));
     }
@@ -394,6 +396,15 @@ mod tests {
                     sub_path: Some("dir".into()),
                     read_only: false,
                 }],
+                step_specs: vec![crate::api::run::ContainerSpecOverride {
+                    name: "build".into(),
+                    compute_resources: Some(
+                        serde_json::from_value(json!({
+                            "limits": {"memory": "1Gi"}
+                        }))
+                        .unwrap(),
+                    ),
+                }],
                 ..ClusterSources::default()
             },
             ..TaskRunRequest::default()
@@ -405,6 +416,11 @@ mod tests {
             json!([{"name": "a", "value": "x"}, {"name": "b", "value": "y"}])
         );
         assert_eq!(spec["timeout"], "5m0s");
+        assert_eq!(
+            spec["stepSpecs"],
+            json!([{"name": "build", "computeResources": {"limits": {"memory": "1Gi"}}}])
+        );
+        assert!(spec.get("sidecarSpecs").is_none());
         let claim = claim_name(&template, "shared", "uid-1");
         assert_eq!(
             spec["workspaces"],

@@ -73,6 +73,11 @@ pub struct ClusterSources {
     pub propagated: Vec<Param>,
     /// The pipeline task's `retries`, which a child TaskRun object carries as its own.
     pub retries: u32,
+    /// The PipelineRun's `taskRunSpecs[].stepSpecs` for this pipeline task (already applied
+    /// to [`TaskRunRequest::steps`]), which a child TaskRun object carries as its own.
+    pub step_specs: Vec<crate::api::run::ContainerSpecOverride>,
+    /// Likewise `sidecarSpecs`.
+    pub sidecar_specs: Vec<crate::api::run::ContainerSpecOverride>,
 }
 
 /// A run object's identity: its name, and its uid when it exists on a cluster.

@@ -117,13 +117,13 @@ impl<'b> Driver<'b> {
             retry_count: child.attempts,
         };
         let mut resolved = resolve_task(self.bundle, &spec, &inputs)?;
-        if let Some(specs) = self
+        let overrides = self
             .pr
             .spec
             .task_run_specs
             .iter()
-            .find(|s| s.pipeline_task_name == pt.name)
-        {
+            .find(|s| s.pipeline_task_name == pt.name);
+        if let Some(specs) = overrides {
             apply_overrides(&mut resolved.steps, &specs.step_specs);
             apply_overrides(&mut resolved.sidecars, &specs.sidecar_specs);
         }
@@ -188,6 +188,10 @@ impl<'b> Driver<'b> {
                 },
                 pod_template: pod,
                 retries: tracked.retries,
+                step_specs: overrides.map(|s| s.step_specs.clone()).unwrap_or_default(),
+                sidecar_specs: overrides
+                    .map(|s| s.sidecar_specs.clone())
+                    .unwrap_or_default(),
             },
         };
         Ok((request, spec))

@@ -272,6 +272,8 @@ impl TaskRunDriver {
                     task_spec: None,
                     propagated: Vec::new(),
                     retries: 0,
+                    step_specs: Vec::new(),
+                    sidecar_specs: Vec::new(),
                 },
             },
             host_paths,
