@@ -40,7 +40,9 @@ use super::opt_in::{OPT_IN_LABEL, OPT_IN_VALUE};
 use crate::api::{Param, ParamValue, WorkspaceBinding};
 use crate::exec::kubernetes::{claim_name, MANAGED_BY, MANAGED_BY_LABEL};
 use crate::reconcile::Timestamp;
-use crate::run::{ExecError, ExecEvent, ExecOutcome, Executor, TaskRunReport, TaskRunRequest};
+use crate::run::{
+    ChildPipelineRun, ExecError, ExecEvent, ExecOutcome, Executor, TaskRunReport, TaskRunRequest,
+};
 use crate::status::parse_rfc3339;
 
 /// How often the children are listed while some run.
@@ -68,6 +70,8 @@ pub struct ChildTaskRuns {
     parent: Parent,
     /// Children started and not yet reported finished.
     running: HashMap<String, ()>,
+    /// Child PipelineRuns (pipelines in pipelines) started and not yet reported finished.
+    pipelines: HashMap<String, ()>,
     last_list: Option<Instant>,
 }
 
@@ -80,6 +84,7 @@ impl ChildTaskRuns {
             client,
             parent,
             running: HashMap::new(),
+            pipelines: HashMap::new(),
             last_list: None,
         }
     }
@@ -105,30 +110,9 @@ impl ChildTaskRuns {
 
     /// Creates the claims of the request's `volumeClaimTemplate` bindings unless they exist.
     async fn create_claims(&self, request: &TaskRunRequest) -> Result<(), kube::Error> {
-        let api: Api<PersistentVolumeClaim> =
-            Api::namespaced(self.client.clone(), &self.parent.namespace);
         for workspace in &request.cluster.workspaces {
-            let Some(template) = &workspace.binding.volume_claim_template else {
-                continue;
-            };
-            let name = claim_name(template, &workspace.binding.name, &self.parent.uid);
-            let mut claim = template.clone();
-            claim.metadata.name = Some(name);
-            claim.metadata.namespace = Some(self.parent.namespace.clone());
-            claim.metadata.owner_references = Some(vec![self.owner()]);
-            let labels = claim.metadata.labels.get_or_insert_with(BTreeMap::new);
-            labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
-            labels.insert("tekton.dev/pipelineRun".into(), self.parent.name.clone());
-            if claim.spec.is_none() {
-                claim.spec = Some(k8s_openapi::api::core::v1::PersistentVolumeClaimSpec {
-                    access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
-                    ..Default::default()
-                });
-            }
-            match api.create(&PostParams::default(), &claim).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 409 => {}
-                Err(e) => return Err(e),
+            if let Some(template) = &workspace.binding.volume_claim_template {
+                self.claim_for(template, &workspace.binding.name).await?;
             }
         }
         Ok(())
@@ -154,14 +138,87 @@ impl ChildTaskRuns {
         object
     }
 
-    fn list(&mut self) -> Result<Vec<DynamicObject>, kube::Error> {
-        let api = self.api();
+    /// The run's children of `kind` (`TaskRun` or `PipelineRun`).
+    fn list(&mut self, kind: &str) -> Result<Vec<DynamicObject>, kube::Error> {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &self.parent.namespace, &tekton(kind));
         let selector = format!("tekton.dev/pipelineRun={}", self.parent.name);
         self.last_list = Some(Instant::now());
         let listed = self
             .handle
             .block_on(api.list(&ListParams::default().labels(&selector)))?;
         Ok(listed.items)
+    }
+
+    /// Creates the claim a `volumeClaimTemplate` binding of the parent stands for, unless it
+    /// exists; the binding that mounts it by name.
+    async fn claim_for(
+        &self,
+        template: &PersistentVolumeClaim,
+        binding: &str,
+    ) -> Result<String, kube::Error> {
+        let api: Api<PersistentVolumeClaim> =
+            Api::namespaced(self.client.clone(), &self.parent.namespace);
+        let name = claim_name(template, binding, &self.parent.uid);
+        let mut claim = template.clone();
+        claim.metadata.name = Some(name.clone());
+        claim.metadata.namespace = Some(self.parent.namespace.clone());
+        claim.metadata.owner_references = Some(vec![self.owner()]);
+        let labels = claim.metadata.labels.get_or_insert_with(BTreeMap::new);
+        labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
+        labels.insert("tekton.dev/pipelineRun".into(), self.parent.name.clone());
+        if claim.spec.is_none() {
+            claim.spec = Some(k8s_openapi::api::core::v1::PersistentVolumeClaimSpec {
+                access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+                ..Default::default()
+            });
+        }
+        match api.create(&PostParams::default(), &claim).await {
+            Ok(_) => Ok(name),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(name),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The child PipelineRun object for `child`: its bindings of the parent's
+    /// `volumeClaimTemplate`s become the parent's claims, created here if need be.
+    async fn child_pipeline_run(
+        &self,
+        child: &ChildPipelineRun,
+    ) -> Result<DynamicObject, kube::Error> {
+        let mut spec = child.run.spec.clone();
+        for binding in &mut spec.workspaces {
+            let parent = child
+                .parent_bindings
+                .iter()
+                .find(|(name, _)| *name == binding.name)
+                .map(|(_, parent)| parent);
+            let Some((parent, template)) =
+                parent.and_then(|p| p.volume_claim_template.as_ref().map(|t| (p, t)))
+            else {
+                continue;
+            };
+            let claim = self.claim_for(template, &parent.name).await?;
+            binding.volume_claim_template = None;
+            binding.persistent_volume_claim = Some(PersistentVolumeClaimVolumeSource {
+                claim_name: claim,
+                read_only: None,
+            });
+        }
+        let name = child.run.metadata.name.clone().unwrap_or_default();
+        let mut labels = self.parent.labels.clone();
+        labels.insert(OPT_IN_LABEL.into(), OPT_IN_VALUE.into());
+        labels.insert("tekton.dev/pipelineRun".into(), self.parent.name.clone());
+        labels.insert(
+            "tekton.dev/pipelineTask".into(),
+            child.pipeline_task.clone(),
+        );
+        let mut object = DynamicObject::new(&name, &tekton("PipelineRun"));
+        object.metadata.namespace = Some(self.parent.namespace.clone());
+        object.metadata.labels = Some(labels);
+        object.metadata.owner_references = Some(vec![self.owner()]);
+        object.data = json!({ "spec": spec });
+        Ok(object)
     }
 }
 
@@ -293,9 +350,43 @@ impl Executor for ChildTaskRuns {
         Ok(())
     }
 
+    fn start_pipeline_run(&mut self, child: &ChildPipelineRun) -> Option<Result<(), ExecError>> {
+        let name = child.run.metadata.name.clone().unwrap_or_default();
+        let fail = |e: kube::Error| ExecError::Start {
+            task_run: name.clone(),
+            message: e.to_string(),
+        };
+        let created = self.handle.block_on(async {
+            let object = self.child_pipeline_run(child).await?;
+            let api: Api<DynamicObject> = Api::namespaced_with(
+                self.client.clone(),
+                &self.parent.namespace,
+                &tekton("PipelineRun"),
+            );
+            match api.create(&PostParams::default(), &object).await {
+                Ok(_) => Ok(()),
+                // The name is the run's own: an earlier controller created this child.
+                Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+                Err(e) => Err(e),
+            }
+        });
+        if let Err(e) = created {
+            return Some(Err(fail(e)));
+        }
+        self.pipelines.insert(name, ());
+        Some(Ok(()))
+    }
+
     fn cancel(&mut self, name: &str, message: &str) -> Result<(), ExecError> {
-        let patch = json!({"spec": {"status": "TaskRunCancelled", "statusMessage": message}});
-        let api = self.api();
+        let (kind, patch) = if self.pipelines.contains_key(name) {
+            // A child PipelineRun is cancelled as a whole, finally included.
+            ("PipelineRun", json!({"spec": {"status": "Cancelled"}}))
+        } else {
+            let status = json!({"status": "TaskRunCancelled", "statusMessage": message});
+            ("TaskRun", json!({ "spec": status }))
+        };
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &self.parent.namespace, &tekton(kind));
         match self
             .handle
             .block_on(api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)))
@@ -310,15 +401,28 @@ impl Executor for ChildTaskRuns {
     }
 
     fn poll(&mut self, now: Timestamp) -> Vec<ExecEvent> {
-        if self.running.is_empty() {
-            return Vec::new();
+        let mut events = Vec::new();
+        if !self.pipelines.is_empty() {
+            if let Ok(children) = self.list("PipelineRun") {
+                for name in self.pipelines.keys().cloned().collect::<Vec<_>>() {
+                    let child = children
+                        .iter()
+                        .find(|c| c.metadata.name.as_deref() == Some(name.as_str()));
+                    if let Some(event) = child.and_then(finished) {
+                        self.pipelines.remove(&name);
+                        events.push(event);
+                    }
+                }
+            }
         }
-        let children = match self.list() {
+        if self.running.is_empty() {
+            return events;
+        }
+        let children = match self.list("TaskRun") {
             Ok(children) => children,
             // The next poll tries again; the driver keeps waiting meanwhile.
-            Err(_) => return Vec::new(),
+            Err(_) => return events,
         };
-        let mut events = Vec::new();
         for name in self.running.keys().cloned().collect::<Vec<_>>() {
             let child = children
                 .iter()

@@ -42,8 +42,6 @@
 //!
 //! # Not yet
 //!
-//! - Child PipelineRuns (pipelines in pipelines) run inside the parent's reconcile: their
-//!   TaskRuns are objects, the child PipelineRuns are not.
 //! - Remote resolution; steps without `command` need a Docker engine on the controller's host
 //!   to read their image's ENTRYPOINT (no registry lookup yet).
 //! - Feature flags from Tekton's ConfigMap (they are the controller's `--feature-flag`s).

@@ -41,6 +41,16 @@ impl<'b> Driver<'b> {
                         // A child PipelineRun is cancelled as a whole, finally included.
                         child.initial_status = SpecStatus::Cancelled;
                     }
+                    let remote = self
+                        .remote
+                        .iter()
+                        .find(|(_, t)| *t == task)
+                        .map(|(name, _)| name.clone());
+                    if let Some(name) = remote {
+                        if self.find_mut(task).is_some_and(|t| t.cancel.is_none()) {
+                            executor.cancel(&name, cause.message())?;
+                        }
+                    }
                     if let Some(t) = self.find_mut(task) {
                         if t.cancel.is_none() {
                             t.cancel = Some(*cause);
@@ -91,7 +101,7 @@ impl<'b> Driver<'b> {
             return Ok(());
         }
         if tracked.pt.pipeline_spec.is_some() || tracked.pt.pipeline_ref.is_some() {
-            return self.start_child_pipeline(task, finally, now);
+            return self.start_child_pipeline(task, finally, now, executor);
         }
         let children: Vec<Child> = match self.combinations(tracked.pt) {
             None => vec![Child {

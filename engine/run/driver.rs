@@ -101,6 +101,8 @@ pub struct Driver<'b> {
     pub(super) bindings: Vec<WorkspaceBinding>,
     /// Child PipelineRuns (pipelines in pipelines) still running, by pipeline task.
     pub(super) nested: HashMap<String, Box<Driver<'b>>>,
+    /// Child PipelineRuns the executor runs elsewhere, by their name: their pipeline task.
+    pub(super) remote: HashMap<String, String>,
     /// The PipelineRun, for per-task settings (`taskRunTemplate`, `taskRunSpecs`).
     pub(super) pr: &'b PipelineRun,
     /// Where the run directory for shared workspaces is created.
@@ -246,6 +248,7 @@ impl<'b> Driver<'b> {
             bindings: run.spec.workspaces.clone(),
             pr,
             nested: HashMap::new(),
+            remote: HashMap::new(),
             workspace_base: std::env::temp_dir(),
             keep: false,
             run_dir: None,

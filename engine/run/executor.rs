@@ -264,6 +264,20 @@ impl ExecOutcome {
     }
 }
 
+/// A child PipelineRun for an executor that runs it elsewhere
+/// ([`Executor::start_pipeline_run`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildPipelineRun {
+    /// The run as its driver would run it: name, namespace, params, workspaces (named as the
+    /// child's Pipeline names them), timeouts, and its `pipelineRef` or `pipelineSpec`.
+    pub run: crate::api::PipelineRun,
+    /// The pipeline task it runs.
+    pub pipeline_task: String,
+    /// For each of its workspaces, the parent's binding it maps to (as the parent wrote it):
+    /// a `volumeClaimTemplate` of the parent must become the parent's claim.
+    pub parent_bindings: Vec<(String, WorkspaceBinding)>,
+}
+
 /// A TaskRun finished, with the results it produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecEvent {
@@ -349,6 +363,15 @@ pub trait Executor {
     fn cancel(&mut self, name: &str, message: &str) -> Result<(), ExecError>;
     /// The TaskRuns that finished since the last call, each reported once.
     fn poll(&mut self, now: Timestamp) -> Vec<ExecEvent>;
+    /// Creates a child PipelineRun (pipelines in pipelines) that something else runs (`adze
+    /// controller`: an object its PipelineRun side reconciles); it finishes later as an
+    /// [`ExecEvent`] named after it, whose results are its pipeline results, and is
+    /// cancelled with [`Executor::cancel`]. `None` when this executor does not, and the
+    /// driver runs the child in its own loop.
+    fn start_pipeline_run(&mut self, child: &ChildPipelineRun) -> Option<Result<(), ExecError>> {
+        let _ = child;
+        None
+    }
     /// Blocks until something may have finished, or `timeout` passed.
     ///
     /// Returns false without waiting when the executor cannot wait (the driver then sleeps on

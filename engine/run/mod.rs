@@ -135,9 +135,9 @@ pub use clock::{Clock, FakeClock, SystemClock};
 pub use driver::Driver;
 pub use error::RunError;
 pub use executor::{
-    ClusterSources, ClusterWorkspace, DnsSettings, ExecError, ExecEvent, ExecOutcome, Executor,
-    HostPathKind, PodSettings, RunIdentity, StepReport, TaskRunReport, TaskRunRequest, TaskVolume,
-    VolumeSource, WorkspaceMount, WorkspaceSource,
+    ChildPipelineRun, ClusterSources, ClusterWorkspace, DnsSettings, ExecError, ExecEvent,
+    ExecOutcome, Executor, HostPathKind, PodSettings, RunIdentity, StepReport, TaskRunReport,
+    TaskRunRequest, TaskVolume, VolumeSource, WorkspaceMount, WorkspaceSource,
 };
 pub use fake::{FakeExecutor, Script};
 pub use interrupt::Interrupt;

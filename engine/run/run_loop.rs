@@ -190,6 +190,7 @@ impl<'b> Driver<'b> {
         events: Vec<ExecEvent>,
         executor: &mut dyn Executor,
     ) -> Result<Vec<ExecEvent>, RunError> {
+        let events = self.record_remote(events);
         let mut rest = self.record(events, executor)?;
         for child in self.nested.values_mut() {
             if rest.is_empty() {
@@ -256,6 +257,9 @@ impl<'b> Driver<'b> {
     fn abort(&mut self, executor: &mut dyn Executor) {
         for child in self.nested.values_mut() {
             child.abort(executor);
+        }
+        for name in self.remote.keys() {
+            let _ = executor.cancel(name, CancelCause::Cancelled.message());
         }
         for t in self.tasks.iter_mut().chain(self.finally.iter_mut()) {
             if matches!(t.state, PipelineTaskState::Running { .. }) && t.cancel.is_none() {

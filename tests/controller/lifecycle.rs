@@ -319,3 +319,72 @@ fn pending_runs_wait_until_their_status_is_cleared() {
     let run = wait_until(sim, &ns, "pipelinerun/later", LIMIT, &controller, done);
     assert_eq!(condition(&run), ("True".into(), "Succeeded".into()));
 }
+
+#[test]
+fn a_pipeline_in_a_pipeline_runs_as_a_child_pipelinerun_object() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("ctl-nested");
+    let controller = Controller::start(sim, &["--namespace", &ns, "--leader-elect=false"]);
+    create(
+        sim,
+        &ns,
+        r#"apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: outer
+  labels: {adze.dev/controller: "true"}
+spec:
+  pipelineSpec:
+    results: [{name: heard, value: $(tasks.after.results.heard)}]
+    tasks:
+    - name: inner
+      pipelineSpec:
+        results: [{name: word, value: $(tasks.say.results.word)}]
+        tasks:
+        - name: say
+          taskSpec:
+            results: [{name: word}]
+            steps:
+            - {name: say, image: adze-test/busybox:latest, script: printf hi > $(results.word.path)}
+    - name: after
+      runAfter: [inner]
+      params: [{name: word, value: $(tasks.inner.results.word)}]
+      taskSpec:
+        params: [{name: word}]
+        results: [{name: heard}]
+        steps:
+        - {name: echo, image: adze-test/busybox:latest, script: printf "$(params.word)!" > $(results.heard.path)}
+"#,
+    );
+    let outer = wait_until(sim, &ns, "pipelinerun/outer", LIMIT, &controller, done);
+    assert_eq!(
+        condition(&outer),
+        ("True".into(), "Succeeded".into()),
+        "{}",
+        outer["status"]
+    );
+    assert_eq!(outer["status"]["results"][0]["value"], "hi!");
+    let kinds: Vec<(String, String)> = outer["status"]["childReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+            (text("kind"), text("name"))
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("PipelineRun".to_owned(), "outer-inner".to_owned()),
+            ("TaskRun".to_owned(), "outer-after".to_owned())
+        ]
+    );
+    // The child is an object of its own, owned by its parent, with TaskRuns of its own.
+    let inner = get(sim, &ns, "pipelinerun/outer-inner");
+    assert_eq!(condition(&inner), ("True".into(), "Succeeded".into()));
+    assert_eq!(inner["metadata"]["ownerReferences"][0]["name"], "outer");
+    let say = get(sim, &ns, "taskrun/outer-inner-say");
+    assert_eq!(say["metadata"]["ownerReferences"][0]["kind"], "PipelineRun");
+    assert_eq!(say["metadata"]["ownerReferences"][0]["name"], "outer-inner");
+}
