@@ -16,10 +16,9 @@
 //! get` and Tekton's clients follow the run. The final status is written once those writes
 //! are done, so a late one never replaces it.
 //!
-//! # Not yet
-//!
-//! - Child PipelineRuns (pipelines in pipelines) run inside the parent's loop; their
-//!   TaskRuns are objects, the child PipelineRuns themselves are not.
+//! A pipeline task that runs a Pipeline (pipelines in pipelines) becomes a child
+//! PipelineRun object `<run>-<task>`, owned by this one, which the controller reconciles as
+//! any other; its pipeline results become the task's results.
 
 use kube::api::DynamicObject;
 
