@@ -18,8 +18,12 @@ pub struct Sim {
     stdin: Mutex<Option<ChildStdin>>,
 }
 
-/// The kube-sim executable built with this adze.
+/// The kube-sim executable: `$ADZE_KUBE_SIM` (the controller benchmark's, built in the
+/// profile it measures), else the one built with this adze.
 fn executable() -> PathBuf {
+    if let Some(sim) = std::env::var_os("ADZE_KUBE_SIM") {
+        return PathBuf::from(sim);
+    }
     let adze = Path::new(env!("CARGO_BIN_EXE_adze"));
     let sim = adze.with_file_name("kube-sim");
     assert!(
