@@ -66,6 +66,9 @@ pub struct Args {
     /// the kubeconfig context's).
     #[arg(long, value_name = "NAMESPACE")]
     leader_election_namespace: Option<String>,
+    /// TaskRuns reconciled at once (each follows its Pod); more wait in the work queue.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    max_concurrent_taskruns: usize,
     /// How long the Lease holds without renewal; a standby replica takes over at most this
     /// long after the leader stops. Whole seconds, at least 3s.
     #[arg(long, default_value = "15s", value_name = "DURATION")]
@@ -143,6 +146,7 @@ pub fn run(args: &Args) -> Outcome {
         } else {
             Selection::OptedIn
         },
+        max_task_runs: args.max_concurrent_taskruns,
     };
     let election = args.leader_elect.then(|| {
         let namespace = args

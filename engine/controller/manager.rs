@@ -13,9 +13,11 @@
 //!
 //! A reconcile drives its run to the end, so `adze_controller_reconcile_duration_seconds`
 //! measures whole runs (or the part a controller saw); the work-queue depth counts runs
-//! waiting for a retry, and the runs by status are the watches' view of every run taken.
+//! waiting for a retry or for one of the `--max-concurrent-taskruns` TaskRun slots, and the
+//! runs by status are the watches' view of every run taken.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,7 +25,7 @@ use futures_util::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 use super::context::{Context, Ended};
 use super::logging::{Logger, Record, RunRef};
@@ -43,6 +45,10 @@ pub struct Scope {
     pub namespace: Option<String>,
     /// Opted-in runs only, or all.
     pub selection: Selection,
+    /// TaskRuns reconciled at once (`--max-concurrent-taskruns`); the others wait in the work
+    /// queue. PipelineRuns are not bounded: each waits on its children, so bounding them
+    /// could leave every slot to a run whose children cannot start.
+    pub max_task_runs: usize,
 }
 
 /// Where the loop reports: logs and metrics.
@@ -82,6 +88,8 @@ pub async fn run(ctx: Arc<Context>, scope: Scope, telemetry: Telemetry) {
     }
     let mut state = State {
         ctx,
+        slots: Arc::new(Semaphore::new(scope.max_task_runs.max(1))),
+        queued: Arc::new(AtomicUsize::new(0)),
         scope,
         telemetry,
         sender,
@@ -107,6 +115,10 @@ pub async fn run(ctx: Arc<Context>, scope: Scope, telemetry: Telemetry) {
 struct State {
     ctx: Arc<Context>,
     scope: Scope,
+    /// One permit per TaskRun reconcile in flight.
+    slots: Arc<Semaphore>,
+    /// TaskRuns waiting for a slot.
+    queued: Arc<AtomicUsize>,
     telemetry: Telemetry,
     sender: mpsc::UnboundedSender<Message>,
     /// Runs with a reconcile in flight, by uid, with what passes `spec.status` on.
@@ -149,13 +161,29 @@ impl State {
         self.waiting.remove(&key.uid);
         self.telemetry.log(&key, "reconciling");
         let (ctx, sender) = (self.ctx.clone(), self.sender.clone());
-        tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let ended = match kind {
-                RunKind::PipelineRun => super::pipeline_run::reconcile(&ctx, &object, interrupt),
-                RunKind::TaskRun => super::task_run::reconcile(&ctx, &object, interrupt),
+        let (slots, queued) = (self.slots.clone(), self.queued.clone());
+        tokio::spawn(async move {
+            let slot = match kind {
+                RunKind::PipelineRun => None,
+                RunKind::TaskRun => {
+                    queued.fetch_add(1, Ordering::SeqCst);
+                    let slot = slots.acquire_owned().await.ok();
+                    queued.fetch_sub(1, Ordering::SeqCst);
+                    slot
+                }
             };
-            let _ = sender.send(Message::Ended(key, ended, started.elapsed()));
+            let reconciled = tokio::task::spawn_blocking(move || {
+                let started = Instant::now();
+                let ended = match kind {
+                    RunKind::PipelineRun => {
+                        super::pipeline_run::reconcile(&ctx, &object, interrupt)
+                    }
+                    RunKind::TaskRun => super::task_run::reconcile(&ctx, &object, interrupt),
+                };
+                drop(slot);
+                let _ = sender.send(Message::Ended(key, ended, started.elapsed()));
+            });
+            let _ = reconciled.await;
         });
     }
 
@@ -232,7 +260,8 @@ impl State {
             .filter(|(kind, _)| *kind == RunKind::TaskRun)
             .count();
         metrics.set_running_task_runs(i64::try_from(task_runs).unwrap_or(i64::MAX));
-        metrics.set_workqueue_depth(i64::try_from(self.waiting.len()).unwrap_or(i64::MAX));
+        let depth = self.waiting.len() + self.queued.load(Ordering::SeqCst);
+        metrics.set_workqueue_depth(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 }
 

@@ -61,11 +61,10 @@ fn used(audit: &Path) -> BTreeSet<Permission> {
     let text = std::fs::read_to_string(audit).expect("read the audit log");
     text.lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        // The test's own kubectl calls are the only other client.
         .filter(|e| {
-            !e["userAgent"]
+            e["userAgent"]
                 .as_str()
-                .is_some_and(|a| a.starts_with("kubectl"))
+                .is_some_and(|a| a.starts_with("adze/"))
         })
         .filter(|e| !e["objectRef"]["resource"].is_null())
         .map(|e| {

@@ -90,7 +90,12 @@ impl ConnectError {
 
 /// Builds the client and asks the server for its version.
 pub async fn connect(options: &ClusterOptions) -> Result<Cluster, ConnectError> {
-    let config = load_config(options).await?;
+    let mut config = load_config(options).await?;
+    // Names adze in the API server's audit log and metrics (kube-rs sends no User-Agent).
+    config.headers.push((
+        hyper::header::USER_AGENT,
+        hyper::header::HeaderValue::from_static(concat!("adze/", env!("CARGO_PKG_VERSION"))),
+    ));
     let server = config.cluster_url.to_string();
     let namespace = options
         .namespace
