@@ -85,3 +85,17 @@ impl Backend {
         lines
     }
 }
+
+/// The image Pods copy the entrypoint from: `--entrypoint-image`, else
+/// `$ADZE_ENTRYPOINT_IMAGE`, else this version's adze image (the `Dockerfile`'s, which holds
+/// `/adze-entrypoint`).
+pub fn entrypoint_image(given: Option<&str>) -> String {
+    given
+        .map(str::to_owned)
+        .or_else(|| {
+            std::env::var("ADZE_ENTRYPOINT_IMAGE")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
+        .unwrap_or_else(|| format!("adze/adze:{}", env!("CARGO_PKG_VERSION")))
+}

@@ -77,14 +77,7 @@ pub struct Args {
 
 impl Args {
     fn entrypoint_image(&self) -> String {
-        self.entrypoint_image
-            .clone()
-            .or_else(|| {
-                std::env::var("ADZE_ENTRYPOINT_IMAGE")
-                    .ok()
-                    .filter(|v| !v.is_empty())
-            })
-            .unwrap_or_else(|| format!("adze/adze:{}", env!("CARGO_PKG_VERSION")))
+        super::backend::entrypoint_image(self.entrypoint_image.as_deref())
     }
 }
 

@@ -93,7 +93,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     kubeconfig: Option<PathBuf>,
     /// Kubernetes: the image whose `/adze-entrypoint` every step runs through (default:
-    /// $ADZE_ENTRYPOINT_IMAGE, else adze/entrypoint:<adze version>).
+    /// $ADZE_ENTRYPOINT_IMAGE, else adze/adze:<adze version>).
     #[arg(long, value_name = "IMAGE")]
     entrypoint_image: Option<String>,
     /// Kubernetes before 1.29 (no native sidecars): the image that replaces each running
@@ -111,14 +111,7 @@ impl Args {
 
     /// The entrypoint image: the flag, the environment, or this version's.
     fn entrypoint_image(&self) -> String {
-        self.entrypoint_image
-            .clone()
-            .or_else(|| {
-                std::env::var("ADZE_ENTRYPOINT_IMAGE")
-                    .ok()
-                    .filter(|v| !v.is_empty())
-            })
-            .unwrap_or_else(|| format!("adze/entrypoint:{}", env!("CARGO_PKG_VERSION")))
+        super::backend::entrypoint_image(self.entrypoint_image.as_deref())
     }
 }
 
