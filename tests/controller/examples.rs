@@ -141,7 +141,8 @@ fn compare(sim: &Sim, controller: &Controller, job: &Job) -> Option<String> {
 }
 
 /// Every TaskRun and Pod of the namespace is owned by a run of it (a PipelineRun's TaskRuns
-/// by the PipelineRun, Pods by their TaskRun); deleting the top-level runs deletes them all.
+/// and child PipelineRuns by the PipelineRun, Pods by their TaskRun); deleting the top-level
+/// runs deletes them all.
 fn owned_and_deleted_with_their_runs(sim: &Sim, namespace: &str) -> Result<(), String> {
     let owner_kind = |o: &Value| -> String {
         o["metadata"]["ownerReferences"][0]["kind"]
@@ -159,11 +160,17 @@ fn owned_and_deleted_with_their_runs(sim: &Sim, namespace: &str) -> Result<(), S
         }
     }
     let mut top = Vec::new();
+    // A pipeline in a pipeline is a child PipelineRun, owned by its parent.
     for run in list(sim, namespace, "pipelineruns") {
-        top.push(format!(
-            "pipelinerun/{}",
-            run["metadata"]["name"].as_str().unwrap_or_default()
-        ));
+        let name = run["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        match owner_kind(&run).as_str() {
+            "PipelineRun" => {}
+            "none" => top.push(format!("pipelinerun/{name}")),
+            other => return Err(format!("PipelineRun {name} is owned by a {other}")),
+        }
     }
     for run in list(sim, namespace, "taskruns") {
         let name = run["metadata"]["name"]
@@ -181,12 +188,16 @@ fn owned_and_deleted_with_their_runs(sim: &Sim, namespace: &str) -> Result<(), S
     sim.kubectl(&args);
     let until = Instant::now() + Duration::from_secs(30);
     loop {
-        let left = list(sim, namespace, "taskruns").len() + list(sim, namespace, "pods").len();
+        let left = list(sim, namespace, "taskruns").len()
+            + list(sim, namespace, "pods").len()
+            + list(sim, namespace, "pipelineruns").len();
         if left == 0 {
             return Ok(());
         }
         if Instant::now() > until {
-            return Err(format!("{left} TaskRuns and Pods outlived their runs"));
+            return Err(format!(
+                "{left} runs and Pods outlived their top-level runs"
+            ));
         }
         std::thread::sleep(Duration::from_millis(200));
     }
