@@ -26,7 +26,7 @@
 //! failure: the create answers 409 and the same final status is read back at once, so its
 //! extra attempts cost one API call each and change nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimVolumeSource};
@@ -69,9 +69,9 @@ pub struct ChildTaskRuns {
     client: Client,
     parent: Parent,
     /// Children started and not yet reported finished.
-    running: HashMap<String, ()>,
+    running: HashSet<String>,
     /// Child PipelineRuns (pipelines in pipelines) started and not yet reported finished.
-    pipelines: HashMap<String, ()>,
+    pipelines: HashSet<String>,
     last_list: Option<Instant>,
 }
 
@@ -83,8 +83,8 @@ impl ChildTaskRuns {
             handle,
             client,
             parent,
-            running: HashMap::new(),
-            pipelines: HashMap::new(),
+            running: HashSet::new(),
+            pipelines: HashSet::new(),
             last_list: None,
         }
     }
@@ -346,7 +346,7 @@ impl Executor for ChildTaskRuns {
             Err(kube::Error::Api(s)) if s.code == 409 => {}
             Err(e) => return Err(fail(e)),
         }
-        self.running.insert(request.name.clone(), ());
+        self.running.insert(request.name.clone());
         Ok(())
     }
 
@@ -373,12 +373,12 @@ impl Executor for ChildTaskRuns {
         if let Err(e) = created {
             return Some(Err(fail(e)));
         }
-        self.pipelines.insert(name, ());
+        self.pipelines.insert(name);
         Some(Ok(()))
     }
 
     fn cancel(&mut self, name: &str, message: &str) -> Result<(), ExecError> {
-        let (kind, patch) = if self.pipelines.contains_key(name) {
+        let (kind, patch) = if self.pipelines.contains(name) {
             // A child PipelineRun is cancelled as a whole, finally included.
             ("PipelineRun", json!({"spec": {"status": "Cancelled"}}))
         } else {
@@ -404,7 +404,7 @@ impl Executor for ChildTaskRuns {
         let mut events = Vec::new();
         if !self.pipelines.is_empty() {
             if let Ok(children) = self.list("PipelineRun") {
-                for name in self.pipelines.keys().cloned().collect::<Vec<_>>() {
+                for name in self.pipelines.iter().cloned().collect::<Vec<_>>() {
                     let child = children
                         .iter()
                         .find(|c| c.metadata.name.as_deref() == Some(name.as_str()));
@@ -423,7 +423,7 @@ impl Executor for ChildTaskRuns {
             // The next poll tries again; the driver keeps waiting meanwhile.
             Err(_) => return events,
         };
-        for name in self.running.keys().cloned().collect::<Vec<_>>() {
+        for name in self.running.iter().cloned().collect::<Vec<_>>() {
             let child = children
                 .iter()
                 .find(|c| c.metadata.name.as_deref() == Some(name.as_str()));

@@ -160,27 +160,15 @@ fn owned_and_deleted_with_their_runs(sim: &Sim, namespace: &str) -> Result<(), S
         }
     }
     let mut top = Vec::new();
-    // A pipeline in a pipeline is a child PipelineRun, owned by its parent.
-    for run in list(sim, namespace, "pipelineruns") {
-        let name = run["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        match owner_kind(&run).as_str() {
-            "PipelineRun" => {}
-            "none" => top.push(format!("pipelinerun/{name}")),
-            other => return Err(format!("PipelineRun {name} is owned by a {other}")),
-        }
-    }
-    for run in list(sim, namespace, "taskruns") {
-        let name = run["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        match owner_kind(&run).as_str() {
-            "PipelineRun" => {}
-            "none" => top.push(format!("taskrun/{name}")),
-            other => return Err(format!("TaskRun {name} is owned by a {other}")),
+    // A child TaskRun, or a pipeline in a pipeline, is owned by its PipelineRun.
+    for kind in ["pipelinerun", "taskrun"] {
+        for run in list(sim, namespace, &format!("{kind}s")) {
+            let name = run["metadata"]["name"].as_str().unwrap_or_default();
+            match owner_kind(&run).as_str() {
+                "PipelineRun" => {}
+                "none" => top.push(format!("{kind}/{name}")),
+                other => return Err(format!("{kind} {name} is owned by a {other}")),
+            }
         }
     }
     let mut args = vec!["delete", "-n", namespace, "--wait=false"];

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::{condition, create, done, get, list, wait_until, Controller, Sim};
+use super::{condition, create, done, get, list, patch, wait_until, Controller, Sim};
 
 /// Long enough for a few busybox Pods on two shared cores.
 const LIMIT: Duration = Duration::from_secs(90);
@@ -181,21 +181,12 @@ fn spec_status_patches_cancel_or_stop_as_tekton() {
         "{}",
         running["status"]
     );
-    let patch = |run: &str, status: &str| {
+    let set_status = |run: &str, status: &str| {
         let body = format!(r#"{{"spec":{{"status":"{status}"}}}}"#);
-        sim.kubectl(&[
-            "patch",
-            "-n",
-            &ns,
-            &format!("pipelinerun/{run}"),
-            "--type",
-            "merge",
-            "-p",
-            &body,
-        ]);
+        patch(sim, &ns, &format!("pipelinerun/{run}"), &body);
     };
-    patch("cancelled", "Cancelled");
-    patch("stopped", "StoppedRunFinally");
+    set_status("cancelled", "Cancelled");
+    set_status("stopped", "StoppedRunFinally");
 
     // Cancelled: the running task is cancelled, nothing else starts, finally included.
     let cancelled = wait_until(sim, &ns, "pipelinerun/cancelled", LIMIT, &controller, done);
@@ -306,16 +297,7 @@ fn pending_runs_wait_until_their_status_is_cleared() {
         waiting["status"]
     );
     assert!(list(sim, &ns, "taskruns").is_empty());
-    sim.kubectl(&[
-        "patch",
-        "-n",
-        &ns,
-        "pipelinerun/later",
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"status":null}}"#,
-    ]);
+    patch(sim, &ns, "pipelinerun/later", r#"{"spec":{"status":null}}"#);
     let run = wait_until(sim, &ns, "pipelinerun/later", LIMIT, &controller, done);
     assert_eq!(condition(&run), ("True".into(), "Succeeded".into()));
 }

@@ -104,6 +104,13 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
 
+/// `kubectl patch --type merge` of one object (`kind/name`) with `body`.
+fn patch(sim: &Sim, namespace: &str, object: &str, body: &str) {
+    sim.kubectl(&[
+        "patch", "-n", namespace, object, "--type", "merge", "-p", body,
+    ]);
+}
+
 /// `kubectl get -o json` of one object.
 fn get(sim: &Sim, namespace: &str, object: &str) -> Value {
     let out = sim.kubectl(&["get", "-n", namespace, object, "-o", "json"]);

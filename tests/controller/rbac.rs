@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{condition, create, done, wait_until, Controller, Sim};
+use super::{condition, create, done, patch, wait_until, Controller, Sim};
 
 /// Granted although no request of the controller shows it: with the reason.
 const GRANTED_UNSEEN: &[(&str, &str, &str)] = &[
@@ -194,16 +194,12 @@ fn the_roles_grant_exactly_what_the_controller_uses() {
     wait_until(&sim, &ns, "taskrun/stopped-nap", limit, &controller, |t| {
         condition(t).1 == "Running"
     });
-    sim.kubectl(&[
-        "patch",
-        "-n",
+    patch(
+        &sim,
         &ns,
         "pipelinerun/stopped",
-        "--type",
-        "merge",
-        "-p",
         r#"{"spec":{"status":"Cancelled"}}"#,
-    ]);
+    );
     let stopped = wait_until(&sim, &ns, "pipelinerun/stopped", limit, &controller, done);
     assert_eq!(condition(&stopped), ("False".into(), "Cancelled".into()));
     // The child's cancel (its Pod deleted) follows the parent's.
