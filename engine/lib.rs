@@ -20,4 +20,5 @@ pub mod report;
 pub mod run;
 pub mod status;
 pub mod subst;
+pub mod triggers;
 pub mod validate;

@@ -1,0 +1,33 @@
+//! Tekton Triggers: the EventListener model that turns an HTTP request into the PipelineRuns
+//! and TaskRuns its triggers ask for (`../shared/spec/triggers.md`).
+//!
+//! # Design
+//!
+//! Events → interceptors → bindings → templates → objects, each a separate piece with its
+//! own tests, and all of it pure: an [`Event`] (headers, raw body, request-URI, event id) and
+//! the loaded Triggers objects go in, the objects to create and one outcome per trigger come
+//! out. Secrets are read through [`interceptor::Secrets`], uids and generated names through
+//! the caller. The HTTP server (`adze serve`), `adze trigger` and the store are shells
+//! around this module.
+//!
+//! Built-in interceptors (`github`, `gitlab`, `bitbucket`, `cel`) run in-process, which the
+//! spec allows when behaviour is identical; they see the exact received bytes, so signature
+//! checks cover what the sender signed.
+//!
+//! # Invariants
+//!
+//! - Nothing here panics on any request: every failure is an outcome of the trigger it
+//!   belongs to, never of another trigger or of the request.
+//! - Secret values never appear in outcomes, errors or logs.
+//!
+//! # Not yet
+//!
+//! - Custom `ClusterInterceptor`/`Interceptor` services and the legacy `webhook` interceptor
+//!   (HTTP calls to other services), the `slack` interceptor, `cloudEventURI` notifications.
+
+pub mod event;
+pub mod header;
+pub mod interceptor;
+
+pub use event::Event;
+pub use header::{canonical_header_name, Headers};
