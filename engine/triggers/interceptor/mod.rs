@@ -165,3 +165,29 @@ impl Secrets for SecretMap {
             .cloned()
     }
 }
+
+/// Runs interceptors by reference: the built-ins in-process, others (later) over HTTP. The
+/// chain of spec §2.6 is written against this trait so it can be tested with a fake.
+pub trait Interceptors: Send + Sync {
+    /// Calls the interceptor `name` (a ClusterInterceptor, or an Interceptor in the listener's
+    /// namespace when `namespaced`). `Err` is what the spec calls catastrophic (unknown
+    /// interceptor, transport failure): it stops the trigger like `continue: false` does, and
+    /// is recorded differently.
+    fn call(
+        &self,
+        name: &str,
+        namespaced: bool,
+        request: &Request<'_>,
+    ) -> Result<Response, CallError>;
+}
+
+/// Why an interceptor could not be called at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// No interceptor of that name exists.
+    #[error("interceptor \"{name}\" not found: adze runs the built-ins github, gitlab, bitbucket and cel")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+    },
+}
