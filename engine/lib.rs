@@ -19,6 +19,7 @@ pub mod reconcile;
 pub mod report;
 pub mod run;
 pub mod status;
+pub mod store;
 pub mod subst;
 pub mod triggers;
 pub mod validate;

@@ -29,7 +29,7 @@ fn is_token_byte(b: u8) -> bool {
 }
 
 /// Request headers: canonical name → every value, in the order received.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Headers(BTreeMap<String, Vec<String>>);
 

@@ -1,0 +1,270 @@
+//! Durable history and the webhook queue of `adze serve`: accepted events, what each trigger
+//! made of them, the runs they created, their status and logs, in one embedded SQLite file.
+//!
+//! # Design
+//!
+//! - One writer thread owns the only writing connection. Writes are queued to it and it
+//!   commits everything queued so far in one transaction (group commit), then answers each
+//!   caller. Under load one `fsync` covers many webhooks, so durability costs little
+//!   latency; each write runs under its own savepoint, so one failing write never undoes
+//!   another.
+//! - WAL journal with `synchronous=FULL`: a write is on disk when its caller is answered,
+//!   through power loss, not only through a killed process. Readers use their own
+//!   connection and never wait for the writer.
+//! - Delivery ids (`X-GitHub-Delivery` and the like) are unique per listener *and body
+//!   digest*: a redelivery of the same payload finds the event it repeats, but a forged
+//!   request cannot claim a delivery id before the real one arrives.
+//!
+//! # Invariants
+//!
+//! - An event is [`EventState::Accepted`] from the moment [`Store::admit`] returns until
+//!   [`Store::record_outcomes`] stores its outcomes and runs in the same transaction, so after
+//!   a crash an event is either still to process or processed with all its runs: never half.
+//! - Run names are unique; recording a run twice is an error, never a second run.
+//!
+//! # Not yet
+//!
+//! - Retention: nothing is deleted yet (`adze runs` lists everything).
+
+mod error;
+mod records;
+mod schema;
+mod writer;
+
+pub use error::StoreError;
+pub use records::{
+    Admission, EventRecord, EventState, LogLine, NewEvent, NewRun, RunRecord, RunState,
+};
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use writer::{Reply, Write, Writer};
+
+/// The store of one `adze serve` (or of `adze runs` reading it).
+pub struct Store {
+    path: PathBuf,
+    writer: Writer,
+    reader: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let open = |what| schema::connect(path).map_err(|e| StoreError::open(path, what, e));
+        let mut conn = open("open")?;
+        let found = schema::version(&conn).map_err(|e| StoreError::open(path, "read", e))?;
+        if found > schema::LATEST {
+            return Err(StoreError::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+                known: schema::LATEST,
+            });
+        }
+        schema::migrate(&mut conn).map_err(|e| StoreError::open(path, "migrate", e))?;
+        let reader = open("open a reader on")?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            writer: Writer::spawn(conn),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// Where the store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes an accepted event, or finds the event it repeats (same listener, delivery id
+    /// and body). Returns once the event is on disk.
+    pub async fn admit(&self, event: NewEvent) -> Result<Admission, StoreError> {
+        match self.writer.submit(Write::Admit(event)).await? {
+            Reply::Admitted(a) => Ok(a),
+            other => Err(StoreError::unexpected(other)),
+        }
+    }
+
+    /// Marks an event processed with its per-trigger outcomes (JSON) and records the runs it
+    /// created, queued, in one transaction.
+    pub async fn record_outcomes(
+        &self,
+        event_id: &str,
+        outcomes: serde_json::Value,
+        runs: Vec<NewRun>,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .submit(Write::Outcomes {
+                event_id: event_id.to_string(),
+                outcomes,
+                runs,
+            })
+            .await
+            .map(drop)
+    }
+
+    /// Moves a run to `state`, with its status object when there is one.
+    pub async fn set_run_state(
+        &self,
+        name: &str,
+        state: RunState,
+        status: Option<serde_json::Value>,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .submit(Write::RunState {
+                name: name.to_string(),
+                state,
+                status,
+                at_ms,
+            })
+            .await
+            .map(drop)
+    }
+
+    /// Appends log lines of a run.
+    pub async fn append_logs(&self, run: &str, lines: Vec<LogLine>) -> Result<(), StoreError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.writer
+            .submit(Write::Logs {
+                run: run.to_string(),
+                lines,
+            })
+            .await
+            .map(drop)
+    }
+
+    fn read<T>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn).map_err(|source| StoreError::Sql { what, source })
+    }
+
+    /// Events accepted but not processed yet, oldest first: what a restart resumes.
+    pub fn unprocessed_events(&self) -> Result<Vec<EventRecord>, StoreError> {
+        self.read("list unprocessed events", |c| {
+            let mut q = c.prepare(&format!(
+                "{} WHERE state = 'accepted' ORDER BY seq",
+                records::EVENT_SELECT
+            ))?;
+            let rows = q.query_map([], records::event_row)?;
+            rows.collect()
+        })
+    }
+
+    /// The `limit` newest events.
+    pub fn events(&self, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+        self.read("list events", |c| {
+            let mut q = c.prepare(&format!(
+                "{} ORDER BY seq DESC LIMIT ?1",
+                records::EVENT_SELECT
+            ))?;
+            let rows = q.query_map([limit as i64], records::event_row)?;
+            rows.collect()
+        })
+    }
+
+    /// One event by id.
+    pub fn event(&self, id: &str) -> Result<Option<EventRecord>, StoreError> {
+        self.read("read an event", |c| {
+            c.query_row(
+                &format!("{} WHERE id = ?1", records::EVENT_SELECT),
+                [id],
+                records::event_row,
+            )
+            .optional()
+        })
+    }
+
+    /// Runs not finished yet (queued or running), oldest first: what a restart re-runs.
+    pub fn unfinished_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        self.read("list unfinished runs", |c| {
+            let mut q = c.prepare(&format!(
+                "{} WHERE state IN ('queued', 'running') ORDER BY seq",
+                records::RUN_SELECT
+            ))?;
+            let rows = q.query_map([], records::run_row)?;
+            rows.collect()
+        })
+    }
+
+    /// The `limit` newest runs.
+    pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        self.read("list runs", |c| {
+            let mut q = c.prepare(&format!(
+                "{} ORDER BY seq DESC LIMIT ?1",
+                records::RUN_SELECT
+            ))?;
+            let rows = q.query_map([limit as i64], records::run_row)?;
+            rows.collect()
+        })
+    }
+
+    /// One run by name.
+    pub fn run(&self, name: &str) -> Result<Option<RunRecord>, StoreError> {
+        self.read("read a run", |c| {
+            c.query_row(
+                &format!("{} WHERE name = ?1", records::RUN_SELECT),
+                [name],
+                records::run_row,
+            )
+            .optional()
+        })
+    }
+
+    /// A run's log lines after sequence number `after` (0 for all), in order.
+    pub fn logs(&self, run: &str, after: i64) -> Result<Vec<(i64, LogLine)>, StoreError> {
+        self.read("read logs", |c| {
+            let mut q = c.prepare(
+                "SELECT seq, task, step, stream, text FROM logs \
+                 WHERE run = ?1 AND seq > ?2 ORDER BY seq",
+            )?;
+            let rows = q.query_map(params![run, after], |r| {
+                Ok((
+                    r.get(0)?,
+                    LogLine {
+                        task: r.get(1)?,
+                        step: r.get(2)?,
+                        stream: r.get(3)?,
+                        text: r.get(4)?,
+                    },
+                ))
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Events waiting to be processed plus runs waiting to start: the queue's depth.
+    pub fn queue_depth(&self) -> Result<usize, StoreError> {
+        self.read("count the queue", |c| {
+            c.query_row(
+                "SELECT (SELECT count(*) FROM events WHERE state = 'accepted') + \
+                        (SELECT count(*) FROM runs WHERE state = 'queued')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .map(|n| n as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,88 @@
+//! The database file: connection settings and the schema, versioned with `user_version`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema one version up; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: events, their delivery ids, runs and logs.
+    "CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        listener TEXT NOT NULL,
+        delivery_id TEXT,
+        received_ms INTEGER NOT NULL,
+        request_uri TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        body BLOB NOT NULL,
+        state TEXT NOT NULL,
+        duplicate_of TEXT,
+        outcomes TEXT,
+        processed_ms INTEGER
+    );
+    CREATE INDEX events_state ON events(state);
+    CREATE TABLE deliveries (
+        listener TEXT NOT NULL,
+        delivery_id TEXT NOT NULL,
+        body_sha256 TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        PRIMARY KEY (listener, delivery_id, body_sha256)
+    );
+    CREATE TABLE runs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        object TEXT NOT NULL,
+        state TEXT NOT NULL,
+        status TEXT,
+        created_ms INTEGER NOT NULL,
+        started_ms INTEGER,
+        finished_ms INTEGER
+    );
+    CREATE INDEX runs_state ON runs(state);
+    CREATE INDEX runs_event ON runs(event_id);
+    CREATE TABLE logs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        run TEXT NOT NULL,
+        task TEXT NOT NULL,
+        step TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX logs_run ON logs(run, seq);",
+];
+
+/// Opens a connection with the settings every connection needs.
+pub(super) fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a commit is on disk (through power loss) before the writer answers.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// The schema version this adze writes.
+pub(super) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// The schema version of the file.
+pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+}
+
+/// Applies the migrations the file has not seen yet.
+pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version = version(conn)?;
+    let tx = conn.transaction()?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()
+}

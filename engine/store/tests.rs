@@ -1,0 +1,232 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::triggers::Headers;
+
+fn event(id: &str, delivery: Option<&str>, body: &[u8]) -> NewEvent {
+    let mut headers = Headers::new();
+    headers.append("x-github-event", "push");
+    NewEvent {
+        id: id.to_string(),
+        listener: "gh".to_string(),
+        delivery_id: delivery.map(str::to_string),
+        received_ms: 1_000,
+        request_uri: "/".to_string(),
+        headers,
+        body: body.to_vec(),
+    }
+}
+
+fn run(name: &str) -> NewRun {
+    NewRun {
+        name: name.to_string(),
+        kind: "PipelineRun".into(),
+        namespace: "ci".into(),
+        trigger: "on-push".into(),
+        object: serde_json::json!({"kind": "PipelineRun", "metadata": {"name": name}}),
+        created_ms: 2_000,
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("nested/adze.db")).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn an_admitted_event_is_unprocessed_until_its_outcomes_are_recorded() {
+    let (_dir, store) = open();
+    runtime().block_on(async {
+        let a = store.admit(event("e1", None, b"{}")).await.unwrap();
+        assert_eq!(a, Admission::Accepted);
+        let pending = store.unprocessed_events().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].headers.first("X-GitHub-Event"), Some("push"));
+        assert_eq!(pending[0].body, b"{}");
+        assert_eq!(store.queue_depth().unwrap(), 1);
+
+        store
+            .record_outcomes(
+                "e1",
+                serde_json::json!([{"trigger": "on-push"}]),
+                vec![run("r1")],
+            )
+            .await
+            .unwrap();
+        assert!(store.unprocessed_events().unwrap().is_empty());
+        let runs = store.unfinished_runs().unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(
+            (runs[0].state, runs[0].event_id.as_str()),
+            (RunState::Queued, "e1")
+        );
+        assert_eq!(store.queue_depth().unwrap(), 1, "the queued run");
+        // Recording the same event twice is refused: outcomes are written once.
+        let again = store
+            .record_outcomes("e1", serde_json::json!([]), vec![run("r2")])
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::UnknownEvent(_))),
+            "{again:?}"
+        );
+        assert!(
+            store.run("r2").unwrap().is_none(),
+            "nothing of a refused write stays"
+        );
+    });
+}
+
+#[test]
+fn a_redelivery_of_the_same_body_is_a_duplicate_and_another_body_is_not() {
+    let (_dir, store) = open();
+    runtime().block_on(async {
+        let first = store.admit(event("e1", Some("d-1"), b"{\"a\":1}")).await;
+        assert_eq!(first.unwrap(), Admission::Accepted);
+        let again = store.admit(event("e2", Some("d-1"), b"{\"a\":1}")).await;
+        assert_eq!(
+            again.unwrap(),
+            Admission::Duplicate {
+                original: "e1".into()
+            }
+        );
+        // Same id, other body: someone claiming a delivery id does not block the real one.
+        let other = store.admit(event("e3", Some("d-1"), b"{\"a\":2}")).await;
+        assert_eq!(other.unwrap(), Admission::Accepted);
+        let e2 = store.event("e2").unwrap().unwrap();
+        assert_eq!(e2.state, EventState::Duplicate);
+        assert_eq!(e2.duplicate_of.as_deref(), Some("e1"));
+        let pending: Vec<String> = store
+            .unprocessed_events()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(pending, ["e1", "e3"]);
+    });
+}
+
+#[test]
+fn a_run_name_is_recorded_once_and_the_failed_write_leaves_the_event_unprocessed() {
+    let (_dir, store) = open();
+    runtime().block_on(async {
+        store.admit(event("e1", None, b"{}")).await.unwrap();
+        store.admit(event("e2", None, b"{}")).await.unwrap();
+        store
+            .record_outcomes("e1", serde_json::json!([]), vec![run("same")])
+            .await
+            .unwrap();
+        let clash = store
+            .record_outcomes("e2", serde_json::json!([]), vec![run("other"), run("same")])
+            .await;
+        assert!(matches!(clash, Err(StoreError::DuplicateRun(ref n)) if n == "same"));
+        // The savepoint undid all of e2's write, and nothing of e1's.
+        assert_eq!(
+            store.event("e2").unwrap().unwrap().state,
+            EventState::Accepted
+        );
+        assert!(store.run("other").unwrap().is_none());
+        assert!(store.run("same").unwrap().is_some());
+    });
+}
+
+#[test]
+fn run_states_keep_their_first_start_and_logs_read_back_in_order() {
+    let (_dir, store) = open();
+    runtime().block_on(async {
+        store.admit(event("e1", None, b"{}")).await.unwrap();
+        store
+            .record_outcomes("e1", serde_json::json!([]), vec![run("r1")])
+            .await
+            .unwrap();
+        store
+            .set_run_state("r1", RunState::Running, None, 10)
+            .await
+            .unwrap();
+        store
+            .set_run_state("r1", RunState::Running, None, 20)
+            .await
+            .unwrap();
+        let line = |text: &str| LogLine {
+            task: "build".into(),
+            step: "compile".into(),
+            stream: "stdout".into(),
+            text: text.into(),
+        };
+        store
+            .append_logs("r1", vec![line("one"), line("two")])
+            .await
+            .unwrap();
+        store
+            .set_run_state(
+                "r1",
+                RunState::Succeeded,
+                Some(serde_json::json!({"ok": true})),
+                30,
+            )
+            .await
+            .unwrap();
+        let r = store.run("r1").unwrap().unwrap();
+        assert_eq!((r.started_ms, r.finished_ms), (Some(10), Some(30)));
+        assert_eq!(r.status, Some(serde_json::json!({"ok": true})));
+        assert!(store.unfinished_runs().unwrap().is_empty());
+        let logs = store.logs("r1", 0).unwrap();
+        let texts: Vec<&str> = logs.iter().map(|(_, l)| l.text.as_str()).collect();
+        assert_eq!(texts, ["one", "two"]);
+        let after_first = store.logs("r1", logs[0].0).unwrap();
+        assert_eq!(after_first.len(), 1);
+    });
+}
+
+#[test]
+fn concurrent_admissions_are_all_durable_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("adze.db");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    {
+        let store = Arc::new(Store::open(&path).unwrap());
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..200)
+                .map(|i| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        store
+                            .admit(event(&format!("e{i}"), Some(&format!("d{i}")), b"{}"))
+                            .await
+                    })
+                })
+                .collect();
+            for t in tasks {
+                assert_eq!(t.await.unwrap().unwrap(), Admission::Accepted);
+            }
+            store.admit(event("last", None, b"{}")).await.unwrap();
+        });
+    }
+    let reopened = Store::open(&path).unwrap();
+    assert_eq!(reopened.unprocessed_events().unwrap().len(), 201);
+    assert_eq!(reopened.events(5).unwrap()[0].id, "last", "newest first");
+}
+
+#[test]
+fn a_store_from_a_newer_adze_is_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("adze.db");
+    drop(Store::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = Store::open(&path).unwrap_err().to_string();
+    assert!(err.contains("schema version 99"), "{err}");
+    assert!(err.contains("help:"), "{err}");
+}
