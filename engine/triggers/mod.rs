@@ -28,6 +28,7 @@
 pub mod event;
 pub mod header;
 pub mod interceptor;
+pub mod payload;
 
 pub use event::Event;
 pub use header::{canonical_header_name, Headers};
