@@ -47,9 +47,6 @@ use tokio::task::JoinHandle;
 
 use super::metrics::Metrics;
 
-/// The content type of the Prometheus text exposition format.
-pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
 /// Whether the controller is ready to reconcile (its caches synced); clones share the flag.
 #[derive(Debug, Clone, Default)]
 pub struct Readiness(Arc<AtomicBool>);
@@ -101,9 +98,10 @@ impl Routes {
         let found = match path {
             "/metrics" => self.metrics.as_ref().map(|m| {
                 let mut response = text(StatusCode::OK, m.render());
-                response
-                    .headers_mut()
-                    .insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
+                response.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static(crate::prometheus::CONTENT_TYPE),
+                );
                 response
             }),
             "/healthz" => self

@@ -32,7 +32,7 @@
 //!
 //! - No process metrics (`process_resident_memory_bytes`, …) and no kube-rs client metrics.
 
-use std::fmt::Write as _;
+use crate::prometheus::{family, sample, Histogram};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -141,31 +141,8 @@ impl RunCounts {
     }
 }
 
-/// A histogram of durations with [`DURATION_BUCKETS`].
-#[derive(Debug, Default)]
-struct Histogram {
-    /// Observations per bucket (not cumulative); the last one is `+Inf`.
-    buckets: [AtomicU64; DURATION_BUCKETS.len() + 1],
-    sum_nanos: AtomicU64,
-    count: AtomicU64,
-}
-
-impl Histogram {
-    fn observe(&self, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        let bucket = DURATION_BUCKETS
-            .iter()
-            .position(|le| seconds <= *le)
-            .unwrap_or(DURATION_BUCKETS.len());
-        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 /// The registry; share it behind an `Arc`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     reconciles: [[AtomicU64; Outcome::ALL.len()]; Kind::ALL.len()],
     durations: [Histogram; Kind::ALL.len()],
@@ -175,10 +152,23 @@ pub struct Metrics {
     is_leader: AtomicBool,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
 impl Metrics {
     /// An empty registry: every series at 0.
     pub fn new() -> Metrics {
-        Metrics::default()
+        Metrics {
+            reconciles: Default::default(),
+            durations: Kind::ALL.map(|_| Histogram::new(&DURATION_BUCKETS)),
+            runs: Default::default(),
+            running_task_runs: AtomicI64::new(0),
+            workqueue_depth: AtomicI64::new(0),
+            is_leader: AtomicBool::new(false),
+        }
     }
 
     /// Counts one reconcile of a `kind` that ended with `outcome` after `elapsed`.
@@ -241,7 +231,7 @@ impl Metrics {
             "Time one reconcile of a run took, in seconds.",
         );
         for kind in Kind::ALL {
-            self.render_histogram(&mut out, name, kind);
+            self.durations[kind as usize].render(&mut out, name, &[("kind", kind.as_str())]);
         }
         family(
             &mut out,
@@ -283,71 +273,6 @@ impl Metrics {
         }
         out
     }
-
-    fn render_histogram(&self, out: &mut String, name: &str, kind: Kind) {
-        let histogram = &self.durations[kind as usize];
-        let bucket_name = format!("{name}_bucket");
-        let mut cumulative = 0;
-        for (i, count) in histogram.buckets.iter().enumerate() {
-            cumulative += count.load(Ordering::Relaxed);
-            let le = DURATION_BUCKETS
-                .get(i)
-                .map_or_else(|| "+Inf".to_owned(), |le| le.to_string());
-            sample(
-                out,
-                &bucket_name,
-                &[("kind", kind.as_str()), ("le", &le)],
-                cumulative,
-            );
-        }
-        let sum = Duration::from_nanos(histogram.sum_nanos.load(Ordering::Relaxed)).as_secs_f64();
-        sample(out, &format!("{name}_sum"), &[("kind", kind.as_str())], sum);
-        // `_count` equals the `+Inf` bucket read above, even if an observation lands between
-        // the two reads.
-        sample(
-            out,
-            &format!("{name}_count"),
-            &[("kind", kind.as_str())],
-            cumulative,
-        );
-    }
-}
-
-/// The `# HELP` and `# TYPE` lines of a family.
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let help = help.replace('\\', "\\\\").replace('\n', "\\n");
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-/// One sample line.
-fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
-    out.push_str(name);
-    if !labels.is_empty() {
-        out.push('{');
-        for (i, (key, value)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let _ = write!(out, "{key}=\"{}\"", escape_label_value(value));
-        }
-        out.push('}');
-    }
-    let _ = writeln!(out, " {value}");
-}
-
-/// A label value escaped for the text format: backslash, double quote and line feed.
-pub fn escape_label_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -358,15 +283,6 @@ mod tests {
         text.lines()
             .find(|l| l.starts_with(prefix))
             .unwrap_or_else(|| panic!("no line {prefix} in\n{text}"))
-    }
-
-    #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(escape_label_value(r#"a\b"c"#), r#"a\\b\"c"#);
-        assert_eq!(escape_label_value("two\nlines"), r"two\nlines");
-        let mut out = String::new();
-        sample(&mut out, "m", &[("k", "say \"hi\"\n")], 1);
-        assert_eq!(out, "m{k=\"say \\\"hi\\\"\\n\"} 1\n");
     }
 
     #[test]

@@ -221,8 +221,17 @@ mod tests {
 
     #[test]
     fn objects_and_null_pass() {
-        for ok in [&b"{}"[..], b" {\"a\": [1, 2.5e-3, \"x\\u00e9\", true, null]} ", b"null"] {
-            assert_eq!(validate_object(ok), Ok(()), "{}", String::from_utf8_lossy(ok));
+        for ok in [
+            &b"{}"[..],
+            b" {\"a\": [1, 2.5e-3, \"x\\u00e9\", true, null]} ",
+            b"null",
+        ] {
+            assert_eq!(
+                validate_object(ok),
+                Ok(()),
+                "{}",
+                String::from_utf8_lossy(ok)
+            );
         }
     }
 
@@ -236,21 +245,54 @@ mod tests {
                 "json: cannot unmarshal array into Go value of type map[string]interface {}",
             ),
             (b"", "unexpected end of JSON input"),
-            (b"<x>", "invalid character '<' looking for beginning of value"),
-            (b"\"s\"", "json: cannot unmarshal string into Go value of type map[string]interface {}"),
-            (b"42", "json: cannot unmarshal number into Go value of type map[string]interface {}"),
-            (b"true", "json: cannot unmarshal bool into Go value of type map[string]interface {}"),
+            (
+                b"<x>",
+                "invalid character '<' looking for beginning of value",
+            ),
+            (
+                b"\"s\"",
+                "json: cannot unmarshal string into Go value of type map[string]interface {}",
+            ),
+            (
+                b"42",
+                "json: cannot unmarshal number into Go value of type map[string]interface {}",
+            ),
+            (
+                b"true",
+                "json: cannot unmarshal bool into Go value of type map[string]interface {}",
+            ),
             (b"{} x", "invalid character 'x' after top-level value"),
-            (b"{a}", "invalid character 'a' looking for beginning of object key string"),
+            (
+                b"{a}",
+                "invalid character 'a' looking for beginning of object key string",
+            ),
             (b"{\"a\" 1}", "invalid character '1' after object key"),
-            (b"{\"a\":1 \"b\"}", "invalid character '\"' after object key:value pair"),
+            (
+                b"{\"a\":1 \"b\"}",
+                "invalid character '\"' after object key:value pair",
+            ),
             (b"[1 2]", "invalid character '2' after array element"),
-            (b"{\"a\":tru}", "invalid character '}' in literal true (expecting 'e')"),
-            (b"{\"a\":\"\\q\"}", "invalid character 'q' in string escape code"),
-            (b"{\"a\":\"x\ny\"}", "invalid character '\\n' in string literal"),
+            (
+                b"{\"a\":tru}",
+                "invalid character '}' in literal true (expecting 'e')",
+            ),
+            (
+                b"{\"a\":\"\\q\"}",
+                "invalid character 'q' in string escape code",
+            ),
+            (
+                b"{\"a\":\"x\ny\"}",
+                "invalid character '\\n' in string literal",
+            ),
             (b"{\"a\":-x}", "invalid character 'x' in numeric literal"),
-            (b"{\"a\":1.}", "invalid character '}' after decimal point in numeric literal"),
-            (b"{\"a\":1e}", "invalid character '}' in exponent of numeric literal"),
+            (
+                b"{\"a\":1.}",
+                "invalid character '}' after decimal point in numeric literal",
+            ),
+            (
+                b"{\"a\":1e}",
+                "invalid character '}' in exponent of numeric literal",
+            ),
         ];
         for (body, want) in cases {
             assert_eq!(

@@ -1,0 +1,160 @@
+//! The server's shared state and its routes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use tokio::sync::mpsc;
+
+use super::process::Processor;
+use super::queue::Queue;
+use super::response::ListenerIdentity;
+use super::{Launcher, Store};
+use crate::triggers::Event;
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Largest body accepted; larger ones get `413`.
+    pub body_limit: usize,
+    /// Most events and runs waiting at once; beyond it requests get `503`.
+    pub queue_size: usize,
+    /// Most runs running at once.
+    pub max_concurrent: usize,
+    /// Answer only after the interceptors ran (`403`/`422` instead of `202` when nothing runs).
+    pub respond_after_interceptors: bool,
+    /// Whether bodies must be JSON objects (`tekton.dev/payload-validation`).
+    pub payload_validation: bool,
+    /// Longest a request may take before `503 EventListener Timeout!`.
+    pub handler_timeout: Duration,
+}
+
+impl Options {
+    /// Tekton's defaults (10 MiB body cap added), listening on `listen`.
+    pub fn new(listen: SocketAddr) -> Options {
+        Options {
+            listen,
+            body_limit: 10 * 1024 * 1024,
+            queue_size: 1000,
+            max_concurrent: 4,
+            respond_after_interceptors: false,
+            payload_validation: true,
+            handler_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What every handler and worker shares.
+pub struct App {
+    /// Options.
+    pub options: Options,
+    /// Who answers.
+    pub listener: ListenerIdentity,
+    /// History and queue.
+    pub store: Arc<Store>,
+    /// The queue's bound.
+    pub queue: Queue,
+    /// Triggers.
+    pub processor: Arc<dyn Processor>,
+    /// Runs.
+    pub launcher: Arc<dyn Launcher>,
+    /// Accepted events to process.
+    pub(super) events: mpsc::UnboundedSender<Event>,
+    /// Recorded runs to launch.
+    pub(super) runs: mpsc::UnboundedSender<String>,
+    /// Counters for `/metrics`.
+    pub metrics: super::metrics::Metrics,
+}
+
+/// The routes: health, the API, and every other request is an event (spec §2.1).
+pub(super) fn router(app: Arc<App>) -> Router {
+    // adze's own pages answer GET; any other method on them is an event, as on every path.
+    let event = super::accept::event;
+    Router::new()
+        .route("/live", any(|| async { "ok" }))
+        .route("/healthz", get(|| async { "ok" }).fallback(event))
+        .route("/readyz", get(|| async { "ok" }).fallback(event))
+        .route("/metrics", get(metrics).fallback(event))
+        .route("/api/v1/runs", get(list_runs).fallback(event))
+        .route("/api/v1/runs/{name}", get(show_run).fallback(event))
+        .route("/api/v1/events", get(list_events).fallback(event))
+        .fallback(event)
+        .with_state(app)
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let body = app.metrics.render(&app);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::prometheus::CONTENT_TYPE,
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Newest first, names and states only: the list a dashboard or script polls.
+async fn list_runs(State(app): State<Arc<App>>) -> Response {
+    match app.store.runs(500) {
+        Ok(runs) => {
+            let items: Vec<serde_json::Value> = runs
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "name": r.name,
+                        "kind": r.kind,
+                        "namespace": r.namespace,
+                        "trigger": r.trigger,
+                        "eventID": r.event_id,
+                        "state": r.state,
+                        "createdMs": r.created_ms,
+                        "startedMs": r.started_ms,
+                        "finishedMs": r.finished_ms,
+                    })
+                })
+                .collect();
+            Json(serde_json::json!({ "runs": items })).into_response()
+        }
+        Err(e) => internal(e),
+    }
+}
+
+async fn show_run(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {
+    match app.store.run(&name) {
+        Ok(Some(run)) => {
+            let logs = format!("/api/v1/runs/{name}/logs");
+            let mut value = serde_json::to_value(&run).unwrap_or_default();
+            value["logs"] = serde_json::Value::String(logs);
+            Json(value).into_response()
+        }
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "error": format!("no run named {name}") })),
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn list_events(State(app): State<Arc<App>>) -> Response {
+    match app.store.events(500) {
+        Ok(events) => Json(serde_json::json!({ "events": events })).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(serde_json::json!({ "error": e.to_string() })),
+    )
+        .into_response()
+}
