@@ -77,7 +77,7 @@ pub struct Args {
 
 impl Args {
     fn entrypoint_image(&self) -> String {
-        super::backend::entrypoint_image(self.entrypoint_image.as_deref())
+        crate::exec::backend::entrypoint_image(self.entrypoint_image.as_deref())
     }
 }
 

@@ -1,7 +1,6 @@
 //! Command-line interface: one file per command, shared input options in `input.rs`, the
 //! buffered stderr writer every report goes through in `output.rs`.
 
-mod backend;
 mod controller;
 mod gc;
 mod input;

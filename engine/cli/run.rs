@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::backend::Backend;
 use super::gc::collect_orphans;
 use super::input::{load_runs, Input};
 use super::last_run;
@@ -15,6 +14,7 @@ use super::watchdog::Watchdog;
 use super::Outcome;
 use crate::api::{Object, PipelineRun, TaskRun};
 use crate::compat;
+use crate::exec::backend::Backend;
 use crate::exec::docker::{DockerExecutor, DockerOptions};
 use crate::exec::kubernetes::connect::ClusterOptions;
 use crate::exec::kubernetes::{KubernetesExecutor, KubernetesOptions};
@@ -111,7 +111,7 @@ impl Args {
 
     /// The entrypoint image: the flag, the environment, or this version's.
     fn entrypoint_image(&self) -> String {
-        super::backend::entrypoint_image(self.entrypoint_image.as_deref())
+        crate::exec::backend::entrypoint_image(self.entrypoint_image.as_deref())
     }
 }
 

@@ -35,8 +35,10 @@
 
 mod accept;
 mod app;
+pub mod create;
 pub mod delivery;
 pub mod launch;
+pub mod local;
 pub mod metrics;
 pub mod process;
 pub mod queue;

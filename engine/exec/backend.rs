@@ -1,5 +1,5 @@
-//! Which executor `adze run` drives: the local Docker engine or a Kubernetes API server, and
-//! what each needs around the run (signal handling, cleanup, hints).
+//! Which executor a run is driven with (`adze run`, `adze serve`): the local Docker engine or a
+//! Kubernetes API server, and what each needs around the run (signal handling, cleanup, hints).
 
 use crate::exec::docker::{DockerExecutor, ForceHandle};
 use crate::exec::kubernetes::KubernetesExecutor;

@@ -1,0 +1,257 @@
+//! `--executor docker|kubernetes`: a trigger's run is driven here, as `adze run` drives it,
+//! with its logs and status recorded in the store.
+//!
+//! # Design
+//!
+//! Each launch loads the `-f` files afresh with the run's object beside them, validates the
+//! lot as `adze run` does, and drives it with a new executor from [`EngineFactory`]. Progress
+//! is read on a thread of its own: log lines are written to the store in batches (one
+//! group commit per batch, not per line), and the PipelineRun's status as it changes.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use super::launch::{Launched, Launcher, Report};
+use crate::api::{Kind, Object};
+use crate::exec::backend::Backend;
+use crate::load::{Bundle, Origin};
+use crate::reconcile::ConditionStatus;
+use crate::run::{Driver, ExecOutcome, Progress, ProgressSink, Stream, SystemClock, TaskRunDriver};
+use crate::status::{self, RunIdentity};
+use crate::store::{LogLine, RunRecord, RunState};
+use crate::validate::Flags;
+
+/// How often buffered log lines are written.
+const LOG_FLUSH: Duration = Duration::from_millis(250);
+
+/// How often the driver looks at its TaskRuns.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Makes the executor of one run, reporting into the given sink.
+pub type EngineFactory = Box<dyn Fn(ProgressSink) -> Result<Backend, String> + Send + Sync>;
+
+/// Runs triggered runs through the driver.
+pub struct LocalLauncher {
+    files: Vec<PathBuf>,
+    engine: EngineFactory,
+    flags: Flags,
+    on_cluster: bool,
+}
+
+impl LocalLauncher {
+    /// Runs with the Tasks and Pipelines of `files`, on executors `engine` makes; `on_cluster`
+    /// when those run Pods (the driver then leaves volumes to the cluster).
+    pub fn new(files: Vec<PathBuf>, engine: EngineFactory, flags: Flags, on_cluster: bool) -> Self {
+        LocalLauncher {
+            files,
+            engine,
+            flags,
+            on_cluster,
+        }
+    }
+
+    /// The run's object in a bundle with the files, or why it cannot run.
+    fn bundle(&self, run: &RunRecord) -> Result<(Bundle, Object), String> {
+        let mut bundle = Bundle::new();
+        for f in &self.files {
+            bundle
+                .load_path(f, Origin::Input)
+                .map_err(|e| e.to_string())?;
+        }
+        let text = serde_json::to_string_pretty(&run.object).unwrap_or_default();
+        let file = bundle.files.len();
+        bundle.add_source(
+            &format!("{} (created by trigger {})", run.name, run.trigger),
+            text,
+            Origin::Input,
+        );
+        let mut problems: Vec<String> = bundle
+            .diagnostics
+            .iter()
+            .chain(&crate::validate::validate(&bundle, &self.flags))
+            .filter(|d| d.is_error())
+            .map(|d| match &d.location {
+                Some(l) => format!("{}:{}:{}: {}", l.path, l.line, l.column, d.message),
+                None => d.message.clone(),
+            })
+            .collect();
+        problems.dedup();
+        if !problems.is_empty() {
+            return Err(problems.join("; "));
+        }
+        let object = bundle
+            .objects
+            .iter()
+            .find(|o| o.file == file)
+            .map(|o| o.object.clone())
+            .ok_or_else(|| {
+                format!(
+                    "the trigger created a {} (apiVersion {}); adze serve runs PipelineRuns and \
+                     TaskRuns here, and creates other kinds only with --executor create",
+                    run.kind,
+                    run.object["apiVersion"].as_str().unwrap_or("?")
+                )
+            })?;
+        Ok((bundle, object))
+    }
+}
+
+impl Launcher for LocalLauncher {
+    fn launch(&self, run: &RunRecord, report: &Report) -> Launched {
+        let (bundle, object) = match self.bundle(run) {
+            Ok(b) => b,
+            Err(message) => return Launched::refused(run, "CouldntGetTask", &message),
+        };
+        let (sink, events) = ProgressSink::channel();
+        let mut backend = match (self.engine)(sink.clone()) {
+            Ok(b) => b,
+            Err(message) => return Launched::refused(run, "EngineUnavailable", &message),
+        };
+        let id = RunIdentity {
+            name: run.name.clone(),
+            namespace: run.namespace.clone(),
+            uid: object
+                .metadata()
+                .uid
+                .clone()
+                .unwrap_or_else(status::new_uid),
+            created: crate::run::Clock::now(&SystemClock),
+        };
+        let consumer = {
+            let report = report.clone();
+            std::thread::spawn(move || record_progress(events, &report))
+        };
+        let launched = match &object {
+            Object::PipelineRun(pr) => {
+                let mut named = pr.clone();
+                named.metadata.name = Some(id.name.clone());
+                let driver = if self.on_cluster {
+                    Driver::for_cluster(&bundle, &named)
+                } else {
+                    Driver::new(&bundle, &named)
+                };
+                match driver {
+                    Err(e) => Launched::refused(run, "PipelineRunCouldntStart", &e.to_string()),
+                    Ok(d) => {
+                        let result = d
+                            .with_tick(TICK)
+                            .with_progress(sink.clone())
+                            .run(backend.executor(), &mut SystemClock);
+                        match (
+                            result,
+                            crate::plan::pipeline::resolve_pipeline(&bundle, &named),
+                        ) {
+                            (Ok(outcome), Ok((spec, _))) => Launched {
+                                state: state_of(outcome.condition.status),
+                                status: Some(status::pipeline_run_object(
+                                    &named, &id, spec, &outcome,
+                                )),
+                            },
+                            (Err(e), _) => Launched::refused(run, "Failed", &e.to_string()),
+                            (_, Err(e)) => Launched::refused(run, "Failed", &e.to_string()),
+                        }
+                    }
+                }
+            }
+            Object::TaskRun(tr) => {
+                let mut named = tr.clone();
+                named.metadata.name = Some(id.name.clone());
+                let driver = if self.on_cluster {
+                    TaskRunDriver::for_cluster(&bundle, &named)
+                } else {
+                    TaskRunDriver::with_workspace_base(
+                        &bundle,
+                        &named,
+                        &std::env::temp_dir(),
+                        false,
+                    )
+                };
+                match driver {
+                    Err(e) => Launched::refused(run, "TaskRunCouldntStart", &e.to_string()),
+                    Ok(d) => match d
+                        .with_tick(TICK)
+                        .with_progress(sink.clone())
+                        .run(backend.executor(), &mut SystemClock)
+                    {
+                        Ok(record) => Launched {
+                            state: match record.event.as_ref().map(|e| &e.outcome) {
+                                Some(ExecOutcome::Succeeded) => RunState::Succeeded,
+                                _ => RunState::Failed,
+                            },
+                            status: Some(status::task_run_object(&named, &id, &record)),
+                        },
+                        Err(e) => Launched::refused(run, "Failed", &e.to_string()),
+                    },
+                }
+            }
+            other => Launched::refused(
+                run,
+                "Unsupported",
+                &format!("adze serve cannot run a {}", other.kind()),
+            ),
+        };
+        for line in backend.finish(false, &crate::run::ownership::Owner::current().run_id) {
+            eprintln!("adze serve: {}: {line}", run.name);
+        }
+        drop(sink);
+        let _ = consumer.join();
+        launched
+    }
+}
+
+fn state_of(status: ConditionStatus) -> RunState {
+    match status {
+        ConditionStatus::True => RunState::Succeeded,
+        _ => RunState::Failed,
+    }
+}
+
+/// Reads progress until the run's senders are gone, writing logs in batches.
+fn record_progress(events: Receiver<Progress>, report: &Report) {
+    // TaskRun name → pipeline task, learnt from TaskStarted.
+    let mut tasks: HashMap<String, String> = HashMap::new();
+    let mut batch: Vec<LogLine> = Vec::new();
+    loop {
+        match events.recv_timeout(LOG_FLUSH) {
+            Ok(Progress::TaskStarted { task, task_run, .. }) => {
+                tasks.insert(task_run, task);
+            }
+            Ok(Progress::Log {
+                task_run,
+                step,
+                stream,
+                line,
+            }) => {
+                let task = tasks.get(&task_run).cloned().unwrap_or(task_run);
+                batch.push(LogLine {
+                    task,
+                    step,
+                    stream: match stream {
+                        Stream::Stdout => "stdout",
+                        Stream::Stderr => "stderr",
+                    }
+                    .into(),
+                    text: line,
+                });
+                if batch.len() >= 500 {
+                    report.logs(std::mem::take(&mut batch));
+                }
+            }
+            Ok(_) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                if !batch.is_empty() {
+                    report.logs(std::mem::take(&mut batch));
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    report.logs(batch);
+}
+
+/// The kinds a local launch can run.
+pub fn runnable(kind: &str) -> bool {
+    matches!(Kind::parse(kind), Some(Kind::PipelineRun | Kind::TaskRun))
+}
