@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use axum::{Json, Router};
+use axum::{middleware, Json, Router};
 use tokio::sync::mpsc;
 
 use super::process::Processor;
@@ -34,6 +34,9 @@ pub struct Options {
     pub payload_validation: bool,
     /// Longest a request may take before `503 EventListener Timeout!`.
     pub handler_timeout: Duration,
+    /// The token the dashboard and the API ask for (`Authorization: Bearer`, the `adze_token`
+    /// cookie, or `?token=`); none: open (loopback only, the CLI makes sure).
+    pub token: Option<String>,
 }
 
 impl Options {
@@ -47,6 +50,7 @@ impl Options {
             respond_after_interceptors: false,
             payload_validation: true,
             handler_timeout: Duration::from_secs(30),
+            token: None,
         }
     }
 }
@@ -77,14 +81,20 @@ pub struct App {
 pub(super) fn router(app: Arc<App>) -> Router {
     // adze's own pages answer GET; any other method on them is an event, as on every path.
     let event = super::accept::event;
+    let guarded = Router::new()
+        .route("/api/v1/runs", get(list_runs).fallback(event))
+        .route("/api/v1/runs/{name}", get(show_run).fallback(event))
+        .route("/api/v1/events", get(list_events).fallback(event))
+        .route_layer(middleware::from_fn_with_state(
+            app.clone(),
+            super::auth::require_token,
+        ));
     Router::new()
         .route("/live", any(|| async { "ok" }))
         .route("/healthz", get(|| async { "ok" }).fallback(event))
         .route("/readyz", get(|| async { "ok" }).fallback(event))
         .route("/metrics", get(metrics).fallback(event))
-        .route("/api/v1/runs", get(list_runs).fallback(event))
-        .route("/api/v1/runs/{name}", get(show_run).fallback(event))
-        .route("/api/v1/events", get(list_events).fallback(event))
+        .merge(guarded)
         .fallback(event)
         .with_state(app)
 }

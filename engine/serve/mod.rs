@@ -35,6 +35,7 @@
 
 mod accept;
 mod app;
+mod auth;
 pub mod create;
 pub mod delivery;
 pub mod launch;
@@ -44,6 +45,7 @@ pub mod process;
 pub mod queue;
 pub mod response;
 mod server;
+pub mod tls;
 mod worker;
 
 pub use app::{App, Options};

@@ -14,9 +14,13 @@ use super::app::{router, App, Options};
 use super::metrics::Metrics;
 use super::queue::Queue;
 use super::response::ListenerIdentity;
+use super::tls::Tls;
 use super::{Launcher, Processor, Store};
 use crate::store::StoreError;
 use crate::triggers::Event;
+
+/// Longest a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +61,7 @@ pub async fn start(
     store: Arc<Store>,
     processor: Arc<dyn Processor>,
     launcher: Arc<dyn Launcher>,
+    tls: Option<Arc<Tls>>,
 ) -> Result<Running, ServeError> {
     let tcp = TcpListener::bind(options.listen)
         .await
@@ -82,22 +87,38 @@ pub async fn start(
         metrics: Metrics::new(),
     });
     recover(&app)?;
+    if let Some(tls) = &tls {
+        tls.clone().watch();
+    }
     tokio::spawn(super::worker::events(app.clone(), events_rx));
     tokio::spawn(super::worker::runs(app.clone(), runs_rx));
     let routes = router(app.clone());
     let accept = tokio::spawn(async move {
         loop {
             let Ok((stream, _peer)) = tcp.accept().await else {
+                // Out of file descriptors, most likely: give open connections time to end.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 continue;
             };
             let _ = stream.set_nodelay(true);
             let service = TowerToHyperService::new(routes.clone());
+            let acceptor = tls.as_ref().map(|t| t.acceptor());
             tokio::spawn(async move {
-                // A client that goes away mid-request is its own business.
-                let _ = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                // A client that goes away mid-request, or fails its handshake, is its own
+                // business.
+                let http = http1::Builder::new();
+                match acceptor {
+                    None => {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                    Some(acceptor) => {
+                        if let Ok(Ok(stream)) =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                        {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
+                }
             });
         }
     });
