@@ -11,6 +11,7 @@ use axum::routing::{any, get};
 use axum::{middleware, Json, Router};
 use tokio::sync::mpsc;
 
+use super::dashboard;
 use super::process::Processor;
 use super::queue::Queue;
 use super::response::ListenerIdentity;
@@ -84,12 +85,27 @@ pub(super) fn router(app: Arc<App>) -> Router {
     let guarded = Router::new()
         .route("/api/v1/runs", get(list_runs).fallback(event))
         .route("/api/v1/runs/{name}", get(show_run).fallback(event))
+        .route(
+            "/api/v1/runs/{name}/logs",
+            get(dashboard::logs).fallback(event),
+        )
+        .route(
+            "/api/v1/runs/{name}/stream",
+            get(dashboard::run_stream).fallback(event),
+        )
+        .route(
+            "/api/v1/stream",
+            get(dashboard::runs_stream).fallback(event),
+        )
         .route("/api/v1/events", get(list_events).fallback(event))
         .route_layer(middleware::from_fn_with_state(
             app.clone(),
             super::auth::require_token,
         ));
     Router::new()
+        // Pages check the token themselves: a non-browser GET there is an event.
+        .route("/", get(dashboard::index).fallback(event))
+        .route("/runs/{name}", get(dashboard::run_page).fallback(event))
         .route("/live", any(|| async { "ok" }))
         .route("/healthz", get(|| async { "ok" }).fallback(event))
         .route("/readyz", get(|| async { "ok" }).fallback(event))

@@ -16,12 +16,35 @@ pub(super) async fn require_token(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(token) = app.options.token.as_deref() else {
-        return next.run(request).await;
-    };
-    if presented(&request).is_some_and(|t| same(t.as_bytes(), token.as_bytes())) {
-        return next.run(request).await;
+    if authorized(&app, &request) {
+        next.run(request).await
+    } else {
+        denied()
     }
+}
+
+/// Whether the request may see the dashboard or the API.
+pub(super) fn authorized(app: &App, request: &Request) -> bool {
+    match app.options.token.as_deref() {
+        None => true,
+        Some(token) => presented(request).is_some_and(|t| same(t.as_bytes(), token.as_bytes())),
+    }
+}
+
+/// The cookie that spares a browser the `?token=` after its first page.
+pub(super) fn cookie_for(app: &App, request: &Request) -> Option<String> {
+    let token = app.options.token.as_deref()?;
+    let from_query = request.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("token="))
+            .map(str::to_string)
+    })?;
+    same(from_query.as_bytes(), token.as_bytes())
+        .then(|| format!("adze_token={token}; Path=/; HttpOnly; SameSite=Strict"))
+}
+
+/// The `401` for a request without the token.
+pub(super) fn denied() -> Response {
     (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, "Bearer realm=\"adze\"")],

@@ -61,6 +61,19 @@ impl Report {
         }
     }
 
+    /// Records the run's task states (task → `{state, message}`) and, once, its graph.
+    pub fn progress(&self, tasks: Option<serde_json::Value>, graph: Option<serde_json::Value>) {
+        let write = self
+            .store
+            .set_run_progress(&self.run, tasks, graph, super::now_ms());
+        if let Err(e) = self.runtime.block_on(write) {
+            eprintln!(
+                "adze serve: cannot record the progress of {}: {e}",
+                self.run
+            );
+        }
+    }
+
     /// Records the run's status object while it runs.
     pub fn status(&self, status: serde_json::Value) {
         let now = super::now_ms();

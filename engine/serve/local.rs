@@ -17,7 +17,7 @@ use super::launch::{Launched, Launcher, Report};
 use crate::api::{Kind, Object};
 use crate::exec::backend::Backend;
 use crate::load::{Bundle, Origin};
-use crate::reconcile::ConditionStatus;
+use crate::reconcile::{ConditionStatus, PipelineTaskState};
 use crate::run::{Driver, ExecOutcome, Progress, ProgressSink, Stream, SystemClock, TaskRunDriver};
 use crate::status::{self, RunIdentity};
 use crate::store::{LogLine, RunRecord, RunState};
@@ -132,6 +132,9 @@ impl Launcher for LocalLauncher {
                 } else {
                     Driver::new(&bundle, &named)
                 };
+                if let Ok((spec, _)) = crate::plan::pipeline::resolve_pipeline(&bundle, &named) {
+                    report.progress(None, graph_of(spec));
+                }
                 match driver {
                     Err(e) => Launched::refused(run, "PipelineRunCouldntStart", &e.to_string()),
                     Ok(d) => {
@@ -168,6 +171,10 @@ impl Launcher for LocalLauncher {
                         false,
                     )
                 };
+                report.progress(
+                    None,
+                    Some(serde_json::json!({ "levels": [[id.name]], "edges": [], "finally": [] })),
+                );
                 match driver {
                     Err(e) => Launched::refused(run, "TaskRunCouldntStart", &e.to_string()),
                     Ok(d) => match d
@@ -208,15 +215,49 @@ fn state_of(status: ConditionStatus) -> RunState {
     }
 }
 
-/// Reads progress until the run's senders are gone, writing logs in batches.
+/// Reads progress until the run's senders are gone, writing logs and task states in
+/// batches.
 fn record_progress(events: Receiver<Progress>, report: &Report) {
     // TaskRun name → pipeline task, learnt from TaskStarted.
     let mut tasks: HashMap<String, String> = HashMap::new();
+    let mut states = TaskStates::default();
     let mut batch: Vec<LogLine> = Vec::new();
     loop {
         match events.recv_timeout(LOG_FLUSH) {
-            Ok(Progress::TaskStarted { task, task_run, .. }) => {
+            Ok(Progress::TaskStarted {
+                task,
+                task_run,
+                steps,
+                ..
+            }) => {
+                states.started(&task, &task_run, &steps);
                 tasks.insert(task_run, task);
+            }
+            Ok(Progress::TaskFinished {
+                task,
+                state,
+                message,
+                ..
+            }) => states.set(&task, state_word(&state), &message),
+            Ok(Progress::TaskSkipped { task, reason }) => {
+                states.set(&task, "skipped", reason.as_str())
+            }
+            Ok(Progress::StepStarted { task_run, step }) => {
+                let task = tasks.get(&task_run).cloned().unwrap_or(task_run);
+                states.step(&task, &step, "running", None);
+            }
+            Ok(Progress::StepFinished {
+                task_run,
+                step,
+                exit_code,
+            }) => {
+                let task = tasks.get(&task_run).cloned().unwrap_or(task_run);
+                let word = if exit_code == 0 {
+                    "succeeded"
+                } else {
+                    "failed"
+                };
+                states.step(&task, &step, word, Some(exit_code));
             }
             Ok(Progress::Log {
                 task_run,
@@ -244,11 +285,99 @@ fn record_progress(events: Receiver<Progress>, report: &Report) {
                 if !batch.is_empty() {
                     report.logs(std::mem::take(&mut batch));
                 }
+                if let Some(changed) = states.take_changed() {
+                    report.progress(Some(changed), None);
+                }
             }
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
     report.logs(batch);
+    if let Some(changed) = states.take_changed() {
+        report.progress(Some(changed), None);
+    }
+}
+
+/// Each task's state as the dashboard shows it, and whether it changed since last written.
+#[derive(Default)]
+struct TaskStates {
+    tasks: serde_json::Map<String, serde_json::Value>,
+    changed: bool,
+}
+
+impl TaskStates {
+    fn started(&mut self, task: &str, task_run: &str, steps: &[String]) {
+        let steps: serde_json::Map<String, serde_json::Value> = steps
+            .iter()
+            .map(|s| (s.clone(), serde_json::json!({ "state": "waiting" })))
+            .collect();
+        self.tasks.insert(
+            task.to_string(),
+            serde_json::json!({ "state": "running", "taskRun": task_run, "steps": steps }),
+        );
+        self.changed = true;
+    }
+
+    fn set(&mut self, task: &str, state: &str, message: &str) {
+        let entry = self
+            .tasks
+            .entry(task.to_string())
+            .or_insert_with(|| serde_json::json!({}));
+        entry["state"] = state.into();
+        if !message.is_empty() {
+            entry["message"] = message.into();
+        }
+        self.changed = true;
+    }
+
+    fn step(&mut self, task: &str, step: &str, state: &str, exit_code: Option<i32>) {
+        let entry = self
+            .tasks
+            .entry(task.to_string())
+            .or_insert_with(|| serde_json::json!({ "state": "running" }));
+        let mut value = serde_json::json!({ "state": state });
+        if let Some(code) = exit_code {
+            value["exitCode"] = code.into();
+        }
+        entry["steps"][step] = value;
+        self.changed = true;
+    }
+
+    fn take_changed(&mut self) -> Option<serde_json::Value> {
+        std::mem::take(&mut self.changed).then(|| serde_json::Value::Object(self.tasks.clone()))
+    }
+}
+
+/// The word the dashboard shows for a finished task.
+fn state_word(state: &PipelineTaskState) -> &'static str {
+    match state {
+        PipelineTaskState::Succeeded => "succeeded",
+        PipelineTaskState::Failed { ignored: true, .. } => "failure-ignored",
+        PipelineTaskState::Failed { .. } | PipelineTaskState::ValidationFailed { .. } => "failed",
+        PipelineTaskState::Cancelled { .. } => "cancelled",
+        PipelineTaskState::Skipped { .. } => "skipped",
+        PipelineTaskState::NotStarted | PipelineTaskState::Running { .. } => "running",
+    }
+}
+
+/// The task graph of a pipeline: tasks by DAG level, their edges, and finally tasks.
+fn graph_of(spec: &crate::api::PipelineSpec) -> Option<serde_json::Value> {
+    let (dag, _) = crate::plan::dependencies::pipeline_dag(spec).ok()?;
+    let levels: Vec<Vec<&str>> = dag
+        .levels()
+        .iter()
+        .map(|level| level.iter().map(|&i| dag.name(i)).collect())
+        .collect();
+    let dag = &dag;
+    let edges: Vec<[&str; 2]> = (0..dag.len())
+        .flat_map(|child| {
+            dag.parents(child)
+                .iter()
+                .map(move |&parent| [dag.name(parent), dag.name(child)])
+        })
+        .collect();
+    let finally: Vec<&str> = spec.finally.iter().map(|t| t.name.as_str()).collect();
+    Some(serde_json::json!({ "levels": levels, "edges": edges, "finally": finally }))
 }
 
 /// The kinds a local launch can run.

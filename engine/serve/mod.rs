@@ -37,6 +37,7 @@ mod accept;
 mod app;
 mod auth;
 pub mod create;
+mod dashboard;
 pub mod delivery;
 pub mod launch;
 pub mod local;

@@ -135,6 +135,36 @@ impl Store {
             .map(drop)
     }
 
+    /// Records a run's task states and task graph (either may be left as it is).
+    pub async fn set_run_progress(
+        &self,
+        name: &str,
+        tasks: Option<serde_json::Value>,
+        graph: Option<serde_json::Value>,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .submit(Write::Progress {
+                name: name.to_string(),
+                tasks,
+                graph,
+                at_ms,
+            })
+            .await
+            .map(drop)
+    }
+
+    /// The newest change to any run: what a live view polls to know it must refresh.
+    pub fn last_change(&self) -> Result<(i64, i64), StoreError> {
+        self.read("read the last change", |c| {
+            c.query_row(
+                "SELECT coalesce(max(updated_ms), 0), count(*) FROM runs",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+    }
+
     /// Appends log lines of a run.
     pub async fn append_logs(&self, run: &str, lines: Vec<LogLine>) -> Result<(), StoreError> {
         if lines.is_empty() {

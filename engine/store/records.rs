@@ -173,6 +173,12 @@ pub struct RunRecord {
     pub state: RunState,
     /// The last status object recorded.
     pub status: Option<serde_json::Value>,
+    /// Each task's state while it runs: task name → `{state, message}`.
+    pub tasks: Option<serde_json::Value>,
+    /// The task graph: `{levels: [[task…]…], edges: [[parent, child]…], finally: [task…]}`.
+    pub graph: Option<serde_json::Value>,
+    /// When anything about it last changed (ms since the epoch).
+    pub updated_ms: i64,
     /// When it was recorded (ms since the epoch).
     pub created_ms: i64,
     /// When it started.
@@ -219,7 +225,7 @@ pub(super) fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> 
 }
 
 pub(super) const RUN_SELECT: &str = "SELECT name, kind, namespace, event_id, trigger, object, \
-     state, status, created_ms, started_ms, finished_ms FROM runs";
+     state, status, created_ms, started_ms, finished_ms, tasks, graph, updated_ms FROM runs";
 
 pub(super) fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     let object: String = r.get(5)?;
@@ -240,7 +246,17 @@ pub(super) fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         created_ms: r.get(8)?,
         started_ms: r.get(9)?,
         finished_ms: r.get(10)?,
+        tasks: json_column(r, 11)?,
+        graph: json_column(r, 12)?,
+        updated_ms: r.get(13)?,
     })
+}
+
+fn json_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<serde_json::Value>> {
+    let text: Option<String> = r.get(i)?;
+    text.map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|e| json_error(i, e))
 }
 
 fn json_error(column: usize, e: serde_json::Error) -> rusqlite::Error {

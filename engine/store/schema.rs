@@ -40,6 +40,9 @@ const MIGRATIONS: &[&str] = &[
         object TEXT NOT NULL,
         state TEXT NOT NULL,
         status TEXT,
+        tasks TEXT,
+        graph TEXT,
+        updated_ms INTEGER NOT NULL DEFAULT 0,
         created_ms INTEGER NOT NULL,
         started_ms INTEGER,
         finished_ms INTEGER

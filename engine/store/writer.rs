@@ -31,6 +31,12 @@ pub(super) enum Write {
         run: String,
         lines: Vec<LogLine>,
     },
+    Progress {
+        name: String,
+        tasks: Option<serde_json::Value>,
+        graph: Option<serde_json::Value>,
+        at_ms: i64,
+    },
 }
 
 /// The writer's answer to one write.
@@ -146,6 +152,27 @@ fn apply(tx: &Transaction<'_>, write: Write) -> Result<Reply, StoreError> {
             at_ms,
         } => set_run_state(tx, &name, state, status.as_ref(), at_ms).map(|()| Reply::Done),
         Write::Logs { run, lines } => append_logs(tx, &run, &lines).map(|()| Reply::Done),
+        Write::Progress {
+            name,
+            tasks,
+            graph,
+            at_ms,
+        } => tx
+            .execute(
+                "UPDATE runs SET tasks = coalesce(?2, tasks), graph = coalesce(?3, graph), \
+                 updated_ms = ?4 WHERE name = ?1",
+                params![
+                    name,
+                    tasks.map(|t| t.to_string()),
+                    graph.map(|g| g.to_string()),
+                    at_ms
+                ],
+            )
+            .map(|_| Reply::Done)
+            .map_err(|source| StoreError::Sql {
+                what: "record a run's progress",
+                source,
+            }),
     }
 }
 
@@ -221,7 +248,7 @@ fn record_outcomes(
     for run in runs {
         let inserted = tx.execute(
             "INSERT INTO runs (name, kind, namespace, event_id, trigger, object, state, \
-             created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7)",
+             created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7)",
             params![
                 run.name,
                 run.kind,
@@ -261,14 +288,15 @@ fn set_run_state(
     let finished = state.is_final().then_some(at_ms);
     tx.execute(
         "UPDATE runs SET state = ?2, status = coalesce(?3, status), \
-         started_ms = coalesce(started_ms, ?4), finished_ms = coalesce(?5, finished_ms) \
-         WHERE name = ?1",
+         started_ms = coalesce(started_ms, ?4), finished_ms = coalesce(?5, finished_ms), \
+         updated_ms = ?6 WHERE name = ?1",
         params![
             name,
             state.as_str(),
             status.map(|s| s.to_string()),
             started,
-            finished
+            finished,
+            at_ms
         ],
     )
     .map_err(|source| StoreError::Sql {

@@ -1,0 +1,43 @@
+// Follows /api/v1/runs/NAME/stream: task states recolour the graph and the table, log lines
+// are appended, the run's state updates its badge.
+(function () {
+  var data = document.getElementById("run-data");
+  var name = data.dataset.name;
+  var source = new EventSource("/api/v1/runs/" + encodeURIComponent(name) + "/stream?after=" + data.dataset.after);
+  function setState(el, state) {
+    if (!el) return;
+    el.className = el.className.replace(/\bstate-[a-z-]+/g, "").trim() + " state-" + state;
+  }
+  source.addEventListener("run", function (e) {
+    var run = JSON.parse(e.data);
+    var badge = document.getElementById("run-state");
+    badge.textContent = run.state;
+    setState(badge, run.state);
+    Object.keys(run.tasks || {}).forEach(function (task) {
+      var t = run.tasks[task];
+      setState(document.getElementById("node-" + task), t.state);
+      var row = document.getElementById("task-" + task);
+      if (row) {
+        var b = row.querySelector(".badge");
+        b.textContent = t.state;
+        setState(b, t.state);
+      }
+    });
+    if (run.final) source.close();
+  });
+  source.addEventListener("log", function (e) {
+    var pre = document.getElementById("logs");
+    JSON.parse(e.data).forEach(function (l) {
+      var line = document.createElement("span");
+      line.className = "line";
+      line.dataset.task = l.task;
+      var where = document.createElement("span");
+      where.className = "where";
+      where.textContent = l.task + "/" + l.step;
+      line.appendChild(where);
+      line.appendChild(document.createTextNode(" " + l.text + "\n"));
+      pre.appendChild(line);
+    });
+    pre.scrollTop = pre.scrollHeight;
+  });
+})();
