@@ -14,11 +14,14 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use super::launch::{Launched, Launcher, Report};
-use crate::api::{Kind, Object};
+use crate::api::{Kind, Object, PipelineRun, TaskRun};
 use crate::exec::backend::Backend;
 use crate::load::{Bundle, Origin};
 use crate::reconcile::{ConditionStatus, PipelineTaskState};
-use crate::run::{Driver, ExecOutcome, Progress, ProgressSink, Stream, SystemClock, TaskRunDriver};
+use crate::run::{
+    Driver, ExecOutcome, Executor, Progress, ProgressSink, Stream, SystemClock, TaskRunDriver,
+    TaskRunRecord,
+};
 use crate::status::{self, RunIdentity};
 use crate::store::{LogLine, RunRecord, RunState};
 use crate::validate::Flags;
@@ -123,89 +126,173 @@ impl Launcher for LocalLauncher {
             let report = report.clone();
             std::thread::spawn(move || record_progress(events, &report))
         };
-        let launched = match &object {
-            Object::PipelineRun(pr) => {
-                let mut named = pr.clone();
-                named.metadata.name = Some(id.name.clone());
-                let driver = if self.on_cluster {
-                    Driver::for_cluster(&bundle, &named)
-                } else {
-                    Driver::new(&bundle, &named)
-                };
-                if let Ok((spec, _)) = crate::plan::pipeline::resolve_pipeline(&bundle, &named) {
-                    report.progress(None, graph_of(spec));
-                }
-                match driver {
-                    Err(e) => Launched::refused(run, "PipelineRunCouldntStart", &e.to_string()),
-                    Ok(d) => {
-                        let result = d
-                            .with_tick(TICK)
-                            .with_progress(sink.clone())
-                            .run(backend.executor(), &mut SystemClock);
-                        match (
-                            result,
-                            crate::plan::pipeline::resolve_pipeline(&bundle, &named),
-                        ) {
-                            (Ok(outcome), Ok((spec, _))) => Launched {
-                                state: state_of(outcome.condition.status),
-                                status: Some(status::pipeline_run_object(
-                                    &named, &id, spec, &outcome,
-                                )),
-                            },
-                            (Err(e), _) => Launched::refused(run, "Failed", &e.to_string()),
-                            (_, Err(e)) => Launched::refused(run, "Failed", &e.to_string()),
-                        }
-                    }
-                }
-            }
-            Object::TaskRun(tr) => {
-                let mut named = tr.clone();
-                named.metadata.name = Some(id.name.clone());
-                let driver = if self.on_cluster {
-                    TaskRunDriver::for_cluster(&bundle, &named)
-                } else {
-                    TaskRunDriver::with_workspace_base(
-                        &bundle,
-                        &named,
-                        &std::env::temp_dir(),
-                        false,
-                    )
-                };
-                report.progress(
-                    None,
-                    Some(serde_json::json!({ "levels": [[id.name]], "edges": [], "finally": [] })),
-                );
-                match driver {
-                    Err(e) => Launched::refused(run, "TaskRunCouldntStart", &e.to_string()),
-                    Ok(d) => match d
-                        .with_tick(TICK)
-                        .with_progress(sink.clone())
-                        .run(backend.executor(), &mut SystemClock)
-                    {
-                        Ok(record) => Launched {
-                            state: match record.event.as_ref().map(|e| &e.outcome) {
-                                Some(ExecOutcome::Succeeded) => RunState::Succeeded,
-                                _ => RunState::Failed,
-                            },
-                            status: Some(status::task_run_object(&named, &id, &record)),
-                        },
-                        Err(e) => Launched::refused(run, "Failed", &e.to_string()),
-                    },
-                }
-            }
-            other => Launched::refused(
-                run,
-                "Unsupported",
-                &format!("adze serve cannot run a {}", other.kind()),
+        let drive = Drive {
+            bundle: &bundle,
+            id: &id,
+            run,
+            sink: &sink,
+            report,
+            on_cluster: self.on_cluster,
+        };
+        let (launched, results) = match &object {
+            Object::PipelineRun(pr) => drive.pipeline_run(pr, backend.executor()),
+            Object::TaskRun(tr) => drive.task_run(tr, backend.executor()),
+            other => (
+                Launched::refused(
+                    run,
+                    "Unsupported",
+                    &format!("adze serve cannot run a {}", other.kind()),
+                ),
+                Vec::new(),
             ),
         };
         for line in backend.finish(false, &crate::run::ownership::Owner::current().run_id) {
             eprintln!("adze serve: {}: {line}", run.name);
         }
         drop(sink);
-        let _ = consumer.join();
+        if let Ok(mut states) = consumer.join() {
+            for (task, values) in results {
+                states.results(&task, values);
+            }
+            if let Some(changed) = states.take_changed() {
+                report.progress(Some(changed), None);
+            }
+        }
         launched
     }
+}
+
+/// Results of the tasks of a run: pipeline task → result name → value.
+type TaskResults = Vec<(String, serde_json::Map<String, serde_json::Value>)>;
+
+/// One run being driven.
+struct Drive<'a> {
+    bundle: &'a Bundle,
+    id: &'a RunIdentity,
+    run: &'a RunRecord,
+    sink: &'a ProgressSink,
+    report: &'a Report,
+    on_cluster: bool,
+}
+
+impl Drive<'_> {
+    fn pipeline_run(
+        &self,
+        pr: &PipelineRun,
+        executor: &mut dyn Executor,
+    ) -> (Launched, TaskResults) {
+        let mut named = pr.clone();
+        named.metadata.name = Some(self.id.name.clone());
+        let spec = match crate::plan::pipeline::resolve_pipeline(self.bundle, &named) {
+            Ok((spec, _)) => spec.clone(),
+            Err(e) => {
+                return (
+                    self.refused("CouldntGetPipeline", &e.to_string()),
+                    Vec::new(),
+                )
+            }
+        };
+        self.report.progress(None, graph_of(&spec));
+        let driver = if self.on_cluster {
+            Driver::for_cluster(self.bundle, &named)
+        } else {
+            Driver::new(self.bundle, &named)
+        };
+        let driver = match driver {
+            Ok(d) => d,
+            Err(e) => {
+                return (
+                    self.refused("PipelineRunCouldntStart", &e.to_string()),
+                    Vec::new(),
+                )
+            }
+        };
+        let outcome = match driver
+            .with_tick(TICK)
+            .with_progress(self.sink.clone())
+            .run(executor, &mut SystemClock)
+        {
+            Ok(o) => o,
+            Err(e) => return (self.refused("Failed", &e.to_string()), Vec::new()),
+        };
+        let results = outcome
+            .task_runs
+            .iter()
+            .filter_map(|r| Some((r.request.pipeline_task.clone(), results_of(r)?)))
+            .collect();
+        let launched = Launched {
+            state: state_of(outcome.condition.status),
+            status: Some(status::pipeline_run_object(
+                &named, self.id, &spec, &outcome,
+            )),
+        };
+        (launched, results)
+    }
+
+    fn task_run(&self, tr: &TaskRun, executor: &mut dyn Executor) -> (Launched, TaskResults) {
+        let mut named = tr.clone();
+        named.metadata.name = Some(self.id.name.clone());
+        let graph = serde_json::json!({ "levels": [[self.id.name]], "edges": [], "finally": [] });
+        self.report.progress(None, Some(graph));
+        let driver = if self.on_cluster {
+            TaskRunDriver::for_cluster(self.bundle, &named)
+        } else {
+            TaskRunDriver::with_workspace_base(self.bundle, &named, &std::env::temp_dir(), false)
+        };
+        let driver = match driver {
+            Ok(d) => d,
+            Err(e) => {
+                return (
+                    self.refused("TaskRunCouldntStart", &e.to_string()),
+                    Vec::new(),
+                )
+            }
+        };
+        let record = match driver
+            .with_tick(TICK)
+            .with_progress(self.sink.clone())
+            .run(executor, &mut SystemClock)
+        {
+            Ok(r) => r,
+            Err(e) => return (self.refused("Failed", &e.to_string()), Vec::new()),
+        };
+        let state = match record.event.as_ref().map(|e| &e.outcome) {
+            Some(ExecOutcome::Succeeded) => RunState::Succeeded,
+            _ => RunState::Failed,
+        };
+        let results = results_of(&record)
+            .map(|r| vec![(self.id.name.clone(), r)])
+            .unwrap_or_default();
+        let launched = Launched {
+            state,
+            status: Some(status::task_run_object(&named, self.id, &record)),
+        };
+        (launched, results)
+    }
+
+    fn refused(&self, reason: &str, message: &str) -> Launched {
+        Launched::refused(self.run, reason, message)
+    }
+}
+
+/// The results a TaskRun wrote, as JSON; `None` when it wrote none.
+fn results_of(record: &TaskRunRecord) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let event = record.event.as_ref()?;
+    if event.results.is_empty() {
+        return None;
+    }
+    Some(
+        event
+            .results
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.clone(),
+                    serde_json::to_value(value).unwrap_or_default(),
+                )
+            })
+            .collect(),
+    )
 }
 
 fn state_of(status: ConditionStatus) -> RunState {
@@ -217,7 +304,7 @@ fn state_of(status: ConditionStatus) -> RunState {
 
 /// Reads progress until the run's senders are gone, writing logs and task states in
 /// batches.
-fn record_progress(events: Receiver<Progress>, report: &Report) {
+fn record_progress(events: Receiver<Progress>, report: &Report) -> TaskStates {
     // TaskRun name → pipeline task, learnt from TaskStarted.
     let mut tasks: HashMap<String, String> = HashMap::new();
     let mut states = TaskStates::default();
@@ -296,6 +383,7 @@ fn record_progress(events: Receiver<Progress>, report: &Report) {
     if let Some(changed) = states.take_changed() {
         report.progress(Some(changed), None);
     }
+    states
 }
 
 /// Each task's state as the dashboard shows it, and whether it changed since last written.
@@ -340,6 +428,16 @@ impl TaskStates {
             value["exitCode"] = code.into();
         }
         entry["steps"][step] = value;
+        self.changed = true;
+    }
+
+    /// Adds the results a task's TaskRun wrote.
+    fn results(&mut self, task: &str, values: serde_json::Map<String, serde_json::Value>) {
+        let entry = self
+            .tasks
+            .entry(task.to_string())
+            .or_insert_with(|| serde_json::json!({}));
+        entry["results"] = serde_json::Value::Object(values);
         self.changed = true;
     }
 
