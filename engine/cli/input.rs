@@ -16,8 +16,11 @@ use crate::validate::{self, ApiFields, Flags, ResultsFrom};
 #[derive(Debug, clap::Args)]
 pub struct Input {
     /// YAML files or directories (recursive); `-` reads stdin.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "filenames", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// A YAML file or directory, as kubectl takes them (repeatable; adds to FILE…).
+    #[arg(short = 'f', long = "filename", value_name = "FILE|DIR")]
+    pub filenames: Vec<PathBuf>,
     /// Extra directory to resolve taskRef/pipelineRef names from (after the files given).
     #[arg(long = "catalog", value_name = "DIR")]
     pub catalogs: Vec<PathBuf>,
@@ -39,7 +42,7 @@ impl Input {
     /// printed and returned as `Err`.
     pub fn load(&self) -> Result<Bundle, ()> {
         let mut bundle = Bundle::new();
-        for f in &self.files {
+        for f in self.paths() {
             if let Err(e) = bundle.load_path(f, Origin::Input) {
                 eprintln!("error: {e}");
                 eprintln!(
@@ -56,6 +59,11 @@ impl Input {
         }
         bundle.load_builtin();
         Ok(bundle)
+    }
+
+    /// Every file and directory named, positional ones first.
+    pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
+        self.files.iter().chain(&self.filenames)
     }
 
     /// The feature flags; an invalid `--feature-flag` is printed and ends the command.

@@ -9,6 +9,9 @@ mod output;
 mod plan;
 pub(crate) mod progress;
 mod run;
+mod runs;
+mod serve;
+mod trigger;
 mod validate;
 mod watchdog;
 
@@ -59,6 +62,14 @@ enum Command {
     /// Reconcile tekton.dev/v1 PipelineRuns and TaskRuns in a cluster, as Tekton's controller
     /// does, for runs labelled `adze.dev/controller: "true"` (or every run with --all).
     Controller(controller::Args),
+    /// Serve a Tekton Triggers EventListener: webhooks (GitHub, GitLab, Bitbucket, CEL) start
+    /// runs, recorded durably, shown on a dashboard.
+    Serve(Box<serve::Args>),
+    /// Replay a saved webhook payload through an EventListener and show (--dry-run) or run
+    /// what its triggers create.
+    Trigger(Box<trigger::Args>),
+    /// List the runs `adze serve` recorded, newest first.
+    Runs(runs::Args),
     /// List what killed or --keep runs left behind (containers, directories); --yes removes it.
     #[command(long_about = gc::LONG_ABOUT)]
     Gc(gc::Args),
@@ -75,6 +86,9 @@ pub fn main() -> Outcome {
         Command::Plan(args) => plan::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Controller(args) => controller::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Trigger(args) => trigger::run(&args),
+        Command::Runs(args) => runs::run(&args),
         Command::Gc(args) => gc::run(&args),
         Command::Watchdog(args) => watchdog::run(&args),
     }

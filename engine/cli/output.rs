@@ -85,3 +85,16 @@ impl WriteColor for Report {
         self.out.reset()
     }
 }
+
+/// Prints an object on stdout as YAML (`yaml`) or JSON (`json`).
+pub fn print_object(format: &str, value: &serde_json::Value) {
+    let text = match format {
+        "json" => serde_json::to_string_pretty(value).map(|s| s + "\n"),
+        _ => serde_yaml_ng::to_string(value)
+            .map_err(|e| serde_json::Error::io(std::io::Error::other(e))),
+    };
+    match text {
+        Ok(t) => print!("{t}"),
+        Err(e) => eprintln!("error: cannot render the object: {e}"),
+    }
+}

@@ -11,6 +11,7 @@ use super::last_run;
 use super::output;
 use super::progress::{self, LogMode, Mode, RenderOptions, SummaryRow};
 use super::watchdog::Watchdog;
+use super::output::print_object;
 use super::Outcome;
 use crate::api::{Object, PipelineRun, TaskRun};
 use crate::compat;
@@ -621,18 +622,6 @@ fn engine_lost(message: &str) -> Outcome {
 }
 
 /// Prints the final object on stdout.
-fn print_object(format: &str, value: &serde_json::Value) {
-    let text = match format {
-        "json" => serde_json::to_string_pretty(value).map(|s| s + "\n"),
-        _ => serde_yaml_ng::to_string(value)
-            .map_err(|e| serde_json::Error::io(std::io::Error::other(e))),
-    };
-    match text {
-        Ok(t) => print!("{t}"),
-        Err(e) => eprintln!("error: cannot render the final object: {e}"),
-    }
-}
-
 /// Tekton's reason for a run whose workspace volume could not be created.
 const WORKSPACE_NOT_CREATED: &str = "CouldntCreateWorkspacePVC";
 

@@ -1,0 +1,495 @@
+//! `adze serve`: a Tekton Triggers EventListener, durable, with a dashboard.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::input::{check, Input};
+use super::Outcome;
+use crate::exec::backend::Backend;
+use crate::exec::docker::DockerExecutor;
+use crate::exec::kubernetes::connect::{connect, ClusterOptions};
+use crate::exec::kubernetes::{KubernetesExecutor, KubernetesOptions};
+use crate::report::diagnostics::Summary;
+use crate::serve::create::CreateInCluster;
+use crate::serve::local::LocalLauncher;
+use crate::serve::tls::{Tls, TlsFiles};
+use crate::serve::triggered::TriggersProcessor;
+use crate::serve::{Launcher, ListenerIdentity, Options, Store};
+use crate::triggers::interceptor::builtin::Builtins;
+use crate::triggers::{BundleSecrets, Catalog};
+
+/// The environment variable that may hold the API token instead of `--token-file`.
+pub const TOKEN_ENV: &str = "ADZE_SERVE_TOKEN";
+
+/// Options of `adze serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: Input,
+    /// Where to listen. Loopback unless told otherwise; any other address needs a token.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// What happens to the runs triggers create: docker (run here, in containers),
+    /// kubernetes (run here, as Pods), create (create the objects in the cluster for
+    /// `adze controller` or Tekton to run).
+    #[arg(long, default_value = "docker", value_parser = ["docker", "kubernetes", "create"])]
+    executor: String,
+    /// The EventListener to serve, when the files hold several.
+    #[arg(long, value_name = "NAME")]
+    listener: Option<String>,
+    /// Most runs running at once; others wait in the queue.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    max_concurrent: usize,
+    /// Most events and runs waiting at once; beyond it webhooks get 503 with Retry-After.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    queue_size: usize,
+    /// Largest request body accepted; larger ones get 413. Bytes, or with Ki/Mi/Gi.
+    #[arg(long, default_value = "10Mi", value_name = "SIZE", value_parser = parse_size)]
+    max_body: usize,
+    /// Answer webhooks after the interceptors ran: 202 when a trigger created runs, 403 when a
+    /// signature or token check failed, 422 when every trigger declined or failed. (Tekton
+    /// answers 202 at once, whatever happens next.)
+    #[arg(long)]
+    respond_after_interceptors: bool,
+    /// The store of events, runs and logs (SQLite; created when missing).
+    #[arg(long, default_value = ".adze/serve.db", value_name = "FILE")]
+    store: PathBuf,
+    /// A file holding the token the dashboard and the API ask for (or set $ADZE_SERVE_TOKEN).
+    /// Required when --listen is not a loopback address.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (reloaded when the file changes).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Ask clients for a certificate chaining to these PEM CAs (mutual TLS).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    client_ca: Option<PathBuf>,
+    /// Serve even when a github, gitlab or bitbucket interceptor has no secretRef (Tekton
+    /// then skips the signature check silently; adze refuses to start unless told).
+    #[arg(long)]
+    allow_unsigned: bool,
+    /// When to pull images (docker): always, missing, never.
+    #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never"])]
+    pull: String,
+    /// Kubernetes: the namespace (default: the context's, else `default`); also the namespace
+    /// of Triggers objects that name none.
+    #[arg(long, value_name = "NAMESPACE")]
+    namespace: Option<String>,
+    /// Kubernetes: the kubeconfig context.
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// Kubernetes: the kubeconfig file.
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubernetes: the image holding `/adze-entrypoint`.
+    #[arg(long, value_name = "IMAGE")]
+    entrypoint_image: Option<String>,
+}
+
+/// Parses `10Mi`, `512Ki`, `1Gi`, `1048576`.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size: write e.g. 10Mi, 512Ki or 1048576"))?;
+    let unit = match unit {
+        "" => 1,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        other => return Err(format!("unknown unit {other:?}: use Ki, Mi or Gi")),
+    };
+    n.checked_mul(unit).ok_or_else(|| format!("{text} is too large"))
+}
+
+/// Runs `adze serve`.
+pub fn run(args: &Args) -> Outcome {
+    let flags = match args.input.flags_or_report() {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let Ok(bundle) = args.input.load() else {
+        return Outcome::Invalid;
+    };
+    let diags = check(&bundle, &flags);
+    let summary = Summary::of(bundle.inputs().count(), &diags);
+    {
+        let mut report = args.input.report();
+        args.input.write_diagnostics(&mut report, &bundle, &diags);
+        if summary.errors > 0 {
+            report.line(&format!(
+                "invalid: fix the {} error(s) above before serving",
+                summary.errors
+            ));
+            return Outcome::Invalid;
+        }
+    }
+    let namespace = args.namespace.clone().unwrap_or_else(|| "default".into());
+    let (catalog, _) = Catalog::load(&bundle, &namespace);
+    let listener = match choose_listener(&catalog, args.listener.as_deref()) {
+        Ok(l) => l,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Outcome::Invalid;
+        }
+    };
+    let unsigned = unsigned_interceptors(&catalog);
+    if !unsigned.is_empty() {
+        let list = unsigned.join("\n  ");
+        if args.allow_unsigned {
+            eprintln!(
+                "warning: these interceptors check no signature or token; anyone who can reach \
+                 this server can trigger them:\n  {list}"
+            );
+        } else {
+            eprintln!(
+                "error: these interceptors have no secretRef, so they would accept unsigned \
+                 requests from anyone:\n  {list}\n  help: add a secretRef param (a Secret loaded \
+                 with -f), or pass --allow-unsigned to serve them anyway"
+            );
+            return Outcome::Invalid;
+        }
+    }
+    let token = match token(args) {
+        Ok(t) => t,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Outcome::Invalid;
+        }
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match Tls::load(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: args.client_ca.clone(),
+        }) {
+            Ok(t) => Some(Arc::new(t)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Outcome::Invalid;
+            }
+        },
+        _ => None,
+    };
+    let secrets = match BundleSecrets::load(&bundle, &namespace) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Invalid;
+        }
+    };
+    let store = match Store::open(&args.store) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Infrastructure;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the server's runtime: {e}");
+            return Outcome::Infrastructure;
+        }
+    };
+    let launcher = match launcher(args, &flags, &runtime) {
+        Ok(l) => l,
+        Err(outcome) => return outcome,
+    };
+    let identity = ListenerIdentity {
+        name: listener.name.clone(),
+        namespace: listener.namespace.clone(),
+        uid: listener.uid.clone(),
+    };
+    let mut options = Options::new(args.listen);
+    options.body_limit = args.max_body;
+    options.queue_size = args.queue_size;
+    options.max_concurrent = args.max_concurrent;
+    options.respond_after_interceptors = args.respond_after_interceptors;
+    options.payload_validation = listener.payload_validation;
+    options.token = token;
+    let processor = Arc::new(TriggersProcessor::new(
+        Arc::new(catalog),
+        &listener.name,
+        Builtins::new(secrets),
+    ));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    runtime.block_on(async {
+        let running =
+            match crate::serve::start(options, identity, store.clone(), processor, launcher, tls)
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Outcome::Infrastructure;
+                }
+            };
+        eprintln!(
+            "adze serve: EventListener {}/{} on {scheme}://{} (executor {}, store {})",
+            listener.namespace,
+            listener.name,
+            running.addr,
+            args.executor,
+            store.path().display()
+        );
+        tokio::select! {
+            _ = running.wait() => Outcome::Infrastructure,
+            _ = shutdown() => {
+                eprintln!("adze serve: stopping; unfinished events and runs are taken up at the next start");
+                Outcome::Success
+            }
+        }
+    })
+}
+
+/// The listener served, as the CLI found it.
+struct Chosen {
+    name: String,
+    namespace: String,
+    uid: String,
+    payload_validation: bool,
+}
+
+fn choose_listener(catalog: &Catalog, asked: Option<&str>) -> Result<Chosen, String> {
+    let names: Vec<&str> = catalog.listeners.iter().map(|l| l.name.as_str()).collect();
+    let entry = match asked {
+        Some(name) => catalog.listeners.iter().find(|l| l.name == name).ok_or_else(|| {
+            format!(
+                "no EventListener named {name} in the files (they hold: {})",
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            )
+        })?,
+        None => match catalog.listeners.as_slice() {
+            [one] => one,
+            [] => {
+                return Err("the files hold no EventListener\n  help: pass the file that \
+                            defines the triggers.tekton.dev/v1beta1 EventListener to serve"
+                    .into())
+            }
+            _ => {
+                return Err(format!(
+                    "the files hold {} EventListeners ({}); choose one with --listener NAME",
+                    names.len(),
+                    names.join(", ")
+                ))
+            }
+        },
+    };
+    let meta = &entry.object.metadata;
+    let uid = meta
+        .uid
+        .clone()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| stable_uid(&entry.namespace, &entry.name));
+    let payload_validation = meta
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("tekton.dev/payload-validation"))
+        .is_none_or(|v| v != "false");
+    Ok(Chosen {
+        name: entry.name.clone(),
+        namespace: entry.namespace.clone(),
+        uid,
+        payload_validation,
+    })
+}
+
+/// A uid that stays the same across restarts for the same listener, shaped like a v4 UUID.
+fn stable_uid(namespace: &str, name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("adze-eventlistener/{namespace}/{name}"));
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// `trigger: interceptor` for every authenticating built-in without a `secretRef`.
+fn unsigned_interceptors(catalog: &Catalog) -> Vec<String> {
+    use crate::triggers::api::TriggerInterceptor;
+    let check = |owner: String, list: &[TriggerInterceptor], out: &mut Vec<String>| {
+        for i in list {
+            let Some(r) = &i.reference else { continue };
+            let name = r.name.to_ascii_lowercase();
+            if !["github", "gitlab", "bitbucket"].contains(&name.as_str()) {
+                continue;
+            }
+            if !i.params.iter().any(|p| p.name == "secretRef") {
+                out.push(format!("{owner}: {name} interceptor without secretRef"));
+            }
+        }
+    };
+    let mut out = Vec::new();
+    for l in &catalog.listeners {
+        for (i, t) in l.object.spec.triggers.iter().enumerate() {
+            let owner = if t.name.is_empty() {
+                format!("EventListener {} spec.triggers[{i}]", l.name)
+            } else {
+                format!("EventListener {} trigger {}", l.name, t.name)
+            };
+            check(owner, &t.interceptors, &mut out);
+        }
+        for g in &l.object.spec.trigger_groups {
+            check(
+                format!("EventListener {} triggerGroup {}", l.name, g.name),
+                &g.interceptors,
+                &mut out,
+            );
+        }
+    }
+    for t in &catalog.triggers {
+        check(format!("Trigger {}/{}", t.namespace, t.name), &t.object.spec.interceptors, &mut out);
+    }
+    out
+}
+
+fn token(args: &Args) -> Result<Option<String>, String> {
+    let from_file = match &args.token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read --token-file {}: {e}", path.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let token = from_file
+        .or_else(|| std::env::var(TOKEN_ENV).ok())
+        .filter(|t| !t.is_empty());
+    if token.is_none() && !args.listen.ip().is_loopback() {
+        return Err(format!(
+            "--listen {} is reachable from other machines, and the dashboard and API would be \
+             open to them\n  help: give a token with --token-file FILE or ${TOKEN_ENV}, or \
+             listen on 127.0.0.1",
+            args.listen
+        ));
+    }
+    Ok(token)
+}
+
+fn launcher(
+    args: &Args,
+    flags: &crate::validate::Flags,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Arc<dyn Launcher>, Outcome> {
+    let cluster = ClusterOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        namespace: args.namespace.clone(),
+    };
+    let files: Vec<PathBuf> = args.input.paths().cloned().collect();
+    match args.executor.as_str() {
+        "create" => {
+            let connected = runtime.block_on(connect(&cluster)).map_err(|e| {
+                eprintln!("error: {e}\n  help: {}", e.help());
+                Outcome::Infrastructure
+            })?;
+            Ok(Arc::new(CreateInCluster::new(connected, runtime.handle().clone())))
+        }
+        "kubernetes" => {
+            let entrypoint_image =
+                crate::exec::backend::entrypoint_image(args.entrypoint_image.as_deref());
+            let results_from = flags.results_from;
+            let max_result_size = flags.max_result_size;
+            let engine = move |sink| {
+                let options = KubernetesOptions {
+                    cluster: cluster.clone(),
+                    entrypoint_image: entrypoint_image.clone(),
+                    nop_image: entrypoint_image.clone(),
+                    progress: sink,
+                    logs: true,
+                    keep: false,
+                    run_id: crate::run::ownership::Owner::current().run_id.clone(),
+                    image_pull_policy: None,
+                    results_from,
+                    max_result_size,
+                    task_run_owner: None,
+                    adopt: false,
+                    started: None,
+                };
+                KubernetesExecutor::connect(options)
+                    .map(Backend::Kubernetes)
+                    .map_err(|e| e.to_string())
+            };
+            Ok(Arc::new(LocalLauncher::new(files, Box::new(engine), flags.clone(), true)))
+        }
+        _ => {
+            // Fail at start, not at the first webhook, when the engine is not there.
+            if let Err(e) = DockerExecutor::new() {
+                eprintln!("error: {e}");
+                return Err(Outcome::Infrastructure);
+            }
+            let pull = args.pull.parse().unwrap_or_default();
+            let engine = move |sink| {
+                let options = crate::exec::docker::DockerOptions {
+                    progress: sink,
+                    logs: true,
+                    pull,
+                    ..Default::default()
+                };
+                DockerExecutor::with_options(options)
+                    .map(Backend::Docker)
+                    .map_err(|e| e.to_string())
+            };
+            Ok(Arc::new(LocalLauncher::new(files, Box::new(engine), flags.clone(), false)))
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match term.as_mut() {
+                Some(t) => { t.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("10Mi"), Ok(10 << 20));
+        assert_eq!(parse_size("512Ki"), Ok(512 << 10));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert!(parse_size("10MB").is_err());
+        assert!(parse_size("x").is_err());
+    }
+
+    #[test]
+    fn stable_uids_are_v4_shaped_and_stable() {
+        let a = stable_uid("ci", "gh");
+        assert_eq!(a, stable_uid("ci", "gh"));
+        assert_ne!(a, stable_uid("ci", "gl"));
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+    }
+}
