@@ -26,8 +26,11 @@
 //!   (HTTP calls to other services), the `slack` interceptor, `cloudEventURI` notifications.
 
 pub mod event;
+pub mod expression;
+pub mod go_json;
 pub mod header;
 pub mod interceptor;
+pub mod jsonpath;
 
 pub use event::Event;
 pub use header::{canonical_header_name, Headers};
