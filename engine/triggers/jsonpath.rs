@@ -44,11 +44,13 @@ pub enum Literal {
 
 /// One bound of `[start:end:step]`, as the reference parser records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Bound {
-    known: bool,
-    value: i64,
+pub struct Bound {
+    /// Written (or derived).
+    pub known: bool,
+    /// The number.
+    pub value: i64,
     /// `end` of a single index `[i]`, computed as `i + 1`.
-    derived: bool,
+    pub derived: bool,
 }
 
 /// One step of a parsed path.

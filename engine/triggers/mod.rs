@@ -25,12 +25,18 @@
 //! - Custom `ClusterInterceptor`/`Interceptor` services and the legacy `webhook` interceptor
 //!   (HTTP calls to other services), the `slack` interceptor, `cloudEventURI` notifications.
 
+pub mod admission;
+pub mod api;
+pub mod binding;
+pub mod catalog;
 pub mod event;
 pub mod expression;
 pub mod go_json;
 pub mod header;
 pub mod interceptor;
 pub mod jsonpath;
+pub mod template;
 
+pub use catalog::Catalog;
 pub use event::Event;
 pub use header::{canonical_header_name, Headers};
