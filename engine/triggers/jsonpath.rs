@@ -126,14 +126,10 @@ fn go_rune(c: char) -> String {
 
 impl Parser {
     fn rest_starts_with(&self, prefix: &str) -> bool {
-        let mut i = self.pos;
-        for c in prefix.chars() {
-            if self.chars.get(i) != Some(&c) {
-                return false;
-            }
-            i += 1;
-        }
-        true
+        prefix
+            .chars()
+            .enumerate()
+            .all(|(i, c)| self.chars.get(self.pos + i) == Some(&c))
     }
 
     fn next(&mut self) -> Option<char> {
@@ -343,8 +339,7 @@ fn slice_bounds(text: &str) -> Result<[Bound; 3], PathError> {
     let mut bounds = [Bound::default(); 3];
     for i in 0..3 {
         match parts.get(i) {
-            Some(s) if i == 0 && s.is_empty() => {}
-            Some(s) if s.is_empty() => {}
+            Some(&"") => {}
             Some(s) => {
                 bounds[i] = Bound {
                     known: true,
