@@ -37,6 +37,7 @@ pub mod header;
 pub mod interceptor;
 pub mod jsonpath;
 pub mod process;
+pub mod secrets;
 pub mod selection;
 pub mod template;
 
@@ -44,4 +45,5 @@ pub use catalog::Catalog;
 pub use event::Event;
 pub use header::{canonical_header_name, Headers};
 pub use process::{plan, process, run, Plan, RequestError, TriggerOutcome, TriggerResult, Work};
+pub use secrets::BundleSecrets;
 pub use template::{Ids, RandomIds, SequentialIds};
