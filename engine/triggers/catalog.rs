@@ -419,6 +419,176 @@ mod tests {
         assert!(c.template("ci", "tt").is_some());
     }
 
+    /// (code, field) of every finding.
+    fn findings(text: &str) -> Vec<(&'static str, String)> {
+        let mut b = Bundle::new();
+        b.add_source("t.yaml", text.to_string(), Origin::Input);
+        let (_, d) = Catalog::load(&b, "default");
+        d.into_iter()
+            .map(|d| (d.code, d.field.unwrap_or_default()))
+            .collect()
+    }
+
+    const HEAD: &str = "apiVersion: triggers.tekton.dev/v1beta1\n";
+    const TEMPLATE: &str = "{spec: {resourcetemplates: [{apiVersion: v1, kind: ConfigMap}]}}";
+
+    fn listener(annotations: &str, spec: &str) -> String {
+        format!("{HEAD}kind: EventListener\nmetadata: {{name: l{annotations}}}\nspec:\n{spec}")
+    }
+
+    /// C37: the EventListener rules of spec §1.2-§1.4.
+    #[test]
+    fn listener_admission() {
+        let t = TEMPLATE;
+        assert_eq!(
+            findings(&listener(
+                ", annotations: {tekton.dev/payload-validation: 'no'}",
+                "  serviceAccountName: x\n"
+            )),
+            [
+                (
+                    "triggers/payload-validation",
+                    "metadata.annotations.tekton.dev/payload-validation".to_string()
+                ),
+                ("triggers/no-triggers", "spec".to_string())
+            ]
+        );
+        let spec = format!(
+            "  triggers:\n  - name: -bad\n    template: {t}\n  - triggerRef: x\n    template: {t}\n  - name: none\n  - template: {{ref: a, spec: {{resourcetemplates: [{{kind: X}}]}}, apiversion: v2}}\n    bindings: [{{ref: b, name: n}}, {{name: n}}, {{}}, {{ref: b, kind: TriggerBindng}}]\n    interceptors: [{{ref: {{kind: Cluster}}}}, {{}}]\n"
+        );
+        assert_eq!(
+            findings(&listener("", &spec)),
+            [
+                ("triggers/trigger-name", "spec.triggers[0].name".to_string()),
+                (
+                    "triggers/trigger-ref",
+                    "spec.triggers[1].triggerRef".to_string()
+                ),
+                ("triggers/missing-template", "spec.triggers[2]".to_string()),
+                (
+                    "triggers/template-ref",
+                    "spec.triggers[3].template".to_string()
+                ),
+                (
+                    "triggers/template-ref",
+                    "spec.triggers[3].template.apiversion".to_string()
+                ),
+                (
+                    "triggers/binding",
+                    "spec.triggers[3].bindings[0]".to_string()
+                ),
+                (
+                    "triggers/binding",
+                    "spec.triggers[3].bindings[1].name".to_string()
+                ),
+                (
+                    "triggers/binding",
+                    "spec.triggers[3].bindings[2]".to_string()
+                ),
+                (
+                    "triggers/binding",
+                    "spec.triggers[3].bindings[3].kind".to_string()
+                ),
+                (
+                    "triggers/interceptor",
+                    "spec.triggers[3].interceptors[0].ref".to_string()
+                ),
+                (
+                    "triggers/interceptor",
+                    "spec.triggers[3].interceptors[0].ref.kind".to_string()
+                ),
+                (
+                    "triggers/interceptor",
+                    "spec.triggers[3].interceptors[1]".to_string()
+                ),
+                (
+                    "references/not-found",
+                    "spec.triggers[1].triggerRef".to_string()
+                ),
+                (
+                    "references/not-found",
+                    "spec.triggers[3].bindings[0].ref".to_string()
+                ),
+                (
+                    "references/not-found",
+                    "spec.triggers[3].bindings[3].ref".to_string()
+                ),
+                (
+                    "references/not-found",
+                    "spec.triggers[3].template.ref".to_string()
+                ),
+            ]
+        );
+        let groups = "  triggerGroups:\n  - name: g\n    interceptors: []\n    triggerSelector: {labelSelector: {}}\n  - name: h\n    interceptors: [{ref: {name: cel}}]\n  - name: i\n    interceptors: [{ref: {name: cel}}]\n    triggerSelector: {namespaceSelector: {matchNames: [a, '*']}}\n";
+        assert_eq!(
+            findings(&listener("", groups)),
+            [
+                ("triggers/group", "spec.triggerGroups[0]".to_string()),
+                ("triggers/group", "spec.triggerGroups[1]".to_string()),
+                (
+                    "triggers/namespace-selector",
+                    "spec.triggerGroups[2].triggerSelector.namespaceSelector.matchNames[1]"
+                        .to_string()
+                ),
+            ]
+        );
+        let long = format!(
+            "{HEAD}kind: EventListener\nmetadata: {{name: {}}}\nspec: {{labelSelector: {{}}}}\n",
+            "x".repeat(61)
+        );
+        assert_eq!(
+            findings(&long),
+            [("triggers/name-too-long", "metadata.name".to_string())]
+        );
+    }
+
+    /// C37: bindings, templates and Trigger objects.
+    #[test]
+    fn binding_template_and_trigger_admission() {
+        let binding = format!("{HEAD}kind: TriggerBinding\nmetadata: {{name: b}}\nspec:\n  params:\n  - {{name: a, value: x}}\n  - {{name: a, value: '$(body.a $(body.b)'}}\n  - {{value: y}}\n");
+        assert_eq!(
+            findings(&binding),
+            [
+                ("triggers/binding-param", "spec.params[1].name".to_string()),
+                ("triggers/binding-param", "spec.params[1].value".to_string()),
+                ("triggers/binding-param", "spec.params[2]".to_string()),
+            ]
+        );
+        let template = format!("{HEAD}kind: TriggerTemplate\nmetadata: {{name: t}}\nspec:\n  params: [{{name: a}}]\n  resourcetemplates:\n  - {{apiVersion: v1, kind: ConfigMap, data: {{'$(tt.params.k)': '$(tt.params.a) $(tt.params.b)'}}}}\n  - {{apiVersion: v1}}\n");
+        assert_eq!(
+            findings(&template),
+            [
+                (
+                    "triggers/undeclared-param",
+                    "spec.resourcetemplates[0].data.$(tt.params.k)".to_string()
+                ),
+                (
+                    "triggers/undeclared-param",
+                    "spec.resourcetemplates[0].data.$(tt.params.k)".to_string()
+                ),
+                ("triggers/template", "spec.resourcetemplates[1]".to_string()),
+            ]
+        );
+        let empty = format!("{HEAD}kind: TriggerTemplate\nmetadata: {{name: t}}\nspec: {{}}\n");
+        assert_eq!(
+            findings(&empty),
+            [("triggers/template", "spec".to_string())]
+        );
+        let trigger = format!("{HEAD}kind: Trigger\nmetadata: {{name: t}}\nspec:\n  bindings: [{{ref: cb, kind: ClusterTriggerBinding}}]\n  template: {{}}\n");
+        assert_eq!(
+            findings(&trigger),
+            [
+                ("triggers/template-ref", "spec.template".to_string()),
+                ("references/not-found", "spec.bindings[0].ref".to_string()),
+            ]
+        );
+        let interceptor = "apiVersion: triggers.tekton.dev/v1alpha1\nkind: ClusterInterceptor\nmetadata: {name: c}\nspec: {clientConfig: {}}\n";
+        assert_eq!(
+            findings(interceptor),
+            [("triggers/interceptor", "spec.clientConfig".to_string())]
+        );
+    }
+
     #[test]
     fn wrong_kinds_and_versions() {
         let (_, d) = load(
