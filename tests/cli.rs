@@ -280,6 +280,87 @@ fn validate_json_report_of_a_valid_file() {
     assert_eq!(report["diagnostics"], Value::Array(Vec::new()));
 }
 
+/// An EventListener with an inline trigger, its TriggerTemplate and the webhook Secret.
+const GITHUB_LISTENER: &str = r#"apiVersion: triggers.tekton.dev/v1beta1
+kind: EventListener
+metadata: {name: gh-listener, namespace: ci}
+spec:
+  serviceAccountName: triggers-sa
+  triggers:
+  - name: on-push
+    interceptors:
+    - ref: {name: github}
+      params:
+      - {name: secretRef, value: {secretName: gh-secret, secretKey: token}}
+      - {name: eventTypes, value: [push]}
+    bindings:
+    - {name: revision, value: $(body.after)}
+    - {name: event, value: $(header.x-github-event)}
+    template: {ref: build}
+---
+apiVersion: triggers.tekton.dev/v1beta1
+kind: TriggerTemplate
+metadata: {name: build, namespace: ci}
+spec:
+  params: [{name: revision}, {name: event}, {name: message, default: "no message"}]
+  resourcetemplates:
+  - apiVersion: tekton.dev/v1
+    kind: PipelineRun
+    metadata: {generateName: build-}
+    spec:
+      pipelineRef: {name: build}
+      params:
+      - {name: revision, value: $(tt.params.revision)}
+      - {name: event, value: $(tt.params.event)}
+      - {name: message, value: $(tt.params.message)}
+      - {name: run-id, value: $(uid)}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: gh-secret, namespace: ci}
+stringData: {token: s3cr3t}
+"#;
+
+#[test]
+fn validate_accepts_valid_triggers_objects() {
+    let ran = Test::new()
+        .file("listener.yaml", GITHUB_LISTENER)
+        .args(["validate", "-o", "json", "listener.yaml"])
+        .expect_status(0)
+        .run();
+    let report: Value = serde_json::from_str(&ran.stdout).expect("JSON on stdout");
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["summary"]["objects"], 2);
+    assert_eq!(report["diagnostics"], Value::Array(Vec::new()));
+}
+
+#[test]
+fn validate_locates_errors_in_triggers_objects() {
+    let text = GITHUB_LISTENER
+        .replace("template: {ref: build}", "template: {ref: biuld}")
+        .replace("value: $(tt.params.event)", "value: $(tt.params.evnet)")
+        .replace(
+            "- ref: {name: github}",
+            "- ref: {name: github, knid: ClusterInterceptor}",
+        );
+    Test::new()
+        .file("listener.yaml", &text)
+        .args(["validate", "--color", "never", "listener.yaml"])
+        .expect_status(2)
+        .stderr_contains("error[schema/unknown-field]: json: unknown field \"knid\"")
+        .stderr_contains("listener.yaml:9:27")
+        .stderr_contains(
+            "error[references/not-found]: TriggerTemplate \"biuld\" not found in namespace \"ci\"",
+        )
+        .stderr_contains("listener.yaml:16:21")
+        .stderr_contains("did you mean `build`?")
+        .stderr_contains("error[triggers/undeclared-param]: $(tt.params.evnet) is not declared")
+        .stderr_contains("did you mean `event`?")
+        .stderr_contains("invalid: 3 errors, 0 warnings in 2 objects")
+        .stderr_lacks("s3cr3t")
+        .run();
+}
+
 #[test]
 fn validate_reports_a_missing_file_clearly() {
     Test::new()

@@ -179,6 +179,8 @@ pub fn parse_flags(given: &[String]) -> Result<Flags, String> {
 pub fn check(bundle: &Bundle, flags: &Flags) -> Vec<Diagnostic> {
     let mut all = bundle.diagnostics.clone();
     all.extend(crate::validate::validate(bundle, flags));
+    // Objects without a namespace go where `kubectl apply` without `-n` would put them.
+    all.extend(crate::triggers::Catalog::load(bundle, "default").1);
     diagnostics::sort(&mut all);
     all
 }

@@ -24,7 +24,12 @@ pub fn run(args: &Args) -> Outcome {
         return Outcome::Invalid;
     };
     let diags = check(&bundle, &flags);
-    let summary = Summary::of(bundle.inputs().count(), &diags);
+    let triggers = bundle
+        .resources
+        .iter()
+        .filter(|r| r.api_version.split('/').next() == Some(crate::triggers::api::GROUP))
+        .count();
+    let summary = Summary::of(bundle.inputs().count() + triggers, &diags);
     if args.output == "json" {
         let report = JsonReport {
             valid: summary.errors == 0,

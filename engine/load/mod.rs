@@ -67,6 +67,8 @@ pub struct Resource {
     pub name: String,
     /// The whole object.
     pub value: serde_json::Value,
+    /// The YAML tree, for locating fields (Tekton Triggers objects are validated from it).
+    pub root: Node,
 }
 
 /// Errors that stop loading a path altogether.
@@ -410,6 +412,7 @@ impl Bundle {
             kind,
             name,
             value,
+            root: root.clone(),
         });
     }
 

@@ -164,7 +164,7 @@ pub fn missing(kind: ConfigKind, name: &str, needed_by: &str) -> RunError {
 /// Decodes standard base64 (padding optional, whitespace ignored); `None` if malformed.
 ///
 /// A few lines here instead of a dependency: Secret data is the only base64 adze reads.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     fn sextet(c: u8) -> Option<u32> {
         Some(u32::from(match c {
             b'A'..=b'Z' => c - b'A',

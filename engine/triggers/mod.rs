@@ -25,10 +25,26 @@
 //! - Custom `ClusterInterceptor`/`Interceptor` services and the legacy `webhook` interceptor
 //!   (HTTP calls to other services), the `slack` interceptor, `cloudEventURI` notifications.
 
+pub mod admission;
+pub mod api;
+pub mod binding;
+pub mod catalog;
+pub mod chain;
 pub mod event;
+pub mod expression;
+pub mod go_json;
 pub mod header;
 pub mod interceptor;
+pub mod jsonpath;
 pub mod payload;
+pub mod process;
+pub mod secrets;
+pub mod selection;
+pub mod template;
 
+pub use catalog::Catalog;
 pub use event::Event;
 pub use header::{canonical_header_name, Headers};
+pub use process::{plan, process, run, Plan, RequestError, TriggerOutcome, TriggerResult, Work};
+pub use secrets::BundleSecrets;
+pub use template::{Ids, RandomIds, SequentialIds};

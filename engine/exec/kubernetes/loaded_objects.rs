@@ -204,6 +204,10 @@ mod tests {
             kind: kind.to_owned(),
             name: value["metadata"]["name"].as_str().unwrap_or("").to_owned(),
             value,
+            root: crate::load::yaml::Node {
+                pos: Default::default(),
+                kind: crate::load::yaml::NodeKind::Map(Vec::new()),
+            },
         }
     }
 
