@@ -52,7 +52,7 @@ impl Variables {
 #[derive(Debug)]
 pub struct Expression {
     source: String,
-    program: Program,
+    pub(super) program: Program,
 }
 
 impl Expression {
@@ -62,7 +62,18 @@ impl Expression {
         source: &str,
         declared: impl IntoIterator<Item = &'d str>,
     ) -> Result<Expression, CelError> {
-        let program = Program::compile(source).map_err(|errors| {
+        Expression::compile_with(Program::compile(source), source, declared, &[])
+    }
+
+    /// Checks a parse result like [`Expression::compile`] does; a call on an identifier
+    /// in `namespaces` (`base64.decode(…)`) names a function, not a variable.
+    pub(super) fn compile_with<'d>(
+        parsed: Result<Program, cel::ParseErrors>,
+        source: &str,
+        declared: impl IntoIterator<Item = &'d str>,
+        namespaces: &[&str],
+    ) -> Result<Expression, CelError> {
+        let program = parsed.map_err(|errors| {
             let first = errors.errors.first();
             let (line, column) = first.map_or((1, 1), |e| (e.pos.0, e.pos.1));
             CelError::Syntax {
@@ -72,7 +83,11 @@ impl Expression {
         })?;
         let declared: HashSet<&str> = declared.into_iter().collect();
         let mut bound = Vec::new();
-        if let Some((name, id)) = first_free(program.expression(), &declared, &mut bound) {
+        let scope = Scope {
+            declared: &declared,
+            namespaces,
+        };
+        if let Some((name, id)) = first_free(program.expression(), &scope, &mut bound) {
             let at = program
                 .source_info()
                 .offset_for(id)
@@ -113,7 +128,7 @@ impl Expression {
     fn value(&self, variables: &Variables) -> Result<Value, CelError> {
         let mut context = Context::default();
         for (name, json) in &variables.values {
-            context.add_variable_from_value(name.clone(), from_json(json));
+            context.add_variable_from_value(name.clone(), from_json(json, Numbers::Integral));
         }
         self.program
             .execute(&context)
@@ -121,23 +136,35 @@ impl Expression {
     }
 }
 
-/// A JSON value as CEL sees it: integral numbers are ints (uints past `i64`), others doubles.
-fn from_json(json: &serde_json::Value) -> Value {
+/// How JSON numbers become CEL values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Numbers {
+    /// Integral numbers are ints (uints past `i64`), others doubles: Tekton's parameters.
+    Integral,
+    /// Every number is a double, as cel-go sees a decoded JSON document (Triggers).
+    Double,
+}
+
+/// A JSON value as CEL sees it.
+pub(super) fn from_json(json: &serde_json::Value, numbers: Numbers) -> Value {
     match json {
         serde_json::Value::Null => Value::Null,
         serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => Value::Int(i),
-            (None, Some(u)) => Value::UInt(u),
+        serde_json::Value::Number(n) => match (numbers, n.as_i64(), n.as_u64()) {
+            (Numbers::Integral, Some(i), _) => Value::Int(i),
+            (Numbers::Integral, None, Some(u)) => Value::UInt(u),
             _ => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         serde_json::Value::String(s) => Value::from(s.clone()),
-        serde_json::Value::Array(items) => {
-            Value::from(items.iter().map(from_json).collect::<Vec<Value>>())
-        }
+        serde_json::Value::Array(items) => Value::from(
+            items
+                .iter()
+                .map(|item| from_json(item, numbers))
+                .collect::<Vec<Value>>(),
+        ),
         serde_json::Value::Object(map) => Value::from(
             map.iter()
-                .map(|(k, v)| (k.clone(), from_json(v)))
+                .map(|(k, v)| (k.clone(), from_json(v, numbers)))
                 .collect::<std::collections::HashMap<String, Value>>(),
         ),
     }
@@ -149,16 +176,24 @@ pub fn guard(source: &str) -> Result<bool, CelError> {
     Expression::compile(source, [])?.evaluate_bool(&Variables::new())
 }
 
+/// The names an expression may use freely.
+struct Scope<'s> {
+    /// Variables.
+    declared: &'s HashSet<&'s str>,
+    /// Function namespaces (`base64` of `base64.decode(…)`).
+    namespaces: &'s [&'s str],
+}
+
 /// The first identifier (and its node id) that is neither declared, a type name, nor bound by
 /// an enclosing macro; `bound` is the stack of macro variables in scope.
 fn first_free<'e>(
     e: &'e IdedExpr,
-    declared: &HashSet<&str>,
+    scope: &Scope<'_>,
     bound: &mut Vec<&'e str>,
 ) -> Option<(&'e str, u64)> {
     match &e.expr {
         Expr::Ident(name) => {
-            let known = declared.contains(name.as_str())
+            let known = scope.declared.contains(name.as_str())
                 || TYPE_NAMES.contains(&name.as_str())
                 || bound.contains(&name.as_str())
                 || name.starts_with('@');
@@ -168,11 +203,14 @@ fn first_free<'e>(
             .target
             .iter()
             .map(|t| &**t)
+            .filter(
+                |t| !matches!(&t.expr, Expr::Ident(ns) if scope.namespaces.contains(&ns.as_str())),
+            )
             .chain(&call.args)
-            .find_map(|a| first_free(a, declared, bound)),
+            .find_map(|a| first_free(a, scope, bound)),
         Expr::Comprehension(c) => {
-            if let Some(found) = first_free(&c.iter_range, declared, bound)
-                .or_else(|| first_free(&c.accu_init, declared, bound))
+            if let Some(found) = first_free(&c.iter_range, scope, bound)
+                .or_else(|| first_free(&c.accu_init, scope, bound))
             {
                 return Some(found);
             }
@@ -182,24 +220,25 @@ fn first_free<'e>(
             bound.push(&c.accu_var);
             let found = [&c.loop_cond, &c.loop_step, &c.result]
                 .into_iter()
-                .find_map(|x| first_free(x, declared, bound));
+                .find_map(|x| first_free(x, scope, bound));
             bound.truncate(depth);
             found
         }
         Expr::List(list) => list
             .elements
             .iter()
-            .find_map(|x| first_free(x, declared, bound)),
+            .find_map(|x| first_free(x, scope, bound)),
         Expr::Map(map) => map.entries.iter().find_map(|entry| match &entry.expr {
-            EntryExpr::MapEntry(m) => first_free(&m.key, declared, bound)
-                .or_else(|| first_free(&m.value, declared, bound)),
-            EntryExpr::StructField(f) => first_free(&f.value, declared, bound),
+            EntryExpr::MapEntry(m) => {
+                first_free(&m.key, scope, bound).or_else(|| first_free(&m.value, scope, bound))
+            }
+            EntryExpr::StructField(f) => first_free(&f.value, scope, bound),
         }),
         Expr::Struct(s) => s.entries.iter().find_map(|entry| match &entry.expr {
-            EntryExpr::MapEntry(m) => first_free(&m.value, declared, bound),
-            EntryExpr::StructField(f) => first_free(&f.value, declared, bound),
+            EntryExpr::MapEntry(m) => first_free(&m.value, scope, bound),
+            EntryExpr::StructField(f) => first_free(&f.value, scope, bound),
         }),
-        Expr::Select(select) => first_free(&select.operand, declared, bound),
+        Expr::Select(select) => first_free(&select.operand, scope, bound),
         Expr::Literal(_) | Expr::Unspecified => None,
     }
 }

@@ -1,6 +1,6 @@
 //! CEL (Common Expression Language), through one wrapper around the `cel` crate: Tekton's
-//! `when: [{cel: ...}]` guards now, the Triggers CEL interceptor (filters, overlays on a JSON
-//! body) later.
+//! `when: [{cel: ...}]` guards, and the Triggers CEL interceptor's filters and overlays
+//! ([`TriggersScope`]).
 //!
 //! # Design
 //!
@@ -12,7 +12,15 @@
 //!   values: a webhook body is JSON already, and results map back to JSON
 //!   ([`Expression::evaluate`]) for overlays. Guards use [`Expression::evaluate_bool`].
 //! - Tekton's when-expressions declare no variables: `$(params…)`/`$(tasks…)` are substituted
-//!   into the text first (so they must sit inside quotes), then [`guard`] evaluates it.
+//!   into the text first (so they must sit inside quotes), then [`guard`] evaluates it, with
+//!   the standard library only, as Tekton Pipelines does.
+//! - Triggers expressions ([`TriggersScope`]) get cel-go's strings, lists, math and encoders
+//!   libraries (the crate's), `sets` and Triggers' own functions (`truncate`, `compareSecret`,
+//!   `parseJSON`, …; spec §4.4). JSON numbers are doubles there, as in cel-go: `body.n == 1`
+//!   holds, `body.n + 1` has no overload. `compareSecret` reads Secrets through a
+//!   [`SecretSource`] the caller passes in, so this module knows nothing of Triggers' types.
+//! - Overlay results are written as Triggers' Go writes them (bytes as base64, `null` and
+//!   uints refused); `marshalJSON` sorts keys and escapes `<>&` like Go's encoder.
 //!
 //! # Invariants
 //!
@@ -24,12 +32,19 @@
 //!
 //! - Static type checking beyond undeclared names (cel-go rejects `1 + 'a'` when compiling;
 //!   here it fails when evaluated).
-//! - `timestamp`/`duration` (the crate's `chrono` feature, left off to keep the build small)
-//!   and the Triggers extension functions (`split`, `parseJSON`, …), which the interceptor
-//!   will add as functions of the evaluation context.
+//! - `timestamp`/`duration` (the crate's `chrono` feature, left off to keep the build small).
+//! - Triggers: cel-go's checker rejects some ill-typed expressions when compiling that fail
+//!   here only when evaluated (both are code 3 for the interceptor); `parseURL` splits URLs
+//!   like Go's `url.Parse` for the common forms, without its host validation; `sets.*` compare
+//!   with CEL's `==` per element (so `1` and `1.0` differ, unlike cel-go).
 
 mod error;
 mod expression;
+mod functions;
+mod output;
+mod triggers;
 
 pub use error::{CelError, Position};
 pub use expression::{guard, Expression, Variables};
+pub use functions::SecretSource;
+pub use triggers::{TriggersRequest, TriggersScope};

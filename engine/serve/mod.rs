@@ -47,6 +47,7 @@ pub mod queue;
 pub mod response;
 mod server;
 pub mod tls;
+pub mod triggered;
 mod worker;
 
 pub use app::{App, Options};

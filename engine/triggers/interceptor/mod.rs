@@ -3,6 +3,21 @@
 //! The request and response mirror the InterceptorRequest/InterceptorResponse protocol of
 //! spec §4.6, so a built-in run in-process behaves as the same interceptor behind HTTP.
 
+mod bitbucket;
+mod builtin;
+mod cel;
+#[cfg(test)]
+mod fixture;
+mod github;
+mod gitlab;
+mod params;
+mod quote;
+mod signature;
+mod slack;
+
+pub use builtin::Builtins;
+pub use signature::{verify as verify_signature, SignatureError};
+
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -185,7 +200,7 @@ pub trait Interceptors: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
     /// No interceptor of that name exists.
-    #[error("interceptor \"{name}\" not found: adze runs the built-ins github, gitlab, bitbucket and cel")]
+    #[error("interceptor \"{name}\" not found: adze runs the built-ins github, gitlab, bitbucket, cel and slack")]
     Unknown {
         /// The name asked for.
         name: String,
