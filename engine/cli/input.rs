@@ -319,6 +319,7 @@ mod tests {
     fn flags(given: &[&str]) -> Result<Flags, String> {
         Input {
             files: Vec::new(),
+            filenames: Vec::new(),
             catalogs: Vec::new(),
             feature_flags: given.iter().map(|f| (*f).to_owned()).collect(),
             color: "never".into(),

@@ -81,7 +81,13 @@ pub fn run(args: &Args) -> Outcome {
         .collect();
     let header = ["NAME", "KIND", "STATE", "TRIGGER", "DURATION"];
     let widths: Vec<usize> = (0..5)
-        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: [&str; 5]| {
         let mut out = String::new();

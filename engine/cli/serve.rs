@@ -16,7 +16,7 @@ use crate::serve::local::LocalLauncher;
 use crate::serve::tls::{Tls, TlsFiles};
 use crate::serve::triggered::TriggersProcessor;
 use crate::serve::{Launcher, ListenerIdentity, Options, Store};
-use crate::triggers::interceptor::builtin::Builtins;
+use crate::triggers::interceptor::Builtins;
 use crate::triggers::{BundleSecrets, Catalog};
 
 /// The environment variable that may hold the API token instead of `--token-file`.
@@ -106,7 +106,8 @@ fn parse_size(text: &str) -> Result<usize, String> {
         "Gi" => 1 << 30,
         other => return Err(format!("unknown unit {other:?}: use Ki, Mi or Gi")),
     };
-    n.checked_mul(unit).ok_or_else(|| format!("{text} is too large"))
+    n.checked_mul(unit)
+        .ok_or_else(|| format!("{text} is too large"))
 }
 
 /// Runs `adze serve`.
@@ -264,18 +265,28 @@ struct Chosen {
 fn choose_listener(catalog: &Catalog, asked: Option<&str>) -> Result<Chosen, String> {
     let names: Vec<&str> = catalog.listeners.iter().map(|l| l.name.as_str()).collect();
     let entry = match asked {
-        Some(name) => catalog.listeners.iter().find(|l| l.name == name).ok_or_else(|| {
-            format!(
-                "no EventListener named {name} in the files (they hold: {})",
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
-            )
-        })?,
+        Some(name) => catalog
+            .listeners
+            .iter()
+            .find(|l| l.name == name)
+            .ok_or_else(|| {
+                format!(
+                    "no EventListener named {name} in the files (they hold: {})",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )
+            })?,
         None => match catalog.listeners.as_slice() {
             [one] => one,
             [] => {
-                return Err("the files hold no EventListener\n  help: pass the file that \
+                return Err(
+                    "the files hold no EventListener\n  help: pass the file that \
                             defines the triggers.tekton.dev/v1beta1 EventListener to serve"
-                    .into())
+                        .into(),
+                )
             }
             _ => {
                 return Err(format!(
@@ -358,7 +369,11 @@ fn unsigned_interceptors(catalog: &Catalog) -> Vec<String> {
         }
     }
     for t in &catalog.triggers {
-        check(format!("Trigger {}/{}", t.namespace, t.name), &t.object.spec.interceptors, &mut out);
+        check(
+            format!("Trigger {}/{}", t.namespace, t.name),
+            &t.object.spec.interceptors,
+            &mut out,
+        );
     }
     out
 }
@@ -404,7 +419,10 @@ fn launcher(
                 eprintln!("error: {e}\n  help: {}", e.help());
                 Outcome::Infrastructure
             })?;
-            Ok(Arc::new(CreateInCluster::new(connected, runtime.handle().clone())))
+            Ok(Arc::new(CreateInCluster::new(
+                connected,
+                runtime.handle().clone(),
+            )))
         }
         "kubernetes" => {
             let entrypoint_image =
@@ -431,7 +449,12 @@ fn launcher(
                     .map(Backend::Kubernetes)
                     .map_err(|e| e.to_string())
             };
-            Ok(Arc::new(LocalLauncher::new(files, Box::new(engine), flags.clone(), true)))
+            Ok(Arc::new(LocalLauncher::new(
+                files,
+                Box::new(engine),
+                flags.clone(),
+                true,
+            )))
         }
         _ => {
             // Fail at start, not at the first webhook, when the engine is not there.
@@ -451,7 +474,12 @@ fn launcher(
                     .map(Backend::Docker)
                     .map_err(|e| e.to_string())
             };
-            Ok(Arc::new(LocalLauncher::new(files, Box::new(engine), flags.clone(), false)))
+            Ok(Arc::new(LocalLauncher::new(
+                files,
+                Box::new(engine),
+                flags.clone(),
+                false,
+            )))
         }
     }
 }

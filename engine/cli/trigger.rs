@@ -11,7 +11,7 @@ use super::output::print_object;
 use super::Outcome;
 use crate::report::diagnostics::Summary;
 use crate::serve::triggered::processed;
-use crate::triggers::interceptor::builtin::Builtins;
+use crate::triggers::interceptor::Builtins;
 use crate::triggers::payload::validate_object;
 use crate::triggers::{BundleSecrets, Catalog, Event, Headers, RandomIds};
 
@@ -79,7 +79,9 @@ pub fn run(args: &Args) -> Outcome {
         (Some(name), _) => name.clone(),
         (None, [one]) => one.name.clone(),
         (None, []) => {
-            eprintln!("error: the files hold no EventListener\n  help: pass the file that defines it");
+            eprintln!(
+                "error: the files hold no EventListener\n  help: pass the file that defines it"
+            );
             return Outcome::Invalid;
         }
         (None, many) => {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::process::{ListenerError, Processed, Processor, TriggerReport, Verdict};
 use crate::store::NewRun;
-use crate::triggers::interceptor::builtin::Builtins;
+use crate::triggers::interceptor::Builtins;
 use crate::triggers::interceptor::Code;
 use crate::triggers::{Catalog, Event, RandomIds, TriggerOutcome, TriggerResult};
 
@@ -54,49 +54,64 @@ pub fn processed(outcomes: &[TriggerOutcome], now_ms: i64) -> Processed {
             (_, "") => "(unnamed trigger)".to_string(),
             (_, name) => name.to_string(),
         };
-        let (verdict, text, objects): (Verdict, String, &[serde_json::Value]) = match &outcome.result {
-            TriggerResult::Created { objects, .. } => {
-                let names: Vec<String> = objects.iter().map(describe).collect();
-                (Verdict::Created, format!("{label}: created {}", names.join(", ")), objects)
-            }
-            TriggerResult::Rejected {
-                interceptor,
-                code,
-                message,
-            } => {
-                let verdict = if AUTHENTICATING.contains(&interceptor.as_str())
-                    && !message.starts_with("event type")
-                {
-                    Verdict::Unauthenticated
-                } else {
-                    Verdict::Declined
-                };
-                (
-                    verdict,
-                    format!("{label}: rejected by {interceptor} ({}): {message}", code_name(*code)),
-                    &[],
-                )
-            }
-            TriggerResult::Failed {
-                stage,
-                message,
-                objects,
-            } => {
-                let stage = serde_json::to_value(stage)
-                    .ok()
-                    .and_then(|s| s.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                // Objects rendered before a failing one are created, as upstream does.
-                (Verdict::Failed, format!("{label}: failed at {stage}: {message}"), objects)
-            }
-            TriggerResult::Skipped { message } => {
-                (Verdict::Failed, format!("{label}: skipped: {message}"), &[])
-            }
-        };
+        let (verdict, text, objects): (Verdict, String, &[serde_json::Value]) =
+            match &outcome.result {
+                TriggerResult::Created { objects, .. } => {
+                    let names: Vec<String> = objects.iter().map(describe).collect();
+                    (
+                        Verdict::Created,
+                        format!("{label}: created {}", names.join(", ")),
+                        objects,
+                    )
+                }
+                TriggerResult::Rejected {
+                    interceptor,
+                    code,
+                    message,
+                } => {
+                    let verdict = if AUTHENTICATING.contains(&interceptor.as_str())
+                        && !message.starts_with("event type")
+                    {
+                        Verdict::Unauthenticated
+                    } else {
+                        Verdict::Declined
+                    };
+                    (
+                        verdict,
+                        format!(
+                            "{label}: rejected by {interceptor} ({}): {message}",
+                            code_name(*code)
+                        ),
+                        &[],
+                    )
+                }
+                TriggerResult::Failed {
+                    stage,
+                    message,
+                    objects,
+                } => {
+                    let stage = serde_json::to_value(stage)
+                        .ok()
+                        .and_then(|s| s.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    // Objects rendered before a failing one are created, as upstream does.
+                    (
+                        Verdict::Failed,
+                        format!("{label}: failed at {stage}: {message}"),
+                        objects,
+                    )
+                }
+                TriggerResult::Skipped { message } => {
+                    (Verdict::Failed, format!("{label}: skipped: {message}"), &[])
+                }
+            };
         let runs: Vec<NewRun> = objects
             .iter()
             .map(|o| NewRun {
-                name: o["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                name: o["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 kind: o["kind"].as_str().unwrap_or_default().to_string(),
                 namespace: o["metadata"]["namespace"]
                     .as_str()
@@ -109,11 +124,17 @@ pub fn processed(outcomes: &[TriggerOutcome], now_ms: i64) -> Processed {
             .collect();
         let mut detail = serde_json::to_value(outcome).unwrap_or_default();
         if let Some(d) = detail.as_object_mut() {
-            d.insert("verdict".into(), serde_json::to_value(verdict).unwrap_or_default());
+            d.insert(
+                "verdict".into(),
+                serde_json::to_value(verdict).unwrap_or_default(),
+            );
             d.insert("text".into(), text.into());
             d.insert(
                 "runs".into(),
-                runs.iter().map(|r| r.name.clone()).collect::<Vec<_>>().into(),
+                runs.iter()
+                    .map(|r| r.name.clone())
+                    .collect::<Vec<_>>()
+                    .into(),
             );
             // The rendered objects are kept with the runs; the report names them.
             if let Some(result) = d.get_mut("result").and_then(|r| r.as_object_mut()) {
