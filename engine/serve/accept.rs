@@ -56,17 +56,28 @@ pub(super) async fn event(
 }
 
 async fn handle(app: Arc<App>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let header = canonical_headers(&headers);
+    let request_uri = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let refused = Refused {
+        app: &app,
+        header: &header,
+        request_uri: &request_uri,
+    };
     let bytes = match read_body(body, app.options.body_limit).await {
         Ok(b) => b,
         Err(ReadError::TooLarge) => {
             app.metrics.webhook(Webhook::TooLarge);
-            return json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!(
-                    "the body is larger than the limit of {} bytes (--max-body)",
-                    app.options.body_limit
-                ),
+            let message = format!(
+                "the body is larger than the limit of {} bytes (--max-body); nothing was accepted",
+                app.options.body_limit
             );
+            refused
+                .record(StatusCode::PAYLOAD_TOO_LARGE, &message)
+                .await;
+            return json_error(StatusCode::PAYLOAD_TOO_LARGE, &message);
         }
         Err(ReadError::Io) => {
             app.metrics.webhook(Webhook::Error);
@@ -76,6 +87,8 @@ async fn handle(app: Arc<App>, uri: Uri, headers: HeaderMap, body: Body) -> Resp
     if app.options.payload_validation {
         if let Err(message) = validate_object(&bytes) {
             app.metrics.webhook(Webhook::Invalid);
+            let reason = format!("Invalid event body format : {message}");
+            refused.record(StatusCode::BAD_REQUEST, &reason).await;
             return (
                 StatusCode::BAD_REQUEST,
                 [(header::CONTENT_TYPE, "application/json")],
@@ -84,31 +97,27 @@ async fn handle(app: Arc<App>, uri: Uri, headers: HeaderMap, body: Body) -> Resp
                 .into_response();
         }
     }
-    let header = canonical_headers(&headers);
-    let request_uri = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into());
+    if !app.queue.try_reserve() {
+        app.metrics.webhook(Webhook::QueueFull);
+        let message = format!(
+            "the queue is full ({} events and runs waiting); nothing was accepted, retry later",
+            app.queue.capacity()
+        );
+        refused
+            .record(StatusCode::SERVICE_UNAVAILABLE, &message)
+            .await;
+        let mut response = json_error(StatusCode::SERVICE_UNAVAILABLE, &message);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        return response;
+    }
     let event = Event {
         id: crate::status::new_uid(),
         request_uri,
         header,
         body: bytes.to_vec(),
     };
-    if !app.queue.try_reserve() {
-        app.metrics.webhook(Webhook::QueueFull);
-        let mut response = json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!(
-                "the queue is full ({} events and runs waiting); nothing was accepted, retry later",
-                app.queue.capacity()
-            ),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-        return response;
-    }
     let admitted = app
         .store
         .admit(NewEvent {
@@ -222,6 +231,31 @@ fn json_event_error(status: StatusCode, event_id: &str, message: &str) -> Respon
         axum::Json(serde_json::json!({ "eventID": event_id, "errorMessage": message })),
     )
         .into_response()
+}
+
+/// Records requests answered with an error before anything was accepted.
+struct Refused<'a> {
+    app: &'a App,
+    header: &'a Headers,
+    request_uri: &'a str,
+}
+
+impl Refused<'_> {
+    /// Writes the refusal (best effort: a store that cannot write does not change the answer).
+    async fn record(&self, status: StatusCode, reason: &str) {
+        let event = NewEvent {
+            id: crate::status::new_uid(),
+            listener: self.app.listener.name.clone(),
+            delivery_id: delivery_id(self.header),
+            received_ms: super::now_ms(),
+            request_uri: self.request_uri.to_string(),
+            headers: self.header.clone(),
+            body: Vec::new(),
+        };
+        if let Err(e) = self.app.store.refuse(event, status.as_u16(), reason).await {
+            eprintln!("adze serve: cannot record a refused request: {e}");
+        }
+    }
 }
 
 enum ReadError {

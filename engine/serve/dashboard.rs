@@ -293,6 +293,14 @@ fn event_row(event: &EventRecord) -> serde_json::Value {
         .collect();
     let state = match (&event.duplicate_of, event.state) {
         (Some(original), _) => format!("redelivery of {original}: nothing run"),
+        (None, crate::store::EventState::Refused) => {
+            let o = event.outcomes.clone().unwrap_or_default();
+            format!(
+                "refused ({}): {}",
+                o["status"],
+                o["reason"].as_str().unwrap_or_default()
+            )
+        }
         (None, s) => serde_json::to_value(s)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))

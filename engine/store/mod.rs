@@ -98,6 +98,24 @@ impl Store {
         }
     }
 
+    /// Records a request answered with an error before it was accepted (its body is dropped):
+    /// what was refused, with which status and why.
+    pub async fn refuse(
+        &self,
+        event: NewEvent,
+        status: u16,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .submit(Write::Refuse {
+                event,
+                status,
+                reason: reason.to_string(),
+            })
+            .await
+            .map(drop)
+    }
+
     /// Marks an event processed with its per-trigger outcomes (JSON) and records the runs it
     /// created, queued, in one transaction.
     pub async fn record_outcomes(

@@ -43,6 +43,9 @@ pub enum EventState {
     Processed,
     /// A redelivery; see [`EventRecord::duplicate_of`].
     Duplicate,
+    /// Answered with an error before it was accepted (bad body, too large, queue full);
+    /// [`EventRecord::outcomes`] holds the status code and why. Its body is not kept.
+    Refused,
 }
 
 impl EventState {
@@ -51,6 +54,7 @@ impl EventState {
             EventState::Accepted => "accepted",
             EventState::Processed => "processed",
             EventState::Duplicate => "duplicate",
+            EventState::Refused => "refused",
         }
     }
 
@@ -58,6 +62,7 @@ impl EventState {
         match s {
             "processed" => EventState::Processed,
             "duplicate" => EventState::Duplicate,
+            "refused" => EventState::Refused,
             _ => EventState::Accepted,
         }
     }

@@ -16,6 +16,11 @@ const MAX_GROUP: usize = 512;
 #[derive(Debug)]
 pub(super) enum Write {
     Admit(NewEvent),
+    Refuse {
+        event: NewEvent,
+        status: u16,
+        reason: String,
+    },
     Outcomes {
         event_id: String,
         outcomes: serde_json::Value,
@@ -140,6 +145,30 @@ fn apply_isolated(tx: &Transaction<'_>, write: Write) -> Result<Reply, StoreErro
 fn apply(tx: &Transaction<'_>, write: Write) -> Result<Reply, StoreError> {
     match write {
         Write::Admit(event) => admit(tx, event).map(Reply::Admitted),
+        Write::Refuse {
+            event,
+            status,
+            reason,
+        } => tx
+            .execute(
+                "INSERT INTO events (id, listener, delivery_id, received_ms, request_uri, \
+                 headers, body, state, outcomes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, x'', 'refused', ?7)",
+                params![
+                    event.id,
+                    event.listener,
+                    event.delivery_id,
+                    event.received_ms,
+                    event.request_uri,
+                    serde_json::to_string(&event.headers).unwrap_or_else(|_| "{}".into()),
+                    serde_json::json!({ "status": status, "reason": reason }).to_string(),
+                ],
+            )
+            .map(|_| Reply::Done)
+            .map_err(|source| StoreError::Sql {
+                what: "record a refused request",
+                source,
+            }),
         Write::Outcomes {
             event_id,
             outcomes,
