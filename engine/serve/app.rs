@@ -112,13 +112,12 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics).fallback(event))
         .merge(guarded)
         .fallback(event)
-        .layer(middleware::map_response(without_allow))
         .with_state(app)
 }
 
 /// Drops the `Allow` header axum adds when a GET-only route hands another method to the
 /// event endpoint: the sink's answers carry only their content type (spec §2.9).
-async fn without_allow(mut response: Response) -> Response {
+pub(super) fn without_allow(mut response: Response) -> Response {
     if response.status() != StatusCode::METHOD_NOT_ALLOWED {
         response.headers_mut().remove(axum::http::header::ALLOW);
     }

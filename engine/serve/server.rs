@@ -92,7 +92,9 @@ pub async fn start(
     }
     tokio::spawn(super::worker::events(app.clone(), events_rx));
     tokio::spawn(super::worker::runs(app.clone(), runs_rx));
-    let routes = router(app.clone());
+    let routes = tower::ServiceBuilder::new()
+        .map_response(super::app::without_allow)
+        .service(router(app.clone()));
     let accept = tokio::spawn(async move {
         loop {
             let Ok((stream, _peer)) = tcp.accept().await else {
