@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use cel::{extensions, Context, Env, Value};
+use cel::{extensions, Context, Env, ExecutionError, Value};
 
 use super::error::CelError;
 use super::expression::{from_json, Expression, Numbers};
@@ -115,7 +115,33 @@ impl TriggersScope {
         expression
             .program
             .execute(&context)
-            .map_err(|e| CelError::Evaluation(e.to_string()))
+            .map_err(|e| CelError::Evaluation(describe(&e)))
+    }
+}
+
+/// An evaluation error as a message; arithmetic across number types, the usual surprise
+/// with JSON doubles, says how to write it instead.
+fn describe(error: &ExecutionError) -> String {
+    match error {
+        ExecutionError::UnsupportedBinaryOperator(op, left, right) => {
+            let (l, r) = (type_name(left), type_name(right));
+            let hint = if l != r && [l, r].iter().all(|t| ["int", "uint", "double"].contains(t)) {
+                " (JSON numbers are doubles: write 1.0 for a double literal, or convert with \
+                 int(...) or double(...))"
+            } else {
+                ""
+            };
+            let op = match *op {
+                "add" => "+",
+                "sub" => "-",
+                "mul" => "*",
+                "div" => "/",
+                "rem" => "%",
+                other => other,
+            };
+            format!("no such overload: {l} {op} {r}{hint}")
+        }
+        other => other.to_string(),
     }
 }
 
@@ -203,7 +229,11 @@ mod tests {
             "body.number + 1.0 > 2.0 && int(body.number) + 1 == 8"
         ));
         let e = eval(&s, "body.number + 1 > 2").unwrap_err();
-        assert!(matches!(e, CelError::Evaluation(_)), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "no such overload: double + int (JSON numbers are doubles: write 1.0 for a \
+             double literal, or convert with int(...) or double(...))"
+        );
         assert_eq!(eval(&s, "extensions.n * 2.0"), Ok(json!(4)));
     }
 
