@@ -367,6 +367,12 @@ mod tests {
             "{e:?}"
         );
         assert!(matches!(s.compile("body.("), Err(CelError::Syntax { .. })));
+        // A namespace names functions only, never a value.
+        let e = s.compile("base64 == 1").unwrap_err();
+        assert!(
+            matches!(e, CelError::Undeclared { ref name, .. } if name == "base64"),
+            "{e:?}"
+        );
         assert_eq!(
             eval(&s, "body.title.upperAscii()"),
             Ok(json!("FIX \"QUOTES\"\nNOW"))

@@ -16,7 +16,6 @@ mod signature;
 mod slack;
 
 pub use builtin::Builtins;
-pub use signature::{verify as verify_signature, SignatureError};
 
 use std::collections::BTreeMap;
 

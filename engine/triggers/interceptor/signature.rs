@@ -25,7 +25,7 @@ use super::quote::go_quote;
 /// Why a signature header does not vouch for a body. The messages are upstream's, so logs
 /// read the same as a Tekton Triggers deployment's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
+pub(super) enum SignatureError {
     /// No `=` between algorithm and digest.
     #[error("error parsing signature {}", go_quote(.signature))]
     Malformed {
@@ -53,7 +53,7 @@ pub enum SignatureError {
 
 /// Checks `signature` (`sha256=<hex>`; `sha1` and `sha512` too, hex in any case) against the
 /// HMAC of the exact `body` bytes under `secret`, in constant time.
-pub fn verify(signature: &str, body: &[u8], secret: &[u8]) -> Result<(), SignatureError> {
+pub(super) fn verify(signature: &str, body: &[u8], secret: &[u8]) -> Result<(), SignatureError> {
     let (prefix, hex) = signature
         .split_once('=')
         .ok_or_else(|| SignatureError::Malformed {
