@@ -223,6 +223,7 @@ mod tests {
         let s = scope(json!({"n": 1, "number": 7}));
         assert!(holds(&s, "body.n == 1"));
         assert!(holds(&s, "body.n < 3u && body.number > 2"));
+        assert!(holds(&s, "1 == body.n && body.n in [1, 2] && body.n != 2"));
         assert!(holds(&s, "type(body.n) == double"));
         assert!(holds(
             &s,
@@ -355,6 +356,7 @@ mod tests {
         assert!(!holds(&s, "sets.contains([1], [2])"));
         assert!(holds(&s, "sets.equivalent([1, 2], [2, 1, 1])"));
         assert!(holds(&s, "sets.intersects([1, 2], [2, 5])"));
+        assert!(holds(&s, "sets.contains([1.0, 2u], [1, 2])"));
         assert!(holds(&s, "'%s-%d'.format(['a', 1]) == 'a-1'"));
     }
 
