@@ -4,7 +4,7 @@
 //! spec §4.6, so a built-in run in-process behaves as the same interceptor behind HTTP.
 
 mod bitbucket;
-mod builtin;
+pub mod builtin;
 mod cel;
 #[cfg(test)]
 mod fixture;
