@@ -31,12 +31,11 @@
 //! # Not yet
 //!
 //! - Static type checking beyond undeclared names (cel-go rejects `1 + 'a'` when compiling;
-//!   here it fails when evaluated).
+//!   here it fails when evaluated — for the Triggers interceptor both are code 3, with
+//!   different messages).
 //! - `timestamp`/`duration` (the crate's `chrono` feature, left off to keep the build small).
-//! - Triggers: cel-go's checker rejects some ill-typed expressions when compiling that fail
-//!   here only when evaluated (both are code 3 for the interceptor); `parseURL` splits URLs
-//!   like Go's `url.Parse` for the common forms, without its host validation; `sets.*` compare
-//!   with CEL's `==` per element (so `1` and `1.0` differ, unlike cel-go).
+//! - `parseURL` splits URLs like Go's `url.Parse` for the common forms, without its host
+//!   validation: a malformed host or port is accepted here, an error there.
 
 mod error;
 mod expression;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use cel::{extensions, Context, Env, Value};
+use cel::{extensions, Context, Env, ExecutionError, Value};
 
 use super::error::CelError;
 use super::expression::{from_json, Expression, Numbers};
@@ -115,7 +115,33 @@ impl TriggersScope {
         expression
             .program
             .execute(&context)
-            .map_err(|e| CelError::Evaluation(e.to_string()))
+            .map_err(|e| CelError::Evaluation(describe(&e)))
+    }
+}
+
+/// An evaluation error as a message; arithmetic across number types, the usual surprise
+/// with JSON doubles, says how to write it instead.
+fn describe(error: &ExecutionError) -> String {
+    match error {
+        ExecutionError::UnsupportedBinaryOperator(op, left, right) => {
+            let (l, r) = (type_name(left), type_name(right));
+            let hint = if l != r && [l, r].iter().all(|t| ["int", "uint", "double"].contains(t)) {
+                " (JSON numbers are doubles: write 1.0 for a double literal, or convert with \
+                 int(...) or double(...))"
+            } else {
+                ""
+            };
+            let op = match *op {
+                "add" => "+",
+                "sub" => "-",
+                "mul" => "*",
+                "div" => "/",
+                "rem" => "%",
+                other => other,
+            };
+            format!("no such overload: {l} {op} {r}{hint}")
+        }
+        other => other.to_string(),
     }
 }
 
@@ -197,13 +223,18 @@ mod tests {
         let s = scope(json!({"n": 1, "number": 7}));
         assert!(holds(&s, "body.n == 1"));
         assert!(holds(&s, "body.n < 3u && body.number > 2"));
+        assert!(holds(&s, "1 == body.n && body.n in [1, 2] && body.n != 2"));
         assert!(holds(&s, "type(body.n) == double"));
         assert!(holds(
             &s,
             "body.number + 1.0 > 2.0 && int(body.number) + 1 == 8"
         ));
         let e = eval(&s, "body.number + 1 > 2").unwrap_err();
-        assert!(matches!(e, CelError::Evaluation(_)), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "no such overload: double + int (JSON numbers are doubles: write 1.0 for a \
+             double literal, or convert with int(...) or double(...))"
+        );
         assert_eq!(eval(&s, "extensions.n * 2.0"), Ok(json!(4)));
     }
 
@@ -325,6 +356,7 @@ mod tests {
         assert!(!holds(&s, "sets.contains([1], [2])"));
         assert!(holds(&s, "sets.equivalent([1, 2], [2, 1, 1])"));
         assert!(holds(&s, "sets.intersects([1, 2], [2, 5])"));
+        assert!(holds(&s, "sets.contains([1.0, 2u], [1, 2])"));
         assert!(holds(&s, "'%s-%d'.format(['a', 1]) == 'a-1'"));
     }
 
@@ -337,6 +369,12 @@ mod tests {
             "{e:?}"
         );
         assert!(matches!(s.compile("body.("), Err(CelError::Syntax { .. })));
+        // A namespace names functions only, never a value.
+        let e = s.compile("base64 == 1").unwrap_err();
+        assert!(
+            matches!(e, CelError::Undeclared { ref name, .. } if name == "base64"),
+            "{e:?}"
+        );
         assert_eq!(
             eval(&s, "body.title.upperAscii()"),
             Ok(json!("FIX \"QUOTES\"\nNOW"))

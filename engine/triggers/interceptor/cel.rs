@@ -182,35 +182,35 @@ struct Part {
     escaped: bool,
 }
 
-/// Splits an sjson key path: `.` separates, `\` makes the next character literal.
+/// Splits an sjson key path: `.` separates, `\\` makes the next character literal.
 fn key_path(key: &str) -> Result<Vec<Part>, String> {
     if key.is_empty() {
         return Err("the key is empty".into());
     }
-    let mut parts = vec![Part {
+    let mut parts = Vec::new();
+    let mut part = Part {
         text: String::new(),
         escaped: false,
-    }];
+    };
     let mut chars = key.chars();
     while let Some(c) = chars.next() {
-        let part = parts
-            .last_mut()
-            .unwrap_or_else(|| unreachable!("starts non-empty"));
         match c {
             '\\' => {
                 part.escaped = true;
-                if let Some(next) = chars.next() {
-                    part.text.push(next);
-                }
+                part.text.extend(chars.next());
             }
-            '.' => parts.push(Part {
-                text: String::new(),
-                escaped: false,
-            }),
+            '.' => parts.push(std::mem::replace(
+                &mut part,
+                Part {
+                    text: String::new(),
+                    escaped: false,
+                },
+            )),
             '*' | '?' => return Err("wildcard characters are not allowed in a key".into()),
             c => part.text.push(c),
         }
     }
+    parts.push(part);
     Ok(parts)
 }
 
@@ -251,10 +251,10 @@ fn set_path(doc: &mut Value, key: &str, value: Value) -> Result<(), String> {
                 if !node.is_object() {
                     *node = Value::Object(Map::new());
                 }
-                let Value::Object(map) = node else {
-                    unreachable!("just made an object")
-                };
-                map.entry(part.text.clone()).or_insert(Value::Null)
+                match node {
+                    Value::Object(map) => map.entry(part.text.clone()).or_insert(Value::Null),
+                    _ => return Err("a parent of the key is not an object".into()),
+                }
             }
         };
         if last {

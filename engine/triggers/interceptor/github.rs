@@ -91,6 +91,8 @@ pub(super) fn process(
                     "error getting secret: github interceptor githubToken.secretKey is empty",
                 ));
             }
+            // Unused for a push, but read as upstream does: a missing token Secret fails
+            // the same way for every event.
             read_secret(secrets, request.context, token, "secret")?;
         }
         if event == "pull_request" {

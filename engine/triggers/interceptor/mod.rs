@@ -4,7 +4,7 @@
 //! spec §4.6, so a built-in run in-process behaves as the same interceptor behind HTTP.
 
 mod bitbucket;
-mod builtin;
+pub mod builtin;
 mod cel;
 #[cfg(test)]
 mod fixture;
@@ -16,7 +16,6 @@ mod signature;
 mod slack;
 
 pub use builtin::Builtins;
-pub use signature::{verify as verify_signature, SignatureError};
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,20 @@
 //! What the built-ins share: decoding `interceptor_params`, the `eventTypes` allow-list and
 //! reading a `secretRef` from the trigger's namespace.
+//!
+//! # Design
+//!
+//! Each helper answers `Err(Response)` with the code and message that stop the trigger, so
+//! a built-in reads as its list of checks joined by `?`.
+//!
+//! # Invariants
+//!
+//! - Secrets are read from the namespace of `context.trigger_id` only, raw (no trimming).
+//! - `eventTypes: null` is absent (every event passes); `[]` rejects every event.
+//!
+//! # Not yet
+//!
+//! - Go matches param names case-insensitively (`secretref` works upstream); here they
+//!   must be spelled as documented (`secretRef`), or they are ignored as unknown fields.
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
