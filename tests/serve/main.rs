@@ -8,6 +8,7 @@ mod common;
 mod http;
 mod server;
 
+mod durability;
 mod examples;
 mod security;
 
