@@ -5,6 +5,9 @@ use crate::server::{fixture, Server};
 use crate::{event_id, outcome, scratch, E1_BODY, E1_SIGNATURE, GH_SECRET, PROCESSED};
 use std::time::Duration;
 
+/// Request headers with owned values.
+type Headers = Vec<(&'static str, String)>;
+
 fn is_uuid_v4(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
@@ -101,7 +104,7 @@ fn e2_wrong_or_legacy_signatures_and_other_events_are_accepted_but_run_nothing()
     // Still valid JSON: one digit of the sha changed.
     let at = changed.iter().position(|&b| b == b'6').unwrap();
     changed[at] = b'7';
-    let cases: Vec<(Vec<(&str, String)>, Vec<u8>, &str)> = vec![
+    let cases: Vec<(Headers, Vec<u8>, &str)> = vec![
         (
             vec![
                 ("X-GitHub-Event", "push".into()),
