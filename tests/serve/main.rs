@@ -11,6 +11,7 @@ mod server;
 mod durability;
 mod examples;
 mod security;
+mod tls;
 
 use std::time::Duration;
 
