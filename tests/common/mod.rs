@@ -5,6 +5,7 @@
 //! `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod kube_sim;
 pub mod running;
 pub mod shape;

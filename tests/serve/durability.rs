@@ -60,7 +60,9 @@ fn settle(server: &Server, limit: Duration) {
         let events = server.events();
         let runs = server.runs();
         let busy = events.iter().any(|e| e["state"] == "accepted")
-            || runs.iter().any(|r| r["state"] == "queued" || r["state"] == "running");
+            || runs
+                .iter()
+                .any(|r| r["state"] == "queued" || r["state"] == "running");
         if !busy {
             return;
         }
@@ -104,10 +106,17 @@ fn webhooks_accepted_before_a_sigkill_are_processed_exactly_once_after_restart()
         .filter(|&n| matches!(seen[n], Seen::Accepted(_)))
         .collect();
     let unanswered: Vec<usize> = (0..SENT).filter(|&n| seen[n] == Seen::NoAnswer).collect();
-    assert!(!accepted.is_empty(), "some webhooks were answered before the kill");
-    assert!(!unanswered.is_empty(), "the kill came before every answer: {seen:?}");
     assert!(
-        seen.iter().all(|s| matches!(s, Seen::Accepted(_) | Seen::NoAnswer)),
+        !accepted.is_empty(),
+        "some webhooks were answered before the kill"
+    );
+    assert!(
+        !unanswered.is_empty(),
+        "the kill came before every answer: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|s| matches!(s, Seen::Accepted(_) | Seen::NoAnswer)),
         "nothing but 202 or no answer: {seen:?}"
     );
 
@@ -116,9 +125,17 @@ fn webhooks_accepted_before_a_sigkill_are_processed_exactly_once_after_restart()
     settle(&server, Duration::from_secs(120));
     let runs = runs_by_number(&server);
     for n in &accepted {
-        assert_eq!(runs.get(n).map(Vec::len), Some(1), "webhook {n}: {:?}", runs.get(n));
+        assert_eq!(
+            runs.get(n).map(Vec::len),
+            Some(1),
+            "webhook {n}: {:?}",
+            runs.get(n)
+        );
     }
-    assert!(runs.values().all(|r| r.len() == 1), "nothing twice: {runs:?}");
+    assert!(
+        runs.values().all(|r| r.len() == 1),
+        "nothing twice: {runs:?}"
+    );
 
     // The sender redelivers what got no answer: each ends with exactly one run, whether or
     // not the first delivery had been written before the kill.
@@ -131,7 +148,10 @@ fn webhooks_accepted_before_a_sigkill_are_processed_exactly_once_after_restart()
     settle(&server, Duration::from_secs(120));
     let runs = runs_by_number(&server);
     assert_eq!(runs.len(), SENT, "every webhook has its run: {runs:?}");
-    assert!(runs.values().all(|r| r.len() == 1), "nothing twice: {runs:?}");
+    assert!(
+        runs.values().all(|r| r.len() == 1),
+        "nothing twice: {runs:?}"
+    );
     let processed = server
         .events()
         .iter()

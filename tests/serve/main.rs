@@ -5,8 +5,9 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-mod http;
 mod server;
+
+use common::http;
 
 mod durability;
 mod examples;

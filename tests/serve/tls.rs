@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
-use crate::server::{fixture, Server};
 use crate::scratch;
+use crate::server::{fixture, Server};
 
 /// A throwaway CA and the certificates it signs, made with the `openssl` command.
 struct Pki {
@@ -24,8 +24,21 @@ impl Pki {
             dir: dir.to_path_buf(),
         };
         pki.openssl(&[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=adze-test-ca",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=adze-test-ca",
         ]);
         pki
     }
@@ -36,7 +49,11 @@ impl Pki {
             .current_dir(&self.dir)
             .output()
             .expect("openssl runs");
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Signs a certificate `name.pem` (key `name.key`) for `usage` (serverAuth|clientAuth).
@@ -47,14 +64,41 @@ impl Pki {
             format!("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage={usage}\n"),
         )
         .unwrap();
-        let (key, csr, pem) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"));
+        let (key, csr, pem) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+        );
         self.openssl(&[
-            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-            &key, "-out", &csr, "-subj", &format!("/CN={cn}"),
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &format!("/CN={cn}"),
         ]);
         self.openssl(&[
-            "x509", "-req", "-in", &csr, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", &pem, "-days", "2", "-extfile", &ext,
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
         ]);
         (self.dir.join(pem), self.dir.join(key))
     }
@@ -143,7 +187,11 @@ fn https_with_client_certificates_and_a_renewal_without_restart() {
             pki.ca().to_str().unwrap(),
         ],
     );
-    assert!(server.stderr().contains("on https://"), "{}", server.stderr());
+    assert!(
+        server.stderr().contains("on https://"),
+        "{}",
+        server.stderr()
+    );
     let body = r#"{"action":"opened","number":5}"#;
     let mutual = client(&pki.ca(), Some((&client_cert, &client_key)));
     let (leaf, answer) = exchange(server.addr, mutual.clone(), &post(body)).expect("mTLS works");
@@ -153,10 +201,17 @@ fn https_with_client_certificates_and_a_renewal_without_restart() {
     // Without a client certificate the handshake is refused and nothing is recorded.
     let anonymous = client(&pki.ca(), None);
     let refused = exchange(server.addr, anonymous, &post(body));
-    assert!(refused.is_err() || refused.as_ref().is_ok_and(|(_, a)| a.is_empty()), "{refused:?}");
+    assert!(
+        refused.is_err() || refused.as_ref().is_ok_and(|(_, a)| a.is_empty()),
+        "{refused:?}"
+    );
     let get = b"GET /api/v1/events HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     let (_, events) = exchange(server.addr, mutual.clone(), get).expect("the API over mTLS");
-    assert_eq!(events.matches("\"listener\":\"pr-listener\"").count(), 1, "{events}");
+    assert_eq!(
+        events.matches("\"listener\":\"pr-listener\"").count(),
+        1,
+        "{events}"
+    );
 
     // Renew: a new certificate replaces the files (as a Secret volume swaps them).
     let (renewed, renewed_key) = pki.issue("renewed", "second", "serverAuth");
@@ -166,13 +221,21 @@ fn https_with_client_certificates_and_a_renewal_without_restart() {
     std::fs::rename(dir.path().join("swap.pem"), &cert).unwrap();
     let until = Instant::now() + Duration::from_secs(15);
     loop {
-        let (leaf, answer) = exchange(server.addr, mutual.clone(), &post(body)).expect("still serving");
+        let (leaf, answer) =
+            exchange(server.addr, mutual.clone(), &post(body)).expect("still serving");
         assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
         if leaf == certs(&renewed)[0].to_vec() {
             break;
         }
-        assert!(Instant::now() < until, "the renewed certificate was never served");
+        assert!(
+            Instant::now() < until,
+            "the renewed certificate was never served"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(server.stderr().contains("TLS certificate reloaded"), "{}", server.stderr());
+    assert!(
+        server.stderr().contains("TLS certificate reloaded"),
+        "{}",
+        server.stderr()
+    );
 }

@@ -1,5 +1,5 @@
-//! A minimal HTTP/1.1 client over a plain TCP stream: the tests assert on exact status lines,
-//! headers and bodies, and send exact bytes (a signature covers them).
+//! A minimal HTTP/1.1 client over a plain TCP stream, for the `adze serve` tests: they assert
+//! on exact status lines, headers and bodies, and send exact bytes (a signature covers them).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

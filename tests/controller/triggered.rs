@@ -1,0 +1,140 @@
+//! `adze serve --executor create` in front of the controller: a signed webhook becomes a
+//! PipelineRun object in the cluster, which `adze controller` runs to completion.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::{condition, create, done, list, wait_until, Controller, Sim};
+use crate::common::http::{self, github_signature};
+use crate::common::running::Running;
+
+const PIPELINE: &str = r#"apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: build}
+spec:
+  params: [{name: revision}]
+  tasks:
+  - name: checkout
+    params: [{name: revision, value: $(params.revision)}]
+    taskSpec:
+      params: [{name: revision}]
+      steps:
+      - name: show
+        image: adze-test/busybox:latest
+        env: [{name: REVISION, value: $(params.revision)}]
+        script: echo "building $REVISION"
+"#;
+
+/// The listener, in the namespace `--namespace` gives objects that name none.
+const TRIGGERS: &str = r#"apiVersion: triggers.tekton.dev/v1beta1
+kind: EventListener
+metadata: {name: gh}
+spec:
+  triggers:
+  - name: on-push
+    interceptors:
+    - ref: {name: github}
+      params:
+      - {name: secretRef, value: {secretName: gh-secret, secretKey: token}}
+      - {name: eventTypes, value: [push]}
+    bindings:
+    - {name: revision, value: $(body.after)}
+    template:
+      spec:
+        params: [{name: revision}]
+        resourcetemplates:
+        - apiVersion: tekton.dev/v1
+          kind: PipelineRun
+          metadata:
+            generateName: build-
+            labels: {adze.dev/controller: "true"}
+          spec:
+            pipelineRef: {name: build}
+            params: [{name: revision, value: $(tt.params.revision)}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: gh-secret}
+stringData: {token: s3cr3t}
+"#;
+
+#[test]
+fn a_signed_webhook_becomes_a_pipeline_run_the_controller_completes() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("triggered");
+    create(sim, &ns, PIPELINE);
+    let dir = tempfile::tempdir().expect("a directory");
+    let triggers = dir.path().join("triggers.yaml");
+    std::fs::write(&triggers, TRIGGERS).expect("write the triggers");
+    let controller = Controller::start(sim, &["--namespace", &ns, "--leader-elect=false"]);
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_adze"));
+    serve
+        .args(["serve", "--executor", "create", "--listen", "127.0.0.1:0"])
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .args(["--namespace", &ns])
+        .arg("--store")
+        .arg(dir.path().join("serve.db"))
+        .arg("-f")
+        .arg(&triggers);
+    let serve = Running::start(serve, "adze serve: EventListener");
+    let addr: std::net::SocketAddr = serve
+        .stderr()
+        .split("on http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .expect("the listening address");
+
+    let body = br#"{"ref":"refs/heads/main","after":"6113728f27ae82c7b1a177c8d03f9e96e0adf246"}"#;
+    let signature = github_signature(b"s3cr3t", body);
+    let reply = http::post(
+        addr,
+        &[
+            ("X-GitHub-Event", "push"),
+            ("X-Hub-Signature-256", &signature),
+        ],
+        body,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let event = reply.json()["eventID"].as_str().unwrap().to_string();
+
+    // The object the listener created, found by kubectl through its event label.
+    let until = Instant::now() + Duration::from_secs(30);
+    let name = loop {
+        let found = list(sim, &ns, "pipelineruns").into_iter().find(|pr| {
+            pr["metadata"]["labels"]["triggers.tekton.dev/triggers-eventid"] == event.as_str()
+        });
+        if let Some(pr) = found {
+            break pr["metadata"]["name"].as_str().unwrap().to_string();
+        }
+        assert!(
+            Instant::now() < until,
+            "no PipelineRun for event {event}:\n{}",
+            serve.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(name.starts_with("build-"), "{name}");
+    let finished = wait_until(
+        sim,
+        &ns,
+        &format!("pipelinerun/{name}"),
+        Duration::from_secs(90),
+        &controller,
+        done,
+    );
+    assert_eq!(
+        condition(&finished),
+        ("True".to_string(), "Succeeded".to_string()),
+        "{}",
+        finished["status"]
+    );
+    let labels = &finished["metadata"]["labels"];
+    assert_eq!(labels["triggers.tekton.dev/eventlistener"], "gh");
+    assert_eq!(labels["triggers.tekton.dev/trigger"], "on-push");
+    // The listener recorded it as handed over to the cluster.
+    let runs = http::get(addr, "/api/v1/runs", &[]).json();
+    assert_eq!(runs["runs"][0]["name"], name.as_str());
+    assert_eq!(runs["runs"][0]["state"], "created");
+}
