@@ -236,14 +236,16 @@ pub fn run(args: &Args) -> Outcome {
                     return Outcome::Infrastructure;
                 }
             };
-        eprintln!(
-            "adze serve: EventListener {}/{} on {scheme}://{} (executor {}, store {})",
+        // One write, so whoever waits for this line never sees half of it.
+        let ready = format!(
+            "adze serve: EventListener {}/{} on {scheme}://{} (executor {}, store {})\n",
             listener.namespace,
             listener.name,
             running.addr,
             args.executor,
             store.path().display()
         );
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), ready.as_bytes());
         tokio::select! {
             _ = running.wait() => Outcome::Infrastructure,
             _ = shutdown() => {

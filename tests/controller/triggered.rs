@@ -78,13 +78,22 @@ fn a_signed_webhook_becomes_a_pipeline_run_the_controller_completes() {
         .arg("-f")
         .arg(&triggers);
     let serve = Running::start(serve, "adze serve: EventListener");
-    let addr: std::net::SocketAddr = serve
-        .stderr()
-        .split("on http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|a| a.parse().ok())
-        .expect("the listening address");
+    let until = Instant::now() + Duration::from_secs(10);
+    // The ready line may arrive in pieces: wait for its end.
+    let addr: std::net::SocketAddr = loop {
+        let line = serve.stderr();
+        let at = line
+            .split("on http://")
+            .nth(1)
+            .filter(|rest| rest.contains('\n'))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok());
+        if let Some(at) = at {
+            break at;
+        }
+        assert!(Instant::now() < until, "no address in {line}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
 
     let body = br#"{"ref":"refs/heads/main","after":"6113728f27ae82c7b1a177c8d03f9e96e0adf246"}"#;
     let signature = github_signature(b"s3cr3t", body);

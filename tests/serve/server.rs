@@ -20,14 +20,14 @@ pub struct Server {
 }
 
 /// The marker `adze serve` prints once it listens.
-const READY: &str = "adze serve: EventListener";
+pub const READY: &str = "adze serve: EventListener";
 
 impl Server {
     /// Serves `files` with `extra` arguments, storing into `store`.
     pub fn start(files: &[PathBuf], store: &Path, extra: &[&str]) -> Server {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let running = Running::start(command(files, store, &extra), READY);
-        let addr = address(&running.stderr());
+        let addr = address(&running);
         Server {
             running,
             addr,
@@ -46,7 +46,7 @@ impl Server {
     pub fn restart(&mut self) {
         self.running.kill();
         self.running = Running::start(command(&self.files, &self.store, &self.extra), READY);
-        self.addr = address(&self.running.stderr());
+        self.addr = address(&self.running);
     }
 
     /// Everything it printed.
@@ -131,17 +131,25 @@ pub fn command(files: &[PathBuf], store: &Path, extra: &[String]) -> Command {
     command
 }
 
-fn address(stderr: &str) -> SocketAddr {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with(READY))
-        .unwrap_or_else(|| panic!("no ready line in:\n{stderr}"));
-    let at = line
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line}"));
-    at.parse().unwrap_or_else(|e| panic!("{at}: {e}"))
+/// The address of the ready line, once the whole line has arrived (stderr is written in
+/// pieces, so the marker can be seen before the address).
+pub fn address(running: &Running) -> SocketAddr {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stderr = running.stderr();
+        let at = stderr
+            .split(READY)
+            .nth(1)
+            .filter(|rest| rest.contains('\n'))
+            .and_then(|rest| rest.split("://").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok());
+        if let Some(at) = at {
+            return at;
+        }
+        assert!(Instant::now() < until, "no address in:\n{stderr}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// A fixture of `tests/serve/fixtures`.
