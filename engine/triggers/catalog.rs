@@ -229,7 +229,7 @@ impl Catalog {
         }
     }
 
-    /// The EventListener `name`, or `namespace/name`.
+    /// The EventListener `namespace/name`, or `name` (the first loaded of that name).
     pub fn listener(&self, name: &str) -> Option<&Entry<EventListener>> {
         find(&self.listeners, name)
     }

@@ -652,3 +652,13 @@ spec:
         "{message}"
     );
 }
+
+/// The server moves plans and work items into its tasks.
+#[test]
+fn plans_can_move_to_other_threads() {
+    fn owned_and_sendable<T: Send + Sync + 'static>() {}
+    owned_and_sendable::<Plan>();
+    owned_and_sendable::<Work>();
+    owned_and_sendable::<TriggerOutcome>();
+    owned_and_sendable::<Catalog>();
+}
