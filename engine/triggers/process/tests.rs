@@ -662,3 +662,19 @@ fn plans_can_move_to_other_threads() {
     owned_and_sendable::<TriggerOutcome>();
     owned_and_sendable::<Catalog>();
 }
+
+#[test]
+fn stage_names_match_their_serialisation() {
+    for stage in [
+        Stage::Event,
+        Stage::Interceptor,
+        Stage::Binding,
+        Stage::Template,
+        Stage::Render,
+    ] {
+        assert_eq!(
+            serde_json::to_value(stage).unwrap(),
+            json!(stage.to_string())
+        );
+    }
+}
