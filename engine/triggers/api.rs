@@ -309,6 +309,45 @@ pub struct TriggerInterceptor {
     /// The legacy webhook interceptor (not run by adze yet).
     #[serde(default)]
     pub webhook: Option<WebhookInterceptor>,
+    /// `v1alpha1` only: the built-in `github` interceptor's params, converted to `ref` + `params`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<serde_json::Map<String, Value>>,
+    /// `v1alpha1` only: `gitlab`, as `github`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gitlab: Option<serde_json::Map<String, Value>>,
+    /// `v1alpha1` only: `bitbucket`, as `github`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitbucket: Option<serde_json::Map<String, Value>>,
+    /// `v1alpha1` only: `cel`, as `github`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cel: Option<serde_json::Map<String, Value>>,
+}
+
+impl TriggerInterceptor {
+    /// Turns a `v1alpha1` built-in field (`github: {secretRef: …}`) into the `v1beta1`
+    /// form (`ref: {name: github}`, one param per field), as the conversion webhook does.
+    pub fn convert_v1alpha1(&mut self) {
+        let fields = [
+            ("github", self.github.take()),
+            ("gitlab", self.gitlab.take()),
+            ("bitbucket", self.bitbucket.take()),
+            ("cel", self.cel.take()),
+        ];
+        for (name, params) in fields {
+            let Some(params) = params else { continue };
+            if self.reference.is_none() {
+                self.reference = Some(InterceptorRef {
+                    name: name.into(),
+                    kind: String::new(),
+                    api_version: String::new(),
+                });
+                self.params = params
+                    .into_iter()
+                    .map(|(name, value)| InterceptorParam { name, value })
+                    .collect();
+            }
+        }
+    }
 }
 
 /// `ref` of an interceptor.

@@ -170,4 +170,66 @@ mod tests {
         assert_eq!(p["unbound"], "$(x)");
         assert!(event_root(b"{", &Headers::new(), &Map::new(), "E").is_err());
     }
+
+    /// Arbitrary binding values and the templates they land in never panic.
+    #[test]
+    fn random_values_never_panic() {
+        use crate::triggers::template::{instantiate, SequentialIds, Stamp};
+        const PIECES: &[&str] = &[
+            "$(",
+            ")",
+            "(",
+            "body",
+            "header.",
+            ".",
+            "a",
+            "[0]",
+            "[*]",
+            "[-1]",
+            "..",
+            "{",
+            "}",
+            "extensions.x",
+            "context.eventID",
+            "'",
+            "\\",
+            "\"",
+            "é",
+            " ",
+            "$(tt.params.",
+            "p",
+        ];
+        let mut state = 0x1234_5678_9ABC_DEF1_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let r = root(
+            r#"{"a":[1,"x",{"b":null}],"body":{"a":2}}"#,
+            json!({"x": [true]}),
+        );
+        let stamp = Stamp {
+            listener: "l",
+            trigger: "t",
+            event_id: "E",
+            namespace: "ns",
+        };
+        let mut ids = SequentialIds::default();
+        for _ in 0..5_000 {
+            let mut text = || -> String {
+                let len = next() % 10;
+                (0..len)
+                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                    .collect()
+            };
+            let (value, template_text) = (text(), text());
+            let declared = [spec("p", Some("d"))];
+            if let Ok(params) = resolve_params(&[param("p", &value)], &declared, &r) {
+                let template = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": template_text.clone()}, "data": {"k": template_text}});
+                let _ = instantiate(&[template], &params, next() % 2 == 0, stamp, &mut ids);
+            }
+        }
+    }
 }

@@ -120,6 +120,9 @@ impl Catalog {
                 continue;
             }
             let mut diags = Vec::new();
+            if version == "v1beta1" {
+                diags.extend(v1alpha1_fields_in_v1beta1(&resource.value));
+            }
             let label = format!("{}/{}", resource.kind, display_name(resource));
             match TriggersKind::parse(&resource.kind) {
                 None => diags.push(unknown_kind(&resource.kind)),
@@ -166,6 +169,16 @@ impl Catalog {
         match kind {
             TriggersKind::EventListener => {
                 if let Some(mut o) = typed::<EventListener>(resource, diags) {
+                    for t in &mut o.spec.triggers {
+                        t.interceptors
+                            .iter_mut()
+                            .for_each(TriggerInterceptor::convert_v1alpha1);
+                    }
+                    for g in &mut o.spec.trigger_groups {
+                        g.interceptors
+                            .iter_mut()
+                            .for_each(TriggerInterceptor::convert_v1alpha1);
+                    }
                     admission::event_listener(&o, diags);
                     default_listener(&mut o);
                     self.listeners.push(entry(resource, namespace(false), o));
@@ -173,6 +186,10 @@ impl Catalog {
             }
             TriggersKind::Trigger => {
                 if let Some(mut o) = typed::<Trigger>(resource, diags) {
+                    o.spec
+                        .interceptors
+                        .iter_mut()
+                        .for_each(TriggerInterceptor::convert_v1alpha1);
                     admission::trigger(&o, diags);
                     default_interceptors(&mut o.spec.interceptors);
                     admission::default_bindings(&mut o.spec.bindings);
@@ -212,7 +229,7 @@ impl Catalog {
         }
     }
 
-    /// The EventListener `name`, or `namespace/name`.
+    /// The EventListener `namespace/name`, or `name` (the first loaded of that name).
     pub fn listener(&self, name: &str) -> Option<&Entry<EventListener>> {
         find(&self.listeners, name)
     }
@@ -322,6 +339,42 @@ fn default_listener(l: &mut EventListener) {
     for g in &mut l.spec.trigger_groups {
         default_interceptors(&mut g.interceptors);
     }
+}
+
+/// The `v1alpha1` built-in interceptor fields are unknown in `v1beta1`.
+fn v1alpha1_fields_in_v1beta1(value: &serde_json::Value) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let spec = &value["spec"];
+    let mut chains: Vec<(String, &serde_json::Value)> =
+        vec![("spec.interceptors".into(), &spec["interceptors"])];
+    for (key, list) in [
+        ("triggers", &spec["triggers"]),
+        ("triggerGroups", &spec["triggerGroups"]),
+    ] {
+        for (i, t) in list.as_array().into_iter().flatten().enumerate() {
+            chains.push((format!("spec.{key}[{i}].interceptors"), &t["interceptors"]));
+        }
+    }
+    for (at, chain) in chains {
+        for (i, ic) in chain.as_array().into_iter().flatten().enumerate() {
+            for field in ["github", "gitlab", "bitbucket", "cel"] {
+                if ic.get(field).is_some() {
+                    out.push(
+                        Diagnostic::error(
+                            "schema/unknown-field",
+                            format!("json: unknown field \"{field}\""),
+                        )
+                        .at(format!("{at}[{i}].{field}"))
+                        .at_key()
+                        .hint(format!(
+                            "v1beta1 writes `ref: {{name: {field}}}` with `params`; `{field}:` is v1alpha1"
+                        )),
+                    );
+                }
+            }
+        }
+    }
+    out
 }
 
 fn default_interceptors(interceptors: &mut [TriggerInterceptor]) {
@@ -587,6 +640,26 @@ mod tests {
             findings(interceptor),
             [("triggers/interceptor", "spec.clientConfig".to_string())]
         );
+    }
+
+    #[test]
+    fn v1alpha1_builtin_interceptors_convert() {
+        let text = "apiVersion: triggers.tekton.dev/v1alpha1\nkind: Trigger\nmetadata: {name: t}\nspec:\n  interceptors:\n  - github: {secretRef: {secretName: s, secretKey: k}, eventTypes: [push]}\n  - cel: {filter: 'true'}\n  template: {ref: x}\n---\napiVersion: triggers.tekton.dev/v1alpha1\nkind: TriggerTemplate\nmetadata: {name: x}\nspec: {resourcetemplates: [{apiVersion: v1, kind: ConfigMap}]}\n";
+        let (c, d) = load(text);
+        assert!(d.is_empty(), "{d:?}");
+        let ics = &c.trigger("default", "t").unwrap().object.spec.interceptors;
+        let r = ics[0].reference.as_ref().unwrap();
+        assert_eq!(
+            (r.name.as_str(), r.kind.as_str()),
+            ("github", "ClusterInterceptor")
+        );
+        let names: Vec<_> = ics[0].params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["secretRef", "eventTypes"]);
+        assert_eq!(ics[1].reference.as_ref().unwrap().name, "cel");
+        assert_eq!(ics[1].params[0].value, serde_json::json!("true"));
+        let (_, d) = load(&text.replace("v1alpha1\nkind: Trigger\n", "v1beta1\nkind: Trigger\n"));
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!(d[0].field.as_deref(), Some("spec.interceptors[0].github"));
     }
 
     #[test]

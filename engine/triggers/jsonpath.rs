@@ -551,7 +551,7 @@ fn slice<'a>(bounds: &[Bound; 3], input: Vec<Item<'a>>) -> Result<Vec<Item<'a>>,
         if end.value > len || end.value < 0 {
             return err(format!(
                 "array index out of bounds: index {}, length {len}",
-                end.value - 1
+                end.value.saturating_sub(1)
             ));
         }
         if start.value > end.value {

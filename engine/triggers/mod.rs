@@ -14,6 +14,14 @@
 //! spec allows when behaviour is identical; they see the exact received bytes, so signature
 //! checks cover what the sender signed.
 //!
+//! The pieces, in request order: [`catalog`] types ([`api`]), defaults and checks
+//! ([`admission`]) the `triggers.tekton.dev` documents of a load bundle; [`process::plan`]
+//! loads the listener and selects the work ([`selection`]); [`process::run`] runs one item:
+//! the [`chain`] of interceptors, the bindings' `$(...)` [`expression`]s evaluated as
+//! Kubernetes [`jsonpath`] and rendered as Go would ([`go_json`], [`binding`]), then the
+//! [`template`]s substituted and stamped. `plan` is the part whose errors are the request's
+//! `500`; everything after is a [`TriggerOutcome`], serialisable for the store.
+//!
 //! # Invariants
 //!
 //! - Nothing here panics on any request: every failure is an outcome of the trigger it
@@ -24,6 +32,12 @@
 //!
 //! - Custom `ClusterInterceptor`/`Interceptor` services and the legacy `webhook` interceptor
 //!   (HTTP calls to other services), the `slack` interceptor, `cloudEventURI` notifications.
+//!   A legacy `webhook` interceptor ends its trigger with a "not supported yet" outcome.
+//! - `v1alpha1` objects decode with the `v1beta1` types; of the `v1alpha1`-only fields only
+//!   the built-in interceptors (`github:`, `gitlab:`, `bitbucket:`, `cel:`) are converted
+//!   (to `ref` + `params`), others are unknown fields.
+//! - Admission does not check interceptor `ref`s against the loaded ClusterInterceptors
+//!   (the built-ins need no object), nor the `resources` pod templates of a listener.
 
 pub mod admission;
 pub mod api;

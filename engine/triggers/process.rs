@@ -110,6 +110,25 @@ pub enum Stage {
     Render,
 }
 
+impl Stage {
+    /// The name outcomes are serialised with (`interceptor`, `binding`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Event => "event",
+            Stage::Interceptor => "interceptor",
+            Stage::Binding => "binding",
+            Stage::Template => "template",
+            Stage::Render => "render",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The result of one trigger.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "result", rename_all = "camelCase")]

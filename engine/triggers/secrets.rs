@@ -7,9 +7,7 @@
 //!
 //! Values never appear in `Debug` output or errors: only names and keys do.
 
-use std::collections::BTreeMap;
-
-use super::interceptor::Secrets;
+use super::interceptor::SecretMap;
 use crate::load::Bundle;
 use crate::run::config_data::base64_decode;
 
@@ -25,25 +23,13 @@ pub struct SecretError {
     pub message: String,
 }
 
-/// The Secrets of a bundle.
-#[derive(Clone, Default)]
-pub struct BundleSecrets(BTreeMap<(String, String), BTreeMap<String, Vec<u8>>>);
+/// The Secrets of a bundle: a [`SecretMap`] filled from the loaded documents.
+pub type BundleSecrets = SecretMap;
 
-impl std::fmt::Debug for BundleSecrets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keys: Vec<String> = self
-            .0
-            .iter()
-            .flat_map(|((ns, name), data)| data.keys().map(move |k| format!("{ns}/{name}[{k}]")))
-            .collect();
-        f.debug_tuple("BundleSecrets").field(&keys).finish()
-    }
-}
-
-impl BundleSecrets {
+impl SecretMap {
     /// Reads every `v1` Secret of `bundle`; ones without a namespace go to `default_namespace`.
-    pub fn load(bundle: &Bundle, default_namespace: &str) -> Result<BundleSecrets, SecretError> {
-        let mut out = BTreeMap::new();
+    pub fn load(bundle: &Bundle, default_namespace: &str) -> Result<SecretMap, SecretError> {
+        let mut out = SecretMap::new();
         for r in bundle
             .resources
             .iter()
@@ -52,14 +38,13 @@ impl BundleSecrets {
             let namespace = r.value["metadata"]["namespace"]
                 .as_str()
                 .filter(|n| !n.is_empty())
-                .unwrap_or(default_namespace)
-                .to_string();
+                .unwrap_or(default_namespace);
             let invalid = |message: String| SecretError {
-                namespace: namespace.clone(),
+                namespace: namespace.to_string(),
                 name: r.name.clone(),
                 message,
             };
-            let mut data = BTreeMap::new();
+            // `stringData` last: the API server merges it over `data`.
             for (field, encoded) in [("data", true), ("stringData", false)] {
                 let Some(map) = r.value.get(field).filter(|v| !v.is_null()) else {
                     continue;
@@ -78,21 +63,11 @@ impl BundleSecrets {
                     } else {
                         text.as_bytes().to_vec()
                     };
-                    data.insert(key.clone(), bytes);
+                    out.insert(namespace, &r.name, key, bytes);
                 }
             }
-            out.insert((namespace.clone(), r.name.clone()), data);
         }
-        Ok(BundleSecrets(out))
-    }
-}
-
-impl Secrets for BundleSecrets {
-    fn get(&self, namespace: &str, name: &str, key: &str) -> Option<Vec<u8>> {
-        self.0
-            .get(&(namespace.to_string(), name.to_string()))?
-            .get(key)
-            .cloned()
+        Ok(out)
     }
 }
 
@@ -100,6 +75,7 @@ impl Secrets for BundleSecrets {
 mod tests {
     use super::*;
     use crate::load::Origin;
+    use crate::triggers::interceptor::Secrets;
 
     fn load(text: &str) -> Result<BundleSecrets, SecretError> {
         let mut b = Bundle::new();
@@ -123,6 +99,7 @@ mod tests {
         assert_eq!(s.get("dev", "gh", "token"), None);
         let debug = format!("{s:?}");
         assert!(debug.contains("ci/gh[token]"), "{debug}");
+        assert!(debug.starts_with("SecretMap"), "{debug}");
         assert!(
             !debug.contains("s3cr3t") && !debug.contains("other") && !debug.contains("czNjcjN0"),
             "{debug}"

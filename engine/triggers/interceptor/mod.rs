@@ -153,8 +153,20 @@ pub trait Secrets: Send + Sync {
 }
 
 /// Secrets held in memory, keyed by (namespace, name): what tests and `-f` files provide.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SecretMap(BTreeMap<(String, String), BTreeMap<String, Vec<u8>>>);
+
+/// Names and keys only: a secret value must never reach a log line.
+impl std::fmt::Debug for SecretMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<String> = self
+            .0
+            .iter()
+            .flat_map(|((ns, name), data)| data.keys().map(move |k| format!("{ns}/{name}[{k}]")))
+            .collect();
+        f.debug_tuple("SecretMap").field(&keys).finish()
+    }
+}
 
 impl SecretMap {
     /// No secrets.

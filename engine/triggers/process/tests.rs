@@ -652,3 +652,29 @@ spec:
         "{message}"
     );
 }
+
+/// The server moves plans and work items into its tasks.
+#[test]
+fn plans_can_move_to_other_threads() {
+    fn owned_and_sendable<T: Send + Sync + 'static>() {}
+    owned_and_sendable::<Plan>();
+    owned_and_sendable::<Work>();
+    owned_and_sendable::<TriggerOutcome>();
+    owned_and_sendable::<Catalog>();
+}
+
+#[test]
+fn stage_names_match_their_serialisation() {
+    for stage in [
+        Stage::Event,
+        Stage::Interceptor,
+        Stage::Binding,
+        Stage::Template,
+        Stage::Render,
+    ] {
+        assert_eq!(
+            serde_json::to_value(stage).unwrap(),
+            json!(stage.to_string())
+        );
+    }
+}
