@@ -90,10 +90,6 @@ pub fn processed(outcomes: &[TriggerOutcome], now_ms: i64) -> Processed {
                     message,
                     objects,
                 } => {
-                    let stage = serde_json::to_value(stage)
-                        .ok()
-                        .and_then(|s| s.as_str().map(str::to_owned))
-                        .unwrap_or_default();
                     // Objects rendered before a failing one are created, as upstream does.
                     (
                         Verdict::Failed,
