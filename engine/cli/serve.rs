@@ -11,12 +11,13 @@ use crate::exec::docker::DockerExecutor;
 use crate::exec::kubernetes::connect::{connect, ClusterOptions};
 use crate::exec::kubernetes::{KubernetesExecutor, KubernetesOptions};
 use crate::report::diagnostics::Summary;
+use crate::serve::cluster_secrets::ClusterSecrets;
 use crate::serve::create::CreateInCluster;
 use crate::serve::local::LocalLauncher;
 use crate::serve::tls::{Tls, TlsFiles};
 use crate::serve::triggered::TriggersProcessor;
 use crate::serve::{Launcher, ListenerIdentity, Options, Store};
-use crate::triggers::interceptor::Builtins;
+use crate::triggers::interceptor::{Builtins, Secrets};
 use crate::triggers::{BundleSecrets, Catalog};
 
 /// The environment variable that may hold the API token instead of `--token-file`.
@@ -203,7 +204,32 @@ pub fn run(args: &Args) -> Outcome {
             return Outcome::Infrastructure;
         }
     };
-    let launcher = match launcher(args, &flags, &runtime) {
+    // In a cluster, interceptors also read the namespace's Secrets (after those of -f).
+    let cluster = if args.executor == "docker" {
+        None
+    } else {
+        let options = ClusterOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            namespace: args.namespace.clone(),
+        };
+        match runtime.block_on(connect(&options)) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("error: {e}\n  help: {}", e.help());
+                return Outcome::Infrastructure;
+            }
+        }
+    };
+    let secrets: Arc<dyn Secrets> = match &cluster {
+        Some(c) => Arc::new(ClusterSecrets::new(
+            secrets,
+            c.client.clone(),
+            runtime.handle().clone(),
+        )),
+        None => secrets,
+    };
+    let launcher = match launcher(args, &flags, &runtime, cluster) {
         Ok(l) => l,
         Err(outcome) => return outcome,
     };
@@ -408,6 +434,7 @@ fn launcher(
     args: &Args,
     flags: &crate::validate::Flags,
     runtime: &tokio::runtime::Runtime,
+    connected: Option<crate::exec::kubernetes::connect::Cluster>,
 ) -> Result<Arc<dyn Launcher>, Outcome> {
     let cluster = ClusterOptions {
         kubeconfig: args.kubeconfig.clone(),
@@ -417,10 +444,9 @@ fn launcher(
     let files: Vec<PathBuf> = args.input.paths().cloned().collect();
     match args.executor.as_str() {
         "create" => {
-            let connected = runtime.block_on(connect(&cluster)).map_err(|e| {
-                eprintln!("error: {e}\n  help: {}", e.help());
-                Outcome::Infrastructure
-            })?;
+            let Some(connected) = connected else {
+                return Err(Outcome::Infrastructure);
+            };
             Ok(Arc::new(CreateInCluster::new(
                 connected,
                 runtime.handle().clone(),

@@ -36,6 +36,7 @@
 mod accept;
 mod app;
 mod auth;
+pub mod cluster_secrets;
 pub mod create;
 mod dashboard;
 pub mod delivery;

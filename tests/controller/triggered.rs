@@ -1,5 +1,6 @@
-//! `adze serve --executor create` in front of the controller: a signed webhook becomes a
-//! PipelineRun object in the cluster, which `adze controller` runs to completion.
+//! `adze serve --executor create` in front of the controller: a signed webhook, checked
+//! against a Secret read from the API server, becomes a PipelineRun object in the cluster,
+//! which `adze controller` runs to completion.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -51,11 +52,13 @@ spec:
           spec:
             pipelineRef: {name: build}
             params: [{name: revision, value: $(tt.params.revision)}]
----
-apiVersion: v1
+"#;
+
+/// The interceptor's Secret lives in the cluster only, as a listener Deployment finds it.
+const SECRET: &str = r#"apiVersion: v1
 kind: Secret
 metadata: {name: gh-secret}
-stringData: {token: s3cr3t}
+data: {token: czNjcjN0}
 "#;
 
 #[test]
@@ -63,6 +66,7 @@ fn a_signed_webhook_becomes_a_pipeline_run_the_controller_completes() {
     let sim = Sim::shared();
     let ns = sim.namespace("triggered");
     create(sim, &ns, PIPELINE);
+    create(sim, &ns, SECRET);
     let dir = tempfile::tempdir().expect("a directory");
     let triggers = dir.path().join("triggers.yaml");
     std::fs::write(&triggers, TRIGGERS).expect("write the triggers");
