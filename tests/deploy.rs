@@ -375,3 +375,55 @@ fn kube_sim_takes_the_crds_and_the_controller_and_gives_them_back() {
         assert!(names.lines().any(|l| l == name), "{name} missing:\n{names}");
     }
 }
+
+/// The in-cluster EventListener (issue 10): its kustomization renders, its Role grants only
+/// what `adze serve --executor create` calls, and the Triggers objects its ConfigMap ships
+/// pass `adze validate` as they are mounted.
+#[test]
+fn the_eventlistener_renders_with_least_privilege_and_its_triggers_validate() {
+    let objects = documents(&kustomize(&deploy_dir().join("eventlistener")));
+    assert_eq!(
+        names(&objects),
+        set(&[
+            ("Namespace", "adze-triggers"),
+            ("ServiceAccount", "adze-eventlistener"),
+            ("Role", "adze-eventlistener"),
+            ("RoleBinding", "adze-eventlistener"),
+            ("ConfigMap", "adze-triggers"),
+            ("PersistentVolumeClaim", "adze-eventlistener-store"),
+            ("Deployment", "adze-eventlistener"),
+            ("Service", "adze-eventlistener"),
+        ])
+    );
+    let role = objects.iter().find(|o| o["kind"] == "Role").unwrap();
+    assert_eq!(
+        role["rules"],
+        json!([
+            {"apiGroups": ["tekton.dev"], "resources": ["pipelineruns", "taskruns"], "verbs": ["create", "get"]},
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
+        ])
+    );
+    let deployment = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
+    assert_eq!(deployment["spec"]["replicas"], 1, "one writer of the store");
+    assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate");
+    let args: Vec<&str> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    for expected in [["--executor", "create"], ["--token-file", "/etc/adze/token/token"]] {
+        assert!(args.windows(2).any(|w| w == expected), "{args:?}");
+    }
+    let config = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (file, text) in config["data"].as_object().unwrap() {
+        std::fs::write(dir.path().join(file), text.as_str().unwrap()).unwrap();
+    }
+    let out = common::run_adze(
+        dir.path(),
+        &["validate", "-f", "."],
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
