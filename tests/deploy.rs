@@ -412,7 +412,10 @@ fn the_eventlistener_renders_with_least_privilege_and_its_triggers_validate() {
         .iter()
         .filter_map(|a| a.as_str())
         .collect();
-    for expected in [["--executor", "create"], ["--token-file", "/etc/adze/token/token"]] {
+    for expected in [
+        ["--executor", "create"],
+        ["--token-file", "/etc/adze/token/token"],
+    ] {
         assert!(args.windows(2).any(|w| w == expected), "{args:?}");
     }
     let config = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();

@@ -11,6 +11,7 @@ use common::http;
 
 mod durability;
 mod examples;
+mod replay;
 mod security;
 mod tls;
 
