@@ -31,7 +31,11 @@
 //!
 //! # Not yet
 //!
-//! - TLS, the dashboard, server-sent events and the API token (next steps of this issue).
+//! - Retention: the store keeps every event and run.
+//! - Impersonating a trigger's `serviceAccountName` when creating (`--executor create` uses the
+//!   listener's identity for everything).
+//! - One EventListener per server.
+//! - `--executor kubernetes` is wired like `docker` but has no test of its own yet.
 
 mod accept;
 mod app;

@@ -31,7 +31,7 @@
 //! # Not yet
 //!
 //! - Custom `ClusterInterceptor`/`Interceptor` services and the legacy `webhook` interceptor
-//!   (HTTP calls to other services), the `slack` interceptor, `cloudEventURI` notifications.
+//!   (HTTP calls to other services), `cloudEventURI` notifications.
 //!   A legacy `webhook` interceptor ends its trigger with a "not supported yet" outcome.
 //! - `v1alpha1` objects decode with the `v1beta1` types; of the `v1alpha1`-only fields only
 //!   the built-in interceptors (`github:`, `gitlab:`, `bitbucket:`, `cel:`) are converted
