@@ -35,7 +35,6 @@
 //! - Impersonating a trigger's `serviceAccountName` when creating (`--executor create` uses the
 //!   listener's identity for everything).
 //! - One EventListener per server.
-//! - `--executor kubernetes` is wired like `docker` but has no test of its own yet.
 
 mod accept;
 mod app;

@@ -151,3 +151,98 @@ fn a_signed_webhook_becomes_a_pipeline_run_the_controller_completes() {
     assert_eq!(runs["runs"][0]["name"], name.as_str());
     assert_eq!(runs["runs"][0]["state"], "created");
 }
+
+/// `adze serve --executor kubernetes`: the listener drives the run itself, its TaskRuns as
+/// Pods through the API server, and records the outcome and logs.
+#[test]
+fn serve_with_the_kubernetes_executor_runs_triggered_pipelines_as_pods() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("triggered-pods");
+    let dir = tempfile::tempdir().expect("a directory");
+    let files = dir.path().join("triggers.yaml");
+    let secret_doc = SECRET.replace("data: {token: czNjcjN0}", "stringData: {token: s3cr3t}");
+    std::fs::write(
+        &files,
+        format!("{TRIGGERS}---\n{PIPELINE}---\n{secret_doc}"),
+    )
+    .unwrap();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_adze"));
+    serve
+        .args([
+            "serve",
+            "--executor",
+            "kubernetes",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .args([
+            "--namespace",
+            &ns,
+            "--entrypoint-image",
+            crate::ENTRYPOINT_IMAGE,
+        ])
+        .arg("--store")
+        .arg(dir.path().join("serve.db"))
+        .arg("-f")
+        .arg(&files);
+    let serve = Running::start(serve, "adze serve: EventListener");
+    let until = Instant::now() + Duration::from_secs(10);
+    let addr: std::net::SocketAddr = loop {
+        let line = serve.stderr();
+        let at = line
+            .split("on http://")
+            .nth(1)
+            .filter(|rest| rest.contains('\n'))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok());
+        if let Some(at) = at {
+            break at;
+        }
+        assert!(Instant::now() < until, "no address in {line}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let body = br#"{"after":"28911bbb5a3e8a1fa3d0e7bdc1c3bbbe5af7b2c9"}"#;
+    let signature = github_signature(b"s3cr3t", body);
+    let reply = http::post(
+        addr,
+        &[
+            ("X-GitHub-Event", "push"),
+            ("X-Hub-Signature-256", &signature),
+        ],
+        body,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let until = Instant::now() + Duration::from_secs(90);
+    let run = loop {
+        let runs = http::get(addr, "/api/v1/runs", &[]).json();
+        let first = runs["runs"][0].clone();
+        if first["state"] == "succeeded" || first["state"] == "failed" {
+            break first;
+        }
+        assert!(
+            Instant::now() < until,
+            "not finished: {runs}\n{}",
+            serve.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(run["state"], "succeeded", "{run}\n{}", serve.stderr());
+    let name = run["name"].as_str().unwrap();
+    let logs = http::get(addr, &format!("/api/v1/runs/{name}/logs"), &[]).json();
+    assert!(
+        logs["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["text"] == "building 28911bbb5a3e8a1fa3d0e7bdc1c3bbbe5af7b2c9"),
+        "{logs}"
+    );
+    let stored = http::get(addr, &format!("/api/v1/runs/{name}"), &[]).json();
+    let status = &stored["status"]["status"];
+    assert_eq!(status["conditions"][0]["reason"], "Succeeded", "{stored}");
+    assert_eq!(status["childReferences"][0]["pipelineTaskName"], "checkout");
+    // The executor cleans up after the run: no Pod is left in the namespace.
+    assert!(list(sim, &ns, "pods").is_empty());
+}
