@@ -13,6 +13,7 @@ pub mod controller;
 pub mod dag;
 pub mod diagnostic;
 pub mod exec;
+pub mod go_json;
 pub mod load;
 pub mod plan;
 pub mod prometheus;

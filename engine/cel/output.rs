@@ -1,8 +1,6 @@
 //! CEL values written out as JSON the way Tekton Triggers (Go) writes them: overlay results
 //! and `marshalJSON`.
 
-use std::fmt::Write as _;
-
 use base64::Engine as _;
 use cel::objects::Key;
 use cel::Value;
@@ -80,77 +78,7 @@ fn double(f: f64) -> Result<serde_json::Value, NotJson> {
 /// Compact JSON text with keys sorted by bytes and `<`, `>`, `&`, U+2028, U+2029 escaped as
 /// `\u003c`…, and numbers as Go's encoder writes float64s: Triggers' `marshalJSON`.
 pub(super) fn go_json(value: &serde_json::Value) -> String {
-    let mut out = String::new();
-    write_go_json(value, &mut out);
-    out
-}
-
-fn write_go_json(value: &serde_json::Value, out: &mut String) {
-    match value {
-        serde_json::Value::Null => out.push_str("null"),
-        serde_json::Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        serde_json::Value::Number(n) => out.push_str(&go_number(n.as_f64().unwrap_or(0.0))),
-        serde_json::Value::String(s) => write_go_string(s, out),
-        serde_json::Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_go_json(item, out);
-            }
-            out.push(']');
-        }
-        serde_json::Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_go_string(key, out);
-                out.push(':');
-                write_go_json(item, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-/// A float64 as Go's `encoding/json` writes it: shortest round-trip digits, exponent form
-/// only below 1e-6 or from 1e21 on (`1e-7`, `1e+21`).
-fn go_number(f: f64) -> String {
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let text = format!("{f:e}");
-        return match text.split_once('e') {
-            Some((mantissa, exp)) if !exp.starts_with('-') => format!("{mantissa}e+{exp}"),
-            _ => text,
-        };
-    }
-    format!("{f}")
-}
-
-fn write_go_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::go_json::to_string(value)
 }
 
 fn key_text(key: &Key) -> String {

@@ -61,6 +61,25 @@ impl Input {
         Ok(bundle)
     }
 
+    /// Loads the files and checks them with the feature flags, printing what is found;
+    /// `Err` when something is invalid (`doing` ends the closing line: "before serving").
+    pub fn load_checked(&self, doing: &str) -> Result<(Bundle, Flags), Outcome> {
+        let flags = self.flags_or_report()?;
+        let bundle = self.load().map_err(|()| Outcome::Invalid)?;
+        let diags = check(&bundle, &flags);
+        let summary = Summary::of(bundle.inputs().count(), &diags);
+        let mut report = self.report();
+        self.write_diagnostics(&mut report, &bundle, &diags);
+        if summary.errors > 0 {
+            report.line(&format!(
+                "invalid: fix the {} error(s) above before {doing}",
+                summary.errors
+            ));
+            return Err(Outcome::Invalid);
+        }
+        Ok((bundle, flags))
+    }
+
     /// Every file and directory named, positional ones first.
     pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
         self.files.iter().chain(&self.filenames)

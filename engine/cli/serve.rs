@@ -4,13 +4,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::input::{check, Input};
+use super::input::Input;
 use super::Outcome;
 use crate::exec::backend::Backend;
 use crate::exec::docker::DockerExecutor;
 use crate::exec::kubernetes::connect::{connect, ClusterOptions};
 use crate::exec::kubernetes::{KubernetesExecutor, KubernetesOptions};
-use crate::report::diagnostics::Summary;
 use crate::serve::cluster_secrets::ClusterSecrets;
 use crate::serve::create::CreateInCluster;
 use crate::serve::local::LocalLauncher;
@@ -113,26 +112,10 @@ fn parse_size(text: &str) -> Result<usize, String> {
 
 /// Runs `adze serve`.
 pub fn run(args: &Args) -> Outcome {
-    let flags = match args.input.flags_or_report() {
-        Ok(f) => f,
+    let (bundle, flags) = match args.input.load_checked("serving") {
+        Ok(loaded) => loaded,
         Err(o) => return o,
     };
-    let Ok(bundle) = args.input.load() else {
-        return Outcome::Invalid;
-    };
-    let diags = check(&bundle, &flags);
-    let summary = Summary::of(bundle.inputs().count(), &diags);
-    {
-        let mut report = args.input.report();
-        args.input.write_diagnostics(&mut report, &bundle, &diags);
-        if summary.errors > 0 {
-            report.line(&format!(
-                "invalid: fix the {} error(s) above before serving",
-                summary.errors
-            ));
-            return Outcome::Invalid;
-        }
-    }
     let namespace = args.namespace.clone().unwrap_or_else(|| "default".into());
     let (catalog, _) = Catalog::load(&bundle, &namespace);
     let listener = match choose_listener(&catalog, args.listener.as_deref()) {
@@ -348,19 +331,9 @@ fn choose_listener(catalog: &Catalog, asked: Option<&str>) -> Result<Chosen, Str
 fn stable_uid(namespace: &str, name: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(format!("adze-eventlistener/{namespace}/{name}"));
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&digest[..16]);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    let mut seed = [0u8; 8];
+    seed.copy_from_slice(&digest[..8]);
+    crate::status::uid_from_seed(u64::from_le_bytes(seed))
 }
 
 /// `trigger: interceptor` for every authenticating built-in without a `secretRef`.

@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use clap::Parser;
 
-use super::input::{check, Input};
+use super::input::Input;
 use super::output::print_object;
 use super::Outcome;
-use crate::report::diagnostics::Summary;
 use crate::serve::triggered::processed;
 use crate::triggers::interceptor::Builtins;
 use crate::triggers::payload::validate_object;
@@ -54,26 +53,10 @@ struct RunLine {
 
 /// Runs `adze trigger`.
 pub fn run(args: &Args) -> Outcome {
-    let flags = match args.input.flags_or_report() {
-        Ok(f) => f,
+    let (bundle, _) = match args.input.load_checked("replaying") {
+        Ok(loaded) => loaded,
         Err(o) => return o,
     };
-    let Ok(bundle) = args.input.load() else {
-        return Outcome::Invalid;
-    };
-    let diags = check(&bundle, &flags);
-    let summary = Summary::of(bundle.inputs().count(), &diags);
-    {
-        let mut report = args.input.report();
-        args.input.write_diagnostics(&mut report, &bundle, &diags);
-        if summary.errors > 0 {
-            report.line(&format!(
-                "invalid: fix the {} error(s) above first",
-                summary.errors
-            ));
-            return Outcome::Invalid;
-        }
-    }
     let (catalog, _) = Catalog::load(&bundle, &args.namespace);
     let listener = match (&args.listener, catalog.listeners.as_slice()) {
         (Some(name), _) => name.clone(),

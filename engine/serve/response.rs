@@ -89,30 +89,7 @@ fn field(out: &mut String, name: &str, value: &str, comma: bool) {
     if comma {
         out.push(',');
     }
-    let _ = write!(out, "\"{name}\":");
-    go_string(out, value);
-}
-
-/// A JSON string as Go's encoder writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped too.
-pub fn go_string(out: &mut String, value: &str) {
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    let _ = write!(out, "\"{name}\":\"{}\"", crate::go_json::escape(value));
 }
 
 #[cfg(test)]

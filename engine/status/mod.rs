@@ -48,7 +48,7 @@ pub use condition::succeeded as succeeded_condition;
 pub use pipeline_run::{pipeline_run_object, pipeline_run_progress};
 pub use task_run::{task_run_object, task_run_status};
 pub use time::{parse_rfc3339, rfc3339};
-pub use uid::new_uid;
+pub use uid::{new_uid, uid_from_seed};
 
 use crate::reconcile::Timestamp;
 

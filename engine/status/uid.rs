@@ -26,8 +26,8 @@ pub fn new_uid() -> String {
     uid_from_seed(time ^ pid.rotate_left(32) ^ call.wrapping_mul(GOLDEN))
 }
 
-/// The uid for one seed; distinct seeds give distinct uids.
-fn uid_from_seed(seed: u64) -> String {
+/// The uid for one seed; distinct seeds give distinct uids, the same seed the same uid.
+pub fn uid_from_seed(seed: u64) -> String {
     let mut state = seed;
     let high = splitmix64(&mut state);
     let low = splitmix64(&mut state);

@@ -11,9 +11,9 @@
 use serde_json::{Map, Value};
 
 use super::api::TriggerInterceptor;
-use super::go_json;
 use super::interceptor::{Code, Context, Interceptors, Request};
 use super::Headers;
+use crate::go_json;
 
 /// What flows through the chain and on to the bindings.
 #[derive(Debug, Clone, PartialEq)]

@@ -18,7 +18,7 @@
 
 use serde_json::{Map, Value};
 
-use super::go_json;
+use crate::go_json;
 
 /// Why a path could not be parsed or evaluated; the message is upstream's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

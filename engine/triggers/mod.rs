@@ -18,7 +18,7 @@
 //! ([`admission`]) the `triggers.tekton.dev` documents of a load bundle; [`process::plan`]
 //! loads the listener and selects the work ([`selection`]); [`process::run`] runs one item:
 //! the [`chain`] of interceptors, the bindings' `$(...)` [`expression`]s evaluated as
-//! Kubernetes [`jsonpath`] and rendered as Go would ([`go_json`], [`binding`]), then the
+//! Kubernetes [`jsonpath`] and rendered as Go would ([`crate::go_json`], [`binding`]), then the
 //! [`template`]s substituted and stamped. `plan` is the part whose errors are the request's
 //! `500`; everything after is a [`TriggerOutcome`], serialisable for the store.
 //!
@@ -46,7 +46,6 @@ pub mod catalog;
 pub mod chain;
 pub mod event;
 pub mod expression;
-pub mod go_json;
 pub mod header;
 pub mod interceptor;
 pub mod jsonpath;

@@ -63,6 +63,36 @@ impl Running {
         }
     }
 
+    /// The first whole line of stderr holding `marker`, once its end has arrived (a line may
+    /// be written in pieces); waits up to 60 s.
+    pub fn line_with(&self, marker: &str) -> String {
+        let until = Instant::now() + MARKER_LIMIT;
+        loop {
+            let seen = self.stderr();
+            if let Some(at) = seen.find(marker) {
+                let start = seen[..at].rfind('\n').map_or(0, |i| i + 1);
+                if let Some(len) = seen[start..].find('\n') {
+                    return seen[start..start + len].to_string();
+                }
+            }
+            assert!(
+                Instant::now() < until,
+                "never saw a whole line with {marker:?}:\n{seen}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The address `adze serve` listens on, from its ready line.
+    pub fn serve_address(&self) -> std::net::SocketAddr {
+        let line = self.line_with("adze serve: EventListener");
+        line.split("://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line}"))
+    }
+
     /// Sends SIGINT, as Ctrl-C does.
     pub fn interrupt(&self) {
         let pid = self.child.id().to_string();

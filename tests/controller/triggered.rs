@@ -82,22 +82,7 @@ fn a_signed_webhook_becomes_a_pipeline_run_the_controller_completes() {
         .arg("-f")
         .arg(&triggers);
     let serve = Running::start(serve, "adze serve: EventListener");
-    let until = Instant::now() + Duration::from_secs(10);
-    // The ready line may arrive in pieces: wait for its end.
-    let addr: std::net::SocketAddr = loop {
-        let line = serve.stderr();
-        let at = line
-            .split("on http://")
-            .nth(1)
-            .filter(|rest| rest.contains('\n'))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|a| a.parse().ok());
-        if let Some(at) = at {
-            break at;
-        }
-        assert!(Instant::now() < until, "no address in {line}");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let addr = serve.serve_address();
 
     let body = br#"{"ref":"refs/heads/main","after":"6113728f27ae82c7b1a177c8d03f9e96e0adf246"}"#;
     let signature = github_signature(b"s3cr3t", body);
@@ -188,21 +173,7 @@ fn serve_with_the_kubernetes_executor_runs_triggered_pipelines_as_pods() {
         .arg("-f")
         .arg(&files);
     let serve = Running::start(serve, "adze serve: EventListener");
-    let until = Instant::now() + Duration::from_secs(10);
-    let addr: std::net::SocketAddr = loop {
-        let line = serve.stderr();
-        let at = line
-            .split("on http://")
-            .nth(1)
-            .filter(|rest| rest.contains('\n'))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|a| a.parse().ok());
-        if let Some(at) = at {
-            break at;
-        }
-        assert!(Instant::now() < until, "no address in {line}");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let addr = serve.serve_address();
     let body = br#"{"after":"28911bbb5a3e8a1fa3d0e7bdc1c3bbbe5af7b2c9"}"#;
     let signature = github_signature(b"s3cr3t", body);
     let reply = http::post(

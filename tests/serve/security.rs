@@ -3,10 +3,26 @@
 
 use std::time::Duration;
 
-use crate::common::run_adze_with;
+use crate::common::{run_adze, Outcome};
 use crate::http;
 use crate::server::{command, fixture, Server};
 use crate::{event_id, outcome, scratch, E1_BODY, E1_SIGNATURE, PROCESSED};
+
+/// `adze serve` of one fixture that must not start; what it said.
+fn refused_start(dir: &std::path::Path, file: &str, store: &std::path::Path) -> Outcome {
+    let files = fixture(file);
+    let args = [
+        "serve",
+        "-f",
+        files.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--store",
+    ];
+    let mut args = args.to_vec();
+    args.push(store.to_str().unwrap());
+    run_adze(dir, &args, Duration::from_secs(30))
+}
 
 #[test]
 fn a_redelivery_returns_the_first_event_and_starts_nothing_new() {
@@ -95,20 +111,7 @@ fn a_full_queue_answers_503_with_retry_after_before_accepting() {
 fn an_interceptor_without_a_secret_refuses_to_start_unless_allowed() {
     let dir = scratch();
     let store = dir.path().join("s.db");
-    let out = run_adze_with(
-        dir.path(),
-        &[
-            "serve",
-            "-f",
-            fixture("unsigned.yaml").to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--store",
-            store.to_str().unwrap(),
-        ],
-        &[],
-        Duration::from_secs(30),
-    );
+    let out = refused_start(dir.path(), "unsigned.yaml", &store);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(
         out.stderr.contains(
@@ -128,20 +131,7 @@ fn an_interceptor_without_a_secret_refuses_to_start_unless_allowed() {
 fn a_template_reference_that_climbs_out_is_refused_at_start() {
     let dir = scratch();
     let store = dir.path().join("s.db");
-    let out = run_adze_with(
-        dir.path(),
-        &[
-            "serve",
-            "-f",
-            fixture("traversal.yaml").to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--store",
-            store.to_str().unwrap(),
-        ],
-        &[],
-        Duration::from_secs(30),
-    );
+    let out = refused_start(dir.path(), "traversal.yaml", &store);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(
         out.stderr

@@ -27,7 +27,7 @@ impl Server {
     pub fn start(files: &[PathBuf], store: &Path, extra: &[&str]) -> Server {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let running = Running::start(command(files, store, &extra), READY);
-        let addr = address(&running);
+        let addr = running.serve_address();
         Server {
             running,
             addr,
@@ -46,7 +46,7 @@ impl Server {
     pub fn restart(&mut self) {
         self.running.kill();
         self.running = Running::start(command(&self.files, &self.store, &self.extra), READY);
-        self.addr = address(&self.running);
+        self.addr = self.running.serve_address();
     }
 
     /// Everything it printed.
@@ -129,27 +129,6 @@ pub fn command(files: &[PathBuf], store: &Path, extra: &[String]) -> Command {
         .arg(store)
         .args(extra);
     command
-}
-
-/// The address of the ready line, once the whole line has arrived (stderr is written in
-/// pieces, so the marker can be seen before the address).
-pub fn address(running: &Running) -> SocketAddr {
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        let stderr = running.stderr();
-        let at = stderr
-            .split(READY)
-            .nth(1)
-            .filter(|rest| rest.contains('\n'))
-            .and_then(|rest| rest.split("://").nth(1))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|a| a.parse().ok());
-        if let Some(at) = at {
-            return at;
-        }
-        assert!(Instant::now() < until, "no address in:\n{stderr}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// A fixture of `tests/serve/fixtures`.

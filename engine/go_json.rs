@@ -1,5 +1,6 @@
 //! JSON text as Go's `encoding/json` writes it: what Triggers renders param values with
-//! (spec §3.4), so params computed here are byte-identical to the reference's.
+//! (spec §3.4), CEL's `marshalJSON` and overlays, and the EventListener's answers, so text
+//! computed here is byte-identical to the reference's.
 //!
 //! Differences from `serde_json`'s compact writer: object keys sorted by byte order, numbers
 //! as float64 (`1` for `1.0`, `1e+21`, `1e-7`), and `<`, `>`, `&`, U+2028, U+2029 escaped.
