@@ -459,9 +459,14 @@ fn launcher(
         }
         _ => {
             // Fail at start, not at the first webhook, when the engine is not there.
-            if let Err(e) = DockerExecutor::new() {
-                eprintln!("error: {e}");
-                return Err(Outcome::Infrastructure);
+            match DockerExecutor::new() {
+                // Containers of runs a killed server drove: they are re-run, so the old
+                // ones go.
+                Ok(executor) => super::gc::collect_orphans(&executor),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Err(Outcome::Infrastructure);
+                }
             }
             let pull = args.pull.parse().unwrap_or_default();
             let engine = move |sink| {
