@@ -75,13 +75,26 @@ pub(super) async fn process_event(
 
 /// Processes events as they are accepted, one at a time per worker.
 pub(super) async fn events(app: Arc<App>, mut queue: mpsc::UnboundedReceiver<Event>) {
+    // Events are independent (spec §2.2): several at once, so their outcomes share the
+    // store's group commits instead of waiting for one fsync each.
+    let slots = Arc::new(Semaphore::new(EVENTS_AT_ONCE));
     while let Some(event) = queue.recv().await {
-        let id = event.id.clone();
-        if let Err(e) = process_event(&app, event).await {
-            eprintln!("adze serve: event {id}: {e}");
-        }
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let id = event.id.clone();
+            if let Err(e) = process_event(&app, event).await {
+                eprintln!("adze serve: event {id}: {e}");
+            }
+            drop(permit);
+        });
     }
 }
+
+/// Events processed at once.
+const EVENTS_AT_ONCE: usize = 32;
 
 /// Launches recorded runs, at most `max_concurrent` at once.
 pub(super) async fn runs(app: Arc<App>, mut queue: mpsc::UnboundedReceiver<String>) {
