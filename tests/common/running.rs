@@ -41,13 +41,25 @@ impl Running {
                 sink.lock().expect("stderr lock").push_str(&text);
             }
         });
-        let running = Running {
+        let mut running = Running {
             child,
             stderr,
             reader,
         };
-        running.wait_for(marker);
-        running
+        // Like `wait_for`, but a process that exits first fails at once, with what it said.
+        let until = Instant::now() + MARKER_LIMIT;
+        loop {
+            let seen = running.stderr();
+            if seen.contains(marker) {
+                return running;
+            }
+            if let Ok(Some(status)) = running.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(50));
+                panic!("exited ({status}) before {marker:?}:\n{}", running.stderr());
+            }
+            assert!(Instant::now() < until, "never saw {marker:?}:\n{seen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Waits (up to 60 s) until stderr shows `marker`.

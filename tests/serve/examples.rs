@@ -231,6 +231,27 @@ fn e4_a_missing_field_falls_back_to_the_template_default_or_fails_the_trigger() 
 }
 
 #[test]
+fn e5_overlays_nest_and_rendered_values_land_in_templates_as_text() {
+    let dir = scratch();
+    let server = Server::start(&[fixture("overlays.yaml")], &dir.path().join("s.db"), &[]);
+    let body = br#"{"title":"fix \"quotes\"\nnow","labels":[{"name":"bug"},{"name":"ci"}],"n":3,"ok":true,"meta":{"z":1,"k":"<v>"}}"#;
+    let reply = http::post(server.addr, &[], body);
+    let event = server.processed(&event_id(&reply), PROCESSED);
+    let title = outcome(&event, "title");
+    let name = title["runs"][0].as_str().expect("created").to_string();
+    let params = &server.run(&name)["object"]["spec"]["params"];
+    assert_eq!(params[0]["value"], "FIX \"QUOTES\"\nNOW");
+    assert_eq!(params[1]["value"], "ci");
+    assert_eq!(params[2]["value"], "n=3,ok=true");
+    // An array pasted into a JSON string is not JSON: that trigger creates nothing (HTTP
+    // still 202, as upstream).
+    let labels = outcome(&event, "labels");
+    assert_eq!(labels["result"]["result"], "failed", "{labels}");
+    assert_eq!(labels["result"]["stage"], "render");
+    assert_eq!(server.runs().len(), 1);
+}
+
+#[test]
 fn e6_bodies_that_are_not_json_objects_get_400_with_gos_message_and_are_recorded() {
     let dir = scratch();
     let server = Server::start(&[fixture("github.yaml")], &dir.path().join("s.db"), &[]);
