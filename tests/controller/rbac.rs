@@ -26,13 +26,18 @@ const GRANTED_UNSEEN: &[(&str, &str, &str)] = &[
 ];
 
 /// A (group, resource[/subresource], verb) the controller may use.
-type Permission = (String, String, String);
+pub(super) type Permission = (String, String, String);
 
 /// Every permission the roles of `deploy/` grant.
 fn granted() -> BTreeSet<Permission> {
+    granted_by(&["cluster-role.yaml", "leader-election-role.yaml"])
+}
+
+/// Every permission the roles in `files` (under `deploy/`) grant.
+pub(super) fn granted_by(files: &[&str]) -> BTreeSet<Permission> {
     let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
     let mut out = BTreeSet::new();
-    for file in ["cluster-role.yaml", "leader-election-role.yaml"] {
+    for file in files {
         let text = std::fs::read_to_string(deploy.join(file)).expect("read the role");
         let role: Value = serde_yaml_ng::from_str(&text).expect("a YAML role");
         for rule in role["rules"].as_array().into_iter().flatten() {
@@ -56,8 +61,8 @@ fn granted() -> BTreeSet<Permission> {
     out
 }
 
-/// Every permission the controller's requests in the audit log needed.
-fn used(audit: &Path) -> BTreeSet<Permission> {
+/// Every permission adze's requests in the audit log needed.
+pub(super) fn used(audit: &Path) -> BTreeSet<Permission> {
     let text = std::fs::read_to_string(audit).expect("read the audit log");
     text.lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

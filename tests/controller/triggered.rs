@@ -217,3 +217,84 @@ fn serve_with_the_kubernetes_executor_runs_triggered_pipelines_as_pods() {
     // The executor cleans up after the run: no Pod is left in the namespace.
     assert!(list(sim, &ns, "pods").is_empty());
 }
+
+/// deploy/eventlistener's Role against what `adze serve --executor create` asks the API
+/// server for (kube-sim's audit log): everything used is granted, everything granted is used
+/// or named here with the reason.
+#[test]
+fn the_eventlistener_role_grants_exactly_what_serve_uses() {
+    use super::rbac::{granted_by, used};
+    let dir = tempfile::tempdir().expect("a directory");
+    let audit = dir.path().join("audit.jsonl");
+    let sim = Sim::start_with(&["--audit-log", audit.to_str().expect("UTF-8 path")]);
+    let ns = sim.namespace("listener");
+    create(&sim, &ns, SECRET);
+    // Both kinds a template may render, so both creates are exercised.
+    let both = TRIGGERS.replace(
+        "            params: [{name: revision, value: $(tt.params.revision)}]\n",
+        "            params: [{name: revision, value: $(tt.params.revision)}]\n        - apiVersion: tekton.dev/v1\n          kind: TaskRun\n          metadata: {generateName: check-}\n          spec:\n            taskRef: {name: check}\n",
+    );
+    let triggers = dir.path().join("triggers.yaml");
+    std::fs::write(&triggers, both).expect("write the triggers");
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_adze"));
+    serve
+        .args(["serve", "--executor", "create", "--listen", "127.0.0.1:0"])
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .args(["--namespace", &ns])
+        .arg("--store")
+        .arg(dir.path().join("serve.db"))
+        .arg("-f")
+        .arg(&triggers);
+    let serve = Running::start(serve, "adze serve: EventListener");
+    let addr = serve.serve_address();
+    let body = br#"{"after":"6113728f27ae82c7b1a177c8d03f9e96e0adf246"}"#;
+    let signature = github_signature(b"s3cr3t", body);
+    let reply = http::post(
+        addr,
+        &[
+            ("X-GitHub-Event", "push"),
+            ("X-Hub-Signature-256", &signature),
+        ],
+        body,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let states: Vec<String> = http::get(addr, "/api/v1/runs", &[]).json()["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["state"].as_str().unwrap_or_default().to_string())
+            .collect();
+        if states.len() == 2 && states.iter().all(|s| s == "created") {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "not created: {states:?}\n{}",
+            serve.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let granted = granted_by(&["eventlistener/role.yaml"]);
+    let used = used(&audit);
+    let missing: Vec<_> = used.difference(&granted).collect();
+    assert!(missing.is_empty(), "used but not granted: {missing:?}");
+    // `get` on runs: only after a restart finds an object already created (409).
+    let unseen: std::collections::BTreeSet<_> = [
+        ("tekton.dev", "pipelineruns", "get"),
+        ("tekton.dev", "taskruns", "get"),
+    ]
+    .iter()
+    .map(|(g, r, v)| (g.to_string(), r.to_string(), v.to_string()))
+    .collect();
+    let idle: Vec<_> = granted
+        .difference(&used)
+        .filter(|p| !unseen.contains(*p))
+        .collect();
+    assert!(
+        idle.is_empty(),
+        "granted but never used: {idle:?} (used: {used:?})"
+    );
+}
