@@ -2,7 +2,8 @@
 # The one test command (README): formatting, lints, and every test.
 # Runs from any directory; installs what the tests need (a Docker engine and test images,
 # from Debian packages) through tests/setup-docker.sh, and the Kubernetes schema validator
-# (PyPI) through tests/setup-validator.sh.
+# (PyPI) through tests/setup-validator.sh, and Chromium with chromedriver (Debian) through
+# tests/setup-browser.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,8 @@ bash tests/setup-docker.sh
 export ADZE_ENTRYPOINT="${ADZE_ENTRYPOINT:-${CARGO_TARGET_DIR:-$(pwd)/target}/static-entrypoint/x86_64-unknown-linux-gnu/release/adze-entrypoint}"
 echo "== kubernetes-validate for tests/pod_translation.rs (tests/setup-validator.sh)"
 bash tests/setup-validator.sh
+echo "== Chromium and chromedriver for tests/serve/dashboard.rs (tests/setup-browser.sh)"
+bash tests/setup-browser.sh
 echo "== cargo test --workspace"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

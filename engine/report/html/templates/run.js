@@ -4,9 +4,14 @@
   var data = document.getElementById("run-data");
   var name = data.dataset.name;
   var source = new EventSource("/api/v1/runs/" + encodeURIComponent(name) + "/stream?after=" + data.dataset.after);
+  // classList, not className: on the graph's SVG nodes className is an SVGAnimatedString,
+  // and a throw here would also leave the stream open to replay every log line on reconnect.
   function setState(el, state) {
     if (!el) return;
-    el.className = el.className.replace(/\bstate-[a-z-]+/g, "").trim() + " state-" + state;
+    Array.from(el.classList).forEach(function (c) {
+      if (c.indexOf("state-") === 0) el.classList.remove(c);
+    });
+    el.classList.add("state-" + state);
   }
   source.addEventListener("run", function (e) {
     var run = JSON.parse(e.data);
