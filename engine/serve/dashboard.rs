@@ -148,8 +148,20 @@ pub(super) async fn run_stream(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let after: i64 = query.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+    // A browser that reconnects says what it saw last: log events carry their sequence number
+    // as the event id, so nothing is sent twice.
+    let seen: i64 = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let after: i64 = query
+        .get("after")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0)
+        .max(seen);
     let state = Follow {
         app,
         name,
@@ -167,7 +179,11 @@ pub(super) async fn run_stream(
                     s.after = *seq;
                     let lines: Vec<_> = lines.into_iter().map(|(_, l)| l).collect();
                     let data = serde_json::to_string(&lines).unwrap_or_default();
-                    return Some((Ok(SseEvent::default().event("log").data(data)), s));
+                    let event = SseEvent::default()
+                        .event("log")
+                        .id(s.after.to_string())
+                        .data(data);
+                    return Some((Ok(event), s));
                 }
             }
             match s.app.store.run(&s.name) {
