@@ -94,6 +94,20 @@ fn e1_signed_push_creates_the_pipeline_run_and_it_runs() {
     assert!(lines.contains(&"testing 6113728 on main"), "{lines:?}");
     let status = &run["status"]["status"];
     assert_eq!(status["conditions"][0]["reason"], "Succeeded", "{run}");
+    // The live stream of a finished run: its logs (each event's id its last line's sequence
+    // number) and its final state, then the end; a browser reconnecting with the last id it
+    // saw gets no line twice.
+    let stream = format!("/api/v1/runs/{name}/stream");
+    let all = http::get(server.addr, &stream, &[]);
+    assert!(
+        all.body.contains("event: log") && all.body.contains("\"final\":true"),
+        "{}",
+        all.body
+    );
+    let last = logs["lines"].as_array().unwrap().last().unwrap()["seq"].to_string();
+    let resumed = http::get(server.addr, &stream, &[("Last-Event-ID", &last)]);
+    assert!(!resumed.body.contains("event: log"), "{}", resumed.body);
+    assert!(resumed.body.contains("event: run"), "{}", resumed.body);
 }
 
 #[test]
