@@ -112,7 +112,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(fixture: &Path, store: &Path) -> Server {
+    fn start(fixture: &Path, store: &Path, case: &[&str]) -> Server {
         let extra = std::env::var("ADZE_BENCH_SERVE_ARGS").unwrap_or_default();
         let mut child = Command::new(adze())
             .arg("serve")
@@ -120,6 +120,7 @@ impl Server {
             .arg(fixture)
             .args(["--listen", "127.0.0.1:0", "--pull", "never", "--store"])
             .arg(store)
+            .args(case)
             .args(extra.split_whitespace())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -440,7 +441,30 @@ fn store_counts(path: &Path) -> (BTreeMap<String, u64>, u64) {
     (by_state, runs as u64)
 }
 
+/// The cases: `adze serve`'s own arguments beyond the fixture, listen address and store.
+const CASES: &[(&str, &[&str])] = &[
+    // As a user starts it: at most 1,000 events and runs waiting, 4 runs at once.
+    ("defaults", &[]),
+    // A queue that never fills within the run: what the accept path alone sustains while the
+    // worker and the launches run beside it.
+    ("deep-queue", &["--queue-size", "1000000"]),
+];
+
 fn main() {
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    for (name, args) in CASES {
+        if wanted.is_empty() || wanted.iter().any(|w| name.contains(w.as_str())) {
+            println!("== {name}: adze serve {}", args.join(" "));
+            measure(args);
+        }
+    }
+}
+
+/// Runs one case and prints its figures.
+fn measure(case: &[&str]) {
     let connections = env_number("ADZE_BENCH_CONNECTIONS", 50);
     let warmup = Duration::from_secs(env_number("ADZE_BENCH_WARMUP", 2));
     let measured = Duration::from_secs(env_number("ADZE_BENCH_SECONDS", 10));
@@ -450,7 +474,7 @@ fn main() {
     let fixture = dir.path().join("listener.yaml");
     std::fs::write(&fixture, FIXTURE).expect("write the fixture");
     let store = dir.path().join("serve.db");
-    let mut server = Server::start(&fixture, &store);
+    let mut server = Server::start(&fixture, &store, case);
     let addr = server.addr;
     let pid = server.pid();
     println!(
