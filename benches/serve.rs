@@ -28,6 +28,12 @@
 //! exactly as many accepted events as `202`s were received over the whole run (warm-up
 //! included); the bench fails otherwise.
 //!
+//! Cases, each on a fresh server and store: `defaults` (`adze serve` as a user starts it:
+//! 1,000 places in the queue, 4 runs at once; beyond the queue's bound webhooks get `503`) and
+//! `deep-queue` (`--queue-size 1000000`: what the accept path sustains while processing and
+//! launches run beside it). An argument keeps only the cases whose name holds it
+//! (`cargo bench --bench serve -- deep`).
+//!
 //! `ADZE_BENCH_BIN` names another adze binary to measure (`cargo test --release --bench
 //! serve` with `ADZE_BENCH_BIN=target/release/adze` measures a release build);
 //! `ADZE_BENCH_SERVE_ARGS` adds arguments to `adze serve` (split on spaces, e.g.
