@@ -94,7 +94,7 @@ pub(super) async fn events(app: Arc<App>, mut queue: mpsc::UnboundedReceiver<Eve
 }
 
 /// Events processed at once.
-const EVENTS_AT_ONCE: usize = 32;
+const EVENTS_AT_ONCE: usize = 16;
 
 /// Launches recorded runs, at most `max_concurrent` at once.
 pub(super) async fn runs(app: Arc<App>, mut queue: mpsc::UnboundedReceiver<String>) {
