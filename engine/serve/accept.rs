@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
@@ -23,12 +23,10 @@ const RETRY_AFTER_SECONDS: u32 = 30;
 /// Handles one request to the event endpoint.
 pub(super) async fn event(
     State(app): State<Arc<App>>,
-    method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let _ = method;
     if let Some(clean) = cleaned(uri.path()) {
         let location = match uri.query() {
             Some(q) => format!("{clean}?{q}"),

@@ -232,7 +232,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
 
 async fn event(app: Arc<App>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    super::accept::event(State(app), parts.method, parts.uri, parts.headers, body).await
+    super::accept::event(State(app), parts.uri, parts.headers, body).await
 }
 
 fn page(app: &App, name: &str, data: &serde_json::Value, request: &Request) -> Response {
