@@ -61,6 +61,22 @@ metadata: {name: gh-secret}
 data: {token: czNjcjN0}
 "#;
 
+/// A running `adze serve`, killed when the test ends or fails.
+struct Serving(Running);
+
+impl std::ops::Deref for Serving {
+    type Target = Running;
+    fn deref(&self) -> &Running {
+        &self.0
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.kill();
+    }
+}
+
 #[test]
 fn a_signed_webhook_becomes_a_pipeline_run_the_controller_completes() {
     let sim = Sim::shared();
@@ -81,7 +97,7 @@ fn a_signed_webhook_becomes_a_pipeline_run_the_controller_completes() {
         .arg(dir.path().join("serve.db"))
         .arg("-f")
         .arg(&triggers);
-    let serve = Running::start(serve, "adze serve: EventListener");
+    let serve = Serving(Running::start(serve, "adze serve: EventListener"));
     let addr = serve.serve_address();
 
     let body = br#"{"ref":"refs/heads/main","after":"6113728f27ae82c7b1a177c8d03f9e96e0adf246"}"#;
@@ -172,7 +188,7 @@ fn serve_with_the_kubernetes_executor_runs_triggered_pipelines_as_pods() {
         .arg(dir.path().join("serve.db"))
         .arg("-f")
         .arg(&files);
-    let serve = Running::start(serve, "adze serve: EventListener");
+    let serve = Serving(Running::start(serve, "adze serve: EventListener"));
     let addr = serve.serve_address();
     let body = br#"{"after":"28911bbb5a3e8a1fa3d0e7bdc1c3bbbe5af7b2c9"}"#;
     let signature = github_signature(b"s3cr3t", body);
@@ -246,7 +262,7 @@ fn the_eventlistener_role_grants_exactly_what_serve_uses() {
         .arg(dir.path().join("serve.db"))
         .arg("-f")
         .arg(&triggers);
-    let serve = Running::start(serve, "adze serve: EventListener");
+    let serve = Serving(Running::start(serve, "adze serve: EventListener"));
     let addr = serve.serve_address();
     let body = br#"{"after":"6113728f27ae82c7b1a177c8d03f9e96e0adf246"}"#;
     let signature = github_signature(b"s3cr3t", body);

@@ -114,6 +114,13 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A test that ends, or fails, leaves no server behind.
+        self.running.kill();
+    }
+}
+
 /// The command line of `adze serve` for `files`.
 pub fn command(files: &[PathBuf], store: &Path, extra: &[String]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_adze"));
