@@ -147,7 +147,9 @@ fn spec_status_patches_cancel_or_stop_as_tekton() {
     let ns = sim.namespace("ctl-cancel");
     let controller = Controller::start(sim, &["--namespace", &ns, "--leader-elect=false"]);
     create(sim, &ns, &chain("cancelled", true, "30"));
-    create(sim, &ns, &chain("stopped", true, "2"));
+    // Long enough that its first task still runs when the patch lands, on a loaded machine
+    // too (2 s was not: the second task had started in one CI run).
+    create(sim, &ns, &chain("stopped", true, "8"));
     for run in ["cancelled", "stopped"] {
         wait_until(
             sim,
