@@ -2,6 +2,7 @@
 //! against a Secret read from the API server, becomes a PipelineRun object in the cluster,
 //! which `adze controller` runs to completion.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -64,6 +65,28 @@ data: {token: czNjcjN0}
 /// A running `adze serve`, killed when the test ends or fails.
 struct Serving(Running);
 
+impl Serving {
+    /// `adze serve --executor EXECUTOR` of `files` on `sim` in `ns`, its store in `dir`.
+    fn start(sim: &Sim, ns: &str, executor: &str, files: &Path, dir: &Path) -> Serving {
+        let mut serve = Command::new(env!("CARGO_BIN_EXE_adze"));
+        serve
+            .args(["serve", "--executor", executor, "--listen", "127.0.0.1:0"])
+            .arg("--kubeconfig")
+            .arg(&sim.kubeconfig)
+            .args([
+                "--namespace",
+                ns,
+                "--entrypoint-image",
+                crate::ENTRYPOINT_IMAGE,
+            ])
+            .arg("--store")
+            .arg(dir.join("serve.db"))
+            .arg("-f")
+            .arg(files);
+        Serving(Running::start(serve, "adze serve: EventListener"))
+    }
+}
+
 impl std::ops::Deref for Serving {
     type Target = Running;
     fn deref(&self) -> &Running {
@@ -87,17 +110,7 @@ fn a_signed_webhook_becomes_a_pipeline_run_the_controller_completes() {
     let triggers = dir.path().join("triggers.yaml");
     std::fs::write(&triggers, TRIGGERS).expect("write the triggers");
     let controller = Controller::start(sim, &["--namespace", &ns, "--leader-elect=false"]);
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_adze"));
-    serve
-        .args(["serve", "--executor", "create", "--listen", "127.0.0.1:0"])
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .args(["--namespace", &ns])
-        .arg("--store")
-        .arg(dir.path().join("serve.db"))
-        .arg("-f")
-        .arg(&triggers);
-    let serve = Serving(Running::start(serve, "adze serve: EventListener"));
+    let serve = Serving::start(sim, &ns, "create", &triggers, dir.path());
     let addr = serve.serve_address();
 
     let body = br#"{"ref":"refs/heads/main","after":"6113728f27ae82c7b1a177c8d03f9e96e0adf246"}"#;
@@ -167,28 +180,7 @@ fn serve_with_the_kubernetes_executor_runs_triggered_pipelines_as_pods() {
         format!("{TRIGGERS}---\n{PIPELINE}---\n{secret_doc}"),
     )
     .unwrap();
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_adze"));
-    serve
-        .args([
-            "serve",
-            "--executor",
-            "kubernetes",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .args([
-            "--namespace",
-            &ns,
-            "--entrypoint-image",
-            crate::ENTRYPOINT_IMAGE,
-        ])
-        .arg("--store")
-        .arg(dir.path().join("serve.db"))
-        .arg("-f")
-        .arg(&files);
-    let serve = Serving(Running::start(serve, "adze serve: EventListener"));
+    let serve = Serving::start(sim, &ns, "kubernetes", &files, dir.path());
     let addr = serve.serve_address();
     let body = br#"{"after":"28911bbb5a3e8a1fa3d0e7bdc1c3bbbe5af7b2c9"}"#;
     let signature = github_signature(b"s3cr3t", body);
@@ -252,17 +244,7 @@ fn the_eventlistener_role_grants_exactly_what_serve_uses() {
     );
     let triggers = dir.path().join("triggers.yaml");
     std::fs::write(&triggers, both).expect("write the triggers");
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_adze"));
-    serve
-        .args(["serve", "--executor", "create", "--listen", "127.0.0.1:0"])
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .args(["--namespace", &ns])
-        .arg("--store")
-        .arg(dir.path().join("serve.db"))
-        .arg("-f")
-        .arg(&triggers);
-    let serve = Serving(Running::start(serve, "adze serve: EventListener"));
+    let serve = Serving::start(&sim, &ns, "create", &triggers, dir.path());
     let addr = serve.serve_address();
     let body = br#"{"after":"6113728f27ae82c7b1a177c8d03f9e96e0adf246"}"#;
     let signature = github_signature(b"s3cr3t", body);
