@@ -16,6 +16,8 @@
 #                                 `nonroot` user (uid 1000) and sshd ready to start: stands in for
 #                                 the alpine-based node, alpine/git and alpine-git-nonroot
 #   adze-test/bash:latest         debian-ash with the bash image's docker-entrypoint.sh
+#   adze-test/kube-tools:bookworm the Debian image with kubectl, jq, curl, openssl and the
+#                                 recording fakes of tests/catalog/fakes (kubeadm, helm, ...)
 #   adze-test/no-shell:latest     no files at all (the entrypoint's tests bind-mount it in)
 #   adze-test/entrypoint:latest   only /adze-entrypoint, the static build of entrypoint/
 #                                 (what the Kubernetes executor's init container `prepare` runs)
@@ -161,6 +163,33 @@ if ! fresh adze-test/bash:latest "$BASH_RECIPE"; then
   docker start -a "$id" >/dev/null
   docker commit -c 'ENTRYPOINT ["docker-entrypoint.sh"]' -c 'CMD ["bash"]' \
     -c "LABEL adze.dev/recipe=\"$BASH_RECIPE\"" "$id" adze-test/bash:latest >/dev/null
+  docker rm "$id" >/dev/null
+fi
+
+# --- adze-test/kube-tools:bookworm (stands in for the catalog's toolbox image) --------------
+# The catalog's tasks (tasks/, pipelines/) run kubectl, jq, curl, openssl and git from one
+# toolbox image. This one has them from Debian (kubectl is the host's, a static Go binary), and
+# the recording fakes of tests/catalog/fakes under the names of the tools kube-sim cannot stand
+# in for (kubeadm, helm, ...). The recipe carries the fakes' and kubectl's digests.
+kubectl_bin=/usr/lib/google-cloud-sdk/bin/kubectl.1.32
+[ -x "$kubectl_bin" ] || kubectl_bin=$(readlink -f "$(command -v kubectl)")
+fakes="$(cd "$(dirname "$0")" && pwd)/catalog/fakes"
+KUBE_TOOLS_RECIPE="$DEBIAN_RECIPE + jq curl openssl kubectl $(sha256sum "$kubectl_bin" | cut -c1-16) fakes $(cat "$fakes/fake-tool" "$fakes/names" | sha256sum | cut -c1-16) v1"
+if ! fresh adze-test/kube-tools:bookworm "$KUBE_TOOLS_RECIPE"; then
+  echo "== building adze-test/kube-tools:bookworm"
+  id=$(docker create --network host adze-test/debian:bookworm /bin/bash -c '
+    set -e
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      jq curl openssl ca-certificates >/dev/null
+    rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+    for name in $(cat /tmp/fakes/names); do ln -s /usr/local/bin/fake-tool "/usr/local/bin/$name"; done')
+  docker cp "$kubectl_bin" "$id:/usr/local/bin/kubectl"
+  docker cp "$fakes/." "$id:/tmp/fakes"
+  docker cp "$fakes/fake-tool" "$id:/usr/local/bin/fake-tool"
+  docker start -a "$id" >/dev/null
+  docker commit -c 'CMD ["/bin/bash"]' -c "LABEL adze.dev/recipe=\"$KUBE_TOOLS_RECIPE\"" \
+    "$id" adze-test/kube-tools:bookworm >/dev/null
   docker rm "$id" >/dev/null
 fi
 
