@@ -15,6 +15,7 @@
 //!   store implements in [`pod_host`].
 //! - [`resources`] is the one table of served kinds; discovery is generated from it.
 //! - [`audit`] records every request (`--audit-log`) as the API server's audit log would.
+//! - [`metrics`] serves `/metrics` from a ConfigMap a test writes.
 //!
 //! # Not yet
 //!
@@ -29,6 +30,7 @@ pub mod audit;
 pub mod cluster;
 pub mod kubeconfig;
 pub mod kubelet;
+pub mod metrics;
 pub mod negotiate;
 pub mod patch;
 pub mod pod_host;
