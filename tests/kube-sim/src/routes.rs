@@ -47,7 +47,7 @@ pub struct AppState {
     pub address: String,
     /// The bearer token every request but `/version` and the health checks must carry.
     pub token: String,
-    /// What `/version` reports.
+    /// What `/version` reports while the version ConfigMap ([`crate::version`]) is absent.
     pub version: resources::ServerVersion,
     /// Where every request is recorded (`--audit-log`), if anywhere.
     pub audit: Option<crate::audit::AuditLog>,
@@ -403,7 +403,10 @@ async fn dispatch(
         Target::Root => read_only(Some(
             json!({ "paths": ["/api", "/api/v1", "/apis", "/version"] }),
         )),
-        Target::Version => read_only(Some(resources::version_info(state.version))),
+        Target::Version => read_only(Some(resources::version_info(crate::version::current(
+            &cluster.store,
+            state.version,
+        )))),
         Target::Health => {
             if method != Method::GET {
                 return Err(ApiError::MethodNotAllowed);
