@@ -494,6 +494,18 @@ async fn dispatch(
                 }
                 pod_log(state, &namespace, &name, &query).await
             }
+            "eviction" if resource.is("", "pods") => {
+                if method != Method::POST {
+                    return Err(ApiError::MethodNotAllowed);
+                }
+                // Not read_body: kubectl sends this one as protobuf, which eviction reads.
+                let bytes = axum::body::to_bytes(body, MAX_BODY)
+                    .await
+                    .map_err(|_| ApiError::TooLarge(MAX_BODY))?;
+                let eviction = crate::eviction::parse_body(content_type(headers), &bytes)?;
+                let status = crate::eviction::evict(cluster, &namespace, &name, &eviction)?;
+                Ok(json_response(StatusCode::CREATED, &status))
+            }
             _ => Err(ApiError::NoRoute),
         },
     }
