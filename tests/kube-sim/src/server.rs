@@ -145,6 +145,7 @@ pub async fn run(
         cluster,
         address: address.to_string(),
         token: token.clone(),
+        tokens: Arc::new(crate::tokens::Tokens::default()),
         version: options.server_version,
         audit,
     }));
