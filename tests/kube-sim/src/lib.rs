@@ -34,6 +34,7 @@ pub mod kubelet;
 pub mod negotiate;
 pub mod patch;
 pub mod pod_host;
+pub mod pod_identity;
 pub mod protobuf;
 pub mod rbac;
 pub mod resources;

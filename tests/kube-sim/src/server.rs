@@ -8,7 +8,7 @@
 //! Stopping is: stop accepting, [`Kubelet::shutdown`], remove the state directory, return;
 //! open watches simply end with the process.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,10 +21,12 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::cluster::Cluster;
 use crate::kubeconfig::{self, KubeconfigError};
-use crate::kubelet::{Kubelet, PodHost};
+use crate::kubelet::{ApiEndpoint, Kubelet, PodHost};
+use crate::pod_identity::{Endpoints, IdentityHost};
 use crate::routes::{self, AppState};
 use crate::store::Store;
 use crate::tls::{Identity, TlsError};
+use crate::tokens::Tokens;
 
 /// How long a client gets to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -123,14 +125,30 @@ pub async fn run(
         .as_deref()
         .map(crate::audit::AuditLog::open)
         .transpose()?;
+    let tokens = Arc::new(Tokens::default());
+    // Pods on the host's network reach the server where it listens (loopback for a wildcard).
+    let reachable = if address.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        address.ip()
+    };
+    let endpoints = Endpoints {
+        host_network: ApiEndpoint {
+            host: reachable.to_string(),
+            port: address.port(),
+            ca_pem: identity.ca_pem.clone(),
+        },
+        bridge: None,
+    };
+    let pod_host = Arc::new(IdentityHost::new(store.clone(), tokens.clone(), endpoints));
     let kubelet = if options.no_kubelet {
         None
     } else if options.noop_kubelet {
-        let host: Arc<dyn PodHost> = store.clone();
+        let host: Arc<dyn PodHost> = pod_host;
         Some(Kubelet::noop(host, instance, state_dir.clone()))
     } else {
         let docker = bollard::Docker::connect_with_local_defaults()?;
-        let host: Arc<dyn PodHost> = store.clone();
+        let host: Arc<dyn PodHost> = pod_host;
         let kubelet = Kubelet::new(docker, host, instance, state_dir.clone());
         if let Some(image) = &options.sandbox_image {
             kubelet.set_sandbox_image(image);
@@ -145,7 +163,7 @@ pub async fn run(
         cluster,
         address: address.to_string(),
         token: token.clone(),
-        tokens: Arc::new(crate::tokens::Tokens::default()),
+        tokens,
         version: options.server_version,
         audit,
     }));
