@@ -28,6 +28,7 @@ pub mod admission;
 pub mod api_error;
 pub mod audit;
 pub mod auth;
+pub mod bridge;
 pub mod cluster;
 pub mod kubeconfig;
 pub mod kubelet;

@@ -1,5 +1,7 @@
-//! The process: binds the port, makes the TLS identity, writes the kubeconfig, serves HTTPS
-//! (HTTP/2 and HTTP/1.1) until told to stop, then has the kubelet remove its containers.
+//! The process: binds the port (and the same port on the Docker bridge's gateway, for
+//! Pods without `hostNetwork`: [`crate::bridge`]), makes the TLS identity, writes the
+//! kubeconfig, serves HTTPS (HTTP/2 and HTTP/1.1) until told to stop, then has the kubelet
+//! remove its containers.
 //!
 //! # Design
 //!
@@ -89,6 +91,16 @@ pub struct Options {
     pub without_tekton_crds: bool,
 }
 
+/// The next connection on `listener`; never, without one.
+async fn accept(
+    listener: Option<&TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Runs kube-sim until `stop` resolves; prints `listening on https://…` once serving.
 pub async fn run(
     options: Options,
@@ -104,7 +116,27 @@ pub async fn run(
         address: options.listen,
         source,
     })?;
-    let identity = Identity::generate()?;
+    let docker = if options.no_kubelet || options.noop_kubelet {
+        None
+    } else {
+        Some(bollard::Docker::connect_with_local_defaults()?)
+    };
+    // Pods on Docker's bridge reach the server on the bridge's gateway, when it can listen
+    // there too (a wildcard address already does).
+    let gateway = match &docker {
+        Some(docker) => crate::bridge::gateway(docker).await,
+        None => None,
+    };
+    let bridge_listener = match gateway {
+        Some(ip) if !address.ip().is_unspecified() => {
+            TcpListener::bind(SocketAddr::new(ip, address.port()))
+                .await
+                .ok()
+        }
+        _ => None,
+    };
+    let bridge_ip = gateway.filter(|_| bridge_listener.is_some() || address.ip().is_unspecified());
+    let identity = Identity::generate(bridge_ip.as_slice())?;
     let instance: String = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
     let owned_state_dir = options.state_dir.is_none();
     let state_dir = options
@@ -138,22 +170,24 @@ pub async fn run(
             port: address.port(),
             ca_pem: identity.ca_pem.clone(),
         },
-        bridge: None,
+        bridge: bridge_ip.map(|ip| ApiEndpoint {
+            host: ip.to_string(),
+            port: address.port(),
+            ca_pem: identity.ca_pem.clone(),
+        }),
     };
     let pod_host = Arc::new(IdentityHost::new(store.clone(), tokens.clone(), endpoints));
+    let host: Arc<dyn PodHost> = pod_host;
     let kubelet = if options.no_kubelet {
         None
-    } else if options.noop_kubelet {
-        let host: Arc<dyn PodHost> = pod_host;
-        Some(Kubelet::noop(host, instance, state_dir.clone()))
-    } else {
-        let docker = bollard::Docker::connect_with_local_defaults()?;
-        let host: Arc<dyn PodHost> = pod_host;
+    } else if let Some(docker) = docker {
         let kubelet = Kubelet::new(docker, host, instance, state_dir.clone());
         if let Some(image) = &options.sandbox_image {
             kubelet.set_sandbox_image(image);
         }
         Some(kubelet)
+    } else {
+        Some(Kubelet::noop(host, instance, state_dir.clone()))
     };
     let cluster = Cluster::new(store, kubelet.clone());
     tokio::spawn(cluster.clone().collect_garbage(removed));
@@ -179,6 +213,7 @@ pub async fn run(
         let accepted = tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => accepted,
+            accepted = accept(bridge_listener.as_ref()) => accepted,
         };
         let Ok((tcp, _)) = accepted else {
             continue;
@@ -197,6 +232,7 @@ pub async fn run(
         });
     }
     drop(listener);
+    drop(bridge_listener);
     if let Some(kubelet) = kubelet {
         kubelet.shutdown().await;
     }

@@ -2,8 +2,8 @@
 //! token` is allowed what its Role grants and refused the rest with Kubernetes' exact 403,
 //! `kubectl auth can-i` agrees, a deleted account's token stops working, the audit log
 //! names the account; and Pods (run in Docker by the kubelet) reach the API as their
-//! ServiceAccount through kubectl's in-cluster configuration, succeeding or failing as the
-//! Role says.
+//! ServiceAccount through kubectl's in-cluster configuration (on the host's network and
+//! on Docker's bridge), succeeding or failing as the Role says.
 
 mod common;
 
@@ -237,6 +237,17 @@ fn pods_reach_the_api_as_their_service_account_and_rbac_decides() {
         "kubectl get secrets -o name",
         "",
     ));
+    // Off the host's network, the Pod reaches kube-sim on the Docker bridge's gateway.
+    sim.create(
+        &kubectl_pod(
+            &ns,
+            "bridged",
+            "reader",
+            "echo $KUBERNETES_SERVICE_HOST; kubectl get configmaps -o name",
+            "",
+        )
+        .replace("  hostNetwork: true\n", ""),
+    );
     sim.create(&kubectl_pod(
         &ns,
         "opted-out",
@@ -258,6 +269,13 @@ fn pods_reach_the_api_as_their_service_account_and_rbac_decides() {
              \"system:serviceaccount:{ns}:reader\" cannot list resource \"secrets\" in API \
              group \"\" in the namespace \"{ns}\"\n"
         )
+    );
+
+    assert_eq!(finished(sim, &ns, "bridged"), "Succeeded");
+    let logs = sim.kubectl(&["logs", "bridged", "-n", &ns]);
+    assert!(
+        !logs.starts_with("127.0.0.1") && logs.ends_with("configmap/settings\n"),
+        "{logs}"
     );
 
     // Without the token, kubectl falls back to no credentials at all and is refused.
