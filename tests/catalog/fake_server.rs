@@ -17,6 +17,9 @@
 //! - Every event carries the time it was recorded, so the log can be merged with kube-sim's
 //!   audit log (`harness::timeline`).
 
+// Shared by every pipeline's module; each uses part of it.
+#![allow(dead_code)]
+
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};

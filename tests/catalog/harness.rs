@@ -23,6 +23,9 @@
 //! - Nothing here skips: without Docker, kubectl or kube-sim a scenario fails saying what is
 //!   missing.
 
+// Shared by every pipeline's module; each uses part of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
