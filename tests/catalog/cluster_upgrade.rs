@@ -847,6 +847,7 @@ fn under_adze_controller_the_service_account_and_roles_of_rbac_yaml_suffice() {
     let start = now_micros();
     cluster.kubectl(&[
         "create",
+        "--validate=false",
         "-n",
         "cluster-ops",
         "-f",

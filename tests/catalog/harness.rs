@@ -568,8 +568,10 @@ impl PipelineRunDoc {
         self
     }
 
-    /// Adds a param (a string, an array or an object value).
+    /// Adds a param (a string, an array or an object value); a param given again replaces
+    /// the earlier value.
     pub fn param(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.params.retain(|(n, _)| n != name);
         self.params.push((name.into(), value.into()));
         self
     }
