@@ -492,14 +492,13 @@ impl Scenario {
     /// time order.
     fn operations(&self, since: u64) -> Vec<String> {
         let audit = self.cluster.audit();
-        let events = timeline(&self.fakes.recorder, &audit, |e: &AuditEvent| {
+        timeline(&self.fakes.recorder, &audit, |e: &AuditEvent| {
             e.micros >= since
                 && e.user_agent.starts_with("kubectl")
                 && (200..300).contains(&e.code)
                 && ((e.verb == "patch" && e.resource == "nodes")
                     || (e.verb == "create" && e.resource == "pods/eviction"))
-        });
-        events
+        })
     }
 
     /// A node's kubelet version and whether it is cordoned.
