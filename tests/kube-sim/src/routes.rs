@@ -959,6 +959,27 @@ mod tests {
                 404,
             ),
             ("GET", "/apis/tekton.dev/v2/tasks".into(), "", vec![], 404),
+            (
+                "GET",
+                "/api/v1/namespaces/default/pods/p/eviction".into(),
+                "",
+                vec![],
+                405,
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/default/pods/p/eviction".into(),
+                "application/json",
+                br#"{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"p"}}"#.to_vec(),
+                404,
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/default/pods/p/eviction".into(),
+                "application/vnd.kubernetes.protobuf",
+                vec![1, 2, 3],
+                400,
+            ),
             ("GET", "/nothing/here".into(), "", vec![], 404),
             ("POST", "/version".into(), "", vec![], 405),
         ];
