@@ -22,8 +22,8 @@
 //!
 //! # Not yet
 //!
-//! - Authorization (the one bearer token may do anything), protobuf (but for Eviction
-//!   bodies), OpenAPI
+//! - Authorization (the one bearer token may do anything), protobuf (but for the
+//!   Eviction, TokenRequest and access review bodies), OpenAPI
 //!   documents, aggregated discovery, list pagination (`limit` is ignored), `dryRun`
 //!   (refused with 400).
 //! - See each module's "Not yet" for what its verbs simplify.
