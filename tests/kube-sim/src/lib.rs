@@ -15,10 +15,14 @@
 //!   store implements in [`pod_host`].
 //! - [`resources`] is the one table of served kinds; discovery is generated from it.
 //! - [`audit`] records every request (`--audit-log`) as the API server's audit log would.
+//! - Identity: [`auth`] tells who a request is (the admin token, a ServiceAccount token from
+//!   [`tokens`]), [`rbac`] whether it may ([`access_review`] answers the same question for
+//!   `kubectl auth can-i`); the kubelet mounts a Pod's token through [`pod_identity`], and
+//!   bridge-network Pods reach the server on the [`bridge`] gateway.
 //!
 //! # Not yet
 //!
-//! - Authorization (the one bearer token may do anything), protobuf, OpenAPI
+//! - Protobuf (but for the two typed bodies [`protobuf`] reads), OpenAPI
 //!   documents, aggregated discovery, list pagination (`limit` is ignored), `dryRun`
 //!   (refused with 400).
 //! - See each module's "Not yet" for what its verbs simplify.

@@ -2,10 +2,10 @@
 //! `/apis`, `/apis/<group>/<version>`, and the CustomResourceDefinitions of tekton.dev).
 //!
 //! Some kinds are stored and nothing more: Deployments (no Deployment controller makes
-//! ReplicaSets or Pods), the RBAC kinds (nothing is authorised by them: every request with the
-//! token may do everything) and CustomResourceDefinitions (which kinds are served comes from
+//! ReplicaSets or Pods) and CustomResourceDefinitions (which kinds are served comes from
 //! [`RESOURCES`], not from the stored CRDs). They exist so that manifests such as adze's
-//! `deploy/` can be created, read back and deleted.
+//! `deploy/` can be created, read back and deleted. The RBAC kinds are what [`crate::rbac`]
+//! authorizes ServiceAccount requests by.
 //!
 //! # Design
 //!
