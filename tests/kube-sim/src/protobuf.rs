@@ -1,13 +1,18 @@
 //! The little of Kubernetes' protobuf encoding kube-sim reads: the bodies of the typed
-//! requests kubectl sends only as protobuf and that the identity work needs —
-//! `kubectl create token` (TokenRequest) and `kubectl auth can-i` (SelfSubjectAccessReview)
-//! — decoded into the JSON the rest of the server handles.
+//! requests kubectl sends only as protobuf — `kubectl drain`'s `Eviction`, `kubectl create
+//! token` (TokenRequest) and `kubectl auth can-i` (SelfSubjectAccessReview) — decoded into
+//! the JSON the rest of the server handles.
 //!
 //! # Design
 //!
-//! A body is the `k8s\0` magic and a `runtime.Unknown` whose field 2 is the object's message.
-//! Each supported kind is a table of field numbers (from `k8s.io/api`'s `generated.proto`)
-//! mapped to JSON names; unknown fields are skipped, as a protobuf reader does.
+//! A body is the `k8s\0` magic and a `runtime.Unknown` (field 1 `typeMeta` {1 `apiVersion`,
+//! 2 `kind`}, field 2 `raw`: the object's own message). Each supported kind is a table of
+//! field numbers (from `k8s.io/api`'s `generated.proto`) mapped to JSON names; unknown fields
+//! are skipped, as a protobuf reader does.
+//!
+//! # Invariants
+//!
+//! - Malformed input is a 400, never a panic or an out-of-bounds read.
 //!
 //! # Not yet
 //!
@@ -19,7 +24,7 @@ use serde_json::{json, Map, Value};
 use crate::api_error::ApiError;
 
 /// The prefix of every Kubernetes protobuf body.
-const MAGIC: &[u8] = b"k8s\0";
+pub const MAGIC: &[u8] = b"k8s\0";
 
 /// One field's value on the wire.
 enum Wire<'a> {
@@ -192,12 +197,34 @@ const SELF_SUBJECT_ACCESS_REVIEW: &[(u64, Field)] = &[
 ];
 
 /// The kinds this module decodes.
+const DELETE_OPTIONS: &[(u64, Field)] = &[
+    // int64 is two's complement in a varint: `Int` casts it back.
+    (1, Field::Int("gracePeriodSeconds")),
+    (
+        2,
+        Field::Message(
+            "preconditions",
+            &[(1, Field::Text("uid")), (2, Field::Text("resourceVersion"))],
+        ),
+    ),
+    (3, Field::Bool("orphanDependents")),
+    (4, Field::Text("propagationPolicy")),
+    (5, Field::Texts("dryRun")),
+];
+
+const EVICTION: &[(u64, Field)] = &[
+    (1, Field::Message("metadata", OBJECT_META)),
+    (2, Field::Message("deleteOptions", DELETE_OPTIONS)),
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// `authentication.k8s.io/v1` TokenRequest.
     TokenRequest,
     /// `authorization.k8s.io/v1` SelfSubjectAccessReview.
     SelfSubjectAccessReview,
+    /// `policy/v1` (or `v1beta1`) Eviction: its `apiVersion` is the envelope's.
+    Eviction,
 }
 
 /// Whether a `Content-Type` is Kubernetes' protobuf.
@@ -211,13 +238,22 @@ pub fn is_protobuf(content_type: &str) -> bool {
 /// Decodes a protobuf body of `kind` into its JSON form.
 pub fn decode(body: &[u8], kind: Kind) -> Result<Value, ApiError> {
     let envelope = body.strip_prefix(MAGIC).ok_or_else(malformed)?;
-    let raw = fields(envelope)?
-        .into_iter()
-        .find_map(|(number, wire)| match (number, wire) {
-            (2, Wire::Bytes(b)) => Some(b),
-            _ => None,
-        })
-        .ok_or_else(malformed)?;
+    let (mut raw, mut sent_version) = (None, None);
+    for (number, wire) in fields(envelope)? {
+        match (number, wire) {
+            (1, Wire::Bytes(type_meta)) => {
+                for (n, w) in fields(type_meta)? {
+                    if let (1, Wire::Bytes(v)) = (n, w) {
+                        sent_version =
+                            Some(String::from_utf8(v.to_vec()).map_err(|_| malformed())?);
+                    }
+                }
+            }
+            (2, Wire::Bytes(b)) => raw = Some(b),
+            _ => {}
+        }
+    }
+    let raw = raw.ok_or_else(malformed)?;
     let (schema, api_version, name) = match kind {
         Kind::TokenRequest => (TOKEN_REQUEST, "authentication.k8s.io/v1", "TokenRequest"),
         Kind::SelfSubjectAccessReview => (
@@ -225,6 +261,11 @@ pub fn decode(body: &[u8], kind: Kind) -> Result<Value, ApiError> {
             "authorization.k8s.io/v1",
             "SelfSubjectAccessReview",
         ),
+        Kind::Eviction => (EVICTION, "policy/v1", "Eviction"),
+    };
+    let api_version = match (kind, sent_version.as_deref()) {
+        (Kind::Eviction, Some(sent)) if !sent.is_empty() => sent,
+        _ => api_version,
     };
     let mut object = decode_message(raw, schema)?;
     object["apiVersion"] = json!(api_version);
@@ -286,5 +327,96 @@ mod tests {
         ] {
             assert!(decode(body, Kind::TokenRequest).is_err(), "{body:?}");
         }
+    }
+
+    fn put_varint(mut n: u64, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    fn bytes_field(number: u64, value: &[u8], out: &mut Vec<u8>) {
+        put_varint(number << 3 | 2, out);
+        put_varint(value.len() as u64, out);
+        out.extend_from_slice(value);
+    }
+
+    fn varint_field(number: u64, value: u64, out: &mut Vec<u8>) {
+        put_varint(number << 3, out);
+        put_varint(value, out);
+    }
+
+    /// An Eviction encoded as client-go encodes it.
+    fn encoded_eviction(grace: Option<i64>) -> Vec<u8> {
+        let mut meta = Vec::new();
+        bytes_field(1, b"web-1", &mut meta);
+        bytes_field(3, b"shop", &mut meta);
+        let mut preconditions = Vec::new();
+        bytes_field(1, b"uid-1", &mut preconditions);
+        let mut options = Vec::new();
+        if let Some(grace) = grace {
+            varint_field(1, grace as u64, &mut options);
+        }
+        bytes_field(2, &preconditions, &mut options);
+        bytes_field(4, b"Background", &mut options);
+        bytes_field(5, b"All", &mut options);
+        let mut eviction = Vec::new();
+        bytes_field(1, &meta, &mut eviction);
+        bytes_field(2, &options, &mut eviction);
+        let mut type_meta = Vec::new();
+        bytes_field(1, b"policy/v1", &mut type_meta);
+        bytes_field(2, b"Eviction", &mut type_meta);
+        let mut unknown = Vec::new();
+        bytes_field(1, &type_meta, &mut unknown);
+        bytes_field(2, &eviction, &mut unknown);
+        bytes_field(4, b"", &mut unknown);
+        // A fixed64 field nobody knows is skipped.
+        put_varint(9 << 3 | 1, &mut unknown);
+        unknown.extend_from_slice(&[0; 8]);
+        let mut body = MAGIC.to_vec();
+        body.extend(unknown);
+        body
+    }
+
+    #[test]
+    fn an_eviction_reads_as_its_json_form() {
+        let object = decode(&encoded_eviction(Some(-1)), Kind::Eviction).unwrap();
+        assert_eq!(
+            object,
+            json!({
+                "apiVersion": "policy/v1",
+                "kind": "Eviction",
+                "metadata": { "name": "web-1", "namespace": "shop" },
+                "deleteOptions": {
+                    "gracePeriodSeconds": -1,
+                    "preconditions": { "uid": "uid-1" },
+                    "propagationPolicy": "Background",
+                    "dryRun": ["All"],
+                },
+            })
+        );
+        let object = decode(&encoded_eviction(None), Kind::Eviction).unwrap();
+        assert!(object["deleteOptions"].get("gracePeriodSeconds").is_none());
+    }
+
+    #[test]
+    fn malformed_evictions_are_errors() {
+        let good = encoded_eviction(Some(5));
+        assert!(decode(b"{\"kind\":\"Eviction\"}", Kind::Eviction).is_err());
+        for cut in [5, 9, good.len() - 3] {
+            assert!(
+                decode(&good[..cut], Kind::Eviction).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut group_wire = MAGIC.to_vec();
+        group_wire.push(3 << 3 | 3);
+        assert!(decode(&group_wire, Kind::Eviction).is_err());
     }
 }
