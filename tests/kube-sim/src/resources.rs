@@ -4,12 +4,12 @@
 //! Some kinds are stored and nothing more: Deployments, ReplicaSets, DaemonSets and
 //! StatefulSets (no workload controller makes Pods or writes their status: a test writes it
 //! through the `status` subresource), Nodes other than kube-sim's own, NetworkPolicies,
-//! ResourceQuotas (no quota controller), the RBAC kinds (nothing is authorised by them: every
-//! request with the token may do everything) and CustomResourceDefinitions (which kinds are
+//! ResourceQuotas (no quota controller) and CustomResourceDefinitions (which kinds are
 //! served comes from [`RESOURCES`], not from the stored CRDs). They exist so that manifests
 //! such as adze's `deploy/`, and a cluster's state seeded for a test, can be created, read
 //! back and deleted. PodDisruptionBudgets have a controller ([`crate::disruption`]) and Pods
-//! the `eviction` subresource ([`crate::eviction`]).
+//! the `eviction` subresource ([`crate::eviction`]). The RBAC kinds are what [`crate::rbac`]
+//! authorizes ServiceAccount requests by.
 //!
 //! # Design
 //!

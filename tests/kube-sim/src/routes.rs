@@ -405,6 +405,13 @@ async fn dispatch(
         let review = crate::access_review::review(&state.cluster.store, user, &request);
         return Ok(json_response(StatusCode::CREATED, &review));
     }
+    if uri.path() == auth::SELF_SUBJECT_REVIEW_PATH {
+        if method != Method::POST {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        let review = auth::self_subject_review(user);
+        return Ok(json_response(StatusCode::CREATED, &review));
+    }
     let target = parse_path(uri.path())?;
     let query = Query::parse(uri)?;
     // Refusing beats writing for real what the client meant as a rehearsal.
