@@ -64,6 +64,18 @@ pub enum ApiError {
     /// Not allowed, e.g. creating in a namespace that is being deleted.
     #[error("{0}")]
     Forbidden(String),
+    /// The authorizer refused the request (RBAC); worded by [`crate::rbac::forbidden`].
+    #[error("{message}")]
+    Denied {
+        /// The API group of the resource asked for.
+        group: String,
+        /// The resource's plural name (without subresource).
+        resource: String,
+        /// The object's name, if the request names one.
+        name: String,
+        /// The whole message.
+        message: String,
+    },
     /// The verb is not served on this path.
     #[error("the server does not allow this method on the requested resource")]
     MethodNotAllowed,
@@ -83,6 +95,16 @@ pub enum ApiError {
         /// The oldest one still available.
         oldest: u64,
     },
+    /// Refused for now, e.g. an eviction a PodDisruptionBudget does not allow at the moment.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What was refused.
+        message: String,
+        /// Why, as `details.causes` (cause type such as `DisruptionBudget`, message).
+        causes: Vec<(String, String)>,
+        /// When to ask again (`details.retryAfterSeconds` and `Retry-After`); 0: no advice.
+        retry_after_seconds: u32,
+    },
     /// Something failed inside the server (the Docker engine, the kubelet).
     #[error("{0}")]
     Internal(String),
@@ -97,11 +119,12 @@ impl ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Denied { .. } => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Expired { .. } => StatusCode::GONE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -115,11 +138,12 @@ impl ApiError {
             ApiError::Invalid { .. } => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Unauthorized => "Unauthorized",
-            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::Forbidden(_) | ApiError::Denied { .. } => "Forbidden",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::TooLarge(_) => "RequestEntityTooLarge",
             ApiError::Expired { .. } => "Expired",
+            ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::Internal(_) => "InternalError",
         }
     }
@@ -151,6 +175,36 @@ impl ApiError {
                 "kind": kind,
                 "causes": [{ "reason": "FieldValueInvalid", "message": detail, "field": field }],
             })),
+            ApiError::TooManyRequests {
+                causes,
+                retry_after_seconds,
+                ..
+            } => {
+                let causes: Vec<Value> = causes
+                    .iter()
+                    .map(|(kind, message)| json!({ "reason": kind, "message": message }))
+                    .collect();
+                let mut details = json!({ "causes": causes });
+                if *retry_after_seconds > 0 {
+                    details["retryAfterSeconds"] = json!(retry_after_seconds);
+                }
+                Some(details)
+            }
+            ApiError::Denied {
+                group,
+                resource,
+                name,
+                ..
+            } => {
+                // Empty fields are left out, as Go's `omitempty` does.
+                let mut details = serde_json::Map::new();
+                for (key, value) in [("name", name), ("group", group), ("kind", resource)] {
+                    if !value.is_empty() {
+                        details.insert(key.to_owned(), json!(value));
+                    }
+                }
+                Some(Value::Object(details))
+            }
             _ => None,
         };
         if let Some(details) = details {
@@ -192,12 +246,25 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = self.to_status().to_string();
-        (
+        let mut response = (
             self.code(),
             [(axum::http::header::CONTENT_TYPE, "application/json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let ApiError::TooManyRequests {
+            retry_after_seconds,
+            ..
+        } = &self
+        {
+            if *retry_after_seconds > 0 {
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(*retry_after_seconds),
+                );
+            }
+        }
+        response
     }
 }
 
