@@ -19,7 +19,7 @@ pub mod folder;
 pub mod init;
 pub mod lint;
 
-use crate::api::{Kind, Object, ParamSpec, ParamValue};
+use crate::api::{Kind, Object, ParamSpec, ParamType, ParamValue};
 use crate::load::{Bundle, Loaded, Origin};
 
 pub use folder::{CatalogFile, Folder};
@@ -187,7 +187,14 @@ fn params(specs: &[ParamSpec]) -> Vec<Declared> {
         .iter()
         .map(|p| Declared {
             name: p.name.clone(),
-            detail: p.type_.clone().unwrap_or_else(|| "string".to_owned()),
+            // Tekton's defaulting: an untyped param with a list default is an array.
+            detail: match p.effective_type() {
+                Some(ParamType::Array) => "array",
+                Some(ParamType::Object) => "object",
+                Some(ParamType::String) => "string",
+                None => p.type_.as_deref().unwrap_or("string"),
+            }
+            .to_owned(),
             default: p.default.as_ref().map(render_default),
             description: fold(p.description.as_deref().unwrap_or_default()),
         })

@@ -321,3 +321,73 @@ fn lint_command(args: &LintArgs) -> Outcome {
         Outcome::Failed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{CatalogFile, Folder};
+
+    const TASK: &str = r#"apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: greet
+  labels: {app.kubernetes.io/version: "0.1"}
+spec:
+  description: |
+    Greets someone. Then it stops.
+    A second line with details.
+  params:
+    - name: who
+      description: Whom to greet.
+      default: world
+    - {name: extra, description: More words., default: [a, b]}
+    - {name: empty, description: Nothing by default., default: ""}
+  results:
+    - {name: said, description: What it said.}
+  workspaces:
+    - {name: out, description: Where the greeting goes., optional: true}
+  steps:
+    - {name: s, image: x}
+"#;
+
+    fn catalog() -> Catalog {
+        let file = |name: &str, text: &str| CatalogFile {
+            name: name.to_owned(),
+            display: format!("tasks/greet/{name}"),
+            text: text.to_owned(),
+        };
+        Catalog::load(
+            vec![Folder {
+                section: "tasks".into(),
+                name: "greet".into(),
+                display: "tasks/greet".into(),
+                files: vec![
+                    file("README.md", "# greet\n\nSays hello.\n"),
+                    file("greet.yaml", TASK),
+                ],
+            }],
+            false,
+        )
+    }
+
+    #[test]
+    fn show_prints_declarations_with_defaults_and_the_readme() {
+        let catalog = catalog();
+        let entry = catalog.find("greet", Some(Kind::Task)).expect("the task");
+        insta::assert_snapshot!(render_show(&entry));
+    }
+
+    #[test]
+    fn list_rows_align_and_keep_the_first_sentence() {
+        let catalog = catalog();
+        let rows: Vec<[String; 4]> = catalog
+            .entries()
+            .iter()
+            .map(|e| [e.name(), e.kind().to_string(), e.version(), e.summary()])
+            .collect();
+        insta::assert_snapshot!(table(["NAME", "KIND", "VERSION", "DESCRIPTION"], &rows), @r"
+        NAME   KIND  VERSION  DESCRIPTION
+        greet  Task  0.1      Greets someone.
+        ");
+    }
+}
