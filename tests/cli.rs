@@ -4,6 +4,8 @@
 //! Every test builds a [`Test`]: files are written to a fresh temporary directory, which is
 //! also the working directory, so paths in the output are short and stable.
 
+#[path = "cli/catalog.rs"]
+mod catalog;
 #[path = "cli/kube.rs"]
 mod kube;
 
@@ -29,6 +31,8 @@ struct Test {
 struct Ran {
     stdout: String,
     stderr: String,
+    /// The working directory it ran in (files it wrote are there).
+    dir: TempDir,
 }
 
 impl Test {
@@ -116,6 +120,7 @@ impl Test {
         let ran = Ran {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            dir: self.dir,
         };
         let context = format!(
             "adze {}\n--- stdout:\n{}--- stderr:\n{}",

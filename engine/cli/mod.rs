@@ -1,6 +1,7 @@
 //! Command-line interface: one file per command, shared input options in `input.rs`, the
 //! buffered stderr writer every report goes through in `output.rs`.
 
+mod catalog;
 mod controller;
 mod gc;
 mod input;
@@ -71,6 +72,9 @@ enum Command {
     Trigger(Box<trigger::Args>),
     /// List the runs `adze serve` recorded, newest first.
     Runs(runs::Args),
+    /// The prebuilt Tasks and Pipelines built into adze: list, show, init (copy into a
+    /// repository), lint.
+    Catalog(catalog::Args),
     /// Kubernetes upgrade checks the catalog's tasks call: version skew policy, upgrade
     /// plan, removed APIs.
     Kube(kube::Args),
@@ -94,6 +98,7 @@ pub fn main() -> Outcome {
         Command::Trigger(args) => trigger::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Kube(args) => kube::run(&args),
+        Command::Catalog(args) => catalog::run(&args),
         Command::Gc(args) => gc::run(&args),
         Command::Watchdog(args) => watchdog::run(&args),
     }

@@ -65,6 +65,7 @@ enum Target {
     Root,
     Version,
     Health,
+    Metrics,
     CoreVersions,
     GroupList,
     Group(String),
@@ -149,6 +150,7 @@ fn parse_path(path: &str) -> Result<Target, ApiError> {
         [] => Ok(Target::Root),
         ["version"] => Ok(Target::Version),
         ["healthz" | "livez" | "readyz"] => Ok(Target::Health),
+        ["metrics"] => Ok(Target::Metrics),
         ["api"] => Ok(Target::CoreVersions),
         ["api", "v1"] => Ok(Target::ResourceList(String::new(), "v1".into())),
         ["api", "v1", rest @ ..] => parse_resource_path("", "v1", rest),
@@ -405,6 +407,13 @@ async fn dispatch(
         let review = crate::access_review::review(&state.cluster.store, user, &request);
         return Ok(json_response(StatusCode::CREATED, &review));
     }
+    if uri.path() == auth::SELF_SUBJECT_REVIEW_PATH {
+        if method != Method::POST {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        let review = auth::self_subject_review(user);
+        return Ok(json_response(StatusCode::CREATED, &review));
+    }
     let target = parse_path(uri.path())?;
     let query = Query::parse(uri)?;
     // Refusing beats writing for real what the client meant as a rehearsal.
@@ -447,6 +456,17 @@ async fn dispatch(
                 return Err(ApiError::MethodNotAllowed);
             }
             Ok((StatusCode::OK, "ok").into_response())
+        }
+        Target::Metrics => {
+            if method != Method::GET {
+                return Err(ApiError::MethodNotAllowed);
+            }
+            Ok((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+                crate::metrics::document(&cluster.store),
+            )
+                .into_response())
         }
         Target::CoreVersions => read_only(Some(resources::core_versions(&state.address))),
         Target::GroupList => read_only(Some(resources::group_list())),
@@ -1006,6 +1026,27 @@ mod tests {
                 404,
             ),
             ("GET", "/apis/tekton.dev/v2/tasks".into(), "", vec![], 404),
+            (
+                "GET",
+                "/api/v1/namespaces/default/pods/p/eviction".into(),
+                "",
+                vec![],
+                405,
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/default/pods/p/eviction".into(),
+                "application/json",
+                br#"{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"p"}}"#.to_vec(),
+                404,
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/default/pods/p/eviction".into(),
+                "application/vnd.kubernetes.protobuf",
+                vec![1, 2, 3],
+                400,
+            ),
             ("GET", "/nothing/here".into(), "", vec![], 404),
             ("POST", "/version".into(), "", vec![], 405),
         ];
