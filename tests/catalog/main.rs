@@ -10,5 +10,7 @@ mod common;
 
 mod cluster_upgrade;
 mod fake_server;
+mod fake_stack;
 mod harness;
 mod harness_smoke;
+mod observability;
