@@ -70,10 +70,16 @@ fn without_time(mut record: Value) -> Value {
 #[test]
 fn a_local_approval_is_a_file_the_gate_reads() {
     let dir = tempfile::tempdir().unwrap();
-    let done = approve(dir.path(), &["promote-1", "--message", "staging looks good"]);
+    let done = approve(
+        dir.path(),
+        &["promote-1", "--message", "staging looks good"],
+    );
     assert_eq!(done.code, 0, "{}", done.shown());
     insta::assert_snapshot!("local_approved", done.shown());
-    insta::assert_json_snapshot!("local_record", without_time(record(dir.path(), "promote-1")));
+    insta::assert_json_snapshot!(
+        "local_record",
+        without_time(record(dir.path(), "promote-1"))
+    );
 }
 
 #[test]
@@ -81,7 +87,14 @@ fn a_local_rejection_names_who_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let done = approve(
         dir.path(),
-        &["promote-2", "--reject", "--by", "bob", "-m", "error budget spent"],
+        &[
+            "promote-2",
+            "--reject",
+            "--by",
+            "bob",
+            "-m",
+            "error budget spent",
+        ],
     );
     assert_eq!(done.code, 0, "{}", done.shown());
     let written = record(dir.path(), "promote-2");
@@ -93,7 +106,10 @@ fn a_local_rejection_names_who_rejected() {
 #[test]
 fn a_second_decision_is_refused_unless_it_replaces_one() {
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(approve(dir.path(), &["promote-3", "--by", "mallory"]).code, 0);
+    assert_eq!(
+        approve(dir.path(), &["promote-3", "--by", "mallory"]).code,
+        0
+    );
     let again = approve(dir.path(), &["promote-3", "--reject", "--by", "alice"]);
     assert_eq!(again.code, 1, "{}", again.shown());
     let shown = again.shown().replace(
@@ -101,7 +117,11 @@ fn a_second_decision_is_refused_unless_it_replaces_one() {
         "<at>",
     );
     insta::assert_snapshot!("local_second_decision", shown);
-    assert_eq!(record(dir.path(), "promote-3")["by"], "mallory", "the first decision stays");
+    assert_eq!(
+        record(dir.path(), "promote-3")["by"],
+        "mallory",
+        "the first decision stays"
+    );
 
     let replaced = approve(dir.path(), &["promote-3", "--replace", "--by", "alice"]);
     assert_eq!(replaced.code, 0, "{}", replaced.shown());
@@ -149,7 +169,11 @@ fn an_unreadable_record_is_not_overwritten() {
     std::fs::write(&path, "not json").unwrap();
     let done = approve(dir.path(), &["promote-6"]);
     assert_eq!(done.code, 2, "{}", done.shown());
-    assert!(done.stderr.contains("is there but unusable"), "{}", done.shown());
+    assert!(
+        done.stderr.contains("is there but unusable"),
+        "{}",
+        done.shown()
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "not json");
 }
 
@@ -161,7 +185,11 @@ fn cluster_flags_and_the_approvals_folder_exclude_each_other() {
         &["promote-7", "--approvals", "x", "--namespace", "ci"],
     );
     assert_eq!(done.code, 2, "{}", done.shown());
-    assert!(done.stderr.contains("cannot be used with"), "{}", done.shown());
+    assert!(
+        done.stderr.contains("cannot be used with"),
+        "{}",
+        done.shown()
+    );
 }
 
 /// Creates a PipelineRun `name` in kube-sim's namespace `ns`, with `status` when given.
@@ -192,16 +220,9 @@ fn pipeline_run(sim: &Sim, ns: &str, name: &str, status: Option<&str>) {
 }
 
 fn annotations(sim: &Sim, ns: &str, name: &str) -> Value {
-    let run: Value = serde_json::from_str(&sim.kubectl(&[
-        "get",
-        "pipelinerun",
-        name,
-        "-n",
-        ns,
-        "-o",
-        "json",
-    ]))
-    .unwrap();
+    let run: Value =
+        serde_json::from_str(&sim.kubectl(&["get", "pipelinerun", name, "-n", ns, "-o", "json"]))
+            .unwrap();
     run["metadata"]["annotations"].clone()
 }
 
@@ -215,12 +236,22 @@ fn in_a_cluster_the_decision_is_annotations_on_the_pipeline_run() {
 
     let done = approve(
         dir.path(),
-        &["promote-c1", "--kubeconfig", kubeconfig, "--namespace", &ns, "-m", "ship it"],
+        &[
+            "promote-c1",
+            "--kubeconfig",
+            kubeconfig,
+            "--namespace",
+            &ns,
+            "-m",
+            "ship it",
+        ],
     );
     assert_eq!(done.code, 0, "{}", done.shown());
     insta::assert_snapshot!("cluster_approved", done.shown());
     let mut written = annotations(sim, &ns, "promote-c1");
-    assert!(common::is_rfc3339(written["adze.dev/approved-at"].as_str().unwrap()));
+    assert!(common::is_rfc3339(
+        written["adze.dev/approved-at"].as_str().unwrap()
+    ));
     written["adze.dev/approved-at"] = "<at>".into();
     // The kubeconfig's user names the approver when --by is not given.
     insta::assert_json_snapshot!("cluster_annotations", written);
@@ -231,7 +262,14 @@ fn in_a_cluster_the_decision_is_annotations_on_the_pipeline_run() {
 
     let again = approve(
         dir.path(),
-        &["promote-c1", "--kubeconfig", kubeconfig, "--namespace", &ns, "--reject"],
+        &[
+            "promote-c1",
+            "--kubeconfig",
+            kubeconfig,
+            "--namespace",
+            &ns,
+            "--reject",
+        ],
     );
     assert_eq!(again.code, 1, "{}", again.shown());
     assert!(
@@ -239,7 +277,10 @@ fn in_a_cluster_the_decision_is_annotations_on_the_pipeline_run() {
         "{}",
         again.shown()
     );
-    assert_eq!(annotations(sim, &ns, "promote-c1")["adze.dev/approval"], "approved");
+    assert_eq!(
+        annotations(sim, &ns, "promote-c1")["adze.dev/approval"],
+        "approved"
+    );
 }
 
 #[test]
@@ -251,27 +292,47 @@ fn in_a_cluster_a_missing_or_finished_run_is_refused() {
 
     let missing = approve(
         dir.path(),
-        &["promote-nope", "--kubeconfig", kubeconfig, "--namespace", &ns],
+        &[
+            "promote-nope",
+            "--kubeconfig",
+            kubeconfig,
+            "--namespace",
+            &ns,
+        ],
     );
     assert_eq!(missing.code, 2, "{}", missing.shown());
     insta::assert_snapshot!(
         "cluster_missing_run",
-        missing.shown().replace(&sim.url, "https://127.0.0.1:<port>")
+        missing
+            .shown()
+            .replace(&sim.url, "https://127.0.0.1:<port>")
     );
 
     pipeline_run(
         sim,
         &ns,
         "promote-done",
-        Some(r#"{"status":{"conditions":[{"type":"Succeeded","status":"False","reason":"Failed"}]}}"#),
+        Some(
+            r#"{"status":{"conditions":[{"type":"Succeeded","status":"False","reason":"Failed"}]}}"#,
+        ),
     );
     let finished = approve(
         dir.path(),
-        &["promote-done", "--kubeconfig", kubeconfig, "--namespace", &ns, "--by", "alice"],
+        &[
+            "promote-done",
+            "--kubeconfig",
+            kubeconfig,
+            "--namespace",
+            &ns,
+            "--by",
+            "alice",
+        ],
     );
     assert_eq!(finished.code, 1, "{}", finished.shown());
     insta::assert_snapshot!("cluster_finished_run", finished.shown());
-    assert!(annotations(sim, &ns, "promote-done").get("adze.dev/approval").is_none());
+    assert!(annotations(sim, &ns, "promote-done")
+        .get("adze.dev/approval")
+        .is_none());
 }
 
 #[test]

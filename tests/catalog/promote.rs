@@ -39,7 +39,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::fake_server::{FakeServer, Recorder, ToolReply};
+use crate::fake_server::{FakeServer, Recorder, ToolCall, ToolReply};
 use crate::harness::{self, Cluster, PipelineRunDoc, RunOutcome, TOOLS_IMAGE};
 
 /// What every environment runs before the promotion.
@@ -437,7 +437,9 @@ impl World {
         let recorder = Recorder::default();
         let fakes = FakeServer::start(
             recorder.clone(),
-            Arc::new(|call| ToolReply::fail(127, format!("no fake {} here\n", call.tool))),
+            Arc::new(|call: &ToolCall| {
+                ToolReply::fail(127, format!("no fake {} here\n", call.tool))
+            }),
             routes(recorder),
         );
         let scratch = tempfile::tempdir().expect("a directory");
@@ -611,15 +613,15 @@ fn production_waits_for_approval_and_proceeds_after_adze_approve() {
     wait_for_gate("promote-approved-approval", &run);
 
     // Waiting: dev and staging are promoted and verified, production is untouched.
+    let (sync_dev, sync_staging, sync_production) = (
+        format!("sync dev {}", new_image()),
+        format!("sync staging {}", new_image()),
+        format!("sync production {}", new_image()),
+    );
     let before = world.fakes.recorder.events();
     harness::assert_in_order(
         &before,
-        &[
-            &format!("sync dev {}", new_image()),
-            "smoke dev",
-            &format!("sync staging {}", new_image()),
-            "smoke staging",
-        ],
+        &[&sync_dev, "smoke dev", &sync_staging, "smoke staging"],
     );
     world.assert_production_untouched();
     assert_eq!(running_image(&world.staging, "shop"), new_image());
@@ -686,7 +688,7 @@ fn production_waits_for_approval_and_proceeds_after_adze_approve() {
             "smoke staging",
             "list networkpolicies shop/",
             "patch deployments shop/web",
-            &format!("sync production {}", new_image()),
+            &sync_production,
             "smoke production",
         ],
     );
