@@ -113,7 +113,8 @@ impl Drop for Server {
 /// How staging differs from production in a scenario (nothing, by default).
 #[derive(Default)]
 struct Drift {
-    /// Staging's Kubernetes version instead of production's 1.31.
+    /// Staging's Kubernetes version instead of 1.31.2 (production runs 1.31.4: patch
+    /// levels may differ).
     staging_version: Option<&'static str>,
     /// Staging lacks production's NetworkPolicy `deny-all`.
     staging_lacks_deny_all: bool,
@@ -421,8 +422,8 @@ fn routes(recorder: Recorder) -> Router {
 
 impl World {
     fn start(drift: &Drift) -> World {
-        let staging = Cluster::start(&["--server-version", drift.staging_version.unwrap_or("1.31")]);
-        let production = Cluster::start(&["--server-version", "1.31"]);
+        let staging = Cluster::start(&["--server-version", drift.staging_version.unwrap_or("1.31.2")]);
+        let production = Cluster::start(&["--server-version", "1.31.4"]);
         staging.apply(&seed_namespace("shop-dev", true, "8Gi"));
         staging.apply(&seed_namespace(
             "shop",
@@ -739,7 +740,7 @@ fn an_approval_nobody_gives_times_out_before_production() {
 #[test]
 fn drift_between_staging_and_production_is_listed_and_stops_before_the_approval() {
     let world = World::start(&Drift {
-        staging_version: Some("1.30"),
+        staging_version: Some("1.30.8"),
         staging_lacks_deny_all: true,
         staging_memory: Some("4Gi"),
     });
@@ -747,7 +748,7 @@ fn drift_between_staging_and_production_is_listed_and_stops_before_the_approval(
     assert_eq!(outcome.code, Some(1), "{}", harness::explain(&outcome));
     for line in [
         "staging differs from production in 3 way(s):",
-        "Kubernetes version: production runs 1.31 (v1.31.0-kube-sim), staging runs 1.30 (v1.30.0-kube-sim)",
+        "Kubernetes version: production runs 1.31 (v1.31.4), staging runs 1.30 (v1.30.8)",
         "production has NetworkPolicy shop/deny-all, staging does not",
         "ResourceQuota shop/compute: limits.memory is 8Gi in production, 4Gi in staging",
     ] {
