@@ -15,6 +15,7 @@ pub mod dag;
 pub mod diagnostic;
 pub mod exec;
 pub mod go_json;
+pub mod kube;
 pub mod load;
 pub mod plan;
 pub mod prometheus;

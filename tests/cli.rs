@@ -4,6 +4,9 @@
 //! Every test builds a [`Test`]: files are written to a fresh temporary directory, which is
 //! also the working directory, so paths in the output are short and stable.
 
+#[path = "cli/kube.rs"]
+mod kube;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 

@@ -5,6 +5,7 @@ mod approve;
 mod controller;
 mod gc;
 mod input;
+mod kube;
 mod last_run;
 mod output;
 mod plan;
@@ -74,6 +75,9 @@ enum Command {
     Trigger(Box<trigger::Args>),
     /// List the runs `adze serve` recorded, newest first.
     Runs(runs::Args),
+    /// Kubernetes upgrade checks the catalog's tasks call: version skew policy, upgrade
+    /// plan, removed APIs.
+    Kube(kube::Args),
     /// List what killed or --keep runs left behind (containers, directories); --yes removes it.
     #[command(long_about = gc::LONG_ABOUT)]
     Gc(gc::Args),
@@ -94,6 +98,7 @@ pub fn main() -> Outcome {
         Command::Serve(args) => serve::run(&args),
         Command::Trigger(args) => trigger::run(&args),
         Command::Runs(args) => runs::run(&args),
+        Command::Kube(args) => kube::run(&args),
         Command::Gc(args) => gc::run(&args),
         Command::Watchdog(args) => watchdog::run(&args),
     }

@@ -388,7 +388,7 @@ pub const FIELDS: &[(&str, Support)] = &[
     ("PodTemplate.automountServiceAccountToken", NoEffect("there is no API server, so no token is mounted either way")),
     ("PodTemplate.enableServiceLinks", NoEffect("there are no Services locally")),
     ("PodTemplate.imagePullSecrets", NoEffect("pulls use the engine's own credentials (`docker login`)")),
-    ("PodTemplate.hostNetwork", NoEffect("TaskRuns always get their own network namespace locally")),
+    ("PodTemplate.hostNetwork", Differs("every container shares the network namespace of the Docker engine's machine (this one unless DOCKER_HOST names another), as a Pod shares its node's: steps reach servers on its 127.0.0.1, and sidecars listen on its ports")),
     ("PodTemplate.hostUsers", NoEffect("user namespaces follow the engine's configuration")),
     ("PodSecurityContext.runAsUser", Honoured),
     ("PodSecurityContext.runAsGroup", Honoured),

@@ -117,6 +117,8 @@ pub struct PodSettings {
     pub host_aliases: Vec<(String, String)>,
     /// The nameservers, search domains and options of `dnsConfig` (per `dnsPolicy`).
     pub dns: DnsSettings,
+    /// `hostNetwork`: every container shares the host's network namespace.
+    pub host_network: bool,
 }
 
 /// The resolver configuration every container of a TaskRun gets; empty fields keep the engine's.

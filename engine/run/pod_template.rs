@@ -13,8 +13,8 @@
 //!   `securityContext.runAsUser`/`runAsGroup` apply to every step and sidecar that does not
 //!   set its own. Volumes join the Task's (see [`volumes`](super::volumes)).
 //! - The rest the executor honours is [`PodSettings`] ([`settings`]): `fsGroup`,
-//!   `supplementalGroups`, `runAsNonRoot`, `hostAliases`, and `dnsConfig` as `dnsPolicy`
-//!   allows it.
+//!   `supplementalGroups`, `runAsNonRoot`, `hostAliases`, `hostNetwork`, and `dnsConfig` as
+//!   `dnsPolicy` allows it.
 //!
 //! # DNS
 //!
@@ -235,6 +235,7 @@ pub fn settings(tpl: &PodTemplate, needed_by: &str) -> Result<PodSettings, RunEr
         supplemental_groups: context.supplemental_groups.unwrap_or_default(),
         host_aliases,
         dns,
+        host_network: tpl.host_network == Some(true),
     })
 }
 
@@ -373,7 +374,7 @@ spec:
                 "{securityContext: {fsGroup: 4000, supplementalGroups: [5000], runAsNonRoot: true}, \
                  hostAliases: [{ip: 10.1.2.3, hostnames: [a.test, b.test]}], \
                  dnsConfig: {nameservers: [192.0.2.53], searches: [corp.test], \
-                 options: [{name: ndots, value: '2'}, {name: edns0}]}}",
+                 options: [{name: ndots, value: '2'}, {name: edns0}]}, hostNetwork: true}",
             ),
             "TaskRun \"t\"",
         )
@@ -392,6 +393,7 @@ spec:
                     searches: vec!["corp.test".into()],
                     options: vec!["ndots:2".into(), "edns0".into()],
                 },
+                host_network: true,
             }
         );
     }

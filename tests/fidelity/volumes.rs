@@ -1,5 +1,6 @@
 //! Volumes and `podTemplate`: sourceless volumes, `hostPath`, refused sources, and the pod
-//! settings a local run honours (volumes, env, security context, hostAliases, DNS).
+//! settings a local run honours (volumes, env, security context, hostAliases, DNS,
+//! hostNetwork).
 
 use crate::{run, run_in, run_with};
 
@@ -332,4 +333,90 @@ fn host_aliases_and_dns_config_reach_every_container_with_or_without_sidecars() 
             assert!(resolv.contains(expected), "{name}: {expected} in {resolv}");
         }
     }
+}
+
+/// A server on the host's loopback that answers every connection with one line; returns its
+/// port and the line. It lives as long as the test binary.
+fn host_loopback_server() -> (u16, String) {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let port = listener.local_addr().expect("an address").port();
+    let line = format!("hello-from-the-host-{}-{port}", std::process::id());
+    let reply = format!("{line}\n");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    (port, line)
+}
+
+/// A step that connects to `127.0.0.1:port` and records the line it read, or `unreachable`.
+fn dial_step(name: &str, port: u16) -> String {
+    format!(
+        r#"    - name: {name}
+      image: adze-test/debian:bookworm
+      script: |
+        #!/usr/bin/env bash
+        if reply=$(timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port} && head -n1 <&3'); then
+          printf '%s' "$reply" > $(results.{name}.path)
+        else
+          printf unreachable > $(results.{name}.path)
+        fi
+"#
+    )
+}
+
+#[test]
+fn host_network_lets_steps_reach_the_hosts_loopback_with_or_without_sidecars() {
+    let (port, line) = host_loopback_server();
+    let pod = "  podTemplate:\n    hostNetwork: true\n";
+    for (name, sidecars, steps) in [
+        // One step and no sidecar: the step owns its network namespace.
+        ("vol-hostnet-alone", "", vec!["first"]),
+        // A sidecar: every container joins the holder's namespace.
+        (
+            "vol-hostnet-pod",
+            "    sidecars: [{name: idle, image: adze-test/busybox:latest, script: sleep 60}]\n",
+            vec!["first", "second"],
+        ),
+        // Several steps and no sidecar: they share a holder when they start at once.
+        ("vol-hostnet-steps", "", vec!["first", "second"]),
+    ] {
+        let results: Vec<String> = steps.iter().map(|s| format!("{{name: {s}}}")).collect();
+        let body: String = steps.iter().map(|s| dial_step(s, port)).collect();
+        let yaml = task_run(
+            name,
+            pod,
+            &format!(
+                "{sidecars}    results: [{}]\n    steps:\n{body}",
+                results.join(", ")
+            ),
+        );
+        let ran = run_with(&yaml, &[]).succeeded();
+        for step in &steps {
+            assert_eq!(ran.result(step), line.as_str(), "{name}: step {step}");
+        }
+        assert!(
+            !ran.stderr.contains("hostNetwork"),
+            "{name}: no warning about hostNetwork: {}",
+            ran.stderr
+        );
+    }
+}
+
+#[test]
+fn without_host_network_the_hosts_loopback_is_out_of_reach() {
+    let (port, _) = host_loopback_server();
+    let yaml = task_run(
+        "vol-hostnet-off",
+        "",
+        &format!(
+            "    results: [{{name: first}}]\n    steps:\n{}",
+            dial_step("first", port)
+        ),
+    );
+    let ran = run_with(&yaml, &[]).succeeded();
+    assert_eq!(ran.result("first"), "unreachable");
 }

@@ -637,7 +637,10 @@ pub(super) fn container_config(
         labels: Some(labels),
         host_config: Some(HostConfig {
             mounts: Some(mounts),
-            network_mode: network.map(|id| format!("container:{id}")),
+            network_mode: match network {
+                Some(id) => Some(format!("container:{id}")),
+                None => own_network(pod).network_mode,
+            },
             group_add: group_add(pod),
             privileged: Some(plan.privileged),
             readonly_rootfs: Some(plan.confinement.read_only_root_filesystem),
@@ -659,7 +662,7 @@ pub(super) fn container_config(
             // configuration (the engine refuses them there); otherwise each gets its own.
             ..match network {
                 Some(_) => HostConfig::default(),
-                None => network_files(pod),
+                None => own_network(pod),
             }
         }),
         ..Default::default()
@@ -677,11 +680,13 @@ fn group_add(pod: &PodSettings) -> Option<Vec<String>> {
     (!groups.is_empty()).then_some(groups)
 }
 
-/// `hostAliases` and `dnsConfig` as the engine writes them into `/etc/hosts` and
-/// `/etc/resolv.conf` of a container that owns its network namespace.
-fn network_files(pod: &PodSettings) -> HostConfig {
+/// The network of a container that owns its network namespace: the host's under
+/// `hostNetwork`, and `hostAliases` and `dnsConfig` as the engine writes them into its
+/// `/etc/hosts` and `/etc/resolv.conf`.
+fn own_network(pod: &PodSettings) -> HostConfig {
     let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
     HostConfig {
+        network_mode: pod.host_network.then(|| "host".to_owned()),
         extra_hosts: list(
             &pod.host_aliases
                 .iter()
@@ -715,7 +720,7 @@ pub(super) fn holder_config(
         entrypoint: Some(vec!["sh".into(), "-c".into(), HOLDER_SCRIPT.into()]),
         cmd: Some(Vec::new()),
         labels: Some(labels),
-        host_config: Some(network_files(pod)),
+        host_config: Some(own_network(pod)),
         ..Default::default()
     }
 }
@@ -809,12 +814,29 @@ mod tests {
                 nameservers: vec!["192.0.2.1".into()],
                 ..Default::default()
             },
+            host_network: false,
         };
         assert_eq!(group_add(&pod), Some(vec!["10".into(), "20".into()]));
         assert_eq!(group_add(&PodSettings::default()), None);
-        let files = network_files(&pod);
+        let files = own_network(&pod);
         assert_eq!(files.extra_hosts, Some(vec!["db.test:10.0.0.1".into()]));
         assert_eq!(files.dns, Some(vec!["192.0.2.1".into()]));
         assert_eq!(files.dns_search, None);
+        assert_eq!(files.network_mode, None, "a network namespace of its own");
+    }
+
+    #[test]
+    fn host_network_puts_whatever_owns_the_namespace_on_the_hosts() {
+        let pod = PodSettings {
+            host_network: true,
+            ..PodSettings::default()
+        };
+        let holder = holder_config("tr", "busybox", &pod, false);
+        assert_eq!(
+            holder.host_config.and_then(|h| h.network_mode).as_deref(),
+            Some("host")
+        );
+        // A step without a holder owns its namespace, so it takes the host's too.
+        assert_eq!(own_network(&pod).network_mode.as_deref(), Some("host"));
     }
 }

@@ -65,8 +65,12 @@
 //! [`PodSettings`](crate::run::PodSettings) (from `podTemplate`): `fsGroup` and
 //! `supplementalGroups` become every container's `GroupAdd`, and the TaskRun's directory is
 //! group-owned by `fsGroup` (set-group-ID directories); `hostAliases` and `dnsConfig` are
-//! set on the container that owns the network namespace (the holder when there are sidecars,
-//! else each step), since containers joining it share its `/etc/hosts` and `resolv.conf`.
+//! set on the container that owns the network namespace (the holder when there are sidecars
+//! or steps start at once, else each step), since containers joining it share its
+//! `/etc/hosts` and `resolv.conf`. `hostNetwork: true` puts that owner, and so every
+//! container, on the host's network namespace: a step reaches a server listening on the
+//! host's `127.0.0.1`, and sidecars' ports are the host's (two such TaskRuns contend for them,
+//! as two such Pods on one node do).
 
 mod container;
 mod engine_loss;

@@ -12,6 +12,10 @@
 //! (none can be pulled offline, and a `pause` image would be one more thing to install);
 //! a TaskRun whose images all lack `sh` fails with `PodCreationFailed` saying so.
 //!
+//! Under `podTemplate.hostNetwork: true` the holder joins the host's network namespace, so
+//! every container joining it does too, as in a Pod on a node; readiness probes then go to
+//! `127.0.0.1`.
+//!
 //! # Lifecycle (§4.9)
 //!
 //! Holder, then every sidecar, started before the first step; steps run once each sidecar is
@@ -210,6 +214,9 @@ impl TaskRunJob {
     /// is interrupted; the steps then see the deadline or the interruption themselves.
     pub(super) async fn wait_until_ready(&self, pod: &Pod, deadline: Option<Instant>) {
         let ip = match &pod.holder {
+            // The host's network has no address of its own in the engine's answer; the
+            // sidecars listen on this machine's loopback, where adze runs.
+            Some(_) if self.request.pod.host_network => Some("127.0.0.1".to_owned()),
             Some(id) => holder_ip(&self.docker, id).await,
             None => None,
         };

@@ -22,9 +22,6 @@ use crate::api_error::ApiError;
 use crate::resources::ResourceDef;
 use crate::store::now;
 
-/// The node every Pod is bound to.
-pub const NODE_NAME: &str = "kube-sim";
-
 fn decode_as<T: serde::de::DeserializeOwned>(
     resource: &ResourceDef,
     object: &Value,
@@ -42,7 +39,7 @@ fn decode_as<T: serde::de::DeserializeOwned>(
 
 /// Rejects an object whose shape its kind does not allow.
 pub fn validate(resource: &ResourceDef, object: &Value) -> Result<(), ApiError> {
-    use k8s_openapi::api::{apps, coordination, core, events, rbac};
+    use k8s_openapi::api::{apps, coordination, core, events, networking, policy, rbac};
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
     match (resource.group, resource.plural) {
@@ -76,7 +73,22 @@ pub fn validate(resource: &ResourceDef, object: &Value) -> Result<(), ApiError> 
             }
             Ok(())
         }
-        ("", "configmaps") => decode_as::<core::v1::ConfigMap>(resource, object),
+        ("", "configmaps") => {
+            decode_as::<core::v1::ConfigMap>(resource, object)?;
+            crate::version::validate_config_map(object)
+        }
+        ("", "nodes") => decode_as::<core::v1::Node>(resource, object),
+        ("", "resourcequotas") => decode_as::<core::v1::ResourceQuota>(resource, object),
+        ("networking.k8s.io", "networkpolicies") => {
+            decode_as::<networking::v1::NetworkPolicy>(resource, object)
+        }
+        ("policy", "poddisruptionbudgets") => {
+            decode_as::<policy::v1::PodDisruptionBudget>(resource, object)?;
+            crate::disruption::validate(object)
+        }
+        ("apps", "replicasets") => decode_as::<apps::v1::ReplicaSet>(resource, object),
+        ("apps", "daemonsets") => decode_as::<apps::v1::DaemonSet>(resource, object),
+        ("apps", "statefulsets") => decode_as::<apps::v1::StatefulSet>(resource, object),
         ("", "secrets") => decode_as::<core::v1::Secret>(resource, object),
         ("", "serviceaccounts") => decode_as::<core::v1::ServiceAccount>(resource, object),
         ("", "persistentvolumeclaims") => {
@@ -132,7 +144,6 @@ fn set_default(object: &mut Value, field: &str, value: Value) {
 
 fn default_pod(object: &mut Value) {
     let spec = &mut object["spec"];
-    set_default(spec, "nodeName", json!(NODE_NAME));
     set_default(spec, "restartPolicy", json!("Always"));
     set_default(spec, "serviceAccountName", json!("default"));
     let account = spec["serviceAccountName"].clone();
@@ -256,14 +267,14 @@ mod tests {
     }
 
     #[test]
-    fn pods_are_bound_to_the_node_and_pending() {
+    fn pods_are_pending_and_left_for_the_scheduler_to_bind() {
         let pods = find("", "v1", "pods").unwrap();
         let mut pod = json!({ "metadata": { "name": "p" }, "status": { "phase": "Running" },
             "spec": { "containers": [{ "name": "c", "image": "adze-test/busybox:latest" },
                                      { "name": "d", "image": "debian:12" }] } });
         validate(pods, &pod).unwrap();
         before_create(pods, &mut pod);
-        assert_eq!(pod["spec"]["nodeName"], NODE_NAME);
+        assert!(pod["spec"].get("nodeName").is_none());
         assert_eq!(pod["status"]["phase"], "Pending");
         assert_eq!(pod["spec"]["containers"][0]["imagePullPolicy"], "Always");
         assert_eq!(

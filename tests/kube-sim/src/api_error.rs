@@ -83,6 +83,16 @@ pub enum ApiError {
         /// The oldest one still available.
         oldest: u64,
     },
+    /// Refused for now, e.g. an eviction a PodDisruptionBudget does not allow at the moment.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What was refused.
+        message: String,
+        /// Why, as `details.causes` (cause type such as `DisruptionBudget`, message).
+        causes: Vec<(String, String)>,
+        /// When to ask again (`details.retryAfterSeconds` and `Retry-After`); 0: no advice.
+        retry_after_seconds: u32,
+    },
     /// Something failed inside the server (the Docker engine, the kubelet).
     #[error("{0}")]
     Internal(String),
@@ -102,6 +112,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Expired { .. } => StatusCode::GONE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -120,6 +131,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::TooLarge(_) => "RequestEntityTooLarge",
             ApiError::Expired { .. } => "Expired",
+            ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::Internal(_) => "InternalError",
         }
     }
@@ -151,6 +163,21 @@ impl ApiError {
                 "kind": kind,
                 "causes": [{ "reason": "FieldValueInvalid", "message": detail, "field": field }],
             })),
+            ApiError::TooManyRequests {
+                causes,
+                retry_after_seconds,
+                ..
+            } => {
+                let causes: Vec<Value> = causes
+                    .iter()
+                    .map(|(kind, message)| json!({ "reason": kind, "message": message }))
+                    .collect();
+                let mut details = json!({ "causes": causes });
+                if *retry_after_seconds > 0 {
+                    details["retryAfterSeconds"] = json!(retry_after_seconds);
+                }
+                Some(details)
+            }
             _ => None,
         };
         if let Some(details) = details {
@@ -192,12 +219,25 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = self.to_status().to_string();
-        (
+        let mut response = (
             self.code(),
             [(axum::http::header::CONTENT_TYPE, "application/json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let ApiError::TooManyRequests {
+            retry_after_seconds,
+            ..
+        } = &self
+        {
+            if *retry_after_seconds > 0 {
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(*retry_after_seconds),
+                );
+            }
+        }
+        response
     }
 }
 

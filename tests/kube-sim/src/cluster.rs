@@ -92,6 +92,8 @@ pub struct Cluster {
     pub store: Arc<Store>,
     /// Runs Pods; `None` with `--no-kubelet` (Pods stay Pending).
     pub kubelet: Option<Kubelet>,
+    /// The node whose Pods the kubelet runs, and where unbound Pods are bound.
+    pub node_name: String,
 }
 
 /// Rejects a body (or patch result) that is not an object with object metadata: everything
@@ -182,7 +184,16 @@ impl Cluster {
     /// The API server over `store`, with the namespaces every cluster has (`default`,
     /// `kube-system`, `kube-public`, each with its `default` ServiceAccount).
     pub fn new(store: Arc<Store>, kubelet: Option<Kubelet>) -> Arc<Cluster> {
-        let cluster = Arc::new(Cluster { store, kubelet });
+        Cluster::with_node(store, kubelet, crate::nodes::DEFAULT_NODE_NAME)
+    }
+
+    /// [`Cluster::new`] whose own node (the kubelet's) is `node_name`.
+    pub fn with_node(store: Arc<Store>, kubelet: Option<Kubelet>, node_name: &str) -> Arc<Cluster> {
+        let cluster = Arc::new(Cluster {
+            store,
+            kubelet,
+            node_name: node_name.to_owned(),
+        });
         for namespace in ["default", "kube-system", "kube-public"] {
             // A fresh store holds no namespace, so this cannot conflict.
             let _ = cluster.create(
@@ -222,6 +233,10 @@ impl Cluster {
                 Some(false) => {}
             }
         }
+        if resource.is("", "pods") && crate::nodes::unbound(&body) {
+            // The scheduler's whole job here: bind to the only node that runs Pods.
+            body["spec"]["nodeName"] = json!(self.node_name);
+        }
         admission::validate(resource, &body)?;
         admission::before_create(resource, &mut body);
         let mut created = self.store.create(resource, namespace, body)?;
@@ -252,7 +267,7 @@ impl Cluster {
                 self.store.collect_dependents_of(owner);
             }
         }
-        if resource.is("", "pods") {
+        if resource.is("", "pods") && crate::nodes::runs_on(&created, &self.node_name) {
             if let Some(kubelet) = &self.kubelet {
                 match serde_json::from_value((*created).clone()) {
                     Ok(pod) => kubelet.start_pod(pod),
@@ -313,6 +328,9 @@ impl Cluster {
             return;
         }
         if let (Some(kubelet), Ok(object)) = (&self.kubelet, written) {
+            if !crate::nodes::runs_on(object, &self.node_name) {
+                return;
+            }
             if let Ok(pod) =
                 serde_json::from_value::<k8s_openapi::api::core::v1::Pod>((**object).clone())
             {
@@ -487,6 +505,17 @@ impl Cluster {
             return self
                 .delete_foreground(resource, namespace, name, uid)
                 .map(|owner| (owner, false));
+        }
+        if resource.is("", "pods") && !crate::nodes::runs_on(&current, &self.node_name) {
+            // Another node's kubelet is not simulated: its containers stop at once, so the
+            // Pod is seen Terminating and then gone, whatever the grace period.
+            let grace = options
+                .grace_seconds
+                .or_else(|| current["spec"]["terminationGracePeriodSeconds"].as_i64())
+                .unwrap_or(30)
+                .max(0);
+            self.store.mark_deleting(resource, namespace, name, grace)?;
+            return self.store.remove(resource, namespace, name);
         }
         if resource.is("", "pods") {
             if let Some(kubelet) = self.kubelet.clone() {

@@ -4,8 +4,9 @@
 //! Hidden options, for tests: `--no-kubelet` (serve the API alone; Pods stay Pending),
 //! `--watch-history N` (how many changes a watch can resume from), `--state-dir DIR`,
 //! `--sandbox-image IMAGE` (default `adze-test/busybox:latest`), `--exit-with-stdin` (also
-//! stop when standard input closes), `--server-version MAJOR.MINOR` (what `/version`
-//! reports, default 1.33) and `--without-tekton-crds` (start without the tekton.dev
+//! stop when standard input closes), `--server-version 1.29.4` (what `/version` reports at
+//! start, default 1.33.0; see `kube_sim::version` for changing it at runtime), `--node-name
+//! NAME` (the node whose Pods the kubelet runs, default `kube-sim`) and `--without-tekton-crds` (start without the tekton.dev
 //! CustomResourceDefinitions, as a cluster without Tekton, so a client can create them),
 //! `--kubelet noop` (Pods complete at once without Docker, every container exiting 0; for
 //! benchmarks) and `--audit-log FILE` (one audit event per request, as JSON lines).
@@ -49,10 +50,15 @@ struct Args {
     /// SIGKILL, closes the pipe, so its kube-sim never outlives it.
     #[arg(long, hide = true)]
     exit_with_stdin: bool,
-    /// The Kubernetes version `/version` reports, MAJOR.MINOR (default 1.33); e.g. 1.28, a
-    /// server without native sidecars.
-    #[arg(long, hide = true, value_name = "MAJOR.MINOR")]
+    /// The Kubernetes version `/version` reports at start, MAJOR.MINOR[.PATCH] (default
+    /// 1.33.0); e.g. 1.28, a server without native sidecars. The ConfigMap
+    /// kube-system/kube-sim-version changes it at runtime.
+    #[arg(long, hide = true, value_name = "MAJOR.MINOR[.PATCH]")]
     server_version: Option<kube_sim::resources::ServerVersion>,
+    /// The own node's name: the kubelet runs only Pods bound to it; Pods created without a
+    /// node are bound to it; Pods of other nodes are stored and never run.
+    #[arg(long, hide = true, default_value = kube_sim::nodes::DEFAULT_NODE_NAME)]
+    node_name: String,
     /// Start without the tekton.dev CustomResourceDefinitions, as a cluster without Tekton,
     /// so that a client can create its own (the tekton.dev kinds are served all the same).
     #[arg(long, hide = true)]
@@ -123,6 +129,7 @@ async fn serve(args: Args) -> ExitCode {
         sandbox_image: args.sandbox_image,
         server_version: args.server_version.unwrap_or_default(),
         without_tekton_crds: args.without_tekton_crds,
+        node_name: args.node_name,
     };
     let exit_with_stdin = args.exit_with_stdin;
     let stop = async move {

@@ -96,6 +96,8 @@ macro_rules! resource {
 
 const TEKTON: &str = "tekton.dev";
 const RBAC: &str = "rbac.authorization.k8s.io";
+const NETWORKING: &str = "networking.k8s.io";
+const POLICY: &str = "policy";
 const TEKTON_CATEGORIES: [&str; 2] = ["tekton", "tekton-pipelines"];
 
 /// Every resource served.
@@ -113,6 +115,10 @@ pub static RESOURCES: &[ResourceDef] = &[
     resource!("", "v1", "persistentvolumeclaims", "persistentvolumeclaim",
         "PersistentVolumeClaim", true,
         short: ["pvc"], categories: [], status: true, custom: false),
+    resource!("", "v1", "nodes", "node", "Node", false,
+        short: ["no"], categories: [], status: true, custom: false),
+    resource!("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", true,
+        short: ["quota"], categories: [], status: true, custom: false),
     resource!("", "v1", "events", "event", "Event", true,
         short: ["ev"], categories: [], status: false, custom: false),
     resource!("events.k8s.io", "v1", "events", "event", "Event", true,
@@ -124,6 +130,17 @@ pub static RESOURCES: &[ResourceDef] = &[
         short: ["crd", "crds"], categories: ["api-extensions"], status: true, custom: false),
     resource!("apps", "v1", "deployments", "deployment", "Deployment", true,
         short: ["deploy"], categories: ["all"], status: true, custom: false),
+    resource!("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true,
+        short: ["rs"], categories: ["all"], status: true, custom: false),
+    resource!("apps", "v1", "daemonsets", "daemonset", "DaemonSet", true,
+        short: ["ds"], categories: ["all"], status: true, custom: false),
+    resource!("apps", "v1", "statefulsets", "statefulset", "StatefulSet", true,
+        short: ["sts"], categories: ["all"], status: true, custom: false),
+    resource!(NETWORKING, "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true,
+        short: ["netpol"], categories: [], status: false, custom: false),
+    resource!(POLICY, "v1", "poddisruptionbudgets", "poddisruptionbudget",
+        "PodDisruptionBudget", true,
+        short: ["pdb"], categories: [], status: true, custom: false),
     resource!(RBAC, "v1", "clusterroles", "clusterrole", "ClusterRole", false,
         short: [], categories: [], status: false, custom: false),
     resource!(RBAC, "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding",
@@ -162,6 +179,8 @@ const GROUPS: &[(&str, &[&str])] = &[
     ("coordination.k8s.io", &["v1"]),
     ("apiextensions.k8s.io", &["v1"]),
     ("apps", &["v1"]),
+    (NETWORKING, &["v1"]),
+    (POLICY, &["v1"]),
     (RBAC, &["v1"]),
     (TEKTON, &["v1", "v1beta1", "v1alpha1"]),
 ];
@@ -185,61 +204,7 @@ pub fn namespaces() -> &'static ResourceDef {
     find("", "v1", "namespaces").expect("the namespaces resource is in the table")
 }
 
-/// `GET /version`.
-pub fn version_info(version: ServerVersion) -> Value {
-    let ServerVersion { major, minor } = version;
-    json!({
-        "major": major.to_string(),
-        "minor": minor.to_string(),
-        "gitVersion": format!("v{major}.{minor}.0-kube-sim"),
-        "gitCommit": "0000000000000000000000000000000000000000",
-        "gitTreeState": "clean",
-        "buildDate": "2026-01-01T00:00:00Z",
-        "goVersion": "go1.24",
-        "compiler": "gc",
-        "platform": "linux/amd64",
-    })
-}
-
-/// The Kubernetes version `/version` reports: clients decide features from it (adze runs
-/// sidecars as native ones from 1.29).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerVersion {
-    /// The major version.
-    pub major: u32,
-    /// The minor version.
-    pub minor: u32,
-}
-
-impl Default for ServerVersion {
-    /// v1.33: within kubectl v1.32's supported skew, so it does not warn.
-    fn default() -> Self {
-        ServerVersion {
-            major: 1,
-            minor: 33,
-        }
-    }
-}
-
-impl std::str::FromStr for ServerVersion {
-    type Err = String;
-
-    /// `MAJOR.MINOR`, e.g. `1.28`.
-    fn from_str(text: &str) -> Result<Self, String> {
-        let (major, minor) = text
-            .trim_start_matches('v')
-            .split_once('.')
-            .ok_or_else(|| format!("\"{text}\" is not MAJOR.MINOR; write it like 1.28"))?;
-        let number = |n: &str| {
-            n.parse::<u32>()
-                .map_err(|_| format!("\"{text}\" is not MAJOR.MINOR; write it like 1.28"))
-        };
-        Ok(ServerVersion {
-            major: number(major)?,
-            minor: number(minor)?,
-        })
-    }
-}
+pub use crate::version::{version_info, ServerVersion};
 
 /// `GET /api`.
 pub fn core_versions(server_address: &str) -> Value {
@@ -316,6 +281,17 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
                 "kind": "Pod",
                 "verbs": ["get"],
             }));
+            // kubectl drain evicts (rather than deletes) only when discovery lists this,
+            // with the group and version of the Eviction body it should send.
+            resources.push(json!({
+                "name": "pods/eviction",
+                "singularName": "",
+                "namespaced": true,
+                "group": POLICY,
+                "version": "v1",
+                "kind": "Eviction",
+                "verbs": ["create"],
+            }));
         }
     }
     let group_version = if group.is_empty() {
@@ -389,25 +365,6 @@ pub fn custom_resource_definitions() -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_server_version_is_major_dot_minor_and_reported_as_such() {
-        let old: ServerVersion = "1.28".parse().unwrap();
-        assert_eq!(
-            old,
-            ServerVersion {
-                major: 1,
-                minor: 28
-            }
-        );
-        assert_eq!("v1.30".parse::<ServerVersion>().unwrap().minor, 30);
-        assert!("1".parse::<ServerVersion>().is_err());
-        assert!("1.x".parse::<ServerVersion>().is_err());
-        let info = version_info(old);
-        assert_eq!(info["minor"], "28");
-        assert_eq!(info["gitVersion"], "v1.28.0-kube-sim");
-        assert_eq!(version_info(ServerVersion::default())["minor"], "33");
-    }
 
     #[test]
     fn every_resource_is_listed_once() {

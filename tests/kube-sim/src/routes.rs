@@ -47,7 +47,7 @@ pub struct AppState {
     pub address: String,
     /// The bearer token every request but `/version` and the health checks must carry.
     pub token: String,
-    /// What `/version` reports.
+    /// What `/version` reports while the version ConfigMap ([`crate::version`]) is absent.
     pub version: resources::ServerVersion,
     /// Where every request is recorded (`--audit-log`), if anywhere.
     pub audit: Option<crate::audit::AuditLog>,
@@ -403,7 +403,10 @@ async fn dispatch(
         Target::Root => read_only(Some(
             json!({ "paths": ["/api", "/api/v1", "/apis", "/version"] }),
         )),
-        Target::Version => read_only(Some(resources::version_info(state.version))),
+        Target::Version => read_only(Some(resources::version_info(crate::version::current(
+            &cluster.store,
+            state.version,
+        )))),
         Target::Health => {
             if method != Method::GET {
                 return Err(ApiError::MethodNotAllowed);
@@ -490,6 +493,18 @@ async fn dispatch(
                     return Err(ApiError::MethodNotAllowed);
                 }
                 pod_log(state, &namespace, &name, &query).await
+            }
+            "eviction" if resource.is("", "pods") => {
+                if method != Method::POST {
+                    return Err(ApiError::MethodNotAllowed);
+                }
+                // Not read_body: kubectl sends this one as protobuf, which eviction reads.
+                let bytes = axum::body::to_bytes(body, MAX_BODY)
+                    .await
+                    .map_err(|_| ApiError::TooLarge(MAX_BODY))?;
+                let eviction = crate::eviction::parse_body(content_type(headers), &bytes)?;
+                let status = crate::eviction::evict(cluster, &namespace, &name, &eviction)?;
+                Ok(json_response(StatusCode::CREATED, &status))
             }
             _ => Err(ApiError::NoRoute),
         },

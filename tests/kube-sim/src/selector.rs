@@ -265,6 +265,67 @@ impl FieldSelector {
     }
 }
 
+/// A structured `metav1.LabelSelector` (`matchLabels`, `matchExpressions`) written as the
+/// selector string Kubernetes prints for it (`metav1.FormatLabelSelector`: requirements
+/// sorted by key, `""` for the empty selector that selects everything). A null selector is
+/// `None` (it selects nothing, where the caller follows Kubernetes in that).
+pub fn label_selector_text(value: &Value) -> Result<Option<String>, SelectorError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let wrong = |why: &str| SelectorError::Label(format!("{value}: {why}"));
+    let mut terms: Vec<(String, String)> = Vec::new();
+    if let Some(labels) = value["matchLabels"].as_object() {
+        for (key, v) in labels {
+            let v = v
+                .as_str()
+                .ok_or_else(|| wrong("matchLabels values are strings"))?;
+            terms.push((key.clone(), format!("{key}={v}")));
+        }
+    }
+    for expression in value["matchExpressions"].as_array().into_iter().flatten() {
+        let key = expression["key"]
+            .as_str()
+            .ok_or_else(|| wrong("a matchExpression needs a key"))?;
+        let mut values: Vec<&str> = expression["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        let term = match expression["operator"].as_str() {
+            Some("In" | "NotIn") if values.is_empty() => {
+                return Err(wrong(
+                    "values set can't be empty for 'in', 'notin' operators",
+                ))
+            }
+            Some("In") => format!("{key} in ({})", values.join(",")),
+            Some("NotIn") => format!("{key} notin ({})", values.join(",")),
+            Some("Exists" | "DoesNotExist") if !values.is_empty() => {
+                return Err(wrong(
+                    "values set must be empty for exists and does not exist",
+                ))
+            }
+            Some("Exists") => key.to_owned(),
+            Some("DoesNotExist") => format!("!{key}"),
+            other => {
+                return Err(wrong(&format!(
+                    "{other:?} is not a valid label selector operator"
+                )))
+            }
+        };
+        terms.push((key.to_owned(), term));
+    }
+    terms.sort_by(|a, b| a.0.cmp(&b.0));
+    let text: Vec<String> = terms.into_iter().map(|(_, term)| term).collect();
+    let text = text.join(",");
+    // Checks keys and values as a query selector would be checked.
+    LabelSelector::parse(&text)?;
+    Ok(Some(text))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -305,6 +366,27 @@ mod tests {
         for bad in ["app in web", "a b", "app=(x", "=x", "app in (a b)"] {
             assert!(LabelSelector::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn structured_selectors_print_as_kubernetes_prints_them() {
+        let text = |v: Value| label_selector_text(&v).map(|t| t.unwrap_or("<nil>".into()));
+        assert_eq!(text(Value::Null).unwrap(), "<nil>");
+        assert_eq!(text(json!({})).unwrap(), "");
+        assert_eq!(
+            text(json!({ "matchLabels": { "tier": "web", "app": "shop" },
+                "matchExpressions": [{ "key": "env", "operator": "In", "values": ["b", "a"] },
+                                     { "key": "zz", "operator": "DoesNotExist" }] }))
+            .unwrap(),
+            "app=shop,env in (a,b),tier=web,!zz"
+        );
+        assert!(text(json!({ "matchExpressions": [{ "key": "a", "operator": "In" }] })).is_err());
+        assert!(text(json!({ "matchExpressions": [{ "key": "a", "operator": "Near" }] })).is_err());
+        assert!(text(json!({ "matchLabels": { "a": 1 } })).is_err());
+        let selector =
+            LabelSelector::parse(&text(json!({ "matchLabels": { "app": "shop" } })).unwrap())
+                .unwrap();
+        assert!(selector.matches(&labelled(json!({ "app": "shop" }))));
     }
 
     #[test]

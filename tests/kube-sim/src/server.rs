@@ -80,8 +80,10 @@ pub struct Options {
     pub state_dir: Option<PathBuf>,
     /// The Pod sandbox image; the kubelet's default when `None`.
     pub sandbox_image: Option<String>,
-    /// What `/version` reports.
+    /// What `/version` reports at start (and the own Node's kubelet version).
     pub server_version: crate::resources::ServerVersion,
+    /// The own node: the kubelet runs the Pods bound to it (unbound Pods are bound to it).
+    pub node_name: String,
     /// Start without the tekton.dev CustomResourceDefinitions, as a cluster without Tekton
     /// (the tekton.dev kinds are still served: serving follows the static table).
     pub without_tekton_crds: bool,
@@ -137,8 +139,11 @@ pub async fn run(
         }
         Some(kubelet)
     };
-    let cluster = Cluster::new(store, kubelet.clone());
+    let cluster = Cluster::with_node(store, kubelet.clone(), &options.node_name);
+    crate::nodes::register(&cluster, options.server_version);
+    crate::version::publish(&cluster, options.server_version);
     tokio::spawn(cluster.clone().collect_garbage(removed));
+    tokio::spawn(crate::disruption::run(cluster.clone()));
     // A fresh token per run: a client with a stale kubeconfig is told it is unauthorised.
     let token = uuid::Uuid::new_v4().simple().to_string();
     let router = routes::router(Arc::new(AppState {

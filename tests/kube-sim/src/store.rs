@@ -252,6 +252,11 @@ impl Store {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Every change from now on, of every resource (for controllers that follow the store).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.changes.subscribe()
+    }
+
     /// The current global resourceVersion.
     pub fn current_rv(&self) -> u64 {
         self.lock().rv

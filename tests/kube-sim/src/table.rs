@@ -2,7 +2,10 @@
 //! columns kubectl shows for each kind (NAME, READY, STATUS, RESTARTS, AGE for Pods; STATUS for
 //! Namespaces; DATA for ConfigMaps and Secrets; STATUS, VOLUME, CAPACITY, ACCESS MODES for
 //! claims; LAST SEEN, TYPE, REASON, OBJECT, MESSAGE for core Events; SUCCEEDED and REASON for
-//! Tekton runs; NAME, AGE otherwise).
+//! Tekton runs; STATUS, ROLES, VERSION for Nodes; the replica counts of Deployments,
+//! ReplicaSets, DaemonSets and StatefulSets; MIN AVAILABLE, MAX UNAVAILABLE, ALLOWED
+//! DISRUPTIONS for PodDisruptionBudgets; POD-SELECTOR for NetworkPolicies; REQUEST and LIMIT
+//! for ResourceQuotas; NAME, AGE otherwise).
 //!
 //! # Design
 //!
@@ -342,8 +345,192 @@ fn layout(resource: &ResourceDef) -> Vec<Column> {
             }),
             AGE,
         ],
+        ("", "nodes") => vec![
+            NAME,
+            column("Status", "The status of the node.", node_status),
+            column("Roles", "The roles of the node.", node_roles),
+            AGE,
+            column("Version", "Kubelet Version reported by the node.", |o| {
+                text(&o["status"]["nodeInfo"]["kubeletVersion"])
+            }),
+        ],
+        ("", "resourcequotas") => vec![
+            NAME,
+            AGE,
+            column("Request", "Used and hard requests.", |o| quota_cell(o, false)),
+            column("Limit", "Used and hard limits.", |o| quota_cell(o, true)),
+        ],
+        ("apps", "deployments") => vec![
+            NAME,
+            column("Ready", "Number of the pod with ready state.", |o| {
+                format!("{}/{}", number(&o["status"]["readyReplicas"]), replicas(o))
+            }),
+            column("Up-to-date", "Total number of non-terminated pods targeted by this deployment that have the desired template spec.", |o| {
+                number(&o["status"]["updatedReplicas"])
+            }),
+            column("Available", "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.", |o| {
+                number(&o["status"]["availableReplicas"])
+            }),
+            AGE,
+        ],
+        ("apps", "replicasets") => vec![
+            NAME,
+            column("Desired", "Number of desired pods.", replicas),
+            column("Current", "Number of actual running pods.", |o| {
+                number(&o["status"]["replicas"])
+            }),
+            column("Ready", "Number of ready pods.", |o| number(&o["status"]["readyReplicas"])),
+            AGE,
+        ],
+        ("apps", "daemonsets") => vec![
+            NAME,
+            column("Desired", "The number of nodes that should be running the daemon pod.", |o| {
+                number(&o["status"]["desiredNumberScheduled"])
+            }),
+            column("Current", "The number of nodes running at least one daemon pod.", |o| {
+                number(&o["status"]["currentNumberScheduled"])
+            }),
+            column("Ready", "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.", |o| {
+                number(&o["status"]["numberReady"])
+            }),
+            column("Up-to-date", "The total number of nodes that are running updated daemon pod.", |o| {
+                number(&o["status"]["updatedNumberScheduled"])
+            }),
+            column("Available", "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available.", |o| {
+                number(&o["status"]["numberAvailable"])
+            }),
+            column("Node Selector", "The node selector of the daemon pods.", |o| {
+                node_selector(&o["spec"]["template"]["spec"]["nodeSelector"])
+            }),
+            AGE,
+        ],
+        ("apps", "statefulsets") => vec![
+            NAME,
+            column("Ready", "Number of the pod with ready state.", |o| {
+                format!("{}/{}", number(&o["status"]["readyReplicas"]), replicas(o))
+            }),
+            AGE,
+        ],
+        ("policy", "poddisruptionbudgets") => vec![
+            NAME,
+            column("Min Available", "The minimum number of pods that must be available.", |o| {
+                int_or_percent(&o["spec"]["minAvailable"])
+            }),
+            column("Max Unavailable", "The maximum number of pods that may be unavailable.", |o| {
+                int_or_percent(&o["spec"]["maxUnavailable"])
+            }),
+            column("Allowed Disruptions", "Calculated number of pods that may be disrupted at this time.", |o| {
+                number(&o["status"]["disruptionsAllowed"])
+            }),
+            AGE,
+        ],
+        ("networking.k8s.io", "networkpolicies") => vec![
+            NAME,
+            column("Pod-Selector", "The pods the policy applies to.", |o| {
+                match crate::selector::label_selector_text(&o["spec"]["podSelector"]) {
+                    Ok(Some(text)) if !text.is_empty() => text,
+                    Ok(_) => "<none>".into(),
+                    Err(_) => "<error>".into(),
+                }
+            }),
+            AGE,
+        ],
         _ => vec![NAME, AGE],
     }
+}
+
+/// An integer status field, 0 when absent (Go's zero value).
+fn number(value: &Value) -> String {
+    value.as_i64().unwrap_or(0).to_string()
+}
+
+/// `spec.replicas`, which the API server defaults to 1.
+fn replicas(object: &Value) -> String {
+    object["spec"]["replicas"].as_i64().unwrap_or(1).to_string()
+}
+
+/// An `IntOrString` field, `N/A` when unset.
+fn int_or_percent(value: &Value) -> String {
+    match value {
+        Value::Null => "N/A".into(),
+        other => text(other),
+    }
+}
+
+/// `labels.FormatLabels`: `k=v` pairs sorted by key, `<none>` when empty.
+fn node_selector(value: &Value) -> String {
+    let pairs: Vec<String> = value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", text(v)))
+        .collect();
+    if pairs.is_empty() {
+        "<none>".into()
+    } else {
+        pairs.join(",")
+    }
+}
+
+/// A Node's STATUS: `Ready`/`NotReady` (`Unknown` without the condition), then
+/// `SchedulingDisabled` when cordoned.
+fn node_status(node: &Value) -> String {
+    let ready = node["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Ready");
+    let mut status = vec![match ready {
+        Some(c) if c["status"] == "True" => "Ready",
+        Some(_) => "NotReady",
+        None => "Unknown",
+    }];
+    if node["spec"]["unschedulable"] == true {
+        status.push("SchedulingDisabled");
+    }
+    status.join(",")
+}
+
+/// A Node's ROLES: from `node-role.kubernetes.io/<role>` labels and `kubernetes.io/role`.
+fn node_roles(node: &Value) -> String {
+    let mut roles: Vec<String> = Vec::new();
+    for (key, value) in node["metadata"]["labels"].as_object().into_iter().flatten() {
+        if let Some(role) = key.strip_prefix("node-role.kubernetes.io/") {
+            if !role.is_empty() {
+                roles.push(role.to_owned());
+            }
+        } else if key == "kubernetes.io/role" {
+            if let Some(role) = value.as_str().filter(|r| !r.is_empty()) {
+                roles.push(role.to_owned());
+            }
+        }
+    }
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() {
+        "<none>".into()
+    } else {
+        roles.join(",")
+    }
+}
+
+/// A ResourceQuota's REQUEST (or LIMIT: the `limits.*` resources): `name: used/hard`, by
+/// name, from the status as the quota controller writes it.
+fn quota_cell(quota: &Value, limits: bool) -> String {
+    let status = &quota["status"];
+    let mut cells = Vec::new();
+    // serde_json's maps are ordered by key, as kubectl sorts the resource names.
+    for (resource, hard) in status["hard"].as_object().into_iter().flatten() {
+        if resource.starts_with("limits.") != limits {
+            continue;
+        }
+        let used = match &status["used"][resource.as_str()] {
+            Value::Null => "0".to_owned(),
+            other => text(other),
+        };
+        cells.push(format!("{resource}: {used}/{}", text(hard)));
+    }
+    cells.join(", ")
 }
 
 /// The object without everything but its metadata, as `PartialObjectMetadata`.
@@ -442,6 +629,73 @@ mod tests {
         );
         assert_eq!(table["rows"][0]["object"]["kind"], "PartialObjectMetadata");
         assert_eq!(table["metadata"]["resourceVersion"], "7");
+    }
+
+    #[test]
+    fn nodes_budgets_and_workloads_have_kubectls_columns() {
+        let row = |plural: &str, group: &str, object: Value| {
+            let resource = crate::resources::find(group, "v1", plural).unwrap();
+            table(resource, &[&object], 1, IncludeObject::None)["rows"][0]["cells"].clone()
+        };
+        let node = json!({ "metadata": { "name": "a", "labels": {
+                "node-role.kubernetes.io/worker": "", "node-role.kubernetes.io/control-plane": "" } },
+            "spec": { "unschedulable": true },
+            "status": { "conditions": [{ "type": "Ready", "status": "True" }],
+                        "nodeInfo": { "kubeletVersion": "v1.29.4" } } });
+        assert_eq!(
+            row("nodes", "", node),
+            json!([
+                "a",
+                "Ready,SchedulingDisabled",
+                "control-plane,worker",
+                "<unknown>",
+                "v1.29.4"
+            ])
+        );
+        let bare = row("nodes", "", json!({ "metadata": { "name": "b" } }));
+        assert_eq!((&bare[1], &bare[2]), (&json!("Unknown"), &json!("<none>")));
+        let pdb = json!({ "metadata": { "name": "p" }, "spec": { "minAvailable": "50%" },
+                          "status": { "disruptionsAllowed": 2 } });
+        assert_eq!(
+            row("poddisruptionbudgets", "policy", pdb),
+            json!(["p", "50%", "N/A", "2", "<unknown>"])
+        );
+        let deployment = json!({ "metadata": { "name": "d" }, "spec": { "replicas": 3 },
+            "status": { "readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2 } });
+        assert_eq!(
+            row("deployments", "apps", deployment),
+            json!(["d", "2/3", "3", "2", "<unknown>"])
+        );
+        let daemons = json!({ "metadata": { "name": "ds" },
+            "spec": { "template": { "spec": { "nodeSelector": { "os": "linux" } } } },
+            "status": { "desiredNumberScheduled": 2, "numberReady": 1 } });
+        assert_eq!(
+            row("daemonsets", "apps", daemons),
+            json!(["ds", "2", "0", "1", "0", "0", "os=linux", "<unknown>"])
+        );
+        let policy = json!({ "metadata": { "name": "n" },
+            "spec": { "podSelector": { "matchLabels": { "app": "web" } } } });
+        assert_eq!(
+            row("networkpolicies", "networking.k8s.io", policy),
+            json!(["n", "app=web", "<unknown>"])
+        );
+        let open = json!({ "metadata": { "name": "all" }, "spec": { "podSelector": {} } });
+        assert_eq!(
+            row("networkpolicies", "networking.k8s.io", open)[1],
+            "<none>"
+        );
+        let quota = json!({ "metadata": { "name": "q" }, "status": {
+            "hard": { "requests.cpu": "2", "pods": "10", "limits.memory": "4Gi" },
+            "used": { "pods": "3" } } });
+        assert_eq!(
+            row("resourcequotas", "", quota),
+            json!([
+                "q",
+                "<unknown>",
+                "pods: 3/10, requests.cpu: 0/2",
+                "limits.memory: 0/4Gi"
+            ])
+        );
     }
 
     #[test]

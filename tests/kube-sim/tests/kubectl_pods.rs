@@ -1,7 +1,8 @@
 //! The real `kubectl` against a kube-sim whose kubelet runs Pods in the local Docker engine:
 //! a Pod created with `kubectl create` runs, `kubectl logs` shows its output, `kubectl get
 //! pods -w` sees Pending → Running → Succeeded, a failing Pod ends Failed, deleting a Pod
-//! removes its containers, and SIGTERM removes every container kube-sim started.
+//! removes its containers, SIGTERM removes every container kube-sim started, and a Pod bound
+//! to another node is stored and never run.
 
 mod common;
 
@@ -117,6 +118,56 @@ fn a_pod_created_with_kubectl_runs_and_kubectl_sees_its_phases_and_logs() {
         Duration::from_secs(20),
         "the container to be removed",
         || containers(&fragment).is_empty(),
+    );
+}
+
+#[test]
+fn a_pod_bound_to_another_node_is_never_run_and_keeps_the_status_the_test_writes() {
+    let sim = sim();
+    let ns = sim.namespace("other-node");
+    let elsewhere = pod("elsewhere", &ns, "echo never").replace(
+        "  restartPolicy: Never\n",
+        "  restartPolicy: Never\n  nodeName: worker-1\n",
+    );
+    sim.create(&elsewhere);
+    sim.create(&pod("here", &ns, "echo ran"));
+    eventually(Duration::from_secs(30), "the unbound Pod runs here", || {
+        phase(sim, &ns, "here") == "Succeeded"
+    });
+    let node = sim.kubectl(&[
+        "get",
+        "pod",
+        "here",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.spec.nodeName}",
+    ]);
+    assert_eq!(node, "kube-sim");
+    assert_eq!(phase(sim, &ns, "elsewhere"), "Pending");
+    assert!(containers(&format!("_elsewhere_{ns}_")).is_empty());
+    // Its node's kubelet is the test: what it writes stays.
+    sim.kubectl(&[
+        "patch",
+        "pod",
+        "elsewhere",
+        "-n",
+        &ns,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}"#,
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(phase(sim, &ns, "elsewhere"), "Running");
+    assert!(containers(&format!("_elsewhere_{ns}_")).is_empty());
+    // Nothing runs it, so nothing holds its deletion for the grace period.
+    let started = Instant::now();
+    sim.kubectl(&["delete", "pod", "elsewhere", "-n", &ns]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
     );
 }
 
