@@ -64,6 +64,18 @@ pub enum ApiError {
     /// Not allowed, e.g. creating in a namespace that is being deleted.
     #[error("{0}")]
     Forbidden(String),
+    /// The authorizer refused the request (RBAC); worded by [`crate::rbac::forbidden`].
+    #[error("{message}")]
+    Denied {
+        /// The API group of the resource asked for.
+        group: String,
+        /// The resource's plural name (without subresource).
+        resource: String,
+        /// The object's name, if the request names one.
+        name: String,
+        /// The whole message.
+        message: String,
+    },
     /// The verb is not served on this path.
     #[error("the server does not allow this method on the requested resource")]
     MethodNotAllowed,
@@ -107,7 +119,7 @@ impl ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Denied { .. } => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -126,7 +138,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Unauthorized => "Unauthorized",
-            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::Forbidden(_) | ApiError::Denied { .. } => "Forbidden",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::TooLarge(_) => "RequestEntityTooLarge",
@@ -177,6 +189,21 @@ impl ApiError {
                     details["retryAfterSeconds"] = json!(retry_after_seconds);
                 }
                 Some(details)
+            }
+            ApiError::Denied {
+                group,
+                resource,
+                name,
+                ..
+            } => {
+                // Empty fields are left out, as Go's `omitempty` does.
+                let mut details = serde_json::Map::new();
+                for (key, value) in [("name", name), ("group", group), ("kind", resource)] {
+                    if !value.is_empty() {
+                        details.insert(key.to_owned(), json!(value));
+                    }
+                }
+                Some(Value::Object(details))
             }
             _ => None,
         };

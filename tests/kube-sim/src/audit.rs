@@ -40,11 +40,11 @@ use std::sync::Mutex;
 use axum::http::Method;
 use serde_json::{json, Map, Value};
 
-/// The user every request with kube-sim's token is (the kubeconfig's user).
-pub const USER: &str = "kube-sim";
+/// The user every request with kube-sim's admin token is (the kubeconfig's user).
+pub const USER: &str = crate::auth::ADMIN;
 
 /// The user of a request without a token.
-pub const ANONYMOUS: &str = "system:anonymous";
+pub const ANONYMOUS: &str = crate::auth::ANONYMOUS;
 
 /// What the API server's authorizer sees of one request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -175,14 +175,25 @@ pub struct Request<'a> {
     pub method: &'a Method,
     /// The path and query as sent.
     pub uri: &'a axum::http::Uri,
-    /// Who sent it: [`USER`] or [`ANONYMOUS`].
+    /// Who sent it: [`USER`], a ServiceAccount, or [`ANONYMOUS`].
     pub user: &'a str,
+    /// The user's groups.
+    pub groups: &'a [String],
     /// The `User-Agent` header, if any.
     pub user_agent: Option<&'a str>,
     /// When it arrived.
     pub received: chrono::DateTime<chrono::Utc>,
     /// For a create, `metadata.name` of the object sent (none with `generateName`).
     pub created_name: Option<&'a str>,
+}
+
+/// The event's `user`: name and groups, as the API server logs them.
+fn user(request: &Request<'_>) -> Value {
+    let mut user = json!({ "username": request.user });
+    if !request.groups.is_empty() {
+        user["groups"] = json!(request.groups);
+    }
+    user
 }
 
 /// The audit event of `request`, answered with HTTP `code`.
@@ -204,7 +215,7 @@ pub fn event(request: &Request<'_>, code: u16) -> Value {
         // Path and query only, as the API server logs it (HTTP/2 requests carry the authority).
         "requestURI": request.uri.path_and_query().map_or("/", |p| p.as_str()),
         "verb": info.verb,
-        "user": { "username": request.user },
+        "user": user(request),
         "responseStatus": { "metadata": {}, "code": code },
         "requestReceivedTimestamp": timestamp(request.received),
         "stageTimestamp": timestamp(chrono::Utc::now()),
@@ -429,6 +440,7 @@ mod tests {
             method: &Method::GET,
             uri: &uri,
             user: USER,
+            groups: &[],
             user_agent: Some("adze/0.1.0"),
             received: chrono::Utc::now(),
             created_name: None,
@@ -458,6 +470,7 @@ mod tests {
         let anonymous = Request {
             uri: &version,
             user: ANONYMOUS,
+            groups: &[],
             user_agent: None,
             ..request
         };
@@ -476,6 +489,7 @@ mod tests {
             method: &Method::GET,
             uri: &uri,
             user: USER,
+            groups: &[],
             user_agent: None,
             received: chrono::Utc::now(),
             created_name: None,

@@ -52,7 +52,7 @@ const MAX_DISRUPTED_PODS: usize = 2000;
 pub fn parse_body(content_type: &str, bytes: &[u8]) -> Result<Value, ApiError> {
     let base = content_type.split(';').next().unwrap_or_default().trim();
     let body: Value = if base.contains("protobuf") {
-        crate::protobuf::eviction(bytes).map_err(|e| ApiError::BadRequest(e.to_string()))?
+        crate::protobuf::decode(bytes, crate::protobuf::Kind::Eviction)?
     } else if base == "application/yaml" {
         serde_yaml_ng::from_slice(bytes)
             .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?

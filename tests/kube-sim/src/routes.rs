@@ -28,12 +28,16 @@ use serde_json::{json, Value};
 
 use crate::api_error::ApiError;
 use crate::audit;
+use crate::auth::{self, User};
 use crate::cluster::{Cluster, DeleteOptions, Part, Propagation};
 use crate::kubelet::{KubeletError, LogOptions};
 use crate::negotiate::{self, Representation};
+use crate::protobuf;
+use crate::rbac;
 use crate::resources::{self, ResourceDef};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::table;
+use crate::tokens::Tokens;
 use crate::watch::{self, WatchRequest};
 
 /// The largest request body accepted (the real API server's limit).
@@ -45,8 +49,10 @@ pub struct AppState {
     pub cluster: Arc<Cluster>,
     /// `host:port` clients reach the server at (for `/api`).
     pub address: String,
-    /// The bearer token every request but `/version` and the health checks must carry.
+    /// The admin bearer token (full access; the kubeconfig's).
     pub token: String,
+    /// The ServiceAccount tokens issued through the TokenRequest API.
+    pub tokens: Arc<Tokens>,
     /// What `/version` reports while the version ConfigMap ([`crate::version`]) is absent.
     pub version: resources::ServerVersion,
     /// Where every request is recorded (`--audit-log`), if anywhere.
@@ -179,13 +185,17 @@ async fn handle(
     body: Body,
 ) -> Response {
     let received = chrono::Utc::now();
-    let authenticated = authenticate(&state, &uri, &headers);
-    let user = match (&authenticated, headers.contains_key(header::AUTHORIZATION)) {
-        (Ok(()), true) => audit::USER,
-        _ => audit::ANONYMOUS,
+    let caller = authenticate(&state, &uri, &headers);
+    let user = match &caller {
+        Ok(user) => user.clone(),
+        Err(_) => User::anonymous(),
     };
+    let allowed = caller.and_then(|user| {
+        let info = audit::RequestInfo::resolve(&method, uri.path(), uri.query().unwrap_or(""));
+        rbac::check(&state.cluster.store, &user, &info, uri.path())
+    });
     // The API server names a created object in its audit event from the request's body.
-    let (body, created) = match (&state.audit, &method, &authenticated) {
+    let (body, created) = match (&state.audit, &method, &allowed) {
         (Some(_), &Method::POST, Ok(())) => match axum::body::to_bytes(body, MAX_BODY).await {
             Ok(bytes) => {
                 let yaml = is_yaml(content_type(&headers));
@@ -198,9 +208,9 @@ async fn handle(
         },
         _ => (body, None),
     };
-    let response = match authenticated {
+    let response = match allowed {
         Err(error) => error.into_response(),
-        Ok(()) => match dispatch(&state, &method, &uri, &headers, body).await {
+        Ok(()) => match dispatch(&state, &user, &method, &uri, &headers, body).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         },
@@ -210,7 +220,8 @@ async fn handle(
             created_name: created.as_deref(),
             method: &method,
             uri: &uri,
-            user,
+            user: &user.name,
+            groups: &user.groups,
             user_agent: headers
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok()),
@@ -221,16 +232,14 @@ async fn handle(
     response
 }
 
-/// Checks the bearer token as a real API server does: a wrong token is 401 everywhere; no
-/// token at all is anonymous, which may read only `/version` and the health checks.
-fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<(), ApiError> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")));
-    match presented {
-        Some(token) if token == Some(state.token.as_str()) => Ok(()),
-        Some(_) => Err(ApiError::Unauthorized),
-        None if matches!(parse_path(uri.path()), Ok(Target::Version | Target::Health)) => Ok(()),
+/// Who sent the request ([`auth::authenticate`]): a wrong token is 401 everywhere; no token
+/// at all is anonymous, which may read only `/version` and the health checks.
+fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<User, ApiError> {
+    match auth::authenticate(headers, &state.token, &state.tokens, &state.cluster.store)? {
+        Some(user) => Ok(user),
+        None if matches!(parse_path(uri.path()), Ok(Target::Version | Target::Health)) => {
+            Ok(User::anonymous())
+        }
         None => Err(ApiError::Unauthorized),
     }
 }
@@ -313,6 +322,23 @@ fn check_body_format(headers: &HeaderMap) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The body of a request that typed clients send as protobuf (TokenRequest,
+/// SelfSubjectAccessReview), or as JSON/YAML.
+async fn typed_body(
+    headers: &HeaderMap,
+    body: Body,
+    kind: protobuf::Kind,
+) -> Result<Value, ApiError> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| ApiError::TooLarge(MAX_BODY))?;
+    let content_type = content_type(headers);
+    if protobuf::is_protobuf(content_type) {
+        return protobuf::decode(&bytes, kind);
+    }
+    decode(&bytes, is_yaml(content_type))
+}
+
 /// Decodes a JSON body, or YAML when the request says so (or for apply patches).
 fn decode(bytes: &[u8], yaml: bool) -> Result<Value, ApiError> {
     if yaml {
@@ -365,11 +391,20 @@ fn render_one(
 
 async fn dispatch(
     state: &AppState,
+    user: &User,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    if uri.path() == crate::access_review::PATH {
+        if method != Method::POST {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        let request = typed_body(headers, body, protobuf::Kind::SelfSubjectAccessReview).await?;
+        let review = crate::access_review::review(&state.cluster.store, user, &request);
+        return Ok(json_response(StatusCode::CREATED, &review));
+    }
     let target = parse_path(uri.path())?;
     let query = Query::parse(uri)?;
     // Refusing beats writing for real what the client meant as a rehearsal.
@@ -487,6 +522,17 @@ async fn dispatch(
         } => match sub.as_str() {
             "status" if resource.status_subresource => {
                 object(&call, body, resource, &namespace, &name, Part::Status).await
+            }
+            "token" if resource.is("", "serviceaccounts") => {
+                if method != Method::POST {
+                    return Err(ApiError::MethodNotAllowed);
+                }
+                let request = typed_body(headers, body, protobuf::Kind::TokenRequest).await?;
+                let answer =
+                    state
+                        .tokens
+                        .request(&state.cluster.store, &namespace, &name, &request)?;
+                Ok(json_response(StatusCode::CREATED, &answer))
             }
             "log" if resource.is("", "pods") => {
                 if method != Method::GET {
@@ -797,6 +843,7 @@ mod tests {
             cluster,
             address: "127.0.0.1:6443".into(),
             token: TOKEN.into(),
+            tokens: Arc::default(),
             version: resources::ServerVersion::default(),
             audit: None,
         }))

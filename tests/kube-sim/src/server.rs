@@ -1,5 +1,7 @@
-//! The process: binds the port, makes the TLS identity, writes the kubeconfig, serves HTTPS
-//! (HTTP/2 and HTTP/1.1) until told to stop, then has the kubelet remove its containers.
+//! The process: binds the port (and the same port on the Docker bridge's gateway, for
+//! Pods without `hostNetwork`: [`crate::bridge`]), makes the TLS identity, writes the
+//! kubeconfig, serves HTTPS (HTTP/2 and HTTP/1.1) until told to stop, then has the kubelet
+//! remove its containers.
 //!
 //! # Design
 //!
@@ -8,7 +10,7 @@
 //! Stopping is: stop accepting, [`Kubelet::shutdown`], remove the state directory, return;
 //! open watches simply end with the process.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,10 +23,12 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::cluster::Cluster;
 use crate::kubeconfig::{self, KubeconfigError};
-use crate::kubelet::{Kubelet, PodHost};
+use crate::kubelet::{ApiEndpoint, Kubelet, PodHost};
+use crate::pod_identity::{Endpoints, IdentityHost};
 use crate::routes::{self, AppState};
 use crate::store::Store;
 use crate::tls::{Identity, TlsError};
+use crate::tokens::Tokens;
 
 /// How long a client gets to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -89,6 +93,16 @@ pub struct Options {
     pub without_tekton_crds: bool,
 }
 
+/// The next connection on `listener`; never, without one.
+async fn accept(
+    listener: Option<&TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Runs kube-sim until `stop` resolves; prints `listening on https://…` once serving.
 pub async fn run(
     options: Options,
@@ -104,7 +118,27 @@ pub async fn run(
         address: options.listen,
         source,
     })?;
-    let identity = Identity::generate()?;
+    let docker = if options.no_kubelet || options.noop_kubelet {
+        None
+    } else {
+        Some(bollard::Docker::connect_with_local_defaults()?)
+    };
+    // Pods on Docker's bridge reach the server on the bridge's gateway, when it can listen
+    // there too (a wildcard address already does).
+    let gateway = match &docker {
+        Some(docker) => crate::bridge::gateway(docker).await,
+        None => None,
+    };
+    let bridge_listener = match gateway {
+        Some(ip) if !address.ip().is_unspecified() => {
+            TcpListener::bind(SocketAddr::new(ip, address.port()))
+                .await
+                .ok()
+        }
+        _ => None,
+    };
+    let bridge_ip = gateway.filter(|_| bridge_listener.is_some() || address.ip().is_unspecified());
+    let identity = Identity::generate(bridge_ip.as_slice())?;
     let instance: String = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
     let owned_state_dir = options.state_dir.is_none();
     let state_dir = options
@@ -125,19 +159,37 @@ pub async fn run(
         .as_deref()
         .map(crate::audit::AuditLog::open)
         .transpose()?;
+    let tokens = Arc::new(Tokens::default());
+    // Pods on the host's network reach the server where it listens (loopback for a wildcard).
+    let reachable = if address.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        address.ip()
+    };
+    let endpoints = Endpoints {
+        host_network: ApiEndpoint {
+            host: reachable.to_string(),
+            port: address.port(),
+            ca_pem: identity.ca_pem.clone(),
+        },
+        bridge: bridge_ip.map(|ip| ApiEndpoint {
+            host: ip.to_string(),
+            port: address.port(),
+            ca_pem: identity.ca_pem.clone(),
+        }),
+    };
+    let pod_host = Arc::new(IdentityHost::new(store.clone(), tokens.clone(), endpoints));
+    let host: Arc<dyn PodHost> = pod_host;
     let kubelet = if options.no_kubelet {
         None
-    } else if options.noop_kubelet {
-        let host: Arc<dyn PodHost> = store.clone();
-        Some(Kubelet::noop(host, instance, state_dir.clone()))
-    } else {
-        let docker = bollard::Docker::connect_with_local_defaults()?;
-        let host: Arc<dyn PodHost> = store.clone();
+    } else if let Some(docker) = docker {
         let kubelet = Kubelet::new(docker, host, instance, state_dir.clone());
         if let Some(image) = &options.sandbox_image {
             kubelet.set_sandbox_image(image);
         }
         Some(kubelet)
+    } else {
+        Some(Kubelet::noop(host, instance, state_dir.clone()))
     };
     let cluster = Cluster::with_node(store, kubelet.clone(), &options.node_name);
     crate::nodes::register(&cluster, options.server_version);
@@ -150,6 +202,7 @@ pub async fn run(
         cluster,
         address: address.to_string(),
         token: token.clone(),
+        tokens,
         version: options.server_version,
         audit,
     }));
@@ -165,6 +218,7 @@ pub async fn run(
         let accepted = tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => accepted,
+            accepted = accept(bridge_listener.as_ref()) => accepted,
         };
         let Ok((tcp, _)) = accepted else {
             continue;
@@ -183,6 +237,7 @@ pub async fn run(
         });
     }
     drop(listener);
+    drop(bridge_listener);
     if let Some(kubelet) = kubelet {
         kubelet.shutdown().await;
     }

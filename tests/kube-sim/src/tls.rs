@@ -5,7 +5,8 @@
 //!
 //! Both keys live only in memory and die with the process: a kube-sim is a throwaway server and
 //! a fresh CA per run means no test can ever trust a stale one. The server certificate names
-//! `127.0.0.1` (IP SAN, what the kubeconfig's server URL uses) and `localhost` (DNS SAN).
+//! `127.0.0.1` (IP SAN, what the kubeconfig's server URL uses), `localhost` (DNS SAN) and
+//! the Docker bridge's gateway when kube-sim serves bridge Pods there.
 //!
 //! # Invariants
 //!
@@ -41,8 +42,9 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Generates a CA and a server certificate for `127.0.0.1` and `localhost`.
-    pub fn generate() -> Result<Identity, TlsError> {
+    /// Generates a CA and a server certificate for `127.0.0.1`, `localhost` and `extra_ips`
+    /// (the Docker bridge's gateway, where bridge Pods reach the server).
+    pub fn generate(extra_ips: &[IpAddr]) -> Result<Identity, TlsError> {
         let ca_key = KeyPair::generate()?;
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -62,6 +64,9 @@ impl Identity {
         params
             .subject_alt_names
             .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        params
+            .subject_alt_names
+            .extend(extra_ips.iter().copied().map(SanType::IpAddress));
         params
             .distinguished_name
             .push(DnType::CommonName, "kube-sim");
@@ -94,7 +99,7 @@ mod tests {
 
     #[test]
     fn the_ca_is_pem_and_the_server_offers_h2() {
-        let identity = Identity::generate().unwrap();
+        let identity = Identity::generate(&[IpAddr::V4(Ipv4Addr::new(172, 17, 0, 1))]).unwrap();
         assert!(identity.ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert_eq!(identity.server_config.alpn_protocols[0], b"h2");
     }

@@ -14,6 +14,7 @@ use super::naming::PodIdentity;
 use super::resources;
 use super::sandbox::Sandbox;
 use super::security::Confinement;
+use super::service_account;
 use super::termination;
 use super::volumes::PodVolumes;
 
@@ -106,6 +107,15 @@ fn mounts(inputs: &Inputs<'_>) -> Result<Vec<Mount>, String> {
             &target,
             m.read_only == Some(true) || volume.read_only,
         ));
+    }
+    // The ServiceAccount files, unless the container mounts something of its own there.
+    if let Some(access) = inputs.volumes.get(service_account::VOLUME) {
+        if !mounts
+            .iter()
+            .any(|m| m.target.as_deref() == Some(service_account::MOUNT_PATH))
+        {
+            mounts.push(bind(&access.path, service_account::MOUNT_PATH, true));
+        }
     }
     let message_path = container
         .termination_message_path

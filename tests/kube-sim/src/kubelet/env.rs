@@ -3,16 +3,19 @@
 //! `valueFrom` reads ConfigMaps, Secrets and the downward API. A reference that cannot be
 //! resolved is the `CreateContainerConfigError` message Kubernetes gives.
 //!
+//! The `kubernetes` Service's variables (`KUBERNETES_SERVICE_HOST`, …) come first, from
+//! [`super::service_account::env`].
+//!
 //! # Not yet
 //!
-//! - The service-link variables (`KUBERNETES_SERVICE_HOST`, `<SVC>_PORT`): there are no
-//!   Services.
+//! - The service-link variables of other Services (`<SVC>_PORT`): there are no Services.
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 
 use super::downward::{self, Addresses};
 use super::expansion::expand;
 use super::objects::{self, Kind};
+use super::service_account;
 use super::PodHost;
 
 /// Ordered `NAME=value` pairs; a later definition replaces an earlier one in place.
@@ -86,6 +89,10 @@ pub(super) fn resolve(
 ) -> Result<Environment, String> {
     let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
     let mut env = Environment::default();
+    // The `kubernetes` Service's variables come first: the container's own override them.
+    for (name, value) in service_account::env(pod, host) {
+        env.set(name, value);
+    }
     for source in container.env_from.iter().flatten() {
         let prefix = source.prefix.clone().unwrap_or_default();
         let (kind, name, optional) = if let Some(r) = &source.config_map_ref {

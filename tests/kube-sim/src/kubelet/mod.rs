@@ -62,6 +62,7 @@ mod replace;
 mod resources;
 mod sandbox;
 mod security;
+mod service_account;
 mod start_error;
 mod status;
 mod termination;
@@ -72,11 +73,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, PodStatus, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, PodStatus, Secret, ServiceAccount};
 use tokio::task::JoinHandle;
 
 pub use lifecycle::DEADLINE_MESSAGE;
 pub use sandbox::DEFAULT_IMAGE as DEFAULT_SANDBOX_IMAGE;
+pub use service_account::MOUNT_PATH as SERVICE_ACCOUNT_MOUNT_PATH;
 pub use volumes::PLACEHOLDER_TOKEN;
 
 use naming::PodIdentity;
@@ -99,6 +101,42 @@ pub trait PodHost: Send + Sync + 'static {
         let _ = (namespace, name);
         None
     }
+    /// The ServiceAccount `namespace/name`, if it exists; `None`, the default, also when the
+    /// host issues no tokens (then nothing is mounted for it).
+    fn service_account(&self, namespace: &str, name: &str) -> Option<ServiceAccount> {
+        let _ = (namespace, name);
+        None
+    }
+    /// A token for `pod`'s ServiceAccount, bound to the Pod, as the kubelet gets one through
+    /// the TokenRequest API: `Ok(None)`, the default, when the host issues no tokens (a
+    /// `serviceAccountToken` projection then holds [`PLACEHOLDER_TOKEN`]); `Err` with the
+    /// API server's refusal.
+    fn service_account_token(
+        &self,
+        pod: &Pod,
+        audience: Option<&str>,
+        expiration_seconds: i64,
+    ) -> Result<Option<String>, String> {
+        let _ = (pod, audience, expiration_seconds);
+        Ok(None)
+    }
+    /// Where a Pod's containers reach the API server (on the host's network, or not), and
+    /// the CA that signs its certificate; `None`, the default, when they cannot.
+    fn api_endpoint(&self, host_network: bool) -> Option<ApiEndpoint> {
+        let _ = host_network;
+        None
+    }
+}
+
+/// The API server as a Pod's containers reach it (`KUBERNETES_SERVICE_HOST`/`_PORT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiEndpoint {
+    /// The address (an IP).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// The PEM CA certificate clients verify the server with (`ca.crt`).
+    pub ca_pem: String,
 }
 
 /// Which part of a container's log to read (`pods/log` query parameters).

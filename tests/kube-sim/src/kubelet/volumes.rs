@@ -16,7 +16,9 @@
 //!   symlinks.
 //! - `medium: Memory` is a host directory, not a tmpfs (Docker's tmpfs mounts cannot be shared
 //!   between containers); `sizeLimit` is not enforced.
-//! - `serviceAccountToken` projections hold a placeholder, not a token any server accepts.
+//! - `serviceAccountToken` projections hold a token issued by the API server for the Pod's
+//!   ServiceAccount and bound to the Pod (a placeholder under a host that issues none, such
+//!   as the tests' stand-ins); it is not refreshed.
 //! - Every other volume type (csi, ephemeral, nfs, image, …) keeps the Pod Pending.
 
 use std::collections::HashMap;
@@ -29,9 +31,10 @@ use k8s_openapi::api::core::v1::{DownwardAPIVolumeFile, KeyToPath, Pod, Volume};
 
 use super::downward::{self, Addresses};
 use super::objects::{self, Kind};
+use super::service_account;
 use super::PodHost;
 
-/// What a service-account token file holds: there is no token issuer behind kube-sim.
+/// What a service-account token file holds when the host issues no tokens.
 pub const PLACEHOLDER_TOKEN: &str = "kube-sim-placeholder-service-account-token";
 
 /// Why a Pod's volumes cannot be set up yet.
@@ -93,6 +96,9 @@ pub(super) fn prepare(
             },
         };
         volumes.insert(volume.name.clone(), prepared);
+    }
+    if let Some(access) = service_account::prepare(pod, root, host)? {
+        volumes.insert(service_account::VOLUME.to_owned(), access);
     }
     Ok(volumes)
 }
@@ -198,7 +204,15 @@ fn prepare_one(
                         .map_err(fail)?,
                 );
             } else if let Some(p) = &projection.service_account_token {
-                files.push((p.path.clone(), PLACEHOLDER_TOKEN.as_bytes().to_vec(), mode));
+                let token = host
+                    .service_account_token(
+                        pod,
+                        p.audience.as_deref().filter(|a| !a.is_empty()),
+                        p.expiration_seconds.unwrap_or(3600),
+                    )
+                    .map_err(|e| fail(format!("failed to fetch token: {e}")))?
+                    .unwrap_or_else(|| PLACEHOLDER_TOKEN.to_owned());
+                files.push((p.path.clone(), token.into_bytes(), mode));
             } else {
                 return Err(fail(
                     "only configMap, secret, downwardAPI and serviceAccountToken projections are supported by kube-sim".into(),
