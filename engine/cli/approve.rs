@@ -169,7 +169,7 @@ fn approve_locally(args: &Args) -> Result<String, Refused> {
     let record = record(args, login_name())?;
     let path = record_path(&args.approvals, &args.run);
     if !args.replace {
-        refuse_second_local_decision(&path)?;
+        refuse_second_local_decision(&args.run, &path)?;
     }
     std::fs::create_dir_all(&args.approvals).map_err(|e| Refused::Infrastructure {
         message: format!("cannot create {}: {e}", args.approvals.display()),
@@ -190,8 +190,8 @@ fn approve_locally(args: &Args) -> Result<String, Refused> {
     ))
 }
 
-/// Refuses when `path` already holds a decision (or something that is not one).
-fn refuse_second_local_decision(path: &Path) -> Result<(), Refused> {
+/// Refuses when `path` already holds a decision on `run` (or something that is not one).
+fn refuse_second_local_decision(run: &str, path: &Path) -> Result<(), Refused> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -204,7 +204,7 @@ fn refuse_second_local_decision(path: &Path) -> Result<(), Refused> {
     };
     match ApprovalRecord::from_json(&text) {
         Ok(existing) => Err(Refused::Final {
-            message: format!("the run was already {}", existing.describe()),
+            message: format!("PipelineRun {run} was already {}", existing.describe()),
             help: format!(
                 "a decision is final; if the gate ignored it (its author is not an approver), \
                  replace it with --replace (the record is {})",
