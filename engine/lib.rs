@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod approval;
+pub mod catalog;
 pub mod cel;
 pub mod cli;
 pub mod compat;

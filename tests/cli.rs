@@ -4,6 +4,8 @@
 //! Every test builds a [`Test`]: files are written to a fresh temporary directory, which is
 //! also the working directory, so paths in the output are short and stable.
 
+#[path = "cli/catalog.rs"]
+mod catalog;
 #[path = "cli/kube.rs"]
 mod kube;
 

@@ -2,6 +2,7 @@
 //! buffered stderr writer every report goes through in `output.rs`.
 
 mod approve;
+mod catalog;
 mod controller;
 mod gc;
 mod input;
@@ -75,6 +76,9 @@ enum Command {
     Trigger(Box<trigger::Args>),
     /// List the runs `adze serve` recorded, newest first.
     Runs(runs::Args),
+    /// The prebuilt Tasks and Pipelines built into adze: list, show, init (copy into a
+    /// repository), lint.
+    Catalog(catalog::Args),
     /// Kubernetes upgrade checks the catalog's tasks call: version skew policy, upgrade
     /// plan, removed APIs.
     Kube(kube::Args),
@@ -99,6 +103,7 @@ pub fn main() -> Outcome {
         Command::Trigger(args) => trigger::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Kube(args) => kube::run(&args),
+        Command::Catalog(args) => catalog::run(&args),
         Command::Gc(args) => gc::run(&args),
         Command::Watchdog(args) => watchdog::run(&args),
     }

@@ -414,7 +414,11 @@ fn nodes(value: &Value) -> Result<Vec<Node>, InputError> {
             )
             })?;
         let kubelet = version_at(&format!("{prefix}.{key}"), kubelet)?;
-        let kube_proxy = match text_field(fields, &["kubeProxy", "kubeProxyVersion"]) {
+        // nodeInfo.kubeProxyVersion is deprecated: kubelets that no longer fill it in leave
+        // it empty or report v0.0.0, which says nothing about the kube-proxy running.
+        let kube_proxy = match text_field(fields, &["kubeProxy", "kubeProxyVersion"])
+            .filter(|(_, v)| !matches!(v.as_str(), Some("v0.0.0" | "0.0.0")))
+        {
             Some((key, v)) => Some(version_at(&format!("{prefix}.{key}"), v)?),
             None => None,
         };
@@ -1019,13 +1023,18 @@ mod tests {
                 r#"{{"metadata": {{"name": "{name}"}}, "status": {{"nodeInfo": {{"kubeletVersion": "{kubelet}", "kubeProxyVersion": "{proxy}"}}}}}}"#
             )
         };
-        let items = [node("a", "v1.30.1", "v1.30.1"), node("b", "v1.30.0", "")].join(",");
+        let items = [
+            node("a", "v1.30.1", "v1.30.1"),
+            node("b", "v1.30.0", ""),
+            node("c", "v1.31.0", "v0.0.0"),
+        ]
+        .join(",");
         let as_list = inventory(&format!(
             r#"{{"nodes": {{"kind": "NodeList", "items": [{items}]}}}}"#
         ));
         let as_array = inventory(&format!(r#"{{"nodes": [{items}]}}"#));
         assert_eq!(as_list, as_array);
-        assert_eq!(as_list.nodes.len(), 2);
+        assert_eq!(as_list.nodes.len(), 3);
         assert_eq!(as_list.nodes[0].name, "a");
         assert_eq!(
             as_list.nodes[0].kube_proxy.as_ref().map(|v| v.minor),
@@ -1035,12 +1044,13 @@ mod tests {
             as_list.nodes[1].kube_proxy, None,
             "an empty kubeProxyVersion is unknown"
         );
+        assert_eq!(as_list.nodes[2].kube_proxy, None, "so is v0.0.0");
         let counts: Vec<(&str, usize)> = as_list
             .counts()
             .into_iter()
             .map(|(c, n)| (c.name(), n))
             .collect();
-        assert_eq!(counts, [("kubelet", 2), ("kube-proxy", 1)]);
+        assert_eq!(counts, [("kubelet", 3), ("kube-proxy", 1)]);
     }
 
     #[test]

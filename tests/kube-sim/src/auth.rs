@@ -14,6 +14,10 @@
 //! # Invariants
 //!
 //! - A wrong token is 401 everywhere, even on `/version`, as on a real server.
+//!
+//! # Not yet
+//!
+//! - Client certificates, OIDC, impersonation, the `uid` and `extra` of a user.
 
 use axum::http::{header, HeaderMap};
 
@@ -85,6 +89,19 @@ pub fn service_account_user(namespace: &str, name: &str) -> String {
     format!("system:serviceaccount:{namespace}:{name}")
 }
 
+/// Where `SelfSubjectReview`s are created (`kubectl auth whoami`).
+pub const SELF_SUBJECT_REVIEW_PATH: &str = "/apis/authentication.k8s.io/v1/selfsubjectreviews";
+
+/// The `SelfSubjectReview` Kubernetes answers `user` with: who the request was.
+pub fn self_subject_review(user: &User) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "SelfSubjectReview",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": { "creationTimestamp": null },
+        "status": { "userInfo": { "username": user.name, "groups": user.groups } },
+    })
+}
+
 /// Who sent the request: `Ok(None)` is anonymous (no `Authorization` header); a token nobody
 /// issued, or whose ServiceAccount (or bound object) is gone, is 401.
 pub fn authenticate(
@@ -129,6 +146,15 @@ mod tests {
         );
         assert!(!user.is_master());
         assert!(User::admin().is_master());
+        let review = self_subject_review(&user);
+        assert_eq!(
+            review["status"]["userInfo"]["username"],
+            "system:serviceaccount:ci:upgrader"
+        );
+        assert_eq!(
+            review["status"]["userInfo"]["groups"][1],
+            "system:serviceaccounts:ci"
+        );
     }
 
     #[test]

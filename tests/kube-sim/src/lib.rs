@@ -14,11 +14,19 @@
 //!   API server it needs (referenced ConfigMaps, Secrets and claims; status writes), which the
 //!   store implements in [`pod_host`].
 //! - [`resources`] is the one table of served kinds; discovery is generated from it.
+//! - [`nodes`] is kube-sim's own Node (the only one whose Pods run); [`version`] what
+//!   `/version` reports, changeable at runtime; [`disruption`] keeps PodDisruptionBudget
+//!   status current and [`eviction`] serves `pods/eviction` (reading kubectl's protobuf body
+//!   with [`protobuf`]).
 //! - [`audit`] records every request (`--audit-log`) as the API server's audit log would.
+//! - Identity: [`auth`] tells who a request is (the admin token, a ServiceAccount token from
+//!   [`tokens`]), [`rbac`] whether it may ([`access_review`] answers the same question for
+//!   `kubectl auth can-i`); the kubelet mounts a Pod's token through [`pod_identity`], and
+//!   bridge-network Pods reach the server on the [`bridge`] gateway.
 //!
 //! # Not yet
 //!
-//! - Authorization (the one bearer token may do anything), protobuf, OpenAPI
+//! - Protobuf (but for the Eviction, TokenRequest and access review bodies), OpenAPI
 //!   documents, aggregated discovery, list pagination (`limit` is ignored), `dryRun`
 //!   (refused with 400).
 //! - See each module's "Not yet" for what its verbs simplify.

@@ -221,8 +221,8 @@ fn merge_key(field: &str) -> Option<&'static str> {
         "volumeMounts" => "mountPath",
         "volumeDevices" => "devicePath",
         "ownerReferences" => "uid",
+        // A Node's taints are atomic (kubectl taint sends the whole list).
         "conditions" | "addresses" => "type",
-        "taints" => "key",
         "hostAliases" => "ip",
         "topologySpreadConstraints" => "topologyKey",
         _ => return None,

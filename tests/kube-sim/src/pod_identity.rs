@@ -6,6 +6,12 @@
 //!
 //! A wrapper rather than more methods on the store: tokens and the server's address and CA
 //! are not objects, and the store knows nothing of them.
+//!
+//! # Invariants
+//!
+//! - Every [`PodHost`] method the store implements is delegated, those with a default too
+//!   (`pod`): a method added to the trait later must be added here, or the kubelet silently
+//!   gets the default.
 
 use std::path::PathBuf;
 use std::sync::Arc;

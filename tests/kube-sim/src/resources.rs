@@ -1,11 +1,15 @@
 //! The resources this server knows, and the discovery documents built from them (`/api`,
 //! `/apis`, `/apis/<group>/<version>`, and the CustomResourceDefinitions of tekton.dev).
 //!
-//! Some kinds are stored and nothing more: Deployments (no Deployment controller makes
-//! ReplicaSets or Pods), the RBAC kinds (nothing is authorised by them: every request with the
-//! token may do everything) and CustomResourceDefinitions (which kinds are served comes from
-//! [`RESOURCES`], not from the stored CRDs). They exist so that manifests such as adze's
-//! `deploy/` can be created, read back and deleted.
+//! Some kinds are stored and nothing more: Deployments, ReplicaSets, DaemonSets and
+//! StatefulSets (no workload controller makes Pods or writes their status: a test writes it
+//! through the `status` subresource), Nodes other than kube-sim's own, NetworkPolicies,
+//! ResourceQuotas (no quota controller) and CustomResourceDefinitions (which kinds are
+//! served comes from [`RESOURCES`], not from the stored CRDs). They exist so that manifests
+//! such as adze's `deploy/`, and a cluster's state seeded for a test, can be created, read
+//! back and deleted. PodDisruptionBudgets have a controller ([`crate::disruption`]) and Pods
+//! the `eviction` subresource ([`crate::eviction`]). The RBAC kinds are what [`crate::rbac`]
+//! authorizes ServiceAccount requests by.
 //!
 //! # Design
 //!
@@ -390,6 +394,31 @@ mod tests {
             .collect();
         assert!(names.contains(&"pods/log"));
         assert!(names.contains(&"pods/status"));
+        let eviction = list["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "pods/eviction")
+            .unwrap();
+        // What kubectl drain's CheckEvictionSupport looks for.
+        assert_eq!(
+            (&eviction["group"], &eviction["version"], &eviction["kind"]),
+            (&json!("policy"), &json!("v1"), &json!("Eviction"))
+        );
+        for (plural, short) in [("nodes", "no"), ("resourcequotas", "quota")] {
+            let found = list["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["name"] == plural)
+                .unwrap();
+            assert_eq!(found["shortNames"], json!([short]));
+        }
+        assert_eq!(
+            resource_list("policy", "v1").unwrap()["resources"][0]["shortNames"],
+            json!(["pdb"])
+        );
+        assert!(group("networking.k8s.io").is_some());
         let pvc = list["resources"]
             .as_array()
             .unwrap()

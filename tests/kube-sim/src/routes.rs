@@ -405,6 +405,13 @@ async fn dispatch(
         let review = crate::access_review::review(&state.cluster.store, user, &request);
         return Ok(json_response(StatusCode::CREATED, &review));
     }
+    if uri.path() == auth::SELF_SUBJECT_REVIEW_PATH {
+        if method != Method::POST {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        let review = auth::self_subject_review(user);
+        return Ok(json_response(StatusCode::CREATED, &review));
+    }
     let target = parse_path(uri.path())?;
     let query = Query::parse(uri)?;
     // Refusing beats writing for real what the client meant as a rehearsal.
@@ -1006,6 +1013,27 @@ mod tests {
                 404,
             ),
             ("GET", "/apis/tekton.dev/v2/tasks".into(), "", vec![], 404),
+            (
+                "GET",
+                "/api/v1/namespaces/default/pods/p/eviction".into(),
+                "",
+                vec![],
+                405,
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/default/pods/p/eviction".into(),
+                "application/json",
+                br#"{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"p"}}"#.to_vec(),
+                404,
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/default/pods/p/eviction".into(),
+                "application/vnd.kubernetes.protobuf",
+                vec![1, 2, 3],
+                400,
+            ),
             ("GET", "/nothing/here".into(), "", vec![], 404),
             ("POST", "/version".into(), "", vec![], 405),
         ];

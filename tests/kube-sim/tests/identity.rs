@@ -1,6 +1,6 @@
 //! Identities and RBAC with the real kubectl: a ServiceAccount's token from `kubectl create
 //! token` is allowed what its Role grants and refused the rest with Kubernetes' exact 403,
-//! `kubectl auth can-i` agrees, a deleted account's token stops working, the audit log
+//! `kubectl auth can-i` agrees, `kubectl auth whoami` names it, a deleted account's token stops working, the audit log
 //! names the account; and Pods (run in Docker by the kubelet) reach the API as their
 //! ServiceAccount through kubectl's in-cluster configuration (on the host's network and
 //! on Docker's bridge), succeeding or failing as the Role says.
@@ -143,6 +143,18 @@ fn a_service_account_token_gets_what_its_role_grants_and_a_403_for_the_rest() {
     assert_eq!(can_i(&["create", "configmaps", "-n", &ns]), "yes");
     assert_eq!(can_i(&["delete", "configmaps", "-n", &ns]), "no");
     assert_eq!(can_i(&["get", "pods", "-n", &ns]), "no");
+
+    let whoami = as_token(
+        sim,
+        &token,
+        &[
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        ],
+    );
+    assert_eq!(text(&whoami.stdout), user, "{}", text(&whoami.stderr));
 
     // The audit log names the account, with its groups, on allowed and refused requests.
     let log = std::fs::read_to_string(audit_log).expect("the audit log");

@@ -1,7 +1,7 @@
 //! The real `kubectl` against kube-sim seeded as a small cluster, as the catalog's upgrade
 //! and promotion pipelines see one: Nodes (cordon, uncordon, `kubectl get nodes`), a drain
 //! that evicts through `pods/eviction` honouring a PodDisruptionBudget and times out when the
-//! budget forbids, DaemonSet-owned Pods left in place, the kinds a drift check compares
+//! budget forbids, DaemonSet-owned Pods left in place, taints, the kinds a drift check compares
 //! printed with kubectl's columns, `kubectl rollout status` on a Deployment whose status the
 //! test writes, and `/version` changed while kube-sim runs. Pods here are bound to nodes no
 //! kubelet runs (`--no-kubelet` besides), so their status is whatever the test writes.
@@ -253,7 +253,7 @@ fn drain_evicts_while_the_budget_allows_and_times_out_when_it_does_not() {
 }
 
 #[test]
-fn cordon_and_uncordon_show_in_get_nodes_beside_the_own_node() {
+fn cordon_uncordon_and_taint_show_in_get_nodes_beside_the_own_node() {
     let sim = sim();
     sim.create(&node("cordon-a"));
     assert_eq!(
@@ -269,6 +269,15 @@ fn cordon_and_uncordon_show_in_get_nodes_beside_the_own_node() {
     );
     let spec = json(&sim.kubectl(&["get", "node", "cordon-a", "-o", "json"]));
     assert!(spec["spec"].get("unschedulable").is_none(), "{spec}");
+    // Taints are a whole list: kubectl taint sends every taint that stays.
+    sim.kubectl(&["taint", "nodes", "cordon-a", "upgrade=pending:NoSchedule"]);
+    sim.kubectl(&["taint", "nodes", "cordon-a", "pool=blue:NoExecute"]);
+    sim.kubectl(&["taint", "nodes", "cordon-a", "upgrade=pending:NoSchedule-"]);
+    let taints = json(&sim.kubectl(&["get", "node", "cordon-a", "-o", "jsonpath={.spec.taints}"]));
+    assert_eq!(
+        taints,
+        serde_json::json!([{ "key": "pool", "value": "blue", "effect": "NoExecute" }])
+    );
 
     // kube-sim's own node: Ready, its kubelet at the server's version.
     let own = sim.kubectl(&["get", "node", "kube-sim", "--no-headers"]);
