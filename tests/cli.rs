@@ -31,6 +31,8 @@ struct Test {
 struct Ran {
     stdout: String,
     stderr: String,
+    /// The working directory it ran in (files it wrote are there).
+    dir: TempDir,
 }
 
 impl Test {
@@ -118,6 +120,7 @@ impl Test {
         let ran = Ran {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            dir: self.dir,
         };
         let context = format!(
             "adze {}\n--- stdout:\n{}--- stderr:\n{}",

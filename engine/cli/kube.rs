@@ -6,7 +6,7 @@
 //! stdout (text or `-o json`), notes and errors to stderr.
 
 use std::io::Read as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
@@ -73,14 +73,27 @@ struct SkewArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     output: Format,
+    /// Also write what is printed on stdout to FILE (a Task's result or a file a later step
+    /// reads: the adze image has no shell to redirect with).
+    #[arg(long, value_name = "FILE")]
+    write: Option<PathBuf>,
 }
 
 /// Arguments of `adze kube upgrade-plan`.
 #[derive(Debug, clap::Args)]
 struct PlanArgs {
     /// The version the cluster runs (1.28.5, v1.28.5-eks-1234).
-    #[arg(long, value_name = "VERSION")]
-    from: String,
+    #[arg(
+        long,
+        value_name = "VERSION",
+        required_unless_present = "from_file",
+        conflicts_with = "from_file"
+    )]
+    from: Option<String>,
+    /// Read the version the cluster runs from FILE (its first line), e.g. written by an
+    /// earlier step of the same Task.
+    #[arg(long, value_name = "FILE")]
+    from_file: Option<PathBuf>,
     /// The version to reach (1.31 or 1.31.2).
     #[arg(long, value_name = "VERSION")]
     to: String,
@@ -90,6 +103,10 @@ struct PlanArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     output: Format,
+    /// Also write what is printed on stdout to FILE (e.g. a Task's result: with `-o json`,
+    /// `{"from", "to", "steps"}`).
+    #[arg(long, value_name = "FILE")]
+    write: Option<PathBuf>,
 }
 
 /// Arguments of `adze kube removed-apis`.
@@ -120,6 +137,50 @@ fn print_json(value: &impl serde::Serialize) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("error: cannot render JSON: {e}"),
     }
+}
+
+/// `value` as pretty JSON and a newline (what `-o json` prints).
+fn json_text(value: &impl serde::Serialize) -> String {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => format!("{text}\n"),
+        Err(e) => {
+            eprintln!("error: cannot render JSON: {e}");
+            String::new()
+        }
+    }
+}
+
+/// Prints `out` on stdout and, with `--write FILE`, writes the same to FILE; a file that
+/// cannot be written is exit 3 (the environment, not the input).
+fn emit(out: &str, write: Option<&Path>) -> Result<(), Outcome> {
+    print!("{out}");
+    if let Some(file) = write {
+        if let Err(e) = std::fs::write(file, out) {
+            eprintln!("error: --write {}: {e}", file.display());
+            return Err(Outcome::Infrastructure);
+        }
+    }
+    Ok(())
+}
+
+/// The version `--from` gives, or the first line of the `--from-file` file.
+fn from_version(args: &PlanArgs) -> Result<String, String> {
+    if let Some(from) = &args.from {
+        return Ok(from.clone());
+    }
+    let Some(file) = &args.from_file else {
+        return Err("give --from VERSION or --from-file FILE".to_owned());
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("--from-file {}: {e}", file.display()))?;
+    let first = text.lines().next().unwrap_or_default().trim();
+    if first.is_empty() {
+        return Err(format!(
+            "--from-file {}: the file is empty; it should hold a version such as v1.29.4",
+            file.display()
+        ));
+    }
+    Ok(first.to_owned())
 }
 
 /// Reads and parses the versions document; the error is the whole message.
@@ -162,24 +223,26 @@ fn skew_check(args: &SkewArgs) -> Outcome {
             "note: no kube-apiserver version was given, so only kube-proxy against the kubelet on its node was checked"
         );
     }
-    match args.output {
-        Format::Json => print_json(&JsonReport::of(&violations)),
+    let out = match args.output {
+        Format::Json => json_text(&JsonReport::of(&violations)),
         Format::Text if violations.is_empty() => {
             let counts: Vec<String> = inventory
                 .counts()
                 .into_iter()
                 .map(|(c, n)| counted(c, n))
                 .collect();
-            println!(
-                "compliant: {} within the version skew policy",
+            format!(
+                "compliant: {} within the version skew policy\n",
                 counts.join(", ")
-            );
+            )
         }
-        Format::Text => {
-            for v in &violations {
-                println!("{}", v.message);
-            }
-        }
+        Format::Text => violations
+            .iter()
+            .map(|v| format!("{}\n", v.message))
+            .collect(),
+    };
+    if let Err(outcome) = emit(&out, args.write.as_deref()) {
+        return outcome;
     }
     if violations.is_empty() {
         Outcome::Success
@@ -209,7 +272,14 @@ fn refused(e: &PlanError) -> Outcome {
 }
 
 fn plan(args: &PlanArgs) -> Outcome {
-    let plan = match upgrade_plan::plan(&args.from, &args.to, args.max_steps) {
+    let from = match from_version(args) {
+        Ok(from) => from,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Outcome::Invalid;
+        }
+    };
+    let plan = match upgrade_plan::plan(&from, &args.to, args.max_steps) {
         Ok(plan) => plan,
         Err(e) => return refused(&e),
     };
@@ -219,15 +289,14 @@ fn plan(args: &PlanArgs) -> Outcome {
             plan.from, plan.to
         );
     }
-    match args.output {
-        Format::Json => print_json(&plan),
-        Format::Text => {
-            for step in &plan.steps {
-                println!("{step}");
-            }
-        }
+    let out = match args.output {
+        Format::Json => json_text(&plan),
+        Format::Text => plan.steps.iter().map(|step| format!("{step}\n")).collect(),
+    };
+    match emit(&out, args.write.as_deref()) {
+        Ok(()) => Outcome::Success,
+        Err(outcome) => outcome,
     }
-    Outcome::Success
 }
 
 fn removed(args: &RemovedArgs) -> Outcome {

@@ -207,3 +207,86 @@ fn removed_apis_lists_what_the_releases_crossed_stop_serving() {
         .stderr_contains("does not support downgrading")
         .run();
 }
+
+#[test]
+fn upgrade_plan_reads_the_current_version_from_a_file_and_writes_its_output_to_one() {
+    let ran = Test::new()
+        .file("scratch/from", "v1.29.4-kube-sim\n")
+        .args([
+            "kube",
+            "upgrade-plan",
+            "--from-file",
+            "scratch/from",
+            "--to",
+            "1.31.2",
+            "-o",
+            "json",
+            "--write",
+            "scratch/plan.json",
+        ])
+        .expect_status(0)
+        .run();
+    let written =
+        std::fs::read_to_string(ran.dir.path().join("scratch/plan.json")).expect("written");
+    assert_eq!(written, ran.stdout);
+    let plan: serde_json::Value = serde_json::from_str(&written).expect("JSON");
+    assert_eq!(plan["steps"], serde_json::json!(["1.30", "1.31"]));
+    assert_eq!(plan["from"], "v1.29.4-kube-sim");
+    for (file, message) in [
+        ("missing", "error: --from-file missing: "),
+        ("empty", "error: --from-file empty: the file is empty"),
+    ] {
+        Test::new()
+            .file("empty", "\n")
+            .args(["kube", "upgrade-plan", "--from-file", file, "--to", "1.31"])
+            .expect_status(2)
+            .stderr_contains(message)
+            .run();
+    }
+    Test::new()
+        .args([
+            "kube",
+            "upgrade-plan",
+            "--from",
+            "1.29",
+            "--from-file",
+            "f",
+            "--to",
+            "1.31",
+        ])
+        .expect_status(2)
+        .stderr_contains("cannot be used with")
+        .run();
+}
+
+#[test]
+fn skew_check_writes_what_it_prints_even_when_it_fails() {
+    let ran = Test::new()
+        .file("versions.json", SKEWED)
+        .args([
+            "kube",
+            "skew-check",
+            "--versions",
+            "versions.json",
+            "--write",
+            "report.txt",
+        ])
+        .expect_status(1)
+        .run();
+    let written = std::fs::read_to_string(ran.dir.path().join("report.txt")).expect("written");
+    assert_eq!(written, ran.stdout);
+    assert_eq!(written.lines().count(), 3, "{written}");
+    Test::new()
+        .file("versions.json", COMPLIANT)
+        .args([
+            "kube",
+            "skew-check",
+            "--versions",
+            "versions.json",
+            "--write",
+            "no/such/dir/report.txt",
+        ])
+        .expect_status(3)
+        .stderr_contains("error: --write no/such/dir/report.txt: ")
+        .run();
+}

@@ -23,6 +23,7 @@
 //!   [`tokens`]), [`rbac`] whether it may ([`access_review`] answers the same question for
 //!   `kubectl auth can-i`); the kubelet mounts a Pod's token through [`pod_identity`], and
 //!   bridge-network Pods reach the server on the [`bridge`] gateway.
+//! - [`metrics`] serves `/metrics` from a ConfigMap a test writes.
 //!
 //! # Not yet
 //!
@@ -42,6 +43,7 @@ pub mod disruption;
 pub mod eviction;
 pub mod kubeconfig;
 pub mod kubelet;
+pub mod metrics;
 pub mod negotiate;
 pub mod nodes;
 pub mod patch;

@@ -65,6 +65,7 @@ enum Target {
     Root,
     Version,
     Health,
+    Metrics,
     CoreVersions,
     GroupList,
     Group(String),
@@ -149,6 +150,7 @@ fn parse_path(path: &str) -> Result<Target, ApiError> {
         [] => Ok(Target::Root),
         ["version"] => Ok(Target::Version),
         ["healthz" | "livez" | "readyz"] => Ok(Target::Health),
+        ["metrics"] => Ok(Target::Metrics),
         ["api"] => Ok(Target::CoreVersions),
         ["api", "v1"] => Ok(Target::ResourceList(String::new(), "v1".into())),
         ["api", "v1", rest @ ..] => parse_resource_path("", "v1", rest),
@@ -454,6 +456,17 @@ async fn dispatch(
                 return Err(ApiError::MethodNotAllowed);
             }
             Ok((StatusCode::OK, "ok").into_response())
+        }
+        Target::Metrics => {
+            if method != Method::GET {
+                return Err(ApiError::MethodNotAllowed);
+            }
+            Ok((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+                crate::metrics::document(&cluster.store),
+            )
+                .into_response())
         }
         Target::CoreVersions => read_only(Some(resources::core_versions(&state.address))),
         Target::GroupList => read_only(Some(resources::group_list())),

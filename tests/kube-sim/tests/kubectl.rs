@@ -626,3 +626,23 @@ spec:
     let taken = String::from_utf8_lossy(&output.stderr);
     assert!(taken.contains("AlreadyExists"), "{taken}");
 }
+
+#[test]
+fn metrics_are_the_text_of_the_kube_sim_metrics_config_map() {
+    let sim = sim();
+    assert_eq!(sim.kubectl(&["get", "--raw", "/metrics"]), "");
+    sim.create(
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata: {name: kube-sim-metrics, namespace: kube-system}
+data:
+  metrics: |
+    apiserver_requested_deprecated_apis{group="batch",removed_release="1.25",resource="cronjobs",subresource="",version="v1beta1"} 1
+"#,
+    );
+    let text = sim.kubectl(&["get", "--raw", "/metrics"]);
+    assert_eq!(
+        text,
+        "apiserver_requested_deprecated_apis{group=\"batch\",removed_release=\"1.25\",resource=\"cronjobs\",subresource=\"\",version=\"v1beta1\"} 1\n"
+    );
+}
