@@ -12,3 +12,4 @@ mod cluster_upgrade;
 mod fake_server;
 mod harness;
 mod harness_smoke;
+mod promote;

@@ -16,7 +16,7 @@
 //!   test signs with its own CA, bound as the `ca-bundle` workspace.
 //! - The approval gate runs locally, so it reads the `approvals` workspace, a folder the test
 //!   writes into with the real `adze approve --approvals DIR`. The test knows the gate waits
-//!   when the gate's container logged "waiting up to".
+//!   when the gate's container logged "waiting up to 3m for a decision on ...".
 //!
 //! # Invariants
 //!
@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{Path as UrlPath, State};
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::fake_server::{FakeServer, Recorder, ToolCall, ToolReply};
 use crate::harness::{self, Cluster, PipelineRunDoc, RunOutcome, TOOLS_IMAGE};
@@ -93,7 +93,10 @@ fn free_port() -> u16 {
 fn wait_listening(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} does not listen on {port}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} does not listen on {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -192,7 +195,12 @@ impl Remote {
     fn start(dir: &Path, hook: &str) -> Remote {
         let bare = dir.join("shop-deploy.git");
         let work = dir.join("work");
-        sh("git", &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()], dir);
+        std::fs::create_dir_all(dir).expect("the repository's folder");
+        sh(
+            "git",
+            &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+            dir,
+        );
         std::fs::create_dir_all(work.join("base")).unwrap();
         std::fs::write(
             work.join("base/deployment.yaml"),
@@ -224,10 +232,22 @@ impl Remote {
         sh("git", &["add", "-A"], &work);
         sh(
             "git",
-            &["-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-qm", "layout"],
+            &[
+                "-c",
+                "user.name=test",
+                "-c",
+                "user.email=test@example.com",
+                "commit",
+                "-qm",
+                "layout",
+            ],
             &work,
         );
-        sh("git", &["push", "-q", bare.to_str().unwrap(), "main"], &work);
+        sh(
+            "git",
+            &["push", "-q", bare.to_str().unwrap(), "main"],
+            &work,
+        );
         let hook_path = bare.join("hooks/post-receive");
         std::fs::write(&hook_path, hook).unwrap();
         std::fs::set_permissions(&hook_path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -323,8 +343,21 @@ impl Pki {
             dir: dir.to_path_buf(),
         };
         pki.openssl(&[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", "ca.key", "-out", "ca.crt", "-days", "365", "-subj", "/CN=adze-test-ca",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "365",
+            "-subj",
+            "/CN=adze-test-ca",
         ]);
         open_up(dir, false);
         pki
@@ -348,12 +381,35 @@ impl Pki {
             format!("{name}.ext"),
         );
         self.openssl(&[
-            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-            &key, "-out", &csr, "-subj", "/CN=shop.example.com",
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            "/CN=shop.example.com",
         ]);
         self.openssl(&[
-            "x509", "-req", "-in", &csr, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", &days.to_string(), "-extfile", &ext, "-out", &pem,
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            &days.to_string(),
+            "-extfile",
+            &ext,
+            "-out",
+            &pem,
         ]);
         (self.dir.join(pem), self.dir.join(key))
     }
@@ -363,7 +419,13 @@ impl Pki {
         let (cert, key) = self.issue(name, days);
         let port = free_port();
         let child = Command::new("openssl")
-            .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-www", "-quiet"])
+            .args([
+                "s_server",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+                "-www",
+                "-quiet",
+            ])
             .arg("-cert")
             .arg(&cert)
             .arg("-key")
@@ -405,10 +467,12 @@ fn routes(recorder: Recorder) -> Router {
     Router::new()
         .route(
             "/smoke/{env}",
-            get(|State(r): State<Recorder>, UrlPath(env): UrlPath<String>| async move {
-                r.record(format!("smoke {env}"));
-                "ok\n"
-            }),
+            get(
+                |State(r): State<Recorder>, UrlPath(env): UrlPath<String>| async move {
+                    r.record(format!("smoke {env}"));
+                    "ok\n"
+                },
+            ),
         )
         .route(
             "/gitops",
@@ -422,7 +486,10 @@ fn routes(recorder: Recorder) -> Router {
 
 impl World {
     fn start(drift: &Drift) -> World {
-        let staging = Cluster::start(&["--server-version", drift.staging_version.unwrap_or("1.31.2")]);
+        let staging = Cluster::start(&[
+            "--server-version",
+            drift.staging_version.unwrap_or("1.31.2"),
+        ]);
         let production = Cluster::start(&["--server-version", "1.31.4"]);
         staging.apply(&seed_namespace("shop-dev", true, "8Gi"));
         staging.apply(&seed_namespace(
@@ -585,7 +652,7 @@ fn wait_for_gate(task_run: &str, run: &JoinHandle<RunOutcome>) {
             let _ = child.stdout.take().map(|mut o| o.read_to_string(&mut logs));
             let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut logs));
             let _ = child.wait();
-            if logs.contains("waiting up to") {
+            if logs.contains("for a decision on") {
                 return;
             }
         }
@@ -636,7 +703,11 @@ fn production_waits_for_approval_and_proceeds_after_adze_approve() {
     // A second decision needs --replace, which an approver uses.
     let refused = world.approve(&["promote-approved", "--by", "alice"]);
     assert_eq!(refused.code, Some(1), "{}", refused.stderr);
-    assert!(refused.stderr.contains("already approved by mallory"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("already approved by mallory"),
+        "{}",
+        refused.stderr
+    );
     let alice = world.approve(&[
         "promote-approved",
         "--replace",
@@ -650,14 +721,22 @@ fn production_waits_for_approval_and_proceeds_after_adze_approve() {
     let outcome = finish(run);
     assert_eq!(outcome.code, Some(0), "{}", harness::explain(&outcome));
     assert!(
-        outcome.stderr.contains("ignoring the decision of mallory: not among the approvers"),
+        outcome
+            .stderr
+            .contains("ignoring the decision of mallory: not among the approvers"),
         "{}",
         harness::explain(&outcome)
     );
-    assert!(outcome.stderr.contains("approved by alice at"), "{}", harness::explain(&outcome));
+    assert!(
+        outcome.stderr.contains("approved by alice at"),
+        "{}",
+        harness::explain(&outcome)
+    );
     let results = harness::results(&outcome);
     assert_eq!(results["approvedBy"], "alice");
-    assert!(crate::common::is_rfc3339(results["approvedAt"].as_str().unwrap_or_default()));
+    assert!(crate::common::is_rfc3339(
+        results["approvedAt"].as_str().unwrap_or_default()
+    ));
     assert_eq!(results["productionCommit"], world.remote.head().as_str());
     assert_eq!(results["driftReport"], "");
 
@@ -674,7 +753,10 @@ fn production_waits_for_approval_and_proceeds_after_adze_approve() {
         ]
     );
     assert_eq!(
-        world.remote.git(&["log", "-1", "--format=%an <%ae>", "main"]).trim(),
+        world
+            .remote
+            .git(&["log", "-1", "--format=%an <%ae>", "main"])
+            .trim(),
         "adze promote <adze-promote@users.noreply.adze.dev>"
     );
     assert_eq!(running_image(&world.production, "shop"), new_image());
@@ -713,7 +795,9 @@ fn a_rejected_promotion_stops_before_production_with_the_reason() {
     let outcome = finish(run);
     assert_eq!(outcome.code, Some(1), "{}", harness::explain(&outcome));
     assert!(
-        outcome.stderr.contains("rejected by bob: error budget spent"),
+        outcome
+            .stderr
+            .contains("rejected by bob: error budget spent"),
         "{}",
         harness::explain(&outcome)
     );
@@ -752,11 +836,22 @@ fn drift_between_staging_and_production_is_listed_and_stops_before_the_approval(
         "production has NetworkPolicy shop/deny-all, staging does not",
         "ResourceQuota shop/compute: limits.memory is 8Gi in production, 4Gi in staging",
     ] {
-        assert!(outcome.stderr.contains(line), "no {line:?} in:\n{}", harness::explain(&outcome));
+        assert!(
+            outcome.stderr.contains(line),
+            "no {line:?} in:\n{}",
+            harness::explain(&outcome)
+        );
     }
     // Equal policies and quotas are not reported: allow-web and the other limits match.
-    assert!(!outcome.stderr.contains("allow-web differs"), "{}", harness::explain(&outcome));
-    assert!(!outcome.stderr.contains("waiting up to"), "the approval gate ran");
+    assert!(
+        !outcome.stderr.contains("allow-web differs"),
+        "{}",
+        harness::explain(&outcome)
+    );
+    assert!(
+        !outcome.stderr.contains("for a decision on"),
+        "the approval gate ran"
+    );
     world.assert_production_untouched();
 }
 
@@ -784,24 +879,27 @@ spec:
         ),
     )
     .unwrap();
-    let outcome = harness::run_pipeline(
-        &[run],
-        &[],
-        &[("ca-bundle", pki.dir.to_str().unwrap())],
-    );
+    let outcome = harness::run_pipeline(&[run], &[], &[("ca-bundle", pki.dir.to_str().unwrap())]);
     assert_eq!(outcome.code, Some(1), "{}", harness::explain(&outcome));
     let log = &outcome.stderr;
-    let ok = format!(
-        "{healthy}: ok, subject CN=shop.example.com, issuer CN=adze-test-ca, notAfter "
+    let ok =
+        format!("{healthy}: ok, subject CN=shop.example.com, issuer CN=adze-test-ca, notAfter ");
+    assert!(
+        log.contains(&ok),
+        "no {ok:?} in:\n{}",
+        harness::explain(&outcome)
     );
-    assert!(log.contains(&ok), "no {ok:?} in:\n{}", harness::explain(&outcome));
     assert!(
         log.contains("chain verified against the CA bundle ca.crt"),
         "{}",
         harness::explain(&outcome)
     );
     let failed = format!("{expiring}: FAIL it expires on ");
-    assert!(log.contains(&failed), "no {failed:?} in:\n{}", harness::explain(&outcome));
+    assert!(
+        log.contains(&failed),
+        "no {failed:?} in:\n{}",
+        harness::explain(&outcome)
+    );
     assert!(
         log.contains("within the 14 days required: renew it"),
         "{}",
