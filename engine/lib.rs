@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod approval;
 pub mod catalog;
 pub mod cel;
 pub mod cli;

@@ -1,6 +1,7 @@
 //! Command-line interface: one file per command, shared input options in `input.rs`, the
 //! buffered stderr writer every report goes through in `output.rs`.
 
+mod approve;
 mod catalog;
 mod controller;
 mod gc;
@@ -56,6 +57,9 @@ pub struct Cli {
 enum Command {
     /// Check Tekton YAML as the admission webhook would, with file:line:col for every error.
     Validate(validate::Args),
+    /// Approve (or --reject) a PipelineRun waiting at an approval gate, recording who
+    /// decided: a file under .adze/approvals locally, annotations on the run in a cluster.
+    Approve(approve::Args),
     /// Resolve a TaskRun or PipelineRun without running it: DAG, params, results, scripts.
     Plan(plan::Args),
     /// Run a TaskRun or PipelineRun in local containers (Docker or Podman) or as Pods on a
@@ -91,6 +95,7 @@ pub fn main() -> Outcome {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Approve(args) => approve::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Controller(args) => controller::run(&args),

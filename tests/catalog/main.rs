@@ -14,3 +14,4 @@ mod fake_stack;
 mod harness;
 mod harness_smoke;
 mod observability;
+mod promote;
