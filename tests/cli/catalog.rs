@@ -179,3 +179,45 @@ fn init_copies_an_entry_and_refuses_to_overwrite_unless_forced() {
         .stderr_contains("the catalog has no task or pipeline named \"no-such-task\"")
         .run();
 }
+
+/// Every PipelineRun in `examples/` validates and plans with its pipeline taken from the
+/// built-in catalog (no file but the example is given), and every catalog pipeline has one.
+#[test]
+fn each_pipeline_has_an_example_that_validates_and_plans_from_the_built_in_catalog() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pipelines: Vec<String> = std::fs::read_dir(root.join("pipelines"))
+        .expect("pipelines/")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut planned = Vec::new();
+    for entry in std::fs::read_dir(root.join("examples")).expect("examples/") {
+        let path = entry.expect("an entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read the example");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        Test::new()
+            .file(&name, &text)
+            .args(["validate", &name])
+            .expect_status(0)
+            .run();
+        let plan = Test::new()
+            .file(&name, &text)
+            .args(["plan", &name, "-o", "json"])
+            .expect_status(0)
+            .run();
+        let plan: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan JSON");
+        let tasks = plan["tasks"].as_array().map_or(0, Vec::len);
+        assert!(tasks > 0, "{name}: the plan has no tasks");
+        planned.push(plan["target"].as_str().unwrap_or_default().to_owned());
+    }
+    for pipeline in &pipelines {
+        assert!(
+            planned.contains(pipeline),
+            "no example in examples/ plans pipeline {pipeline} (planned: {planned:?})"
+        );
+    }
+}
