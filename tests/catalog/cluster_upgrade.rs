@@ -376,8 +376,10 @@ impl Rescheduler {
                     seen += 1;
                     made += 1;
                     if let Some(node) = least_loaded_node(&cluster) {
-                        let pod = web_pod(&format!("web-r{made}"), &node, Some(&owner));
-                        cluster.seed(&serde_yaml_ng::to_string(&pod).expect("render the Pod"));
+                        place(
+                            &cluster,
+                            &web_pod(&format!("web-r{made}"), &node, Some(&owner)),
+                        );
                     }
                 }
                 std::thread::sleep(Duration::from_millis(200));
@@ -388,6 +390,46 @@ impl Rescheduler {
             thread: Some(thread),
         }
     }
+}
+
+/// Creates a replacement Pod, then makes it Ready as its kubelet would. A drain of the node
+/// it landed on may evict it in between (as on a cluster); that eviction shows in the audit
+/// log, so the next pass places another, and the status write that finds it gone is not an
+/// error.
+fn place(cluster: &Cluster, pod: &Value) {
+    let mut spec = pod.clone();
+    let status = spec
+        .as_object_mut()
+        .and_then(|o| o.remove("status"))
+        .unwrap_or(Value::Null);
+    let file = cluster.write(
+        &format!("{}.json", pod["metadata"]["name"].as_str().unwrap_or("pod")),
+        &spec.to_string(),
+    );
+    let file = file.to_str().expect("UTF-8 path");
+    if cluster
+        .sim
+        .try_kubectl(&["create", "--validate=false", "-f", file])
+        .is_err()
+    {
+        return;
+    }
+    if status.is_null() {
+        return;
+    }
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+    let namespace = pod["metadata"]["namespace"].as_str().unwrap_or("default");
+    let body = json!({ "status": status }).to_string();
+    let _ = cluster.sim.try_kubectl(&[
+        "patch",
+        &format!("pod/{name}"),
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        &body,
+    ]);
 }
 
 impl Drop for Rescheduler {
@@ -751,34 +793,7 @@ fn a_disruption_budget_blocks_the_drain_until_the_timeout_and_later_nodes_are_un
 fn granted_by_rbac_yaml() -> std::collections::BTreeSet<(String, String, String)> {
     let text = std::fs::read_to_string(harness::repo().join("pipelines/cluster-upgrade/rbac.yaml"))
         .expect("read rbac.yaml");
-    let mut out = std::collections::BTreeSet::new();
-    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
-        let role: Value = serde::Deserialize::deserialize(doc).expect("rbac.yaml is YAML");
-        if !matches!(role["kind"].as_str(), Some("Role" | "ClusterRole")) {
-            continue;
-        }
-        for rule in role["rules"].as_array().into_iter().flatten() {
-            let strings = |key: &str| -> Vec<String> {
-                rule[key]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            };
-            for verb in strings("verbs") {
-                for url in strings("nonResourceURLs") {
-                    out.insert((String::new(), url, verb.clone()));
-                }
-                for group in strings("apiGroups") {
-                    for resource in strings("resources") {
-                        out.insert((group.clone(), resource, verb.clone()));
-                    }
-                }
-            }
-        }
-    }
-    out
+    crate::common::rbac_rules::granted_by_yaml(&text)
 }
 
 /// Discovery, which every authenticated user may read (the default `system:discovery`

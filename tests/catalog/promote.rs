@@ -39,6 +39,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
+use crate::common::pki::Pki;
 use crate::fake_server::{FakeServer, Recorder, ToolCall, ToolReply};
 use crate::harness::{self, Cluster, PipelineRunDoc, RunOutcome, TOOLS_IMAGE};
 
@@ -331,114 +332,38 @@ done
 
 // --- TLS --------------------------------------------------------------------------------
 
-/// A throwaway CA (as tests/serve/tls.rs makes one) and the certificates it signs.
-struct Pki {
-    dir: PathBuf,
+/// Opens production's CA bundle to the steps (they run as another user).
+fn ca_bundle(dir: &Path) -> Pki {
+    let pki = Pki::new(dir);
+    open_up(dir, false);
+    pki
 }
 
-impl Pki {
-    fn new(dir: &Path) -> Pki {
-        std::fs::create_dir_all(dir).unwrap();
-        let pki = Pki {
-            dir: dir.to_path_buf(),
-        };
-        pki.openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "365",
-            "-subj",
-            "/CN=adze-test-ca",
-        ]);
-        open_up(dir, false);
-        pki
-    }
-
-    fn openssl(&self, args: &[&str]) {
-        sh("openssl", args, &self.dir);
-    }
-
-    /// A server certificate for 127.0.0.1, valid `days` days: (certificate, key).
-    fn issue(&self, name: &str, days: u32) -> (PathBuf, PathBuf) {
-        std::fs::write(
-            self.dir.join(format!("{name}.ext")),
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-        )
-        .unwrap();
-        let (key, csr, pem, ext) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.pem"),
-            format!("{name}.ext"),
-        );
-        self.openssl(&[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            "/CN=shop.example.com",
-        ]);
-        self.openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            &days.to_string(),
-            "-extfile",
-            &ext,
-            "-out",
-            &pem,
-        ]);
-        (self.dir.join(pem), self.dir.join(key))
-    }
-
-    /// Serves `name`'s certificate (valid `days` days) on 127.0.0.1; the endpoint.
-    fn serve(&self, name: &str, days: u32) -> (String, Server) {
-        let (cert, key) = self.issue(name, days);
-        let port = free_port();
-        let child = Command::new("openssl")
-            .args([
-                "s_server",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-                "-www",
-                "-quiet",
-            ])
-            .arg("-cert")
-            .arg(&cert)
-            .arg("-key")
-            .arg(&key)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("openssl s_server starts");
-        let server = Server(child);
-        wait_listening(port, "openssl s_server");
-        (format!("127.0.0.1:{port}"), server)
-    }
+/// Serves a certificate `name` from `pki` for shop.example.com (valid `days` days) on
+/// 127.0.0.1; the endpoint.
+fn serve_tls(pki: &Pki, name: &str, days: u32) -> (String, Server) {
+    let (cert, key) = pki.issue(name, "shop.example.com", "serverAuth", days);
+    let port = free_port();
+    let child = Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-www",
+            "-quiet",
+        ])
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server starts");
+    let server = Server(child);
+    wait_listening(port, "openssl s_server");
+    (format!("127.0.0.1:{port}"), server)
 }
 
 // --- one scenario's world ------------------------------------------------------------------
@@ -515,8 +440,8 @@ impl World {
             &scratch.path().join("git"),
             &gitops_hook(&staging, &production, &fakes.url),
         );
-        let pki = Pki::new(&scratch.path().join("ca-bundle"));
-        let (tls_endpoint, tls) = pki.serve("production", 90);
+        let pki = ca_bundle(&scratch.path().join("ca-bundle"));
+        let (tls_endpoint, tls) = serve_tls(&pki, "production", 90);
         let approvals = scratch.path().join("approvals");
         std::fs::create_dir_all(&approvals).unwrap();
         open_up(&approvals, false);
@@ -858,9 +783,9 @@ fn drift_between_staging_and_production_is_listed_and_stops_before_the_approval(
 #[test]
 fn an_expiring_certificate_fails_the_tls_check_and_names_it() {
     let scratch = tempfile::tempdir().unwrap();
-    let pki = Pki::new(&scratch.path().join("ca-bundle"));
-    let (healthy, _healthy) = pki.serve("healthy", 90);
-    let (expiring, _expiring) = pki.serve("expiring", 3);
+    let pki = ca_bundle(&scratch.path().join("ca-bundle"));
+    let (healthy, _healthy) = serve_tls(&pki, "healthy", 90);
+    let (expiring, _expiring) = serve_tls(&pki, "expiring", 3);
     let run = scratch.path().join("run.yaml");
     std::fs::write(
         &run,

@@ -87,6 +87,13 @@ impl Sim {
 
     /// Runs kubectl against it; its stdout (panics when kubectl fails).
     pub fn kubectl(&self, args: &[&str]) -> String {
+        self.try_kubectl(args)
+            .unwrap_or_else(|stderr| panic!("kubectl {args:?}: {stderr}"))
+    }
+
+    /// Runs kubectl against it: its stdout, or its stderr when it fails (for callers racing
+    /// a client that may delete what they write, as a controller would).
+    pub fn try_kubectl(&self, args: &[&str]) -> Result<String, String> {
         let out = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
@@ -95,12 +102,11 @@ impl Sim {
             .args(args)
             .output()
             .expect("kubectl runs");
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
     }
 
     /// A namespace of its own for one case, so cases run side by side.

@@ -7,6 +7,8 @@
 
 pub mod http;
 pub mod kube_sim;
+pub mod pki;
+pub mod rbac_rules;
 pub mod running;
 pub mod shape;
 

@@ -25,8 +25,8 @@ const GRANTED_UNSEEN: &[(&str, &str, &str)] = &[
     ("tekton.dev", "taskruns", "get"),
 ];
 
-/// A (group, resource[/subresource], verb) the controller may use.
-pub(super) type Permission = (String, String, String);
+use crate::common::rbac_rules::granted_by_yaml;
+pub(super) use crate::common::rbac_rules::Permission;
 
 /// Every permission the roles of `deploy/` grant.
 fn granted() -> BTreeSet<Permission> {
@@ -36,29 +36,13 @@ fn granted() -> BTreeSet<Permission> {
 /// Every permission the roles in `files` (under `deploy/`) grant.
 pub(super) fn granted_by(files: &[&str]) -> BTreeSet<Permission> {
     let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
-    let mut out = BTreeSet::new();
-    for file in files {
-        let text = std::fs::read_to_string(deploy.join(file)).expect("read the role");
-        let role: Value = serde_yaml_ng::from_str(&text).expect("a YAML role");
-        for rule in role["rules"].as_array().into_iter().flatten() {
-            let strings = |key: &str| -> Vec<String> {
-                rule[key]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            };
-            for group in strings("apiGroups") {
-                for resource in strings("resources") {
-                    for verb in strings("verbs") {
-                        out.insert((group.clone(), resource.clone(), verb));
-                    }
-                }
-            }
-        }
-    }
-    out
+    files
+        .iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(deploy.join(file)).expect("read the role");
+            granted_by_yaml(&text)
+        })
+        .collect()
 }
 
 /// Every permission adze's requests in the audit log needed.

@@ -2,111 +2,16 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
+use crate::common::pki::Pki;
 use crate::scratch;
 use crate::server::{fixture, Server};
-
-/// A throwaway CA and the certificates it signs, made with the `openssl` command.
-struct Pki {
-    dir: PathBuf,
-}
-
-impl Pki {
-    fn new(dir: &Path) -> Pki {
-        let pki = Pki {
-            dir: dir.to_path_buf(),
-        };
-        pki.openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=adze-test-ca",
-        ]);
-        pki
-    }
-
-    fn openssl(&self, args: &[&str]) {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(&self.dir)
-            .output()
-            .expect("openssl runs");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// Signs a certificate `name.pem` (key `name.key`) for `usage` (serverAuth|clientAuth).
-    fn issue(&self, name: &str, cn: &str, usage: &str) -> (PathBuf, PathBuf) {
-        let ext = format!("{name}.ext");
-        std::fs::write(
-            self.dir.join(&ext),
-            format!("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage={usage}\n"),
-        )
-        .unwrap();
-        let (key, csr, pem) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.pem"),
-        );
-        self.openssl(&[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            &format!("/CN={cn}"),
-        ]);
-        self.openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            &pem,
-            "-days",
-            "2",
-            "-extfile",
-            &ext,
-        ]);
-        (self.dir.join(pem), self.dir.join(key))
-    }
-
-    fn ca(&self) -> PathBuf {
-        self.dir.join("ca.pem")
-    }
-}
 
 fn certs(path: &Path) -> Vec<CertificateDer<'static>> {
     CertificateDer::pem_file_iter(path)
@@ -173,8 +78,8 @@ fn post(body: &str) -> Vec<u8> {
 fn https_with_client_certificates_and_a_renewal_without_restart() {
     let dir = scratch();
     let pki = Pki::new(dir.path());
-    let (cert, key) = pki.issue("server", "first", "serverAuth");
-    let (client_cert, client_key) = pki.issue("client", "sender", "clientAuth");
+    let (cert, key) = pki.issue("server", "first", "serverAuth", 2);
+    let (client_cert, client_key) = pki.issue("client", "sender", "clientAuth", 2);
     let server = Server::start(
         &[fixture("filter.yaml")],
         &dir.path().join("s.db"),
@@ -214,7 +119,7 @@ fn https_with_client_certificates_and_a_renewal_without_restart() {
     );
 
     // Renew: a new certificate replaces the files (as a Secret volume swaps them).
-    let (renewed, renewed_key) = pki.issue("renewed", "second", "serverAuth");
+    let (renewed, renewed_key) = pki.issue("renewed", "second", "serverAuth", 2);
     std::fs::copy(&renewed_key, dir.path().join("swap.key")).unwrap();
     std::fs::copy(&renewed, dir.path().join("swap.pem")).unwrap();
     std::fs::rename(dir.path().join("swap.key"), &key).unwrap();
