@@ -519,8 +519,12 @@ fn node_roles(node: &Value) -> String {
 fn quota_cell(quota: &Value, limits: bool) -> String {
     let status = &quota["status"];
     let mut cells = Vec::new();
-    // serde_json's maps are ordered by key, as kubectl sorts the resource names.
-    for (resource, hard) in status["hard"].as_object().into_iter().flatten() {
+    // kubectl sorts the resource names; the map's own order depends on serde_json's
+    // `preserve_order`, which a workspace build turns on for every crate.
+    let mut hard: Vec<(&String, &Value)> =
+        status["hard"].as_object().into_iter().flatten().collect();
+    hard.sort_by(|a, b| a.0.cmp(b.0));
+    for (resource, hard) in hard {
         if resource.starts_with("limits.") != limits {
             continue;
         }
