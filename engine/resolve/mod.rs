@@ -38,13 +38,17 @@ pub mod git;
 pub mod http;
 mod not_built;
 pub mod options;
+pub mod pass;
 pub mod request;
 pub mod resolved;
 pub mod resolver;
+pub mod substitution;
+pub mod walk;
 
 pub use cache::{Cache, CacheKey};
 pub use error::{Reason, ResolveError};
 pub use options::ResolveOptions;
+pub use pass::resolve_references;
 pub use request::{RefSite, ResolveRequest, ResolverParam};
 pub use resolved::{Provenance, Resolved};
 pub use resolver::{ResolveContext, Resolver, Resolvers};

@@ -5,7 +5,9 @@ use crate::api::Kind;
 use crate::diagnostic::Location;
 
 /// One resolver param, after substitution (`$(params.x)` already replaced).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct ResolverParam {
     /// The param's name, as written.
     pub name: String,
