@@ -34,8 +34,13 @@ pub enum Reason {
     #[error("\"{0}\" starts with '-', which git would read as an option; refused")]
     OptionLike(String),
     /// A path inside a repository that points outside it.
-    #[error("\"{0}\" leaves the repository; refused")]
-    PathEscapes(String),
+    #[error("\"{path}\" leaves the repository ({why}); refused")]
+    PathEscapes {
+        /// The path as written.
+        path: String,
+        /// How it leaves.
+        why: String,
+    },
     /// A local path or `file://` URL without `--allow-local-resolution`.
     #[error("\"{0}\" reads the local filesystem; refused without --allow-local-resolution")]
     LocalRefused(String),
@@ -85,7 +90,9 @@ impl ResolveError {
     pub fn label(&self) -> &'static str {
         match self.reason {
             Reason::MissingParam | Reason::Invalid(_) => "invalid-param",
-            Reason::OptionLike(_) | Reason::PathEscapes(_) | Reason::LocalRefused(_) => "refused",
+            Reason::OptionLike(_) | Reason::PathEscapes { .. } | Reason::LocalRefused(_) => {
+                "refused"
+            }
             Reason::UnknownResolver | Reason::NotBuilt | Reason::Unsupported(_) => "unsupported",
             Reason::NotCached(_) => "offline",
             Reason::TooLarge(_) => "too-large",
@@ -104,7 +111,7 @@ impl ResolveError {
             Reason::OptionLike(_) => {
                 "a git URL or revision never starts with '-'; check the value".into()
             }
-            Reason::PathEscapes(_) => {
+            Reason::PathEscapes { .. } => {
                 "use a relative path inside the repository, without `..` or symlinks leading out"
                     .into()
             }

@@ -33,6 +33,7 @@
 
 pub mod cache;
 pub mod cluster;
+mod command;
 pub mod error;
 pub mod git;
 pub mod http;
@@ -42,6 +43,7 @@ pub mod pass;
 pub mod request;
 pub mod resolved;
 pub mod resolver;
+pub mod safety;
 pub mod substitution;
 pub mod walk;
 

@@ -104,7 +104,15 @@ pub fn diagnostic(e: &ResolveError) -> Diagnostic {
     )
     .hint(e.hint());
     d.field = Some(e.site.field.clone());
-    d.location.clone_from(&e.site.location);
+    // An error about one param points at its value; others at `resolver:`.
+    let at_param = e.param.as_deref().and_then(|p| {
+        e.site
+            .param_locations
+            .iter()
+            .find(|(name, _)| name == p)
+            .map(|(_, l)| l.clone())
+    });
+    d.location = at_param.or_else(|| e.site.location.clone());
     if !e.site.object.is_empty() {
         d.object = Some(e.site.object.clone());
     }

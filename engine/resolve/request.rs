@@ -24,6 +24,8 @@ pub struct RefSite {
     pub field: String,
     /// The object holding it, as `Kind/name`.
     pub object: String,
+    /// The position of each param's value, by param name, for errors about one param.
+    pub param_locations: Vec<(String, Location)>,
 }
 
 impl std::fmt::Display for RefSite {

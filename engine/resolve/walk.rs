@@ -232,6 +232,17 @@ impl<'b> Walker<'b> {
                 }
                 ordered
             };
+            let param_locations = params
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let at = format!("{at}.params[{i}].value");
+                    let l = self
+                        .bundle
+                        .locate(holder.file, &holder.root, &at, Anchor::Value);
+                    (p.name.clone(), l)
+                })
+                .collect();
             self.out.push(ResolveRequest {
                 kind,
                 resolver: resolver.to_string(),
@@ -240,6 +251,7 @@ impl<'b> Walker<'b> {
                     location: Some(location),
                     field: at.to_string(),
                     object: format!("{}/{}", holder.object.kind(), holder.object.display_name()),
+                    param_locations,
                 },
             });
         }
