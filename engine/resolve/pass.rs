@@ -22,12 +22,23 @@ pub fn resolve_references(
     resolvers: &Resolvers,
     options: &ResolveOptions,
 ) -> Vec<Diagnostic> {
+    resolve_references_of(bundle, &[], resolvers, options)
+}
+
+/// [`resolve_references`], also walking `runs` that are not among the documents (the runs
+/// `-p`/`-w` make for files holding only a Pipeline or Task).
+pub fn resolve_references_of(
+    bundle: &mut Bundle,
+    runs: &[crate::api::Object],
+    resolvers: &Resolvers,
+    options: &ResolveOptions,
+) -> Vec<Diagnostic> {
     bundle.resolution_ran = true;
     let cache = Cache::new(options.cache_dir.clone());
     let mut failed: Vec<RemoteKey> = Vec::new();
     let mut out = Vec::new();
     for _ in 0..MAX_ROUNDS {
-        let requests: Vec<ResolveRequest> = walk::pending(bundle)
+        let requests: Vec<ResolveRequest> = walk::pending(bundle, runs)
             .into_iter()
             .filter(|r| !failed.contains(&key_of(r)))
             .collect();

@@ -175,3 +175,24 @@ fn the_cluster_resolver_names_what_it_did_not_find() {
     assert_eq!(out.code, Some(2));
     insta::assert_snapshot!("cluster_not_found", f.redact(&out.stderr));
 }
+
+#[test]
+fn a_lone_pipeline_is_planned_with_its_remote_tasks_fetched_for_the_given_params() {
+    let f = Fixture::start();
+    let pipeline = std::fs::read_to_string(f.root.path().join("src/pipeline/greet.yaml"))
+        .expect("the Pipeline in the repository");
+    let local_task = pipeline_run(&f)
+        .split("---\n")
+        .nth(1)
+        .expect("the local Task")
+        .to_string();
+    let yaml = format!("{pipeline}---\n{local_task}");
+    let http = format!("http-base={}", f.http.base());
+    let git = format!("git-http-url={}", f.git_http_url());
+    let out = adze(&f, "plan", &yaml, &["-p", &http, "-p", &git]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    for task in ["[hello]", "[echo]", "[local-task]"] {
+        assert!(out.stdout.contains(task), "{task} in\n{}", out.stdout);
+    }
+    assert!(out.stdout.contains("echo from-a-git-step-action"));
+}
