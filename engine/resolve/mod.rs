@@ -30,6 +30,11 @@
 //! # Not yet
 //!
 //! - `bundles` and `hub` (stubs returning a clear error until built).
+//! - `adze controller` does not run the pass: its runs' remote references stay unresolved.
+//!   It would call [`resolve_references`] from `spawn_blocking`, with a
+//!   [`cluster::ClusterSource`] reading the API server.
+//! - A pipeline task's `pipelineRef` with a resolver (pipelines in pipelines) is not walked.
+//! - The `default-resolver-type` feature flag and the concise syntax (a URL as `name`).
 
 pub mod cache;
 pub mod cluster;
