@@ -221,6 +221,11 @@ impl Fixture {
         format!("{}/repo.git", self.http.base())
     }
 
+    /// The repository over git's smart HTTP protocol (`git http-backend`).
+    pub fn git_smart_url(&self) -> String {
+        format!("{}/smart/repo.git", self.http.base())
+    }
+
     /// Replaces the ports and directories of this scenario in `text` with stable names;
     /// underlines, whose length follows the temporary directory's, become `^^^`.
     pub fn redact(&self, text: &str) -> String {

@@ -196,3 +196,33 @@ fn a_lone_pipeline_is_planned_with_its_remote_tasks_fetched_for_the_given_params
     }
     assert!(out.stdout.contains("echo from-a-git-step-action"));
 }
+
+#[test]
+fn git_over_smart_http_resolves_a_branch_through_the_smart_protocol() {
+    let f = Fixture::start();
+    let url = f.git_smart_url();
+    let yaml = task_run(
+        "git",
+        &[
+            ("url", &url),
+            ("revision", "main"),
+            ("pathInRepo", "task/echo.yaml"),
+        ],
+    );
+    let repo = format!("repo={url}");
+    let out = adze(&f, "plan", &yaml, &["-o", "json", "-p", &repo]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let json = out.json().expect("json");
+    assert_eq!(json["remoteRefs"][0]["commit"], f.commit.as_str());
+    let requests = f.http.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("POST /smart/repo.git/git-upload-pack")),
+        "the smart protocol was used: {requests:?}"
+    );
+    assert!(
+        !requests.iter().any(|r| r.contains("/objects/")),
+        "no dumb-protocol object fetches: {requests:?}"
+    );
+}
