@@ -364,17 +364,19 @@ impl Cluster {
             .tempfile_in(self.sim.dir())
             .expect("a file");
         std::fs::write(file.path(), self.kubeconfig_as(token)).expect("write the kubeconfig");
-        let out = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(file.path())
-            .args(args)
-            .output()
-            .expect("kubectl runs");
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
+        self.sim.try_kubectl_with(file.path(), args)
+    }
+
+    /// Creates the objects of `file` in `namespace` (`kubectl create -n`).
+    pub fn create_in(&self, namespace: &str, file: &Path) -> String {
+        self.kubectl(&[
+            "create",
+            "--validate=false",
+            "-n",
+            namespace,
+            "-f",
+            file.to_str().expect("UTF-8 path"),
+        ])
     }
 
     /// A Secret document `name` with key `kubeconfig` holding [`Cluster::kubeconfig`], for a
@@ -758,14 +760,7 @@ pub fn create_and_wait(
 /// Creates `run` (host network on, as [`PipelineRunDoc::to_yaml`]) in `namespace`.
 pub fn create_run(cluster: &Cluster, namespace: &str, run: &PipelineRunDoc) {
     let file = cluster.write(&format!("{}.yaml", run.name), &run.to_yaml());
-    cluster.kubectl(&[
-        "create",
-        "--validate=false",
-        "-n",
-        namespace,
-        "-f",
-        file.to_str().expect("UTF-8 path"),
-    ]);
+    cluster.create_in(namespace, &file);
 }
 
 /// Waits at most `limit` for the `Succeeded` condition of PipelineRun `namespace/name` to
@@ -803,14 +798,7 @@ pub fn wait_finished(
 /// `adze controller` looks refs up.
 pub fn install_catalog(cluster: &Cluster, namespace: &str) {
     for file in catalog_files() {
-        cluster.kubectl(&[
-            "create",
-            "--validate=false",
-            "-n",
-            namespace,
-            "-f",
-            file.to_str().expect("UTF-8 path"),
-        ]);
+        cluster.create_in(namespace, &file);
     }
 }
 
