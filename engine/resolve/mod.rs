@@ -34,11 +34,12 @@
 //!   It would call [`resolve_references`] from `spawn_blocking`, with a
 //!   [`cluster::ClusterSource`] reading the API server.
 //! - A pipeline task's `pipelineRef` with a resolver (pipelines in pipelines) is not walked.
-//! - The `default-resolver-type` feature flag and the concise syntax (a URL as `name`).
+//! - The concise resolver syntax (a URL as `name`) is validated but not fetched.
 
 pub mod cache;
 pub mod cluster;
 mod command;
+pub mod defaults;
 pub mod error;
 pub mod git;
 pub mod http;

@@ -226,3 +226,21 @@ fn git_over_smart_http_resolves_a_branch_through_the_smart_protocol() {
         "no dumb-protocol object fetches: {requests:?}"
     );
 }
+
+#[test]
+fn default_resolver_type_gives_a_reference_without_resolver_its_resolver() {
+    let f = Fixture::start();
+    let url = format!("{}/tasks/hello.yaml", f.http.base());
+    let yaml = task_run("http", &[("url", &url)]).replace("    resolver: http\n", "");
+    let without = adze(&f, "validate", &yaml, &[]);
+    assert_eq!(without.code, Some(2), "{}", without.stderr);
+    assert!(without.stderr.contains("missing field(s): resolver"));
+    let with = adze(
+        &f,
+        "plan",
+        &yaml,
+        &["--feature-flag", "default-resolver-type=http"],
+    );
+    assert_eq!(with.code, Some(0), "{}", with.stderr);
+    assert!(with.stdout.contains("from-http"), "{}", with.stdout);
+}
