@@ -47,6 +47,9 @@ pub struct RemoteObject {
     pub provenance: Provenance,
     /// Where it was first referenced (`file:line:col`), for `adze plan`.
     pub referenced_at: String,
+    /// A copy of a loaded document (the `cluster` resolver reads them): checked where it
+    /// was written, not again.
+    pub copy_of_input: bool,
 }
 
 /// Resolver params as strings: arrays and objects (which no resolver takes) as JSON.
@@ -71,12 +74,18 @@ impl Bundle {
         key: RemoteKey,
         resolved: Resolved,
         referenced_at: String,
+        copy_of_input: bool,
     ) -> Result<usize, Vec<String>> {
         if let Some(i) = self.remote.iter().position(|r| r.key == key) {
             return Ok(i);
         }
         let file = self.files.len();
+        let reported = self.diagnostics.len();
         self.add_source(&resolved.source_name, resolved.text, Origin::Remote);
+        if copy_of_input {
+            // Its findings were reported where the original is written.
+            self.diagnostics.truncate(reported);
+        }
         let in_file: Vec<usize> = (0..self.objects.len())
             .filter(|&i| self.objects[i].file == file)
             .collect();
@@ -101,6 +110,7 @@ impl Bundle {
             object,
             provenance: resolved.provenance,
             referenced_at,
+            copy_of_input,
         });
         Ok(self.remote.len() - 1)
     }
@@ -118,8 +128,11 @@ impl Bundle {
         &self.remote
     }
 
-    /// The fetched objects themselves.
+    /// The fetched objects to validate: all but copies of loaded documents.
     pub fn remotes(&self) -> impl Iterator<Item = &Loaded> {
-        self.objects.iter().filter(|o| o.origin == Origin::Remote)
+        self.remote
+            .iter()
+            .filter(|r| !r.copy_of_input)
+            .map(|r| &self.objects[r.object])
     }
 }

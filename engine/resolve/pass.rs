@@ -69,7 +69,12 @@ pub fn resolve_references_of(
                 .unwrap_or_else(|| request.site.field.clone());
             let added = result.and_then(|resolved| {
                 bundle
-                    .add_remote(key.clone(), resolved, referenced_at)
+                    .add_remote(
+                        key.clone(),
+                        resolved,
+                        referenced_at,
+                        resolvers.is_local(&request.resolver),
+                    )
                     .map_err(|found| {
                         let found = if found.is_empty() {
                             "no Kubernetes object".to_string()

@@ -71,6 +71,12 @@ impl Resolvers {
         self.by_name.insert(resolver.name(), resolver);
     }
 
+    /// True when resolver `name` reads only what is already loaded (see
+    /// [`Resolver::is_local`]).
+    pub fn is_local(&self, name: &str) -> bool {
+        self.by_name.get(name).is_some_and(|r| r.is_local())
+    }
+
     /// Resolves one request: from the cache under `--offline`, else from the resolver,
     /// storing what it returns in the cache.
     pub fn resolve(

@@ -207,7 +207,13 @@ fn check_task_target(ctx: &mut Ctx<'_>, spec: &PipelineSpec, site: &Site<'_>, sc
     if let Some(r) = &pt.task_ref {
         let found = references::check_task_ref(ctx, r, &format!("{path}.taskRef"));
         if let (Some(t), None) = (found, &pt.task_spec) {
-            let name = r.name.as_deref().unwrap_or_default();
+            // A fetched Task is named by its own metadata.
+            let name = r
+                .name
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .or(t.metadata.name.as_deref())
+                .unwrap_or_default();
             let decls = (!scope.embedded).then_some(spec.workspaces.as_slice());
             bindings::check_task_call_params(ctx, pt, path, name, &t.spec);
             bindings::check_task_call_workspaces(ctx, pt, path, &t.spec, decls);

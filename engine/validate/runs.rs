@@ -471,7 +471,13 @@ fn task_run_target<'a: 't, 't>(ctx: &mut Ctx<'a>, run: &'t TaskRun) -> Option<Ta
         }),
         (Some(r), None) => found.map(|t| TaskTarget {
             spec: &t.spec,
-            name: r.name.clone().unwrap_or_default(),
+            // A fetched Task is named by its own metadata, as Tekton names it once resolved.
+            name: r
+                .name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .or_else(|| t.metadata.name.clone())
+                .unwrap_or_default(),
             embedded: false,
             anchor: "spec.taskRef",
         }),
@@ -616,7 +622,12 @@ fn pipeline_run_target<'a: 't, 't>(
         }),
         (Some(r), None) => found.map(|p| PipelineTarget {
             spec: &p.spec,
-            name: r.name.clone().unwrap_or_default(),
+            name: r
+                .name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .or_else(|| p.metadata.name.clone())
+                .unwrap_or_default(),
             embedded: false,
             anchor: "spec.pipelineRef",
         }),
