@@ -84,18 +84,16 @@ fn plan_shows_where_every_remote_ref_came_from_and_the_cache_answers_the_second_
 }
 
 #[test]
-fn a_tag_and_a_commit_resolve_to_the_same_commit() {
+fn a_tag_a_commit_and_no_revision_resolve_to_the_same_commit() {
     let f = Fixture::start();
     let url = f.daemon.url("repo.git");
-    for revision in ["v1", f.commit.as_str()] {
-        let yaml = task_run(
-            "git",
-            &[
-                ("url", &url),
-                ("revision", revision),
-                ("pathInRepo", "task/echo.yaml"),
-            ],
-        );
+    // No revision: the remote's HEAD, as `git clone` would check out.
+    for revision in ["v1", f.commit.as_str(), ""] {
+        let mut params = vec![("url", url.as_str()), ("pathInRepo", "task/echo.yaml")];
+        if !revision.is_empty() {
+            params.push(("revision", revision));
+        }
+        let yaml = task_run("git", &params);
         let repo = format!("repo={url}");
         let out = adze(&f, "plan", &yaml, &["-o", "json", "-p", &repo]);
         assert_eq!(out.code, Some(0), "{revision}: {}", out.stderr);
