@@ -73,6 +73,10 @@ pub struct Args {
     /// long after the leader stops. Whole seconds, at least 3s.
     #[arg(long, default_value = "15s", value_name = "DURATION")]
     lease_duration: String,
+    /// The cache of resolved remote references (default: $ADZE_RESOLVE_CACHE, else
+    /// $XDG_CACHE_HOME/adze/resolve, else ~/.cache/adze/resolve).
+    #[arg(long = "resolve-cache", value_name = "DIR")]
+    resolve_cache: Option<PathBuf>,
 }
 
 impl Args {
@@ -165,6 +169,10 @@ pub fn run(args: &Args) -> Outcome {
         cluster,
         results_from: flags.results_from,
         max_result_size: flags.max_result_size,
+        resolve: crate::resolve::ResolveOptions::new(crate::resolve::options::default_cache_dir(
+            args.resolve_cache.clone(),
+        )),
+        default_resolver_type: flags.default_resolver_type.clone(),
         recorder: Recorder::new(
             client,
             Reporter {

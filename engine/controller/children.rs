@@ -239,6 +239,9 @@ fn child_spec(request: &TaskRunRequest, owner_uid: &str) -> Value {
         (Some(task_spec), _) => {
             spec.insert("taskSpec".into(), json!(task_spec));
         }
+        (None, Some(_)) if cluster.task_ref.is_some() => {
+            spec.insert("taskRef".into(), json!(cluster.task_ref));
+        }
         (None, Some(name)) => {
             spec.insert("taskRef".into(), json!({"name": name, "kind": "Task"}));
         }

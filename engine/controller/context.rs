@@ -32,6 +32,10 @@ pub struct Context {
     pub max_result_size: usize,
     /// Publishes the runs' Events (`events.k8s.io/v1`), as Tekton's controller does.
     pub recorder: Recorder,
+    /// How remote references (`resolver: git|http|…`) are fetched.
+    pub resolve: crate::resolve::ResolveOptions,
+    /// `default-resolver-type` (`--feature-flag`).
+    pub default_resolver_type: Option<String>,
 }
 
 impl Context {
@@ -114,11 +118,34 @@ impl Context {
         );
     }
 
-    /// Loads the run's world (see `super::bundle`).
+    /// Loads the run's world (see `super::bundle`) and fetches its remote references, as
+    /// Tekton's resolvers do before the run starts. A reference that cannot be fetched fails
+    /// the run: `CouldntGetPipeline` for its `pipelineRef`, `CouldntGetTask` otherwise.
+    /// Runs on the reconcile's blocking thread, where the blocking resolvers belong.
     pub fn bundle(&self, key: &RunKey, object: &DynamicObject) -> Result<Bundle, Ended> {
-        self.handle
+        let mut bundle = self
+            .handle
             .block_on(super::bundle::load(self.client(), &key.namespace, object))
-            .map_err(|e| Ended::Requeue(format!("cannot read what the run references: {e}")))
+            .map_err(|e| Ended::Requeue(format!("cannot read what the run references: {e}")))?;
+        if let Some(default) = &self.default_resolver_type {
+            crate::resolve::defaults::apply_default_resolver(&mut bundle, default);
+        }
+        let mut options = self.resolve.clone();
+        options.namespace.clone_from(&key.namespace);
+        let failed = crate::resolve::resolve_references(
+            &mut bundle,
+            &crate::resolve::Resolvers::standard(),
+            &options,
+        );
+        if let Some(first) = failed.first() {
+            let reason = if first.field.as_deref() == Some("spec.pipelineRef") {
+                "CouldntGetPipeline"
+            } else {
+                "CouldntGetTask"
+            };
+            return Err(self.fail(key, reason, &first.message));
+        }
+        Ok(bundle)
     }
 }
 

@@ -65,6 +65,9 @@ pub struct ClusterSources {
     pub pipeline_run: Option<RunIdentity>,
     /// The Task's name when the TaskRun references one (`taskRef`), for `tekton.dev/task`.
     pub task: Option<String>,
+    /// A remote `taskRef` (resolver and params, substituted), which a child TaskRun object
+    /// carries as Tekton writes it; its reconcile fetches the Task again (from the cache).
+    pub task_ref: Option<crate::api::TaskRef>,
     /// An embedded Task (`taskSpec`) with the pipeline's substitutions made and its own
     /// `$(params…)` left, as a child TaskRun object carries it (`adze controller`).
     pub task_spec: Option<crate::api::TaskSpec>,

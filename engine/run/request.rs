@@ -63,11 +63,15 @@ impl<'b> Driver<'b> {
                 value: ParamValue::String(value.clone()),
             });
         }
+        let mut remote_ref = None;
         let (mut spec, task_ref_name, embedded) = match (&pt.task_spec, &pt.task_ref) {
             (Some(ts), _) => (values.stage_spec(ts), child.name.clone(), true),
             (None, Some(r)) => {
                 let r = substituted_ref(r, &self.scope);
                 let (spec, name) = find_task(self.bundle, &r)?;
+                if r.resolver.as_deref().is_some_and(|v| !v.is_empty()) {
+                    remote_ref = Some(r);
+                }
                 (spec, name, false)
             }
             (None, None) => return Err(no_task(pt).into()),
@@ -172,6 +176,7 @@ impl<'b> Driver<'b> {
                     uid: self.uid.clone(),
                 }),
                 task: (!embedded).then_some(task_ref_name),
+                task_ref: remote_ref,
                 task_spec: embedded.then(|| spec.clone()),
                 propagated: if embedded {
                     let mut propagated: Vec<Param> = self

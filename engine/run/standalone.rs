@@ -269,6 +269,7 @@ impl TaskRunDriver {
                     service_account_name: tr.spec.service_account_name.clone(),
                     pipeline_run: None,
                     task: task_ref,
+                    task_ref: None,
                     task_spec: None,
                     propagated: Vec::new(),
                     retries: 0,

@@ -12,6 +12,7 @@ mod examples;
 mod lifecycle;
 mod observability;
 mod rbac;
+mod resolution;
 mod triggered;
 
 use std::path::Path;

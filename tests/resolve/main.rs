@@ -7,7 +7,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod fixture;
-mod servers;
 
 mod offline_run;
 mod provenance;
@@ -16,6 +15,7 @@ mod upstream_shapes;
 
 use std::time::Duration;
 
+use common::resolve_servers as servers;
 use common::Outcome;
 use fixture::Fixture;
 

@@ -1,4 +1,4 @@
-//! Real servers on loopback for the resolvers: `git daemon` (git://), a small HTTP server
+//! Real servers on loopback for the resolvers (tests/resolve, tests/controller/resolution.rs): `git daemon` (git://), a small HTTP server
 //! serving files (the `http` resolver, and git's dumb HTTP protocol from a bare repository
 //! after `git update-server-info`). Both record every request, so a test can assert that a
 //! refused reference never reached them.
