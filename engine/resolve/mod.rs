@@ -30,9 +30,9 @@
 //! # Not yet
 //!
 //! - `bundles` and `hub` (stubs returning a clear error until built).
-//! - `adze controller` does not run the pass: its runs' remote references stay unresolved.
-//!   It would call [`resolve_references`] from `spawn_blocking`, with a
-//!   [`cluster::ClusterSource`] reading the API server.
+//! - `adze controller` runs the pass on each reconcile's blocking thread, but its `cluster`
+//!   references read what the reconcile loaded: a [`cluster::ClusterSource`] reading the API
+//!   server is the missing piece.
 //! - A pipeline task's `pipelineRef` with a resolver (pipelines in pipelines) is not walked.
 //! - The concise resolver syntax (a URL as `name`) is validated but not fetched.
 
