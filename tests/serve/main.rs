@@ -13,6 +13,7 @@ mod dashboard;
 mod durability;
 mod examples;
 mod replay;
+mod resolution;
 mod security;
 mod tls;
 
