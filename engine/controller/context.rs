@@ -132,11 +132,14 @@ impl Context {
         }
         let mut options = self.resolve.clone();
         options.namespace.clone_from(&key.namespace);
-        let failed = crate::resolve::resolve_references(
-            &mut bundle,
-            &crate::resolve::Resolvers::standard(),
-            &options,
-        );
+        let mut resolvers = crate::resolve::Resolvers::standard();
+        resolvers.add(Box::new(crate::resolve::cluster::ClusterResolver::new(
+            Box::new(super::cluster_source::ApiServer {
+                client: self.client().clone(),
+                handle: self.handle.clone(),
+            }),
+        )));
+        let failed = crate::resolve::resolve_references(&mut bundle, &resolvers, &options);
         if let Some(first) = failed.first() {
             let reason = if first.field.as_deref() == Some("spec.pipelineRef") {
                 "CouldntGetPipeline"

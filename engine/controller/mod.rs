@@ -48,6 +48,7 @@
 
 mod bundle;
 mod children;
+mod cluster_source;
 mod context;
 pub mod health;
 pub mod leader;

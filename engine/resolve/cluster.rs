@@ -4,14 +4,13 @@
 //! # Design
 //!
 //! Locally the cluster is the loaded documents (`-f` files and `--catalog` directories):
-//! [`LoadedDocuments`]. The controller and `--executor kubernetes` are meant to plug in a
-//! source reading the API server, behind the same trait, so a reference resolves the same
+//! [`LoadedDocuments`]. `adze controller` plugs in a source reading the API server
+//! (`controller::cluster_source`), behind the same trait, so a reference resolves the same
 //! way whoever runs it.
 //!
 //! # Not yet
 //!
-//! - The API-server source: the controller still resolves `cluster` references only from
-//!   the objects it loaded.
+//! - `adze run --executor kubernetes` still reads the loaded documents, not the API server.
 
 use super::error::{Reason, ResolveError};
 use super::request::ResolveRequest;

@@ -30,9 +30,8 @@
 //! # Not yet
 //!
 //! - `bundles` and `hub` (stubs returning a clear error until built).
-//! - `adze controller` runs the pass on each reconcile's blocking thread, but its `cluster`
-//!   references read what the reconcile loaded: a [`cluster::ClusterSource`] reading the API
-//!   server is the missing piece.
+//! - `adze run --executor kubernetes` reads `cluster` references from the loaded documents;
+//!   the controller plugs in a [`cluster::ClusterSource`] reading the API server.
 //! - A pipeline task's `pipelineRef` with a resolver (pipelines in pipelines) is not walked.
 //! - The concise resolver syntax (a URL as `name`) is validated but not fetched.
 

@@ -1,6 +1,7 @@
 //! Remote references under `adze controller`: a PipelineRun whose Task comes from the
-//! `http` resolver (a file server on loopback) runs to success; one whose reference is
-//! refused fails with Tekton's `CouldntGetTask`, naming the param, and creates nothing.
+//! `http` resolver (a file server on loopback), and one whose Task the `cluster` resolver
+//! reads from another namespace through the API server, run to success; one whose reference
+//! is refused fails with Tekton's `CouldntGetTask`, naming the param, and creates nothing.
 
 use std::time::Duration;
 
@@ -41,8 +42,18 @@ fn remote_task_refs_are_fetched_and_refused_ones_fail_the_run() {
         http.base()
     );
     let refused = "        resolver: git\n        params:\n        - {name: url, value: \"https://example.com/r.git\"}\n        - {name: revision, value: \"--upload-pack=touch /tmp/x\"}\n        - {name: pathInRepo, value: t.yaml}\n";
+    let library = sim.namespace("ctl-resolve-lib");
+    create(
+        sim,
+        &library,
+        &TASK.replace("name: fetched", "name: shared"),
+    );
+    let from_cluster = format!(
+        "        resolver: cluster\n        params:\n        - {{name: kind, value: task}}\n        - {{name: name, value: shared}}\n        - {{name: namespace, value: {library}}}\n"
+    );
     create(sim, &ns, &run("fetched", &fetched));
     create(sim, &ns, &run("refused", refused));
+    create(sim, &ns, &run("from-cluster", &from_cluster));
 
     let ok = wait_until(sim, &ns, "pipelinerun/fetched", LIMIT, &controller, done);
     let child = super::get(sim, &ns, "taskrun/fetched-remote");
@@ -57,6 +68,22 @@ fn remote_task_refs_are_fetched_and_refused_ones_fail_the_run() {
         .requests()
         .iter()
         .any(|r| r.contains("/tasks/fetched.yaml")));
+
+    // Another namespace's Task, read from the API server as Tekton's cluster resolver does.
+    let shared = wait_until(
+        sim,
+        &ns,
+        "pipelinerun/from-cluster",
+        LIMIT,
+        &controller,
+        done,
+    );
+    assert_eq!(
+        condition(&shared),
+        ("True".into(), "Succeeded".into()),
+        "{}",
+        shared["status"]
+    );
 
     let failed = wait_until(sim, &ns, "pipelinerun/refused", LIMIT, &controller, done);
     assert_eq!(
