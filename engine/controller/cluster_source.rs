@@ -1,7 +1,7 @@
 //! The `cluster` resolver's objects under `adze controller`: read from the API server, in
 //! any namespace the controller may read, as Tekton's cluster resolver does.
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::Client;
 use serde_json::Value;
 
@@ -36,10 +36,16 @@ impl ClusterSource for ApiServer {
         };
         let api: Api<DynamicObject> =
             Api::namespaced_with(self.client.clone(), namespace, &resource);
-        let Some(mut object) = self
+        // A list, not a get: `list` is what deploy/cluster-role.yaml already grants on these
+        // kinds (the reconcile lists them too), and Tekton objects per namespace are few.
+        let listed = self
             .handle
-            .block_on(api.get_opt(name))
-            .map_err(|e| format!("reading {kind} {namespace}/{name}: {e}"))?
+            .block_on(api.list(&ListParams::default()))
+            .map_err(|e| format!("listing {kind}s in {namespace}: {e}"))?;
+        let Some(mut object) = listed
+            .items
+            .into_iter()
+            .find(|o| o.metadata.name.as_deref() == Some(name))
         else {
             return Ok(None);
         };
