@@ -24,9 +24,17 @@ impl GitDaemon {
     /// Serves the repositories under `base` (logging to `log`).
     pub fn start(base: &Path, log: PathBuf) -> GitDaemon {
         let port = free_port();
-        let child = Command::new("git")
+        // `git daemon` runs `git-daemon` as a child of its own, which killing `git` would
+        // leave behind: start the daemon itself, so `stop` ends it.
+        let exec_path = Command::new("git")
+            .arg("--exec-path")
+            .output()
+            .expect("git runs");
+        let exec_path = String::from_utf8_lossy(&exec_path.stdout)
+            .trim()
+            .to_string();
+        let child = Command::new(Path::new(&exec_path).join("git-daemon"))
             .args([
-                "daemon",
                 "--reuseaddr",
                 "--export-all",
                 "--verbose",
