@@ -22,6 +22,7 @@ pub mod plan;
 pub mod prometheus;
 pub mod reconcile;
 pub mod report;
+pub mod resolve;
 pub mod run;
 pub mod serve;
 pub mod status;

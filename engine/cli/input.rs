@@ -10,6 +10,7 @@ use crate::load::{Bundle, Origin};
 use crate::plan::{self, Overrides};
 use crate::report::diagnostics::{self, Summary};
 use crate::report::grouping::SHOWN_PER_CODE;
+use crate::resolve::{self, ResolveOptions};
 use crate::validate::{self, ApiFields, Flags, ResultsFrom};
 
 /// Where objects come from and which cluster flags apply.
@@ -35,6 +36,22 @@ pub struct Input {
     /// are counted on one line (`-o json` output always lists everything).
     #[arg(long)]
     pub all_warnings: bool,
+    /// Resolve remote references (`resolver: git|http|…`) from the cache only; a reference
+    /// not cached is an error naming it.
+    #[arg(long)]
+    pub offline: bool,
+    /// The cache of resolved references (default: $ADZE_RESOLVE_CACHE, else
+    /// $XDG_CACHE_HOME/adze/resolve, else ~/.cache/adze/resolve).
+    #[arg(long = "resolve-cache", value_name = "DIR")]
+    pub resolve_cache: Option<PathBuf>,
+    /// Let resolvers read local paths and file:// URLs (refused by default: a reference in
+    /// someone else's YAML must not read this machine's files).
+    #[arg(long)]
+    pub allow_local_resolution: bool,
+    /// The hub API the `hub` resolver asks, for `type: artifact` and `type: tekton` alike
+    /// (default: $ARTIFACT_HUB_API, else https://artifacthub.io; type tekton: $TEKTON_HUB_API).
+    #[arg(long = "hub-url", value_name = "URL")]
+    pub hub_url: Option<String>,
 }
 
 impl Input {
@@ -61,11 +78,35 @@ impl Input {
         Ok(bundle)
     }
 
+    /// The resolution settings of `--offline`, `--resolve-cache` and
+    /// `--allow-local-resolution`.
+    pub fn resolve_options(&self) -> ResolveOptions {
+        let mut options = ResolveOptions::new(resolve::options::default_cache_dir(
+            self.resolve_cache.clone(),
+        ));
+        options.offline = self.offline;
+        options.allow_local = self.allow_local_resolution;
+        options.hub_url = self.hub_url.clone();
+        options
+    }
+
+    /// Fetches every remote reference of the loaded runs, Pipelines and Tasks into the
+    /// bundle; failures become diagnostics of the bundle, at the reference.
+    pub fn resolve(&self, bundle: &mut Bundle) {
+        let diags = resolve::resolve_references(
+            bundle,
+            &resolve::Resolvers::standard(),
+            &self.resolve_options(),
+        );
+        bundle.diagnostics.extend(diags);
+    }
+
     /// Loads the files and checks them with the feature flags, printing what is found;
     /// `Err` when something is invalid (`doing` ends the closing line: "before serving").
     pub fn load_checked(&self, doing: &str) -> Result<(Bundle, Flags), Outcome> {
         let flags = self.flags_or_report()?;
-        let bundle = self.load().map_err(|()| Outcome::Invalid)?;
+        let mut bundle = self.load().map_err(|()| Outcome::Invalid)?;
+        self.resolve(&mut bundle);
         let diags = check(&bundle, &flags);
         let summary = Summary::of(bundle.inputs().count(), &diags);
         let mut report = self.report();
@@ -256,6 +297,7 @@ pub fn prepare(
     doing: &str,
 ) -> Result<Vec<Object>, Outcome> {
     plan::apply_overrides(bundle, overrides);
+    input.resolve(bundle);
     let diags = check(bundle, flags);
     let summary = Summary::of(bundle.inputs().count(), &diags);
     let mut report = input.report();
@@ -343,6 +385,10 @@ mod tests {
             feature_flags: given.iter().map(|f| (*f).to_owned()).collect(),
             color: "never".into(),
             all_warnings: false,
+            offline: false,
+            resolve_cache: None,
+            allow_local_resolution: false,
+            hub_url: None,
         }
         .flags()
     }

@@ -20,9 +20,10 @@ pub fn run(args: &Args) -> Outcome {
         Ok(f) => f,
         Err(outcome) => return outcome,
     };
-    let Ok(bundle) = args.input.load() else {
+    let Ok(mut bundle) = args.input.load() else {
         return Outcome::Invalid;
     };
+    args.input.resolve(&mut bundle);
     let diags = check(&bundle, &flags);
     let triggers = bundle
         .resources

@@ -11,12 +11,13 @@ const SERVER_SET: Support =
     Differs("set by the API server; ignored on input, as the API server ignores it");
 const CUSTOM_TASK: Support =
     Refused("custom tasks run under their own controller, which adze cannot stand in for");
-const REMOTE: Support = Refused(
-    "remote resolution (git, http, bundles, hub, cluster resolvers) is not built yet; pass the \
-     referenced file to adze and refer to it by name",
+const REMOTE: Support = Differs(
+    "fetched by adze before the run starts (params substituted as Tekton does), cached on disk \
+     and usable with --offline; `cluster` reads the loaded documents; see the README's remote \
+     resolution section for which resolvers are built",
 );
 const BUNDLE: Support =
-    Refused("Tekton bundles are resolved by the bundles resolver, which is not built yet");
+    Refused("removed in tekton.dev/v1: use `resolver: bundles` with params bundle, name and kind");
 const OUTPUT_FILE: Support = Differs(
     "written by adze from the step's streams (no shell needed); the path must lie in a mount later readers share: /workspace, a workspace, /tekton/results, the step's /tekton/steps/step-<name>, /tekton/home or a Task volume; another path is reported and not written",
 );

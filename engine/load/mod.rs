@@ -10,6 +10,7 @@ pub mod convert;
 pub mod decode;
 mod document;
 pub mod node_de;
+pub mod remote;
 pub mod source;
 pub mod yaml;
 
@@ -35,6 +36,8 @@ pub enum Origin {
     Catalog,
     /// Shipped inside adze.
     Builtin,
+    /// Fetched by a resolver; found only through its reference, never by name.
+    Remote,
 }
 
 /// A Tekton object and where it was written.
@@ -117,6 +120,10 @@ pub struct Bundle {
     pub diagnostics: Vec<Diagnostic>,
     /// (kind, name) → index of the object lookups return.
     by_name: HashMap<(Kind, String), usize>,
+    /// Objects fetched for remote references.
+    remote: Vec<remote::RemoteObject>,
+    /// True once the resolution pass ran: it reported every reference it could not fetch.
+    pub resolution_ran: bool,
 }
 
 const YAML_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
@@ -366,6 +373,10 @@ impl Bundle {
 
     fn register(&mut self, loaded: Loaded) {
         let index = self.objects.len();
+        if loaded.origin == Origin::Remote {
+            self.objects.push(loaded);
+            return;
+        }
         if let Some(name) = loaded
             .object
             .metadata()

@@ -9,7 +9,7 @@ use super::model::{Decision, Dependency, NamedValue, Plan, TaskPlan, TimeoutsPla
 use super::naming::{child_name, namespace, run_name};
 use super::scope::Scope;
 use super::task::{resolve_task, workspace_claims, TaskInputs};
-use super::task_run::{describe_binding, find_task, ordered_values};
+use super::task_run::{describe_binding, find_task, ordered_values, substituted_ref};
 use super::timeouts::{canonical_timeout, default_timeout, task_timeout};
 use super::when::evaluate_when;
 use super::PlanError;
@@ -81,7 +81,23 @@ pub(crate) fn resolve_pipeline<'b>(
 ) -> Result<(&'b PipelineSpec, String), PlanError> {
     match (&pr.spec.pipeline_spec, &pr.spec.pipeline_ref) {
         (Some(s), _) => Ok((s, "(embedded)".to_string())),
-        (None, Some(r)) => find_pipeline(bundle, r),
+        (None, Some(r)) => {
+            let mut scope = crate::resolve::substitution::params_scope(&[], &pr.spec.params);
+            if let Some(name) = pr.metadata.name.as_deref() {
+                scope
+                    .context
+                    .insert("pipelineRun.name".into(), name.to_string());
+            }
+            let namespace = pr.metadata.namespace.as_deref().unwrap_or("default");
+            scope
+                .context
+                .insert("pipelineRun.namespace".into(), namespace.to_string());
+            let mut r = r.clone();
+            for p in &mut r.params {
+                p.value = scope.subst_value(&p.value);
+            }
+            find_pipeline(bundle, &r)
+        }
         (None, None) => Err(PlanError::NotFound(
             "the PipelineRun has neither pipelineRef nor pipelineSpec".into(),
         )),
@@ -93,10 +109,14 @@ pub(crate) fn find_pipeline<'b>(
     bundle: &'b Bundle,
     r: &crate::api::PipelineRef,
 ) -> Result<(&'b PipelineSpec, String), PlanError> {
-    if r.resolver.is_some() {
-        return Err(PlanError::Unsupported(
-            "pipelineRef uses a remote resolver; adze cannot fetch remote pipelines yet".into(),
-        ));
+    if let Some(resolver) = r.resolver.as_deref().filter(|r| !r.is_empty()) {
+        let loaded = super::task_run::find_remote(bundle, Kind::Pipeline, resolver, &r.params)?;
+        return match &loaded.object {
+            Object::Pipeline(p) => Ok((&p.spec, loaded.object.display_name())),
+            _ => Err(PlanError::NotFound(format!(
+                "the resolver \"{resolver}\" did not return a Pipeline"
+            ))),
+        };
     }
     let pname = r.name.clone().unwrap_or_default();
     let loaded = bundle
@@ -384,8 +404,7 @@ fn plan_pipeline_task(
             return Ok(plan);
         }
         (None, Some(r)) => {
-            let mut r = r.clone();
-            r.name = r.name.as_deref().map(|n| scope.subst(n));
+            let r = substituted_ref(r, &scope);
             let (spec, name) = find_task(bundle, &r)?;
             (spec, name, false)
         }

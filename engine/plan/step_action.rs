@@ -38,14 +38,30 @@ pub fn apply_step_action(
     let Some(reference) = &step.ref_ else {
         return Ok((step.clone(), None));
     };
-    let Some(name) = &reference.name else {
-        return Err(PlanError::Unsupported(format!(
-            "step \"{step_name}\" uses a remote StepAction resolver, which adze cannot fetch yet"
-        )));
+    let remote;
+    let (loaded, name) = match reference.resolver.as_deref().filter(|r| !r.is_empty()) {
+        Some(resolver) => {
+            let mut params = reference.params.clone();
+            for p in &mut params {
+                p.value = task_scope.subst_value(&p.value);
+            }
+            let loaded = super::task_run::find_remote(bundle, Kind::StepAction, resolver, &params)
+                .map_err(|e| PlanError::NotFound(format!("step \"{step_name}\": {e}")))?;
+            remote = loaded.object.display_name();
+            (loaded, &remote)
+        }
+        None => {
+            let Some(name) = &reference.name else {
+                return Err(PlanError::NotFound(format!(
+                    "step \"{step_name}\" has a ref with neither name nor resolver"
+                )));
+            };
+            let loaded = bundle
+                .find(Kind::StepAction, name)
+                .map_err(|e| PlanError::NotFound(e.to_string()))?;
+            (loaded, name)
+        }
     };
-    let loaded = bundle
-        .find(Kind::StepAction, name)
-        .map_err(|e| PlanError::NotFound(e.to_string()))?;
     let Object::StepAction(action) = &loaded.object else {
         return Err(PlanError::NotFound(format!(
             "StepAction \"{name}\" not found"

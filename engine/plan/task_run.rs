@@ -82,18 +82,64 @@ pub(crate) fn task_spec_of_run(
     let reference = tr.spec.task_ref.as_ref().ok_or_else(|| {
         PlanError::NotFound("the TaskRun has neither taskRef nor taskSpec".into())
     })?;
-    find_task(bundle, reference)
+    let scope = crate::resolve::substitution::params_scope(&[], &tr.spec.params);
+    find_task(bundle, &substituted_ref(reference, &scope))
+}
+
+/// A taskRef with its name and resolver params substituted from `scope`, as Tekton does
+/// before resolving it.
+pub(crate) fn substituted_ref(
+    reference: &crate::api::TaskRef,
+    scope: &super::scope::Scope,
+) -> crate::api::TaskRef {
+    let mut r = reference.clone();
+    r.name = r.name.as_deref().map(|n| scope.subst(n));
+    for p in &mut r.params {
+        p.value = scope.subst_value(&p.value);
+    }
+    r
+}
+
+/// The object a remote reference resolved to, or why there is none. The reference's params
+/// must already be substituted.
+pub(crate) fn find_remote<'b>(
+    bundle: &'b Bundle,
+    kind: Kind,
+    resolver: &str,
+    params: &[crate::api::Param],
+) -> Result<&'b crate::load::Loaded, PlanError> {
+    let scope = super::scope::Scope::default();
+    let shown = crate::load::remote::resolver_params(params)
+        .iter()
+        .map(|p| format!("{}={}", p.name, p.value))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let key = crate::resolve::substitution::ref_key(kind, resolver, params, &scope).ok_or_else(
+        || {
+            PlanError::Unsupported(format!(
+                "the {kind} from resolver \"{resolver}\" ({shown}) depends on values only known while running; adze resolves references before the run starts"
+            ))
+        },
+    )?;
+    bundle.find_remote(&key).ok_or_else(|| {
+        PlanError::NotFound(format!(
+            "the {kind} from resolver \"{resolver}\" ({shown}) was not resolved"
+        ))
+    })
 }
 
 pub(crate) fn find_task(
     bundle: &Bundle,
     reference: &crate::api::TaskRef,
 ) -> Result<(TaskSpec, String), PlanError> {
-    if reference.resolver.is_some() {
-        return Err(PlanError::Unsupported(format!(
-            "taskRef uses the \"{}\" resolver; adze cannot fetch remote tasks yet: download the Task and pass its file",
-            reference.resolver.as_deref().unwrap_or_default()
-        )));
+    if let Some(resolver) = reference.resolver.as_deref().filter(|r| !r.is_empty()) {
+        let loaded = find_remote(bundle, Kind::Task, resolver, &reference.params)?;
+        return match &loaded.object {
+            Object::Task(t) => Ok((t.spec.clone(), loaded.object.display_name())),
+            _ => Err(PlanError::NotFound(format!(
+                "the resolver \"{resolver}\" did not return a Task"
+            ))),
+        };
     }
     let name = reference.name.clone().unwrap_or_default();
     let loaded = bundle.find(Kind::Task, &name).map_err(|e| {

@@ -1,5 +1,5 @@
 //! What [`Driver::new`](super::Driver::new) refuses before anything starts: custom tasks,
-//! remote resolvers, Tasks and Pipelines that are not among the loaded documents, missing
+//! Tasks and Pipelines that are not among the loaded documents, missing
 //! ConfigMaps and Secrets the tasks' environment names, volumes and `podTemplate`s that
 //! cannot be provided.
 //!
@@ -42,7 +42,9 @@ pub(super) fn check_supported(bundle: &Bundle, pt: &PipelineTask) -> Result<(), 
         (Some(ts), _) if custom(&ts.api_version) => unsupported("a custom task"),
         (Some(_), _) => Ok(()),
         (None, Some(r)) if custom(&r.api_version) => unsupported("a custom task"),
-        (None, Some(r)) if r.resolver.is_some() => unsupported("a remote resolver"),
+        // Fetched by the resolution pass, which reported any reference it could not fetch;
+        // the request looks it up with its params substituted when the task starts.
+        (None, Some(r)) if r.resolver.as_deref().is_some_and(|r| !r.is_empty()) => Ok(()),
         (None, Some(r)) => match r.name.as_deref() {
             // A name built from params is only known at start time.
             Some(name) if name.contains("$(") => Ok(()),

@@ -22,7 +22,7 @@ use crate::load::Bundle;
 use crate::plan::confinement::apply_overrides;
 use crate::plan::scope::Scope;
 use crate::plan::task::{resolve_task, workspace_claims, TaskInputs};
-use crate::plan::task_run::find_task;
+use crate::plan::task_run::{find_task, substituted_ref};
 use crate::plan::PlanError;
 
 impl<'b> Driver<'b> {
@@ -66,8 +66,9 @@ impl<'b> Driver<'b> {
         let (mut spec, task_ref_name, embedded) = match (&pt.task_spec, &pt.task_ref) {
             (Some(ts), _) => (values.stage_spec(ts), child.name.clone(), true),
             (None, Some(r)) => {
-                let name = self.scope.subst(r.name.as_deref().unwrap_or_default());
-                (task_spec_named(self.bundle, &name)?, name, false)
+                let r = substituted_ref(r, &self.scope);
+                let (spec, name) = find_task(self.bundle, &r)?;
+                (spec, name, false)
             }
             (None, None) => return Err(no_task(pt).into()),
         };

@@ -189,7 +189,8 @@ impl<'a> Ctx<'a> {
 /// Validates every input object of the bundle; load-time diagnostics are not repeated.
 pub fn validate(bundle: &Bundle, flags: &Flags) -> Vec<Diagnostic> {
     let mut all = Vec::new();
-    for loaded in bundle.inputs() {
+    // Fetched objects are checked too: their diagnostics point into the fetched text.
+    for loaded in bundle.inputs().chain(bundle.remotes()) {
         all.extend(bundle.place(loaded, validate_object(bundle, flags, &loaded.object)));
     }
     all

@@ -3,9 +3,10 @@
 //! Tekton checks a reference's shape at admission (a name, or a resolver with params, never
 //! both) and resolves it only when a run starts, failing the run if the target is missing.
 //! adze resolves names among the loaded documents and catalogs right away, so a misspelt Task
-//! name is reported where it is written. References through a resolver cannot be fetched yet:
-//! they are reported as a warning, never silently trusted, and everything that would need the
-//! target is skipped. Custom tasks (`apiVersion` set) are run by other controllers: no lookup.
+//! name is reported where it is written. References through a resolver are fetched by the
+//! resolution pass (`crate::resolve`) before validation: a fetched target is checked like a
+//! loaded one; a reference the pass could not fetch is reported by the pass; without a pass
+//! (a library caller) it is a warning, never silently trusted. Custom tasks (`apiVersion` set) are run by other controllers: no lookup.
 
 use super::names::{is_dns1123_subdomain, Compare};
 use super::{names, ApiFields, Ctx};
@@ -49,6 +50,12 @@ pub fn check_task_ref<'a>(ctx: &mut Ctx<'a>, r: &TaskRef, path: &str) -> Option<
     if !is_plain_task_ref(r) || r.bundle.is_some() {
         return None;
     }
+    if let Some(found) = fetched(ctx.bundle, &shape) {
+        return match &found.object {
+            Object::Task(t) => Some(t),
+            _ => None,
+        };
+    }
     let bundle = ctx.bundle;
     let loaded = resolve(ctx, bundle, &shape, path)?;
     match &loaded.object {
@@ -74,6 +81,12 @@ pub fn check_pipeline_ref<'a>(
     if r.api_version.as_deref().is_some_and(|v| !v.is_empty()) || r.bundle.is_some() {
         return None;
     }
+    if let Some(found) = fetched(ctx.bundle, &shape) {
+        return match &found.object {
+            Object::Pipeline(p) => Some(p),
+            _ => None,
+        };
+    }
     let bundle = ctx.bundle;
     let loaded = resolve(ctx, bundle, &shape, path)?;
     match &loaded.object {
@@ -82,10 +95,29 @@ pub fn check_pipeline_ref<'a>(
     }
 }
 
-/// The Task a `taskRef` names, if it is loaded; reports nothing.
+/// The object the resolution pass fetched for a reference whose params are literal (a
+/// reference with `$(...)` in its params is only keyed once substituted, by plan and run).
+fn fetched<'a>(bundle: &'a Bundle, s: &Shape<'_>) -> Option<&'a crate::load::Loaded> {
+    if s.resolver.is_empty() {
+        return None;
+    }
+    let scope = crate::plan::scope::Scope::default();
+    let key = crate::resolve::substitution::ref_key(s.kind, s.resolver, s.params, &scope)?;
+    bundle.find_remote(&key)
+}
+
+/// The Task a `taskRef` names, if it is loaded or was fetched; reports nothing.
 pub fn find_task<'a>(bundle: &'a Bundle, r: &TaskRef) -> Option<&'a Task> {
     if !is_plain_task_ref(r) {
         return None;
+    }
+    if let Some(resolver) = r.resolver.as_deref().filter(|s| !s.is_empty()) {
+        let scope = crate::plan::scope::Scope::default();
+        let key = crate::resolve::substitution::ref_key(Kind::Task, resolver, &r.params, &scope)?;
+        return match &bundle.find_remote(&key)?.object {
+            Object::Task(t) => Some(t),
+            _ => None,
+        };
     }
     let name = lookup_name(
         r.name.as_deref().unwrap_or(""),
@@ -261,15 +293,19 @@ fn check_resolver_shape(ctx: &mut Ctx<'_>, s: &Shape<'_>, path: &str) {
             .hint = Some("pass what to fetch as resolver `params`, and drop `name`".into());
         }
     }
+    if ctx.bundle.resolution_ran {
+        // The pass fetched it, or reported at this reference why it could not.
+        return;
+    }
     let message = format!(
-        "adze cannot fetch remote resolvers yet: the {} from resolver \"{}\" is not checked",
+        "the {} from resolver \"{}\" was not fetched, so it is not checked",
         s.kind, s.resolver
     );
     ctx.push(
         Diagnostic::warning("refs/remote-resolver", message)
             .at(format!("{path}.resolver"))
             .hint(format!(
-                "to have it checked, pass the {}'s YAML to adze and reference it by name",
+                "resolve references first (adze validate, plan and run do), or pass the {}'s YAML to adze and reference it by name",
                 s.kind
             )),
     );
