@@ -36,7 +36,6 @@ pub mod git;
 pub mod http;
 pub mod http_client;
 pub mod hub;
-mod not_built;
 pub mod oci;
 pub mod options;
 pub mod pass;
