@@ -38,6 +38,12 @@ apt_install() { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q
 # The tag the test gives digest-pinned images (keep in step with tests/run_examples.rs).
 PINNED=adze-pinned
 
+# tests/resolve serves repositories with `git daemon` and clones them with the git CLI.
+if ! need git || [ ! -x "$(git --exec-path)/git-daemon" ]; then
+  echo "== installing git (with git daemon)"
+  apt_install git || { as_root apt-get update -qq && apt_install git; }
+fi
+
 if ! need dockerd || ! need docker; then
   echo "== installing docker.io"
   as_root apt-get update -qq

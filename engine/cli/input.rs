@@ -340,7 +340,14 @@ pub fn prepare(
         );
         return Err(Outcome::Invalid);
     }
-    let problems = synthetic_problems(bundle, flags, &synthetic);
+    // The Pipeline's remote refs were fetched with its defaults; `-p` values may name others.
+    let mut problems = resolve::resolve_references_of(
+        bundle,
+        &synthetic,
+        &resolve::Resolvers::standard(),
+        &input.resolve_options(),
+    );
+    problems.extend(synthetic_problems(bundle, flags, &synthetic));
     if !problems.is_empty() {
         let mut report = input.report();
         input.write_diagnostics(&mut report, bundle, &problems);

@@ -26,6 +26,15 @@ pub struct Args {
     output: String,
 }
 
+/// A plan with the remote references it was made from (`remoteRefs`, when any).
+#[derive(serde::Serialize)]
+struct WithSources<'a> {
+    #[serde(flatten)]
+    plan: &'a plan::Plan,
+    #[serde(rename = "remoteRefs", skip_serializing_if = "<[_]>::is_empty")]
+    remote_refs: &'a [report::provenance::RemoteRef],
+}
+
 /// Runs `adze plan`.
 pub fn run(args: &Args) -> Outcome {
     let flags = match args.input.flags_or_report() {
@@ -57,17 +66,25 @@ pub fn run(args: &Args) -> Outcome {
             }
         }
     }
+    let remote = report::provenance::remote_refs(&bundle);
+    let with_sources: Vec<WithSources<'_>> = plans
+        .iter()
+        .map(|plan| WithSources {
+            plan,
+            remote_refs: &remote,
+        })
+        .collect();
     let mut out = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     // Machine formats are serialized straight into the buffer: a `serde_json::Value` copy of
     // a 10,000-task plan costs more than writing it.
     let written = match args.output.as_str() {
-        "json" => match plans.as_slice() {
+        "json" => match with_sources.as_slice() {
             [one] => serde_json::to_writer_pretty(&mut out, one),
             many => serde_json::to_writer_pretty(&mut out, many),
         }
         .map_err(std::io::Error::other)
         .and_then(|()| out.write_all(b"\n")),
-        "yaml" => match plans.as_slice() {
+        "yaml" => match with_sources.as_slice() {
             [one] => serde_yaml_ng::to_writer(&mut out, one),
             many => serde_yaml_ng::to_writer(&mut out, many),
         }
@@ -79,12 +96,18 @@ pub fn run(args: &Args) -> Outcome {
                 _ => report::plan::text,
             };
             let rendered: Vec<String> = plans.iter().map(render).collect();
-            out.write_all(rendered.join("\n").as_bytes())
+            let mut text = rendered.join("\n");
+            if format == "text" && !remote.is_empty() {
+                text.push('\n');
+                text.push_str(&report::provenance::text(&remote));
+            }
+            out.write_all(text.as_bytes())
         }
     };
     let flushed = written.and_then(|()| out.flush());
     // The process ends right after this: freeing a big plan and its bundle one allocation at
     // a time (a tenth of the run at 10,000 tasks) would give nothing back to anyone.
+    drop(with_sources);
     std::mem::forget(plans);
     std::mem::forget(bundle);
     match flushed {

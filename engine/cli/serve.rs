@@ -415,6 +415,7 @@ fn launcher(
         namespace: args.namespace.clone(),
     };
     let files: Vec<PathBuf> = args.input.paths().cloned().collect();
+    let resolve = args.input.resolve_options();
     match args.executor.as_str() {
         "create" => {
             let Some(connected) = connected else {
@@ -450,12 +451,10 @@ fn launcher(
                     .map(Backend::Kubernetes)
                     .map_err(|e| e.to_string())
             };
-            Ok(Arc::new(LocalLauncher::new(
-                files,
-                Box::new(engine),
-                flags.clone(),
-                true,
-            )))
+            Ok(Arc::new(
+                LocalLauncher::new(files, Box::new(engine), flags.clone(), true)
+                    .with_resolution(resolve.clone()),
+            ))
         }
         _ => {
             // Fail at start, not at the first webhook, when the engine is not there.
@@ -480,12 +479,10 @@ fn launcher(
                     .map(Backend::Docker)
                     .map_err(|e| e.to_string())
             };
-            Ok(Arc::new(LocalLauncher::new(
-                files,
-                Box::new(engine),
-                flags.clone(),
-                false,
-            )))
+            Ok(Arc::new(
+                LocalLauncher::new(files, Box::new(engine), flags.clone(), false)
+                    .with_resolution(resolve),
+            ))
         }
     }
 }

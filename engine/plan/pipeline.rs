@@ -404,7 +404,7 @@ fn plan_pipeline_task(
             return Ok(plan);
         }
         (None, Some(r)) => {
-            let r = substituted_ref(r, &scope);
+            let r = substituted_ref(r, scope);
             let (spec, name) = find_task(bundle, &r)?;
             (spec, name, false)
         }

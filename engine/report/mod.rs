@@ -5,3 +5,4 @@ pub mod diagnostics;
 pub mod grouping;
 pub mod html;
 pub mod plan;
+pub mod provenance;

@@ -7,8 +7,8 @@ use super::request::{RefSite, ResolveRequest};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{site}: resolver \"{resolver}\"{}: {reason}", param_label(.param.as_deref()))]
 pub struct ResolveError {
-    /// Where the reference was written.
-    pub site: RefSite,
+    /// Where the reference was written (boxed: errors travel in `Result`s).
+    pub site: Box<RefSite>,
     /// The resolver asked.
     pub resolver: String,
     /// The param at fault, when one is.
@@ -79,7 +79,7 @@ impl ResolveError {
     /// An error about `request`, blaming `param` if given.
     pub fn new(request: &ResolveRequest, param: Option<&str>, reason: Reason) -> Self {
         ResolveError {
-            site: request.site.clone(),
+            site: Box::new(request.site.clone()),
             resolver: request.resolver.clone(),
             param: param.map(str::to_string),
             reason,

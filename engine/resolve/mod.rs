@@ -49,7 +49,7 @@ pub mod walk;
 pub use cache::{Cache, CacheKey};
 pub use error::{Reason, ResolveError};
 pub use options::ResolveOptions;
-pub use pass::resolve_references;
+pub use pass::{resolve_references, resolve_references_of};
 pub use request::{RefSite, ResolveRequest, ResolverParam};
 pub use resolved::{Provenance, Resolved};
 pub use resolver::{ResolveContext, Resolver, Resolvers};

@@ -17,8 +17,9 @@ use crate::load::remote::RemoteKey;
 use crate::load::{Bundle, Loaded};
 use crate::plan::scope::Scope;
 
-/// The references not fetched yet, each once.
-pub fn pending(bundle: &Bundle) -> Vec<ResolveRequest> {
+/// The references not fetched yet, each once: those of the loaded objects and of `runs`
+/// (runs not among the documents, such as the ones `-p`/`-w` make for a lone Pipeline).
+pub fn pending<'b>(bundle: &'b Bundle, runs: &'b [Object]) -> Vec<ResolveRequest> {
     let mut walker = Walker {
         bundle,
         seen: HashSet::new(),
@@ -26,6 +27,13 @@ pub fn pending(bundle: &Bundle) -> Vec<ResolveRequest> {
     };
     for loaded in bundle.inputs() {
         walker.object(loaded);
+    }
+    for run in runs {
+        match run {
+            Object::PipelineRun(pr) => walker.pipeline_run(None, pr),
+            Object::TaskRun(tr) => walker.task_run(None, tr),
+            _ => {}
+        }
     }
     walker.out
 }
@@ -39,8 +47,8 @@ struct Walker<'b> {
 impl<'b> Walker<'b> {
     fn object(&mut self, loaded: &'b Loaded) {
         match &loaded.object {
-            Object::PipelineRun(pr) => self.pipeline_run(loaded, pr),
-            Object::TaskRun(tr) => self.task_run(loaded, tr),
+            Object::PipelineRun(pr) => self.pipeline_run(Some(loaded), pr),
+            Object::TaskRun(tr) => self.task_run(Some(loaded), tr),
             Object::Pipeline(p) => {
                 let scope = params_scope(&p.spec.params, &[]);
                 self.pipeline(&p.spec, &scope, loaded, "spec");
@@ -53,12 +61,17 @@ impl<'b> Walker<'b> {
         }
     }
 
-    fn pipeline_run(&mut self, loaded: &'b Loaded, pr: &'b PipelineRun) {
+    /// `loaded` is `None` for a run made up by adze: it has no position of its own.
+    fn pipeline_run(&mut self, loaded: Option<&'b Loaded>, pr: &'b PipelineRun) {
         let mut run_scope = params_scope(&[], &pr.spec.params);
         add_context(&mut run_scope, "pipelineRun", &pr.metadata);
         let (spec, holder, prefix) = match (&pr.spec.pipeline_spec, &pr.spec.pipeline_ref) {
-            (Some(spec), _) => (spec, loaded, "spec.pipelineSpec"),
+            (Some(spec), _) => match loaded {
+                Some(loaded) => (spec, loaded, "spec.pipelineSpec"),
+                None => return,
+            },
             (None, Some(r)) if has_resolver(r.resolver.as_deref()) => {
+                let Some(loaded) = loaded else { return };
                 let Some(found) = self.remote(
                     Kind::Pipeline,
                     r.resolver.as_deref().unwrap_or_default(),
@@ -98,11 +111,12 @@ impl<'b> Walker<'b> {
         self.pipeline(spec, &scope, holder, prefix);
     }
 
-    fn task_run(&mut self, loaded: &'b Loaded, tr: &'b TaskRun) {
+    fn task_run(&mut self, loaded: Option<&'b Loaded>, tr: &'b TaskRun) {
         let mut run_scope = params_scope(&[], &tr.spec.params);
         add_context(&mut run_scope, "taskRun", &tr.metadata);
         match (&tr.spec.task_spec, &tr.spec.task_ref) {
             (Some(ts), _) => {
+                let Some(loaded) = loaded else { return };
                 let scope = params_scope(&ts.params, &tr.spec.params);
                 self.steps(ts, &scope, loaded, "spec.taskSpec");
             }
@@ -142,7 +156,7 @@ impl<'b> Walker<'b> {
                     }
                     (None, Some(r)) => {
                         let at = format!("{at}.taskRef");
-                        if let Some((task, found)) = self.task_ref(r, scope, holder, &at) {
+                        if let Some((task, found)) = self.task_ref(r, scope, Some(holder), &at) {
                             let task_scope = params_scope(&task.params, &given);
                             self.steps(task, &task_scope, found, "spec");
                         }
@@ -158,7 +172,7 @@ impl<'b> Walker<'b> {
         &mut self,
         r: &'b crate::api::TaskRef,
         scope: &Scope,
-        holder: &'b Loaded,
+        holder: Option<&'b Loaded>,
         at: &str,
     ) -> Option<(&'b TaskSpec, &'b Loaded)> {
         if r.api_version.as_deref().is_some_and(|v| !v.is_empty()) {
@@ -170,7 +184,7 @@ impl<'b> Walker<'b> {
                 r.resolver.as_deref().unwrap_or_default(),
                 &r.params,
                 scope,
-                holder,
+                holder?,
                 at,
             )?
         } else {

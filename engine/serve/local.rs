@@ -41,6 +41,7 @@ pub struct LocalLauncher {
     engine: EngineFactory,
     flags: Flags,
     on_cluster: bool,
+    resolve: Option<crate::resolve::ResolveOptions>,
 }
 
 impl LocalLauncher {
@@ -52,7 +53,16 @@ impl LocalLauncher {
             engine,
             flags,
             on_cluster,
+            resolve: None,
         }
+    }
+
+    /// Fetches the remote references of each triggered run (its params substituted) before
+    /// it runs; a reference that cannot be fetched refuses the run (`CouldntGetTask`).
+    /// `launch` runs on a blocking thread, where the blocking resolvers belong.
+    pub fn with_resolution(mut self, options: crate::resolve::ResolveOptions) -> Self {
+        self.resolve = Some(options);
+        self
     }
 
     /// The run's object in a bundle with the files, or why it cannot run.
@@ -70,6 +80,14 @@ impl LocalLauncher {
             text,
             Origin::Input,
         );
+        if let Some(options) = &self.resolve {
+            let failed = crate::resolve::resolve_references(
+                &mut bundle,
+                &crate::resolve::Resolvers::standard(),
+                options,
+            );
+            bundle.diagnostics.extend(failed);
+        }
         let mut problems: Vec<String> = bundle
             .diagnostics
             .iter()
