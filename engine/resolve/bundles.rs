@@ -79,9 +79,8 @@ impl Resolver for BundlesResolver {
         let limit = ctx.options.max_bytes;
         let fetched = block_on(fetch(http, &params, credentials, limit, ctx))
             .map_err(|e| ResolveError::new(request, None, Reason::Fetch(e)))?;
-        let (digest, text) = fetched.map_err(|(param, reason)| {
-            ResolveError::new(request, param, reason)
-        })?;
+        let (digest, text) =
+            fetched.map_err(|(param, reason)| ResolveError::new(request, param, reason))?;
         Ok(Resolved {
             source_name: format!(
                 "bundles:{}@{digest}:{}/{}",
@@ -276,11 +275,17 @@ fn registry_failure(reference: &OciReference, error: RegistryError) -> Failure {
             Reason::NotFound(format!("{reference}: {error}"))
         }
         RegistryError::Unauthorized { .. } => {
-            return (Some("secret"), Reason::Fetch(format!("{reference}: {error}")))
+            return (
+                Some("secret"),
+                Reason::Fetch(format!("{reference}: {error}")),
+            )
         }
-        RegistryError::Http(HttpError::Connect { ref url, ref reason }) => Reason::Fetch(
-            format!("cannot reach the registry of {reference} ({url}): {reason}"),
-        ),
+        RegistryError::Http(HttpError::Connect {
+            ref url,
+            ref reason,
+        }) => Reason::Fetch(format!(
+            "cannot reach the registry of {reference} ({url}): {reason}"
+        )),
         other => Reason::Fetch(format!("{reference}: {other}")),
     };
     (Some("bundle"), reason)
@@ -349,7 +354,8 @@ fn docker_config_credentials(config: &str, registry: &str) -> Option<Credentials
                 && matches!(host, "index.docker.io" | "registry-1.docker.io"))
     };
     let (_, entry) = auths.iter().find(|(key, _)| wanted(key))?;
-    if let (Some(username), Some(password)) = (entry["username"].as_str(), entry["password"].as_str())
+    if let (Some(username), Some(password)) =
+        (entry["username"].as_str(), entry["password"].as_str())
     {
         return Some(Credentials {
             username: username.into(),
@@ -379,7 +385,10 @@ mod tests {
             digest: format!("sha256:{name}"),
             size: 1,
             annotations: BTreeMap::from([
-                (ANNOTATION_API_VERSION.to_string(), "tekton.dev/v1".to_string()),
+                (
+                    ANNOTATION_API_VERSION.to_string(),
+                    "tekton.dev/v1".to_string(),
+                ),
                 (ANNOTATION_KIND.to_string(), kind.to_string()),
                 (ANNOTATION_NAME.to_string(), name.to_string()),
             ]),
@@ -390,7 +399,9 @@ mod tests {
     fn the_layer_is_found_by_kind_without_case_and_by_exact_name() {
         let layers = [layer("task", "hello"), layer("pipeline", "hello")];
         assert_eq!(
-            select_layer(&layers, "Pipeline", "hello").unwrap().annotations[ANNOTATION_KIND],
+            select_layer(&layers, "Pipeline", "hello")
+                .unwrap()
+                .annotations[ANNOTATION_KIND],
             "pipeline"
         );
         assert!(select_layer(&layers, "task", "Hello").is_err());

@@ -195,14 +195,14 @@ impl HttpClient {
             let request = request.body(Empty::new()).map_err(|e| HttpError::BadUrl {
                 url: format!("{current} ({e})"),
             })?;
-            let response =
-                self.client
-                    .request(request)
-                    .await
-                    .map_err(|e| HttpError::Connect {
-                        url: current.to_string(),
-                        reason: transport_reason(&e),
-                    })?;
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| HttpError::Connect {
+                    url: current.to_string(),
+                    reason: transport_reason(&e),
+                })?;
             let status = response.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let next = response
@@ -229,7 +229,9 @@ impl HttpClient {
                 .collect()
                 .await
                 .map_err(|e| {
-                    if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                    if e.downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
                         HttpError::TooLarge {
                             url: current.to_string(),
                             limit,

@@ -18,6 +18,9 @@ fn task_run(name: &str, resolver: &str, params: &[(&str, &str)]) -> String {
     yaml
 }
 
+/// `(TaskRun name, resolver, params)`.
+type Case = (&'static str, &'static str, Vec<(&'static str, String)>);
+
 #[test]
 fn bundle_and_hub_failures_name_the_reference_the_param_and_the_cause() {
     let registry = Registry::start();
@@ -43,7 +46,10 @@ fn bundle_and_hub_failures_name_the_reference_the_param_and_the_cause() {
             &[("Accept", "application/vnd.oci.image.manifest.v1+json")],
         )
         .json();
-        manifest["layers"][0]["digest"].as_str().unwrap().to_string()
+        manifest["layers"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     registry.tamper(&layer);
     // Over the 4 MiB default cap: refused from its descriptor, before any download.
@@ -72,15 +78,42 @@ fn bundle_and_hub_failures_name_the_reference_the_param_and_the_cause() {
     );
 
     let bundle = |reference: &str, name: &str| {
-        vec![("bundle", reference.to_string()), ("name", name.to_string())]
+        vec![
+            ("bundle", reference.to_string()),
+            ("name", name.to_string()),
+        ]
     };
-    let cases: Vec<(&str, &str, Vec<(&str, String)>)> = vec![
-        ("tampered-layer", "bundles", bundle(&format!("{host}/adze/tampered:v1"), "hello")),
-        ("missing-object", "bundles", bundle(&format!("{host}/adze/catalog:v1"), "goodbye")),
-        ("oversized-layer", "bundles", bundle(&format!("{host}/adze/big:v1"), "hello")),
-        ("registry-down", "bundles", bundle(&format!("{down}/adze/catalog:v1"), "hello")),
-        ("unknown-tag", "bundles", bundle(&format!("{host}/adze/catalog:v9"), "hello")),
-        ("bad-reference", "bundles", bundle(&format!("{host}/../v2/_catalog"), "hello")),
+    let cases: Vec<Case> = vec![
+        (
+            "tampered-layer",
+            "bundles",
+            bundle(&format!("{host}/adze/tampered:v1"), "hello"),
+        ),
+        (
+            "missing-object",
+            "bundles",
+            bundle(&format!("{host}/adze/catalog:v1"), "goodbye"),
+        ),
+        (
+            "oversized-layer",
+            "bundles",
+            bundle(&format!("{host}/adze/big:v1"), "hello"),
+        ),
+        (
+            "registry-down",
+            "bundles",
+            bundle(&format!("{down}/adze/catalog:v1"), "hello"),
+        ),
+        (
+            "unknown-tag",
+            "bundles",
+            bundle(&format!("{host}/adze/catalog:v9"), "hello"),
+        ),
+        (
+            "bad-reference",
+            "bundles",
+            bundle(&format!("{host}/../v2/_catalog"), "hello"),
+        ),
         ("no-bundle-param", "bundles", vec![("name", "hello".into())]),
         ("service-account", "bundles", {
             let mut p = bundle(&format!("{host}/adze/catalog:v1"), "hello");
@@ -115,7 +148,13 @@ fn bundle_and_hub_failures_name_the_reference_the_param_and_the_cause() {
     }
     let hub_url = hub.url();
     let out = adze(dir.path(), "validate", &yaml, &["--hub-url", &hub_url]);
-    assert_eq!(out.code, Some(2), "validate must fail:\n{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.code,
+        Some(2),
+        "validate must fail:\n{}{}",
+        out.stdout,
+        out.stderr
+    );
     let shown = format!("{}{}", out.stdout, out.stderr)
         .replace(&host, "[registry]")
         .replace(&down, "[nothing-listening]")

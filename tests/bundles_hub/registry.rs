@@ -86,7 +86,10 @@ impl Registry {
         )
         .expect("upload starts");
         assert_eq!(started.status, 202, "upload refused: {}", started.body);
-        let location = started.header("location").expect("upload location").to_string();
+        let location = started
+            .header("location")
+            .expect("upload location")
+            .to_string();
         let path = match location.find("/v2/") {
             Some(i) => &location[i..],
             None => location.as_str(),

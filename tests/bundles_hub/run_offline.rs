@@ -85,7 +85,12 @@ spec:
 "#
     );
     let hub_url = hub.url();
-    let first = adze(dir.path(), "run", &run, &["-o", "json", "--hub-url", &hub_url]);
+    let first = adze(
+        dir.path(),
+        "run",
+        &run,
+        &["-o", "json", "--hub-url", &hub_url],
+    );
     assert_eq!(
         first.code,
         Some(0),
@@ -106,9 +111,9 @@ spec:
     );
     let asked = hub.requests();
     assert!(
-        asked
-            .iter()
-            .any(|r| r == "GET /api/v1/packages/tekton-task/tekton-catalog-tasks/hub-greet HTTP/1.1"),
+        asked.iter().any(
+            |r| r == "GET /api/v1/packages/tekton-task/tekton-catalog-tasks/hub-greet HTTP/1.1"
+        ),
         "the constraint lists the versions first: {asked:?}"
     );
     assert!(asked

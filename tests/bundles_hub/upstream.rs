@@ -43,7 +43,9 @@ spec:
 "#;
 
 fn upstream(file: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bundles_hub/upstream").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/bundles_hub/upstream")
+        .join(file);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -60,7 +62,10 @@ fn tekton_bundles_and_hub_examples_run_against_local_servers() {
         &[("task", "git-clone", &GIT_CLONE.replace("{from}", "bundle"))],
     );
     let bundles = upstream("bundles-resolver.yaml");
-    assert!(bundles.contains(UPSTREAM_BUNDLE), "the example changed upstream");
+    assert!(
+        bundles.contains(UPSTREAM_BUNDLE),
+        "the example changed upstream"
+    );
     let bundles = bundles.replace(
         UPSTREAM_BUNDLE,
         &format!(
@@ -69,11 +74,19 @@ fn tekton_bundles_and_hub_examples_run_against_local_servers() {
         ),
     );
     let out = adze(dir.path(), "run", &bundles, &["-o", "json"]);
-    assert_eq!(out.code, Some(0), "bundles-resolver.yaml:\n{}", out.stderr_tail(40));
+    assert_eq!(
+        out.code,
+        Some(0),
+        "bundles-resolver.yaml:\n{}",
+        out.stderr_tail(40)
+    );
     let run = out.json().expect("a TaskRun on stdout");
     assert_eq!(run["status"]["conditions"][0]["reason"], "Succeeded");
     assert_eq!(result(&run, "commit"), "bundle");
-    assert_eq!(result(&run, "url"), "https://github.com/kelseyhightower/nocode");
+    assert_eq!(
+        result(&run, "url"),
+        "https://github.com/kelseyhightower/nocode"
+    );
 
     hub.publish(
         "task",
@@ -98,7 +111,10 @@ fn tekton_bundles_and_hub_examples_run_against_local_servers() {
         let run = out.json().expect("a TaskRun on stdout");
         assert_eq!(run["status"]["conditions"][0]["reason"], "Succeeded");
         assert_eq!(result(&run, "commit"), "hub 0.6.0", "{run_name}");
-        assert_eq!(result(&run, "url"), "https://github.com/tektoncd/pipeline.git");
+        assert_eq!(
+            result(&run, "url"),
+            "https://github.com/tektoncd/pipeline.git"
+        );
     }
     assert!(hub
         .requests()

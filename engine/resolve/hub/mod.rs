@@ -99,18 +99,33 @@ impl Resolver for HubResolver {
 impl HubParams {
     fn from_request(request: &ResolveRequest) -> Result<HubParams, ResolveError> {
         let invalid = |param: &str, why: String| {
-            Err(ResolveError::new(request, Some(param), Reason::Invalid(why)))
+            Err(ResolveError::new(
+                request,
+                Some(param),
+                Reason::Invalid(why),
+            ))
         };
         let value = |name: &str| request.param(name).filter(|v| !v.is_empty());
         let Some(name) = value("name") else {
-            return Err(ResolveError::new(request, Some("name"), Reason::MissingParam));
+            return Err(ResolveError::new(
+                request,
+                Some("name"),
+                Reason::MissingParam,
+            ));
         };
         let Some(version) = value("version") else {
-            return Err(ResolveError::new(request, Some("version"), Reason::MissingParam));
+            return Err(ResolveError::new(
+                request,
+                Some("version"),
+                Reason::MissingParam,
+            ));
         };
         let hub_type = value("type").unwrap_or("artifact");
         if !matches!(hub_type, "artifact" | "tekton") {
-            return invalid("type", format!("\"{hub_type}\" is not a hub type; use artifact or tekton"));
+            return invalid(
+                "type",
+                format!("\"{hub_type}\" is not a hub type; use artifact or tekton"),
+            );
         }
         let kind = value("kind").unwrap_or("task");
         if !matches!(kind, "task" | "pipeline" | "stepaction") {
@@ -251,7 +266,9 @@ async fn fetch(
     let answer: Answer = serde_json::from_slice(&body).map_err(|e| {
         (
             None,
-            Reason::Fetch(format!("{url}: the hub's answer is not what a hub sends: {e}")),
+            Reason::Fetch(format!(
+                "{url}: the hub's answer is not what a hub sends: {e}"
+            )),
         )
     })?;
     let text = match params.hub_type.as_str() {
@@ -309,11 +326,18 @@ async fn choose_version(
     let bad = |e: serde_json::Error| {
         (
             None,
-            Reason::Fetch(format!("{url}: the hub's list of versions is not what a hub sends: {e}")),
+            Reason::Fetch(format!(
+                "{url}: the hub's list of versions is not what a hub sends: {e}"
+            )),
         )
     };
     let listed = match params.hub_type.as_str() {
-        "tekton" => serde_json::from_slice::<TektonList>(&body).map_err(bad)?.data.versions,
+        "tekton" => {
+            serde_json::from_slice::<TektonList>(&body)
+                .map_err(bad)?
+                .data
+                .versions
+        }
         _ => {
             serde_json::from_slice::<ArtifactList>(&body)
                 .map_err(bad)?
@@ -347,11 +371,7 @@ async fn choose_version(
 }
 
 /// The body of a successful `GET url`.
-async fn get_json(
-    http: &HttpClient,
-    url: &str,
-    limit: u64,
-) -> Result<hyper::body::Bytes, Failure> {
+async fn get_json(http: &HttpClient, url: &str, limit: u64) -> Result<hyper::body::Bytes, Failure> {
     let accept: [(HeaderName, HeaderValue); 1] =
         [(ACCEPT, HeaderValue::from_static("application/json"))];
     let response = http.get(url, &accept, limit).await.map_err(|e| match e {

@@ -112,8 +112,14 @@ mod tests {
     #[test]
     fn tar_gzip_tar_and_raw_layers_all_yield_the_object() {
         let yaml = b"kind: Task\n";
-        assert_eq!(layer_text(&tar_of("task", yaml), 1024).unwrap(), "kind: Task\n");
-        assert_eq!(layer_text(&gzip(&tar_of("task", yaml)), 1024).unwrap(), "kind: Task\n");
+        assert_eq!(
+            layer_text(&tar_of("task", yaml), 1024).unwrap(),
+            "kind: Task\n"
+        );
+        assert_eq!(
+            layer_text(&gzip(&tar_of("task", yaml)), 1024).unwrap(),
+            "kind: Task\n"
+        );
         assert_eq!(layer_text(yaml, 1024).unwrap(), "kind: Task\n");
         assert_eq!(layer_text(&gzip(yaml), 1024).unwrap(), "kind: Task\n");
     }
@@ -123,7 +129,10 @@ mod tests {
         let big = vec![b'a'; 200_000];
         let compressed = gzip(&big);
         assert!(compressed.len() < 2000);
-        assert_eq!(layer_text(&compressed, 10_000), Err(LayerError::TooLarge(10_000)));
+        assert_eq!(
+            layer_text(&compressed, 10_000),
+            Err(LayerError::TooLarge(10_000))
+        );
         assert_eq!(
             layer_text(&tar_of("task", &big), 10_000),
             Err(LayerError::TooLarge(10_000))
@@ -136,6 +145,9 @@ mod tests {
             layer_text(&[0x28, 0xb5, 0x2f, 0xfd, 0, 0], 100),
             Err(LayerError::Compression("zstd"))
         );
-        assert_eq!(layer_text(&[0xff, 0xfe, 0x00], 100), Err(LayerError::NotText));
+        assert_eq!(
+            layer_text(&[0xff, 0xfe, 0x00], 100),
+            Err(LayerError::NotText)
+        );
     }
 }

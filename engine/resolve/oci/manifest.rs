@@ -72,8 +72,8 @@ pub enum ManifestError {
 impl Manifest {
     /// Parses a manifest served with `content_type`, refusing indexes and unknown kinds.
     pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest, ManifestError> {
-        let manifest: Manifest = serde_json::from_slice(body)
-            .map_err(|e| ManifestError::Malformed(e.to_string()))?;
+        let manifest: Manifest =
+            serde_json::from_slice(body).map_err(|e| ManifestError::Malformed(e.to_string()))?;
         let declared = manifest
             .media_type
             .as_deref()

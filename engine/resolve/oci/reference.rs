@@ -91,7 +91,9 @@ impl OciReference {
             _ => (DOCKER_HUB.to_string(), repository.to_string()),
         };
         if !host_pattern().is_match(&registry) {
-            return Err(fail("the registry is not a host name with an optional port"));
+            return Err(fail(
+                "the registry is not a host name with an optional port",
+            ));
         }
         let registry = if registry == "index.docker.io" {
             DOCKER_HUB.to_string()

@@ -157,11 +157,11 @@ impl Registry {
         let accept = (ACCEPT, HeaderValue::from_static(manifest::ACCEPT));
         let response = self.get(&url, Some(accept), MAX_MANIFEST_BYTES).await?;
         let actual = sha256_of(&response.body);
-        let expected = self.reference.digest.clone().or_else(|| {
-            response
-                .header("docker-content-digest")
-                .map(str::to_string)
-        });
+        let expected = self
+            .reference
+            .digest
+            .clone()
+            .or_else(|| response.header("docker-content-digest").map(str::to_string));
         if let Some(expected) = expected {
             if !expected.starts_with("sha256:") {
                 return Err(RegistryError::UnsupportedDigest(expected));
@@ -290,9 +290,8 @@ impl Registry {
         let Some(realm) = params.iter().find(|(k, _)| k == "realm").map(|(_, v)| v) else {
             return Ok(false);
         };
-        let mut token_url = url::Url::parse(realm).map_err(|_| HttpError::BadUrl {
-            url: realm.clone(),
-        })?;
+        let mut token_url =
+            url::Url::parse(realm).map_err(|_| HttpError::BadUrl { url: realm.clone() })?;
         {
             let mut query = token_url.query_pairs_mut();
             if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
@@ -329,13 +328,12 @@ impl Registry {
             #[serde(default)]
             access_token: Option<String>,
         }
-        let token: Token = serde_json::from_slice(&response.body).map_err(|_| {
-            RegistryError::Status {
+        let token: Token =
+            serde_json::from_slice(&response.body).map_err(|_| RegistryError::Status {
                 url: token_url.to_string(),
                 status: response.status.to_string(),
                 detail: Some("the token answer is not JSON with a `token`".into()),
-            }
-        })?;
+            })?;
         let Some(token) = token.token.or(token.access_token) else {
             return Ok(false);
         };
@@ -347,10 +345,8 @@ impl Registry {
 /// `Basic base64(user:password)`.
 fn basic(credentials: &Credentials) -> Option<HeaderValue> {
     use base64::Engine as _;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        credentials.username, credentials.password
-    ));
+    let encoded = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", credentials.username, credentials.password));
     let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
     value.set_sensitive(true);
     Some(value)
@@ -372,7 +368,11 @@ fn parse_challenge(header: &str) -> (String, Vec<(String, String)>) {
         let Some((key, after)) = rest.split_once('=') else {
             break;
         };
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let after = after.trim_start();
         let (value, remainder) = if let Some(quoted) = after.strip_prefix('"') {
             match quoted.find('"') {
@@ -438,7 +438,8 @@ mod tests {
 
     #[test]
     fn registry_errors_keep_code_and_message() {
-        let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
+        let body =
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
         assert_eq!(
             registry_error_message(body).as_deref(),
             Some("MANIFEST_UNKNOWN: manifest unknown")
