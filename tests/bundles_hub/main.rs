@@ -12,7 +12,9 @@ mod hub_server;
 mod registry;
 
 mod failures;
+mod login;
 mod run_offline;
+mod token_auth;
 mod upstream;
 
 use std::path::Path;

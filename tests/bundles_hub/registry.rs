@@ -18,6 +18,8 @@ pub struct Registry {
     pub addr: SocketAddr,
     child: Option<Child>,
     dir: tempfile::TempDir,
+    /// `Authorization` for the test's own pushes, when the registry requires a login.
+    login: Option<String>,
 }
 
 /// One object of a bundle: `(kind, name, yaml)`, kind as the annotation spells it.
@@ -26,18 +28,40 @@ pub type Object<'a> = (&'a str, &'a str, &'a str);
 impl Registry {
     /// Starts `docker-registry serve` on a free port and waits until `/v2/` answers.
     pub fn start() -> Registry {
+        Registry::start_with(None)
+    }
+
+    /// A registry that requires HTTP basic authentication (its htpasswd backend) as `user`
+    /// with `password`, whose bcrypt hash is `hash`.
+    pub fn start_with_login(user: &str, password: &str, hash: &str) -> Registry {
+        Registry::start_with(Some((user, password, hash)))
+    }
+
+    fn start_with(login: Option<(&str, &str, &str)>) -> Registry {
+        use base64::Engine as _;
         let dir = tempfile::tempdir().expect("temporary directory");
         let port = free_port();
         let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
+        let mut text = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  \
+             delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, _, hash)) = login {
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
+            text.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: adze-test\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        std::fs::write(&config, text).unwrap();
+        let login = login.map(|(user, password, _)| {
             format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  \
-                 delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+            )
+        });
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
         let child = Command::new("docker-registry")
             .arg("serve")
@@ -55,10 +79,14 @@ impl Registry {
             addr,
             child: Some(child),
             dir,
+            login,
         };
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
-            if http::send(addr, "GET", "/v2/", &[], b"").is_ok_and(|r| r.status == 200) {
+            if registry
+                .send("GET", "/v2/", &[], b"")
+                .is_ok_and(|r| r.status == 200)
+            {
                 return registry;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -69,6 +97,21 @@ impl Registry {
         );
     }
 
+    /// One request to the registry, logged in when it requires it.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<http::Reply> {
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(login) = &self.login {
+            all.push(("Authorization", login));
+        }
+        http::send(self.addr, method, path, &all, body)
+    }
+
     /// `127.0.0.1:<port>`.
     pub fn host(&self) -> String {
         self.addr.to_string()
@@ -77,14 +120,9 @@ impl Registry {
     /// Uploads `bytes` as a blob of `repo` (monolithic upload) and returns its digest.
     pub fn push_blob(&self, repo: &str, bytes: &[u8]) -> String {
         let digest = sha256(bytes);
-        let started = http::send(
-            self.addr,
-            "POST",
-            &format!("/v2/{repo}/blobs/uploads/"),
-            &[],
-            b"",
-        )
-        .expect("upload starts");
+        let started = self
+            .send("POST", &format!("/v2/{repo}/blobs/uploads/"), &[], b"")
+            .expect("upload starts");
         assert_eq!(started.status, 202, "upload refused: {}", started.body);
         let location = started
             .header("location")
@@ -95,14 +133,14 @@ impl Registry {
             None => location.as_str(),
         };
         let separator = if path.contains('?') { '&' } else { '?' };
-        let done = http::send(
-            self.addr,
-            "PUT",
-            &format!("{path}{separator}digest={digest}"),
-            &[("Content-Type", "application/octet-stream")],
-            bytes,
-        )
-        .expect("upload completes");
+        let done = self
+            .send(
+                "PUT",
+                &format!("{path}{separator}digest={digest}"),
+                &[("Content-Type", "application/octet-stream")],
+                bytes,
+            )
+            .expect("upload completes");
         assert_eq!(done.status, 201, "blob refused: {}", done.body);
         digest
     }
@@ -144,14 +182,14 @@ impl Registry {
             "layers": layers,
         }))
         .unwrap();
-        let put = http::send(
-            self.addr,
-            "PUT",
-            &format!("/v2/{repo}/manifests/{tag}"),
-            &[("Content-Type", "application/vnd.oci.image.manifest.v1+json")],
-            &manifest,
-        )
-        .expect("manifest push");
+        let put = self
+            .send(
+                "PUT",
+                &format!("/v2/{repo}/manifests/{tag}"),
+                &[("Content-Type", "application/vnd.oci.image.manifest.v1+json")],
+                &manifest,
+            )
+            .expect("manifest push");
         assert_eq!(put.status, 201, "manifest refused: {}", put.body);
         sha256(&manifest)
     }
