@@ -52,6 +52,10 @@ fn bundle_and_hub_failures_name_the_reference_the_param_and_the_cause() {
             .to_string()
     };
     registry.tamper(&layer);
+    // Other content than adze/tampered: blobs (manifests too) are stored once per digest.
+    let pinned_task = greeting_task("hello", "pinned");
+    let pinned = registry.push_bundle("adze/pinned", "v1", &[("task", "hello", &pinned_task)]);
+    registry.tamper_manifest(&pinned);
     // Over the 4 MiB default cap: refused from its descriptor, before any download.
     let big = vec![b'a'; 5 * 1024 * 1024];
     let big_digest = registry.push_blob("adze/big", &big);
@@ -88,6 +92,11 @@ fn bundle_and_hub_failures_name_the_reference_the_param_and_the_cause() {
             "tampered-layer",
             "bundles",
             bundle(&format!("{host}/adze/tampered:v1"), "hello"),
+        ),
+        (
+            "tampered-manifest",
+            "bundles",
+            bundle(&format!("{host}/adze/pinned@{pinned}"), "hello"),
         ),
         (
             "missing-object",

@@ -208,6 +208,23 @@ impl Registry {
         std::fs::write(&path, bytes).unwrap();
     }
 
+    /// Rewrites the stored manifest `digest` to the same JSON with other whitespace: the
+    /// registry still serves it under the digest it was pushed with.
+    pub fn tamper_manifest(&self, digest: &str) {
+        let hex = digest.trim_start_matches("sha256:");
+        let path: PathBuf = self.dir.path().join(format!(
+            "data/docker/registry/v2/blobs/sha256/{}/{hex}/data",
+            &hex[..2]
+        ));
+        let text = std::fs::read_to_string(&path).expect("the stored manifest");
+        assert!(text.contains("\"schemaVersion\":2,"), "{text}");
+        std::fs::write(
+            &path,
+            text.replace("\"schemaVersion\":2,", "\"schemaVersion\": 2,"),
+        )
+        .unwrap();
+    }
+
     /// Stops the registry: later requests find nothing listening.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -1,7 +1,9 @@
 //! Registry token authentication, the scheme public registries use even for anonymous pulls:
 //! a front in the test answers `401` with a `Bearer` challenge unless the request carries the
 //! token its `/token` endpoint hands out for `repository:<repo>:pull`, and passes
-//! authenticated requests through, byte for byte, to the real registry behind it.
+//! authenticated requests through, byte for byte, to the real registry behind it. Like public
+//! registries, it sends blob requests on to another origin (here `localhost` instead of
+//! `127.0.0.1`), which must never see the registry's token.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -62,10 +64,21 @@ fn handle(stream: TcpStream, me: SocketAddr, registry: SocketAddr, log: &Mutex<V
     let authorized = headers
         .iter()
         .any(|h| h.eq_ignore_ascii_case(&format!("authorization: Bearer {TOKEN}")));
-    log.lock()
-        .unwrap()
-        .push(format!("{path}{}", if authorized { " +auth" } else { "" }));
+    let any_authorization = headers
+        .iter()
+        .any(|h| h.to_ascii_lowercase().starts_with("authorization:"));
+    let mark = match (authorized, any_authorization) {
+        (true, _) => " +auth",
+        (false, true) => " +other-auth",
+        (false, false) => "",
+    };
+    log.lock().unwrap().push(format!("{path}{mark}"));
     let mut out = &stream;
+    if let Some(blob) = path.strip_prefix("/storage") {
+        // The storage origin: no login needed, the blob from the registry.
+        forward(&stream, registry, blob, &headers);
+        return;
+    }
     if let Some(query) = path.strip_prefix("/token?") {
         let body = if query.contains("scope=repository%3Aadze%2Fcatalog%3Apull") {
             format!(r#"{{"token":"{TOKEN}"}}"#)
@@ -91,7 +104,21 @@ fn handle(stream: TcpStream, me: SocketAddr, registry: SocketAddr, log: &Mutex<V
         );
         return;
     }
-    // Authenticated: the same request to the registry, its answer copied back unchanged.
+    if path.contains("/blobs/") {
+        let _ = write!(
+            out,
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://localhost:{}/storage{path}\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n",
+            me.port()
+        );
+        return;
+    }
+    forward(&stream, registry, &path, &headers);
+}
+
+/// The same GET to the registry, its answer copied back unchanged.
+fn forward(stream: &TcpStream, registry: SocketAddr, path: &str, headers: &[String]) {
+    let mut out = stream;
     let Ok(mut upstream) = TcpStream::connect(registry) else {
         return;
     };
@@ -149,5 +176,9 @@ fn a_bearer_challenge_is_answered_with_a_pull_token_for_the_repository() {
         seen[3].starts_with("/v2/adze/catalog/blobs/sha256:") && seen[3].ends_with(" +auth"),
         "the layer with the same token, no second token request: {seen:?}"
     );
-    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(
+        seen[4].starts_with("/storage/v2/adze/catalog/blobs/sha256:") && !seen[4].contains('+'),
+        "the redirect to another origin carries no Authorization: {seen:?}"
+    );
+    assert_eq!(seen.len(), 5, "{seen:?}");
 }
