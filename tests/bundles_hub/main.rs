@@ -13,6 +13,7 @@ mod registry;
 
 mod failures;
 mod login;
+mod moved_tag;
 mod run_offline;
 mod token_auth;
 mod upstream;
