@@ -91,8 +91,12 @@ impl Input {
     }
 
     /// Fetches every remote reference of the loaded runs, Pipelines and Tasks into the
-    /// bundle; failures become diagnostics of the bundle, at the reference.
-    pub fn resolve(&self, bundle: &mut Bundle) {
+    /// bundle; failures become diagnostics of the bundle, at the reference. References
+    /// with params and no resolver first get `default-resolver-type`, as Tekton defaults them.
+    pub fn resolve(&self, bundle: &mut Bundle, flags: &Flags) {
+        if let Some(default) = &flags.default_resolver_type {
+            resolve::defaults::apply_default_resolver(bundle, default);
+        }
         let diags = resolve::resolve_references(
             bundle,
             &resolve::Resolvers::standard(),
@@ -106,7 +110,7 @@ impl Input {
     pub fn load_checked(&self, doing: &str) -> Result<(Bundle, Flags), Outcome> {
         let flags = self.flags_or_report()?;
         let mut bundle = self.load().map_err(|()| Outcome::Invalid)?;
-        self.resolve(&mut bundle);
+        self.resolve(&mut bundle, &flags);
         let diags = check(&bundle, &flags);
         let summary = Summary::of(bundle.inputs().count(), &diags);
         let mut report = self.report();
@@ -198,6 +202,9 @@ pub fn parse_flags(given: &[String]) -> Result<Flags, String> {
             "enable-param-enum" => flags.enable_param_enum = on()?,
             "enable-cel-in-whenexpression" => flags.enable_cel_in_when = on()?,
             "enable-concise-resolver-syntax" => flags.enable_concise_resolver_syntax = on()?,
+            "default-resolver-type" => {
+                flags.default_resolver_type = Some(value.to_string()).filter(|v| !v.is_empty());
+            }
             "default-max-matrix-combinations-count" => {
                 flags.max_matrix_combinations = value
                     .parse()
@@ -297,7 +304,7 @@ pub fn prepare(
     doing: &str,
 ) -> Result<Vec<Object>, Outcome> {
     plan::apply_overrides(bundle, overrides);
-    input.resolve(bundle);
+    input.resolve(bundle, flags);
     let diags = check(bundle, flags);
     let summary = Summary::of(bundle.inputs().count(), &diags);
     let mut report = input.report();

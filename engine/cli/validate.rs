@@ -23,7 +23,7 @@ pub fn run(args: &Args) -> Outcome {
     let Ok(mut bundle) = args.input.load() else {
         return Outcome::Invalid;
     };
-    args.input.resolve(&mut bundle);
+    args.input.resolve(&mut bundle, &flags);
     let diags = check(&bundle, &flags);
     let triggers = bundle
         .resources

@@ -129,6 +129,12 @@ impl ResolveError {
             Reason::WrongKind { expected, .. } => {
                 format!("point the reference at a file holding a {expected}")
             }
+            Reason::NotFound(_) if self.resolver == "cluster" => {
+                "pass the file that defines it (-f FILE), with that name and namespace".into()
+            }
+            Reason::NotFound(_) if self.resolver == "git" => {
+                "check `pathInRepo` against the repository at that revision".into()
+            }
             Reason::Fetch(_)
             | Reason::NotFound(_)
             | Reason::Invalid(_)

@@ -13,7 +13,7 @@
 //!
 //! - No param reaches git before it is checked: `url` and `revision` never start with `-`,
 //!   `url` is http(s), git or ssh (or a local repository with `--allow-local-resolution`),
-//!   `pathInRepo` is relative without `..`. Every git command line puts `--` between its
+//!   `pathInRepo` has no `..` (a leading `/` is the repository's root). Every git command line puts `--` between its
 //!   options and the URL or revision; `GIT_ALLOW_PROTOCOL` restricts the transports again.
 //! - The file read is inside the checkout once symlinks are resolved, and at most
 //!   `max_bytes` long.

@@ -26,11 +26,20 @@
 //!   param at fault.
 //! - `--offline` performs no network I/O: every remote reference comes from the cache or is
 //!   an error naming it.
+//!
+//! # Not yet
+//!
+//! - `adze controller` does not run the pass: its runs' remote references stay unresolved.
+//!   It would call [`resolve_references`] from `spawn_blocking`, with a
+//!   [`cluster::ClusterSource`] reading the API server.
+//! - A pipeline task's `pipelineRef` with a resolver (pipelines in pipelines) is not walked.
+//! - The concise resolver syntax (a URL as `name`) is validated but not fetched.
 
 pub mod bundles;
 pub mod cache;
 pub mod cluster;
 mod command;
+pub mod defaults;
 pub mod error;
 pub mod git;
 pub mod http;

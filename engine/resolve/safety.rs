@@ -55,7 +55,9 @@ pub fn http_url_kind(url: &str) -> UrlKind {
     }
 }
 
-/// A `pathInRepo` as a relative path with no way out: not empty, not absolute, no `..`.
+/// A `pathInRepo` as a path relative to the repository root with no way out: not empty, no
+/// `..`. A leading `/` means the repository's root, as in Tekton (its own examples write
+/// `/task/git-clone/0.7/git-clone.yaml`), never this machine's root.
 pub fn repo_relative_path(path: &str) -> Result<PathBuf, String> {
     if path.is_empty() {
         return Err("it is empty".into());
@@ -70,9 +72,8 @@ pub fn repo_relative_path(path: &str) -> Result<PathBuf, String> {
             Component::Normal(part) => out.push(part),
             Component::CurDir => {}
             Component::ParentDir => return Err("it contains `..`".into()),
-            Component::RootDir | Component::Prefix(_) => {
-                return Err("it is absolute; write it relative to the repository root".into())
-            }
+            Component::RootDir => {}
+            Component::Prefix(_) => return Err("it names a drive".into()),
         }
     }
     if out.as_os_str().is_empty() {
@@ -154,7 +155,11 @@ mod tests {
             repo_relative_path("./task/x.yaml").unwrap(),
             PathBuf::from("task/x.yaml")
         );
-        for bad in ["", "/etc/passwd", "../x", "task/../../x", "a/..", "."] {
+        assert_eq!(
+            repo_relative_path("/etc/passwd").unwrap(),
+            PathBuf::from("etc/passwd")
+        );
+        for bad in ["", "/", "../x", "/../x", "task/../../x", "a/..", "."] {
             assert!(repo_relative_path(bad).is_err(), "{bad}");
         }
     }

@@ -81,6 +81,9 @@ impl LocalLauncher {
             Origin::Input,
         );
         if let Some(options) = &self.resolve {
+            if let Some(default) = &self.flags.default_resolver_type {
+                crate::resolve::defaults::apply_default_resolver(&mut bundle, default);
+            }
             let failed = crate::resolve::resolve_references(
                 &mut bundle,
                 &crate::resolve::Resolvers::standard(),

@@ -101,6 +101,8 @@ pub struct Flags {
     /// `max-result-size`: the largest result line, in bytes, under `results-from:
     /// sidecar-logs`.
     pub max_result_size: usize,
+    /// `default-resolver-type`: the resolver of references with params and no resolver.
+    pub default_resolver_type: Option<String>,
 }
 
 impl Default for Flags {
@@ -116,6 +118,7 @@ impl Default for Flags {
             disable_inline_spec: Vec::new(),
             results_from: ResultsFrom::TerminationMessage,
             max_result_size: DEFAULT_MAX_RESULT_SIZE,
+            default_resolver_type: None,
         }
     }
 }

@@ -788,24 +788,6 @@ fn a_disruption_budget_blocks_the_drain_until_the_timeout_and_later_nodes_are_un
     );
 }
 
-/// What the ServiceAccount may do by `pipelines/cluster-upgrade/rbac.yaml`: (apiGroup,
-/// resource, verb) from its rules, non-resource URLs as ("", url, verb).
-fn granted_by_rbac_yaml() -> std::collections::BTreeSet<(String, String, String)> {
-    let text = std::fs::read_to_string(harness::repo().join("pipelines/cluster-upgrade/rbac.yaml"))
-        .expect("read rbac.yaml");
-    crate::common::rbac_rules::granted_by_yaml(&text)
-}
-
-/// Discovery, which every authenticated user may read (the default `system:discovery`
-/// ClusterRole): kubectl asks for it before anything else.
-fn is_discovery(path: &str) -> bool {
-    path == "/api"
-        || path == "/apis"
-        || path.starts_with("/api/")
-        || path.starts_with("/apis/")
-        || path.starts_with("/openapi")
-}
-
 #[test]
 fn under_adze_controller_the_service_account_and_roles_of_rbac_yaml_suffice() {
     let scenario = Scenario::start(&ClusterSpec {
@@ -815,19 +797,9 @@ fn under_adze_controller_the_service_account_and_roles_of_rbac_yaml_suffice() {
     });
     let cluster = &scenario.cluster;
     cluster.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: cluster-ops}\n");
-    let rbac = std::fs::read_to_string(harness::repo().join("pipelines/cluster-upgrade/rbac.yaml"))
-        .expect("read rbac.yaml");
+    let rbac = harness::rbac_yaml("cluster-upgrade");
     cluster.apply(&rbac);
-    for file in harness::catalog_files() {
-        cluster.kubectl(&[
-            "create",
-            "--validate=false",
-            "-n",
-            "cluster-ops",
-            "-f",
-            file.to_str().expect("UTF-8 path"),
-        ]);
-    }
+    harness::install_catalog(cluster, "cluster-ops");
     let _rescheduler = Rescheduler::start(scenario.cluster.clone());
     // In the cluster: no kubeconfig workspace, the ServiceAccount's token instead.
     let run = PipelineRunDoc::new("in-cluster", "cluster-upgrade")
@@ -840,65 +812,18 @@ fn under_adze_controller_the_service_account_and_roles_of_rbac_yaml_suffice() {
         .test_images()
         .empty_dir_workspace("backup")
         .fake_url(&scenario.fakes.url);
-    let controller = crate::common::running::Running::start(
-        {
-            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_adze"));
-            command
-                .arg("controller")
-                .arg("--kubeconfig")
-                .arg(&cluster.sim.kubeconfig)
-                .args([
-                    "--entrypoint-image",
-                    "adze-test/entrypoint:latest",
-                    "--namespace",
-                    "cluster-ops",
-                    "--leader-elect=false",
-                ]);
-            command
-        },
-        "adze controller: reconciling",
-    );
+    let controller = harness::start_controller(cluster, "cluster-ops");
     let start = now_micros();
-    cluster.kubectl(&[
-        "create",
-        "--validate=false",
-        "-n",
+    let finished = harness::create_and_wait(
+        cluster,
         "cluster-ops",
-        "-f",
-        cluster
-            .write(
-                "in-cluster.yaml",
-                &serde_yaml_ng::to_string(&run.to_value(true)).unwrap(),
-            )
-            .to_str()
-            .expect("UTF-8 path"),
-    ]);
-    let until = std::time::Instant::now() + Duration::from_secs(240);
-    let finished = loop {
-        let seen = cluster.get(Some("cluster-ops"), "pipelinerun/in-cluster");
-        let condition = seen["status"]["conditions"]
-            .as_array()
-            .and_then(|cs| cs.iter().find(|c| c["type"] == "Succeeded"))
-            .cloned()
-            .unwrap_or(Value::Null);
-        if condition["status"] == "True" || condition["status"] == "False" {
-            break seen;
-        }
-        assert!(
-            std::time::Instant::now() < until,
-            "the PipelineRun did not finish: {}\ncontroller:\n{}",
-            seen["status"],
-            controller.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    };
+        &run,
+        Duration::from_secs(240),
+        &controller,
+    );
     let sa = "system:serviceaccount:cluster-ops:cluster-upgrade";
     let audit = cluster.audit();
-    let denied: Vec<String> = audit
-        .iter()
-        .filter(|e| e.user == sa && e.code == 403)
-        .map(|e| format!("{} {} ({})", e.verb, e.uri, e.resource))
-        .collect();
+    let denied = harness::denied(&audit, sa);
     assert!(denied.is_empty(), "rbac.yaml does not allow: {denied:?}");
     let condition = &finished["status"]["conditions"][0];
     assert_eq!(
@@ -909,19 +834,8 @@ fn under_adze_controller_the_service_account_and_roles_of_rbac_yaml_suffice() {
         controller.stderr()
     );
     // The tasks' requests went out as the ServiceAccount, and used every rule it is granted.
-    let used: std::collections::BTreeSet<(String, String, String)> = audit
-        .iter()
-        .filter(|e| e.user == sa && e.micros >= start)
-        .filter_map(|e| {
-            if e.resource.is_empty() {
-                let path = e.uri.split('?').next().unwrap_or_default().to_owned();
-                (!is_discovery(&path)).then(|| (String::new(), path, e.verb.clone()))
-            } else {
-                Some((e.api_group.clone(), e.resource.clone(), e.verb.clone()))
-            }
-        })
-        .collect();
-    let granted = granted_by_rbac_yaml();
+    let used = harness::requests_of(&audit, sa, start);
+    let granted = crate::common::rbac_rules::granted_by_yaml(&rbac);
     let unused: Vec<_> = granted.difference(&used).collect();
     assert!(
         unused.is_empty(),

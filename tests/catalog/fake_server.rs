@@ -71,6 +71,8 @@ pub struct ToolCall {
     pub stdin: String,
     /// The step's environment (e.g. `NODE_NAME` for a node-level tool).
     pub env: std::collections::BTreeMap<String, String>,
+    /// The Pod's ServiceAccount token, when the step ran in a Pod that mounts one.
+    pub token: Option<String>,
 }
 
 impl ToolCall {
@@ -173,6 +175,10 @@ impl FakeServer {
                         .flatten()
                         .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
                         .collect(),
+                    token: body["token"]
+                        .as_str()
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned),
                 };
                 let line = if call.argv.is_empty() {
                     call.tool.clone()

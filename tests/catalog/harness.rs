@@ -26,6 +26,7 @@
 // Shared by every pipeline's module; each uses part of it.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -34,6 +35,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::common::kube_sim::Sim;
+use crate::common::rbac_rules::Permission;
 pub use crate::common::Outcome as RunOutcome;
 use crate::common::{self, run_command};
 use crate::fake_server::Recorder;
@@ -337,6 +339,46 @@ impl Cluster {
         std::fs::read_to_string(&self.sim.kubeconfig).expect("read the kubeconfig")
     }
 
+    /// [`Cluster::kubeconfig`] with the bearer token `token` instead of the admin's.
+    pub fn kubeconfig_as(&self, token: &str) -> String {
+        let mut config: Value =
+            serde_yaml_ng::from_str(&self.kubeconfig()).expect("kube-sim writes YAML");
+        for user in config["users"].as_array_mut().into_iter().flatten() {
+            user["user"] = json!({ "token": token });
+        }
+        config.to_string()
+    }
+
+    /// A token of the ServiceAccount `namespace/name` (`kubectl create token`).
+    pub fn token(&self, namespace: &str, name: &str) -> String {
+        self.kubectl(&["create", "token", name, "-n", namespace])
+            .trim()
+            .to_owned()
+    }
+
+    /// Runs kubectl as the bearer of `token` (a ServiceAccount's) instead of the admin:
+    /// `Ok(stdout)`, or `Err(stderr)` when kubectl fails.
+    pub fn kubectl_as(&self, token: &str, args: &[&str]) -> Result<String, String> {
+        let file = tempfile::Builder::new()
+            .suffix(".kubeconfig")
+            .tempfile_in(self.sim.dir())
+            .expect("a file");
+        std::fs::write(file.path(), self.kubeconfig_as(token)).expect("write the kubeconfig");
+        self.sim.try_kubectl_with(file.path(), args)
+    }
+
+    /// Creates the objects of `file` in `namespace` (`kubectl create -n`).
+    pub fn create_in(&self, namespace: &str, file: &Path) -> String {
+        self.kubectl(&[
+            "create",
+            "--validate=false",
+            "-n",
+            namespace,
+            "-f",
+            file.to_str().expect("UTF-8 path"),
+        ])
+    }
+
     /// A Secret document `name` with key `kubeconfig` holding [`Cluster::kubeconfig`], for a
     /// task's `kubeconfig` workspace in `adze run` (loaded with the other files).
     pub fn kubeconfig_secret(&self, name: &str) -> String {
@@ -535,7 +577,8 @@ pub fn numbered(events: &[String]) -> String {
 /// A PipelineRun document for a local test run: `hostNetwork: true` and the fake server's
 /// URL as `ADZE_FAKE_URL` in every TaskRun's pod template.
 pub struct PipelineRunDoc {
-    name: String,
+    /// `metadata.name`.
+    pub name: String,
     labels: Vec<(String, String)>,
     pipeline: String,
     params: Vec<(String, Value)>,
@@ -583,21 +626,19 @@ impl PipelineRunDoc {
     }
 
     /// Binds workspace `name` to the Secret `secret`.
-    pub fn secret_workspace(mut self, name: &str, secret: &str) -> Self {
-        self.workspaces
-            .push(json!({ "name": name, "secret": { "secretName": secret } }));
-        self
+    pub fn secret_workspace(self, name: &str, secret: &str) -> Self {
+        self.workspace(json!({ "name": name, "secret": { "secretName": secret } }))
     }
 
     /// Binds workspace `name` to an emptyDir.
-    pub fn empty_dir_workspace(mut self, name: &str) -> Self {
-        self.workspaces
-            .push(json!({ "name": name, "emptyDir": {} }));
-        self
+    pub fn empty_dir_workspace(self, name: &str) -> Self {
+        self.workspace(json!({ "name": name, "emptyDir": {} }))
     }
 
-    /// Binds workspace `name` as given (a whole WorkspaceBinding object).
+    /// Binds a workspace as given (a whole WorkspaceBinding object); a workspace bound again
+    /// takes the new binding.
     pub fn workspace(mut self, binding: Value) -> Self {
+        self.workspaces.retain(|w| w["name"] != binding["name"]);
         self.workspaces.push(binding);
         self
     }
@@ -681,6 +722,196 @@ impl PipelineRunDoc {
     pub fn to_yaml(&self) -> String {
         serde_yaml_ng::to_string(&self.to_value(true)).expect("render the PipelineRun")
     }
+}
+
+// --- in the cluster: `adze controller` and the RBAC a pipeline ships ----------------------
+
+/// `adze controller` reconciling the PipelineRuns of `namespace` in `cluster` (those labelled
+/// `adze.dev/controller: "true"`), with the test entrypoint image; stopped when dropped.
+pub fn start_controller(cluster: &Cluster, namespace: &str) -> common::running::Running {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_adze"));
+    command
+        .arg("controller")
+        .arg("--kubeconfig")
+        .arg(&cluster.sim.kubeconfig)
+        .args([
+            "--entrypoint-image",
+            "adze-test/entrypoint:latest",
+            "--namespace",
+            namespace,
+            "--leader-elect=false",
+        ]);
+    common::running::Running::start(command, "adze controller: reconciling")
+}
+
+/// Creates `run` (host network on, as [`PipelineRunDoc::to_yaml`]) in `namespace` and waits
+/// at most `limit` for its `Succeeded` condition to turn True or False; the run as read then.
+pub fn create_and_wait(
+    cluster: &Cluster,
+    namespace: &str,
+    run: &PipelineRunDoc,
+    limit: Duration,
+    controller: &common::running::Running,
+) -> Value {
+    create_run(cluster, namespace, run);
+    wait_finished(cluster, namespace, &run.name, limit, controller)
+}
+
+/// Creates `run` (host network on, as [`PipelineRunDoc::to_yaml`]) in `namespace`.
+pub fn create_run(cluster: &Cluster, namespace: &str, run: &PipelineRunDoc) {
+    let file = cluster.write(&format!("{}.yaml", run.name), &run.to_yaml());
+    cluster.create_in(namespace, &file);
+}
+
+/// Waits at most `limit` for the `Succeeded` condition of PipelineRun `namespace/name` to
+/// turn True or False; the run as read then.
+pub fn wait_finished(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+    limit: Duration,
+    controller: &common::running::Running,
+) -> Value {
+    let object = format!("pipelinerun/{name}");
+    let until = std::time::Instant::now() + limit;
+    loop {
+        let seen = cluster.get(Some(namespace), &object);
+        let condition = seen["status"]["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == "Succeeded"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        if condition["status"] == "True" || condition["status"] == "False" {
+            return seen;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "{object} did not finish in {limit:?}: {}\ncontroller:\n{}",
+            seen["status"],
+            controller.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Creates every Task and Pipeline of this working tree's catalog in `namespace`, where
+/// `adze controller` looks refs up.
+pub fn install_catalog(cluster: &Cluster, namespace: &str) {
+    for file in catalog_files() {
+        cluster.create_in(namespace, &file);
+    }
+}
+
+/// Each TaskRun of `namespace` with its `Succeeded` condition and each failed step's
+/// termination message: what a failed in-cluster run's assertion should show.
+pub fn task_runs_summary(cluster: &Cluster, namespace: &str) -> String {
+    let list = cluster.get(Some(namespace), "taskruns");
+    let mut out = String::new();
+    for run in list["items"].as_array().into_iter().flatten() {
+        let condition = &run["status"]["conditions"][0];
+        out.push_str(&format!(
+            "{}: {} {}: {}\n",
+            run["metadata"]["name"].as_str().unwrap_or_default(),
+            condition["status"].as_str().unwrap_or("?"),
+            condition["reason"].as_str().unwrap_or_default(),
+            condition["message"].as_str().unwrap_or_default()
+        ));
+        for step in run["status"]["steps"].as_array().into_iter().flatten() {
+            let terminated = &step["terminated"];
+            if terminated["exitCode"].as_i64().is_some_and(|c| c != 0) {
+                let container = step["container"].as_str().unwrap_or_default();
+                let pod = run["status"]["podName"].as_str().unwrap_or_default();
+                let log = cluster
+                    .sim
+                    .try_kubectl(&[
+                        "logs", "-n", namespace, pod, "-c", container, "--tail", "20",
+                    ])
+                    .unwrap_or_else(|e| e);
+                out.push_str(&format!(
+                    "  step {} exit {}, its log's end:\n{log}\n",
+                    step["name"].as_str().unwrap_or_default(),
+                    terminated["exitCode"],
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The documents of `yaml` whose `metadata.namespace` is `namespace`, rendered again.
+pub fn documents_in(yaml: &str, namespace: &str) -> String {
+    serde_yaml_ng::Deserializer::from_str(yaml)
+        .filter_map(|doc| {
+            let value: Value = serde::Deserialize::deserialize(doc).ok()?;
+            (value["metadata"]["namespace"] == namespace)
+                .then(|| serde_yaml_ng::to_string(&value).expect("render a document"))
+        })
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+/// What the Role or ClusterRole `name` among `yaml`'s documents grants.
+pub fn granted_by_role(yaml: &str, name: &str) -> BTreeSet<Permission> {
+    let roles: Vec<String> = serde_yaml_ng::Deserializer::from_str(yaml)
+        .filter_map(|doc| {
+            let value: Value = serde::Deserialize::deserialize(doc).ok()?;
+            (value["metadata"]["name"] == name)
+                .then(|| serde_yaml_ng::to_string(&value).expect("render a document"))
+        })
+        .collect();
+    assert!(!roles.is_empty(), "no role {name}");
+    common::rbac_rules::granted_by_yaml(&roles.join("---\n"))
+}
+
+/// The text of `pipelines/<pipeline>/rbac.yaml`.
+pub fn rbac_yaml(pipeline: &str) -> String {
+    let path = repo().join("pipelines").join(pipeline).join("rbac.yaml");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Discovery, which every authenticated user may read (the default `system:discovery`
+/// ClusterRole): kubectl asks for it before anything else.
+fn is_discovery(path: &str) -> bool {
+    path == "/api"
+        || path == "/apis"
+        || path.starts_with("/api/")
+        || path.starts_with("/apis/")
+        || path.starts_with("/openapi")
+}
+
+/// What the default ClusterRole `system:public-info-viewer` lets everyone read.
+pub fn public_info() -> BTreeSet<Permission> {
+    ["/version", "/healthz", "/livez", "/readyz"]
+        .into_iter()
+        .map(|url| (String::new(), url.to_owned(), "get".to_owned()))
+        .collect()
+}
+
+/// What `user` asked for at or after `since` (microseconds), as RBAC sees it:
+/// (apiGroup, resource[/subresource], verb), non-resource URLs as ("", path, verb), discovery
+/// left out.
+pub fn requests_of(audit: &[AuditEvent], user: &str, since: u64) -> BTreeSet<Permission> {
+    audit
+        .iter()
+        .filter(|e| e.user == user && e.micros >= since)
+        .filter_map(|e| {
+            if e.resource.is_empty() {
+                let path = e.uri.split('?').next().unwrap_or_default().to_owned();
+                (!is_discovery(&path)).then(|| (String::new(), path, e.verb.clone()))
+            } else {
+                Some((e.api_group.clone(), e.resource.clone(), e.verb.clone()))
+            }
+        })
+        .collect()
+}
+
+/// The requests of `user` kube-sim refused (403), as `verb uri (resource)`.
+pub fn denied(audit: &[AuditEvent], user: &str) -> Vec<String> {
+    audit
+        .iter()
+        .filter(|e| e.user == user && e.code == 403)
+        .map(|e| format!("{} {} ({})", e.verb, e.uri, e.resource))
+        .collect()
 }
 
 /// Runs `adze run FILES -o json` with the Docker executor in a scratch directory, with

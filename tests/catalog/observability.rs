@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::fake_server::{FakeServer, Recorder, ToolCall, ToolReply, Tools};
 use crate::fake_stack::{self, Faults, GRAFANA_PASSWORD, GRAFANA_USER};
-use crate::harness::{self, PipelineRunDoc, RunOutcome};
+use crate::harness::{self, Cluster, PipelineRunDoc, RunOutcome};
 
 /// The releases the pipeline installs, in its order, with the chart versions it pins.
 const RELEASES: [(&str, &str); 5] = [
@@ -35,9 +37,15 @@ struct Release {
 
 /// A fake `helm` keeping the releases it installed, so `helm list` answers like Helm after
 /// `helm upgrade --install`.
+///
+/// With a cluster, an install from a Pod also does Helm's API work there as the Pod's
+/// ServiceAccount: it lists the release's history Secrets, makes the namespace when asked
+/// (`--create-namespace`), creates the chart's objects (`fixtures/observability/charts/`)
+/// and records the release in a `helm.sh/release.v1` Secret, as Helm does.
 #[derive(Clone, Default)]
 struct Helm {
     releases: Arc<Mutex<BTreeMap<String, Release>>>,
+    cluster: Option<Arc<Cluster>>,
 }
 
 fn helm_fixture(name: &str) -> String {
@@ -81,6 +89,19 @@ impl Helm {
                     .to_string();
                 let mut releases = self.releases.lock().unwrap();
                 let revision = releases.get(*release).map_or(1, |r| r.revision + 1);
+                if let (Some(cluster), Some(token)) = (&self.cluster, &call.token) {
+                    let create_namespace = call.argv.iter().any(|a| a == "--create-namespace");
+                    let install = Install {
+                        release,
+                        chart: &chart,
+                        namespace,
+                        revision,
+                        create_namespace,
+                    };
+                    if let Err(stderr) = install.apply(cluster, token) {
+                        return ToolReply::fail(1, format!("Error: {stderr}"));
+                    }
+                }
                 releases.insert(
                     release.to_string(),
                     Release {
@@ -147,6 +168,68 @@ impl Helm {
     }
 }
 
+/// One `helm upgrade --install` done in a cluster.
+struct Install<'a> {
+    release: &'a str,
+    chart: &'a str,
+    namespace: &'a str,
+    revision: u32,
+    create_namespace: bool,
+}
+
+impl Install<'_> {
+    /// Does Helm's API work as the bearer of `token`; kubectl's stderr when refused.
+    fn apply(&self, cluster: &Cluster, token: &str) -> Result<(), String> {
+        let ns = self.namespace;
+        let history = format!("owner=helm,name={}", self.release);
+        cluster.kubectl_as(
+            token,
+            &["get", "secrets", "-n", ns, "-l", &history, "-o", "name"],
+        )?;
+        if self.create_namespace
+            && cluster
+                .kubectl_as(token, &["get", "namespace", ns, "-o", "name"])
+                .is_err()
+        {
+            cluster.kubectl_as(token, &["create", "namespace", ns])?;
+        }
+        let path = fake_stack::fixtures()
+            .join("charts")
+            .join(format!("{}.yaml", self.chart));
+        let objects = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+            .replace("{namespace}", ns);
+        // Helm validates against the chart's schema, not the server's OpenAPI document.
+        let create = |name: &str, contents: &str| {
+            let file = cluster.write(name, contents);
+            let file = file.to_str().expect("UTF-8 path");
+            cluster.kubectl_as(token, &["create", "--validate=false", "-f", file])
+        };
+        create(&format!("chart-{}.yaml", self.release), &objects)?;
+        let record = json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "helm.sh/release.v1",
+            "metadata": {
+                "name": format!("sh.helm.release.v1.{}.v{}", self.release, self.revision),
+                "namespace": ns,
+                "labels": {
+                    "owner": "helm",
+                    "name": self.release,
+                    "status": "deployed",
+                    "version": self.revision.to_string(),
+                },
+            },
+            "stringData": { "release": format!("{} {}", self.chart, self.revision) },
+        });
+        create(
+            &format!("release-{}.json", self.release),
+            &record.to_string(),
+        )?;
+        Ok(())
+    }
+}
+
 /// One scenario: the fake server (Helm and the stack) and what the run did.
 struct Rollout {
     fake: FakeServer,
@@ -154,24 +237,19 @@ struct Rollout {
     outcome: RunOutcome,
 }
 
-/// Runs the pipeline against a fake stack with `faults`, every check retrying for at most
-/// `verify_timeout` seconds, once a second.
-fn roll_out(name: &str, faults: Faults, verify_timeout: u32) -> Rollout {
-    let recorder = Recorder::default();
-    let helm = Helm::default();
-    let fake = FakeServer::start(
-        recorder.clone(),
-        helm.tools(),
-        fake_stack::router(recorder, faults),
-    );
-    let url = fake.url.as_str();
-    let dir = tempfile::tempdir().expect("a directory");
-    let secret = json!({
+/// The Secret with Grafana's admin credentials the verification reads (its workspace).
+fn grafana_secret() -> Value {
+    json!({
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": "kube-prometheus-stack-grafana"},
         "stringData": {"admin-user": GRAFANA_USER, "admin-password": GRAFANA_PASSWORD},
-    });
+    })
+}
+
+/// A run `name` against the fake stack at `url`, every check retrying for at most
+/// `verify_timeout` seconds, once a second.
+fn rollout_doc(name: &str, url: &str, verify_timeout: u32) -> PipelineRunDoc {
     let mut run = PipelineRunDoc::new(name, "observability-rollout")
         .param("toolsImage", harness::TOOLS_IMAGE)
         .param("verifyTimeoutSeconds", verify_timeout.to_string())
@@ -189,10 +267,25 @@ fn roll_out(name: &str, faults: Faults, verify_timeout: u32) -> Rollout {
     ] {
         run = run.param(param, url);
     }
+    run
+}
+
+/// Runs the pipeline against a fake stack with `faults`, every check retrying for at most
+/// `verify_timeout` seconds, once a second.
+fn roll_out(name: &str, faults: Faults, verify_timeout: u32) -> Rollout {
+    let recorder = Recorder::default();
+    let helm = Helm::default();
+    let fake = FakeServer::start(
+        recorder.clone(),
+        helm.tools(),
+        fake_stack::router(recorder, faults),
+    );
+    let dir = tempfile::tempdir().expect("a directory");
+    let run = rollout_doc(name, &fake.url, verify_timeout);
     let file: PathBuf = dir.path().join("run.yaml");
     let docs = format!(
         "{}---\n{}",
-        serde_yaml_ng::to_string(&secret).expect("render the Secret"),
+        serde_yaml_ng::to_string(&grafana_secret()).expect("render the Secret"),
         run.to_yaml()
     );
     std::fs::write(&file, docs).expect("write the PipelineRun");
@@ -483,4 +576,161 @@ fn each_task_waits_for_the_one_before_it_so_phases_never_overlap() {
             "verify-alertmanager"
         ]
     );
+}
+
+/// The verification tasks, which speak HTTP to the stack and need no token.
+const VERIFY_TASKS: [&str; 4] = [
+    "verify-metrics",
+    "verify-logs",
+    "verify-traces",
+    "verify-alerting",
+];
+
+#[test]
+fn under_adze_controller_helm_needs_nothing_beyond_what_rbac_yaml_grants() {
+    let cluster = Arc::new(Cluster::start(&[]));
+    cluster.apply(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: adze-pipelines}\n---\n\
+         apiVersion: v1\nkind: Namespace\nmetadata: {name: monitoring}\n",
+    );
+    let rbac = harness::rbac_yaml("observability-rollout");
+    cluster.apply(&rbac);
+    harness::install_catalog(&cluster, "adze-pipelines");
+    let mut secret = grafana_secret();
+    secret["metadata"]["namespace"] = json!("adze-pipelines");
+    cluster.apply(&secret.to_string());
+
+    let recorder = Recorder::default();
+    let helm = Helm {
+        cluster: Some(cluster.clone()),
+        ..Helm::default()
+    };
+    let fake = FakeServer::start(
+        recorder.clone(),
+        helm.tools(),
+        fake_stack::router(recorder, Faults::default()),
+    );
+    // As the example PipelineRun: the ServiceAccount for every task, no token where the
+    // task speaks only HTTP to the stack.
+    let mut run = rollout_doc("in-cluster", &fake.url, 30)
+        .label("adze.dev/controller", "true")
+        .service_account("observability-rollout");
+    for task in VERIFY_TASKS {
+        run = run.task_run_spec(json!({
+            "pipelineTaskName": task,
+            "podTemplate": {"automountServiceAccountToken": false},
+        }));
+    }
+    let controller = harness::start_controller(&cluster, "adze-pipelines");
+    let finished = harness::create_and_wait(
+        &cluster,
+        "adze-pipelines",
+        &run,
+        Duration::from_secs(240),
+        &controller,
+    );
+    let sa = "system:serviceaccount:adze-pipelines:observability-rollout";
+    let audit = cluster.audit();
+    let denied = harness::denied(&audit, sa);
+    assert!(denied.is_empty(), "rbac.yaml does not allow: {denied:?}");
+    let events = fake.recorder.events();
+    assert_eq!(
+        finished["status"]["conditions"][0]["status"],
+        "True",
+        "{}\n{}--- fake server log ---\n{}\ncontroller:\n{}",
+        finished["status"]["conditions"],
+        harness::task_runs_summary(&cluster, "adze-pipelines"),
+        harness::numbered(&events),
+        controller.stderr()
+    );
+
+    // Every request went out as the ServiceAccount and is one rbac.yaml grants.
+    let used = harness::requests_of(&audit, sa, 0);
+    let mut granted = crate::common::rbac_rules::granted_by_yaml(&rbac);
+    granted.extend(harness::public_info());
+    let ungranted: Vec<_> = used.difference(&granted).collect();
+    assert!(ungranted.is_empty(), "used but not granted: {ungranted:?}");
+    // Helm's work was done, by the ServiceAccount: the cluster-wide objects, the ones in the
+    // release namespace and in kube-system, and each release's record.
+    let created: std::collections::BTreeSet<(String, String)> = audit
+        .iter()
+        .filter(|e| e.user == sa && e.verb == "create" && (200..300).contains(&e.code))
+        .map(|e| (e.resource.clone(), e.namespace.clone()))
+        .collect();
+    for (resource, namespace) in [
+        ("customresourcedefinitions", ""),
+        ("clusterroles", ""),
+        ("clusterrolebindings", ""),
+        ("validatingwebhookconfigurations", ""),
+        ("mutatingwebhookconfigurations", ""),
+        ("services", "kube-system"),
+        ("services", "monitoring"),
+        ("deployments", "monitoring"),
+        ("statefulsets", "monitoring"),
+        ("daemonsets", "monitoring"),
+        ("jobs", "monitoring"),
+        ("roles", "monitoring"),
+        ("rolebindings", "monitoring"),
+        ("horizontalpodautoscalers", "monitoring"),
+        ("networkpolicies", "monitoring"),
+        ("poddisruptionbudgets", "monitoring"),
+        ("persistentvolumeclaims", "monitoring"),
+        ("secrets", "monitoring"),
+    ] {
+        assert!(
+            created.contains(&(resource.to_owned(), namespace.to_owned())),
+            "no {resource} created in {namespace:?} as the ServiceAccount: {created:?}"
+        );
+    }
+    let records = cluster.kubectl(&[
+        "get",
+        "secrets",
+        "-n",
+        "monitoring",
+        "-l",
+        "owner=helm",
+        "-o",
+        "name",
+    ]);
+    let mut names: Vec<&str> = records.lines().collect();
+    names.sort_unstable();
+    let mut expected: Vec<String> = RELEASES
+        .iter()
+        .map(|(release, _)| format!("secret/sh.helm.release.v1.{release}.v1"))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(names, expected, "one release record per chart");
+
+    // The Pods ran as the ServiceAccount; the verification Pods had no token.
+    let pods = cluster.get(Some("adze-pipelines"), "pods");
+    let pods = pods["items"].as_array().cloned().unwrap_or_default();
+    assert!(!pods.is_empty(), "the controller's Pods are listed");
+    for pod in &pods {
+        let task = pod["metadata"]["labels"]["tekton.dev/pipelineTask"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(
+            pod["spec"]["serviceAccountName"], "observability-rollout",
+            "pod of {task}"
+        );
+        let automount = pod["spec"]["automountServiceAccountToken"].as_bool();
+        if VERIFY_TASKS.contains(&task) {
+            assert_eq!(automount, Some(false), "pod of {task} mounts no token");
+        } else {
+            assert_ne!(automount, Some(false), "pod of {task} has its token");
+        }
+    }
+
+    // The check has teeth: the namespace's default ServiceAccount may not install a chart.
+    let token = cluster.kubectl(&["create", "token", "default", "-n", "adze-pipelines"]);
+    let refused = Install {
+        release: "kube-prometheus-stack",
+        chart: "kube-prometheus-stack",
+        namespace: "monitoring",
+        revision: 2,
+        create_namespace: false,
+    }
+    .apply(&cluster, token.trim())
+    .expect_err("the default ServiceAccount is refused");
+    assert!(refused.contains("forbidden"), "{refused}");
 }

@@ -527,6 +527,17 @@ impl World {
         crate::common::run_command(command, Duration::from_secs(30))
     }
 
+    /// Counts production's writes so far as set-up: [`World::assert_production_untouched`]
+    /// looks at what comes after.
+    fn production_set_up(&mut self) {
+        self.production_writes_before = self
+            .production
+            .audit()
+            .iter()
+            .filter(|e| e.is_write())
+            .count();
+    }
+
     /// Asserts that nothing reached production: no commit to its overlay, no write to its
     /// cluster since the run started, no sync or smoke call, and the old image running.
     fn assert_production_untouched(&self) {
@@ -874,4 +885,259 @@ spec:
         harness::explain(&outcome)
     );
     assert_eq!(remote.subjects(), ["layout"]);
+}
+
+// --- in the cluster ---------------------------------------------------------------------------
+
+/// The pipeline tasks that never talk to an API: their Pods mount no token (as the example).
+const TOKENLESS_TASKS: [&str; 8] = [
+    "promote-dev",
+    "verify-dev",
+    "promote-staging",
+    "verify-staging",
+    "drift-check",
+    "tls-check",
+    "promote-production",
+    "verify-production",
+];
+
+/// Where the PipelineRuns run: namespace `adze-pipelines` of the staging cluster.
+const HOME: &str = "adze-pipelines";
+
+/// Waits until the approval gate of the in-cluster run `task_run` logged that it waits.
+fn wait_for_gate_in_cluster(cluster: &Cluster, task_run: &str) {
+    let deadline = Instant::now() + GATE_LIMIT;
+    loop {
+        let pod = cluster
+            .sim
+            .try_kubectl(&[
+                "get",
+                "taskrun",
+                task_run,
+                "-n",
+                HOME,
+                "-o",
+                "jsonpath={.status.podName}",
+            ])
+            .unwrap_or_default();
+        if !pod.is_empty() {
+            let logs = cluster
+                .sim
+                .try_kubectl(&["logs", &pod, "-n", HOME, "--all-containers"])
+                .unwrap_or_default();
+            if logs.contains("for a decision on") {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the approval gate ({task_run}) did not start waiting within {GATE_LIMIT:?}:\n{}",
+            harness::task_runs_summary(cluster, HOME)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn under_adze_controller_each_identity_needs_only_its_roles_in_rbac_yaml() {
+    let mut world = World::start(&Drift::default());
+    let rbac = harness::rbac_yaml("promote");
+    let environment = rbac_yaml_environment(&rbac);
+    world.production.apply(&environment);
+    let production_token = world.production.token("shop", "promote-verifier");
+    world.production_set_up();
+    let (home, production) = (&world.staging, &world.production);
+
+    // Where the runs run: the runner, the gate's Role and the approvers' Role, bound (besides
+    // the group the file names) to a ServiceAccount `alice` the test approves as.
+    home.apply(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {HOME}}}\n---\n\
+         apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: alice, namespace: {HOME}}}\n"
+    ));
+    home.apply(&harness::documents_in(&rbac, HOME));
+    home.kubectl(&[
+        "patch",
+        "rolebinding",
+        "promote-approver",
+        "-n",
+        HOME,
+        "--type=json",
+        "-p",
+        &json!([{"op": "add", "path": "/subjects/-",
+                 "value": {"kind": "ServiceAccount", "name": "alice", "namespace": HOME}}])
+        .to_string(),
+    ]);
+    harness::install_catalog(home, HOME);
+    // Each environment: the verifier's account and Roles in its namespace, its token in the
+    // environment's kubeconfig Secret where the runs run.
+    home.apply(&environment.replace("namespace: shop\n", "namespace: shop-dev\n"));
+    home.apply(&environment);
+    let kubeconfigs = [
+        (
+            "dev-kubeconfig",
+            home.kubeconfig_as(&home.token("shop-dev", "promote-verifier")),
+        ),
+        (
+            "staging-kubeconfig",
+            home.kubeconfig_as(&home.token("shop", "promote-verifier")),
+        ),
+        (
+            "production-kubeconfig",
+            production.kubeconfig_as(&production_token),
+        ),
+    ];
+    for (name, kubeconfig) in &kubeconfigs {
+        let secret = json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name, "namespace": HOME},
+            "stringData": {"kubeconfig": kubeconfig},
+        });
+        home.apply(&secret.to_string());
+    }
+    let ca = std::fs::read_to_string(world.ca_bundle.join("ca.crt")).expect("the CA");
+    home.apply(
+        &json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "ca-bundle", "namespace": HOME},
+            "data": {"ca.crt": ca},
+        })
+        .to_string(),
+    );
+
+    let mut run = world
+        .run_doc("in-cluster", "3m")
+        .label("adze.dev/controller", "true")
+        .service_account("promote-runner")
+        .secret_workspace("dev-kubeconfig", "dev-kubeconfig")
+        .workspace(json!({"name": "ca-bundle", "configMap": {"name": "ca-bundle"}}));
+    for task in TOKENLESS_TASKS {
+        run = run.task_run_spec(json!({
+            "pipelineTaskName": task,
+            "podTemplate": {"automountServiceAccountToken": false},
+        }));
+    }
+    let controller = harness::start_controller(home, HOME);
+    harness::create_run(home, HOME, &run);
+    wait_for_gate_in_cluster(home, "in-cluster-approval");
+    world.assert_production_untouched();
+
+    // alice approves through the API with the approvers' Role.
+    let alice = world.files.join("alice.kubeconfig");
+    std::fs::write(&alice, home.kubeconfig_as(&home.token(HOME, "alice"))).unwrap();
+    let mut approve = Command::new(env!("CARGO_BIN_EXE_adze"));
+    approve
+        .args([
+            "approve",
+            "in-cluster",
+            "--namespace",
+            HOME,
+            "--by",
+            "alice",
+        ])
+        .arg("--kubeconfig")
+        .arg(&alice)
+        .env("NO_COLOR", "1");
+    let approved = crate::common::run_command(approve, Duration::from_secs(30));
+    assert_eq!(approved.code, Some(0), "{}", approved.stderr);
+
+    let finished = harness::wait_finished(
+        home,
+        HOME,
+        "in-cluster",
+        Duration::from_secs(300),
+        &controller,
+    );
+    assert_eq!(
+        finished["status"]["conditions"][0]["status"],
+        "True",
+        "{}\n{}controller:\n{}",
+        finished["status"]["conditions"],
+        harness::task_runs_summary(home, HOME),
+        controller.stderr()
+    );
+    let results: serde_json::Map<String, serde_json::Value> = finished["status"]["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some((r["name"].as_str()?.to_owned(), r["value"].clone())))
+        .collect();
+    assert_eq!(results["approvedBy"], "alice", "{results:?}");
+    assert_eq!(running_image(production, "shop"), new_image());
+
+    // Each identity was refused nothing, and asked only for what its own Roles grant.
+    let public = harness::public_info();
+    let identities = [
+        (
+            home,
+            format!("system:serviceaccount:{HOME}:promote-runner"),
+            vec!["promote-approval-gate"],
+        ),
+        (
+            home,
+            format!("system:serviceaccount:{HOME}:alice"),
+            vec!["promote-approver"],
+        ),
+        (
+            home,
+            "system:serviceaccount:shop-dev:promote-verifier".to_owned(),
+            vec!["promote-rollout-verify"],
+        ),
+        (
+            home,
+            "system:serviceaccount:shop:promote-verifier".to_owned(),
+            vec!["promote-rollout-verify", "promote-drift-check"],
+        ),
+        (
+            production,
+            "system:serviceaccount:shop:promote-verifier".to_owned(),
+            vec!["promote-rollout-verify", "promote-drift-check"],
+        ),
+    ];
+    for (cluster, user, roles) in identities {
+        let audit = cluster.audit();
+        let denied = harness::denied(&audit, &user);
+        assert!(denied.is_empty(), "{user} was refused: {denied:?}");
+        let granted: std::collections::BTreeSet<_> = roles
+            .iter()
+            .flat_map(|role| harness::granted_by_role(&rbac, role))
+            .collect();
+        let used = harness::requests_of(&audit, &user, 0);
+        let extra: Vec<_> = used
+            .iter()
+            .filter(|p| !granted.contains(*p) && !public.contains(*p))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "{user} used what {roles:?} do not grant: {extra:?}"
+        );
+        // Every rule of the roles was needed.
+        let unused: Vec<_> = granted.difference(&used).collect();
+        assert!(
+            unused.is_empty(),
+            "{user} never used {unused:?} of {roles:?}"
+        );
+    }
+
+    // The runner's token was mounted only where the gate reads the run.
+    let pods = home.get(Some(HOME), "pods");
+    for pod in pods["items"].as_array().into_iter().flatten() {
+        let task = pod["metadata"]["labels"]["tekton.dev/pipelineTask"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(
+            pod["spec"]["serviceAccountName"], "promote-runner",
+            "pod of {task}"
+        );
+        let automount = pod["spec"]["automountServiceAccountToken"].as_bool();
+        assert_eq!(
+            automount == Some(false),
+            TOKENLESS_TASKS.contains(&task),
+            "pod of {task}: automountServiceAccountToken {automount:?}"
+        );
+    }
+}
+
+/// The environment part of the promote rbac.yaml (namespace `shop`).
+fn rbac_yaml_environment(rbac: &str) -> String {
+    harness::documents_in(rbac, "shop")
 }

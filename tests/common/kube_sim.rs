@@ -94,9 +94,14 @@ impl Sim {
     /// Runs kubectl against it: its stdout, or its stderr when it fails (for callers racing
     /// a client that may delete what they write, as a controller would).
     pub fn try_kubectl(&self, args: &[&str]) -> Result<String, String> {
+        self.try_kubectl_with(&self.kubeconfig, args)
+    }
+
+    /// [`Sim::try_kubectl`] with another kubeconfig for it (another user's credentials).
+    pub fn try_kubectl_with(&self, kubeconfig: &Path, args: &[&str]) -> Result<String, String> {
         let out = Command::new("kubectl")
             .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
+            .arg(kubeconfig)
             .arg("--cache-dir")
             .arg(self.dir().join("kubectl-cache"))
             .args(args)

@@ -91,6 +91,42 @@ spec:
     script: echo from-http
 "#;
 
+/// A stand-in for the catalog's git-clone Task at the path Tekton's git resolver example
+/// names: the same params and workspace, a step that only echoes.
+const GIT_CLONE: &str = r#"apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: git-clone
+spec:
+  params:
+  - name: url
+  - name: deleteExisting
+    default: "true"
+  workspaces:
+  - name: output
+  steps:
+  - name: clone
+    image: IMAGE
+    script: echo would clone $(params.url)
+"#;
+
+/// A stand-in for the catalog's tkn Task (an array param `ARGS`).
+const TKN: &str = r#"apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: tkn
+spec:
+  params:
+  - name: ARGS
+    type: array
+    default: ["--help"]
+  steps:
+  - name: tkn
+    image: IMAGE
+    command: [echo, tkn]
+    args: ["$(params.ARGS[*])"]
+"#;
+
 /// Everything one scenario uses.
 pub struct Fixture {
     /// Holds the served files and the work directory.
@@ -114,6 +150,10 @@ impl Fixture {
             ("task/echo.yaml", ECHO_TASK.to_string()),
             ("stepaction/say.yaml", STEP_ACTION.replace("IMAGE", IMAGE)),
             ("task/big.yaml", big_task()),
+            (
+                "task/git-clone/0.7/git-clone.yaml",
+                GIT_CLONE.replace("IMAGE", IMAGE),
+            ),
         ] {
             write(&src.join(path), &text);
         }
@@ -144,6 +184,14 @@ impl Fixture {
                 .replace("IMAGE", IMAGE)
                 .replace("    script:", "    scirpt:"),
         );
+        write(
+            &served.join("task/tkn/0.4/tkn.yaml"),
+            &TKN.replace("IMAGE", IMAGE),
+        );
+        write(
+            &served.join("private/git-clone.yaml"),
+            &GIT_CLONE.replace("IMAGE", IMAGE),
+        );
         let huge = "#".repeat(5 * 1024 * 1024);
         write(&served.join("huge.yaml"), &huge);
         write(&served.join("huge.nolength"), &huge);
@@ -171,6 +219,11 @@ impl Fixture {
     /// The repository over git's dumb HTTP protocol.
     pub fn git_http_url(&self) -> String {
         format!("{}/repo.git", self.http.base())
+    }
+
+    /// The repository over git's smart HTTP protocol (`git http-backend`).
+    pub fn git_smart_url(&self) -> String {
+        format!("{}/smart/repo.git", self.http.base())
     }
 
     /// Replaces the ports and directories of this scenario in `text` with stable names;
@@ -222,6 +275,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
         .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
         .expect("git runs");
     assert!(

@@ -12,6 +12,7 @@ mod servers;
 mod offline_run;
 mod provenance;
 mod safety;
+mod upstream_shapes;
 
 use std::time::Duration;
 

@@ -196,3 +196,51 @@ fn a_lone_pipeline_is_planned_with_its_remote_tasks_fetched_for_the_given_params
     }
     assert!(out.stdout.contains("echo from-a-git-step-action"));
 }
+
+#[test]
+fn git_over_smart_http_resolves_a_branch_through_the_smart_protocol() {
+    let f = Fixture::start();
+    let url = f.git_smart_url();
+    let yaml = task_run(
+        "git",
+        &[
+            ("url", &url),
+            ("revision", "main"),
+            ("pathInRepo", "task/echo.yaml"),
+        ],
+    );
+    let repo = format!("repo={url}");
+    let out = adze(&f, "plan", &yaml, &["-o", "json", "-p", &repo]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let json = out.json().expect("json");
+    assert_eq!(json["remoteRefs"][0]["commit"], f.commit.as_str());
+    let requests = f.http.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("POST /smart/repo.git/git-upload-pack")),
+        "the smart protocol was used: {requests:?}"
+    );
+    assert!(
+        !requests.iter().any(|r| r.contains("/objects/")),
+        "no dumb-protocol object fetches: {requests:?}"
+    );
+}
+
+#[test]
+fn default_resolver_type_gives_a_reference_without_resolver_its_resolver() {
+    let f = Fixture::start();
+    let url = format!("{}/tasks/hello.yaml", f.http.base());
+    let yaml = task_run("http", &[("url", &url)]).replace("    resolver: http\n", "");
+    let without = adze(&f, "validate", &yaml, &[]);
+    assert_eq!(without.code, Some(2), "{}", without.stderr);
+    assert!(without.stderr.contains("missing field(s): resolver"));
+    let with = adze(
+        &f,
+        "plan",
+        &yaml,
+        &["--feature-flag", "default-resolver-type=http"],
+    );
+    assert_eq!(with.code, Some(0), "{}", with.stderr);
+    assert!(with.stdout.contains("from-http"), "{}", with.stdout);
+}

@@ -61,7 +61,7 @@ fn a_url_starting_with_a_dash_never_reaches_git() {
 }
 
 #[test]
-fn path_in_repo_with_dot_dot_or_absolute_is_refused_before_any_clone() {
+fn path_in_repo_with_dot_dot_is_refused_before_any_clone() {
     let f = Fixture::start();
     let url = f.daemon.url("repo.git");
     let dotdot = refused_git(
@@ -73,6 +73,24 @@ fn path_in_repo_with_dot_dot_or_absolute_is_refused_before_any_clone() {
         ],
         &[],
     );
+    let rooted_dotdot = refused_git(
+        &f,
+        &[
+            ("url", &url),
+            ("revision", "main"),
+            ("pathInRepo", "/../../etc/passwd"),
+        ],
+        &[],
+    );
+    assert_no_request(&f);
+    insta::assert_snapshot!("path_dotdot", dotdot);
+    assert!(rooted_dotdot.contains("leaves the repository (it contains `..`)"));
+}
+
+#[test]
+fn an_absolute_path_in_repo_is_read_from_the_repository_root_never_the_host() {
+    let f = Fixture::start();
+    let url = f.daemon.url("repo.git");
     let absolute = refused_git(
         &f,
         &[
@@ -82,8 +100,10 @@ fn path_in_repo_with_dot_dot_or_absolute_is_refused_before_any_clone() {
         ],
         &[],
     );
-    assert_no_request(&f);
-    insta::assert_snapshot!("path_dotdot", dotdot);
+    assert!(
+        !absolute.contains("root:"),
+        "/etc/passwd leaked:\n{absolute}"
+    );
     insta::assert_snapshot!("path_absolute", absolute);
 }
 

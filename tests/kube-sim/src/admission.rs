@@ -39,7 +39,10 @@ fn decode_as<T: serde::de::DeserializeOwned>(
 
 /// Rejects an object whose shape its kind does not allow.
 pub fn validate(resource: &ResourceDef, object: &Value) -> Result<(), ApiError> {
-    use k8s_openapi::api::{apps, coordination, core, events, networking, policy, rbac};
+    use k8s_openapi::api::{
+        admissionregistration, apps, autoscaling, batch, coordination, core, events, networking,
+        policy, rbac,
+    };
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
     match (resource.group, resource.plural) {
@@ -78,6 +81,20 @@ pub fn validate(resource: &ResourceDef, object: &Value) -> Result<(), ApiError> 
             crate::version::validate_config_map(object)
         }
         ("", "nodes") => decode_as::<core::v1::Node>(resource, object),
+        ("", "services") => decode_as::<core::v1::Service>(resource, object),
+        ("batch", "jobs") => decode_as::<batch::v1::Job>(resource, object),
+        ("autoscaling", "horizontalpodautoscalers") => {
+            decode_as::<autoscaling::v2::HorizontalPodAutoscaler>(resource, object)
+        }
+        ("networking.k8s.io", "ingresses") => {
+            decode_as::<networking::v1::Ingress>(resource, object)
+        }
+        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations") => {
+            decode_as::<admissionregistration::v1::MutatingWebhookConfiguration>(resource, object)
+        }
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations") => {
+            decode_as::<admissionregistration::v1::ValidatingWebhookConfiguration>(resource, object)
+        }
         ("", "resourcequotas") => decode_as::<core::v1::ResourceQuota>(resource, object),
         ("networking.k8s.io", "networkpolicies") => {
             decode_as::<networking::v1::NetworkPolicy>(resource, object)

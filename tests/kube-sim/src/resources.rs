@@ -1,11 +1,13 @@
 //! The resources this server knows, and the discovery documents built from them (`/api`,
 //! `/apis`, `/apis/<group>/<version>`, and the CustomResourceDefinitions of tekton.dev).
 //!
-//! Some kinds are stored and nothing more: Deployments, ReplicaSets, DaemonSets and
-//! StatefulSets (no workload controller makes Pods or writes their status: a test writes it
-//! through the `status` subresource), Nodes other than kube-sim's own, NetworkPolicies,
-//! ResourceQuotas (no quota controller) and CustomResourceDefinitions (which kinds are
-//! served comes from [`RESOURCES`], not from the stored CRDs). They exist so that manifests
+//! Some kinds are stored and nothing more: Deployments, ReplicaSets, DaemonSets,
+//! StatefulSets, Jobs and HorizontalPodAutoscalers (no workload controller makes Pods or
+//! writes their status: a test writes it through the `status` subresource), Services (no
+//! cluster IP, no endpoints), Ingresses, Nodes other than kube-sim's own, NetworkPolicies,
+//! ResourceQuotas (no quota controller), admission webhook configurations (never called) and
+//! CustomResourceDefinitions (which kinds are served comes from [`RESOURCES`], not from the
+//! stored CRDs). They exist so that manifests
 //! such as adze's `deploy/`, and a cluster's state seeded for a test, can be created, read
 //! back and deleted. PodDisruptionBudgets have a controller ([`crate::disruption`]) and Pods
 //! the `eviction` subresource ([`crate::eviction`]). The RBAC kinds are what [`crate::rbac`]
@@ -102,6 +104,7 @@ const TEKTON: &str = "tekton.dev";
 const RBAC: &str = "rbac.authorization.k8s.io";
 const NETWORKING: &str = "networking.k8s.io";
 const POLICY: &str = "policy";
+const ADMISSION: &str = "admissionregistration.k8s.io";
 const TEKTON_CATEGORIES: [&str; 2] = ["tekton", "tekton-pipelines"];
 
 /// Every resource served.
@@ -119,6 +122,8 @@ pub static RESOURCES: &[ResourceDef] = &[
     resource!("", "v1", "persistentvolumeclaims", "persistentvolumeclaim",
         "PersistentVolumeClaim", true,
         short: ["pvc"], categories: [], status: true, custom: false),
+    resource!("", "v1", "services", "service", "Service", true,
+        short: ["svc"], categories: ["all"], status: true, custom: false),
     resource!("", "v1", "nodes", "node", "Node", false,
         short: ["no"], categories: [], status: true, custom: false),
     resource!("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", true,
@@ -140,6 +145,19 @@ pub static RESOURCES: &[ResourceDef] = &[
         short: ["ds"], categories: ["all"], status: true, custom: false),
     resource!("apps", "v1", "statefulsets", "statefulset", "StatefulSet", true,
         short: ["sts"], categories: ["all"], status: true, custom: false),
+    resource!("batch", "v1", "jobs", "job", "Job", true,
+        short: [], categories: ["all"], status: true, custom: false),
+    resource!("autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler",
+        "HorizontalPodAutoscaler", true,
+        short: ["hpa"], categories: ["all"], status: true, custom: false),
+    resource!(ADMISSION, "v1", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration",
+        "MutatingWebhookConfiguration", false,
+        short: [], categories: ["api-extensions"], status: false, custom: false),
+    resource!(ADMISSION, "v1", "validatingwebhookconfigurations",
+        "validatingwebhookconfiguration", "ValidatingWebhookConfiguration", false,
+        short: [], categories: ["api-extensions"], status: false, custom: false),
+    resource!(NETWORKING, "v1", "ingresses", "ingress", "Ingress", true,
+        short: ["ing"], categories: [], status: true, custom: false),
     resource!(NETWORKING, "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true,
         short: ["netpol"], categories: [], status: false, custom: false),
     resource!(POLICY, "v1", "poddisruptionbudgets", "poddisruptionbudget",
@@ -183,6 +201,9 @@ const GROUPS: &[(&str, &[&str])] = &[
     ("coordination.k8s.io", &["v1"]),
     ("apiextensions.k8s.io", &["v1"]),
     ("apps", &["v1"]),
+    ("batch", &["v1"]),
+    ("autoscaling", &["v2"]),
+    (ADMISSION, &["v1"]),
     (NETWORKING, &["v1"]),
     (POLICY, &["v1"]),
     (RBAC, &["v1"]),

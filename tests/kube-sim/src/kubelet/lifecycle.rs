@@ -503,6 +503,27 @@ impl Worker {
         }
     }
 
+    /// Whether the engine flags the container as OOM-killed within a second of its exit.
+    ///
+    /// Docker learns of an OOM kill from a containerd event separate from the exit, and on a
+    /// loaded machine it can arrive after the exit, so an inspect right after the wait may
+    /// not show the flag yet (seen in CI: exit 137 with `OOMKilled: false`).
+    async fn late_oom_flag(&self, id: &str) -> bool {
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let inspected = self
+                .docker
+                .inspect_container(id, None::<InspectContainerOptions>)
+                .await;
+            match inspected {
+                Ok(i) if i.state.as_ref().and_then(|s| s.oom_killed) == Some(true) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
     /// Waits for the container to exit and records how; its exit code.
     async fn finish(&self, which: Which, c: &Container, id: &str) -> i32 {
         // The wait answers when the container exits (a non-zero code is an `Err` in bollard);
@@ -540,7 +561,11 @@ impl Worker {
             });
             return 128;
         }
-        let reason = if state.oom_killed == Some(true) {
+        let oom_killed = state.oom_killed == Some(true)
+            || (exit_code == 137
+                && super::resources::limits(c).0.is_some()
+                && self.late_oom_flag(id).await);
+        let reason = if oom_killed {
             "OOMKilled"
         } else if exit_code == 0 {
             "Completed"
