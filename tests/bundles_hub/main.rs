@@ -12,6 +12,7 @@ mod hub_server;
 mod registry;
 
 mod failures;
+mod hub_kinds;
 mod login;
 mod moved_tag;
 mod run_offline;
