@@ -306,14 +306,20 @@ pub fn is_loopback_host(host: &str) -> bool {
     Url::parse(&format!("http://{host}/")).is_ok_and(|u| is_loopback(&u))
 }
 
-/// The system's trusted roots (an empty store when none can be read).
+/// The system's trusted roots (an empty store when none can be read), read once per process:
+/// a run resolves many references, and the store is hundreds of files.
 fn native_roots() -> rustls::RootCertStore {
-    let mut roots = rustls::RootCertStore::empty();
-    // Unreadable single files are skipped, as every rustls-native-certs user does.
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    roots
+    static ROOTS: std::sync::OnceLock<rustls::RootCertStore> = std::sync::OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            // Unreadable single files are skipped, as every rustls-native-certs user does.
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+            roots
+        })
+        .clone()
 }
 
 /// The innermost cause of a transport error: hyper's outer message ("client error
