@@ -294,14 +294,16 @@ registry_answers() {
     timeout 5 head -n 1 <&3) 2>/dev/null) || return 1
   [[ "$reply" == *" 200 "* ]]
 }
+# tests/bundles_hub starts registries of its own (free ports, own storage), so the binary is
+# needed even when a registry already answers here.
+if ! need docker-registry; then
+  echo "== installing docker-registry"
+  apt_install docker-registry || { as_root apt-get update -qq && apt_install docker-registry; }
+  # Under systemd the package starts its own service on :5000 (with htpasswd auth); the
+  # tests need the one below, so that one is stopped and left disabled.
+  if [ -d /run/systemd/system ]; then as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+fi
 if ! registry_answers; then
-  if ! need docker-registry; then
-    echo "== installing docker-registry"
-    apt_install docker-registry || { as_root apt-get update -qq && apt_install docker-registry; }
-    # Under systemd the package starts its own service on :5000 (with htpasswd auth); the
-    # tests need the one below, so that one is stopped and left disabled.
-    if [ -d /run/systemd/system ]; then as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
-  fi
   echo "== starting docker-registry on $REGISTRY_ADDR (storage in $REGISTRY_DIR)"
   mkdir -p "$REGISTRY_DIR/data"
   # No blob descriptor cache: a test that changes a stored blob must see the registry serve it.

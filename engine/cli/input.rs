@@ -48,6 +48,10 @@ pub struct Input {
     /// someone else's YAML must not read this machine's files).
     #[arg(long)]
     pub allow_local_resolution: bool,
+    /// The hub API the `hub` resolver asks, for `type: artifact` and `type: tekton` alike
+    /// (default: $ARTIFACT_HUB_API, else https://artifacthub.io; type tekton: $TEKTON_HUB_API).
+    #[arg(long = "hub-url", value_name = "URL")]
+    pub hub_url: Option<String>,
 }
 
 impl Input {
@@ -82,6 +86,7 @@ impl Input {
         ));
         options.offline = self.offline;
         options.allow_local = self.allow_local_resolution;
+        options.hub_url = self.hub_url.clone();
         options
     }
 
@@ -397,6 +402,7 @@ mod tests {
             offline: false,
             resolve_cache: None,
             allow_local_resolution: false,
+            hub_url: None,
         }
         .flags()
     }

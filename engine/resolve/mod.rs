@@ -29,12 +29,12 @@
 //!
 //! # Not yet
 //!
-//! - `bundles` and `hub` (stubs returning a clear error until built).
 //! - `adze run --executor kubernetes` reads `cluster` references from the loaded documents;
 //!   the controller plugs in a [`cluster::ClusterSource`] reading the API server.
 //! - A pipeline task's `pipelineRef` with a resolver (pipelines in pipelines) is not walked.
 //! - The concise resolver syntax (a URL as `name`) is validated but not fetched.
 
+pub mod bundles;
 pub mod cache;
 pub mod cluster;
 mod command;
@@ -42,7 +42,9 @@ pub mod defaults;
 pub mod error;
 pub mod git;
 pub mod http;
-mod not_built;
+pub mod http_client;
+pub mod hub;
+pub mod oci;
 pub mod options;
 pub mod pass;
 pub mod request;

@@ -25,7 +25,7 @@ pub struct ResolveOptions {
     pub timeout: Duration,
     /// The resolver a reference with params but no `resolver` uses (`default-resolver-type`).
     pub default_resolver: Option<String>,
-    /// Base URL of the Tekton Hub API for the `hub` resolver.
+    /// Base URL of the hub API for the `hub` resolver (`--hub-url`), both hub types.
     pub hub_url: Option<String>,
     /// Namespace of the run, for the `cluster` resolver's default.
     pub namespace: String,

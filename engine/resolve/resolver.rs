@@ -61,8 +61,8 @@ impl Resolvers {
         r.add(Box::new(super::git::GitResolver));
         r.add(Box::new(super::http::HttpResolver));
         r.add(Box::new(super::cluster::ClusterResolver::from_documents()));
-        r.add(Box::new(super::not_built::NotBuilt("bundles")));
-        r.add(Box::new(super::not_built::NotBuilt("hub")));
+        r.add(Box::new(super::bundles::BundlesResolver));
+        r.add(Box::new(super::hub::HubResolver));
         r
     }
 
