@@ -94,14 +94,16 @@ impl Input {
     /// bundle; failures become diagnostics of the bundle, at the reference. References
     /// with params and no resolver first get `default-resolver-type`, as Tekton defaults them.
     pub fn resolve(&self, bundle: &mut Bundle, flags: &Flags) {
+        self.resolve_with(bundle, flags, &resolve::Resolvers::standard());
+    }
+
+    /// [`Input::resolve`] with `resolvers` (a `cluster` resolver reading the API server
+    /// under `--executor kubernetes`).
+    pub fn resolve_with(&self, bundle: &mut Bundle, flags: &Flags, resolvers: &resolve::Resolvers) {
         if let Some(default) = &flags.default_resolver_type {
             resolve::defaults::apply_default_resolver(bundle, default);
         }
-        let diags = resolve::resolve_references(
-            bundle,
-            &resolve::Resolvers::standard(),
-            &self.resolve_options(),
-        );
+        let diags = resolve::resolve_references(bundle, resolvers, &self.resolve_options());
         bundle.diagnostics.extend(diags);
     }
 
@@ -285,10 +287,11 @@ pub fn load_runs(
     workspaces: &[String],
     run: Option<&str>,
     doing: &str,
+    resolvers: &resolve::Resolvers,
 ) -> Result<(Bundle, Vec<Object>), Outcome> {
     let overrides = parse_overrides(params, workspaces)?;
     let mut bundle = input.load().map_err(|()| Outcome::Invalid)?;
-    let objects = prepare(input, &mut bundle, flags, &overrides, run, doing)?;
+    let objects = prepare(input, &mut bundle, flags, &overrides, run, doing, resolvers)?;
     Ok((bundle, objects))
 }
 
@@ -302,9 +305,10 @@ pub fn prepare(
     overrides: &Overrides,
     run: Option<&str>,
     doing: &str,
+    resolvers: &resolve::Resolvers,
 ) -> Result<Vec<Object>, Outcome> {
     plan::apply_overrides(bundle, overrides);
-    input.resolve(bundle, flags);
+    input.resolve_with(bundle, flags, resolvers);
     let diags = check(bundle, flags);
     let summary = Summary::of(bundle.inputs().count(), &diags);
     let mut report = input.report();
@@ -348,12 +352,8 @@ pub fn prepare(
         return Err(Outcome::Invalid);
     }
     // The Pipeline's remote refs were fetched with its defaults; `-p` values may name others.
-    let mut problems = resolve::resolve_references_of(
-        bundle,
-        &synthetic,
-        &resolve::Resolvers::standard(),
-        &input.resolve_options(),
-    );
+    let mut problems =
+        resolve::resolve_references_of(bundle, &synthetic, resolvers, &input.resolve_options());
     problems.extend(synthetic_problems(bundle, flags, &synthetic));
     if !problems.is_empty() {
         let mut report = input.report();

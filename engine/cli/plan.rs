@@ -48,6 +48,7 @@ pub fn run(args: &Args) -> Outcome {
         &args.workspaces,
         args.run.as_deref(),
         "planning",
+        &crate::resolve::Resolvers::standard(),
     ) {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,

@@ -125,10 +125,36 @@ fn parse_grace(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("\"{text}\" is negative; give 0s or more"))
 }
 
+/// The resolvers of the run: under `--executor kubernetes`, `cluster` references read the
+/// API server of the kubeconfig's context, as Tekton's cluster resolver would; locally they
+/// read the loaded documents.
+fn resolvers(args: &Args) -> Result<crate::resolve::Resolvers, Outcome> {
+    let mut resolvers = crate::resolve::Resolvers::standard();
+    if args.on_kubernetes() {
+        let options = ClusterOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            namespace: args.namespace.clone(),
+        };
+        let objects = crate::resolve::cluster_api::ApiObjects::lazy(options).map_err(|e| {
+            eprintln!("error: {e}");
+            Outcome::Infrastructure
+        })?;
+        resolvers.add(Box::new(crate::resolve::cluster::ClusterResolver::new(
+            Box::new(objects),
+        )));
+    }
+    Ok(resolvers)
+}
+
 /// Runs `adze run`.
 pub fn run(args: &Args) -> Outcome {
     let flags = match args.input.run_flags_or_report(args.strict) {
         Ok(flags) => flags,
+        Err(outcome) => return outcome,
+    };
+    let resolvers = match resolvers(args) {
+        Ok(resolvers) => resolvers,
         Err(outcome) => return outcome,
     };
     let (bundle, objects) = match load_runs(
@@ -138,6 +164,7 @@ pub fn run(args: &Args) -> Outcome {
         &args.workspaces,
         args.run.as_deref(),
         "running",
+        &resolvers,
     ) {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,

@@ -120,7 +120,8 @@ impl Context {
 
     /// Loads the run's world (see `super::bundle`) and fetches its remote references, as
     /// Tekton's resolvers do before the run starts. A reference that cannot be fetched fails
-    /// the run: `CouldntGetPipeline` for its `pipelineRef`, `CouldntGetTask` otherwise.
+    /// the run: `CouldntGetPipeline` for a PipelineRun's `pipelineRef`, `CouldntGetTask` for
+    /// its tasks', `TaskRunResolutionFailed` for a TaskRun's.
     /// Runs on the reconcile's blocking thread, where the blocking resolvers belong.
     pub fn bundle(&self, key: &RunKey, object: &DynamicObject) -> Result<Bundle, Ended> {
         let mut bundle = self
@@ -134,17 +135,17 @@ impl Context {
         options.namespace.clone_from(&key.namespace);
         let mut resolvers = crate::resolve::Resolvers::standard();
         resolvers.add(Box::new(crate::resolve::cluster::ClusterResolver::new(
-            Box::new(super::cluster_source::ApiServer {
-                client: self.client().clone(),
-                handle: self.handle.clone(),
-            }),
+            Box::new(crate::resolve::cluster_api::ApiObjects::new(
+                self.client().clone(),
+                self.handle.clone(),
+            )),
         )));
         let failed = crate::resolve::resolve_references(&mut bundle, &resolvers, &options);
         if let Some(first) = failed.first() {
-            let reason = if first.field.as_deref() == Some("spec.pipelineRef") {
-                "CouldntGetPipeline"
-            } else {
-                "CouldntGetTask"
+            let reason = match key.kind {
+                super::objects::RunKind::TaskRun => "TaskRunResolutionFailed",
+                _ if first.field.as_deref() == Some("spec.pipelineRef") => "CouldntGetPipeline",
+                _ => "CouldntGetTask",
             };
             return Err(self.fail(key, reason, &first.message));
         }

@@ -48,7 +48,6 @@
 
 mod bundle;
 mod children;
-mod cluster_source;
 mod context;
 pub mod health;
 pub mod leader;

@@ -4,13 +4,9 @@
 //! # Design
 //!
 //! Locally the cluster is the loaded documents (`-f` files and `--catalog` directories):
-//! [`LoadedDocuments`]. `adze controller` plugs in a source reading the API server
-//! (`controller::cluster_source`), behind the same trait, so a reference resolves the same
-//! way whoever runs it.
-//!
-//! # Not yet
-//!
-//! - `adze run --executor kubernetes` still reads the loaded documents, not the API server.
+//! [`LoadedDocuments`]. `adze controller` and `adze run --executor kubernetes` plug in a
+//! source reading the API server ([`super::cluster_api::ApiObjects`]), behind the same
+//! trait, so a reference resolves the same way whoever runs it.
 
 use super::error::{Reason, ResolveError};
 use super::request::ResolveRequest;
@@ -29,6 +25,11 @@ pub trait ClusterSource: Send + Sync {
         name: &str,
         documents: &Bundle,
     ) -> Result<Option<String>, String>;
+
+    /// Where objects were looked for, for "not found" messages.
+    fn place(&self) -> &'static str {
+        "among the loaded documents"
+    }
 }
 
 /// The loaded documents stand in for the cluster.
@@ -130,7 +131,8 @@ impl Resolver for ClusterResolver {
                 fail(
                     "name",
                     Reason::NotFound(format!(
-                        "no {kind} \"{name}\" in namespace \"{namespace}\" among the loaded documents"
+                        "no {kind} \"{name}\" in namespace \"{namespace}\" {}",
+                        self.source.place()
                     )),
                 )
             })?;

@@ -130,7 +130,9 @@ impl ResolveError {
                 format!("point the reference at a file holding a {expected}")
             }
             Reason::NotFound(_) if self.resolver == "cluster" => {
-                "pass the file that defines it (-f FILE), with that name and namespace".into()
+                "pass the file that defines it (-f FILE), or create it in that namespace of the \
+                 cluster when it is read from one"
+                    .into()
             }
             Reason::NotFound(_) if self.resolver == "git" => {
                 "check `pathInRepo` against the repository at that revision".into()

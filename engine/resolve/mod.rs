@@ -29,14 +29,13 @@
 //!
 //! # Not yet
 //!
-//! - `adze run --executor kubernetes` reads `cluster` references from the loaded documents;
-//!   the controller plugs in a [`cluster::ClusterSource`] reading the API server.
 //! - A pipeline task's `pipelineRef` with a resolver (pipelines in pipelines) is not walked.
 //! - The concise resolver syntax (a URL as `name`) is validated but not fetched.
 
 pub mod bundles;
 pub mod cache;
 pub mod cluster;
+pub mod cluster_api;
 mod command;
 pub mod defaults;
 pub mod error;

@@ -1,7 +1,8 @@
 //! Remote references under `adze controller`: a PipelineRun whose Task comes from the
 //! `http` resolver (a file server on loopback), and one whose Task the `cluster` resolver
 //! reads from another namespace through the API server, run to success; one whose reference
-//! is refused fails with Tekton's `CouldntGetTask`, naming the param, and creates nothing.
+//! is refused fails with Tekton's `CouldntGetTask`, naming the param, and creates nothing
+//! (`CouldntGetPipeline` for a `pipelineRef`, `TaskRunResolutionFailed` for a TaskRun's).
 
 use std::time::Duration;
 
@@ -53,6 +54,26 @@ fn remote_task_refs_are_fetched_and_refused_ones_fail_the_run() {
     );
     create(sim, &ns, &run("fetched", &fetched));
     create(sim, &ns, &run("refused", refused));
+    // The same refusal on a PipelineRun's pipelineRef and on a TaskRun's taskRef.
+    let labelled = "  labels: {adze.dev/controller: \"true\"}\n";
+    create(
+        sim,
+        &ns,
+        &format!(
+            "apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata:\n  name: refused-pipeline\n\
+             {labelled}spec:\n  pipelineRef:\n{}",
+            refused.replace("      ", "  ")
+        ),
+    );
+    create(
+        sim,
+        &ns,
+        &format!(
+            "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata:\n  name: refused-task-run\n\
+             {labelled}spec:\n  taskRef:\n{}",
+            refused.replace("      ", "  ")
+        ),
+    );
     create(sim, &ns, &run("from-cluster", &from_cluster));
 
     let ok = wait_until(sim, &ns, "pipelinerun/fetched", LIMIT, &controller, done);
@@ -102,4 +123,21 @@ fn remote_task_refs_are_fetched_and_refused_ones_fail_the_run() {
         .map(|t| t["metadata"]["name"].to_string())
         .collect();
     assert!(children.is_empty(), "{children:?}");
+
+    // Tekton's reasons for the other two references.
+    for (object, reason) in [
+        ("pipelinerun/refused-pipeline", "CouldntGetPipeline"),
+        ("taskrun/refused-task-run", "TaskRunResolutionFailed"),
+    ] {
+        let failed = wait_until(sim, &ns, object, LIMIT, &controller, done);
+        assert_eq!(
+            condition(&failed),
+            ("False".into(), reason.into()),
+            "{object}: {}",
+            failed["status"]
+        );
+    }
+    assert!(list(sim, &ns, "pods")
+        .iter()
+        .all(|p| p["metadata"]["labels"]["tekton.dev/taskRun"] != "refused-task-run"));
 }

@@ -356,3 +356,74 @@ fn an_api_server_that_dies_mid_run_is_exit_3_and_what_was_created_is_listed() {
         out.stderr
     );
 }
+
+/// A `cluster` reference read from the API server (a Task in another namespace), where a
+/// local run reads the loaded documents.
+#[test]
+fn cluster_references_read_the_api_server() {
+    let sim = Sim::shared();
+    let ns = sim.namespace("cluster-ref");
+    let shared = sim.namespace("cluster-ref-tasks");
+    let task = r#"apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: shared-greeting}
+spec:
+  results: [{name: greeting}]
+  steps:
+  - {name: greet, image: adze-test/busybox:latest, script: printf "from the cluster" > $(results.greeting.path)}
+"#;
+    let file = sim.dir().join("cluster-ref-task.yaml");
+    std::fs::write(&file, task).expect("write the Task");
+    sim.kubectl(&[
+        "create",
+        "--validate=false",
+        "-n",
+        &shared,
+        "-f",
+        file.to_str().expect("UTF-8"),
+    ]);
+    let dir = workdir(&format!(
+        r#"apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {{name: by-cluster-ref}}
+spec:
+  taskRef:
+    resolver: cluster
+    params:
+    - {{name: kind, value: task}}
+    - {{name: name, value: shared-greeting}}
+    - {{name: namespace, value: {shared}}}
+"#
+    ));
+    let out = run(adze(sim, dir.path(), &ns, &["-o", "json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.json()["status"]["results"][0]["value"],
+        "from the cluster"
+    );
+
+    // A Task the API server does not have is named, and nothing is created.
+    let dir = workdir(&format!(
+        r#"apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {{name: by-missing-ref}}
+spec:
+  taskRef:
+    resolver: cluster
+    params:
+    - {{name: kind, value: task}}
+    - {{name: name, value: no-such-task}}
+    - {{name: namespace, value: {shared}}}
+"#
+    ));
+    let out = run(adze(sim, dir.path(), &ns, &[]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "no Task \"no-such-task\" in namespace \"{shared}\" on the API server"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(objects(sim, &ns, "pods").is_empty());
+}

@@ -265,7 +265,7 @@ fn pods_reach_the_api_as_their_service_account_and_rbac_decides() {
         "opted-out",
         "reader",
         "if [ -e /var/run/secrets/kubernetes.io/serviceaccount/token ]; then echo mounted; \
-         else echo absent; fi; kubectl get configmaps",
+         else echo absent; fi; kubectl get configmaps 2>&1",
         "  automountServiceAccountToken: false\n",
     ));
 
@@ -290,7 +290,8 @@ fn pods_reach_the_api_as_their_service_account_and_rbac_decides() {
         "{logs}"
     );
 
-    // Without the token, kubectl falls back to no credentials at all and is refused.
+    // Without the token, kubectl falls back to no credentials at all and is refused. (Its
+    // stderr goes to stdout: the engine does not keep the order of lines across streams.)
     assert_eq!(finished(sim, &ns, "opted-out"), "Failed");
     let logs = sim.kubectl(&["logs", "opted-out", "-n", &ns]);
     assert!(logs.starts_with("absent\n"), "{logs}");
