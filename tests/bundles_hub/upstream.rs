@@ -1,17 +1,78 @@
-//! Tekton's own resolver examples (`examples/v1/taskruns/beta/bundles-resolver.yaml` and
-//! `hub-resolver.yaml`, copied unmodified into `upstream/`, see `upstream/NOTICE`) run to
-//! success with their references pointed at local servers: the bundle reference is rewritten
-//! to a bundle pushed to the test registry (pinned by its digest, as upstream pins its own),
-//! and the hub resolver asks the local hub through `--hub-url`.
-
-use std::path::Path;
+//! TaskRuns shaped like Tekton's own resolver examples (`examples/v1/taskruns/beta/
+//! bundles-resolver.yaml` and `hub-resolver.yaml` in tektoncd/pipeline: a `git-clone` Task
+//! from a digest-pinned bundle; from the hub with `type`, `kind`, `name` and a two-part
+//! `version`, and with only the required `name` and `version`), written here with our own
+//! values, run to success against local servers: the bundle is pushed to the test registry,
+//! and the hub resolver asks the local hub through `--hub-url`. The upstream files are not
+//! in the shared examples folder; nothing of them is copied here.
 
 use super::adze;
 use super::hub_server::HubServer;
 use super::registry::Registry;
 
-/// The upstream bundle, pinned by digest, that the example names.
-const UPSTREAM_BUNDLE: &str = "ghcr.io/tektoncd/catalog/upstream/tasks/git-clone@sha256:65e61544c5870c8828233406689d812391735fd4100cb444bbd81531cb958bb3";
+/// Where the bundle lives in the test registry (the catalog's path for git-clone).
+const BUNDLE_REPOSITORY: &str = "tektoncd/catalog/upstream/tasks/git-clone";
+
+/// A TaskRun of git-clone from a bundle (`{bundle}` filled in), as Tekton's example runs it.
+const BUNDLES_RUN: &str = r#"apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  generateName: clone-from-bundle-
+spec:
+  taskRef:
+    resolver: bundles
+    params:
+    - {name: bundle, value: "{bundle}"}
+    - {name: name, value: git-clone}
+    - {name: kind, value: task}
+  params:
+  - {name: url, value: "https://git.example.com/shop/web.git"}
+  - {name: revision, value: release-1.4}
+  workspaces:
+  - {name: output, emptyDir: {}}
+  podTemplate:
+    securityContext: {fsGroup: 65532}
+"#;
+
+/// Two TaskRuns of git-clone from the hub: every param given, then only the required ones.
+const HUB_RUNS: &str = r#"apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  generateName: clone-from-hub-all-params-
+spec:
+  taskRef:
+    resolver: hub
+    params:
+    - {name: type, value: artifact}
+    - {name: kind, value: task}
+    - {name: name, value: git-clone}
+    - {name: version, value: "0.6"}
+  params:
+  - {name: url, value: "https://git.example.com/platform/deploy.git"}
+  - {name: revision, value: main}
+  workspaces:
+  - {name: output, emptyDir: {}}
+  podTemplate:
+    securityContext: {fsGroup: 65532}
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  generateName: clone-from-hub-required-params-
+spec:
+  taskRef:
+    resolver: hub
+    params:
+    - {name: name, value: git-clone}
+    - {name: version, value: "0.6.0"}
+  params:
+  - {name: url, value: "https://git.example.com/platform/deploy.git"}
+  - {name: revision, value: main}
+  workspaces:
+  - {name: output, emptyDir: {}}
+  podTemplate:
+    securityContext: {fsGroup: 65532}
+"#;
 
 /// A stand-in for the catalog's git-clone Task: github.com is not reachable from here, so it
 /// records the repository and revision it was asked for (in the workspace and as results)
@@ -42,36 +103,21 @@ spec:
       printf '%s' "{from}" > $(results.commit.path)
 "#;
 
-fn upstream(file: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/bundles_hub/upstream")
-        .join(file);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 #[test]
-fn tekton_bundles_and_hub_examples_run_against_local_servers() {
+fn runs_shaped_like_tektons_bundles_and_hub_examples_succeed_against_local_servers() {
     super::common::require_docker();
     let registry = Registry::start();
     let hub = HubServer::start();
     let dir = tempfile::tempdir().unwrap();
 
     let digest = registry.push_bundle(
-        "tektoncd/catalog/upstream/tasks/git-clone",
+        BUNDLE_REPOSITORY,
         "0.10",
         &[("task", "git-clone", &GIT_CLONE.replace("{from}", "bundle"))],
     );
-    let bundles = upstream("bundles-resolver.yaml");
-    assert!(
-        bundles.contains(UPSTREAM_BUNDLE),
-        "the example changed upstream"
-    );
-    let bundles = bundles.replace(
-        UPSTREAM_BUNDLE,
-        &format!(
-            "{}/tektoncd/catalog/upstream/tasks/git-clone@{digest}",
-            registry.host()
-        ),
+    let bundles = BUNDLES_RUN.replace(
+        "{bundle}",
+        &format!("{}/{BUNDLE_REPOSITORY}@{digest}", registry.host()),
     );
     let out = adze(dir.path(), "run", &bundles, &["-o", "json"]);
     assert_eq!(
@@ -83,10 +129,7 @@ fn tekton_bundles_and_hub_examples_run_against_local_servers() {
     let run = out.json().expect("a TaskRun on stdout");
     assert_eq!(run["status"]["conditions"][0]["reason"], "Succeeded");
     assert_eq!(result(&run, "commit"), "bundle");
-    assert_eq!(
-        result(&run, "url"),
-        "https://github.com/kelseyhightower/nocode"
-    );
+    assert_eq!(result(&run, "url"), "https://git.example.com/shop/web.git");
 
     hub.publish(
         "task",
@@ -95,16 +138,16 @@ fn tekton_bundles_and_hub_examples_run_against_local_servers() {
         &["0.5.0", "0.6.0", "0.7.0"],
         &GIT_CLONE.replace("{from}", "hub {version}"),
     );
-    let examples = upstream("hub-resolver.yaml");
+    let examples = HUB_RUNS;
     let hub_url = hub.url();
     for run_name in [
-        "hub-resolver-simple-semver-",
-        "hub-resolver-semver-required-fields-only-",
+        "clone-from-hub-all-params-",
+        "clone-from-hub-required-params-",
     ] {
         let out = adze(
             dir.path(),
             "run",
-            &examples,
+            examples,
             &["-o", "json", "--run", run_name, "--hub-url", &hub_url],
         );
         assert_eq!(out.code, Some(0), "{run_name}:\n{}", out.stderr_tail(40));
@@ -113,7 +156,7 @@ fn tekton_bundles_and_hub_examples_run_against_local_servers() {
         assert_eq!(result(&run, "commit"), "hub 0.6.0", "{run_name}");
         assert_eq!(
             result(&run, "url"),
-            "https://github.com/tektoncd/pipeline.git"
+            "https://git.example.com/platform/deploy.git"
         );
     }
     assert!(hub
