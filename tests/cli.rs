@@ -8,6 +8,8 @@
 mod catalog;
 #[path = "cli/kube.rs"]
 mod kube;
+#[path = "cli/shell.rs"]
+mod shell;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

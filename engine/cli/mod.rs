@@ -3,11 +3,13 @@
 
 mod approve;
 mod catalog;
+mod completions;
 mod controller;
 mod gc;
 mod input;
 mod kube;
 mod last_run;
+mod man;
 mod output;
 mod plan;
 pub(crate) mod progress;
@@ -85,6 +87,10 @@ enum Command {
     /// List what killed or --keep runs left behind (containers, directories); --yes removes it.
     #[command(long_about = gc::LONG_ABOUT)]
     Gc(gc::Args),
+    /// Print a completion script for bash, zsh or fish, generated from these definitions.
+    Completions(completions::Args),
+    /// Print the man page of adze, or write one page per subcommand with --dir DIR.
+    Man(man::Args),
     /// Removes a run's containers if its adze dies; started by `adze run` itself.
     #[command(hide = true)]
     Watchdog(watchdog::Args),
@@ -105,6 +111,8 @@ pub fn main() -> Outcome {
         Command::Kube(args) => kube::run(&args),
         Command::Catalog(args) => catalog::run(&args),
         Command::Gc(args) => gc::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
         Command::Watchdog(args) => watchdog::run(&args),
     }
 }

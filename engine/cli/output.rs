@@ -98,3 +98,16 @@ pub fn print_object(format: &str, value: &serde_json::Value) {
         Err(e) => eprintln!("error: cannot render the object: {e}"),
     }
 }
+
+/// Writes generated text (a completion script, a man page) to stdout; a closed stdout is an
+/// error message and exit 3, not a panic.
+pub fn print_bytes(bytes: &[u8]) -> super::Outcome {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => super::Outcome::Success,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            super::Outcome::Infrastructure
+        }
+    }
+}
