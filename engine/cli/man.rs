@@ -8,6 +8,11 @@
 //!   names them.
 //! - clap's implicit `help` subcommand is left out of both: it has no page of its own, and
 //!   `adze(1)` must not point at one.
+//!
+//! # Not yet
+//!
+//! - A subcommand's page has no version in its footer: `clap_mangen` takes it from the
+//!   subcommand, and giving subcommands a version would add `--version` flags they lack.
 
 use std::path::PathBuf;
 
