@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use tempfile::TempDir;
@@ -137,4 +138,33 @@ fn adze_run_without_an_engine_exits_3_pointing_to_doctor() {
         "{}",
         ran.stderr
     );
+}
+
+#[test]
+fn a_socket_this_user_may_not_open_says_to_join_the_docker_group() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("engine.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let host = format!("unix://{}", socket.display());
+    let uid = Command::new("id").arg("-u").output().expect("id runs");
+    // Root opens any socket whatever its mode, so as root adze runs as nobody.
+    let mut cmd = if String::from_utf8_lossy(&uid.stdout).trim() == "0" {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_adze"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_adze"))
+    };
+    let out = cmd
+        .arg("doctor")
+        .current_dir(dir.path())
+        .env("DOCKER_HOST", &host)
+        .output()
+        .expect("adze runs (setpriv, from util-linux, when the tests run as root)");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout).replace(&host, "unix://[SOCKET]");
+    insta::assert_snapshot!("permission_denied_socket", stdout);
 }
