@@ -14,6 +14,7 @@ pub mod compat;
 pub mod controller;
 pub mod dag;
 pub mod diagnostic;
+pub mod doctor;
 pub mod exec;
 pub mod go_json;
 pub mod kube;

@@ -5,6 +5,7 @@ mod approve;
 mod catalog;
 mod completions;
 mod controller;
+mod doctor;
 mod gc;
 mod input;
 mod kube;
@@ -81,6 +82,10 @@ enum Command {
     /// The prebuilt Tasks and Pipelines built into adze: list, show, init (copy into a
     /// repository), lint.
     Catalog(catalog::Args),
+    /// Check what `adze run` needs: the container engine (socket, version, permissions,
+    /// cgroup, disk), the images of the given files, and with --executor kubernetes the
+    /// kubeconfig and API server; one line per check with a fix for each failure.
+    Doctor(doctor::Args),
     /// Kubernetes upgrade checks the catalog's tasks call: version skew policy, upgrade
     /// plan, removed APIs.
     Kube(kube::Args),
@@ -109,6 +114,7 @@ pub fn main() -> Outcome {
         Command::Trigger(args) => trigger::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Kube(args) => kube::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Catalog(args) => catalog::run(&args),
         Command::Gc(args) => gc::run(&args),
         Command::Completions(args) => completions::run(&args),

@@ -642,7 +642,7 @@ fn report_host_faults(faults: &[String]) -> bool {
 /// The run ended because the engine stopped: an infrastructure fault, exit 3.
 fn engine_lost(message: &str) -> Outcome {
     eprintln!(
-        "error: {message}\n  help: check the engine (`docker info`) and run again; a daemon \
+        "error: {message}\n  help: check the engine (`adze doctor` says what to fix) and run again; a daemon \
          restarted with `--live-restore` within --engine-grace is waited for"
     );
     Outcome::Infrastructure

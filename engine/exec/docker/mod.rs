@@ -347,6 +347,10 @@ impl Drop for DockerExecutor {
 /// The Docker engine could not be reached.
 pub(crate) fn unavailable(e: DockerError) -> ExecError {
     ExecError::Unavailable(format!(
-        "cannot reach the Docker engine ({e}); {HOW_TO_START}"
+        "cannot reach the Docker engine ({e}); {HOW_TO_START}; {ASK_DOCTOR}"
     ))
 }
+
+/// Where to look when no engine answers: `adze doctor` says which check fails and its fix.
+pub const ASK_DOCTOR: &str =
+    "`adze doctor` checks the engine (socket, permissions, version, disk) and says what to fix";
