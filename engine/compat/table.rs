@@ -13,7 +13,8 @@ const CUSTOM_TASK: Support =
     Refused("custom tasks run under their own controller, which adze cannot stand in for");
 const REMOTE: Support = Differs(
     "fetched by adze before the run starts (params substituted as Tekton does), cached on disk \
-     and usable with --offline; `cluster` reads the loaded documents; see the README's remote \
+     and usable with --offline; `cluster` reads the loaded documents locally and the API \
+     server under `--executor kubernetes` and in `adze controller`; see the README's remote \
      resolution section for which resolvers are built",
 );
 const BUNDLE: Support =

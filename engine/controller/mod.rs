@@ -42,8 +42,9 @@
 //!
 //! # Not yet
 //!
-//! - Remote resolution; steps without `command` need a Docker engine on the controller's host
-//!   to read their image's ENTRYPOINT (no registry lookup yet).
+//! - Steps without `command` need a Docker engine on the controller's host to read their
+//!   image's ENTRYPOINT (no registry lookup yet). (Remote references are resolved: each
+//!   reconcile runs `crate::resolve`'s pass, `cluster` references read from the API server.)
 //! - Feature flags from Tekton's ConfigMap (they are the controller's `--feature-flag`s).
 
 mod bundle;
