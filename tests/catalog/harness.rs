@@ -838,29 +838,34 @@ pub fn task_runs_summary(cluster: &Cluster, namespace: &str) -> String {
     out
 }
 
-/// The documents of `yaml` whose `metadata.namespace` is `namespace`, rendered again.
-pub fn documents_in(yaml: &str, namespace: &str) -> String {
+/// The YAML documents of `yaml` (empty ones left out).
+fn documents(yaml: &str) -> Vec<Value> {
     serde_yaml_ng::Deserializer::from_str(yaml)
-        .filter_map(|doc| {
-            let value: Value = serde::Deserialize::deserialize(doc).ok()?;
-            (value["metadata"]["namespace"] == namespace)
-                .then(|| serde_yaml_ng::to_string(&value).expect("render a document"))
-        })
+        .filter_map(|doc| serde::Deserialize::deserialize(doc).ok())
+        .filter(|v: &Value| !v.is_null())
+        .collect()
+}
+
+/// The documents of `yaml` where `metadata.<field>` is `value`, rendered again.
+fn documents_where(yaml: &str, field: &str, value: &str) -> String {
+    documents(yaml)
+        .iter()
+        .filter(|d| d["metadata"][field] == value)
+        .map(|d| serde_yaml_ng::to_string(d).expect("render a document"))
         .collect::<Vec<_>>()
         .join("---\n")
 }
 
+/// The documents of `yaml` whose `metadata.namespace` is `namespace`, rendered again.
+pub fn documents_in(yaml: &str, namespace: &str) -> String {
+    documents_where(yaml, "namespace", namespace)
+}
+
 /// What the Role or ClusterRole `name` among `yaml`'s documents grants.
 pub fn granted_by_role(yaml: &str, name: &str) -> BTreeSet<Permission> {
-    let roles: Vec<String> = serde_yaml_ng::Deserializer::from_str(yaml)
-        .filter_map(|doc| {
-            let value: Value = serde::Deserialize::deserialize(doc).ok()?;
-            (value["metadata"]["name"] == name)
-                .then(|| serde_yaml_ng::to_string(&value).expect("render a document"))
-        })
-        .collect();
+    let roles = documents_where(yaml, "name", name);
     assert!(!roles.is_empty(), "no role {name}");
-    common::rbac_rules::granted_by_yaml(&roles.join("---\n"))
+    common::rbac_rules::granted_by_yaml(&roles)
 }
 
 /// The text of `pipelines/<pipeline>/rbac.yaml`.
@@ -956,9 +961,13 @@ pub fn run_pipeline_with(
 
 /// The final run's `status.results` (`-o json` on stdout) as name → value.
 pub fn results(outcome: &RunOutcome) -> serde_json::Map<String, Value> {
-    outcome
-        .json()
-        .and_then(|o| o["status"]["results"].as_array().cloned())
+    results_of(&outcome.json().unwrap_or(Value::Null))
+}
+
+/// A run object's `status.results` as name → value.
+pub fn results_of(run: &Value) -> serde_json::Map<String, Value> {
+    run["status"]["results"]
+        .as_array()
         .into_iter()
         .flatten()
         .filter_map(|r| Some((r["name"].as_str()?.to_owned(), r["value"].clone())))

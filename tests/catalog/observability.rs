@@ -722,7 +722,7 @@ fn under_adze_controller_helm_needs_nothing_beyond_what_rbac_yaml_grants() {
     }
 
     // The check has teeth: the namespace's default ServiceAccount may not install a chart.
-    let token = cluster.kubectl(&["create", "token", "default", "-n", "adze-pipelines"]);
+    let token = cluster.token("adze-pipelines", "default");
     let refused = Install {
         release: "kube-prometheus-stack",
         chart: "kube-prometheus-stack",
@@ -730,7 +730,7 @@ fn under_adze_controller_helm_needs_nothing_beyond_what_rbac_yaml_grants() {
         revision: 2,
         create_namespace: false,
     }
-    .apply(&cluster, token.trim())
+    .apply(&cluster, &token)
     .expect_err("the default ServiceAccount is refused");
     assert!(refused.contains("forbidden"), "{refused}");
 }

@@ -1055,12 +1055,7 @@ fn under_adze_controller_each_identity_needs_only_its_roles_in_rbac_yaml() {
         harness::task_runs_summary(home, HOME),
         controller.stderr()
     );
-    let results: serde_json::Map<String, serde_json::Value> = finished["status"]["results"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| Some((r["name"].as_str()?.to_owned(), r["value"].clone())))
-        .collect();
+    let results = harness::results_of(&finished);
     assert_eq!(results["approvedBy"], "alice", "{results:?}");
     assert_eq!(running_image(production, "shop"), new_image());
 
