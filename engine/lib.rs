@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod cel;
 pub mod cli;
 pub mod compat;
+pub mod config;
 pub mod controller;
 pub mod dag;
 pub mod diagnostic;

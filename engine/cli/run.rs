@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::config::{parse_image_maps, Invocation};
 use super::gc::collect_orphans;
 use super::input::{load_runs, Input};
 use super::last_run;
@@ -15,6 +16,7 @@ use super::watchdog::Watchdog;
 use super::Outcome;
 use crate::api::{Object, PipelineRun, TaskRun};
 use crate::compat;
+use crate::config::{CommandLine, RunDefaults};
 use crate::exec::backend::Backend;
 use crate::exec::docker::{DockerExecutor, DockerOptions};
 use crate::exec::kubernetes::connect::ClusterOptions;
@@ -35,8 +37,9 @@ use crate::validate::Flags;
 /// How often the loop looks at the executor, signals and timeouts.
 const TICK: Duration = Duration::from_millis(100);
 
-/// Arguments of `adze run`.
-#[derive(Debug, clap::Args)]
+/// Arguments of `adze run`. `--pull`, `--executor`, `--logs`, `--parallel` and the
+/// Kubernetes flags not given take the configuration file's values (see [`settle`]).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     input: Input,
@@ -49,6 +52,12 @@ pub struct Args {
     /// Run only the run with this name, when the files hold several.
     #[arg(long = "run", value_name = "NAME")]
     run: Option<String>,
+    /// Replace image references of steps and sidecars before running: `FROM=TO`, an exact
+    /// reference (`gcr.io/x/y:1=local/y:1`), a repository keeping tag and digest
+    /// (`gcr.io/x/y=local/y`) or a prefix ending with `/` (`gcr.io/=localhost:5000/`);
+    /// the longest match wins (repeatable; adds to the configuration's imageMap).
+    #[arg(long = "image-map", value_name = "FROM=TO")]
+    image_maps: Vec<String>,
     /// Print the final TaskRun/PipelineRun on stdout in this format.
     #[arg(short = 'o', long = "output", value_parser = ["yaml", "json"])]
     output: Option<String>,
@@ -147,8 +156,39 @@ fn resolvers(args: &Args) -> Result<crate::resolve::Resolvers, Outcome> {
     Ok(resolvers)
 }
 
+/// `args` with the configuration file's values for the flags not given, and what the run
+/// takes from the file otherwise (default params and workspaces, the image map).
+fn settle(args: &Args, invocation: &Invocation) -> Result<(Args, RunDefaults), Outcome> {
+    let cli = CommandLine {
+        pull: invocation.given("pull", &args.pull),
+        executor: invocation.given("executor", &args.executor),
+        namespace: args.namespace.clone(),
+        context: args.context.clone(),
+        kubeconfig: args.kubeconfig.clone(),
+        logs: invocation.given("logs", &args.logs),
+        parallel: invocation.given("parallel", &args.parallel),
+        image_map: parse_image_maps(&args.image_maps)?,
+        ..CommandLine::default()
+    };
+    let (_, settings) = invocation.settings(&cli)?;
+    let mut settled = args.clone();
+    settled.pull = settings.pull.value.clone();
+    settled.executor = settings.executor.value.clone();
+    settled.namespace = settings.namespace.value.clone();
+    settled.context = settings.context.value.clone();
+    settled.kubeconfig = settings.kubeconfig.value.clone();
+    settled.logs = settings.logs.value.clone();
+    settled.parallel = settings.parallel.value;
+    Ok((settled, settings.run_defaults()))
+}
+
 /// Runs `adze run`.
-pub fn run(args: &Args) -> Outcome {
+pub fn run(args: &Args, invocation: &Invocation) -> Outcome {
+    let (settled, defaults) = match settle(args, invocation) {
+        Ok(settled) => settled,
+        Err(outcome) => return outcome,
+    };
+    let args = &settled;
     let flags = match args.input.run_flags_or_report(args.strict) {
         Ok(flags) => flags,
         Err(outcome) => return outcome,
@@ -162,6 +202,7 @@ pub fn run(args: &Args) -> Outcome {
         &flags,
         &args.params,
         &args.workspaces,
+        &defaults,
         args.run.as_deref(),
         "running",
         &resolvers,
