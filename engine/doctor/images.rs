@@ -1,11 +1,13 @@
 //! The images the given files run: every step, sidecar, stepTemplate and StepAction image of
 //! the objects loaded from them (embedded specs included), with `$(params.NAME)` replaced by
-//! the default the same spec declares; and whether each is present on the engine.
+//! the default the same spec declares; and whether each is present on the engine or, when it
+//! is not, whether its registry has it (asked through the engine, without pulling).
 //!
 //! Tasks reached only by name from the catalog are not followed: their images are checked
 //! when they are loaded as files.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use bollard::Docker;
 use serde_json::Value;
@@ -116,7 +118,36 @@ fn substitute(image: &str, defaults: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// One line per image: present, absent (to be pulled), or named through a param.
+/// How long the registry of an absent image gets to describe it.
+const REGISTRY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// An absent image: asks its registry, through the engine, for its manifest as `adze run`
+/// would pull it (anonymously), without pulling it.
+async fn pullable(docker: &Docker, name: String, image: &str) -> Check {
+    let asked =
+        tokio::time::timeout(REGISTRY_TIMEOUT, docker.inspect_registry_image(image, None)).await;
+    let reason = match asked {
+        Ok(Ok(found)) => {
+            let digest = found.descriptor.digest.unwrap_or_default();
+            return Check::ok(
+                name,
+                format!("absent locally; its registry has it ({digest}): `adze run` pulls it"),
+            );
+        }
+        Ok(Err(bollard::errors::Error::DockerResponseServerError { message, .. })) => message,
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("its registry did not answer within {REGISTRY_TIMEOUT:?}"),
+    };
+    Check::fail(
+        name,
+        format!("absent locally and cannot be pulled: {}", reason.trim()),
+        "check the name and tag and that this machine reaches the registry; adze pulls \
+         anonymously, so pull a private image first (`docker login`, then `docker pull IMAGE`)",
+    )
+}
+
+/// One line per image: present, absent and pullable, absent and not pullable, or named
+/// through a param.
 pub async fn check(docker: Option<&Docker>, images: &Images) -> Vec<Check> {
     let mut checks = Vec::new();
     for image in &images.literal {
@@ -129,11 +160,7 @@ pub async fn check(docker: Option<&Docker>, images: &Images) -> Vec<Check> {
             Ok(_) => Check::ok(name, "present locally"),
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
-            }) => Check::warn(
-                name,
-                "absent locally; `adze run` will pull it (`--pull`)",
-                None,
-            ),
+            }) => pullable(docker, name, image).await,
             Err(e) => Check::warn(name, format!("cannot inspect it: {e}"), None),
         });
     }
