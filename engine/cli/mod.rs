@@ -11,6 +11,7 @@ mod input;
 mod kube;
 mod last_run;
 mod man;
+mod masking;
 mod output;
 mod plan;
 pub(crate) mod progress;
