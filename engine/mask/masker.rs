@@ -16,6 +16,13 @@ pub const MASK: &str = "***";
 /// which is what guarantees masking ends (each replacement shortens the text).
 pub const MIN_LENGTH: usize = 4;
 
+/// The fewest characters a line of a multi-line value needs to be masked on its own.
+///
+/// Multi-line secrets are often structured (a kubeconfig, a JSON key file): their short lines
+/// (`apiVersion: v1`, `kind: Config`, `}`) are everywhere in logs and say nothing, while the
+/// lines worth hiding (key material, tokens, certificate data) are long.
+pub const MIN_LINE_LENGTH: usize = 16;
+
 /// A value too short to mask (see [`MIN_LENGTH`]); it carries its length, never the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -113,8 +120,8 @@ impl Masker {
 
     /// Masks `value` from now on, trimmed as well, and each line of it when it has several.
     /// An empty value is ignored; one shorter than [`MIN_LENGTH`] is refused. Lines shorter
-    /// than that are left out silently: the whole value is still masked, and a short line
-    /// (`}`, `---`) would match everywhere.
+    /// than [`MIN_LINE_LENGTH`] are left out silently: the whole value is still masked, and a
+    /// short line (`}`, `kind: Config`) would match everywhere.
     pub fn add(&self, value: &str) -> Result<(), TooShort> {
         let chars = value.trim().chars().count();
         if chars == 0 {
@@ -130,7 +137,7 @@ impl Masker {
                 value
                     .split(['\n', '\r'])
                     .map(str::trim)
-                    .filter(|l| l.chars().count() >= MIN_LENGTH)
+                    .filter(|l| l.chars().count() >= MIN_LINE_LENGTH)
                     .map(str::to_owned),
             );
         }
@@ -243,13 +250,14 @@ mod tests {
 
     #[test]
     fn each_line_of_a_multi_line_value_is_masked() {
-        let key = "-----BEGIN KEY-----\r\nMIIEvQIBADANBg\n  kqhkiG9w0BAQEF\n}\n-----END KEY-----\n";
+        let key = "-----BEGIN KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0\n  kqhkiG9w0BAQEFAASC\n}\nkind: Key\n-----END KEY-----\n";
         let m = masker(&[key]);
         assert_eq!(m.mask(key), "***");
-        assert_eq!(m.mask("line: MIIEvQIBADANBg"), "line: ***");
-        assert_eq!(m.mask("kqhkiG9w0BAQEF"), "***");
-        // A short line alone is not a value: `}` stays.
-        assert_eq!(m.mask("{ }"), "{ }");
+        assert_eq!(m.mask("line: MIIEvQIBADANBgkqhkiG9w0"), "line: ***");
+        assert_eq!(m.mask("kqhkiG9w0BAQEFAASC"), "***");
+        assert_eq!(m.mask("-----BEGIN KEY-----"), "***");
+        // Short lines alone are structure, not secrets: they stay.
+        assert_eq!(m.mask("{ } kind: Key"), "{ } kind: Key");
     }
 
     #[test]
@@ -306,13 +314,13 @@ mod tests {
             let m = Masker::new();
             let mut added = Vec::new();
             for _ in 0..(rng.next() % 4) {
-                let v = rng.text(8);
+                let v = rng.text(24);
                 if m.add(&v).is_ok() && !v.trim().is_empty() {
                     added.push(v);
                 }
             }
-            let mut text = rng.text(40);
-            // Plant a value (or a piece of one) so matches are frequent.
+            let mut text = rng.text(60);
+            // Plant a value so matches are frequent.
             if let Some(v) = added.first() {
                 let at = (rng.next() as usize) % (text.chars().count() + 1);
                 let byte = text.char_indices().nth(at).map_or(text.len(), |(i, _)| i);
@@ -321,11 +329,13 @@ mod tests {
             let masked = m.mask(&text);
             for v in &added {
                 assert!(
-                    !masked.contains(v.as_str()),
+                    !masked.contains(v.as_str()) && !masked.contains(v.trim()),
                     "{v:?} left in {masked:?} (from {text:?})"
                 );
                 for line in v.split(['\n', '\r']).map(str::trim) {
-                    if line.chars().count() >= MIN_LENGTH {
+                    let whole = !v.contains(['\n', '\r']);
+                    let long = line.chars().count() >= MIN_LINE_LENGTH;
+                    if (whole && line.chars().count() >= MIN_LENGTH) || long {
                         assert!(!masked.contains(line), "line {line:?} left in {masked:?}");
                     }
                 }

@@ -18,8 +18,8 @@
 //!
 //! # Invariants
 //!
-//! - A masked text contains no value of the masker, and no line (trimmed) of a multi-line
-//!   value: masking repeats until nothing matches, so `***` next to other text cannot form a
+//! - A masked text contains no value of the masker, no value trimmed, and no line (trimmed)
+//!   of [`MIN_LINE_LENGTH`] characters or more of a multi-line value: masking repeats until nothing matches, so `***` next to other text cannot form a
 //!   value either. Overlapping or adjacent occurrences become one `***`.
 //! - Values shorter than [`MIN_LENGTH`] characters (after trimming) are refused with
 //!   [`TooShort`]: a one-letter secret would mask every such letter and make logs unreadable.
@@ -46,4 +46,4 @@
 pub mod collect;
 mod masker;
 
-pub use masker::{Masker, TooShort, MASK, MIN_LENGTH};
+pub use masker::{Masker, TooShort, MASK, MIN_LENGTH, MIN_LINE_LENGTH};
