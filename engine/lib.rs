@@ -20,6 +20,7 @@ pub mod exec;
 pub mod go_json;
 pub mod kube;
 pub mod load;
+pub mod mask;
 pub mod plan;
 pub mod prometheus;
 pub mod reconcile;

@@ -12,6 +12,7 @@ mod input;
 mod kube;
 mod last_run;
 mod man;
+mod masking;
 mod output;
 mod plan;
 pub(crate) mod progress;
