@@ -9,7 +9,8 @@
 
 use std::sync::mpsc;
 
-use crate::reconcile::{PipelineTaskState, SkipReason};
+use crate::api::ParamValue;
+use crate::reconcile::{ConditionStatus, PipelineTaskState, SkipReason};
 
 /// Which output stream a log line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,10 +21,48 @@ pub enum Stream {
     Stderr,
 }
 
+/// What kind of object a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// A PipelineRun.
+    PipelineRun,
+    /// A bare TaskRun.
+    TaskRun,
+}
+
+impl RunKind {
+    /// The Kubernetes kind: `PipelineRun` or `TaskRun`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::PipelineRun => "PipelineRun",
+            RunKind::TaskRun => "TaskRun",
+        }
+    }
+}
+
 /// One thing that happened during a run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
-    /// A pipeline task's TaskRun was handed to the executor.
+    /// The top-level driver began the run; always its first event.
+    RunStarted {
+        /// The run's name (`generateName` already resolved).
+        run: String,
+        /// PipelineRun or TaskRun.
+        kind: RunKind,
+    },
+    /// The top-level driver ended the run; always its last event.
+    RunFinished {
+        /// The run's name.
+        run: String,
+        /// The final `Succeeded` condition's status (`Unknown` when adze itself failed).
+        status: ConditionStatus,
+        /// Its reason (`Succeeded`, `Failed`, `Cancelled`, …; `Error` when adze itself failed).
+        reason: String,
+        /// Its message.
+        message: String,
+    },
+    /// A pipeline task's TaskRun is handed to the executor (sent just before, so the
+    /// events of its steps come after it).
     TaskStarted {
         /// The pipeline task (the TaskRun's name for a bare TaskRun).
         task: String,
@@ -44,6 +83,31 @@ pub enum Progress {
         state: PipelineTaskState,
         /// The TaskRun's condition message (empty on success).
         message: String,
+    },
+    /// An attempt of a TaskRun failed and the driver starts it again (`retries`); the
+    /// new attempt's `TaskStarted` follows.
+    TaskRetried {
+        /// The pipeline task (or matrix label).
+        task: String,
+        /// The TaskRun's name.
+        task_run: String,
+        /// The number of the attempt that starts now: 2 for the first retry.
+        attempt: u32,
+        /// The failed attempt's condition reason.
+        reason: String,
+        /// The failed attempt's condition message.
+        message: String,
+    },
+    /// A result a TaskRun emitted, sent when its last attempt ended, before `TaskFinished`.
+    TaskResult {
+        /// The pipeline task (or matrix label).
+        task: String,
+        /// The TaskRun's name.
+        task_run: String,
+        /// The result's name.
+        name: String,
+        /// Its value.
+        value: ParamValue,
     },
     /// The PipelineRun's condition or its children changed during the run (sent by the
     /// top-level driver after a pass; the final condition is the driver's outcome).
@@ -77,6 +141,8 @@ pub enum Progress {
         step: String,
         /// The exit code Tekton records for it.
         exit_code: i32,
+        /// How long its container ran, in milliseconds (0 for a step that never ran).
+        duration_ms: u64,
     },
     /// One line a step printed (without its trailing newline).
     Log {
@@ -110,6 +176,18 @@ pub enum Progress {
         /// True when containers are being killed without waiting.
         force: bool,
     },
+}
+
+impl Progress {
+    /// The last event of a run adze itself could not finish (`adze run` exits 2 or 3).
+    pub fn run_error(run: String, error: &super::RunError) -> Progress {
+        Progress::RunFinished {
+            run,
+            status: ConditionStatus::Unknown,
+            reason: "Error".to_owned(),
+            message: error.to_string(),
+        }
+    }
 }
 
 /// Where progress goes: a channel, or nowhere.
