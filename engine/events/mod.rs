@@ -38,8 +38,8 @@
 //!
 //! - Image pulls and interrupts (Ctrl-C) are not events; the final `runFinished` says
 //!   `Cancelled` after an interrupt.
-//! - Steps of a child PipelineRun (`pipelineRef` in a pipeline task) report under the child's
-//!   TaskRun names, with the child's pipeline task as `task`.
+//! - `adze serve` and `adze controller` drive the same events but do not write them as JSON
+//!   lines; `adze run` is the only writer.
 
 pub mod fan_out;
 pub mod json_lines;
