@@ -4,7 +4,8 @@
 //!
 //! The driver knows when tasks start, finish or are skipped; the executor knows when steps
 //! start and what they print. Both report into one [`ProgressSink`], a channel the CLI reads
-//! on its own thread, so rendering never slows the loop and the loop never waits on a
+//! on its own thread ([`crate::events::fan_out`] hands each event to the display and to the
+//! `--events json` writer), so rendering never slows the loop and the loop never waits on a
 //! terminal. Sending is best effort: a closed sink drops events silently.
 
 use std::sync::mpsc;
