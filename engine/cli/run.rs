@@ -241,8 +241,8 @@ struct Session {
 
 impl Session {
     /// Connects to the engine, starts the event consumers (the display, `--events`) and
-    /// installs the signal handlers; `flags`
-    /// says where the Kubernetes executor reads results from.
+    /// installs the signal handlers; `flags` says where the Kubernetes executor reads results
+    /// from.
     fn start(args: &Args, flags: &Flags) -> Result<Session, Outcome> {
         // Before anything starts: a bad `--events` is the user's to fix, and costs nothing.
         let json_lines = events_writer(args)?;
