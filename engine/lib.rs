@@ -16,6 +16,7 @@ pub mod controller;
 pub mod dag;
 pub mod diagnostic;
 pub mod doctor;
+pub mod events;
 pub mod exec;
 pub mod go_json;
 pub mod kube;

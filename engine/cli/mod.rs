@@ -18,6 +18,7 @@ mod plan;
 pub(crate) mod progress;
 mod run;
 mod runs;
+mod schema;
 mod serve;
 mod trigger;
 mod validate;
@@ -105,6 +106,9 @@ enum Command {
     Completions(completions::Args),
     /// Print the man page of adze, or write one page per subcommand with --dir DIR.
     Man(man::Args),
+    /// Print the JSON Schema of what adze writes for scripts: `events` (`adze run --events
+    /// json`).
+    Schema(schema::Args),
     /// Removes a run's containers if its adze dies; started by `adze run` itself.
     #[command(hide = true)]
     Watchdog(watchdog::Args),
@@ -133,6 +137,7 @@ pub fn main() -> Outcome {
         Command::Config(args) => config::run(&args, &invocation),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
+        Command::Schema(args) => schema::run(&args),
         Command::Watchdog(args) => watchdog::run(&args),
     }
 }

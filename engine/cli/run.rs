@@ -19,6 +19,8 @@ use super::Outcome;
 use crate::api::{Object, PipelineRun, TaskRun};
 use crate::compat;
 use crate::config::{CommandLine, RunDefaults};
+use crate::events::fan_out::{self, Consumer, FanOut};
+use crate::events::json_lines::JsonLines;
 use crate::exec::backend::Backend;
 use crate::exec::docker::{DockerExecutor, DockerOptions};
 use crate::exec::kubernetes::connect::ClusterOptions;
@@ -64,6 +66,13 @@ pub struct Args {
     /// Print the final TaskRun/PipelineRun on stdout in this format.
     #[arg(short = 'o', long = "output", value_parser = ["yaml", "json"])]
     output: Option<String>,
+    /// Write the run's events as they happen, one JSON object per line (`adze schema
+    /// events`): on stdout, or into --events-file.
+    #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
+    events: Option<String>,
+    /// Write the events into FILE instead of stdout (implies --events json; works with -o).
+    #[arg(long, value_name = "FILE")]
+    events_file: Option<PathBuf>,
     /// When to pull images: always, missing (default), never.
     #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never"])]
     pull: String,
@@ -273,11 +282,12 @@ pub fn run(args: &Args, invocation: &Invocation) -> Outcome {
     }
 }
 
-/// What every run needs while it runs: the executor, the renderer, signals.
+/// What every run needs while it runs: the executor, the event consumers, signals.
 struct Session {
     executor: Backend,
     sink: ProgressSink,
-    renderer: progress::Renderer,
+    /// Hands the run's events to the display and, with `--events`, the JSON-lines writer.
+    consumers: FanOut,
     interrupt: Interrupt,
     /// Removes the run's containers should this process die without doing it.
     watchdog: Option<Watchdog>,
@@ -288,9 +298,12 @@ struct Session {
 }
 
 impl Session {
-    /// Connects to the engine, starts the renderer and installs the signal handlers; `flags`
-    /// says where the Kubernetes executor reads results from.
+    /// Connects to the engine, starts the event consumers (the display, `--events`) and
+    /// installs the signal handlers; `flags` says where the Kubernetes executor reads results
+    /// from; `masker` masks every event before any consumer reads it.
     fn start(args: &Args, flags: &Flags, masker: Arc<Masker>) -> Result<Session, Outcome> {
+        // Before anything starts: a bad `--events` is the user's to fix, and costs nothing.
+        let json_lines = events_writer(args)?;
         let (sink, events) = ProgressSink::channel();
         // Masked before anything reads the channel: renderer, events, history alike.
         let sink = sink.masked(masker.clone());
@@ -364,24 +377,23 @@ impl Session {
         };
         let tty = std::io::stderr().is_terminal();
         let color = color_of(args);
-        let renderer = progress::spawn(
-            events,
-            RenderOptions {
-                mode: if tty { Mode::Tty } else { Mode::Plain },
-                logs: match args.logs.as_str() {
-                    "none" => LogMode::None,
-                    "failed" => LogMode::Failed,
-                    _ => LogMode::All,
-                },
-                color,
+        let mut consumers = vec![progress::consumer(RenderOptions {
+            mode: if tty { Mode::Tty } else { Mode::Plain },
+            logs: match args.logs.as_str() {
+                "none" => LogMode::None,
+                "failed" => LogMode::Failed,
+                _ => LogMode::All,
             },
-        );
+            color,
+        })];
+        consumers.extend(json_lines);
+        let consumers = fan_out::spawn(events, consumers);
         let interrupt = Interrupt::new();
         watch_signals(&executor, interrupt.clone(), sink.clone());
         Ok(Session {
             executor,
             sink,
-            renderer,
+            consumers,
             interrupt,
             watchdog,
             keep: args.keep,
@@ -399,11 +411,39 @@ impl Session {
             w.release();
         }
         drop(self.sink);
-        self.renderer.finish();
+        self.consumers.finish();
         for line in notes {
             masking::eprintln(&self.masker, &line);
         }
     }
+}
+
+/// The `--events` writer, if asked for: on stdout, or into `--events-file` (created or
+/// truncated now, so a path that cannot be written fails before the run starts).
+fn events_writer(args: &Args) -> Result<Option<Box<dyn Consumer>>, Outcome> {
+    let out: Box<dyn std::io::Write + Send> = match (&args.events, &args.events_file) {
+        (None, None) => return Ok(None),
+        (_, Some(path)) => match std::fs::File::create(path) {
+            Ok(file) => Box::new(file),
+            Err(e) => {
+                eprintln!(
+                    "error: cannot write the events to {}: {e}\n  help: give --events-file a \
+                     path in a directory you can write",
+                    path.display()
+                );
+                return Err(Outcome::Invalid);
+            }
+        },
+        (Some(_), None) if args.output.is_some() => {
+            eprintln!(
+                "error: --events json writes to stdout, where -o prints the final object\n  \
+                 help: add --events-file PATH to write the events there"
+            );
+            return Err(Outcome::Invalid);
+        }
+        (Some(_), None) => Box::new(std::io::stdout()),
+    };
+    Ok(Some(Box::new(JsonLines::new(out))))
 }
 
 /// Ctrl-C and SIGTERM: the first cancels gracefully, the second kills, the third exits.

@@ -133,6 +133,7 @@ mod tests {
             task_run: "t".into(),
             step: "a".into(),
             exit_code: 3,
+            duration_ms: 3_000,
         };
         assert!(apply(&mut steps, &finished, Timestamp(4_000)));
         assert!(apply(&mut steps, &step("b"), Timestamp(4_000)));

@@ -156,6 +156,14 @@ impl<'b> Driver<'b> {
             return Ok(());
         };
         let (request, spec) = self.request(tracked, child, finally)?;
+        // Before the executor starts it, so every event about its steps comes after: the
+        // executor reports from its own threads as soon as it is started.
+        self.progress.send(Progress::TaskStarted {
+            task: child.label.clone(),
+            task_run: request.name.clone(),
+            finally,
+            steps: request.steps.iter().map(|s| s.name.clone()).collect(),
+        });
         executor.start(&request)?;
         if let Some(c) = self
             .find_mut(task)
@@ -163,12 +171,6 @@ impl<'b> Driver<'b> {
         {
             c.attempts += 1;
         }
-        self.progress.send(Progress::TaskStarted {
-            task: child.label.clone(),
-            task_run: request.name.clone(),
-            finally,
-            steps: request.steps.iter().map(|s| s.name.clone()).collect(),
-        });
         if child.attempts == 0 {
             self.children.push(ChildReference {
                 name: request.name.clone(),

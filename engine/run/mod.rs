@@ -142,6 +142,6 @@ pub use executor::{
 pub use fake::{FakeExecutor, Script};
 pub use interrupt::Interrupt;
 pub use outcome::{ChildKind, ChildReference, RunOutcome, TaskRunRecord};
-pub use progress::{Progress, ProgressSink, Stream};
+pub use progress::{Progress, ProgressSink, RunKind, Stream};
 pub use selection::{Recorded, Selection};
 pub use standalone::TaskRunDriver;

@@ -4,7 +4,8 @@
 //!
 //! The driver knows when tasks start, finish or are skipped; the executor knows when steps
 //! start and what they print. Both report into one [`ProgressSink`], a channel the CLI reads
-//! on its own thread, so rendering never slows the loop and the loop never waits on a
+//! on its own thread ([`crate::events::fan_out`] hands each event to the display and to the
+//! `--events json` writer), so rendering never slows the loop and the loop never waits on a
 //! terminal. Sending is best effort: a closed sink drops events silently.
 //!
 //! A sink made [`ProgressSink::masked`] masks every event's text as it is sent (see
@@ -15,7 +16,8 @@ use std::sync::{mpsc, Arc};
 
 use crate::mask::Masker;
 
-use crate::reconcile::{PipelineTaskState, SkipReason};
+use crate::api::ParamValue;
+use crate::reconcile::{ConditionStatus, PipelineTaskState, SkipReason};
 
 /// Which output stream a log line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,10 +28,48 @@ pub enum Stream {
     Stderr,
 }
 
+/// What kind of object a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// A PipelineRun.
+    PipelineRun,
+    /// A bare TaskRun.
+    TaskRun,
+}
+
+impl RunKind {
+    /// The Kubernetes kind: `PipelineRun` or `TaskRun`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::PipelineRun => "PipelineRun",
+            RunKind::TaskRun => "TaskRun",
+        }
+    }
+}
+
 /// One thing that happened during a run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
-    /// A pipeline task's TaskRun was handed to the executor.
+    /// The top-level driver began the run; always its first event.
+    RunStarted {
+        /// The run's name (`generateName` already resolved).
+        run: String,
+        /// PipelineRun or TaskRun.
+        kind: RunKind,
+    },
+    /// The top-level driver ended the run; always its last event.
+    RunFinished {
+        /// The run's name.
+        run: String,
+        /// The final `Succeeded` condition's status (`Unknown` when adze itself failed).
+        status: ConditionStatus,
+        /// Its reason (`Succeeded`, `Failed`, `Cancelled`, …; `Error` when adze itself failed).
+        reason: String,
+        /// Its message.
+        message: String,
+    },
+    /// A pipeline task's TaskRun is handed to the executor (sent just before, so the
+    /// events of its steps come after it).
     TaskStarted {
         /// The pipeline task (the TaskRun's name for a bare TaskRun).
         task: String,
@@ -50,6 +90,31 @@ pub enum Progress {
         state: PipelineTaskState,
         /// The TaskRun's condition message (empty on success).
         message: String,
+    },
+    /// An attempt of a TaskRun failed and the driver starts it again (`retries`); the
+    /// new attempt's `TaskStarted` follows.
+    TaskRetried {
+        /// The pipeline task (or matrix label).
+        task: String,
+        /// The TaskRun's name.
+        task_run: String,
+        /// The number of the attempt that starts now: 2 for the first retry.
+        attempt: u32,
+        /// The failed attempt's condition reason.
+        reason: String,
+        /// The failed attempt's condition message.
+        message: String,
+    },
+    /// A result a TaskRun emitted, sent when its last attempt ended, before `TaskFinished`.
+    TaskResult {
+        /// The pipeline task (or matrix label).
+        task: String,
+        /// The TaskRun's name.
+        task_run: String,
+        /// The result's name.
+        name: String,
+        /// Its value.
+        value: ParamValue,
     },
     /// The PipelineRun's condition or its children changed during the run (sent by the
     /// top-level driver after a pass; the final condition is the driver's outcome).
@@ -83,6 +148,8 @@ pub enum Progress {
         step: String,
         /// The exit code Tekton records for it.
         exit_code: i32,
+        /// How long its container ran, in milliseconds (0 for a step that never ran).
+        duration_ms: u64,
     },
     /// One line a step printed (without its trailing newline).
     Log {
@@ -122,19 +189,36 @@ impl Progress {
     /// The event with the secret values in its text replaced (see [`crate::mask`]).
     pub fn masked(mut self, masker: &Masker) -> Progress {
         match &mut self {
-            Progress::TaskFinished { message, .. } | Progress::Warning { message, .. } => {
-                masker.mask_string(message)
-            }
+            Progress::TaskFinished { message, .. }
+            | Progress::Warning { message, .. }
+            | Progress::TaskRetried { message, .. }
+            | Progress::RunFinished { message, .. } => masker.mask_string(message),
             Progress::RunStatus { condition, .. } => masker.mask_string(&mut condition.message),
             Progress::Log { line, .. } => masker.mask_string(line),
             Progress::Pull { status, .. } => masker.mask_string(status),
-            Progress::TaskStarted { .. }
+            Progress::TaskResult { value, .. } => match value {
+                ParamValue::String(s) => masker.mask_string(s),
+                ParamValue::Array(items) => items.iter_mut().for_each(|s| masker.mask_string(s)),
+                ParamValue::Object(map) => map.values_mut().for_each(|s| masker.mask_string(s)),
+            },
+            Progress::RunStarted { .. }
+            | Progress::TaskStarted { .. }
             | Progress::TaskSkipped { .. }
             | Progress::StepStarted { .. }
             | Progress::StepFinished { .. }
             | Progress::Interrupted { .. } => {}
         }
         self
+    }
+
+    /// The last event of a run adze itself could not finish (`adze run` exits 2 or 3).
+    pub fn run_error(run: String, error: &super::RunError) -> Progress {
+        Progress::RunFinished {
+            run,
+            status: ConditionStatus::Unknown,
+            reason: "Error".to_owned(),
+            message: error.to_string(),
+        }
     }
 }
 

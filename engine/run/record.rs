@@ -60,6 +60,15 @@ impl<'b> Driver<'b> {
             if retry && child.attempts <= retries {
                 // Tekton archives the failed attempt in `retriesStatus` and starts it again.
                 let child = child.clone();
+                if let ExecOutcome::Failed { reason, message } = &event.outcome {
+                    self.progress.send(Progress::TaskRetried {
+                        task: child.label.clone(),
+                        task_run: event.task_run.clone(),
+                        attempt: child.attempts + 1,
+                        reason: reason.clone(),
+                        message: message.clone(),
+                    });
+                }
                 if let Some(r) = self
                     .records
                     .iter_mut()
@@ -75,6 +84,14 @@ impl<'b> Driver<'b> {
             let matrixed = !child.combination.is_empty() || t.children.len() > 1;
             let message = event.report.message.clone();
             let state = single_state(&event.outcome, t.on_error, t.cancel);
+            for (name, value) in &event.results {
+                self.progress.send(Progress::TaskResult {
+                    task: label.clone(),
+                    task_run: event.task_run.clone(),
+                    name: name.clone(),
+                    value: value.clone(),
+                });
+            }
             if matrixed {
                 self.progress.send(Progress::TaskFinished {
                     task: label,

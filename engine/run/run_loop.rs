@@ -11,7 +11,7 @@ use super::driver::{Driver, Tracked};
 use super::error::RunError;
 use super::executor::{ExecEvent, Executor};
 use super::outcome::RunOutcome;
-use super::progress::Progress;
+use super::progress::{Progress, RunKind};
 use super::spec_status::{escalate, spec_status};
 use super::volumes;
 use super::wiring::Values;
@@ -23,8 +23,33 @@ use crate::reconcile::{
 };
 
 impl<'b> Driver<'b> {
-    /// Runs the loop until the PipelineRun reaches a final condition.
+    /// Runs the loop until the PipelineRun reaches a final condition, reporting
+    /// [`Progress::RunStarted`] first and [`Progress::RunFinished`] last.
     pub fn run(
+        self,
+        executor: &mut dyn Executor,
+        clock: &mut dyn Clock,
+    ) -> Result<RunOutcome, RunError> {
+        let (run, progress) = (self.name.clone(), self.progress.clone());
+        progress.send(Progress::RunStarted {
+            run: run.clone(),
+            kind: RunKind::PipelineRun,
+        });
+        let result = self.run_passes(executor, clock);
+        progress.send(match &result {
+            Ok(outcome) => Progress::RunFinished {
+                run,
+                status: outcome.condition.status,
+                reason: outcome.condition.reason.as_str().to_owned(),
+                message: outcome.condition.message.clone(),
+            },
+            Err(e) => Progress::run_error(run, e),
+        });
+        result
+    }
+
+    /// The loop itself: pass after pass until a final condition.
+    fn run_passes(
         mut self,
         executor: &mut dyn Executor,
         clock: &mut dyn Clock,

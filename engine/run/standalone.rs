@@ -33,11 +33,11 @@ use crate::plan::PlanError;
 
 use super::workspaces::{self, RunDirectory};
 use super::{
-    env, Clock, ExecOutcome, Executor, Interrupt, Progress, ProgressSink, RunError, TaskRunRecord,
-    TaskRunRequest,
+    env, Clock, ExecOutcome, Executor, Interrupt, Progress, ProgressSink, RunError, RunKind,
+    TaskRunRecord, TaskRunRequest,
 };
 use super::{pod_template, volumes, ClusterSources};
-use crate::reconcile::{OnError, PipelineTaskState};
+use crate::reconcile::{ConditionStatus, OnError, PipelineTaskState};
 
 /// Tekton's `default-timeout-minutes`, for a TaskRun without `spec.timeout`.
 const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
@@ -327,8 +327,36 @@ impl TaskRunDriver {
         self
     }
 
-    /// Runs the TaskRun until the executor reports it finished.
+    /// Runs the TaskRun until the executor reports it finished, reporting
+    /// [`Progress::RunStarted`] first and [`Progress::RunFinished`] last.
     pub fn run(
+        self,
+        executor: &mut dyn Executor,
+        clock: &mut dyn Clock,
+    ) -> Result<TaskRunRecord, RunError> {
+        let (run, progress) = (self.request.name.clone(), self.progress.clone());
+        progress.send(Progress::RunStarted {
+            run: run.clone(),
+            kind: RunKind::TaskRun,
+        });
+        let result = self.run_to_end(executor, clock);
+        progress.send(match &result {
+            Ok(record) => {
+                let (status, reason, message) = final_condition(record);
+                Progress::RunFinished {
+                    run,
+                    status,
+                    reason,
+                    message,
+                }
+            }
+            Err(e) => Progress::run_error(run, e),
+        });
+        result
+    }
+
+    /// Starts the TaskRun and waits for its end.
+    fn run_to_end(
         self,
         executor: &mut dyn Executor,
         clock: &mut dyn Clock,
@@ -364,13 +392,14 @@ impl TaskRunDriver {
                 retries: Vec::new(),
             });
         }
-        executor.start(&self.request)?;
+        // Before the executor starts it, so every event about its steps comes after.
         self.progress.send(Progress::TaskStarted {
             task: name.clone(),
             task_run: name.clone(),
             finally: false,
             steps: self.request.steps.iter().map(|s| s.name.clone()).collect(),
         });
+        executor.start(&self.request)?;
         let mut cancelled = false;
         loop {
             if !cancelled && self.interrupt.count() > 0 {
@@ -407,6 +436,14 @@ impl TaskRunDriver {
                         event.report.message.clone(),
                     ),
                 };
+                for (result, value) in &event.results {
+                    self.progress.send(Progress::TaskResult {
+                        task: name.clone(),
+                        task_run: name.clone(),
+                        name: result.clone(),
+                        value: value.clone(),
+                    });
+                }
                 self.progress.send(Progress::TaskFinished {
                     task: name.clone(),
                     task_run: name,
@@ -424,6 +461,35 @@ impl TaskRunDriver {
                 clock.sleep(self.tick);
             }
         }
+    }
+}
+
+/// The TaskRun's final `Succeeded` condition as `adze run` reports it: status, reason,
+/// message.
+fn final_condition(record: &TaskRunRecord) -> (ConditionStatus, String, String) {
+    match record.event.as_ref().map(|e| &e.outcome) {
+        Some(ExecOutcome::Succeeded) => (
+            ConditionStatus::True,
+            "Succeeded".to_owned(),
+            record
+                .event
+                .as_ref()
+                .map(|e| e.report.message.clone())
+                .unwrap_or_default(),
+        ),
+        Some(ExecOutcome::Failed { reason, message })
+        | Some(ExecOutcome::EngineLost { reason, message }) => {
+            (ConditionStatus::False, reason.clone(), message.clone())
+        }
+        Some(ExecOutcome::Cancelled) | None => (
+            ConditionStatus::False,
+            TASK_RUN_CANCELLED.to_owned(),
+            record
+                .event
+                .as_ref()
+                .map(|e| e.report.message.clone())
+                .unwrap_or_default(),
+        ),
     }
 }
 

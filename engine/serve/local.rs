@@ -374,6 +374,7 @@ fn record_progress(events: Receiver<Progress>, report: &Report) -> TaskStates {
                 task_run,
                 step,
                 exit_code,
+                ..
             }) => {
                 let task = tasks.get(&task_run).cloned().unwrap_or(task_run);
                 let word = if exit_code == 0 {

@@ -116,8 +116,14 @@ fn a_task_run_runs_as_a_pod_with_logs_results_and_steps_in_tektons_shape() {
     let sim = Sim::shared();
     let ns = sim.namespace("two-steps");
     let dir = workdir(TWO_STEPS);
-    let out = run(adze(sim, dir.path(), &ns, &["-o", "json"]));
+    let out = run(adze(
+        sim,
+        dir.path(),
+        &ns,
+        &["-o", "json", "--events-file", "events.jsonl"],
+    ));
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_events(&std::fs::read_to_string(dir.path().join("events.jsonl")).expect("events"));
     assert!(
         out.stderr.contains("writing the greeting"),
         "{}",
@@ -159,6 +165,67 @@ fn a_task_run_runs_as_a_pod_with_logs_results_and_steps_in_tektons_shape() {
             .all(|o| o == "configmap/kube-root-ca.crt"),
         "the run's objects were not removed: {:?}",
         objects(sim, &ns, "pods,configmaps")
+    );
+}
+
+/// The `--events-file` of [`TWO_STEPS`]: the same events as the Docker executor's, valid
+/// under the schema, with the Pod's steps, their output and the result.
+fn assert_events(text: &str) {
+    let schema = adze::events::schema::schema();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| {
+            let event = serde_json::from_str(line).expect("a JSON line");
+            if let Err(e) = adze::events::schema::validate(&schema, &event) {
+                panic!("not valid under the schema ({e}): {line}");
+            }
+            assert_eq!(event["run"], "two-steps", "{line}");
+            event
+        })
+        .collect();
+    let of_type = |kind: &str| -> Vec<&serde_json::Value> {
+        events.iter().filter(|e| e["type"] == kind).collect()
+    };
+    assert_eq!(
+        events.first().map(|e| &e["type"]),
+        Some(&"runStarted".into()),
+        "{text}"
+    );
+    assert_eq!(
+        events.last().map(|e| &e["type"]),
+        Some(&"runFinished".into()),
+        "{text}"
+    );
+    assert_eq!(
+        events.last().map(|e| &e["status"]),
+        Some(&"True".into()),
+        "{text}"
+    );
+    let steps: Vec<(&str, i64, bool)> = of_type("stepFinished")
+        .iter()
+        .map(|e| {
+            (
+                e["step"].as_str().unwrap_or_default(),
+                e["exitCode"].as_i64().unwrap_or(-1),
+                e["durationMs"].is_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(steps, [("write", 0, true), ("read", 0, true)], "{text}");
+    assert!(
+        of_type("log").iter().any(|e| e["task"] == "two-steps"
+            && e["step"] == "write"
+            && e["text"] == "writing the greeting"),
+        "{text}"
+    );
+    let results = of_type("result");
+    assert_eq!(
+        results
+            .iter()
+            .map(|e| (&e["name"], &e["value"]))
+            .collect::<Vec<_>>(),
+        [(&"greeting".into(), &"hello".into())],
+        "{text}"
     );
 }
 

@@ -3,15 +3,16 @@
 //! # Why
 //!
 //! The driver and the executors report [`Progress`] events into a channel and never wait on a
-//! terminal; this module is the other end of that channel. It runs on its own thread, only
-//! reads, and turns events into either live `indicatif` bars ([`Mode::Tty`]) or one plain line
+//! terminal; this module is one consumer of that channel ([`consumer`], handed every event by
+//! [`crate::events::fan_out`], beside the `--events json` writer). It draws on its own
+//! thread, only reads, and turns events into either live `indicatif` bars ([`Mode::Tty`]) or one plain line
 //! per event ([`Mode::Plain`], for CI logs and integration tests that grep stderr).
 //!
 //! # Invariants
 //!
 //! - Nothing here panics on any event sequence: events may name TaskRuns never announced by
-//!   `TaskStarted` (a step can start before the driver's `TaskStarted` is sent, and a bare
-//!   TaskRun's task is its own name); such a TaskRun is shown under its own name.
+//!   `TaskStarted` (a bare TaskRun's task is its own name, and other senders than the local
+//!   driver make no promise of order); such a TaskRun is shown under its own name.
 //! - Plain output is a pure function of the events and the times they arrived
 //!   ([`plain::Transcript`]), so its exact text is snapshot-tested.
 //! - Both modes share the bookkeeping in [`tasks::Tasks`], so `--logs failed` buffers and
@@ -28,9 +29,10 @@ mod summary;
 mod tasks;
 mod tty;
 
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::thread::{self, JoinHandle};
 
+use crate::events::fan_out::Consumer;
 use crate::run::Progress;
 
 pub(crate) use summary::{summary_table, SummaryRow};
@@ -85,6 +87,38 @@ pub(crate) fn spawn(events: Receiver<Progress>, options: RenderOptions) -> Rende
     Renderer {
         thread: thread.ok(),
     }
+}
+
+/// The display as one consumer of the run's events: it forwards them to the render thread,
+/// which draws at its own pace (the TTY bars tick between events).
+#[derive(Debug)]
+struct Display {
+    sender: Option<Sender<Progress>>,
+    renderer: Option<Renderer>,
+}
+
+impl Consumer for Display {
+    fn event(&mut self, event: &Progress) {
+        if let Some(sender) = &self.sender {
+            let _ = sender.send(event.clone());
+        }
+    }
+
+    fn finish(&mut self) {
+        self.sender = None;
+        if let Some(renderer) = self.renderer.take() {
+            renderer.finish();
+        }
+    }
+}
+
+/// The progress display as a [`Consumer`] of the run's events (see [`crate::events::fan_out`]).
+pub(crate) fn consumer(options: RenderOptions) -> Box<dyn Consumer> {
+    let (sender, events) = channel();
+    Box::new(Display {
+        sender: Some(sender),
+        renderer: Some(spawn(events, options)),
+    })
 }
 
 impl Renderer {

@@ -97,6 +97,7 @@ impl Transcript {
                 task_run,
                 step,
                 exit_code,
+                ..
             } => {
                 // A zero exit is implied by what follows; only a failure is worth a line.
                 if *exit_code == 0 {
@@ -138,6 +139,13 @@ impl Transcript {
             Progress::Interrupted { force } => vec![lines::interrupted(p, *force)],
             // What a controller writes to the object; the lines above already say it.
             Progress::RunStatus { .. } => Vec::new(),
+            // The run's start and verdict are printed by `adze run` itself, a retry shows as
+            // the task starting again, and results are in the final object: for scripts
+            // (`--events json`), not for this transcript.
+            Progress::RunStarted { .. }
+            | Progress::RunFinished { .. }
+            | Progress::TaskRetried { .. }
+            | Progress::TaskResult { .. } => Vec::new(),
         }
     }
 
@@ -209,6 +217,7 @@ mod tests {
             task_run: format!("run-{task}"),
             step: step.to_string(),
             exit_code,
+            duration_ms: 0,
         }
     }
 

@@ -347,6 +347,13 @@ impl Board {
             }
             // What a controller writes to the object; the bars already show it.
             Progress::RunStatus { .. } => {}
+            // The run's start and verdict are printed by `adze run` itself, a retry shows as
+            // the task starting again, and results are in the final object: for scripts
+            // (`--events json`), not for the bars.
+            Progress::RunStarted { .. }
+            | Progress::RunFinished { .. }
+            | Progress::TaskRetried { .. }
+            | Progress::TaskResult { .. } => {}
         }
     }
 
@@ -663,6 +670,7 @@ mod tests {
                 task_run: "nobody".to_string(),
                 step: "s".to_string(),
                 exit_code: -1,
+                duration_ms: 0,
             },
             started("again"),
             started("again"),

@@ -231,7 +231,7 @@ impl TaskRunJob {
                     failed = t.exit_code != 0;
                     let exit_code = t.markers.and_then(|m| m.exit_code).unwrap_or(t.exit_code);
                     step_results[i] = self.finish_step(step, &dir, exit_code);
-                    self.step_finished(step, exit_code);
+                    self.step_finished(step, exit_code, t.finished.0.saturating_sub(t.started.0));
                     view.steps[i].state = ContainerObservation::Terminated(t);
                 }
                 StepEnd::Interrupted(started) => {
@@ -259,7 +259,7 @@ impl TaskRunJob {
                 }
                 StepEnd::Skipped => {
                     view.steps[i].state = not_run(0, "Completed", Some(MarkerReason::Skipped));
-                    self.step_finished(step, 0);
+                    self.step_finished(step, 0, 0);
                 }
                 StepEnd::GuardFailed(why) => {
                     self.warn(format!(
@@ -268,7 +268,7 @@ impl TaskRunJob {
                     ));
                     failed = true;
                     view.steps[i].state = not_run(1, "Error", None);
-                    self.step_finished(step, 1);
+                    self.step_finished(step, 1, 0);
                 }
             }
         }
@@ -501,11 +501,12 @@ impl TaskRunJob {
         }
     }
 
-    fn step_finished(&self, step: &StepPlan, exit_code: i32) {
+    fn step_finished(&self, step: &StepPlan, exit_code: i32, duration_ms: u64) {
         self.options.progress.send(Progress::StepFinished {
             task_run: self.request.name.clone(),
             step: step.name.clone(),
             exit_code,
+            duration_ms,
         });
     }
 

@@ -564,6 +564,7 @@ impl TaskRunTask {
                         task_run: self.request.name.clone(),
                         step: step.name.clone(),
                         exit_code: t.markers.and_then(|m| m.exit_code).unwrap_or(t.exit_code),
+                        duration_ms: t.finished.0.saturating_sub(t.started.0),
                     });
                 }
             }
