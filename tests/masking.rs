@@ -59,7 +59,7 @@ fn adze(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn secrets_are_masked_in_logs_status_and_the_last_run_record() {
+fn secrets_are_masked_in_logs_events_status_and_the_last_run_record() {
     common::require_docker();
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("run.yaml"), RUN).expect("write");
@@ -68,7 +68,16 @@ fn secrets_are_masked_in_logs_status_and_the_last_run_record() {
     let out = adze(
         dir.path(),
         &[
-            "run", "run.yaml", "-o", "json", &secret, &mask, "--pull", "never",
+            "run",
+            "run.yaml",
+            "-o",
+            "json",
+            &secret,
+            &mask,
+            "--pull",
+            "never",
+            "--events-file",
+            "events.jsonl",
         ],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -76,10 +85,12 @@ fn secrets_are_masked_in_logs_status_and_the_last_run_record() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let record_file = dir.path().join(".adze/runs/masking-e2e.json");
     let record = std::fs::read_to_string(&record_file).expect("the last run is recorded");
+    let events = std::fs::read_to_string(dir.path().join("events.jsonl")).expect("events");
     for (what, text) in [
         ("stderr", &*stderr),
         ("stdout", &*stdout),
         ("record", &*record),
+        ("events", &*events),
     ] {
         for value in [FROM_SECRET, GIVEN, FLAGGED] {
             assert!(!text.contains(value), "{value} in {what}:\n{text}");
@@ -93,6 +104,25 @@ fn secrets_are_masked_in_logs_status_and_the_last_run_record() {
     ] {
         assert!(stderr.contains(line), "no {line:?} in:\n{stderr}");
     }
+    // The events carry the same lines and results, masked.
+    let events: Vec<serde_json::Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON event"))
+        .collect();
+    let logs: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "log")
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    for line in ["whole: ***", "split: ***", "given: ***", "flag: ***"] {
+        assert!(logs.contains(&line), "no log event {line:?} in {logs:?}");
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "result" && e["value"] == "***"),
+        "{events:?}"
+    );
     let object: serde_json::Value = serde_json::from_str(&stdout).expect("JSON status");
     assert_eq!(object["status"]["results"][0]["value"], "***", "{object}");
     let recorded: serde_json::Value = serde_json::from_str(&record).expect("JSON record");
