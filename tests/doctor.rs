@@ -103,6 +103,43 @@ fn images_of_the_files_are_reported_present_absent_or_parameterised() {
     }
 }
 
+#[test]
+fn images_are_checked_as_the_image_map_makes_them() {
+    common::require_docker();
+    let dir = workdir();
+    let mapped = "adze-test/nop:latest";
+    let line = format!("ok   image {mapped} (mapped from {ABSENT}): present locally\n");
+    let ran = adze(
+        &dir,
+        &[
+            "doctor",
+            "run.yaml",
+            "--image-map",
+            &format!("{ABSENT}={mapped}"),
+        ],
+        None,
+    );
+    assert_eq!(ran.status, 0, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout.contains(&line),
+        "no {line:?} in:\n{}",
+        ran.stdout
+    );
+    // The same rule from the project's .adze.yaml.
+    std::fs::write(
+        dir.path().join(".adze.yaml"),
+        format!("imageMap:\n  {ABSENT}: {mapped}\n"),
+    )
+    .expect("write .adze.yaml");
+    let ran = adze(&dir, &["doctor", "run.yaml"], None);
+    assert_eq!(ran.status, 0, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout.contains(&line),
+        "no {line:?} in:\n{}",
+        ran.stdout
+    );
+}
+
 /// The registry tests/setup-docker.sh starts on loopback (the engine trusts it over http).
 const REGISTRY: &str = "127.0.0.1:5000";
 

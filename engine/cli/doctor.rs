@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
+use super::config::{parse_image_maps, Invocation};
 use super::Outcome;
+use crate::config::{CommandLine, ImageMap};
 use crate::doctor::{self, cluster, container_engine, images::Images, Check};
 use crate::exec::kubernetes::connect::ClusterOptions;
 use crate::load::{Bundle, Origin};
@@ -19,6 +21,10 @@ pub struct Args {
     /// before the built-in catalog), as `adze run --catalog`.
     #[arg(long = "catalog", value_name = "DIR")]
     catalogs: Vec<PathBuf>,
+    /// Replace image references before checking them: `FROM=TO` (repeatable; with the
+    /// `imageMap` of `.adze.yaml`, as `adze run --image-map`).
+    #[arg(long = "image-map", value_name = "FROM=TO")]
+    image_maps: Vec<String>,
     /// The executor to check for: docker (the local engine) or kubernetes (also the
     /// kubeconfig and its API server).
     #[arg(long, default_value = "docker", value_parser = ["docker", "kubernetes"])]
@@ -32,7 +38,18 @@ pub struct Args {
 }
 
 /// Runs the checks and prints the report on stdout.
-pub fn run(args: &Args) -> Outcome {
+pub fn run(args: &Args, invocation: &Invocation) -> Outcome {
+    // The images a run would use: the same `--image-map` and `.adze.yaml` rules as `adze run`.
+    let image_map = match parse_image_maps(&args.image_maps).and_then(|image_map| {
+        let cli = CommandLine {
+            image_map,
+            ..CommandLine::default()
+        };
+        invocation.settings(&cli)
+    }) {
+        Ok((_, settings)) => settings.run_defaults().image_map,
+        Err(outcome) => return outcome,
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -43,7 +60,7 @@ pub fn run(args: &Args) -> Outcome {
             return Outcome::Infrastructure;
         }
     };
-    let checks = runtime.block_on(checks(args));
+    let checks = runtime.block_on(checks(args, &image_map));
     print!("{}", doctor::render::report(&checks));
     if doctor::passed(&checks) {
         Outcome::Success
@@ -52,7 +69,7 @@ pub fn run(args: &Args) -> Outcome {
     }
 }
 
-async fn checks(args: &Args) -> Vec<Check> {
+async fn checks(args: &Args, image_map: &ImageMap) -> Vec<Check> {
     let (mut checks, docker) = container_engine::check().await;
     if !args.files.is_empty() {
         let mut bundle = Bundle::new();
@@ -79,7 +96,7 @@ async fn checks(args: &Args) -> Vec<Check> {
         }
         bundle.load_builtin();
         if loaded {
-            let images = Images::of_bundle(&bundle);
+            let images = Images::of_bundle(&bundle).mapped(image_map);
             checks.extend(doctor::images::check(docker.as_ref(), &images).await);
         }
     }

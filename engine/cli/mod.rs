@@ -131,7 +131,7 @@ pub fn main() -> Outcome {
         Command::Trigger(args) => trigger::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Kube(args) => kube::run(&args),
-        Command::Doctor(args) => doctor::run(&args),
+        Command::Doctor(args) => doctor::run(&args, &invocation),
         Command::Catalog(args) => catalog::run(&args),
         Command::Gc(args) => gc::run(&args),
         Command::Config(args) => config::run(&args, &invocation),

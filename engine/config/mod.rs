@@ -25,7 +25,8 @@
 //!
 //! # Not yet
 //!
-//! - Commands other than `run`, `plan` and `config` (`doctor`, `serve`) do not read the file.
+//! - Commands other than `run`, `plan`, `doctor` (its image map only) and `config` do not
+//!   read the file; `adze serve` does not.
 //! - The file's params are added to every run, whether or not its Pipeline or Task declares
 //!   them (Tekton ignores params nothing declares).
 

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::Check;
 use crate::api::{Kind, Object};
+use crate::config::ImageMap;
 use crate::load::{Bundle, Loaded, Origin};
 
 /// The images of the bundle's input objects: literal ones, and those still naming a param.
@@ -24,6 +25,8 @@ pub struct Images {
     pub literal: BTreeSet<String>,
     /// Images that depend on a value given at run time, as written.
     pub parameterised: BTreeSet<String>,
+    /// Literal images an image map replaced: what it made of each, and the image as written.
+    pub mapped_from: BTreeMap<String, String>,
 }
 
 impl Images {
@@ -58,6 +61,26 @@ impl Images {
             }
         }
         images
+    }
+
+    /// The images after `map` (`--image-map`, `.adze.yaml`'s `imageMap`), as a run uses them.
+    pub fn mapped(self, map: &ImageMap) -> Images {
+        let mut out = Images {
+            parameterised: self.parameterised,
+            ..Images::default()
+        };
+        for image in self.literal {
+            match map.map(&image) {
+                Some(to) => {
+                    out.mapped_from.insert(to.clone(), image);
+                    out.literal.insert(to);
+                }
+                None => {
+                    out.literal.insert(image);
+                }
+            }
+        }
+        out
     }
 
     /// A StepAction's own image, with its params' defaults.
@@ -208,7 +231,10 @@ async fn pullable(docker: &Docker, name: String, image: &str) -> Check {
 pub async fn check(docker: Option<&Docker>, images: &Images) -> Vec<Check> {
     let mut checks = Vec::new();
     for image in &images.literal {
-        let name = format!("image {image}");
+        let name = match images.mapped_from.get(image) {
+            Some(written) => format!("image {image} (mapped from {written})"),
+            None => format!("image {image}"),
+        };
         let Some(docker) = docker else {
             checks.push(Check::warn(name, "not checked: no engine answers", None));
             continue;
