@@ -27,8 +27,9 @@
 //!
 //! - Commands other than `run`, `plan`, `doctor` (its image map only) and `config` do not
 //!   read the file; `adze serve` does not.
-//! - The file's params are added to every run, whether or not its Pipeline or Task declares
-//!   them (Tekton ignores params nothing declares).
+//! - The file's params and workspaces go only where the run's Task or Pipeline declares them
+//!   when that spec is inline or loaded by name; a run whose spec a resolver fetches later
+//!   gets them all (Tekton ignores params nothing declares).
 
 pub mod discover;
 pub mod file;

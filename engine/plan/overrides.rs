@@ -1,7 +1,7 @@
 //! Command-line overrides (`-p`, `-w`) and the runs adze makes up for files that hold
 //! only a Pipeline or a Task.
 
-use crate::api::{Object, Param, ParamValue};
+use crate::api::{Kind, Object, Param, ParamValue};
 use crate::load::Bundle;
 
 /// Command-line overrides for a plan or a run.
@@ -64,18 +64,83 @@ pub fn parse_workspace(text: &str) -> Result<(String, WorkspaceOverride), String
 }
 
 /// Applies `-p`/`-w` to every input run of the bundle (before validation, so a
-/// required param given on the command line satisfies it).
+/// required param given on the command line satisfies it). The configuration's defaults go
+/// only to params and workspaces the run's Task or Pipeline declares, when it is in the
+/// bundle (inline, or named); a run whose spec is fetched later gets them all.
 pub fn apply_overrides(bundle: &mut Bundle, overrides: &Overrides) {
-    for loaded in &mut bundle.objects {
+    let declared: Vec<Option<Declared>> = bundle
+        .objects
+        .iter()
+        .map(|loaded| declared_by(bundle, &loaded.object))
+        .collect();
+    for (loaded, declared) in bundle.objects.iter_mut().zip(declared) {
+        let declared = declared.as_ref();
         match &mut loaded.object {
-            Object::TaskRun(tr) => {
-                apply_to(&mut tr.spec.params, &mut tr.spec.workspaces, overrides)
-            }
-            Object::PipelineRun(pr) => {
-                apply_to(&mut pr.spec.params, &mut pr.spec.workspaces, overrides)
-            }
+            Object::TaskRun(tr) => apply_to(
+                &mut tr.spec.params,
+                &mut tr.spec.workspaces,
+                overrides,
+                declared,
+            ),
+            Object::PipelineRun(pr) => apply_to(
+                &mut pr.spec.params,
+                &mut pr.spec.workspaces,
+                overrides,
+                declared,
+            ),
             _ => {}
         }
+    }
+}
+
+/// The param and workspace names a run's Task or Pipeline declares.
+#[derive(Debug, Default)]
+struct Declared {
+    params: Vec<String>,
+    workspaces: Vec<String>,
+}
+
+/// What the spec of `run` declares, when the spec is inline or named and loaded.
+fn declared_by(bundle: &Bundle, run: &Object) -> Option<Declared> {
+    let names = |params: &[crate::api::ParamSpec], workspaces: Vec<String>| Declared {
+        params: params.iter().map(|p| p.name.clone()).collect(),
+        workspaces,
+    };
+    match run {
+        Object::TaskRun(tr) => {
+            let spec = match (&tr.spec.task_spec, &tr.spec.task_ref) {
+                (Some(spec), _) => spec,
+                (None, Some(r)) if r.resolver.is_none() => {
+                    let kind = r.kind.as_deref().unwrap_or("Task");
+                    match &bundle
+                        .find(Kind::parse(kind)?, r.name.as_deref()?)
+                        .ok()?
+                        .object
+                    {
+                        Object::Task(t) => &t.spec,
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            };
+            let workspaces = spec.workspaces.iter().map(|w| w.name.clone()).collect();
+            Some(names(&spec.params, workspaces))
+        }
+        Object::PipelineRun(pr) => {
+            let spec = match (&pr.spec.pipeline_spec, &pr.spec.pipeline_ref) {
+                (Some(spec), _) => spec,
+                (None, Some(r)) if r.resolver.is_none() => {
+                    match &bundle.find(Kind::Pipeline, r.name.as_deref()?).ok()?.object {
+                        Object::Pipeline(p) => &p.spec,
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            };
+            let workspaces = spec.workspaces.iter().map(|w| w.name.clone()).collect();
+            Some(names(&spec.params, workspaces))
+        }
+        _ => None,
     }
 }
 
@@ -83,6 +148,7 @@ fn apply_to(
     params: &mut Vec<Param>,
     workspaces: &mut Vec<crate::api::WorkspaceBinding>,
     overrides: &Overrides,
+    declared: Option<&Declared>,
 ) {
     for p in &overrides.params {
         match params.iter_mut().find(|q| q.name == p.name) {
@@ -97,13 +163,16 @@ fn apply_to(
             None => workspaces.push(binding),
         }
     }
+    let wanted = |names: fn(&Declared) -> &Vec<String>, name: &str| {
+        declared.is_none_or(|d| names(d).iter().any(|n| n == name))
+    };
     for p in &overrides.default_params {
-        if !params.iter().any(|q| q.name == p.name) {
+        if !params.iter().any(|q| q.name == p.name) && wanted(|d| &d.params, &p.name) {
             params.push(p.clone());
         }
     }
     for (name, w) in &overrides.default_workspaces {
-        if !workspaces.iter().any(|b| b.name == *name) {
+        if !workspaces.iter().any(|b| b.name == *name) && wanted(|d| &d.workspaces, name) {
             workspaces.push(binding(name, w));
         }
     }
@@ -213,12 +282,13 @@ pub fn synthesize_runs(bundle: &Bundle, overrides: &Overrides) -> Vec<Object> {
         pipelines
     };
     for run in &mut runs {
+        let declared = declared_by(bundle, run);
         let (params, bindings) = match run {
             Object::TaskRun(tr) => (&mut tr.spec.params, &mut tr.spec.workspaces),
             Object::PipelineRun(pr) => (&mut pr.spec.params, &mut pr.spec.workspaces),
             _ => continue,
         };
-        apply_to(params, bindings, overrides);
+        apply_to(params, bindings, overrides, declared.as_ref());
     }
     runs
 }
@@ -244,6 +314,51 @@ mod tests {
     }
 
     #[test]
+    fn configured_defaults_go_only_where_the_runs_spec_declares_them() {
+        let mut bundle = Bundle::new();
+        bundle.add_source(
+            "p.yaml",
+            "apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: p}\nspec:\n  \
+             params: [{name: a}]\n  workspaces: [{name: src}]\n  tasks:\n  - name: t\n    \
+             taskSpec: {steps: [{image: x, script: 'true'}]}\n---\n\
+             apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata: {name: named}\nspec:\n  \
+             pipelineRef: {name: p}\n---\n\
+             apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata: {name: remote}\nspec:\n  \
+             pipelineRef: {resolver: git, params: [{name: url, value: u}]}\n"
+                .to_owned(),
+            crate::load::Origin::Input,
+        );
+        let overrides = Overrides {
+            default_params: vec![parse_param("a=1").unwrap(), parse_param("b=2").unwrap()],
+            default_workspaces: vec![
+                parse_workspace("src=/s").unwrap(),
+                parse_workspace("other=/o").unwrap(),
+            ],
+            ..Overrides::default()
+        };
+        apply_overrides(&mut bundle, &overrides);
+        let names = |run: &str| -> (Vec<String>, Vec<String>) {
+            let found = bundle.find(Kind::PipelineRun, run).unwrap();
+            let Object::PipelineRun(pr) = &found.object else {
+                panic!("not a PipelineRun")
+            };
+            (
+                pr.spec.params.iter().map(|p| p.name.clone()).collect(),
+                pr.spec.workspaces.iter().map(|w| w.name.clone()).collect(),
+            )
+        };
+        assert_eq!(names("named"), (vec!["a".into()], vec!["src".into()]));
+        // A spec fetched later is not known here: everything is offered.
+        assert_eq!(
+            names("remote"),
+            (
+                vec!["a".into(), "b".into()],
+                vec!["src".into(), "other".into()]
+            )
+        );
+    }
+
+    #[test]
     fn configured_defaults_fill_in_only_what_the_run_leaves_unset() {
         let overrides = Overrides {
             params: vec![parse_param("flag=f").unwrap()],
@@ -259,7 +374,12 @@ mod tests {
             ..Overrides::default()
         };
         let mut tr = task_run(&[("own", "run"), ("flag", "run")], &["bound"]);
-        apply_to(&mut tr.spec.params, &mut tr.spec.workspaces, &overrides);
+        apply_to(
+            &mut tr.spec.params,
+            &mut tr.spec.workspaces,
+            &overrides,
+            None,
+        );
         let values: Vec<(&str, &ParamValue)> = tr
             .spec
             .params
