@@ -17,6 +17,7 @@ pub mod diagnostic;
 pub mod doctor;
 pub mod exec;
 pub mod go_json;
+pub mod history;
 pub mod kube;
 pub mod load;
 pub mod plan;

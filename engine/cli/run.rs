@@ -19,6 +19,7 @@ use crate::exec::backend::Backend;
 use crate::exec::docker::{DockerExecutor, DockerOptions};
 use crate::exec::kubernetes::connect::ClusterOptions;
 use crate::exec::kubernetes::{KubernetesExecutor, KubernetesOptions};
+use crate::history::RecorderThread;
 use crate::load::Bundle;
 use crate::plan::pipeline::resolve_pipeline;
 use crate::plan::task_run::task_spec_of_run;
@@ -102,6 +103,10 @@ pub struct Args {
     /// exit 0 and the sidecar must not set `command` (default: the entrypoint image).
     #[arg(long, value_name = "IMAGE")]
     nop_image: Option<String>,
+    /// Keep the N newest local runs in the history (.adze/history.db) and delete older ones
+    /// with their logs and events after this run is recorded (0: keep all).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    keep_runs: usize,
 }
 
 impl Args {
@@ -227,6 +232,8 @@ struct Session {
     watchdog: Option<Watchdog>,
     /// `--keep`: leave what the run created.
     keep: bool,
+    /// Records the run in the history; taken by the run before the session ends.
+    history: Option<RecorderThread>,
 }
 
 impl Session {
@@ -304,6 +311,8 @@ impl Session {
         };
         let tty = std::io::stderr().is_terminal();
         let color = color_of(args);
+        let history = super::history::recorder(args.keep_runs);
+        let events = history.tap(events);
         let renderer = progress::spawn(
             events,
             RenderOptions {
@@ -325,6 +334,7 @@ impl Session {
             interrupt,
             watchdog,
             keep: args.keep,
+            history: Some(history),
         })
     }
 
@@ -423,6 +433,7 @@ fn create_loaded(session: &Session, bundle: &Bundle) -> Result<(), Outcome> {
 }
 
 fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Session) -> Outcome {
+    let history = session.history.take();
     let id = identity(&pr.metadata);
     let mut named = pr.clone();
     named.metadata.name = Some(id.name.clone());
@@ -479,6 +490,16 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
         session.finish();
         return outcome;
     }
+    if let Some(h) = &history {
+        h.begin(super::history::local_run(
+            &args.input,
+            &args.params,
+            &args.executor,
+            "PipelineRun",
+            &named,
+            &id,
+        ));
+    }
     let result = driver.run(session.executor.executor(), &mut SystemClock);
     session.finish();
     let outcome = match result {
@@ -511,15 +532,17 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
         }
     }
     eprint!("{}", summary(&outcome, &reused, args));
+    let object = resolve_pipeline(bundle, &named)
+        .map(|(spec, _)| status::pipeline_run_object(&named, &id, spec, &outcome));
     if let Some(format) = &args.output {
-        let spec = resolve_pipeline(bundle, &named).map(|(spec, _)| spec.clone());
-        match spec {
-            Ok(spec) => print_object(
-                format,
-                &status::pipeline_run_object(&named, &id, &spec, &outcome),
-            ),
+        match &object {
+            Ok(object) => print_object(format, object),
             Err(e) => eprintln!("error: cannot render the PipelineRun: {e}"),
         }
+    }
+    if let Some(h) = history {
+        let succeeded = outcome.condition.status == ConditionStatus::True;
+        h.finish(Some(super::history::end(succeeded, object.ok())));
     }
     let (status, reason, message) = (
         outcome.condition.status,
@@ -542,6 +565,7 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
 }
 
 fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) -> Outcome {
+    let history = session.history.take();
     let id = identity(&tr.metadata);
     let mut named = tr.clone();
     named.metadata.name = Some(id.name.clone());
@@ -576,6 +600,16 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
         session.finish();
         return outcome;
     }
+    if let Some(h) = &history {
+        h.begin(super::history::local_run(
+            &args.input,
+            &args.params,
+            &args.executor,
+            "TaskRun",
+            &named,
+            &id,
+        ));
+    }
     let result = driver.run(session.executor.executor(), &mut SystemClock);
     session.finish();
     let record = match result {
@@ -583,8 +617,16 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
         Err(e) => return run_error(&e),
     };
     eprint!("{}", task_summary(&record, args));
+    let object = status::task_run_object(&named, &id, &record);
     if let Some(format) = &args.output {
-        print_object(format, &status::task_run_object(&named, &id, &record));
+        print_object(format, &object);
+    }
+    if let Some(h) = history {
+        let succeeded = matches!(
+            record.event.as_ref().map(|e| &e.outcome),
+            Some(ExecOutcome::Succeeded)
+        );
+        h.finish(Some(super::history::end(succeeded, Some(object))));
     }
     keep_hint(args);
     let outcome = match record.event.as_ref().map(|e| &e.outcome) {

@@ -1,0 +1,80 @@
+//! The history of local runs: every `adze run` is recorded in the store `adze serve` uses
+//! (its object, state, final status object, per-step logs and events), so `adze runs`,
+//! `adze logs` and `adze show` can look back at it.
+//!
+//! # Design
+//!
+//! - [`Recorder`] is one more consumer of the run's [`Progress`](crate::run::Progress)
+//!   events, beside the renderer; [`RecorderThread`] runs it on its own thread and
+//!   [`RecorderThread::tap`] gives it a copy of each event before passing the event on.
+//! - Lines and events are buffered and written in batches (each batch one transaction) at
+//!   most a second apart, as the store commits with `fsync`.
+//! - One file for local and served runs: `.adze/history.db` in the working directory, or
+//!   `.adze/serve.db` when only that one exists (where `adze serve` wrote before local runs
+//!   were recorded) — see [`store_path`].
+//! - Retention runs after each recording: the local runs beyond `--keep-runs` newest are
+//!   deleted with their logs and events; 0 keeps everything, like `--parallel 0`.
+//!
+//! # Invariants
+//!
+//! - Recording never fails or slows the run: a store that cannot be opened or written is
+//!   one warning after the run, and the run's outcome and exit status are unchanged.
+//! - Nothing is stored without going through [`Redact`]; the raw command line is never
+//!   stored, only the file names, params and executor.
+//! - Events are stored as [`event_json`] makes them; switching to another serialization is a
+//!   change of that one function.
+//!
+//! # Not yet
+//!
+//! - A run whose adze was killed (SIGKILL, power loss) stays `running` in the history: no
+//!   one is left to record its end. Its lines and events up to the last batch are kept.
+//! - The task states and graph the dashboard shows for served runs are not recorded for
+//!   local runs (the events hold the same facts).
+
+mod event_json;
+mod recorder;
+mod redact;
+mod thread;
+
+pub use event_json::{event_json, SCHEMA_VERSION};
+pub use recorder::{now_ms, Recorder, RunEnd};
+pub use redact::{Redact, MASK};
+pub use thread::RecorderThread;
+
+use std::path::{Path, PathBuf};
+
+/// The history file, relative to the working directory.
+pub const DEFAULT_STORE: &str = ".adze/history.db";
+
+/// Where `adze serve` kept its store before local runs were recorded; still used when it
+/// is the only one there, so served and local runs stay in one file.
+pub const LEGACY_STORE: &str = ".adze/serve.db";
+
+/// The store to use under `base` when none is named: [`DEFAULT_STORE`], or [`LEGACY_STORE`]
+/// when only that one exists.
+pub fn store_path(base: &Path) -> PathBuf {
+    let current = base.join(DEFAULT_STORE);
+    let legacy = base.join(LEGACY_STORE);
+    if !current.exists() && legacy.exists() {
+        legacy
+    } else {
+        current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_legacy_store_is_used_only_when_it_is_the_only_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        assert_eq!(store_path(base), base.join(DEFAULT_STORE));
+        std::fs::create_dir_all(base.join(".adze")).unwrap();
+        std::fs::write(base.join(LEGACY_STORE), b"").unwrap();
+        assert_eq!(store_path(base), base.join(LEGACY_STORE));
+        std::fs::write(base.join(DEFAULT_STORE), b"").unwrap();
+        assert_eq!(store_path(base), base.join(DEFAULT_STORE));
+    }
+}

@@ -1,0 +1,283 @@
+//! The consumer of a local run's [`Progress`] events that writes them to the store.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::event_json::{event_json, stream_name};
+use super::redact::Redact;
+use crate::run::Progress;
+use crate::store::{LogLine, NewLocalRun, RunState, Store};
+
+/// Buffered lines and events are written at least this often while a run runs, so a run
+/// killed mid-way keeps most of what it printed.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// Or as soon as this many events are waiting.
+const FLUSH_AT: usize = 500;
+
+/// How a recorded run ended.
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    /// Succeeded or failed.
+    pub state: RunState,
+    /// The final object, as `adze run -o yaml` prints it, when one was made.
+    pub object: Option<Value>,
+    /// When it ended (ms since the epoch).
+    pub at_ms: i64,
+}
+
+/// Records one local run: the row, then events and log lines in batches, then the end and
+/// retention. Every store failure is kept as one warning and ends the recording; nothing
+/// here fails the run.
+pub struct Recorder {
+    path: PathBuf,
+    store: Option<Store>,
+    id: Option<String>,
+    keep_runs: usize,
+    redact: Redact,
+    /// TaskRun name → pipeline task, from `TaskStarted`.
+    tasks: HashMap<String, String>,
+    /// Events not written yet, with when they arrived.
+    pending: Vec<(i64, Progress)>,
+    flushed: Instant,
+    warning: Option<String>,
+}
+
+impl Recorder {
+    /// Opens the store at `path` (creating it); a store that cannot be opened becomes the
+    /// warning and a recorder that records nothing.
+    pub fn open(path: &Path, keep_runs: usize, redact: Redact) -> Recorder {
+        let mut recorder = Recorder {
+            path: path.to_path_buf(),
+            store: None,
+            id: None,
+            keep_runs,
+            redact,
+            tasks: HashMap::new(),
+            pending: Vec::new(),
+            flushed: Instant::now(),
+            warning: None,
+        };
+        match Store::open(path) {
+            Ok(store) => recorder.store = Some(store),
+            Err(e) => recorder.fail(&e.to_string()),
+        }
+        recorder
+    }
+
+    /// Records the run's row; events before it are kept and written after it.
+    pub fn begin(&mut self, mut run: NewLocalRun) {
+        let Some(store) = &self.store else { return };
+        run.object = self.redact.value(&run.object);
+        run.invocation = self.redact.value(&run.invocation);
+        match store.begin_local_run(run) {
+            Ok(id) => self.id = Some(id),
+            Err(e) => self.fail(&e.to_string()),
+        }
+    }
+
+    /// Takes one event (at `at_ms`).
+    pub fn event(&mut self, event: &Progress, at_ms: i64) {
+        if self.store.is_none() {
+            return;
+        }
+        if let Progress::TaskStarted { task, task_run, .. } = event {
+            self.tasks.insert(task_run.clone(), task.clone());
+        }
+        self.pending.push((at_ms, event.clone()));
+        if self.pending.len() >= FLUSH_AT || self.flushed.elapsed() >= FLUSH_EVERY {
+            self.flush();
+        }
+    }
+
+    /// The pipeline task of the TaskRun `event` names. Resolved when written rather than
+    /// when received: a step's lines can arrive before the driver's `TaskStarted` names its
+    /// task. A bare TaskRun's task is its own name, as the live output shows it.
+    fn task_of<'a>(&'a self, event: &'a Progress) -> Option<&'a str> {
+        let task_run = match event {
+            Progress::TaskStarted { task, .. } | Progress::TaskFinished { task, .. } => {
+                return Some(task)
+            }
+            Progress::StepStarted { task_run, .. }
+            | Progress::StepFinished { task_run, .. }
+            | Progress::Log { task_run, .. } => task_run.as_str(),
+            Progress::Warning { task_run, .. } => task_run.as_deref()?,
+            _ => return None,
+        };
+        Some(self.tasks.get(task_run).map_or(task_run, String::as_str))
+    }
+
+    /// Writes what is buffered, once the run's row exists.
+    fn flush(&mut self) {
+        self.flushed = Instant::now();
+        let (Some(store), Some(id)) = (&self.store, &self.id) else {
+            return;
+        };
+        let pending = std::mem::take(&mut self.pending);
+        let mut lines = Vec::new();
+        let mut events = Vec::with_capacity(pending.len());
+        for (at_ms, event) in &pending {
+            let task = self.task_of(event);
+            if let Progress::Log {
+                step, stream, line, ..
+            } = event
+            {
+                lines.push(LogLine {
+                    task: task.unwrap_or_default().to_string(),
+                    step: step.clone(),
+                    stream: stream_name(*stream).to_string(),
+                    text: self.redact.text(line),
+                });
+            }
+            if let Some(json) = event_json(event, task) {
+                events.push((*at_ms, self.redact.value(&json)));
+            }
+        }
+        if let Err(e) = store.append_local(id, lines, events) {
+            self.fail(&e.to_string());
+        }
+    }
+
+    /// Writes the rest, the end and applies retention; returns the warning, if recording
+    /// failed anywhere.
+    pub fn finish(mut self, end: Option<RunEnd>) -> Option<String> {
+        self.flush();
+        if let (Some(store), Some(id)) = (&self.store, &self.id) {
+            let end = end.unwrap_or_else(|| RunEnd {
+                state: RunState::Failed,
+                object: None,
+                at_ms: now_ms(),
+            });
+            let object = end.object.map(|o| self.redact.value(&o));
+            let written = store
+                .set_run_state_blocking(id, end.state, object, end.at_ms)
+                .and_then(|()| store.prune_local_runs(self.keep_runs));
+            if let Err(e) = written {
+                self.fail(&e.to_string());
+            }
+        }
+        self.warning
+    }
+
+    /// Keeps the first failure as the warning and stops recording.
+    fn fail(&mut self, message: &str) {
+        self.store = None;
+        if self.warning.is_none() {
+            let path = self.path.display().to_string();
+            // An error opening the store names the file already.
+            let at = if message.contains(&path) {
+                String::new()
+            } else {
+                format!(" {path}")
+            };
+            self.warning = Some(format!(
+                "cannot record this run in the history{at}: {message}\n  note: the run itself \
+                 is unaffected; `adze runs`, `adze logs` and `adze show` will not know it"
+            ));
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::Stream;
+
+    fn started(task: &str, task_run: &str) -> Progress {
+        Progress::TaskStarted {
+            task: task.into(),
+            task_run: task_run.into(),
+            finally: false,
+            steps: vec!["s".into()],
+        }
+    }
+
+    fn log(task_run: &str, line: &str) -> Progress {
+        Progress::Log {
+            task_run: task_run.into(),
+            step: "s".into(),
+            stream: Stream::Stdout,
+            line: line.into(),
+        }
+    }
+
+    fn new_run() -> NewLocalRun {
+        NewLocalRun {
+            name: "p".into(),
+            kind: "PipelineRun".into(),
+            namespace: "default".into(),
+            invocation: serde_json::json!({"params": {"token": "hunter2"}}),
+            object: serde_json::json!({"metadata": {"name": "p"}}),
+            started_ms: 1,
+        }
+    }
+
+    #[test]
+    fn lines_are_stored_under_their_pipeline_task_with_secrets_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let redact = Redact::values(vec!["hunter2".into()]);
+        let mut recorder = Recorder::open(&path, 10, redact);
+        // Before the row exists: kept, then written after it.
+        recorder.event(&log("bare", "early"), 2);
+        recorder.begin(new_run());
+        recorder.event(&started("build", "p-build"), 3);
+        recorder.event(&log("p-build", "token is hunter2"), 4);
+        // A line before its task's `TaskStarted` still lands under the task.
+        recorder.event(&log("p-test", "before"), 5);
+        recorder.event(&started("test", "p-test"), 6);
+        let warning = recorder.finish(Some(RunEnd {
+            state: RunState::Succeeded,
+            object: Some(serde_json::json!({"status": "hunter2"})),
+            at_ms: 9,
+        }));
+        assert_eq!(warning, None);
+        let store = Store::open(&path).unwrap();
+        let run = store.find_run("p").unwrap().unwrap();
+        assert_eq!(run.state, RunState::Succeeded);
+        assert_eq!(run.status, Some(serde_json::json!({"status": "***"})));
+        assert_eq!(
+            run.invocation,
+            Some(serde_json::json!({"params": {"token": "***"}}))
+        );
+        let lines: Vec<(String, String)> = store
+            .logs(&run.id, 0)
+            .unwrap()
+            .into_iter()
+            .map(|(_, l)| (l.task, l.text))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("bare".to_string(), "early".to_string()),
+                ("build".to_string(), "token is ***".to_string()),
+                ("test".to_string(), "before".to_string()),
+            ]
+        );
+        assert_eq!(store.run_events(&run.id).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn a_store_that_cannot_be_opened_is_one_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: opening it fails.
+        let path = dir.path().join("h.db");
+        std::fs::create_dir(&path).unwrap();
+        let mut recorder = Recorder::open(&path, 10, Redact::none());
+        recorder.begin(new_run());
+        recorder.event(&log("x", "line"), 2);
+        let warning = recorder.finish(None).expect("a warning");
+        assert!(warning.contains("cannot record this run"), "{warning}");
+        assert_eq!(warning.matches("cannot record").count(), 1, "{warning}");
+    }
+}
