@@ -25,7 +25,13 @@ pub fn run(args: &Args) -> Outcome {
         Err(outcome) => return outcome,
     };
     match select(&store, args.run.as_deref(), args.task.as_deref()) {
-        Ok(lines) => {
+        Ok((run, filter, lines)) if lines.is_empty() => {
+            // An empty stdout alone reads like a failure to find anything.
+            let of = filter.map(|f| format!(" of {f}")).unwrap_or_default();
+            eprintln!("note: run `{run}` has no output{of} stored");
+            Outcome::Success
+        }
+        Ok((_, _, lines)) => {
             let mut out = String::new();
             for line in &lines {
                 out.push_str(&super::progress::stored_log_line(
@@ -46,12 +52,13 @@ pub fn run(args: &Args) -> Outcome {
     }
 }
 
-/// The lines asked for, or the message saying which name is unknown.
-fn select(
+/// The run's id, the task or step asked for and its lines, or the message saying which
+/// name is unknown.
+fn select<'a>(
     store: &Store,
-    first: Option<&str>,
-    second: Option<&str>,
-) -> Result<Vec<LogLine>, String> {
+    first: Option<&'a str>,
+    second: Option<&'a str>,
+) -> Result<(String, Option<&'a str>, Vec<LogLine>), String> {
     // One word: a run, else a task of the newest run; with a slash it can only be a task.
     let (run, filter) = match (first, second) {
         (Some(word), None) if word.contains('/') => (find_run(store, None)?, Some(word)),
@@ -72,7 +79,7 @@ fn select(
     };
     let lines = logs_of(store, &run)?;
     let Some(filter) = filter else {
-        return Ok(lines);
+        return Ok((run.id, None, lines));
     };
     let (task, step) = match filter.split_once('/') {
         Some((t, s)) => (t, Some(s)),
@@ -96,10 +103,11 @@ fn select(
             ));
         }
     }
-    Ok(lines
+    let lines = lines
         .into_iter()
         .filter(|l| l.task == task && step.is_none_or(|s| l.step == s))
-        .collect())
+        .collect();
+    Ok((run.id, Some(filter), lines))
 }
 
 fn logs_of(store: &Store, run: &RunRecord) -> Result<Vec<LogLine>, String> {
