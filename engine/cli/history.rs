@@ -3,11 +3,13 @@
 //! you mean"), and what a local run records about how it was invoked.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::input::Input;
 use super::Outcome;
-use crate::history::{now_ms, Recorder, RecorderThread, Redact, RunEnd};
+use crate::history::{now_ms, Recorder, RecorderThread, RunEnd};
 use crate::load::catalog::suggest;
+use crate::mask::Masker;
 use crate::status::RunIdentity;
 use crate::store::{NewLocalRun, RunRecord, RunState, Store};
 
@@ -53,13 +55,13 @@ pub fn no_store(path: &Path) -> String {
     )
 }
 
-/// Starts the recorder of an `adze run` in the working directory.
-pub fn recorder(keep_runs: usize) -> RecorderThread {
+/// Starts the recorder of an `adze run` in the working directory, masking with `masker`.
+pub fn recorder(keep_runs: usize, masker: Arc<Masker>) -> RecorderThread {
     RecorderThread::spawn(move || {
         let path = crate::history::store_path(Path::new(""));
         // Absolute, so the warning says where it tried to write.
         let path = std::path::absolute(&path).unwrap_or(path);
-        Recorder::open(&path, keep_runs, Redact::none())
+        Recorder::open(&path, keep_runs, masker)
     })
 }
 

@@ -19,8 +19,10 @@
 //!
 //! - Recording never fails or slows the run: a store that cannot be opened or written is
 //!   one warning after the run, and the run's outcome and exit status are unchanged.
-//! - Nothing is stored without going through [`Redact`]; the raw command line is never
-//!   stored, only the file names, params and executor.
+//! - Nothing is stored unmasked: events arrive masked from the run's sink, and the recorder
+//!   masks what else it writes (the object, params, status) with the same
+//!   [`Masker`](crate::mask::Masker). The raw command line is never stored (`--mask` and
+//!   `--secret` values are on it), only the file names, `-p` params and executor.
 //! - Events are stored as [`event_json`] makes them; switching to another serialization is a
 //!   change of that one function.
 //!
@@ -33,12 +35,10 @@
 
 mod event_json;
 mod recorder;
-mod redact;
 mod thread;
 
 pub use event_json::{event_json, SCHEMA_VERSION};
 pub use recorder::{now_ms, Recorder, RunEnd};
-pub use redact::{Redact, MASK};
 pub use thread::RecorderThread;
 
 use std::path::{Path, PathBuf};

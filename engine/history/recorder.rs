@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::event_json::{event_json, stream_name};
-use super::redact::Redact;
+use crate::mask::Masker;
 use crate::run::Progress;
 use crate::store::{LogLine, NewLocalRun, RunState, Store};
 
@@ -37,7 +38,7 @@ pub struct Recorder {
     store: Option<Store>,
     id: Option<String>,
     keep_runs: usize,
-    redact: Redact,
+    masker: Arc<Masker>,
     /// TaskRun name → pipeline task, from `TaskStarted`.
     tasks: HashMap<String, String>,
     /// Events not written yet, with when they arrived.
@@ -48,14 +49,14 @@ pub struct Recorder {
 
 impl Recorder {
     /// Opens the store at `path` (creating it); a store that cannot be opened becomes the
-    /// warning and a recorder that records nothing.
-    pub fn open(path: &Path, keep_runs: usize, redact: Redact) -> Recorder {
+    /// warning and a recorder that records nothing. `masker` masks everything written.
+    pub fn open(path: &Path, keep_runs: usize, masker: Arc<Masker>) -> Recorder {
         let mut recorder = Recorder {
             path: path.to_path_buf(),
             store: None,
             id: None,
             keep_runs,
-            redact,
+            masker,
             tasks: HashMap::new(),
             pending: Vec::new(),
             flushed: Instant::now(),
@@ -71,8 +72,8 @@ impl Recorder {
     /// Records the run's row; events before it are kept and written after it.
     pub fn begin(&mut self, mut run: NewLocalRun) {
         let Some(store) = &self.store else { return };
-        run.object = self.redact.value(&run.object);
-        run.invocation = self.redact.value(&run.invocation);
+        self.masker.mask_json(&mut run.object);
+        self.masker.mask_json(&mut run.invocation);
         match store.begin_local_run(run) {
             Ok(id) => self.id = Some(id),
             Err(e) => self.fail(&e.to_string()),
@@ -129,11 +130,12 @@ impl Recorder {
                     task: task.unwrap_or_default().to_string(),
                     step: step.clone(),
                     stream: stream_name(*stream).to_string(),
-                    text: self.redact.text(line),
+                    text: self.masker.mask(line).into_owned(),
                 });
             }
-            if let Some(json) = event_json(event, task) {
-                events.push((*at_ms, self.redact.value(&json)));
+            if let Some(mut json) = event_json(event, task) {
+                self.masker.mask_json(&mut json);
+                events.push((*at_ms, json));
             }
         }
         if let Err(e) = store.append_local(id, lines, events) {
@@ -151,7 +153,10 @@ impl Recorder {
                 object: None,
                 at_ms: now_ms(),
             });
-            let object = end.object.map(|o| self.redact.value(&o));
+            let object = end.object.map(|mut o| {
+                self.masker.mask_json(&mut o);
+                o
+            });
             let written = store
                 .set_run_state_blocking(id, end.state, object, end.at_ms)
                 .and_then(|()| store.prune_local_runs(self.keep_runs));
@@ -216,29 +221,30 @@ mod tests {
             name: "p".into(),
             kind: "PipelineRun".into(),
             namespace: "default".into(),
-            invocation: serde_json::json!({"params": {"token": "hunter2"}}),
+            invocation: serde_json::json!({"params": ["token=hunter22-token"]}),
             object: serde_json::json!({"metadata": {"name": "p"}}),
             started_ms: 1,
         }
     }
 
     #[test]
-    fn lines_are_stored_under_their_pipeline_task_with_secrets_redacted() {
+    fn lines_are_stored_under_their_pipeline_task_with_secrets_masked() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
-        let redact = Redact::values(vec!["hunter2".into()]);
-        let mut recorder = Recorder::open(&path, 10, redact);
+        let masker = Masker::new();
+        masker.add("hunter22-token").unwrap();
+        let mut recorder = Recorder::open(&path, 10, Arc::new(masker));
         // Before the row exists: kept, then written after it.
         recorder.event(&log("bare", "early"), 2);
         recorder.begin(new_run());
         recorder.event(&started("build", "p-build"), 3);
-        recorder.event(&log("p-build", "token is hunter2"), 4);
+        recorder.event(&log("p-build", "token is hunter22-token"), 4);
         // A line before its task's `TaskStarted` still lands under the task.
         recorder.event(&log("p-test", "before"), 5);
         recorder.event(&started("test", "p-test"), 6);
         let warning = recorder.finish(Some(RunEnd {
             state: RunState::Succeeded,
-            object: Some(serde_json::json!({"status": "hunter2"})),
+            object: Some(serde_json::json!({"status": "hunter22-token"})),
             at_ms: 9,
         }));
         assert_eq!(warning, None);
@@ -248,7 +254,7 @@ mod tests {
         assert_eq!(run.status, Some(serde_json::json!({"status": "***"})));
         assert_eq!(
             run.invocation,
-            Some(serde_json::json!({"params": {"token": "***"}}))
+            Some(serde_json::json!({"params": ["token=***"]}))
         );
         let lines: Vec<(String, String)> = store
             .logs(&run.id, 0)
@@ -273,7 +279,7 @@ mod tests {
         // A directory where the file should be: opening it fails.
         let path = dir.path().join("h.db");
         std::fs::create_dir(&path).unwrap();
-        let mut recorder = Recorder::open(&path, 10, Redact::none());
+        let mut recorder = Recorder::open(&path, 10, Arc::new(Masker::new()));
         recorder.begin(new_run());
         recorder.event(&log("x", "line"), 2);
         let warning = recorder.finish(None).expect("a warning");
