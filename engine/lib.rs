@@ -19,6 +19,7 @@ pub mod doctor;
 pub mod events;
 pub mod exec;
 pub mod go_json;
+pub mod history;
 pub mod kube;
 pub mod load;
 pub mod mask;

@@ -1,7 +1,7 @@
 //! Secret masking in `adze run` end to end, against the real Docker engine: values from a
 //! Secret (`secretKeyRef`), from `--secret` and from `--mask`, printed whole, in two writes
-//! and as results, never reach stderr (logs, progress), stdout (the status object) or the
-//! last-run record; `***` stands where they were.
+//! and as results, never reach stderr (logs, progress), stdout (the status object), the
+//! last-run record or the history; `***` stands where they were.
 //! Without a Docker engine these tests fail (they never skip): run `bash tests/setup-docker.sh`.
 
 mod common;
@@ -129,6 +129,28 @@ fn secrets_are_masked_in_logs_events_status_and_the_last_run_record() {
     let results = &recorded["tasks"][0]["results"];
     assert_eq!(results[0]["value"], "***", "{recorded}");
     assert_eq!(results[1]["value"], "***", "{recorded}");
+
+    // The history neither: its file and write-ahead log byte for byte, and what `adze logs`
+    // and `adze show` read back from it.
+    let mut raw = Vec::new();
+    for file in ["history.db", "history.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(".adze").join(file)) {
+            raw.extend(bytes);
+        }
+    }
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(
+        raw.contains("split: ***"),
+        "the history holds the run's lines"
+    );
+    for value in [FROM_SECRET, GIVEN, FLAGGED] {
+        assert!(!raw.contains(value), "{value} in the history file");
+    }
+    let logs = adze(dir.path(), &["logs", "masking-e2e", "leak/say"]);
+    let logs = String::from_utf8_lossy(&logs.stdout);
+    assert!(logs.contains("[leak/say] split: ***"), "{logs}");
+    let shown = adze(dir.path(), &["show", "masking-e2e", "-o", "json"]);
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), stdout);
 }
 
 #[test]

@@ -8,9 +8,11 @@ mod config;
 mod controller;
 mod doctor;
 mod gc;
+mod history;
 mod input;
 mod kube;
 mod last_run;
+mod logs;
 mod man;
 mod masking;
 mod output;
@@ -20,6 +22,7 @@ mod run;
 mod runs;
 mod schema;
 mod serve;
+mod show;
 mod trigger;
 mod validate;
 mod watchdog;
@@ -84,8 +87,13 @@ enum Command {
     /// Replay a saved webhook payload through an EventListener and show (--dry-run) or run
     /// what its triggers create.
     Trigger(Box<trigger::Args>),
-    /// List the runs `adze serve` recorded, newest first.
+    /// List the recorded runs, local (`adze run`) and served (`adze serve`), newest first.
     Runs(runs::Args),
+    /// Print what a recorded run's steps printed (the newest run by default), for one task
+    /// or TASK/STEP.
+    Logs(logs::Args),
+    /// Print a recorded run's final object, as `adze run -o yaml|json` printed it.
+    Show(show::Args),
     /// The prebuilt Tasks and Pipelines built into adze: list, show, init (copy into a
     /// repository), lint.
     Catalog(catalog::Args),
@@ -130,6 +138,8 @@ pub fn main() -> Outcome {
         Command::Serve(args) => serve::run(&args),
         Command::Trigger(args) => trigger::run(&args),
         Command::Runs(args) => runs::run(&args),
+        Command::Logs(args) => logs::run(&args),
+        Command::Show(args) => show::run(&args),
         Command::Kube(args) => kube::run(&args),
         Command::Doctor(args) => doctor::run(&args, &invocation),
         Command::Catalog(args) => catalog::run(&args),

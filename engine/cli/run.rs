@@ -25,6 +25,7 @@ use crate::exec::backend::Backend;
 use crate::exec::docker::{DockerExecutor, DockerOptions};
 use crate::exec::kubernetes::connect::ClusterOptions;
 use crate::exec::kubernetes::{KubernetesExecutor, KubernetesOptions};
+use crate::history::RecorderThread;
 use crate::load::Bundle;
 use crate::mask::Masker;
 use crate::plan::pipeline::resolve_pipeline;
@@ -123,6 +124,10 @@ pub struct Args {
     /// exit 0 and the sidecar must not set `command` (default: the entrypoint image).
     #[arg(long, value_name = "IMAGE")]
     nop_image: Option<String>,
+    /// Keep the N newest local runs in the history (.adze/history.db) and delete older ones
+    /// with their logs and events after this run is recorded (0: keep all).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    keep_runs: usize,
     /// Show this value as `***` in logs, progress, the status output and the recorded run
     /// (repeatable). Values of every Secret loaded with the run are masked without it.
     #[arg(long = "mask", value_name = "VALUE")]
@@ -293,6 +298,8 @@ struct Session {
     watchdog: Option<Watchdog>,
     /// `--keep`: leave what the run created.
     keep: bool,
+    /// Records the run in the history; taken by the run before the session ends.
+    history: Option<RecorderThread>,
     /// Masks secret values in everything the run prints and records.
     masker: Arc<Masker>,
 }
@@ -377,6 +384,7 @@ impl Session {
         };
         let tty = std::io::stderr().is_terminal();
         let color = color_of(args);
+        let history = super::history::recorder(args.keep_runs, masker.clone());
         let mut consumers = vec![progress::consumer(RenderOptions {
             mode: if tty { Mode::Tty } else { Mode::Plain },
             logs: match args.logs.as_str() {
@@ -387,6 +395,7 @@ impl Session {
             color,
         })];
         consumers.extend(json_lines);
+        consumers.push(Box::new(history.consumer()));
         let consumers = fan_out::spawn(events, consumers);
         let interrupt = Interrupt::new();
         watch_signals(&executor, interrupt.clone(), sink.clone());
@@ -397,6 +406,7 @@ impl Session {
             interrupt,
             watchdog,
             keep: args.keep,
+            history: Some(history),
             masker,
         })
     }
@@ -524,6 +534,7 @@ fn create_loaded(session: &Session, bundle: &Bundle) -> Result<(), Outcome> {
 }
 
 fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Session) -> Outcome {
+    let history = session.history.take();
     let masker = session.masker.clone();
     let id = identity(&pr.metadata);
     let mut named = pr.clone();
@@ -581,6 +592,16 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
         session.finish();
         return outcome;
     }
+    if let Some(h) = &history {
+        h.begin(super::history::local_run(
+            &args.input,
+            &args.params,
+            &args.executor,
+            "PipelineRun",
+            &named,
+            &id,
+        ));
+    }
     let result = driver.run(session.executor.executor(), &mut SystemClock);
     session.finish();
     let outcome = match result {
@@ -613,19 +634,23 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
         }
     }
     eprint!("{}", summary(&outcome, &reused, args, &masker));
+    let object = resolve_pipeline(bundle, &named).map(|(spec, _)| {
+        let mut object = status::pipeline_run_object(&named, &id, spec, &outcome);
+        masker.mask_json(&mut object);
+        object
+    });
     if let Some(format) = &args.output {
-        let spec = resolve_pipeline(bundle, &named).map(|(spec, _)| spec.clone());
-        match spec {
-            Ok(spec) => {
-                let mut object = status::pipeline_run_object(&named, &id, &spec, &outcome);
-                masker.mask_json(&mut object);
-                print_object(format, &object);
-            }
+        match &object {
+            Ok(object) => print_object(format, object),
             Err(e) => masking::eprintln(
                 &masker,
                 &format!("error: cannot render the PipelineRun: {e}"),
             ),
         }
+    }
+    if let Some(h) = history {
+        let succeeded = outcome.condition.status == ConditionStatus::True;
+        h.finish(Some(super::history::end(succeeded, object.ok())));
     }
     let (status, reason, message) = (
         outcome.condition.status,
@@ -651,6 +676,7 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
 }
 
 fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) -> Outcome {
+    let history = session.history.take();
     let masker = session.masker.clone();
     let id = identity(&tr.metadata);
     let mut named = tr.clone();
@@ -688,6 +714,16 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
         session.finish();
         return outcome;
     }
+    if let Some(h) = &history {
+        h.begin(super::history::local_run(
+            &args.input,
+            &args.params,
+            &args.executor,
+            "TaskRun",
+            &named,
+            &id,
+        ));
+    }
     let result = driver.run(session.executor.executor(), &mut SystemClock);
     session.finish();
     let record = match result {
@@ -695,10 +731,17 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
         Err(e) => return run_error(&e, &masker),
     };
     eprint!("{}", task_summary(&record, args, &masker));
+    let mut object = status::task_run_object(&named, &id, &record);
+    masker.mask_json(&mut object);
     if let Some(format) = &args.output {
-        let mut object = status::task_run_object(&named, &id, &record);
-        masker.mask_json(&mut object);
         print_object(format, &object);
+    }
+    if let Some(h) = history {
+        let succeeded = matches!(
+            record.event.as_ref().map(|e| &e.outcome),
+            Some(ExecOutcome::Succeeded)
+        );
+        h.finish(Some(super::history::end(succeeded, Some(object))));
     }
     keep_hint(args);
     let outcome = match record.event.as_ref().map(|e| &e.outcome) {

@@ -52,9 +52,11 @@ pub struct Args {
     /// answers 202 at once, whatever happens next.)
     #[arg(long)]
     respond_after_interceptors: bool,
-    /// The store of events, runs and logs (SQLite; created when missing).
-    #[arg(long, default_value = ".adze/serve.db", value_name = "FILE")]
-    store: PathBuf,
+    /// The store of events, runs and logs (SQLite; created when missing), shared with the
+    /// history of `adze run` (default: .adze/history.db, or .adze/serve.db when only that
+    /// one exists).
+    #[arg(long, value_name = "FILE")]
+    store: Option<PathBuf>,
     /// A file holding the token the dashboard and the API ask for (or set $ADZE_SERVE_TOKEN).
     /// Required when --listen is not a loopback address.
     #[arg(long, value_name = "FILE")]
@@ -176,7 +178,11 @@ pub fn run(args: &Args) -> Outcome {
             return Outcome::Invalid;
         }
     };
-    let store = match Store::open(&args.store) {
+    let store_path = args
+        .store
+        .clone()
+        .unwrap_or_else(|| crate::history::store_path(std::path::Path::new("")));
+    let store = match Store::open(&store_path) {
         Ok(s) => Arc::new(s.with_masker(masker.clone())),
         Err(e) => {
             eprintln!("error: {e}");

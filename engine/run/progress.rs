@@ -37,6 +37,16 @@ pub enum RunKind {
     TaskRun,
 }
 
+impl Stream {
+    /// `stdout` or `stderr`, as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
 impl RunKind {
     /// The Kubernetes kind: `PipelineRun` or `TaskRun`.
     pub fn as_str(self) -> &'static str {

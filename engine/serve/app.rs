@@ -144,7 +144,9 @@ async fn list_runs(State(app): State<Arc<App>>) -> Response {
                 .iter()
                 .map(|r| {
                     serde_json::json!({
+                        "id": r.id,
                         "name": r.name,
+                        "origin": r.origin,
                         "kind": r.kind,
                         "namespace": r.namespace,
                         "trigger": r.trigger,

@@ -284,7 +284,8 @@ fn condition_message(run: &RunRecord) -> String {
 
 fn run_row(run: &RunRecord) -> serde_json::Value {
     serde_json::json!({
-        "name": run.name,
+        // The id, which the run's page is found by (a served run's id is its name).
+        "name": run.id,
         "kind": run.kind,
         "state": run.state,
         "trigger": run.trigger,

@@ -1,5 +1,7 @@
 //! Durable history and the webhook queue of `adze serve`: accepted events, what each trigger
 //! made of them, the runs they created, their status and logs, in one embedded SQLite file.
+//! The local runs of `adze run` are recorded in the same file (origin `local`, with their
+//! events), so `adze runs`, `adze logs` and `adze show` read both alike.
 //!
 //! # Design
 //!
@@ -28,11 +30,15 @@
 //! - An event is [`EventState::Accepted`] from the moment [`Store::admit`] returns until
 //!   [`Store::record_outcomes`] stores its outcomes and runs in the same transaction, so after
 //!   a crash an event is either still to process or processed with all its runs: never half.
-//! - Run names are unique; recording a run twice is an error, never a second run.
+//! - Run ids are unique; recording a served run twice is an error, never a second run. A
+//!   served run's id is its name; a local run's is `<name>@<seq>`, as the same file runs
+//!   under the same name again and again.
+//! - Retention ([`Store::prune_local_runs`]) deletes local runs only, each with its logs and
+//!   events in the same transaction; served runs and webhook events are kept.
 //!
 //! # Not yet
 //!
-//! - Retention: nothing is deleted yet (`adze runs` lists everything).
+//! - Retention of served runs and webhook events: `adze serve` keeps everything it records.
 
 mod error;
 mod records;
@@ -41,7 +47,8 @@ mod writer;
 
 pub use error::StoreError;
 pub use records::{
-    Admission, EventRecord, EventState, LogLine, NewEvent, NewRun, RunRecord, RunState,
+    Admission, EventRecord, EventState, LogLine, NewEvent, NewLocalRun, NewRun, RunEvent,
+    RunOrigin, RunRecord, RunState,
 };
 
 use std::path::{Path, PathBuf};
@@ -247,6 +254,61 @@ impl Store {
             .map(drop)
     }
 
+    /// Records a local run (`adze run`) as running; returns its id. Blocks: for a thread
+    /// outside any async runtime.
+    pub fn begin_local_run(&self, run: NewLocalRun) -> Result<String, StoreError> {
+        match self.writer.submit_blocking(Write::BeginLocal(run))? {
+            Reply::Recorded(id) => Ok(id),
+            other => Err(StoreError::unexpected(other)),
+        }
+    }
+
+    /// Appends log lines and events (`(at_ms, event)`) of a run in one write. Blocks.
+    pub fn append_local(
+        &self,
+        run: &str,
+        lines: Vec<LogLine>,
+        events: Vec<(i64, serde_json::Value)>,
+    ) -> Result<(), StoreError> {
+        if lines.is_empty() && events.is_empty() {
+            return Ok(());
+        }
+        self.writer
+            .submit_blocking(Write::Append {
+                run: run.to_string(),
+                lines,
+                events,
+            })
+            .map(drop)
+    }
+
+    /// [`Store::set_run_state`], blocking.
+    pub fn set_run_state_blocking(
+        &self,
+        id: &str,
+        state: RunState,
+        status: Option<serde_json::Value>,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .submit_blocking(Write::RunState {
+                name: id.to_string(),
+                state,
+                status,
+                at_ms,
+            })
+            .map(drop)
+    }
+
+    /// Deletes the local runs beyond the `keep` newest (0 keeps all), with their logs and
+    /// events; returns how many runs went. Blocks.
+    pub fn prune_local_runs(&self, keep: usize) -> Result<usize, StoreError> {
+        match self.writer.submit_blocking(Write::Prune { keep })? {
+            Reply::Pruned(n) => Ok(n),
+            other => Err(StoreError::unexpected(other)),
+        }
+    }
+
     fn read<T>(
         &self,
         what: &'static str,
@@ -292,11 +354,12 @@ impl Store {
         })
     }
 
-    /// Runs not finished yet (queued or running), oldest first: what a restart re-runs.
+    /// Served runs not finished yet (queued or running), oldest first: what a restart of
+    /// `adze serve` re-runs. A local run is never one: its `adze run` runs it, or is gone.
     pub fn unfinished_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         self.read("list unfinished runs", |c| {
             let mut q = c.prepare(&format!(
-                "{} WHERE state IN ('queued', 'running') ORDER BY seq",
+                "{} WHERE state IN ('queued', 'running') AND origin = 'serve' ORDER BY seq",
                 records::RUN_SELECT
             ))?;
             let rows = q.query_map([], records::run_row)?;
@@ -316,15 +379,55 @@ impl Store {
         })
     }
 
-    /// One run by name.
-    pub fn run(&self, name: &str) -> Result<Option<RunRecord>, StoreError> {
+    /// One run by id (a served run's id is its name).
+    pub fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
         self.read("read a run", |c| {
             c.query_row(
-                &format!("{} WHERE name = ?1", records::RUN_SELECT),
-                [name],
+                &format!("{} WHERE id = ?1", records::RUN_SELECT),
+                [id],
                 records::run_row,
             )
             .optional()
+        })
+    }
+
+    /// The run with id `key`, else the newest run named `key`.
+    pub fn find_run(&self, key: &str) -> Result<Option<RunRecord>, StoreError> {
+        if let Some(run) = self.run(key)? {
+            return Ok(Some(run));
+        }
+        self.read("find a run", |c| {
+            c.query_row(
+                &format!(
+                    "{} WHERE name = ?1 ORDER BY seq DESC LIMIT 1",
+                    records::RUN_SELECT
+                ),
+                [key],
+                records::run_row,
+            )
+            .optional()
+        })
+    }
+
+    /// A run's events, in order.
+    pub fn run_events(&self, id: &str) -> Result<Vec<RunEvent>, StoreError> {
+        self.read("read a run's events", |c| {
+            let mut q =
+                c.prepare("SELECT at_ms, event FROM run_events WHERE run = ?1 ORDER BY seq")?;
+            let rows = q.query_map([id], |r| {
+                let text: String = r.get(1)?;
+                Ok(RunEvent {
+                    at_ms: r.get(0)?,
+                    event: serde_json::from_str(&text).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            1,
+                            rusqlite::types::Type::Text,
+                            Box::new(e),
+                        )
+                    })?,
+                })
+            })?;
+            rows.collect()
         })
     }
 

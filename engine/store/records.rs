@@ -159,11 +159,70 @@ impl RunState {
     }
 }
 
+/// A run of `adze run` to record, before it starts.
+#[derive(Debug, Clone)]
+pub struct NewLocalRun {
+    /// `metadata.name` (repeats across runs of the same file).
+    pub name: String,
+    /// `PipelineRun` or `TaskRun`.
+    pub kind: String,
+    /// `metadata.namespace`.
+    pub namespace: String,
+    /// What it was given: files, params, executor (never the raw command line).
+    pub invocation: serde_json::Value,
+    /// The object as loaded.
+    pub object: serde_json::Value,
+    /// When it started (ms since the epoch).
+    pub started_ms: i64,
+}
+
+/// Where a stored run came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunOrigin {
+    /// `adze run` in this directory.
+    Local,
+    /// A trigger of `adze serve`.
+    Serve,
+}
+
+impl RunOrigin {
+    /// The stored (and shown) word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOrigin::Local => "local",
+            RunOrigin::Serve => "serve",
+        }
+    }
+
+    fn parse(s: &str) -> RunOrigin {
+        match s {
+            "local" => RunOrigin::Local,
+            _ => RunOrigin::Serve,
+        }
+    }
+}
+
+/// One event of a run, as stored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunEvent {
+    /// When it happened (ms since the epoch).
+    pub at_ms: i64,
+    /// The event.
+    pub event: serde_json::Value,
+}
+
 /// A stored run.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RunRecord {
+    /// How the run is found: a served run's name, `<name>@<seq>` for a local run.
+    pub id: String,
     /// `metadata.name`.
     pub name: String,
+    /// Local or served.
+    pub origin: RunOrigin,
+    /// What a local run was given (files, params, executor).
+    pub invocation: Option<serde_json::Value>,
     /// `PipelineRun` or `TaskRun`.
     pub kind: String,
     /// `metadata.namespace`.
@@ -230,7 +289,8 @@ pub(super) fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> 
 }
 
 pub(super) const RUN_SELECT: &str = "SELECT name, kind, namespace, event_id, trigger, object, \
-     state, status, created_ms, started_ms, finished_ms, tasks, graph, updated_ms FROM runs";
+     state, status, created_ms, started_ms, finished_ms, tasks, graph, updated_ms, id, origin, \
+     invocation FROM runs";
 
 pub(super) fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     let object: String = r.get(5)?;
@@ -254,6 +314,9 @@ pub(super) fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         tasks: json_column(r, 11)?,
         graph: json_column(r, 12)?,
         updated_ms: r.get(13)?,
+        id: r.get(14)?,
+        origin: RunOrigin::parse(&r.get::<_, String>(15)?),
+        invocation: json_column(r, 16)?,
     })
 }
 

@@ -58,6 +58,47 @@ const MIGRATIONS: &[&str] = &[
         text TEXT NOT NULL
     );
     CREATE INDEX logs_run ON logs(run, seq);",
+    // 2: local runs of `adze run` beside served ones. A run is found by `id` (a served
+    // run's name; `<name>@<seq>` for a local run, whose name repeats with every run of the
+    // same file); `origin` says which; `invocation` holds what a local run was given (files,
+    // params); `run_events` holds what happened during a run, as JSON. `logs.run` is the id.
+    "CREATE TABLE runs_v2 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        invocation TEXT,
+        object TEXT NOT NULL,
+        state TEXT NOT NULL,
+        status TEXT,
+        tasks TEXT,
+        graph TEXT,
+        updated_ms INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL,
+        started_ms INTEGER,
+        finished_ms INTEGER
+    );
+    INSERT INTO runs_v2 (seq, id, name, kind, namespace, origin, event_id, trigger, object,
+        state, status, tasks, graph, updated_ms, created_ms, started_ms, finished_ms)
+    SELECT seq, name, name, kind, namespace, 'serve', event_id, trigger, object,
+        state, status, tasks, graph, updated_ms, created_ms, started_ms, finished_ms FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_v2 RENAME TO runs;
+    CREATE INDEX runs_state ON runs(state);
+    CREATE INDEX runs_event ON runs(event_id);
+    CREATE INDEX runs_name ON runs(name, seq);
+    CREATE INDEX runs_origin ON runs(origin, seq);
+    CREATE TABLE run_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        run TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        event TEXT NOT NULL
+    );
+    CREATE INDEX run_events_run ON run_events(run, seq);",
 ];
 
 /// Opens a connection with the settings every connection needs.
@@ -81,9 +122,20 @@ pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
 
 /// Applies the migrations the file has not seen yet.
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    migrate_to(conn, LATEST)
+}
+
+/// Applies the migrations the file has not seen yet, up to version `target`: tests build a
+/// file of an older version with it.
+pub(super) fn migrate_to(conn: &mut Connection, target: i64) -> rusqlite::Result<()> {
     let version = version(conn)?;
     let tx = conn.transaction()?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+    let pending = MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target.max(0) as usize)
+        .skip(version.max(0) as usize);
+    for (i, sql) in pending {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }

@@ -231,6 +231,181 @@ fn a_store_from_a_newer_adze_is_refused_with_a_hint() {
     assert!(err.contains("help:"), "{err}");
 }
 
+fn local(name: &str, at: i64) -> NewLocalRun {
+    NewLocalRun {
+        name: name.to_string(),
+        kind: "PipelineRun".into(),
+        namespace: "default".into(),
+        invocation: serde_json::json!({"files": ["p.yaml"]}),
+        object: serde_json::json!({"kind": "PipelineRun", "metadata": {"name": name}}),
+        started_ms: at,
+    }
+}
+
+fn line(text: &str) -> LogLine {
+    LogLine {
+        task: "build".into(),
+        step: "compile".into(),
+        stream: "stdout".into(),
+        text: text.into(),
+    }
+}
+
+#[test]
+fn a_version_1_store_keeps_its_runs_and_logs_and_takes_local_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("adze.db");
+    {
+        let mut conn = schema::connect(&path).unwrap();
+        schema::migrate_to(&mut conn, 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO runs (name, kind, namespace, event_id, trigger, object, state, status, \
+             created_ms, started_ms, finished_ms, updated_ms) VALUES ('served-1', 'PipelineRun', \
+             'ci', 'e1', 'on-push', '{\"kind\":\"PipelineRun\"}', 'succeeded', '{\"ok\":true}', \
+             5, 6, 9, 9);
+             INSERT INTO logs (run, task, step, stream, text) \
+             VALUES ('served-1', 'build', 'compile', 'stdout', 'old line');",
+        )
+        .unwrap();
+        assert_eq!(schema::version(&conn).unwrap(), 1);
+    }
+    let store = Store::open(&path).unwrap();
+    let served = store
+        .run("served-1")
+        .unwrap()
+        .expect("the served run survives");
+    assert_eq!(
+        (served.id.as_str(), served.origin, served.state),
+        ("served-1", RunOrigin::Serve, RunState::Succeeded)
+    );
+    assert_eq!(served.status, Some(serde_json::json!({"ok": true})));
+    assert_eq!(
+        (
+            served.started_ms,
+            served.finished_ms,
+            served.trigger.as_str()
+        ),
+        (Some(6), Some(9), "on-push")
+    );
+    assert_eq!(store.logs("served-1", 0).unwrap()[0].1.text, "old line");
+    // A served run recorded after the migration still finds its name taken by the old one.
+    runtime().block_on(async {
+        store.admit(event("e2", None, b"{}")).await.unwrap();
+        let clash = store
+            .record_outcomes("e2", serde_json::json!([]), vec![run("served-1")])
+            .await;
+        assert!(
+            matches!(clash, Err(StoreError::DuplicateRun(_))),
+            "{clash:?}"
+        );
+    });
+    let id = store.begin_local_run(local("hello", 10)).unwrap();
+    let seq_after_old = format!("hello@{}", 2);
+    assert_eq!(id, seq_after_old, "seq continues after the migrated rows");
+    let runs = store.runs(10).unwrap();
+    let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["hello@2", "served-1"], "newest first, both origins");
+}
+
+#[test]
+fn local_runs_of_one_name_get_distinct_ids_and_find_run_takes_the_newest() {
+    let (_dir, store) = open();
+    let first = store.begin_local_run(local("hello", 10)).unwrap();
+    let second = store.begin_local_run(local("hello", 20)).unwrap();
+    assert_ne!(first, second);
+    assert_eq!(store.find_run("hello").unwrap().unwrap().id, second);
+    assert_eq!(store.find_run(&first).unwrap().unwrap().id, first);
+    assert!(store.find_run("nope").unwrap().is_none());
+    store
+        .append_local(
+            &first,
+            vec![line("one")],
+            vec![(11, serde_json::json!({"event": "runStarted"}))],
+        )
+        .unwrap();
+    store
+        .set_run_state_blocking(
+            &first,
+            RunState::Failed,
+            Some(serde_json::json!({"s": 1})),
+            15,
+        )
+        .unwrap();
+    let r = store.run(&first).unwrap().unwrap();
+    assert_eq!(
+        (r.state, r.origin, r.started_ms, r.finished_ms),
+        (RunState::Failed, RunOrigin::Local, Some(10), Some(15))
+    );
+    assert_eq!(r.invocation, Some(serde_json::json!({"files": ["p.yaml"]})));
+    let events = store.run_events(&first).unwrap();
+    assert_eq!(
+        events,
+        [RunEvent {
+            at_ms: 11,
+            event: serde_json::json!({"event": "runStarted"})
+        }]
+    );
+    assert!(store.run_events(&second).unwrap().is_empty());
+}
+
+#[test]
+fn retention_deletes_the_oldest_local_runs_with_their_logs_and_events_only() {
+    let (_dir, store) = open();
+    runtime().block_on(async {
+        store.admit(event("e1", None, b"{}")).await.unwrap();
+        store
+            .record_outcomes("e1", serde_json::json!([]), vec![run("served")])
+            .await
+            .unwrap();
+        store
+            .append_logs("served", vec![line("served line")])
+            .await
+            .unwrap();
+    });
+    let ids: Vec<String> = (0..4)
+        .map(|i| {
+            let id = store.begin_local_run(local("hello", i)).unwrap();
+            store
+                .append_local(
+                    &id,
+                    vec![line(&format!("line {i}"))],
+                    vec![(i, serde_json::json!({"n": i}))],
+                )
+                .unwrap();
+            id
+        })
+        .collect();
+    assert_eq!(store.prune_local_runs(0).unwrap(), 0, "0 keeps everything");
+    assert_eq!(store.prune_local_runs(2).unwrap(), 2);
+    let left: Vec<String> = store.runs(10).unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(left, [ids[3].clone(), ids[2].clone(), "served".to_string()]);
+    for gone in &ids[..2] {
+        assert!(store.logs(gone, 0).unwrap().is_empty(), "{gone}'s logs");
+        assert!(
+            store.run_events(gone).unwrap().is_empty(),
+            "{gone}'s events"
+        );
+    }
+    for kept in &ids[2..] {
+        assert_eq!(store.logs(kept, 0).unwrap().len(), 1, "{kept}'s logs");
+        assert_eq!(store.run_events(kept).unwrap().len(), 1, "{kept}'s events");
+    }
+    assert_eq!(store.logs("served", 0).unwrap()[0].1.text, "served line");
+    assert_eq!(
+        store.prune_local_runs(2).unwrap(),
+        0,
+        "nothing more to delete"
+    );
+}
+
+#[test]
+fn a_local_run_left_running_is_never_resumed_by_serve() {
+    let (_dir, store) = open();
+    store.begin_local_run(local("killed", 1)).unwrap();
+    assert!(store.unfinished_runs().unwrap().is_empty());
+    assert_eq!(store.queue_depth().unwrap(), 0);
+}
+
 #[test]
 fn a_masked_store_keeps_no_secret_value_outside_unprocessed_events() {
     let (_dir, store) = open();

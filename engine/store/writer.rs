@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
-use super::records::{Admission, EventState, LogLine, NewEvent, NewRun, RunState};
+use super::records::{Admission, EventState, LogLine, NewEvent, NewLocalRun, NewRun, RunState};
 use super::StoreError;
 use crate::mask::Masker;
 
@@ -46,12 +46,25 @@ pub(super) enum Write {
         graph: Option<serde_json::Value>,
         at_ms: i64,
     },
+    BeginLocal(NewLocalRun),
+    Append {
+        run: String,
+        lines: Vec<LogLine>,
+        events: Vec<(i64, serde_json::Value)>,
+    },
+    Prune {
+        keep: usize,
+    },
 }
 
 /// The writer's answer to one write.
 #[derive(Debug)]
 pub(super) enum Reply {
     Admitted(Admission),
+    /// The id of a local run just recorded.
+    Recorded(String),
+    /// How many local runs retention deleted.
+    Pruned(usize),
     Done,
 }
 
@@ -80,6 +93,15 @@ impl Writer {
             .send((write, tx))
             .map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// [`Writer::submit`] for a thread outside any async runtime (`adze run`'s recorder).
+    pub(super) fn submit_blocking(&self, write: Write) -> Result<Reply, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send((write, tx))
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.blocking_recv().map_err(|_| StoreError::WriterGone)?
     }
 }
 
@@ -204,7 +226,7 @@ fn apply(tx: &Transaction<'_>, write: Write) -> Result<Reply, StoreError> {
         } => tx
             .execute(
                 "UPDATE runs SET tasks = coalesce(?2, tasks), graph = coalesce(?3, graph), \
-                 updated_ms = ?4 WHERE name = ?1",
+                 updated_ms = ?4 WHERE id = ?1",
                 params![
                     name,
                     tasks.map(|t| t.to_string()),
@@ -217,6 +239,11 @@ fn apply(tx: &Transaction<'_>, write: Write) -> Result<Reply, StoreError> {
                 what: "record a run's progress",
                 source,
             }),
+        Write::BeginLocal(run) => begin_local(tx, &run).map(Reply::Recorded),
+        Write::Append { run, lines, events } => append_logs(tx, &run, &lines)
+            .and_then(|()| append_events(tx, &run, &events))
+            .map(|()| Reply::Done),
+        Write::Prune { keep } => prune_local(tx, keep).map(Reply::Pruned),
     }
 }
 
@@ -294,8 +321,9 @@ fn record_outcomes(
     }
     for run in runs {
         let inserted = tx.execute(
-            "INSERT INTO runs (name, kind, namespace, event_id, trigger, object, state, \
-             created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7)",
+            "INSERT INTO runs (id, name, kind, namespace, origin, event_id, trigger, object, \
+             state, created_ms, updated_ms) \
+             VALUES (?1, ?1, ?2, ?3, 'serve', ?4, ?5, ?6, 'queued', ?7, ?7)",
             params![
                 run.name,
                 run.kind,
@@ -361,7 +389,7 @@ fn set_run_state(
     tx.execute(
         "UPDATE runs SET state = ?2, status = coalesce(?3, status), \
          started_ms = coalesce(started_ms, ?4), finished_ms = coalesce(?5, finished_ms), \
-         updated_ms = ?6 WHERE name = ?1",
+         updated_ms = ?6 WHERE id = ?1",
         params![
             name,
             state.as_str(),
@@ -391,6 +419,69 @@ fn append_logs(tx: &Transaction<'_>, run: &str, lines: &[LogLine]) -> Result<(),
             .map_err(sql("write a log line"))?;
     }
     Ok(())
+}
+
+/// Records a local run as running and returns its id, `<name>@<seq>`: unique because `seq`
+/// is, and never a served run's name (`@` is not allowed in Kubernetes names).
+fn begin_local(tx: &Transaction<'_>, run: &NewLocalRun) -> Result<String, StoreError> {
+    let sql = |what| move |source| StoreError::Sql { what, source };
+    // The row needs a unique id before its seq is known: a placeholder no name can equal.
+    tx.execute(
+        "INSERT INTO runs (id, name, kind, namespace, origin, event_id, trigger, invocation, \
+         object, state, created_ms, started_ms, updated_ms) \
+         VALUES ('@pending', ?1, ?2, ?3, 'local', '', '', ?4, ?5, 'running', ?6, ?6, ?6)",
+        params![
+            run.name,
+            run.kind,
+            run.namespace,
+            run.invocation.to_string(),
+            run.object.to_string(),
+            run.started_ms,
+        ],
+    )
+    .map_err(sql("record a local run"))?;
+    let seq = tx.last_insert_rowid();
+    let id = format!("{}@{seq}", run.name);
+    tx.execute("UPDATE runs SET id = ?1 WHERE seq = ?2", params![id, seq])
+        .map_err(sql("name a local run"))?;
+    Ok(id)
+}
+
+fn append_events(
+    tx: &Transaction<'_>,
+    run: &str,
+    events: &[(i64, serde_json::Value)],
+) -> Result<(), StoreError> {
+    let sql = |what| move |source| StoreError::Sql { what, source };
+    let mut insert = tx
+        .prepare_cached("INSERT INTO run_events (run, at_ms, event) VALUES (?1, ?2, ?3)")
+        .map_err(sql("prepare an event insert"))?;
+    for (at_ms, event) in events {
+        insert
+            .execute(params![run, at_ms, event.to_string()])
+            .map_err(sql("write a run event"))?;
+    }
+    Ok(())
+}
+
+/// Deletes the local runs older than the `keep` newest (0: none), with their logs and
+/// events; served runs are left alone.
+fn prune_local(tx: &Transaction<'_>, keep: usize) -> Result<usize, StoreError> {
+    let sql = |what| move |source| StoreError::Sql { what, source };
+    if keep == 0 {
+        return Ok(0);
+    }
+    let doomed = "SELECT id FROM runs WHERE origin = 'local' ORDER BY seq DESC LIMIT -1 OFFSET ?1";
+    let keep = keep as i64;
+    tx.execute(&format!("DELETE FROM logs WHERE run IN ({doomed})"), [keep])
+        .map_err(sql("delete old logs"))?;
+    tx.execute(
+        &format!("DELETE FROM run_events WHERE run IN ({doomed})"),
+        [keep],
+    )
+    .map_err(sql("delete old events"))?;
+    tx.execute(&format!("DELETE FROM runs WHERE id IN ({doomed})"), [keep])
+        .map_err(sql("delete old runs"))
 }
 
 fn hex(bytes: &[u8]) -> String {

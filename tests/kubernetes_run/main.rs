@@ -159,6 +159,20 @@ fn a_task_run_runs_as_a_pod_with_logs_results_and_steps_in_tektons_shape() {
         .as_str()
         .unwrap();
     assert!(read_start >= write_end, "{read_start} < {write_end}");
+    // Recorded in the history as a local run is: its logs and the object printed.
+    let history = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_adze"));
+        command.current_dir(dir.path()).args(args);
+        run(command)
+    };
+    let logs = history(&["logs", "two-steps", "two-steps/write"]);
+    assert_eq!(
+        (logs.code, logs.stdout.as_str()),
+        (0, "[two-steps/write] writing the greeting\n"),
+        "{}",
+        logs.stderr
+    );
+    assert_eq!(history(&["show", "two-steps", "-o", "json"]).json(), json);
     assert!(
         objects(sim, &ns, "pods,configmaps")
             .iter()

@@ -82,13 +82,15 @@ fn runs_lists_what_the_server_recorded_newest_first() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(
-        lines[0].starts_with("NAME") && lines[0].contains("STATE"),
+        lines[0].starts_with("RUN") && lines[0].contains("STATE") && lines[0].contains("ORIGIN"),
         "{}",
         out.stdout
     );
     assert_eq!(lines.len(), 3, "{}", out.stdout);
     assert!(
-        lines[1].starts_with("pr-2-") && lines[2].starts_with("pr-1-"),
+        lines[1].starts_with("pr-2-")
+            && lines[2].starts_with("pr-1-")
+            && lines[1].contains("trigger pr-open"),
         "{}",
         out.stdout
     );
@@ -102,7 +104,7 @@ fn runs_lists_what_the_server_recorded_newest_first() {
     let missing = run_adze(dir.path(), &["runs", "--store", "nowhere.db"], LIMIT);
     assert_eq!(missing.code, Some(2));
     assert!(
-        missing.stderr.contains("no store at nowhere.db"),
+        missing.stderr.contains("no history at nowhere.db"),
         "{}",
         missing.stderr
     );

@@ -141,3 +141,13 @@ pub(crate) fn terminal_width() -> usize {
         .size_checked()
         .map_or(80, |(_, cols)| usize::from(cols))
 }
+
+/// A stored log line as the live output printed it, without colour: `[task/step] text`.
+pub(crate) fn stored_log_line(task: &str, step: &str, stderr: bool, text: &str) -> String {
+    let stream = if stderr {
+        crate::run::Stream::Stderr
+    } else {
+        crate::run::Stream::Stdout
+    };
+    lines::log(palette::Paint { color: false }, 0, task, step, stream, text)
+}
