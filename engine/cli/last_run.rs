@@ -260,6 +260,22 @@ fn state_name(state: &PipelineTaskState) -> String {
 mod tests {
     use super::*;
 
+    /// A pending run `name` whose one task `task` succeeded.
+    fn succeeded(name: &str, task: &str) -> RunOutcome {
+        RunOutcome {
+            condition: crate::reconcile::Condition::pending(name),
+            task_states: vec![(task.to_owned(), PipelineTaskState::Succeeded)],
+            pipeline_results: Default::default(),
+            child_references: Vec::new(),
+            task_runs: Vec::new(),
+            start_time: None,
+            completion_time: None,
+            finally_start_time: None,
+            when_expressions: Default::default(),
+            engine_lost: None,
+        }
+    }
+
     /// Writes `text` as the record of "my/run" in a fresh directory and loads it.
     fn load_text(text: &[u8]) -> (tempfile::TempDir, PathBuf, Result<Recorded, LoadError>) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -352,18 +368,7 @@ mod tests {
             "build".to_owned(),
             vec![("digest".to_owned(), ParamValue::String("abc".into()))],
         );
-        let outcome = RunOutcome {
-            condition: crate::reconcile::Condition::pending("my-run"),
-            task_states: vec![("build".to_owned(), PipelineTaskState::Succeeded)],
-            pipeline_results: Default::default(),
-            child_references: Vec::new(),
-            task_runs: Vec::new(),
-            start_time: None,
-            completion_time: None,
-            finally_start_time: None,
-            when_expressions: Default::default(),
-            engine_lost: None,
-        };
+        let outcome = succeeded("my-run", "build");
         save(&file, "my/run", &outcome, &reused, &Masker::new()).expect("saved");
         let text = fs::read_to_string(&file).expect("read");
         assert!(text.contains("\"version\": 1"), "{text}");
@@ -388,18 +393,7 @@ mod tests {
                 ),
             ],
         );
-        let outcome = RunOutcome {
-            condition: crate::reconcile::Condition::pending("run"),
-            task_states: vec![("hunter22".to_owned(), PipelineTaskState::Succeeded)],
-            pipeline_results: Default::default(),
-            child_references: Vec::new(),
-            task_runs: Vec::new(),
-            start_time: None,
-            completion_time: None,
-            finally_start_time: None,
-            when_expressions: Default::default(),
-            engine_lost: None,
-        };
+        let outcome = succeeded("run", "hunter22");
         let masker = Masker::new();
         masker.add("hunter22").expect("long enough");
         save(&file, "run", &outcome, &reused, &masker).expect("saved");
