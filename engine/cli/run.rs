@@ -61,6 +61,14 @@ pub struct Args {
     /// Keep containers and directories after the run, for debugging.
     #[arg(long)]
     keep: bool,
+    /// At the first failed step, stop the run and open a shell in a container of that
+    /// step's image with its mounts, environment and working directory (Docker only).
+    #[arg(long)]
+    break_on_failure: bool,
+    /// Open that shell just before step STEP (`task/step`, or `step`) runs; the run goes
+    /// on when the shell exits (Docker only).
+    #[arg(long, value_name = "STEP")]
+    break_before: Option<String>,
     /// Fail where a cluster would, e.g. on results over Tekton's size limit; warn about
     /// alpha features `adze run` turns on (CEL when-expressions).
     #[arg(long)]
@@ -149,6 +157,13 @@ fn resolvers(args: &Args) -> Result<crate::resolve::Resolvers, Outcome> {
 
 /// Runs `adze run`.
 pub fn run(args: &Args) -> Outcome {
+    if let Err(outcome) = super::break_session::docker_only(
+        args.break_on_failure,
+        args.break_before.as_deref(),
+        args.on_kubernetes(),
+    ) {
+        return outcome;
+    }
     let flags = match args.input.run_flags_or_report(args.strict) {
         Ok(flags) => flags,
         Err(outcome) => return outcome,
@@ -203,7 +218,12 @@ pub fn run(args: &Args) -> Outcome {
         eprintln!("error: --only and --from choose tasks of a PipelineRun; this is a TaskRun");
         return Outcome::Invalid;
     }
-    let session = match Session::start(args, &flags) {
+    let break_before =
+        match super::break_session::check(args.break_before.as_deref(), &bundle, object) {
+            Ok(before) => before,
+            Err(outcome) => return outcome,
+        };
+    let session = match Session::start(args, &flags, break_before) {
         Ok(s) => s,
         Err(outcome) => return outcome,
     };
@@ -232,8 +252,13 @@ struct Session {
 impl Session {
     /// Connects to the engine, starts the renderer and installs the signal handlers; `flags`
     /// says where the Kubernetes executor reads results from.
-    fn start(args: &Args, flags: &Flags) -> Result<Session, Outcome> {
+    fn start(
+        args: &Args,
+        flags: &Flags,
+        break_before: Option<crate::run::breakpoints::StepRef>,
+    ) -> Result<Session, Outcome> {
         let (sink, events) = ProgressSink::channel();
+        let interrupt = Interrupt::new();
         let options = DockerOptions {
             progress: sink.clone(),
             logs: args.logs != "none",
@@ -242,6 +267,11 @@ impl Session {
             pull: args.pull.parse().unwrap_or_default(),
             parallel: (args.parallel > 0).then_some(args.parallel),
             engine_grace: args.engine_grace,
+            breakpoints: super::break_session::breakpoints(
+                args.break_on_failure,
+                break_before,
+                &interrupt,
+            ),
             ..DockerOptions::default()
         };
         let (executor, watchdog) = if args.on_kubernetes() {
@@ -316,7 +346,6 @@ impl Session {
                 color,
             },
         );
-        let interrupt = Interrupt::new();
         watch_signals(&executor, interrupt.clone(), sink.clone());
         Ok(Session {
             executor,

@@ -23,6 +23,7 @@
 mod duration;
 mod lines;
 mod palette;
+pub(crate) mod pause;
 mod plain;
 mod summary;
 mod tasks;
