@@ -105,8 +105,15 @@ spec:
           image: IMAGE
           script: echo never-ran
     - name: sibling
+      workspaces: [{name: source}]
       taskSpec:
-        steps: [{name: nap, image: IMAGE, script: 'sleep 1; echo sibling-done'}]
+        workspaces: [{name: source}]
+        steps:
+        - name: wait
+          image: IMAGE
+          script: |
+            until [ -e $(workspaces.source.path)/go-on ]; do sleep 0.1; done
+            echo sibling-done
     - name: after-sibling
       runAfter: [sibling]
       taskSpec:
@@ -177,12 +184,20 @@ fn break_on_failure_prints_a_command_into_the_failed_steps_world_and_stops_the_r
         .expect("the TaskRun's directory")
         .to_owned();
     assert!(task_dir.is_dir(), "the sandbox is kept during the session");
-    // The sibling ends meanwhile; what runs after it must not start.
-    std::thread::sleep(Duration::from_secs(3));
+    // The sibling, still running when the step failed, ends during the session; what comes
+    // after it must not start.
+    exec(&container, "touch /workspace/source/go-on").expect("release the sibling");
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    while !containers("label=adze.dev/run=dbg-fail-sibling").is_empty() {
+        assert!(std::time::Instant::now() < until, "the sibling never ended");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
     running.close_stdin();
     let out = running.finish(LIMIT);
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(out.stderr.contains("break: session over"), "{}", out.stderr);
+    assert!(out.stderr.contains("sibling-done"), "{}", out.stderr);
     for never in ["never-ran", "after-sibling-ran", "cleanup-ran"] {
         assert!(!out.stderr.contains(never), "{never}:\n{}", out.stderr);
     }

@@ -9,10 +9,11 @@
 //! - Otherwise (scripts, tests, CI) it prints the exact command to open the shell and what
 //!   the container holds, and waits until adze's stdin closes (or, on a terminal, a line
 //!   is entered), Ctrl-C/SIGTERM, or the TaskRun is stopped.
-//! - While a session is open, the progress display is paused ([`progress::pause`]) so it
-//!   does not draw over the shell, and the run starts no task: `--break-on-failure` halts
-//!   the run for good (it ends failed, no finally), `--break-before` holds starts until the
-//!   session ends and the run goes on with the step.
+//! - From the moment the executor sees the stop (before the container is ready) the run
+//!   starts no task: `--break-on-failure` halts the run for good (it ends failed, no
+//!   finally, no retry), `--break-before` holds starts until the stop is over and the run
+//!   goes on with the step. While the session is open, the progress display is paused
+//!   ([`progress::pause`]) so it does not draw over the shell.
 //! - Sessions are one at a time: a second stop (another TaskRun of a matrix) waits.
 //!
 //! # Invariants
@@ -121,16 +122,25 @@ struct TerminalSession {
 }
 
 impl BreakSession for TerminalSession {
+    fn stopped(&self, task: &str, step: &str, cause: &BreakCause) {
+        match cause {
+            BreakCause::Failed { .. } => self.interrupt.halt(&halt_message(task, step)),
+            BreakCause::Before => self.interrupt.hold(),
+        }
+    }
+
+    fn resumed(&self, cause: &BreakCause) {
+        if *cause == BreakCause::Before {
+            self.interrupt.release();
+        }
+    }
+
     fn attend(&self, at: &Break, end: &AtomicBool) {
         let _one = self
             .one_at_a_time
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let interrupts = self.interrupt.count();
-        match at.cause {
-            BreakCause::Failed { .. } => self.interrupt.halt(&halt_message(at)),
-            BreakCause::Before => self.interrupt.hold(),
-        }
         let terminal = progress::pause::take_terminal();
         let attached = match &at.entry {
             Entry::Shell { .. } => interactive() && docker_cli(),
@@ -151,17 +161,13 @@ impl BreakSession for TerminalSession {
         }
         eprintln!("{}", ended(at));
         drop(terminal);
-        if at.cause == BreakCause::Before {
-            self.interrupt.release();
-        }
     }
 }
 
 /// Why the run stopped, as its final condition says.
-fn halt_message(at: &Break) -> String {
+fn halt_message(task: &str, step: &str) -> String {
     format!(
-        "stopped at a breakpoint: step \"{}\" of task \"{}\" failed (--break-on-failure)",
-        at.step, at.task
+        "stopped at a breakpoint: step \"{step}\" of task \"{task}\" failed (--break-on-failure)"
     )
 }
 
@@ -418,7 +424,7 @@ mod tests {
             describe(&no_shell, false),
             ended(&failed()),
             ended(&before),
-            halt_message(&failed()),
+            halt_message("build", "compile"),
         ]
         .join("\n---\n");
         insta::assert_snapshot!(text);

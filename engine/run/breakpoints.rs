@@ -215,11 +215,22 @@ pub struct Break {
     pub env: Vec<String>,
 }
 
-/// What a stop does with the terminal: attach a shell, or print how to open one and wait.
+/// What a stop does to the run and the terminal: keeps tasks from starting, attaches a
+/// shell or prints how to open one and waits. For one stop, the executor calls
+/// [`stopped`](BreakSession::stopped) at once, [`attend`](BreakSession::attend) once its
+/// container is ready (not at all if it cannot be made), then always
+/// [`resumed`](BreakSession::resumed).
 pub trait BreakSession: Send + Sync + fmt::Debug {
+    /// The run stops at step `step` of pipeline task `task`: called as soon as the executor
+    /// knows, before the container is prepared, so no task starts meanwhile.
+    fn stopped(&self, task: &str, step: &str, cause: &BreakCause);
+
     /// Runs the session at `at` and returns once it is over, or soon after `end` is set
     /// (the TaskRun was cancelled or timed out meanwhile). Blocking.
     fn attend(&self, at: &Break, end: &AtomicBool);
+
+    /// The stop is over (its container removed).
+    fn resumed(&self, cause: &BreakCause);
 }
 
 /// Where a run stops, and who attends the stop; shared by every TaskRun of the run.
@@ -337,7 +348,9 @@ mod tests {
     #[derive(Debug)]
     struct Nobody;
     impl BreakSession for Nobody {
+        fn stopped(&self, _: &str, _: &str, _: &BreakCause) {}
         fn attend(&self, _: &Break, _: &AtomicBool) {}
+        fn resumed(&self, _: &BreakCause) {}
     }
 
     #[test]

@@ -48,7 +48,7 @@ use super::container;
 use super::retry;
 use super::task_run::TaskRunJob;
 use crate::plan::model::StepPlan;
-use crate::run::breakpoints::{Break, BreakCause, Breakpoints, Entry};
+use crate::run::breakpoints::{Break, BreakCause, BreakSession, Breakpoints, Entry};
 
 /// The label marking a debug container.
 pub(super) const DEBUG_LABEL: &str = "adze.dev/debug";
@@ -94,22 +94,29 @@ impl TaskRunJob {
         let kept = self.failed_container.take();
         let claimed = self.breakpoints().is_some_and(|b| b.claim_failure());
         if claimed {
+            let cause = BreakCause::Failed { exit_code };
+            self.stop_here(step, &cause);
             match &kept {
                 Some(id) => match self.failed_step_config(id, step).await {
                     Ok((config, committed)) => {
-                        let cause = BreakCause::Failed { exit_code };
                         self.attend(step, cause, config, committed).await;
                     }
-                    Err(e) => self.warn(format!(
-                        "--break-on-failure: step \"{}\": cannot look at its container: {e}",
-                        step.name
-                    )),
+                    Err(e) => {
+                        self.warn(format!(
+                            "--break-on-failure: step \"{}\": cannot look at its container: {e}",
+                            step.name
+                        ));
+                        self.resume(&cause);
+                    }
                 },
-                None => self.warn(format!(
-                    "--break-on-failure: step \"{}\" failed, but its container is gone: no \
-                     shell to open",
-                    step.name
-                )),
+                None => {
+                    self.warn(format!(
+                        "--break-on-failure: step \"{}\" failed, but its container is gone: \
+                         no shell to open",
+                        step.name
+                    ));
+                    self.resume(&cause);
+                }
             }
         }
         if let (Some(id), false) = (kept, self.options.keep) {
@@ -119,8 +126,24 @@ impl TaskRunJob {
 
     /// Before step `step`, whose container would be created from `config`: the session.
     pub(super) async fn break_before(&self, step: &StepPlan, config: &ContainerCreateBody) {
+        self.stop_here(step, &BreakCause::Before);
         let config = idle_shell(config.clone());
         self.attend(step, BreakCause::Before, config, None).await;
+    }
+
+    /// Tells the session the run stops at `step`, at once.
+    fn stop_here(&self, step: &StepPlan, cause: &BreakCause) {
+        if let Some(b) = self.breakpoints() {
+            b.session()
+                .stopped(&self.request.pipeline_task, &step.name, cause);
+        }
+    }
+
+    /// Tells the session a stop is over that had no session.
+    fn resume(&self, cause: &BreakCause) {
+        if let Some(b) = self.breakpoints() {
+            b.session().resumed(cause);
+        }
     }
 
     /// The configuration of a container like failed container `id`, from its committed
@@ -185,6 +208,21 @@ impl TaskRunJob {
         let Some(breakpoints) = self.breakpoints().cloned() else {
             return;
         };
+        let session = breakpoints.session().clone();
+        self.attend_with(&session, step, &cause, config, committed)
+            .await;
+        session.resumed(&cause);
+    }
+
+    /// [`TaskRunJob::attend`] between the session's `stopped` and `resumed`.
+    async fn attend_with(
+        &self,
+        session: &Arc<dyn BreakSession>,
+        step: &StepPlan,
+        cause: &BreakCause,
+        config: ContainerCreateBody,
+        committed: Option<String>,
+    ) {
         let debug = match self.debug_container(step, config, committed.clone()).await {
             Ok(debug) => debug,
             Err(e) => {
@@ -197,9 +235,15 @@ impl TaskRunJob {
             }
         };
         let entry = match retry::start_container(&self.docker, &debug.id).await {
-            Ok(()) => Entry::Shell {
-                container: debug.name.clone(),
-                program: shell_of(&self.docker, &debug.id).await,
+            Ok(()) => match shell_of(&self.docker, &debug.id).await {
+                Some(program) => Entry::Shell {
+                    container: debug.name.clone(),
+                    program,
+                },
+                None => Entry::NoShell {
+                    container: debug.name.clone(),
+                    why: self.why_no_shell(&debug.id).await,
+                },
             },
             Err(e) => Entry::NoShell {
                 container: debug.name.clone(),
@@ -210,7 +254,7 @@ impl TaskRunJob {
             task: self.request.pipeline_task.clone(),
             task_run: self.request.name.clone(),
             step: step.name.clone(),
-            cause,
+            cause: cause.clone(),
             entry,
             image: debug.image.clone(),
             working_dir: None,
@@ -219,7 +263,7 @@ impl TaskRunJob {
         };
         let at = self.described(at, &debug.id).await;
         let end = Arc::new(AtomicBool::new(false));
-        let session = breakpoints.session().clone();
+        let session = session.clone();
         let ended = end.clone();
         let mut attended = tokio::task::spawn_blocking(move || session.attend(&at, &ended));
         let mut stop = self.stop.clone();
@@ -233,6 +277,22 @@ impl TaskRunJob {
         }
         let _ = container::remove(&self.docker, &debug.id).await;
         remove_image(&self.docker, debug.committed.as_deref()).await;
+    }
+
+    /// Why the started container `id` runs no shell: an init process (steps run one by one
+    /// have one) starts even where `sh` cannot, and exits with it.
+    async fn why_no_shell(&self, id: &str) -> String {
+        let state = retry::idempotent(|| self.docker.inspect_container(id, None))
+            .await
+            .ok()
+            .and_then(|i| i.state);
+        match state {
+            Some(s) if s.running != Some(true) => format!(
+                "`sh` did not run: the container exited with code {}",
+                s.exit_code.unwrap_or_default()
+            ),
+            _ => "`sh` does not run in it".to_owned(),
+        }
     }
 
     /// Creates the debug container; its name is what the user types.
@@ -317,37 +377,38 @@ fn image_tag(task_run: &str, step: &str) -> String {
     clean[start..].to_owned()
 }
 
-/// `bash` when the running container `id` has it on its `PATH`, else `sh`.
-async fn shell_of(docker: &Docker, id: &str) -> String {
-    let has_bash = async {
-        let exec = docker
-            .create_exec(
-                id,
-                ExecConfig {
-                    cmd: Some(vec![
-                        "sh".into(),
-                        "-c".into(),
-                        "command -v bash >/dev/null 2>&1".into(),
-                    ]),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    ..Default::default()
-                },
-            )
-            .await
-            .ok()?;
-        if let Ok(bollard::exec::StartExecResults::Attached { mut output, .. }) =
-            docker.start_exec(&exec.id, None).await
-        {
-            while output.next().await.is_some() {}
-        }
-        let inspect = docker.inspect_exec(&exec.id).await.ok()?;
-        Some(inspect.exit_code == Some(0))
+/// `bash` when the running container `id` has it on its `PATH`, else `sh`; `None` when no
+/// `sh` answers in it (the image has none, or the container already exited).
+async fn shell_of(docker: &Docker, id: &str) -> Option<String> {
+    let exec = docker
+        .create_exec(
+            id,
+            ExecConfig {
+                cmd: Some(vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "if command -v bash >/dev/null 2>&1; then echo bash; else echo sh; fi".into(),
+                ]),
+                attach_stdout: Some(true),
+                attach_stderr: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .ok()?;
+    let bollard::exec::StartExecResults::Attached { mut output, .. } =
+        docker.start_exec(&exec.id, None).await.ok()?
+    else {
+        return None;
     };
-    if has_bash.await == Some(true) {
-        "bash".to_owned()
-    } else {
-        "sh".to_owned()
+    let mut said = String::new();
+    while let Some(Ok(chunk)) = output.next().await {
+        said.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+    }
+    match said.trim() {
+        "bash" => Some("bash".to_owned()),
+        "sh" => Some("sh".to_owned()),
+        _ => None,
     }
 }
 
