@@ -291,7 +291,10 @@ fn an_unreachable_engine_is_unavailable_and_says_how_to_start_docker() {
     }
     match result {
         Err(adze::run::ExecError::Unavailable(message)) => {
-            assert!(message.contains("bash tests/setup-docker.sh"), "{message}");
+            assert!(
+                message.contains("bash scripts/install-prerequisites.sh"),
+                "{message}"
+            );
         }
         other => panic!("expected Unavailable, got {other:?}"),
     }

@@ -85,10 +85,14 @@ fn an_engine_address_nobody_listens_on_fails_with_a_fix() {
 fn images_of_the_files_are_reported_present_absent_or_parameterised() {
     common::require_docker();
     let ran = adze(&workdir(), &["doctor", "run.yaml"], None);
-    assert_eq!(ran.status, 0, "{}{}", ran.stdout, ran.stderr);
+    // The absent image is in no registry this machine reaches (nor on Docker Hub).
+    assert_eq!(ran.status, 1, "{}{}", ran.stdout, ran.stderr);
     for line in [
         format!("ok   image {PRESENT}: present locally\n"),
-        format!("warn image {ABSENT}: absent locally; `adze run` will pull it (`--pull`)\n"),
+        format!("FAIL image {ABSENT}: absent locally and cannot be pulled: "),
+        "     fix: check the name and tag and that this machine reaches the registry; adze pulls \
+         anonymously, so pull a private image first (`docker login`, then `docker pull IMAGE`)\n"
+            .to_owned(),
         "warn image $(params.free): named by a param without a default".to_owned(),
     ] {
         assert!(
@@ -97,6 +101,61 @@ fn images_of_the_files_are_reported_present_absent_or_parameterised() {
             ran.stdout
         );
     }
+}
+
+/// The registry tests/setup-docker.sh starts on loopback (the engine trusts it over http).
+const REGISTRY: &str = "127.0.0.1:5000";
+
+#[test]
+fn an_absent_image_its_registry_holds_is_pullable_and_a_missing_tag_is_not() {
+    common::require_docker();
+    let repo = format!("{REGISTRY}/adze-test/doctor-{}", std::process::id());
+    let held = format!("{repo}:held");
+    common::docker(&["tag", PRESENT, &held]);
+    let pushed = Command::new("docker").args(["push", &held]).output();
+    common::docker(&["rmi", &held]);
+    let pushed = pushed.expect("docker push runs");
+    assert!(
+        pushed.status.success(),
+        "cannot push to the registry on {REGISTRY} (tests/setup-docker.sh starts it): {}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = format!(
+        "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {{name: doctor-registry}}\nspec:\n  \
+         taskSpec:\n    steps:\n    - {{name: a, image: '{held}', script: 'true'}}\n    \
+         - {{name: b, image: '{repo}:never-pushed', script: 'true'}}\n"
+    );
+    std::fs::write(dir.path().join("run.yaml"), yaml).expect("write");
+    let ran = adze(&dir, &["doctor", "run.yaml"], None);
+    assert_eq!(ran.status, 1, "{}{}", ran.stdout, ran.stderr);
+    let line = |prefix: &str| {
+        ran.stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{}", ran.stdout))
+            .to_owned()
+    };
+    let ok = line(&format!("ok   image {held}: "));
+    assert!(
+        ok.contains("absent locally; its registry has it (sha256:")
+            && ok.ends_with("): `adze run` pulls it"),
+        "{ok}"
+    );
+    let missing = line(&format!("FAIL image {repo}:never-pushed: "));
+    assert!(
+        missing.contains("absent locally and cannot be pulled: ")
+            && missing.contains("manifest unknown"),
+        "{missing}"
+    );
+    // Asking the registry pulls nothing.
+    let pulled = Command::new("docker")
+        .args(["image", "inspect", &held])
+        .output();
+    assert!(
+        !pulled.expect("docker runs").status.success(),
+        "{held} was pulled"
+    );
 }
 
 #[test]

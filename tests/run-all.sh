@@ -2,8 +2,8 @@
 # The one test command (README): formatting, lints, and every test.
 # Runs from any directory; installs what the tests need (a Docker engine and test images,
 # from Debian packages) through tests/setup-docker.sh, and the Kubernetes schema validator
-# (PyPI) through tests/setup-validator.sh, and Chromium with chromedriver (Debian) through
-# tests/setup-browser.sh.
+# (PyPI) through tests/setup-validator.sh, Chromium with chromedriver (Debian) through
+# tests/setup-browser.sh, and zsh and fish (Debian) through tests/setup-shells.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,8 @@ echo "== kubernetes-validate for tests/pod_translation.rs (tests/setup-validator
 bash tests/setup-validator.sh
 echo "== Chromium and chromedriver for tests/serve/dashboard.rs (tests/setup-browser.sh)"
 bash tests/setup-browser.sh
+echo "== zsh and fish for tests/cli/shell.rs (tests/setup-shells.sh)"
+bash tests/setup-shells.sh
 echo "== cargo test --workspace"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

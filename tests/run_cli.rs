@@ -240,7 +240,7 @@ fn an_unreachable_engine_exits_3_and_says_how_to_get_one() {
     assert_eq!(out.status, 3, "{}", out.stderr);
     assert!(
         out.stderr.contains("cannot reach the Docker engine")
-            && out.stderr.contains("tests/setup-docker.sh"),
+            && out.stderr.contains("scripts/install-prerequisites.sh"),
         "{}",
         out.stderr
     );

@@ -44,19 +44,8 @@ if ! need git || [ ! -x "$(git --exec-path)/git-daemon" ]; then
   apt_install git || { as_root apt-get update -qq && apt_install git; }
 fi
 
-if ! need dockerd || ! need docker; then
-  echo "== installing docker.io"
-  as_root apt-get update -qq
-  apt_install docker.io
-fi
-
-if ! docker info >/dev/null 2>&1; then
-  echo "== starting dockerd"
-  as_root rm -f /var/run/docker.pid
-  as_root sh -c 'nohup dockerd >/tmp/adze-dockerd.log 2>&1 &'
-  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-  docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /tmp/adze-dockerd.log" >&2; exit 1; }
-fi
+# The engine itself, as the README's first command gets it.
+bash "$(dirname "$0")/../scripts/install-prerequisites.sh" --engine-only
 
 # fresh IMAGE RECIPE: the image exists and was built from this recipe.
 fresh() {
@@ -67,26 +56,7 @@ fresh() {
 BUSYBOX_RECIPE="busybox-static v3 CMD sh, applets in /bin and at their alpine paths"
 if ! fresh adze-test/busybox:latest "$BUSYBOX_RECIPE"; then
   echo "== building adze-test/busybox:latest from busybox-static"
-  [ -x /bin/busybox ] || apt_install busybox-static
-  root=$(mktemp -d)
-  mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/tmp" "$root/etc"
-  cp /bin/busybox "$root/bin/busybox"
-  for applet in $("$root/bin/busybox" --list); do
-    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
-  done
-  # Also where alpine has them: shebangs name `/usr/bin/env`.
-  for path in $("$root/bin/busybox" --list-full); do
-    case "$path" in bin/* | linuxrc) ;; *) ln -sf /bin/busybox "$root/$path" ;; esac
-  done
-  # Real busybox/alpine images have these; `whoami`, `id -un` and `ls -l` read them.
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
-  mkdir -p "$root/root"
-  tar -C "$root" -c . | docker import \
-    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    -c 'CMD ["sh"]' -c "LABEL adze.dev/recipe=\"$BUSYBOX_RECIPE\"" \
-    - adze-test/busybox:latest >/dev/null
-  rm -rf "$root"
+  bash "$(dirname "$0")/../scripts/build-busybox-image.sh" adze-test/busybox:latest "$BUSYBOX_RECIPE"
 fi
 
 NOP_RECIPE="busybox ENTRYPOINT true v1"

@@ -15,6 +15,10 @@ pub struct Args {
     /// Tekton YAML files or directories whose images to check.
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// Extra directory to follow taskRef/pipelineRef names into (after the files given, and
+    /// before the built-in catalog), as `adze run --catalog`.
+    #[arg(long = "catalog", value_name = "DIR")]
+    catalogs: Vec<PathBuf>,
     /// The executor to check for: docker (the local engine) or kubernetes (also the
     /// kubeconfig and its API server).
     #[arg(long, default_value = "docker", value_parser = ["docker", "kubernetes"])]
@@ -63,6 +67,17 @@ async fn checks(args: &Args) -> Vec<Check> {
                 loaded = false;
             }
         }
+        for dir in &args.catalogs {
+            if let Err(e) = bundle.load_path(dir, Origin::Catalog) {
+                checks.push(Check::fail(
+                    "catalog",
+                    e.to_string(),
+                    "pass an existing directory of Tekton YAML to --catalog",
+                ));
+                loaded = false;
+            }
+        }
+        bundle.load_builtin();
         if loaded {
             let images = Images::of_bundle(&bundle);
             checks.extend(doctor::images::check(docker.as_ref(), &images).await);

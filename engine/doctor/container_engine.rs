@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn a_missing_socket_says_how_to_start_an_engine() {
         let c = socket_failure("unix:///s", ErrorKind::NotFound, "");
-        assert!(c.fix.unwrap().contains("tests/setup-docker.sh"));
+        assert!(c.fix.unwrap().contains("scripts/install-prerequisites.sh"));
     }
 
     #[test]

@@ -1,18 +1,21 @@
 //! The images the given files run: every step, sidecar, stepTemplate and StepAction image of
 //! the objects loaded from them (embedded specs included), with `$(params.NAME)` replaced by
-//! the default the same spec declares; and whether each is present on the engine.
+//! the default the same spec declares; and whether each is present on the engine or, when it
+//! is not, whether its registry has it (asked through the engine, without pulling).
 //!
-//! Tasks reached only by name from the catalog are not followed: their images are checked
-//! when they are loaded as files.
+//! Objects the files name (`taskRef`, `pipelineRef`, a step's `ref`) are followed into
+//! `--catalog` directories and the built-in catalog, as a run would find them. Remote
+//! references (`resolver: …`) are not fetched: doctor does not reach the network for them.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use bollard::Docker;
 use serde_json::Value;
 
 use super::Check;
-use crate::api::Object;
-use crate::load::Bundle;
+use crate::api::{Kind, Object};
+use crate::load::{Bundle, Loaded, Origin};
 
 /// The images of the bundle's input objects: literal ones, and those still naming a param.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -24,22 +27,35 @@ pub struct Images {
 }
 
 impl Images {
-    /// Collects from the objects loaded from the user's files.
+    /// Collects from the objects loaded from the user's files, and from the catalog objects
+    /// they name (`taskRef`, `pipelineRef`, a step's `ref`, without a resolver), as a run
+    /// would use them.
     pub fn of_bundle(bundle: &Bundle) -> Images {
         let mut images = Images::default();
-        for loaded in bundle.inputs() {
-            let value = match &loaded.object {
-                Object::Task(o) => serde_json::to_value(o),
-                Object::Pipeline(o) => serde_json::to_value(o),
-                Object::TaskRun(o) => serde_json::to_value(o),
-                Object::PipelineRun(o) => serde_json::to_value(o),
-                Object::StepAction(o) => serde_json::to_value(o),
+        let mut queue: Vec<&Loaded> = bundle.inputs().collect();
+        let mut followed: BTreeSet<(Kind, String)> = BTreeSet::new();
+        while let Some(loaded) = queue.pop() {
+            let Some(value) = as_value(&loaded.object) else {
+                continue;
             };
-            let Ok(value) = value else { continue };
             if matches!(loaded.object, Object::StepAction(_)) {
                 images.step_action(&value["spec"]);
             }
             images.walk(&value);
+            let mut named = Vec::new();
+            named_references(&value, &mut named);
+            for key in named {
+                if followed.contains(&key) {
+                    continue;
+                }
+                if let Ok(found) = bundle.find(key.0, &key.1) {
+                    // Inputs are walked anyway; a catalog object is walked once.
+                    if found.origin != Origin::Input {
+                        queue.push(found);
+                    }
+                }
+                followed.insert(key);
+            }
         }
         images
     }
@@ -86,6 +102,49 @@ impl Images {
     }
 }
 
+/// An object as JSON, to walk.
+fn as_value(object: &Object) -> Option<Value> {
+    match object {
+        Object::Task(o) => serde_json::to_value(o),
+        Object::Pipeline(o) => serde_json::to_value(o),
+        Object::TaskRun(o) => serde_json::to_value(o),
+        Object::PipelineRun(o) => serde_json::to_value(o),
+        Object::StepAction(o) => serde_json::to_value(o),
+    }
+    .ok()
+}
+
+/// The objects `value` names without a resolver: `taskRef` (a Task unless another kind is
+/// given), `pipelineRef`, and a step's `ref` (a StepAction).
+fn named_references(value: &Value, out: &mut Vec<(Kind, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, kind) in [
+                ("taskRef", Kind::Task),
+                ("pipelineRef", Kind::Pipeline),
+                ("ref", Kind::StepAction),
+            ] {
+                let reference = &value[key];
+                let (Some(name), None) = (reference["name"].as_str(), reference.get("resolver"))
+                else {
+                    continue;
+                };
+                let kind = match reference["kind"].as_str() {
+                    None | Some("") => kind,
+                    Some(other) => match Kind::parse(other) {
+                        Some(k) => k,
+                        None => continue,
+                    },
+                };
+                out.push((kind, name.to_owned()));
+            }
+            map.values().for_each(|v| named_references(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| named_references(v, out)),
+        _ => {}
+    }
+}
+
 /// The string defaults of a spec's `params`.
 fn defaults(spec: &Value) -> BTreeMap<String, String> {
     spec["params"]
@@ -116,7 +175,36 @@ fn substitute(image: &str, defaults: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// One line per image: present, absent (to be pulled), or named through a param.
+/// How long the registry of an absent image gets to describe it.
+const REGISTRY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// An absent image: asks its registry, through the engine, for its manifest as `adze run`
+/// would pull it (anonymously), without pulling it.
+async fn pullable(docker: &Docker, name: String, image: &str) -> Check {
+    let asked =
+        tokio::time::timeout(REGISTRY_TIMEOUT, docker.inspect_registry_image(image, None)).await;
+    let reason = match asked {
+        Ok(Ok(found)) => {
+            let digest = found.descriptor.digest.unwrap_or_default();
+            return Check::ok(
+                name,
+                format!("absent locally; its registry has it ({digest}): `adze run` pulls it"),
+            );
+        }
+        Ok(Err(bollard::errors::Error::DockerResponseServerError { message, .. })) => message,
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("its registry did not answer within {REGISTRY_TIMEOUT:?}"),
+    };
+    Check::fail(
+        name,
+        format!("absent locally and cannot be pulled: {}", reason.trim()),
+        "check the name and tag and that this machine reaches the registry; adze pulls \
+         anonymously, so pull a private image first (`docker login`, then `docker pull IMAGE`)",
+    )
+}
+
+/// One line per image: present, absent and pullable, absent and not pullable, or named
+/// through a param.
 pub async fn check(docker: Option<&Docker>, images: &Images) -> Vec<Check> {
     let mut checks = Vec::new();
     for image in &images.literal {
@@ -129,11 +217,7 @@ pub async fn check(docker: Option<&Docker>, images: &Images) -> Vec<Check> {
             Ok(_) => Check::ok(name, "present locally"),
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
-            }) => Check::warn(
-                name,
-                "absent locally; `adze run` will pull it (`--pull`)",
-                None,
-            ),
+            }) => pullable(docker, name, image).await,
             Err(e) => Check::warn(name, format!("cannot inspect it: {e}"), None),
         });
     }
@@ -161,6 +245,49 @@ mod tests {
         let mut bundle = Bundle::new();
         bundle.load_path(&path, crate::load::Origin::Input).unwrap();
         Images::of_bundle(&bundle)
+    }
+
+    #[test]
+    fn catalog_objects_named_by_the_files_are_followed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = dir.path().join("catalog");
+        std::fs::create_dir(&catalog).unwrap();
+        std::fs::write(
+            catalog.join("tasks.yaml"),
+            "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: build}\nspec:\n  \
+             params: [{name: img, default: 'golang:1.23'}]\n  steps:\n  \
+             - {name: a, image: $(params.img)}\n  - {name: b, ref: {name: lint}}\n\
+             ---\napiVersion: tekton.dev/v1beta1\nkind: StepAction\nmetadata: {name: lint}\n\
+             spec: {image: 'golangci/golangci-lint:v1'}\n\
+             ---\napiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: unused}\nspec:\n  \
+             steps: [{name: a, image: 'never/named:1'}]\n",
+        )
+        .unwrap();
+        let input = dir.path().join("p.yaml");
+        std::fs::write(
+            &input,
+            "apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: p}\nspec:\n  tasks:\n  \
+             - {name: one, taskRef: {name: build}}\n  - {name: two, taskRef: {name: build}}\n  \
+             - {name: far, taskRef: {resolver: git, params: [{name: url, value: x}]}}\n  \
+             - {name: skew, taskRef: {name: kube-skew-check}}\n",
+        )
+        .unwrap();
+        let mut bundle = Bundle::new();
+        bundle.load_path(&input, Origin::Input).unwrap();
+        bundle.load_path(&catalog, Origin::Catalog).unwrap();
+        bundle.load_builtin();
+        let images = Images::of_bundle(&bundle);
+        assert!(images.literal.contains("golang:1.23"), "{images:?}");
+        assert!(
+            images.literal.contains("golangci/golangci-lint:v1"),
+            "{images:?}"
+        );
+        assert!(!images.literal.contains("never/named:1"), "{images:?}");
+        // The built-in catalog's task, with its pinned defaults.
+        assert!(
+            images.literal.iter().any(|i| i.contains("@sha256:")),
+            "{images:?}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //!
 //! # Not yet
 //!
-//! - Whether an absent image can be pulled (that needs the registry, and the network).
+//! - Registry credentials: an absent image is asked for anonymously, as `adze run` pulls it.
 //! - Images named through `$(params...)` without a literal default are only named.
 
 pub mod cluster;

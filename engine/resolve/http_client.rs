@@ -1,4 +1,4 @@
-//! One HTTP GET for the resolvers that talk to registries and hubs: https through rustls with
+//! One HTTP GET for every resolver that talks http (http, bundles, hub): https through rustls with
 //! the system's roots, plain http only to loopback, a cap on the body, a timeout on the whole
 //! exchange, and redirects followed a few times.
 //!

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use super::pipeline::{tekton_expressions, value_strings, Field, Site};
+use super::pipeline_texts::{tekton_expressions, value_strings, Field, Site};
 use super::{references, Ctx};
 use crate::api::pipeline::PipelineResult;
 use crate::api::{ParamValue, PipelineSpec, PipelineTask, TaskSpec};

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::pipeline::{Field, Site};
+use super::pipeline_texts::{Field, Site};
 use super::{params, references, ApiFields, Ctx};
 use crate::api::param::ParamValue;
 use crate::api::pipeline::Matrix;

@@ -13,9 +13,11 @@ pub mod matrix;
 pub mod names;
 pub mod params;
 pub mod pipeline;
+pub mod pipeline_texts;
 pub mod references;
 pub mod results;
 pub mod runs;
+pub mod spec_context;
 pub mod steps;
 pub mod task;
 #[cfg(test)]

@@ -11,8 +11,9 @@ use k8s_openapi::api::core::v1::ResourceRequirements;
 
 use super::bindings::{self, Call, Elsewhere};
 use super::names::{check_unique, Compare};
-use super::pipeline::{self, json_strings, param_texts, sites, value_strings, Scope};
-use super::task::SpecContext;
+use super::pipeline::{self, Scope};
+use super::pipeline_texts::{json_strings, param_texts, sites, value_strings};
+use super::spec_context::SpecContext;
 use super::{params, references, task, ApiFields, Ctx};
 use crate::api::run::{ContainerSpecOverride, PipelineTaskRunSpec, Timeouts};
 use crate::api::{GoDuration, Param, PipelineRun, PipelineSpec, TaskRun, TaskSpec};

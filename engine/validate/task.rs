@@ -5,13 +5,14 @@
 //! its own module (`steps`, `params`, `results`, `workspaces`, `variables`). A TaskSpec is
 //! checked the same way whether it is a Task's or embedded in a TaskRun or Pipeline, except
 //! that an embedded spec may reference params it receives by propagation (§3.5), described
-//! by [`SpecContext`].
+//! by [`SpecContext`](super::spec_context::SpecContext).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::names::{is_dns1123_subdomain, suggest_label, MAX_LABEL};
 use super::params::validate_param_specs;
 use super::results::{validate_script_result_paths, validate_task_results};
+use super::spec_context::SpecContext;
 use super::steps::{
     validate_sidecars, validate_step_action_spec, validate_steps, validate_volumes,
 };
@@ -19,19 +20,6 @@ use super::variables::{validate_step_action_variables, validate_task_variables};
 use super::workspaces::{validate_workspace_declarations, validate_workspace_usages};
 use super::Ctx;
 use crate::api::{StepAction, Task, TaskSpec};
-
-/// Where a TaskSpec sits, which changes a few rules.
-#[derive(Debug, Clone, Default)]
-pub struct SpecContext<'a> {
-    /// An embedded spec (TaskRun `taskSpec` or PipelineTask `taskSpec`) rather than a Task.
-    pub embedded: bool,
-    /// Param names supplied from outside by propagation (§3.5) that the spec may reference
-    /// without declaring them.
-    pub propagated_params: &'a [String],
-    /// Inside a Pipeline: `$(tasks.…)`, `$(context.pipelineRun.…)` and friends are resolved
-    /// before the TaskRun exists and must not be reported as unknown.
-    pub in_pipeline: bool,
-}
 
 /// Validates a Task (spec §2.1–2.6).
 pub fn validate_task(ctx: &mut Ctx<'_>, task: &Task) {

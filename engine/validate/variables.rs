@@ -26,7 +26,7 @@ use crate::diagnostic::Diagnostic;
 use crate::load::catalog::suggest;
 use crate::subst::{scan, Access, Reference, SubstError, Var};
 
-use super::task::SpecContext;
+use super::spec_context::SpecContext;
 
 /// Checks every variable reference in the steps, stepTemplate and sidecars of `spec`.
 pub fn validate_task_variables(

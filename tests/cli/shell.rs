@@ -145,7 +145,7 @@ fn bash_completion_is_valid_bash_and_completes_through_its_function() {
 }
 
 #[test]
-fn zsh_completion_names_every_subcommand() {
+fn zsh_completion_names_every_subcommand_and_is_valid_zsh() {
     let script = completions("zsh");
     assert!(script.starts_with("#compdef adze"), "{script}");
     for name in subcommands() {
@@ -156,26 +156,29 @@ fn zsh_completion_names_every_subcommand() {
         );
     }
     assert!(!script.contains("watchdog"), "a hidden command is offered");
-    // zsh is not part of this machine's setup; its syntax check runs where it is installed.
-    if Command::new("zsh").arg("--version").output().is_ok() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("_adze");
-        std::fs::write(&path, &script).expect("write script");
-        let out = Command::new("zsh")
-            .arg("-n")
-            .arg(&path)
-            .output()
-            .expect("zsh runs");
-        assert!(
-            out.status.success(),
-            "zsh -n: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("_adze");
+    std::fs::write(&path, &script).expect("write script");
+    let out = shell("zsh", &["-n", &path.to_string_lossy()]);
+    assert!(
+        out.status.success(),
+        "zsh -n: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `program args…`; the shells come from tests/setup-shells.sh.
+fn shell(program: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{program} runs ({e}): install it with `bash tests/setup-shells.sh`")
+        })
 }
 
 #[test]
-fn fish_completion_names_every_subcommand() {
+fn fish_completion_is_valid_fish_and_answers_subcommands_and_flags() {
     let script = completions("fish");
     assert!(script.contains("complete -c adze"), "{script}");
     for name in subcommands() {
@@ -185,6 +188,32 @@ fn fish_completion_names_every_subcommand() {
         );
     }
     assert!(!script.contains("watchdog"), "a hidden command is offered");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("adze.fish");
+    std::fs::write(&path, &script).expect("write script");
+    let path = path.to_string_lossy();
+    let out = shell("fish", &["-n", &path]);
+    assert!(
+        out.status.success(),
+        "fish -n: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // fish answers completions through the script: subcommands, then a subcommand's flags.
+    let complete = |line: &str| {
+        let out = shell(
+            "fish",
+            &["-c", &format!("source {path}; complete -C '{line}'")],
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let words = |answer: &str| -> Vec<String> {
+        answer
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(words(&complete("adze ru")), ["run", "runs"]);
+    assert!(words(&complete("adze run --pu")).contains(&"--pull".to_owned()));
 }
 
 #[test]

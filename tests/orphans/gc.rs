@@ -157,7 +157,7 @@ fn gc_without_an_engine_exits_3_with_how_to_start_one() {
     assert!(
         stderr.starts_with("error: ")
             && stderr.contains("cannot reach the Docker engine")
-            && stderr.contains("setup-docker.sh"),
+            && stderr.contains("install-prerequisites.sh"),
         "{stderr}"
     );
 }

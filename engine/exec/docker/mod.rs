@@ -118,7 +118,7 @@ pub const RUN_LABEL: &str = crate::run::leftovers::RUN_NAME_LABEL;
 pub const STEP_LABEL: &str = "adze.dev/step";
 
 /// How to get a Docker engine running, appended to every "unavailable" message.
-pub const HOW_TO_START: &str = "start one: on Debian/Ubuntu `sudo bash tests/setup-docker.sh` \
+pub const HOW_TO_START: &str = "start one: on Debian/Ubuntu `bash scripts/install-prerequisites.sh` \
      (installs docker.io and starts dockerd), or `sudo systemctl start docker`; for Podman, \
      `systemctl --user start podman.socket` and set DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock";
 
