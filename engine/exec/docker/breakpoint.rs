@@ -60,7 +60,6 @@ const DEBUG_REPOSITORY: &str = "adze-debug";
 struct DebugContainer {
     id: String,
     name: String,
-    image: String,
     committed: Option<String>,
 }
 
@@ -256,7 +255,11 @@ impl TaskRunJob {
             step: step.name.clone(),
             cause: cause.clone(),
             entry,
-            image: debug.image.clone(),
+            // The step's image as written: the configuration holds the engine's id for it.
+            image: debug
+                .committed
+                .clone()
+                .unwrap_or_else(|| step.image.clone()),
             working_dir: None,
             mounts: Vec::new(),
             env: step.env.iter().map(|e| e.name.clone()).collect(),
@@ -306,7 +309,6 @@ impl TaskRunJob {
             .labels
             .get_or_insert_with(Default::default)
             .insert(DEBUG_LABEL.to_owned(), "true".to_owned());
-        let image = config.image.clone().unwrap_or_default();
         let hint = format!("debug-{}-{}", self.request.name, step.name);
         let created = retry::create_container(&self.docker, &hint, config).await?;
         let name = retry::idempotent(|| self.docker.inspect_container(&created.id, None))
@@ -320,7 +322,6 @@ impl TaskRunJob {
         Ok(DebugContainer {
             id: created.id,
             name,
-            image,
             committed,
         })
     }
