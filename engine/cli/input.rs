@@ -14,7 +14,7 @@ use crate::resolve::{self, ResolveOptions};
 use crate::validate::{self, ApiFields, Flags, ResultsFrom};
 
 /// Where objects come from and which cluster flags apply.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Input {
     /// YAML files or directories (recursive); `-` reads stdin.
     #[arg(required_unless_present = "filenames", value_name = "FILE")]
@@ -278,19 +278,25 @@ pub fn parse_overrides(params: &[String], workspaces: &[String]) -> Result<Overr
     Ok(overrides)
 }
 
-/// Everything `plan` and `run` do before acting with `flags`: `-p`/`-w`, loading, validation
-/// and picking the runs (see [`prepare`]). Problems are printed.
+/// Everything `plan` and `run` do before acting with `flags`: `-p`/`-w` over the run's own
+/// values over the configuration's `defaults`, loading, validation and picking the runs (see
+/// [`prepare`]). Problems are printed.
+#[allow(clippy::too_many_arguments)]
 pub fn load_runs(
     input: &Input,
     flags: &Flags,
     params: &[String],
     workspaces: &[String],
+    defaults: &crate::config::RunDefaults,
     run: Option<&str>,
     doing: &str,
     resolvers: &resolve::Resolvers,
 ) -> Result<(Bundle, Vec<Object>), Outcome> {
-    let overrides = parse_overrides(params, workspaces)?;
+    let mut overrides = parse_overrides(params, workspaces)?;
+    overrides.default_params = defaults.params.clone();
+    overrides.default_workspaces = defaults.workspaces.clone();
     let mut bundle = input.load().map_err(|()| Outcome::Invalid)?;
+    bundle.image_map = defaults.image_map.clone();
     let objects = prepare(input, &mut bundle, flags, &overrides, run, doing, resolvers)?;
     Ok((bundle, objects))
 }

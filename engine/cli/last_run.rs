@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::api::ParamValue;
+use crate::mask::Masker;
 use crate::reconcile::PipelineTaskState;
 use crate::run::host_file::{self, FileError};
 use crate::run::{Recorded, RunOutcome};
@@ -194,12 +195,14 @@ fn corrupt(file: &Path, problem: Problem) -> LoadError {
 }
 
 /// Records the run: tasks that ran with their results, and (for a partial re-run) the
-/// reused tasks with the results they were given.
+/// reused tasks with the results they were given. Secret values in results are masked: a
+/// later `--only`/`--from` reuses `***` for them.
 pub fn save(
     file: &Path,
     key: &str,
     outcome: &RunOutcome,
     reused: &Recorded,
+    masker: &Masker,
 ) -> Result<(), FileError> {
     let mut tasks = Vec::new();
     for (task, state) in &outcome.task_states {
@@ -227,7 +230,17 @@ pub fn save(
         pipeline_run: key.to_owned(),
         tasks,
     };
-    let text = serde_json::to_string_pretty(&record).unwrap_or_default();
+    let mut value = serde_json::to_value(&record).unwrap_or_default();
+    // Only the values: task and result names must still match the Pipeline's.
+    for result in value["tasks"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .flat_map(|t| t["results"].as_array_mut().into_iter().flatten())
+    {
+        masker.mask_json(&mut result["value"]);
+    }
+    let text = serde_json::to_string_pretty(&value).unwrap_or_default();
     host_file::write_atomic(file, text.as_bytes())
 }
 
@@ -351,9 +364,55 @@ mod tests {
             when_expressions: Default::default(),
             engine_lost: None,
         };
-        save(&file, "my/run", &outcome, &reused).expect("saved");
+        save(&file, "my/run", &outcome, &reused, &Masker::new()).expect("saved");
         let text = fs::read_to_string(&file).expect("read");
         assert!(text.contains("\"version\": 1"), "{text}");
         assert_eq!(load(&file).expect("loads"), reused);
+    }
+
+    #[test]
+    fn secret_values_in_results_are_masked_and_names_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = path(dir.path(), "run");
+        let mut reused = Recorded::new();
+        reused.insert(
+            "hunter22".to_owned(),
+            vec![
+                (
+                    "hunter22".to_owned(),
+                    ParamValue::String("x-hunter22".into()),
+                ),
+                (
+                    "list".to_owned(),
+                    ParamValue::Array(vec!["hunter22".into(), "plain".into()]),
+                ),
+            ],
+        );
+        let outcome = RunOutcome {
+            condition: crate::reconcile::Condition::pending("run"),
+            task_states: vec![("hunter22".to_owned(), PipelineTaskState::Succeeded)],
+            pipeline_results: Default::default(),
+            child_references: Vec::new(),
+            task_runs: Vec::new(),
+            start_time: None,
+            completion_time: None,
+            finally_start_time: None,
+            when_expressions: Default::default(),
+            engine_lost: None,
+        };
+        let masker = Masker::new();
+        masker.add("hunter22").expect("long enough");
+        save(&file, "run", &outcome, &reused, &masker).expect("saved");
+        let loaded = load(&file).expect("loads");
+        assert_eq!(
+            loaded["hunter22"],
+            vec![
+                ("hunter22".to_owned(), ParamValue::String("x-***".into())),
+                (
+                    "list".to_owned(),
+                    ParamValue::Array(vec!["***".into(), "plain".into()]),
+                ),
+            ]
+        );
     }
 }

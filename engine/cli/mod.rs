@@ -5,6 +5,7 @@ mod approve;
 mod break_session;
 mod catalog;
 mod completions;
+mod config;
 mod controller;
 mod doctor;
 mod gc;
@@ -12,6 +13,7 @@ mod input;
 mod kube;
 mod last_run;
 mod man;
+mod masking;
 mod output;
 mod plan;
 pub(crate) mod progress;
@@ -22,7 +24,7 @@ mod trigger;
 mod validate;
 mod watchdog;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// How a command ended; `main.rs` turns it into the process status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +55,10 @@ impl Outcome {
 #[derive(Debug, Parser)]
 #[command(name = "adze", version, about, long_about = None)]
 pub struct Cli {
+    /// The configuration file (default: the nearest .adze.yaml in the working directory or
+    /// its parents, up to the repository root).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -93,6 +99,9 @@ enum Command {
     /// List what killed or --keep runs left behind (containers, directories); --yes removes it.
     #[command(long_about = gc::LONG_ABOUT)]
     Gc(gc::Args),
+    /// Print the effective configuration (flags, .adze.yaml, defaults) and where each value
+    /// came from; --path prints which file is in use.
+    Config(config::Args),
     /// Print a completion script for bash, zsh or fish, generated from these definitions.
     Completions(completions::Args),
     /// Print the man page of adze, or write one page per subcommand with --dir DIR.
@@ -104,12 +113,16 @@ enum Command {
 
 /// Parses arguments and runs the command.
 pub fn main() -> Outcome {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Which flags were typed, so the configuration file fills in only the others.
+    let invocation =
+        config::Invocation::new(cli.config.clone(), matches.subcommand().map(|(_, m)| m));
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Approve(args) => approve::run(&args),
-        Command::Plan(args) => plan::run(&args),
-        Command::Run(args) => run::run(&args),
+        Command::Plan(args) => plan::run(&args, &invocation),
+        Command::Run(args) => run::run(&args, &invocation),
         Command::Controller(args) => controller::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Trigger(args) => trigger::run(&args),
@@ -118,6 +131,7 @@ pub fn main() -> Outcome {
         Command::Doctor(args) => doctor::run(&args),
         Command::Catalog(args) => catalog::run(&args),
         Command::Gc(args) => gc::run(&args),
+        Command::Config(args) => config::run(&args, &invocation),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
         Command::Watchdog(args) => watchdog::run(&args),

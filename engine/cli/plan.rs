@@ -2,8 +2,10 @@
 
 use std::io::{BufWriter, Write};
 
+use super::config::{parse_image_maps, Invocation};
 use super::input::{load_runs, Input};
 use super::Outcome;
+use crate::config::CommandLine;
 use crate::plan;
 use crate::report;
 
@@ -21,6 +23,9 @@ pub struct Args {
     /// Plan only the run with this name (default: every run in the files).
     #[arg(long = "run", value_name = "NAME")]
     run: Option<String>,
+    /// Replace image references: `FROM=TO` (repeatable; see `adze run --image-map`).
+    #[arg(long = "image-map", value_name = "FROM=TO")]
+    image_maps: Vec<String>,
     /// Output format.
     #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "yaml", "json", "mermaid", "dot"])]
     output: String,
@@ -35,10 +40,23 @@ struct WithSources<'a> {
     remote_refs: &'a [report::provenance::RemoteRef],
 }
 
-/// Runs `adze plan`.
-pub fn run(args: &Args) -> Outcome {
+/// Runs `adze plan`; the configuration file gives default params and workspaces, and image
+/// maps.
+pub fn run(args: &Args, invocation: &Invocation) -> Outcome {
     let flags = match args.input.flags_or_report() {
         Ok(flags) => flags,
+        Err(outcome) => return outcome,
+    };
+    let image_map = match parse_image_maps(&args.image_maps) {
+        Ok(rules) => rules,
+        Err(outcome) => return outcome,
+    };
+    let cli = CommandLine {
+        image_map,
+        ..CommandLine::default()
+    };
+    let defaults = match invocation.settings(&cli) {
+        Ok((_, settings)) => settings.run_defaults(),
         Err(outcome) => return outcome,
     };
     let (bundle, objects) = match load_runs(
@@ -46,6 +64,7 @@ pub fn run(args: &Args) -> Outcome {
         &flags,
         &args.params,
         &args.workspaces,
+        &defaults,
         args.run.as_deref(),
         "planning",
         &crate::resolve::Resolvers::standard(),

@@ -3,11 +3,14 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::config::{parse_image_maps, Invocation};
 use super::gc::collect_orphans;
 use super::input::{load_runs, Input};
 use super::last_run;
+use super::masking;
 use super::output;
 use super::output::print_object;
 use super::progress::{self, LogMode, Mode, RenderOptions, SummaryRow};
@@ -15,11 +18,13 @@ use super::watchdog::Watchdog;
 use super::Outcome;
 use crate::api::{Object, PipelineRun, TaskRun};
 use crate::compat;
+use crate::config::{CommandLine, RunDefaults};
 use crate::exec::backend::Backend;
 use crate::exec::docker::{DockerExecutor, DockerOptions};
 use crate::exec::kubernetes::connect::ClusterOptions;
 use crate::exec::kubernetes::{KubernetesExecutor, KubernetesOptions};
 use crate::load::Bundle;
+use crate::mask::Masker;
 use crate::plan::pipeline::resolve_pipeline;
 use crate::plan::task_run::task_spec_of_run;
 use crate::reconcile::{ConditionStatus, PipelineTaskState, RunReason, Timestamp};
@@ -35,8 +40,9 @@ use crate::validate::Flags;
 /// How often the loop looks at the executor, signals and timeouts.
 const TICK: Duration = Duration::from_millis(100);
 
-/// Arguments of `adze run`.
-#[derive(Debug, clap::Args)]
+/// Arguments of `adze run`. `--pull`, `--executor`, `--logs`, `--parallel` and the
+/// Kubernetes flags not given take the configuration file's values (see [`settle`]).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     input: Input,
@@ -49,6 +55,12 @@ pub struct Args {
     /// Run only the run with this name, when the files hold several.
     #[arg(long = "run", value_name = "NAME")]
     run: Option<String>,
+    /// Replace image references of steps and sidecars before running: `FROM=TO`, an exact
+    /// reference (`gcr.io/x/y:1=local/y:1`), a repository keeping tag and digest
+    /// (`gcr.io/x/y=local/y`) or a prefix ending with `/` (`gcr.io/=localhost:5000/`);
+    /// the longest match wins (repeatable; adds to the configuration's imageMap).
+    #[arg(long = "image-map", value_name = "FROM=TO")]
+    image_maps: Vec<String>,
     /// Print the final TaskRun/PipelineRun on stdout in this format.
     #[arg(short = 'o', long = "output", value_parser = ["yaml", "json"])]
     output: Option<String>,
@@ -110,6 +122,14 @@ pub struct Args {
     /// exit 0 and the sidecar must not set `command` (default: the entrypoint image).
     #[arg(long, value_name = "IMAGE")]
     nop_image: Option<String>,
+    /// Show this value as `***` in logs, progress, the status output and the recorded run
+    /// (repeatable). Values of every Secret loaded with the run are masked without it.
+    #[arg(long = "mask", value_name = "VALUE")]
+    masks: Vec<String>,
+    /// Supply key KEY of Secret SECRET for this run without a file (repeatable): it
+    /// overrides that key of a loaded Secret, or adds the Secret; the value is masked.
+    #[arg(long = "secret", value_name = "SECRET/KEY=VALUE")]
+    secrets: Vec<String>,
 }
 
 impl Args {
@@ -155,8 +175,40 @@ fn resolvers(args: &Args) -> Result<crate::resolve::Resolvers, Outcome> {
     Ok(resolvers)
 }
 
+/// `args` with the configuration file's values for the flags not given, and what the run
+/// takes from the file otherwise (default params and workspaces, the image map).
+fn settle(args: &Args, invocation: &Invocation) -> Result<(Args, RunDefaults), Outcome> {
+    let cli = CommandLine {
+        pull: invocation.given("pull", &args.pull),
+        executor: invocation.given("executor", &args.executor),
+        namespace: args.namespace.clone(),
+        context: args.context.clone(),
+        kubeconfig: args.kubeconfig.clone(),
+        logs: invocation.given("logs", &args.logs),
+        parallel: invocation.given("parallel", &args.parallel),
+        image_map: parse_image_maps(&args.image_maps)?,
+        ..CommandLine::default()
+    };
+    let (_, settings) = invocation.settings(&cli)?;
+    let mut settled = args.clone();
+    settled.pull = settings.pull.value.clone();
+    settled.executor = settings.executor.value.clone();
+    settled.namespace = settings.namespace.value.clone();
+    settled.context = settings.context.value.clone();
+    settled.kubeconfig = settings.kubeconfig.value.clone();
+    settled.logs = settings.logs.value.clone();
+    settled.parallel = settings.parallel.value;
+    Ok((settled, settings.run_defaults()))
+}
+
 /// Runs `adze run`.
-pub fn run(args: &Args) -> Outcome {
+pub fn run(args: &Args, invocation: &Invocation) -> Outcome {
+    let (settled, defaults) = match settle(args, invocation) {
+        Ok(settled) => settled,
+        Err(outcome) => return outcome,
+    };
+    let args = &settled;
+    // After the configuration file, which may choose the executor.
     if let Err(outcome) = super::break_session::docker_only(
         args.break_on_failure,
         args.break_before.as_deref(),
@@ -172,16 +224,21 @@ pub fn run(args: &Args) -> Outcome {
         Ok(resolvers) => resolvers,
         Err(outcome) => return outcome,
     };
-    let (bundle, objects) = match load_runs(
+    let (mut bundle, objects) = match load_runs(
         &args.input,
         &flags,
         &args.params,
         &args.workspaces,
+        &defaults,
         args.run.as_deref(),
         "running",
         &resolvers,
     ) {
         Ok(loaded) => loaded,
+        Err(outcome) => return outcome,
+    };
+    let masker = match masking::for_run(&mut bundle, &args.secrets, &args.masks) {
+        Ok(m) => m,
         Err(outcome) => return outcome,
     };
     let object = match objects.as_slice() {
@@ -223,7 +280,7 @@ pub fn run(args: &Args) -> Outcome {
             Ok(before) => before,
             Err(outcome) => return outcome,
         };
-    let session = match Session::start(args, &flags, break_before) {
+    let session = match Session::start(args, &flags, masker, break_before) {
         Ok(s) => s,
         Err(outcome) => return outcome,
     };
@@ -247,6 +304,8 @@ struct Session {
     watchdog: Option<Watchdog>,
     /// `--keep`: leave what the run created.
     keep: bool,
+    /// Masks secret values in everything the run prints and records.
+    masker: Arc<Masker>,
 }
 
 impl Session {
@@ -255,9 +314,12 @@ impl Session {
     fn start(
         args: &Args,
         flags: &Flags,
+        masker: Arc<Masker>,
         break_before: Option<crate::run::breakpoints::StepRef>,
     ) -> Result<Session, Outcome> {
         let (sink, events) = ProgressSink::channel();
+        // Masked before anything reads the channel: renderer, events, history alike.
+        let sink = sink.masked(masker.clone());
         let interrupt = Interrupt::new();
         let options = DockerOptions {
             progress: sink.clone(),
@@ -354,6 +416,7 @@ impl Session {
             interrupt,
             watchdog,
             keep: args.keep,
+            masker,
         })
     }
 
@@ -369,7 +432,7 @@ impl Session {
         drop(self.sink);
         self.renderer.finish();
         for line in notes {
-            eprintln!("{line}");
+            masking::eprintln(&self.masker, &line);
         }
     }
 }
@@ -452,6 +515,7 @@ fn create_loaded(session: &Session, bundle: &Bundle) -> Result<(), Outcome> {
 }
 
 fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Session) -> Outcome {
+    let masker = session.masker.clone();
     let id = identity(&pr.metadata);
     let mut named = pr.clone();
     named.metadata.name = Some(id.name.clone());
@@ -501,7 +565,7 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
             .with_interrupt(session.interrupt.clone()),
         Err(e) => {
             session.finish();
-            return run_error(&e);
+            return run_error(&e, &masker);
         }
     };
     if let Err(outcome) = create_loaded(&session, bundle) {
@@ -512,7 +576,7 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
     session.finish();
     let outcome = match result {
         Ok(o) => o,
-        Err(e) => return run_error(&e),
+        Err(e) => return run_error(&e, &masker),
     };
     let reused: Recorded = match &selection {
         Some(_) => previous
@@ -532,22 +596,26 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
     }
     // A full disk is the host's fault and worth exit 3; another failure (a read-only
     // checkout) only costs later `--only`/`--from`, so it stays a warning.
-    if let Err(e) = last_run::save(&record_file, &key, &outcome, &reused) {
+    if let Err(e) = last_run::save(&record_file, &key, &outcome, &reused, &masker) {
         if e.out_of_space() {
             host_faults.push(format!("cannot record the run for --only/--from: {e}"));
         } else {
             eprintln!("warning: cannot record the run for --only/--from: {e}");
         }
     }
-    eprint!("{}", summary(&outcome, &reused, args));
+    eprint!("{}", summary(&outcome, &reused, args, &masker));
     if let Some(format) = &args.output {
         let spec = resolve_pipeline(bundle, &named).map(|(spec, _)| spec.clone());
         match spec {
-            Ok(spec) => print_object(
-                format,
-                &status::pipeline_run_object(&named, &id, &spec, &outcome),
+            Ok(spec) => {
+                let mut object = status::pipeline_run_object(&named, &id, &spec, &outcome);
+                masker.mask_json(&mut object);
+                print_object(format, &object);
+            }
+            Err(e) => masking::eprintln(
+                &masker,
+                &format!("error: cannot render the PipelineRun: {e}"),
             ),
-            Err(e) => eprintln!("error: cannot render the PipelineRun: {e}"),
         }
     }
     let (status, reason, message) = (
@@ -555,11 +623,14 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
         outcome.condition.reason.as_str(),
         &outcome.condition.message,
     );
-    eprintln!("PipelineRun {}: {reason}: {message}", id.name);
+    masking::eprintln(
+        &masker,
+        &format!("PipelineRun {}: {reason}: {message}", id.name),
+    );
     keep_hint(args);
-    let host_fault = report_host_faults(&host_faults);
+    let host_fault = report_host_faults(&host_faults, &masker);
     if let Some(lost) = &outcome.engine_lost {
-        return engine_lost(lost);
+        return engine_lost(lost, &masker);
     }
     if host_fault {
         return Outcome::Infrastructure;
@@ -571,6 +642,7 @@ fn run_pipeline(args: &Args, bundle: &Bundle, pr: &PipelineRun, mut session: Ses
 }
 
 fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) -> Outcome {
+    let masker = session.masker.clone();
     let id = identity(&tr.metadata);
     let mut named = tr.clone();
     named.metadata.name = Some(id.name.clone());
@@ -591,14 +663,16 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
             // with a status, as on a cluster whose workspace volume cannot be created.
             let record = unstarted(bundle, &named, WORKSPACE_NOT_CREATED, &e.to_string());
             if let Some(format) = &args.output {
-                print_object(format, &status::task_run_object(&named, &id, &record));
+                let mut object = status::task_run_object(&named, &id, &record);
+                masker.mask_json(&mut object);
+                print_object(format, &object);
             }
             eprintln!("TaskRun {}: {WORKSPACE_NOT_CREATED}", id.name);
-            return run_error(&e);
+            return run_error(&e, &masker);
         }
         Err(e) => {
             session.finish();
-            return run_error(&e);
+            return run_error(&e, &masker);
         }
     };
     if let Err(outcome) = create_loaded(&session, bundle) {
@@ -609,11 +683,13 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
     session.finish();
     let record = match result {
         Ok(r) => r,
-        Err(e) => return run_error(&e),
+        Err(e) => return run_error(&e, &masker),
     };
-    eprint!("{}", task_summary(&record, args));
+    eprint!("{}", task_summary(&record, args, &masker));
     if let Some(format) = &args.output {
-        print_object(format, &status::task_run_object(&named, &id, &record));
+        let mut object = status::task_run_object(&named, &id, &record);
+        masker.mask_json(&mut object);
+        print_object(format, &object);
     }
     keep_hint(args);
     let outcome = match record.event.as_ref().map(|e| &e.outcome) {
@@ -622,19 +698,22 @@ fn run_task(args: &Args, bundle: &Bundle, tr: &TaskRun, mut session: Session) ->
             Outcome::Success
         }
         Some(ExecOutcome::Failed { reason, message }) => {
-            eprintln!("TaskRun {}: {reason}: {message}", id.name);
+            masking::eprintln(
+                &masker,
+                &format!("TaskRun {}: {reason}: {message}", id.name),
+            );
             Outcome::Failed
         }
         Some(ExecOutcome::EngineLost { reason, message }) => {
             eprintln!("TaskRun {}: {reason}", id.name);
-            engine_lost(message)
+            engine_lost(message, &masker)
         }
         Some(ExecOutcome::Cancelled) | None => {
             eprintln!("TaskRun {}: TaskRunCancelled", id.name);
             Outcome::Failed
         }
     };
-    if report_host_faults(&out_of_space_faults(std::iter::once(&record))) {
+    if report_host_faults(&out_of_space_faults(std::iter::once(&record)), &masker) {
         return Outcome::Infrastructure;
     }
     outcome
@@ -652,9 +731,9 @@ fn out_of_space_faults<'a>(records: impl Iterator<Item = &'a TaskRunRecord>) -> 
 /// Says which of adze's own files could not be written (for lack of space, or the run
 /// directory at all), after the status object: the run's outcome is the host's fault, so it
 /// exits 3 whatever the steps did. Returns whether there was any.
-fn report_host_faults(faults: &[String]) -> bool {
+fn report_host_faults(faults: &[String], masker: &Masker) -> bool {
     for fault in faults {
-        eprintln!("error: {fault}");
+        masking::eprintln(masker, &format!("error: {fault}"));
     }
     if faults.is_empty() {
         return false;
@@ -669,7 +748,8 @@ fn report_host_faults(faults: &[String]) -> bool {
 }
 
 /// The run ended because the engine stopped: an infrastructure fault, exit 3.
-fn engine_lost(message: &str) -> Outcome {
+fn engine_lost(message: &str, masker: &Masker) -> Outcome {
+    let message = masker.mask(message);
     eprintln!(
         "error: {message}\n  help: check the engine (`adze doctor` says what to fix) and run again; a daemon \
          restarted with `--live-restore` within --engine-grace is waited for"
@@ -712,8 +792,8 @@ fn unstarted(bundle: &Bundle, tr: &TaskRun, reason: &str, message: &str) -> Task
 }
 
 /// Errors that stop a run before or outside Tekton's semantics, with their exit status.
-fn run_error(e: &RunError) -> Outcome {
-    eprintln!("error: {e}");
+fn run_error(e: &RunError, masker: &Masker) -> Outcome {
+    masking::eprintln(masker, &format!("error: {e}"));
     match e {
         RunError::Exec(ExecError::Unavailable(_)) => Outcome::Infrastructure,
         RunError::Exec(_) | RunError::Stalled(_) | RunError::View(_) => Outcome::Infrastructure,
@@ -751,7 +831,7 @@ fn duration(record: Option<&TaskRunRecord>) -> Option<Duration> {
 }
 
 /// The summary table of a PipelineRun.
-fn summary(outcome: &RunOutcome, reused: &Recorded, args: &Args) -> String {
+fn summary(outcome: &RunOutcome, reused: &Recorded, args: &Args, masker: &Masker) -> String {
     let rows: Vec<SummaryRow> = outcome
         .task_states
         .iter()
@@ -764,7 +844,7 @@ fn summary(outcome: &RunOutcome, reused: &Recorded, args: &Args) -> String {
             let message = record
                 .and_then(|r| r.event.as_ref())
                 .filter(|e| e.outcome != ExecOutcome::Succeeded)
-                .map(|e| e.report.message.clone())
+                .map(|e| masker.mask(&e.report.message).into_owned())
                 .unwrap_or_default();
             let not_run = |status: &str, reason: &str| SummaryRow {
                 task: task.clone(),
@@ -793,7 +873,7 @@ fn summary(outcome: &RunOutcome, reused: &Recorded, args: &Args) -> String {
 }
 
 /// The summary table of a standalone TaskRun: one row per step.
-fn task_summary(record: &TaskRunRecord, args: &Args) -> String {
+fn task_summary(record: &TaskRunRecord, args: &Args, masker: &Masker) -> String {
     let Some(event) = &record.event else {
         return String::new();
     };
@@ -807,7 +887,7 @@ fn task_summary(record: &TaskRunRecord, args: &Args) -> String {
     let rows = [SummaryRow {
         task: record.request.name.clone(),
         status,
-        reason,
+        reason: masker.mask(&reason).into_owned(),
         duration: duration(Some(record)),
     }];
     progress::summary_table(&rows, progress::terminal_width(), color_of(args))

@@ -117,6 +117,12 @@ pub fn run(args: &Args) -> Outcome {
         Err(o) => return o,
     };
     let namespace = args.namespace.clone().unwrap_or_else(|| "default".into());
+    // Every Secret of -f (interceptor tokens included) is masked in the store and the logs;
+    // values read later (a cluster's Secrets, the files as each run reloads them) are added.
+    let (masker, short) = crate::mask::collect::masker_of(&bundle, &[]);
+    for w in short {
+        eprintln!("warning: {w}");
+    }
     let (catalog, _) = Catalog::load(&bundle, &namespace);
     let listener = match choose_listener(&catalog, args.listener.as_deref()) {
         Ok(l) => l,
@@ -171,7 +177,7 @@ pub fn run(args: &Args) -> Outcome {
         }
     };
     let store = match Store::open(&args.store) {
-        Ok(s) => Arc::new(s),
+        Ok(s) => Arc::new(s.with_masker(masker.clone())),
         Err(e) => {
             eprintln!("error: {e}");
             return Outcome::Infrastructure;
@@ -205,14 +211,13 @@ pub fn run(args: &Args) -> Outcome {
         }
     };
     let secrets: Arc<dyn Secrets> = match &cluster {
-        Some(c) => Arc::new(ClusterSecrets::new(
-            secrets,
-            c.client.clone(),
-            runtime.handle().clone(),
-        )),
+        Some(c) => Arc::new(
+            ClusterSecrets::new(secrets, c.client.clone(), runtime.handle().clone())
+                .masking(masker.clone()),
+        ),
         None => secrets,
     };
-    let launcher = match launcher(args, &flags, &runtime, cluster) {
+    let launcher = match launcher(args, &flags, &runtime, cluster, &masker) {
         Ok(l) => l,
         Err(outcome) => return outcome,
     };
@@ -408,6 +413,7 @@ fn launcher(
     flags: &crate::validate::Flags,
     runtime: &tokio::runtime::Runtime,
     connected: Option<crate::exec::kubernetes::connect::Cluster>,
+    masker: &Arc<crate::mask::Masker>,
 ) -> Result<Arc<dyn Launcher>, Outcome> {
     let cluster = ClusterOptions {
         kubeconfig: args.kubeconfig.clone(),
@@ -453,7 +459,8 @@ fn launcher(
             };
             Ok(Arc::new(
                 LocalLauncher::new(files, Box::new(engine), flags.clone(), true)
-                    .with_resolution(resolve.clone()),
+                    .with_resolution(resolve.clone())
+                    .with_masker(masker.clone()),
             ))
         }
         _ => {
@@ -481,7 +488,8 @@ fn launcher(
             };
             Ok(Arc::new(
                 LocalLauncher::new(files, Box::new(engine), flags.clone(), false)
-                    .with_resolution(resolve),
+                    .with_resolution(resolve)
+                    .with_masker(masker.clone()),
             ))
         }
     }

@@ -182,7 +182,8 @@ fn run_created(args: &Args, object: &serde_json::Value, name: &str) -> Outcome {
     line.push("--run".into());
     line.push(name.into());
     let outcome = match RunLine::try_parse_from(line) {
-        Ok(parsed) => super::run::run(&parsed.args),
+        // No flag given: the working directory's .adze.yaml applies, as to `adze run`.
+        Ok(parsed) => super::run::run(&parsed.args, &super::config::Invocation::default()),
         Err(e) => {
             eprintln!("error: {e}");
             Outcome::Invalid

@@ -124,6 +124,9 @@ pub struct Bundle {
     remote: Vec<remote::RemoteObject>,
     /// True once the resolution pass ran: it reported every reference it could not fetch.
     pub resolution_ran: bool,
+    /// `--image-map` and the configuration's `imageMap`, applied to every resolved step and
+    /// sidecar.
+    pub image_map: crate::config::ImageMap,
 }
 
 const YAML_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];

@@ -11,6 +11,10 @@ pub struct Overrides {
     pub params: Vec<Param>,
     /// `-w name=emptyDir|DIR`: replaces or adds workspace bindings.
     pub workspaces: Vec<(String, WorkspaceOverride)>,
+    /// The configuration's params: added where the run does not set them.
+    pub default_params: Vec<Param>,
+    /// The configuration's workspaces: bound where the run does not bind them.
+    pub default_workspaces: Vec<(String, WorkspaceOverride)>,
 }
 
 /// A `-w` binding.
@@ -87,26 +91,41 @@ fn apply_to(
         }
     }
     for (name, w) in &overrides.workspaces {
-        let binding = crate::api::WorkspaceBinding {
-            name: name.clone(),
-            empty_dir: matches!(w, WorkspaceOverride::EmptyDir).then(Default::default),
-            persistent_volume_claim: match w {
-                // A host directory is shown as a claim named after the path in plans;
-                // the local executor mounts the directory itself.
-                WorkspaceOverride::Dir(d) => Some(
-                    k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource {
-                        claim_name: format!("dir:{d}"),
-                        read_only: None,
-                    },
-                ),
-                WorkspaceOverride::EmptyDir => None,
-            },
-            ..Default::default()
-        };
+        let binding = binding(name, w);
         match workspaces.iter_mut().find(|b| b.name == *name) {
             Some(b) => *b = binding,
             None => workspaces.push(binding),
         }
+    }
+    for p in &overrides.default_params {
+        if !params.iter().any(|q| q.name == p.name) {
+            params.push(p.clone());
+        }
+    }
+    for (name, w) in &overrides.default_workspaces {
+        if !workspaces.iter().any(|b| b.name == *name) {
+            workspaces.push(binding(name, w));
+        }
+    }
+}
+
+/// The run's binding for a `-w` (or configured) workspace.
+fn binding(name: &str, w: &WorkspaceOverride) -> crate::api::WorkspaceBinding {
+    crate::api::WorkspaceBinding {
+        name: name.to_owned(),
+        empty_dir: matches!(w, WorkspaceOverride::EmptyDir).then(Default::default),
+        persistent_volume_claim: match w {
+            // A host directory is shown as a claim named after the path in plans;
+            // the local executor mounts the directory itself.
+            WorkspaceOverride::Dir(d) => Some(
+                k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource {
+                    claim_name: format!("dir:{d}"),
+                    read_only: None,
+                },
+            ),
+            WorkspaceOverride::EmptyDir => None,
+        },
+        ..Default::default()
     }
 }
 
@@ -119,9 +138,12 @@ pub fn synthesize_runs(bundle: &Bundle, overrides: &Overrides) -> Vec<Object> {
         name: Some(format!("{name}-run")),
         ..ObjectMeta::default()
     };
+    // A configured binding is used instead of scratch space (it is added by `apply_to`).
+    let configured = |name: &String| overrides.default_workspaces.iter().any(|(n, _)| n == name);
     let workspaces = |names: Vec<String>| -> Vec<crate::api::WorkspaceBinding> {
         names
             .into_iter()
+            .filter(|name| !configured(name))
             .map(|name| crate::api::WorkspaceBinding {
                 name,
                 empty_dir: Some(Default::default()),
@@ -204,6 +226,70 @@ pub fn synthesize_runs(bundle: &Bundle, overrides: &Overrides) -> Vec<Object> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn task_run(params: &[(&str, &str)], workspaces: &[&str]) -> crate::api::TaskRun {
+        let mut tr = crate::api::TaskRun::default();
+        for (name, value) in params {
+            tr.spec.params.push(Param {
+                name: (*name).into(),
+                value: ParamValue::String((*value).into()),
+            });
+        }
+        for name in workspaces {
+            tr.spec
+                .workspaces
+                .push(binding(name, &WorkspaceOverride::EmptyDir));
+        }
+        tr
+    }
+
+    #[test]
+    fn configured_defaults_fill_in_only_what_the_run_leaves_unset() {
+        let overrides = Overrides {
+            params: vec![parse_param("flag=f").unwrap()],
+            default_params: vec![
+                parse_param("own=config").unwrap(),
+                parse_param("unset=config").unwrap(),
+                parse_param("flag=config").unwrap(),
+            ],
+            default_workspaces: vec![
+                parse_workspace("bound=/config").unwrap(),
+                parse_workspace("free=/config").unwrap(),
+            ],
+            ..Overrides::default()
+        };
+        let mut tr = task_run(&[("own", "run"), ("flag", "run")], &["bound"]);
+        apply_to(&mut tr.spec.params, &mut tr.spec.workspaces, &overrides);
+        let values: Vec<(&str, &ParamValue)> = tr
+            .spec
+            .params
+            .iter()
+            .map(|p| (p.name.as_str(), &p.value))
+            .collect();
+        let s = |v: &str| ParamValue::String(v.into());
+        assert_eq!(
+            values,
+            vec![
+                ("own", &s("run")),
+                ("flag", &s("f")),
+                ("unset", &s("config"))
+            ]
+        );
+        let bound: Vec<(&str, bool)> = tr
+            .spec
+            .workspaces
+            .iter()
+            .map(|w| (w.name.as_str(), w.empty_dir.is_some()))
+            .collect();
+        assert_eq!(bound, vec![("bound", true), ("free", false)]);
+        assert_eq!(
+            tr.spec.workspaces[1]
+                .persistent_volume_claim
+                .as_ref()
+                .map(|c| c.claim_name.as_str()),
+            Some("dir:/config")
+        );
+    }
 
     #[test]
     fn params_parse_strings_arrays_and_objects() {

@@ -151,6 +151,7 @@ pub fn resolve_task(
         let merged = apply_template(&merged, spec.step_template.as_ref());
         let mut plan = step_plan(&merged, &name, &param_scope);
         finish_stages(&mut plan, &context_scope, &name);
+        bundle.image_map.apply(&mut plan.image);
         plan.step_action = action;
         steps.push(plan);
     }
@@ -160,6 +161,7 @@ pub fn resolve_task(
         .map(|s| {
             let mut plan = sidecar_plan(s, &param_scope);
             finish_stages(&mut plan, &context_scope, &s.name.clone());
+            bundle.image_map.apply(&mut plan.image);
             plan
         })
         .collect();

@@ -6,8 +6,14 @@
 //! start and what they print. Both report into one [`ProgressSink`], a channel the CLI reads
 //! on its own thread, so rendering never slows the loop and the loop never waits on a
 //! terminal. Sending is best effort: a closed sink drops events silently.
+//!
+//! A sink made [`ProgressSink::masked`] masks every event's text as it is sent (see
+//! [`crate::mask`]), so no reader of the channel ever sees a secret value. Names (tasks,
+//! steps, TaskRuns, images) are not masked: they come from the YAML, not from Secrets.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
+
+use crate::mask::Masker;
 
 use crate::reconcile::{PipelineTaskState, SkipReason};
 
@@ -112,10 +118,31 @@ pub enum Progress {
     },
 }
 
+impl Progress {
+    /// The event with the secret values in its text replaced (see [`crate::mask`]).
+    pub fn masked(mut self, masker: &Masker) -> Progress {
+        match &mut self {
+            Progress::TaskFinished { message, .. } | Progress::Warning { message, .. } => {
+                masker.mask_string(message)
+            }
+            Progress::RunStatus { condition, .. } => masker.mask_string(&mut condition.message),
+            Progress::Log { line, .. } => masker.mask_string(line),
+            Progress::Pull { status, .. } => masker.mask_string(status),
+            Progress::TaskStarted { .. }
+            | Progress::TaskSkipped { .. }
+            | Progress::StepStarted { .. }
+            | Progress::StepFinished { .. }
+            | Progress::Interrupted { .. } => {}
+        }
+        self
+    }
+}
+
 /// Where progress goes: a channel, or nowhere.
 #[derive(Debug, Clone, Default)]
 pub struct ProgressSink {
     sender: Option<mpsc::Sender<Progress>>,
+    masker: Option<Arc<Masker>>,
 }
 
 impl ProgressSink {
@@ -130,15 +157,79 @@ impl ProgressSink {
         (
             ProgressSink {
                 sender: Some(sender),
+                masker: None,
             },
             receiver,
         )
     }
 
+    /// This sink, masking every event with `masker` before it is sent (its clones too).
+    pub fn masked(mut self, masker: Arc<Masker>) -> ProgressSink {
+        self.masker = Some(masker);
+        self
+    }
+
     /// Reports one event; a closed or absent receiver is not an error.
     pub fn send(&self, event: Progress) {
         if let Some(sender) = &self.sender {
+            let event = match &self.masker {
+                Some(m) if !m.is_empty() => event.masked(m),
+                _ => event,
+            };
             let _ = sender.send(event);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::{Condition, ConditionStatus, RunReason};
+
+    #[test]
+    fn a_masked_sink_masks_every_text_of_every_event() {
+        let masker = Masker::new();
+        masker.add("hunter22").unwrap();
+        let (sink, events) = ProgressSink::channel();
+        let sink = sink.masked(Arc::new(masker));
+        let clone = sink.clone();
+        clone.send(Progress::Log {
+            task_run: "tr".into(),
+            step: "s".into(),
+            stream: Stream::Stdout,
+            line: "token=hunter22".into(),
+        });
+        sink.send(Progress::Warning {
+            task_run: None,
+            message: "bad hunter22".into(),
+        });
+        sink.send(Progress::TaskFinished {
+            task: "t".into(),
+            task_run: "tr".into(),
+            state: PipelineTaskState::Succeeded,
+            message: "result hunter22 too big".into(),
+        });
+        sink.send(Progress::RunStatus {
+            condition: Condition {
+                status: ConditionStatus::False,
+                reason: RunReason::Failed,
+                message: "hunter22".into(),
+            },
+            children: Vec::new(),
+            finally_start: None,
+        });
+        drop((sink, clone));
+        let texts: Vec<String> = events
+            .iter()
+            .map(|e| match e {
+                Progress::Log { line, .. } => line,
+                Progress::Warning { message, .. } | Progress::TaskFinished { message, .. } => {
+                    message
+                }
+                Progress::RunStatus { condition, .. } => condition.message,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(texts, ["token=***", "bad ***", "result *** too big", "***"]);
     }
 }

@@ -7,7 +7,8 @@
 //! Lookups are cached for [`CACHE_FOR`] (upstream caches up to 5 s), so a burst of webhooks
 //! costs one API call per Secret, and a rotated Secret is used within seconds. A Secret that
 //! does not exist is cached too. Values never leave this module except to the interceptor
-//! that compares them.
+//! that compares them, and each value read is added to the server's masker, should one ever
+//! reach a message.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 
+use crate::mask::Masker;
 use crate::triggers::interceptor::{SecretMap, Secrets};
 
 /// How long a lookup is reused.
@@ -30,6 +32,7 @@ pub struct ClusterSecrets {
     client: kube::Client,
     runtime: tokio::runtime::Handle,
     cache: Mutex<HashMap<(String, String), (Instant, Data)>>,
+    masker: Arc<Masker>,
 }
 
 impl ClusterSecrets {
@@ -44,7 +47,14 @@ impl ClusterSecrets {
             client,
             runtime,
             cache: Mutex::new(HashMap::new()),
+            masker: Arc::new(Masker::new()),
         }
+    }
+
+    /// Adds every value read from the cluster to `masker` from now on.
+    pub fn masking(mut self, masker: Arc<Masker>) -> Self {
+        self.masker = masker;
+        self
     }
 
     fn fetch(&self, namespace: &str, name: &str) -> Data {
@@ -83,6 +93,11 @@ impl Secrets for ClusterSecrets {
             }
         }
         let data = self.fetch(namespace, name);
+        for value in data.iter().flat_map(|d| d.values()) {
+            // Too short to mask: nothing to add, and the Secret's name is not worth a
+            // warning per webhook.
+            let _ = self.masker.add(&String::from_utf8_lossy(value));
+        }
         let value = data.as_ref().and_then(|d| d.get(key).cloned());
         self.cache
             .lock()

@@ -11,12 +11,14 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::launch::{Launched, Launcher, Report};
 use crate::api::{Kind, Object, PipelineRun, TaskRun};
 use crate::exec::backend::Backend;
 use crate::load::{Bundle, Origin};
+use crate::mask::Masker;
 use crate::reconcile::{ConditionStatus, PipelineTaskState};
 use crate::run::{
     Driver, ExecOutcome, Executor, Progress, ProgressSink, Stream, SystemClock, TaskRunDriver,
@@ -42,6 +44,7 @@ pub struct LocalLauncher {
     flags: Flags,
     on_cluster: bool,
     resolve: Option<crate::resolve::ResolveOptions>,
+    masker: Arc<Masker>,
 }
 
 impl LocalLauncher {
@@ -54,7 +57,15 @@ impl LocalLauncher {
             flags,
             on_cluster,
             resolve: None,
+            masker: Arc::new(Masker::new()),
         }
+    }
+
+    /// Masks with `masker` (the store's) everything a run reports, after adding to it the
+    /// values of the Secrets each run is loaded with.
+    pub fn with_masker(mut self, masker: Arc<Masker>) -> Self {
+        self.masker = masker;
+        self
     }
 
     /// Fetches the remote references of each triggered run (its params substituted) before
@@ -128,7 +139,12 @@ impl Launcher for LocalLauncher {
             Ok(b) => b,
             Err(message) => return Launched::refused(run, "CouldntGetTask", &message),
         };
+        // The files may have changed since the server started: their Secrets now count too.
+        for (_, value) in crate::mask::collect::secret_values(&bundle) {
+            let _ = self.masker.add(&value);
+        }
         let (sink, events) = ProgressSink::channel();
+        let sink = sink.masked(self.masker.clone());
         let mut backend = match (self.engine)(sink.clone()) {
             Ok(b) => b,
             Err(message) => return Launched::refused(run, "EngineUnavailable", &message),
@@ -168,7 +184,7 @@ impl Launcher for LocalLauncher {
             ),
         };
         for line in backend.finish(false, &crate::run::ownership::Owner::current().run_id) {
-            eprintln!("adze serve: {}: {line}", run.name);
+            eprintln!("adze serve: {}: {}", run.name, self.masker.mask(&line));
         }
         drop(sink);
         if let Ok(mut states) = consumer.join() {

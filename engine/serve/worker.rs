@@ -86,7 +86,8 @@ pub(super) async fn events(app: Arc<App>, mut queue: mpsc::UnboundedReceiver<Eve
         tokio::spawn(async move {
             let id = event.id.clone();
             if let Err(e) = process_event(&app, event).await {
-                eprintln!("adze serve: event {id}: {e}");
+                let message = app.store.masker().mask(&e.to_string()).into_owned();
+                eprintln!("adze serve: event {id}: {message}");
             }
             drop(permit);
         });
@@ -150,6 +151,7 @@ async fn launch(app: &Arc<App>, name: &str) {
         .set_run_state(name, launched.state, launched.status, finished)
         .await
     {
-        eprintln!("adze serve: cannot record how {name} ended: {e}");
+        let message = app.store.masker().mask(&e.to_string()).into_owned();
+        eprintln!("adze serve: cannot record how {name} ended: {message}");
     }
 }

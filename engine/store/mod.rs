@@ -15,6 +15,14 @@
 //!   digest*: a redelivery of the same payload finds the event it repeats, but a forged
 //!   request cannot claim a delivery id before the real one arrives.
 //!
+//! - Secret values never reach the file: a store given a [`Masker`] ([`Store::with_masker`])
+//!   masks what it is asked to write about runs and outcomes (status objects, task states,
+//!   log lines, trigger outcomes, refusal reasons and refused requests' headers). An event's
+//!   headers are masked once it is processed: until then a restart may need them (a GitLab
+//!   token header is the secret itself). Two things are kept as given, because they are read
+//!   back to act on: an event's body (interceptors check its signature when a restart
+//!   processes it) and the object of a run a trigger created (it is run from it).
+//!
 //! # Invariants
 //!
 //! - An event is [`EventState::Accepted`] from the moment [`Store::admit`] returns until
@@ -37,17 +45,20 @@ pub use records::{
 };
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use writer::{Reply, Write, Writer};
+
+use crate::mask::Masker;
 
 /// The store of one `adze serve` (or of `adze runs` reading it).
 pub struct Store {
     path: PathBuf,
     writer: Writer,
     reader: Mutex<Connection>,
+    masker: Arc<Masker>,
 }
 
 impl std::fmt::Debug for Store {
@@ -81,7 +92,20 @@ impl Store {
             path: path.to_path_buf(),
             writer: Writer::spawn(conn),
             reader: Mutex::new(reader),
+            masker: Arc::new(Masker::new()),
         })
+    }
+
+    /// This store, masking secret values with `masker` in everything it writes after.
+    pub fn with_masker(mut self, masker: Arc<Masker>) -> Store {
+        self.masker = masker;
+        self
+    }
+
+    /// The masker of this store: what else writes about its runs (logs on stderr) masks
+    /// with it too.
+    pub fn masker(&self) -> &Arc<Masker> {
+        &self.masker
     }
 
     /// Where the store lives.
@@ -106,11 +130,24 @@ impl Store {
         status: u16,
         reason: &str,
     ) -> Result<(), StoreError> {
+        let mut event = event;
+        if !self.masker.is_empty() {
+            let names: Vec<String> = event.headers.iter().map(|(n, _)| n.to_owned()).collect();
+            for name in names {
+                let masked = event
+                    .headers
+                    .values(&name)
+                    .iter()
+                    .map(|v| self.masker.mask(v).into_owned())
+                    .collect();
+                event.headers.set(&name, masked);
+            }
+        }
         self.writer
             .submit(Write::Refuse {
                 event,
                 status,
-                reason: reason.to_string(),
+                reason: self.masker.mask(reason).into_owned(),
             })
             .await
             .map(drop)
@@ -121,14 +158,16 @@ impl Store {
     pub async fn record_outcomes(
         &self,
         event_id: &str,
-        outcomes: serde_json::Value,
+        mut outcomes: serde_json::Value,
         runs: Vec<NewRun>,
     ) -> Result<(), StoreError> {
+        self.masker.mask_json(&mut outcomes);
         self.writer
             .submit(Write::Outcomes {
                 event_id: event_id.to_string(),
                 outcomes,
                 runs,
+                masker: (!self.masker.is_empty()).then(|| self.masker.clone()),
             })
             .await
             .map(drop)
@@ -139,9 +178,12 @@ impl Store {
         &self,
         name: &str,
         state: RunState,
-        status: Option<serde_json::Value>,
+        mut status: Option<serde_json::Value>,
         at_ms: i64,
     ) -> Result<(), StoreError> {
+        if let Some(s) = &mut status {
+            self.masker.mask_json(s);
+        }
         self.writer
             .submit(Write::RunState {
                 name: name.to_string(),
@@ -157,10 +199,13 @@ impl Store {
     pub async fn set_run_progress(
         &self,
         name: &str,
-        tasks: Option<serde_json::Value>,
+        mut tasks: Option<serde_json::Value>,
         graph: Option<serde_json::Value>,
         at_ms: i64,
     ) -> Result<(), StoreError> {
+        if let Some(t) = &mut tasks {
+            self.masker.mask_json(t);
+        }
         self.writer
             .submit(Write::Progress {
                 name: name.to_string(),
@@ -184,9 +229,14 @@ impl Store {
     }
 
     /// Appends log lines of a run.
-    pub async fn append_logs(&self, run: &str, lines: Vec<LogLine>) -> Result<(), StoreError> {
+    pub async fn append_logs(&self, run: &str, mut lines: Vec<LogLine>) -> Result<(), StoreError> {
         if lines.is_empty() {
             return Ok(());
+        }
+        if !self.masker.is_empty() {
+            for line in &mut lines {
+                self.masker.mask_string(&mut line.text);
+            }
         }
         self.writer
             .submit(Write::Logs {

@@ -230,3 +230,81 @@ fn a_store_from_a_newer_adze_is_refused_with_a_hint() {
     assert!(err.contains("schema version 99"), "{err}");
     assert!(err.contains("help:"), "{err}");
 }
+
+#[test]
+fn a_masked_store_keeps_no_secret_value_outside_unprocessed_events() {
+    let (_dir, store) = open();
+    let masker = crate::mask::Masker::new();
+    masker.add("hunter22-token").unwrap();
+    let store = store.with_masker(Arc::new(masker));
+    let secret = "hunter22-token";
+    runtime().block_on(async {
+        let mut e = event("e1", None, b"{\"token\": \"hunter22-token\"}");
+        e.headers.append("x-gitlab-token", secret);
+        store.admit(e).await.unwrap();
+        // Until processed, the headers are kept as received: a restart checks them.
+        let pending = store.unprocessed_events().unwrap();
+        assert_eq!(pending[0].headers.first("X-Gitlab-Token"), Some(secret));
+        store
+            .record_outcomes(
+                "e1",
+                serde_json::json!([{"message": format!("token {secret} refused")}]),
+                vec![run("r1")],
+            )
+            .await
+            .unwrap();
+        store
+            .set_run_state(
+                "r1",
+                RunState::Failed,
+                Some(serde_json::json!({"status": {"results": [secret]}})),
+                3_000,
+            )
+            .await
+            .unwrap();
+        store
+            .set_run_progress(
+                "r1",
+                Some(serde_json::json!({"t": {"message": secret}})),
+                None,
+                3_000,
+            )
+            .await
+            .unwrap();
+        store
+            .append_logs(
+                "r1",
+                vec![LogLine {
+                    task: "t".into(),
+                    step: "s".into(),
+                    stream: "stdout".into(),
+                    text: format!("echo {secret}"),
+                }],
+            )
+            .await
+            .unwrap();
+        let mut refused = event("e2", None, b"");
+        refused.headers.append("x-gitlab-token", secret);
+        store
+            .refuse(refused, 503, &format!("full {secret}"))
+            .await
+            .unwrap();
+    });
+    let processed = store.event("e1").unwrap().unwrap();
+    assert_eq!(
+        processed.headers.first("X-Gitlab-Token"),
+        Some(crate::mask::MASK)
+    );
+    // The body is what a signature is computed over: kept as received.
+    assert_eq!(processed.body, b"{\"token\": \"hunter22-token\"}");
+    let outcomes = processed.outcomes.unwrap().to_string();
+    assert!(outcomes.contains("token *** refused"), "{outcomes}");
+    let refused = store.event("e2").unwrap().unwrap();
+    assert!(!format!("{refused:?}").contains(secret), "{refused:?}");
+    let run = store.run("r1").unwrap().unwrap();
+    let run_text = format!("{:?} {:?}", run.status, run.tasks);
+    assert!(!run_text.contains(secret), "{run_text}");
+    assert!(run_text.contains("***"), "{run_text}");
+    let logs = store.logs("r1", 0).unwrap();
+    assert_eq!(logs[0].1.text, "echo ***");
+}

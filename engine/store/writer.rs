@@ -1,6 +1,6 @@
 //! The writer thread: the only connection that writes, committing in groups.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};
@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 
 use super::records::{Admission, EventState, LogLine, NewEvent, NewRun, RunState};
 use super::StoreError;
+use crate::mask::Masker;
 
 /// Most writes committed by one transaction; bounds how long the first caller waits.
 const MAX_GROUP: usize = 512;
@@ -25,6 +26,9 @@ pub(super) enum Write {
         event_id: String,
         outcomes: serde_json::Value,
         runs: Vec<NewRun>,
+        /// Masks the event's stored headers once it is processed (a GitLab token header is
+        /// the secret itself; nothing reads the headers of a processed event).
+        masker: Option<Arc<Masker>>,
     },
     RunState {
         name: String,
@@ -177,7 +181,14 @@ fn apply(tx: &Transaction<'_>, write: Write) -> Result<Reply, StoreError> {
             event_id,
             outcomes,
             runs,
-        } => record_outcomes(tx, &event_id, &outcomes, &runs).map(|()| Reply::Done),
+            masker,
+        } => {
+            record_outcomes(tx, &event_id, &outcomes, &runs)?;
+            if let Some(m) = masker {
+                mask_headers(tx, &event_id, &m)?;
+            }
+            Ok(Reply::Done)
+        }
         Write::RunState {
             name,
             state,
@@ -309,6 +320,31 @@ fn record_outcomes(
                 })
             }
         }
+    }
+    Ok(())
+}
+
+/// Replaces the stored headers of an event with their masked values.
+fn mask_headers(tx: &Transaction<'_>, event_id: &str, masker: &Masker) -> Result<(), StoreError> {
+    let sql = |what| move |source| StoreError::Sql { what, source };
+    let text: String = tx
+        .query_row(
+            "SELECT headers FROM events WHERE id = ?1",
+            [event_id],
+            |r| r.get(0),
+        )
+        .map_err(sql("read an event's headers"))?;
+    let Ok(mut headers) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Ok(());
+    };
+    let before = headers.clone();
+    masker.mask_json(&mut headers);
+    if headers != before {
+        tx.execute(
+            "UPDATE events SET headers = ?2 WHERE id = ?1",
+            params![event_id, headers.to_string()],
+        )
+        .map_err(sql("mask an event's headers"))?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use common::http;
 mod dashboard;
 mod durability;
 mod examples;
+mod masking;
 mod replay;
 mod resolution;
 mod security;

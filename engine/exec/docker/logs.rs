@@ -145,6 +145,21 @@ mod tests {
     }
 
     #[test]
+    fn a_value_written_in_two_pieces_is_masked_as_one_line() {
+        // The sink masks whole lines only: this is what makes a split write safe.
+        let masker = crate::mask::Masker::new();
+        masker.add("s3cr3t-value").unwrap();
+        let mut b = LineBuffer::default();
+        assert!(b.push(b"token: s3cr").is_empty());
+        let lines: Vec<String> = b
+            .push(b"3t-value\n")
+            .iter()
+            .map(|l| masker.mask(l).into_owned())
+            .collect();
+        assert_eq!(lines, ["token: ***"]);
+    }
+
+    #[test]
     fn an_unterminated_last_line_is_kept() {
         let mut b = LineBuffer::default();
         assert_eq!(b.push(b"a\nb"), vec!["a"]);
