@@ -2,6 +2,7 @@
 //! buffered stderr writer every report goes through in `output.rs`.
 
 mod approve;
+mod break_session;
 mod catalog;
 mod completions;
 mod config;

@@ -83,6 +83,14 @@ pub struct Args {
     /// Keep containers and directories after the run, for debugging.
     #[arg(long)]
     keep: bool,
+    /// At the first failed step, stop the run and open a shell in a container of that
+    /// step's image with its mounts, environment and working directory (Docker only).
+    #[arg(long)]
+    break_on_failure: bool,
+    /// Open that shell just before step STEP (`task/step`, or `step`) runs; the run goes
+    /// on when the shell exits (Docker only).
+    #[arg(long, value_name = "STEP")]
+    break_before: Option<String>,
     /// Fail where a cluster would, e.g. on results over Tekton's size limit; warn about
     /// alpha features `adze run` turns on (CEL when-expressions).
     #[arg(long)]
@@ -214,6 +222,14 @@ pub fn run(args: &Args, invocation: &Invocation) -> Outcome {
         Err(outcome) => return outcome,
     };
     let args = &settled;
+    // After the configuration file, which may choose the executor.
+    if let Err(outcome) = super::break_session::docker_only(
+        args.break_on_failure,
+        args.break_before.as_deref(),
+        args.on_kubernetes(),
+    ) {
+        return outcome;
+    }
     let flags = match args.input.run_flags_or_report(args.strict) {
         Ok(flags) => flags,
         Err(outcome) => return outcome,
@@ -273,7 +289,12 @@ pub fn run(args: &Args, invocation: &Invocation) -> Outcome {
         eprintln!("error: --only and --from choose tasks of a PipelineRun; this is a TaskRun");
         return Outcome::Invalid;
     }
-    let session = match Session::start(args, &flags, masker) {
+    let break_before =
+        match super::break_session::check(args.break_before.as_deref(), &bundle, object) {
+            Ok(before) => before,
+            Err(outcome) => return outcome,
+        };
+    let session = match Session::start(args, &flags, masker, break_before) {
         Ok(s) => s,
         Err(outcome) => return outcome,
     };
@@ -305,15 +326,22 @@ struct Session {
 }
 
 impl Session {
-    /// Connects to the engine, starts the event consumers (the display, `--events`) and
-    /// installs the signal handlers; `flags` says where the Kubernetes executor reads results
-    /// from; `masker` masks every event before any consumer reads it.
-    fn start(args: &Args, flags: &Flags, masker: Arc<Masker>) -> Result<Session, Outcome> {
+    /// Connects to the engine, starts the event consumers (the display, `--events`, the
+    /// history) and installs the signal handlers; `flags` says where the Kubernetes executor
+    /// reads results from; `masker` masks every event before any consumer reads it;
+    /// `break_before` is the step of `--break-before`.
+    fn start(
+        args: &Args,
+        flags: &Flags,
+        masker: Arc<Masker>,
+        break_before: Option<crate::run::breakpoints::StepRef>,
+    ) -> Result<Session, Outcome> {
         // Before anything starts: a bad `--events` is the user's to fix, and costs nothing.
         let json_lines = events_writer(args)?;
         let (sink, events) = ProgressSink::channel();
         // Masked before anything reads the channel: renderer, events, history alike.
         let sink = sink.masked(masker.clone());
+        let interrupt = Interrupt::new();
         let options = DockerOptions {
             progress: sink.clone(),
             logs: args.logs != "none",
@@ -322,6 +350,11 @@ impl Session {
             pull: args.pull.parse().unwrap_or_default(),
             parallel: (args.parallel > 0).then_some(args.parallel),
             engine_grace: args.engine_grace,
+            breakpoints: super::break_session::breakpoints(
+                args.break_on_failure,
+                break_before,
+                &interrupt,
+            ),
             ..DockerOptions::default()
         };
         let (executor, watchdog) = if args.on_kubernetes() {
@@ -397,7 +430,6 @@ impl Session {
         consumers.extend(json_lines);
         consumers.push(Box::new(history.consumer()));
         let consumers = fan_out::spawn(events, consumers);
-        let interrupt = Interrupt::new();
         watch_signals(&executor, interrupt.clone(), sink.clone());
         Ok(Session {
             executor,

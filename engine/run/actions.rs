@@ -7,8 +7,9 @@
 //! - A task starts only from `NotStarted`, so a `Start` repeated by reconcile starts nothing
 //!   twice.
 //! - A cancel is sent once per TaskRun, with the first cause; reconcile repeats it every pass.
-//! - Once the engine is lost, `Start` and `StartFinally` are ignored: the task stays not
-//!   started.
+//! - Once the engine is lost or a breakpoint halted the run, and while a breakpoint's
+//!   session holds starts, `Start` and `StartFinally` are ignored: the task stays not started
+//!   (reconcile asks again on the next pass).
 //! - A matrix without combinations skips its task (`EmptyMatrix`); no TaskRun starts.
 
 use super::driver::{Child, Driver};
@@ -31,9 +32,9 @@ impl<'b> Driver<'b> {
     ) -> Result<(), RunError> {
         for action in actions {
             match action {
-                // Without an engine a new TaskRun could only fail: it stays not started.
-                Action::Start { .. } | Action::StartFinally { .. }
-                    if self.engine_lost.is_some() => {}
+                // Without an engine a new TaskRun could only fail: it stays not started; so
+                // does one a breakpoint stopped or holds.
+                Action::Start { .. } | Action::StartFinally { .. } if self.starts_refused() => {}
                 Action::Start { task } => self.start_task(task, false, now, executor)?,
                 Action::StartFinally { task } => self.start_task(task, true, now, executor)?,
                 Action::Cancel { task, cause } => {

@@ -29,7 +29,10 @@
 //!   recorded as such; children that take longer are the executor's to clean up.
 //! - Once a TaskRun reports [`ExecOutcome::EngineLost`], nothing more starts (no task, no
 //!   `finally`, no retry); the run ends `False/Failed` with the engine's message as soon as
-//!   nothing runs, and [`RunOutcome::engine_lost`] says why.
+//!   nothing runs, and [`RunOutcome::engine_lost`] says why. A breakpoint that halts the
+//!   run ([`Interrupt::halt`], `--break-on-failure`) does the same with its own message
+//!   (and no `engine_lost`); one that holds starts ([`Interrupt::hold`], a session under
+//!   way) only delays them.
 //!
 //! # Pipelines in pipelines
 //!
@@ -100,6 +103,7 @@
 
 mod actions;
 pub mod artifacts;
+pub mod breakpoints;
 mod checks;
 mod clock;
 pub mod config_data;

@@ -26,6 +26,7 @@ impl<'b> Driver<'b> {
         executor: &mut dyn Executor,
     ) -> Result<Vec<ExecEvent>, RunError> {
         let mut unknown = Vec::new();
+        let halted = self.interrupt.halted();
         for event in events {
             let Some(t) = self
                 .tasks
@@ -48,7 +49,10 @@ impl<'b> Driver<'b> {
                 continue;
             };
             // An engine fault is not retried: the next attempt would meet the same engine.
-            let retry = matches!(event.outcome, ExecOutcome::Failed { .. }) && t.cancel.is_none();
+            // Nor is a failure once a breakpoint halted the run.
+            let retry = matches!(event.outcome, ExecOutcome::Failed { .. })
+                && t.cancel.is_none()
+                && halted.is_none();
             let retries = t.retries;
             let Some(child) = t
                 .children

@@ -112,7 +112,7 @@ impl<'b> Driver<'b> {
                 self.abort(executor);
                 return Err(e);
             }
-            if self.engine_lost.is_some() && !self.any_running() {
+            if self.stop_reason().is_some() && !self.any_running() {
                 let now = clock.now();
                 let condition = self.lost_condition(now)?;
                 return Ok(self.outcome(condition, Some(now)));
@@ -120,17 +120,27 @@ impl<'b> Driver<'b> {
         }
     }
 
-    /// The final condition of a run whose engine stopped: failed, saying so, with the tally
-    /// of the tasks as they are now (what finished, what never started).
+    /// Why nothing more may start: the engine stopped, or a breakpoint halted the run
+    /// ([`Interrupt::halt`](super::Interrupt::halt)).
+    pub(super) fn stop_reason(&self) -> Option<String> {
+        self.engine_lost.clone().or_else(|| self.interrupt.halted())
+    }
+
+    /// Whether a start must wait or never happen: the run is stopping, or a breakpoint's
+    /// session holds starts ([`Interrupt::hold`](super::Interrupt::hold)).
+    pub(super) fn starts_refused(&self) -> bool {
+        self.stop_reason().is_some() || self.interrupt.held()
+    }
+
+    /// The final condition of a run whose engine stopped (or that a breakpoint halted):
+    /// failed, saying why, with the tally of the tasks as they are now (what finished, what
+    /// never started).
     fn lost_condition(&self, now: Timestamp) -> Result<Condition, RunError> {
         let tally = self.pass(now)?.condition.message;
         Ok(Condition {
             status: crate::reconcile::ConditionStatus::False,
             reason: RunReason::Failed,
-            message: format!(
-                "{}; {tally}",
-                self.engine_lost.as_deref().unwrap_or_default()
-            ),
+            message: format!("{}; {tally}", self.stop_reason().unwrap_or_default()),
         })
     }
 
@@ -173,11 +183,12 @@ impl<'b> Driver<'b> {
             self.finally_start.get_or_insert(t);
         }
         self.apply(&step.actions, now, executor)?;
-        let lost = self.engine_lost.is_some();
+        let refused = self.starts_refused();
         let mut decided = step.actions.iter().any(|a| match a {
             Action::Cancel { .. } => false,
-            // Refused once the engine is gone (see `apply`): nothing changed.
-            Action::Start { .. } | Action::StartFinally { .. } => !lost,
+            // Refused once the engine is gone or a breakpoint holds them (see `apply`):
+            // nothing changed.
+            Action::Start { .. } | Action::StartFinally { .. } => !refused,
             _ => true,
         });
         let mut tasks: Vec<String> = self.nested.keys().cloned().collect();
@@ -188,7 +199,7 @@ impl<'b> Driver<'b> {
             };
             let (child_step, child_decided) = child.advance(now, executor)?;
             decided |= child_decided;
-            let lost = child.engine_lost.is_some() && !child.any_running();
+            let lost = child.stop_reason().is_some() && !child.any_running();
             if child_step.is_done() || lost {
                 if let Some(child) = self.nested.remove(&task) {
                     let condition = if lost {

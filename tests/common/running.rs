@@ -112,6 +112,11 @@ impl Running {
         assert!(kill.is_ok_and(|s| s.success()));
     }
 
+    /// Closes its stdin (when it was started with a piped stdin), as Ctrl-D at a terminal.
+    pub fn close_stdin(&mut self) {
+        drop(self.child.stdin.take());
+    }
+
     /// Kills it at once (SIGKILL): no handler runs, nothing is cleaned up.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

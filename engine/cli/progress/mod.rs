@@ -24,6 +24,7 @@
 mod duration;
 mod lines;
 mod palette;
+pub(crate) mod pause;
 mod plain;
 mod summary;
 mod tasks;

@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::sync::mpsc::Receiver;
-use std::time::Instant;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 use super::lines::{self, verdict};
 use super::palette::Paint;
@@ -11,6 +11,9 @@ use super::tasks::{Finished, LogLine, Tasks};
 use super::RenderOptions;
 use crate::reconcile::PipelineTaskState;
 use crate::run::Progress;
+
+/// How often an idle renderer looks whether the terminal was asked for ([`super::pause`]).
+const PAUSE_POLL: Duration = Duration::from_millis(50);
 
 /// The plain lines of a run, event by event; pure apart from the times it is given.
 #[derive(Debug)]
@@ -166,23 +169,38 @@ impl Transcript {
 /// Writes the transcript of `events` to `out` until every sender is dropped.
 pub(super) fn render(events: &Receiver<Progress>, options: RenderOptions, out: &mut dyn Write) {
     let mut transcript = Transcript::new(options);
-    for event in events {
-        let lines = transcript.lines(&event, Instant::now());
-        if lines.is_empty() {
-            continue;
+    loop {
+        match events.recv_timeout(PAUSE_POLL) {
+            Ok(event) => write_event(&mut transcript, &event, out),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
         }
-        let mut text = lines.join("\n");
-        text.push('\n');
-        // A closed stderr is no reason to stop reading: the run goes on either way.
-        let _ = out.write_all(text.as_bytes());
+        if super::pause::requested() {
+            // What arrived before the terminal was taken is shown before it is.
+            for event in events.try_iter() {
+                write_event(&mut transcript, &event, out);
+            }
+            let _ = out.flush();
+            super::pause::step_aside();
+        }
     }
     let _ = out.flush();
 }
 
+/// Writes the lines of one event.
+fn write_event(transcript: &mut Transcript, event: &Progress, out: &mut dyn Write) {
+    let lines = transcript.lines(event, Instant::now());
+    if lines.is_empty() {
+        return;
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    // A closed stderr is no reason to stop reading: the run goes on either way.
+    let _ = out.write_all(text.as_bytes());
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::cli::progress::{LogMode, Mode};
     use crate::reconcile::{CancelCause, SkipReason};

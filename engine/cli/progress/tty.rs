@@ -79,6 +79,14 @@ pub(super) fn render(events: &Receiver<Progress>, options: RenderOptions, screen
     let mut board = Board::new(options, screen);
     let mut last_tick = Instant::now();
     loop {
+        if super::pause::requested() {
+            // What arrived before the terminal was taken is shown before it is.
+            for event in events.try_iter() {
+                board.apply(&event, Instant::now());
+            }
+            board.flush();
+            board.multi.suspend(super::pause::step_aside);
+        }
         match events.recv_timeout(TICK) {
             Ok(event) => {
                 board.apply(&event, Instant::now());

@@ -34,6 +34,8 @@
 //! stops or restarts while a step runs is told apart from the step's own exit, waited for
 //! (`--engine-grace`), and reported as
 //! [`ExecOutcome::EngineLost`](crate::run::ExecOutcome::EngineLost) in [`engine_loss`].
+//! Breakpoints (`--break-on-failure`, `--break-before`) open a shell in a container
+//! that sees what the step saw, in [`breakpoint`].
 //! Workspaces arrive resolved
 //! ([`WorkspaceMount`](crate::run::WorkspaceMount)): directories are bind-mounted, ConfigMap
 //! and Secret files are written into the TaskRun's directory and mounted read-only.
@@ -72,6 +74,7 @@
 //! host's `127.0.0.1`, and sidecars' ports are the host's (two such TaskRuns contend for them,
 //! as two such Pods on one node do).
 
+mod breakpoint;
 mod container;
 mod engine_loss;
 // Unused until the concurrent start is adopted (next step of issue 8, point 4).
@@ -142,6 +145,9 @@ pub struct DockerOptions {
     /// How long a step waits for the engine to answer again once it stopped answering
     /// (`--engine-grace`); see [`engine_loss`].
     pub engine_grace: Duration,
+    /// Where the run stops to open a shell (`--break-on-failure`, `--break-before`); see
+    /// [`breakpoint`].
+    pub breakpoints: Option<Arc<crate::run::breakpoints::Breakpoints>>,
 }
 
 impl Default for DockerOptions {
@@ -155,6 +161,7 @@ impl Default for DockerOptions {
             pull: PullPolicy::Missing,
             parallel: None,
             engine_grace: Duration::from_secs(10),
+            breakpoints: None,
         }
     }
 }
@@ -278,6 +285,7 @@ impl Executor for DockerExecutor {
             slots: self.slots.clone(),
             images: HashMap::new(),
             out_of_space: std::sync::OnceLock::new(),
+            failed_container: None,
         };
         let sender = self.sender.clone();
         self.runtime.spawn(async move {

@@ -444,7 +444,10 @@ impl TaskRunJob {
         if let Some(next) = at_once.steps.get_mut(index + 1) {
             next.released = Some(finished);
         }
-        if !self.options.keep {
+        if exit.code != 0 && self.keeps_failed_container() {
+            // Kept for the breakpoint's session; the pod's removal covers it.
+            self.failed_container = Some(id.clone());
+        } else if !self.options.keep {
             // Removed while the later steps run; the pod's removal covers any left.
             let docker = self.docker.clone();
             at_once.removals.push(tokio::spawn(async move {

@@ -57,6 +57,8 @@ pub(super) struct TaskRunJob {
     pub images: HashMap<String, ResolvedImage>,
     /// The first of adze's own writes for this TaskRun that failed for lack of space.
     pub out_of_space: OnceLock<String>,
+    /// The container of the step that just failed, kept for `--break-on-failure`.
+    pub failed_container: Option<String>,
 }
 
 /// How waiting for a step's container ended.
@@ -203,7 +205,12 @@ impl TaskRunJob {
             }
             self.wait_until_ready(pod, deadline).await;
         }
-        let mut at_once = self.start_at_once(&dir, pod).await;
+        // A step to stop before needs a moment between two steps: they run one by one.
+        let mut at_once = if self.stops_in_this_task_run() {
+            None
+        } else {
+            self.start_at_once(&dir, pod).await
+        };
         let network = pod.holder.clone();
 
         let mut interruption = None;
@@ -233,6 +240,9 @@ impl TaskRunJob {
                     step_results[i] = self.finish_step(step, &dir, exit_code);
                     self.step_finished(step, exit_code, t.finished.0.saturating_sub(t.started.0));
                     view.steps[i].state = ContainerObservation::Terminated(t);
+                    if failed {
+                        self.break_after_failure(step, exit_code).await;
+                    }
                 }
                 StepEnd::Interrupted(started) => {
                     view.steps[i].state = ContainerObservation::Running { started };
@@ -585,6 +595,9 @@ impl TaskRunJob {
         for problem in problems {
             self.warn(problem);
         }
+        if self.breaks_before(&step.name) {
+            self.break_before(step, &config).await;
+        }
         let hint = format!("{}-step-{}", self.request.name, step.name);
         let created = match retry::create_container(&self.docker, &hint, config).await {
             Ok(created) => created,
@@ -596,7 +609,13 @@ impl TaskRunJob {
         let end = self
             .start_and_wait(step, &created.id, deadline, image_id, files)
             .await;
-        if !self.options.keep {
+        let failed = match &end {
+            StepEnd::Exited(t) | StepEnd::StepTimeout(t) => t.exit_code != 0,
+            _ => false,
+        };
+        if failed && self.keeps_failed_container() {
+            self.failed_container = Some(created.id.clone());
+        } else if !self.options.keep {
             // Removal after the fact cannot change the step's outcome; a failure here only
             // leaves a labelled container that `adze run` removes before exiting.
             let _ = container::remove(&self.docker, &created.id).await;
