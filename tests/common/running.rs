@@ -16,7 +16,7 @@ const MARKER_LIMIT: Duration = Duration::from_secs(60);
 pub struct Running {
     child: Child,
     stderr: Arc<Mutex<String>>,
-    reader: std::thread::JoinHandle<()>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
@@ -44,7 +44,7 @@ impl Running {
         let mut running = Running {
             child,
             stderr,
-            reader,
+            reader: Some(reader),
         };
         // Like `wait_for`, but a process that exits first fails at once, with what it said.
         let until = Instant::now() + MARKER_LIMIT;
@@ -140,14 +140,32 @@ impl Running {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let out = self.child.wait_with_output().expect("adze exits");
-        let _ = self.reader.join();
+        // stderr has its own reader, so reading stdout to its end cannot block on a full pipe.
+        let mut stdout = Vec::new();
+        if let Some(mut pipe) = self.child.stdout.take() {
+            let _ = pipe.read_to_end(&mut stdout);
+        }
+        let status = self.child.wait().expect("adze exits");
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
         let stderr = self.stderr.lock().expect("stderr lock").clone();
         Outcome {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            code: status.code(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr,
             timed_out,
+        }
+    }
+}
+
+impl Drop for Running {
+    /// A test that ends (or panics) without `finish` leaves no adze behind: a controller or
+    /// server would otherwise outlive the test binary and load every later one.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
