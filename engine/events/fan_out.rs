@@ -6,9 +6,9 @@
 //! ([`ProgressSink`](crate::run::ProgressSink)); [`spawn`] starts the thread that reads it
 //! and calls [`Consumer::event`] on every consumer, in the order they were given, then
 //! [`Consumer::finish`] once the last sender is gone. The progress display is one consumer,
-//! the JSON-lines writer another; a run history recorder is a third. A consumer that must
-//! change what the others see (a secret masker) is written as a consumer that wraps them and
-//! passes on its rewritten event, so the seam stays this one trait.
+//! the JSON-lines writer another, the run history's recorder a third. Secrets are masked
+//! before the channel (the sink masks each event as it is sent, see [`crate::mask`]), so no
+//! consumer ever sees a raw value.
 //!
 //! # Invariants
 //!

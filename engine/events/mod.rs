@@ -39,7 +39,9 @@
 //! - Image pulls and interrupts (Ctrl-C) are not events; the final `runFinished` says
 //!   `Cancelled` after an interrupt.
 //! - `adze serve` and `adze controller` drive the same events but do not write them as JSON
-//!   lines; `adze run` is the only writer.
+//!   lines; `adze run` is the only writer (and its history stores them).
+//! - A `--break-on-failure`/`--break-before` stop is not an event: its lines go to stderr
+//!   while the display is paused.
 
 pub mod fan_out;
 pub mod json_lines;
