@@ -107,8 +107,10 @@ fi
 # Alpine-based images run scripts without a shebang with busybox ash (`==` in `[`, `[[`), name
 # `ash` in shebangs, and alpine-git-nonroot has a `nonroot` user. sshd needs its privilege
 # separation directory, and the host keys are removed because the examples generate their own
-# (ssh-keygen would otherwise ask before overwriting).
-ASH_RECIPE="$DEBIAN_RECIPE + busybox sh/ash, nonroot 1000, /run/sshd v1"
+# (ssh-keygen would otherwise ask before overwriting). `sshd` returns once it listens
+# (tests/images/sshd-when-listening.sh): OpenSSH's forks before it binds, which an example
+# that signals readiness right after it loses to under load.
+ASH_RECIPE="$DEBIAN_RECIPE + busybox sh/ash, nonroot 1000, /run/sshd, sshd returns once listening v2"
 if ! fresh adze-test/debian-ash:bookworm "$ASH_RECIPE"; then
   echo "== building adze-test/debian-ash:bookworm"
   id=$(docker create adze-test/debian:bookworm /bin/bash -c '
@@ -117,8 +119,11 @@ if ! fresh adze-test/debian-ash:bookworm "$ASH_RECIPE"; then
     ln -sf /bin/busybox /usr/local/bin/ash
     useradd -u 1000 -m -s /bin/sh nonroot
     mkdir -p /run/sshd
-    rm -f /etc/ssh/ssh_host_*')
+    rm -f /etc/ssh/ssh_host_*
+    mv /usr/sbin/sshd /usr/sbin/sshd.openssh')
   docker start -a "$id" >/dev/null
+  # sshd returns only once it listens (see the script).
+  docker cp "$(dirname "$0")/images/sshd-when-listening.sh" "$id:/usr/sbin/sshd"
   docker commit -c 'CMD ["/bin/sh"]' -c "LABEL adze.dev/recipe=\"$ASH_RECIPE\"" \
     "$id" adze-test/debian-ash:bookworm >/dev/null
   docker rm "$id" >/dev/null
