@@ -463,18 +463,10 @@ spec:
         "-f",
         file.to_str().expect("UTF-8"),
     ]);
-    let dir = workdir(&format!(
-        r#"apiVersion: tekton.dev/v1
-kind: TaskRun
-metadata: {{name: by-cluster-ref}}
-spec:
-  taskRef:
-    resolver: cluster
-    params:
-    - {{name: kind, value: task}}
-    - {{name: name, value: shared-greeting}}
-    - {{name: namespace, value: {shared}}}
-"#
+    let dir = workdir(&cluster_ref_run(
+        "by-cluster-ref",
+        "shared-greeting",
+        &shared,
     ));
     let out = run(adze(sim, dir.path(), &ns, &["-o", "json"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -484,19 +476,7 @@ spec:
     );
 
     // A Task the API server does not have is named, and nothing is created.
-    let dir = workdir(&format!(
-        r#"apiVersion: tekton.dev/v1
-kind: TaskRun
-metadata: {{name: by-missing-ref}}
-spec:
-  taskRef:
-    resolver: cluster
-    params:
-    - {{name: kind, value: task}}
-    - {{name: name, value: no-such-task}}
-    - {{name: namespace, value: {shared}}}
-"#
-    ));
+    let dir = workdir(&cluster_ref_run("by-missing-ref", "no-such-task", &shared));
     let out = run(adze(sim, dir.path(), &ns, &[]));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
@@ -507,4 +487,21 @@ spec:
         out.stderr
     );
     assert!(objects(sim, &ns, "pods").is_empty());
+}
+
+/// A TaskRun `name` whose `taskRef` asks the cluster resolver for Task `task` in `namespace`.
+fn cluster_ref_run(name: &str, task: &str, namespace: &str) -> String {
+    format!(
+        r#"apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {{name: {name}}}
+spec:
+  taskRef:
+    resolver: cluster
+    params:
+    - {{name: kind, value: task}}
+    - {{name: name, value: {task}}}
+    - {{name: namespace, value: {namespace}}}
+"#
+    )
 }
