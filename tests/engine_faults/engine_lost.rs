@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::private_engine::require_private_engine;
 use crate::{
-    condition, finish, start_adze, terminated, wait_step, workdir, PrivateEngine, SharedSentinel,
-    RUN_LABEL,
+    condition, finish, start_adze, terminated, wait_gone, wait_step, workdir, PrivateEngine,
+    SharedSentinel, RUN_LABEL,
 };
 
 /// The message adze prints, and the TaskRun's condition message begins with.
@@ -47,6 +47,9 @@ fn a_stopped_daemon_fails_the_task_run_as_evicted_and_exits_3() {
     let dir = workdir(THREE_STEPS);
     let mut adze = start_adze(&engine, dir.path(), &["--engine-grace", "2s"]);
     wait_step(&engine, &mut adze, "adze.dev/step=nap");
+    // adze removes a finished step's container while the next one runs; the count of
+    // containers the next run collects below is only fixed once that removal is done.
+    wait_gone(&engine, "adze.dev/step=first");
     let stopped = Instant::now();
     engine.stop_dockerd();
     let ran = finish(adze, Duration::from_secs(60));
@@ -96,9 +99,9 @@ fn a_stopped_daemon_fails_the_task_run_as_evicted_and_exits_3() {
         Duration::from_secs(60),
     );
     assert_eq!(next.status, 0, "stderr:\n{}", next.stderr);
-    // The interrupted run's containers (its three steps, started at once), which adze could
-    // not remove while the engine was gone, belong to an adze that has exited: this run
-    // collects them and says so.
+    // The interrupted run's containers (the network holder and the two steps not yet done),
+    // which adze could not remove while the engine was gone, belong to an adze that has
+    // exited: this run collects them and says so.
     assert!(
         next.stderr.contains("collected 3 containers"),
         "stderr:\n{}",

@@ -72,6 +72,18 @@ pub fn wait_step(engine: &PrivateEngine, adze: &mut Child, label: &str) {
     }
 }
 
+/// Waits until no container labelled `label` is left on `engine`, running or not.
+pub fn wait_gone(engine: &PrivateEngine, label: &str) {
+    let until = Instant::now() + Duration::from_secs(30);
+    while !engine.containers(label, false).is_empty() {
+        assert!(
+            Instant::now() < until,
+            "a container labelled {label} is still there after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A container of the test's own on the shared daemon, showing that stopping a private
 /// engine never reaches the shared one (its containers, its `docker0`); removed on drop.
 pub struct SharedSentinel {
