@@ -45,6 +45,16 @@ impl PullPolicy {
             (policy, _) => policy,
         }
     }
+
+    /// The Kubernetes `imagePullPolicy` meaning the same, for `--pull` under the Kubernetes
+    /// executor.
+    pub fn image_pull_policy(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "Always",
+            PullPolicy::Missing => "IfNotPresent",
+            PullPolicy::Never => "Never",
+        }
+    }
 }
 
 impl std::str::FromStr for PullPolicy {
@@ -363,6 +373,13 @@ mod tests {
             default.for_container(Some("IfNotPresent")),
             PullPolicy::Missing
         );
+        // And back: each `--pull` is the Kubernetes policy that means the same.
+        for policy in ["Always", "IfNotPresent", "Never"] {
+            assert_eq!(
+                default.for_container(Some(policy)).image_pull_policy(),
+                policy
+            );
+        }
         assert_eq!(
             PullPolicy::Never.for_container(Some("Always")),
             PullPolicy::Never
