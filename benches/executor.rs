@@ -64,6 +64,7 @@ fn adze_steps(executor: &mut DockerExecutor, n: usize, round: usize) -> Duration
     let request = TaskRunRequest {
         name: format!("bench-steps-{round}"),
         pipeline_task: "bench".into(),
+        parent_tasks: Vec::new(),
         finally: false,
         params: Vec::new(),
         steps: (0..n)
