@@ -86,6 +86,7 @@ mod leftovers;
 mod logs;
 mod non_root;
 mod output_files;
+mod pod;
 mod readiness;
 pub(crate) mod results;
 mod retry;
