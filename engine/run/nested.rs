@@ -22,7 +22,7 @@ use super::progress::Progress;
 use super::request::no_task;
 use crate::api::pipeline::PipelineTask;
 use crate::api::{Param, PipelineRun};
-use crate::plan::pipeline::find_pipeline;
+use crate::plan::lookup::find_pipeline;
 use crate::reconcile::{CancelCause, OnError, PipelineTaskState, Timestamp};
 
 impl<'b> Driver<'b> {

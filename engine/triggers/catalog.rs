@@ -23,7 +23,6 @@ use super::api::{
     EventListener, Interceptor, Trigger, TriggerBinding, TriggerInterceptor, TriggerTemplate,
     TriggersKind, GROUP,
 };
-use super::references;
 use crate::diagnostic::{Anchor, Diagnostic};
 use crate::load::decode::decode;
 use crate::load::yaml::Node;
@@ -107,9 +106,10 @@ const FIELD_NAMES: &[&str] = &[
 ];
 
 impl Catalog {
-    /// Decodes and validates the `triggers.tekton.dev` documents of `bundle`; objects without
-    /// a namespace go to `default_namespace`.
-    pub fn load(bundle: &Bundle, default_namespace: &str) -> (Catalog, Vec<Diagnostic>) {
+    /// Decodes and validates each `triggers.tekton.dev` document of `bundle` on its own;
+    /// objects without a namespace go to `default_namespace`. [`Catalog::load`] adds the check
+    /// across objects.
+    pub(super) fn admit(bundle: &Bundle, default_namespace: &str) -> (Catalog, Vec<Diagnostic>) {
         let mut catalog = Catalog::default();
         let mut found = Vec::new();
         for resource in &bundle.resources {
@@ -140,11 +140,6 @@ impl Catalog {
                 }
             }
             found.extend(place(bundle, resource, &label, diags));
-        }
-        let mut references = Vec::new();
-        references::references(&catalog, &mut references);
-        for (file, root, label, d) in references {
-            found.extend(place_in(bundle, file, &root, &label, vec![d]));
         }
         (catalog, found)
     }
@@ -405,7 +400,8 @@ fn place(
     place_in(bundle, resource.file, &resource.root, label, diags)
 }
 
-fn place_in(
+/// Gives `diags`, found in the object `root` of file `file`, their file positions and label.
+pub(super) fn place_in(
     bundle: &Bundle,
     file: usize,
     root: &Node,

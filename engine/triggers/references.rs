@@ -4,10 +4,21 @@
 
 use super::admission::error;
 use super::api::{BindingRef, TemplateRef};
-use super::catalog::{Catalog, Entry};
+use super::catalog::{place_in, Catalog, Entry};
 use crate::diagnostic::Diagnostic;
 use crate::load::catalog::did_you_mean;
 use crate::load::yaml::Node;
+use crate::load::Bundle;
+
+/// The findings of [`references`], placed in the files of `bundle`.
+pub(super) fn placed(catalog: &Catalog, bundle: &Bundle) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    references(catalog, &mut found);
+    found
+        .into_iter()
+        .flat_map(|(file, root, label, d)| place_in(bundle, file, &root, &label, vec![d]))
+        .collect()
+}
 
 /// A finding about another object: its file, tree and label go with it.
 pub type Located = (usize, Node, String, Diagnostic);
