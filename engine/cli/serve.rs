@@ -481,11 +481,17 @@ fn launcher(
                 }
             }
             let pull = args.pull.parse().unwrap_or_default();
+            // One set of logins for the server's life: a helper runs once per registry.
+            let registry_auth = Arc::new(
+                crate::exec::docker::registry_auth::RegistryAuth::from_environment()
+                    .masking(masker.clone()),
+            );
             let engine = move |sink| {
                 let options = crate::exec::docker::DockerOptions {
                     progress: sink,
                     logs: true,
                     pull,
+                    registry_auth: registry_auth.clone(),
                     ..Default::default()
                 };
                 DockerExecutor::with_options(options)
