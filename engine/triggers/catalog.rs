@@ -23,10 +23,11 @@ use super::api::{
     EventListener, Interceptor, Trigger, TriggerBinding, TriggerInterceptor, TriggerTemplate,
     TriggersKind, GROUP,
 };
+use super::references;
 use crate::diagnostic::{Anchor, Diagnostic};
 use crate::load::decode::decode;
 use crate::load::yaml::Node;
-use crate::load::{catalog::suggest, Bundle, Resource};
+use crate::load::{catalog::did_you_mean, Bundle, Resource};
 
 /// One loaded object and where it was written.
 #[derive(Debug, Clone)]
@@ -141,7 +142,7 @@ impl Catalog {
             found.extend(place(bundle, resource, &label, diags));
         }
         let mut references = Vec::new();
-        admission::references(&catalog, &mut references);
+        references::references(&catalog, &mut references);
         for (file, root, label, d) in references {
             found.extend(place_in(bundle, file, &root, &label, vec![d]));
         }
@@ -281,14 +282,6 @@ fn in_namespace<'a, T>(
     entries
         .iter()
         .find(|e| e.namespace == namespace && e.name == name)
-}
-
-/// A close name among `names`, as a hint.
-pub(super) fn did_you_mean<'a>(
-    name: &str,
-    names: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
-    suggest(name, names).map(|s| format!("did you mean `{s}`?"))
 }
 
 fn entry<T>(resource: &Resource, namespace: String, object: T) -> Entry<T> {

@@ -51,6 +51,7 @@ pub mod interceptor;
 pub mod jsonpath;
 pub mod payload;
 pub mod process;
+pub mod references;
 pub mod secrets;
 pub mod selection;
 pub mod template;

@@ -87,6 +87,7 @@ mod leftovers;
 mod logs;
 mod non_root;
 mod output_files;
+mod pod;
 mod readiness;
 pub mod registry_auth;
 pub(crate) mod results;
