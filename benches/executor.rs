@@ -69,6 +69,7 @@ fn request(name: String, steps: usize, command: &[&str]) -> TaskRunRequest {
     TaskRunRequest {
         name,
         pipeline_task: "bench".into(),
+        parent_tasks: Vec::new(),
         finally: false,
         params: Vec::new(),
         steps: (0..steps)

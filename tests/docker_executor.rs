@@ -81,6 +81,7 @@ fn request(name: &str, steps: Vec<StepPlan>) -> TaskRunRequest {
     TaskRunRequest {
         name: name.into(),
         pipeline_task: "t".into(),
+        parent_tasks: Vec::new(),
         finally: false,
         params: Vec::new(),
         steps,

@@ -125,6 +125,9 @@ pub struct Driver<'b> {
     pub(super) cluster: bool,
     /// The run's `metadata.uid` (a child PipelineRun has none of its own).
     pub(super) uid: Option<String>,
+    /// For a child PipelineRun: the pipeline tasks that run it and its ancestors, outermost
+    /// first (see [`TaskRunRequest::parent_tasks`](super::TaskRunRequest::parent_tasks)).
+    pub(super) parent_tasks: Vec<String>,
 }
 
 impl<'b> Driver<'b> {
@@ -254,6 +257,7 @@ impl<'b> Driver<'b> {
             remote: HashMap::new(),
             workspace_base: std::env::temp_dir(),
             keep: false,
+            parent_tasks: Vec::new(),
             run_dir: None,
             host_paths,
             strict: false,

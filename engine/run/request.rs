@@ -152,6 +152,7 @@ impl<'b> Driver<'b> {
         let request = TaskRunRequest {
             name: child.name.clone(),
             pipeline_task: pt.name.clone(),
+            parent_tasks: self.parent_tasks.clone(),
             finally,
             params,
             steps: resolved.steps,
