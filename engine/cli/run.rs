@@ -22,6 +22,7 @@ use crate::config::RunDefaults;
 use crate::events::fan_out::{self, Consumer, FanOut};
 use crate::events::json_lines::JsonLines;
 use crate::exec::backend::Backend;
+use crate::exec::docker::registry_auth::RegistryAuth;
 use crate::exec::docker::{DockerExecutor, DockerOptions};
 use crate::exec::kubernetes::connect::ClusterOptions;
 use crate::exec::kubernetes::{KubernetesExecutor, KubernetesOptions};
@@ -353,6 +354,7 @@ impl Session {
                 break_before,
                 &interrupt,
             ),
+            registry_auth: Arc::new(RegistryAuth::from_environment().masking(masker.clone())),
             ..DockerOptions::default()
         };
         let (executor, watchdog) = if args.on_kubernetes() {

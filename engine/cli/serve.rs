@@ -550,12 +550,18 @@ fn launcher(
                 }
             }
             let parallel = (args.parallel > 0).then_some(args.parallel);
+            // One set of logins for the server's life: a helper runs once per registry.
+            let registry_auth = Arc::new(
+                crate::exec::docker::registry_auth::RegistryAuth::from_environment()
+                    .masking(masker.clone()),
+            );
             let engine = move |sink| {
                 let options = crate::exec::docker::DockerOptions {
                     progress: sink,
                     logs: true,
                     pull,
                     parallel,
+                    registry_auth: registry_auth.clone(),
                     ..Default::default()
                 };
                 DockerExecutor::with_options(options)
