@@ -84,3 +84,20 @@ pub(crate) fn find_pipeline<'b>(
         ))),
     }
 }
+
+/// The error for a pipeline task with neither `taskRef` nor `taskSpec`.
+pub(crate) fn no_task(pt: &crate::api::pipeline::PipelineTask) -> PlanError {
+    PlanError::NotFound(format!(
+        "pipeline task \"{}\" has neither taskRef nor taskSpec",
+        pt.name
+    ))
+}
+
+/// The spec of the loaded Task called `name`.
+pub(crate) fn task_spec_named(bundle: &Bundle, name: &str) -> Result<TaskSpec, PlanError> {
+    let reference = crate::api::TaskRef {
+        name: Some(name.to_owned()),
+        ..Default::default()
+    };
+    find_task(bundle, &reference).map(|(spec, _)| spec)
+}

@@ -11,12 +11,11 @@
 
 use super::env;
 use super::error::RunError;
-use super::request::{no_task, task_spec_named};
 use super::{pod_template, volumes};
 use crate::api::pipeline::PipelineTask;
 use crate::api::PipelineRun;
 use crate::load::Bundle;
-use crate::plan::lookup::find_pipeline;
+use crate::plan::lookup::{find_pipeline, no_task, task_spec_named};
 use crate::plan::PlanError;
 
 /// Refuses, before anything starts, what the driver cannot run yet.

@@ -19,10 +19,9 @@ use super::error::RunError;
 use super::executor::{ChildPipelineRun, ExecEvent, ExecOutcome, Executor};
 use super::outcome::{ChildKind, ChildReference, RunOutcome};
 use super::progress::Progress;
-use super::request::no_task;
 use crate::api::pipeline::PipelineTask;
 use crate::api::{Param, PipelineRun};
-use crate::plan::lookup::find_pipeline;
+use crate::plan::lookup::{find_pipeline, no_task};
 use crate::reconcile::{CancelCause, OnError, PipelineTaskState, Timestamp};
 
 impl<'b> Driver<'b> {

@@ -18,13 +18,11 @@ use super::timeouts::task_timeout;
 use super::{credentials, env, pod_template, volumes, workspaces};
 use crate::api::pipeline::PipelineTask;
 use crate::api::{Param, ParamValue, TaskSpec};
-use crate::load::Bundle;
 use crate::plan::confinement::apply_overrides;
-use crate::plan::lookup::find_task;
+use crate::plan::lookup::{find_task, no_task};
 use crate::plan::scope::Scope;
 use crate::plan::task::{resolve_task, workspace_claims, TaskInputs};
 use crate::plan::task_run::substituted_ref;
-use crate::plan::PlanError;
 
 impl<'b> Driver<'b> {
     /// The pipeline scope plus what only one pipeline task knows: `context.pipelineTask.retries`,
@@ -225,21 +223,4 @@ impl<'b> Driver<'b> {
                     .and_then(|t| t.service_account_name.clone())
             })
     }
-}
-
-/// The error for a pipeline task with neither `taskRef` nor `taskSpec`.
-pub(super) fn no_task(pt: &PipelineTask) -> PlanError {
-    PlanError::NotFound(format!(
-        "pipeline task \"{}\" has neither taskRef nor taskSpec",
-        pt.name
-    ))
-}
-
-/// The spec of the Task called `name`, looked up like `plan` does.
-pub(super) fn task_spec_named(bundle: &Bundle, name: &str) -> Result<TaskSpec, PlanError> {
-    let reference = crate::api::TaskRef {
-        name: Some(name.to_owned()),
-        ..Default::default()
-    };
-    find_task(bundle, &reference).map(|(spec, _)| spec)
 }

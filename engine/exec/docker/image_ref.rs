@@ -18,6 +18,16 @@
 //!   an image without one is reported by the engine's content id (`sha256:…`), as
 //!   containerd's CRI does for an image that has no repository digest.
 
+/// What an image name of the TaskRun resolved to, once present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ResolvedImage {
+    /// The engine's content id (`sha256:…`): containers are created from exactly this, so a
+    /// tag moved or a digest re-resolved after the check cannot change what runs.
+    pub id: String,
+    /// `status.steps[].imageID` / `status.sidecars[].imageID` for containers of it.
+    pub status_id: String,
+}
+
 /// Docker Hub's domain in a normalised name.
 const DEFAULT_DOMAIN: &str = "docker.io";
 /// Docker Hub's historical domain, normalised to [`DEFAULT_DOMAIN`].

@@ -20,7 +20,7 @@ use bollard::errors::Error as DockerError;
 use bollard::query_parameters::CreateImageOptions;
 use futures_util::StreamExt;
 
-use super::image_ref::{carries_digest, status_image_id, ImageRef};
+use super::image_ref::{carries_digest, status_image_id, ImageRef, ResolvedImage};
 use super::retry;
 use super::served_digest::served_digest;
 use super::task_run::{engine_failure, Failure, TaskRunJob};
@@ -75,16 +75,6 @@ impl std::str::FromStr for PullPolicy {
             )),
         }
     }
-}
-
-/// What an image name of the TaskRun resolved to, once present.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct ResolvedImage {
-    /// The engine's content id (`sha256:…`): containers are created from exactly this, so a
-    /// tag moved or a digest re-resolved after the check cannot change what runs.
-    pub id: String,
-    /// `status.steps[].imageID` / `status.sidecars[].imageID` for containers of it.
-    pub status_id: String,
 }
 
 /// `(repository, tag)` for the engine's pull call; without a tag it would pull every tag.

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use super::container::{self, Role, RunDir};
 use super::engine_loss::{self, Verdict};
-use super::images::ResolvedImage;
+use super::image_ref::ResolvedImage;
 use super::output_files::OutputFiles;
 use super::pod::{Pod, PodFailure};
 use super::{logs, results, retry, DockerOptions, ForceHandle};
