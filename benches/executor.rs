@@ -20,6 +20,10 @@
 //!   tests/setup-docker.sh builds it. The other cases run the executor as configured by the
 //!   environment (at once when `$ADZE_ENTRYPOINT` names the static build).
 //!
+//! - `timeout-2s`: a TaskRun with a 2 s timeout whose one step sleeps 60 s: how long after
+//!   the timeout it ends (its container stopped and the event delivered), median and max over
+//!   at least 5 rounds.
+//!
 //! `cargo bench --bench executor -- steps-10` runs only the cases whose name holds the word.
 //! `ADZE_BENCH_ROUNDS` sets the rounds (default 3; `steps-10` runs at least 5); the best round
 //! of each side is reported for the first two cases. On a shared machine take the ratios, not
@@ -60,17 +64,19 @@ fn docker_runs(n: usize) -> Duration {
     start.elapsed()
 }
 
-fn adze_steps(executor: &mut DockerExecutor, n: usize, round: usize) -> Duration {
-    let request = TaskRunRequest {
-        name: format!("bench-steps-{round}"),
+/// A TaskRun named `name` of `steps`, each running `command` in [`IMAGE`].
+fn request(name: String, steps: usize, command: &[&str]) -> TaskRunRequest {
+    TaskRunRequest {
+        name,
         pipeline_task: "bench".into(),
+        parent_tasks: Vec::new(),
         finally: false,
         params: Vec::new(),
-        steps: (0..n)
+        steps: (0..steps)
             .map(|i| StepPlan {
                 name: format!("s{i}"),
                 image: IMAGE.into(),
-                command: vec!["true".into()],
+                command: command.iter().map(|c| (*c).to_owned()).collect(),
                 ..StepPlan::default()
             })
             .collect(),
@@ -83,17 +89,54 @@ fn adze_steps(executor: &mut DockerExecutor, n: usize, round: usize) -> Duration
         pod: Default::default(),
         on_error: Default::default(),
         cluster: Default::default(),
-    };
+    }
+}
+
+/// Runs `request` to its end: how long it took and how it ended.
+fn run_to_end(executor: &mut DockerExecutor, request: &TaskRunRequest) -> (Duration, ExecOutcome) {
     let start = Instant::now();
-    executor.start(&request).expect("starts");
+    executor.start(request).expect("starts");
     loop {
         executor.wait(Duration::from_millis(50));
         let events = executor.poll(Timestamp(0));
-        if let Some(e) = events.first() {
-            assert_eq!(e.outcome, ExecOutcome::Succeeded, "{e:?}");
-            return start.elapsed();
+        if let Some(e) = events.into_iter().next() {
+            return (start.elapsed(), e.outcome);
         }
     }
+}
+
+fn adze_steps(executor: &mut DockerExecutor, n: usize, round: usize) -> Duration {
+    let (took, outcome) = run_to_end(
+        executor,
+        &request(format!("bench-steps-{round}"), n, &["true"]),
+    );
+    assert_eq!(outcome, ExecOutcome::Succeeded);
+    took
+}
+
+/// `timeout-2s`: how long after its 2 s timeout a TaskRun whose step sleeps 60 s ends (its
+/// container stopped, the event delivered); the tests only check that it ends at the timeout
+/// and long before the step would.
+fn timeout_2s(executor: &mut DockerExecutor, rounds: usize) {
+    let timeout = Duration::from_secs(2);
+    let mut late: Vec<Duration> = (1..=rounds)
+        .map(|round| {
+            let mut request = request(format!("bench-timeout-{round}"), 1, &["sleep", "60"]);
+            request.timeout = Some(adze::api::GoDuration::parse("2s").expect("duration"));
+            let (took, outcome) = run_to_end(executor, &request);
+            assert!(
+                matches!(&outcome, ExecOutcome::Failed { reason, .. } if reason == "TaskRunTimeout"),
+                "{outcome:?}"
+            );
+            took.saturating_sub(timeout)
+        })
+        .collect();
+    late.sort_unstable();
+    let median = late[late.len() / 2];
+    let max = late[late.len() - 1];
+    println!(
+        "timeout-2s: ended after its 2 s timeout by: median {median:.2?}, max {max:.2?} over {rounds} rounds (all: {late:.2?})"
+    );
 }
 
 /// Records when each TaskRun was handed over and when each finished.
@@ -293,6 +336,9 @@ fn main() {
     }
     if wanted("fan-out-16") {
         fan_out_16(rounds);
+    }
+    if wanted("timeout-2s") {
+        timeout_2s(&mut executor, rounds.max(5));
     }
 }
 

@@ -1,7 +1,8 @@
 //! `adze run --break-on-failure` and `--break-before STEP` end to end, without a terminal (as
 //! in CI): adze prints the command that opens a shell in the stopped step's world; the test
 //! runs what it names with `docker exec` (no `-it`), then closes adze's stdin, which ends the
-//! session, and checks what was removed and what ran.
+//! session, and checks what was removed and what ran. The stop and its end are events too
+//! (`--events-file`), checked against the printed schema.
 //!
 //! Names are unique to this file (`dbg-…`), and only containers of these runs are looked at:
 //! other test binaries share the engine.
@@ -58,6 +59,49 @@ fn printed_command(running: &Running) -> (String, String) {
         .unwrap_or_else(|| panic!("no `docker exec -it` in {line:?}"));
     assert_eq!(&words[at - 2..at], ["docker", "exec"], "{line}");
     (words[at + 1].to_owned(), words[at + 2].to_owned())
+}
+
+/// The schema as `adze schema events` prints it.
+fn printed_schema() -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_adze"))
+        .args(["schema", "events"])
+        .output()
+        .expect("adze runs");
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).expect("the schema is JSON")
+}
+
+/// The events written so far to `file`, each checked against `schema`.
+fn events_in(file: &Path, schema: &serde_json::Value) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    text.lines()
+        // A line being written has no newline yet.
+        .take(text.matches('\n').count())
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            if let Err(e) = adze::events::schema::validate(schema, &event) {
+                panic!("not valid under the schema ({e}): {line}");
+            }
+            event
+        })
+        .collect()
+}
+
+/// The first event of type `kind` in `file`, once it is written (up to 60 s).
+fn wait_for_event(file: &Path, schema: &serde_json::Value, kind: &str) -> serde_json::Value {
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let events = events_in(file, schema);
+        if let Some(e) = events.iter().find(|e| e["type"] == kind) {
+            return e.clone();
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "no {kind} event in {events:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Whether any container (running or not) has this name or label.
@@ -131,7 +175,15 @@ fn break_on_failure_prints_a_command_into_the_failed_steps_world_and_stops_the_r
     let mut running = Running::start(
         adze(
             dir.path(),
-            &["run", "run.yaml", "--break-on-failure", "-o", "json"],
+            &[
+                "run",
+                "run.yaml",
+                "--break-on-failure",
+                "-o",
+                "json",
+                "--events-file",
+                "events.jsonl",
+            ],
         ),
         "open it:",
     );
@@ -143,6 +195,30 @@ fn break_on_failure_prints_a_command_into_the_failed_steps_world_and_stops_the_r
     let (container, shell) = printed_command(&running);
     assert_eq!(shell, "sh", "busybox has no bash");
     assert!(container.starts_with("adze-debug-dbg-fail-build-compile"));
+    // The stop is an event too, naming the same container and command.
+    let schema = printed_schema();
+    let events_file = dir.path().join("events.jsonl");
+    let stop = wait_for_event(&events_file, &schema, "breakpoint");
+    assert_eq!(stop["task"], "build", "{stop}");
+    assert_eq!(stop["taskRun"], "dbg-fail-build", "{stop}");
+    assert_eq!(stop["step"], "compile", "{stop}");
+    assert_eq!(stop["why"], "failure", "{stop}");
+    assert_eq!(stop["exitCode"], 3, "{stop}");
+    assert_eq!(stop["container"], container.as_str(), "{stop}");
+    let command = stop["command"].as_str().expect("a command");
+    assert_eq!(command, format!("docker exec -it {container} {shell}"));
+    // The event's command works as given, without `-it` where there is no terminal.
+    let words: Vec<&str> = command.split_whitespace().filter(|w| *w != "-it").collect();
+    let by_event = Command::new(words[0])
+        .args(&words[1..])
+        .args(["-c", "cat /workspace/source/compile.log"])
+        .output()
+        .expect("the event's command runs");
+    assert_eq!(
+        String::from_utf8_lossy(&by_event.stdout).trim(),
+        "compile-log",
+        "{by_event:?}"
+    );
     // The step's files in the workspace and in its working directory (outside any mount:
     // the failed container was committed), its environment and working directory.
     assert_eq!(
@@ -218,6 +294,19 @@ fn break_on_failure_prints_a_command_into_the_failed_steps_world_and_stops_the_r
         .collect();
     assert!(!children.contains(&"after-sibling"), "{children:?}");
     assert!(!children.contains(&"cleanup"), "{children:?}");
+    // The session's end is an event, between the stop and the run's end.
+    let events = events_in(&events_file, &schema);
+    let position = |kind: &str| {
+        events
+            .iter()
+            .position(|e| e["type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {events:#?}"))
+    };
+    let ended = &events[position("breakpointEnded")];
+    assert_eq!(ended["container"], container.as_str(), "{ended}");
+    assert_eq!(ended["why"], "failure", "{ended}");
+    assert!(position("breakpoint") < position("breakpointEnded"));
+    assert_eq!(position("runFinished"), events.len() - 1);
     // Everything of the session and the sandbox is gone.
     assert_eq!(containers(&format!("name={container}")), "");
     assert_eq!(containers("label=adze.dev/run=dbg-fail-build"), "");
@@ -363,4 +452,76 @@ fn an_image_without_a_shell_gets_commands_to_read_its_files_instead() {
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert_eq!(containers(&format!("name={container}")), "");
     assert_eq!(containers("label=adze.dev/run=dbg-no-shell"), "");
+}
+
+const NESTED: &str = r#"
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: dbg-nested}
+spec:
+  pipelineSpec:
+    tasks:
+    - name: build
+      taskSpec:
+        steps: [{name: two, image: IMAGE, script: echo top-level-two-ran}]
+    - name: inner
+      pipelineSpec:
+        tasks:
+        - name: build
+          taskSpec:
+            steps:
+            - name: one
+              image: IMAGE
+              script: echo first > /workspace/one.txt
+            - name: two
+              image: IMAGE
+              script: cat /workspace/from-shell.txt
+"#;
+
+#[test]
+fn break_before_reaches_a_step_of_a_pipeline_in_a_pipeline_by_its_path() {
+    require_docker();
+    let dir = workdir(NESTED);
+    let refused = Command::new(env!("CARGO_BIN_EXE_adze"))
+        .current_dir(dir.path())
+        .args(["run", "run.yaml", "--break-before", "inner/biuld/two"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("adze runs");
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("did you mean `inner/build/two`?"), "{said}");
+    // `build/two` is the top-level task's step: the nested one needs its whole path.
+    let mut running = Running::start(
+        adze(
+            dir.path(),
+            &["run", "run.yaml", "--break-before", "inner/build/two"],
+        ),
+        "open it:",
+    );
+    let headline = running.line_with("break: task");
+    assert!(
+        headline.starts_with("break: task inner/build, before step two: shell in "),
+        "{headline}"
+    );
+    let (container, _) = printed_command(&running);
+    assert_eq!(
+        exec(&container, "cat /workspace/one.txt"),
+        Ok("first".into())
+    );
+    exec(&container, "echo nested-fixed > /workspace/from-shell.txt").expect("write");
+    running.close_stdin();
+    let out = running.finish(LIMIT);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("break: task").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("top-level-two-ran"), "{}", out.stderr);
+    let over = out.stderr.find("break: session over").expect("over");
+    let fixed = out.stderr.find("nested-fixed").expect("step two's output");
+    assert!(over < fixed, "{}", out.stderr);
+    assert_eq!(containers(&format!("name={container}")), "");
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use common::running::Running;
 use common::Outcome;
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -264,5 +265,89 @@ fn a_read_only_history_directory_is_one_warning_and_the_run_goes_on() {
         ran.stderr.contains("history.db"),
         "names the file:\n{}",
         ran.stderr
+    );
+}
+
+/// A TaskRun whose step sleeps long after it says so.
+const SLEEPER: &str = r#"
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: hist-killed}
+spec:
+  taskSpec:
+    steps:
+    - name: nap
+      image: adze-test/busybox:latest
+      script: echo napping; sleep 60
+"#;
+
+/// The runs `adze runs -o json` lists.
+fn listed_runs(dir: &Path) -> Vec<serde_json::Value> {
+    let out = ok(dir, &["runs", "-o", "json"]);
+    let runs: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    runs["runs"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn a_run_whose_adze_was_killed_is_shown_and_kept_as_interrupted() {
+    let dir = workdir(SLEEPER);
+    let dir = dir.path();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_adze"));
+    command
+        .current_dir(dir)
+        .args(["run", "run.yaml"])
+        .env("NO_COLOR", "1");
+    let mut running = Running::start(command, "napping");
+    // While its adze runs, the run is running, however often the history is opened.
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    let id = loop {
+        let runs = listed_runs(dir);
+        if let Some(run) = runs.iter().find(|r| r["name"] == "hist-killed") {
+            assert_eq!(run["state"], "running", "{run}");
+            break run["id"].as_str().expect("an id").to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "never recorded: {runs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    running.kill();
+
+    let runs = listed_runs(dir);
+    let run = runs
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .expect("listed");
+    assert_eq!(run["state"], "interrupted", "{run}");
+    assert!(run["finishedMs"].is_i64(), "{run}");
+    let table = ok(dir, &["runs"]).stdout;
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("no row {id}:\n{table}"));
+    assert_eq!(row.split_whitespace().nth(3), Some("interrupted"), "{row}");
+
+    let shown = ok(dir, &["show", &id, "-o", "json"]);
+    let object: serde_json::Value = serde_json::from_str(&shown.stdout).expect("JSON");
+    let condition = &object["status"]["conditions"][0];
+    assert_eq!(condition["status"], "Unknown", "{condition}");
+    assert_eq!(condition["reason"], "Interrupted", "{condition}");
+    let message = condition["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("adze ended without finishing this run: the adze process (pid "),
+        "{message}"
+    );
+    assert_eq!(object["metadata"]["name"], "hist-killed");
+    // Decided once: opening the history again changes nothing.
+    assert_eq!(ok(dir, &["show", &id, "-o", "json"]).stdout, shown.stdout);
+
+    let logs = ok(dir, &["logs", &id]);
+    assert!(
+        logs.stderr.contains(&format!(
+            "note: run `{id}` was interrupted: adze ended without"
+        )),
+        "{}",
+        logs.stderr
     );
 }

@@ -15,6 +15,9 @@
 //!   goes on with the step. While the session is open, the progress display is paused
 //!   ([`progress::pause`]) so it does not draw over the shell.
 //! - Sessions are one at a time: a second stop (another TaskRun of a matrix) waits.
+//! - `--break-before` names a step by its path of pipeline tasks (`task/step`,
+//!   `outer/inner-task/step` for a pipeline in a pipeline), or by any end of that path that
+//!   only one step has ([`StepRef::resolve`]).
 //!
 //! # Invariants
 //!
@@ -36,6 +39,7 @@ use super::progress;
 use super::Outcome;
 use crate::api::Object;
 use crate::load::Bundle;
+use crate::plan::model::Plan;
 use crate::run::breakpoints::{Break, BreakCause, BreakSession, Breakpoints, Entry, StepRef};
 use crate::run::Interrupt;
 
@@ -75,23 +79,28 @@ pub(super) fn check(
         Outcome::Invalid
     })?;
     let bare = matches!(object, Object::TaskRun(_));
-    let tasks: Vec<(String, Vec<String>)> = plan
-        .tasks
-        .iter()
-        .chain(&plan.finally)
-        .map(|t| {
-            (
-                t.name.clone(),
-                t.steps.iter().map(|s| s.name.clone()).collect(),
-            )
-        })
-        .collect();
+    let mut tasks = Vec::new();
+    planned_steps(&plan, &[], &mut tasks);
     StepRef::resolve(before, &tasks, bare)
         .map(Some)
         .map_err(|e| {
             eprintln!("error: {e}");
             Outcome::Invalid
         })
+}
+
+/// Every task of `plan` with its steps, as `--break-before` names them: the path of pipeline
+/// tasks from the run (`above`, then the task), children of pipelines in pipelines included.
+fn planned_steps(plan: &Plan, above: &[String], out: &mut Vec<(Vec<String>, Vec<String>)>) {
+    for task in plan.tasks.iter().chain(&plan.finally) {
+        let mut path = above.to_vec();
+        path.push(task.name.clone());
+        if let Some(child) = &task.child {
+            planned_steps(child, &path, out);
+        } else {
+            out.push((path, task.steps.iter().map(|s| s.name.clone()).collect()));
+        }
+    }
 }
 
 /// The breakpoints of a run, attended on this terminal; `None` when there are none.
@@ -189,11 +198,6 @@ fn docker_cli() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// The command that opens the shell.
-fn exec_command(container: &str, program: &str) -> String {
-    format!("docker exec -it {container} {program}")
-}
-
 /// Runs `docker exec -it` on this terminal until the shell exits, or `over` says to stop.
 fn attach(container: &str, program: &str, over: &dyn Fn() -> bool) -> std::io::Result<()> {
     let mut command = Command::new("docker");
@@ -276,13 +280,10 @@ pub(super) fn describe(at: &Break, attached: bool) -> String {
         out.push('\n');
     };
     match &at.entry {
-        Entry::Shell { container, program } => {
+        Entry::Shell { container, .. } => {
             line(&mut out, format!("{}: shell in {container}", headline(at)));
-            if !attached {
-                line(
-                    &mut out,
-                    format!("  open it:     {}", exec_command(container, program)),
-                );
+            if let (false, Some(command)) = (attached, at.entry.command()) {
+                line(&mut out, format!("  open it:     {command}"));
             }
         }
         Entry::NoShell { container, why } => {

@@ -1,5 +1,6 @@
-//! `adze config`: the effective configuration and where each value came from; and the
-//! configuration lookup `adze run` and `adze plan` share ([`Invocation`]).
+//! `adze config`: the effective configuration and where each value came from (for `adze
+//! run`, or with `--for serve` for the runs `adze serve` starts); and the configuration
+//! lookup `adze run`, `adze plan` and `adze serve` share ([`Invocation`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use serde_json::{json, Map, Value};
 use super::output::{self, print_object};
 use super::Outcome;
 use crate::api::ParamValue;
+use crate::config::serve_keys::ignored_by_serve;
 use crate::config::{self, Choice, CommandLine, ConfigError, ImageRule, Settings};
 use crate::load::Bundle;
 use crate::plan::WorkspaceOverride;
@@ -54,6 +56,50 @@ impl Invocation {
             }
             Err(e) => Err(report(&e)),
         }
+    }
+}
+
+/// The flags of a command that starts runs which share a key with the configuration file,
+/// as its arguments hold them (clap's defaults included). Which of them were typed comes
+/// from the [`Invocation`]; `None` marks a flag the command does not have.
+#[derive(Debug, Clone, Default)]
+pub struct RunFlags<'a> {
+    /// `--pull`.
+    pub pull: Option<&'a String>,
+    /// `--executor`.
+    pub executor: Option<&'a String>,
+    /// `--logs`.
+    pub logs: Option<&'a String>,
+    /// `--parallel`.
+    pub parallel: Option<&'a usize>,
+    /// `--namespace` (no default: `Some` only when typed).
+    pub namespace: Option<String>,
+    /// `--context`, like `namespace`.
+    pub context: Option<String>,
+    /// `--kubeconfig`, like `namespace`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--image-map`, as typed.
+    pub image_maps: &'a [String],
+}
+
+impl Invocation {
+    /// The settings of a command with `flags`: each value from a typed flag, else the
+    /// configuration file, else adze's default (`adze run` and `adze serve` share this, so
+    /// the precedence is written once). Problems are printed.
+    pub fn settle(&self, flags: &RunFlags<'_>) -> Result<(Choice, Settings), Outcome> {
+        let typed = |id: &str, value: Option<&String>| value.and_then(|v| self.given(id, v));
+        let cli = CommandLine {
+            pull: typed("pull", flags.pull),
+            executor: typed("executor", flags.executor),
+            logs: typed("logs", flags.logs),
+            parallel: flags.parallel.and_then(|n| self.given("parallel", n)),
+            namespace: flags.namespace.clone(),
+            context: flags.context.clone(),
+            kubeconfig: flags.kubeconfig.clone(),
+            image_map: parse_image_maps(flags.image_maps)?,
+            ..CommandLine::default()
+        };
+        self.settings(&cli)
     }
 }
 
@@ -103,6 +149,10 @@ pub struct Args {
     /// Output format.
     #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "yaml", "json"])]
     output: String,
+    /// Which command's view: run (also plan), or serve (the runs `adze serve` starts; the
+    /// keys it ignores are named).
+    #[arg(long = "for", value_name = "COMMAND", default_value = "run", value_parser = ["run", "serve"])]
+    for_command: String,
     /// A param as `adze run -p` would set it (repeatable).
     #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
@@ -168,9 +218,22 @@ pub fn run(args: &Args, invocation: &Invocation) -> Outcome {
         }
         return Outcome::Success;
     }
+    let serve = args.for_command == "serve";
     match args.output.as_str() {
+        "text" if serve => print!(
+            "{}{}",
+            text(&choice, &settings),
+            ignored_text(&settings, &choice)
+        ),
         "text" => print!("{}", text(&choice, &settings)),
-        format => print_object(format, &to_json(&settings)),
+        format => {
+            let mut object = to_json(&settings);
+            if serve {
+                object["for"] = json!("serve");
+                object["ignored"] = ignored_json(&settings);
+            }
+            print_object(format, &object)
+        }
     }
     Outcome::Success
 }
@@ -291,6 +354,31 @@ fn text(choice: &Choice, settings: &Settings) -> String {
     out
 }
 
+/// The lines `--for serve` adds: which of the file's keys `adze serve` ignores, and why.
+fn ignored_text(settings: &Settings, choice: &Choice) -> String {
+    let path = choice.path().map(|p| p.display().to_string());
+    let mut out = String::new();
+    for i in ignored_by_serve(settings, &settings.executor.value) {
+        out.push_str(&format!(
+            "ignored by adze serve: {} ({}:{}): {}\n",
+            i.key,
+            path.as_deref().unwrap_or_default(),
+            i.line,
+            i.why
+        ));
+    }
+    out.push_str("adze serve reads this once, at startup: restart it to pick up a change\n");
+    out
+}
+
+/// `--for serve -o yaml|json`: the ignored keys as `[{key, line, why}]`.
+fn ignored_json(settings: &Settings) -> Value {
+    ignored_by_serve(settings, &settings.executor.value)
+        .into_iter()
+        .map(|i| json!({"key": i.key, "line": i.line, "why": i.why}))
+        .collect()
+}
+
 /// The `-o yaml|json` form: every setting as `{value, source}`.
 fn to_json(settings: &Settings) -> Value {
     let entry = |value: Value, source: &config::Source| json!({"value": value, "source": source.to_string()});
@@ -347,5 +435,34 @@ mod tests {
         let settings = Settings::resolve(Some(&file), &cli);
         insta::assert_snapshot!(text(&Choice::Found("/repo/.adze.yaml".into()), &settings));
         insta::assert_snapshot!(serde_json::to_string_pretty(&to_json(&settings)).unwrap());
+    }
+
+    #[test]
+    fn for_serve_the_ignored_keys_are_named_with_their_lines() {
+        let file = config::file::parse(
+            Path::new("/repo/.adze.yaml"),
+            ".adze.yaml",
+            "logs: failed\nparallel: 2\nexecutor: kubernetes\n".to_owned(),
+        )
+        .unwrap();
+        let settings = Settings::resolve(Some(&file), &CommandLine::default());
+        let choice = Choice::Found("/repo/.adze.yaml".into());
+        insta::assert_snapshot!(ignored_text(&settings, &choice));
+        assert_eq!(
+            ignored_json(&settings)
+                .as_array()
+                .map(|a| a.iter().map(|i| i["key"].clone()).collect::<Vec<_>>()),
+            Some(vec![json!("logs"), json!("parallel")])
+        );
+        // Under docker, `parallel` applies.
+        let cli = CommandLine {
+            executor: Some("docker".into()),
+            ..CommandLine::default()
+        };
+        let docker = Settings::resolve(Some(&file), &cli);
+        assert_eq!(
+            ignored_json(&docker),
+            json!([{"key": "logs", "line": 1, "why": ignored_by_serve(&docker, "docker")[0].why}])
+        );
     }
 }

@@ -8,6 +8,7 @@ use super::config::{parse_image_maps, Invocation};
 use super::Outcome;
 use crate::config::{CommandLine, ImageMap};
 use crate::doctor::{self, cluster, container_engine, images::Images, Check};
+use crate::exec::docker::registry_auth::RegistryAuth;
 use crate::exec::kubernetes::connect::ClusterOptions;
 use crate::load::{Bundle, Origin};
 
@@ -97,7 +98,9 @@ async fn checks(args: &Args, image_map: &ImageMap) -> Vec<Check> {
         bundle.load_builtin();
         if loaded {
             let images = Images::of_bundle(&bundle).mapped(image_map);
-            checks.extend(doctor::images::check(docker.as_ref(), &images).await);
+            // The logins `adze run` pulls with: the Docker CLI's.
+            let auth = RegistryAuth::from_environment();
+            checks.extend(doctor::images::check(docker.as_ref(), &auth, &images).await);
         }
     }
     if args.executor == "kubernetes" {

@@ -10,6 +10,7 @@ use super::Outcome;
 use crate::history::{now_ms, Recorder, RecorderThread, RunEnd};
 use crate::load::catalog::suggest;
 use crate::mask::Masker;
+use crate::run::ownership::{Owner, ProcHost};
 use crate::status::RunIdentity;
 use crate::store::{NewLocalRun, RunRecord, RunState, Store};
 
@@ -39,10 +40,14 @@ impl StoreArg {
             eprintln!("{}", no_store(&path));
             return Err(Outcome::Invalid);
         }
-        Store::open(&path).map_err(|e| {
+        let store = Store::open(&path).map_err(|e| {
             eprintln!("error: {e}");
             Outcome::Infrastructure
-        })
+        })?;
+        // Runs whose adze was killed are shown, and recorded once, as interrupted; a store
+        // that cannot be written shows them as they are, and the next open tries again.
+        let _ = crate::history::interrupted::settle(&store, &ProcHost, now_ms());
+        Ok(store)
     }
 }
 
@@ -92,6 +97,7 @@ pub fn local_run(
         }),
         object: serde_json::to_value(object).unwrap_or_default(),
         started_ms: now_ms(),
+        owner: Owner::current().labels(false).into_iter().collect(),
     }
 }
 
@@ -206,6 +212,7 @@ mod tests {
             created_ms: 0,
             started_ms: None,
             finished_ms: None,
+            owner: None,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::history::{find_run, unknown_name, StoreArg};
 use super::Outcome;
-use crate::store::{LogLine, RunEvent, RunRecord, Store};
+use crate::store::{LogLine, RunEvent, RunRecord, RunState, Store};
 
 /// Options of `adze logs`.
 #[derive(Debug, clap::Args)]
@@ -29,9 +29,10 @@ pub fn run(args: &Args) -> Outcome {
             // An empty stdout alone reads like a failure to find anything.
             let of = filter.map(|f| format!(" of {f}")).unwrap_or_default();
             eprintln!("note: run `{run}` has no output{of} stored");
+            interrupted_note(&store, &run);
             Outcome::Success
         }
-        Ok((_, _, lines)) => {
+        Ok((run, _, lines)) => {
             let mut out = String::new();
             for line in &lines {
                 out.push_str(&super::progress::stored_log_line(
@@ -43,6 +44,7 @@ pub fn run(args: &Args) -> Outcome {
                 out.push('\n');
             }
             print!("{out}");
+            interrupted_note(&store, &run);
             Outcome::Success
         }
         Err(message) => {
@@ -108,6 +110,21 @@ fn select<'a>(
         .filter(|l| l.task == task && step.is_none_or(|s| l.step == s))
         .collect();
     Ok((run.id, Some(filter), lines))
+}
+
+/// Says on stderr that run `id` never finished, when it was interrupted: its lines stop
+/// where its adze was killed.
+fn interrupted_note(store: &Store, id: &str) {
+    let Ok(Some(run)) = store.run(id) else { return };
+    if run.state != RunState::Interrupted {
+        return;
+    }
+    let message = run
+        .status
+        .as_ref()
+        .and_then(|s| s["status"]["conditions"][0]["message"].as_str())
+        .unwrap_or("adze ended without finishing it");
+    eprintln!("note: run `{id}` was interrupted: {message}");
 }
 
 fn logs_of(store: &Store, run: &RunRecord) -> Result<Vec<LogLine>, String> {

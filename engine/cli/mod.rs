@@ -136,7 +136,7 @@ pub fn main() -> Outcome {
         Command::Plan(args) => plan::run(&args, &invocation),
         Command::Run(args) => run::run(&args, &invocation),
         Command::Controller(args) => controller::run(&args),
-        Command::Serve(args) => serve::run(&args),
+        Command::Serve(args) => serve::run(&args, &invocation),
         Command::Trigger(args) => trigger::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Logs(args) => logs::run(&args),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::config::{parse_image_maps, Invocation};
+use super::config::{Invocation, RunFlags};
 use super::gc::collect_orphans;
 use super::input::{load_runs, Input};
 use super::last_run;
@@ -18,10 +18,11 @@ use super::watchdog::Watchdog;
 use super::Outcome;
 use crate::api::{Object, PipelineRun, TaskRun};
 use crate::compat;
-use crate::config::{CommandLine, RunDefaults};
+use crate::config::RunDefaults;
 use crate::events::fan_out::{self, Consumer, FanOut};
 use crate::events::json_lines::JsonLines;
 use crate::exec::backend::Backend;
+use crate::exec::docker::registry_auth::RegistryAuth;
 use crate::exec::docker::{DockerExecutor, DockerOptions};
 use crate::exec::kubernetes::connect::ClusterOptions;
 use crate::exec::kubernetes::{KubernetesExecutor, KubernetesOptions};
@@ -192,18 +193,16 @@ fn resolvers(args: &Args) -> Result<crate::resolve::Resolvers, Outcome> {
 /// `args` with the configuration file's values for the flags not given, and what the run
 /// takes from the file otherwise (default params and workspaces, the image map).
 fn settle(args: &Args, invocation: &Invocation) -> Result<(Args, RunDefaults), Outcome> {
-    let cli = CommandLine {
-        pull: invocation.given("pull", &args.pull),
-        executor: invocation.given("executor", &args.executor),
+    let (_, settings) = invocation.settle(&RunFlags {
+        pull: Some(&args.pull),
+        executor: Some(&args.executor),
+        logs: Some(&args.logs),
+        parallel: Some(&args.parallel),
         namespace: args.namespace.clone(),
         context: args.context.clone(),
         kubeconfig: args.kubeconfig.clone(),
-        logs: invocation.given("logs", &args.logs),
-        parallel: invocation.given("parallel", &args.parallel),
-        image_map: parse_image_maps(&args.image_maps)?,
-        ..CommandLine::default()
-    };
-    let (_, settings) = invocation.settings(&cli)?;
+        image_maps: &args.image_maps,
+    })?;
     let mut settled = args.clone();
     settled.pull = settings.pull.value.clone();
     settled.executor = settings.executor.value.clone();
@@ -355,6 +354,7 @@ impl Session {
                 break_before,
                 &interrupt,
             ),
+            registry_auth: Arc::new(RegistryAuth::from_environment().masking(masker.clone())),
             ..DockerOptions::default()
         };
         let (executor, watchdog) = if args.on_kubernetes() {
@@ -374,12 +374,11 @@ impl Session {
                 keep: args.keep,
                 run_id: Owner::current().run_id.clone(),
                 image_pull_policy: Some(
-                    match args.pull.as_str() {
-                        "always" => "Always",
-                        "never" => "Never",
-                        _ => "IfNotPresent",
-                    }
-                    .to_owned(),
+                    args.pull
+                        .parse::<crate::exec::docker::PullPolicy>()
+                        .unwrap_or_default()
+                        .image_pull_policy()
+                        .to_owned(),
                 ),
                 results_from: flags.results_from,
                 max_result_size: flags.max_result_size,

@@ -140,6 +140,7 @@ mod tests {
             created_ms: 0,
             started_ms: times.0,
             finished_ms: times.1,
+            owner: None,
         }
     }
 
@@ -147,6 +148,12 @@ mod tests {
     fn the_table_shows_local_and_served_runs_alike() {
         let start = 1_764_950_400_000; // 2025-12-05T16:00:00Z
         let runs = [
+            record(
+                "hello@4",
+                RunOrigin::Local,
+                RunState::Interrupted,
+                (Some(start + 120_000), Some(start + 125_000)),
+            ),
             record(
                 "hello@3",
                 RunOrigin::Local,

@@ -1,11 +1,20 @@
 //! `adze serve`: a Tekton Triggers EventListener, durable, with a dashboard.
+//!
+//! The configuration file is read once, at startup, as `adze run` reads it
+//! ([`Invocation::settle`]): `--pull`, `--executor`, `--parallel`, the Kubernetes flags and
+//! `--image-map` not typed take its values, the runs started get its image map and default
+//! params and workspaces, and the keys that do not apply to a server are named once as
+//! ignored ([`ignored_by_serve`]). A change to the file takes a restart.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::config::{Invocation, RunFlags};
 use super::input::Input;
 use super::Outcome;
+use crate::config::serve_keys::ignored_by_serve;
+use crate::config::{RunDefaults, Settings, Source};
 use crate::exec::backend::Backend;
 use crate::exec::docker::DockerExecutor;
 use crate::exec::kubernetes::connect::{connect, ClusterOptions};
@@ -22,8 +31,9 @@ use crate::triggers::{BundleSecrets, Catalog};
 /// The environment variable that may hold the API token instead of `--token-file`.
 pub const TOKEN_ENV: &str = "ADZE_SERVE_TOKEN";
 
-/// Options of `adze serve`.
-#[derive(Debug, clap::Args)]
+/// Options of `adze serve`. `--pull`, `--executor`, `--parallel`, the Kubernetes flags and
+/// `--image-map` not given take the configuration file's values (see [`settle`]).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     input: Input,
@@ -74,9 +84,17 @@ pub struct Args {
     /// then skips the signature check silently; adze refuses to start unless told).
     #[arg(long)]
     allow_unsigned: bool,
-    /// When to pull images (docker): always, missing, never.
+    /// When to pull images: always, missing, never (kubernetes: the Pods' imagePullPolicy,
+    /// when this flag or the configuration sets it).
     #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never"])]
     pull: String,
+    /// Run at most N TaskRuns of each run at once (docker; 0: no limit).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    parallel: usize,
+    /// Replace image references of the steps and sidecars of every run started, as `adze run
+    /// --image-map` does (repeatable; adds to the configuration's imageMap).
+    #[arg(long = "image-map", value_name = "FROM=TO")]
+    image_maps: Vec<String>,
     /// Kubernetes: the namespace (default: the context's, else `default`); also the namespace
     /// of Triggers objects that name none.
     #[arg(long, value_name = "NAMESPACE")]
@@ -112,8 +130,51 @@ fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{text} is too large"))
 }
 
+/// `args` with the configuration file's values for the flags not given, and what the runs
+/// take from the file otherwise; the keys the server ignores are named on stderr.
+fn settle(args: &Args, invocation: &Invocation) -> Result<(Args, Settings), Outcome> {
+    let (choice, settings) = invocation.settle(&RunFlags {
+        pull: Some(&args.pull),
+        executor: Some(&args.executor),
+        logs: None,
+        parallel: Some(&args.parallel),
+        namespace: args.namespace.clone(),
+        context: args.context.clone(),
+        kubeconfig: args.kubeconfig.clone(),
+        image_maps: &args.image_maps,
+    })?;
+    let mut settled = args.clone();
+    settled.pull = settings.pull.value.clone();
+    settled.executor = settings.executor.value.clone();
+    settled.namespace = settings.namespace.value.clone();
+    settled.context = settings.context.value.clone();
+    settled.kubeconfig = settings.kubeconfig.value.clone();
+    settled.parallel = settings.parallel.value;
+    if let Some(path) = choice.path() {
+        eprintln!(
+            "adze serve: configuration {} (read once; restart to pick up changes)",
+            path.display()
+        );
+        for ignored in ignored_by_serve(&settings, &settled.executor) {
+            eprintln!(
+                "warning: {}:{}: {} is ignored by adze serve: {}",
+                path.display(),
+                ignored.line,
+                ignored.key,
+                ignored.why
+            );
+        }
+    }
+    Ok((settled, settings))
+}
+
 /// Runs `adze serve`.
-pub fn run(args: &Args) -> Outcome {
+pub fn run(args: &Args, invocation: &Invocation) -> Outcome {
+    let (settled, settings) = match settle(args, invocation) {
+        Ok(s) => s,
+        Err(outcome) => return outcome,
+    };
+    let args = &settled;
     let (bundle, flags) = match args.input.load_checked("serving") {
         Ok(loaded) => loaded,
         Err(o) => return o,
@@ -223,7 +284,7 @@ pub fn run(args: &Args) -> Outcome {
         ),
         None => secrets,
     };
-    let launcher = match launcher(args, &flags, &runtime, cluster, &masker) {
+    let launcher = match launcher(args, &flags, &runtime, cluster, &masker, &settings) {
         Ok(l) => l,
         Err(outcome) => return outcome,
     };
@@ -420,7 +481,10 @@ fn launcher(
     runtime: &tokio::runtime::Runtime,
     connected: Option<crate::exec::kubernetes::connect::Cluster>,
     masker: &Arc<crate::mask::Masker>,
+    settings: &Settings,
 ) -> Result<Arc<dyn Launcher>, Outcome> {
+    let defaults: RunDefaults = settings.run_defaults();
+    let pull: crate::exec::docker::PullPolicy = args.pull.parse().unwrap_or_default();
     let cluster = ClusterOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -441,6 +505,10 @@ fn launcher(
         "kubernetes" => {
             let entrypoint_image =
                 crate::exec::backend::entrypoint_image(args.entrypoint_image.as_deref());
+            // Neither flag nor file: each container's own imagePullPolicy holds, as in a
+            // cluster where Tekton leaves it alone.
+            let image_pull_policy = (settings.pull.source != Source::Default)
+                .then(|| pull.image_pull_policy().to_owned());
             let results_from = flags.results_from;
             let max_result_size = flags.max_result_size;
             let engine = move |sink| {
@@ -452,7 +520,7 @@ fn launcher(
                     logs: true,
                     keep: false,
                     run_id: crate::run::ownership::Owner::current().run_id.clone(),
-                    image_pull_policy: None,
+                    image_pull_policy: image_pull_policy.clone(),
                     results_from,
                     max_result_size,
                     task_run_owner: None,
@@ -466,7 +534,8 @@ fn launcher(
             Ok(Arc::new(
                 LocalLauncher::new(files, Box::new(engine), flags.clone(), true)
                     .with_resolution(resolve.clone())
-                    .with_masker(masker.clone()),
+                    .with_masker(masker.clone())
+                    .with_defaults(defaults),
             ))
         }
         _ => {
@@ -480,12 +549,19 @@ fn launcher(
                     return Err(Outcome::Infrastructure);
                 }
             }
-            let pull = args.pull.parse().unwrap_or_default();
+            let parallel = (args.parallel > 0).then_some(args.parallel);
+            // One set of logins for the server's life: a helper runs once per registry.
+            let registry_auth = Arc::new(
+                crate::exec::docker::registry_auth::RegistryAuth::from_environment()
+                    .masking(masker.clone()),
+            );
             let engine = move |sink| {
                 let options = crate::exec::docker::DockerOptions {
                     progress: sink,
                     logs: true,
                     pull,
+                    parallel,
+                    registry_auth: registry_auth.clone(),
                     ..Default::default()
                 };
                 DockerExecutor::with_options(options)
@@ -495,7 +571,8 @@ fn launcher(
             Ok(Arc::new(
                 LocalLauncher::new(files, Box::new(engine), flags.clone(), false)
                     .with_resolution(resolve)
-                    .with_masker(masker.clone()),
+                    .with_masker(masker.clone())
+                    .with_defaults(defaults),
             ))
         }
     }

@@ -1,6 +1,6 @@
 //! Configuration and overrides: `.adze.yaml` (or `--config FILE`) gives a project's
-//! defaults for `adze run` and `adze plan`, command-line flags override them, and image maps
-//! point image references at a mirror or a local build.
+//! defaults for `adze run`, `adze plan` and the runs `adze serve` starts, command-line flags
+//! override them, and image maps point image references at a mirror or a local build.
 //!
 //! # Design
 //!
@@ -9,7 +9,9 @@
 //! - [`file`] reads it into typed values, each with its line; mistakes are located
 //!   diagnostics rendered like `adze validate`'s.
 //! - [`settings`] layers flag > file > default and remembers each value's source, which
-//!   `adze config` prints and `adze run` applies.
+//!   `adze config` prints and `adze run` and `adze serve` apply.
+//! - [`serve_keys`] says which keys `adze serve` ignores (and why), for its startup
+//!   warning and `adze config --for serve`.
 //! - [`image_map`] matches and rewrites image references. The map travels in the
 //!   [`Bundle`](crate::load::Bundle) and is applied where a Task's steps and sidecars are
 //!   resolved ([`resolve_task`](crate::plan::task::resolve_task)), after params are
@@ -25,8 +27,10 @@
 //!
 //! # Not yet
 //!
-//! - Commands other than `run`, `plan`, `doctor` (its image map only) and `config` do not
-//!   read the file; `adze serve` does not.
+//! - Commands other than `run`, `plan`, `serve`, `doctor` (its image map only) and `config`
+//!   do not read the file; `adze trigger` (which replays a webhook) does not, nor do
+//!   `adze controller` and runs `adze serve --executor create` hands to a cluster.
+//! - `adze serve` reads the file once, at startup; a change takes a restart.
 //! - The file's params and workspaces go only where the run's Task or Pipeline declares them
 //!   when that spec is inline or loaded by name; a run whose spec a resolver fetches later
 //!   gets them all (Tekton ignores params nothing declares).
@@ -34,6 +38,7 @@
 pub mod discover;
 pub mod file;
 pub mod image_map;
+pub mod serve_keys;
 pub mod settings;
 
 use std::path::Path;

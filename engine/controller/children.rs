@@ -475,6 +475,7 @@ mod tests {
         let request = TaskRunRequest {
             name: "pr-build".into(),
             pipeline_task: "build".into(),
+            parent_tasks: Vec::new(),
             params: vec![Param {
                 name: "a".into(),
                 value: ParamValue::String("x".into()),

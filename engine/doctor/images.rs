@@ -1,7 +1,8 @@
 //! The images the given files run: every step, sidecar, stepTemplate and StepAction image of
 //! the objects loaded from them (embedded specs included), with `$(params.NAME)` replaced by
 //! the default the same spec declares; and whether each is present on the engine or, when it
-//! is not, whether its registry has it (asked through the engine, without pulling).
+//! is not, whether its registry has it (asked through the engine, without pulling, with the
+//! login `adze run` would pull with).
 //!
 //! Objects the files name (`taskRef`, `pipelineRef`, a step's `ref`) are followed into
 //! `--catalog` directories and the built-in catalog, as a run would find them. Remote
@@ -16,6 +17,8 @@ use serde_json::Value;
 use super::Check;
 use crate::api::{Kind, Object};
 use crate::config::ImageMap;
+use crate::exec::docker::image_ref::ImageRef;
+use crate::exec::docker::registry_auth::RegistryAuth;
 use crate::load::{Bundle, Loaded, Origin};
 
 /// The images of the bundle's input objects: literal ones, and those still naming a param.
@@ -202,33 +205,64 @@ fn substitute(image: &str, defaults: &BTreeMap<String, String>) -> String {
 const REGISTRY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// An absent image: asks its registry, through the engine, for its manifest as `adze run`
-/// would pull it (anonymously), without pulling it.
-async fn pullable(docker: &Docker, name: String, image: &str) -> Check {
-    let asked =
-        tokio::time::timeout(REGISTRY_TIMEOUT, docker.inspect_registry_image(image, None)).await;
+/// would pull it (with the Docker CLI's login for that registry), without pulling it.
+async fn pullable(docker: &Docker, auth: &RegistryAuth, name: String, image: &str) -> Vec<Check> {
+    let login = match ImageRef::parse(image) {
+        Ok(reference) => Some(auth.lookup(reference.domain()).await),
+        Err(_) => None,
+    };
+    let mut checks: Vec<Check> = login
+        .iter()
+        .flat_map(|l| &l.warnings)
+        .map(|w| Check::warn("registry logins", w.clone(), None))
+        .collect();
+    let credentials = login.as_ref().and_then(|l| l.docker_credentials());
+    let asked = tokio::time::timeout(
+        REGISTRY_TIMEOUT,
+        docker.inspect_registry_image(image, credentials),
+    )
+    .await;
     let reason = match asked {
         Ok(Ok(found)) => {
             let digest = found.descriptor.digest.unwrap_or_default();
-            return Check::ok(
+            let with = match login.as_ref().and_then(|l| l.source.as_deref()) {
+                Some(source) => format!(" with the login from {source}"),
+                None => String::new(),
+            };
+            checks.push(Check::ok(
                 name,
-                format!("absent locally; its registry has it ({digest}): `adze run` pulls it"),
-            );
+                format!(
+                    "absent locally; its registry has it ({digest}){with}: `adze run` pulls it"
+                ),
+            ));
+            return checks;
         }
         Ok(Err(bollard::errors::Error::DockerResponseServerError { message, .. })) => message,
         Ok(Err(e)) => e.to_string(),
         Err(_) => format!("its registry did not answer within {REGISTRY_TIMEOUT:?}"),
     };
-    Check::fail(
+    let reason = reason.trim();
+    let fix = match login.as_ref().and_then(|l| l.hint(reason)) {
+        Some(hint) => hint,
+        None => format!(
+            "check the name and tag and that this machine reaches the registry; for a private \
+             image, log in first (`{}`): adze pulls with the Docker CLI's logins",
+            login
+                .as_ref()
+                .map_or_else(|| "docker login".to_owned(), |l| l.login_command())
+        ),
+    };
+    checks.push(Check::fail(
         name,
-        format!("absent locally and cannot be pulled: {}", reason.trim()),
-        "check the name and tag and that this machine reaches the registry; adze pulls \
-         anonymously, so pull a private image first (`docker login`, then `docker pull IMAGE`)",
-    )
+        format!("absent locally and cannot be pulled: {reason}"),
+        fix,
+    ));
+    checks
 }
 
 /// One line per image: present, absent and pullable, absent and not pullable, or named
 /// through a param.
-pub async fn check(docker: Option<&Docker>, images: &Images) -> Vec<Check> {
+pub async fn check(docker: Option<&Docker>, auth: &RegistryAuth, images: &Images) -> Vec<Check> {
     let mut checks = Vec::new();
     for image in &images.literal {
         let name = match images.mapped_from.get(image) {
@@ -239,13 +273,13 @@ pub async fn check(docker: Option<&Docker>, images: &Images) -> Vec<Check> {
             checks.push(Check::warn(name, "not checked: no engine answers", None));
             continue;
         };
-        checks.push(match docker.inspect_image(image).await {
-            Ok(_) => Check::ok(name, "present locally"),
+        match docker.inspect_image(image).await {
+            Ok(_) => checks.push(Check::ok(name, "present locally")),
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
-            }) => pullable(docker, name, image).await,
-            Err(e) => Check::warn(name, format!("cannot inspect it: {e}"), None),
-        });
+            }) => checks.extend(pullable(docker, auth, name, image).await),
+            Err(e) => checks.push(Check::warn(name, format!("cannot inspect it: {e}"), None)),
+        }
     }
     for image in &images.parameterised {
         checks.push(Check::warn(

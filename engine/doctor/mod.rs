@@ -16,7 +16,6 @@
 //!
 //! # Not yet
 //!
-//! - Registry credentials: an absent image is asked for anonymously, as `adze run` pulls it.
 //! - Images named through `$(params...)` without a literal default are only named.
 
 pub mod cluster;

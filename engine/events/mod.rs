@@ -33,6 +33,9 @@
 //!   refuses before it starts (invalid input, no engine) writes no line at all.
 //! - A `taskRetried` line precedes the retry's `taskStarted`, which precedes the
 //!   `taskFinished` of that task; `result` lines precede their task's `taskFinished`.
+//! - A `breakpoint` line is written once its debug container runs, before the session
+//!   starts (a script can read the container and command from it and go in); its
+//!   `breakpointEnded` follows once the session is over and the container removed.
 //!
 //! # Not yet
 //!
@@ -40,8 +43,6 @@
 //!   `Cancelled` after an interrupt.
 //! - `adze serve` and `adze controller` drive the same events but do not write them as JSON
 //!   lines; `adze run` is the only writer (and its history stores them).
-//! - A `--break-on-failure`/`--break-before` stop is not an event: its lines go to stderr
-//!   while the display is paused.
 
 pub mod fan_out;
 pub mod json_lines;
@@ -181,6 +182,44 @@ pub enum Body {
         name: String,
         /// A string, an array of strings or an object of strings.
         value: serde_json::Value,
+    },
+    /// The run stopped at a breakpoint (`--break-on-failure`, `--break-before`): a debug
+    /// container in the step's world is ready to be entered.
+    Breakpoint {
+        /// The pipeline task.
+        task: String,
+        /// The TaskRun's name.
+        task_run: String,
+        /// The step.
+        step: String,
+        /// `failure` (the step failed) or `before` (it is about to run).
+        why: String,
+        /// The failed step's exit code (`failure` only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        /// The debug container's name.
+        container: String,
+        /// The image it runs.
+        image: String,
+        /// The command that opens a shell in it; absent when the image has no shell.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        command: Option<String>,
+        /// Why no shell runs in it, when none does.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        no_shell: Option<String>,
+    },
+    /// The session at a breakpoint is over: its debug container is removed.
+    BreakpointEnded {
+        /// The pipeline task.
+        task: String,
+        /// The TaskRun's name.
+        task_run: String,
+        /// The step.
+        step: String,
+        /// `failure` or `before`, as in the `breakpoint` it ends.
+        why: String,
+        /// The debug container, now removed.
+        container: String,
     },
     /// Something worth knowing that does not fail the run.
     Warning {

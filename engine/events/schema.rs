@@ -83,6 +83,12 @@ const TASK: Field = req(
 );
 const TASK_RUN: Field = req("taskRun", Ty::Str, "The TaskRun's name.");
 const STEP: Field = req("step", Ty::Str, "The step's name.");
+const WHY: Field = req(
+    "why",
+    Ty::OneOf(&["failure", "before"]),
+    "`failure`: the step failed (`--break-on-failure`); `before`: it is about to run \
+     (`--break-before`).",
+);
 
 /// Every event type, in the order a run reports them.
 const TYPES: &[EventType] = &[
@@ -207,6 +213,54 @@ const TYPES: &[EventType] = &[
                 Ty::Str,
                 "The TaskRun's condition message (empty on success).",
             ),
+        ],
+    },
+    EventType {
+        tag: "breakpoint",
+        doc: "The run stopped at a breakpoint (`--break-on-failure`, `--break-before`): a debug \
+              container in the step's world (its image, mounts, environment and working \
+              directory) runs and can be entered; written before the session starts.",
+        fields: &[
+            TASK,
+            TASK_RUN,
+            STEP,
+            WHY,
+            opt(
+                "exitCode",
+                Ty::Int,
+                "The failed step's exit code; present when `why` is `failure`.",
+            ),
+            req("container", Ty::Str, "The debug container's name."),
+            req(
+                "image",
+                Ty::Str,
+                "The image it runs: the failed step's container committed (`adze-debug:…`), \
+                 or the step's image.",
+            ),
+            opt(
+                "command",
+                Ty::Str,
+                "The command that opens a shell in it (`docker exec -it CONTAINER SHELL`); \
+                 absent when the image has no shell.",
+            ),
+            opt(
+                "noShell",
+                Ty::Str,
+                "Why no shell runs in it, when none does: its files can still be read with \
+                 `docker cp` and `docker export`.",
+            ),
+        ],
+    },
+    EventType {
+        tag: "breakpointEnded",
+        doc: "The session at a breakpoint is over and its debug container removed; after \
+              `failure` the run stops failed, after `before` the step runs.",
+        fields: &[
+            TASK,
+            TASK_RUN,
+            STEP,
+            WHY,
+            req("container", Ty::Str, "The debug container, now removed."),
         ],
     },
     EventType {
@@ -457,6 +511,7 @@ mod tests {
     use crate::api::ParamValue;
     use crate::events::{Event, Translator};
     use crate::reconcile::{CancelCause, ConditionStatus, PipelineTaskState, SkipReason};
+    use crate::run::breakpoints::{Break, BreakCause, Entry};
     use crate::run::{Progress, RunKind, Stream};
 
     /// One progress event for every event type (and more than one shape where a type has
@@ -521,6 +576,15 @@ mod tests {
                 },
                 message: "cancelled".into(),
             },
+            Progress::Breakpoint {
+                stop: stop(BreakCause::Failed { exit_code: 3 }, true),
+            },
+            Progress::Breakpoint {
+                stop: stop(BreakCause::Before, false),
+            },
+            Progress::BreakpointEnded {
+                stop: stop(BreakCause::Before, false),
+            },
             Progress::Warning {
                 task_run: Some(tr()),
                 message: "w".into(),
@@ -536,6 +600,32 @@ mod tests {
                 message: "the engine went away".into(),
             },
         ]
+    }
+
+    /// A stop at step `a` of `r-build`, with a shell or without one.
+    fn stop(cause: BreakCause, shell: bool) -> Break {
+        let container = "adze-debug-r-build-a-x1".to_owned();
+        Break {
+            task: "build".into(),
+            task_run: "r-build".into(),
+            step: "a".into(),
+            cause,
+            entry: if shell {
+                Entry::Shell {
+                    container,
+                    program: "sh".into(),
+                }
+            } else {
+                Entry::NoShell {
+                    container,
+                    why: "exec: \"sh\": executable file not found in $PATH".into(),
+                }
+            },
+            image: "busybox".into(),
+            working_dir: None,
+            mounts: Vec::new(),
+            env: Vec::new(),
+        }
     }
 
     fn lines() -> Vec<Value> {

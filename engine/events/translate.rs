@@ -7,6 +7,7 @@ use k8s_openapi::chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{Body, Event, SCHEMA};
 use crate::reconcile::{CancelCause, PipelineTaskState};
+use crate::run::breakpoints::{BreakCause, Entry};
 use crate::run::{Progress, Stream};
 
 /// Turns [`Progress`] into [`Event`]s, remembering the run's name and each TaskRun's task.
@@ -160,10 +161,42 @@ impl Translator {
                 task_run: task_run.clone(),
                 message: message.clone(),
             },
+            Progress::Breakpoint { stop } => Body::Breakpoint {
+                task: self.task_of(&stop.task_run),
+                task_run: stop.task_run.clone(),
+                step: stop.step.clone(),
+                why: why(&stop.cause).to_owned(),
+                exit_code: match stop.cause {
+                    BreakCause::Failed { exit_code } => Some(exit_code),
+                    BreakCause::Before => None,
+                },
+                container: stop.entry.container().to_owned(),
+                image: stop.image.clone(),
+                command: stop.entry.command(),
+                no_shell: match &stop.entry {
+                    Entry::NoShell { why, .. } => Some(why.clone()),
+                    Entry::Shell { .. } => None,
+                },
+            },
+            Progress::BreakpointEnded { stop } => Body::BreakpointEnded {
+                task: self.task_of(&stop.task_run),
+                task_run: stop.task_run.clone(),
+                step: stop.step.clone(),
+                why: why(&stop.cause).to_owned(),
+                container: stop.entry.container().to_owned(),
+            },
             Progress::Pull { .. } | Progress::Interrupted { .. } | Progress::RunStatus { .. } => {
                 return None
             }
         })
+    }
+}
+
+/// A breakpoint's `why` word.
+fn why(cause: &BreakCause) -> &'static str {
+    match cause {
+        BreakCause::Failed { .. } => "failure",
+        BreakCause::Before => "before",
     }
 }
 
@@ -241,6 +274,55 @@ mod tests {
         assert_eq!(
             lines[2],
             r#"{"schema":"adze.dev/events/v1","time":"2025-12-05T09:20:00.123Z","run":"release-x1","type":"log","task":"build","taskRun":"release-x1-build","step":"compile","stream":"stderr","text":"ok"}"#
+        );
+    }
+
+    #[test]
+    fn a_breakpoint_names_its_container_and_the_command_that_opens_it() {
+        use crate::run::breakpoints::Break;
+        let mut t = Translator::new();
+        t.event(
+            &Progress::TaskStarted {
+                task: "build".into(),
+                task_run: "ci-build".into(),
+                finally: false,
+                steps: vec!["compile".into()],
+            },
+            at(0),
+        );
+        let stop = Break {
+            task: "build".into(),
+            task_run: "ci-build".into(),
+            step: "compile".into(),
+            cause: BreakCause::Failed { exit_code: 2 },
+            entry: Entry::Shell {
+                container: "adze-debug-ci-build-compile-k3".into(),
+                program: "bash".into(),
+            },
+            image: "adze-debug:ci-build-compile-42".into(),
+            working_dir: None,
+            mounts: Vec::new(),
+            env: vec!["TOKEN".into()],
+        };
+        let line =
+            |p: Progress, t: &mut Translator| t.event(&p, at(0)).expect("an event").to_line();
+        let started = line(Progress::Breakpoint { stop: stop.clone() }, &mut t);
+        assert!(
+            started.ends_with(
+                r#""type":"breakpoint","task":"build","taskRun":"ci-build","step":"compile","why":"failure","exitCode":2,"container":"adze-debug-ci-build-compile-k3","image":"adze-debug:ci-build-compile-42","command":"docker exec -it adze-debug-ci-build-compile-k3 bash"}"#
+            ),
+            "{started}"
+        );
+        let before = Break {
+            cause: BreakCause::Before,
+            ..stop
+        };
+        let ended = line(Progress::BreakpointEnded { stop: before }, &mut t);
+        assert!(
+            ended.ends_with(
+                r#""type":"breakpointEnded","task":"build","taskRun":"ci-build","step":"compile","why":"before","container":"adze-debug-ci-build-compile-k3"}"#
+            ),
+            "{ended}"
         );
     }
 

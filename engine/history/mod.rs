@@ -27,13 +27,17 @@
 //! - Events are stored exactly as `adze run --events json` writes them (the
 //!   [`crate::events`] schema, translated by the same [`Translator`](crate::events::Translator)).
 //!
+//! - A run whose adze was killed (SIGKILL, power loss) cannot record its end: each run
+//!   stores its adze process's identity, and whoever opens the history next records such
+//!   a run as `interrupted` ([`interrupted`]). Its lines and events up to the last batch
+//!   are kept.
+//!
 //! # Not yet
 //!
-//! - A run whose adze was killed (SIGKILL, power loss) stays `running` in the history: no
-//!   one is left to record its end. Its lines and events up to the last batch are kept.
 //! - The task states and graph the dashboard shows for served runs are not recorded for
 //!   local runs (the events hold the same facts).
 
+pub mod interrupted;
 mod recorder;
 mod thread;
 

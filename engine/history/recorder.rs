@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::events::Translator;
 use crate::mask::Masker;
+use crate::run::ownership::ProcHost;
 use crate::run::Progress;
 use crate::store::{LogLine, NewLocalRun, RunState, Store};
 
@@ -67,7 +68,11 @@ impl Recorder {
             warning: None,
         };
         match Store::open(path) {
-            Ok(store) => recorder.store = Some(store),
+            Ok(store) => {
+                // Best effort: the next open tries again, and this run is not concerned.
+                let _ = super::interrupted::settle(&store, &ProcHost, now_ms());
+                recorder.store = Some(store);
+            }
             Err(e) => recorder.fail(&e.to_string()),
         }
         recorder
@@ -233,6 +238,7 @@ mod tests {
             invocation: serde_json::json!({"params": ["token=hunter22-token"]}),
             object: serde_json::json!({"metadata": {"name": "p"}}),
             started_ms: 1,
+            owner: Default::default(),
         }
     }
 

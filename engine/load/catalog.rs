@@ -24,6 +24,14 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// "did you mean `x`?" for the closest candidate to a misspelt name (see [`suggest`]).
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    suggest(name, candidates).map(|s| format!("did you mean `{s}`?"))
+}
+
 /// Field names Tekton objects use, for "did you mean" on unknown fields.
 pub const FIELD_NAMES: &[&str] = &[
     "apiVersion",

@@ -122,10 +122,8 @@ pub(super) fn unknown_field(path: &str) -> Diagnostic {
     .at(path)
     .at_key();
     d.hint = Some(
-        match catalog::suggest(name, catalog::FIELD_NAMES.iter().copied()) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => "remove it: Tekton rejects fields it does not know".to_string(),
-        },
+        catalog::did_you_mean(name, catalog::FIELD_NAMES.iter().copied())
+            .unwrap_or_else(|| "remove it: Tekton rejects fields it does not know".to_string()),
     );
     d
 }
@@ -166,11 +164,11 @@ pub(super) fn unsupported_kind(kind: &str) -> Diagnostic {
         "Run" | "CustomRun" => {
             "custom task runs are created by a controller, not by adze".to_string()
         }
-        other => match catalog::suggest(
+        other => match catalog::did_you_mean(
             other,
             ["Task", "Pipeline", "TaskRun", "PipelineRun", "StepAction"],
         ) {
-            Some(s) => format!("did you mean `{s}`?"),
+            Some(hint) => hint,
             None => {
                 "adze understands Task, Pipeline, TaskRun, PipelineRun and StepAction".to_string()
             }

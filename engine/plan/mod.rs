@@ -7,6 +7,7 @@
 
 pub mod confinement;
 pub(crate) mod dependencies;
+pub(crate) mod lookup;
 pub mod matrix;
 pub mod model;
 mod naming;

@@ -4,19 +4,18 @@
 use std::collections::HashMap;
 
 use super::dependencies::{dependencies, pipeline_dag};
+use super::lookup::{find_pipeline, find_task};
 use super::matrix::plan_matrix;
 use super::model::{Decision, Dependency, NamedValue, Plan, TaskPlan, TimeoutsPlan, WorkspacePlan};
 use super::naming::{child_name, namespace, run_name};
 use super::scope::Scope;
 use super::task::{resolve_task, workspace_claims, TaskInputs};
-use super::task_run::{describe_binding, find_task, ordered_values, substituted_ref};
+use super::task_run::{describe_binding, ordered_values, substituted_ref};
 use super::timeouts::{canonical_timeout, default_timeout, task_timeout};
 use super::when::evaluate_when;
 use super::PlanError;
 use crate::api::pipeline::PipelineTask;
-use crate::api::{
-    GoDuration, Kind, Object, ParamSpec, ParamValue, PipelineRun, PipelineSpec, TaskSpec,
-};
+use crate::api::{GoDuration, ParamSpec, ParamValue, PipelineRun, PipelineSpec, TaskSpec};
 use crate::dag::EdgeKind;
 use crate::load::Bundle;
 use crate::subst::{self, Var};
@@ -101,32 +100,6 @@ pub(crate) fn resolve_pipeline<'b>(
         (None, None) => Err(PlanError::NotFound(
             "the PipelineRun has neither pipelineRef nor pipelineSpec".into(),
         )),
-    }
-}
-
-/// The loaded Pipeline a `pipelineRef` names, and that name.
-pub(crate) fn find_pipeline<'b>(
-    bundle: &'b Bundle,
-    r: &crate::api::PipelineRef,
-) -> Result<(&'b PipelineSpec, String), PlanError> {
-    if let Some(resolver) = r.resolver.as_deref().filter(|r| !r.is_empty()) {
-        let loaded = super::task_run::find_remote(bundle, Kind::Pipeline, resolver, &r.params)?;
-        return match &loaded.object {
-            Object::Pipeline(p) => Ok((&p.spec, loaded.object.display_name())),
-            _ => Err(PlanError::NotFound(format!(
-                "the resolver \"{resolver}\" did not return a Pipeline"
-            ))),
-        };
-    }
-    let pname = r.name.clone().unwrap_or_default();
-    let loaded = bundle
-        .find(Kind::Pipeline, &pname)
-        .map_err(|e| PlanError::NotFound(e.to_string()))?;
-    match &loaded.object {
-        Object::Pipeline(p) => Ok((&p.spec, pname)),
-        _ => Err(PlanError::NotFound(format!(
-            "Pipeline \"{pname}\" not found"
-        ))),
     }
 }
 

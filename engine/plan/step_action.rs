@@ -45,7 +45,7 @@ pub fn apply_step_action(
             for p in &mut params {
                 p.value = task_scope.subst_value(&p.value);
             }
-            let loaded = super::task_run::find_remote(bundle, Kind::StepAction, resolver, &params)
+            let loaded = super::lookup::find_remote(bundle, Kind::StepAction, resolver, &params)
                 .map_err(|e| PlanError::NotFound(format!("step \"{step_name}\": {e}")))?;
             remote = loaded.object.display_name();
             (loaded, &remote)

@@ -2,12 +2,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::lookup::find_task;
 use super::model::{Decision, NamedValue, Plan, TaskPlan, TimeoutsPlan, WorkspacePlan};
 use super::naming::{namespace, run_name};
 use super::task::{resolve_task, workspace_claims, TaskInputs};
 use super::timeouts::{canonical_timeout, default_timeout};
 use super::PlanError;
-use crate::api::{Kind, Object, ParamSpec, ParamValue, TaskRun, TaskSpec, WorkspaceBinding};
+use crate::api::{ParamSpec, ParamValue, TaskRun, TaskSpec, WorkspaceBinding};
 use crate::load::Bundle;
 
 /// Plans a TaskRun.
@@ -98,60 +99,6 @@ pub(crate) fn substituted_ref(
         p.value = scope.subst_value(&p.value);
     }
     r
-}
-
-/// The object a remote reference resolved to, or why there is none. The reference's params
-/// must already be substituted.
-pub(crate) fn find_remote<'b>(
-    bundle: &'b Bundle,
-    kind: Kind,
-    resolver: &str,
-    params: &[crate::api::Param],
-) -> Result<&'b crate::load::Loaded, PlanError> {
-    let scope = super::scope::Scope::default();
-    let shown = crate::load::remote::resolver_params(params)
-        .iter()
-        .map(|p| format!("{}={}", p.name, p.value))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let key = crate::resolve::substitution::ref_key(kind, resolver, params, &scope).ok_or_else(
-        || {
-            PlanError::Unsupported(format!(
-                "the {kind} from resolver \"{resolver}\" ({shown}) depends on values only known while running; adze resolves references before the run starts"
-            ))
-        },
-    )?;
-    bundle.find_remote(&key).ok_or_else(|| {
-        PlanError::NotFound(format!(
-            "the {kind} from resolver \"{resolver}\" ({shown}) was not resolved"
-        ))
-    })
-}
-
-pub(crate) fn find_task(
-    bundle: &Bundle,
-    reference: &crate::api::TaskRef,
-) -> Result<(TaskSpec, String), PlanError> {
-    if let Some(resolver) = reference.resolver.as_deref().filter(|r| !r.is_empty()) {
-        let loaded = find_remote(bundle, Kind::Task, resolver, &reference.params)?;
-        return match &loaded.object {
-            Object::Task(t) => Ok((t.spec.clone(), loaded.object.display_name())),
-            _ => Err(PlanError::NotFound(format!(
-                "the resolver \"{resolver}\" did not return a Task"
-            ))),
-        };
-    }
-    let name = reference.name.clone().unwrap_or_default();
-    let loaded = bundle.find(Kind::Task, &name).map_err(|e| {
-        PlanError::NotFound(match &e.suggestion {
-            Some(s) => format!("{e}; did you mean \"{s}\"?"),
-            None => e.to_string(),
-        })
-    })?;
-    match &loaded.object {
-        Object::Task(t) => Ok((t.spec.clone(), name)),
-        _ => Err(PlanError::NotFound(format!("Task \"{name}\" not found"))),
-    }
 }
 
 /// Values in declaration order, then undeclared extras in the order given.

@@ -60,3 +60,16 @@ pub use pass::{resolve_references, resolve_references_of};
 pub use request::{RefSite, ResolveRequest, ResolverParam};
 pub use resolved::{Provenance, Resolved};
 pub use resolver::{ResolveContext, Resolver, Resolvers};
+
+impl Resolvers {
+    /// Every resolver adze has: git, http, cluster, bundles, hub.
+    pub fn standard() -> Self {
+        let mut r = Self::empty();
+        r.add(Box::new(git::GitResolver));
+        r.add(Box::new(http::HttpResolver));
+        r.add(Box::new(cluster::ClusterResolver::from_documents()));
+        r.add(Box::new(bundles::BundlesResolver));
+        r.add(Box::new(hub::HubResolver));
+        r
+    }
+}

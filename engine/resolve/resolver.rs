@@ -1,4 +1,5 @@
-//! The one trait every resolver implements, and the set of resolvers a command uses.
+//! The one trait every resolver implements, and the set of resolvers a command uses (the
+//! standard set is built in the parent module, which knows every resolver).
 
 use std::collections::BTreeMap;
 
@@ -53,17 +54,6 @@ impl Resolvers {
     /// No resolvers.
     pub fn empty() -> Self {
         Self::default()
-    }
-
-    /// Every resolver adze has: git, http, cluster, bundles, hub.
-    pub fn standard() -> Self {
-        let mut r = Self::empty();
-        r.add(Box::new(super::git::GitResolver));
-        r.add(Box::new(super::http::HttpResolver));
-        r.add(Box::new(super::cluster::ClusterResolver::from_documents()));
-        r.add(Box::new(super::bundles::BundlesResolver));
-        r.add(Box::new(super::hub::HubResolver));
-        r
     }
 
     /// Adds (or replaces) a resolver.

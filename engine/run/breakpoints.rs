@@ -16,23 +16,25 @@
 //!
 //! # Invariants
 //!
-//! - A resolved [`StepRef`] names exactly one planned step (`task/step`), or a step name
-//!   that only one task has; a bare TaskRun's steps are named without a task.
+//! - A resolved [`StepRef`] holds the whole path of exactly one planned step: the pipeline
+//!   tasks from the run down to the step's task (a pipeline task running a pipeline adds
+//!   its child's tasks below it), then the step; a bare TaskRun's steps have no path.
 //!
 //! # Not yet
 //!
-//! - Steps of pipelines in pipelines (a child PipelineRun's tasks) cannot be named.
 //! - Only the Docker executor breaks; `--executor kubernetes` refuses the flags.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// A step named on the command line, as `task/step` or `step`.
+/// A step named on the command line: `step`, `task/step`, or, in a pipeline in a pipeline,
+/// the path of pipeline tasks down to the step's (`outer/inner/step`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepRef {
-    /// The pipeline task; `None` for a bare TaskRun's step.
-    pub task: Option<String>,
+    /// The pipeline tasks from the run down to the step's own task, outermost first; empty
+    /// for a bare TaskRun's step.
+    pub path: Vec<String>,
     /// The step's name.
     pub step: String,
 }
@@ -50,16 +52,18 @@ pub enum BreakpointError {
         /// Every step of the run, as it can be written.
         steps: Vec<String>,
     },
-    /// A bare step name that several tasks have.
+    /// A name that several steps end with.
     #[error(
-        "--break-before {given}: several tasks have a step \"{given}\"\n  help: name one of \
+        "--break-before {given}: several tasks have a step \"{step}\"\n  help: name one of \
          them: {}",
         candidates.join(", ")
     )]
     Ambiguous {
         /// What was given.
         given: String,
-        /// `task/step` for each task that has it.
+        /// The step's name.
+        step: String,
+        /// The full path of each step it could be.
         candidates: Vec<String>,
     },
 }
@@ -73,80 +77,99 @@ fn hint(suggestion: Option<&str>, steps: &[String]) -> String {
     }
 }
 
+/// The path of a step as it is written: its tasks and its name, joined by `/`.
+fn written(path: &[String], step: &str) -> String {
+    path.iter()
+        .map(String::as_str)
+        .chain([step])
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 impl StepRef {
-    /// Reads `task/step` or `step`.
+    /// Reads `step`, `task/step` or `task/…/step`.
     pub fn parse(text: &str) -> StepRef {
-        match text.split_once('/') {
-            Some((task, step)) => StepRef {
-                task: Some(task.to_owned()),
-                step: step.to_owned(),
-            },
-            None => StepRef {
-                task: None,
-                step: text.to_owned(),
-            },
-        }
+        let mut parts: Vec<String> = text.split('/').map(str::to_owned).collect();
+        let step = parts.pop().unwrap_or_default();
+        StepRef { path: parts, step }
     }
 
-    /// The step this names among `tasks` (each pipeline task with its step names; a bare
-    /// TaskRun is one entry with `bare` set), with the task filled in when it was left out.
+    /// The step this names among `tasks` (each task's path from the run, pipeline tasks of
+    /// pipelines in pipelines included, with its step names; a bare TaskRun is one entry
+    /// with `bare` set), with its path made whole.
+    ///
+    /// A name matches the steps whose path ends with it: `compile`, `build/compile` and
+    /// `outer/build/compile` all name step `compile` of task `build` of pipeline task
+    /// `outer`, as long as only one step matches. A name that is a step's whole path always
+    /// names that step, so every step can be named.
     pub fn resolve(
         text: &str,
-        tasks: &[(String, Vec<String>)],
+        tasks: &[(Vec<String>, Vec<String>)],
         bare: bool,
     ) -> Result<StepRef, BreakpointError> {
         let wanted = StepRef::parse(text);
-        let written = |task: &str, step: &str| {
+        let shown = |path: &[String], step: &str| {
             if bare {
                 step.to_owned()
             } else {
-                format!("{task}/{step}")
+                written(path, step)
             }
         };
         let all: Vec<String> = tasks
             .iter()
-            .flat_map(|(t, steps)| steps.iter().map(|s| written(t, s)))
+            .flat_map(|(path, steps)| steps.iter().map(|s| shown(path, s)))
             .collect();
-        let found: Vec<(&String, &String)> = tasks
-            .iter()
-            .filter(|(t, _)| {
-                wanted
-                    .task
-                    .as_deref()
-                    .is_none_or(|w| w == t.as_str() || bare)
-            })
-            .flat_map(|(t, steps)| steps.iter().map(move |s| (t, s)))
-            .filter(|(_, s)| **s == wanted.step)
-            .collect();
+        let steps = || {
+            tasks
+                .iter()
+                .flat_map(|(path, steps)| steps.iter().map(move |s| (path, s)))
+                .filter(|(_, s)| **s == wanted.step)
+        };
+        let exact: Vec<(&Vec<String>, &String)> = if bare {
+            Vec::new()
+        } else {
+            steps().filter(|(p, _)| **p == wanted.path).collect()
+        };
+        let found: Vec<(&Vec<String>, &String)> = match exact.as_slice() {
+            [_] => exact,
+            _ if bare && !wanted.path.is_empty() => Vec::new(),
+            _ => steps()
+                .filter(|(p, _)| bare || p.ends_with(&wanted.path))
+                .collect(),
+        };
         match found.as_slice() {
-            [(task, step)] if !bare || wanted.task.is_none() => Ok(StepRef {
-                task: (!bare).then(|| (*task).clone()),
+            [(path, step)] => Ok(StepRef {
+                path: if bare { Vec::new() } else { (*path).clone() },
                 step: (*step).clone(),
             }),
-            [] | [_] => Err(BreakpointError::Unknown {
+            [] => Err(BreakpointError::Unknown {
                 given: text.to_owned(),
                 suggestion: closest(text, &all),
                 steps: all,
             }),
             many => Err(BreakpointError::Ambiguous {
                 given: text.to_owned(),
-                candidates: many.iter().map(|(t, s)| written(t, s)).collect(),
+                step: wanted.step.clone(),
+                candidates: many.iter().map(|(p, s)| shown(p, s)).collect(),
             }),
         }
     }
 
-    /// Whether this names step `step` of pipeline task `task`.
-    pub fn names(&self, task: &str, step: &str) -> bool {
-        self.step == step && self.task.as_deref().is_none_or(|t| t == task)
+    /// Whether this names step `step` of the task at `path` (pipeline tasks from the run
+    /// down, as in [`StepRef::path`]).
+    pub fn names(&self, path: &[String], step: &str) -> bool {
+        self.step == step && self.is_in(path)
+    }
+
+    /// Whether this names a step of the task at `path`.
+    pub fn is_in(&self, path: &[String]) -> bool {
+        self.path.is_empty() || self.path == path
     }
 }
 
 impl fmt::Display for StepRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.task {
-            Some(task) => write!(f, "{task}/{}", self.step),
-            None => f.write_str(&self.step),
-        }
+        f.write_str(&written(&self.path, &self.step))
     }
 }
 
@@ -192,10 +215,31 @@ pub enum Entry {
     },
 }
 
+impl Entry {
+    /// The container the user gets into.
+    pub fn container(&self) -> &str {
+        match self {
+            Entry::Shell { container, .. } | Entry::NoShell { container, .. } => container,
+        }
+    }
+
+    /// The command that opens the shell, as printed when there is no terminal; `None` when
+    /// the image has no shell.
+    pub fn command(&self) -> Option<String> {
+        match self {
+            Entry::Shell { container, program } => {
+                Some(format!("docker exec -it {container} {program}"))
+            }
+            Entry::NoShell { .. } => None,
+        }
+    }
+}
+
 /// One stop, as the executor describes it to the [`BreakSession`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Break {
-    /// The pipeline task (the TaskRun's name for a bare TaskRun).
+    /// The pipeline task (the TaskRun's name for a bare TaskRun); in a pipeline in a
+    /// pipeline, its path from the run (`outer/task`).
     pub task: String,
     /// The TaskRun.
     pub task_run: String,
@@ -273,16 +317,15 @@ impl Breakpoints {
         self.on_failure && !self.failure_claimed.swap(true, Ordering::SeqCst)
     }
 
-    /// Whether the run stops before step `step` of pipeline task `task`.
-    pub fn is_before(&self, task: &str, step: &str) -> bool {
-        self.before.as_ref().is_some_and(|b| b.names(task, step))
+    /// Whether the run stops before step `step` of the task at `path` (pipeline tasks from
+    /// the run down).
+    pub fn is_before(&self, path: &[String], step: &str) -> bool {
+        self.before.as_ref().is_some_and(|b| b.names(path, step))
     }
 
-    /// Whether any step of pipeline task `task` is one to stop before.
-    pub fn stops_in(&self, task: &str) -> bool {
-        self.before
-            .as_ref()
-            .is_some_and(|b| b.task.as_deref().is_none_or(|t| t == task))
+    /// Whether any step of the task at `path` is one to stop before.
+    pub fn stops_in(&self, path: &[String]) -> bool {
+        self.before.as_ref().is_some_and(|b| b.is_in(path))
     }
 
     /// Who attends the stops.
@@ -295,12 +338,31 @@ impl Breakpoints {
 mod tests {
     use super::*;
 
-    fn pipeline() -> Vec<(String, Vec<String>)> {
+    fn path(p: &str) -> Vec<String> {
+        p.split('/').map(str::to_owned).collect()
+    }
+
+    fn steps(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn pipeline() -> Vec<(Vec<String>, Vec<String>)> {
         vec![
-            ("build".into(), vec!["fetch".into(), "compile".into()]),
-            ("test".into(), vec!["unit".into(), "compile".into()]),
-            ("release".into(), vec!["publish".into()]),
+            (path("build"), steps(&["fetch", "compile"])),
+            (path("test"), steps(&["unit", "compile"])),
+            (path("release"), steps(&["publish"])),
         ]
+    }
+
+    /// A pipeline whose task `nested` runs a pipeline with a task `build` (as the top one
+    /// has), and `deeper` inside that runs one more with a task `sign`.
+    fn nested() -> Vec<(Vec<String>, Vec<String>)> {
+        let mut tasks = pipeline();
+        tasks.extend([
+            (path("nested/build"), steps(&["fetch", "link"])),
+            (path("nested/deeper/sign"), steps(&["gpg"])),
+        ]);
+        tasks
     }
 
     #[test]
@@ -309,22 +371,61 @@ mod tests {
         assert_eq!(
             StepRef::resolve("build/compile", &tasks, false),
             Ok(StepRef {
-                task: Some("build".into()),
+                path: path("build"),
                 step: "compile".into()
             })
         );
         let publish = StepRef::resolve("publish", &tasks, false).expect("one task has it");
         assert_eq!(publish.to_string(), "release/publish");
-        assert!(publish.names("release", "publish"));
-        assert!(!publish.names("build", "publish"));
+        assert!(publish.names(&path("release"), "publish"));
+        assert!(!publish.names(&path("build"), "publish"));
+    }
+
+    #[test]
+    fn steps_of_pipelines_in_pipelines_are_named_by_their_path_or_its_end() {
+        let tasks = nested();
+        let resolved = |text: &str| {
+            StepRef::resolve(text, &tasks, false)
+                .map(|s| s.to_string())
+                .map_err(|e| e.to_string())
+        };
+        for text in ["link", "build/link", "nested/build/link"] {
+            assert_eq!(resolved(text), Ok("nested/build/link".into()), "{text}");
+        }
+        for text in [
+            "gpg",
+            "sign/gpg",
+            "deeper/sign/gpg",
+            "nested/deeper/sign/gpg",
+        ] {
+            assert_eq!(
+                resolved(text),
+                Ok("nested/deeper/sign/gpg".into()),
+                "{text}"
+            );
+        }
+        // A whole path names its step even where a shorter one is the end of another's.
+        assert_eq!(resolved("build/fetch"), Ok("build/fetch".into()));
+        assert_eq!(
+            resolved("nested/build/fetch"),
+            Ok("nested/build/fetch".into())
+        );
+        // Only whole names count: `uild/link` is no path's end.
+        assert!(resolved("uild/link").is_err());
+        let gpg = StepRef::resolve("gpg", &tasks, false).expect("found");
+        assert!(gpg.names(&path("nested/deeper/sign"), "gpg"));
+        assert!(
+            !gpg.names(&path("sign"), "gpg"),
+            "a child's task is not a top one"
+        );
     }
 
     #[test]
     fn a_bare_task_runs_steps_are_named_alone() {
-        let tasks = vec![("my-run".to_owned(), vec!["a".to_owned(), "b".to_owned()])];
+        let tasks = vec![(path("my-run"), steps(&["a", "b"]))];
         let b = StepRef::resolve("b", &tasks, true).expect("found");
-        assert_eq!(b.task, None);
-        assert!(b.names("my-run", "b"));
+        assert_eq!(b.path, Vec::<String>::new());
+        assert!(b.names(&path("my-run"), "b"));
         assert!(matches!(
             StepRef::resolve("my-run/b", &tasks, true),
             Err(BreakpointError::Unknown { .. })
@@ -339,6 +440,9 @@ mod tests {
             StepRef::resolve("compile", &tasks, false),
             StepRef::resolve("deploy/zzz", &tasks, false),
             StepRef::resolve("x", &[], true),
+            StepRef::resolve("fetch", &nested(), false),
+            StepRef::resolve("nested/biuld/link", &nested(), false),
+            StepRef::resolve("nested/zzz", &nested(), false),
         ]
         .map(|r| r.expect_err("refused").to_string())
         .join("\n---\n");
@@ -363,13 +467,14 @@ mod tests {
         let before = Breakpoints::new(
             false,
             Some(StepRef {
-                task: Some("build".into()),
+                path: path("build"),
                 step: "compile".into(),
             }),
             Arc::new(Nobody),
         );
-        assert!(before.stops_in("build") && !before.stops_in("test"));
-        assert!(before.is_before("build", "compile"));
-        assert!(!before.is_before("test", "compile"));
+        assert!(before.stops_in(&path("build")) && !before.stops_in(&path("test")));
+        assert!(!before.stops_in(&path("nested/build")));
+        assert!(before.is_before(&path("build"), "compile"));
+        assert!(!before.is_before(&path("test"), "compile"));
     }
 }

@@ -16,7 +16,7 @@ use super::{pod_template, volumes};
 use crate::api::pipeline::PipelineTask;
 use crate::api::PipelineRun;
 use crate::load::Bundle;
-use crate::plan::pipeline::find_pipeline;
+use crate::plan::lookup::find_pipeline;
 use crate::plan::PlanError;
 
 /// Refuses, before anything starts, what the driver cannot run yet.

@@ -23,7 +23,7 @@ use super::checks::{check_env, check_supported, check_volumes};
 use super::error::RunError;
 use super::executor::ExecOutcome;
 use super::interrupt::Interrupt;
-use super::outcome::{ChildReference, TaskRunRecord};
+use super::outcome::{ChildReference, RunOutcome, TaskRunRecord};
 use super::progress::ProgressSink;
 use super::spec_status::spec_status;
 use super::timeouts::timeouts;
@@ -39,7 +39,10 @@ use crate::plan::dependencies::pipeline_dag;
 use crate::plan::matrix::Combination;
 use crate::plan::pipeline::{pipeline_params, resolve_pipeline};
 use crate::plan::scope::Scope;
-use crate::reconcile::{CancelCause, OnError, PipelineTaskState, SpecStatus, Timeouts, Timestamp};
+use crate::reconcile::results::{pipeline_results, TaskResults};
+use crate::reconcile::{
+    CancelCause, Condition, OnError, PipelineTaskState, SpecStatus, Timeouts, Timestamp,
+};
 
 /// One pipeline task as the driver tracks it.
 #[derive(Debug)]
@@ -122,6 +125,9 @@ pub struct Driver<'b> {
     pub(super) cluster: bool,
     /// The run's `metadata.uid` (a child PipelineRun has none of its own).
     pub(super) uid: Option<String>,
+    /// For a child PipelineRun: the pipeline tasks that run it and its ancestors, outermost
+    /// first (see [`TaskRunRequest::parent_tasks`](super::TaskRunRequest::parent_tasks)).
+    pub(super) parent_tasks: Vec<String>,
 }
 
 impl<'b> Driver<'b> {
@@ -251,6 +257,7 @@ impl<'b> Driver<'b> {
             remote: HashMap::new(),
             workspace_base: std::env::temp_dir(),
             keep: false,
+            parent_tasks: Vec::new(),
             run_dir: None,
             host_paths,
             strict: false,
@@ -357,5 +364,51 @@ impl<'b> Driver<'b> {
             .iter_mut()
             .chain(self.finally.iter_mut())
             .find(|t| t.pt.name == pipeline_task)
+    }
+}
+
+impl Driver<'_> {
+    /// The run's [`RunOutcome`], once it ended with `condition` (at `completion`, unless it
+    /// is pending).
+    pub(super) fn outcome(self, condition: Condition, completion: Option<Timestamp>) -> RunOutcome {
+        let statuses = self.statuses();
+        let values = self.values(&statuses);
+        let when_expressions = self
+            .all()
+            .filter(|t| !t.pt.when.is_empty())
+            .map(|t| (t.pt.name.clone(), values.substitute_when(&t.pt.when)))
+            .collect();
+        let results_of = |ts: &[Tracked<'_>]| -> HashMap<String, TaskResults> {
+            ts.iter()
+                .map(|t| {
+                    let results = TaskResults {
+                        succeeded: t.state == PipelineTaskState::Succeeded,
+                        results: self.produced.get(&t.pt.name).cloned().unwrap_or_default(),
+                    };
+                    (t.pt.name.clone(), results)
+                })
+                .collect()
+        };
+        let pipeline_results = pipeline_results(
+            &self.name,
+            &self.spec.results,
+            &results_of(&self.tasks),
+            &results_of(&self.finally),
+        );
+        RunOutcome {
+            condition,
+            task_states: self
+                .all()
+                .map(|t| (t.pt.name.clone(), t.state.clone()))
+                .collect(),
+            pipeline_results,
+            child_references: self.children,
+            task_runs: self.records,
+            start_time: self.start,
+            completion_time: completion,
+            finally_start_time: self.finally_start,
+            when_expressions,
+            engine_lost: self.engine_lost,
+        }
     }
 }

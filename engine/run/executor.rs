@@ -18,6 +18,9 @@ pub struct TaskRunRequest {
     pub name: String,
     /// The pipeline task it runs.
     pub pipeline_task: String,
+    /// In a pipeline in a pipeline: the pipeline tasks that run the PipelineRuns it is
+    /// nested in, outermost first; empty otherwise.
+    pub parent_tasks: Vec<String>,
     /// True for a finally task.
     pub finally: bool,
     /// Parameter values after defaults and pipeline-level substitution (results included).

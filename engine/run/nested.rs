@@ -8,6 +8,9 @@
 //! - The child takes its per-task settings (`taskRunTemplate`, `taskRunSpecs`) and the
 //!   driver's options (tick, progress, interrupt, keep, workspace base, cluster) from its
 //!   parent.
+//! - Its TaskRuns know the path of pipeline tasks that runs them
+//!   ([`TaskRunRequest::parent_tasks`](super::TaskRunRequest::parent_tasks)), which
+//!   `--break-before` names nested steps by.
 //! - Its workspaces are the parent's bindings its pipeline task maps, with the task's
 //!   `subPath` appended.
 
@@ -19,7 +22,7 @@ use super::progress::Progress;
 use super::request::no_task;
 use crate::api::pipeline::PipelineTask;
 use crate::api::{Param, PipelineRun};
-use crate::plan::pipeline::find_pipeline;
+use crate::plan::lookup::find_pipeline;
 use crate::reconcile::{CancelCause, OnError, PipelineTaskState, Timestamp};
 
 impl<'b> Driver<'b> {
@@ -103,7 +106,7 @@ impl<'b> Driver<'b> {
             self.started_child_pipeline(task, &name, finally, now);
             return Ok(());
         }
-        let child = Driver::build(
+        let mut child = Driver::build(
             self.bundle,
             self.pr,
             &run,
@@ -116,6 +119,12 @@ impl<'b> Driver<'b> {
         .with_interrupt(self.interrupt.clone())
         .with_keep(self.keep)
         .with_workspace_base(self.workspace_base.clone());
+        child.parent_tasks = self
+            .parent_tasks
+            .iter()
+            .cloned()
+            .chain([task.to_owned()])
+            .collect();
         self.nested.insert(task.to_owned(), Box::new(child));
         self.started_child_pipeline(task, &name, finally, now);
         Ok(())

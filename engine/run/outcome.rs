@@ -5,14 +5,14 @@
 //!
 //! The status renderers and the controller turn these into Tekton's `status` fields; keeping
 //! them apart from the loop keeps those callers off the driver's state. The outcome is built
-//! once, when the loop ends, from what the driver recorded.
+//! once, when the loop ends, from what the driver recorded
+//! ([`Driver::outcome`](super::driver::Driver::outcome)).
 
 use std::collections::HashMap;
 
-use super::driver::{Driver, Tracked};
 use super::executor::{ExecEvent, TaskRunRequest};
 use crate::api::TaskSpec;
-use crate::reconcile::results::{pipeline_results, PipelineResultsOutcome, TaskResults};
+use crate::reconcile::results::PipelineResultsOutcome;
 use crate::reconcile::{Condition, PipelineTaskState, Timestamp};
 
 /// A TaskRun or child PipelineRun the run created (`status.childReferences`).
@@ -85,50 +85,4 @@ pub struct TaskRunRecord {
     pub event: Option<ExecEvent>,
     /// Failed attempts that were retried (`status.retriesStatus`), oldest first.
     pub retries: Vec<ExecEvent>,
-}
-
-impl Driver<'_> {
-    /// The run's [`RunOutcome`], once it ended with `condition` (at `completion`, unless it
-    /// is pending).
-    pub(super) fn outcome(self, condition: Condition, completion: Option<Timestamp>) -> RunOutcome {
-        let statuses = self.statuses();
-        let values = self.values(&statuses);
-        let when_expressions = self
-            .all()
-            .filter(|t| !t.pt.when.is_empty())
-            .map(|t| (t.pt.name.clone(), values.substitute_when(&t.pt.when)))
-            .collect();
-        let results_of = |ts: &[Tracked<'_>]| -> HashMap<String, TaskResults> {
-            ts.iter()
-                .map(|t| {
-                    let results = TaskResults {
-                        succeeded: t.state == PipelineTaskState::Succeeded,
-                        results: self.produced.get(&t.pt.name).cloned().unwrap_or_default(),
-                    };
-                    (t.pt.name.clone(), results)
-                })
-                .collect()
-        };
-        let pipeline_results = pipeline_results(
-            &self.name,
-            &self.spec.results,
-            &results_of(&self.tasks),
-            &results_of(&self.finally),
-        );
-        RunOutcome {
-            condition,
-            task_states: self
-                .all()
-                .map(|t| (t.pt.name.clone(), t.state.clone()))
-                .collect(),
-            pipeline_results,
-            child_references: self.children,
-            task_runs: self.records,
-            start_time: self.start,
-            completion_time: completion,
-            finally_start_time: self.finally_start,
-            when_expressions,
-            engine_lost: self.engine_lost,
-        }
-    }
 }

@@ -16,6 +16,7 @@ use std::sync::{mpsc, Arc};
 
 use crate::mask::Masker;
 
+use super::breakpoints::{Break, Entry};
 use crate::api::ParamValue;
 use crate::reconcile::{ConditionStatus, PipelineTaskState, SkipReason};
 
@@ -193,6 +194,17 @@ pub enum Progress {
         /// True when containers are being killed without waiting.
         force: bool,
     },
+    /// The run stopped at a breakpoint (`--break-on-failure`, `--break-before`) and its
+    /// debug container is ready to be entered; sent before the session starts.
+    Breakpoint {
+        /// Where it stopped and how to get in.
+        stop: Break,
+    },
+    /// The session at that breakpoint is over and its debug container removed.
+    BreakpointEnded {
+        /// The stop that ended.
+        stop: Break,
+    },
 }
 
 impl Progress {
@@ -206,6 +218,12 @@ impl Progress {
             Progress::RunStatus { condition, .. } => masker.mask_string(&mut condition.message),
             Progress::Log { line, .. } => masker.mask_string(line),
             Progress::Pull { status, .. } => masker.mask_string(status),
+            // The engine's words about why no shell runs could quote the step's command.
+            Progress::Breakpoint { stop } | Progress::BreakpointEnded { stop } => {
+                if let Entry::NoShell { why, .. } = &mut stop.entry {
+                    masker.mask_string(why);
+                }
+            }
             Progress::TaskResult { value, .. } => match value {
                 ParamValue::String(s) => masker.mask_string(s),
                 ParamValue::Array(items) => items.iter_mut().for_each(|s| masker.mask_string(s)),

@@ -20,9 +20,10 @@ use crate::api::pipeline::PipelineTask;
 use crate::api::{Param, ParamValue, TaskSpec};
 use crate::load::Bundle;
 use crate::plan::confinement::apply_overrides;
+use crate::plan::lookup::find_task;
 use crate::plan::scope::Scope;
 use crate::plan::task::{resolve_task, workspace_claims, TaskInputs};
-use crate::plan::task_run::{find_task, substituted_ref};
+use crate::plan::task_run::substituted_ref;
 use crate::plan::PlanError;
 
 impl<'b> Driver<'b> {
@@ -152,6 +153,7 @@ impl<'b> Driver<'b> {
         let request = TaskRunRequest {
             name: child.name.clone(),
             pipeline_task: pt.name.clone(),
+            parent_tasks: self.parent_tasks.clone(),
             finally,
             params,
             steps: resolved.steps,

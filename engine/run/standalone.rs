@@ -248,6 +248,7 @@ impl TaskRunDriver {
             request: TaskRunRequest {
                 name: name.clone(),
                 pipeline_task: name,
+                parent_tasks: Vec::new(),
                 finally: false,
                 params: tr.spec.params.clone(),
                 steps: resolved.steps,

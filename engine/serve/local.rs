@@ -3,7 +3,9 @@
 //!
 //! # Design
 //!
-//! Each launch loads the `-f` files afresh with the run's object beside them, validates the
+//! Each launch loads the `-f` files afresh with the run's object beside them, gives the run
+//! the configuration's defaults (the same [`apply_overrides`](crate::plan::apply_overrides)
+//! and bundle image map as `adze run`, so both executors see mapped images), validates the
 //! lot as `adze run` does, and drives it with a new executor from [`EngineFactory`]. Progress
 //! is read on a thread of its own: log lines are written to the store in batches (one
 //! group commit per batch, not per line), and the PipelineRun's status as it changes.
@@ -16,9 +18,11 @@ use std::time::Duration;
 
 use super::launch::{Launched, Launcher, Report};
 use crate::api::{Kind, Object, PipelineRun, TaskRun};
+use crate::config::RunDefaults;
 use crate::exec::backend::Backend;
 use crate::load::{Bundle, Origin};
 use crate::mask::Masker;
+use crate::plan::Overrides;
 use crate::reconcile::{ConditionStatus, PipelineTaskState};
 use crate::run::{
     Driver, ExecOutcome, Executor, Progress, ProgressSink, Stream, SystemClock, TaskRunDriver,
@@ -45,6 +49,7 @@ pub struct LocalLauncher {
     on_cluster: bool,
     resolve: Option<crate::resolve::ResolveOptions>,
     masker: Arc<Masker>,
+    defaults: RunDefaults,
 }
 
 impl LocalLauncher {
@@ -58,7 +63,15 @@ impl LocalLauncher {
             on_cluster,
             resolve: None,
             masker: Arc::new(Masker::new()),
+            defaults: RunDefaults::default(),
         }
+    }
+
+    /// Gives each run the configuration's params and workspaces where its Task or Pipeline
+    /// declares them and the run leaves them unset, and maps its images, as `adze run` does.
+    pub fn with_defaults(mut self, defaults: RunDefaults) -> Self {
+        self.defaults = defaults;
+        self
     }
 
     /// Masks with `masker` (the store's) everything a run reports, after adding to it the
@@ -90,6 +103,16 @@ impl LocalLauncher {
             &format!("{} (created by trigger {})", run.name, run.trigger),
             text,
             Origin::Input,
+        );
+        // Before resolution, as `adze run` applies them: a fetched spec gets every default.
+        bundle.image_map = self.defaults.image_map.clone();
+        crate::plan::apply_overrides(
+            &mut bundle,
+            &Overrides {
+                default_params: self.defaults.params.clone(),
+                default_workspaces: self.defaults.workspaces.clone(),
+                ..Overrides::default()
+            },
         );
         if let Some(options) = &self.resolve {
             if let Some(default) = &self.flags.default_resolver_type {

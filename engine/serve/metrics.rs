@@ -4,7 +4,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::app::App;
 use super::process::Verdict;
 use crate::prometheus::{family, sample, Histogram};
 use crate::store::RunState;
@@ -115,8 +114,8 @@ impl Metrics {
             .observe(Duration::from_millis(elapsed_ms.max(0) as u64));
     }
 
-    /// The text exposition.
-    pub fn render(&self, app: &App) -> String {
+    /// The text exposition, with `queue_depth` events and runs waiting now.
+    pub fn render(&self, queue_depth: usize) -> String {
         let mut out = String::new();
         let name = "adze_serve_webhook_requests_total";
         family(
@@ -182,7 +181,7 @@ impl Metrics {
             "gauge",
             "Events waiting to be processed plus runs waiting to start.",
         );
-        sample(&mut out, name, &[], app.queue.depth());
+        sample(&mut out, name, &[], queue_depth);
         out
     }
 }

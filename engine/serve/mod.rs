@@ -49,6 +49,7 @@ pub mod metrics;
 pub mod process;
 pub mod queue;
 pub mod response;
+mod routes;
 mod server;
 pub mod tls;
 pub mod triggered;

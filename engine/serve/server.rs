@@ -10,10 +10,11 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::app::{router, App, Options};
+use super::app::{App, Options};
 use super::metrics::Metrics;
 use super::queue::Queue;
 use super::response::ListenerIdentity;
+use super::routes::{router, without_allow};
 use super::tls::Tls;
 use super::{Launcher, Processor, Store};
 use crate::store::StoreError;
@@ -93,7 +94,7 @@ pub async fn start(
     tokio::spawn(super::worker::events(app.clone(), events_rx));
     tokio::spawn(super::worker::runs(app.clone(), runs_rx));
     let routes = tower::ServiceBuilder::new()
-        .map_response(super::app::without_allow)
+        .map_response(without_allow)
         .service(router(app.clone()));
     let accept = tokio::spawn(async move {
         loop {

@@ -158,6 +158,7 @@ mod tests {
         TaskRunRequest {
             name: "build-x7k2p".into(),
             pipeline_task: "build-x7k2p".into(),
+            parent_tasks: Vec::new(),
             finally: false,
             params: Vec::new(),
             steps: vec![StepPlan {
@@ -380,6 +381,7 @@ spec:
             request: TaskRunRequest {
                 name: "build-x7k2p".into(),
                 pipeline_task: "build-x7k2p".into(),
+                parent_tasks: Vec::new(),
                 finally: false,
                 params: vec![Param {
                     name: "lint-flags".into(),

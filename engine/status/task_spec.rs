@@ -155,6 +155,7 @@ mod tests {
         TaskRunRequest {
             name: "pr-build".into(),
             pipeline_task: "build".into(),
+            parent_tasks: Vec::new(),
             finally: false,
             params: vec![
                 Param {

@@ -318,6 +318,39 @@ impl Store {
         f(&conn).map_err(|source| StoreError::Sql { what, source })
     }
 
+    /// Local runs recorded as running, oldest first: running now, or left so by an `adze run`
+    /// that was killed (see [`crate::history::interrupted`]).
+    pub fn running_local_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        self.read("list running local runs", |c| {
+            let mut q = c.prepare(&format!(
+                "{} WHERE state = 'running' AND origin = 'local' ORDER BY seq",
+                records::RUN_SELECT
+            ))?;
+            let rows = q.query_map([], records::run_row)?;
+            rows.collect()
+        })
+    }
+
+    /// Records local run `id`, still running, as [`RunState::Interrupted`] with `status` as
+    /// its final object; its end is its last event. False when it was not running any more
+    /// (it ended meanwhile). Blocks.
+    pub fn interrupt_local_run(
+        &self,
+        id: &str,
+        mut status: serde_json::Value,
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.masker.mask_json(&mut status);
+        match self.writer.submit_blocking(Write::Interrupt {
+            id: id.to_string(),
+            status,
+            at_ms,
+        })? {
+            Reply::Updated(n) => Ok(n > 0),
+            other => Err(StoreError::unexpected(other)),
+        }
+    }
+
     /// Events accepted but not processed yet, oldest first: what a restart resumes.
     pub fn unprocessed_events(&self) -> Result<Vec<EventRecord>, StoreError> {
         self.read("list unprocessed events", |c| {

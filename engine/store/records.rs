@@ -1,5 +1,7 @@
 //! The rows of the store, as Rust values.
 
+use std::collections::BTreeMap;
+
 use crate::triggers::Headers;
 
 /// An event to admit.
@@ -126,6 +128,8 @@ pub enum RunState {
     Succeeded,
     /// Finished otherwise.
     Failed,
+    /// Never finished: the `adze run` running it ended first (killed, crashed).
+    Interrupted,
 }
 
 impl RunState {
@@ -137,6 +141,7 @@ impl RunState {
             RunState::Created => "created",
             RunState::Succeeded => "succeeded",
             RunState::Failed => "failed",
+            RunState::Interrupted => "interrupted",
         }
     }
 
@@ -144,7 +149,7 @@ impl RunState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            RunState::Created | RunState::Succeeded | RunState::Failed
+            RunState::Created | RunState::Succeeded | RunState::Failed | RunState::Interrupted
         )
     }
 
@@ -154,6 +159,7 @@ impl RunState {
             "created" => RunState::Created,
             "succeeded" => RunState::Succeeded,
             "failed" => RunState::Failed,
+            "interrupted" => RunState::Interrupted,
             _ => RunState::Queued,
         }
     }
@@ -174,6 +180,9 @@ pub struct NewLocalRun {
     pub object: serde_json::Value,
     /// When it started (ms since the epoch).
     pub started_ms: i64,
+    /// The `adze` process running it: its ownership labels
+    /// ([`Owner::labels`](crate::run::ownership::Owner::labels)).
+    pub owner: BTreeMap<String, String>,
 }
 
 /// Where a stored run came from.
@@ -249,6 +258,9 @@ pub struct RunRecord {
     pub started_ms: Option<i64>,
     /// When it finished.
     pub finished_ms: Option<i64>,
+    /// The `adze` process that ran a local run (its ownership labels); `None` for a served
+    /// run, or a local run recorded before adze stored it.
+    pub owner: Option<BTreeMap<String, String>>,
 }
 
 /// One line a step wrote.
@@ -290,7 +302,7 @@ pub(super) fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> 
 
 pub(super) const RUN_SELECT: &str = "SELECT name, kind, namespace, event_id, trigger, object, \
      state, status, created_ms, started_ms, finished_ms, tasks, graph, updated_ms, id, origin, \
-     invocation FROM runs";
+     invocation, owner FROM runs";
 
 pub(super) fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     let object: String = r.get(5)?;
@@ -317,6 +329,7 @@ pub(super) fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         id: r.get(14)?,
         origin: RunOrigin::parse(&r.get::<_, String>(15)?),
         invocation: json_column(r, 16)?,
+        owner: json_column(r, 17)?.and_then(|owner| serde_json::from_value(owner).ok()),
     })
 }
 

@@ -99,6 +99,9 @@ const MIGRATIONS: &[&str] = &[
         event TEXT NOT NULL
     );
     CREATE INDEX run_events_run ON run_events(run, seq);",
+    // 3: the `adze` process that runs a local run (its ownership labels, as JSON), so a run
+    // whose adze was killed can be told from one still running.
+    "ALTER TABLE runs ADD COLUMN owner TEXT;",
 ];
 
 /// Opens a connection with the settings every connection needs.

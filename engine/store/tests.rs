@@ -239,6 +239,7 @@ fn local(name: &str, at: i64) -> NewLocalRun {
         invocation: serde_json::json!({"files": ["p.yaml"]}),
         object: serde_json::json!({"kind": "PipelineRun", "metadata": {"name": name}}),
         started_ms: at,
+        owner: Default::default(),
     }
 }
 

@@ -55,6 +55,12 @@ pub(super) enum Write {
     Prune {
         keep: usize,
     },
+    /// A local run still `running` becomes `interrupted` with this status object.
+    Interrupt {
+        id: String,
+        status: serde_json::Value,
+        at_ms: i64,
+    },
 }
 
 /// The writer's answer to one write.
@@ -65,6 +71,8 @@ pub(super) enum Reply {
     Recorded(String),
     /// How many local runs retention deleted.
     Pruned(usize),
+    /// How many runs a conditional update changed.
+    Updated(usize),
     Done,
 }
 
@@ -244,6 +252,21 @@ fn apply(tx: &Transaction<'_>, write: Write) -> Result<Reply, StoreError> {
             .and_then(|()| append_events(tx, &run, &events))
             .map(|()| Reply::Done),
         Write::Prune { keep } => prune_local(tx, keep).map(Reply::Pruned),
+        Write::Interrupt { id, status, at_ms } => tx
+            .execute(
+                // Only while still running: the run may have ended between the read that
+                // found it running and this write. It ended when it last wrote an event.
+                "UPDATE runs SET state = 'interrupted', status = ?2, updated_ms = ?3, \
+                 finished_ms = coalesce((SELECT max(at_ms) FROM run_events WHERE run = ?1), \
+                 started_ms) \
+                 WHERE id = ?1 AND state = 'running' AND origin = 'local'",
+                params![id, status.to_string(), at_ms],
+            )
+            .map(Reply::Updated)
+            .map_err(|source| StoreError::Sql {
+                what: "record an interrupted run",
+                source,
+            }),
     }
 }
 
@@ -428,8 +451,8 @@ fn begin_local(tx: &Transaction<'_>, run: &NewLocalRun) -> Result<String, StoreE
     // The row needs a unique id before its seq is known: a placeholder no name can equal.
     tx.execute(
         "INSERT INTO runs (id, name, kind, namespace, origin, event_id, trigger, invocation, \
-         object, state, created_ms, started_ms, updated_ms) \
-         VALUES ('@pending', ?1, ?2, ?3, 'local', '', '', ?4, ?5, 'running', ?6, ?6, ?6)",
+         object, state, created_ms, started_ms, updated_ms, owner) \
+         VALUES ('@pending', ?1, ?2, ?3, 'local', '', '', ?4, ?5, 'running', ?6, ?6, ?6, ?7)",
         params![
             run.name,
             run.kind,
@@ -437,6 +460,7 @@ fn begin_local(tx: &Transaction<'_>, run: &NewLocalRun) -> Result<String, StoreE
             run.invocation.to_string(),
             run.object.to_string(),
             run.started_ms,
+            serde_json::to_string(&run.owner).unwrap_or_default(),
         ],
     )
     .map_err(sql("record a local run"))?;

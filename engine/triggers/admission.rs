@@ -1,23 +1,26 @@
 //! Admission rules of the Triggers webhook (spec §1, C37), as diagnostics with object paths.
 //!
 //! Each function checks one object kind and pushes [`Diagnostic`]s whose `field` is a
-//! Tekton-style path (`spec.triggers[0].template`); [`super::catalog`] turns paths into file
-//! positions. [`references`] is the one check across objects: bindings, templates and
-//! `triggerRef`s must name objects that were loaded.
+//! Tekton-style path (`spec.triggers[0].template`); the catalog turns paths into file
+//! positions. The one check across objects (bindings, templates and `triggerRef`s name
+//! objects that were loaded) is in [`references`](super::references).
 
 use super::api::{
     BindingRef, EventListener, Interceptor, NamespaceSelector, TemplateRef, Trigger,
     TriggerBinding, TriggerInterceptor, TriggerTemplateSpec,
 };
-use super::catalog::{did_you_mean, Catalog, Entry};
 use super::expression;
 use crate::diagnostic::Diagnostic;
-use crate::load::yaml::Node;
+use crate::load::catalog::did_you_mean;
 
 /// The annotation that turns payload validation off.
 pub const PAYLOAD_VALIDATION: &str = "tekton.dev/payload-validation";
 
-fn error(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Diagnostic {
+pub(super) fn error(
+    code: &'static str,
+    path: impl Into<String>,
+    message: impl Into<String>,
+) -> Diagnostic {
     Diagnostic::error(code, message).at(path)
 }
 
@@ -487,134 +490,6 @@ pub fn interceptor(i: &Interceptor, out: &mut Vec<Diagnostic>) {
             .hint("give the interceptor's URL or its Service"),
         );
     }
-}
-
-/// A finding about another object: its file, tree and label go with it.
-pub type Located = (usize, Node, String, Diagnostic);
-
-/// Checks that every binding, template and `triggerRef` names a loaded object.
-pub fn references(c: &Catalog, out: &mut Vec<Located>) {
-    for l in &c.listeners {
-        let label = format!("EventListener/{}", l.name);
-        for (i, t) in l.object.spec.triggers.iter().enumerate() {
-            let at = format!("spec.triggers[{i}]");
-            if !t.trigger_ref.is_empty() {
-                if c.trigger(&l.namespace, &t.trigger_ref).is_none() {
-                    let names = c
-                        .triggers
-                        .iter()
-                        .filter(|e| e.namespace == l.namespace)
-                        .map(|e| e.name.as_str());
-                    let d = not_found(
-                        "Trigger",
-                        &t.trigger_ref,
-                        &l.namespace,
-                        names,
-                        format!("{at}.triggerRef"),
-                    );
-                    out.push((l.file, l.root.clone(), label.clone(), d));
-                }
-                continue;
-            }
-            for d in trigger_refs(c, &l.namespace, &t.bindings, t.template.as_ref(), &at) {
-                out.push((l.file, l.root.clone(), label.clone(), d));
-            }
-        }
-    }
-    for t in &c.triggers {
-        let label = format!("Trigger/{}", t.name);
-        for d in trigger_refs(
-            c,
-            &t.namespace,
-            &t.object.spec.bindings,
-            Some(&t.object.spec.template),
-            "spec",
-        ) {
-            out.push((t.file, t.root.clone(), label.clone(), d));
-        }
-    }
-}
-
-fn trigger_refs(
-    c: &Catalog,
-    namespace: &str,
-    bindings: &[BindingRef],
-    template: Option<&TemplateRef>,
-    at: &str,
-) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for (i, b) in bindings.iter().enumerate() {
-        if b.reference.is_empty() {
-            continue;
-        }
-        let path = format!("{at}.bindings[{i}].ref");
-        if b.kind == "ClusterTriggerBinding" {
-            if c.cluster_binding(&b.reference).is_none() {
-                let names = c.cluster_bindings.iter().map(|e| e.name.as_str());
-                out.push(not_found(
-                    "ClusterTriggerBinding",
-                    &b.reference,
-                    "",
-                    names,
-                    path,
-                ));
-            }
-        } else if c.binding(namespace, &b.reference).is_none() {
-            let names = in_ns(&c.bindings, namespace);
-            out.push(not_found(
-                "TriggerBinding",
-                &b.reference,
-                namespace,
-                names,
-                path,
-            ));
-        }
-    }
-    if let Some(name) = template
-        .and_then(|t| t.reference.as_deref())
-        .filter(|r| !r.is_empty())
-    {
-        if c.template(namespace, name).is_none() {
-            let names = in_ns(&c.templates, namespace);
-            out.push(not_found(
-                "TriggerTemplate",
-                name,
-                namespace,
-                names,
-                format!("{at}.template.ref"),
-            ));
-        }
-    }
-    out
-}
-
-fn in_ns<'a, T>(entries: &'a [Entry<T>], namespace: &'a str) -> impl Iterator<Item = &'a str> {
-    entries
-        .iter()
-        .filter(move |e| e.namespace == namespace)
-        .map(|e| e.name.as_str())
-}
-
-fn not_found<'a>(
-    kind: &str,
-    name: &str,
-    namespace: &str,
-    names: impl Iterator<Item = &'a str>,
-    path: String,
-) -> Diagnostic {
-    let place = if namespace.is_empty() {
-        String::new()
-    } else {
-        format!(" in namespace \"{namespace}\"")
-    };
-    let hint = did_you_mean(name, names)
-        .unwrap_or_else(|| format!("load the {kind} with -f, or fix the name"));
-    error(
-        "references/not-found",
-        path,
-        format!("{kind} \"{name}\" not found{place}"),
-    )
-    .hint(hint)
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use super::api::{
 use crate::diagnostic::{Anchor, Diagnostic};
 use crate::load::decode::decode;
 use crate::load::yaml::Node;
-use crate::load::{catalog::suggest, Bundle, Resource};
+use crate::load::{catalog::did_you_mean, Bundle, Resource};
 
 /// One loaded object and where it was written.
 #[derive(Debug, Clone)]
@@ -106,9 +106,10 @@ const FIELD_NAMES: &[&str] = &[
 ];
 
 impl Catalog {
-    /// Decodes and validates the `triggers.tekton.dev` documents of `bundle`; objects without
-    /// a namespace go to `default_namespace`.
-    pub fn load(bundle: &Bundle, default_namespace: &str) -> (Catalog, Vec<Diagnostic>) {
+    /// Decodes and validates each `triggers.tekton.dev` document of `bundle` on its own;
+    /// objects without a namespace go to `default_namespace`. [`Catalog::load`] adds the check
+    /// across objects.
+    pub(super) fn admit(bundle: &Bundle, default_namespace: &str) -> (Catalog, Vec<Diagnostic>) {
         let mut catalog = Catalog::default();
         let mut found = Vec::new();
         for resource in &bundle.resources {
@@ -139,11 +140,6 @@ impl Catalog {
                 }
             }
             found.extend(place(bundle, resource, &label, diags));
-        }
-        let mut references = Vec::new();
-        admission::references(&catalog, &mut references);
-        for (file, root, label, d) in references {
-            found.extend(place_in(bundle, file, &root, &label, vec![d]));
         }
         (catalog, found)
     }
@@ -283,14 +279,6 @@ fn in_namespace<'a, T>(
         .find(|e| e.namespace == namespace && e.name == name)
 }
 
-/// A close name among `names`, as a hint.
-pub(super) fn did_you_mean<'a>(
-    name: &str,
-    names: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
-    suggest(name, names).map(|s| format!("did you mean `{s}`?"))
-}
-
 fn entry<T>(resource: &Resource, namespace: String, object: T) -> Entry<T> {
     Entry {
         namespace,
@@ -412,7 +400,8 @@ fn place(
     place_in(bundle, resource.file, &resource.root, label, diags)
 }
 
-fn place_in(
+/// Gives `diags`, found in the object `root` of file `file`, their file positions and label.
+pub(super) fn place_in(
     bundle: &Bundle,
     file: usize,
     root: &Node,

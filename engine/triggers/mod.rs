@@ -51,6 +51,7 @@ pub mod interceptor;
 pub mod jsonpath;
 pub mod payload;
 pub mod process;
+pub mod references;
 pub mod secrets;
 pub mod selection;
 pub mod template;
@@ -61,3 +62,17 @@ pub use header::{canonical_header_name, Headers};
 pub use process::{plan, process, run, Plan, RequestError, TriggerOutcome, TriggerResult, Work};
 pub use secrets::BundleSecrets;
 pub use template::{Ids, RandomIds, SequentialIds};
+
+impl Catalog {
+    /// Decodes and validates the `triggers.tekton.dev` documents of `bundle` as Triggers'
+    /// admission webhook does, each object and then the names they give each other; objects
+    /// without a namespace go to `default_namespace`.
+    pub fn load(
+        bundle: &crate::load::Bundle,
+        default_namespace: &str,
+    ) -> (Catalog, Vec<crate::diagnostic::Diagnostic>) {
+        let (catalog, mut found) = Catalog::admit(bundle, default_namespace);
+        found.extend(references::placed(&catalog, bundle));
+        (catalog, found)
+    }
+}

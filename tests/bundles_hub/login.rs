@@ -3,13 +3,8 @@
 //! the documents given, whose credentials for that registry are sent; without one, or with a
 //! wrong password, the reference fails and says why.
 
-use super::registry::Registry;
+use super::registry::{Registry, HASH, PASSWORD, USER};
 use super::{adze, greeting_task};
-
-/// The registry's user and password, and the password's bcrypt hash (cost 4) for htpasswd.
-const USER: &str = "adze";
-const PASSWORD: &str = "bundle-pass";
-const HASH: &str = "$2b$04$hIfEfsB/kA..kT8kyX6wPuJ3tlEwJD/XTSYuitaLdAsiE7QHlUZpS";
 
 /// A docker config Secret named `name` with `password` for `registry`.
 fn docker_secret(name: &str, registry: &str, password: &str) -> String {

@@ -9,7 +9,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod hub_server;
-mod registry;
+use common::registry;
 
 mod failures;
 mod hub_kinds;

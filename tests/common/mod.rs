@@ -9,6 +9,7 @@ pub mod http;
 pub mod kube_sim;
 pub mod pki;
 pub mod rbac_rules;
+pub mod registry;
 pub mod resolve_servers;
 pub mod running;
 pub mod shape;

@@ -66,10 +66,12 @@ data: {token: czNjcjN0}
 struct Serving(Running);
 
 impl Serving {
-    /// `adze serve --executor EXECUTOR` of `files` on `sim` in `ns`, its store in `dir`.
+    /// `adze serve --executor EXECUTOR` of `files` on `sim` in `ns`, in `dir` (its store and
+    /// any `.adze.yaml` there).
     fn start(sim: &Sim, ns: &str, executor: &str, files: &Path, dir: &Path) -> Serving {
         let mut serve = Command::new(env!("CARGO_BIN_EXE_adze"));
         serve
+            .current_dir(dir)
             .args(["serve", "--executor", executor, "--listen", "127.0.0.1:0"])
             .arg("--kubeconfig")
             .arg(&sim.kubeconfig)
@@ -167,7 +169,8 @@ fn a_signed_webhook_becomes_a_pipeline_run_the_controller_completes() {
 }
 
 /// `adze serve --executor kubernetes`: the listener drives the run itself, its TaskRuns as
-/// Pods through the API server, and records the outcome and logs.
+/// Pods through the API server, and records the outcome and logs. The step's image exists
+/// nowhere: the `.adze.yaml` the server finds maps it to the local test image.
 #[test]
 fn serve_with_the_kubernetes_executor_runs_triggered_pipelines_as_pods() {
     let sim = Sim::shared();
@@ -175,9 +178,15 @@ fn serve_with_the_kubernetes_executor_runs_triggered_pipelines_as_pods() {
     let dir = tempfile::tempdir().expect("a directory");
     let files = dir.path().join("triggers.yaml");
     let secret_doc = SECRET.replace("data: {token: czNjcjN0}", "stringData: {token: s3cr3t}");
+    let pipeline = PIPELINE.replace("adze-test/busybox:latest", "example.invalid/tool:1");
     std::fs::write(
         &files,
-        format!("{TRIGGERS}---\n{PIPELINE}---\n{secret_doc}"),
+        format!("{TRIGGERS}---\n{pipeline}---\n{secret_doc}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(".adze.yaml"),
+        "imageMap:\n  example.invalid/tool:1: adze-test/busybox:latest\n",
     )
     .unwrap();
     let serve = Serving::start(sim, &ns, "kubernetes", &files, dir.path());

@@ -1,7 +1,7 @@
 //! `adze serve` over real HTTP on loopback: the worked examples of the Triggers spec (§7),
 //! the security cases, durability across SIGKILL, TLS, the dashboard's API and its pages in
-//! headless Chromium, and `adze trigger`. Each test starts its own server on its own store and
-//! port; runs go to the local Docker engine.
+//! headless Chromium, `adze trigger`, and `.adze.yaml` under the server. Each test starts its
+//! own server on its own store and port; runs go to the local Docker engine.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -9,6 +9,7 @@ mod server;
 
 use common::http;
 
+mod config;
 mod dashboard;
 mod durability;
 mod examples;

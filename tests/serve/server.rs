@@ -37,6 +37,23 @@ impl Server {
         }
     }
 
+    /// Like [`Server::start`], with `dir` as the working directory (where the search for
+    /// `.adze.yaml` begins). A restart starts it in the test's own working directory.
+    pub fn start_in(dir: &Path, files: &[PathBuf], store: &Path, extra: &[&str]) -> Server {
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let mut command = command(files, store, &extra);
+        command.current_dir(dir);
+        let running = Running::start(command, READY);
+        let addr = running.serve_address();
+        Server {
+            running,
+            addr,
+            store: store.to_path_buf(),
+            files: files.to_vec(),
+            extra,
+        }
+    }
+
     /// Kills it with SIGKILL: nothing is flushed or cleaned up.
     pub fn kill(&mut self) {
         self.running.kill();

@@ -140,6 +140,8 @@ impl Transcript {
                 vec![lines::warning(p, task, message)]
             }
             Progress::Interrupted { force } => vec![lines::interrupted(p, *force)],
+            // The session prints the stop itself, while this display is paused.
+            Progress::Breakpoint { .. } | Progress::BreakpointEnded { .. } => Vec::new(),
             // What a controller writes to the object; the lines above already say it.
             Progress::RunStatus { .. } => Vec::new(),
             // The run's start and verdict are printed by `adze run` itself, a retry shows as

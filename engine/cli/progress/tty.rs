@@ -355,6 +355,8 @@ impl Board {
             }
             // What a controller writes to the object; the bars already show it.
             Progress::RunStatus { .. } => {}
+            // The session prints the stop itself, while the bars are paused.
+            Progress::Breakpoint { .. } | Progress::BreakpointEnded { .. } => {}
             // The run's start and verdict are printed by `adze run` itself, a retry shows as
             // the task starting again, and results are in the final object: for scripts
             // (`--events json`), not for the bars.

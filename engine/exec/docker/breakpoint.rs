@@ -18,6 +18,8 @@
 //!   image with a shell works without `sleep`; an image without `sh` cannot start it, and
 //!   the session is told so ([`Entry::NoShell`]) with the container left created for
 //!   `docker cp`/`docker export`.
+//! - The run's events say so too: a `breakpoint` event (container, command) once the
+//!   container runs, before the session; `breakpointEnded` once it is removed.
 //! - The session blocks a thread of the blocking pool; the TaskRun waits for it, or for a
 //!   cancel or timeout of the TaskRun, which ends it.
 //!
@@ -49,6 +51,7 @@ use super::retry;
 use super::task_run::TaskRunJob;
 use crate::plan::model::StepPlan;
 use crate::run::breakpoints::{Break, BreakCause, BreakSession, Breakpoints, Entry};
+use crate::run::Progress;
 
 /// The label marking a debug container.
 pub(super) const DEBUG_LABEL: &str = "adze.dev/debug";
@@ -74,16 +77,23 @@ impl TaskRunJob {
         self.breakpoints().is_some_and(|b| b.on_failure)
     }
 
+    /// The path of pipeline tasks from the run down to this TaskRun's.
+    fn task_path(&self) -> Vec<String> {
+        let mut path = self.request.parent_tasks.clone();
+        path.push(self.request.pipeline_task.clone());
+        path
+    }
+
     /// Whether the run stops before step `step` of this TaskRun.
     pub(super) fn breaks_before(&self, step: &str) -> bool {
         self.breakpoints()
-            .is_some_and(|b| b.is_before(&self.request.pipeline_task, step))
+            .is_some_and(|b| b.is_before(&self.task_path(), step))
     }
 
     /// Whether a step of this TaskRun is one to stop before (its steps then run one by one).
     pub(super) fn stops_in_this_task_run(&self) -> bool {
         self.breakpoints()
-            .is_some_and(|b| b.stops_in(&self.request.pipeline_task))
+            .is_some_and(|b| b.stops_in(&self.task_path()))
     }
 
     /// After step `step` failed with `exit_code`: the session, when this is the run's first
@@ -134,7 +144,7 @@ impl TaskRunJob {
     fn stop_here(&self, step: &StepPlan, cause: &BreakCause) {
         if let Some(b) = self.breakpoints() {
             b.session()
-                .stopped(&self.request.pipeline_task, &step.name, cause);
+                .stopped(&self.task_path().join("/"), &step.name, cause);
         }
     }
 
@@ -250,7 +260,7 @@ impl TaskRunJob {
             },
         };
         let at = Break {
-            task: self.request.pipeline_task.clone(),
+            task: self.task_path().join("/"),
             task_run: self.request.name.clone(),
             step: step.name.clone(),
             cause: cause.clone(),
@@ -265,6 +275,10 @@ impl TaskRunJob {
             env: step.env.iter().map(|e| e.name.clone()).collect(),
         };
         let at = self.described(at, &debug.id).await;
+        self.options
+            .progress
+            .send(Progress::Breakpoint { stop: at.clone() });
+        let ended_event = Progress::BreakpointEnded { stop: at.clone() };
         let end = Arc::new(AtomicBool::new(false));
         let session = session.clone();
         let ended = end.clone();
@@ -280,6 +294,7 @@ impl TaskRunJob {
         }
         let _ = container::remove(&self.docker, &debug.id).await;
         remove_image(&self.docker, debug.committed.as_deref()).await;
+        self.options.progress.send(ended_event);
     }
 
     /// Why the started container `id` runs no shell: an init process (steps run one by one

@@ -10,7 +10,12 @@
 //! image resolves to its content id, which the containers are created from, and to the
 //! `imageID` reported in the status ([`image_ref`](super::image_ref)). Content that does not
 //! match the digest fails the TaskRun with `TaskRunImagePullFailed` naming both digests.
+//!
+//! Every pull sends the registry login `docker pull` would send
+//! ([`registry_auth`](super::registry_auth)); a pull the registry refuses for want of one, or
+//! for a wrong one, says which login was sent, or where none was found, and how to log in.
 
+use bollard::auth::DockerCredentials;
 use bollard::errors::Error as DockerError;
 use bollard::query_parameters::CreateImageOptions;
 use futures_util::StreamExt;
@@ -43,6 +48,16 @@ impl PullPolicy {
             (PullPolicy::Missing, Some("Always")) => PullPolicy::Always,
             (PullPolicy::Missing, Some("Never")) => PullPolicy::Never,
             (policy, _) => policy,
+        }
+    }
+
+    /// The Kubernetes `imagePullPolicy` meaning the same, for `--pull` under the Kubernetes
+    /// executor.
+    pub fn image_pull_policy(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "Always",
+            PullPolicy::Missing => "IfNotPresent",
+            PullPolicy::Never => "Never",
         }
     }
 }
@@ -270,7 +285,20 @@ impl TaskRunJob {
     /// Pulls one image, reporting the engine's progress; `Err` says why, naming the digest a
     /// registry served when it is not the one a pinned reference asked for.
     async fn pull(&self, image: &str, reference: &ImageRef) -> Result<(), String> {
-        let pulled = self.pull_stream(image, reference).await;
+        let login = self.options.registry_auth.lookup(reference.domain()).await;
+        for message in &login.warnings {
+            self.options.progress.send(Progress::Warning {
+                task_run: Some(self.request.name.clone()),
+                message: message.clone(),
+            });
+        }
+        let pulled = self
+            .pull_stream(image, reference, login.docker_credentials())
+            .await
+            .map_err(|why| match login.hint(&why) {
+                Some(hint) => format!("{why}; {hint}"),
+                None => why,
+            });
         if let (Err(why), Some(requested)) = (&pulled, reference.digest()) {
             if let Some(served) = served_digest(&self.docker, reference)
                 .await
@@ -286,15 +314,21 @@ impl TaskRunJob {
         pulled
     }
 
-    /// The engine's pull, with its progress forwarded.
-    async fn pull_stream(&self, image: &str, reference: &ImageRef) -> Result<(), String> {
+    /// The engine's pull, with its progress forwarded; `credentials` are the registry login
+    /// the Docker CLI would send.
+    async fn pull_stream(
+        &self,
+        image: &str,
+        reference: &ImageRef,
+        credentials: Option<DockerCredentials>,
+    ) -> Result<(), String> {
         let (from_image, tag) = pull_arguments(image, reference);
         let options = CreateImageOptions {
             from_image: Some(from_image),
             tag,
             ..Default::default()
         };
-        let mut stream = self.docker.create_image(Some(options), None, None);
+        let mut stream = self.docker.create_image(Some(options), None, credentials);
         while let Some(item) = stream.next().await {
             let info = match item {
                 Ok(info) => info,
@@ -363,6 +397,13 @@ mod tests {
             default.for_container(Some("IfNotPresent")),
             PullPolicy::Missing
         );
+        // And back: each `--pull` is the Kubernetes policy that means the same.
+        for policy in ["Always", "IfNotPresent", "Never"] {
+            assert_eq!(
+                default.for_container(Some(policy)).image_pull_policy(),
+                policy
+            );
+        }
         assert_eq!(
             PullPolicy::Never.for_container(Some("Always")),
             PullPolicy::Never

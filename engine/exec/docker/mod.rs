@@ -27,7 +27,8 @@
 //! [`results`]; the
 //! network holder and sidecars, and why the holder runs the TaskRun's own images, in
 //! [`sidecars`]; image checks and pulls in [`images`], reference parsing and `imageID` in
-//! [`image_ref`], naming what a registry served for a refused digest in [`served_digest`];
+//! [`image_ref`], naming what a registry served for a refused digest in [`served_digest`],
+//! the Docker CLI's registry logins every pull sends in [`registry_auth`];
 //! listing and removing what earlier invocations left (every container carries its owner's
 //! labels, [`crate::run::ownership`]) in [`leftovers`]; retries of engine calls that failed on
 //! the way (and creates and starts that must not happen twice) in [`retry`]. A daemon that
@@ -48,8 +49,8 @@
 //!
 //! # Not yet
 //!
-//! - Registry credentials for pulls (only the engine's anonymous access); naming the digest
-//!   an HTTPS registry served when the engine refuses it (plain HTTP only).
+//! - Naming the digest an HTTPS registry served when the engine refuses it (plain HTTP
+//!   only); what [`registry_auth`] lists under its own "Not yet".
 //! - Sidecar `ports`, and step-level isolation of the network (everything shares the
 //!   holder's namespace).
 //! - Step results are reported as strings whatever their declared type; the ~12 KiB limit
@@ -80,13 +81,15 @@ mod engine_loss;
 // Unused until the concurrent start is adopted (next step of issue 8, point 4).
 #[allow(dead_code)]
 mod entrypoint_binary;
-mod image_ref;
+pub(crate) mod image_ref;
 mod images;
 mod leftovers;
 mod logs;
 mod non_root;
 mod output_files;
+mod pod;
 mod readiness;
+pub mod registry_auth;
 pub(crate) mod results;
 mod retry;
 mod served_digest;
@@ -148,6 +151,8 @@ pub struct DockerOptions {
     /// Where the run stops to open a shell (`--break-on-failure`, `--break-before`); see
     /// [`breakpoint`].
     pub breakpoints: Option<Arc<crate::run::breakpoints::Breakpoints>>,
+    /// The Docker CLI's registry logins every pull sends; see [`registry_auth`].
+    pub registry_auth: Arc<registry_auth::RegistryAuth>,
 }
 
 impl Default for DockerOptions {
@@ -162,6 +167,7 @@ impl Default for DockerOptions {
             parallel: None,
             engine_grace: Duration::from_secs(10),
             breakpoints: None,
+            registry_auth: Arc::new(registry_auth::RegistryAuth::from_environment()),
         }
     }
 }

@@ -22,22 +22,21 @@
 //! ready (see [`readiness`](super::readiness)) or has exited. When the steps are done,
 //! the sidecars' states are observed for [`evaluate`](crate::reconcile::task_run::evaluate),
 //! then they are stopped (SIGTERM, grace, SIGKILL) and reported terminated; all containers
-//! are removed by [`Pod::remove`] unless kept.
+//! are removed by [`Pod::remove`](super::pod::Pod::remove) unless kept.
 
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use futures_util::future::join_all;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::container::{self, Role, RunDir};
 use super::logs;
 use super::output_files::OutputFiles;
+use super::pod::{Pod, PodFailure, Sidecar};
 use super::readiness::{Check, Readiness};
 use super::retry;
 use super::task_run::{now, Stop, TaskRunJob};
-use crate::plan::model::StepPlan;
 use crate::reconcile::task_run::{
     sidecar_container, ContainerObservation, SidecarObservation, StepContainerState, StepState,
     StepTerminated, TerminatedObservation,
@@ -48,58 +47,6 @@ use crate::status::parse_rfc3339;
 
 /// The message of a sidecar adze stopped because the steps were done.
 pub const STOPPED_MESSAGE: &str = "Sidecar container stopped by adze after the steps finished";
-
-/// A TaskRun's long-lived containers.
-#[derive(Default)]
-pub(super) struct Pod {
-    /// The network holder's id, once started.
-    pub holder: Option<String>,
-    /// The sidecars, in `spec.sidecars` order.
-    pub sidecars: Vec<Sidecar>,
-    /// The step containers, when they were started at once (see
-    /// [`steps_at_once`](super::steps_at_once)).
-    pub steps: Vec<String>,
-}
-
-/// One sidecar container.
-pub(super) struct Sidecar {
-    /// The resolved sidecar.
-    plan: StepPlan,
-    /// The container, once created.
-    id: Option<String>,
-    /// When it started.
-    started: Option<Timestamp>,
-    /// The image the engine ran.
-    image_id: String,
-    /// Set when adze stopped it after the steps.
-    stopped: bool,
-    /// The task forwarding its output, if logs are on.
-    log_task: Option<JoinHandle<()>>,
-}
-
-/// Why the pod could not start.
-pub(super) enum PodFailure {
-    /// The TaskRun fails with this reason and message.
-    Refused(String, String),
-}
-
-impl Pod {
-    /// Removes the holder, every sidecar and step container; failures only leave labelled
-    /// containers that `adze run` removes before exiting.
-    pub async fn remove(&self, docker: &Docker) {
-        // Steps (some may still wait for an earlier one) and sidecars go together; the
-        // holder, whose network they share, last.
-        let ids = self
-            .steps
-            .iter()
-            .map(String::as_str)
-            .chain(self.sidecars.iter().filter_map(|s| s.id.as_deref()));
-        futures_util::future::join_all(ids.map(|id| container::remove(docker, id))).await;
-        if let Some(id) = &self.holder {
-            let _ = container::remove(docker, id).await;
-        }
-    }
-}
 
 /// A container's state as the engine reports it, observed now.
 struct Seen {

@@ -59,7 +59,7 @@ use tokio::task::JoinHandle;
 use super::container::{self, EntrypointLaunch, Role, RunDir};
 use super::entrypoint_binary::{self, EntrypointMissing, ENTRYPOINT_ENV};
 use super::output_files::OutputFiles;
-use super::sidecars::Pod;
+use super::pod::Pod;
 use super::task_run::{
     engine_failure, now, start_failure, until, StepEnd, TaskRunJob, WaitEnd, Waited,
 };

@@ -19,7 +19,7 @@ use super::container::{self, Role, RunDir};
 use super::engine_loss::{self, Verdict};
 use super::images::ResolvedImage;
 use super::output_files::OutputFiles;
-use super::sidecars::{Pod, PodFailure};
+use super::pod::{Pod, PodFailure};
 use super::{logs, results, retry, DockerOptions, ForceHandle};
 use crate::api::{GoDuration, ParamValue};
 use crate::plan::model::StepPlan;

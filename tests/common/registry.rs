@@ -11,7 +11,15 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::common::http;
+use super::http;
+
+/// A login [`Registry::start_with_login`] accepts: the user, the password, and the
+/// password's bcrypt hash (cost 4) for the registry's htpasswd file.
+pub const USER: &str = "adze";
+/// See [`USER`].
+pub const PASSWORD: &str = "bundle-pass";
+/// See [`USER`].
+pub const HASH: &str = "$2b$04$hIfEfsB/kA..kT8kyX6wPuJ3tlEwJD/XTSYuitaLdAsiE7QHlUZpS";
 
 /// A running registry; stopped on drop.
 pub struct Registry {
