@@ -1,10 +1,15 @@
-//! The secret values of a run: the Secrets loaded with it, `--secret` and `--mask`.
+//! The secret values of a run: the Secrets loaded with it, `--secret` and `--mask`, and
+//! the names of the Secrets a Pod reads, whose values the Kubernetes executor reads from the
+//! cluster ([`pod_secret_names`], [`cluster_secret_values`]).
 //!
 //! `--secret SECRET/KEY=VALUE` supplies key `KEY` of Secret `SECRET` without a file: the
 //! Secret loaded with the run gets that key (over `data` and `stringData`), or a Secret of
 //! that name is added to the run's documents when none was loaded.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{PodSpec, Secret};
 
 use super::Masker;
 use crate::load::{Bundle, Origin};
@@ -200,17 +205,86 @@ fn resource_entries(value: &serde_json::Value) -> Vec<(String, Vec<u8>)> {
 /// each value too short to mask (naming its source, never the value).
 pub fn masker_of(bundle: &Bundle, masks: &[String]) -> (Arc<Masker>, Vec<String>) {
     let masker = Masker::new();
-    let mut warnings = Vec::new();
     let flags = masks
         .iter()
         .enumerate()
         .map(|(i, v)| (Source::Flag(i + 1), v.clone()));
-    for (source, value) in secret_values(bundle).into_iter().chain(flags) {
+    let warnings = add_values(&masker, secret_values(bundle).into_iter().chain(flags));
+    (Arc::new(masker), warnings)
+}
+
+/// Adds each value to `masker`; returns a warning for each value too short to mask, naming
+/// its source, never the value.
+pub fn add_values(
+    masker: &Masker,
+    values: impl IntoIterator<Item = (Source, String)>,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (source, value) in values {
         if let Err(e) = masker.add(&value) {
             warnings.push(format!("{source}: {e}"));
         }
     }
-    (Arc::new(masker), warnings)
+    warnings
+}
+
+/// Every value of a Secret read from a cluster, decoded as those loaded with the run are.
+pub fn cluster_secret_values(secret: &Secret) -> Vec<(Source, String)> {
+    let name = secret.metadata.name.clone().unwrap_or_default();
+    // Through its JSON form, so a Secret from the cluster is decoded by the same code as one
+    // from a file (`data` base64, `stringData` text).
+    let Ok(value) = serde_json::to_value(secret) else {
+        return Vec::new();
+    };
+    resource_entries(&value)
+        .into_iter()
+        .map(|(key, bytes)| {
+            (
+                Source::Secret {
+                    name: name.clone(),
+                    key,
+                },
+                String::from_utf8_lossy(&bytes).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The names of the Secrets a Pod reads: `env[].valueFrom.secretKeyRef` and
+/// `envFrom[].secretRef` of every container and init container (native sidecars are init
+/// containers), `secret` volumes and the `secret` sources of projected volumes (workspaces
+/// bound to a Secret reach the Pod as these volumes).
+pub fn pod_secret_names(pod: &PodSpec) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let containers = pod
+        .containers
+        .iter()
+        .chain(pod.init_containers.iter().flatten());
+    for c in containers {
+        for from in c.env.iter().flatten().filter_map(|e| e.value_from.as_ref()) {
+            if let Some(r) = &from.secret_key_ref {
+                names.insert(r.name.clone());
+            }
+        }
+        for from in c.env_from.iter().flatten() {
+            if let Some(r) = &from.secret_ref {
+                names.insert(r.name.clone());
+            }
+        }
+    }
+    for v in pod.volumes.iter().flatten() {
+        if let Some(name) = v.secret.as_ref().and_then(|s| s.secret_name.as_ref()) {
+            names.insert(name.clone());
+        }
+        let sources = v.projected.iter().flat_map(|p| p.sources.iter().flatten());
+        for source in sources {
+            if let Some(r) = &source.secret {
+                names.insert(r.name.clone());
+            }
+        }
+    }
+    names.remove("");
+    names
 }
 
 #[cfg(test)]
@@ -260,6 +334,87 @@ mod tests {
             [
                 "--mask number 2: a value of 2 character(s) is too short to mask (at least 4 are \
               needed) and will be shown as is"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pods_secrets_are_named_from_env_env_from_volumes_and_projections() {
+        let pod: PodSpec = serde_json::from_value(serde_json::json!({
+            "initContainers": [{"name": "sidecar-s", "envFrom": [{"secretRef": {"name": "from-sidecar"}}]}],
+            "containers": [
+                {"name": "step-a", "env": [
+                    {"name": "A", "valueFrom": {"secretKeyRef": {"name": "key-ref", "key": "k"}}},
+                    {"name": "B", "valueFrom": {"configMapKeyRef": {"name": "a-config-map", "key": "k"}}},
+                    {"name": "C", "value": "plain"}
+                ]},
+                {"name": "step-b", "envFrom": [
+                    {"secretRef": {"name": "env-from", "optional": true}},
+                    {"configMapRef": {"name": "another-config-map"}}
+                ]}
+            ],
+            "volumes": [
+                {"name": "ws-1", "secret": {"secretName": "workspace"}},
+                {"name": "v", "projected": {"sources": [
+                    {"secret": {"name": "projected"}},
+                    {"configMap": {"name": "projected-config-map"}}
+                ]}},
+                {"name": "e", "emptyDir": {}},
+                {"name": "c", "configMap": {"name": "volume-config-map"}},
+                {"name": "again", "secret": {"secretName": "key-ref"}}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(
+            pod_secret_names(&pod).into_iter().collect::<Vec<_>>(),
+            [
+                "env-from",
+                "from-sidecar",
+                "key-ref",
+                "projected",
+                "workspace"
+            ]
+        );
+        assert!(pod_secret_names(&PodSpec::default()).is_empty());
+    }
+
+    #[test]
+    fn a_cluster_secret_is_decoded_like_a_loaded_one() {
+        let secret: Secret = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "in-cluster"},
+            "data": {"token": "Y2x1c3Rlci12YWx1ZQ==", "pin": "MTI="},
+            "stringData": {"extra": "string-value"}
+        }))
+        .unwrap();
+        let values = cluster_secret_values(&secret);
+        let shown: Vec<(String, &str)> = values
+            .iter()
+            .map(|(s, v)| (s.to_string(), v.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("key \"pin\" of Secret \"in-cluster\"".to_owned(), "12"),
+                (
+                    "key \"token\" of Secret \"in-cluster\"".to_owned(),
+                    "cluster-value"
+                ),
+                (
+                    "key \"extra\" of Secret \"in-cluster\"".to_owned(),
+                    "string-value"
+                ),
+            ]
+        );
+        let masker = Masker::new();
+        let warnings = add_values(&masker, values);
+        assert_eq!(masker.mask("cluster-value string-value 12"), "*** *** 12");
+        assert_eq!(
+            warnings,
+            [
+                "key \"pin\" of Secret \"in-cluster\": a value of 2 character(s) is too short to \
+              mask (at least 4 are needed) and will be shown as is"
             ]
         );
     }

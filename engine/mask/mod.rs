@@ -15,6 +15,10 @@
 //!   `--secret`), whether or not a step refers to it, because a Secret reaches a step in many
 //!   ways (env, `envFrom`, workspaces, volumes, projected volumes, credentials, object names
 //!   built from params) and masking one more value costs nothing.
+//! - Under `--executor kubernetes` a Pod may read Secrets that only the cluster holds: the
+//!   executor names them from each Pod it builds ([`collect::pod_secret_names`]), reads them
+//!   before creating the Pod and adds their values to the masker of its progress sink, with
+//!   the same rules (`exec/kubernetes/cluster_secrets.rs`).
 //!
 //! # Invariants
 //!
@@ -32,8 +36,9 @@
 //!
 //! - Encodings of a value (base64, URL-encoding, JSON escapes) are not masked, nor is a
 //!   value split over several lines of output.
-//! - Secrets that exist only in the cluster under `--executor kubernetes` (not loaded with
-//!   `-f`) are not read, so not masked.
+//! - Under `--executor kubernetes`, a Secret that is absent when its Pod is built or that the
+//!   kubeconfig's user may not read (a warning names it), and Secrets a step fetches from the
+//!   API server itself.
 //! - The YAML snippets of diagnostics printed before a run starts (they show the files as
 //!   written, Secret documents included).
 //! - `adze controller` writes statuses to the cluster unmasked, as Tekton does (the cluster's

@@ -281,6 +281,12 @@ impl ProgressSink {
         self
     }
 
+    /// The masker this sink masks with: an executor that learns secret values while it runs
+    /// (the Kubernetes executor reading the cluster's Secrets) adds them to it.
+    pub fn masker(&self) -> Option<&Arc<Masker>> {
+        self.masker.as_ref()
+    }
+
     /// Reports one event; a closed or absent receiver is not an error.
     pub fn send(&self, event: Progress) {
         if let Some(sender) = &self.sender {

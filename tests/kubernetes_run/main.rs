@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod masking;
 mod sidecars;
 
 use std::path::Path;

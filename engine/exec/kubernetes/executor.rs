@@ -38,6 +38,7 @@ use kube::api::{DeleteParams, LogParams, Patch, PatchParams, PostParams};
 use kube::Api;
 use tokio::sync::watch;
 
+use super::cluster_secrets::ClusterSecrets;
 use super::connect::{Cluster, ClusterOptions};
 use super::loaded_objects::LoadedObjectError;
 use super::observe::{observe, unschedulable, PodView};
@@ -121,6 +122,8 @@ pub struct KubernetesExecutor {
     /// How many attempts of each TaskRun were started: the driver starts the same name again
     /// for a retry, whose objects must not meet the earlier attempt's.
     attempts: HashMap<String, u32>,
+    /// The cluster Secrets whose values the run's masker has.
+    secrets: Arc<ClusterSecrets>,
 }
 
 impl KubernetesExecutor {
@@ -160,6 +163,7 @@ impl KubernetesExecutor {
             cancels: HashMap::new(),
             created: Arc::new(Mutex::new(Vec::new())),
             attempts: HashMap::new(),
+            secrets: Arc::default(),
         }
     }
 
@@ -261,6 +265,7 @@ impl Executor for KubernetesExecutor {
             created: self.created.clone(),
             cancelled,
             logs: Vec::new(),
+            secrets: self.secrets.clone(),
         };
         let sender = self.sender.clone();
         self.handle.spawn(async move {
@@ -305,6 +310,8 @@ struct TaskRunTask {
     cancelled: watch::Receiver<Option<String>>,
     /// The step log streams, drained before the TaskRun is reported finished.
     logs: Vec<tokio::task::JoinHandle<()>>,
+    /// The cluster Secrets whose values the run's masker has (shared by the run's TaskRuns).
+    secrets: Arc<ClusterSecrets>,
 }
 
 /// How long a finished TaskRun waits for its log streams to deliver their last lines.
@@ -330,6 +337,7 @@ impl TaskRunTask {
             _ => SystemClock.now(),
         };
         let pod_name = objects.pod.metadata.name.clone().unwrap_or_default();
+        self.learn_secrets(&objects).await;
         if let Err(early) = self.create(objects).await {
             return self.early_event(early, &pod_name, created_at);
         }
@@ -346,6 +354,24 @@ impl TaskRunTask {
             }
         }
         outcome
+    }
+
+    /// Adds the values of the cluster Secrets the Pod reads to the run's masker, before
+    /// anything of the Pod can show them ([`super::cluster_secrets`]).
+    async fn learn_secrets(&self, objects: &PodObjects) {
+        let (Some(masker), Some(spec)) = (self.options.progress.masker(), &objects.pod.spec) else {
+            return;
+        };
+        let own = objects
+            .credentials
+            .as_ref()
+            .and_then(|s| s.metadata.name.as_deref());
+        for message in self.secrets.learn(&self.cluster, spec, own, masker).await {
+            self.options.progress.send(Progress::Warning {
+                task_run: Some(self.request.name.clone()),
+                message,
+            });
+        }
     }
 
     /// Creates the claims (unless they exist), the ConfigMap, the Secret and the Pod.
@@ -1011,7 +1037,7 @@ const CREATE_ATTEMPTS: u32 = 5;
 
 /// `call`, tried again with exponential backoff (100 ms, doubling) while it fails in a way
 /// that may pass: the server's 5xx and 429, or no answer. A refusal (4xx) is final at once.
-async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
+pub(super) async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, kube::Error>>,

@@ -59,6 +59,8 @@
 //!   run's `serviceAccountName`, and `automountServiceAccountToken: false` unless the run
 //!   names a service account (then as the `podTemplate` says).
 //! - Credentials: see `credentials.rs`.
+//! - Masking: before a Pod is created, the executor reads the Secrets it references into the
+//!   run's masker (`cluster_secrets.rs`).
 //!
 //! # Invariants
 //!
@@ -82,6 +84,7 @@
 //!   `adze controller` (owners, resuming after a restart) is the next issue.
 
 mod claims;
+mod cluster_secrets;
 pub mod connect;
 mod containers;
 mod credentials;
