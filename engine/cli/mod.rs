@@ -137,7 +137,7 @@ pub fn main() -> Outcome {
         Command::Run(args) => run::run(&args, &invocation),
         Command::Controller(args) => controller::run(&args),
         Command::Serve(args) => serve::run(&args, &invocation),
-        Command::Trigger(args) => trigger::run(&args),
+        Command::Trigger(args) => trigger::run(&args, &invocation),
         Command::Runs(args) => runs::run(&args),
         Command::Logs(args) => logs::run(&args),
         Command::Show(args) => show::run(&args),

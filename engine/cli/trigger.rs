@@ -51,8 +51,9 @@ struct RunLine {
     args: super::run::Args,
 }
 
-/// Runs `adze trigger`.
-pub fn run(args: &Args) -> Outcome {
+/// Runs `adze trigger`; the runs it starts read the configuration file `invocation` names
+/// (`--config`), else the nearest `.adze.yaml`, as `adze run` does.
+pub fn run(args: &Args, invocation: &super::config::Invocation) -> Outcome {
     let (bundle, _) = match args.input.load_checked("replaying") {
         Ok(loaded) => loaded,
         Err(o) => return o,
@@ -150,7 +151,7 @@ pub fn run(args: &Args) -> Outcome {
     }
     let mut worst = Outcome::Success;
     for run in &result.runs {
-        let outcome = run_created(args, &run.object, &run.name);
+        let outcome = run_created(args, invocation, &run.object, &run.name);
         if outcome.code() > worst.code() {
             worst = outcome;
         }
@@ -159,7 +160,12 @@ pub fn run(args: &Args) -> Outcome {
 }
 
 /// Runs one created object with `adze run`, beside the files given.
-fn run_created(args: &Args, object: &serde_json::Value, name: &str) -> Outcome {
+fn run_created(
+    args: &Args,
+    invocation: &super::config::Invocation,
+    object: &serde_json::Value,
+    name: &str,
+) -> Outcome {
     let dir = match tempfile_dir() {
         Ok(d) => d,
         Err(e) => {
@@ -182,8 +188,11 @@ fn run_created(args: &Args, object: &serde_json::Value, name: &str) -> Outcome {
     line.push("--run".into());
     line.push(name.into());
     let outcome = match RunLine::try_parse_from(line) {
-        // No flag given: the working directory's .adze.yaml applies, as to `adze run`.
-        Ok(parsed) => super::run::run(&parsed.args, &super::config::Invocation::default()),
+        // `adze trigger` has no run flags of its own: the file decides what they would.
+        Ok(parsed) => super::run::run(
+            &parsed.args,
+            &super::config::Invocation::new(invocation.config.clone(), None),
+        ),
         Err(e) => {
             eprintln!("error: {e}");
             Outcome::Invalid

@@ -27,9 +27,9 @@
 //!
 //! # Not yet
 //!
-//! - Commands other than `run`, `plan`, `serve`, `doctor` (its image map only) and `config`
-//!   do not read the file; `adze trigger` (which replays a webhook) does not, nor do
-//!   `adze controller` and runs `adze serve --executor create` hands to a cluster.
+//! - Commands other than `run`, `plan`, `serve`, `trigger` (the runs it starts), `doctor`
+//!   (its image map only) and `config` do not read the file, nor do `adze controller` and
+//!   runs `adze serve --executor create` hands to a cluster.
 //! - `adze serve` reads the file once, at startup; a change takes a restart.
 //! - The file's params and workspaces go only where the run's Task or Pipeline declares them
 //!   when that spec is inline or loaded by name; a run whose spec a resolver fetches later

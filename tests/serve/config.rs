@@ -207,3 +207,46 @@ fn flags_of_serve_win_over_the_given_file() {
     );
     assert_eq!(v["ignored"], serde_json::json!([]));
 }
+
+#[test]
+fn adze_trigger_runs_what_it_creates_with_the_given_file() {
+    let dir = scratch();
+    let config = dir.path().join("replay.yaml");
+    std::fs::write(
+        &config,
+        "imageMap:\n  example.invalid/tool:1: adze-test/busybox:latest\npull: never\nparams:\n  \
+         greeting: from-replay-yaml\n",
+    )
+    .expect("write replay.yaml");
+    let files = listener(dir.path(), "serve-config-replay");
+    let body = r#"{"ref":"refs/heads/main"}"#;
+    std::fs::write(dir.path().join("push.json"), body).expect("write the payload");
+    let signature = format!(
+        "X-Hub-Signature-256: {}",
+        http::github_signature(SECRET.as_bytes(), body.as_bytes())
+    );
+    let mut args = vec![
+        "trigger",
+        "-f",
+        files.to_str().expect("a UTF-8 path"),
+        "--namespace",
+        "ci",
+        "--event",
+        "push.json",
+        "-H",
+        "X-GitHub-Event: push",
+        "-H",
+        &signature,
+    ];
+    // Without the file the step's image exists nowhere: the replayed run fails.
+    let without = crate::common::run_adze(dir.path(), &args, Duration::from_secs(120));
+    assert_ne!(without.code, Some(0), "{}", without.stderr);
+    args.extend(["--config", config.to_str().expect("a UTF-8 path")]);
+    let with = crate::common::run_adze(dir.path(), &args, Duration::from_secs(120));
+    assert_eq!(with.code, Some(0), "{}", with.stderr);
+    assert!(
+        with.stderr.contains("greeting=from-replay-yaml"),
+        "{}",
+        with.stderr
+    );
+}
