@@ -371,16 +371,8 @@ impl RegistryAuth {
 mod tests {
     use super::*;
 
-    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
-    #[test]
-    fn logins_come_from_the_file_and_secrets_reach_the_masker() {
+    #[tokio::test]
+    async fn logins_come_from_the_file_and_secrets_reach_the_masker() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
         std::fs::write(
@@ -391,7 +383,7 @@ mod tests {
         .unwrap();
         let masker = Arc::new(Masker::new());
         let auth = RegistryAuth::from_file(Some(path.clone())).masking(masker.clone());
-        let local = block_on(auth.lookup("127.0.0.1:5000"));
+        let local = auth.lookup("127.0.0.1:5000").await;
         assert_eq!(local.warnings, Vec::<String>::new());
         let sent = local.docker_credentials().unwrap();
         assert_eq!(sent.username.as_deref(), Some("adze"));
@@ -400,7 +392,7 @@ mod tests {
         assert_eq!(local.source.as_deref(), Some(path.to_str().unwrap()));
         assert_eq!(masker.mask("pw=bundle-pass"), "pw=***");
         assert!(!format!("{local:?}").contains("bundle-pass"));
-        let hub = block_on(auth.lookup("docker.io"));
+        let hub = auth.lookup("docker.io").await;
         assert_eq!(hub.registry, DOCKER_HUB_KEY);
         assert_eq!(hub.login_command(), "docker login");
         assert_eq!(
@@ -410,7 +402,7 @@ mod tests {
              `docker login`"
                 .replace("{}", path.to_str().unwrap())
         );
-        let none = block_on(auth.lookup("ghcr.io"));
+        let none = auth.lookup("ghcr.io").await;
         assert!(none.credentials.is_none());
         assert_eq!(none.hint("manifest unknown"), None);
         assert_eq!(
@@ -424,8 +416,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_malformed_file_warns_once_and_pulls_anonymously() {
+    #[tokio::test]
+    async fn a_malformed_file_warns_once_and_pulls_anonymously() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
         std::fs::write(
@@ -434,7 +426,7 @@ mod tests {
         )
         .unwrap();
         let auth = RegistryAuth::from_file(Some(path.clone()));
-        let first = block_on(auth.lookup("h"));
+        let first = auth.lookup("h").await;
         assert!(first.credentials.is_none());
         assert_eq!(first.warnings.len(), 1, "{:?}", first.warnings);
         let prefix = format!(
@@ -451,14 +443,14 @@ mod tests {
             "{:?}",
             first.warnings
         );
-        assert_eq!(block_on(auth.lookup("h")).warnings, Vec::<String>::new());
+        assert_eq!(auth.lookup("h").await.warnings, Vec::<String>::new());
         // No file at all: anonymous, nothing to say.
         let absent = RegistryAuth::from_file(Some(dir.path().join("nothing.json")));
-        assert!(block_on(absent.lookup("h")).warnings.is_empty());
+        assert!(absent.lookup("h").await.warnings.is_empty());
     }
 
-    #[test]
-    fn a_helper_that_is_not_installed_is_named_in_a_warning() {
+    #[tokio::test]
+    async fn a_helper_that_is_not_installed_is_named_in_a_warning() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
         std::fs::write(
@@ -468,7 +460,7 @@ mod tests {
         )
         .unwrap();
         let auth = RegistryAuth::from_file(Some(path.clone()));
-        let lookup = block_on(auth.lookup("r.example"));
+        let lookup = auth.lookup("r.example").await;
         // A configured helper is the only source, as for the CLI.
         assert!(lookup.credentials.is_none());
         assert_eq!(
@@ -481,6 +473,6 @@ mod tests {
             )]
         );
         // Once per registry.
-        assert!(block_on(auth.lookup("r.example")).warnings.is_empty());
+        assert!(auth.lookup("r.example").await.warnings.is_empty());
     }
 }
