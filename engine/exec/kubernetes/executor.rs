@@ -27,6 +27,10 @@
 //! - Retries of failed API calls other than creates (reads of the Pod tolerate about five
 //!   seconds of failures); `keep-pod-on-cancel`.
 //! - A no-op image with an entrypoint of its own by default (see [`KubernetesOptions::nop_image`]).
+//! - A step's `durationMs` (the `stepFinished` event): its start is the entrypoint's, to the
+//!   millisecond, but its end is the kubelet's `finishedAt`, which Kubernetes keeps in whole
+//!   seconds, so a sub-second step may report 0 and any step up to a second too little. The
+//!   entrypoint does not record when the command ended.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{mpsc, Arc, Mutex};
@@ -47,8 +51,8 @@ use super::{image_command, translate, PodObjects, PodOptions, READY_ANNOTATION};
 use crate::api::ParamValue;
 use crate::exec::docker::results::typed;
 use crate::reconcile::task_run::{
-    evaluate, sidecar_container, ContainerObservation, TaskRunAction, TaskRunSpecStatus,
-    TaskRunView,
+    evaluate, sidecar_container, ContainerObservation, StepObservation, TaskRunAction,
+    TaskRunSpecStatus, TaskRunView,
 };
 use crate::reconcile::{ConditionStatus, Timestamp};
 use crate::run::{
@@ -568,31 +572,32 @@ impl TaskRunTask {
         });
     }
 
-    /// Sends StepStarted/StepFinished once per step and starts each step's log stream.
+    /// Sends StepStarted/StepFinished once per step (see [`Seen::changes`]) and starts each
+    /// step's log stream.
     fn report_steps(&mut self, view: &PodView, seen: &mut Seen, pod: &str) {
         let sink = self.options.progress.clone();
-        for (i, step) in view.steps.iter().enumerate() {
-            let started = !matches!(step.state, ContainerObservation::Waiting { .. });
-            if started && !seen.started[i] {
-                seen.started[i] = true;
-                sink.send(Progress::StepStarted {
-                    task_run: self.request.name.clone(),
-                    step: step.name.clone(),
-                });
-                if self.options.logs {
-                    self.stream_logs(pod, &step.name);
-                }
-            }
-            if let ContainerObservation::Terminated(t) = &step.state {
-                if !seen.finished[i] {
-                    seen.finished[i] = true;
-                    sink.send(Progress::StepFinished {
+        for change in seen.changes(&view.steps) {
+            match change {
+                StepChange::Started(i) => {
+                    let step = &view.steps[i].name;
+                    sink.send(Progress::StepStarted {
                         task_run: self.request.name.clone(),
-                        step: step.name.clone(),
-                        exit_code: t.markers.and_then(|m| m.exit_code).unwrap_or(t.exit_code),
-                        duration_ms: t.finished.0.saturating_sub(t.started.0),
+                        step: step.clone(),
                     });
+                    if self.options.logs {
+                        self.stream_logs(pod, step);
+                    }
                 }
+                StepChange::Finished {
+                    index,
+                    exit_code,
+                    duration_ms,
+                } => sink.send(Progress::StepFinished {
+                    task_run: self.request.name.clone(),
+                    step: view.steps[index].name.clone(),
+                    exit_code,
+                    duration_ms,
+                }),
             }
         }
     }
@@ -812,12 +817,10 @@ impl TaskRunTask {
             .iter()
             .zip(&view.sidecar_image_ids)
             .map(|(s, image_id)| StepReport {
-                state: crate::reconcile::task_run::step_state(
-                    &crate::reconcile::task_run::StepObservation {
-                        name: s.name.clone(),
-                        state: s.state.clone(),
-                    },
-                ),
+                state: crate::reconcile::task_run::step_state(&StepObservation {
+                    name: s.name.clone(),
+                    state: s.state.clone(),
+                }),
                 image_id: image_id.clone(),
                 results: Vec::new(),
             })
@@ -963,12 +966,52 @@ struct Seen {
     finished: Vec<bool>,
 }
 
+/// What a new look at the steps' containers has to report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepChange {
+    /// Step `.0`'s container left `Waiting`.
+    Started(usize),
+    /// Step `index` finished.
+    Finished {
+        index: usize,
+        exit_code: i32,
+        duration_ms: u64,
+    },
+}
+
 impl Seen {
     fn new(steps: usize) -> Seen {
         Seen {
             started: vec![false; steps],
             finished: vec![false; steps],
         }
+    }
+
+    /// What `steps` show that was not reported yet, each step once, and marks it reported.
+    ///
+    /// Steps finish in their order, but their containers need not exit in it: a step's
+    /// container exits only after its post file released the next step, which may exit
+    /// first. So a step is reported finished once every earlier one was.
+    fn changes(&mut self, steps: &[StepObservation]) -> Vec<StepChange> {
+        let mut changes = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let started = !matches!(step.state, ContainerObservation::Waiting { .. });
+            if started && !self.started[i] {
+                self.started[i] = true;
+                changes.push(StepChange::Started(i));
+            }
+            if let ContainerObservation::Terminated(t) = &step.state {
+                if !self.finished[i] && self.finished[..i].iter().all(|done| *done) {
+                    self.finished[i] = true;
+                    changes.push(StepChange::Finished {
+                        index: i,
+                        exit_code: t.markers.and_then(|m| m.exit_code).unwrap_or(t.exit_code),
+                        duration_ms: t.finished.0.saturating_sub(t.started.0),
+                    });
+                }
+            }
+        }
+        changes
     }
 }
 
@@ -1109,6 +1152,55 @@ fn forget(record: &Mutex<Vec<Created>>, object: &Created) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reconcile::task_run::TerminatedObservation;
+
+    fn step(name: &str, state: ContainerObservation) -> StepObservation {
+        StepObservation {
+            name: name.into(),
+            state,
+        }
+    }
+
+    fn ended(started: u64, finished: u64) -> ContainerObservation {
+        ContainerObservation::Terminated(TerminatedObservation {
+            exit_code: 0,
+            reason: "Completed".into(),
+            started: Timestamp(started),
+            finished: Timestamp(finished),
+            markers: None,
+        })
+    }
+
+    #[test]
+    fn a_step_is_reported_finished_only_after_the_steps_before_it() {
+        let running = ContainerObservation::Running {
+            started: Timestamp(1_000),
+        };
+        let mut seen = Seen::new(2);
+        // The second step's container exited before the first's, as it may on a node.
+        let early = [
+            step("write", running.clone()),
+            step("read", ended(1_000, 2_000)),
+        ];
+        assert_eq!(
+            seen.changes(&early),
+            [StepChange::Started(0), StepChange::Started(1)]
+        );
+        let both = [
+            step("write", ended(1_000, 3_000)),
+            step("read", ended(1_000, 2_000)),
+        ];
+        let finished = |index, duration_ms| StepChange::Finished {
+            index,
+            exit_code: 0,
+            duration_ms,
+        };
+        assert_eq!(
+            seen.changes(&both),
+            [finished(0, 2_000), finished(1, 1_000)]
+        );
+        assert_eq!(seen.changes(&both), []);
+    }
 
     #[test]
     fn whole_step_result_references_are_recognised() {
